@@ -1,0 +1,613 @@
+/* config.c - parse and validate driftmon's JSON configuration (see config.h). */
+#include "monitor/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "monitor/sha256.h"
+
+void dm_config_defaults(dm_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->stattest = c->num_stattest = c->cat_stattest = DM_TEST_DEFAULT;
+    c->threshold = c->num_threshold = c->cat_threshold = NAN;
+    c->drift_share = 0.5;
+    c->retrain_fraction = 0.5;
+    c->hook_timeout_s = 60.0;
+    c->hook_max_attempts = 8;
+}
+
+static void free_list(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+void dm_config_release(dm_config *c)
+{
+    if (!c)
+        return;
+    free(c->path);
+    free_list(c->numeric, c->n_numeric);
+    free_list(c->categorical, c->n_categorical);
+    free_list(c->exclude, c->n_exclude);
+    for (size_t i = 0; i < c->n_per_column; i++)
+        free(c->per_column[i].name);
+    free(c->per_column);
+    free_list(c->hook, c->n_hook);
+    free(c->notify_channel);
+    free(c->conninfo);
+    free(c->source_table);
+    free(c->batch_column);
+    free(c->timestamp_column);
+    free(c->reference_name);
+    free(c->reports_dir);
+    free(c->schedule_every);
+    dm_config_defaults(c);
+}
+
+/* ---- error helpers ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    char *err;
+    size_t errlen;
+} ctx;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int
+fail(ctx *x, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (x->err && x->errlen)
+        snprintf(x->err, x->errlen, "%s: %s", x->name, msg);
+    return -1;
+}
+
+/* A short, printable rendering of a JSON value for messages. */
+static void show(const cJSON *v, char *buf, size_t len)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    if (!s) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    if (strlen(s) > 60)
+        memcpy(s + 57, "...", 4);
+    snprintf(buf, len, "%s", s);
+    cJSON_free(s);
+}
+
+static bool is_null(const cJSON *v)
+{
+    return !v || cJSON_IsNull(v);
+}
+
+/* Reject unknown and duplicate keys of an object. */
+static int check_keys(ctx *x, const cJSON *obj, const char *path, const char *const *allowed)
+{
+    if (!cJSON_IsObject(obj)) {
+        char b[80];
+        show(obj, b, sizeof b);
+        return fail(x, "key \"%s\": expected an object, got %s", path, b);
+    }
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        bool ok = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(it->string, allowed[i]) == 0)
+                ok = true;
+        if (!ok)
+            return fail(x, "unknown key \"%s%s%s\"", path, *path ? "." : "", it->string);
+        for (const cJSON *jt = it->next; jt; jt = jt->next)
+            if (strcmp(it->string, jt->string) == 0)
+                return fail(x, "duplicate key \"%s%s%s\"", path, *path ? "." : "", it->string);
+    }
+    return 0;
+}
+
+static int get_string(ctx *x, const cJSON *obj, const char *key, const char *path, char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (is_null(v))
+        return 0;
+    if (!cJSON_IsString(v) || !v->valuestring[0]) {
+        char b[80];
+        show(v, b, sizeof b);
+        return fail(x, "key \"%s.%s\": expected a non-empty string, got %s", path, key, b);
+    }
+    char *s = strdup(v->valuestring);
+    if (!s)
+        return fail(x, "out of memory");
+    free(*out);
+    *out = s;
+    return 0;
+}
+
+static int get_string_list(ctx *x, const cJSON *obj, const char *key, const char *path, char ***out,
+                           size_t *n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (is_null(v))
+        return 0;
+    char b[80];
+    if (!cJSON_IsArray(v)) {
+        show(v, b, sizeof b);
+        return fail(x, "key \"%s.%s\": expected an array of strings, got %s", path, key, b);
+    }
+    size_t cnt = (size_t)cJSON_GetArraySize(v);
+    char **l = calloc(cnt + 1, sizeof *l);
+    if (!l)
+        return fail(x, "out of memory");
+    size_t i = 0;
+    for (const cJSON *it = v->child; it; it = it->next, i++) {
+        if (!cJSON_IsString(it) || !it->valuestring[0]) {
+            show(it, b, sizeof b);
+            free_list(l, i);
+            return fail(x, "key \"%s.%s[%zu]\": expected a non-empty string, got %s", path, key, i,
+                        b);
+        }
+        l[i] = strdup(it->valuestring);
+        if (!l[i]) {
+            free_list(l, i);
+            return fail(x, "out of memory");
+        }
+    }
+    *out = l;
+    *n = cnt;
+    return 0;
+}
+
+static int parse_test(ctx *x, const cJSON *v, const char *keypath, int *out)
+{
+    if (is_null(v))
+        return 0;
+    char b[80];
+    stats_test t;
+    if (!cJSON_IsString(v) || stats_test_from_name(v->valuestring, &t) != STATS_OK) {
+        show(v, b, sizeof b);
+        return fail(x,
+                    "key \"%s\": unknown stattest %s (expected one of wasserstein, "
+                    "jensenshannon, ks, chisquare, z, psi, kl_div, hellinger, ed)",
+                    keypath, b);
+    }
+    *out = (int)t;
+    return 0;
+}
+
+static int parse_number(ctx *x, const cJSON *v, const char *keypath, double lo, double hi,
+                        double *out)
+{
+    if (is_null(v))
+        return 0;
+    char b[80];
+    if (!cJSON_IsNumber(v)) {
+        show(v, b, sizeof b);
+        return fail(x, "key \"%s\": expected a number, got %s", keypath, b);
+    }
+    double d = v->valuedouble;
+    if (!isfinite(d) || d < lo || d > hi) {
+        show(v, b, sizeof b);
+        if (isinf(hi))
+            return fail(x, "key \"%s\": %s is out of range (expected >= %g)", keypath, b, lo);
+        return fail(x, "key \"%s\": %s is out of range (expected %g to %g)", keypath, b, lo, hi);
+    }
+    *out = d;
+    return 0;
+}
+
+/* A threshold that goes with a known p-value test must be <= 1. */
+static int check_pvalue_threshold(ctx *x, int test, double thr, const char *keypath)
+{
+    if (test != DM_TEST_DEFAULT && stats_test_is_pvalue((stats_test)test) && !isnan(thr) &&
+        thr > 1.0)
+        return fail(x, "key \"%s\": %g is out of range for the p-value test \"%s\" (0 to 1)",
+                    keypath, thr, stats_test_name((stats_test)test));
+    return 0;
+}
+
+static dm_column_override *override_for(dm_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_per_column; i++)
+        if (strcmp(c->per_column[i].name, name) == 0)
+            return &c->per_column[i];
+    dm_column_override *n = realloc(c->per_column, (c->n_per_column + 1) * sizeof *n);
+    if (!n)
+        return NULL;
+    c->per_column = n;
+    dm_column_override *o = &n[c->n_per_column];
+    o->name = strdup(name);
+    if (!o->name)
+        return NULL;
+    o->test = DM_TEST_DEFAULT;
+    o->threshold = NAN;
+    c->n_per_column++;
+    return o;
+}
+
+static int parse_drift(ctx *x, const cJSON *d, dm_config *c)
+{
+    static const char *const keys[] = {"stattest",
+                                       "num_stattest",
+                                       "cat_stattest",
+                                       "per_column_stattest",
+                                       "stattest_threshold",
+                                       "num_stattest_threshold",
+                                       "cat_stattest_threshold",
+                                       "per_column_stattest_threshold",
+                                       "drift_share",
+                                       "int_width_rule",
+                                       NULL};
+    if (check_keys(x, d, "drift", keys))
+        return -1;
+    if (parse_test(x, cJSON_GetObjectItemCaseSensitive(d, "stattest"), "drift.stattest",
+                   &c->stattest) ||
+        parse_test(x, cJSON_GetObjectItemCaseSensitive(d, "num_stattest"), "drift.num_stattest",
+                   &c->num_stattest) ||
+        parse_test(x, cJSON_GetObjectItemCaseSensitive(d, "cat_stattest"), "drift.cat_stattest",
+                   &c->cat_stattest))
+        return -1;
+    if (parse_number(x, cJSON_GetObjectItemCaseSensitive(d, "stattest_threshold"),
+                     "drift.stattest_threshold", 0, INFINITY, &c->threshold) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(d, "num_stattest_threshold"),
+                     "drift.num_stattest_threshold", 0, INFINITY, &c->num_threshold) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(d, "cat_stattest_threshold"),
+                     "drift.cat_stattest_threshold", 0, INFINITY, &c->cat_threshold) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(d, "drift_share"), "drift.drift_share", 0,
+                     1, &c->drift_share))
+        return -1;
+    if (check_pvalue_threshold(x, c->stattest, c->threshold, "drift.stattest_threshold") ||
+        check_pvalue_threshold(x, c->num_stattest, c->num_threshold,
+                               "drift.num_stattest_threshold") ||
+        check_pvalue_threshold(x, c->cat_stattest, c->cat_threshold,
+                               "drift.cat_stattest_threshold"))
+        return -1;
+    const cJSON *iw = cJSON_GetObjectItemCaseSensitive(d, "int_width_rule");
+    if (!is_null(iw)) {
+        if (!cJSON_IsBool(iw)) {
+            char b[80];
+            show(iw, b, sizeof b);
+            return fail(x, "key \"drift.int_width_rule\": expected true or false, got %s", b);
+        }
+        c->stats.int_width_rule = cJSON_IsTrue(iw);
+    }
+    const cJSON *pcs = cJSON_GetObjectItemCaseSensitive(d, "per_column_stattest");
+    if (!is_null(pcs)) {
+        static const char *const any[] = {NULL};
+        (void)any;
+        if (!cJSON_IsObject(pcs))
+            return check_keys(x, pcs, "drift.per_column_stattest", any);
+        for (const cJSON *it = pcs->child; it; it = it->next) {
+            char kp[300];
+            snprintf(kp, sizeof kp, "drift.per_column_stattest.%s", it->string);
+            dm_column_override *o = override_for(c, it->string);
+            if (!o)
+                return fail(x, "out of memory");
+            if (parse_test(x, it, kp, &o->test))
+                return -1;
+        }
+    }
+    const cJSON *pct = cJSON_GetObjectItemCaseSensitive(d, "per_column_stattest_threshold");
+    if (!is_null(pct)) {
+        static const char *const any[] = {NULL};
+        if (!cJSON_IsObject(pct))
+            return check_keys(x, pct, "drift.per_column_stattest_threshold", any);
+        for (const cJSON *it = pct->child; it; it = it->next) {
+            char kp[300];
+            snprintf(kp, sizeof kp, "drift.per_column_stattest_threshold.%s", it->string);
+            dm_column_override *o = override_for(c, it->string);
+            if (!o)
+                return fail(x, "out of memory");
+            if (parse_number(x, it, kp, 0, INFINITY, &o->threshold))
+                return -1;
+        }
+    }
+    for (size_t i = 0; i < c->n_per_column; i++) {
+        dm_column_override *o = &c->per_column[i];
+        char kp[300];
+        snprintf(kp, sizeof kp, "drift.per_column_stattest_threshold.%s", o->name);
+        int t;
+        double thr;
+        dm_config_resolve(c, o->name, STATS_NUM, &t, &thr);
+        if (check_pvalue_threshold(x, t, thr, kp))
+            return -1;
+        dm_config_resolve(c, o->name, STATS_CAT, &t, &thr);
+        if (check_pvalue_threshold(x, t, thr, kp))
+            return -1;
+    }
+    return 0;
+}
+
+static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
+{
+    static const char *const keys[] = {"fraction",     "hook",         "notify_channel",
+                                       "hook_timeout", "max_attempts", NULL};
+    if (check_keys(x, r, "retrain", keys))
+        return -1;
+    if (parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "fraction"), "retrain.fraction", 0, 1,
+                     &c->retrain_fraction) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "hook_timeout"), "retrain.hook_timeout",
+                     0.001, 86400, &c->hook_timeout_s))
+        return -1;
+    double attempts = c->hook_max_attempts;
+    if (parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "max_attempts"), "retrain.max_attempts",
+                     1, 1000, &attempts))
+        return -1;
+    if (attempts != floor(attempts))
+        return fail(x, "key \"retrain.max_attempts\": %g is not a whole number", attempts);
+    c->hook_max_attempts = (int)attempts;
+    if (get_string_list(x, r, "hook", "retrain", &c->hook, &c->n_hook))
+        return -1;
+    if (c->hook && c->n_hook == 0)
+        return fail(x, "key \"retrain.hook\": the command is empty");
+    return get_string(x, r, "notify_channel", "retrain", &c->notify_channel);
+}
+
+static int parse_root(ctx *x, const cJSON *root, dm_config *c)
+{
+    static const char *const keys[] = {"columns",   "drift",   "retrain",  "database", "source",
+                                       "reference", "reports", "schedule", NULL};
+    if (check_keys(x, root, "", keys))
+        return -1;
+    const cJSON *v;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "columns"))) {
+        static const char *const k[] = {"numeric", "categorical", "exclude", NULL};
+        if (check_keys(x, v, "columns", k) ||
+            get_string_list(x, v, "numeric", "columns", &c->numeric, &c->n_numeric) ||
+            get_string_list(x, v, "categorical", "columns", &c->categorical, &c->n_categorical) ||
+            get_string_list(x, v, "exclude", "columns", &c->exclude, &c->n_exclude))
+            return -1;
+        for (size_t i = 0; i < c->n_numeric; i++)
+            for (size_t j = 0; j < c->n_categorical; j++)
+                if (strcmp(c->numeric[i], c->categorical[j]) == 0)
+                    return fail(x,
+                                "key \"columns.categorical\": \"%s\" is also listed in "
+                                "columns.numeric",
+                                c->numeric[i]);
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "drift")) && parse_drift(x, v, c))
+        return -1;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "retrain")) && parse_retrain(x, v, c))
+        return -1;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
+        static const char *const k[] = {"conninfo", NULL};
+        if (check_keys(x, v, "database", k) ||
+            get_string(x, v, "conninfo", "database", &c->conninfo))
+            return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "source"))) {
+        static const char *const k[] = {"table", "batch_column", "timestamp_column", NULL};
+        if (check_keys(x, v, "source", k) ||
+            get_string(x, v, "table", "source", &c->source_table) ||
+            get_string(x, v, "batch_column", "source", &c->batch_column) ||
+            get_string(x, v, "timestamp_column", "source", &c->timestamp_column))
+            return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "reference"))) {
+        static const char *const k[] = {"name", NULL};
+        if (check_keys(x, v, "reference", k) ||
+            get_string(x, v, "name", "reference", &c->reference_name))
+            return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "reports"))) {
+        static const char *const k[] = {"dir", NULL};
+        if (check_keys(x, v, "reports", k) || get_string(x, v, "dir", "reports", &c->reports_dir))
+            return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "schedule"))) {
+        static const char *const k[] = {"every", NULL};
+        if (check_keys(x, v, "schedule", k) ||
+            get_string(x, v, "every", "schedule", &c->schedule_every))
+            return -1;
+    }
+    return 0;
+}
+
+int dm_config_parse(const char *text, size_t len, const char *name, dm_config *out, char *err,
+                    size_t errlen)
+{
+    ctx x = {name ? name : "(config)", err, errlen};
+    if (len == 0)
+        return fail(&x, "line 1: the file is empty (expected a JSON object)");
+    if (memchr(text, '\0', len))
+        return fail(&x, "binary data (a NUL byte) where JSON text was expected");
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (!root) {
+        size_t off = end && end >= text ? (size_t)(end - text) : 0;
+        if (off > len)
+            off = len;
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            if (text[i] == '\n') {
+                line++;
+                col = 1;
+            } else {
+                col++;
+            }
+        }
+        char near[24] = "";
+        size_t k = 0;
+        for (size_t i = off; i < len && k < 16 && text[i] != '\n'; i++)
+            near[k++] = (text[i] >= 32 && text[i] < 127) ? text[i] : '?';
+        near[k] = '\0';
+        return fail(&x, "line %zu, column %zu: invalid JSON near \"%s\"", line, col, near);
+    }
+    /* trailing garbage after the object */
+    for (const char *p = end; p && p < text + len; p++) {
+        if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t') {
+            cJSON_Delete(root);
+            size_t line = 1;
+            for (const char *q = text; q < p; q++)
+                line += *q == '\n';
+            return fail(&x, "line %zu: unexpected text after the JSON object", line);
+        }
+    }
+    dm_config c;
+    dm_config_defaults(&c);
+    int rc = parse_root(&x, root, &c);
+    cJSON_Delete(root);
+    if (rc == 0) {
+        c.path = strdup(x.name);
+        if (!c.path)
+            rc = fail(&x, "out of memory");
+    }
+    if (rc != 0) {
+        dm_config_release(&c);
+        return -1;
+    }
+    dm_sha256_hex(text, len, c.sha256);
+    *out = c;
+    return 0;
+}
+
+int dm_config_load(const char *path, dm_config *out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (len < cap)
+            break;
+        if (cap > (64u << 20)) {
+            fclose(f);
+            free(buf);
+            snprintf(err, errlen, "%s: the file is larger than 64 MiB", path);
+            return -1;
+        }
+        char *nb = realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool rerr = ferror(f);
+    fclose(f);
+    if (!buf || rerr) {
+        free(buf);
+        snprintf(err, errlen, "could not read \"%s\"", path);
+        return -1;
+    }
+    int rc = dm_config_parse(buf, len, path, out, err, errlen);
+    free(buf);
+    return rc;
+}
+
+void dm_config_resolve(const dm_config *c, const char *column, stats_kind kind, int *test,
+                       double *threshold)
+{
+    int t = c->stattest;
+    int tt = kind == STATS_NUM ? c->num_stattest : c->cat_stattest;
+    if (tt != DM_TEST_DEFAULT)
+        t = tt;
+    double thr = c->threshold;
+    double th = kind == STATS_NUM ? c->num_threshold : c->cat_threshold;
+    if (!isnan(th))
+        thr = th;
+    for (size_t i = 0; i < c->n_per_column; i++) {
+        const dm_column_override *o = &c->per_column[i];
+        if (strcmp(o->name, column) != 0)
+            continue;
+        if (o->test != DM_TEST_DEFAULT)
+            t = o->test;
+        if (!isnan(o->threshold))
+            thr = o->threshold;
+    }
+    *test = t;
+    *threshold = thr;
+}
+
+static bool in_list(char *const *l, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(l[i], s) == 0)
+            return true;
+    return false;
+}
+
+bool dm_config_is_excluded(const dm_config *c, const char *column)
+{
+    return in_list(c->exclude, c->n_exclude, column);
+}
+
+int dm_config_forced_kind(const dm_config *c, const char *column)
+{
+    if (in_list(c->numeric, c->n_numeric, column))
+        return 1;
+    if (in_list(c->categorical, c->n_categorical, column))
+        return 2;
+    return 0;
+}
+
+static void add_test(cJSON *o, const char *key, int t)
+{
+    if (t == DM_TEST_DEFAULT)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, stats_test_name((stats_test)t));
+}
+
+static void add_thr(cJSON *o, const char *key, double v)
+{
+    if (isnan(v))
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, v);
+}
+
+char *dm_config_drift_json(const dm_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    add_test(o, "stattest", c->stattest);
+    add_test(o, "num_stattest", c->num_stattest);
+    add_test(o, "cat_stattest", c->cat_stattest);
+    cJSON *pcs = cJSON_AddObjectToObject(o, "per_column_stattest");
+    cJSON *pct = cJSON_AddObjectToObject(o, "per_column_stattest_threshold");
+    for (size_t i = 0; pcs && pct && i < c->n_per_column; i++) {
+        if (c->per_column[i].test != DM_TEST_DEFAULT)
+            add_test(pcs, c->per_column[i].name, c->per_column[i].test);
+        if (!isnan(c->per_column[i].threshold))
+            add_thr(pct, c->per_column[i].name, c->per_column[i].threshold);
+    }
+    add_thr(o, "stattest_threshold", c->threshold);
+    add_thr(o, "num_stattest_threshold", c->num_threshold);
+    add_thr(o, "cat_stattest_threshold", c->cat_threshold);
+    cJSON_AddNumberToObject(o, "drift_share", c->drift_share);
+    cJSON_AddBoolToObject(o, "int_width_rule", c->stats.int_width_rule);
+    cJSON_AddNumberToObject(o, "retrain_fraction", c->retrain_fraction);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int dm_config_fuzz_one(const uint8_t *data, size_t size)
+{
+    dm_config c;
+    char err[256];
+    if (dm_config_parse((const char *)data, size, "fuzz.json", &c, err, sizeof err) == 0)
+        dm_config_release(&c);
+    return 0;
+}

@@ -1,0 +1,90 @@
+/*
+ * config.h - driftmon's JSON configuration (DESIGN.md section 3).
+ *
+ * The drift options keep the names of Evidently's DataDriftOptions, so an Evidently user's
+ * settings carry over.  Choices where the design is silent:
+ *   - an unknown key is an error naming its path ("drift.stattest_treshold"): a typo in a
+ *     monitoring config must not silently fall back to defaults;
+ *   - a threshold is a finite number >= 0; a p-value test's threshold must be <= 1 (checked
+ *     where the test is known: per column, or at the level that names the test);
+ *   - drift_share and retrain.fraction are in [0, 1];
+ *   - `null` or an absent key means the default rule.
+ * dm_config_load() parses into a fresh struct and leaves *out untouched on error, so a
+ * reload can keep the old configuration.
+ */
+#ifndef DRIFTMON_CONFIG_H
+#define DRIFTMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats/stats.h"
+
+#define DM_TEST_DEFAULT ((int)-1)
+
+typedef struct {
+    char *name;
+    int test;         /* stats_test or DM_TEST_DEFAULT */
+    double threshold; /* NaN = not set */
+} dm_column_override;
+
+typedef struct {
+    char *path;      /* the file it came from ("(defaults)" when none) */
+    char sha256[65]; /* of the file's bytes; "" for defaults */
+
+    /* columns */
+    char **numeric, **categorical, **exclude;
+    size_t n_numeric, n_categorical, n_exclude;
+
+    /* drift (Evidently's DataDriftOptions) */
+    int stattest, num_stattest, cat_stattest;       /* stats_test or DM_TEST_DEFAULT */
+    double threshold, num_threshold, cat_threshold; /* NaN = not set */
+    dm_column_override *per_column;
+    size_t n_per_column;
+    double drift_share;
+    stats_options stats;
+
+    /* retrain */
+    double retrain_fraction;
+    char **hook; /* argv, NULL-terminated; NULL when no hook */
+    size_t n_hook;
+    char *notify_channel;
+    double hook_timeout_s;
+    int hook_max_attempts;
+
+    /* database side (issues 3-4); NULL when absent */
+    char *conninfo;
+    char *source_table, *batch_column, *timestamp_column;
+    char *reference_name;
+    char *reports_dir;
+    char *schedule_every;
+} dm_config;
+
+/* The defaults: no overrides, drift_share 0.5, retrain fraction 0.5. */
+void dm_config_defaults(dm_config *c);
+void dm_config_release(dm_config *c);
+
+/* Parse text (len bytes) named `name` in messages.  0, or -1 with one line in err naming the
+ * file and the line:column (syntax) or the key and the value at fault. */
+int dm_config_parse(const char *text, size_t len, const char *name, dm_config *out, char *err,
+                    size_t errlen);
+int dm_config_load(const char *path, dm_config *out, char *err, size_t errlen);
+
+/* Resolve the test and threshold of one column: per column > per type > global > default.
+ * *test is DM_TEST_DEFAULT when the default rule applies; *threshold NaN when the test's
+ * default threshold applies. */
+void dm_config_resolve(const dm_config *c, const char *column, stats_kind kind, int *test,
+                       double *threshold);
+
+bool dm_config_is_excluded(const dm_config *c, const char *column);
+/* 1 forced numeric, 2 forced categorical, 0 neither. */
+int dm_config_forced_kind(const dm_config *c, const char *column);
+
+/* The effective drift options as a JSON object text (malloc'ed), for the reports. */
+char *dm_config_drift_json(const dm_config *c);
+
+/* libFuzzer entry: parse arbitrary bytes, never crash. */
+int dm_config_fuzz_one(const uint8_t *data, size_t size);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * dataset.h - a profiled table: per column the exact distribution of its values.
+ *
+ * Every loader (CSV, saved profile file, PostgreSQL binary COPY) produces a dm_dataset;
+ * the comparison only ever sees datasets.  A column is stored either as numbers
+ * (distinct finite doubles ascending, with counts) or as text (distinct strings in byte
+ * order, with counts); its drift type (num / cat) is decided later from the reference.
+ *
+ * Loaders feed values through a dm_builder, which classifies every field (missing token,
+ * number, text), so CSV and PostgreSQL share one set of rules:
+ *   - missing: empty field, SQL NULL, and pandas' default NA tokens
+ *     ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+ *      "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"),
+ *     so that a CSV reads exactly as pandas.read_csv reads it for the oracle;
+ *   - number: what strtod accepts in full (leading/trailing blanks allowed) ;
+ *     "inf"/"-inf"/"Infinity" are numbers, counted in `nonfinite` and dropped;
+ *   - text: anything else.  A column with any text value is stored as text.
+ *
+ * Ownership: a dm_dataset owns everything it points to; dm_dataset_release() frees it.
+ */
+#ifndef DRIFTMON_DATASET_H
+#define DRIFTMON_DATASET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { DM_STORE_NUM = 0, DM_STORE_STR = 1 } dm_storage;
+
+typedef struct {
+    char *name;
+    dm_storage storage;
+    uint64_t missing;   /* empty, NA tokens, NULL */
+    uint64_t nonfinite; /* +inf / -inf, dropped */
+    bool is_int;        /* only integers and nothing missing or non-finite (pandas int64) */
+    /* DM_STORE_NUM */
+    double *value; /* ascending distinct finite values */
+    uint64_t *count;
+    size_t n_distinct;
+    /* DM_STORE_STR */
+    char **cat; /* distinct NUL-terminated strings, ascending by strcmp */
+    uint64_t *cat_count;
+    size_t n_cats;
+    /* non-missing finite values: sum of count[] or cat_count[] */
+    uint64_t n;
+    /* first text value seen in the column and its 1-based line, for messages */
+    char *first_text;
+    uint64_t first_text_line;
+} dm_column;
+
+typedef struct {
+    char *source; /* "train.csv", "profile:ref.dmp", "table public.applications" */
+    uint64_t rows;
+    dm_column *col;
+    size_t ncols;
+    char sha256[65]; /* hex sha256 of the profile content; "" until computed */
+} dm_dataset;
+
+void dm_dataset_init(dm_dataset *ds);
+void dm_dataset_release(dm_dataset *ds);
+/* Index of the column called name, or -1. */
+long dm_dataset_find(const dm_dataset *ds, const char *name);
+
+/* Is s[0..len) one of the missing tokens above? */
+bool dm_is_missing_token(const char *s, size_t len);
+
+/*
+ * Parse s[0..len) as a number: the value correctly rounded (fast path for plain decimals
+ * of <= 15 significant digits with a small power of ten, strtod otherwise).  Returns false
+ * when the field is not a number in full.  s need not be NUL-terminated.
+ */
+bool dm_parse_number(const char *s, size_t len, double *out);
+
+/* ---- builder -------------------------------------------------------------------- */
+typedef struct dm_builder dm_builder;
+
+/* A builder for ncols columns named names[i] (copied).  force_text[i] (may be NULL) keeps
+ * column i as text even when every value is a number.  NULL when out of memory. */
+dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool *force_text);
+void dm_builder_free(dm_builder *b);
+
+/* Feed one field of row `line` (1-based line of the source, for messages). */
+int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint64_t line);
+/* Feed one value known to be a number (PostgreSQL float8), or a SQL NULL. */
+int dm_builder_number(dm_builder *b, size_t col, double v);
+void dm_builder_null(dm_builder *b, size_t col);
+/* One row done. */
+void dm_builder_end_row(dm_builder *b);
+
+/*
+ * Columns that turned to text after numeric values had been seen: their earlier values
+ * were kept as numbers, so the loader must read the source again with force_text set for
+ * them.  Returns how many, and sets flags[i] (array of ncols) for those columns.
+ */
+size_t dm_builder_flipped(const dm_builder *b, bool *flags);
+
+/* Sort, compress and move everything into out (initialised by the call); the builder is
+ * emptied.  -1 on out of memory. */
+int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out);
+
+#endif

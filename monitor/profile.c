@@ -1,0 +1,467 @@
+/* profile.c - read and write saved reference profiles (format in profile.h). */
+#include "monitor/profile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "monitor/sha256.h"
+#include "reports/report.h"
+
+static const unsigned char MAGIC[8] = {'D', 'M', 'P', 'R', 'O', 'F', '\r', '\n'};
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the profile format is little-endian; add byte swapping for this platform"
+#endif
+
+/* ---- writing ----------------------------------------------------------------------- */
+
+typedef struct {
+    unsigned char *p;
+    size_t len, cap;
+    bool oom;
+} buf;
+
+static void put(buf *b, const void *data, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap < b->len + n)
+            cap *= 2;
+        unsigned char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+}
+
+static void put_u8(buf *b, uint8_t v)
+{
+    put(b, &v, 1);
+}
+
+static void put_u32(buf *b, uint32_t v)
+{
+    put(b, &v, 4);
+}
+
+static void put_u64(buf *b, uint64_t v)
+{
+    put(b, &v, 8);
+}
+
+static uint8_t count_width(const uint64_t *c, size_t n)
+{
+    uint64_t mx = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] > mx)
+            mx = c[i];
+    if (mx <= 1)
+        return 0;
+    return mx <= UINT32_MAX ? 4 : 8;
+}
+
+static void put_counts(buf *b, const uint64_t *c, size_t n, uint8_t width)
+{
+    if (width == 8) {
+        put(b, c, n * 8);
+    } else if (width == 4) {
+        for (size_t i = 0; i < n; i++)
+            put_u32(b, (uint32_t)c[i]);
+    }
+}
+
+static void serialize_into(const dm_dataset *ds, buf *b)
+{
+    put(b, MAGIC, sizeof MAGIC);
+    put_u32(b, DM_PROFILE_VERSION);
+    put_u32(b, 0);
+    put_u64(b, ds->rows);
+    put_u32(b, (uint32_t)ds->ncols);
+    for (size_t i = 0; i < ds->ncols; i++) {
+        const dm_column *c = &ds->col[i];
+        size_t nl = strlen(c->name);
+        put_u32(b, (uint32_t)nl);
+        put(b, c->name, nl);
+        bool num = c->storage == DM_STORE_NUM;
+        uint8_t w =
+            num ? count_width(c->count, c->n_distinct) : count_width(c->cat_count, c->n_cats);
+        put_u8(b, num ? 0 : 1);
+        put_u8(b, c->is_int ? 1 : 0);
+        put_u8(b, w);
+        put_u8(b, 0);
+        put_u64(b, c->missing);
+        put_u64(b, c->nonfinite);
+        put_u64(b, c->n);
+        if (num) {
+            put_u64(b, c->n_distinct);
+            put(b, c->value, c->n_distinct * sizeof(double));
+            put_counts(b, c->count, c->n_distinct, w);
+        } else {
+            put_u64(b, c->n_cats);
+            for (size_t k = 0; k < c->n_cats; k++) {
+                size_t l = strlen(c->cat[k]);
+                put_u32(b, (uint32_t)l);
+                put(b, c->cat[k], l);
+            }
+            put_counts(b, c->cat_count, c->n_cats, w);
+        }
+    }
+}
+
+unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
+{
+    buf b = {0};
+    serialize_into(ds, &b);
+    unsigned char digest_hex[65];
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    char hex[65];
+    dm_sha256_hex(b.p, b.len, hex);
+    if (!hex[0]) {
+        free(b.p);
+        return NULL;
+    }
+    /* trailer: the raw digest */
+    unsigned char raw[32];
+    for (int i = 0; i < 32; i++) {
+        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
+        unsigned lo =
+            (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+        raw[i] = (unsigned char)(hi << 4 | lo);
+    }
+    put(&b, raw, sizeof raw);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    memcpy(digest_hex, hex, sizeof hex);
+    memcpy(ds->sha256, digest_hex, sizeof ds->sha256);
+    *len = b.len;
+    return b.p;
+}
+
+int dm_profile_digest(dm_dataset *ds)
+{
+    size_t len;
+    unsigned char *p = dm_profile_serialize(ds, &len);
+    if (!p)
+        return -1;
+    free(p);
+    return 0;
+}
+
+int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    unsigned char *p = dm_profile_serialize(ds, &len);
+    if (!p) {
+        snprintf(err, errlen, "could not write \"%s\": out of memory", path);
+        return -1;
+    }
+    int rc = rpt_write_file_atomic(path, p, len, err, errlen);
+    free(p);
+    return rc;
+}
+
+/* ---- reading ----------------------------------------------------------------------- */
+
+bool dm_profile_sniff(const char *path)
+{
+    unsigned char m[sizeof MAGIC];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(m, 1, sizeof m, f);
+    fclose(f);
+    return n == sizeof m && memcmp(m, MAGIC, sizeof m) == 0;
+}
+
+typedef struct {
+    const unsigned char *p;
+    size_t len, off;
+    const char *name;
+    char *err;
+    size_t errlen;
+    const char *column; /* the column being read, for messages */
+} rd;
+
+static int bad(rd *r, const char *what)
+{
+    if (r->column)
+        snprintf(r->err, r->errlen, "%s: corrupt profile at byte %zu (column \"%s\"): %s", r->name,
+                 r->off, r->column, what);
+    else
+        snprintf(r->err, r->errlen, "%s: corrupt profile at byte %zu: %s", r->name, r->off, what);
+    return -1;
+}
+
+static int take(rd *r, void *out, size_t n)
+{
+    if (n > r->len - r->off)
+        return bad(r, "truncated");
+    memcpy(out, r->p + r->off, n);
+    r->off += n;
+    return 0;
+}
+
+static int take_u8(rd *r, uint8_t *v)
+{
+    return take(r, v, 1);
+}
+
+static int take_u32(rd *r, uint32_t *v)
+{
+    return take(r, v, 4);
+}
+
+static int take_u64(rd *r, uint64_t *v)
+{
+    return take(r, v, 8);
+}
+
+static int take_counts(rd *r, uint64_t *out, size_t n, uint8_t w)
+{
+    if (w == 0) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = 1;
+        return 0;
+    }
+    if (w == 8) {
+        if (n > (r->len - r->off) / 8)
+            return bad(r, "truncated counts");
+        return take(r, out, n * 8);
+    }
+    if (n > (r->len - r->off) / 4)
+        return bad(r, "truncated counts");
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = 0;
+        take_u32(r, &v);
+        out[i] = v;
+    }
+    return 0;
+}
+
+static char *take_str(rd *r)
+{
+    uint32_t l = 0;
+    if (take_u32(r, &l))
+        return NULL;
+    if (l > r->len - r->off) {
+        bad(r, "string runs past the end");
+        return NULL;
+    }
+    char *s = malloc((size_t)l + 1);
+    if (!s) {
+        bad(r, "out of memory");
+        return NULL;
+    }
+    memcpy(s, r->p + r->off, l);
+    s[l] = '\0';
+    if (memchr(s, '\0', l)) {
+        free(s);
+        bad(r, "NUL byte inside a name");
+        return NULL;
+    }
+    r->off += l;
+    return s;
+}
+
+static int read_column(rd *r, dm_column *c)
+{
+    c->name = take_str(r);
+    if (!c->name)
+        return -1;
+    r->column = c->name;
+    uint8_t storage = 0, is_int = 0, w = 0, reserved = 0;
+    if (take_u8(r, &storage) || take_u8(r, &is_int) || take_u8(r, &w) || take_u8(r, &reserved))
+        return -1;
+    if (storage > 1 || is_int > 1 || (w != 0 && w != 4 && w != 8) || reserved)
+        return bad(r, "bad column flags");
+    c->storage = storage ? DM_STORE_STR : DM_STORE_NUM;
+    c->is_int = is_int;
+    if (take_u64(r, &c->missing) || take_u64(r, &c->nonfinite) || take_u64(r, &c->n))
+        return -1;
+    uint64_t k = 0;
+    if (take_u64(r, &k))
+        return -1;
+    /* every entry takes at least one byte in the file: bounds the allocation */
+    if (k > r->len - r->off)
+        return bad(r, "entry count larger than the file");
+    size_t n = (size_t)k;
+    uint64_t sum = 0;
+    if (c->storage == DM_STORE_NUM) {
+        if (n > (r->len - r->off) / 8)
+            return bad(r, "truncated values");
+        c->value = malloc((n ? n : 1) * sizeof(double));
+        c->count = malloc((n ? n : 1) * sizeof(uint64_t));
+        if (!c->value || !c->count)
+            return bad(r, "out of memory");
+        c->n_distinct = n;
+        if (take(r, c->value, n * sizeof(double)) || take_counts(r, c->count, n, w))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (!(c->value[i] - c->value[i] == 0.0))
+                return bad(r, "non-finite value");
+            if (i > 0 && !(c->value[i - 1] < c->value[i]))
+                return bad(r, "values not ascending");
+            if (c->count[i] == 0)
+                return bad(r, "zero count");
+            sum += c->count[i];
+        }
+    } else {
+        c->cat = calloc(n ? n : 1, sizeof(char *));
+        c->cat_count = malloc((n ? n : 1) * sizeof(uint64_t));
+        if (!c->cat || !c->cat_count)
+            return bad(r, "out of memory");
+        c->n_cats = n;
+        for (size_t i = 0; i < n; i++) {
+            c->cat[i] = take_str(r);
+            if (!c->cat[i])
+                return -1;
+            if (i > 0 && strcmp(c->cat[i - 1], c->cat[i]) >= 0)
+                return bad(r, "categories not in ascending order");
+        }
+        if (take_counts(r, c->cat_count, n, w))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (c->cat_count[i] == 0)
+                return bad(r, "zero count");
+            sum += c->cat_count[i];
+        }
+    }
+    if (sum != c->n)
+        return bad(r, "counts do not add up to the column's total");
+    r->column = NULL;
+    return 0;
+}
+
+int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
+                     char *err, size_t errlen)
+{
+    rd r = {p, len, 0, name, err, errlen, NULL};
+    if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
+        return bad(&r, "not a driftmon profile (bad magic)");
+    char want[65], have[65];
+    dm_sha256_hex(p, len - 32, want);
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        have[2 * i] = digits[p[len - 32 + (size_t)i] >> 4];
+        have[2 * i + 1] = digits[p[len - 32 + (size_t)i] & 15];
+    }
+    have[64] = '\0';
+    if (strcmp(want, have) != 0) {
+        snprintf(err, errlen,
+                 "%s: the profile's content does not match its sha256 (%.12s... "
+                 "stored, %.12s... computed): the file was changed or damaged",
+                 name, have, want);
+        return -1;
+    }
+    r.len = len - 32;
+    r.off = sizeof MAGIC;
+    uint32_t version = 0, flags = 0, ncols = 0;
+    uint64_t rows = 0;
+    if (take_u32(&r, &version) || take_u32(&r, &flags))
+        return -1;
+    if (version != DM_PROFILE_VERSION) {
+        snprintf(err, errlen,
+                 "%s: profile format version %u is not supported (this driftmon "
+                 "reads version %u)",
+                 name, version, DM_PROFILE_VERSION);
+        return -1;
+    }
+    if (take_u64(&r, &rows) || take_u32(&r, &ncols))
+        return -1;
+    if (ncols > r.len - r.off)
+        return bad(&r, "column count larger than the file");
+    dm_dataset ds;
+    dm_dataset_init(&ds);
+    ds.col = calloc(ncols ? ncols : 1, sizeof *ds.col);
+    if (!ds.col)
+        return bad(&r, "out of memory");
+    ds.ncols = ncols;
+    ds.rows = rows;
+    for (size_t i = 0; i < ncols; i++) {
+        if (read_column(&r, &ds.col[i])) {
+            dm_dataset_release(&ds);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
+                snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name,
+                         ds.col[i].name);
+                dm_dataset_release(&ds);
+                return -1;
+            }
+        }
+    }
+    if (r.off != r.len) {
+        bad(&r, "trailing bytes after the last column");
+        dm_dataset_release(&ds);
+        return -1;
+    }
+    size_t sl = strlen(name) + 9;
+    ds.source = malloc(sl);
+    if (!ds.source) {
+        dm_dataset_release(&ds);
+        return bad(&r, "out of memory");
+    }
+    snprintf(ds.source, sl, "profile:%s", name);
+    memcpy(ds.sha256, want, sizeof ds.sha256);
+    *out = ds;
+    return 0;
+}
+
+int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "\"%s\" is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    size_t len = (size_t)st.st_size;
+    unsigned char *p = malloc(len ? len : 1);
+    if (!p) {
+        snprintf(err, errlen, "%s: out of memory for %zu bytes", path, len);
+        close(fd);
+        return -1;
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "could not read \"%s\": %s", path,
+                     n < 0 ? strerror(errno) : "file shrank while reading");
+            free(p);
+            close(fd);
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    int rc = dm_profile_parse(p, len, path, out, err, errlen);
+    free(p);
+    return rc;
+}

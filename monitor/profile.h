@@ -1,0 +1,45 @@
+/*
+ * profile.h - a saved reference profile: a dm_dataset written once, reused for every
+ * comparison, so a reference is never parsed again.
+ *
+ * Format version 1 (little-endian; every length checked on load):
+ *   "DMPROF\r\n" (8 bytes) | u32 version = 1 | u32 flags = 0 | u64 rows | u32 ncols
+ *   per column:
+ *     u32 name_len | name bytes | u8 storage (0 num, 1 text) | u8 is_int | u8 count_width
+ *     (0: every count is 1, 4: u32, 8: u64) | u8 reserved | u64 missing | u64 nonfinite | u64 n
+ *     num:  u64 n_distinct | f64 value[n_distinct] | counts[n_distinct] of count_width bytes
+ *     text: u64 n_cats | per category u32 len + bytes | counts[n_cats] of count_width bytes
+ *   trailer: the 32-byte SHA-256 of every byte before it.
+ * The hex form of that digest is the profile's identity (profile_sha256 in reports): the
+ * same data gives the same digest whatever the file is called.
+ */
+#ifndef DRIFTMON_PROFILE_H
+#define DRIFTMON_PROFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "monitor/dataset.h"
+
+#define DM_PROFILE_VERSION 1u
+
+/* Serialise ds into a malloc'ed buffer (trailer included); sets ds->sha256 as a side
+ * effect.  NULL when out of memory. */
+unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len);
+/* Only compute ds->sha256 (no buffer kept).  0 or -1 (out of memory). */
+int dm_profile_digest(dm_dataset *ds);
+
+/* Write atomically to path.  0, or -1 with err naming the file. */
+int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
+
+/* Does the file start with the profile magic? (false when unreadable) */
+bool dm_profile_sniff(const char *path);
+
+/* Load and verify (magic, version, bounds, digest).  0, or -1 with err naming the file and
+ * the offset or column at fault; *out untouched on error. */
+int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* The same from memory (used by the database loader and the fuzzer). */
+int dm_profile_parse(const unsigned char *buf, size_t len, const char *name, dm_dataset *out,
+                     char *err, size_t errlen);
+
+#endif

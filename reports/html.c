@@ -1,0 +1,356 @@
+/*
+ * html.c - the self-contained HTML report: one UTF-8 file, inline CSS, no script, nothing
+ * fetched.  Every data-derived string goes through rpt_buf_put_html() (rpt_html_escape).
+ *
+ * The page is built section by section into one rpt_buf (html_internal.h): head, header
+ * with the verdict sentence, the column table, the skipped columns, the settings.  The
+ * analyst report's SVG plots (a later issue) slot in as further sections.
+ */
+#include "reports/report.h"
+#include "reports/html_internal.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- number formatting ------------------------------------------------------------ */
+
+static int cmp3(double a, double b)
+{
+    return (a > b) - (a < b);
+}
+
+/*
+ * Print x * scale with "%.*f" (fixed) or "%.*g" (general) at the smallest precision from
+ * prec0 up that keeps the printed number on
+ * the same side of every boundary as x itself: a share of 0.4999 next to a threshold of
+ * 0.5 prints "49.99", not "50".  Boundaries are in x's units (not scaled).
+ */
+static void format_num(char *out, size_t outlen, double x, double scale, bool fixed, int prec0,
+                       const double *bounds, size_t nbounds)
+{
+    if (!isfinite(x)) {
+        snprintf(out, outlen, "%s", isnan(x) ? "n/a" : (x > 0 ? "inf" : "-inf"));
+        return;
+    }
+    int maxprec = fixed ? 15 : 17;
+    for (int prec = prec0; prec <= maxprec; prec++) {
+        if (fixed)
+            snprintf(out, outlen, "%.*f", prec, x * scale);
+        else
+            snprintf(out, outlen, "%.*g", prec, x * scale);
+        double shown = strtod(out, NULL);
+        bool same = true;
+        for (size_t i = 0; i < nbounds && same; i++)
+            if (isfinite(bounds[i]))
+                same = cmp3(shown, bounds[i] * scale) == cmp3(x, bounds[i]);
+        if (same)
+            return;
+    }
+}
+
+/* A share in [0, 1] as a percentage ("21", "0.3", "49.99"): whole percents unless that
+ * would put it on the wrong side of 0, 100 %, or one of the thresholds given. */
+static void format_pct(char *out, size_t outlen, double share, int prec0, double t1, double t2)
+{
+    double bounds[4] = {0.0, 1.0, t1, t2};
+    format_num(out, outlen, share, 100.0, true, prec0, bounds, 4);
+}
+
+/* A threshold given as a fraction, as a percentage with up to 6 significant digits. */
+static void format_threshold_pct(char *out, size_t outlen, double t)
+{
+    format_num(out, outlen, t, 100.0, false, 6, NULL, 0);
+}
+
+/* ---- the verdict ------------------------------------------------------------------- */
+
+/* "8 of 38 columns drifted (21 %): no dataset drift; retraining not flagged, threshold 50 %" */
+static void put_verdict(rpt_buf *b, const rpt_run *r)
+{
+    const stats_verdict *v = &r->verdict;
+    char share[64], thr[64];
+    rpt_buf_printf(b, "%zu of %zu column%s drifted ", v->number_of_drifted_columns,
+                   v->number_of_columns, v->number_of_columns == 1 ? "" : "s");
+    if (v->number_of_columns == 0 || !isfinite(v->share_of_drifted_columns)) {
+        rpt_buf_puts(b, "(no column tested)");
+    } else {
+        format_pct(share, sizeof share, v->share_of_drifted_columns, 0, r->drift_share,
+                   r->retrain_fraction);
+        rpt_buf_printf(b, "(%s %%)", share);
+    }
+    format_threshold_pct(thr, sizeof thr, r->retrain_fraction);
+    rpt_buf_printf(b, ": %s; retraining %s, threshold %s %%",
+                   v->dataset_drift ? "dataset drift" : "no dataset drift",
+                   v->retrain ? "flagged" : "not flagged", thr);
+}
+
+/* ---- the column order -------------------------------------------------------------- */
+
+typedef struct {
+    size_t index;
+    double key; /* how far past its threshold: larger = more drifted; NaN last */
+} col_rank;
+
+/* Distance tests: score / threshold.  p-value tests: threshold / p, p = 0 first. */
+static double rank_key(const rpt_column *c)
+{
+    double s = c->score, t = c->threshold;
+    if (isnan(s) || isnan(t))
+        return NAN;
+    if (stats_test_is_pvalue(c->test)) {
+        if (s <= 0.0)
+            return INFINITY;
+        return t / s;
+    }
+    if (t <= 0.0)
+        return s > 0.0 ? INFINITY : 1.0;
+    return s / t;
+}
+
+static int rank_cmp(const void *pa, const void *pb)
+{
+    const col_rank *a = pa, *b = pb;
+    bool na = isnan(a->key), nb = isnan(b->key);
+    if (na != nb)
+        return na ? 1 : -1;
+    if (!na && a->key != b->key)
+        return a->key > b->key ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/* ---- sections ---------------------------------------------------------------------- */
+
+static const char html_css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em;"
+    "color:#1a1a1a;background:#fff;line-height:1.4}\n"
+    "h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.6em 0 .5em}\n"
+    ".verdict{font-size:1.1em;font-weight:600;padding:.6em .8em;border-left:.4em solid #888;"
+    "background:#f4f4f4}\n"
+    ".verdict.drift{border-color:#b00020}.verdict.ok{border-color:#1b7f3b}\n"
+    "dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;margin:1em 0}\n"
+    "dl.meta dt{font-weight:600}dl.meta dd{margin:0;overflow-wrap:anywhere}\n"
+    "table{border-collapse:collapse;font-size:.92em}\n"
+    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\n"
+    "th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "\n"
+    ".badge{display:inline-block;padding:0 .5em;border-radius:.8em;font-weight:600;"
+    "border:1px solid;white-space:nowrap}\n"
+    ".badge.drift{color:#b00020;background:#fde8ec}\n"
+    ".badge.ok{color:#1b7f3b;background:#e6f4ea}\n"
+    ".badge.na{color:#555;background:#f0f0f0}\n"
+    "code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}\n"
+    "pre{background:#f6f6f6;padding:.6em;overflow:auto}\n";
+
+static void put_head(rpt_buf *b, const rpt_run *r)
+{
+    rpt_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                    "<title>Data drift report: ");
+    rpt_buf_put_html(b, r->cur_source != NULL ? r->cur_source : "(unknown)");
+    rpt_buf_puts(b, "</title>\n<style>\n");
+    rpt_buf_puts(b, html_css);
+    rpt_buf_puts(b, "</style>\n</head>\n<body>\n");
+}
+
+static void put_meta_row(rpt_buf *b, const char *label, const char *text)
+{
+    rpt_buf_printf(b, "<dt>%s</dt><dd>", label);
+    if (text != NULL && *text != '\0')
+        rpt_buf_put_html(b, text);
+    else
+        rpt_buf_puts(b, "\xE2\x80\x94"); /* em dash */
+    rpt_buf_puts(b, "</dd>\n");
+}
+
+static void put_header(rpt_buf *b, const rpt_run *r)
+{
+    const stats_verdict *v = &r->verdict;
+    char num[64];
+    rpt_buf_puts(b, "<header>\n<h1>Data drift report</h1>\n");
+    rpt_buf_printf(b, "<p class=\"verdict %s\" id=\"verdict\">",
+                   v->dataset_drift || v->retrain ? "drift" : "ok");
+    put_verdict(b, r);
+    rpt_buf_puts(b, "</p>\n<dl class=\"meta\">\n");
+    put_meta_row(b, "Reference", r->ref_source);
+    if (r->ref_name != NULL)
+        put_meta_row(b, "Reference name", r->ref_name);
+    snprintf(num, sizeof num, "%" PRIu64, r->ref_rows);
+    put_meta_row(b, "Reference rows", num);
+    rpt_buf_puts(b, "<dt>Profile sha256</dt><dd>");
+    if (r->ref_sha256 != NULL && *r->ref_sha256 != '\0') {
+        rpt_buf_puts(b, "<code>");
+        rpt_buf_put_html(b, r->ref_sha256);
+        rpt_buf_puts(b, "</code>");
+    } else {
+        rpt_buf_puts(b, "\xE2\x80\x94");
+    }
+    rpt_buf_puts(b, "</dd>\n");
+    put_meta_row(b, "Current", r->cur_source);
+    snprintf(num, sizeof num, "%" PRIu64, r->cur_rows);
+    put_meta_row(b, "Current rows", num);
+    format_threshold_pct(num, sizeof num, r->drift_share);
+    rpt_buf_printf(b, "<dt>Dataset drift when</dt><dd>share of drifted columns &ge; %s %%</dd>\n",
+                   num);
+    format_threshold_pct(num, sizeof num, r->retrain_fraction);
+    rpt_buf_printf(b, "<dt>Retraining when</dt><dd>share of drifted columns &gt; %s %%</dd>\n",
+                   num);
+    put_meta_row(b, "Generated", r->generated_at);
+    put_meta_row(b, "driftmon", r->version);
+    rpt_buf_puts(b, "</dl>\n</header>\n");
+}
+
+static void put_missing(rpt_buf *b, const rpt_side *s)
+{
+    char pct[64];
+    if (s->rows == 0) {
+        rpt_buf_puts(b, "\xE2\x80\x93"); /* en dash */
+        return;
+    }
+    if (s->missing == 0)
+        rpt_buf_puts(b, "0 %");
+    else {
+        format_pct(pct, sizeof pct, (double)s->missing / (double)s->rows, 1, NAN, NAN);
+        rpt_buf_printf(b, "%s %%", pct);
+    }
+    if (s->nonfinite > 0)
+        rpt_buf_printf(b, " (+%" PRIu64 " non-finite)", s->nonfinite);
+}
+
+static void put_column_row(rpt_buf *b, const rpt_column *c)
+{
+    char thr[64], score[64];
+    double bound[1] = {c->threshold};
+    format_num(thr, sizeof thr, c->threshold, 1.0, false, 4, NULL, 0);
+    format_num(score, sizeof score, c->score, 1.0, false, 4, bound, 1);
+    const char *badge_class, *badge_text;
+    if (isnan(c->score)) {
+        badge_class = "na";
+        badge_text = "no score";
+    } else if (c->drifted) {
+        badge_class = "drift";
+        badge_text = "drifted";
+    } else {
+        badge_class = "ok";
+        badge_text = "no drift";
+    }
+    const char *tdisp = stats_test_display(c->test);
+    rpt_buf_puts(b, "<tr><td>");
+    rpt_buf_put_html(b, c->name);
+    rpt_buf_printf(b, "</td><td>%s</td><td>", c->kind == STATS_CAT ? "cat" : "num");
+    rpt_buf_put_html(b, tdisp != NULL ? tdisp : "?");
+    rpt_buf_printf(b,
+                   "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
+                   "<td><span class=\"badge %s\">%s</span></td><td class=\"n\">",
+                   thr, score, badge_class, badge_text);
+    put_missing(b, &c->ref);
+    rpt_buf_puts(b, " / ");
+    put_missing(b, &c->cur);
+    rpt_buf_puts(b, "</td><td class=\"n\">");
+    if (c->kind == STATS_CAT) {
+        char pct[64];
+        rpt_buf_printf(b, "%zu", c->unseen_categories);
+        if (c->unseen_categories > 0 && isfinite(c->unseen_share)) {
+            format_pct(pct, sizeof pct, c->unseen_share, 1, NAN, NAN);
+            rpt_buf_printf(b, " (%s %%)", pct);
+        }
+    }
+    rpt_buf_puts(b, "</td></tr>\n");
+}
+
+static void put_columns(rpt_buf *b, const rpt_run *r)
+{
+    rpt_buf_puts(b, "<section id=\"columns\">\n<h2>Columns</h2>\n");
+    if (r->ncols == 0) {
+        rpt_buf_puts(b, "<p>No column was tested.</p>\n</section>\n");
+        return;
+    }
+    col_rank *rank = calloc(r->ncols, sizeof *rank);
+    if (rank == NULL) {
+        b->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < r->ncols; i++) {
+        rank[i].index = i;
+        rank[i].key = rank_key(&r->cols[i]);
+    }
+    qsort(rank, r->ncols, sizeof *rank, rank_cmp);
+    rpt_buf_puts(b, "<p>Most drifted first: distance tests by score / threshold, p-value "
+                    "tests by threshold / p-value.</p>\n"
+                    "<table>\n<thead><tr><th>Column</th><th>Type</th><th>Test</th>"
+                    "<th>Threshold</th><th>Score</th><th>Drift</th>"
+                    "<th>Missing (reference / current)</th><th>Unseen categories</th>"
+                    "</tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < r->ncols; i++)
+        put_column_row(b, &r->cols[rank[i].index]);
+    rpt_buf_puts(b, "</tbody>\n</table>\n</section>\n");
+    free(rank);
+}
+
+static void put_skipped(rpt_buf *b, const rpt_run *r)
+{
+    if (r->nskipped == 0)
+        return;
+    rpt_buf_puts(b, "<section id=\"skipped\">\n<h2>Columns not tested</h2>\n"
+                    "<table>\n<thead><tr><th>Column</th><th>Reason</th></tr></thead>\n"
+                    "<tbody>\n");
+    for (size_t i = 0; i < r->nskipped; i++) {
+        rpt_buf_puts(b, "<tr><td>");
+        rpt_buf_put_html(b, r->skipped[i].name);
+        rpt_buf_puts(b, "</td><td>");
+        rpt_buf_put_html(b, r->skipped[i].reason);
+        rpt_buf_puts(b, "</td></tr>\n");
+    }
+    rpt_buf_puts(b, "</tbody>\n</table>\n</section>\n");
+}
+
+/* The settings, pretty-printed; left out when absent or not a JSON object. */
+static void put_settings(rpt_buf *b, const rpt_run *r)
+{
+    if (r->settings_json == NULL)
+        return;
+    cJSON *s = cJSON_Parse(r->settings_json);
+    if (s == NULL)
+        return;
+    char *text = cJSON_IsObject(s) ? cJSON_Print(s) : NULL;
+    cJSON_Delete(s);
+    if (text == NULL)
+        return;
+    rpt_buf_puts(b, "<section id=\"settings\">\n<h2>Settings</h2>\n<pre>");
+    rpt_buf_put_html(b, text);
+    rpt_buf_puts(b, "</pre>\n</section>\n");
+    cJSON_free(text);
+}
+
+char *rpt_html_render(const rpt_run *r)
+{
+    if (r == NULL)
+        return NULL;
+    rpt_buf b;
+    rpt_buf_init(&b);
+    put_head(&b, r);
+    put_header(&b, r);
+    rpt_buf_puts(&b, "<main>\n");
+    put_columns(&b, r);
+    put_skipped(&b, r);
+    put_settings(&b, r);
+    rpt_buf_puts(&b, "</main>\n</body>\n</html>\n");
+    return rpt_buf_take(&b);
+}
+
+int rpt_write_html(const rpt_run *r, const char *path, char *err, size_t errlen)
+{
+    char *text = rpt_html_render(r);
+    if (text == NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "could not render the HTML report for \"%s\": out of memory",
+                     path != NULL ? path : "(null)");
+        return -1;
+    }
+    int rc = rpt_write_file_atomic(path, text, strlen(text), err, errlen);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,90 @@
+/*
+ * report.h - the drift report model and its writers (JSON, HTML).
+ *
+ * Layer rules: reports/ includes stats/ only, never logs, never exits.  Writers return
+ * 0 or -1 with one line in the caller's err buffer naming the file at fault.  Files are
+ * written to a temporary file in the same directory, fsync'ed and renamed: a reader
+ * sees the old report or the new one, never half of one.
+ *
+ * Everything a report shows comes from the rpt_run the caller fills; the writers only
+ * read it.  Strings from data (column names, category values) are untrusted: the JSON
+ * writer emits valid UTF-8 only (invalid bytes become U+FFFD), the HTML writer passes
+ * every such string through rpt_html_escape().
+ */
+#ifndef DRIFTMON_REPORT_H
+#define DRIFTMON_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "stats/stats.h"
+
+typedef struct {
+    uint64_t rows;      /* rows of the dataset */
+    uint64_t missing;   /* empty / NA / NULL */
+    uint64_t nonfinite; /* +-inf, dropped */
+} rpt_side;
+
+typedef struct {
+    const char *name;
+    stats_kind kind; /* "num" / "cat" */
+    stats_test test;
+    double threshold;
+    double score; /* NaN prints as null */
+    bool drifted;
+    rpt_side ref, cur;
+    /* extra signals Evidently does not give (driftmon reports them beside the test) */
+    size_t unseen_categories; /* categories in current absent from reference */
+    double unseen_share;      /* share of current non-missing rows in those categories */
+    /* the data, for plots (may be NULL); cat_labels[i] names category i when the column is
+     * categorical text (data->kind == STATS_CAT && !data->is_numeric_data) */
+    const stats_column *data;
+    const char *const *cat_labels;
+} rpt_column;
+
+typedef struct {
+    const char *name;
+    const char *reason; /* "absent from current", "no data in reference", ... */
+} rpt_skipped;
+
+typedef struct {
+    const char *version;      /* driftmon version */
+    const char *generated_at; /* ISO-8601 UTC */
+    const char *ref_source;
+    const char *ref_name; /* stored reference name@version, or NULL */
+    uint64_t ref_rows;
+    const char *ref_sha256; /* hex, may be "" */
+    const char *cur_source;
+    uint64_t cur_rows;
+    const rpt_column *cols;
+    size_t ncols;
+    const rpt_skipped *skipped;
+    size_t nskipped;
+    double drift_share;
+    double retrain_fraction;
+    stats_verdict verdict;
+    /* the effective drift options as a JSON object text (echoed into both reports) */
+    const char *settings_json;
+} rpt_run;
+
+/* The JSON report (DESIGN.md section 4) as a malloc'ed NUL-terminated string; NULL on
+ * out of memory. */
+char *rpt_json_render(const rpt_run *r);
+int rpt_write_json(const rpt_run *r, const char *path, char *err, size_t errlen);
+
+/* The HTML report as a malloc'ed string / written to path. */
+char *rpt_html_render(const rpt_run *r);
+int rpt_write_html(const rpt_run *r, const char *path, char *err, size_t errlen);
+
+/* Write data[0..len) to path atomically (temp file in the same directory, fsync, rename,
+ * fsync of the directory).  0, or -1 with err set and nothing left behind. */
+int rpt_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+/* HTML-escape s (& < > " ' and control bytes; invalid UTF-8 becomes U+FFFD) into a
+ * malloc'ed string; NULL on out of memory. */
+char *rpt_html_escape(const char *s);
+/* Copy of s with invalid UTF-8 sequences replaced by U+FFFD; NULL on out of memory. */
+char *rpt_utf8_sanitize(const char *s);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * stats.h - pure drift statistics, computed exactly as Evidently 0.7.21 does.
+ *
+ * Layer rules (DESIGN.md section 2): this module includes nothing of the project,
+ * does no I/O, never logs, never aborts, and allocates nothing behind the caller's
+ * back.  Functions return STATS_OK or a negative status code (stats_strerror()).
+ * Outputs are left untouched when a function fails.
+ *
+ * Every sample is handed over already "profiled": NaN, +inf, -inf and missing
+ * values removed, and the rest compressed into distinct values with counts.
+ *
+ *   numeric column:      stats_num  = ascending distinct finite doubles + counts
+ *   categorical column:  stats_cat  = counts over a category list the caller aligned
+ *                        on both sides (index i is the same category in ref and cur;
+ *                        a category absent from one side has count 0 there)
+ *
+ * A column can also be *numeric data treated as categories* (a numeric column with few
+ * values, or a numeric column the user declared categorical): the tests then align the
+ * two stats_num on the union of their values themselves.
+ */
+#ifndef DRIFTMON_STATS_H
+#define DRIFTMON_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- status codes ------------------------------------------------------------- */
+enum {
+    STATS_OK = 0,
+    STATS_EINVAL = -1,   /* an argument is out of its domain (NULL, unsorted, ...) */
+    STATS_EEMPTY = -2,   /* a sample has no values */
+    STATS_ENOSPACE = -3, /* the caller's workspace is too small */
+    STATS_ERANGE = -4,   /* a value range that cannot be binned (not finite) */
+    STATS_ENOTSUP = -5,  /* this test does not apply to this kind of column */
+};
+const char *stats_strerror(int status);
+
+/* ---- samples ------------------------------------------------------------------ */
+typedef struct {
+    const double *value;   /* ascending, distinct, finite; -0.0 and 0.0 are one value */
+    const uint64_t *count; /* count[i] >= 1 */
+    size_t n_distinct;
+    uint64_t n; /* sum of counts */
+    /* true when the sample came from a column of integers with no missing value at
+     * all (pandas' int64 dtype); only used by the optional numpy>=2.1 bin-width rule */
+    bool is_int;
+} stats_num;
+
+typedef struct {
+    const uint64_t *count; /* aligned with the other side's; zeros allowed */
+    size_t n_categories;
+    uint64_t n; /* sum of counts */
+} stats_cat;
+
+/* Column kinds as Evidently names them. */
+typedef enum { STATS_NUM = 0, STATS_CAT = 1 } stats_kind;
+
+/*
+ * One column pair.  For kind STATS_NUM the num pair is used.  For kind STATS_CAT either
+ * the cat pair is used (is_numeric_data false; cat_first is the index of the category
+ * that sorts first, used by the z-test), or the num pair (is_numeric_data true: numbers
+ * declared categorical; categories are the distinct values, the smallest sorts first).
+ */
+typedef struct {
+    stats_kind kind;
+    bool is_numeric_data;
+    stats_num ref_num, cur_num;
+    stats_cat ref_cat, cur_cat;
+    size_t cat_first;
+} stats_column;
+
+/* ---- the tests ---------------------------------------------------------------- */
+typedef enum {
+    STATS_TEST_WASSERSTEIN = 0,
+    STATS_TEST_JENSENSHANNON,
+    STATS_TEST_KS,
+    STATS_TEST_CHISQUARE,
+    STATS_TEST_Z,
+    STATS_TEST_PSI,
+    STATS_TEST_KL_DIV,
+    STATS_TEST_HELLINGER,
+    STATS_TEST_ED,
+    STATS_NTESTS
+} stats_test;
+
+const char *stats_test_name(stats_test t);    /* "wasserstein": Evidently's id */
+const char *stats_test_display(stats_test t); /* "Wasserstein distance (normed)" */
+/* STATS_OK and *out set, or STATS_EINVAL for an unknown name. */
+int stats_test_from_name(const char *name, stats_test *out);
+double stats_test_default_threshold(stats_test t); /* 0.1 for distances, 0.05 p-values */
+bool stats_test_is_pvalue(stats_test t);           /* ks, chisquare, z */
+/* Evidently's direction: distances drift when score >= threshold (ed: score > threshold);
+ * ks when p <= threshold; chisquare and z when p < threshold.  A NaN score never drifts. */
+bool stats_drifted(stats_test t, double score, double threshold);
+
+typedef struct {
+    /* numpy >= 2.1 forces a Sturges bin width >= 1 for integer arrays; Evidently's numbers
+     * then depend on the numpy installed.  false = numpy < 2.1 (the default). */
+    bool int_width_rule;
+} stats_options;
+
+/*
+ * Workspace: the tests need scratch arrays (aligned counts, bin counts, merged support).
+ * stats_workspace_bytes() tells how many bytes a column pair needs for any test; the caller
+ * owns the buffer and may reuse it across columns (one per thread).
+ */
+size_t stats_workspace_bytes(const stats_column *col);
+
+/*
+ * Run test t on col.  On success *score is the drift score (a p-value for ks, chisquare and
+ * z; NaN where Evidently's arithmetic gives NaN, e.g. a normed Wasserstein over a NaN std
+ * cannot happen here since inputs are finite).  Errors: STATS_EEMPTY when either side has
+ * no value, STATS_ENOSPACE when ws_bytes < stats_workspace_bytes(col), STATS_EINVAL.
+ */
+int stats_run_test(stats_test t, const stats_column *col, const stats_options *opt, void *ws,
+                   size_t ws_bytes, double *score);
+
+/* Evidently's _get_default_stattest: depends on the reference size (non-missing rows),
+ * the kind, and the number of distinct values of reference and current together. */
+stats_test stats_default_test(stats_kind kind, uint64_t ref_rows, size_t n_values);
+/* Number of distinct values of ref and cur together (categories with a non-zero count). */
+size_t stats_n_values(const stats_column *col);
+
+/* ---- building blocks, exposed for the tests and the reports --------------------- */
+
+/* Population (ddof = 0) mean and standard deviation of a stats_num. */
+int stats_num_moments(const stats_num *s, double *mean, double *std);
+/* Exact 1-D Wasserstein-1 distance between two empirical distributions. */
+int stats_wasserstein1(const stats_num *a, const stats_num *b, double *w1);
+
+/*
+ * numpy.histogram_bin_edges(pooled, bins="sturges") for a pooled sample of n values with
+ * the given min and max: writes nbins + 1 edges to edges[0 .. cap-1] and sets *nbins.
+ * STATS_ENOSPACE when cap < nbins + 1 (call with cap 0 to learn nbins).
+ */
+int stats_sturges_edges(double min, double max, uint64_t n, bool is_int, bool int_width_rule,
+                        double *edges, size_t cap, size_t *nbins);
+/* numpy.histogram counts of s over edges (last bin closed, outside values not counted). */
+int stats_bin_counts(const stats_num *s, const double *edges, size_t nbins, uint64_t *counts);
+
+/*
+ * scipy.stats.ks_2samp(a, b, alternative="two-sided", method="auto") on profiled samples:
+ * *d is the KS statistic, *p the p-value (exact path counting when max(n1, n2) <= 10000,
+ * else kstwo.sf(D, round(n1*n2/(n1+n2)))).  Implemented in ks.c.
+ */
+int stats_ks_2samp(const stats_num *a, const stats_num *b, double *d, double *p);
+
+/* kstwo.sf(x, n): survival function of the two-sided one-sample KS statistic
+ * (Simard & L'Ecuyer, as scipy.stats._ksstats.kolmogn). */
+double stats_kstwo_sf(double x, uint64_t n);
+
+/* ---- sorting and profiling (pure; used by every loader) ------------------------- */
+
+/*
+ * Sort x[0..n-1] ascending in place (radix sort on the IEEE bit patterns; tmp is caller
+ * scratch of n doubles).  Non-finite values must have been removed.
+ */
+void stats_sort_doubles(double *x, size_t n, double *tmp);
+
+/*
+ * Compress sorted finite x[0..n-1] into distinct values and counts (value[] and count[] of
+ * capacity n, may alias x for value).  -0.0 is merged with 0.0 (stored as +0.0).
+ * Returns the number of distinct values.
+ */
+size_t stats_compress_sorted(const double *x, size_t n, double *value, uint64_t *count);
+
+/* ---- dataset verdict ------------------------------------------------------------ */
+typedef struct {
+    size_t number_of_columns; /* tested columns */
+    size_t number_of_drifted_columns;
+    double share_of_drifted_columns; /* NaN when no column was tested */
+    bool dataset_drift;              /* share >= drift_share */
+    bool retrain;                    /* share > retrain_fraction */
+} stats_verdict;
+
+void stats_dataset_verdict(size_t tested, size_t drifted, double drift_share,
+                           double retrain_fraction, stats_verdict *out);
+
+#endif
