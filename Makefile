@@ -43,7 +43,7 @@ FLAGS_NOW := $(CC) $(CFLAGS) $(DM_CFLAGS) $(LDFLAGS) $(LIB_SRC) $(UNIT_SRC) $(GE
 # Debian packages the build, the tests, the benchmarks and the demo need.
 DEB_PKGS := gcc clang make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev \
             libcriterion-dev libssl-dev postgresql postgresql-client python3 python3-numpy \
-            python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium
+            python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time
 DEPS_STAMP := $(BUILD)/.deps
 
 .PHONY: all deps check unit integration asan valgrind bench demo demo-stop install \

@@ -1,0 +1,436 @@
+/* compare.c - column reconciliation, test selection and the drift verdict (see compare.h). */
+#include "monitor/compare.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_SKIP, K_NUM, K_CAT_NUM, K_CAT_TEXT } plan_kind;
+
+static stats_kind column_kind(const dm_config *cfg, const dm_column *ref)
+{
+    int forced = dm_config_forced_kind(cfg, ref->name);
+    if (forced == 1)
+        return STATS_NUM;
+    if (forced == 2)
+        return STATS_CAT;
+    return ref->storage == DM_STORE_NUM ? STATS_NUM : STATS_CAT;
+}
+
+size_t dm_compare_text_needed(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
+                              bool is_ref, bool *flags)
+{
+    const dm_dataset *side = is_ref ? ref : cur;
+    size_t k = 0;
+    for (size_t i = 0; i < side->ncols; i++)
+        flags[i] = false;
+    for (size_t i = 0; i < ref->ncols; i++) {
+        const dm_column *r = &ref->col[i];
+        if (dm_config_is_excluded(cfg, r->name))
+            continue;
+        long j = dm_dataset_find(cur, r->name);
+        if (j < 0)
+            continue;
+        const dm_column *c = &cur->col[j];
+        if (column_kind(cfg, r) != STATS_CAT || r->storage == c->storage)
+            continue;
+        if (r->n == 0 || c->n == 0)
+            continue;
+        const dm_column *num_side = r->storage == DM_STORE_NUM ? r : c;
+        bool num_is_ref = num_side == r;
+        if (num_is_ref == is_ref) {
+            flags[is_ref ? i : (size_t)j] = true;
+            k++;
+        }
+    }
+    return k;
+}
+
+/* Shortest "%.*g" spelling that reads back as the same double. */
+static void shortest(double v, char *buf, size_t len)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    const char *const *x = a, *const *y = b;
+    return strcmp(*x, *y);
+}
+
+typedef struct {
+    char *s;
+    uint64_t c;
+} sc_pair;
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const sc_pair *x = a, *y = b;
+    return strcmp(x->s, y->s);
+}
+
+int dm_column_numbers_to_text(dm_column *c)
+{
+    if (c->storage == DM_STORE_STR)
+        return 0;
+    size_t n = c->n_distinct;
+    sc_pair *p = calloc(n ? n : 1, sizeof *p);
+    if (!p)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        char b[40];
+        shortest(c->value[i], b, sizeof b);
+        p[i].s = strdup(b);
+        p[i].c = c->count[i];
+        if (!p[i].s) {
+            for (size_t k = 0; k < i; k++)
+                free(p[k].s);
+            free(p);
+            return -1;
+        }
+    }
+    qsort(p, n, sizeof *p, cmp_pair);
+    char **cat = calloc(n ? n : 1, sizeof *cat);
+    uint64_t *cnt = calloc(n ? n : 1, sizeof *cnt);
+    if (!cat || !cnt) {
+        for (size_t k = 0; k < n; k++)
+            free(p[k].s);
+        free(p);
+        free(cat);
+        free(cnt);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cat[i] = p[i].s;
+        cnt[i] = p[i].c;
+    }
+    free(p);
+    free(c->value);
+    free(c->count);
+    c->value = NULL;
+    c->count = NULL;
+    c->n_distinct = 0;
+    c->cat = cat;
+    c->cat_count = cnt;
+    c->n_cats = n;
+    c->storage = DM_STORE_STR;
+    c->is_int = false;
+    (void)cmp_str;
+    return 0;
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+static int add_skip(dm_comparison *o, const char *name, const char *msg)
+{
+    char *r = strdup(msg);
+    if (!r)
+        return -1;
+    o->reasons[o->nskipped] = r;
+    o->skipped[o->nskipped].name = name;
+    o->skipped[o->nskipped].reason = r;
+    o->nskipped++;
+    return 0;
+}
+
+static void num_view(const dm_column *c, stats_num *s)
+{
+    s->value = c->value;
+    s->count = c->count;
+    s->n_distinct = c->n_distinct;
+    s->n = c->n;
+    s->is_int = c->is_int;
+}
+
+/* Align two sorted category lists on their union. */
+static int align_text(const dm_column *r, const dm_column *c, dm_comparison *o, size_t slot,
+                      stats_column *sc)
+{
+    size_t cap = r->n_cats + c->n_cats;
+    const char **lab = malloc((cap ? cap : 1) * sizeof *lab);
+    uint64_t *cnt = malloc((cap ? cap : 1) * 2 * sizeof *cnt);
+    if (!lab || !cnt) {
+        free(lab);
+        free(cnt);
+        return -1;
+    }
+    uint64_t *rc = cnt, *cc = cnt + cap;
+    size_t i = 0, j = 0, k = 0;
+    while (i < r->n_cats || j < c->n_cats) {
+        int d = i >= r->n_cats ? 1 : j >= c->n_cats ? -1 : strcmp(r->cat[i], c->cat[j]);
+        if (d < 0) {
+            lab[k] = r->cat[i];
+            rc[k] = r->cat_count[i++];
+            cc[k] = 0;
+        } else if (d > 0) {
+            lab[k] = c->cat[j];
+            rc[k] = 0;
+            cc[k] = c->cat_count[j++];
+        } else {
+            lab[k] = r->cat[i];
+            rc[k] = r->cat_count[i++];
+            cc[k] = c->cat_count[j++];
+        }
+        k++;
+    }
+    /* the count vectors must be contiguous per side with k entries: move cur's down */
+    memmove(cnt + k, cc, k * sizeof *cnt);
+    cc = cnt + k;
+    o->labels[slot] = lab;
+    o->aligned[slot] = cnt;
+    sc->ref_cat.count = rc;
+    sc->ref_cat.n_categories = k;
+    sc->ref_cat.n = r->n;
+    sc->cur_cat.count = cc;
+    sc->cur_cat.n_categories = k;
+    sc->cur_cat.n = c->n;
+    sc->cat_first = 0; /* ascending byte order: index 0 sorts first */
+    return 0;
+}
+
+static void unseen(const stats_column *sc, rpt_column *rc)
+{
+    rc->unseen_categories = 0;
+    rc->unseen_share = 0.;
+    uint64_t in_unseen = 0, ncur;
+    if (sc->kind != STATS_CAT)
+        return;
+    if (sc->is_numeric_data) {
+        const stats_num *a = &sc->ref_num, *b = &sc->cur_num;
+        size_t i = 0;
+        for (size_t j = 0; j < b->n_distinct; j++) {
+            while (i < a->n_distinct && a->value[i] < b->value[j])
+                i++;
+            if (i >= a->n_distinct || a->value[i] != b->value[j]) {
+                rc->unseen_categories++;
+                in_unseen += b->count[j];
+            }
+        }
+        ncur = b->n;
+    } else {
+        for (size_t k = 0; k < sc->ref_cat.n_categories; k++) {
+            if (sc->ref_cat.count[k] == 0 && sc->cur_cat.count[k] > 0) {
+                rc->unseen_categories++;
+                in_unseen += sc->cur_cat.count[k];
+            }
+        }
+        ncur = sc->cur_cat.n;
+    }
+    rc->unseen_share = ncur ? (double)in_unseen / (double)ncur : 0.;
+}
+
+static bool test_needs_numbers(stats_test t)
+{
+    return t == STATS_TEST_WASSERSTEIN || t == STATS_TEST_KS || t == STATS_TEST_ED;
+}
+
+int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
+                   dm_comparison *out, char *err, size_t errlen)
+{
+    dm_comparison o;
+    memset(&o, 0, sizeof o);
+    size_t cap = ref->ncols + cur->ncols;
+    o.cols = calloc(cap + 1, sizeof *o.cols);
+    o.skipped = calloc(cap + 1, sizeof *o.skipped);
+    o.data = calloc(cap + 1, sizeof *o.data);
+    o.labels = calloc(cap + 1, sizeof *o.labels);
+    o.aligned = calloc(cap + 1, sizeof *o.aligned);
+    o.reasons = calloc(cap + 1, sizeof *o.reasons);
+    void *ws = NULL;
+    size_t ws_cap = 0;
+    size_t common = 0;
+    if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons)
+        goto oom;
+
+    for (size_t i = 0; i < ref->ncols; i++) {
+        const dm_column *r = &ref->col[i];
+        if (dm_config_is_excluded(cfg, r->name))
+            continue;
+        long jj = dm_dataset_find(cur, r->name);
+        if (jj < 0) {
+            if (add_skip(&o, r->name, "absent from current"))
+                goto oom;
+            continue;
+        }
+        common++;
+        const dm_column *c = &cur->col[jj];
+        stats_kind kind = column_kind(cfg, r);
+        if (kind == STATS_NUM && r->storage == DM_STORE_STR) {
+            snprintf(err, errlen,
+                     "%s: column \"%s\" is declared numeric but the reference has text "
+                     "(\"%s\")",
+                     ref->source, r->name, r->first_text ? r->first_text : "?");
+            goto fail;
+        }
+        if (r->n == 0) {
+            if (add_skip(&o, r->name,
+                         r->nonfinite ? "no finite value in reference"
+                                      : "no data in reference (every value missing)"))
+                goto oom;
+            continue;
+        }
+        if (c->n == 0 && !(kind == STATS_NUM && c->storage == DM_STORE_STR)) {
+            if (add_skip(&o, r->name,
+                         c->nonfinite ? "no finite value in current"
+                                      : "no data in current (every value missing)"))
+                goto oom;
+            continue;
+        }
+        if (kind == STATS_NUM && c->storage == DM_STORE_STR) {
+            char msg[400];
+            snprintf(msg, sizeof msg,
+                     "numeric in reference, but the current data has text (line %llu: \"%s\")",
+                     (unsigned long long)c->first_text_line, c->first_text ? c->first_text : "?");
+            if (add_skip(&o, r->name, msg))
+                goto oom;
+            continue;
+        }
+        if (kind == STATS_CAT && r->storage != c->storage) {
+            snprintf(err, errlen,
+                     "column \"%s\": categorical, stored as text on one side only (internal: "
+                     "the loader should have re-read it as text)",
+                     r->name);
+            goto fail;
+        }
+
+        size_t slot = o.ncols;
+        stats_column *sc = &o.data[slot];
+        sc->kind = kind;
+        if (r->storage == DM_STORE_NUM) {
+            sc->is_numeric_data = kind == STATS_CAT;
+            num_view(r, &sc->ref_num);
+            num_view(c, &sc->cur_num);
+        } else if (align_text(r, c, &o, slot, sc)) {
+            goto oom;
+        }
+
+        int t;
+        double thr;
+        dm_config_resolve(cfg, r->name, kind, &t, &thr);
+        uint64_t ref_rows = r->n;
+        stats_test test = t == DM_TEST_DEFAULT
+                              ? stats_default_test(kind, ref_rows, stats_n_values(sc))
+                              : (stats_test)t;
+        if (isnan(thr))
+            thr = stats_test_default_threshold(test);
+        if (test_needs_numbers(test) && r->storage == DM_STORE_STR) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "stattest \"%s\" needs numbers; the column holds text",
+                     stats_test_name(test));
+            free(o.labels[slot]);
+            free(o.aligned[slot]);
+            o.labels[slot] = NULL;
+            o.aligned[slot] = NULL;
+            memset(sc, 0, sizeof *sc);
+            if (add_skip(&o, r->name, msg))
+                goto oom;
+            continue;
+        }
+        size_t need = stats_workspace_bytes(sc);
+        if (need > ws_cap) {
+            free(ws);
+            ws = malloc(need);
+            ws_cap = ws ? need : 0;
+            if (!ws)
+                goto oom;
+        }
+        double score = NAN;
+        int rc = stats_run_test(test, sc, &cfg->stats, ws, ws_cap, &score);
+        if (rc != STATS_OK) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "stattest \"%s\" failed: %s", stats_test_name(test),
+                     stats_strerror(rc));
+            free(o.labels[slot]);
+            free(o.aligned[slot]);
+            o.labels[slot] = NULL;
+            o.aligned[slot] = NULL;
+            memset(sc, 0, sizeof *sc);
+            if (add_skip(&o, r->name, msg))
+                goto oom;
+            continue;
+        }
+        rpt_column *rc_ = &o.cols[slot];
+        rc_->name = r->name;
+        rc_->kind = kind;
+        rc_->test = test;
+        rc_->threshold = thr;
+        rc_->score = score;
+        rc_->drifted = stats_drifted(test, score, thr);
+        rc_->ref = (rpt_side){ref->rows, r->missing, r->nonfinite};
+        rc_->cur = (rpt_side){cur->rows, c->missing, c->nonfinite};
+        rc_->data = sc;
+        rc_->cat_labels = o.labels[slot];
+        unseen(sc, rc_);
+        o.ncols++;
+    }
+    for (size_t j = 0; j < cur->ncols; j++) {
+        const dm_column *c = &cur->col[j];
+        if (dm_config_is_excluded(cfg, c->name) || dm_dataset_find(ref, c->name) >= 0)
+            continue;
+        if (add_skip(&o, c->name, "absent from reference"))
+            goto oom;
+    }
+    if (common == 0) {
+        snprintf(err, errlen, "%s and %s have no column in common", ref->source, cur->source);
+        goto fail;
+    }
+    size_t drifted = 0;
+    for (size_t i = 0; i < o.ncols; i++)
+        drifted += o.cols[i].drifted;
+    stats_dataset_verdict(o.ncols, drifted, cfg->drift_share, cfg->retrain_fraction, &o.verdict);
+    free(ws);
+    *out = o;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
+fail:
+    free(ws);
+    dm_comparison_release(&o);
+    return -1;
+}
+
+void dm_comparison_release(dm_comparison *c)
+{
+    if (!c)
+        return;
+    size_t cap = c->ncols + c->nskipped;
+    (void)cap;
+    if (c->labels) {
+        for (size_t i = 0; i <= c->ncols; i++) {
+            free(c->labels[i]);
+            free(c->aligned[i]);
+        }
+    }
+    if (c->reasons)
+        for (size_t i = 0; i < c->nskipped; i++)
+            free(c->reasons[i]);
+    free(c->cols);
+    free(c->skipped);
+    free(c->data);
+    free(c->labels);
+    free(c->aligned);
+    free(c->reasons);
+    memset(c, 0, sizeof *c);
+}
+
+void dm_comparison_to_run(const dm_comparison *c, const dm_config *cfg, const dm_dataset *ref,
+                          const dm_dataset *cur, rpt_run *run)
+{
+    run->ref_source = ref->source;
+    run->ref_rows = ref->rows;
+    run->ref_sha256 = ref->sha256;
+    run->cur_source = cur->source;
+    run->cur_rows = cur->rows;
+    run->cols = c->cols;
+    run->ncols = c->ncols;
+    run->skipped = c->skipped;
+    run->nskipped = c->nskipped;
+    run->drift_share = cfg->drift_share;
+    run->retrain_fraction = cfg->retrain_fraction;
+    run->verdict = c->verdict;
+}

@@ -1,0 +1,229 @@
+/*
+ * main.c - the driftmon command line (DESIGN.md section 3).
+ *
+ * Exit codes: 0 success (whatever the verdict), 1 other failures (out of memory, a report
+ * that cannot be written, the database unreachable), 2 bad usage or bad input, 3 with
+ * --exit-code when retraining is flagged.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gsl/gsl_errno.h>
+
+#include "monitor/cli.h"
+#include "monitor/compare.h"
+#include "monitor/config.h"
+#include "monitor/csvin.h"
+#include "monitor/profile.h"
+#include "reports/report.h"
+
+#define ERRLEN 1024
+
+static void usage(FILE *f)
+{
+    fputs("usage: driftmon compare REFERENCE CURRENT [--config FILE] [--html FILE] [--json FILE]\n"
+          "                        [--exit-code] [--quiet]\n"
+          "       driftmon profile CSV -o FILE [--config FILE]\n"
+          "       driftmon version\n"
+          "\n"
+          "REFERENCE is a CSV file or a profile saved by `driftmon profile`; CURRENT a CSV file.\n"
+          "Exit status: 0 done, 1 failure, 2 bad usage or input, 3 retraining flagged "
+          "(with --exit-code).\n",
+          f);
+}
+
+/* ---- compare --------------------------------------------------------------------------- */
+
+static int cmd_compare(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"html", required_argument, NULL, 'H'},
+                                             {"json", required_argument, NULL, 'J'},
+                                             {"exit-code", no_argument, NULL, 'x'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *config = NULL, *html = NULL, *json = NULL;
+    bool exit_code = false, quiet = false;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:H:J:xqh", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 'H':
+            html = optarg;
+            break;
+        case 'J':
+            json = optarg;
+            break;
+        case 'x':
+            exit_code = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind != 2) {
+        dm_cli_error("compare takes two files: REFERENCE CURRENT");
+        usage(stderr);
+        return 2;
+    }
+    const char *ref_path = argv[optind], *cur_path = argv[optind + 1];
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    dm_dataset ref, cur;
+    bool ref_is_profile;
+    if (dm_cli_load_pair(ref_path, cur_path, &cfg, &ref, &cur, &ref_is_profile) != 0) {
+        dm_config_release(&cfg);
+        return 2;
+    }
+    int status = 0;
+    char err[ERRLEN];
+    dm_comparison cmp;
+    if (dm_compare_run(&cfg, &ref, &cur, &cmp, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        status = 2;
+        goto out;
+    }
+    if (!ref_is_profile && (json || html) && dm_profile_digest(&ref) != 0) {
+        dm_cli_error("out of memory while hashing the reference profile");
+        status = 1;
+        goto out_cmp;
+    }
+    char now[32];
+    dm_cli_now_iso(now, sizeof now);
+    char *settings = dm_config_drift_json(&cfg);
+    rpt_run run;
+    memset(&run, 0, sizeof run);
+    run.version = DRIFTMON_VERSION;
+    run.generated_at = now;
+    run.settings_json = settings;
+    dm_comparison_to_run(&cmp, &cfg, &ref, &cur, &run);
+    if (json && rpt_write_json(&run, json, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        status = 1;
+    }
+    if (status == 0 && html && rpt_write_html(&run, html, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        status = 1;
+    }
+    free(settings);
+    if (status == 0) {
+        if (!quiet) {
+            dm_cli_print_summary(stdout, &run);
+            if (json)
+                printf("json report: %s\n", json);
+            if (html)
+                printf("html report: %s\n", html);
+        }
+        if (exit_code && run.verdict.retrain)
+            status = 3;
+    }
+out_cmp:
+    dm_comparison_release(&cmp);
+out:
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+    dm_config_release(&cfg);
+    return status;
+}
+
+/* ---- profile --------------------------------------------------------------------------- */
+
+static int cmd_profile(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    const char *out = NULL, *config = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "o:c:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind != 1 || !out) {
+        dm_cli_error("profile takes one CSV file and -o FILE");
+        usage(stderr);
+        return 2;
+    }
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    dm_csv_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.force_numeric = (const char *const *)cfg.numeric;
+    opt.n_force_numeric = cfg.n_numeric;
+    dm_dataset ds;
+    char err[ERRLEN];
+    int status = 0;
+    if (dm_csv_read(argv[optind], &opt, &ds, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        dm_config_release(&cfg);
+        return 2;
+    }
+    if (dm_profile_write(&ds, out, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        status = 1;
+    } else {
+        printf("profiled %llu rows x %zu columns of %s into %s (sha256 %s)\n",
+               (unsigned long long)ds.rows, ds.ncols, argv[optind], out, ds.sha256);
+    }
+    dm_dataset_release(&ds);
+    dm_config_release(&cfg);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    gsl_set_error_handler_off();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "compare") == 0)
+        return cmd_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "profile") == 0)
+        return cmd_profile(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("driftmon %s\n", DRIFTMON_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "driftmon: error: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,185 @@
+/* test_config.c - the JSON configuration: Evidently's option names, precedence, and every
+ * error naming the file and the line or key at fault. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "monitor/config.h"
+
+static int parse(const char *text, dm_config *c, char *err, size_t errlen)
+{
+    return dm_config_parse(text, strlen(text), "cfg.json", c, err, errlen);
+}
+
+static void expect_error(const char *text, const char *fragment1, const char *fragment2)
+{
+    dm_config c;
+    char err[512] = "";
+    cr_assert_eq(parse(text, &c, err, sizeof err), -1, "accepted: %s", text);
+    cr_assert(strstr(err, "cfg.json") != NULL, "no file name in: %s", err);
+    cr_assert(strstr(err, fragment1) != NULL, "\"%s\" not in: %s", fragment1, err);
+    if (fragment2)
+        cr_assert(strstr(err, fragment2) != NULL, "\"%s\" not in: %s", fragment2, err);
+}
+
+Test(config, defaults)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.stattest, DM_TEST_DEFAULT);
+    cr_assert(isnan(c.threshold));
+    cr_assert_eq(c.drift_share, 0.5);
+    cr_assert_eq(c.retrain_fraction, 0.5);
+    cr_assert_eq(strlen(c.sha256), 64);
+    dm_config_release(&c);
+}
+
+Test(config, design_example_parses)
+{
+    const char *text =
+        "{\n"
+        "  \"columns\": {\"numeric\": [\"A\"], \"categorical\": [\"B\"], \"exclude\": "
+        "[\"SK_ID_CURR\", \"TARGET\"]},\n"
+        "  \"drift\": {\n"
+        "    \"stattest\": null, \"num_stattest\": null, \"cat_stattest\": null,\n"
+        "    \"per_column_stattest\": {\"AMT_CREDIT\": \"psi\"},\n"
+        "    \"stattest_threshold\": null, \"num_stattest_threshold\": null, "
+        "\"cat_stattest_threshold\": null,\n"
+        "    \"per_column_stattest_threshold\": {\"AMT_CREDIT\": 0.2},\n"
+        "    \"drift_share\": 0.5\n"
+        "  },\n"
+        "  \"retrain\": {\"fraction\": 0.5, \"hook\": [\"/usr/local/bin/retrain\", "
+        "\"--reason\", \"drift\"],\n"
+        "              \"notify_channel\": \"driftmon_retrain\"}\n"
+        "}\n";
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    cr_assert(dm_config_is_excluded(&c, "TARGET"));
+    cr_assert(!dm_config_is_excluded(&c, "target"), "names are case-sensitive");
+    cr_assert_eq(dm_config_forced_kind(&c, "A"), 1);
+    cr_assert_eq(dm_config_forced_kind(&c, "B"), 2);
+    cr_assert_eq(c.n_hook, 3);
+    cr_assert_str_eq(c.hook[2], "drift");
+    cr_assert_str_eq(c.notify_channel, "driftmon_retrain");
+    int t;
+    double thr;
+    dm_config_resolve(&c, "AMT_CREDIT", STATS_NUM, &t, &thr);
+    cr_assert_eq(t, STATS_TEST_PSI);
+    cr_assert_eq(thr, 0.2);
+    dm_config_resolve(&c, "OTHER", STATS_NUM, &t, &thr);
+    cr_assert_eq(t, DM_TEST_DEFAULT);
+    cr_assert(isnan(thr));
+    dm_config_release(&c);
+}
+
+Test(config, precedence_column_type_global)
+{
+    const char *text = "{\"drift\": {\"stattest\": \"psi\", \"num_stattest\": \"ks\","
+                       " \"per_column_stattest\": {\"X\": \"ed\"},"
+                       " \"stattest_threshold\": 0.3, \"cat_stattest_threshold\": 0.02,"
+                       " \"per_column_stattest_threshold\": {\"Y\": 0.01}}}";
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    int t;
+    double thr;
+    dm_config_resolve(&c, "X", STATS_NUM, &t, &thr); /* per column > per type */
+    cr_assert_eq(t, STATS_TEST_ED);
+    cr_assert_eq(thr, 0.3);
+    dm_config_resolve(&c, "Z", STATS_NUM, &t, &thr); /* per type > global */
+    cr_assert_eq(t, STATS_TEST_KS);
+    dm_config_resolve(&c, "Z", STATS_CAT, &t, &thr); /* global */
+    cr_assert_eq(t, STATS_TEST_PSI);
+    cr_assert_eq(thr, 0.02);
+    dm_config_resolve(&c, "Y", STATS_CAT, &t, &thr); /* per-column threshold wins */
+    cr_assert_eq(thr, 0.01);
+    dm_config_release(&c);
+}
+
+Test(config, invalid_json_names_the_line)
+{
+    expect_error("{\n  \"drift\": {\n    \"drift_share\": 0.5,,\n  }\n}\n", "line 3", NULL);
+    expect_error("", "empty", NULL);
+    expect_error("{} trailing", "unexpected text", NULL);
+}
+
+Test(config, unknown_stattest_names_key_and_value)
+{
+    expect_error("{\"drift\": {\"stattest\": \"wasserstien\"}}", "drift.stattest",
+                 "\"wasserstien\"");
+    expect_error("{\"drift\": {\"per_column_stattest\": {\"AMT\": \"t-test\"}}}",
+                 "drift.per_column_stattest.AMT", "t-test");
+}
+
+Test(config, threshold_wrong_type_or_range)
+{
+    expect_error("{\"drift\": {\"stattest_threshold\": \"0.1\"}}", "drift.stattest_threshold",
+                 "expected a number");
+    expect_error("{\"drift\": {\"stattest_threshold\": -0.1}}", "drift.stattest_threshold",
+                 "out of range");
+    expect_error("{\"drift\": {\"drift_share\": 1.5}}", "drift.drift_share", "1.5");
+    expect_error("{\"retrain\": {\"fraction\": true}}", "retrain.fraction", "true");
+    /* a p-value test's threshold above 1 */
+    expect_error("{\"drift\": {\"stattest\": \"ks\", \"stattest_threshold\": 5}}",
+                 "drift.stattest_threshold", "ks");
+    expect_error("{\"drift\": {\"per_column_stattest\": {\"A\": \"z\"},"
+                 " \"per_column_stattest_threshold\": {\"A\": 2}}}",
+                 "per_column_stattest_threshold.A", NULL);
+}
+
+Test(config, unknown_and_duplicate_keys)
+{
+    expect_error("{\"drift\": {\"stattest_treshold\": 0.1}}", "drift.stattest_treshold",
+                 "unknown key");
+    expect_error("{\"colums\": {}}", "colums", NULL);
+    expect_error("{\"drift\": {\"drift_share\": 0.1, \"drift_share\": 0.2}}", "duplicate key",
+                 "drift.drift_share");
+    expect_error("{\"columns\": {\"numeric\": [\"A\", 3]}}", "columns.numeric[1]", "3");
+    expect_error("{\"columns\": {\"numeric\": [\"A\"], \"categorical\": [\"A\"]}}", "\"A\"", NULL);
+    expect_error("[1, 2]", "expected an object", NULL);
+    expect_error("{\"retrain\": {\"hook\": []}}", "retrain.hook", "empty");
+}
+
+Test(config, failed_parse_leaves_output_untouched)
+{
+    dm_config c;
+    memset(&c, 0x5a, sizeof c);
+    dm_config before = c;
+    char err[256];
+    cr_assert_eq(parse("{\"drift\": {\"drift_share\": 7}}", &c, err, sizeof err), -1);
+    cr_assert(memcmp(&c, &before, sizeof c) == 0);
+}
+
+Test(config, binary_garbage)
+{
+    dm_config c;
+    char err[256];
+    const char garbage[] = "{\"a\x00\xff\xfe";
+    cr_assert_eq(dm_config_parse(garbage, sizeof garbage - 1, "cfg.json", &c, err, sizeof err), -1);
+    cr_assert(strstr(err, "binary") != NULL, "%s", err);
+}
+
+Test(config, missing_file)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(dm_config_load("/nonexistent/driftmon.json", &c, err, sizeof err), -1);
+    cr_assert(strstr(err, "/nonexistent/driftmon.json") != NULL, "%s", err);
+}
+
+Test(config, drift_json_echoes_settings)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse("{\"drift\": {\"cat_stattest\": \"chisquare\", \"drift_share\": 0.25}}", &c,
+                       err, sizeof err),
+                 0);
+    char *s = dm_config_drift_json(&c);
+    cr_assert(strstr(s, "\"cat_stattest\":\"chisquare\"") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"drift_share\":0.25") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"stattest\":null") != NULL, "%s", s);
+    free(s);
+    dm_config_release(&c);
+}
