@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# cli.sh - `driftmon compare` and `driftmon profile` from the outside: exit codes, messages
+# naming the file / line / key / value at fault, reports never half-written, a saved profile
+# giving the same numbers as its CSV, untrusted text escaped.  Run by `make integration`
+# (and by `make asan` with DM_DRIFTMON pointing at the sanitizer build).
+set -u
+cd "$(dirname "$0")/../.."
+DM=${DM_DRIFTMON:-${DM_BUILD:-$PWD/build}/driftmon}
+PY=/usr/bin/python3
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() {
+    pass=$((pass + 1))
+    echo "ok   $1"
+}
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL $1"
+    [ -n "${2:-}" ] && echo "     $2"
+}
+
+# expect CODE "label" FRAGMENT... -- ARGS: run driftmon, check the exit code and that stderr
+# holds every fragment
+expect() {
+    local code=$1 label=$2
+    shift 2
+    local frags=()
+    while [ "$1" != "--" ]; do
+        frags+=("$1")
+        shift
+    done
+    shift
+    "$DM" "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ "$rc" != "$code" ]; then
+        bad "$label" "exit $rc, expected $code; stderr: $(head -c 400 "$T/err")"
+        return
+    fi
+    for f in "${frags[@]}"; do
+        if ! grep -qF -- "$f" "$T/err"; then
+            bad "$label" "stderr lacks \"$f\": $(head -c 400 "$T/err")"
+            return
+        fi
+    done
+    if grep -qiE 'sanitizer|runtime error' "$T/err"; then
+        bad "$label" "sanitizer report: $(head -c 400 "$T/err")"
+        return
+    fi
+    ok "$label"
+}
+
+# ---- fixtures -----------------------------------------------------------------------------
+printf 'a,b,c\n1,x,0.5\n2,y,0.25\n3,x,0.125\n4,y,1\n' >"$T/ref.csv"
+printf 'a,b,c\n1,x,0.5\n5,y,7\n3,z,0.125\n' >"$T/cur.csv"
+: >"$T/empty.csv"
+printf 'a,b,c\n' >"$T/header.csv"
+printf 'a,b,c\n1,x,0.5\n2,y\n' >"$T/ragged.csv"
+printf 'a,b,c\n1,"x,0.5\n2,y,1\n' >"$T/quote.csv"
+printf 'a,b,a\n1,2,3\n' >"$T/dup.csv"
+printf 'a,b,c\n1,\0\377,3\n' >"$T/binary.csv"
+printf 'x,y\n1,2\n' >"$T/other.csv"
+printf 'a,b,c\n1,x,0.5\n2,y,oops\n' >"$T/text_in_c.csv"
+
+# ---- bad usage and bad input: exit 2, one line naming what is at fault ---------------------
+expect 2 "no arguments" "usage" -- 
+expect 2 "unknown command" "frobnicate" -- frobnicate
+expect 2 "compare with one file" "REFERENCE CURRENT" -- compare "$T/ref.csv"
+expect 2 "missing file" "$T/nope.csv" -- compare "$T/nope.csv" "$T/cur.csv"
+expect 2 "empty file" "$T/empty.csv" "empty" -- compare "$T/empty.csv" "$T/cur.csv"
+expect 2 "header only" "$T/header.csv" -- compare "$T/ref.csv" "$T/header.csv"
+expect 2 "ragged row" "$T/ragged.csv" "line 3" -- compare "$T/ref.csv" "$T/ragged.csv"
+expect 2 "unterminated quote" "$T/quote.csv" -- compare "$T/quote.csv" "$T/cur.csv"
+expect 2 "duplicate column" "$T/dup.csv" '"a"' -- compare "$T/dup.csv" "$T/cur.csv"
+expect 2 "binary garbage" "$T/binary.csv" "binary" -- compare "$T/ref.csv" "$T/binary.csv"
+expect 2 "no column in common" "no column in common" -- compare "$T/ref.csv" "$T/other.csv"
+
+printf '{\n  "drift": {\n    "stattest": "ks",,\n  }\n}\n' >"$T/syntax.json"
+expect 2 "invalid JSON config" "$T/syntax.json" "line 3" -- compare "$T/ref.csv" "$T/cur.csv" --config "$T/syntax.json"
+printf '{"drift": {"stattest": "t_test"}}' >"$T/st.json"
+expect 2 "unknown stattest" "$T/st.json" "drift.stattest" "t_test" -- compare "$T/ref.csv" "$T/cur.csv" --config "$T/st.json"
+printf '{"drift": {"stattest_threshold": "high"}}' >"$T/thr.json"
+expect 2 "threshold of the wrong type" "drift.stattest_threshold" '"high"' -- compare "$T/ref.csv" "$T/cur.csv" --config "$T/thr.json"
+printf '{"drift": {"drift_share": 2}}' >"$T/share.json"
+expect 2 "drift_share out of range" "drift.drift_share" "2" -- compare "$T/ref.csv" "$T/cur.csv" --config "$T/share.json"
+printf '{"columns": {"numeric": ["c"]}}' >"$T/forcenum.json"
+expect 2 "text in a column forced numeric" "$T/text_in_c.csv" "line 3" '"c"' "oops" -- compare "$T/ref.csv" "$T/text_in_c.csv" --config "$T/forcenum.json"
+expect 2 "missing config file" "$T/none.json" -- compare "$T/ref.csv" "$T/cur.csv" --config "$T/none.json"
+
+# ---- skipped columns are not errors -------------------------------------------------------
+printf 'a,b,c,gone,empty\n1,x,0.5,1,\n2,y,0.25,2,\n' >"$T/ref2.csv"
+printf 'a,b,c,new,empty\n1,x,0.5,9,\n2,x,0.25,8,\n' >"$T/cur2.csv"
+if "$DM" compare "$T/ref2.csv" "$T/cur2.csv" --json "$T/r2.json" --quiet 2>"$T/err"; then
+    if $PY - "$T/r2.json" <<'EOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = r["skipped_columns"]
+assert s["gone"] == "absent from current", s
+assert s["new"] == "absent from reference", s
+assert s["empty"].startswith("no data in reference"), s
+assert r["number_of_columns"] == 3, r["number_of_columns"]
+assert set(r["drift_by_columns"]) == {"a", "b", "c"}
+v = r["drift_by_columns"]["c"]["drift_score"]
+assert isinstance(v, (int, float)) and not isinstance(v, bool), v
+EOF
+        ok "absent and empty columns go to skipped_columns"
+    else
+        bad "absent and empty columns go to skipped_columns"
+    fi
+else
+    bad "absent and empty columns go to skipped_columns" "$(cat "$T/err")"
+fi
+
+# numeric reference, text in current: skipped with the value, not an error
+if "$DM" compare "$T/ref.csv" "$T/text_in_c.csv" --json "$T/r3.json" --quiet 2>"$T/err" &&
+    $PY -c 'import json,sys; r=json.load(open(sys.argv[1])); m=r["skipped_columns"]["c"]; assert "oops" in m and "line 3" in m, m' "$T/r3.json"; then
+    ok "text in a numeric column of current is skipped with the value"
+else
+    bad "text in a numeric column of current is skipped with the value" "$(cat "$T/err")"
+fi
+
+# ---- reports: never half-written -----------------------------------------------------------
+echo "previous report" >"$T/keep.json"
+"$DM" compare "$T/ref.csv" "$T/ragged.csv" --json "$T/keep.json" >/dev/null 2>&1
+if [ "$(cat "$T/keep.json")" = "previous report" ]; then
+    ok "bad input leaves an existing report untouched"
+else
+    bad "bad input leaves an existing report untouched"
+fi
+"$DM" compare "$T/ref.csv" "$T/cur.csv" --json "$T/no/such/dir/r.json" >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc = 1 ] && grep -qF "$T/no/such/dir/r.json" "$T/err" && [ ! -e "$T/no" ]; then
+    ok "unwritable report: exit 1, path named, nothing created"
+else
+    bad "unwritable report: exit 1, path named, nothing created" "rc=$rc $(cat "$T/err")"
+fi
+if ls -a "$T" | grep -q '\.tmp\.'; then
+    bad "no temporary file left behind" "$(ls -a "$T")"
+else
+    ok "no temporary file left behind"
+fi
+
+# ---- --exit-code ---------------------------------------------------------------------------
+printf '{"retrain": {"fraction": 0.1}}' >"$T/low.json"
+"$DM" compare "$T/ref.csv" "$T/cur.csv" --config "$T/low.json" --exit-code --quiet
+rc1=$?
+"$DM" compare "$T/ref.csv" "$T/ref.csv" --config "$T/low.json" --exit-code --quiet
+rc2=$?
+"$DM" compare "$T/ref.csv" "$T/cur.csv" --config "$T/low.json" --quiet
+rc3=$?
+if [ $rc1 = 3 ] && [ $rc2 = 0 ] && [ $rc3 = 0 ]; then
+    ok "--exit-code: 3 when retraining is flagged, else 0"
+else
+    bad "--exit-code: 3 when retraining is flagged, else 0" "got $rc1 $rc2 $rc3"
+fi
+
+# ---- a saved profile gives the same numbers as its CSV ------------------------------------
+SAMPLES=${DM_SHARED:-../shared}/data/homecredit-samples
+if [ -f "$SAMPLES/application_train_head5000.csv" ]; then
+    REF="$SAMPLES/application_train_head5000.csv"
+    CUR="$SAMPLES/application_test_random1000.csv"
+else
+    echo "note: $SAMPLES absent, profile identity checked on generated data"
+    "${DM_BUILD:-build}/dm-gen" --rows 3000 --seed 7 -o "$T/g_ref.csv" >/dev/null
+    "${DM_BUILD:-build}/dm-gen" --rows 800 --seed 8 --revolving-share 0.01 -o "$T/g_cur.csv" >/dev/null
+    REF="$T/g_ref.csv"
+    CUR="$T/g_cur.csv"
+fi
+"$DM" profile "$REF" -o "$T/ref.dmp" >"$T/out" 2>"$T/err" || bad "profile" "$(cat "$T/err")"
+"$DM" compare "$REF" "$CUR" --json "$T/csv.json" --quiet 2>>"$T/err"
+"$DM" compare "$T/ref.dmp" "$CUR" --json "$T/prof.json" --quiet 2>>"$T/err"
+if $PY - "$T/csv.json" "$T/prof.json" <<'EOF'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert a["drift_by_columns"] == b["drift_by_columns"], "per-column results differ"
+assert a["skipped_columns"] == b["skipped_columns"]
+assert a["reference"]["profile_sha256"] == b["reference"]["profile_sha256"]
+assert len(a["reference"]["profile_sha256"]) == 64
+assert a["share_of_drifted_columns"] == b["share_of_drifted_columns"]
+EOF
+    ok "compare via a saved profile == compare via its CSV (bit for bit)"
+else
+    bad "compare via a saved profile == compare via its CSV (bit for bit)" "$(cat "$T/err")"
+fi
+# a damaged profile is refused, naming the file
+cp "$T/ref.dmp" "$T/bad.dmp"
+printf '\x01' | dd of="$T/bad.dmp" bs=1 seek=100 conv=notrunc 2>/dev/null
+expect 2 "damaged profile refused" "$T/bad.dmp" "sha256" -- compare "$T/bad.dmp" "$CUR"
+
+# ---- untrusted text: escaped in HTML, valid UTF-8 in JSON ---------------------------------
+printf 'name\xff,kind,<script>alert(1)</script>,<img src=x onerror=alert(2)>\n1,<script>alert(1)</script>,1,2\n2,<img src=x onerror=alert(2)>,3,4\n3,a,5,6\n' >"$T/xss_ref.csv"
+printf 'name\xff,kind,<script>alert(1)</script>,<img src=x onerror=alert(2)>\n1,<script>alert(1)</script>,1,2\n2,"a ""quoted"" & <b>",7,8\n' >"$T/xss_cur.csv"
+if "$DM" compare "$T/xss_ref.csv" "$T/xss_cur.csv" --json "$T/x.json" --html "$T/x.html" --quiet 2>"$T/err" &&
+    ! grep -q '<script>alert' "$T/x.html" && ! grep -q '<img src=x' "$T/x.html" &&
+    grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$T/x.html" &&
+    $PY -c 'import json,sys; json.loads(open(sys.argv[1],"rb").read().decode("utf-8","strict"))' "$T/x.json"; then
+    ok "category values escaped in HTML; invalid UTF-8 replaced in JSON"
+else
+    bad "category values escaped in HTML; invalid UTF-8 replaced in JSON" "$(cat "$T/err")"
+fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
