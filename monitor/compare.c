@@ -418,6 +418,29 @@ void dm_comparison_release(dm_comparison *c)
     memset(c, 0, sizeof *c);
 }
 
+int dm_comparison_add_skipped(dm_comparison *c, const char *name, const char *reason)
+{
+    size_t ln = strlen(name), lr = strlen(reason);
+    char *both = malloc(ln + lr + 2);
+    rpt_skipped *ns = realloc(c->skipped, (c->nskipped + 2) * sizeof *ns);
+    if (ns)
+        c->skipped = ns;
+    char **nr = realloc(c->reasons, (c->nskipped + 2) * sizeof *nr);
+    if (nr)
+        c->reasons = nr;
+    if (!both || !ns || !nr) {
+        free(both);
+        return -1;
+    }
+    memcpy(both, name, ln + 1);
+    memcpy(both + ln + 1, reason, lr + 1);
+    c->reasons[c->nskipped] = both;
+    c->skipped[c->nskipped].name = both;
+    c->skipped[c->nskipped].reason = both + ln + 1;
+    c->nskipped++;
+    return 0;
+}
+
 void dm_comparison_to_run(const dm_comparison *c, const dm_config *cfg, const dm_dataset *ref,
                           const dm_dataset *cur, rpt_run *run)
 {

@@ -17,6 +17,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "monitor/cli.h"
+#include "monitor/cmd_db.h"
 #include "monitor/compare.h"
 #include "monitor/config.h"
 #include "monitor/csvin.h"
@@ -30,6 +31,9 @@ static void usage(FILE *f)
     fputs("usage: driftmon compare REFERENCE CURRENT [--config FILE] [--html FILE] [--json FILE]\n"
           "                        [--exit-code] [--quiet]\n"
           "       driftmon profile CSV -o FILE [--config FILE]\n"
+          "       driftmon init [--config FILE]\n"
+          "       driftmon reference load CSV|--table NAME [--name NAME] [--config FILE]\n"
+          "       driftmon check BATCH | --since T --until T [--config FILE] [--exit-code]\n"
           "       driftmon version\n"
           "\n"
           "REFERENCE is a CSV file or a profile saved by `driftmon profile`; CURRENT a CSV file.\n"
@@ -215,6 +219,12 @@ int main(int argc, char **argv)
         return cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "profile") == 0)
         return cmd_profile(argc - 1, argv + 1);
+    if (strcmp(cmd, "init") == 0)
+        return dm_cmd_init(argc - 1, argv + 1);
+    if (strcmp(cmd, "reference") == 0)
+        return dm_cmd_reference(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return dm_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("driftmon %s\n", DRIFTMON_VERSION);
         return 0;

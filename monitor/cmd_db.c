@@ -1,0 +1,254 @@
+/*
+ * cmd_db.c - the subcommands that talk to PostgreSQL: init, reference load, check.
+ *
+ * The connection comes from the config's database.conninfo, else from the PG* environment
+ * (libpq's usual rules).  Exit codes: 2 for bad usage or input (unknown table or column,
+ * a batch with no rows, a reference that does not exist), 1 for the environment (database
+ * down, login refused, a report that cannot be written).
+ */
+#include "monitor/cmd_db.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/cli.h"
+#include "monitor/csvin.h"
+#include "monitor/db.h"
+#include "monitor/dbrun.h"
+#include "monitor/log.h"
+#include "monitor/refstore.h"
+
+#define ERRLEN 1024
+
+static PGconn *connect_or_log(const dm_config *cfg)
+{
+    char err[ERRLEN];
+    PGconn *c = dm_db_connect(cfg->conninfo, err, sizeof err);
+    if (!c)
+        dm_cli_error(err);
+    return c;
+}
+
+/* Parse --config (and nothing else) for the commands that take only that. */
+static const char *config_arg(int argc, char **argv, int *first_pos)
+{
+    const char *config = getenv("DRIFTMON_CONFIG");
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[++i];
+        else if (strncmp(argv[i], "--config=", 9) == 0)
+            config = argv[i] + 9;
+        else
+            break;
+    }
+    *first_pos = i;
+    return config;
+}
+
+int dm_cmd_init(int argc, char **argv)
+{
+    int pos;
+    const char *config = config_arg(argc, argv, &pos);
+    if (pos != argc) {
+        dm_cli_error("usage: driftmon init [--config FILE]");
+        return 2;
+    }
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    PGconn *conn = connect_or_log(&cfg);
+    int status = 1;
+    if (conn) {
+        char err[ERRLEN];
+        int applied = 0;
+        if (dm_db_init(conn, &applied, err, sizeof err) != 0)
+            dm_cli_error(err);
+        else
+            status = 0;
+        PQfinish(conn);
+    }
+    dm_config_release(&cfg);
+    return status;
+}
+
+int dm_cmd_reference(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "load") != 0) {
+        dm_cli_error("usage: driftmon reference load CSV|--table NAME [--name NAME] "
+                     "[--config FILE]");
+        return 2;
+    }
+    static const struct option longopts[] = {{"table", required_argument, NULL, 't'},
+                                             {"name", required_argument, NULL, 'n'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {NULL, 0, NULL, 0}};
+    const char *table = NULL, *name = NULL, *config = getenv("DRIFTMON_CONFIG");
+    int ch;
+    optind = 1;
+    argc--;
+    argv++;
+    while ((ch = getopt_long(argc, argv, "t:n:c:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            table = optarg;
+            break;
+        case 'n':
+            name = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        default:
+            return 2;
+        }
+    }
+    const char *csv = optind < argc ? argv[optind] : NULL;
+    if ((csv == NULL) == (table == NULL) || argc - optind > 1) {
+        dm_cli_error("reference load takes one CSV file or --table NAME");
+        return 2;
+    }
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    if (!name)
+        name = cfg.reference_name;
+    if (!name) {
+        dm_cli_error("no reference name: give --name or set \"reference.name\" in the config");
+        dm_config_release(&cfg);
+        return 2;
+    }
+    int status = 2;
+    char err[ERRLEN];
+    dm_dataset ds;
+    dm_dataset_init(&ds);
+    PGconn *conn = NULL;
+    if (csv) {
+        dm_csv_options opt;
+        memset(&opt, 0, sizeof opt);
+        opt.force_numeric = (const char *const *)cfg.numeric;
+        opt.n_force_numeric = cfg.n_numeric;
+        if (dm_csv_read(csv, &opt, &ds, err, sizeof err) != 0) {
+            dm_cli_error(err);
+            goto out;
+        }
+        conn = connect_or_log(&cfg);
+        if (!conn) {
+            status = 1;
+            goto out;
+        }
+    } else {
+        conn = connect_or_log(&cfg);
+        if (!conn) {
+            status = 1;
+            goto out;
+        }
+        int rc = dm_run_read_table(conn, &cfg, table, NULL, NULL, 0, NULL, &ds, err, sizeof err);
+        if (rc != DM_RUN_OK) {
+            dm_cli_error(err);
+            status = rc == DM_RUN_INPUT ? 2 : 1;
+            goto out;
+        }
+        if (ds.rows == 0) {
+            dm_cli_error("the reference table has no rows");
+            goto out;
+        }
+    }
+    dm_refinfo info;
+    if (dm_ref_store(conn, name, &ds, &info, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        status = 1;
+        goto out;
+    }
+    printf("reference \"%s\" version %d: %llu rows x %zu columns from %s (sha256 %s)\n", info.name,
+           info.version, (unsigned long long)info.rows, ds.ncols, ds.source, info.sha256);
+    dm_refinfo_release(&info);
+    status = 0;
+out:
+    if (conn)
+        PQfinish(conn);
+    dm_dataset_release(&ds);
+    dm_config_release(&cfg);
+    return status;
+}
+
+int dm_cmd_check(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
+        {"config", required_argument, NULL, 'c'}, {"exit-code", no_argument, NULL, 'x'},
+        {"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0}};
+    const char *since = NULL, *until = NULL, *config = getenv("DRIFTMON_CONFIG");
+    bool exit_code = false, quiet = false;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "s:u:c:xq", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            since = optarg;
+            break;
+        case 'u':
+            until = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'x':
+            exit_code = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        default:
+            return 2;
+        }
+    }
+    const char *batch = optind < argc ? argv[optind] : NULL;
+    bool window = since || until;
+    if ((batch && window) || (!batch && !(since && until)) || argc - optind > 1) {
+        dm_cli_error("usage: driftmon check BATCH | driftmon check --since T --until T "
+                     "[--config FILE]");
+        return 2;
+    }
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    PGconn *conn = connect_or_log(&cfg);
+    if (!conn) {
+        dm_config_release(&cfg);
+        return 1;
+    }
+    dm_run_target t = {batch, since, until};
+    dm_run_result res;
+    char err[ERRLEN];
+    int rc = dm_run_check(conn, &cfg, &t, NULL, &res, err, sizeof err);
+    int status = 0;
+    if (rc != DM_RUN_OK) {
+        dm_cli_error(err);
+        status = rc == DM_RUN_INPUT ? 2 : 1;
+    } else {
+        if (!quiet) {
+            printf("run %lld: %llu rows of %s; ", (long long)res.run_id,
+                   (unsigned long long)res.rows, batch ? batch : "the window");
+            const stats_verdict *v = &res.verdict;
+            printf("%zu of %zu columns drifted; %s; retraining %s\n", v->number_of_drifted_columns,
+                   v->number_of_columns, v->dataset_drift ? "dataset drift" : "no dataset drift",
+                   v->retrain ? "FLAGGED" : "not flagged");
+            printf("json report: %s\nhtml report: %s\n", res.json, res.html);
+        }
+        char id[24], rows[24], rd[32], tot[32];
+        snprintf(id, sizeof id, "%lld", (long long)res.run_id);
+        snprintf(rows, sizeof rows, "%llu", (unsigned long long)res.rows);
+        snprintf(rd, sizeof rd, "%.3f", res.read_s);
+        snprintf(tot, sizeof tot, "%.3f", res.total_s);
+        dm_logkv(DM_LOG_INFO, "run committed", "run_id", id, "batch", batch ? batch : "-", "rows",
+                 rows, "read_s", rd, "total_s", tot, (char *)NULL);
+        if (exit_code && res.verdict.retrain)
+            status = 3;
+    }
+    PQfinish(conn);
+    dm_config_release(&cfg);
+    return status;
+}

@@ -1,0 +1,541 @@
+/*
+ * csvin.c - streaming CSV reader on libcsv, feeding a dm_builder.
+ *
+ * Line numbers: libcsv does not report positions, so the reader follows the physical line
+ * from the callbacks (CSV_REPALL_NL reports every CR and LF outside fields; newlines inside
+ * quoted fields are counted in the field text).  Errors found by offset (NUL byte, strict
+ * mode parse error) count the lines up to that offset by reading the file again: the
+ * common path pays nothing for them.
+ */
+#include "monitor/csvin.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK (1u << 20)
+#define VALUE_SHOWN 60 /* bytes of a value quoted in a message */
+
+typedef struct {
+    const char *path;
+    const dm_csv_options *opt;
+    const bool *extra_text; /* per file column (second pass), or NULL */
+    char *err;
+    size_t errlen;
+    bool failed;
+
+    /* header */
+    bool in_header;
+    char **hdr;
+    size_t nhdr, caphdr;
+    size_t ncols; /* fields per row */
+    long *map;    /* file column -> builder column, -1 when not kept */
+    size_t nkept;
+
+    dm_builder *b;
+    size_t field;      /* fields seen in the current row */
+    uint64_t line;     /* physical line the parser is on (1-based) */
+    uint64_t row_line; /* line where the current row started */
+    bool cr_pending;   /* last event was a CR ending a row or a blank line */
+    uint64_t data_rows;
+} reader;
+
+/* ---- messages --------------------------------------------------------------------- */
+
+/* Copy at most VALUE_SHOWN bytes of s into out, escaping what would break the line. */
+static void show_value(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 8 < outlen; i++) {
+        if (i == VALUE_SHOWN) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else if (c == '\r') {
+            out[o++] = '\\';
+            out[o++] = 'r';
+        } else if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void fail(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(reader *r, const char *fmt, ...)
+{
+    if (r->failed)
+        return;
+    r->failed = true;
+    if (!r->err || r->errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, r->errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* 1-based physical line of byte offset off (LF, CRLF or a lone CR end a line). */
+static uint64_t line_at_offset(const char *path, uint64_t off)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    uint64_t line = 1, pos = 0;
+    bool cr = false;
+    char *buf = malloc(64 * 1024);
+    while (buf && pos < off) {
+        ssize_t n = read(fd, buf, 64 * 1024);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n && pos < off; i++, pos++) {
+            char c = buf[i];
+            if (c == '\n') {
+                if (!cr)
+                    line++;
+                cr = false;
+            } else {
+                if (cr)
+                    cr = false;
+                if (c == '\r') {
+                    line++;
+                    cr = true;
+                }
+            }
+        }
+    }
+    free(buf);
+    close(fd);
+    return line;
+}
+
+/* ---- header ----------------------------------------------------------------------- */
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        if (list[i] && strcmp(list[i], name) == 0)
+            return true;
+    return false;
+}
+
+typedef struct {
+    const char *name;
+    size_t idx;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+static void finish_header(reader *r)
+{
+    char shown[4 * VALUE_SHOWN + 16];
+    r->ncols = r->nhdr;
+    for (size_t i = 0; i < r->nhdr; i++)
+        if (r->hdr[i][0] == '\0') {
+            fail(r, "\"%s\", line %llu, column %zu: empty column name", r->path,
+                 (unsigned long long)r->row_line, i + 1);
+            return;
+        }
+    named *idx = malloc(r->nhdr * sizeof *idx);
+    if (!idx) {
+        fail(r, "\"%s\": out of memory reading the header", r->path);
+        return;
+    }
+    for (size_t i = 0; i < r->nhdr; i++) {
+        idx[i].name = r->hdr[i];
+        idx[i].idx = i;
+    }
+    qsort(idx, r->nhdr, sizeof *idx, cmp_named);
+    for (size_t k = 1; k < r->nhdr; k++)
+        if (strcmp(idx[k - 1].name, idx[k].name) == 0) {
+            show_value(idx[k].name, strlen(idx[k].name), shown, sizeof shown);
+            fail(r, "\"%s\", line %llu, column %zu: duplicate column name \"%s\" (also column %zu)",
+                 r->path, (unsigned long long)r->row_line, idx[k].idx + 1, shown,
+                 idx[k - 1].idx + 1);
+            free(idx);
+            return;
+        }
+    free(idx);
+
+    const dm_csv_options *o = r->opt;
+    r->map = malloc(r->ncols * sizeof *r->map);
+    const char **names = malloc(r->ncols * sizeof *names);
+    bool *ft = malloc(r->ncols * sizeof *ft);
+    if (r->map && names && ft) {
+        for (size_t i = 0; i < r->ncols; i++) {
+            const char *nm = r->hdr[i];
+            if (o && o->keep && !in_list(nm, o->keep, o->n_keep)) {
+                r->map[i] = -1;
+                continue;
+            }
+            r->map[i] = (long)r->nkept;
+            names[r->nkept] = nm;
+            ft[r->nkept] = (r->extra_text && r->extra_text[i]) ||
+                           (o && in_list(nm, o->force_text, o->n_force_text));
+            r->nkept++;
+        }
+        r->b = dm_builder_alloc(r->nkept, names, ft);
+    }
+    if (!r->b)
+        fail(r, "\"%s\": out of memory reading the header", r->path);
+    free(names);
+    free(ft);
+}
+
+/* ---- libcsv callbacks ------------------------------------------------------------- */
+
+static void on_field(void *s, size_t len, void *data)
+{
+    reader *r = data;
+    if (r->failed)
+        return;
+    r->cr_pending = false;
+    if (r->field == 0)
+        r->row_line = r->line;
+    const char *f = s ? s : "";
+    if (r->in_header) {
+        if (r->nhdr == r->caphdr) {
+            size_t cap = r->caphdr ? r->caphdr * 2 : 64;
+            char **p = realloc(r->hdr, cap * sizeof *p);
+            if (!p) {
+                fail(r, "\"%s\": out of memory reading the header", r->path);
+                return;
+            }
+            r->hdr = p;
+            r->caphdr = cap;
+        }
+        char *nm = malloc(len + 1);
+        if (!nm) {
+            fail(r, "\"%s\": out of memory reading the header", r->path);
+            return;
+        }
+        memcpy(nm, f, len);
+        nm[len] = '\0';
+        r->hdr[r->nhdr++] = nm;
+    } else if (r->field < r->ncols) {
+        long c = r->map[r->field];
+        if (c >= 0 && dm_builder_field(r->b, (size_t)c, f, len, r->line) != 0) {
+            fail(r, "\"%s\", line %llu: out of memory", r->path, (unsigned long long)r->line);
+            return;
+        }
+    }
+    r->field++;
+    /* newlines inside a quoted field */
+    const char *p = f, *end = f + len;
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        r->line++;
+        p++;
+    }
+}
+
+static void on_row(int c, void *data)
+{
+    reader *r = data;
+    if (r->failed)
+        return;
+    if (c == '\n' && r->cr_pending) { /* the LF of a CRLF */
+        r->cr_pending = false;
+        return;
+    }
+    r->cr_pending = c == '\r';
+    bool nl = c == '\n' || c == '\r';
+    if (r->field == 0) { /* blank line */
+        if (nl)
+            r->line++;
+        return;
+    }
+    if (r->in_header) {
+        r->in_header = false;
+        finish_header(r);
+    } else if (r->field != r->ncols) {
+        fail(r, "\"%s\", line %llu: ragged row: expected %zu fields, got %zu", r->path,
+             (unsigned long long)r->row_line, r->ncols, r->field);
+    } else {
+        dm_builder_end_row(r->b);
+        r->data_rows++;
+    }
+    r->field = 0;
+    if (nl)
+        r->line++;
+}
+
+/* ---- one pass --------------------------------------------------------------------- */
+
+static void reader_free(reader *r)
+{
+    for (size_t i = 0; i < r->nhdr; i++)
+        free(r->hdr[i]);
+    free(r->hdr);
+    free(r->map);
+    dm_builder_free(r->b);
+}
+
+/*
+ * Read path once.  On success *out holds the dataset, and flips[] (malloc'ed, ncols
+ * entries, file order) is set when some column flipped to text, else NULL.
+ */
+static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
+{
+    *flips = NULL;
+    *nflips = 0;
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fail(r, "could not open \"%s\": %s", r->path, strerror(errno));
+        return -1;
+    }
+    struct csv_parser p;
+    if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0) {
+        close(fd);
+        fail(r, "\"%s\": out of memory", r->path);
+        return -1;
+    }
+    /* small files get a buffer of their size (plus one byte to see the end) */
+    size_t bufsize = CHUNK;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < CHUNK)
+        bufsize = (size_t)st.st_size + 1;
+    char *buf = malloc(bufsize);
+    if (!buf) {
+        csv_free(&p);
+        close(fd);
+        fail(r, "\"%s\": out of memory", r->path);
+        return -1;
+    }
+    r->in_header = true;
+    r->line = r->row_line = 1;
+    uint64_t off = 0; /* bytes consumed so far */
+    bool first = true;
+    for (;;) {
+        ssize_t n = read(fd, buf, bufsize);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fail(r, "could not read \"%s\": %s", r->path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        size_t len = (size_t)n, skip = 0;
+        if (first && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+            skip = 3; /* UTF-8 byte order mark */
+        first = false;
+        const char *nul = memchr(buf, '\0', len);
+        size_t upto = nul ? (size_t)(nul - buf) : len;
+        size_t done = upto > skip ? csv_parse(&p, buf + skip, upto - skip, on_field, on_row, r) : 0;
+        if (r->failed)
+            break;
+        if (skip + done < upto) {
+            int e = csv_error(&p);
+            uint64_t at = off + skip + done;
+            if (e == CSV_EPARSE)
+                fail(r,
+                     "\"%s\", line %llu: malformed quoting (a quote inside an unquoted field "
+                     "or text after a closing quote), byte offset %llu",
+                     r->path, (unsigned long long)line_at_offset(r->path, at),
+                     (unsigned long long)at);
+            else
+                fail(r, "\"%s\", line %llu: %s", r->path,
+                     (unsigned long long)line_at_offset(r->path, at), csv_strerror(e));
+            break;
+        }
+        if (nul) {
+            uint64_t at = off + upto;
+            fail(r, "\"%s\", line %llu: binary data (NUL byte at byte offset %llu): not a CSV file",
+                 r->path, (unsigned long long)line_at_offset(r->path, at), (unsigned long long)at);
+            break;
+        }
+        off += len;
+    }
+    close(fd);
+    free(buf);
+    if (!r->failed) {
+        /* what an unterminated quoted field holds, for the message */
+        char shown[4 * VALUE_SHOWN + 16] = "";
+        if (p.quoted && p.entry_buf)
+            show_value((const char *)p.entry_buf, p.entry_pos, shown, sizeof shown);
+        uint64_t at_line = r->line;
+        size_t at_col = r->field + 1;
+        if (csv_fini(&p, on_field, on_row, r) != 0 && !r->failed)
+            fail(r,
+                 "\"%s\", line %llu, column %zu: unterminated quoted field at end of file (value "
+                 "starts \"%s\")",
+                 r->path, (unsigned long long)at_line, at_col, shown);
+    }
+    csv_free(&p);
+    if (r->failed)
+        return -1;
+    if (r->in_header) {
+        fail(r, "\"%s\": empty file (no header row)", r->path);
+        return -1;
+    }
+    if (r->data_rows == 0) {
+        fail(r, "\"%s\", line %llu: header only, no data rows", r->path,
+             (unsigned long long)r->row_line);
+        return -1;
+    }
+
+    bool *bflip = calloc(r->nkept ? r->nkept : 1, sizeof *bflip);
+    if (!bflip) {
+        fail(r, "\"%s\": out of memory", r->path);
+        return -1;
+    }
+    size_t nf = dm_builder_flipped(r->b, bflip);
+    dm_dataset ds;
+    if (dm_builder_finish(r->b, r->path, &ds) != 0) {
+        free(bflip);
+        fail(r, "\"%s\": out of memory", r->path);
+        return -1;
+    }
+    /* text in a column declared numeric */
+    const dm_csv_options *o = r->opt;
+    for (size_t i = 0; o && i < ds.ncols; i++) {
+        dm_column *c = &ds.col[i];
+        if (c->first_text && in_list(c->name, o->force_numeric, o->n_force_numeric)) {
+            char shown[4 * VALUE_SHOWN + 16], cname[4 * VALUE_SHOWN + 16];
+            show_value(c->first_text, strlen(c->first_text), shown, sizeof shown);
+            show_value(c->name, strlen(c->name), cname, sizeof cname);
+            fail(r,
+                 "\"%s\", line %llu, column \"%s\": value \"%s\" is not a number (the column is "
+                 "declared numeric)",
+                 r->path, (unsigned long long)c->first_text_line, cname, shown);
+            free(bflip);
+            dm_dataset_release(&ds);
+            return -1;
+        }
+    }
+    if (nf > 0) {
+        bool *ff = calloc(r->ncols, sizeof *ff);
+        if (!ff) {
+            free(bflip);
+            dm_dataset_release(&ds);
+            fail(r, "\"%s\": out of memory", r->path);
+            return -1;
+        }
+        for (size_t i = 0; i < r->ncols; i++)
+            ff[i] = r->map[i] >= 0 && bflip[r->map[i]];
+        *flips = ff;
+        *nflips = nf;
+    }
+    free(bflip);
+    *out = ds;
+    return 0;
+}
+
+int dm_csv_read(const char *path, const dm_csv_options *opt, dm_dataset *out, char *err,
+                size_t errlen)
+{
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.path = path;
+    r.opt = opt;
+    r.err = err;
+    r.errlen = errlen;
+    dm_dataset ds;
+    bool *flips = NULL;
+    size_t nflips = 0;
+    int rc = read_pass(&r, &ds, &flips, &nflips);
+    reader_free(&r);
+    if (rc == 0 && flips) {
+        /* some columns turned to text after numbers: read again with them as text */
+        dm_dataset_release(&ds);
+        memset(&r, 0, sizeof r);
+        r.path = path;
+        r.opt = opt;
+        r.err = err;
+        r.errlen = errlen;
+        r.extra_text = flips;
+        bool *again = NULL;
+        rc = read_pass(&r, &ds, &again, &nflips);
+        reader_free(&r);
+        if (rc == 0 && again) { /* the file changed under us */
+            dm_dataset_release(&ds);
+            free(again);
+            if (err && errlen)
+                snprintf(err, errlen, "\"%s\": the file changed while it was read", path);
+            rc = -1;
+        }
+        free(flips);
+    }
+    if (rc == 0)
+        *out = ds;
+    return rc;
+}
+
+/* ---- two files on two threads ------------------------------------------------------ */
+
+typedef struct {
+    const char *path;
+    const dm_csv_options *opt;
+    dm_dataset ds;
+    char err[512];
+    int rc;
+} pair_job;
+
+static void *pair_thread(void *arg)
+{
+    pair_job *j = arg;
+    j->rc = dm_csv_read(j->path, j->opt, &j->ds, j->err, sizeof j->err);
+    return NULL;
+}
+
+int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_options *opt,
+                     dm_dataset *ref, dm_dataset *cur, char *err, size_t errlen)
+{
+    pair_job *j = calloc(2, sizeof *j);
+    if (!j) {
+        if (err && errlen)
+            snprintf(err, errlen, "out of memory reading \"%s\"", ref_path);
+        return -1;
+    }
+    j[0].path = ref_path;
+    j[1].path = cur_path;
+    j[0].opt = j[1].opt = opt;
+    pthread_t t;
+    bool threaded = pthread_create(&t, NULL, pair_thread, &j[0]) == 0;
+    if (!threaded)
+        pair_thread(&j[0]);
+    pair_thread(&j[1]);
+    if (threaded)
+        pthread_join(t, NULL);
+    int rc = 0;
+    if (j[0].rc != 0 || j[1].rc != 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", j[0].rc != 0 ? j[0].err : j[1].err);
+        if (j[0].rc == 0)
+            dm_dataset_release(&j[0].ds);
+        if (j[1].rc == 0)
+            dm_dataset_release(&j[1].ds);
+        rc = -1;
+    } else {
+        *ref = j[0].ds;
+        *cur = j[1].ds;
+    }
+    free(j);
+    return rc;
+}

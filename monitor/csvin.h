@@ -1,0 +1,50 @@
+/*
+ * csvin.h - streaming CSV reader (libcsv) that profiles a file into a dm_dataset.
+ *
+ * The file is read with read(2) in 1 MiB chunks and tokenised by libcsv in strict mode;
+ * every field goes through the dm_builder (dataset.h), so a CSV reads as pandas.read_csv
+ * reads it with its default NA tokens.  Rules:
+ *   - the first row is the header (required); a UTF-8 BOM in front of it is dropped;
+ *   - quoted fields may hold delimiters, doubled quotes and newlines; LF, CRLF and CR
+ *     line ends; blank lines are skipped; an empty field is missing;
+ *   - every row must have as many fields as the header.
+ * Errors return -1 with err holding ONE line that names the file, the 1-based physical line
+ * (newlines inside quoted fields count) and the column / value at fault: missing or
+ * unreadable file, empty file, header only, ragged row, unterminated quote at end of file,
+ * malformed quoting, duplicate or empty column name, NUL byte ("binary data"), text in a
+ * column declared numeric.  *out is untouched on error.
+ *
+ * A column whose values turn to text after numbers were seen is read once more with that
+ * column forced to text (the builder keeps numbers as doubles until then); files without
+ * such columns are read in one pass.
+ */
+#ifndef DRIFTMON_CSVIN_H
+#define DRIFTMON_CSVIN_H
+
+#include <stddef.h>
+
+#include "monitor/dataset.h"
+
+typedef struct {
+    /* columns kept as text even when every value is a number */
+    const char *const *force_text;
+    size_t n_force_text;
+    /* columns that must be numeric: a text value there is an error */
+    const char *const *force_numeric;
+    size_t n_force_numeric;
+    /* columns to keep, in file order (NULL = all); names absent from the file are
+     * ignored (the comparison reports absent columns) */
+    const char *const *keep;
+    size_t n_keep;
+} dm_csv_options;
+
+/* Read path into *out (source = path).  opt may be NULL.  0, or -1 with err set. */
+int dm_csv_read(const char *path, const dm_csv_options *opt, dm_dataset *out, char *err,
+                size_t errlen);
+
+/* Read two files at once on two threads.  0 with both filled, or -1 with err set (the
+ * reference's error first) and both outputs untouched. */
+int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_options *opt,
+                     dm_dataset *ref, dm_dataset *cur, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,618 @@
+/*
+ * dataset.c - profiled tables and the dm_builder that every loader feeds.
+ *
+ * A builder column is numeric (a growable vector of finite doubles) until a text value
+ * arrives, then text (an open-addressing hash table interning each distinct string with
+ * its count).  dm_builder_finish() sorts and compresses the numbers (stats_sort_doubles,
+ * stats_compress_sorted) and sorts the categories by strcmp.
+ */
+#include "monitor/dataset.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats/stats.h"
+
+/* ---- dataset -------------------------------------------------------------------- */
+
+void dm_dataset_init(dm_dataset *ds)
+{
+    memset(ds, 0, sizeof *ds);
+}
+
+static void column_release(dm_column *c)
+{
+    free(c->name);
+    free(c->value);
+    free(c->count);
+    if (c->cat)
+        for (size_t i = 0; i < c->n_cats; i++)
+            free(c->cat[i]);
+    free(c->cat);
+    free(c->cat_count);
+    free(c->first_text);
+    memset(c, 0, sizeof *c);
+}
+
+void dm_dataset_release(dm_dataset *ds)
+{
+    if (!ds)
+        return;
+    for (size_t i = 0; i < ds->ncols; i++)
+        column_release(&ds->col[i]);
+    free(ds->col);
+    free(ds->source);
+    dm_dataset_init(ds);
+}
+
+long dm_dataset_find(const dm_dataset *ds, const char *name)
+{
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (ds->col[i].name && strcmp(ds->col[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ---- classification --------------------------------------------------------------- */
+
+/* pandas' default na_values (pandas/_libs/parsers.pyx STR_NA_VALUES), "" apart. */
+#define TOK(s)                                                                                     \
+    {                                                                                              \
+        s, sizeof s - 1                                                                            \
+    }
+static const struct {
+    const char *s;
+    size_t len;
+} na_tokens[] = {TOK("#N/A"), TOK("#N/A N/A"), TOK("#NA"),    TOK("-1.#IND"), TOK("-1.#QNAN"),
+                 TOK("-NaN"), TOK("-nan"),     TOK("1.#IND"), TOK("1.#QNAN"), TOK("<NA>"),
+                 TOK("N/A"),  TOK("NA"),       TOK("NULL"),   TOK("NaN"),     TOK("None"),
+                 TOK("n/a"),  TOK("nan"),      TOK("null")};
+#undef TOK
+
+bool dm_is_missing_token(const char *s, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (len > 8)
+        return false;
+    switch (s[0]) { /* every token starts with one of these */
+    case '#':
+    case '-':
+    case '1':
+    case '<':
+    case 'N':
+    case 'n':
+        break;
+    default:
+        return false;
+    }
+    for (size_t i = 0; i < sizeof na_tokens / sizeof na_tokens[0]; i++)
+        if (na_tokens[i].len == len && memcmp(na_tokens[i].s, s, len) == 0)
+            return true;
+    return false;
+}
+
+/* The blanks strtod skips in front of a number (isspace in the C locale). */
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* Exact powers of ten: every 10^k with k <= 22 is a double. */
+static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/*
+ * The parser behind dm_parse_number; *is_int tells whether the text was an integer
+ * literal (sign and digits only, at most 18 of them: certainly an int64, as pandas reads
+ * it).
+ */
+static bool parse_number(const char *s, size_t len, double *out, bool *is_int)
+{
+    size_t b = 0, e = len;
+    while (b < e && is_blank(s[b]))
+        b++;
+    while (e > b && is_blank(s[e - 1]))
+        e--;
+    *is_int = false;
+    if (b == e)
+        return false;
+
+    /* Clinger's fast path: [+-]digits[.digits] whose digits, read as an integer m, are
+     * exact in a double (m <= 2^53: always true for <= 15 significant digits), with at
+     * most 22 decimals: m / 10^k is then one correctly rounded division. */
+    const char *p = s + b, *end = s + e;
+    bool neg = false;
+    if (*p == '+' || *p == '-') {
+        neg = *p == '-';
+        p++;
+    }
+    uint64_t m = 0;
+    const char *d0 = p;
+    while (p < end && (unsigned char)(*p - '0') < 10) {
+        m = m * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    size_t nint = (size_t)(p - d0), nfrac = 0;
+    bool dot = false;
+    if (p < end && *p == '.') {
+        dot = true;
+        const char *f0 = ++p;
+        while (p < end && (unsigned char)(*p - '0') < 10) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            p++;
+        }
+        nfrac = (size_t)(p - f0);
+    }
+    size_t ndig = nint + nfrac;
+    bool plain = p == end; /* nothing but sign, digits and one point */
+    if (plain && ndig == 0)
+        return false; /* "+", ".", "-." */
+    if (plain && ndig <= 19 && m <= (UINT64_C(1) << 53) && nfrac <= 22) {
+        double v = (double)m;
+        if (nfrac > 0)
+            v /= pow10_exact[nfrac];
+        *out = neg ? -v : v;
+        *is_int = !dot && ndig <= 18;
+        return true;
+    }
+
+    /* Everything else (exponents, hex, inf, long mantissas): strtod on a copy. */
+    char small[128];
+    size_t n = e - b;
+    char *buf = n < sizeof small ? small : malloc(n + 1);
+    if (!buf)
+        return false;
+    memcpy(buf, s + b, n);
+    buf[n] = '\0';
+    char *stop = NULL;
+    errno = 0;
+    double v = strtod(buf, &stop);
+    bool full = stop == buf + n;
+    if (buf != small)
+        free(buf);
+    if (!full || isnan(v))
+        return false; /* NaN spellings are pandas' NA tokens or text, never numbers */
+    /* an integer literal too long for the fast path: int64-safe up to 18 digits */
+    *is_int = plain && !dot && ndig <= 18;
+    *out = v;
+    return true;
+}
+
+bool dm_parse_number(const char *s, size_t len, double *out)
+{
+    bool is_int;
+    double v;
+    if (!parse_number(s, len, &v, &is_int))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- builder ---------------------------------------------------------------------- */
+
+typedef struct {
+    char *s;
+    size_t len;
+    uint64_t hash;
+    uint64_t count;
+} str_slot;
+
+typedef struct {
+    char *name;
+    bool force_text;
+    bool text;    /* storing strings */
+    bool flipped; /* turned to text after numbers were seen */
+    bool all_int; /* every number so far was an integer literal */
+    bool seen_num;
+    uint64_t missing, nonfinite;
+    /* numeric */
+    double *v;
+    size_t nv, capv;
+    /* text */
+    str_slot *slot;
+    size_t nslots, nused; /* nslots: power of two */
+    uint64_t ntext;
+    char *first_text;
+    uint64_t first_text_line;
+} bcol;
+
+struct dm_builder {
+    size_t ncols;
+    bcol *col;
+    uint64_t rows;
+    bool oom;
+};
+
+static char *dup_n(const char *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+static void bcol_free(bcol *c)
+{
+    free(c->name);
+    free(c->v);
+    for (size_t i = 0; i < c->nslots; i++)
+        free(c->slot[i].s);
+    free(c->slot);
+    free(c->first_text);
+    memset(c, 0, sizeof *c);
+}
+
+dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool *force_text)
+{
+    dm_builder *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->ncols = ncols;
+    b->col = calloc(ncols ? ncols : 1, sizeof *b->col);
+    if (!b->col) {
+        free(b);
+        return NULL;
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        bcol *c = &b->col[i];
+        c->name = dup_n(names[i], strlen(names[i]));
+        if (!c->name) {
+            dm_builder_free(b);
+            return NULL;
+        }
+        c->force_text = force_text && force_text[i];
+        c->text = c->force_text;
+        c->all_int = true;
+    }
+    return b;
+}
+
+void dm_builder_free(dm_builder *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->ncols; i++)
+        bcol_free(&b->col[i]);
+    free(b->col);
+    free(b);
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+static int table_grow(bcol *c)
+{
+    size_t n = c->nslots ? c->nslots * 2 : 64;
+    str_slot *t = calloc(n, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < c->nslots; i++) {
+        str_slot *o = &c->slot[i];
+        if (!o->s)
+            continue;
+        size_t j = (size_t)o->hash & (n - 1);
+        while (t[j].s)
+            j = (j + 1) & (n - 1);
+        t[j] = *o;
+    }
+    free(c->slot);
+    c->slot = t;
+    c->nslots = n;
+    return 0;
+}
+
+static int intern(bcol *c, const char *s, size_t len)
+{
+    if ((c->nused + 1) * 4 > c->nslots * 3 && table_grow(c) != 0)
+        return -1;
+    uint64_t h = hash_bytes(s, len);
+    size_t j = (size_t)h & (c->nslots - 1);
+    for (;;) {
+        str_slot *t = &c->slot[j];
+        if (!t->s) {
+            t->s = dup_n(s, len);
+            if (!t->s)
+                return -1;
+            t->len = len;
+            t->hash = h;
+            t->count = 1;
+            c->nused++;
+            break;
+        }
+        if (t->hash == h && t->len == len && memcmp(t->s, s, len) == 0) {
+            t->count++;
+            break;
+        }
+        j = (j + 1) & (c->nslots - 1);
+    }
+    c->ntext++;
+    return 0;
+}
+
+static int push_num(bcol *c, double v)
+{
+    if (c->nv == c->capv) {
+        size_t cap = c->capv ? c->capv * 2 : 1024;
+        double *p = realloc(c->v, cap * sizeof *p);
+        if (!p)
+            return -1;
+        c->v = p;
+        c->capv = cap;
+    }
+    c->v[c->nv++] = v;
+    return 0;
+}
+
+static int add_number(bcol *c, double v, bool is_int)
+{
+    c->seen_num = true;
+    if (!is_int)
+        c->all_int = false;
+    if (isinf(v)) {
+        c->nonfinite++;
+        return 0;
+    }
+    return push_num(c, v);
+}
+
+/* A text value for column c: remember the first, switch the column to text. */
+static int add_text(bcol *c, const char *s, size_t len, uint64_t line)
+{
+    if (!c->first_text) {
+        c->first_text = dup_n(s, len);
+        if (!c->first_text)
+            return -1;
+        c->first_text_line = line;
+    }
+    if (!c->text) {
+        /* numbers seen before: they were kept as doubles, the loader must re-read */
+        if (c->seen_num)
+            c->flipped = true;
+        c->text = true;
+        free(c->v);
+        c->v = NULL;
+        c->nv = c->capv = 0;
+    }
+    return intern(c, s, len);
+}
+
+int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint64_t line)
+{
+    if (col >= b->ncols)
+        return -1;
+    bcol *c = &b->col[col];
+    int rc = 0;
+    if (len == 0) {
+        c->missing++;
+        return 0;
+    }
+    if (!c->text) {
+        double v;
+        bool is_int;
+        if (parse_number(s, len, &v, &is_int))
+            rc = add_number(c, v, is_int);
+        else if (dm_is_missing_token(s, len))
+            c->missing++;
+        else
+            rc = add_text(c, s, len, line);
+    } else {
+        if (dm_is_missing_token(s, len)) {
+            c->missing++;
+            return 0;
+        }
+        if (!c->first_text) {
+            double v;
+            bool is_int;
+            if (!parse_number(s, len, &v, &is_int)) {
+                c->first_text = dup_n(s, len);
+                if (!c->first_text)
+                    rc = -1;
+                c->first_text_line = line;
+            }
+        }
+        if (rc == 0)
+            rc = intern(c, s, len);
+    }
+    if (rc != 0)
+        b->oom = true;
+    return rc;
+}
+
+int dm_builder_number(dm_builder *b, size_t col, double v)
+{
+    if (col >= b->ncols)
+        return -1;
+    bcol *c = &b->col[col];
+    if (isnan(v)) {
+        c->missing++;
+        return 0;
+    }
+    /* an integral float8 keeps the column "integer" (the database loader feeds integer
+     * columns through here) */
+    bool is_int = isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0;
+    if (c->text) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "%.17g", v);
+        if (intern(c, buf, (size_t)n) != 0) {
+            b->oom = true;
+            return -1;
+        }
+        return 0;
+    }
+    if (add_number(c, v, is_int) != 0) {
+        b->oom = true;
+        return -1;
+    }
+    return 0;
+}
+
+void dm_builder_null(dm_builder *b, size_t col)
+{
+    if (col < b->ncols)
+        b->col[col].missing++;
+}
+
+void dm_builder_end_row(dm_builder *b)
+{
+    b->rows++;
+}
+
+size_t dm_builder_flipped(const dm_builder *b, bool *flags)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->ncols; i++) {
+        bool f = b->col[i].flipped;
+        if (flags)
+            flags[i] = f;
+        n += f;
+    }
+    return n;
+}
+
+static int cmp_slot(const void *a, const void *b)
+{
+    const str_slot *x = a, *y = b;
+    return strcmp(x->s, y->s);
+}
+
+/* Move builder column c into out column o. */
+static int finish_column(bcol *c, dm_column *o)
+{
+    o->name = c->name;
+    c->name = NULL;
+    o->missing = c->missing;
+    o->nonfinite = c->nonfinite;
+    o->first_text = c->first_text;
+    o->first_text_line = c->first_text_line;
+    c->first_text = NULL;
+    if (!c->text) {
+        o->storage = DM_STORE_NUM;
+        o->is_int = c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
+        size_t n = c->nv;
+        double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+        uint64_t *cnt = malloc((n ? n : 1) * sizeof *cnt);
+        if (!tmp || !cnt) {
+            free(tmp);
+            free(cnt);
+            return -1;
+        }
+        double *v = c->v ? c->v : tmp; /* n == 0: any buffer will do */
+        stats_sort_doubles(v, n, tmp);
+        size_t k = stats_compress_sorted(v, n, v, cnt);
+        if (v == tmp) {
+            o->value = tmp;
+        } else {
+            free(tmp);
+            double *shrunk = realloc(v, (k ? k : 1) * sizeof *shrunk);
+            o->value = shrunk ? shrunk : v;
+        }
+        c->v = NULL;
+        c->nv = c->capv = 0;
+        uint64_t *cs = realloc(cnt, (k ? k : 1) * sizeof *cs);
+        o->count = cs ? cs : cnt;
+        o->n_distinct = k;
+        o->n = n;
+        return 0;
+    }
+    o->storage = DM_STORE_STR;
+    o->is_int = false;
+    size_t k = 0;
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slot[i].s)
+            c->slot[k++] = c->slot[i];
+    for (size_t i = k; i < c->nslots; i++)
+        c->slot[i].s = NULL;
+    if (k > 1)
+        qsort(c->slot, k, sizeof *c->slot, cmp_slot);
+    o->cat = malloc((k ? k : 1) * sizeof *o->cat);
+    o->cat_count = malloc((k ? k : 1) * sizeof *o->cat_count);
+    if (!o->cat || !o->cat_count)
+        return -1;
+    for (size_t i = 0; i < k; i++) {
+        o->cat[i] = c->slot[i].s;
+        o->cat_count[i] = c->slot[i].count;
+        c->slot[i].s = NULL;
+    }
+    o->n_cats = k;
+    o->n = c->ntext;
+    return 0;
+}
+
+/* Columns are finished by up to two threads taking the next column from a counter: sorting
+ * is a good share of a big read, and the machine has two cores. */
+typedef struct {
+    dm_builder *b;
+    dm_column *out;
+    atomic_size_t next;
+    atomic_int failed;
+} finish_job;
+
+static void finish_some(finish_job *j)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->b->ncols)
+            break;
+        if (finish_column(&j->b->col[i], &j->out[i]) != 0)
+            atomic_store(&j->failed, 1);
+    }
+}
+
+static void *finish_thread(void *arg)
+{
+    finish_some(arg);
+    return NULL;
+}
+
+int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
+{
+    dm_dataset_init(out);
+    if (b->oom)
+        return -1;
+    out->source = dup_n(source ? source : "", source ? strlen(source) : 0);
+    out->col = calloc(b->ncols ? b->ncols : 1, sizeof *out->col);
+    if (!out->source || !out->col) {
+        dm_dataset_release(out);
+        return -1;
+    }
+    out->ncols = b->ncols;
+    out->rows = b->rows;
+    size_t total = 0;
+    for (size_t i = 0; i < b->ncols; i++)
+        total += b->col[i].nv;
+    finish_job job;
+    job.b = b;
+    job.out = out->col;
+    atomic_init(&job.next, 0);
+    atomic_init(&job.failed, 0);
+    pthread_t t;
+    bool helper = total >= ((size_t)1 << 20) && b->ncols > 1 &&
+                  pthread_create(&t, NULL, finish_thread, &job) == 0;
+    finish_some(&job);
+    if (helper)
+        pthread_join(t, NULL);
+    for (size_t i = 0; i < b->ncols; i++)
+        bcol_free(&b->col[i]);
+    b->rows = 0;
+    if (atomic_load(&job.failed)) {
+        dm_dataset_release(out);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * db.h - the PostgreSQL layer (libpq).  Only monitor/ talks to the database.
+ *
+ * Errors: functions return 0 / -1 (or NULL) with one line in the caller's err buffer
+ * naming the table, column or migration at fault; server messages have their trailing
+ * newline trimmed; conninfo strings are scrubbed of passwords before they appear anywhere.
+ * Server notices go to dm_log (monitor/log.h).  Every identifier is quoted with
+ * PQescapeIdentifier, every value passed as a parameter or, where PostgreSQL cannot take
+ * one (COPY), through PQescapeLiteral.
+ */
+#ifndef DRIFTMON_DB_H
+#define DRIFTMON_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/dataset.h"
+
+/* ---- connection -------------------------------------------------------------------- */
+
+/*
+ * Connect with a libpq conninfo string (key=value or postgresql:// URI); NULL or "" uses
+ * the PG* environment.  Sets client_encoding UTF8 and routes notices to dm_log.  NULL on
+ * failure, with err naming the (scrubbed) target and libpq's reason.
+ */
+PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen);
+
+/*
+ * Copy conninfo to out (always NUL-terminated, truncated to outlen) with every password
+ * replaced by ****: password=... (quoted or not) in key=value form, user:password@ and
+ * ?password=... in URI form; a dbname value that is itself a connection string is
+ * replaced whole; an unparsable tail is replaced by "...".  NULL gives "".  Returns out.
+ */
+char *dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen);
+
+/* ---- schema -------------------------------------------------------------------------- */
+
+/*
+ * Apply every migration of monitor/migrations.h that the database's
+ * driftmon.schema_version does not list, each in its own transaction that also records
+ * it (name, sha256, driftmon version), under pg_advisory_xact_lock so concurrent inits
+ * are safe.  Logs each migration applied, or "schema is up to date (N migrations)"; warns
+ * when an applied migration's sha256 differs from the compiled-in one.
+ * *applied (may be NULL) gets how many were applied now.
+ */
+int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen);
+
+/* ---- catalog --------------------------------------------------------------------------- */
+
+typedef enum {
+    DM_DB_NUMERIC = 0,     /* int2/4/8, float4/8, numeric, money: read as float8 */
+    DM_DB_CATEGORICAL = 1, /* text, varchar, bpchar, "char", name, bool, citext, enums: text */
+    DM_DB_UNSUPPORTED = 2  /* date, timestamp, json, arrays, ...: not compared */
+} dm_db_kind;
+
+typedef struct {
+    char *name;      /* the column's name as stored (case kept) */
+    char *type;      /* format_type(), e.g. "character varying(20)", for messages */
+    char *base_type; /* pg_type.typname of the type or its domain's base, e.g. "varchar" */
+    dm_db_kind kind;
+} dm_db_column;
+
+/*
+ * The columns of table (a table, view, materialized view, partitioned or foreign table),
+ * in attnum order.  table is parsed as PostgreSQL parses a name: "applications",
+ * "public.applications", "\"Mixed Case\"".  -1 when it does not exist (err names it).
+ * *cols is malloc'ed; free with dm_db_columns_free().  Outputs untouched on error.
+ */
+int dm_db_table_columns(PGconn *conn, const char *table, dm_db_column **cols, size_t *ncols,
+                        char *err, size_t errlen);
+void dm_db_columns_free(dm_db_column *cols, size_t ncols);
+
+/* ---- reading rows ------------------------------------------------------------------------ */
+
+/*
+ * Read cols[0..ncols) of table into builder b (builder column i = cols[i]) with
+ *   COPY (SELECT "c"::float8 | "c"::text, ... FROM "schema"."table" [WHERE where])
+ *   TO STDOUT (FORMAT binary)
+ * DM_DB_NUMERIC columns go through dm_builder_number / dm_builder_null, categorical ones
+ * through dm_builder_field (the builder's missing-token rules apply), then
+ * dm_builder_end_row per row.  where (NULL or "" for none) is a trusted SQL template whose
+ * $1..$9 placeholders outside quotes are replaced by PQescapeLiteral(params[i - 1]);
+ * identifiers in it must already be quoted.  *rows (may be NULL) gets the number of rows.
+ * On error the COPY is cancelled and drained, so the connection stays usable; the builder
+ * may then hold a partial result and should be freed.
+ */
+int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, size_t ncols,
+                    const char *where, const char *const *params, size_t nparams, dm_builder *b,
+                    uint64_t *rows, char *err, size_t errlen);
+
+/*
+ * The binary COPY stream parser behind dm_db_copy_read, exposed for unit tests.  Feed
+ * it the stream in chunks of any size (dm_copybin_feed), then dm_copybin_finish.  It
+ * checks the signature, the flags (no OIDs, no unknown critical bit), the header
+ * extension, each tuple's field count (must be ncols), each field's length (-1 = NULL; 8
+ * for a float8 column) and the trailer; a tuple reaches the builder only once complete,
+ * and nothing is read past the bytes given.
+ */
+typedef struct {
+    size_t ncols;
+    const bool *numeric;      /* per column: float8 (true) or text (false) */
+    const char *const *names; /* per column, for messages; may be NULL */
+    dm_builder *b;
+    int state; /* 0 header, 1 tuples, 2 trailer seen */
+    uint64_t rows;
+    unsigned char *pending; /* an incomplete header or tuple carried to the next feed */
+    size_t pending_len, pending_cap;
+} dm_copybin;
+
+void dm_copybin_init(dm_copybin *p, size_t ncols, const bool *numeric, const char *const *names,
+                     dm_builder *b);
+void dm_copybin_release(dm_copybin *p);
+int dm_copybin_feed(dm_copybin *p, const void *data, size_t len, char *err, size_t errlen);
+/* -1 when the trailer was not seen (truncated stream) or bytes are left over. */
+int dm_copybin_finish(dm_copybin *p, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,560 @@
+/* dbrun.c - one drift run against PostgreSQL (see dbrun.h). */
+#include "monitor/dbrun.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cJSON.h>
+
+#include "monitor/compare.h"
+#include "monitor/db.h"
+#include "monitor/sha256.h"
+#include "reports/report.h"
+
+void dm_refcache_release(dm_refcache *rc)
+{
+    if (!rc)
+        return;
+    if (rc->loaded) {
+        dm_dataset_release(&rc->ds);
+        dm_refinfo_release(&rc->info);
+    }
+    rc->loaded = false;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void trim_pq(const char *m, char *out, size_t len)
+{
+    size_t l = strlen(m);
+    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
+        l--;
+    snprintf(out, len, "%.*s", (int)l, m);
+}
+
+static int res_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
+{
+    char m[600];
+    trim_pq(res ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
+    snprintf(err, errlen, "%s: %s", what, m);
+    PQclear(res);
+    return DM_RUN_ENV;
+}
+
+static bool in_list(const char *const *l, const char *s)
+{
+    for (size_t i = 0; l && l[i]; i++)
+        if (strcmp(l[i], s) == 0)
+            return true;
+    return false;
+}
+
+int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, const char *where,
+                      const char *const *params, size_t nparams, const char *const *skip,
+                      dm_dataset *out, char *err, size_t errlen)
+{
+    dm_db_column *cols = NULL;
+    size_t ncols = 0;
+    if (dm_db_table_columns(conn, table, &cols, &ncols, err, errlen) != 0)
+        return DM_RUN_INPUT;
+    dm_db_column *sel = calloc(ncols + 1, sizeof *sel);
+    const char **names = calloc(ncols + 1, sizeof *names);
+    bool *text = calloc(ncols + 1, sizeof *text);
+    int rc = DM_RUN_ENV;
+    dm_builder *b = NULL;
+    if (!sel || !names || !text) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < ncols; i++) {
+        if (cols[i].kind == DM_DB_UNSUPPORTED || in_list(skip, cols[i].name) ||
+            (cfg && dm_config_is_excluded(cfg, cols[i].name)))
+            continue;
+        sel[n] = cols[i];
+        names[n] = cols[i].name;
+        text[n] = cols[i].kind == DM_DB_CATEGORICAL;
+        n++;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "table \"%s\" has no column driftmon can compare", table);
+        rc = DM_RUN_INPUT;
+        goto out;
+    }
+    b = dm_builder_alloc(n, names, text);
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    uint64_t rows = 0;
+    if (dm_db_copy_read(conn, table, sel, n, where, params, nparams, b, &rows, err, errlen) != 0)
+        goto out;
+    char src[600];
+    snprintf(src, sizeof src, "table %s", table);
+    if (dm_builder_finish(b, src, out) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    rc = DM_RUN_OK;
+out:
+    dm_builder_free(b);
+    free(sel);
+    free(names);
+    free(text);
+    dm_db_columns_free(cols, ncols);
+    return rc;
+}
+
+static char *quote_ident(PGconn *conn, const char *id)
+{
+    char *q = PQescapeIdentifier(conn, id, strlen(id));
+    if (!q)
+        return NULL;
+    char *r = strdup(q);
+    PQfreemem(q);
+    return r;
+}
+
+static int mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            goto fail;
+        *p = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "could not create the reports directory \"%s\": %s", path,
+             strerror(errno));
+    return -1;
+}
+
+static char *results_json(const dm_comparison *cmp)
+{
+    cJSON *a = cJSON_CreateArray();
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < cmp->ncols; i++) {
+        const rpt_column *c = &cmp->cols[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        char th[40], sc[40];
+        snprintf(th, sizeof th, "%.17g", c->threshold);
+        if (isnan(c->score))
+            snprintf(sc, sizeof sc, "NaN");
+        else
+            snprintf(sc, sizeof sc, "%.17g", c->score);
+        cJSON_AddStringToObject(o, "n", c->name);
+        cJSON_AddStringToObject(o, "t", c->kind == STATS_NUM ? "num" : "cat");
+        cJSON_AddStringToObject(o, "s", stats_test_name(c->test));
+        cJSON_AddStringToObject(o, "th", th);
+        cJSON_AddStringToObject(o, "sc", sc);
+        cJSON_AddBoolToObject(o, "d", c->drifted);
+        cJSON_AddNumberToObject(o, "rr", (double)c->ref.rows);
+        cJSON_AddNumberToObject(o, "rm", (double)(c->ref.missing + c->ref.nonfinite));
+        cJSON_AddNumberToObject(o, "cr", (double)c->cur.rows);
+        cJSON_AddNumberToObject(o, "cm", (double)(c->cur.missing + c->cur.nonfinite));
+        cJSON *det = cJSON_AddObjectToObject(o, "det");
+        if (det) {
+            cJSON_AddNumberToObject(det, "ref_missing", (double)c->ref.missing);
+            cJSON_AddNumberToObject(det, "ref_nonfinite", (double)c->ref.nonfinite);
+            cJSON_AddNumberToObject(det, "cur_missing", (double)c->cur.missing);
+            cJSON_AddNumberToObject(det, "cur_nonfinite", (double)c->cur.nonfinite);
+            if (c->kind == STATS_CAT) {
+                cJSON_AddNumberToObject(det, "unseen_categories", (double)c->unseen_categories);
+                cJSON_AddNumberToObject(det, "unseen_share", c->unseen_share);
+            }
+        }
+        cJSON_AddItemToArray(a, o);
+    }
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+static bool exec_cmd(PGconn *conn, const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
+/* The transaction that makes the run exist. */
+static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
+                      const dm_refinfo *ri, const dm_comparison *cmp, int64_t run_id,
+                      const char *started, const dm_run_result *out, const char *html_sha,
+                      const char *json_sha, const char *report_json, char *err, size_t errlen)
+{
+    if (!exec_cmd(conn, "BEGIN"))
+        return res_fail(NULL, conn, "could not begin the run's transaction", err, errlen);
+    PGresult *r;
+    if (t->batch) {
+        const char *p[1] = {t->batch};
+        r = PQexecParams(conn,
+                         "INSERT INTO driftmon.batch (batch) VALUES ($1) ON CONFLICT DO NOTHING", 1,
+                         NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            res_fail(r, conn, "could not record the batch", err, errlen);
+            goto rollback;
+        }
+        PQclear(r);
+    }
+    char id[24], refid[24], ncol[24], ndr[24], share[40], dshare[40], frac[40];
+    snprintf(id, sizeof id, "%lld", (long long)run_id);
+    snprintf(refid, sizeof refid, "%lld", (long long)ri->id);
+    snprintf(ncol, sizeof ncol, "%zu", cmp->verdict.number_of_columns);
+    snprintf(ndr, sizeof ndr, "%zu", cmp->verdict.number_of_drifted_columns);
+    if (isnan(cmp->verdict.share_of_drifted_columns))
+        snprintf(share, sizeof share, "NaN");
+    else
+        snprintf(share, sizeof share, "%.17g", cmp->verdict.share_of_drifted_columns);
+    snprintf(dshare, sizeof dshare, "%.17g", cfg->drift_share);
+    snprintf(frac, sizeof frac, "%.17g", cfg->retrain_fraction);
+    const char *p[19] = {id,
+                         t->batch,
+                         t->batch ? NULL : t->since,
+                         t->batch ? NULL : t->until,
+                         refid,
+                         started,
+                         ncol,
+                         ndr,
+                         share,
+                         dshare,
+                         cmp->verdict.dataset_drift ? "true" : "false",
+                         frac,
+                         cmp->verdict.retrain ? "true" : "false",
+                         out->html,
+                         html_sha,
+                         out->json,
+                         json_sha,
+                         cfg->sha256[0] ? cfg->sha256 : NULL,
+                         ri->sha256};
+    const char *p2[2] = {DRIFTMON_VERSION, report_json};
+    const char *all[21];
+    memcpy(all, p, sizeof p);
+    all[19] = p2[0];
+    all[20] = p2[1];
+    r = PQexecParams(
+        conn,
+        "INSERT INTO driftmon.run (id, batch, window_start, window_end, reference_id, "
+        "started_at, number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
+        "drift_share, dataset_drift, retrain_fraction, retrain_flagged, report_html, "
+        "report_html_sha256, report_json, report_json_sha256, config_sha256, reference_sha256, "
+        "driftmon_version, report) OVERRIDING SYSTEM VALUE VALUES ($1::bigint, $2, "
+        "$3::timestamptz, $4::timestamptz, $5::bigint, $6::timestamptz, $7::int, $8::int, "
+        "$9::float8, $10::float8, $11::boolean, $12::float8, $13::boolean, $14, $15, $16, $17, "
+        "$18, $19, $20, $21::jsonb)",
+        21, NULL, all, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        res_fail(r, conn, "could not record the run", err, errlen);
+        goto rollback;
+    }
+    PQclear(r);
+    char *rj = results_json(cmp);
+    if (!rj) {
+        snprintf(err, errlen, "out of memory");
+        goto rollback;
+    }
+    const char *pr[2] = {id, rj};
+    r = PQexecParams(
+        conn,
+        "INSERT INTO driftmon.column_result (run_id, column_name, column_type, stattest, "
+        "stattest_threshold, drift_score, drift_detected, ref_rows, ref_missing, cur_rows, "
+        "cur_missing, details) SELECT $1::bigint, x.n, x.t, x.s, x.th::float8, x.sc::float8, "
+        "x.d, x.rr, x.rm, x.cr, x.cm, x.det FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY "
+        "AS x(n text, t text, s text, th text, sc text, d boolean, rr bigint, rm bigint, "
+        "cr bigint, cm bigint, det jsonb, ord bigint) ORDER BY x.ord",
+        2, NULL, pr, NULL, NULL, 0);
+    free(rj);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        res_fail(r, conn, "could not record the column results", err, errlen);
+        goto rollback;
+    }
+    PQclear(r);
+    if (cmp->verdict.retrain) {
+        const char *po[1] = {id};
+        r = PQexecParams(conn, "INSERT INTO driftmon.retrain_outbox (run_id) VALUES ($1::bigint)",
+                         1, NULL, po, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            res_fail(r, conn, "could not record the retrain alert", err, errlen);
+            goto rollback;
+        }
+        PQclear(r);
+        if (cfg->notify_channel) {
+            const char *pn[2] = {cfg->notify_channel, id};
+            r = PQexecParams(conn, "SELECT pg_notify($1, $2)", 2, NULL, pn, NULL, NULL, 0);
+            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                res_fail(r, conn, "could not notify the retrain channel", err, errlen);
+                goto rollback;
+            }
+            PQclear(r);
+        }
+    }
+    if (t->batch) {
+        const char *pb[1] = {t->batch};
+        r = PQexecParams(conn,
+                         "UPDATE driftmon.batch SET done_at = clock_timestamp(), "
+                         "lease_until = NULL, last_error = NULL WHERE batch = $1",
+                         1, NULL, pb, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            res_fail(r, conn, "could not mark the batch done", err, errlen);
+            goto rollback;
+        }
+        PQclear(r);
+    }
+    r = PQexec(conn, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        res_fail(r, conn, "could not commit the run", err, errlen);
+        goto rollback;
+    }
+    PQclear(r);
+    return DM_RUN_OK;
+rollback:
+    exec_cmd(conn, "ROLLBACK");
+    return DM_RUN_ENV;
+}
+
+int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
+                 dm_run_result *out, char *err, size_t errlen)
+{
+    double t0 = now_s();
+    memset(out, 0, sizeof *out);
+    if (!cfg->source_table || !cfg->reference_name) {
+        snprintf(err, errlen,
+                 "%s: the configuration needs \"source.table\" and "
+                 "\"reference.name\" for a check",
+                 cfg->path ? cfg->path : "config");
+        return DM_RUN_INPUT;
+    }
+    const char *keycol = t->batch ? cfg->batch_column : cfg->timestamp_column;
+    if (!keycol) {
+        snprintf(err, errlen, "%s: the configuration needs \"source.%s\"",
+                 cfg->path ? cfg->path : "config", t->batch ? "batch_column" : "timestamp_column");
+        return DM_RUN_INPUT;
+    }
+    int rc = DM_RUN_ENV;
+    dm_refcache local = {0};
+    dm_refcache *rcache = cache ? cache : &local;
+    if (rcache->loaded && strcmp(rcache->info.name, cfg->reference_name) != 0)
+        dm_refcache_release(rcache);
+    if (!rcache->loaded) {
+        if (dm_ref_load(conn, cfg->reference_name, 0, &rcache->ds, &rcache->info, err, errlen) != 0)
+            return strstr(err, "does not exist") ? DM_RUN_INPUT : DM_RUN_ENV;
+        rcache->loaded = true;
+    }
+    const dm_dataset *ref = &rcache->ds;
+
+    dm_dataset cur;
+    dm_dataset_init(&cur);
+    dm_comparison cmp;
+    memset(&cmp, 0, sizeof cmp);
+    bool have_cmp = false;
+    char *qkey = quote_ident(conn, keycol);
+    char *where = NULL;
+    dm_db_column *tcols = NULL;
+    size_t ntcols = 0;
+    const char **skip = NULL;
+    char *html = NULL, *json = NULL, *settings = NULL;
+    if (!qkey) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    /* the table's columns: the key columns are metadata; what the reference lacks is not
+     * read (listed afterwards) */
+    if (dm_db_table_columns(conn, cfg->source_table, &tcols, &ntcols, err, errlen) != 0) {
+        rc = DM_RUN_INPUT;
+        goto out;
+    }
+    bool key_found = false;
+    skip = calloc(ntcols + 3, sizeof *skip);
+    if (!skip) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t ns = 0;
+    for (size_t i = 0; i < ntcols; i++) {
+        if (strcmp(tcols[i].name, keycol) == 0)
+            key_found = true;
+        if ((cfg->batch_column && strcmp(tcols[i].name, cfg->batch_column) == 0) ||
+            (cfg->timestamp_column && strcmp(tcols[i].name, cfg->timestamp_column) == 0) ||
+            dm_dataset_find(ref, tcols[i].name) < 0)
+            skip[ns++] = tcols[i].name;
+    }
+    if (!key_found) {
+        snprintf(err, errlen, "table \"%s\" has no column \"%s\" (source.%s)", cfg->source_table,
+                 keycol, t->batch ? "batch_column" : "timestamp_column");
+        rc = DM_RUN_INPUT;
+        goto out;
+    }
+    size_t wl = strlen(qkey) * 2 + 64;
+    where = malloc(wl);
+    if (!where) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    const char *params[2];
+    size_t nparams;
+    if (t->batch) {
+        snprintf(where, wl, "%s = $1", qkey);
+        params[0] = t->batch;
+        nparams = 1;
+    } else {
+        snprintf(where, wl, "%s >= $1::timestamptz AND %s < $2::timestamptz", qkey, qkey);
+        params[0] = t->since;
+        params[1] = t->until;
+        nparams = 2;
+    }
+    /* reserve the run id: the report files carry it */
+    PGresult *r = PQexec(conn, "SELECT nextval(pg_get_serial_sequence('driftmon.run', 'id')), "
+                               "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                               "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = res_fail(r, conn,
+                      "could not reserve a run id (is the schema initialised? run "
+                      "`driftmon init`)",
+                      err, errlen);
+        goto out;
+    }
+    out->run_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    char started[64];
+    snprintf(started, sizeof started, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+
+    double t1 = now_s();
+    rc = dm_run_read_table(conn, cfg, cfg->source_table, where, params, nparams, skip, &cur, err,
+                           errlen);
+    if (rc != DM_RUN_OK)
+        goto out;
+    out->read_s = now_s() - t1;
+    out->rows = cur.rows;
+    free(cur.source);
+    char src[1200];
+    if (t->batch)
+        snprintf(src, sizeof src, "table %s, batch %s", cfg->source_table, t->batch);
+    else
+        snprintf(src, sizeof src, "table %s, window [%s, %s)", cfg->source_table, t->since,
+                 t->until);
+    cur.source = strdup(src);
+    if (cur.rows == 0) {
+        if (t->batch)
+            snprintf(err, errlen, "batch \"%s\" has no rows in table \"%s\" (%s = '%s')", t->batch,
+                     cfg->source_table, keycol, t->batch);
+        else
+            snprintf(err, errlen, "the window [%s, %s) has no rows in table \"%s\"", t->since,
+                     t->until, cfg->source_table);
+        rc = DM_RUN_INPUT;
+        goto out;
+    }
+    /* categorical columns stored as numbers on one side: compare them as text */
+    for (size_t i = 0; i < cur.ncols; i++) {
+        long j = dm_dataset_find(ref, cur.col[i].name);
+        if (j < 0 || cur.col[i].storage == ref->col[j].storage)
+            continue;
+        bool ref_cat =
+            ref->col[j].storage == DM_STORE_STR || dm_config_forced_kind(cfg, cur.col[i].name) == 2;
+        if (ref_cat && cur.col[i].storage == DM_STORE_NUM &&
+            dm_column_numbers_to_text(&cur.col[i]) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = DM_RUN_ENV;
+            goto out;
+        }
+    }
+    double t2 = now_s();
+    if (dm_compare_run(cfg, ref, &cur, &cmp, err, errlen) != 0) {
+        rc = DM_RUN_INPUT;
+        goto out;
+    }
+    have_cmp = true;
+    for (size_t i = 0; i < ntcols; i++) {
+        const dm_db_column *c = &tcols[i];
+        if ((cfg->batch_column && strcmp(c->name, cfg->batch_column) == 0) ||
+            (cfg->timestamp_column && strcmp(c->name, cfg->timestamp_column) == 0) ||
+            dm_config_is_excluded(cfg, c->name))
+            continue;
+        char reason[300];
+        if (c->kind == DM_DB_UNSUPPORTED && dm_dataset_find(ref, c->name) >= 0)
+            snprintf(reason, sizeof reason, "type %s is not compared", c->type);
+        else if (dm_dataset_find(ref, c->name) < 0)
+            snprintf(reason, sizeof reason, "absent from reference");
+        else
+            continue;
+        if (dm_comparison_add_skipped(&cmp, c->name, reason) != 0) {
+            snprintf(err, errlen, "out of memory");
+            rc = DM_RUN_ENV;
+            goto out;
+        }
+    }
+    out->compare_s = now_s() - t2;
+    out->verdict = cmp.verdict;
+
+    /* reports */
+    const char *dir = cfg->reports_dir ? cfg->reports_dir : "reports";
+    if (mkdir_p(dir, err, errlen) != 0) {
+        rc = DM_RUN_ENV;
+        goto out;
+    }
+    snprintf(out->html, sizeof out->html, "%s/run-%lld.html", dir, (long long)out->run_id);
+    snprintf(out->json, sizeof out->json, "%s/run-%lld.json", dir, (long long)out->run_id);
+    settings = dm_config_drift_json(cfg);
+    char refname[600];
+    snprintf(refname, sizeof refname, "%s@%d", rcache->info.name, rcache->info.version);
+    rpt_run run;
+    memset(&run, 0, sizeof run);
+    run.version = DRIFTMON_VERSION;
+    run.generated_at = started;
+    run.settings_json = settings;
+    dm_comparison_to_run(&cmp, cfg, ref, &cur, &run);
+    run.ref_name = refname;
+    run.ref_sha256 = rcache->info.sha256;
+    json = rpt_json_render(&run);
+    html = rpt_html_render(&run);
+    if (!json || !html) {
+        snprintf(err, errlen, "out of memory rendering the reports");
+        rc = DM_RUN_ENV;
+        goto out;
+    }
+    if (rpt_write_file_atomic(out->json, json, strlen(json), err, errlen) != 0 ||
+        rpt_write_file_atomic(out->html, html, strlen(html), err, errlen) != 0) {
+        rc = DM_RUN_ENV;
+        goto out;
+    }
+    char hsha[65], jsha[65];
+    dm_sha256_hex(html, strlen(html), hsha);
+    dm_sha256_hex(json, strlen(json), jsha);
+    rc = commit_run(conn, cfg, t, &rcache->info, &cmp, out->run_id, started, out, hsha, jsha, json,
+                    err, errlen);
+    out->total_s = now_s() - t0;
+out:
+    free(html);
+    free(json);
+    free(settings);
+    free(where);
+    free(qkey);
+    free(skip);
+    dm_db_columns_free(tcols, ntcols);
+    if (have_cmp)
+        dm_comparison_release(&cmp);
+    dm_dataset_release(&cur);
+    if (!cache)
+        dm_refcache_release(&local);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * dbrun.h - one drift run against PostgreSQL: read a batch (or a time window) of the
+ * monitored table, compare it with the stored reference, write the reports, and record
+ * everything in one transaction.
+ *
+ * Order of work (DESIGN.md section 5): reserve the run id; read the rows with binary COPY;
+ * compare; write run-<id>.json and run-<id>.html into reports.dir (temp + rename); then in
+ * ONE transaction: the batch row (when the batch was not submitted), the run row with the
+ * report paths and sha256s, the config and reference sha256 and the program version, one
+ * row per column result, the retrain outbox row when retraining is flagged, and the batch
+ * marked done.  A crash before COMMIT leaves no run (report files without a run are
+ * harmless: nothing refers to them, and the next run takes a new id).
+ *
+ * Choices where the design is silent: the batch and timestamp columns are metadata and
+ * never compared; columns of a type driftmon cannot compare (date, json, ...) are listed as
+ * skipped with their type; a table column absent from the reference is listed as
+ * "absent from reference".
+ */
+#ifndef DRIFTMON_DBRUN_H
+#define DRIFTMON_DBRUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/config.h"
+#include "monitor/dataset.h"
+#include "monitor/refstore.h"
+#include "stats/stats.h"
+
+typedef struct {
+    const char *batch; /* a batch id, or NULL for a window */
+    const char *since; /* window [since, until) as PostgreSQL timestamptz text */
+    const char *until;
+} dm_run_target;
+
+typedef struct {
+    int64_t run_id;
+    uint64_t rows;
+    stats_verdict verdict;
+    char html[4096];
+    char json[4096];
+    double read_s, compare_s, total_s; /* timings, for the logs */
+} dm_run_result;
+
+/* A reference loaded once and reused by many runs (the daemon keeps one). */
+typedef struct {
+    dm_dataset ds;
+    dm_refinfo info;
+    bool loaded;
+} dm_refcache;
+
+void dm_refcache_release(dm_refcache *rc);
+
+enum { DM_RUN_OK = 0, DM_RUN_ENV = -1, DM_RUN_INPUT = -2 };
+
+/* Run one check.  DM_RUN_OK, DM_RUN_INPUT (bad input: exit 2) or DM_RUN_ENV (database,
+ * files: exit 1) with err set; on error nothing is committed.  cache may be NULL. */
+int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
+                 dm_run_result *out, char *err, size_t errlen);
+
+/* Read rows of table (columns as the catalog gives them) into a dataset, for `reference
+ * load --table` and for checks.  where/params as dm_db_copy_read.  Columns named in skip
+ * (NULL-terminated, may be NULL) are not read. */
+int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, const char *where,
+                      const char *const *params, size_t nparams, const char *const *skip,
+                      dm_dataset *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * refstore.h - reference profiles stored in PostgreSQL (driftmon.reference and
+ * driftmon.reference_column).
+ *
+ * A reference is profiled once; every load under a name makes a new version (1, 2, ...)
+ * and keeps the older ones, so a run names exactly the version it used.  Per column the
+ * exact distribution is stored as parallel arrays (float8[] + int8[] for numbers, text[] +
+ * int8[] for text) with count, missing, non-finite, mean, std, min and max; the reference's
+ * sha256 is the digest of its profile (monitor/profile.h), the same as `driftmon profile`
+ * prints for the same data.  Arrays travel in PostgreSQL's binary format both ways.
+ */
+#ifndef DRIFTMON_REFSTORE_H
+#define DRIFTMON_REFSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/dataset.h"
+
+typedef struct {
+    int64_t id;
+    char *name;
+    int version;
+    char sha256[65];
+    char *source;
+    uint64_t rows;
+} dm_refinfo;
+
+void dm_refinfo_release(dm_refinfo *r);
+
+/* Store ds as a new version of `name`, in one transaction.  ds->sha256 is computed when
+ * empty.  0, or -1 with err set (nothing stored). */
+int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *info, char *err,
+                 size_t errlen);
+
+/* Load the newest version of `name` (version 0), or the given version.  -1 with err naming
+ * the reference when it does not exist. */
+int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm_refinfo *info,
+                char *err, size_t errlen);
+
+#endif

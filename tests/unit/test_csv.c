@@ -1,0 +1,534 @@
+/*
+ * test_csv.c - suite "csv": the streaming CSV reader (monitor/csvin.c).
+ *
+ * Fixtures are written at test time into a mkdtemp directory.  Expected values come from
+ * the fixture text itself (counted by hand, stated next to each) or from pandas
+ * (/usr/bin/python3, the command next to the table).
+ */
+#include <criterion/criterion.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "monitor/csvin.h"
+
+static char tmpdir[64];
+static char paths[32][128];
+static size_t npaths;
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/dm-test-csv-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+    npaths = 0;
+}
+
+static void teardown(void)
+{
+    for (size_t i = 0; i < npaths; i++)
+        unlink(paths[i]);
+    rmdir(tmpdir);
+}
+
+TestSuite(csv, .init = setup, .fini = teardown);
+
+/* Write len bytes of s to tmpdir/name; returns the path. */
+static const char *fixture_n(const char *name, const char *s, size_t len)
+{
+    cr_assert_lt(npaths, 32);
+    char *p = paths[npaths++];
+    snprintf(p, sizeof paths[0], "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fwrite(s, 1, len, f), len);
+    cr_assert_eq(fclose(f), 0);
+    return p;
+}
+
+static const char *fixture(const char *name, const char *s)
+{
+    return fixture_n(name, s, strlen(s));
+}
+
+/* Read path expecting failure; the message must hold every needle. */
+static void expect_error(const char *path, const dm_csv_options *opt, const char *const *needles,
+                         size_t n)
+{
+    char err[512] = "";
+    dm_dataset ds;
+    dm_dataset_init(&ds);
+    ds.rows = 12345; /* untouched on error */
+    cr_assert_eq(dm_csv_read(path, opt, &ds, err, sizeof err), -1, "%s read without error", path);
+    cr_assert_eq(ds.rows, 12345);
+    cr_assert_null(strchr(err, '\n'), "one line: %s", err);
+    cr_assert(strstr(err, path) != NULL, "file name missing in: %s", err);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(strstr(err, needles[i]) != NULL, "\"%s\" missing in: %s", needles[i], err);
+}
+
+static void read_ok(const char *path, const dm_csv_options *opt, dm_dataset *ds)
+{
+    char err[512] = "";
+    cr_assert_eq(dm_csv_read(path, opt, ds, err, sizeof err), 0, "%s", err);
+}
+
+static const dm_column *col(const dm_dataset *ds, const char *name)
+{
+    long i = dm_dataset_find(ds, name);
+    cr_assert_geq(i, 0, "no column %s", name);
+    return &ds->col[i];
+}
+
+Test(csv, basic_types_missing_and_counts)
+{
+    /* 4 rows; a: 1, 2.5, "", -3 ; b: x, "NA", "y,z" (quoted comma), x ; c: all integers */
+    const char *p = fixture("basic.csv", "a,b,c\n1,x,10\n2.5,NA,20\n,\"y,z\",30\n-3,x,-40\n");
+    dm_dataset ds;
+    read_ok(p, NULL, &ds);
+    cr_assert_eq(ds.rows, 4);
+    cr_assert_eq(ds.ncols, 3);
+    cr_assert_str_eq(ds.source, p);
+    const dm_column *a = col(&ds, "a"), *b = col(&ds, "b"), *c = col(&ds, "c");
+    cr_assert_eq(a->storage, DM_STORE_NUM);
+    cr_assert_eq(a->missing, 1);
+    cr_assert_eq(a->n, 3);
+    cr_assert_eq(a->n_distinct, 3);
+    cr_assert_eq(a->value[0], -3.0);
+    cr_assert_eq(a->value[1], 1.0);
+    cr_assert_eq(a->value[2], 2.5);
+    cr_assert_not(a->is_int); /* a missing value and 2.5 */
+    cr_assert_eq(b->storage, DM_STORE_STR);
+    cr_assert_eq(b->missing, 1);
+    cr_assert_eq(b->n_cats, 2);
+    cr_assert_str_eq(b->cat[0], "x");
+    cr_assert_eq(b->cat_count[0], 2);
+    cr_assert_str_eq(b->cat[1], "y,z");
+    cr_assert_str_eq(b->first_text, "x");
+    cr_assert_eq(b->first_text_line, 2);
+    cr_assert(c->is_int);
+    cr_assert_eq(c->n_distinct, 4);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, bom_crlf_embedded_newline_blank_lines)
+{
+    /* BOM before a quoted first header name; CRLF line ends; a quoted field spanning two
+     * lines (with a CRLF inside, kept verbatim); a blank line; no newline at the end. */
+    const char text[] = "\xEF\xBB\xBF\"id\",note,v\r\n"
+                        "1,\"two\r\nlines\",-0.0\r\n"
+                        "\r\n"
+                        "2,plain,0\r\n"
+                        "3,\"say \"\"hi\"\"\",0.5";
+    const char *p = fixture("bom.csv", text);
+    dm_dataset ds;
+    read_ok(p, NULL, &ds);
+    cr_assert_eq(ds.rows, 3);
+    cr_assert_str_eq(ds.col[0].name, "id");
+    const dm_column *note = col(&ds, "note");
+    cr_assert_eq(note->n_cats, 3);
+    cr_assert_str_eq(note->cat[0], "plain");
+    cr_assert_str_eq(note->cat[1], "say \"hi\"");
+    cr_assert_str_eq(note->cat[2], "two\r\nlines");
+    const dm_column *v = col(&ds, "v");
+    /* -0.0 and 0 are one value */
+    cr_assert_eq(v->n_distinct, 2);
+    cr_assert_eq(v->value[0], 0.0);
+    cr_assert_eq(v->count[0], 2);
+    cr_assert(col(&ds, "id")->is_int);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, lone_cr_line_ends)
+{
+    const char *p = fixture("cr.csv", "a,b\r1,2\r3,x\r");
+    dm_dataset ds;
+    read_ok(p, NULL, &ds);
+    cr_assert_eq(ds.rows, 2);
+    cr_assert_eq(col(&ds, "b")->first_text_line, 3);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, error_missing_file)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/nope.csv", tmpdir);
+    const char *n[] = {"could not open", "No such file"};
+    expect_error(p, NULL, n, 2);
+}
+
+Test(csv, error_empty_file)
+{
+    const char *n[] = {"empty"};
+    expect_error(fixture("empty.csv", ""), NULL, n, 1);
+    expect_error(fixture("blank.csv", "\n\r\n\n"), NULL, n, 1);
+    expect_error(fixture("bomonly.csv", "\xEF\xBB\xBF"), NULL, n, 1);
+}
+
+Test(csv, error_header_only)
+{
+    const char *n[] = {"line 1", "header only"};
+    expect_error(fixture("hdr.csv", "a,b,c\n"), NULL, n, 2);
+    expect_error(fixture("hdr2.csv", "a,b,c"), NULL, n, 2);
+}
+
+Test(csv, error_ragged_row_counts_quoted_newlines)
+{
+    /* line 1 header, lines 2-3 one row (quoted newline), line 4 a short row */
+    const char *p = fixture("ragged.csv", "a,b,c\n1,\"x\ny\",3\n4,5\n6,7,8\n");
+    const char *n[] = {"line 4", "expected 3 fields, got 2"};
+    expect_error(p, NULL, n, 2);
+    const char *q = fixture("long.csv", "a,b\n1,2\n3,4,5\n");
+    const char *m[] = {"line 3", "expected 2 fields, got 3"};
+    expect_error(q, NULL, m, 2);
+}
+
+Test(csv, error_unterminated_quote)
+{
+    /* the open quote is on line 4 (line 2-3 hold a closed multi-line field) */
+    const char *p = fixture("unterm.csv", "a,b\n1,\"ok\nstill\"\n2,\"never closed\n3,4\n");
+    const char *n[] = {"line 4", "column 2", "unterminated", "never closed"};
+    expect_error(p, NULL, n, 4);
+}
+
+Test(csv, error_malformed_quote)
+{
+    const char *p = fixture("badq.csv", "a,b\n1,2\n3,\"x\"y\n");
+    const char *n[] = {"line 3", "quot"};
+    expect_error(p, NULL, n, 2);
+}
+
+Test(csv, error_duplicate_and_empty_names)
+{
+    const char *n[] = {"line 1", "column 3", "duplicate", "\"b\"", "column 2"};
+    expect_error(fixture("dup.csv", "a,b,b\n1,2,3\n"), NULL, n, 5);
+    const char *m[] = {"line 1", "column 2", "empty column name"};
+    expect_error(fixture("noname.csv", "a,,c\n1,2,3\n"), NULL, m, 3);
+}
+
+Test(csv, error_binary_data)
+{
+    const char data[] = "a,b\n1,2\n3,\0\x01\x02\n";
+    const char *p = fixture_n("bin.csv", data, sizeof data - 1);
+    const char *n[] = {"line 3", "binary data", "offset 10"};
+    expect_error(p, NULL, n, 3);
+}
+
+Test(csv, error_force_numeric)
+{
+    const char *p = fixture("num.csv", "id,amount\n1,10\n2,12.5\n3,n.a.\n4,\n");
+    static const char *const fn[] = {"amount"};
+    dm_csv_options opt = {.force_numeric = fn, .n_force_numeric = 1};
+    const char *n[] = {"line 4", "\"amount\"", "\"n.a.\"", "not a number"};
+    expect_error(p, &opt, n, 4);
+    /* text only in another column: fine */
+    static const char *const fn2[] = {"id"};
+    dm_csv_options ok = {.force_numeric = fn2, .n_force_numeric = 1};
+    dm_dataset ds;
+    read_ok(p, &ok, &ds);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, flip_rereads_column_as_text)
+{
+    /* pandas.read_csv gives an object column '1','2.0','abc','inf' with NA as NaN:
+     * /usr/bin/python3 -c 'import pandas as pd, io; print(pd.read_csv(io.StringIO(
+     *   "k,v\n1,1\n2,2.0\n3,abc\n4,NA\n5,inf\n6,1\n"))["v"].value_counts(dropna=False))'
+     * -> 1: 2, 2.0: 1, abc: 1, inf: 1, NaN: 1 */
+    const char *p = fixture("flip.csv", "k,v\n1,1\n2,2.0\n3,abc\n4,NA\n5,inf\n6,1\n");
+    dm_dataset ds;
+    read_ok(p, NULL, &ds);
+    const dm_column *v = col(&ds, "v");
+    cr_assert_eq(v->storage, DM_STORE_STR);
+    cr_assert_eq(v->missing, 1);
+    cr_assert_eq(v->nonfinite, 0);
+    cr_assert_eq(v->n, 5);
+    static const char *const want[] = {"1", "2.0", "abc", "inf"};
+    static const uint64_t wc[] = {2, 1, 1, 1};
+    cr_assert_eq(v->n_cats, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_str_eq(v->cat[i], want[i]);
+        cr_assert_eq(v->cat_count[i], wc[i]);
+    }
+    cr_assert_str_eq(v->first_text, "abc");
+    cr_assert_eq(v->first_text_line, 4);
+    const dm_column *k = col(&ds, "k");
+    cr_assert_eq(k->storage, DM_STORE_NUM);
+    cr_assert(k->is_int);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, force_text_and_keep)
+{
+    const char *p = fixture("opt.csv", "a,b,c\n1,2,3\n1,5,6\n");
+    static const char *const ft[] = {"a"};
+    static const char *const keep[] = {"c", "a", "zz"}; /* file order kept, zz ignored */
+    dm_csv_options opt = {.force_text = ft, .n_force_text = 1, .keep = keep, .n_keep = 3};
+    dm_dataset ds;
+    read_ok(p, &opt, &ds);
+    cr_assert_eq(ds.ncols, 2);
+    cr_assert_str_eq(ds.col[0].name, "a");
+    cr_assert_str_eq(ds.col[1].name, "c");
+    cr_assert_eq(ds.col[0].storage, DM_STORE_STR);
+    cr_assert_eq(ds.col[0].n_cats, 1);
+    cr_assert_str_eq(ds.col[0].cat[0], "1");
+    cr_assert_eq(ds.col[0].cat_count[0], 2);
+    cr_assert_eq(ds.col[1].storage, DM_STORE_NUM);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, read_pair)
+{
+    const char *r = fixture("ref.csv", "a,b\n1,x\n2,y\n3,x\n");
+    const char *c = fixture("cur.csv", "a,b\n4,z\n");
+    dm_dataset ref, cur;
+    char err[512];
+    cr_assert_eq(dm_csv_read_pair(r, c, NULL, &ref, &cur, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ref.rows, 3);
+    cr_assert_eq(cur.rows, 1);
+    cr_assert_str_eq(cur.col[1].cat[0], "z");
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+    const char *bad = fixture("bad.csv", "a,b\n1\n");
+    cr_assert_eq(dm_csv_read_pair(r, bad, NULL, &ref, &cur, err, sizeof err), -1);
+    cr_assert(strstr(err, bad) != NULL, "%s", err);
+    cr_assert(strstr(err, "line 2") != NULL, "%s", err);
+}
+
+Test(csv, large_file_across_chunks)
+{
+    /* 150000 rows ("i,i*0.5,t<i mod 3>,\"q\nq\"") > 1 MiB, so several read() chunks and
+     * fields cut between chunks; a bad row at the end must name its physical line:
+     * header line 1, data row i on lines 2 + 2i .. 3 + 2i, bad row at 2 + 2*150000. */
+    size_t cap = 150000 * 48 + 64, len = 0;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    len += (size_t)snprintf(s + len, cap - len, "i,h,t,q\n");
+    for (int i = 0; i < 150000; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%d,%.1f,t%d,\"q\nq\"\n", i, i * 0.5, i % 3);
+    const char *p = fixture_n("large.csv", s, len);
+    dm_dataset ds;
+    read_ok(p, NULL, &ds);
+    cr_assert_eq(ds.rows, 150000);
+    cr_assert_eq(col(&ds, "h")->n_distinct, 150000);
+    cr_assert_eq(col(&ds, "h")->value[149999], 74999.5);
+    cr_assert_eq(col(&ds, "t")->n_cats, 3);
+    cr_assert_eq(col(&ds, "t")->cat_count[0], 50000);
+    cr_assert_eq(col(&ds, "q")->n_cats, 1);
+    dm_dataset_release(&ds);
+    len += (size_t)snprintf(s + len, cap - len, "1,2\n");
+    const char *p2 = fixture_n("large_bad.csv", s, len);
+    free(s);
+    const char *n[] = {"line 300002", "expected 4 fields, got 2"};
+    expect_error(p2, NULL, n, 2);
+}
+
+/* ---- the real Home Credit sample ----------------------------------------------------- */
+
+/* Generated by:
+ * /usr/bin/python3 -c '
+ * import pandas as pd, numpy as np
+ * df = pd.read_csv("application_train_head5000.csv")
+ * for c in df.columns:
+ *     s = df[c]
+ *     print("{\"%s\", %d, %d, %d, %d}," % (c, s.isna().sum(), s.nunique(),
+ *           s.dtype == object, s.dtype == np.int64))'
+ * name, missing, distinct non-missing values, object dtype, int64 dtype */
+static const struct {
+    const char *name;
+    unsigned missing, nunique;
+    int is_text, is_int;
+} hc_cols[] = {
+    {"SK_ID_CURR", 0, 5000, 0, 1},
+    {"TARGET", 0, 2, 0, 1},
+    {"NAME_CONTRACT_TYPE", 0, 2, 1, 0},
+    {"CODE_GENDER", 0, 2, 1, 0},
+    {"FLAG_OWN_CAR", 0, 2, 1, 0},
+    {"FLAG_OWN_REALTY", 0, 2, 1, 0},
+    {"CNT_CHILDREN", 0, 7, 0, 1},
+    {"AMT_INCOME_TOTAL", 0, 214, 0, 0},
+    {"AMT_CREDIT", 0, 1290, 0, 0},
+    {"AMT_ANNUITY", 0, 2720, 0, 0},
+    {"AMT_GOODS_PRICE", 1, 317, 0, 0},
+    {"NAME_TYPE_SUITE", 20, 7, 1, 0},
+    {"NAME_INCOME_TYPE", 0, 5, 1, 0},
+    {"NAME_EDUCATION_TYPE", 0, 5, 1, 0},
+    {"NAME_FAMILY_STATUS", 0, 5, 1, 0},
+    {"NAME_HOUSING_TYPE", 0, 6, 1, 0},
+    {"REGION_POPULATION_RELATIVE", 0, 79, 0, 0},
+    {"DAYS_BIRTH", 0, 4304, 0, 1},
+    {"DAYS_EMPLOYED", 0, 2820, 0, 1},
+    {"DAYS_REGISTRATION", 0, 4028, 0, 0},
+    {"DAYS_ID_PUBLISH", 0, 3137, 0, 1},
+    {"OWN_CAR_AGE", 3308, 44, 0, 0},
+    {"FLAG_MOBIL", 0, 1, 0, 1},
+    {"FLAG_EMP_PHONE", 0, 2, 0, 1},
+    {"FLAG_WORK_PHONE", 0, 2, 0, 1},
+    {"FLAG_CONT_MOBILE", 0, 2, 0, 1},
+    {"FLAG_PHONE", 0, 2, 0, 1},
+    {"FLAG_EMAIL", 0, 2, 0, 1},
+    {"OCCUPATION_TYPE", 1545, 18, 1, 0},
+    {"CNT_FAM_MEMBERS", 0, 8, 0, 0},
+    {"REGION_RATING_CLIENT", 0, 3, 0, 1},
+    {"REGION_RATING_CLIENT_W_CITY", 0, 3, 0, 1},
+    {"WEEKDAY_APPR_PROCESS_START", 0, 7, 1, 0},
+    {"HOUR_APPR_PROCESS_START", 0, 22, 0, 1},
+    {"REG_REGION_NOT_LIVE_REGION", 0, 2, 0, 1},
+    {"REG_REGION_NOT_WORK_REGION", 0, 2, 0, 1},
+    {"LIVE_REGION_NOT_WORK_REGION", 0, 2, 0, 1},
+    {"REG_CITY_NOT_LIVE_CITY", 0, 2, 0, 1},
+    {"REG_CITY_NOT_WORK_CITY", 0, 2, 0, 1},
+    {"LIVE_CITY_NOT_WORK_CITY", 0, 2, 0, 1},
+    {"ORGANIZATION_TYPE", 0, 58, 1, 0},
+    {"EXT_SOURCE_1", 2827, 2159, 0, 0},
+    {"EXT_SOURCE_2", 16, 4780, 0, 0},
+    {"EXT_SOURCE_3", 975, 581, 0, 0},
+    {"APARTMENTS_AVG", 2487, 548, 0, 0},
+    {"BASEMENTAREA_AVG", 2865, 1156, 0, 0},
+    {"YEARS_BEGINEXPLUATATION_AVG", 2400, 114, 0, 0},
+    {"YEARS_BUILD_AVG", 3256, 97, 0, 0},
+    {"COMMONAREA_AVG", 3431, 730, 0, 0},
+    {"ELEVATORS_AVG", 2601, 82, 0, 0},
+    {"ENTRANCES_AVG", 2453, 80, 0, 0},
+    {"FLOORSMAX_AVG", 2424, 86, 0, 0},
+    {"FLOORSMIN_AVG", 3340, 64, 0, 0},
+    {"LANDAREA_AVG", 2900, 1098, 0, 0},
+    {"LIVINGAPARTMENTS_AVG", 3366, 438, 0, 0},
+    {"LIVINGAREA_AVG", 2462, 1488, 0, 0},
+    {"NONLIVINGAPARTMENTS_AVG", 3418, 73, 0, 0},
+    {"NONLIVINGAREA_AVG", 2677, 687, 0, 0},
+    {"APARTMENTS_MODE", 2487, 378, 0, 0},
+    {"BASEMENTAREA_MODE", 2865, 1161, 0, 0},
+    {"YEARS_BEGINEXPLUATATION_MODE", 2400, 110, 0, 0},
+    {"YEARS_BUILD_MODE", 3256, 99, 0, 0},
+    {"COMMONAREA_MODE", 3431, 716, 0, 0},
+    {"ELEVATORS_MODE", 2601, 22, 0, 0},
+    {"ENTRANCES_MODE", 2453, 27, 0, 0},
+    {"FLOORSMAX_MODE", 2424, 23, 0, 0},
+    {"FLOORSMIN_MODE", 3340, 21, 0, 0},
+    {"LANDAREA_MODE", 2900, 1092, 0, 0},
+    {"LIVINGAPARTMENTS_MODE", 3366, 326, 0, 0},
+    {"LIVINGAREA_MODE", 2462, 1467, 0, 0},
+    {"NONLIVINGAPARTMENTS_MODE", 3418, 40, 0, 0},
+    {"NONLIVINGAREA_MODE", 2677, 662, 0, 0},
+    {"APARTMENTS_MEDI", 2487, 459, 0, 0},
+    {"BASEMENTAREA_MEDI", 2865, 1156, 0, 0},
+    {"YEARS_BEGINEXPLUATATION_MEDI", 2400, 110, 0, 0},
+    {"YEARS_BUILD_MEDI", 3256, 97, 0, 0},
+    {"COMMONAREA_MEDI", 3431, 728, 0, 0},
+    {"ELEVATORS_MEDI", 2601, 38, 0, 0},
+    {"ENTRANCES_MEDI", 2453, 38, 0, 0},
+    {"FLOORSMAX_MEDI", 2424, 39, 0, 0},
+    {"FLOORSMIN_MEDI", 3340, 37, 0, 0},
+    {"LANDAREA_MEDI", 2900, 1104, 0, 0},
+    {"LIVINGAPARTMENTS_MEDI", 3366, 388, 0, 0},
+    {"LIVINGAREA_MEDI", 2462, 1489, 0, 0},
+    {"NONLIVINGAPARTMENTS_MEDI", 3418, 50, 0, 0},
+    {"NONLIVINGAREA_MEDI", 2677, 688, 0, 0},
+    {"FONDKAPREMONT_MODE", 3351, 4, 1, 0},
+    {"HOUSETYPE_MODE", 2448, 3, 1, 0},
+    {"TOTALAREA_MODE", 2367, 1488, 0, 0},
+    {"WALLSMATERIAL_MODE", 2483, 7, 1, 0},
+    {"EMERGENCYSTATE_MODE", 2324, 2, 1, 0},
+    {"OBS_30_CNT_SOCIAL_CIRCLE", 23, 18, 0, 0},
+    {"DEF_30_CNT_SOCIAL_CIRCLE", 23, 6, 0, 0},
+    {"OBS_60_CNT_SOCIAL_CIRCLE", 23, 18, 0, 0},
+    {"DEF_60_CNT_SOCIAL_CIRCLE", 23, 6, 0, 0},
+    {"DAYS_LAST_PHONE_CHANGE", 0, 2118, 0, 0},
+    {"FLAG_DOCUMENT_2", 0, 1, 0, 1},
+    {"FLAG_DOCUMENT_3", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_4", 0, 1, 0, 1},
+    {"FLAG_DOCUMENT_5", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_6", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_7", 0, 1, 0, 1},
+    {"FLAG_DOCUMENT_8", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_9", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_10", 0, 1, 0, 1},
+    {"FLAG_DOCUMENT_11", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_12", 0, 1, 0, 1},
+    {"FLAG_DOCUMENT_13", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_14", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_15", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_16", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_17", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_18", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_19", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_20", 0, 2, 0, 1},
+    {"FLAG_DOCUMENT_21", 0, 2, 0, 1},
+    {"AMT_REQ_CREDIT_BUREAU_HOUR", 675, 3, 0, 0},
+    {"AMT_REQ_CREDIT_BUREAU_DAY", 675, 5, 0, 0},
+    {"AMT_REQ_CREDIT_BUREAU_WEEK", 675, 4, 0, 0},
+    {"AMT_REQ_CREDIT_BUREAU_MON", 675, 14, 0, 0},
+    {"AMT_REQ_CREDIT_BUREAU_QRT", 675, 7, 0, 0},
+    {"AMT_REQ_CREDIT_BUREAU_YEAR", 675, 12, 0, 0},
+};
+
+/* First and last category (sorted) and their counts, from
+ * /usr/bin/python3 -c '
+ * import pandas as pd
+ * df = pd.read_csv("application_train_head5000.csv")
+ * for c in df.columns:
+ *     if df[c].dtype == object:
+ *         vc = df[c].value_counts(); ks = sorted(vc.index)
+ *         print("{\"%s\", \"%s\", %d, \"%s\", %d}," % (c, ks[0], vc[ks[0]], ks[-1], vc[ks[-1]]))'
+ */
+static const struct {
+    const char *name, *first;
+    unsigned first_count;
+    const char *last;
+    unsigned last_count;
+} hc_cats[] = {
+    {"NAME_CONTRACT_TYPE", "Cash loans", 4516, "Revolving loans", 484},
+    {"CODE_GENDER", "F", 3301, "M", 1699},
+    {"FLAG_OWN_CAR", "N", 3308, "Y", 1692},
+    {"FLAG_OWN_REALTY", "N", 1500, "Y", 3500},
+    {"NAME_TYPE_SUITE", "Children", 49, "Unaccompanied", 4040},
+    {"NAME_INCOME_TYPE", "Commercial associate", 1174, "Working", 2607},
+    {"NAME_EDUCATION_TYPE", "Academic degree", 5, "Secondary / secondary special", 3575},
+    {"NAME_FAMILY_STATUS", "Civil marriage", 467, "Widow", 292},
+    {"NAME_HOUSING_TYPE", "Co-op apartment", 22, "With parents", 227},
+    {"OCCUPATION_TYPE", "Accountants", 167, "Waiters/barmen staff", 19},
+    {"WEEKDAY_APPR_PROCESS_START", "FRIDAY", 814, "WEDNESDAY", 833},
+    {"ORGANIZATION_TYPE", "Advertising", 7, "XNA", 904},
+    {"FONDKAPREMONT_MODE", "not specified", 88, "reg oper spec account", 199},
+    {"HOUSETYPE_MODE", "block of flats", 2509, "terraced house", 22},
+    {"WALLSMATERIAL_MODE", "Block", 178, "Wooden", 86},
+    {"EMERGENCYSTATE_MODE", "No", 2637, "Yes", 39},
+};
+
+Test(csv, homecredit_head5000_matches_pandas)
+{
+    const char *shared = getenv("DM_SHARED");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/homecredit-samples/application_train_head5000.csv",
+             shared && *shared ? shared : "../../shared");
+    if (access(path, R_OK) != 0)
+        cr_skip_test("Home Credit sample not found at %s (set DM_SHARED)", path);
+    dm_dataset ds;
+    read_ok(path, NULL, &ds);
+    cr_assert_eq(ds.rows, 5000);
+    cr_assert_eq(ds.ncols, 122);
+    cr_assert_eq(sizeof hc_cols / sizeof hc_cols[0], 122);
+    for (size_t i = 0; i < 122; i++) {
+        const dm_column *c = &ds.col[i];
+        cr_assert_str_eq(c->name, hc_cols[i].name);
+        cr_assert_eq(c->missing, hc_cols[i].missing, "%s missing", c->name);
+        cr_assert_eq(c->nonfinite, 0, "%s", c->name);
+        cr_assert_eq(c->storage == DM_STORE_STR, hc_cols[i].is_text, "%s storage", c->name);
+        cr_assert_eq(c->is_int, hc_cols[i].is_int, "%s is_int", c->name);
+        size_t distinct = c->storage == DM_STORE_STR ? c->n_cats : c->n_distinct;
+        cr_assert_eq(distinct, hc_cols[i].nunique, "%s distinct", c->name);
+        cr_assert_eq(c->n + c->missing, 5000, "%s", c->name);
+    }
+    for (size_t i = 0; i < sizeof hc_cats / sizeof hc_cats[0]; i++) {
+        const dm_column *c = col(&ds, hc_cats[i].name);
+        cr_assert_eq(c->storage, DM_STORE_STR);
+        cr_assert_str_eq(c->cat[0], hc_cats[i].first);
+        cr_assert_eq(c->cat_count[0], hc_cats[i].first_count, "%s", c->name);
+        cr_assert_str_eq(c->cat[c->n_cats - 1], hc_cats[i].last);
+        cr_assert_eq(c->cat_count[c->n_cats - 1], hc_cats[i].last_count, "%s", c->name);
+    }
+    dm_dataset_release(&ds);
+}

@@ -1,0 +1,427 @@
+/*
+ * test_dataset.c - suite "dataset": number parsing, NA tokens, the dm_builder.
+ *
+ * Reference values: glibc strtod (correctly rounded, IEEE round-to-nearest) on the same
+ * text, compared bit for bit; pandas' default NA list (pandas/_libs/parsers.pyx
+ * STR_NA_VALUES); the others follow from the definitions in dataset.h.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/dataset.h"
+
+static uint64_t bits(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+/* strtod's verdict on s: a number when it consumes everything but trailing blanks and the
+ * value is not NaN. */
+static bool ref_parse(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s)
+        return false;
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r' || *end == '\v' ||
+           *end == '\f')
+        end++;
+    if (*end != '\0' || isnan(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static void check_same_as_strtod(const char *s)
+{
+    double want = 0, got = 0;
+    bool ok_want = ref_parse(s, &want);
+    bool ok_got = dm_parse_number(s, strlen(s), &got);
+    cr_assert_eq(ok_got, ok_want, "\"%s\": accepted %d, strtod %d", s, ok_got, ok_want);
+    if (ok_want)
+        cr_assert_eq(bits(got), bits(want), "\"%s\": %.17g (0x%016llx) vs strtod %.17g (0x%016llx)",
+                     s, got, (unsigned long long)bits(got), want, (unsigned long long)bits(want));
+}
+
+Test(dataset, parse_edge_cases_match_strtod)
+{
+    static const char *const cases[] = {"0",
+                                        "-0",
+                                        "+0",
+                                        "-0.0",
+                                        "0.0",
+                                        "00012",
+                                        "1",
+                                        "-1",
+                                        "+1",
+                                        ".5",
+                                        "5.",
+                                        "-.5",
+                                        "+.5",
+                                        "0.1",
+                                        "0.2",
+                                        "0.3",
+                                        "123456.5",
+                                        "0.5123456789",
+                                        "123456789012345",
+                                        "1234567890123456",
+                                        "12345678901234567890",
+                                        "9007199254740993",
+                                        "9007199254740992",
+                                        "0.000000000000000000001",
+                                        "0.0000000000000000000001",
+                                        "0.00000000000000000000001",
+                                        "1.000000000000001",
+                                        "3.141592653589793",
+                                        "2.718281828459045235360287",
+                                        "1e5",
+                                        "1E5",
+                                        "-1e-5",
+                                        "1e400",
+                                        "-1e400",
+                                        "1e-400",
+                                        "4.9e-324",
+                                        "2.2250738585072014e-308",
+                                        "1.7976931348623157e308",
+                                        "1.7976931348623159e308",
+                                        "0x1p3",
+                                        "0X1A",
+                                        "-0x1.8p1",
+                                        "inf",
+                                        "-inf",
+                                        "+inf",
+                                        "Infinity",
+                                        "-Infinity",
+                                        "INF",
+                                        "infinity",
+                                        " 1.5",
+                                        "1.5 ",
+                                        "\t-2\t",
+                                        " \r\n7\n",
+                                        "",
+                                        " ",
+                                        ".",
+                                        "-",
+                                        "+",
+                                        "-.",
+                                        "1..2",
+                                        "--1",
+                                        "+-1",
+                                        "1 2",
+                                        "1.5x",
+                                        "x1",
+                                        "1e",
+                                        "1e+",
+                                        "e5",
+                                        "nan",
+                                        "NaN",
+                                        "-nan",
+                                        "NAN",
+                                        "nan(123)",
+                                        "1,5",
+                                        "1_000",
+                                        "0x",
+                                        "99999999999999999999999999",
+                                        "0.12345678901234567890123456789",
+                                        "123456789012345.0",
+                                        "12345678901234.5",
+                                        "1234567890123.45",
+                                        "4503599627370497.5",
+                                        "0.1000000000000000055511151231257827",
+                                        "100000000000000000000000",
+                                        "1000000000000000000000",
+                                        "10000000000000000000000"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_same_as_strtod(cases[i]);
+}
+
+/* Deterministic xorshift64* generator. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+Test(dataset, parse_random_decimals_match_strtod)
+{
+    /* 300000 random decimals: 1..25 digits, a random point, sign, sometimes an exponent or
+     * blanks: the fast path and the strtod path must both agree with strtod bit for bit. */
+    char s[80];
+    for (int t = 0; t < 300000; t++) {
+        size_t n = 0;
+        uint64_t r = rng();
+        if (r & 1)
+            s[n++] = (r & 2) ? '-' : '+';
+        if ((r >> 2 & 15) == 0)
+            s[n++] = ' ';
+        unsigned ndig = 1 + (unsigned)(rng() % 25);
+        unsigned point = (unsigned)(rng() % (ndig + 2)); /* ndig + 1: no point */
+        for (unsigned d = 0; d < ndig; d++) {
+            if (d == point)
+                s[n++] = '.';
+            s[n++] = (char)('0' + rng() % 10);
+        }
+        if (point == ndig)
+            s[n++] = '.';
+        if ((r >> 8 & 7) == 0)
+            n += (size_t)snprintf(s + n, sizeof s - n, "e%d", (int)(rng() % 700) - 350);
+        if ((r >> 12 & 15) == 0)
+            s[n++] = '\t';
+        s[n] = '\0';
+        check_same_as_strtod(s);
+    }
+}
+
+Test(dataset, parse_random_doubles_roundtrip)
+{
+    /* %.15g and %.17g of random bit patterns: short forms take the fast path, long ones
+     * strtod; both must give strtod's bits. */
+    char s[64];
+    for (int t = 0; t < 100000; t++) {
+        uint64_t u = rng();
+        double x;
+        memcpy(&x, &u, sizeof x);
+        if (!isfinite(x))
+            continue;
+        snprintf(s, sizeof s, (t & 1) ? "%.15g" : "%.17g", x);
+        check_same_as_strtod(s);
+        snprintf(s, sizeof s, "%.6f", fmod(x, 1e9));
+        check_same_as_strtod(s);
+    }
+}
+
+Test(dataset, parse_needs_no_nul)
+{
+    const char buf[] = "12345";
+    double v = 0;
+    cr_assert(dm_parse_number(buf, 3, &v));
+    cr_assert_eq(v, 123.0);
+    const char e[] = "1e5x";
+    cr_assert(dm_parse_number(e, 3, &v)); /* "1e5" */
+    cr_assert_eq(v, 1e5);
+    cr_assert_not(dm_parse_number(e, 4, &v));
+}
+
+Test(dataset, na_tokens)
+{
+    /* pandas' STR_NA_VALUES, the empty string included */
+    static const char *const na[] = {"",         "#N/A", "#N/A N/A", "#NA",    "-1.#IND",
+                                     "-1.#QNAN", "-NaN", "-nan",     "1.#IND", "1.#QNAN",
+                                     "<NA>",     "N/A",  "NA",       "NULL",   "NaN",
+                                     "None",     "n/a",  "nan",      "null"};
+    for (size_t i = 0; i < sizeof na / sizeof na[0]; i++)
+        cr_assert(dm_is_missing_token(na[i], strlen(na[i])), "\"%s\" is an NA token", na[i]);
+    static const char *const not_na[] = {"na",   "NAN",    " NA", "NA ",    "nan ", "none", "Null",
+                                         "N/A ", "#N/A N", "-",   "1.#INF", "NaNa", "0"};
+    for (size_t i = 0; i < sizeof not_na / sizeof not_na[0]; i++)
+        cr_assert_not(dm_is_missing_token(not_na[i], strlen(not_na[i])), "\"%s\" is not NA",
+                      not_na[i]);
+    /* length decides, not a NUL */
+    cr_assert(dm_is_missing_token("NAxyz", 2));
+}
+
+/* ---- builder ------------------------------------------------------------------------ */
+
+static dm_builder *one_col(const char *name, bool text)
+{
+    const char *names[] = {name};
+    bool ft[] = {text};
+    dm_builder *b = dm_builder_alloc(1, names, ft);
+    cr_assert_not_null(b);
+    return b;
+}
+
+static void feed(dm_builder *b, const char *const *vals, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(dm_builder_field(b, 0, vals[i], strlen(vals[i]), (uint64_t)i + 2), 0);
+        dm_builder_end_row(b);
+    }
+}
+
+Test(dataset, numbers_sorted_counted_negzero_merged)
+{
+    dm_builder *b = one_col("x", false);
+    static const char *const v[] = {"3",  "-0.0", "0",   "1.5",       "",      "NA",  "0.0",
+                                    "-0", "3",    "inf", "-Infinity", "1e400", "nan", "2"};
+    feed(b, v, sizeof v / sizeof v[0]);
+    bool flag = true;
+    cr_assert_eq(dm_builder_flipped(b, &flag), 0);
+    cr_assert_not(flag);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "mem", &ds), 0);
+    dm_builder_free(b);
+    cr_assert_eq(ds.rows, 14);
+    cr_assert_str_eq(ds.source, "mem");
+    dm_column *c = &ds.col[0];
+    cr_assert_eq(c->storage, DM_STORE_NUM);
+    cr_assert_eq(c->missing, 3);   /* "", "NA", "nan" */
+    cr_assert_eq(c->nonfinite, 3); /* inf, -Infinity, 1e400 overflows to inf */
+    cr_assert_eq(c->n, 8);
+    /* -0.0, 0, 0.0, -0 are one value, stored as +0.0 */
+    static const double want_v[] = {0.0, 1.5, 2.0, 3.0};
+    static const uint64_t want_c[] = {4, 1, 1, 2};
+    cr_assert_eq(c->n_distinct, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(c->value[i], want_v[i]);
+        cr_assert_eq(c->count[i], want_c[i]);
+    }
+    cr_assert_not(signbit(c->value[0]));
+    cr_assert_not(c->is_int);
+    cr_assert_null(c->first_text);
+    cr_assert_eq(dm_dataset_find(&ds, "x"), 0);
+    cr_assert_eq(dm_dataset_find(&ds, "y"), -1);
+    dm_dataset_release(&ds);
+    cr_assert_eq(ds.ncols, 0);
+    cr_assert_null(ds.col);
+}
+
+Test(dataset, is_int_follows_pandas_int64)
+{
+    /* pandas reads a column as int64 only when every field is an integer literal and none
+     * is missing: "1.0" or a missing value make it float64 */
+    struct {
+        const char *v[4];
+        bool want;
+    } cases[] = {
+        {{"1", "-2", "+3", "007"}, true}, {{"1", "2", "3", "1.0"}, false},
+        {{"1", "2", "3", ""}, false},     {{"1", "2", "3", "NA"}, false},
+        {{"1", "2", "3", "inf"}, false},  {{"1", "2", "3", "1e3"}, false},
+        {{" 4", "5 ", "6", "7"}, true},   {{"1", "2", "3", "12345678901234567890"}, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dm_builder *b = one_col("x", false);
+        feed(b, cases[k].v, 4);
+        dm_dataset ds;
+        cr_assert_eq(dm_builder_finish(b, "mem", &ds), 0);
+        dm_builder_free(b);
+        cr_assert_eq(ds.col[0].is_int, cases[k].want, "case %zu", k);
+        dm_dataset_release(&ds);
+    }
+}
+
+Test(dataset, text_after_numbers_flips)
+{
+    dm_builder *b = one_col("x", false);
+    static const char *const v[] = {"", "1", "2.50", "abc", "1", "NA", "abc", "inf"};
+    feed(b, v, sizeof v / sizeof v[0]);
+    bool flag = false;
+    cr_assert_eq(dm_builder_flipped(b, &flag), 1);
+    cr_assert(flag);
+    dm_builder_free(b);
+
+    /* the re-read with the column forced to text: raw strings, as pandas' object column */
+    b = one_col("x", true);
+    feed(b, v, sizeof v / sizeof v[0]);
+    cr_assert_eq(dm_builder_flipped(b, &flag), 0);
+    cr_assert_not(flag);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "mem", &ds), 0);
+    dm_builder_free(b);
+    dm_column *c = &ds.col[0];
+    cr_assert_eq(c->storage, DM_STORE_STR);
+    cr_assert_eq(c->missing, 2);
+    cr_assert_eq(c->nonfinite, 0);
+    cr_assert_eq(c->n, 6);
+    static const char *const want[] = {"1", "2.50", "abc", "inf"}; /* strcmp order */
+    static const uint64_t wc[] = {2, 1, 2, 1};
+    cr_assert_eq(c->n_cats, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_str_eq(c->cat[i], want[i]);
+        cr_assert_eq(c->cat_count[i], wc[i]);
+    }
+    cr_assert_str_eq(c->first_text, "abc");
+    cr_assert_eq(c->first_text_line, 5); /* fed as line i + 2, i = 3 */
+    cr_assert_not(c->is_int);
+    dm_dataset_release(&ds);
+}
+
+Test(dataset, text_before_numbers_does_not_flip)
+{
+    dm_builder *b = one_col("x", false);
+    static const char *const v[] = {"NA", "b", "a", "10", "9", "b"};
+    feed(b, v, sizeof v / sizeof v[0]);
+    cr_assert_eq(dm_builder_flipped(b, NULL), 0);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "mem", &ds), 0);
+    dm_builder_free(b);
+    dm_column *c = &ds.col[0];
+    cr_assert_eq(c->storage, DM_STORE_STR);
+    static const char *const want[] = {"10", "9", "a", "b"};
+    static const uint64_t wc[] = {1, 1, 1, 2};
+    cr_assert_eq(c->n_cats, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_str_eq(c->cat[i], want[i]);
+        cr_assert_eq(c->cat_count[i], wc[i]);
+    }
+    cr_assert_str_eq(c->first_text, "b");
+    cr_assert_eq(c->first_text_line, 3);
+    dm_dataset_release(&ds);
+}
+
+Test(dataset, many_categories_and_numbers)
+{
+    /* 20000 rows over 5000 distinct strings "k<i mod 5000>" (each 4 times), and the numbers
+     * 776 - i mod 777 fed in descending runs: 20000 = 25 * 777 + 575, so the values
+     * 776 - r for r < 575 (i.e. v > 201) come 26 times, the others 25. */
+    const char *names[] = {"s", "v"};
+    dm_builder *b = dm_builder_alloc(2, names, NULL);
+    cr_assert_not_null(b);
+    char buf[32];
+    for (int i = 0; i < 20000; i++) {
+        int n = snprintf(buf, sizeof buf, "k%d", i % 5000);
+        cr_assert_eq(dm_builder_field(b, 0, buf, (size_t)n, (uint64_t)i + 2), 0);
+        cr_assert_eq(dm_builder_number(b, 1, (double)(776 - i % 777)), 0);
+        dm_builder_end_row(b);
+    }
+    dm_builder_null(b, 1);
+    cr_assert_eq(dm_builder_number(b, 1, NAN), 0);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "mem", &ds), 0);
+    dm_builder_free(b);
+    cr_assert_eq(ds.col[0].n_cats, 5000);
+    for (size_t i = 0; i < 5000; i++) {
+        cr_assert_eq(ds.col[0].cat_count[i], 4);
+        if (i)
+            cr_assert_lt(strcmp(ds.col[0].cat[i - 1], ds.col[0].cat[i]), 0);
+    }
+    dm_column *v = &ds.col[1];
+    cr_assert_eq(v->n_distinct, 777);
+    cr_assert_eq(v->missing, 2);
+    cr_assert_eq(v->n, 20000);
+    cr_assert(v->is_int == false); /* missing values present */
+    for (size_t i = 0; i < 777; i++) {
+        cr_assert_eq(v->value[i], (double)i);
+        cr_assert_eq(v->count[i], i > 201 ? 26u : 25u, "value %zu", i);
+    }
+    dm_dataset_release(&ds);
+}
+
+Test(dataset, builder_edge_arguments)
+{
+    const char *names[] = {"a"};
+    dm_builder *b = dm_builder_alloc(1, names, NULL);
+    cr_assert_not_null(b);
+    cr_assert_eq(dm_builder_field(b, 1, "1", 1, 2), -1); /* no column 1 */
+    cr_assert_eq(dm_builder_number(b, 7, 1.0), -1);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "empty", &ds), 0); /* no rows: an empty column */
+    cr_assert_eq(ds.rows, 0);
+    cr_assert_eq(ds.col[0].n, 0);
+    cr_assert_eq(ds.col[0].n_distinct, 0);
+    cr_assert_not(ds.col[0].is_int);
+    dm_dataset_release(&ds);
+    dm_builder_free(b);
+    dm_builder_free(NULL);
+    dm_dataset_release(NULL);
+}
