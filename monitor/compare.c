@@ -314,7 +314,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         dm_config_resolve(cfg, r->name, kind, &t, &thr);
         uint64_t ref_rows = r->n;
         stats_test test = t == DM_TEST_DEFAULT
-                              ? stats_default_test(kind, ref_rows, stats_n_values(sc))
+                              ? stats_default_test(kind, ref_rows, stats_n_values(sc, 5))
                               : (stats_test)t;
         if (isnan(thr))
             thr = stats_test_default_threshold(test);
@@ -331,7 +331,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
                 goto oom;
             continue;
         }
-        size_t need = stats_workspace_bytes(sc);
+        size_t need = stats_workspace_bytes(test, sc, &cfg->stats);
         if (need > ws_cap) {
             free(ws);
             ws = malloc(need);

@@ -287,6 +287,15 @@ static void on_row(int c, void *data)
 
 /* ---- one pass --------------------------------------------------------------------- */
 
+/* libcsv trims blanks around unquoted fields by default; pandas keeps them ("normalized "
+ * and "normalized" are two categories), so no character is a blank here.  Numbers with
+ * blanks around them still parse (dm_parse_number allows them). */
+static int no_blank(unsigned char c)
+{
+    (void)c;
+    return 0;
+}
+
 static void reader_free(reader *r)
 {
     for (size_t i = 0; i < r->nhdr; i++)
@@ -306,7 +315,8 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     *nflips = 0;
     int fd = open(r->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        fail(r, "could not open \"%s\": %s", r->path, strerror(errno));
+        char eb[128];
+        fail(r, "could not open \"%s\": %s", r->path, strerror_r(errno, eb, sizeof eb));
         return -1;
     }
     struct csv_parser p;
@@ -320,6 +330,7 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < CHUNK)
         bufsize = (size_t)st.st_size + 1;
+    csv_set_space_func(&p, no_blank); /* fields verbatim, as pandas reads them */
     char *buf = malloc(bufsize);
     if (!buf) {
         csv_free(&p);
@@ -336,7 +347,8 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(r, "could not read \"%s\": %s", r->path, strerror(errno));
+            char eb[128];
+            fail(r, "could not read \"%s\": %s", r->path, strerror_r(errno, eb, sizeof eb));
             break;
         }
         if (n == 0)

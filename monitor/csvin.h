@@ -7,6 +7,9 @@
  *   - the first row is the header (required); a UTF-8 BOM in front of it is dropped;
  *   - quoted fields may hold delimiters, doubled quotes and newlines; LF, CRLF and CR
  *     line ends; blank lines are skipped; an empty field is missing;
+ *   - fields are taken verbatim: blanks around an unquoted field are kept, as pandas keeps
+ *     them (a number may still have blanks around it); quoting is strict (RFC 4180): a
+ *     quote inside an unquoted field or text after a closing quote is an error;
  *   - every row must have as many fields as the header.
  * Errors return -1 with err holding ONE line that names the file, the 1-based physical line
  * (newlines inside quoted fields count) and the column / value at fault: missing or

@@ -280,9 +280,10 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         "INSERT INTO driftmon.column_result (run_id, column_name, column_type, stattest, "
         "stattest_threshold, drift_score, drift_detected, ref_rows, ref_missing, cur_rows, "
         "cur_missing, details) SELECT $1::bigint, x.n, x.t, x.s, x.th::float8, x.sc::float8, "
-        "x.d, x.rr, x.rm, x.cr, x.cm, x.det FROM jsonb_to_recordset($2::jsonb) WITH ORDINALITY "
-        "AS x(n text, t text, s text, th text, sc text, d boolean, rr bigint, rm bigint, "
-        "cr bigint, cm bigint, det jsonb, ord bigint) ORDER BY x.ord",
+        "x.d, x.rr, x.rm, x.cr, x.cm, x.det FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS "
+        "(n text, t text, s text, th text, sc text, d boolean, rr bigint, rm bigint, cr bigint, "
+        "cm bigint, det jsonb)) WITH ORDINALITY AS x(n, t, s, th, sc, d, rr, rm, cr, cm, det, "
+        "ord) ORDER BY x.ord",
         2, NULL, pr, NULL, NULL, 0);
     free(rj);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {

@@ -146,14 +146,18 @@ static size_t union_size(const stats_num *a, const stats_num *b)
     return k;
 }
 
-size_t stats_n_values(const stats_column *c)
+size_t stats_n_values(const stats_column *c, size_t cap)
 {
     if (!c)
         return 0;
-    if (uses_num(c))
-        return union_size(&c->ref_num, &c->cur_num);
     size_t k = 0;
-    for (size_t i = 0; i < c->ref_cat.n_categories; i++)
+    if (uses_num(c)) {
+        const stats_num *a = &c->ref_num, *b = &c->cur_num;
+        if (a->n_distinct > cap || b->n_distinct > cap)
+            return cap + 1;
+        return union_size(a, b);
+    }
+    for (size_t i = 0; i < c->ref_cat.n_categories && k <= cap; i++)
         k += (c->ref_cat.count[i] + c->cur_cat.count[i]) > 0;
     return k;
 }
@@ -393,19 +397,17 @@ static size_t plan_bytes(const ws_plan *p)
     return (4 * len + p->max_bins + 1) * sizeof(double) + 64;
 }
 
-size_t stats_workspace_bytes(const stats_column *col)
+static bool needs_workspace(stats_test t)
+{
+    return t != STATS_TEST_WASSERSTEIN && t != STATS_TEST_KS && t != STATS_TEST_ED;
+}
+
+size_t stats_workspace_bytes(stats_test t, const stats_column *col, const stats_options *opt)
 {
     ws_plan p;
-    stats_options opt = {.int_width_rule = true}; /* the larger of the two plans */
-    stats_options off = {.int_width_rule = false};
-    if (!col)
+    if (!col || !needs_workspace(t) || plan_workspace(col, opt, &p) != STATS_OK)
         return 0;
-    size_t best = 0;
-    if (plan_workspace(col, &off, &p) == STATS_OK)
-        best = plan_bytes(&p);
-    if (plan_workspace(col, &opt, &p) == STATS_OK && plan_bytes(&p) > best)
-        best = plan_bytes(&p);
-    return best;
+    return plan_bytes(&p);
 }
 
 typedef struct {
@@ -677,9 +679,14 @@ int stats_run_test(stats_test t, const stats_column *col, const stats_options *o
     if (!col || !score || !test_valid(t))
         return STATS_EINVAL;
     ws_plan plan;
-    int rc = plan_workspace(col, opt, &plan);
-    if (rc != STATS_OK)
-        return rc;
+    int rc;
+    if (needs_workspace(t)) {
+        rc = plan_workspace(col, opt, &plan);
+        if (rc != STATS_OK)
+            return rc;
+    } else if (uses_num(col) && (col->ref_num.n == 0 || col->cur_num.n == 0)) {
+        return STATS_EEMPTY;
+    }
     workspace w;
     size_t k;
     double s = NAN;

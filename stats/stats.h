@@ -101,11 +101,12 @@ typedef struct {
 } stats_options;
 
 /*
- * Workspace: the tests need scratch arrays (aligned counts, bin counts, merged support).
- * stats_workspace_bytes() tells how many bytes a column pair needs for any test; the caller
- * owns the buffer and may reuse it across columns (one per thread).
+ * Workspace: most tests need scratch arrays (aligned counts, bin counts, shares).
+ * stats_workspace_bytes() tells how many bytes test t needs on a column pair (0 for
+ * wasserstein, ks and ed, which need none); the caller owns the buffer and may reuse it
+ * across columns (one per thread).
  */
-size_t stats_workspace_bytes(const stats_column *col);
+size_t stats_workspace_bytes(stats_test t, const stats_column *col, const stats_options *opt);
 
 /*
  * Run test t on col.  On success *score is the drift score (a p-value for ks, chisquare and
@@ -119,8 +120,9 @@ int stats_run_test(stats_test t, const stats_column *col, const stats_options *o
 /* Evidently's _get_default_stattest: depends on the reference size (non-missing rows),
  * the kind, and the number of distinct values of reference and current together. */
 stats_test stats_default_test(stats_kind kind, uint64_t ref_rows, size_t n_values);
-/* Number of distinct values of ref and cur together (categories with a non-zero count). */
-size_t stats_n_values(const stats_column *col);
+/* Number of distinct values of ref and cur together (categories with a non-zero count),
+ * counted up to cap + 1 at most (the default rule only asks "more than 5?"). */
+size_t stats_n_values(const stats_column *col, size_t cap);
 
 /* ---- building blocks, exposed for the tests and the reports --------------------- */
 

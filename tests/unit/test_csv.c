@@ -141,6 +141,44 @@ Test(csv, bom_crlf_embedded_newline_blank_lines)
     dm_dataset_release(&ds);
 }
 
+Test(csv, crlf_line_numbers_in_errors)
+{
+    /* CRLF counts once: header line 1, rows on lines 2-3 (quoted CRLF inside), line 4 blank,
+     * the bad row on line 5 */
+    const char *p = fixture("crlf_bad.csv", "a,b\r\n1,\"x\r\ny\"\r\n\r\n2,3,4\r\n");
+    const char *n[] = {"line 5", "expected 2 fields, got 3"};
+    expect_error(p, NULL, n, 2);
+    /* a malformed quote found by byte offset after CRLF lines: line 3 */
+    const char *q = fixture("crlf_badq.csv", "a,b\r\n1,2\r\n3,x\"y\r\n");
+    const char *m[] = {"line 3", "quot"};
+    expect_error(q, NULL, m, 2);
+}
+
+Test(csv, blanks_kept_as_pandas_keeps_them)
+{
+    /* /usr/bin/python3 -c 'import pandas as pd, io; df = pd.read_csv(io.StringIO(
+     *   "a, b,c\n 1 ,x ,NA\n2, x, NA\n3,x,1\n")); print(df.dtypes.to_dict(),
+     *   df[" b"].value_counts().to_dict(), df["c"].value_counts(dropna=False).to_dict())'
+     * -> a int64; " b": {"x ": 1, " x": 1, "x": 1}; c object: {NaN: 1, " NA": 1, "1": 1} */
+    const char *p = fixture("blanks.csv", "a, b,c\n 1 ,x ,NA\n2, x, NA\n3,x,1\n");
+    dm_dataset ds;
+    read_ok(p, NULL, &ds);
+    const dm_column *a = col(&ds, "a"), *b = col(&ds, " b"), *c = col(&ds, "c");
+    cr_assert_eq(a->storage, DM_STORE_NUM);
+    cr_assert(a->is_int);
+    cr_assert_eq(a->n_distinct, 3);
+    cr_assert_eq(b->n_cats, 3);
+    cr_assert_str_eq(b->cat[0], " x");
+    cr_assert_str_eq(b->cat[1], "x");
+    cr_assert_str_eq(b->cat[2], "x ");
+    cr_assert_eq(c->storage, DM_STORE_STR);
+    cr_assert_eq(c->missing, 1);
+    cr_assert_eq(c->n_cats, 2);
+    cr_assert_str_eq(c->cat[0], " NA");
+    cr_assert_str_eq(c->cat[1], "1");
+    dm_dataset_release(&ds);
+}
+
 Test(csv, lone_cr_line_ends)
 {
     const char *p = fixture("cr.csv", "a,b\r1,2\r3,x\r");
@@ -180,6 +218,9 @@ Test(csv, error_ragged_row_counts_quoted_newlines)
     const char *p = fixture("ragged.csv", "a,b,c\n1,\"x\ny\",3\n4,5\n6,7,8\n");
     const char *n[] = {"line 4", "expected 3 fields, got 2"};
     expect_error(p, NULL, n, 2);
+    /* a directory is not a CSV file */
+    const char *d[] = {"could not read", "Is a directory"};
+    expect_error(tmpdir, NULL, d, 2);
     const char *q = fixture("long.csv", "a,b\n1,2\n3,4,5\n");
     const char *m[] = {"line 3", "expected 2 fields, got 3"};
     expect_error(q, NULL, m, 2);

@@ -30,7 +30,7 @@ static double run_num(stats_test t, stats_kind kind, stats_num a, stats_num b)
     col.is_numeric_data = kind == STATS_CAT;
     col.ref_num = a;
     col.cur_num = b;
-    size_t need = stats_workspace_bytes(&col);
+    size_t need = stats_workspace_bytes(t, &col, NULL);
     void *ws = malloc(need);
     double score = -1;
     int rc = stats_run_test(t, &col, NULL, ws, need, &score);
@@ -51,7 +51,7 @@ static double run_cat(stats_test t, const uint64_t *rc_, const uint64_t *cc, siz
         col.cur_cat.n += cc[i];
     }
     col.cat_first = 0;
-    size_t need = stats_workspace_bytes(&col);
+    size_t need = stats_workspace_bytes(t, &col, NULL);
     void *ws = malloc(need);
     double score = -1;
     int rc = stats_run_test(t, &col, NULL, ws, need, &score);
