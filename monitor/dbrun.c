@@ -13,6 +13,7 @@
 
 #include "monitor/compare.h"
 #include "monitor/db.h"
+#include "monitor/reportdir.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
 
@@ -200,13 +201,36 @@ static bool exec_cmd(PGconn *conn, const char *sql)
 
 /* The transaction that makes the run exist. */
 static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
-                      const dm_refinfo *ri, const dm_comparison *cmp, int64_t run_id,
-                      const char *started, const dm_run_result *out, const char *html_sha,
-                      const char *json_sha, const char *report_json, char *err, size_t errlen)
+                      const char *worker, const dm_refinfo *ri, const dm_comparison *cmp,
+                      int64_t run_id, const char *started, const dm_run_result *out,
+                      const char *html_sha, const char *json_sha, const char *report_json,
+                      const char *html_doc, char *err, size_t errlen)
 {
     if (!exec_cmd(conn, "BEGIN"))
         return res_fail(NULL, conn, "could not begin the run's transaction", err, errlen);
     PGresult *r;
+    if (t->batch && worker) {
+        /* a daemon's claim: commit only while the batch is still ours and not done (a lease
+         * that expired under a slow run may have passed it to another daemon) */
+        const char *pw[2] = {t->batch, worker};
+        r = PQexecParams(conn,
+                         "SELECT done_at IS NULL AND claimed_by IS NOT DISTINCT FROM $2 FROM "
+                         "driftmon.batch WHERE batch = $1 FOR UPDATE",
+                         2, NULL, pw, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            res_fail(r, conn, "could not lock the batch", err, errlen);
+            goto rollback;
+        }
+        bool ours = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        if (!ours) {
+            snprintf(err, errlen,
+                     "lost the claim on batch \"%s\": another worker has it or it is done",
+                     t->batch);
+            exec_cmd(conn, "ROLLBACK");
+            return DM_RUN_LOST;
+        }
+    }
     if (t->batch) {
         const char *p[1] = {t->batch};
         r = PQexecParams(conn,
@@ -249,21 +273,23 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                          cfg->sha256[0] ? cfg->sha256 : NULL,
                          ri->sha256};
     const char *p2[2] = {DRIFTMON_VERSION, report_json};
-    const char *all[21];
+    const char *all[22];
     memcpy(all, p, sizeof p);
     all[19] = p2[0];
     all[20] = p2[1];
+    all[21] = html_doc; /* 005_reports.sql: the report as written, for `driftmon report` */
     r = PQexecParams(
         conn,
         "INSERT INTO driftmon.run (id, batch, window_start, window_end, reference_id, "
         "started_at, number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
         "drift_share, dataset_drift, retrain_fraction, retrain_flagged, report_html, "
         "report_html_sha256, report_json, report_json_sha256, config_sha256, reference_sha256, "
-        "driftmon_version, report) OVERRIDING SYSTEM VALUE VALUES ($1::bigint, $2, "
+        "driftmon_version, report, report_html_doc) OVERRIDING SYSTEM VALUE VALUES ($1::bigint, "
+        "$2, "
         "$3::timestamptz, $4::timestamptz, $5::bigint, $6::timestamptz, $7::int, $8::int, "
         "$9::float8, $10::float8, $11::boolean, $12::float8, $13::boolean, $14, $15, $16, $17, "
-        "$18, $19, $20, $21::jsonb)",
-        21, NULL, all, NULL, NULL, 0);
+        "$18, $19, $20, $21::jsonb, $22)",
+        22, NULL, all, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         res_fail(r, conn, "could not record the run", err, errlen);
         goto rollback;
@@ -337,6 +363,13 @@ rollback:
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
+    return dm_run_check_claimed(conn, cfg, t, NULL, cache, out, err, errlen);
+}
+
+int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
+                         const char *worker, dm_refcache *cache, dm_run_result *out, char *err,
+                         size_t errlen)
+{
     double t0 = now_s();
     memset(out, 0, sizeof *out);
     if (!cfg->source_table || !cfg->reference_name) {
@@ -358,9 +391,11 @@ int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_
     if (rcache->loaded && strcmp(rcache->info.name, cfg->reference_name) != 0)
         dm_refcache_release(rcache);
     if (!rcache->loaded) {
+        double tr = now_s();
         if (dm_ref_load(conn, cfg->reference_name, 0, &rcache->ds, &rcache->info, err, errlen) != 0)
             return strstr(err, "does not exist") ? DM_RUN_INPUT : DM_RUN_ENV;
         rcache->loaded = true;
+        out->ref_s = now_s() - tr;
     }
     const dm_dataset *ref = &rcache->ds;
 
@@ -541,8 +576,10 @@ int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_
     char hsha[65], jsha[65];
     dm_sha256_hex(html, strlen(html), hsha);
     dm_sha256_hex(json, strlen(json), jsha);
-    rc = commit_run(conn, cfg, t, &rcache->info, &cmp, out->run_id, started, out, hsha, jsha, json,
-                    err, errlen);
+    rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
+                    jsha, json, html, err, errlen);
+    if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
+        dm_reportdir_refresh(conn, dir, rcache->info.name);
     out->total_s = now_s() - t0;
 out:
     free(html);

@@ -42,7 +42,7 @@ typedef struct {
     stats_verdict verdict;
     char html[4096];
     char json[4096];
-    double read_s, compare_s, total_s; /* timings, for the logs */
+    double ref_s, read_s, compare_s, total_s; /* timings, for the logs */
 } dm_run_result;
 
 /* A reference loaded once and reused by many runs (the daemon keeps one). */
@@ -54,12 +54,21 @@ typedef struct {
 
 void dm_refcache_release(dm_refcache *rc);
 
-enum { DM_RUN_OK = 0, DM_RUN_ENV = -1, DM_RUN_INPUT = -2 };
+enum { DM_RUN_OK = 0, DM_RUN_ENV = -1, DM_RUN_INPUT = -2, DM_RUN_LOST = -3 };
 
 /* Run one check.  DM_RUN_OK, DM_RUN_INPUT (bad input: exit 2) or DM_RUN_ENV (database,
  * files: exit 1) with err set; on error nothing is committed.  cache may be NULL. */
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen);
+
+/* The daemon's form: batch t->batch is claimed by worker (driftmon.claim_batch).  The run's
+ * transaction locks the batch row (SELECT ... FOR UPDATE) and commits only while the batch
+ * is not done and still claimed by worker; otherwise it rolls back and returns DM_RUN_LOST
+ * (another worker took the batch after our lease expired: not an error to retry).  worker
+ * NULL is dm_run_check.  Windows ignore worker. */
+int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
+                         const char *worker, dm_refcache *cache, dm_run_result *out, char *err,
+                         size_t errlen);
 
 /* Read rows of table (columns as the catalog gives them) into a dataset, for `reference
  * load --table` and for checks.  where/params as dm_db_copy_read.  Columns named in skip

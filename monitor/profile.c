@@ -83,42 +83,65 @@ static void put_counts(buf *b, const uint64_t *c, size_t n, uint8_t width)
     }
 }
 
+static void encode_column(buf *b, const dm_column *c)
+{
+    size_t nl = strlen(c->name);
+    put_u32(b, (uint32_t)nl);
+    put(b, c->name, nl);
+    bool num = c->storage == DM_STORE_NUM;
+    uint8_t w = num ? count_width(c->count, c->n_distinct) : count_width(c->cat_count, c->n_cats);
+    put_u8(b, num ? 0 : 1);
+    put_u8(b, c->is_int ? 1 : 0);
+    put_u8(b, w);
+    put_u8(b, 0);
+    put_u64(b, c->missing);
+    put_u64(b, c->nonfinite);
+    put_u64(b, c->n);
+    if (num) {
+        put_u64(b, c->n_distinct);
+        put(b, c->value, c->n_distinct * sizeof(double));
+        put_counts(b, c->count, c->n_distinct, w);
+    } else {
+        put_u64(b, c->n_cats);
+        for (size_t k = 0; k < c->n_cats; k++) {
+            size_t l = strlen(c->cat[k]);
+            put_u32(b, (uint32_t)l);
+            put(b, c->cat[k], l);
+        }
+        put_counts(b, c->cat_count, c->n_cats, w);
+    }
+}
+
+void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
+                              unsigned char out[DM_PROFILE_HEADER_BYTES])
+{
+    uint32_t version = DM_PROFILE_VERSION, flags = 0;
+    memcpy(out, MAGIC, sizeof MAGIC);
+    memcpy(out + 8, &version, 4);
+    memcpy(out + 12, &flags, 4);
+    memcpy(out + 16, &rows, 8);
+    memcpy(out + 24, &ncols, 4);
+}
+
+unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
+{
+    buf b = {0};
+    encode_column(&b, c);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
 static void serialize_into(const dm_dataset *ds, buf *b)
 {
-    put(b, MAGIC, sizeof MAGIC);
-    put_u32(b, DM_PROFILE_VERSION);
-    put_u32(b, 0);
-    put_u64(b, ds->rows);
-    put_u32(b, (uint32_t)ds->ncols);
-    for (size_t i = 0; i < ds->ncols; i++) {
-        const dm_column *c = &ds->col[i];
-        size_t nl = strlen(c->name);
-        put_u32(b, (uint32_t)nl);
-        put(b, c->name, nl);
-        bool num = c->storage == DM_STORE_NUM;
-        uint8_t w =
-            num ? count_width(c->count, c->n_distinct) : count_width(c->cat_count, c->n_cats);
-        put_u8(b, num ? 0 : 1);
-        put_u8(b, c->is_int ? 1 : 0);
-        put_u8(b, w);
-        put_u8(b, 0);
-        put_u64(b, c->missing);
-        put_u64(b, c->nonfinite);
-        put_u64(b, c->n);
-        if (num) {
-            put_u64(b, c->n_distinct);
-            put(b, c->value, c->n_distinct * sizeof(double));
-            put_counts(b, c->count, c->n_distinct, w);
-        } else {
-            put_u64(b, c->n_cats);
-            for (size_t k = 0; k < c->n_cats; k++) {
-                size_t l = strlen(c->cat[k]);
-                put_u32(b, (uint32_t)l);
-                put(b, c->cat[k], l);
-            }
-            put_counts(b, c->cat_count, c->n_cats, w);
-        }
-    }
+    unsigned char h[DM_PROFILE_HEADER_BYTES];
+    dm_profile_header_encode(ds->rows, (uint32_t)ds->ncols, h);
+    put(b, h, sizeof h);
+    for (size_t i = 0; i < ds->ncols; i++)
+        encode_column(b, &ds->col[i]);
 }
 
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
@@ -347,6 +370,18 @@ static int read_column(rd *r, dm_column *c)
     if (sum != c->n)
         return bad(r, "counts do not add up to the column's total");
     r->column = NULL;
+    return 0;
+}
+
+int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
+                             char *err, size_t errlen)
+{
+    rd r = {p, len, 0, name, err, errlen, NULL};
+    memset(out, 0, sizeof *out);
+    if (read_column(&r, out) != 0)
+        return -1;
+    if (r.off != r.len)
+        return bad(&r, "trailing bytes after the column");
     return 0;
 }
 

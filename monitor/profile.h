@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "monitor/dataset.h"
 
@@ -26,6 +27,20 @@
 /* Serialise ds into a malloc'ed buffer (trailer included); sets ds->sha256 as a side
  * effect.  NULL when out of memory. */
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len);
+/* The parts of the format, for stores that keep one record per column (the database):
+ * the header (magic .. ncols, DM_PROFILE_HEADER_BYTES bytes) and one column's section.
+ * The profile's sha256 is that of header + sections in order. */
+#define DM_PROFILE_HEADER_BYTES 28
+void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
+                              unsigned char out[DM_PROFILE_HEADER_BYTES]);
+/* malloc'ed section of column c (NULL when out of memory). */
+unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len);
+/* Decode exactly one section into *out (zeroed first).  -1 with err naming `name` and the
+ * column at fault; on error *out may hold partial data: free it with dm_dataset_release on a
+ * dataset that owns it, or see profile.c. */
+int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name,
+                             dm_column *out, char *err, size_t errlen);
+
 /* Only compute ds->sha256 (no buffer kept).  0 or -1 (out of memory). */
 int dm_profile_digest(dm_dataset *ds);
 

@@ -4,10 +4,12 @@
  *
  * A reference is profiled once; every load under a name makes a new version (1, 2, ...)
  * and keeps the older ones, so a run names exactly the version it used.  Per column the
- * exact distribution is stored as parallel arrays (float8[] + int8[] for numbers, text[] +
- * int8[] for text) with count, missing, non-finite, mean, std, min and max; the reference's
- * sha256 is the digest of its profile (monitor/profile.h), the same as `driftmon profile`
- * prints for the same data.  Arrays travel in PostgreSQL's binary format both ways.
+ * exact distribution is stored as that column's section of the profile file format
+ * (bytea, monitor/profile.h), beside count, n_distinct, missing, non-finite, mean, std, min
+ * and max for auditors.  The reference's sha256 is the digest of its profile, the same as
+ * `driftmon profile` prints for the same data; loading streams the columns one row at a time
+ * (single-row mode) and recomputes the digest over exactly the bytes read, so a changed
+ * stored profile is refused.
  */
 #ifndef DRIFTMON_REFSTORE_H
 #define DRIFTMON_REFSTORE_H

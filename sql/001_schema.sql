@@ -27,10 +27,14 @@ CREATE TABLE IF NOT EXISTS driftmon.reference (
     UNIQUE (name, version)
 );
 
--- One row per column of a reference: the exact distribution as parallel arrays, so one
--- binary fetch per column loads it.  storage 'num': num_values ascending distinct finite
--- float8 with num_counts; storage 'str': cat_values distinct texts in byte order with
--- cat_counts.  count = non-missing finite values (sum of the counts).
+-- One row per column of a reference: its exact distribution in `profile`, the column's
+-- section of the profile file format (monitor/profile.h: distinct finite float8 values
+-- ascending with their counts, or distinct texts in byte order with their counts; counts
+-- left out when all are 1), so that loading a wide reference moves as few bytes as the
+-- profile file holds and the reference's sha256 is computed over exactly these bytes.
+-- The scalar columns repeat what an auditor queries without decoding: storage 'num' or
+-- 'str', count = non-missing finite values (the sum of the counts), n_distinct, missing,
+-- non-finite, and mean / std (population) / min / max for numbers.
 CREATE TABLE IF NOT EXISTS driftmon.reference_column (
     reference_id bigint NOT NULL REFERENCES driftmon.reference (id),
     ordinal integer NOT NULL CHECK (ordinal >= 0),
@@ -38,24 +42,17 @@ CREATE TABLE IF NOT EXISTS driftmon.reference_column (
     storage text NOT NULL CHECK (storage IN ('num', 'str')),
     is_int boolean NOT NULL DEFAULT false,
     count bigint NOT NULL CHECK (count >= 0),
+    n_distinct bigint NOT NULL CHECK (n_distinct >= 0 AND n_distinct <= count),
     missing bigint NOT NULL CHECK (missing >= 0),
     nonfinite bigint NOT NULL CHECK (nonfinite >= 0),
     mean float8,
     std float8,
     min float8,
     max float8,
-    num_values float8[],
-    num_counts int8[],
-    cat_values text[],
-    cat_counts int8[],
+    profile bytea NOT NULL CHECK (octet_length(profile) >= 40),
     PRIMARY KEY (reference_id, ordinal),
     UNIQUE (reference_id, name),
-    CHECK ((storage = 'num' AND num_values IS NOT NULL AND num_counts IS NOT NULL
-            AND cardinality(num_values) = cardinality(num_counts)
-            AND cat_values IS NULL AND cat_counts IS NULL)
-        OR (storage = 'str' AND cat_values IS NOT NULL AND cat_counts IS NOT NULL
-            AND cardinality(cat_values) = cardinality(cat_counts)
-            AND num_values IS NULL AND num_counts IS NULL))
+    CHECK (storage = 'num' OR (mean IS NULL AND std IS NULL AND min IS NULL AND max IS NULL))
 );
 
 -- Batches submitted by the scoring engine (driftmon.submit_batch) and claimed by daemons

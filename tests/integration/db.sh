@@ -118,18 +118,22 @@ sha_a=$(printf a%.0s {1..64})
 r1=$(q -c "SELECT id FROM driftmon.new_reference('train', 'train.csv', 5, '$sha_a', 'test')")
 r2=$(q -c "SELECT version FROM driftmon.new_reference('train', 'train.csv', 5, '$sha_a', 'test')")
 [ "$r2" = 2 ] || fail "second reference version: $r2"
-q -c "INSERT INTO driftmon.reference_column (reference_id, ordinal, name, storage, count, missing,
-        nonfinite, mean, std, min, max, num_values, num_counts)
-      VALUES ($r1, 0, 'AMT', 'num', 4, 1, 0, 2.5, 1.118, 1, 4, '{1,2,3,4}', '{1,1,1,1}')"
-q -c "INSERT INTO driftmon.reference_column (reference_id, ordinal, name, storage, count, missing,
-        nonfinite, cat_values, cat_counts)
-      VALUES ($r1, 1, 'TYPE', 'str', 5, 0, 0, '{Cash,Revolving}', '{3,2}')"
+blob="'\\x$(printf '00%.0s' {1..48})'"
+q -c "INSERT INTO driftmon.reference_column (reference_id, ordinal, name, storage, count,
+        n_distinct, missing, nonfinite, mean, std, min, max, profile)
+      VALUES ($r1, 0, 'AMT', 'num', 4, 4, 1, 0, 2.5, 1.118, 1, 4, $blob)"
+q -c "INSERT INTO driftmon.reference_column (reference_id, ordinal, name, storage, count,
+        n_distinct, missing, nonfinite, profile)
+      VALUES ($r1, 1, 'TYPE', 'str', 5, 2, 0, 0, $blob)"
 q_fails "reference_column_check" -c "INSERT INTO driftmon.reference_column (reference_id, ordinal,
-        name, storage, count, missing, nonfinite, num_values, num_counts)
-      VALUES ($r1, 2, 'BAD', 'num', 2, 0, 0, '{1,2}', '{2}')"
+        name, storage, count, n_distinct, missing, nonfinite, mean, profile)
+      VALUES ($r1, 2, 'BAD', 'str', 2, 1, 0, 0, 1.5, $blob)"
+q_fails "reference_column_n_distinct_check" -c "INSERT INTO driftmon.reference_column
+        (reference_id, ordinal, name, storage, count, n_distinct, missing, nonfinite, profile)
+      VALUES ($r1, 3, 'BAD2', 'num', 2, 3, 0, 0, $blob)"
 q_fails "append-only" -c "UPDATE driftmon.reference_column SET count = 9 WHERE reference_id = $r1"
 q_fails "append-only" -c "DELETE FROM driftmon.reference WHERE id = $r1"
-ok "references: versions per name, parallel arrays checked, append-only"
+ok "references: versions per name, column checks, append-only"
 
 # ---- runs and column results ---------------------------------------------------------------
 # One run: insert_run BATCH NCOLS prints the run id; the columns get scores i/10.
