@@ -421,6 +421,20 @@ void dm_comparison_release(dm_comparison *c)
 int dm_comparison_add_skipped(dm_comparison *c, const char *name, const char *reason)
 {
     size_t ln = strlen(name), lr = strlen(reason);
+    for (size_t i = 0; i < c->nskipped; i++) {
+        if (strcmp(c->skipped[i].name, name) != 0)
+            continue;
+        char *both = malloc(ln + lr + 2); /* a better reason for a column already listed */
+        if (!both)
+            return -1;
+        memcpy(both, name, ln + 1);
+        memcpy(both + ln + 1, reason, lr + 1);
+        free(c->reasons[i]);
+        c->reasons[i] = both;
+        c->skipped[i].name = both;
+        c->skipped[i].reason = both + ln + 1;
+        return 0;
+    }
     char *both = malloc(ln + lr + 2);
     rpt_skipped *ns = realloc(c->skipped, (c->nskipped + 2) * sizeof *ns);
     if (ns)

@@ -56,7 +56,8 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
                    dm_comparison *out, char *err, size_t errlen);
 void dm_comparison_release(dm_comparison *c);
 
-/* Add one more skipped column (copies name and reason).  0 or -1 (out of memory). */
+/* Add one more skipped column, or give a column already skipped this reason instead (copies
+ * name and reason).  0 or -1 (out of memory). */
 int dm_comparison_add_skipped(dm_comparison *c, const char *name, const char *reason);
 
 /* Fill the parts of an rpt_run that come from the comparison (columns, skipped, verdict,

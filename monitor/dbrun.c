@@ -2,6 +2,7 @@
 #include "monitor/dbrun.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,6 +361,50 @@ rollback:
     return DM_RUN_ENV;
 }
 
+/* The reference loads on its own connection while the main one reads the batch. */
+typedef struct {
+    const dm_config *cfg;
+    dm_refcache *cache;
+    int status;
+    double secs;
+    char err[1024];
+} ref_job;
+
+static void *ref_thread(void *arg)
+{
+    ref_job *j = arg;
+    double t0 = now_s();
+    PGconn *c = dm_db_connect(j->cfg->conninfo, j->err, sizeof j->err);
+    if (!c) {
+        j->status = DM_RUN_ENV;
+        return NULL;
+    }
+    if (dm_ref_load(c, j->cfg->reference_name, 0, &j->cache->ds, &j->cache->info, j->err,
+                    sizeof j->err) != 0)
+        j->status = strstr(j->err, "does not exist") ? DM_RUN_INPUT : DM_RUN_ENV;
+    else
+        j->status = DM_RUN_OK;
+    PQfinish(c);
+    j->secs = now_s() - t0;
+    return NULL;
+}
+
+static int ref_join(pthread_t th, bool *pending, ref_job *job, dm_refcache *rc, double *secs,
+                    char *err, size_t errlen)
+{
+    if (!*pending)
+        return DM_RUN_OK;
+    pthread_join(th, NULL);
+    *pending = false;
+    *secs = job->secs;
+    if (job->status != DM_RUN_OK) {
+        snprintf(err, errlen, "%s", job->err);
+        return job->status;
+    }
+    rc->loaded = true;
+    return DM_RUN_OK;
+}
+
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
@@ -390,12 +435,21 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     dm_refcache *rcache = cache ? cache : &local;
     if (rcache->loaded && strcmp(rcache->info.name, cfg->reference_name) != 0)
         dm_refcache_release(rcache);
+    ref_job job = {cfg, rcache, DM_RUN_OK, 0, ""};
+    pthread_t ref_th;
+    bool ref_pending = false;
     if (!rcache->loaded) {
-        double tr = now_s();
-        if (dm_ref_load(conn, cfg->reference_name, 0, &rcache->ds, &rcache->info, err, errlen) != 0)
-            return strstr(err, "does not exist") ? DM_RUN_INPUT : DM_RUN_ENV;
-        rcache->loaded = true;
-        out->ref_s = now_s() - tr;
+        if (pthread_create(&ref_th, NULL, ref_thread, &job) == 0) {
+            ref_pending = true;
+        } else {
+            ref_thread(&job);
+            if (job.status != DM_RUN_OK) {
+                snprintf(err, errlen, "%s", job.err);
+                return job.status;
+            }
+            rcache->loaded = true;
+            out->ref_s = job.secs;
+        }
     }
     const dm_dataset *ref = &rcache->ds;
 
@@ -414,8 +468,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    /* the table's columns: the key columns are metadata; what the reference lacks is not
-     * read (listed afterwards) */
+    /* the table's columns: the key columns are metadata, not compared */
     if (dm_db_table_columns(conn, cfg->source_table, &tcols, &ntcols, err, errlen) != 0) {
         rc = DM_RUN_INPUT;
         goto out;
@@ -431,8 +484,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         if (strcmp(tcols[i].name, keycol) == 0)
             key_found = true;
         if ((cfg->batch_column && strcmp(tcols[i].name, cfg->batch_column) == 0) ||
-            (cfg->timestamp_column && strcmp(tcols[i].name, cfg->timestamp_column) == 0) ||
-            dm_dataset_find(ref, tcols[i].name) < 0)
+            (cfg->timestamp_column && strcmp(tcols[i].name, cfg->timestamp_column) == 0))
             skip[ns++] = tcols[i].name;
     }
     if (!key_found) {
@@ -500,6 +552,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         rc = DM_RUN_INPUT;
         goto out;
     }
+    rc = ref_join(ref_th, &ref_pending, &job, rcache, &out->ref_s, err, errlen);
+    if (rc != DM_RUN_OK)
+        goto out;
     /* categorical columns stored as numbers on one side: compare them as text */
     for (size_t i = 0; i < cur.ncols; i++) {
         long j = dm_dataset_find(ref, cur.col[i].name);
@@ -526,13 +581,10 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
             (cfg->timestamp_column && strcmp(c->name, cfg->timestamp_column) == 0) ||
             dm_config_is_excluded(cfg, c->name))
             continue;
+        if (c->kind != DM_DB_UNSUPPORTED)
+            continue; /* the comparison lists columns absent from one side itself */
         char reason[300];
-        if (c->kind == DM_DB_UNSUPPORTED && dm_dataset_find(ref, c->name) >= 0)
-            snprintf(reason, sizeof reason, "type %s is not compared", c->type);
-        else if (dm_dataset_find(ref, c->name) < 0)
-            snprintf(reason, sizeof reason, "absent from reference");
-        else
-            continue;
+        snprintf(reason, sizeof reason, "type %s is not compared", c->type);
         if (dm_comparison_add_skipped(&cmp, c->name, reason) != 0) {
             snprintf(err, errlen, "out of memory");
             rc = DM_RUN_ENV;
@@ -582,6 +634,11 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         dm_reportdir_refresh(conn, dir, rcache->info.name);
     out->total_s = now_s() - t0;
 out:
+    if (ref_pending) {
+        double ignored;
+        char ignored_err[8];
+        ref_join(ref_th, &ref_pending, &job, rcache, &ignored, ignored_err, sizeof ignored_err);
+    }
     free(html);
     free(json);
     free(settings);

@@ -340,30 +340,48 @@ Test(csv, read_pair)
 
 Test(csv, large_file_across_chunks)
 {
-    /* 150000 rows ("i,i*0.5,t<i mod 3>,\"q\nq\"") > 1 MiB, so several read() chunks and
-     * fields cut between chunks; a bad row at the end must name its physical line:
-     * header line 1, data row i on lines 2 + 2i .. 3 + 2i, bad row at 2 + 2*150000. */
-    size_t cap = 150000 * 48 + 64, len = 0;
+    /* 400000 rows ("i,i*0.5,t<i mod 3>,\"q\nq\"", about 11 MB): several 1 MiB read()
+     * chunks, fields and quoted newlines cut between chunks.  Header on line 1, row i on lines 2 +
+     * 2i .. 3 + 2i, so a row appended at the end starts on line 2 + 2 * 400000 = 800002. */
+    const int N = 400000;
+    size_t cap = (size_t)N * 48 + 64, len = 0;
     char *s = malloc(cap);
     cr_assert_not_null(s);
     len += (size_t)snprintf(s + len, cap - len, "i,h,t,q\n");
-    for (int i = 0; i < 150000; i++)
+    for (int i = 0; i < N; i++)
         len += (size_t)snprintf(s + len, cap - len, "%d,%.1f,t%d,\"q\nq\"\n", i, i * 0.5, i % 3);
     const char *p = fixture_n("large.csv", s, len);
     dm_dataset ds;
     read_ok(p, NULL, &ds);
-    cr_assert_eq(ds.rows, 150000);
-    cr_assert_eq(col(&ds, "h")->n_distinct, 150000);
-    cr_assert_eq(col(&ds, "h")->value[149999], 74999.5);
+    cr_assert_eq(ds.rows, (uint64_t)N);
+    cr_assert(col(&ds, "i")->is_int);
+    cr_assert_eq(col(&ds, "h")->n_distinct, (size_t)N);
+    cr_assert_eq(col(&ds, "h")->value[N - 1], (N - 1) * 0.5);
     cr_assert_eq(col(&ds, "t")->n_cats, 3);
-    cr_assert_eq(col(&ds, "t")->cat_count[0], 50000);
+    cr_assert_eq(col(&ds, "t")->cat_count[0], (N + 2) / 3); /* i = 0, 3, ..., 399999 */
     cr_assert_eq(col(&ds, "q")->n_cats, 1);
+    cr_assert_str_eq(col(&ds, "q")->cat[0], "q\nq");
     dm_dataset_release(&ds);
+
+    /* a ragged row at the very end */
+    size_t base = len;
     len += (size_t)snprintf(s + len, cap - len, "1,2\n");
     const char *p2 = fixture_n("large_bad.csv", s, len);
-    free(s);
-    const char *n[] = {"line 300002", "expected 4 fields, got 2"};
+    const char *n[] = {"line 800002", "expected 4 fields, got 2"};
     expect_error(p2, NULL, n, 2);
+
+    /* text at the very end of a numeric column: the file is read again with h as text */
+    len = base + (size_t)snprintf(s + base, cap - base, "1,abc,t0,x\n");
+    const char *p3 = fixture_n("large_flip.csv", s, len);
+    free(s);
+    read_ok(p3, NULL, &ds);
+    const dm_column *h = col(&ds, "h");
+    cr_assert_eq(h->storage, DM_STORE_STR);
+    cr_assert_eq(h->n_cats, (size_t)N + 1);
+    cr_assert_str_eq(h->first_text, "abc");
+    cr_assert_eq(h->first_text_line, 800002);
+    cr_assert_eq(ds.rows, (uint64_t)N + 1);
+    dm_dataset_release(&ds);
 }
 
 /* ---- the real Home Credit sample ----------------------------------------------------- */
