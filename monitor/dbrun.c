@@ -379,8 +379,15 @@ static void *ref_thread(void *arg)
         j->status = DM_RUN_ENV;
         return NULL;
     }
-    if (dm_ref_load(c, j->cfg->reference_name, 0, &j->cache->ds, &j->cache->info, j->err,
-                    sizeof j->err) != 0)
+    /* a verified local copy of the stored profile spares moving it again (refstore.h) */
+    char cache_dir[4096];
+    snprintf(cache_dir, sizeof cache_dir, "%s/.reference-cache",
+             j->cfg->reports_dir ? j->cfg->reports_dir : "reports");
+    char ignored[256];
+    if (mkdir_p(cache_dir, ignored, sizeof ignored) != 0)
+        cache_dir[0] = '\0';
+    if (dm_ref_load_cached(c, j->cfg->reference_name, 0, cache_dir, &j->cache->ds, &j->cache->info,
+                           j->err, sizeof j->err) != 0)
         j->status = strstr(j->err, "does not exist") ? DM_RUN_INPUT : DM_RUN_ENV;
     else
         j->status = DM_RUN_OK;

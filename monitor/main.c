@@ -18,10 +18,12 @@
 
 #include "monitor/cli.h"
 #include "monitor/cmd_db.h"
+#include "monitor/cmd_history.h"
 #include "monitor/compare.h"
 #include "monitor/config.h"
 #include "monitor/csvin.h"
 #include "monitor/profile.h"
+#include "monitor/serve.h"
 #include "reports/report.h"
 
 #define ERRLEN 1024
@@ -34,6 +36,11 @@ static void usage(FILE *f)
           "       driftmon init [--config FILE]\n"
           "       driftmon reference load CSV|--table NAME [--name NAME] [--config FILE]\n"
           "       driftmon check BATCH | --since T --until T [--config FILE] [--exit-code]\n"
+          "       driftmon history [--column C] [--since T] [--reference R] "
+          "[--format table|csv|json]\n"
+          "       driftmon report RUN [--html FILE] [--json FILE] [--config FILE]\n"
+          "       driftmon serve [--config FILE] [--worker NAME] [--lease S] [--poll S]\n"
+          "       driftmon alerts [--config FILE] [--state pending|delivered|dead]\n"
           "       driftmon version\n"
           "\n"
           "REFERENCE is a CSV file or a profile saved by `driftmon profile`; CURRENT a CSV file.\n"
@@ -225,6 +232,14 @@ int main(int argc, char **argv)
         return dm_cmd_reference(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return dm_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return dm_cmd_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "alerts") == 0)
+        return dm_cmd_alerts(argc - 1, argv + 1);
+    if (strcmp(cmd, "history") == 0)
+        return dm_cmd_history(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return dm_cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("driftmon %s\n", DRIFTMON_VERSION);
         return 0;

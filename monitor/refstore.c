@@ -1,7 +1,10 @@
 /* refstore.c - store and load reference profiles in PostgreSQL (see refstore.h). */
 #include "monitor/refstore.h"
 
+#include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,8 +168,8 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
 
 /* ---- load ------------------------------------------------------------------------------- */
 
-int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm_refinfo *info,
-                char *err, size_t errlen)
+static int load_info(PGconn *conn, const char *name, int version, dm_refinfo *out, char *err,
+                     size_t errlen)
 {
     char vs[16];
     snprintf(vs, sizeof vs, "%d", version);
@@ -200,6 +203,20 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
     ri.source = strdup(PQgetvalue(res, 0, 4));
     ri.rows = strtoull(PQgetvalue(res, 0, 5), NULL, 10);
     PQclear(res);
+    if (!ri.name || !ri.source) {
+        dm_refinfo_release(&ri);
+        snprintf(err, errlen, "out of memory loading the reference");
+        return -1;
+    }
+    *out = ri;
+    return 0;
+}
+
+/* Stream the columns of reference ri (its header row already read) into *out. */
+static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_dataset *out,
+                        dm_refinfo *info, char *err, size_t errlen)
+{
+    PGresult *res;
     char idbuf[24];
     snprintf(idbuf, sizeof idbuf, "%lld", (long long)ri.id);
     const char *p2[1] = {idbuf};
@@ -290,5 +307,53 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
         *info = ri;
     else
         dm_refinfo_release(&ri);
+    return 0;
+}
+
+int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm_refinfo *info,
+                char *err, size_t errlen)
+{
+    return dm_ref_load_cached(conn, name, version, NULL, out, info, err, errlen);
+}
+
+int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
+                       dm_dataset *out, dm_refinfo *info, char *err, size_t errlen)
+{
+    dm_refinfo ri;
+    if (load_info(conn, name, version, &ri, err, errlen) != 0)
+        return -1;
+    char path[4096] = "";
+    if (cache_dir && *cache_dir) {
+        snprintf(path, sizeof path, "%s/%s.dmp", cache_dir, ri.sha256);
+        dm_dataset ds;
+        char cerr[512];
+        if (access(path, R_OK) == 0 && dm_profile_read(path, &ds, cerr, sizeof cerr) == 0) {
+            /* usable only when its content is exactly the stored reference */
+            if (strcmp(ds.sha256, ri.sha256) == 0 && ds.rows == ri.rows) {
+                char label[300];
+                snprintf(label, sizeof label, "reference %s@%d", ri.name, ri.version);
+                char *src = strdup(label);
+                if (src) {
+                    free(ds.source);
+                    ds.source = src;
+                    *out = ds;
+                    if (info)
+                        *info = ri;
+                    else
+                        dm_refinfo_release(&ri);
+                    return 0;
+                }
+            }
+            dm_dataset_release(&ds);
+        }
+    }
+    if (load_columns(conn, name, ri, out, info, err, errlen) != 0)
+        return -1;
+    if (path[0]) {
+        /* best effort: a cache that cannot be written only costs the next run time */
+        char werr[512];
+        if (mkdir(cache_dir, 0755) == 0 || errno == EEXIST)
+            (void)dm_profile_write(out, path, werr, sizeof werr);
+    }
     return 0;
 }

@@ -8,6 +8,7 @@
  */
 #include "reports/report.h"
 #include "reports/html_internal.h"
+#include "reports/svg.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -143,7 +144,34 @@ static const char html_css[] =
     ".badge.ok{color:#1b7f3b;background:#e6f4ea}\n"
     ".badge.na{color:#555;background:#f0f0f0}\n"
     "code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em}\n"
-    "pre{background:#f6f6f6;padding:.6em;overflow:auto}\n";
+    "pre{background:#f6f6f6;padding:.6em;overflow:auto}\n"
+    ".scroll{overflow-x:auto}\n"
+    "td.plot{padding:.15em .3em;min-width:200px}svg.plot{display:block;max-width:100%;height:auto}"
+    "\ntbody td:first-child{overflow-wrap:anywhere;min-width:11em}\n"
+    "svg.plot text{fill:#333;font-family:inherit}\n"
+    ".jump{font-weight:600;color:#7a3d00;white-space:nowrap}\n"
+    ".key{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin:0 .3em}\n"
+    ".key.ref{background:rgba(0,114,178,.35);border:1px solid #0072B2}\n"
+    ".key.cur{border-top:2px solid #D55E00;height:0}\n"
+    ".key.curbar{background:#D55E00}.key.refbar{background:#0072B2}\n"
+    "@media (max-width:700px){body{margin:.6em}table{font-size:.85em}"
+    "th,td{padding:.2em .3em}tbody td:first-child{min-width:9em}\n"
+    /* phones: each column of the data becomes a card, labels from CSS (no per-row bytes) */
+    "#columns table,#columns tbody,#columns tr,#columns td{display:block}"
+    "#columns thead{display:none}#columns table{border:0}"
+    "#columns tr{border:1px solid #ccc;margin:.5em 0;padding:.3em}"
+    "#columns td{border:0;padding:.1em .3em;text-align:left}"
+    "#columns td:first-child{font-weight:600}"
+    "#columns td:nth-child(n+2):nth-child(-n+6){display:inline-block}"
+    "#columns td:nth-child(3)::before{content:'test '}"
+    "#columns td:nth-child(4)::before{content:'threshold '}"
+    "#columns td:nth-child(5)::before{content:'score '}"
+    "#columns td:nth-child(7)::before{content:'missing ref / cur: '}"
+    "#columns td:nth-child(8)::before{content:'unseen categories: '}"
+    "#columns td:empty{display:none}}\n"
+    "@media print{body{margin:0;font-size:10pt}.scroll{overflow:visible}"
+    "tr{break-inside:avoid}th{background:#fff}"
+    ".badge,.verdict{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
 static void put_head(rpt_buf *b, const rpt_run *r)
 {
@@ -220,6 +248,29 @@ static void put_missing(rpt_buf *b, const rpt_side *s)
         rpt_buf_printf(b, " (+%" PRIu64 " non-finite)", s->nonfinite);
 }
 
+/* Share of rows without a usable value (missing or non-finite); NaN for an empty side. */
+static double missing_share(const rpt_side *s)
+{
+    if (s->rows == 0)
+        return NAN;
+    return (double)(s->missing + s->nonfinite) / (double)s->rows;
+}
+
+/* A jump of the missing share: at least RPT_MISSING_JUMP (absolute, 5 percentage points)
+ * between reference and current.  Flagged with an arrow and words, not colour alone. */
+#define RPT_MISSING_JUMP 0.05
+
+static void put_missing_jump(rpt_buf *b, const rpt_column *c)
+{
+    double r = missing_share(&c->ref), k = missing_share(&c->cur);
+    if (!isfinite(r) || !isfinite(k) || fabs(k - r) < RPT_MISSING_JUMP)
+        return;
+    rpt_buf_printf(b,
+                   " <span class=\"jump\" title=\"missing share changed by %+.1f percentage "
+                   "points\">%s %+.1f pts</span>",
+                   (k - r) * 100.0, k > r ? "\xE2\x96\xB2" : "\xE2\x96\xBC", (k - r) * 100.0);
+}
+
 static void put_column_row(rpt_buf *b, const rpt_column *c)
 {
     char thr[64], score[64];
@@ -240,8 +291,10 @@ static void put_column_row(rpt_buf *b, const rpt_column *c)
     const char *tdisp = stats_test_display(c->test);
     rpt_buf_puts(b, "<tr><td>");
     rpt_buf_put_html(b, c->name);
-    rpt_buf_printf(b, "</td><td>%s</td><td>", c->kind == STATS_CAT ? "cat" : "num");
+    rpt_buf_printf(b, "</td><td>%s</td><td title=\"", c->kind == STATS_CAT ? "cat" : "num");
     rpt_buf_put_html(b, tdisp != NULL ? tdisp : "?");
+    rpt_buf_puts(b, "\">");
+    rpt_buf_put_html(b, stats_test_name(c->test) != NULL ? stats_test_name(c->test) : "?");
     rpt_buf_printf(b,
                    "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
                    "<td><span class=\"badge %s\">%s</span></td><td class=\"n\">",
@@ -249,6 +302,7 @@ static void put_column_row(rpt_buf *b, const rpt_column *c)
     put_missing(b, &c->ref);
     rpt_buf_puts(b, " / ");
     put_missing(b, &c->cur);
+    put_missing_jump(b, c);
     rpt_buf_puts(b, "</td><td class=\"n\">");
     if (c->kind == STATS_CAT) {
         char pct[64];
@@ -258,7 +312,40 @@ static void put_column_row(rpt_buf *b, const rpt_column *c)
             rpt_buf_printf(b, " (%s %%)", pct);
         }
     }
+    rpt_buf_puts(b, "</td><td class=\"plot\">");
+    if (c->data == NULL || rpt_svg_column(b, c->data, c->cat_labels, c->name) != 0)
+        rpt_buf_puts(b, "\xE2\x80\x94");
     rpt_buf_puts(b, "</td></tr>\n");
+}
+
+/* "Drifted: A, B, C" in table order, so the reader sees where before reading the table; and
+ * the columns whose missing share jumped. */
+static void put_drifted_list(rpt_buf *b, const rpt_run *r, const col_rank *rank)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        const rpt_column *c = &r->cols[rank[i].index];
+        if (!c->drifted)
+            continue;
+        rpt_buf_puts(b, n == 0 ? "<p class=\"where\"><strong>Drifted:</strong> " : ", ");
+        rpt_buf_put_html(b, c->name);
+        n++;
+    }
+    if (n > 0)
+        rpt_buf_puts(b, ".</p>\n");
+    n = 0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        const rpt_column *c = &r->cols[rank[i].index];
+        double m0 = missing_share(&c->ref), m1 = missing_share(&c->cur);
+        if (!isfinite(m0) || !isfinite(m1) || fabs(m1 - m0) < RPT_MISSING_JUMP)
+            continue;
+        rpt_buf_puts(b,
+                     n == 0 ? "<p class=\"where\"><strong>Missing share jumped:</strong> " : ", ");
+        rpt_buf_put_html(b, c->name);
+        n++;
+    }
+    if (n > 0)
+        rpt_buf_puts(b, ".</p>\n");
 }
 
 static void put_columns(rpt_buf *b, const rpt_run *r)
@@ -278,15 +365,22 @@ static void put_columns(rpt_buf *b, const rpt_run *r)
         rank[i].key = rank_key(&r->cols[i]);
     }
     qsort(rank, r->ncols, sizeof *rank, rank_cmp);
+    put_drifted_list(b, r, rank);
     rpt_buf_puts(b, "<p>Most drifted first: distance tests by score / threshold, p-value "
                     "tests by threshold / p-value.</p>\n"
-                    "<table>\n<thead><tr><th>Column</th><th>Type</th><th>Test</th>"
-                    "<th>Threshold</th><th>Score</th><th>Drift</th>"
-                    "<th>Missing (reference / current)</th><th>Unseen categories</th>"
-                    "</tr></thead>\n<tbody>\n");
+                    "<p class=\"legend\">Plots: <span class=\"key ref\"></span>reference "
+                    "(filled area) <span class=\"key cur\"></span>current (line) on common "
+                    "bins; for categories <span class=\"key refbar\"></span>reference (left "
+                    "bar) <span class=\"key curbar\"></span>current (right bar), top "
+                    "categories then &ldquo;other&rdquo;. &#9650;/&#9660; marks a jump of the "
+                    "missing share of 5 points or more.</p>\n"
+                    "<div class=\"scroll\"><table>\n<thead><tr><th>Column</th><th>Type</th>"
+                    "<th>Test</th><th>Threshold</th><th>Score</th><th>Drift</th>"
+                    "<th>Missing (ref / cur)</th><th>Unseen cate\xC2\xADgories</th>"
+                    "<th>Reference vs current</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < r->ncols; i++)
         put_column_row(b, &r->cols[rank[i].index]);
-    rpt_buf_puts(b, "</tbody>\n</table>\n</section>\n");
+    rpt_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
     free(rank);
 }
 

@@ -221,6 +221,33 @@ if [ -s "$W/big.tsv" ] && [ "$(echo "$gcols" | tr ',' '\n' | wc -l)" -gt 10 ]; t
 else
     bad "kill -9 test: could not generate data"
 fi
+# ---- the local copy of the stored reference ------------------------------------------------
+cache="$W/reports/.reference-cache/$h1.dmp"
+[ -f "$cache" ] && ok "the stored reference is kept as a verified local copy" || bad "reference cache" "$(ls -la "$W/reports/.reference-cache" 2>&1)"
+if [ -f "$cache" ]; then
+    printf '\x01' | dd of="$cache" bs=1 seek=4000 conv=notrunc 2>/dev/null
+    psql_q -c "INSERT INTO driftmon.batch (batch) VALUES ('b3')" >/dev/null
+    psql_q -c "UPDATE applications SET batch_id = 'b3' WHERE batch_id = 'b1'"
+    if "$DM" check b3 "${C[@]}" >"$W/b3.out" 2>"$W/err"; then
+        j3=$(sed -n 's/^json report: //p' "$W/b3.out")
+        $PY -c 'import json,sys; a,b=(json.load(open(p))["drift_by_columns"] for p in sys.argv[1:3]); assert a==b' "$j3" "$json" &&
+            ok "a damaged local copy is ignored: same numbers from the database" ||
+            bad "a damaged local copy is ignored"
+    else
+        bad "a damaged local copy is ignored" "$(cat "$W/err")"
+    fi
+fi
+# a stored profile changed behind driftmon's back is refused (the cache removed first)
+rm -rf "$W/reports/.reference-cache"
+psql_q -c "ALTER TABLE driftmon.reference_column DISABLE TRIGGER USER" \
+    -c "UPDATE driftmon.reference_column SET profile = set_byte(profile, 40 + octet_length(name) + 8 * 3,
+          (get_byte(profile, 40 + octet_length(name) + 8 * 3) # 1))
+        WHERE reference_id = (SELECT max(id) FROM driftmon.reference WHERE name = 'hc')
+          AND name = 'AMT_INCOME_TOTAL'" \
+    -c "ALTER TABLE driftmon.reference_column ENABLE TRIGGER USER"
+psql_q -c "UPDATE applications SET batch_id = 'b4' WHERE batch_id = 'b3'"
+expect 1 "a tampered stored reference is refused" "do not match its sha256" "$DM" check b4 "${C[@]}"
+
 chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
 [ "$chain" = 0 ] && ok "hash chain intact" || bad "hash chain intact" "$chain broken links"
 

@@ -1,0 +1,368 @@
+/* cmd_history.c - `driftmon history` and `driftmon report` (see cmd_history.h). */
+#include "monitor/cmd_history.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "monitor/cli.h"
+#include "monitor/config.h"
+#include "monitor/db.h"
+#include "monitor/sha256.h"
+#include "reports/report.h"
+
+#define ERRLEN 1024
+
+static PGconn *connect_cfg(const char *config, dm_config *cfg)
+{
+    if (dm_cli_load_config(config, cfg) != 0)
+        return NULL;
+    char err[ERRLEN];
+    PGconn *c = dm_db_connect(cfg->conninfo, err, sizeof err);
+    if (!c) {
+        dm_cli_error(err);
+        dm_config_release(cfg);
+    }
+    return c;
+}
+
+static void pq_error(const char *what, PGresult *res, PGconn *conn)
+{
+    char msg[ERRLEN];
+    const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
+    size_t l = strlen(m);
+    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
+        l--;
+    snprintf(msg, sizeof msg, "%s: %.*s", what, (int)l, m);
+    dm_cli_error(msg);
+}
+
+/* ---- history --------------------------------------------------------------------------- */
+
+enum { F_TABLE, F_CSV, F_JSON };
+enum { NF = 10 };
+static const char *const hist_names[NF] = {
+    "run_id",      "batch",    "finished_at",        "reference_name", "column_name",
+    "column_type", "stattest", "stattest_threshold", "drift_score",    "drift_detected"};
+
+/* RFC 4180: quote when the field holds a comma, a quote, CR or LF (or starts/ends with a
+ * space, which some readers trim); quotes doubled. */
+static void csv_field(FILE *f, const char *s)
+{
+    bool q = strpbrk(s, ",\"\r\n") != NULL || s[0] == ' ' || (*s && s[strlen(s) - 1] == ' ');
+    if (!q) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* A table cell: control characters shown as '?', so one row stays one line. */
+static void table_cell(FILE *f, const char *s, int width, bool right)
+{
+    size_t n = strlen(s);
+    if (right)
+        fprintf(f, "%*s", width - (int)n > 0 ? width - (int)n : 0, "");
+    for (const char *p = s; *p; p++)
+        fputc((unsigned char)*p < 0x20 || *p == 0x7F ? '?' : *p, f);
+    if (!right)
+        fprintf(f, "%*s", width - (int)n > 0 ? width - (int)n : 0, "");
+}
+
+static int print_history(PGresult *res, int format)
+{
+    int n = PQntuples(res);
+    if (format == F_CSV) {
+        for (int j = 0; j < NF; j++) {
+            if (j)
+                fputc(',', stdout);
+            fputs(hist_names[j], stdout);
+        }
+        fputs("\r\n", stdout);
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < NF; j++) {
+                if (j)
+                    fputc(',', stdout);
+                if (!PQgetisnull(res, i, j))
+                    csv_field(stdout, PQgetvalue(res, i, j));
+            }
+            fputs("\r\n", stdout);
+        }
+        return 0;
+    }
+    if (format == F_JSON) {
+        cJSON *a = cJSON_CreateArray();
+        if (!a)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            if (!o || !cJSON_AddItemToArray(a, o)) {
+                cJSON_Delete(o);
+                cJSON_Delete(a);
+                return -1;
+            }
+            for (int j = 0; j < NF; j++) {
+                const char *v = PQgetvalue(res, i, j);
+                cJSON *it;
+                if (PQgetisnull(res, i, j))
+                    it = cJSON_CreateNull();
+                else if (j == 0)
+                    it = cJSON_CreateNumber(strtod(v, NULL));
+                else if (j == 7 || j == 8) {
+                    double d = strtod(v, NULL);
+                    it = isfinite(d) ? cJSON_CreateNumber(d) : cJSON_CreateNull();
+                } else if (j == 9)
+                    it = cJSON_CreateBool(v[0] == 't');
+                else {
+                    char *u = rpt_utf8_sanitize(v);
+                    it = u ? cJSON_CreateString(u) : NULL;
+                    free(u);
+                }
+                if (!it || !cJSON_AddItemToObject(o, hist_names[j], it)) {
+                    cJSON_Delete(it);
+                    cJSON_Delete(a);
+                    return -1;
+                }
+            }
+        }
+        char *s = cJSON_Print(a);
+        cJSON_Delete(a);
+        if (!s)
+            return -1;
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        cJSON_free(s);
+        return 0;
+    }
+    int w[NF];
+    for (int j = 0; j < NF; j++) {
+        w[j] = (int)strlen(hist_names[j]);
+        for (int i = 0; i < n; i++) {
+            int l = (int)strlen(PQgetvalue(res, i, j));
+            if (l > w[j])
+                w[j] = l;
+        }
+    }
+    for (int j = 0; j < NF; j++) {
+        if (j)
+            fputs("  ", stdout);
+        table_cell(stdout, hist_names[j], j == NF - 1 ? 0 : w[j], false);
+    }
+    fputc('\n', stdout);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < NF; j++) {
+            if (j)
+                fputs("  ", stdout);
+            bool right = j == 0 || j == 7 || j == 8;
+            table_cell(stdout, PQgetvalue(res, i, j), j == NF - 1 ? 0 : w[j], right);
+        }
+        fputc('\n', stdout);
+    }
+    return 0;
+}
+
+int dm_cmd_history(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"column", required_argument, NULL, 'C'},    {"since", required_argument, NULL, 's'},
+        {"reference", required_argument, NULL, 'r'}, {"format", required_argument, NULL, 'f'},
+        {"config", required_argument, NULL, 'c'},    {NULL, 0, NULL, 0}};
+    const char *column = NULL, *since = NULL, *reference = NULL;
+    const char *config = getenv("DRIFTMON_CONFIG");
+    int format = F_TABLE, ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'C':
+            column = optarg;
+            break;
+        case 's':
+            since = optarg;
+            break;
+        case 'r':
+            reference = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "table") == 0)
+                format = F_TABLE;
+            else if (strcmp(optarg, "csv") == 0)
+                format = F_CSV;
+            else if (strcmp(optarg, "json") == 0)
+                format = F_JSON;
+            else {
+                char m[300];
+                snprintf(m, sizeof m, "unknown format \"%.200s\" (table, csv or json)", optarg);
+                dm_cli_error(m);
+                return 2;
+            }
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        dm_cli_error("usage: driftmon history [--column C] [--since T] [--reference R] "
+                     "[--format table|csv|json] [--config FILE]");
+        return 2;
+    }
+    dm_config cfg;
+    PGconn *conn = connect_cfg(config, &cfg);
+    if (!conn)
+        return 1;
+    const char *p[3] = {column, since, reference};
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT run_id, batch, to_char(finished_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), reference_name, column_name, column_type, "
+        "stattest, stattest_threshold, drift_score, drift_detected "
+        "FROM driftmon.column_history "
+        "WHERE ($1::text IS NULL OR column_name = $1::text) "
+        "AND ($2::timestamptz IS NULL OR finished_at >= $2::timestamptz) "
+        "AND ($3::text IS NULL OR reference_name = $3::text) "
+        "ORDER BY finished_at, run_id, column_name COLLATE \"C\"",
+        3, NULL, p, NULL, NULL, 0);
+    int status = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pq_error("could not read driftmon.column_history", res, conn);
+        /* a malformed --since is the user's input */
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        status = state && strncmp(state, "22", 2) == 0 ? 2 : 1;
+    } else if (print_history(res, format) != 0) {
+        dm_cli_error("out of memory");
+        status = 1;
+    } else if (fflush(stdout) != 0 || ferror(stdout)) {
+        dm_cli_error("could not write the history to the standard output");
+        status = 1;
+    }
+    PQclear(res);
+    PQfinish(conn);
+    dm_config_release(&cfg);
+    return status;
+}
+
+/* ---- report ---------------------------------------------------------------------------- */
+
+int dm_cmd_report(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"html", required_argument, NULL, 'H'},
+                                             {"json", required_argument, NULL, 'J'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {NULL, 0, NULL, 0}};
+    const char *html = NULL, *json = NULL, *config = getenv("DRIFTMON_CONFIG");
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "H:J:c:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'H':
+            html = optarg;
+            break;
+        case 'J':
+            json = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        default:
+            return 2;
+        }
+    }
+    char *end = NULL;
+    const char *run = optind < argc ? argv[optind] : NULL;
+    if (!run || argc - optind != 1 || (!html && !json) || strtoll(run, &end, 10) <= 0 ||
+        *end != '\0') {
+        dm_cli_error("usage: driftmon report RUN [--html FILE] [--json FILE] [--config FILE] "
+                     "(RUN: a run id)");
+        return 2;
+    }
+    dm_config cfg;
+    PGconn *conn = connect_cfg(config, &cfg);
+    if (!conn)
+        return 1;
+    const char *p[1] = {run};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT report_html_doc, report_html_sha256, "
+                                 "jsonb_pretty(report) FROM driftmon.run WHERE id = $1::bigint",
+                                 1, NULL, p, NULL, NULL, 0);
+    int status = 1;
+    char err[ERRLEN];
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pq_error("could not read the run", res, conn);
+        goto out;
+    }
+    if (PQntuples(res) == 0) {
+        snprintf(err, sizeof err, "run %s does not exist", run);
+        dm_cli_error(err);
+        status = 2;
+        goto out;
+    }
+    if (html) {
+        if (PQgetisnull(res, 0, 0)) {
+            snprintf(err, sizeof err,
+                     "run %s has no stored HTML report (recorded before migration "
+                     "005_reports.sql)",
+                     run);
+            dm_cli_error(err);
+            status = 2;
+            goto out;
+        }
+        const char *doc = PQgetvalue(res, 0, 0);
+        size_t len = (size_t)PQgetlength(res, 0, 0);
+        char sha[65];
+        dm_sha256_hex(doc, len, sha);
+        if (PQgetisnull(res, 0, 1) || strcmp(sha, PQgetvalue(res, 0, 1)) != 0) {
+            snprintf(err, sizeof err,
+                     "the stored HTML report of run %s does not match its recorded sha256 "
+                     "(%s, computed %s): not written",
+                     run, PQgetisnull(res, 0, 1) ? "none" : PQgetvalue(res, 0, 1), sha);
+            dm_cli_error(err);
+            goto out;
+        }
+        if (rpt_write_file_atomic(html, doc, len, err, sizeof err) != 0) {
+            dm_cli_error(err);
+            goto out;
+        }
+    }
+    if (json) {
+        if (PQgetisnull(res, 0, 2)) {
+            snprintf(err, sizeof err, "run %s has no stored JSON report", run);
+            dm_cli_error(err);
+            status = 2;
+            goto out;
+        }
+        const char *doc = PQgetvalue(res, 0, 2);
+        size_t len = strlen(doc);
+        char *withnl = malloc(len + 2);
+        if (!withnl) {
+            dm_cli_error("out of memory");
+            goto out;
+        }
+        memcpy(withnl, doc, len);
+        withnl[len] = '\n';
+        int rc = rpt_write_file_atomic(json, withnl, len + 1, err, sizeof err);
+        free(withnl);
+        if (rc != 0) {
+            dm_cli_error(err);
+            goto out;
+        }
+    }
+    status = 0;
+out:
+    PQclear(res);
+    PQfinish(conn);
+    dm_config_release(&cfg);
+    return status;
+}

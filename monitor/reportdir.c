@@ -1,0 +1,293 @@
+/* reportdir.c - index.html and the history pages of the reports directory (see reportdir.h). */
+#include "monitor/reportdir.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/log.h"
+#include "reports/history.h"
+#include "reports/report.h"
+
+void dm_reportdir_history_name(const char *reference, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    size_t k = (size_t)snprintf(out, len, "history-");
+    for (const char *p = reference; p && *p && k + sizeof ".html" < len; p++) {
+        char c = *p;
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        out[k++] = ok ? c : '_';
+    }
+    out[k] = '\0';
+    snprintf(out + k, len - k, ".html");
+}
+
+static void trim_msg(const char *m, char *out, size_t len)
+{
+    size_t l = strlen(m);
+    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
+        l--;
+    snprintf(out, len, "%.*s", (int)l, m);
+}
+
+static int query_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
+{
+    char m[600];
+    trim_msg(res ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
+    snprintf(err, errlen, "could not read %s: %s", what, m);
+    PQclear(res);
+    return -1;
+}
+
+/* The runs of one reference (oldest first) or of all (newest first). */
+static const char runs_sql_all[] =
+    "SELECT run_id, to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS \"UTC\"'), "
+    "batch, to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
+    "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), reference_name, "
+    "number_of_columns, number_of_drifted_columns, share_of_drifted_columns, dataset_drift, "
+    "retrain_flagged, report_html FROM driftmon.runs ";
+
+typedef struct {
+    rpt_run_entry *e;
+    char **target;
+    char **href;
+    size_t n;
+} run_list;
+
+static void run_list_free(run_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->target[i]);
+        free(l->href[i]);
+    }
+    free(l->e);
+    free(l->target);
+    free(l->href);
+    memset(l, 0, sizeof *l);
+}
+
+/* Fill l from a result of runs_sql_all (the strings point into res). */
+static int run_list_fill(PGresult *res, run_list *l)
+{
+    size_t n = (size_t)PQntuples(res);
+    memset(l, 0, sizeof *l);
+    l->e = calloc(n + 1, sizeof *l->e);
+    l->target = calloc(n + 1, sizeof *l->target);
+    l->href = calloc(n + 1, sizeof *l->href);
+    if (!l->e || !l->target || !l->href)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int r = (int)i;
+        rpt_run_entry *e = &l->e[i];
+        l->n = i + 1;
+        e->run_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+        e->finished_at = PQgetvalue(res, r, 1);
+        size_t tl = strlen(PQgetvalue(res, r, 2)) + strlen(PQgetvalue(res, r, 3)) +
+                    strlen(PQgetvalue(res, r, 4)) + 32;
+        l->target[i] = malloc(tl);
+        if (!l->target[i])
+            return -1;
+        if (!PQgetisnull(res, r, 2))
+            snprintf(l->target[i], tl, "batch %s", PQgetvalue(res, r, 2));
+        else
+            snprintf(l->target[i], tl, "window [%s, %s)", PQgetvalue(res, r, 3),
+                     PQgetvalue(res, r, 4));
+        e->target = l->target[i];
+        e->reference = PQgetvalue(res, r, 5);
+        e->ncols = (size_t)strtoull(PQgetvalue(res, r, 6), NULL, 10);
+        e->ndrifted = (size_t)strtoull(PQgetvalue(res, r, 7), NULL, 10);
+        e->share = e->ncols > 0 ? strtod(PQgetvalue(res, r, 8), NULL) : NAN;
+        e->dataset_drift = PQgetvalue(res, r, 9)[0] == 't';
+        e->retrain = PQgetvalue(res, r, 10)[0] == 't';
+        if (!PQgetisnull(res, r, 11)) {
+            const char *p = PQgetvalue(res, r, 11);
+            const char *slash = strrchr(p, '/');
+            l->href[i] = strdup(slash ? slash + 1 : p);
+            if (!l->href[i])
+                return -1;
+            e->report_href = l->href[i];
+        }
+    }
+    return 0;
+}
+
+static int write_page(const char *dir, const char *name, char *text, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!text) {
+        snprintf(err, errlen, "could not render \"%s\": out of memory", path);
+        return -1;
+    }
+    int rc = rpt_write_file_atomic(path, text, strlen(text), err, errlen);
+    free(text);
+    return rc;
+}
+
+static int update_index(PGconn *conn, const char *dir, char *err, size_t errlen)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%sORDER BY finished_at DESC, run_id DESC", runs_sql_all);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return query_fail(res, conn, "the runs (driftmon.runs)", err, errlen);
+    PGresult *refs = PQexec(conn, "SELECT DISTINCT reference_name COLLATE \"C\" AS r FROM "
+                                  "driftmon.runs ORDER BY 1");
+    if (PQresultStatus(refs) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return query_fail(refs, conn, "the references (driftmon.runs)", err, errlen);
+    }
+    int rc = -1;
+    run_list l;
+    size_t np = (size_t)PQntuples(refs);
+    rpt_link *pages = calloc(np + 1, sizeof *pages);
+    char **names = calloc(np + 1, sizeof *names);
+    if (run_list_fill(res, &l) != 0 || !pages || !names) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < np; i++) {
+        names[i] = malloc(2 * strlen(PQgetvalue(refs, (int)i, 0)) + 32);
+        if (!names[i]) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
+        dm_reportdir_history_name(PQgetvalue(refs, (int)i, 0), names[i],
+                                  2 * strlen(PQgetvalue(refs, (int)i, 0)) + 32);
+        pages[i].text = PQgetvalue(refs, (int)i, 0);
+        pages[i].href = names[i];
+    }
+    rc = write_page(dir, "index.html", rpt_index_render(l.e, l.n, pages, np), err, errlen);
+out:
+    for (size_t i = 0; names && i < np; i++)
+        free(names[i]);
+    free(names);
+    free(pages);
+    run_list_free(&l);
+    PQclear(res);
+    PQclear(refs);
+    return rc;
+}
+
+typedef struct {
+    int64_t id;
+    size_t pos;
+} id_pos;
+
+static int id_pos_cmp(const void *pa, const void *pb)
+{
+    const id_pos *a = pa, *b = pb;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static int update_history(PGconn *conn, const char *dir, const char *reference, char *err,
+                          size_t errlen)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql, "%sWHERE reference_name = $1 ORDER BY finished_at, run_id",
+             runs_sql_all);
+    const char *p[1] = {reference};
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return query_fail(res, conn, "the runs (driftmon.runs)", err, errlen);
+    PGresult *cr = PQexecParams(
+        conn,
+        "SELECT column_name, stattest, stattest_threshold, drift_score, drift_detected, run_id "
+        "FROM driftmon.column_history WHERE reference_name = $1 "
+        "ORDER BY column_name COLLATE \"C\", finished_at, run_id",
+        1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(cr) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return query_fail(cr, conn, "the column history (driftmon.column_history)", err, errlen);
+    }
+    int rc = -1;
+    run_list l;
+    size_t nr = (size_t)PQntuples(cr);
+    id_pos *map = NULL;
+    size_t *x = calloc(nr + 1, sizeof *x);
+    int64_t *ids = calloc(nr + 1, sizeof *ids);
+    double *score = calloc(nr + 1, sizeof *score), *thr = calloc(nr + 1, sizeof *thr);
+    bool *drifted = calloc(nr + 1, sizeof *drifted);
+    rpt_column_series *cols = calloc(nr + 1, sizeof *cols);
+    if (run_list_fill(res, &l) != 0 || !x || !ids || !score || !thr || !drifted || !cols)
+        goto oom;
+    map = calloc(l.n + 1, sizeof *map);
+    if (!map)
+        goto oom;
+    for (size_t i = 0; i < l.n; i++)
+        map[i] = (id_pos){l.e[i].run_id, i};
+    qsort(map, l.n, sizeof *map, id_pos_cmp);
+    size_t nc = 0;
+    for (size_t i = 0; i < nr; i++) {
+        int r = (int)i;
+        id_pos key = {strtoll(PQgetvalue(cr, r, 5), NULL, 10), 0};
+        id_pos *hit = bsearch(&key, map, l.n, sizeof *map, id_pos_cmp);
+        if (!hit)
+            continue; /* a run committed between the two queries */
+        const char *name = PQgetvalue(cr, r, 0);
+        if (nc == 0 || strcmp(cols[nc - 1].name, name) != 0) {
+            rpt_column_series *c = &cols[nc++];
+            c->name = name;
+            c->s.x = x + i;
+            c->s.run_id = ids + i;
+            c->s.score = score + i;
+            c->s.threshold = thr + i;
+            c->s.drifted = drifted + i;
+        }
+        rpt_column_series *c = &cols[nc - 1];
+        /* rows skipped above would break the contiguity: write at the series' end */
+        size_t k = c->s.n++;
+        size_t at = (size_t)(c->s.x - x) + k;
+        x[at] = hit->pos;
+        ids[at] = key.id;
+        score[at] = PQgetisnull(cr, r, 3) ? NAN : strtod(PQgetvalue(cr, r, 3), NULL);
+        thr[at] = strtod(PQgetvalue(cr, r, 2), NULL);
+        drifted[at] = PQgetvalue(cr, r, 4)[0] == 't';
+        c->test = PQgetvalue(cr, r, 1);
+        c->s.pvalue = strcmp(c->test, "ks") == 0 || strcmp(c->test, "chisquare") == 0 ||
+                      strcmp(c->test, "z") == 0;
+    }
+    char name[1024];
+    dm_reportdir_history_name(reference, name, sizeof name);
+    rc = write_page(dir, name, rpt_history_render(reference, l.e, l.n, cols, nc), err, errlen);
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+out:
+    free(map);
+    free(x);
+    free(ids);
+    free(score);
+    free(thr);
+    free(drifted);
+    free(cols);
+    run_list_free(&l);
+    PQclear(res);
+    PQclear(cr);
+    return rc;
+}
+
+int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, char *err,
+                        size_t errlen)
+{
+    if (update_index(conn, dir, err, errlen) != 0)
+        return -1;
+    if (reference && update_history(conn, dir, reference, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference)
+{
+    char err[1024];
+    if (dm_reportdir_update(conn, dir, reference, err, sizeof err) == 0)
+        return 0;
+    dm_logkv(DM_LOG_WARN, "could not update the reports index (the run is recorded)", "error", err,
+             (char *)NULL);
+    return -1;
+}

@@ -1,0 +1,198 @@
+/*
+ * history.c - index.html and the per-reference history pages (see history.h).
+ */
+#include "reports/history.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char page_css[] =
+    "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em;"
+    "color:#1a1a1a;background:#fff;line-height:1.4}\n"
+    "h1{font-size:1.5em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.6em 0 .5em}\n"
+    "table{border-collapse:collapse;font-size:.92em}\n"
+    "th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}\n"
+    "th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums;"
+    "white-space:nowrap}\n"
+    "tbody td:first-child{overflow-wrap:anywhere}\n"
+    ".scroll{overflow-x:auto}\n"
+    ".badge{display:inline-block;padding:0 .5em;border-radius:.8em;font-weight:600;"
+    "border:1px solid;white-space:nowrap}\n"
+    ".badge.drift{color:#b00020;background:#fde8ec}.badge.ok{color:#1b7f3b;background:#e6f4ea}"
+    "\n.badge.na{color:#555;background:#f0f0f0}\n"
+    "td.plot{padding:.15em .3em;min-width:200px}"
+    "svg.plot{display:block;max-width:100%;height:auto}\n"
+    "svg.plot text{fill:#333;font-family:inherit}\n"
+    ".key{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin:0 .3em}\n"
+    ".key.score{border-top:2px solid #0072B2;height:0}"
+    ".key.thr{border-top:2px dashed #666;height:0}\n"
+    ".key.drift{background:#D55E00;width:.7em;height:.7em}"
+    ".key.ok{border:2px solid #0072B2;border-radius:50%;width:.5em;height:.5em}\n"
+    "@media (max-width:700px){body{margin:.6em}table{font-size:.85em}"
+    "th,td{padding:.2em .3em}}\n"
+    "@media print{body{margin:0;font-size:10pt}.scroll{overflow:visible}"
+    "tr{break-inside:avoid}th{background:#fff}"
+    ".badge{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
+
+static void put_head(rpt_buf *b, const char *title_prefix, const char *title_data)
+{
+    rpt_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                    "<title>");
+    rpt_buf_puts(b, title_prefix);
+    rpt_buf_put_html(b, title_data);
+    rpt_buf_puts(b, "</title>\n<style>\n");
+    rpt_buf_puts(b, page_css);
+    rpt_buf_puts(b, "</style>\n</head>\n<body>\n");
+}
+
+static void put_share(rpt_buf *b, double share)
+{
+    if (isfinite(share))
+        rpt_buf_printf(b, "%.1f %%", share * 100.0);
+    else
+        rpt_buf_puts(b, "\xE2\x80\x93"); /* en dash */
+}
+
+static void put_verdict_badge(rpt_buf *b, const rpt_run_entry *r)
+{
+    if (r->ncols == 0)
+        rpt_buf_puts(b, "<span class=\"badge na\">no column tested</span>");
+    else if (r->dataset_drift)
+        rpt_buf_puts(b, "<span class=\"badge drift\">dataset drift</span>");
+    else
+        rpt_buf_puts(b, "<span class=\"badge ok\">no dataset drift</span>");
+    if (r->retrain)
+        rpt_buf_puts(b, " <span class=\"badge drift\">retraining flagged</span>");
+}
+
+static void put_run_link(rpt_buf *b, const rpt_run_entry *r)
+{
+    if (r->report_href != NULL) {
+        rpt_buf_puts(b, "<a href=\"");
+        rpt_buf_put_html(b, r->report_href);
+        rpt_buf_printf(b, "\">%lld</a>", (long long)r->run_id);
+    } else {
+        rpt_buf_printf(b, "%lld", (long long)r->run_id);
+    }
+}
+
+char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *pages,
+                       size_t npages)
+{
+    if (runs == NULL && nruns > 0)
+        return NULL;
+    rpt_buf b;
+    rpt_buf_init(&b);
+    put_head(&b, "Data drift runs", "");
+    rpt_buf_printf(&b, "<header>\n<h1>Data drift runs</h1>\n<p>%zu run%s, newest first.</p>\n",
+                   nruns, nruns == 1 ? "" : "s");
+    if (npages > 0) {
+        rpt_buf_puts(&b, "<p>Column history per reference:");
+        for (size_t i = 0; i < npages; i++) {
+            rpt_buf_puts(&b, i == 0 ? " <a href=\"" : ", <a href=\"");
+            rpt_buf_put_html(&b, pages[i].href);
+            rpt_buf_puts(&b, "\">");
+            rpt_buf_put_html(&b, pages[i].text);
+            rpt_buf_puts(&b, "</a>");
+        }
+        rpt_buf_puts(&b, "</p>\n");
+    }
+    rpt_buf_puts(&b, "</header>\n<main>\n");
+    if (nruns == 0) {
+        rpt_buf_puts(&b, "<p>No run yet.</p>\n");
+    } else {
+        rpt_buf_puts(&b, "<div class=\"scroll\"><table>\n<thead><tr><th>Run</th><th>Finished</th>"
+                         "<th>Data</th><th>Reference</th><th>Drifted columns</th>"
+                         "<th>Verdict</th></tr></thead>\n<tbody>\n");
+        for (size_t i = 0; i < nruns; i++) {
+            const rpt_run_entry *r = &runs[i];
+            rpt_buf_puts(&b, "<tr><td class=\"n\">");
+            put_run_link(&b, r);
+            rpt_buf_puts(&b, "</td><td>");
+            rpt_buf_put_html(&b, r->finished_at);
+            rpt_buf_puts(&b, "</td><td>");
+            rpt_buf_put_html(&b, r->target);
+            rpt_buf_puts(&b, "</td><td>");
+            rpt_buf_put_html(&b, r->reference);
+            rpt_buf_printf(&b, "</td><td class=\"n\">%zu of %zu (", r->ndrifted, r->ncols);
+            put_share(&b, r->share);
+            rpt_buf_puts(&b, ")</td><td>");
+            put_verdict_badge(&b, r);
+            rpt_buf_puts(&b, "</td></tr>\n");
+        }
+        rpt_buf_puts(&b, "</tbody>\n</table></div>\n");
+    }
+    rpt_buf_puts(&b, "</main>\n</body>\n</html>\n");
+    return rpt_buf_take(&b);
+}
+
+char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,
+                         const rpt_column_series *cols, size_t ncols)
+{
+    if ((runs == NULL && nruns > 0) || (cols == NULL && ncols > 0))
+        return NULL;
+    rpt_buf b;
+    rpt_buf_init(&b);
+    put_head(&b, "Column drift history: ", reference != NULL ? reference : "");
+    rpt_buf_puts(&b, "<header>\n<h1>Column drift history: ");
+    rpt_buf_put_html(&b, reference != NULL ? reference : "");
+    rpt_buf_printf(&b, "</h1>\n<p>%zu run%s", nruns, nruns == 1 ? "" : "s");
+    if (nruns > 0) {
+        rpt_buf_puts(&b, ", from run ");
+        put_run_link(&b, &runs[0]);
+        rpt_buf_puts(&b, " (");
+        rpt_buf_put_html(&b, runs[0].finished_at);
+        rpt_buf_puts(&b, ") to run ");
+        put_run_link(&b, &runs[nruns - 1]);
+        rpt_buf_puts(&b, " (");
+        rpt_buf_put_html(&b, runs[nruns - 1].finished_at);
+        rpt_buf_puts(&b, ")");
+    }
+    rpt_buf_puts(&b, "; oldest on the left. <a href=\"index.html\">All runs</a>.</p>\n"
+                     "<p class=\"legend\"><span class=\"key score\"></span>score "
+                     "<span class=\"key thr\"></span>threshold "
+                     "<span class=\"key drift\"></span>drifted run "
+                     "<span class=\"key ok\"></span>run without drift. Up means more drift on "
+                     "every chart: distances are drawn as they are, p-values (ks, chisquare, "
+                     "z) on a logarithmic scale, p = 1 at the bottom.</p>\n</header>\n"
+                     "<main>\n");
+    if (ncols == 0) {
+        rpt_buf_puts(&b, "<p>No column result yet.</p>\n");
+    } else {
+        rpt_buf_puts(&b, "<div class=\"scroll\"><table>\n<thead><tr><th>Column</th><th>Test</th>"
+                         "<th>Drifted runs</th><th>Latest score</th>"
+                         "<th>Score over runs</th></tr></thead>\n<tbody>\n");
+        for (size_t i = 0; i < ncols; i++) {
+            const rpt_column_series *c = &cols[i];
+            size_t drifted = 0, scored = 0;
+            double last = NAN;
+            for (size_t k = 0; k < c->s.n; k++) {
+                drifted += c->s.drifted[k] ? 1 : 0;
+                scored++;
+                last = c->s.score[k];
+            }
+            rpt_buf_puts(&b, "<tr><td>");
+            rpt_buf_put_html(&b, c->name);
+            rpt_buf_puts(&b, "</td><td>");
+            rpt_buf_put_html(&b, c->test);
+            rpt_buf_printf(&b, "</td><td class=\"n\">%zu of %zu</td><td class=\"n\">", drifted,
+                           scored);
+            if (isfinite(last))
+                rpt_buf_printf(&b, "%.4g", last);
+            else
+                rpt_buf_puts(&b, "n/a");
+            rpt_buf_puts(&b, "</td><td class=\"plot\">");
+            if (c->s.n > 0)
+                rpt_svg_series(&b, &c->s, nruns, c->name);
+            else
+                rpt_buf_puts(&b, "\xE2\x80\x94");
+            rpt_buf_puts(&b, "</td></tr>\n");
+        }
+        rpt_buf_puts(&b, "</tbody>\n</table></div>\n");
+    }
+    rpt_buf_puts(&b, "</main>\n</body>\n</html>\n");
+    return rpt_buf_take(&b);
+}

@@ -1,0 +1,471 @@
+/*
+ * test_svg.c - the SVG plot builders (reports/svg.c), the history and index pages
+ * (reports/history.c) and the plots inside the run report (reports/html.c).
+ *
+ * Expected shares are counts worked out by hand in the comments and cross-checked with numpy
+ * where a histogram is involved (command next to the value).  Expected coordinates follow
+ * from the plot geometry in svg.c: viewBox 240 x 72, plot area x 2 .. 238, y 4 .. 58
+ * (PAD_L = PAD_R = 2, PAD_T = 4, PAD_B = 14), printed with one decimal.
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/history.h"
+#include "reports/html_internal.h"
+#include "reports/report.h"
+#include "reports/svg.h"
+
+static size_t count_of(const char *h, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(h, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+static void assert_close(double got, double want, const char *what)
+{
+    cr_assert(fabs(got - want) <= 1e-15, "%s: %.17g, want %.17g", what, got, want);
+}
+
+/* Nothing a browser would run or fetch: no script element, no event attribute, no url(). */
+static void assert_inert(const char *h)
+{
+    cr_assert_null(strstr(h, "<script"), "script element in %s", h);
+    cr_assert_null(strstr(h, "<img"), "img element");
+    /* inside tags (text never holds a raw '<' once escaped): no attribute named on... */
+    for (const char *t = strchr(h, '<'); t != NULL; t = strchr(t + 1, '<')) {
+        const char *e = strchr(t, '>');
+        cr_assert_not_null(e, "unterminated tag");
+        for (const char *q = t; q < e; q++)
+            cr_assert(!(q[0] == ' ' && q[1] == 'o' && q[2] == 'n'), "event attribute in %.*s",
+                      (int)(e - t + 1), t);
+    }
+    cr_assert_null(strstr(h, "url("));
+    cr_assert_null(strstr(h, "href=\"javascript"));
+}
+
+/* An SVG fragment also carries no id: it may appear many times in one page. */
+static void assert_inert_svg(const char *h)
+{
+    assert_inert(h);
+    cr_assert_null(strstr(h, " id="));
+}
+
+/* ---- histogram bins ----------------------------------------------------------------- */
+
+Test(svg, hist_common_bins)
+{
+    /* pooled n = 8, trimmed rank floor(0.01 * 7) = 0: lo = min = 1, hi = max = 6; 5 bins of
+     * width 1: [1,2) [2,3) [3,4) [4,5) [5,6].
+     * python3 -c 'import numpy as np; print(np.histogram([1,2,3,4],5,(1,6))[0]/4,
+     *                                       np.histogram([3,4,5,6],5,(1,6))[0]/4)'
+     * -> [0.25 0.25 0.25 0.25 0.] [0. 0. 0.25 0.25 0.5] */
+    double rv[] = {1, 2, 3, 4}, cv[] = {3, 4, 5, 6};
+    uint64_t one[] = {1, 1, 1, 1};
+    stats_num ref = {rv, one, 4, 4, false}, cur = {cv, one, 4, 4, false};
+    rpt_hist h;
+    cr_assert_eq(rpt_hist_build(&ref, &cur, 5, &h), 0);
+    cr_assert_eq(h.nbins, 5);
+    assert_close(h.lo, 1.0, "lo");
+    assert_close(h.hi, 6.0, "hi");
+    cr_assert(!h.clipped_lo && !h.clipped_hi);
+    const double wr[] = {0.25, 0.25, 0.25, 0.25, 0.0}, wc[] = {0.0, 0.0, 0.25, 0.25, 0.5};
+    for (size_t i = 0; i < 5; i++) {
+        assert_close(h.ref_share[i], wr[i], "ref share");
+        assert_close(h.cur_share[i], wc[i], "cur share");
+    }
+}
+
+Test(svg, hist_trims_one_outlier)
+{
+    /* ref 1..100 once each; cur 1..99 once each and 1e9.  Pooled n = 200, trimmed rank
+     * floor(0.01 * 199) = 1: sorted pooled is 1,1,2,2,...,99,99,100,1e9, so lo = value of
+     * rank 1 = 1, hi = value of rank 198 = 100; 1e9 > hi is counted in the last bin.  3 bins
+     * of width 33: [1,34) [34,67) [67,100].  ref: 33, 33, 34 of 100; cur: 33, 33, 33 + 1.
+     * python3 -c 'import numpy as np; c=np.r_[np.arange(1,100),1e9];
+     *   print(np.histogram(np.clip(c,1,100),3,(1,100))[0]/100)'  -> [0.33 0.33 0.34] */
+    double rv[100], cv[100];
+    uint64_t cnt[100];
+    for (size_t i = 0; i < 100; i++) {
+        rv[i] = (double)(i + 1);
+        cv[i] = i < 99 ? (double)(i + 1) : 1e9;
+        cnt[i] = 1;
+    }
+    stats_num ref = {rv, cnt, 100, 100, false}, cur = {cv, cnt, 100, 100, false};
+    rpt_hist h;
+    cr_assert_eq(rpt_hist_build(&ref, &cur, 3, &h), 0);
+    assert_close(h.lo, 1.0, "lo");
+    assert_close(h.hi, 100.0, "hi");
+    cr_assert(!h.clipped_lo);
+    cr_assert(h.clipped_hi);
+    const double w[] = {0.33, 0.33, 0.34};
+    for (size_t i = 0; i < 3; i++) {
+        assert_close(h.ref_share[i], w[i], "ref share");
+        assert_close(h.cur_share[i], w[i], "cur share");
+    }
+}
+
+Test(svg, hist_single_value_and_errors)
+{
+    double v[] = {5};
+    uint64_t c3[] = {3}, c2[] = {2};
+    stats_num ref = {v, c3, 1, 3, false}, cur = {v, c2, 1, 2, false};
+    rpt_hist h;
+    cr_assert_eq(rpt_hist_build(&ref, &cur, 24, &h), 0);
+    cr_assert_eq(h.nbins, 1); /* one pooled value: one bin holding everything */
+    assert_close(h.ref_share[0], 1.0, "ref");
+    assert_close(h.cur_share[0], 1.0, "cur");
+    stats_num empty = {NULL, NULL, 0, 0, false};
+    cr_assert_eq(rpt_hist_build(&empty, &cur, 24, &h), -1);
+    cr_assert_eq(rpt_hist_build(&ref, &empty, 24, &h), -1);
+    cr_assert_eq(rpt_hist_build(&ref, &cur, 0, &h), -1);
+    cr_assert_eq(rpt_hist_build(&ref, &cur, RPT_HIST_MAXBINS + 1, &h), -1);
+    cr_assert_eq(rpt_hist_build(NULL, &cur, 24, &h), -1);
+    cr_assert_eq(rpt_hist_build(&ref, &cur, 24, NULL), -1);
+}
+
+/* ---- categorical bars ----------------------------------------------------------------- */
+
+Test(svg, catbars_top_and_other)
+{
+    /* n = 100 on each side; max(ref, cur) share per category:
+     *   c0 .50  c1 .30  c2 .40  c3 .05  c4 .30  c5 .03  c6 .02
+     * 7 > 5 + 1 categories: top 5 by that key, ties by index: c0, c2, c1, c4, c3;
+     * other = c5 + c6: ref (1 + 1) / 100 = .02, cur (3 + 2) / 100 = .05. */
+    uint64_t r[] = {50, 30, 10, 5, 3, 1, 1}, c[] = {10, 10, 40, 5, 30, 3, 2};
+    rpt_catbars b;
+    cr_assert_eq(rpt_catbars_build(r, c, 7, &b), 0);
+    cr_assert_eq(b.n, 6);
+    const size_t want[] = {0, 2, 1, 4, 3, SIZE_MAX};
+    for (size_t i = 0; i < 6; i++)
+        cr_assert_eq(b.index[i], want[i], "bar %zu: %zu", i, b.index[i]);
+    cr_assert_eq(b.n_other, 2);
+    assert_close(b.ref_share[0], 0.5, "c0 ref");
+    assert_close(b.cur_share[1], 0.4, "c2 cur");
+    assert_close(b.ref_share[5], 0.02, "other ref");
+    assert_close(b.cur_share[5], 0.05, "other cur");
+}
+
+Test(svg, catbars_few_categories_all_shown_in_order)
+{
+    /* 3 categories <= 6: all, in index order, no other; ref n = 4, cur n = 0 (shares 0) */
+    uint64_t r[] = {1, 0, 3}, c[] = {0, 0, 0};
+    rpt_catbars b;
+    cr_assert_eq(rpt_catbars_build(r, c, 3, &b), 0);
+    cr_assert_eq(b.n, 3);
+    cr_assert_eq(b.n_other, 0);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(b.index[i], i);
+        assert_close(b.cur_share[i], 0.0, "cur");
+    }
+    assert_close(b.ref_share[2], 0.75, "ref c2");
+    cr_assert_eq(rpt_catbars_build(NULL, c, 3, &b), -1);
+}
+
+Test(svg, catbars_from_numbers)
+{
+    /* ref {0: 3, 1: 1}, cur {1: 2, 2: 2}: union 0, 1, 2; ref .75 .25 0; cur 0 .5 .5 */
+    double rv[] = {0, 1}, cv[] = {1, 2};
+    uint64_t rc[] = {3, 1}, cc[] = {2, 2};
+    stats_num ref = {rv, rc, 2, 4, true}, cur = {cv, cc, 2, 4, true};
+    cr_assert_eq(rpt_num_union_size(&ref, &cur), 3);
+    rpt_catbars b;
+    cr_assert_eq(rpt_catbars_from_num(&ref, &cur, &b), 0);
+    cr_assert_eq(b.n, 3);
+    const double val[] = {0, 1, 2}, wr[] = {0.75, 0.25, 0}, wc[] = {0, 0.5, 0.5};
+    for (size_t i = 0; i < 3; i++) {
+        assert_close(b.value[i], val[i], "value");
+        assert_close(b.ref_share[i], wr[i], "ref");
+        assert_close(b.cur_share[i], wc[i], "cur");
+    }
+    /* 13 distinct values > RPT_NUM_AS_CAT_MAX = 12: refused */
+    double many[13];
+    uint64_t ones[13];
+    for (size_t i = 0; i < 13; i++) {
+        many[i] = (double)i;
+        ones[i] = 1;
+    }
+    stats_num m = {many, ones, 13, 13, true};
+    cr_assert_eq(rpt_catbars_from_num(&m, &cur, &b), -1);
+}
+
+/* ---- labels ------------------------------------------------------------------------- */
+
+Test(svg, shorten_counts_code_points)
+{
+    struct {
+        const char *in;
+        size_t max;
+        const char *want;
+    } cases[] = {
+        {"abcdef", 4, "abc\xE2\x80\xA6"}, /* 6 > 4: 3 characters and the ellipsis */
+        {"abc", 3, "abc"},                /* fits */
+        {"\xC3\xA9\xC3\xA9\xC3\xA9\xC3\xA9", 3, "\xC3\xA9\xC3\xA9\xE2\x80\xA6"}, /* never a cut
+                                                                                     sequence */
+        {"\xFF\xFF"
+         "ab",
+         3, "\xFF\xFF\xE2\x80\xA6"}, /* invalid bytes count one each */
+        {"", 5, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *s = rpt_svg_shorten(cases[i].in, cases[i].max);
+        cr_assert_not_null(s);
+        cr_expect_str_eq(s, cases[i].want, "case %zu", i);
+        free(s);
+    }
+}
+
+/* ---- drawing -------------------------------------------------------------------------- */
+
+Test(svg, hist_path_coordinates)
+{
+    /* the bins of hist_common_bins; tallest share .5 fills the plot height 54: 108 px per
+     * unit share.  Bin width 236 / 5 = 47.2.  ref .25 -> y = 58 - 27 = 31; cur .5 -> 4. */
+    double rv[] = {1, 2, 3, 4}, cv[] = {3, 4, 5, 6};
+    uint64_t one[] = {1, 1, 1, 1};
+    stats_num ref = {rv, one, 4, 4, false}, cur = {cv, one, 4, 4, false};
+    rpt_hist h;
+    cr_assert_eq(rpt_hist_build(&ref, &cur, 5, &h), 0);
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_hist(&b, &h, "AMT <x>");
+    char *s = rpt_buf_take(&b);
+    cr_assert_not_null(s);
+    cr_assert_not_null(
+        strstr(s, "d=\"M2.0 58.0V31.0H49.2V31.0H96.4V31.0H143.6V31.0H190.8V58.0H238.0V58.0Z\""),
+        "%s", s);
+    cr_assert_not_null(
+        strstr(s, "d=\"M2.0 58.0V58.0H49.2V58.0H96.4V31.0H143.6V31.0H190.8V4.0H238.0V58.0\""), "%s",
+        s);
+    cr_assert_not_null(strstr(s, "<title>AMT &lt;x&gt;</title>"));
+    cr_assert_not_null(strstr(s, "aria-label=\"AMT &lt;x&gt;\""));
+    cr_assert_eq(count_of(s, "<svg"), 1);
+    cr_assert_eq(count_of(s, "</svg>"), 1);
+    assert_inert_svg(s);
+    free(s);
+}
+
+Test(svg, catbars_escape_every_label)
+{
+    static const char *const labels[] = {"<script>alert(1)</script>",
+                                         "<img src=x onerror=alert(1)>", "a\"b'c&d"};
+    uint64_t r[] = {5, 3, 2}, c[] = {1, 1, 8};
+    rpt_catbars cb;
+    cr_assert_eq(rpt_catbars_build(r, c, 3, &cb), 0);
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_catbars(&b, &cb, labels, "col \"<b>\"");
+    char *s = rpt_buf_take(&b);
+    cr_assert_not_null(s);
+    assert_inert_svg(s);
+    cr_assert_null(strstr(s, "<b>"));
+    /* full labels in the tooltips; shares: 5/10 = 50.0 %, 1/10 = 10.0 % */
+    cr_assert_not_null(strstr(s, "<title>&lt;script&gt;alert(1)&lt;/script&gt;: reference "
+                                 "50.0 %, current 10.0 %</title>"),
+                       "%s", s);
+    cr_assert_not_null(strstr(s, "<title>&lt;img src=x onerror=alert(1)&gt;: reference"));
+    cr_assert_not_null(strstr(s, "a&quot;b&#39;c&amp;d"));
+    cr_assert_eq(count_of(s, "<g>"), 3);
+    cr_assert_eq(count_of(s, "</g>"), 3);
+    cr_assert_eq(count_of(s, "<rect"), 6); /* a pair per category */
+    free(s);
+}
+
+Test(svg, column_dispatch)
+{
+    rpt_buf b;
+    /* numeric, 30 distinct values > 12: histogram */
+    double v[30];
+    uint64_t one[30];
+    for (size_t i = 0; i < 30; i++) {
+        v[i] = (double)i;
+        one[i] = 1;
+    }
+    stats_column col;
+    memset(&col, 0, sizeof col);
+    col.kind = STATS_NUM;
+    col.ref_num = (stats_num){v, one, 30, 30, false};
+    col.cur_num = (stats_num){v, one, 30, 30, false};
+    rpt_buf_init(&b);
+    cr_assert_eq(rpt_svg_column(&b, &col, NULL, "n"), 0);
+    char *s = rpt_buf_take(&b);
+    cr_assert_not_null(strstr(s, "class=\"plot hist\""));
+    free(s);
+    /* numeric, 3 distinct: bars labelled by value */
+    col.ref_num.n_distinct = 3;
+    col.ref_num.n = 3;
+    col.cur_num.n_distinct = 3;
+    col.cur_num.n = 3;
+    rpt_buf_init(&b);
+    cr_assert_eq(rpt_svg_column(&b, &col, NULL, "n"), 0);
+    s = rpt_buf_take(&b);
+    cr_assert_not_null(strstr(s, "class=\"plot cat\""));
+    cr_assert_not_null(strstr(s, ">2</text>"));
+    free(s);
+    /* an empty side: nothing drawn */
+    col.cur_num = (stats_num){NULL, NULL, 0, 0, false};
+    rpt_buf_init(&b);
+    cr_assert_eq(rpt_svg_column(&b, &col, NULL, "n"), 1);
+    cr_assert_eq(b.len, 0);
+    rpt_buf_release(&b);
+    /* categorical text */
+    uint64_t rc[] = {1, 2}, cc[] = {2, 1};
+    static const char *const lab[] = {"F", "M"};
+    memset(&col, 0, sizeof col);
+    col.kind = STATS_CAT;
+    col.ref_cat = (stats_cat){rc, 2, 3};
+    col.cur_cat = (stats_cat){cc, 2, 3};
+    rpt_buf_init(&b);
+    cr_assert_eq(rpt_svg_column(&b, &col, lab, "g"), 0);
+    s = rpt_buf_take(&b);
+    cr_assert_not_null(strstr(s, ">M</text>"));
+    free(s);
+    rpt_buf_init(&b);
+    cr_assert_eq(rpt_svg_column(&b, NULL, lab, "g"), 1);
+    rpt_buf_release(&b);
+}
+
+Test(svg, series_scale_gaps_and_markers)
+{
+    /* -log10: p = 0.01 -> 2; p = 0 -> 1e-300 -> 300; distances as they are */
+    assert_close(rpt_series_y(true, 0.01), 2.0, "p 0.01");
+    assert_close(rpt_series_y(true, 0.0), 300.0, "p 0");
+    assert_close(rpt_series_y(false, 0.3), 0.3, "distance");
+    size_t x[] = {0, 1, 2, 3};
+    int64_t id[] = {7, 8, 9, 10};
+    double sc[] = {0.05, NAN, 0.2, 0.3}, th[] = {0.1, 0.1, 0.1, 0.1};
+    bool dr[] = {false, false, true, true};
+    rpt_series s = {4, x, id, sc, th, dr, false};
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_series(&b, &s, 4, "<col>");
+    char *h = rpt_buf_take(&b);
+    cr_assert_not_null(h);
+    assert_inert_svg(h);
+    /* the NaN run splits the score line in two; 2 drifted markers, 1 hollow (NaN: none) */
+    cr_assert_eq(count_of(h, "stroke-width=\"1.5\""), 2, "%s", h);
+    cr_assert_eq(count_of(h, "class=\"drift\""), 2);
+    cr_assert_eq(count_of(h, "<circle"), 1);
+    cr_assert_not_null(strstr(h, "<title>run 9: score 0.2, threshold 0.1, drifted</title>"));
+    /* y top = 1.15 x 0.3 = 0.345; threshold 0.1 at y = 58 - 0.1 * 52 / 0.345 = 42.927...
+     * (plot top y0 = 6 for series: PAD_T + 2) */
+    char want[64];
+    snprintf(want, sizeof want, "%.1f", 58.0 - 0.1 * 52.0 / 0.345);
+    cr_assert_str_eq(want, "42.9");
+    cr_assert_not_null(strstr(h, " 42.9H"), "%s", h);
+    free(h);
+}
+
+/* ---- pages ------------------------------------------------------------------------------ */
+
+static rpt_run_entry entry(int64_t id, const char *ref, size_t n, size_t d, bool drift)
+{
+    rpt_run_entry e = {id,
+                       "2026-01-01 00:00:00 UTC",
+                       "batch <i>b</i>",
+                       ref,
+                       n,
+                       d,
+                       n ? (double)d / (double)n : NAN,
+                       drift,
+                       false,
+                       "run-1.html\"><script>x</script>"};
+    return e;
+}
+
+Test(svg, index_and_history_pages_escape_and_repeat)
+{
+    rpt_run_entry runs[2] = {entry(2, "<ref>", 4, 3, true), entry(1, "<ref>", 4, 0, false)};
+    rpt_link pages[1] = {{"<ref>", "history-_ref_.html"}};
+    char *a = rpt_index_render(runs, 2, pages, 1);
+    char *b2 = rpt_index_render(runs, 2, pages, 1);
+    cr_assert_not_null(a);
+    cr_assert_str_eq(a, b2, "rendered twice: different bytes");
+    free(b2);
+    assert_inert(a);
+    cr_assert_null(strstr(a, "<ref>"));
+    cr_assert_null(strstr(a, "<i>"));
+    cr_assert_not_null(strstr(a, "href=\"run-1.html&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""));
+    /* newest first as given; 3 of 4 = 75.0 % */
+    cr_assert_lt(strstr(a, ">2</a>"), strstr(a, ">1</a>"));
+    cr_assert_not_null(strstr(a, "3 of 4 (75.0 %)"));
+    free(a);
+
+    size_t x1[] = {0, 1};
+    double sc[] = {0.01, 0.5}, th[] = {0.05, 0.05};
+    bool dr[] = {true, false};
+    rpt_column_series cols[2] = {
+        {"<script>alert(1)</script>", "ks", {2, x1, NULL, sc, th, dr, true}},
+        {"plain", "wasserstein", {0, NULL, NULL, NULL, NULL, NULL, false}},
+    };
+    rpt_run_entry old_first[2] = {runs[1], runs[0]};
+    char *h = rpt_history_render("<ref>", old_first, 2, cols, 2);
+    char *h2 = rpt_history_render("<ref>", old_first, 2, cols, 2);
+    cr_assert_not_null(h);
+    cr_assert_str_eq(h, h2);
+    free(h2);
+    assert_inert(h);
+    cr_assert_eq(count_of(h, "<svg"), 1); /* the column without results has no chart */
+    cr_assert_not_null(strstr(h, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
+    cr_assert_not_null(strstr(h, "<td class=\"n\">1 of 2</td>"));
+    free(h);
+}
+
+Test(svg, report_has_one_plot_per_column_with_data)
+{
+    uint64_t rc[] = {4, 1}, cc[] = {1, 4};
+    static const char *const lab[] = {"<script>alert(1)</script>", "<img src=x onerror=alert(1)>"};
+    stats_column data;
+    memset(&data, 0, sizeof data);
+    data.kind = STATS_CAT;
+    data.ref_cat = (stats_cat){rc, 2, 5};
+    data.cur_cat = (stats_cat){cc, 2, 5};
+    rpt_column c[3] = {
+        {.name = "with_data",
+         .kind = STATS_CAT,
+         .test = STATS_TEST_JENSENSHANNON,
+         .threshold = 0.1,
+         .score = 0.4,
+         .drifted = true,
+         .data = &data,
+         .cat_labels = lab},
+        {.name = "no_data_pointer",
+         .kind = STATS_NUM,
+         .test = STATS_TEST_WASSERSTEIN,
+         .threshold = 0.1,
+         .score = 0.01},
+        /* missing 0 / 100 -> 60 / 100: a jump of +60 points */
+        {.name = "jump",
+         .kind = STATS_CAT,
+         .test = STATS_TEST_JENSENSHANNON,
+         .threshold = 0.1,
+         .score = 0.2,
+         .drifted = true,
+         .data = &data,
+         .cat_labels = lab,
+         .ref = {100, 0, 0},
+         .cur = {100, 60, 0}},
+    };
+    rpt_run r;
+    memset(&r, 0, sizeof r);
+    r.cols = c;
+    r.ncols = 3;
+    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, true};
+    r.drift_share = 0.5;
+    r.retrain_fraction = 0.5;
+    char *h = rpt_html_render(&r);
+    cr_assert_not_null(h);
+    cr_assert_eq(count_of(h, "<svg"), 2);
+    assert_inert(h);
+    cr_assert_not_null(strstr(h, "&lt;script&gt;alert(1)&lt;/script&gt;: reference 80.0 %"));
+    cr_assert_not_null(strstr(h, "\xE2\x96\xB2 +60.0 pts"), "missing-share jump not flagged");
+    cr_assert_eq(count_of(h, " pts</span>"), 1, "a column without a jump was flagged");
+    cr_assert_not_null(strstr(h, "@media print"));
+    free(h);
+}
