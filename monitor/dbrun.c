@@ -643,7 +643,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
 out:
     if (ref_pending) {
         double ignored;
-        char ignored_err[8];
+        char ignored_err[1024];
         ref_join(ref_th, &ref_pending, &job, rcache, &ignored, ignored_err, sizeof ignored_err);
     }
     free(html);

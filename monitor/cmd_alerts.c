@@ -1,0 +1,86 @@
+/* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004), one line
+ * per alert, oldest first: run id, state (pending, delivered, dead), attempts, batch or
+ * window, when created, when next tried / delivered / dead, and the last error. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/cli.h"
+#include "monitor/config.h"
+#include "monitor/db.h"
+#include "monitor/serve.h"
+
+int dm_cmd_alerts(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"state", required_argument, NULL, 's'},
+                                             {NULL, 0, NULL, 0}};
+    const char *config = getenv("DRIFTMON_CONFIG"), *state = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 's':
+            state = optarg;
+            break;
+        default:
+            dm_cli_error("usage: driftmon alerts [--config FILE] [--state "
+                         "pending|delivered|dead]");
+            return 2;
+        }
+    }
+    if (optind != argc || (state && strcmp(state, "pending") != 0 &&
+                           strcmp(state, "delivered") != 0 && strcmp(state, "dead") != 0)) {
+        dm_cli_error("usage: driftmon alerts [--config FILE] [--state pending|delivered|dead]");
+        return 2;
+    }
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    char err[1024];
+    PGconn *conn = dm_db_connect(cfg.conninfo, err, sizeof err);
+    dm_config_release(&cfg);
+    if (!conn) {
+        dm_cli_error(err);
+        return 1;
+    }
+    const char *p[1] = {state};
+    PGresult *r = PQexecParams(
+        conn,
+        "SELECT run_id, state, attempts, coalesce(batch, 'window ' || "
+        "to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '/' || "
+        "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')), "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "to_char(CASE state WHEN 'delivered' THEN delivered_at WHEN 'dead' THEN dead_at "
+        "ELSE next_attempt_at END AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+        "coalesce(last_error, '') FROM driftmon.alerts WHERE $1::text IS NULL OR state = $1 "
+        "ORDER BY created_at, run_id",
+        1, NULL, p, NULL, NULL, 0);
+    int status = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char m[600];
+        snprintf(m, sizeof m, "could not list the alerts (run `driftmon init`?): %s",
+                 PQresultErrorMessage(r));
+        size_t l = strlen(m);
+        while (l > 0 && m[l - 1] == '\n')
+            m[--l] = '\0';
+        dm_cli_error(m);
+        status = 1;
+    } else {
+        printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", "run_id", "state", "attempts",
+               "batch/window", "created", "next/delivered/dead", "last_error");
+        for (int i = 0; i < PQntuples(r); i++)
+            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", PQgetvalue(r, i, 0),
+                   PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                   PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+    }
+    PQclear(r);
+    PQfinish(conn);
+    return status;
+}

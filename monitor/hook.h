@@ -1,0 +1,52 @@
+/*
+ * hook.h - running the retrain hook, and the retry policy shared by the daemon.
+ *
+ * The hook is a command given as argv in the configuration (retrain.hook).  It is run
+ * without a shell (fork + execvpe, PATH searched as execvp does), in its own process group,
+ * with the signal mask cleared and SIGPIPE back to its default, the run's JSON report on its
+ * standard input, its standard output and error inherited, and the caller's extra
+ * environment variables (DRIFTMON_RUN_ID, DRIFTMON_BATCH) added to the daemon's.  The parent
+ * writes the input without blocking and polls waitpid every 10 ms; at the timeout, or when
+ * *stop becomes non-zero, the whole process group gets SIGKILL and is reaped.  A hook that
+ * exits without reading its input is fine (EPIPE is not an error: only the exit status
+ * counts).
+ */
+#ifndef DRIFTMON_HOOK_H
+#define DRIFTMON_HOOK_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *const *argv; /* NULL-terminated, argv[0] the program */
+    const char *input;       /* written to the hook's stdin; may be NULL */
+    size_t input_len;
+    const char *const *env_extra; /* "NAME=value" entries, NULL-terminated; may be NULL */
+    double timeout_s;             /* > 0 */
+    const atomic_int *stop;       /* may be NULL: give up (kill) when it becomes non-zero */
+} dm_hook_call;
+
+typedef enum {
+    DM_HOOK_OK = 0,      /* exit status 0 */
+    DM_HOOK_FAILED = 1,  /* another exit status or killed by a signal */
+    DM_HOOK_TIMEOUT = 2, /* still running at the timeout: killed */
+    DM_HOOK_NOSTART = 3, /* could not be started (not found, not executable, fork failed) */
+    DM_HOOK_STOPPED = 4  /* *stop became non-zero: killed, not the hook's fault */
+} dm_hook_outcome;
+
+/* Run the hook and wait for it.  Returns the outcome; err gets one line saying what
+ * happened ("exited with status 3", "killed by signal 9", "timed out after 2.0 s",
+ * "could not run \"x\": No such file or directory"); *elapsed_s (may be NULL) the time. */
+dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *err, size_t errlen);
+
+/*
+ * The named retry policy (capped exponential backoff with decorrelated jitter, as in
+ * pg_auto_failover's pgsql.c): the next delay is uniform in [base, 3 x prev], at most cap;
+ * prev <= 0 (the first retry) counts as base.  rng is the caller's xorshift64* state
+ * (non-zero; dm_backoff_seed gives one).
+ */
+double dm_backoff_next(double base, double cap, double prev, uint64_t *rng);
+uint64_t dm_backoff_seed(void);
+
+#endif

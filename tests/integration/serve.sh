@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# serve.sh - `driftmon serve`, the daemon (issue 4), against a real PostgreSQL started for the
+# test.  No mocks.  Checks:
+#   - a batch submitted to an idle daemon starts being checked within 100 ms (queued_s);
+#   - two daemons, 50 batches in bursts: every batch exactly one run, none lost;
+#   - kill -9 of a daemon at 20 random points: afterwards every batch has exactly one run and
+#     every flagged retrain reached the hook (distinct run ids; raw call count reported);
+#   - PostgreSQL restarted 5 times (pg_ctl restart -m fast) while the daemon waits and while
+#     it works: it reconnects and the batches submitted meanwhile are checked;
+#   - hooks: fails twice then succeeds -> delivered on the third try; always fails -> dead
+#     after max_attempts (logged as an error); hangs -> killed at its timeout;
+#   - SIGHUP with a broken config keeps the old one; SIGTERM exits 0 within a second of the
+#     run in hand finishing; a second SIGINT exits at once;
+#   - periodic windows: closed windows caught up once, none twice across restarts and with
+#     two daemons; `driftmon alerts` lists the states.
+# Small batches (200-3000 rows) keep the whole file well under 4 minutes (about 75 s).
+# KEEP=1 keeps the work folder (daemon logs) for a post-mortem.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${DM_BUILD:-$PWD/build}
+DM=${DM_DRIFTMON:-$BUILD/driftmon}
+GEN=$BUILD/dm-gen
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+
+dir=$(mktemp -d /tmp/dm-serve.XXXXXX)
+W=$(mktemp -d /tmp/dm-servew.XXXXXX)
+chmod 0777 "$W"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
+    [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+eval "$(bash tests/pg/cluster.sh start "$dir")" || { echo "could not start PostgreSQL"; exit 1; }
+PGBIN_DIR=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")
+[ -x "$PGBIN_DIR/pg_ctl" ] || PGBIN_DIR=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg_restart() { as_owner "$PGBIN_DIR/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 60 restart >/dev/null; }
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+now() { date +%s.%N; }
+
+# ---- data: the monitored tables and the reference ----------------------------------------
+"$GEN" --schema applications --no-target >"$W/schema.sql"
+sed 's/CREATE TABLE "applications"/CREATE TABLE "apps_w"/' "$W/schema.sql" >"$W/schema_w.sql"
+cols=$(sed -n 's/^ *\("[^"]*"\) .*/\1/p' "$W/schema.sql" | paste -sd, -)
+q -f "$W/schema.sql" -f "$W/schema_w.sql" >/dev/null || { echo "could not create tables"; exit 1; }
+for t in applications apps_w; do
+    q -c "ALTER TABLE $t ADD COLUMN batch_id text DEFAULT current_setting('dm.batch', true),
+          ADD COLUMN created_at timestamptz DEFAULT coalesce(nullif(current_setting('dm.ts', true), '')::timestamptz, clock_timestamp())"
+done
+q -c "CREATE INDEX ON applications (batch_id)"
+q -c "CREATE INDEX ON apps_w (created_at)"
+"$GEN" --rows 2000 --seed 1 --no-target -o "$W/ref.csv"
+for s in 2 3 4; do "$GEN" --rows 200 --seed $s --no-target --format tsv-copy --no-header -o "$W/small$s.tsv"; done
+"$GEN" --rows 200 --seed 5 --no-target --format tsv-copy --no-header \
+    --drift AMT_INCOME_TOTAL=3,AMT_CREDIT=3,AMT_ANNUITY=3,DAYS_BIRTH=2 -o "$W/drift.tsv"
+"$GEN" --rows 3000 --seed 6 --no-target --format tsv-copy --no-header -o "$W/big.tsv"
+
+# submit NAME TSV [TABLE] [TIMESTAMP]: the rows and submit_batch in one transaction
+submit() {
+    {
+        echo "BEGIN;"
+        echo "SET LOCAL dm.batch = '$1';"
+        [ -n "${4:-}" ] && echo "SET LOCAL dm.ts = '$4';"
+        echo "COPY ${3:-applications} ($cols) FROM STDIN;"
+        cat "$2"
+        echo '\.'
+        echo "SELECT driftmon.submit_batch('$1');"
+        echo "COMMIT;"
+    } | q >/dev/null
+}
+# wait_until SECONDS SQL: until the query prints t
+wait_until() {
+    local end=$(($(date +%s) + $1))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_log() { # SECONDS FILE PATTERN
+    local end=$(($(date +%s) + $1))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        grep -q "$3" "$2" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+all_done="SELECT count(*) = 0 FROM driftmon.batch WHERE done_at IS NULL"
+no_pending="SELECT count(*) = 0 FROM driftmon.retrain_outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
+# batches (matching LIKE) without exactly one run
+not_once() {
+    q -c "SELECT count(*) FROM driftmon.batch b WHERE b.batch LIKE '$1'
+          AND (SELECT count(*) FROM driftmon.run r WHERE r.batch = b.batch) <> 1"
+}
+
+# config NAME HOOK [extra json members]
+config() {
+    cat >"$W/$1.json" <<EOF
+{
+  "source": {"table": "${TABLE:-applications}", "batch_column": "batch_id", "timestamp_column": "created_at"},
+  "reference": {"name": "hc"},
+  "reports": {"dir": "$W/reports"},
+  "retrain": {"fraction": 0, "hook": ["$2"], "hook_timeout": ${HOOK_TIMEOUT:-5},
+              "max_attempts": ${MAX_ATTEMPTS:-8}, "notify_channel": "driftmon_retrain"}${3:+,
+  $3}
+}
+EOF
+}
+# the recording hook: one line per call "run_id batch first-byte-of-stdin"
+cat >"$W/hook_rec.sh" <<'EOF'
+#!/bin/sh
+c=$(head -c 1)
+printf '%s %s %s\n' "$DRIFTMON_RUN_ID" "$DRIFTMON_BATCH" "$c" >>"$HOOK_LOG"
+EOF
+# flaky-*: fails twice then succeeds; dead-*: always fails; hang-*: never ends
+cat >"$W/hook_var.sh" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+n=$(cat "$HOOK_DIR/n.$DRIFTMON_RUN_ID" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" >"$HOOK_DIR/n.$DRIFTMON_RUN_ID"
+case "$DRIFTMON_BATCH" in
+    flaky-*) [ "$n" -ge 3 ] && exit 0; exit 1 ;;
+    dead-*) exit 7 ;;
+    hang-*) exec sleep 31.25 ;;
+esac
+exit 0
+EOF
+chmod 0755 "$W/hook_rec.sh" "$W/hook_var.sh"
+export HOOK_LOG=$W/hook.log HOOK_DIR=$W
+: >"$HOOK_LOG"
+config main "$W/hook_rec.sh"
+C=(--config "$W/main.json")
+"$DM" init "${C[@]}" 2>"$W/init.err" || { echo "init failed: $(cat "$W/init.err")"; exit 1; }
+"$DM" reference load "$W/ref.csv" --name hc "${C[@]}" >/dev/null 2>"$W/ref.err" ||
+    { echo "reference load failed: $(cat "$W/ref.err")"; exit 1; }
+[ "$(q -c "SELECT count(*) FROM driftmon.schema_version WHERE name = '004_daemon.sql'")" = 1 ] &&
+    ok "migration 004_daemon.sql applied" || bad "migration 004_daemon.sql applied"
+
+# start_daemon LOG ARGS...: sets $dpid
+start_daemon() {
+    local log=$1
+    shift
+    "$DM" serve "$@" 2>>"$log" &
+    dpid=$!
+    PIDS+=("$dpid")
+}
+stop_daemon() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+FAST=(--lease 2 --poll 0.5 --retry-base 0.1 --retry-cap 0.5 --reconnect-cap 0.5)
+
+# ---- latency: an idle daemon starts within 100 ms ----------------------------------------
+start_daemon "$W/d1.log" "${C[@]}" "${FAST[@]}" --poll 30
+d1=$dpid
+wait_log 10 "$W/d1.log" "listening on driftmon_batch" || bad "daemon 1 connects" "$(tail -3 "$W/d1.log")"
+sleep 0.3
+submit lat-1 "$W/small2.tsv"
+wait_log 10 "$W/d1.log" 'msg="checked batch" batch=lat-1' || true
+qs=$(sed -n 's/.*msg="claimed batch" batch=lat-1 queued_s=\([0-9.]*\).*/\1/p' "$W/d1.log")
+if [ -n "$qs" ] && awk -v x="$qs" 'BEGIN { exit !(x < 0.1) }'; then
+    ok "a submitted batch starts being checked within 100 ms (poll 30 s, so by NOTIFY: ${qs} s)"
+else
+    bad "a submitted batch starts being checked within 100 ms" "queued_s=$qs; $(tail -3 "$W/d1.log")"
+fi
+
+# ---- two daemons, 50 batches in bursts ---------------------------------------------------
+start_daemon "$W/d2.log" "${C[@]}" "${FAST[@]}"
+d2=$dpid
+wait_log 10 "$W/d2.log" "listening on driftmon_batch"
+for burst in 1 2 3 4 5; do
+    for i in $(seq 1 10); do submit "two-$burst-$i" "$W/small$((2 + i % 3)).tsv" & done
+    wait_pids=$(jobs -p | grep -v -e "^$d1\$" -e "^$d2\$")
+    for p in $wait_pids; do wait "$p"; done
+    sleep 0.2
+done
+if wait_until 90 "$all_done"; then
+    n=$(q -c "SELECT count(*) FROM driftmon.batch WHERE batch LIKE 'two-%'")
+    bad_n=$(not_once 'two-%')
+    c1=$(grep -c 'msg="checked batch" batch=two-' "$W/d1.log")
+    c2=$(grep -c 'msg="checked batch" batch=two-' "$W/d2.log")
+    [ "$n" = 50 ] && [ "$bad_n" = 0 ] &&
+        ok "two daemons, 50 batches: each exactly one run (daemon 1: $c1, daemon 2: $c2)" ||
+        bad "two daemons, 50 batches" "batches=$n, without exactly one run: $bad_n"
+else
+    bad "two daemons, 50 batches: all done within 90 s" "$(q -c "SELECT count(*) FROM driftmon.batch WHERE done_at IS NULL")"
+fi
+wait_until 30 "$no_pending" || bad "alerts of the burst delivered"
+stop_daemon "$d1"
+stop_daemon "$d2"
+
+# ---- kill -9 at 20 random points ------------------------------------------------------------
+for i in $(seq 1 20); do
+    if [ $((i % 4)) = 0 ]; then submit "kill-$i" "$W/drift.tsv"; else submit "kill-$i" "$W/small$((2 + i % 3)).tsv"; fi
+done
+killed_mid=0
+for i in $(seq 1 20); do
+    start_daemon "$W/kill.log" "${C[@]}" "${FAST[@]}" --worker killer
+    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 0.05 + (r % 600) / 1000 }')"
+    tail -n 1 "$W/kill.log" | grep -q 'claimed batch' && killed_mid=$((killed_mid + 1))
+    kill -9 "$dpid" 2>/dev/null
+    wait "$dpid" 2>/dev/null
+    [ $((i % 5)) = 0 ] && submit "kill-late-$i" "$W/small2.tsv"
+done
+start_daemon "$W/kill.log" "${C[@]}" "${FAST[@]}" --worker killer
+dk=$dpid
+if wait_until 90 "$all_done" && wait_until 60 "$no_pending"; then
+    bad_n=$(not_once 'kill-%')
+    n=$(q -c "SELECT count(*) FROM driftmon.batch WHERE batch LIKE 'kill-%'")
+    [ "$bad_n" = 0 ] && [ "$n" = 24 ] &&
+        ok "kill -9 x20 (about $killed_mid in a check): all $n batches have exactly one run" ||
+        bad "kill -9 x20: exactly one run per batch" "batches=$n, without exactly one run: $bad_n"
+    flagged=$(q -c "SELECT string_agg(r.id::text, ' ' ORDER BY r.id) FROM driftmon.run r
+                    WHERE r.retrain_flagged AND r.batch LIKE 'kill-%'")
+    hooked=$(grep ' kill-' "$HOOK_LOG" | cut -d' ' -f1 | sort -un | paste -sd' ' -)
+    raw=$(grep -c ' kill-' "$HOOK_LOG")
+    nflag=$(echo "$flagged" | wc -w)
+    if [ -n "$flagged" ] && [ "$flagged" = "$hooked" ] && ! grep ' kill-' "$HOOK_LOG" | grep -qv ' {$'; then
+        ok "every flagged retrain reached the hook: $nflag distinct run ids, $raw raw calls"
+    else
+        bad "every flagged retrain reached the hook" "flagged: $flagged / hook: $hooked"
+    fi
+else
+    bad "after kill -9 x20 everything is checked and delivered" "$(q -c "SELECT batch, claimed_by, lease_until, last_error FROM driftmon.batch WHERE done_at IS NULL")"
+fi
+
+# ---- PostgreSQL restarted 5 times ----------------------------------------------------------
+restart_ok=true
+for i in 1 2 3 4 5; do
+    submit "pg-big-$i" "$W/big.tsv"
+    sleep 0.$((RANDOM % 3))
+    pg_restart || { restart_ok=false; break; }
+    submit "pg-after-$i" "$W/small3.tsv" || { restart_ok=false; break; }
+    sleep 0.5 # the daemon waits while the server is down / reconnects
+    if ! wait_until 30 "SELECT count(*) = 0 FROM driftmon.batch WHERE done_at IS NULL AND batch LIKE 'pg-%'"; then
+        restart_ok=false
+        break
+    fi
+done
+recon=$(grep -c 'lost the database connection' "$W/kill.log")
+if $restart_ok && kill -0 "$dk" 2>/dev/null && [ "$(not_once 'pg-%')" = 0 ] && [ "$recon" -ge 5 ]; then
+    ok "PostgreSQL restarted 5 times: reconnected ($recon times), all 10 batches one run each"
+else
+    bad "PostgreSQL restarted 5 times" "restart_ok=$restart_ok reconnects=$recon not_once=$(not_once 'pg-%'); $(grep -E 'level=(warn|error)' "$W/kill.log" | tail -3)"
+fi
+stop_daemon "$dk"
+
+# ---- hooks: flaky, dead, hanging ---------------------------------------------------------
+HOOK_TIMEOUT=1 MAX_ATTEMPTS=3 config hooks "$W/hook_var.sh"
+start_daemon "$W/hooks.log" --config "$W/hooks.json" "${FAST[@]}"
+dh=$dpid
+submit flaky-1 "$W/drift.tsv"
+submit dead-1 "$W/drift.tsv"
+submit hang-1 "$W/drift.tsv"
+wait_until 60 "SELECT ($all_done) AND ($no_pending)" || true
+st() { q -c "SELECT a.state || ' ' || a.attempts FROM driftmon.alerts a WHERE a.batch = '$1'"; }
+[ "$(st flaky-1)" = "delivered 3" ] && ok "a hook that fails twice is delivered on the third try" ||
+    bad "a hook that fails twice is delivered on the third try" "$(st flaky-1)"
+if [ "$(st dead-1)" = "dead 3" ] && grep -q 'level=error msg="retrain alert is dead.*batch=dead-1' "$W/hooks.log"; then
+    ok "a hook that always fails is dead after 3 attempts, logged as an error"
+else
+    bad "a hook that always fails is dead after 3 attempts" "$(st dead-1)"
+fi
+herr=$(q -c "SELECT a.last_error FROM driftmon.alerts a WHERE a.batch = 'hang-1'")
+if [ "$(st hang-1)" = "dead 3" ] && [[ "$herr" == *"timed out after 1.0 s"* ]] && ! pgrep -f 'sleep 31.25' >/dev/null; then
+    ok "a hanging hook is killed at its timeout (3 x 1 s, then dead; no sleep left)"
+else
+    bad "a hanging hook is killed at its timeout" "$(st hang-1) / $herr / $(pgrep -fa 'sleep 31.25')"
+fi
+"$DM" alerts --config "$W/hooks.json" >"$W/alerts.out" 2>&1
+grep -q ' delivered ' "$W/alerts.out" && grep -q ' dead ' "$W/alerts.out" &&
+    [ "$("$DM" alerts --config "$W/hooks.json" --state dead | grep -c ' dead ')" = 2 ] &&
+    ok "driftmon alerts lists delivered and dead alerts (--state filters)" ||
+    bad "driftmon alerts" "$(cat "$W/alerts.out")"
+
+# ---- SIGHUP with a broken config; SIGTERM after the run in hand ---------------------------
+cp "$W/hooks.json" "$W/hooks.good"
+echo '{"source": {"table": ' >"$W/hooks.json"
+kill -HUP "$dh"
+wait_log 5 "$W/hooks.log" 'could not reload the configuration; keeping the old one' &&
+    submit hup-1 "$W/small2.tsv" &&
+    wait_until 10 "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'hup-1'" &&
+    ok "SIGHUP with a broken config keeps the old one (and says why)" ||
+    bad "SIGHUP with a broken config keeps the old one" "$(tail -3 "$W/hooks.log")"
+cp "$W/hooks.good" "$W/hooks.json"
+kill -HUP "$dh"
+wait_log 5 "$W/hooks.log" 'msg="configuration reloaded"' && ok "SIGHUP with a good config reloads" ||
+    bad "SIGHUP with a good config reloads"
+: >"$W/term.log"
+stop_daemon "$dh"
+start_daemon "$W/term.log" --config "$W/hooks.json" "${FAST[@]}"
+dt=$dpid
+wait_log 10 "$W/term.log" "listening on driftmon_batch"
+submit term-1 "$W/big.tsv"
+wait_log 10 "$W/term.log" 'claimed batch.*term-1'
+kill -TERM "$dt"
+wait "$dt"
+rc=$?
+t_exit=$(now)
+fin=$(q -c "SELECT extract(epoch FROM finished_at) FROM driftmon.run WHERE batch = 'term-1'")
+if [ "$rc" = 0 ] && [ -n "$fin" ] && awk -v a="$t_exit" -v b="$fin" 'BEGIN { exit !(a - b < 1.0) }'; then
+    ok "SIGTERM finishes the run in hand and exits 0 within a second ($(awk -v a="$t_exit" -v b="$fin" 'BEGIN { printf "%.3f", a - b }') s)"
+else
+    bad "SIGTERM finishes the run in hand and exits 0" "rc=$rc finished=$fin exit=$t_exit"
+fi
+start_daemon "$W/int.log" --config "$W/hooks.json" "${FAST[@]}"
+di=$dpid
+wait_log 10 "$W/int.log" "listening on driftmon_batch"
+submit int-1 "$W/big.tsv"
+wait_log 10 "$W/int.log" 'claimed batch.*int-1'
+kill -INT "$di"
+sleep 0.02
+kill -INT "$di"
+t0=$(now)
+wait "$di"
+rc=$?
+el=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
+[ "$rc" = 130 ] && ! grep -q 'checked batch.*int-1' "$W/int.log" &&
+    ok "a second SIGINT exits at once (status 130, ${el} s, run not finished)" ||
+    bad "a second SIGINT exits at once" "rc=$rc; $(tail -2 "$W/int.log")"
+
+# ---- a claim lost under a slow run: that run is discarded, the batch still gets one ------
+# The daemon claims steal-1 and then blocks reading it (the table is locked by the test);
+# meanwhile the claim passes to "thief"; when the lock goes, the daemon's commit must refuse.
+submit steal-1 "$W/big.tsv"
+submit empty-1 /dev/null # a batch without rows: an input error, held back, not retried hot
+(echo "BEGIN; LOCK TABLE applications IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" | q >/dev/null) &
+locker=$!
+sleep 0.3
+start_daemon "$W/steal.log" --config "$W/hooks.json" "${FAST[@]}"
+ds=$dpid
+if wait_log 10 "$W/steal.log" 'claimed batch.*steal-1'; then
+    q -c "UPDATE driftmon.batch SET claimed_by = 'thief', lease_until = clock_timestamp() + interval '1 second' WHERE batch = 'steal-1'"
+fi
+wait "$locker"
+wait_until 20 "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'steal-1'" || true
+sleep 0.5
+if grep -q 'msg="run discarded: lost the claim on the batch" batch=steal-1' "$W/steal.log" &&
+    [ "$(not_once 'steal-%')" = 0 ]; then
+    ok "a run whose claim was lost is not committed; the batch still gets exactly one run"
+else
+    bad "a lost claim is not committed" "$(grep steal-1 "$W/steal.log" | tail -4)"
+fi
+e=$(q -c "SELECT last_error IS NOT NULL AND lease_until > clock_timestamp() AND done_at IS NULL FROM driftmon.batch WHERE batch = 'empty-1'")
+ne=$(grep -c 'msg="could not check batch" batch=empty-1' "$W/steal.log")
+[ "$e" = t ] && [ "$ne" = 1 ] && ok "a batch without rows: error logged once, held back with last_error" ||
+    bad "a batch without rows" "held=$e, logged $ne times"
+stop_daemon "$ds"
+q -c "UPDATE driftmon.batch SET done_at = clock_timestamp() WHERE batch = 'empty-1'"
+
+# ---- periodic windows ---------------------------------------------------------------------
+h0=$(q -c "SELECT extract(epoch FROM date_trunc('hour', now()))::bigint")
+for k in 5 3 2; do
+    submit "w-$k" "$W/small$((2 + k % 3)).tsv" apps_w "$(date -u -d "@$((h0 - k * 3600 + 600))" '+%Y-%m-%d %H:%M:%S+00')"
+done
+q -c "UPDATE driftmon.batch SET done_at = now() WHERE batch LIKE 'w-%'" # rows for windows only
+TABLE=apps_w config win "$W/hook_rec.sh" '"schedule": {"every": "1 hour"}'
+start_daemon "$W/win.log" --config "$W/win.json" "${FAST[@]}"
+w1=$dpid
+start_daemon "$W/win2.log" --config "$W/win.json" "${FAST[@]}"
+w2=$dpid
+wruns="SELECT count(*) FROM driftmon.run WHERE window_start IS NOT NULL"
+wait_until 30 "SELECT ($wruns) >= 3" || true
+sleep 1
+n1=$(q -c "$wruns")
+stop_daemon "$w1"
+stop_daemon "$w2"
+start_daemon "$W/win.log" --config "$W/win.json" "${FAST[@]}"
+w3=$dpid
+sleep 2
+n2=$(q -c "$wruns")
+stop_daemon "$w3"
+exp=$(q -c "SELECT string_agg(to_char(to_timestamp($h0 - k * 3600) AT TIME ZONE 'UTC', 'HH24'), ',' ORDER BY k DESC) FROM unnest(ARRAY[5,3,2]) k")
+got=$(q -c "SELECT string_agg(to_char(window_start AT TIME ZONE 'UTC', 'HH24'), ',' ORDER BY window_start) FROM driftmon.run WHERE window_start IS NOT NULL")
+if [ "$n1" = 3 ] && [ "$n2" = 3 ] && [ "$got" = "$exp" ]; then
+    ok "periodic windows: the 3 closed windows with rows caught up once (hours $got), none twice"
+else
+    bad "periodic windows" "runs $n1 then $n2; hours $got, expected $exp"
+fi
+
+# ---- a hook that cannot be started (no shell: the argv is run as given) -------------------
+MAX_ATTEMPTS=1 config nostart "$W/no such hook.sh"
+start_daemon "$W/nostart.log" --config "$W/nostart.json" "${FAST[@]}"
+dn=$dpid
+submit nostart-1 "$W/drift.tsv"
+wait_until 20 "SELECT ($all_done) AND ($no_pending)" || true
+stop_daemon "$dn"
+ne=$(q -c "SELECT a.state || ': ' || a.last_error FROM driftmon.alerts a WHERE a.batch = 'nostart-1'")
+[ "$ne" = "dead: could not run \"$W/no such hook.sh\": No such file or directory" ] &&
+    ok "a hook that cannot be started: the error names it (argv, not a shell line)" ||
+    bad "a hook that cannot be started" "$ne"
+
+# ---- logs ----------------------------------------------------------------------------------
+if grep -h 'msg="checked batch"' "$W"/*.log | head -1 | grep -Eq '^ts=[^ ]+ level=info msg="checked batch" batch=[^ ]+ run_id=[0-9]+ rows=[0-9]+ .* total_s=[0-9.]+$'; then
+    ok "log lines are logfmt with level, batch and duration"
+else
+    bad "log lines are logfmt" "$(grep -h 'checked batch' "$W"/*.log | head -1)"
+fi
+
+echo "serve: $pass passed, $fail failed"
+[ "$fail" = 0 ]
