@@ -48,7 +48,7 @@ apply_all driftmon
 apply_all driftmon
 tables=$(q -c "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables
                WHERE schemaname = 'driftmon'")
-[ "$tables" = "batch,chain_head,column_result,reference,reference_column,retrain_outbox,run,schema_version" ] ||
+[ "$tables" = "batch,chain_head,column_result,reference,reference_column,retrain_outbox,run,schema_version,window_done" ] ||
     fail "tables after two applications: $tables"
 ok "migrations apply twice in order"
 
@@ -128,7 +128,7 @@ q -c "INSERT INTO driftmon.reference_column (reference_id, ordinal, name, storag
 q_fails "reference_column_check" -c "INSERT INTO driftmon.reference_column (reference_id, ordinal,
         name, storage, count, n_distinct, missing, nonfinite, mean, profile)
       VALUES ($r1, 2, 'BAD', 'str', 2, 1, 0, 0, 1.5, $blob)"
-q_fails "reference_column_n_distinct_check" -c "INSERT INTO driftmon.reference_column
+q_fails "violates check constraint \"reference_column_check" -c "INSERT INTO driftmon.reference_column
         (reference_id, ordinal, name, storage, count, n_distinct, missing, nonfinite, profile)
       VALUES ($r1, 3, 'BAD2', 'num', 2, 3, 0, 0, $blob)"
 q_fails "append-only" -c "UPDATE driftmon.reference_column SET count = 9 WHERE reference_id = $r1"
