@@ -289,6 +289,24 @@ static void scrub_keyvalue(const char *s, outbuf *o)
     }
 }
 
+void dm_db_trim(const char *msg, char *out, size_t len)
+{
+    if (len == 0)
+        return;
+    const char *t = trimmed(msg, out, len);
+    if (t != out)
+        snprintf(out, len, "%s", t);
+}
+
+int dm_db_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
+{
+    char m[1024];
+    dm_db_trim(res ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
+    snprintf(err, errlen, "%s: %s", what, m);
+    PQclear(res);
+    return -1;
+}
+
 char *dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen)
 {
     outbuf o = {out, outlen, 0};

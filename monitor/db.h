@@ -36,6 +36,12 @@ PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen);
  */
 char *dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen);
 
+/* A libpq message (PQerrorMessage, PQresultErrorMessage) on one line, without its trailing
+ * newline, into out. */
+void dm_db_trim(const char *msg, char *out, size_t len);
+/* err = "WHAT: <the message of res, or of conn when res is NULL>"; clears res; returns -1. */
+int dm_db_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen);
+
 /* ---- schema -------------------------------------------------------------------------- */
 
 /*

@@ -36,23 +36,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void trim_pq(const char *m, char *out, size_t len)
-{
-    size_t l = strlen(m);
-    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
-        l--;
-    snprintf(out, len, "%.*s", (int)l, m);
-}
-
-static int res_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
-{
-    char m[600];
-    trim_pq(res ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
-    snprintf(err, errlen, "%s: %s", what, m);
-    PQclear(res);
-    return DM_RUN_ENV;
-}
-
 static bool in_list(const char *const *l, const char *s)
 {
     for (size_t i = 0; l && l[i]; i++)
@@ -208,7 +191,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                       const char *html_doc, char *err, size_t errlen)
 {
     if (!exec_cmd(conn, "BEGIN"))
-        return res_fail(NULL, conn, "could not begin the run's transaction", err, errlen);
+        return dm_db_fail(NULL, conn, "could not begin the run's transaction", err, errlen);
     PGresult *r;
     if (t->batch && worker) {
         /* a daemon's claim: commit only while the batch is still ours and not done (a lease
@@ -219,7 +202,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                          "driftmon.batch WHERE batch = $1 FOR UPDATE",
                          2, NULL, pw, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            res_fail(r, conn, "could not lock the batch", err, errlen);
+            dm_db_fail(r, conn, "could not lock the batch", err, errlen);
             goto rollback;
         }
         bool ours = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -238,7 +221,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                          "INSERT INTO driftmon.batch (batch) VALUES ($1) ON CONFLICT DO NOTHING", 1,
                          NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            res_fail(r, conn, "could not record the batch", err, errlen);
+            dm_db_fail(r, conn, "could not record the batch", err, errlen);
             goto rollback;
         }
         PQclear(r);
@@ -292,7 +275,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         "$18, $19, $20, $21::jsonb, $22)",
         22, NULL, all, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        res_fail(r, conn, "could not record the run", err, errlen);
+        dm_db_fail(r, conn, "could not record the run", err, errlen);
         goto rollback;
     }
     PQclear(r);
@@ -314,7 +297,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         2, NULL, pr, NULL, NULL, 0);
     free(rj);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        res_fail(r, conn, "could not record the column results", err, errlen);
+        dm_db_fail(r, conn, "could not record the column results", err, errlen);
         goto rollback;
     }
     PQclear(r);
@@ -323,7 +306,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         r = PQexecParams(conn, "INSERT INTO driftmon.retrain_outbox (run_id) VALUES ($1::bigint)",
                          1, NULL, po, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            res_fail(r, conn, "could not record the retrain alert", err, errlen);
+            dm_db_fail(r, conn, "could not record the retrain alert", err, errlen);
             goto rollback;
         }
         PQclear(r);
@@ -331,7 +314,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
             const char *pn[2] = {cfg->notify_channel, id};
             r = PQexecParams(conn, "SELECT pg_notify($1, $2)", 2, NULL, pn, NULL, NULL, 0);
             if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-                res_fail(r, conn, "could not notify the retrain channel", err, errlen);
+                dm_db_fail(r, conn, "could not notify the retrain channel", err, errlen);
                 goto rollback;
             }
             PQclear(r);
@@ -344,14 +327,14 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                          "lease_until = NULL, last_error = NULL WHERE batch = $1",
                          1, NULL, pb, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            res_fail(r, conn, "could not mark the batch done", err, errlen);
+            dm_db_fail(r, conn, "could not mark the batch done", err, errlen);
             goto rollback;
         }
         PQclear(r);
     }
     r = PQexec(conn, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        res_fail(r, conn, "could not commit the run", err, errlen);
+        dm_db_fail(r, conn, "could not commit the run", err, errlen);
         goto rollback;
     }
     PQclear(r);
@@ -523,10 +506,10 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                                "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = res_fail(r, conn,
-                      "could not reserve a run id (is the schema initialised? run "
-                      "`driftmon init`)",
-                      err, errlen);
+        rc = dm_db_fail(r, conn,
+                        "could not reserve a run id (is the schema initialised? run "
+                        "`driftmon init`)",
+                        err, errlen);
         goto out;
     }
     out->run_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/db.h"
 #include "monitor/profile.h"
 #include "monitor/sha256.h"
 #include "stats/stats.h"
@@ -24,25 +25,6 @@ void dm_refinfo_release(dm_refinfo *r)
 }
 
 /* ---- store ------------------------------------------------------------------------------ */
-
-static int fail_res(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
-{
-    const char *m = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
-    size_t l = strlen(m);
-    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
-        l--;
-    snprintf(err, errlen, "%s: %.*s", what, (int)l, m);
-    PQclear(res);
-    return -1;
-}
-
-static void trim(const char *m, char *out, size_t len)
-{
-    size_t l = strlen(m);
-    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
-        l--;
-    snprintf(out, len, "%.*s", (int)l, m);
-}
 
 static bool exec_ok(PGconn *conn, const char *sql)
 {
@@ -108,7 +90,7 @@ static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         char what[300];
         snprintf(what, sizeof what, "could not store reference column \"%s\"", c->name);
-        return fail_res(res, conn, what, err, errlen);
+        return dm_db_fail(res, conn, what, err, errlen);
     }
     PQclear(res);
     return 0;
@@ -122,7 +104,7 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
         return -1;
     }
     if (!exec_ok(conn, "BEGIN"))
-        return fail_res(NULL, conn, "could not begin a transaction", err, errlen);
+        return dm_db_fail(NULL, conn, "could not begin a transaction", err, errlen);
     char rows[24];
     snprintf(rows, sizeof rows, "%llu", (unsigned long long)ds->rows);
     const char *p[5] = {name, ds->source ? ds->source : "?", rows, ds->sha256, DRIFTMON_VERSION};
@@ -133,7 +115,7 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         char what[300];
         snprintf(what, sizeof what, "could not create reference \"%s\"", name);
-        fail_res(res, conn, what, err, errlen);
+        dm_db_fail(res, conn, what, err, errlen);
         exec_ok(conn, "ROLLBACK");
         return -1;
     }
@@ -149,7 +131,7 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
     }
     res = PQexec(conn, "COMMIT");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        fail_res(res, conn, "could not commit the reference", err, errlen);
+        dm_db_fail(res, conn, "could not commit the reference", err, errlen);
         exec_ok(conn, "ROLLBACK");
         return -1;
     }
@@ -180,7 +162,7 @@ static int load_info(PGconn *conn, const char *name, int version, dm_refinfo *ou
                                  "version = $2::int) ORDER BY version DESC LIMIT 1",
                                  2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        return fail_res(res, conn, "could not read driftmon.reference", err, errlen);
+        return dm_db_fail(res, conn, "could not read driftmon.reference", err, errlen);
     if (PQntuples(res) == 0) {
         PQclear(res);
         if (version)
@@ -226,7 +208,7 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
                        1, NULL, p2, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         dm_refinfo_release(&ri);
-        return fail_res(res, conn, "could not read driftmon.reference_column", err, errlen);
+        return dm_db_fail(res, conn, "could not read driftmon.reference_column", err, errlen);
     }
     size_t ncols = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
@@ -257,7 +239,7 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
                            "$1::bigint ORDER BY ordinal",
                            1, NULL, p2, NULL, NULL, 1) ||
         !PQsetSingleRowMode(conn)) {
-        rc = fail_res(NULL, conn, "could not read driftmon.reference_column", err, errlen);
+        rc = dm_db_fail(NULL, conn, "could not read driftmon.reference_column", err, errlen);
     }
     while ((res = PQgetResult(conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
@@ -274,7 +256,7 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
             }
         } else if (rc == 0 && st != PGRES_TUPLES_OK) {
             char m[600];
-            trim(PQresultErrorMessage(res), m, sizeof m);
+            dm_db_trim(PQresultErrorMessage(res), m, sizeof m);
             snprintf(err, errlen, "could not read driftmon.reference_column: %s", m);
             rc = -1;
         }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/db.h"
 #include "monitor/log.h"
 #include "reports/history.h"
 #include "reports/report.h"
@@ -27,18 +28,10 @@ void dm_reportdir_history_name(const char *reference, char *out, size_t len)
     snprintf(out + k, len - k, ".html");
 }
 
-static void trim_msg(const char *m, char *out, size_t len)
-{
-    size_t l = strlen(m);
-    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
-        l--;
-    snprintf(out, len, "%.*s", (int)l, m);
-}
-
 static int query_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
 {
     char m[600];
-    trim_msg(res ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
+    dm_db_trim(res ? PQresultErrorMessage(res) : PQerrorMessage(conn), m, sizeof m);
     snprintf(err, errlen, "could not read %s: %s", what, m);
     PQclear(res);
     return -1;

@@ -80,19 +80,11 @@ static void fmt_s(char *buf, size_t len, double s)
     snprintf(buf, len, "%.3f", s);
 }
 
-static void trim_pq(const char *m, char *out, size_t len)
-{
-    size_t l = strlen(m);
-    while (l > 0 && (m[l - 1] == '\n' || m[l - 1] == ' '))
-        l--;
-    snprintf(out, len, "%.*s", (int)l, m);
-}
-
 static const char *pq_reason(PGconn *conn, PGresult *r, char *buf, size_t len)
 {
-    trim_pq(r ? PQresultErrorMessage(r) : PQerrorMessage(conn), buf, len);
+    dm_db_trim(r ? PQresultErrorMessage(r) : PQerrorMessage(conn), buf, len);
     if (!buf[0])
-        trim_pq(PQerrorMessage(conn), buf, len);
+        dm_db_trim(PQerrorMessage(conn), buf, len);
     return buf;
 }
 
@@ -190,7 +182,7 @@ static void drop_conn(serve_state *s, const char *why)
     if (!s->conn)
         return;
     char m[600];
-    trim_pq(PQerrorMessage(s->conn), m, sizeof m);
+    dm_db_trim(PQerrorMessage(s->conn), m, sizeof m);
     dm_logkv(DM_LOG_WARN, "lost the database connection; reconnecting", "during", why, "reason",
              m[0] ? m : "-", (char *)NULL);
     PQfinish(s->conn);
