@@ -158,12 +158,16 @@ _asan:
 	DM_DRIFTMON=$(abspath $(BUILD))/asan/driftmon bash tests/integration/cli.sh
 
 _valgrind: $(UNIT) $(BIN)
+	@rm -f $(BUILD)/valgrind.*.log
 	cd tests && valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --error-exitcode=99 --log-file=$(abspath $(BUILD))/valgrind.%p.log \
-	  $(abspath $(UNIT)) --jobs 1 >/dev/null 2>&1 || true
+	  $(abspath $(UNIT)) --jobs 1 > $(abspath $(BUILD))/valgrind.out 2>&1 || true
+	@ls $(BUILD)/valgrind.*.log >/dev/null 2>&1 || { echo "valgrind wrote no log" >&2; exit 1; }
+	@grep -q 'Failing: 0 | Crashing: 0' $(BUILD)/valgrind.out || { tail -20 $(BUILD)/valgrind.out >&2; exit 1; }
 	@if grep -lE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]|indirectly lost: [1-9]' $(BUILD)/valgrind.*.log; then \
 	  echo "valgrind found errors (logs above)" >&2; exit 1; fi
-	@rm -f $(BUILD)/valgrind.*.log; echo "valgrind: clean"
+	@echo "valgrind: $$(ls $(BUILD)/valgrind.*.log | wc -l) processes checked, no error, no leak; $$(grep -o 'Tested: [0-9]*' $(BUILD)/valgrind.out)"
+	@rm -f $(BUILD)/valgrind.*.log
 
 # fuzz: the harnesses for minutes (FUZZ_SECONDS each, default 180); fuzz-smoke, run by
 # make check: each harness builds and runs 10 seconds without a crash.
