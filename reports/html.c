@@ -220,6 +220,8 @@ static void put_header(rpt_buf *b, const rpt_run *r)
     put_meta_row(b, "Current", r->cur_source);
     snprintf(num, sizeof num, "%" PRIu64, r->cur_rows);
     put_meta_row(b, "Current rows", num);
+    if (r->cur_span != NULL)
+        put_meta_row(b, "Time span", r->cur_span);
     format_threshold_pct(num, sizeof num, r->drift_share);
     rpt_buf_printf(b, "<dt>Dataset drift when</dt><dd>share of drifted columns &ge; %s %%</dd>\n",
                    num);

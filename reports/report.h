@@ -56,6 +56,7 @@ typedef struct {
     uint64_t ref_rows;
     const char *ref_sha256; /* hex, may be "" */
     const char *cur_source;
+    const char *cur_span; /* "first .. last" timestamp of the current rows, or NULL */
     uint64_t cur_rows;
     const rpt_column *cols;
     size_t ncols;

@@ -127,6 +127,9 @@ m=$(psql_q -c "SELECT number_of_columns FROM driftmon.runs WHERE batch = 'b1'")
 [ "$n" = "$m" ] && [ "$n" -gt 0 ] && ok "column_history has the run's $n columns" || bad "column_history" "$n vs $m"
 hs=$(psql_q -c "SELECT report_json_sha256 FROM driftmon.run WHERE batch = 'b1'")
 [ -n "$hs" ] && [ -f "$json" ] && [ "$hs" = "$(sha256sum "$json" | cut -d' ' -f1)" ] && ok "stored report sha256 matches the file" || bad "report sha256"
+html=$(sed -n 's/^html report: //p' "$W/check.out")
+grep -q 'Time span</dt><dd>2026-01-15 12:00:00 .. 2026-01-15 12:00:00 UTC' "$html" 2>/dev/null &&
+    ok "the report's header gives the batch's time span" || bad "the report's header gives the batch's time span"
 d=$(psql_q -c "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'b1'")
 [ "$d" = "t" ] && ok "batch marked done" || bad "batch marked done" "$d"
 
