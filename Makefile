@@ -196,10 +196,14 @@ install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/driftmon/sql
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/driftmon
 	for f in sql/*.sql; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/driftmon/sql/ || true; done
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/bin/driftmon|$(PREFIX)/bin/driftmon|' monitor/driftmon.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/driftmon.service
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/driftmon
 	rm -rf $(DESTDIR)$(PREFIX)/share/driftmon
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/driftmon.service
 
 clean:
 	rm -rf $(BUILD)
