@@ -110,11 +110,7 @@ int dm_column_numbers_to_text(dm_column *c)
         cnt[i] = p[i].c;
     }
     free(p);
-    free(c->value);
-    free(c->count);
-    c->value = NULL;
-    c->count = NULL;
-    c->n_distinct = 0;
+    dm_column_drop_numbers(c); /* the count array may be the dataset's shared ones */
     c->cat = cat;
     c->cat_count = cnt;
     c->n_cats = n;

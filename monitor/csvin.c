@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,9 +24,25 @@
 #include <unistd.h>
 
 #define CHUNK (1u << 20)
+/* libcsv's parser state between records (ROW_NOT_BEGUN in libcsv.c) */
+#define CSV_STATE_ROW_NOT_BEGUN 0
+
+/* Files of at least this many bytes are read by two threads, one per half (a build with
+ * -DDM_CSV_SPLIT_MIN_DEFAULT=1 splits every file: the integration tests then run the
+ * two-reader path on every input). */
+#ifndef DM_CSV_SPLIT_MIN_DEFAULT
+#define DM_CSV_SPLIT_MIN_DEFAULT (UINT64_C(4) << 20)
+#endif
+static _Atomic uint64_t split_min = DM_CSV_SPLIT_MIN_DEFAULT;
+
+void dm_csv_set_split_threshold(uint64_t bytes)
+{
+    atomic_store(&split_min, bytes);
+}
 #define VALUE_SHOWN 60 /* bytes of a value quoted in a message */
 
-typedef struct {
+typedef struct reader reader;
+struct reader {
     const char *path;
     const dm_csv_options *opt;
     const bool *extra_text; /* per file column (second pass), or NULL */
@@ -47,7 +64,19 @@ typedef struct {
     uint64_t row_line; /* line where the current row started */
     bool cr_pending;   /* last event was a CR ending a row or a blank line */
     uint64_t data_rows;
-} reader;
+
+    /* Two halves of one file: this reader parses [0, split_at) and a second reader, started
+     * on another thread once the header is known, parses [split_at, EOF) into its own
+     * builder.  The second half is taken only when this reader ends a record exactly at
+     * split_at outside any quoted field and the second reader succeeded; otherwise this
+     * reader simply goes on (errors are then found and reported with the right lines). */
+    uint64_t split_at; /* 0: one reader */
+    reader *second;
+    pthread_t second_thread;
+    bool second_running;
+    bool is_second;   /* parses a tail: no header, silent failures */
+    atomic_bool stop; /* second reader: give up, the result is not wanted */
+};
 
 /* ---- messages --------------------------------------------------------------------- */
 
@@ -152,6 +181,8 @@ static int cmp_named(const void *a, const void *b)
     return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
 }
 
+static void start_second(reader *r, const char *const *names, const bool *ft);
+
 static void finish_header(reader *r)
 {
     char shown[4 * VALUE_SHOWN + 16];
@@ -201,6 +232,8 @@ static void finish_header(reader *r)
             r->nkept++;
         }
         r->b = dm_builder_alloc(r->nkept, names, ft);
+        if (r->b && r->split_at > 0)
+            start_second(r, names, ft);
     }
     if (!r->b)
         fail(r, "\"%s\": out of memory reading the header", r->path);
@@ -296,13 +329,266 @@ static int no_blank(unsigned char c)
     return 0;
 }
 
+static void free_second(reader *r);
+
 static void reader_free(reader *r)
 {
+    free_second(r);
     for (size_t i = 0; i < r->nhdr; i++)
         free(r->hdr[i]);
     free(r->hdr);
     free(r->map);
     dm_builder_free(r->b);
+}
+
+/*
+ * The fast path: a whole line (LF excluded) with no quote and no CR, read while libcsv is
+ * between records, is split at the commas here, fields verbatim, exactly as libcsv would
+ * report it (a line of nothing is a blank line).  Returns false, leaving everything as it
+ * was, when the line needs libcsv.
+ */
+static bool fast_line(reader *r, const char *s, size_t len)
+{
+    if (memchr(s, '"', len) || memchr(s, '\r', len))
+        return false;
+    if (len > 0) {
+        if (r->in_header) {
+            const char *f = s, *end = s + len;
+            for (;;) {
+                const char *c = memchr(f, ',', (size_t)(end - f));
+                const char *fe = c ? c : end;
+                on_field((void *)(uintptr_t)f, (size_t)(fe - f), r);
+                if (!c || r->failed)
+                    break;
+                f = c + 1;
+            }
+        } else {
+            r->cr_pending = false;
+            r->row_line = r->line;
+            const char *f = s, *end = s + len;
+            size_t field = r->field;
+            for (;;) {
+                /* fields are short: a plain loop beats a memchr call per field */
+                const char *fe = f;
+                while (fe < end && *fe != ',')
+                    fe++;
+                const char *c = fe < end ? fe : NULL;
+                if (field < r->ncols) {
+                    long k = r->map[field];
+                    if (k >= 0 &&
+                        dm_builder_field(r->b, (size_t)k, f, (size_t)(fe - f), r->line) != 0) {
+                        fail(r, "\"%s\", line %llu: out of memory", r->path,
+                             (unsigned long long)r->line);
+                        return true;
+                    }
+                }
+                field++;
+                if (!c)
+                    break;
+                f = c + 1;
+            }
+            r->field = field;
+        }
+    }
+    if (!r->failed)
+        on_row('\n', r);
+    return true;
+}
+
+/*
+ * Parse s[0..n) (no NUL byte in it): plain lines by fast_line, the rest by libcsv.  Returns
+ * the bytes consumed, less than n when libcsv found an error (csv_error tells which).
+ */
+static size_t feed(reader *r, struct csv_parser *p, const char *s, size_t n)
+{
+    size_t pos = 0;
+    while (pos < n && !r->failed) {
+        const char *nl = memchr(s + pos, '\n', n - pos);
+        size_t end = nl ? (size_t)(nl - s) + 1 : n;
+        if (nl && p->pstate == CSV_STATE_ROW_NOT_BEGUN && fast_line(r, s + pos, end - 1 - pos)) {
+            pos = end;
+            continue;
+        }
+        size_t done = csv_parse(p, s + pos, end - pos, on_field, on_row, r);
+        if (done < end - pos)
+            return pos + done;
+        pos = end;
+    }
+    return pos;
+}
+
+/*
+ * Feed the file from the current position (byte *off) to byte `end` (or EOF: *eof) to the
+ * parser.  -1 when r failed (a second reader fails silently: its part is read again).
+ */
+static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_t bufsize,
+                       uint64_t *off, uint64_t end, bool *eof)
+{
+    *eof = false;
+    while (*off < end && !r->failed) {
+        if (r->is_second && atomic_load(&r->stop)) {
+            r->failed = true;
+            break;
+        }
+        size_t want = bufsize;
+        if (end - *off < want)
+            want = (size_t)(end - *off);
+        ssize_t n = read(fd, buf, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            char eb[128];
+            fail(r, "could not read \"%s\": %s", r->path, strerror_r(errno, eb, sizeof eb));
+            break;
+        }
+        if (n == 0) {
+            *eof = true;
+            break;
+        }
+        size_t len = (size_t)n, skip = 0;
+        if (*off == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+            skip = 3; /* UTF-8 byte order mark */
+        const char *nul = memchr(buf, '\0', len);
+        size_t upto = nul ? (size_t)(nul - buf) : len;
+        size_t done = upto > skip ? feed(r, p, buf + skip, upto - skip) : 0;
+        if (r->failed)
+            break;
+        if (r->is_second && (skip + done < upto || nul)) {
+            r->failed = true; /* the first reader finds it again, with its line */
+            break;
+        }
+        if (skip + done < upto) {
+            int e = csv_error(p);
+            uint64_t at = *off + skip + done;
+            if (e == CSV_EPARSE)
+                fail(r,
+                     "\"%s\", line %llu: malformed quoting (a quote inside an unquoted field "
+                     "or text after a closing quote), byte offset %llu",
+                     r->path, (unsigned long long)line_at_offset(r->path, at),
+                     (unsigned long long)at);
+            else
+                fail(r, "\"%s\", line %llu: %s", r->path,
+                     (unsigned long long)line_at_offset(r->path, at), csv_strerror(e));
+            break;
+        }
+        if (nul) {
+            uint64_t at = *off + upto;
+            fail(r, "\"%s\", line %llu: binary data (NUL byte at byte offset %llu): not a CSV file",
+                 r->path, (unsigned long long)line_at_offset(r->path, at), (unsigned long long)at);
+            break;
+        }
+        *off += len;
+    }
+    return r->failed ? -1 : 0;
+}
+
+/* The second reader: [split_at, EOF) of the file, rows only. */
+static void *second_main(void *arg)
+{
+    reader *r = arg;
+    int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+    struct csv_parser p;
+    char *buf = NULL;
+    bool parser = false;
+    uint64_t off = r->split_at;
+    bool eof = false;
+    if (fd < 0 || lseek(fd, (off_t)r->split_at, SEEK_SET) < 0 ||
+        csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_REPALL_NL) != 0) {
+        r->failed = true;
+        goto out;
+    }
+    parser = true;
+    csv_set_space_func(&p, no_blank);
+    buf = malloc(CHUNK);
+    if (!buf) {
+        r->failed = true;
+        goto out;
+    }
+    r->line = r->row_line = 1;
+    if (parse_until(r, &p, fd, buf, CHUNK, &off, UINT64_MAX, &eof) == 0 &&
+        csv_fini(&p, on_field, on_row, r) != 0)
+        r->failed = true;
+out:
+    if (parser)
+        csv_free(&p);
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/* Called once the header is read: start the second reader (no split when that fails). */
+static void start_second(reader *r, const char *const *names, const bool *ft)
+{
+    reader *s = calloc(1, sizeof *s);
+    if (!s) {
+        r->split_at = 0;
+        return;
+    }
+    s->path = r->path;
+    s->opt = r->opt;
+    s->ncols = r->ncols;
+    s->map = r->map; /* shared, read only; the first reader frees it after the join */
+    s->nkept = r->nkept;
+    s->split_at = r->split_at;
+    s->is_second = true;
+    atomic_init(&s->stop, false);
+    s->b = dm_builder_alloc(r->nkept, names, ft);
+    if (!s->b || pthread_create(&r->second_thread, NULL, second_main, s) != 0) {
+        dm_builder_free(s->b);
+        free(s);
+        r->split_at = 0;
+        return;
+    }
+    r->second = s;
+    r->second_running = true;
+}
+
+/* Wait for the second reader: 0 when it read its part without fault. */
+static int join_second(reader *r)
+{
+    if (r->second_running) {
+        pthread_join(r->second_thread, NULL);
+        r->second_running = false;
+    }
+    return r->second && !r->second->failed ? 0 : -1;
+}
+
+static void free_second(reader *r)
+{
+    if (r->second) {
+        atomic_store(&r->second->stop, true);
+        join_second(r);
+        dm_builder_free(r->second->b);
+        free(r->second);
+        r->second = NULL;
+    }
+}
+
+/* Where to cut the file for two readers: just after the first LF past the middle; 0 for no
+ * cut (small file, no LF there, not a regular file). */
+static uint64_t split_point(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size < atomic_load(&split_min))
+        return 0;
+    uint64_t size = (uint64_t)st.st_size, pos = size / 2;
+    char b[4096];
+    while (pos < size) {
+        ssize_t n = pread(fd, b, sizeof b, (off_t)pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        const char *nl = memchr(b, '\n', (size_t)n);
+        if (nl) {
+            uint64_t at = pos + (uint64_t)(nl - b) + 1;
+            return at < size ? at : 0;
+        }
+        pos += (uint64_t)n;
+    }
+    return 0;
 }
 
 /*
@@ -340,49 +626,30 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     }
     r->in_header = true;
     r->line = r->row_line = 1;
+    r->split_at = split_point(fd);
     uint64_t off = 0; /* bytes consumed so far */
-    bool first = true;
-    for (;;) {
-        ssize_t n = read(fd, buf, bufsize);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            char eb[128];
-            fail(r, "could not read \"%s\": %s", r->path, strerror_r(errno, eb, sizeof eb));
-            break;
+    bool eof = false;
+    parse_until(r, &p, fd, buf, bufsize, &off, r->split_at ? r->split_at : UINT64_MAX, &eof);
+    if (r->split_at > 0) {
+        /* between two records at the cut, outside any quoted field.  (A cut inside a quoted
+         * field also makes the second reader fail: its part then holds an odd number of
+         * quote characters, which strict parsing cannot end on.) */
+        bool clean = !r->failed && !eof && off == r->split_at && !r->in_header &&
+                     p.pstate == CSV_STATE_ROW_NOT_BEGUN && !p.quoted && r->field == 0;
+        if (!clean && r->second)
+            atomic_store(&r->second->stop, true);
+        bool taken = false;
+        if (r->second && join_second(r) == 0 && clean) {
+            /* the second half's line 1 is the line this reader is on */
+            if (dm_builder_merge(r->b, r->second->b, r->line - 1) != 0)
+                fail(r, "\"%s\": out of memory", r->path);
+            r->data_rows += r->second->data_rows;
+            taken = true;
         }
-        if (n == 0)
-            break;
-        size_t len = (size_t)n, skip = 0;
-        if (first && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-            skip = 3; /* UTF-8 byte order mark */
-        first = false;
-        const char *nul = memchr(buf, '\0', len);
-        size_t upto = nul ? (size_t)(nul - buf) : len;
-        size_t done = upto > skip ? csv_parse(&p, buf + skip, upto - skip, on_field, on_row, r) : 0;
-        if (r->failed)
-            break;
-        if (skip + done < upto) {
-            int e = csv_error(&p);
-            uint64_t at = off + skip + done;
-            if (e == CSV_EPARSE)
-                fail(r,
-                     "\"%s\", line %llu: malformed quoting (a quote inside an unquoted field "
-                     "or text after a closing quote), byte offset %llu",
-                     r->path, (unsigned long long)line_at_offset(r->path, at),
-                     (unsigned long long)at);
-            else
-                fail(r, "\"%s\", line %llu: %s", r->path,
-                     (unsigned long long)line_at_offset(r->path, at), csv_strerror(e));
-            break;
-        }
-        if (nul) {
-            uint64_t at = off + upto;
-            fail(r, "\"%s\", line %llu: binary data (NUL byte at byte offset %llu): not a CSV file",
-                 r->path, (unsigned long long)line_at_offset(r->path, at), (unsigned long long)at);
-            break;
-        }
-        off += len;
+        free_second(r);
+        r->split_at = 0; /* the header is behind: no second reader from here on */
+        if (!taken && !r->failed)
+            parse_until(r, &p, fd, buf, bufsize, &off, UINT64_MAX, &eof);
     }
     close(fd);
     free(buf);
@@ -528,11 +795,19 @@ int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_op
     j[0].path = ref_path;
     j[1].path = cur_path;
     j[0].opt = j[1].opt = opt;
+    /* A big file is read by two threads already (halves): then one file after the other
+     * keeps both cores busy to the end, where one thread per file would leave the smaller
+     * file's core idle while the bigger one is read. */
+    struct stat st;
+    uint64_t big = atomic_load(&split_min);
+    bool halves = (stat(ref_path, &st) == 0 && (uint64_t)st.st_size >= big) ||
+                  (stat(cur_path, &st) == 0 && (uint64_t)st.st_size >= big);
     pthread_t t;
-    bool threaded = pthread_create(&t, NULL, pair_thread, &j[0]) == 0;
+    bool threaded = !halves && pthread_create(&t, NULL, pair_thread, &j[0]) == 0;
     if (!threaded)
         pair_thread(&j[0]);
-    pair_thread(&j[1]);
+    if (!halves || j[0].rc == 0)
+        pair_thread(&j[1]);
     if (threaded)
         pthread_join(t, NULL);
     int rc = 0;

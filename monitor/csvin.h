@@ -1,9 +1,12 @@
 /*
  * csvin.h - streaming CSV reader (libcsv) that profiles a file into a dm_dataset.
  *
- * The file is read with read(2) in 1 MiB chunks and tokenised by libcsv in strict mode;
- * every field goes through the dm_builder (dataset.h), so a CSV reads as pandas.read_csv
- * reads it with its default NA tokens.  Rules:
+ * The file is read with read(2) in 1 MiB chunks and tokenised in strict mode: a line with
+ * no quote and no CR, met between records, is split at its commas directly; anything else
+ * goes through libcsv (same results, see csvin.c).  Big files are read in two halves on two
+ * threads (dm_csv_set_split_threshold).  Every field goes through the dm_builder
+ * (dataset.h), so a CSV reads as pandas.read_csv reads it with its default NA tokens.
+ * Rules:
  *   - the first row is the header (required); a UTF-8 BOM in front of it is dropped;
  *   - quoted fields may hold delimiters, doubled quotes and newlines; LF, CRLF and CR
  *     line ends; blank lines are skipped; an empty field is missing;
@@ -25,6 +28,7 @@
 #define DRIFTMON_CSVIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "monitor/dataset.h"
 
@@ -44,6 +48,16 @@ typedef struct {
 /* Read path into *out (source = path).  opt may be NULL.  0, or -1 with err set. */
 int dm_csv_read(const char *path, const dm_csv_options *opt, dm_dataset *out, char *err,
                 size_t errlen);
+
+/*
+ * Files of at least `bytes` bytes (default 4 MiB) are read by two threads: the first reads
+ * the header and the rows up to the first LF past the middle, the second the rest, and the
+ * halves are merged.  The second half is used only when the first ends a record exactly
+ * there (not inside a quoted field) and the second read it without any fault; otherwise
+ * the first thread reads on, so results and messages are those of a single reader.
+ * UINT64_MAX turns splitting off.  For tests and benchmarks; process-wide.
+ */
+void dm_csv_set_split_threshold(uint64_t bytes);
 
 /* Read two files at once on two threads.  0 with both filled, or -1 with err set (the
  * reference's error first) and both outputs untouched. */

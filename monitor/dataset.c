@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "stats/stats.h"
 
@@ -25,11 +26,23 @@ void dm_dataset_init(dm_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
+void dm_column_drop_numbers(dm_column *c)
+{
+    if (!c->value_shared)
+        free(c->value);
+    c->value_shared = false;
+    if (!c->count_shared)
+        free(c->count);
+    c->value = NULL;
+    c->count = NULL;
+    c->count_shared = false;
+    c->n_distinct = 0;
+}
+
 static void column_release(dm_column *c)
 {
     free(c->name);
-    free(c->value);
-    free(c->count);
+    dm_column_drop_numbers(c);
     if (c->cat)
         for (size_t i = 0; i < c->n_cats; i++)
             free(c->cat[i]);
@@ -43,10 +56,15 @@ void dm_dataset_release(dm_dataset *ds)
 {
     if (!ds)
         return;
+    if (ds->async) /* a thread still reads the columns */
+        ds->async->wait(ds->async);
     for (size_t i = 0; i < ds->ncols; i++)
         column_release(&ds->col[i]);
     free(ds->col);
     free(ds->source);
+    free(ds->ones);
+    if (ds->arena)
+        munmap(ds->arena, ds->arena_len);
     dm_dataset_init(ds);
 }
 
@@ -108,6 +126,28 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* strtod on a NUL-terminated copy of s[0..n): the whole text must be one number, NaN
+ * spellings excluded.  Out of line: the fast path then needs no stack buffer. */
+__attribute__((noinline)) static bool parse_slow(const char *s, size_t n, double *out)
+{
+    char small[128];
+    char *buf = n < sizeof small ? small : malloc(n + 1);
+    if (!buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *stop = NULL;
+    errno = 0;
+    double v = strtod(buf, &stop);
+    bool full = stop == buf + n;
+    if (buf != small)
+        free(buf);
+    if (!full || isnan(v))
+        return false; /* NaN spellings are pandas' NA tokens or text, never numbers */
+    *out = v;
+    return true;
+}
+
 /*
  * The parser behind dm_parse_number; *is_int tells whether the text was an integer
  * literal (sign and digits only, at most 18 of them: certainly an int64, as pandas reads
@@ -163,25 +203,11 @@ static bool parse_number(const char *s, size_t len, double *out, bool *is_int)
         return true;
     }
 
-    /* Everything else (exponents, hex, inf, long mantissas): strtod on a copy. */
-    char small[128];
-    size_t n = e - b;
-    char *buf = n < sizeof small ? small : malloc(n + 1);
-    if (!buf)
+    /* Everything else (exponents, hex, inf, long mantissas): strtod */
+    if (!parse_slow(s + b, e - b, out))
         return false;
-    memcpy(buf, s + b, n);
-    buf[n] = '\0';
-    char *stop = NULL;
-    errno = 0;
-    double v = strtod(buf, &stop);
-    bool full = stop == buf + n;
-    if (buf != small)
-        free(buf);
-    if (!full || isnan(v))
-        return false; /* NaN spellings are pandas' NA tokens or text, never numbers */
     /* an integer literal too long for the fast path: int64-safe up to 18 digits */
     *is_int = plain && !dot && ndig <= 18;
-    *out = v;
     return true;
 }
 
@@ -314,6 +340,36 @@ static int table_grow(bcol *c)
     free(c->slot);
     c->slot = t;
     c->nslots = n;
+    return 0;
+}
+
+/* Add `count` occurrences of s[0..len) (hash h) to the table; s is copied when new, or taken
+ * over when own is non-NULL (then own == s, NUL-terminated, and freed when already there). */
+static int intern_n(bcol *c, const char *s, size_t len, uint64_t h, uint64_t count, char *own)
+{
+    if ((c->nused + 1) * 4 > c->nslots * 3 && table_grow(c) != 0)
+        return -1;
+    size_t j = (size_t)h & (c->nslots - 1);
+    for (;;) {
+        str_slot *t = &c->slot[j];
+        if (!t->s) {
+            t->s = own ? own : dup_n(s, len);
+            if (!t->s)
+                return -1;
+            t->len = len;
+            t->hash = h;
+            t->count = count;
+            c->nused++;
+            break;
+        }
+        if (t->hash == h && t->len == len && memcmp(t->s, s, len) == 0) {
+            t->count += count;
+            free(own);
+            break;
+        }
+        j = (j + 1) & (c->nslots - 1);
+    }
+    c->ntext += count;
     return 0;
 }
 
@@ -485,14 +541,110 @@ size_t dm_builder_flipped(const dm_builder *b, bool *flags)
     return n;
 }
 
+/* Column src (of another builder over the same columns) into dst. */
+static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
+{
+    dst->missing += src->missing;
+    dst->nonfinite += src->nonfinite;
+    dst->all_int = dst->all_int && src->all_int;
+    if (!dst->first_text && src->first_text) {
+        dst->first_text = src->first_text;
+        dst->first_text_line = src->first_text_line + line_offset;
+        src->first_text = NULL;
+    }
+    dst->flipped = dst->flipped || src->flipped;
+    if (!dst->text && !src->text) {
+        dst->seen_num = dst->seen_num || src->seen_num;
+        if (src->nv == 0)
+            return 0;
+        if (dst->nv + src->nv > dst->capv) {
+            size_t cap = dst->nv + src->nv;
+            double *p = realloc(dst->v, cap * sizeof *p);
+            if (!p)
+                return -1;
+            dst->v = p;
+            dst->capv = cap;
+        }
+        memcpy(dst->v + dst->nv, src->v, src->nv * sizeof *src->v);
+        dst->nv += src->nv;
+        return 0;
+    }
+    /* at least one side holds text: numbers on the other side were read as doubles and
+     * must be read again as text (the loader's second pass), unless there were none */
+    bool dst_nums = !dst->text && dst->seen_num, src_nums = !src->text && src->seen_num;
+    dst->seen_num = dst->seen_num || src->seen_num;
+    if (dst_nums || src_nums)
+        dst->flipped = true;
+    if (!dst->text) {
+        free(dst->v);
+        dst->v = NULL;
+        dst->nv = dst->capv = 0;
+        dst->text = true;
+    }
+    for (size_t i = 0; src->text && i < src->nslots; i++) {
+        str_slot *o = &src->slot[i];
+        if (!o->s)
+            continue;
+        if (intern_n(dst, o->s, o->len, o->hash, o->count, o->s) != 0)
+            return -1;
+        o->s = NULL; /* taken over (or freed) by intern_n */
+    }
+    return 0;
+}
+
+int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset)
+{
+    if (dst->ncols != src->ncols || dst->oom || src->oom) {
+        dst->oom = true;
+        return -1;
+    }
+    for (size_t i = 0; i < dst->ncols; i++)
+        if (merge_column(&dst->col[i], &src->col[i], line_offset) != 0) {
+            dst->oom = true;
+            return -1;
+        }
+    dst->rows += src->rows;
+    for (size_t i = 0; i < src->ncols; i++) {
+        bcol_free(&src->col[i]);
+        src->col[i].all_int = true;
+    }
+    src->rows = 0;
+    return 0;
+}
+
 static int cmp_slot(const void *a, const void *b)
 {
     const str_slot *x = a, *y = b;
     return strcmp(x->s, y->s);
 }
 
-/* Move builder column c into out column o. */
-static int finish_column(bcol *c, dm_column *o)
+/* Scratch memory of one finishing thread, reused from column to column (fresh memory for
+ * every column would be paid in page faults). */
+typedef struct {
+    double *tmp;
+    uint64_t *cnt;
+    size_t cap;
+} scratch;
+
+static int scratch_reserve(scratch *s, size_t n)
+{
+    if (n <= s->cap)
+        return 0;
+    double *t = realloc(s->tmp, n * sizeof *t);
+    if (t)
+        s->tmp = t;
+    uint64_t *c = realloc(s->cnt, n * sizeof *c);
+    if (c)
+        s->cnt = c;
+    if (!t || !c)
+        return -1;
+    s->cap = n;
+    return 0;
+}
+
+/* Move builder column c into out column o.  A numeric column whose values are all distinct
+ * gets count_shared set and count NULL: dm_builder_finish points it at the dataset's ones. */
+static int finish_column(bcol *c, dm_column *o, scratch *sc)
 {
     o->name = c->name;
     c->name = NULL;
@@ -505,27 +657,32 @@ static int finish_column(bcol *c, dm_column *o)
         o->storage = DM_STORE_NUM;
         o->is_int = c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
         size_t n = c->nv;
-        double *tmp = malloc((n ? n : 1) * sizeof *tmp);
-        uint64_t *cnt = malloc((n ? n : 1) * sizeof *cnt);
-        if (!tmp || !cnt) {
-            free(tmp);
-            free(cnt);
+        if (n == 0 || !c->v) {
+            o->value = malloc(sizeof *o->value);
+            if (!o->value)
+                return -1;
+            o->count_shared = true;
+            o->n_distinct = 0;
+            o->n = 0;
+            return 0;
+        }
+        if (scratch_reserve(sc, n) != 0)
             return -1;
-        }
-        double *v = c->v ? c->v : tmp; /* n == 0: any buffer will do */
-        stats_sort_doubles(v, n, tmp);
-        size_t k = stats_compress_sorted(v, n, v, cnt);
-        if (v == tmp) {
-            o->value = tmp;
+        double *v = c->v;
+        stats_sort_doubles(v, n, sc->tmp);
+        size_t k = stats_compress_sorted(v, n, v, sc->cnt);
+        if (k == n) {
+            o->count_shared = true; /* every count is 1 */
         } else {
-            free(tmp);
-            double *shrunk = realloc(v, (k ? k : 1) * sizeof *shrunk);
-            o->value = shrunk ? shrunk : v;
+            o->count = malloc(k * sizeof *o->count);
+            if (!o->count)
+                return -1;
+            memcpy(o->count, sc->cnt, k * sizeof *o->count);
         }
+        double *shrunk = k < n ? realloc(v, k * sizeof *shrunk) : v;
+        o->value = shrunk ? shrunk : v;
         c->v = NULL;
         c->nv = c->capv = 0;
-        uint64_t *cs = realloc(cnt, (k ? k : 1) * sizeof *cs);
-        o->count = cs ? cs : cnt;
         o->n_distinct = k;
         o->n = n;
         return 0;
@@ -565,13 +722,16 @@ typedef struct {
 
 static void finish_some(finish_job *j)
 {
+    scratch sc = {NULL, NULL, 0};
     for (;;) {
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->b->ncols)
             break;
-        if (finish_column(&j->b->col[i], &j->out[i]) != 0)
+        if (finish_column(&j->b->col[i], &j->out[i], &sc) != 0)
             atomic_store(&j->failed, 1);
     }
+    free(sc.tmp);
+    free(sc.cnt);
 }
 
 static void *finish_thread(void *arg)
@@ -614,5 +774,21 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
         dm_dataset_release(out);
         return -1;
     }
+    /* one array of ones for the counts of every column whose values are all distinct */
+    size_t nones = 0;
+    for (size_t i = 0; i < out->ncols; i++)
+        if (out->col[i].count_shared && out->col[i].n_distinct > nones)
+            nones = out->col[i].n_distinct;
+    out->ones = malloc((nones ? nones : 1) * sizeof *out->ones);
+    if (!out->ones) {
+        dm_dataset_release(out);
+        return -1;
+    }
+    out->n_ones = nones;
+    for (size_t i = 0; i < (nones ? nones : 1); i++)
+        out->ones[i] = 1;
+    for (size_t i = 0; i < out->ncols; i++)
+        if (out->col[i].count_shared)
+            out->col[i].count = out->ones;
     return 0;
 }

@@ -17,6 +17,7 @@
  *   - text: anything else.  A column with any text value is stored as text.
  *
  * Ownership: a dm_dataset owns everything it points to; dm_dataset_release() frees it.
+ * Columns may share the dataset's array of ones as their counts (count_shared).
  */
 #ifndef DRIFTMON_DATASET_H
 #define DRIFTMON_DATASET_H
@@ -46,7 +47,19 @@ typedef struct {
     /* first text value seen in the column and its 1-based line, for messages */
     char *first_text;
     uint64_t first_text_line;
+    /* count[] is the dataset's shared array of ones (dm_dataset.ones), value[] a slice of
+     * the dataset's arena (dm_dataset.arena), not the column's own: release and
+     * dm_column_drop_numbers() leave them alone */
+    bool count_shared;
+    bool value_shared;
 } dm_column;
+
+/* Work running on another thread that reads a dataset (its digest: profile.c).  Release
+ * calls wait() first, which joins the thread and frees the job. */
+typedef struct dm_async dm_async;
+struct dm_async {
+    void (*wait)(dm_async *job);
+};
 
 typedef struct {
     char *source; /* "train.csv", "profile:ref.dmp", "table public.applications" */
@@ -54,10 +67,22 @@ typedef struct {
     dm_column *col;
     size_t ncols;
     char sha256[65]; /* hex sha256 of the profile content; "" until computed */
+    /* counts of columns whose every value occurs once (count_shared): n_ones ones, read
+     * only, freed by dm_dataset_release (saved profiles do not store such counts) */
+    uint64_t *ones;
+    size_t n_ones;
+    /* one anonymous mapping holding the value arrays of value_shared columns (a saved
+     * profile's load: no allocation per column); munmap'ed by dm_dataset_release */
+    void *arena;
+    size_t arena_len;
+    dm_async *async; /* NULL, or a thread still reading the dataset */
 } dm_dataset;
 
 void dm_dataset_init(dm_dataset *ds);
 void dm_dataset_release(dm_dataset *ds);
+/* Free a numeric column's value and count arrays (what the column owns of them) and set
+ * them to NULL, n_distinct to 0: for code that turns a column into text. */
+void dm_column_drop_numbers(dm_column *c);
 /* Index of the column called name, or -1. */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
 
@@ -93,6 +118,14 @@ void dm_builder_end_row(dm_builder *b);
  * them.  Returns how many, and sets flags[i] (array of ncols) for those columns.
  */
 size_t dm_builder_flipped(const dm_builder *b, bool *flags);
+
+/*
+ * Add everything src holds to dst (two builders over the same columns, e.g. two halves of
+ * one file read on two threads); src is left empty.  line_offset is added to the line of
+ * src's first text values.  A column that is text on one side and has numbers on the other
+ * is reported by dm_builder_flipped().  -1 on out of memory (dst is then unusable).
+ */
+int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset);
 
 /* Sort, compress and move everything into out (initialised by the call); the builder is
  * emptied.  -1 on out of memory. */

@@ -38,11 +38,18 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len);
 /* Decode exactly one section into *out (zeroed first).  -1 with err naming `name` and the
  * column at fault; on error *out may hold partial data: free it with dm_dataset_release on a
  * dataset that owns it, or see profile.c. */
-int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name,
-                             dm_column *out, char *err, size_t errlen);
+int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
+                             char *err, size_t errlen);
 
-/* Only compute ds->sha256 (no buffer kept).  0 or -1 (out of memory). */
+/* Only compute ds->sha256, streamed through the hash (no copy of the dataset is made).
+ * 0 or -1 (out of memory).  When dm_profile_digest_start() ran on ds, waits for that
+ * thread and takes its result instead. */
 int dm_profile_digest(dm_dataset *ds);
+/* Start computing ds's digest on another thread (no-op when already known or started);
+ * dm_profile_digest() collects it, dm_dataset_release() waits for it.  ds's columns must
+ * not change until then (the comparison only reads them).  0, or -1 when no thread could
+ * be started (dm_profile_digest then computes it itself). */
+int dm_profile_digest_start(dm_dataset *ds);
 
 /* Write atomically to path.  0, or -1 with err naming the file. */
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
@@ -51,7 +58,9 @@ int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
 bool dm_profile_sniff(const char *path);
 
 /* Load and verify (magic, version, bounds, digest).  0, or -1 with err naming the file and
- * the offset or column at fault; *out untouched on error. */
+ * the offset or column at fault; *out untouched on error.  The file is mapped (not read);
+ * a big profile's value arrays share one arena (dm_dataset.arena) and every all-ones count
+ * array is the dataset's one array of ones (dm_dataset.ones). */
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen);
 /* The same from memory (used by the database loader and the fuzzer). */
 int dm_profile_parse(const unsigned char *buf, size_t len, const char *name, dm_dataset *out,

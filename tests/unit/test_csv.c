@@ -591,3 +591,165 @@ Test(csv, homecredit_head5000_matches_pandas)
     }
     dm_dataset_release(&ds);
 }
+
+/* ---- two readers on one file (dm_csv_set_split_threshold) ------------------------------ */
+
+/* Deep equality of two datasets (source apart). */
+static void assert_same_dataset(const dm_dataset *a, const dm_dataset *b)
+{
+    cr_assert_eq(a->rows, b->rows);
+    cr_assert_eq(a->ncols, b->ncols);
+    for (size_t i = 0; i < a->ncols; i++) {
+        const dm_column *x = &a->col[i], *y = &b->col[i];
+        cr_assert_str_eq(x->name, y->name);
+        cr_assert_eq(x->storage, y->storage, "column %s", x->name);
+        cr_assert_eq(x->missing, y->missing, "column %s", x->name);
+        cr_assert_eq(x->nonfinite, y->nonfinite, "column %s", x->name);
+        cr_assert_eq(x->is_int, y->is_int, "column %s", x->name);
+        cr_assert_eq(x->n, y->n, "column %s", x->name);
+        cr_assert_eq(x->n_distinct, y->n_distinct, "column %s", x->name);
+        for (size_t k = 0; k < x->n_distinct; k++) {
+            cr_assert(memcmp(&x->value[k], &y->value[k], sizeof(double)) == 0);
+            cr_assert_eq(x->count[k], y->count[k]);
+        }
+        cr_assert_eq(x->n_cats, y->n_cats, "column %s", x->name);
+        for (size_t k = 0; k < x->n_cats; k++) {
+            cr_assert_str_eq(x->cat[k], y->cat[k]);
+            cr_assert_eq(x->cat_count[k], y->cat_count[k]);
+        }
+        cr_assert_eq(x->first_text == NULL, y->first_text == NULL, "column %s", x->name);
+        if (x->first_text) {
+            cr_assert_str_eq(x->first_text, y->first_text);
+            cr_assert_eq(x->first_text_line, y->first_text_line, "column %s", x->name);
+        }
+    }
+}
+
+/* Read path with one reader and with two (every file split); both must agree.  The split
+ * read is left in *out. */
+static void read_split_and_whole(const char *path, const dm_csv_options *opt, dm_dataset *out)
+{
+    dm_dataset whole;
+    dm_csv_set_split_threshold(UINT64_MAX);
+    read_ok(path, opt, &whole);
+    dm_csv_set_split_threshold(1);
+    read_ok(path, opt, out);
+    dm_csv_set_split_threshold(UINT64_C(4) << 20);
+    assert_same_dataset(&whole, out);
+    dm_dataset_release(&whole);
+}
+
+/* Rows i = 0..n-1 of "i%7,i%3 as text or missing,i/10.0": the counts follow from i. */
+static char *many_rows(size_t n, const char *eol)
+{
+    size_t cap = 64 + n * 48, len = 0;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    len += (size_t)snprintf(s, cap, "a,b,c%s", eol);
+    static const char *const b[] = {"x", "", "y y"};
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%zu,%s,%.1f%s", i % 7, b[i % 3],
+                                (double)i / 10.0, eol);
+    return s;
+}
+
+Test(csv, split_halves_equal_one_reader)
+{
+    /* 2000 rows: a = i % 7 (each residue 285 or 286 times: 2000 = 7 * 285 + 5, so residues
+     * 0..4 occur 286 times), b = "x" / missing / "y y" (667, 667, 666 times), c = i / 10
+     * (2000 distinct values) */
+    char *s = many_rows(2000, "\n");
+    const char *p = fixture("split.csv", s);
+    free(s);
+    dm_dataset ds;
+    read_split_and_whole(p, NULL, &ds);
+    cr_assert_eq(ds.rows, 2000);
+    const dm_column *a = col(&ds, "a"), *b = col(&ds, "b"), *c = col(&ds, "c");
+    cr_assert_eq(a->n_distinct, 7);
+    for (size_t k = 0; k < 7; k++)
+        cr_assert_eq(a->count[k], k < 5 ? 286u : 285u, "residue %zu", k);
+    cr_assert(a->is_int);
+    cr_assert_eq(b->storage, DM_STORE_STR);
+    cr_assert_eq(b->missing, 667);
+    cr_assert_eq(b->n_cats, 2);
+    cr_assert_eq(b->cat_count[0], 667); /* "x" */
+    cr_assert_eq(b->cat_count[1], 666); /* "y y" */
+    cr_assert_eq(b->first_text_line, 2);
+    cr_assert_eq(c->n_distinct, 2000);
+    cr_assert_eq(c->value[1999], 199.9);
+    dm_dataset_release(&ds);
+
+    /* CRLF line ends: the same data */
+    s = many_rows(2000, "\r\n");
+    p = fixture("split_crlf.csv", s);
+    free(s);
+    dm_dataset ds2;
+    read_split_and_whole(p, NULL, &ds2);
+    cr_assert_eq(ds2.rows, 2000);
+    cr_assert_eq(col(&ds2, "b")->cat_count[0], 667);
+    dm_dataset_release(&ds2);
+}
+
+Test(csv, split_inside_quoted_field_falls_back)
+{
+    /* one quoted field of 60 lines spans the middle of the file: the first LF past the
+     * middle is inside it, so the second reader's part is thrown away */
+    char s[8192];
+    size_t len = (size_t)snprintf(s, sizeof s, "a,b\n1,\"");
+    for (int i = 0; i < 60; i++)
+        len += (size_t)snprintf(s + len, sizeof s - len, "line %02d of the field\n", i);
+    len += (size_t)snprintf(s + len, sizeof s - len, "end\"\n2,3\n");
+    const char *p = fixture("quoted_mid.csv", s);
+    dm_dataset ds;
+    read_split_and_whole(p, NULL, &ds);
+    cr_assert_eq(ds.rows, 2);
+    const dm_column *b = col(&ds, "b");
+    cr_assert_eq(b->storage, DM_STORE_STR);
+    cr_assert_eq(b->n_cats, 2); /* "3" and the long field, strcmp order */
+    cr_assert_str_eq(b->cat[0], "3");
+    cr_assert(strncmp(b->cat[1], "line 00 of the field\nline 01", 28) == 0);
+    dm_dataset_release(&ds);
+}
+
+Test(csv, split_errors_keep_their_lines)
+{
+    /* 1000 rows "i,i" on lines 2..1001; line 900 is ragged (second half of the file) */
+    size_t cap = 16 * 1024, len = 0;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    len += (size_t)snprintf(s, cap, "k,v\n");
+    for (int i = 2; i <= 1001; i++)
+        len += (size_t)snprintf(s + len, cap - len, i == 900 ? "%d\n" : "%d,%d\n", i, i);
+    const char *p = fixture("split_ragged.csv", s);
+    dm_csv_set_split_threshold(1);
+    const char *n[] = {"line 900", "expected 2 fields, got 1"};
+    expect_error(p, NULL, n, 2);
+
+    /* text in a column declared numeric, on line 950: the second reader's line 1 is the
+     * line the first reader stopped on */
+    len = (size_t)snprintf(s, cap, "k,v\n");
+    for (int i = 2; i <= 1001; i++)
+        len += (size_t)snprintf(s + len, cap - len, i == 950 ? "%d,n.a.\n" : "%d,%d\n", i, i);
+    const char *q = fixture("split_text.csv", s);
+    static const char *const fn[] = {"v"};
+    dm_csv_options opt = {.force_numeric = fn, .n_force_numeric = 1};
+    const char *m[] = {"line 950", "\"n.a.\"", "not a number"};
+    expect_error(q, &opt, m, 3);
+
+    /* a column that is numbers in the first half and text in the second: read again as
+     * text, as one reader does (998 distinct spellings of numbers and "abc") */
+    len = (size_t)snprintf(s, cap, "k,v\n");
+    for (int i = 2; i <= 1001; i++)
+        len += (size_t)snprintf(s + len, cap - len, i == 990 ? "%d,abc\n" : "%d,%d\n", i, i);
+    const char *f = fixture("split_flip.csv", s);
+    free(s);
+    dm_dataset ds;
+    read_split_and_whole(f, NULL, &ds);
+    const dm_column *v = col(&ds, "v");
+    cr_assert_eq(v->storage, DM_STORE_STR);
+    cr_assert_eq(v->n_cats, 1000);
+    cr_assert_str_eq(v->first_text, "abc");
+    cr_assert_eq(v->first_text_line, 990);
+    dm_dataset_release(&ds);
+    dm_csv_set_split_threshold(UINT64_C(4) << 20);
+}

@@ -425,3 +425,110 @@ Test(dataset, builder_edge_arguments)
     dm_builder_free(NULL);
     dm_dataset_release(NULL);
 }
+
+/* ---- merging two builders (two halves of one file) ------------------------------------ */
+
+static dm_builder *two_cols(void)
+{
+    const char *names[] = {"num", "txt"};
+    dm_builder *b = dm_builder_alloc(2, names, NULL);
+    cr_assert_not_null(b);
+    return b;
+}
+
+static void row2(dm_builder *b, const char *x, const char *y, uint64_t line)
+{
+    cr_assert_eq(dm_builder_field(b, 0, x, strlen(x), line), 0);
+    cr_assert_eq(dm_builder_field(b, 1, y, strlen(y), line), 0);
+    dm_builder_end_row(b);
+}
+
+Test(dataset, merge_concatenates_numbers_and_counts_text)
+{
+    /* first half lines 2-4, second half lines 5-7 (its own lines 1-3, offset 3) */
+    dm_builder *a = two_cols(), *b = two_cols();
+    row2(a, "2", "", 2);
+    row2(a, "1", "", 3);
+    row2(a, "", "", 4);
+    row2(b, "2", "red", 1);
+    row2(b, "-0", "blue", 2);
+    row2(b, "inf", "red", 3);
+    cr_assert_eq(dm_builder_merge(a, b, 3), 0);
+    bool flags[2] = {true, true};
+    cr_assert_eq(dm_builder_flipped(a, flags), 0); /* txt had no numbers before its text */
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(a, "mem", &ds), 0);
+    dm_builder_free(a);
+    dm_builder_free(b);
+    cr_assert_eq(ds.rows, 6);
+    const dm_column *n = &ds.col[0], *t = &ds.col[1];
+    /* numbers 2, 1, 2, -0: distinct 0, 1, 2 with counts 1, 1, 2; one missing, one inf */
+    cr_assert_eq(n->storage, DM_STORE_NUM);
+    cr_assert_eq(n->n_distinct, 3);
+    cr_assert_eq(n->value[0], 0.0);
+    cr_assert_eq(n->value[2], 2.0);
+    cr_assert_eq(n->count[2], 2);
+    cr_assert_eq(n->n, 4);
+    cr_assert_eq(n->missing, 1);
+    cr_assert_eq(n->nonfinite, 1);
+    cr_assert_not(n->is_int); /* missing and inf */
+    /* text: 3 missing in the first half, red x2 and blue in the second */
+    cr_assert_eq(t->storage, DM_STORE_STR);
+    cr_assert_eq(t->missing, 3);
+    cr_assert_eq(t->n_cats, 2);
+    cr_assert_str_eq(t->cat[0], "blue");
+    cr_assert_eq(t->cat_count[1], 2);
+    cr_assert_str_eq(t->first_text, "red");
+    cr_assert_eq(t->first_text_line, 4); /* its line 1 + offset 3 */
+    dm_dataset_release(&ds);
+}
+
+Test(dataset, merge_numbers_against_text_flips)
+{
+    /* numbers in the first half, text in the second: the column must be read again */
+    dm_builder *a = two_cols(), *b = two_cols();
+    row2(a, "1", "1.50", 2);
+    row2(b, "x", "z", 1);
+    cr_assert_eq(dm_builder_merge(a, b, 1), 0);
+    bool flags[2] = {false, false};
+    cr_assert_eq(dm_builder_flipped(a, flags), 2);
+    cr_assert(flags[0] && flags[1]);
+    dm_builder_free(a);
+    dm_builder_free(b);
+    /* text first, numbers second: the same */
+    a = two_cols();
+    b = two_cols();
+    row2(a, "x", "", 2);
+    row2(b, "1", "", 1);
+    cr_assert_eq(dm_builder_merge(a, b, 1), 0);
+    cr_assert_eq(dm_builder_flipped(a, flags), 1);
+    cr_assert(flags[0]);
+    cr_assert_not(flags[1]);
+    dm_builder_free(a);
+    dm_builder_free(b);
+    /* mismatched builders are refused */
+    const char *one[] = {"num"};
+    a = dm_builder_alloc(1, one, NULL);
+    b = two_cols();
+    cr_assert_eq(dm_builder_merge(a, b, 0), -1);
+    dm_builder_free(a);
+    dm_builder_free(b);
+}
+
+Test(dataset, drop_numbers_leaves_shared_counts)
+{
+    uint64_t shared[2] = {1, 1};
+    dm_column c;
+    memset(&c, 0, sizeof c);
+    c.value = malloc(2 * sizeof *c.value);
+    cr_assert_not_null(c.value);
+    c.count = shared;
+    c.count_shared = true;
+    c.n_distinct = 2;
+    dm_column_drop_numbers(&c); /* must not free `shared` (valgrind / ASan would see it) */
+    cr_assert_null(c.value);
+    cr_assert_null(c.count);
+    cr_assert_not(c.count_shared);
+    cr_assert_eq(c.n_distinct, 0);
+    cr_assert_eq(shared[0], 1);
+}

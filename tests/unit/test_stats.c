@@ -6,6 +6,7 @@
  * random and real data is tested end to end by tests/integration/oracle_parity.py.
  */
 #include <criterion/criterion.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,84 @@ Test(stats, radix_sort_matches_qsort)
     qsort(y, n, sizeof *y, cmp_d);
     for (size_t i = 0; i < n; i++)
         cr_assert(x[i] == y[i], "position %zu: %g != %g", i, x[i], y[i]);
+    free(x);
+    free(y);
+    free(tmp);
+}
+
+/* Total order on doubles: by value, -0.0 before +0.0 (what the radix keys give). */
+static int cmp_total(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    if (x < y)
+        return -1;
+    if (x > y)
+        return 1;
+    return (int)(signbit(y) != 0) - (int)(signbit(x) != 0);
+}
+
+/* Sizes around the insertion-sort cut (64) and large ones, inputs where some radix digits
+ * are the same for every key (skipped passes) and where none is; compared bit for bit with
+ * qsort under the total order. */
+Test(stats, radix_sort_total_order_all_sizes)
+{
+    static const size_t sizes[] = {0, 1, 2, 63, 64, 65, 2047, 2048, 2049, 100003};
+    size_t nmax = 100003;
+    double *x = malloc(nmax * sizeof *x), *y = malloc(nmax * sizeof *y);
+    double *tmp = malloc(nmax * sizeof *tmp);
+    cr_assert(x && y && tmp);
+    uint64_t s = 0x2545F4914F6CDD1DULL;
+    for (int kind = 0; kind < 5; kind++) {
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            size_t n = sizes[z];
+            for (size_t i = 0; i < n; i++) {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                double u = (double)(s >> 11) / 9007199254740992.0;
+                switch (kind) {
+                case 0: /* every bit pattern class: signs, zeros, subnormals, extremes */
+                    switch (i % 8) {
+                    case 0:
+                        x[i] = (u - 0.5) * 1e6;
+                        break;
+                    case 1:
+                        x[i] = (u < 0.5 ? -u : u) * 4.9e-324 * 1e6; /* subnormals */
+                        break;
+                    case 2:
+                        x[i] = u < 0.5 ? -0.0 : 0.0;
+                        break;
+                    case 3:
+                        x[i] = u < 0.5 ? -DBL_MAX : DBL_MAX;
+                        break;
+                    case 4:
+                        x[i] = u < 0.5 ? -DBL_MIN : DBL_MIN;
+                        break;
+                    default:
+                        x[i] = (u - 0.5) * 1e300;
+                    }
+                    break;
+                case 1: /* one exponent: the top digits are the same for every key */
+                    x[i] = 1.0 + u;
+                    break;
+                case 2: /* small integers: the low digits are all zero */
+                    x[i] = (double)(s % 100);
+                    break;
+                case 3: /* one value */
+                    x[i] = -2.5;
+                    break;
+                default: /* already sorted, descending */
+                    x[i] = -(double)i;
+                }
+                y[i] = x[i];
+            }
+            stats_sort_doubles(x, n, tmp);
+            qsort(y, n, sizeof *y, cmp_total);
+            for (size_t i = 0; i < n; i++)
+                cr_assert(memcmp(&x[i], &y[i], sizeof(double)) == 0,
+                          "kind %d n %zu position %zu: %a != %a", kind, n, i, x[i], y[i]);
+        }
+    }
     free(x);
     free(y);
     free(tmp);
