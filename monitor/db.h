@@ -108,6 +108,9 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
 typedef struct {
     size_t ncols;
     const bool *numeric;      /* per column: float8 (true) or text (false) */
+    /* per column wire format, overriding numeric[] when set: 'd' float8, 'f' float4,
+     * 'h' int2, 'i' int4, 'l' int8 (all numbers), 't' text bytes */
+    const char *wire;
     const char *const *names; /* per column, for messages; may be NULL */
     dm_builder *b;
     int state; /* 0 header, 1 tuples, 2 trailer seen */
@@ -119,6 +122,8 @@ typedef struct {
 void dm_copybin_init(dm_copybin *p, size_t ncols, const bool *numeric, const char *const *names,
                      dm_builder *b);
 void dm_copybin_release(dm_copybin *p);
+/* Give each column its wire format (see dm_copybin.wire); wire must outlive the parser. */
+void dm_copybin_set_wire(dm_copybin *p, const char *wire);
 int dm_copybin_feed(dm_copybin *p, const void *data, size_t len, char *err, size_t errlen);
 /* -1 when the trailer was not seen (truncated stream) or bytes are left over. */
 int dm_copybin_finish(dm_copybin *p, char *err, size_t errlen);
