@@ -134,6 +134,18 @@ static int add_skip(dm_comparison *o, const char *name, const char *msg)
     return 0;
 }
 
+/* Give up testing the column in `slot` (its aligned data is dropped) and list it as skipped
+ * with msg instead. */
+static int untest_slot(dm_comparison *o, size_t slot, const char *name, const char *msg)
+{
+    free(o->labels[slot]);
+    free(o->aligned[slot]);
+    o->labels[slot] = NULL;
+    o->aligned[slot] = NULL;
+    memset(&o->data[slot], 0, sizeof o->data[slot]);
+    return add_skip(o, name, msg);
+}
+
 static void num_view(const dm_column *c, stats_num *s)
 {
     s->value = c->value;
@@ -318,12 +330,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
             char msg[200];
             snprintf(msg, sizeof msg, "stattest \"%s\" needs numbers; the column holds text",
                      stats_test_name(test));
-            free(o.labels[slot]);
-            free(o.aligned[slot]);
-            o.labels[slot] = NULL;
-            o.aligned[slot] = NULL;
-            memset(sc, 0, sizeof *sc);
-            if (add_skip(&o, r->name, msg))
+            if (untest_slot(&o, slot, r->name, msg))
                 goto oom;
             continue;
         }
@@ -341,12 +348,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
             char msg[200];
             snprintf(msg, sizeof msg, "stattest \"%s\" failed: %s", stats_test_name(test),
                      stats_strerror(rc));
-            free(o.labels[slot]);
-            free(o.aligned[slot]);
-            o.labels[slot] = NULL;
-            o.aligned[slot] = NULL;
-            memset(sc, 0, sizeof *sc);
-            if (add_skip(&o, r->name, msg))
+            if (untest_slot(&o, slot, r->name, msg))
                 goto oom;
             continue;
         }

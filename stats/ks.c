@@ -21,6 +21,7 @@
  * fails the result is NaN.
  */
 #include "stats/stats.h"
+#include "stats/numsum.h"
 
 #include <float.h>
 #include <limits.h>
@@ -506,30 +507,6 @@ static double smirnov_sf(int n, double x)
 static const long double ks_ep128 = 0x1p128L;
 static const long double ks_em128 = 0x1p-128L;
 
-/* numpy's pairwise summation (numpy/core/src/umath/loops_utils.h) for n <= 128 */
-static double np_pairwise_sum(const double *a, size_t n)
-{
-    if (n < 8) {
-        double res = 0.;
-        for (size_t i = 0; i < n; i++)
-            res += a[i];
-        return res;
-    } else {
-        double r[8], res;
-        size_t i;
-        for (i = 0; i < 8; i++)
-            r[i] = a[i];
-        for (i = 8; i < n - (n % 8); i += 8) {
-            for (size_t k = 0; k < 8; k++)
-                r[k] += a[i + k];
-        }
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++)
-            res += a[i];
-        return res;
-    }
-}
-
 /* n! / n**n in logs (_log_nfactorial_div_n_pow_n) */
 static double log_nfact_div_npown(double n)
 {
@@ -919,10 +896,10 @@ static double pelzgood_cdf(double n, double x)
             t1[i] = ksquared * qp;
             t2[i] = (sqrt3z + kspi) * (sqrt3z - kspi) * ksquared * qp;
         }
-        k2extra = np_pairwise_sum(t1, (size_t)maxk);
+        k2extra = stats_pairwise_sum(t1, (size_t)maxk);
         k2extra *= pi2 * sqrt2pi / (-36 * zthree);
         K[2] += k2extra;
-        k3extra = np_pairwise_sum(t2, (size_t)maxk);
+        k3extra = stats_pairwise_sum(t2, (size_t)maxk);
         k3extra *= pi2 * sqrt2pi / (216 * zsix);
         K[3] += k3extra;
     }

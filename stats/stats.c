@@ -11,6 +11,7 @@
  *     (1 - erfc/2 above 1/sqrt(2)), which keeps the same quantisation near 1.
  */
 #include "stats/stats.h"
+#include "stats/numsum.h"
 
 #include <math.h>
 #include <string.h>
@@ -166,7 +167,7 @@ size_t stats_n_values(const stats_column *c, size_t cap)
 
 /* numpy's pairwise summation (numpy/core/src/umath/loops_utils.h.src), so that sums of
  * share vectors round as numpy's np.sum does. */
-static double pairwise_sum(const double *a, size_t n)
+double stats_pairwise_sum(const double *a, size_t n)
 {
     if (n < 8) {
         double res = 0.;
@@ -189,7 +190,7 @@ static double pairwise_sum(const double *a, size_t n)
     }
     size_t n2 = n / 2;
     n2 -= n2 % 8;
-    return pairwise_sum(a, n2) + pairwise_sum(a + n2, n - n2);
+    return stats_pairwise_sum(a, n2) + stats_pairwise_sum(a + n2, n - n2);
 }
 
 /* np.sum(a) of a 1-D array: the first element, then the pairwise sum of the rest. */
@@ -197,7 +198,7 @@ static double np_sum(const double *a, size_t n)
 {
     if (n == 0)
         return 0.;
-    return a[0] + pairwise_sum(a + 1, n - 1);
+    return a[0] + stats_pairwise_sum(a + 1, n - 1);
 }
 
 /* ---- moments, Wasserstein, energy -------------------------------------------------- */
