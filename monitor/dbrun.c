@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -42,6 +43,89 @@ static bool in_list(const char *const *l, const char *s)
         if (strcmp(l[i], s) == 0)
             return true;
     return false;
+}
+
+/*
+ * How many connections a batch is read over: each stream keeps a backend and a client thread
+ * busy, so one per two cores (measured on 2 cores: two streams gave 1.89x the plain dump
+ * against 1.80x for one, tests/bench/check.sh).  DRIFTMON_COPY_STREAMS (1 or 2) overrides.
+ */
+static int copy_streams(void)
+{
+    const char *e = getenv("DRIFTMON_COPY_STREAMS");
+    if (e && (strcmp(e, "1") == 0 || strcmp(e, "2") == 0))
+        return e[0] - '0';
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores >= 4 ? 2 : 1;
+}
+
+/* One COPY of a table into a builder, on its own connection (see dm_run_read_table). */
+typedef struct {
+    const dm_config *cfg;
+    PGconn *conn; /* used when cfg is NULL */
+    const char *table;
+    const dm_db_column *sel;
+    size_t n;
+    const char *where;
+    const char *const *params;
+    size_t nparams;
+    dm_builder *b;
+    uint64_t rows;
+    int rc;
+    char err[1024];
+} copy_half;
+
+static void *copy_half_run(void *arg)
+{
+    copy_half *h = arg;
+    PGconn *c = h->conn;
+    if (!c) {
+        c = dm_db_connect(h->cfg->conninfo, h->err, sizeof h->err);
+        if (!c) {
+            h->rc = -1;
+            return NULL;
+        }
+    }
+    h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
+                            &h->rows, h->err, sizeof h->err);
+    if (c != h->conn)
+        PQfinish(c);
+    return NULL;
+}
+
+/* Where to cut the rows matching `where` in two halves of their block range: the tid of the
+ * middle block, or false when the rows span too few blocks to be worth two streams. */
+static bool split_point(PGconn *conn, const char *table, const char *where,
+                        const char *const *params, size_t nparams, char *mid, size_t len)
+{
+    const char *tp[1] = {table};
+    PGresult *r = PQexecParams(conn, "SELECT $1::regclass::text", 1, NULL, tp, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return false;
+    }
+    size_t sl = (size_t)PQgetlength(r, 0, 0) + strlen(where) + 200;
+    char *sql = malloc(sl);
+    if (sql)
+        snprintf(sql, sl,
+                 "SELECT (pg_catalog.min(ctid)::text::point)[0]::bigint, "
+                 "(pg_catalog.max(ctid)::text::point)[0]::bigint FROM %s WHERE %s",
+                 PQgetvalue(r, 0, 0), where);
+    PQclear(r);
+    if (!sql)
+        return false;
+    r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
+    free(sql);
+    bool ok = false;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        long long b0 = atoll(PQgetvalue(r, 0, 0)), b1 = atoll(PQgetvalue(r, 0, 1));
+        if (b1 - b0 >= 256) { /* 2 MB of rows or more */
+            snprintf(mid, len, "(%lld,0)", b0 + (b1 - b0 + 1) / 2);
+            ok = true;
+        }
+    }
+    PQclear(r);
+    return ok;
 }
 
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, const char *where,
@@ -82,17 +166,70 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         goto out;
     }
     uint64_t rows = 0;
-    /* The COPY runs on a connection of its own, as its first statement: measured on
+    /* Each COPY runs on a connection of its own, as its first statement: measured on
      * PostgreSQL 15, the same binary COPY of a 333-column batch took 7.5-8.5 s instead of
-     * 1.9-2.1 s when the session had first run the catalog query above (the backend then
-     * spends its time faulting memory pages in per row).  A connection costs milliseconds. */
-    PGconn *copy_conn = cfg ? dm_db_connect(cfg->conninfo, err, errlen) : NULL;
-    int copy_rc = dm_db_copy_read(copy_conn ? copy_conn : conn, table, sel, n, where, params,
-                                  nparams, b, &rows, err, errlen);
-    if (copy_conn)
-        PQfinish(copy_conn);
+     * 1.9-2.1 s when the session had first run an extended-protocol catalog query (the
+     * backend then spends its time faulting memory pages in per row).  A large batch is read
+     * as two halves of its block range (ctid), on two connections and two threads. */
+    copy_half halves[2];
+    int nh = 1;
+    char mid[64] = "";
+    if (cfg && where && *where && copy_streams() >= 2)
+        nh = split_point(conn, table, where, params, nparams, mid, sizeof mid) ? 2 : 1;
+    char *wh[2] = {NULL, NULL};
+    for (int h = 0; h < nh; h++) {
+        memset(&halves[h], 0, sizeof halves[h]);
+        halves[h].cfg = cfg;
+        halves[h].conn = cfg ? NULL : conn;
+        halves[h].table = table;
+        halves[h].sel = sel;
+        halves[h].n = n;
+        halves[h].params = params;
+        halves[h].nparams = nparams;
+        halves[h].where = where;
+        halves[h].b = h == 0 ? b : dm_builder_alloc(n, names, text);
+        if (nh == 2) {
+            size_t wl = strlen(where) + strlen(mid) + 64;
+            wh[h] = malloc(wl);
+            if (wh[h])
+                snprintf(wh[h], wl, "(%s) AND ctid %s '%s'::tid", where, h == 0 ? "<" : ">=", mid);
+            halves[h].where = wh[h];
+        }
+        if (!halves[h].b || (nh == 2 && !wh[h])) {
+            snprintf(err, errlen, "out of memory");
+            if (h == 1)
+                dm_builder_free(halves[1].b);
+            free(wh[0]);
+            free(wh[1]);
+            goto out;
+        }
+    }
+    pthread_t th;
+    bool threaded = nh == 2 && pthread_create(&th, NULL, copy_half_run, &halves[1]) == 0;
+    copy_half_run(&halves[0]);
+    if (nh == 2 && !threaded)
+        copy_half_run(&halves[1]);
+    if (threaded)
+        pthread_join(th, NULL);
+    int copy_rc = 0;
+    for (int h = 0; h < nh && copy_rc == 0; h++) {
+        if (halves[h].rc != 0) {
+            snprintf(err, errlen, "%s", halves[h].err);
+            copy_rc = -1;
+        }
+    }
+    if (copy_rc == 0 && nh == 2 && dm_builder_merge(b, halves[1].b, halves[0].rows) != 0) {
+        snprintf(err, errlen, "out of memory");
+        copy_rc = -1;
+    }
+    if (nh == 2)
+        dm_builder_free(halves[1].b);
+    free(wh[0]);
+    free(wh[1]);
     if (copy_rc != 0)
         goto out;
+    rows = halves[0].rows + (nh == 2 ? halves[1].rows : 0);
+    (void)rows;
     char src[600];
     snprintf(src, sizeof src, "table %s", table);
     if (dm_builder_finish(b, src, out) != 0) {
