@@ -505,27 +505,41 @@ int dm_profile_column_decode(const unsigned char *p, size_t len, const char *nam
     return 0;
 }
 
-int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                     char *err, size_t errlen)
+/* Hash p[*hashed .. upto) and, for a mapped file, give the whole pages of that range back:
+ * once a column is parsed, its bytes are never read again. */
+static void hash_upto(dm_sha256 *h, const unsigned char *p, size_t *hashed, size_t upto, bool drop)
+{
+    if (upto <= *hashed)
+        return;
+    dm_sha256_update(h, p + *hashed, upto - *hashed);
+    if (drop) {
+        size_t pg = 4096;
+        uintptr_t lo = ((uintptr_t)(p + *hashed) + pg - 1) & ~(uintptr_t)(pg - 1);
+        uintptr_t hi = (uintptr_t)(p + upto) & ~(uintptr_t)(pg - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+    *hashed = upto;
+}
+
+/* Parse and verify in one pass: the digest of every byte before the trailer is computed
+ * while the columns are read (parsing is bounds-checked, so unverified bytes are safe to
+ * read) and compared at the end; nothing is returned unless it matches.  With drop, the
+ * pages of a mapped file are given back as they are consumed, so a big profile is not
+ * resident twice (file and columns). */
+static int parse_profile(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
+                         char *err, size_t errlen, bool drop)
 {
     rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0};
     if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
         return bad(&r, "not a driftmon profile (bad magic)");
-    char want[65], have[65];
-    dm_sha256_hex(p, len - 32, want);
+    char want[65] = "", have[65];
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
         have[2 * i] = digits[p[len - 32 + (size_t)i] >> 4];
         have[2 * i + 1] = digits[p[len - 32 + (size_t)i] & 15];
     }
     have[64] = '\0';
-    if (strcmp(want, have) != 0) {
-        snprintf(err, errlen,
-                 "%s: the profile's content does not match its sha256 (%.12s... "
-                 "stored, %.12s... computed): the file was changed or damaged",
-                 name, have, want);
-        return -1;
-    }
     r.len = len - 32;
     r.off = sizeof MAGIC;
     uint32_t version = 0, flags = 0, ncols = 0;
@@ -566,22 +580,43 @@ int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_da
             r.arena_len = len;
         }
     }
-    for (size_t i = 0; i < ncols; i++) {
+    dm_sha256 *h = dm_sha256_alloc();
+    if (!h) {
+        dm_dataset_release(&ds);
+        return bad(&r, "out of memory");
+    }
+    size_t hashed = 0;
+    int prc = 0;
+    for (size_t i = 0; i < ncols && prc == 0; i++) {
         if (read_column(&r, &ds.col[i], true)) {
-            dm_dataset_release(&ds);
-            return -1;
+            prc = -1;
+            break;
         }
-        for (size_t j = 0; j < i; j++) {
+        hash_upto(h, p, &hashed, r.off, drop);
+        for (size_t j = 0; j < i && prc == 0; j++) {
             if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
                 snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name,
                          ds.col[i].name);
-                dm_dataset_release(&ds);
-                return -1;
+                prc = -1;
             }
         }
     }
-    if (r.off != r.len) {
+    if (prc == 0 && r.off != r.len) {
         bad(&r, "trailing bytes after the last column");
+        prc = -1;
+    }
+    /* the digest of everything before the trailer, also after a parse error: a file that
+     * was changed is reported as such rather than by the first thing that broke */
+    hash_upto(h, p, &hashed, len - 32, drop);
+    dm_sha256_final(h, want);
+    if (strcmp(want, have) != 0) {
+        snprintf(err, errlen,
+                 "%s: the profile's content does not match its sha256 (%.12s... "
+                 "stored, %.12s... computed): the file was changed or damaged",
+                 name, have, want);
+        prc = -1;
+    }
+    if (prc != 0) {
         dm_dataset_release(&ds);
         return -1;
     }
@@ -613,6 +648,12 @@ int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_da
     return 0;
 }
 
+int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
+                     char *err, size_t errlen)
+{
+    return parse_profile(p, len, name, out, err, errlen, false);
+}
+
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -629,11 +670,12 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
     size_t len = (size_t)st.st_size;
     /* mapped, not read: no copy of the file's bytes beyond the one into the columns */
     if (len > 0) {
-        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m != MAP_FAILED) {
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
-            int rc = dm_profile_parse(m, len, path, out, err, errlen);
+            (void)madvise(m, len, MADV_WILLNEED);
+            int rc = parse_profile(m, len, path, out, err, errlen, true);
             munmap(m, len);
             return rc;
         }
