@@ -60,7 +60,7 @@ static int cmd_compare(int argc, char **argv)
                                              {"quiet", no_argument, NULL, 'q'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *config = NULL, *html = NULL, *json = NULL;
+    const char *config = getenv("DRIFTMON_CONFIG"), *html = NULL, *json = NULL;
     bool exit_code = false, quiet = false;
     int ch;
     optind = 1;
@@ -163,7 +163,7 @@ static int cmd_profile(int argc, char **argv)
                                              {"config", required_argument, NULL, 'c'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    const char *out = NULL, *config = NULL;
+    const char *out = NULL, *config = getenv("DRIFTMON_CONFIG");
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "o:c:h", longopts, NULL)) != -1) {
@@ -222,24 +222,16 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "compare") == 0)
-        return cmd_compare(argc - 1, argv + 1);
-    if (strcmp(cmd, "profile") == 0)
-        return cmd_profile(argc - 1, argv + 1);
-    if (strcmp(cmd, "init") == 0)
-        return dm_cmd_init(argc - 1, argv + 1);
-    if (strcmp(cmd, "reference") == 0)
-        return dm_cmd_reference(argc - 1, argv + 1);
-    if (strcmp(cmd, "check") == 0)
-        return dm_cmd_check(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0)
-        return dm_cmd_serve(argc - 1, argv + 1);
-    if (strcmp(cmd, "alerts") == 0)
-        return dm_cmd_alerts(argc - 1, argv + 1);
-    if (strcmp(cmd, "history") == 0)
-        return dm_cmd_history(argc - 1, argv + 1);
-    if (strcmp(cmd, "report") == 0)
-        return dm_cmd_report(argc - 1, argv + 1);
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } COMMANDS[] = {
+        {"compare", cmd_compare},        {"profile", cmd_profile},    {"init", dm_cmd_init},
+        {"reference", dm_cmd_reference}, {"check", dm_cmd_check},     {"serve", dm_cmd_serve},
+        {"alerts", dm_cmd_alerts},       {"history", dm_cmd_history}, {"report", dm_cmd_report}};
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(cmd, COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("driftmon %s\n", DRIFTMON_VERSION);
         return 0;
