@@ -290,18 +290,23 @@ static void svg_open(rpt_buf *b, const char *cls, const char *title)
 
 /* ---- drawing ------------------------------------------------------------------------- */
 
+/* The y scale of a paired plot: the largest share on either side, 1 when there is none. */
+static double top_share(const double *ref, const double *cur, size_t n)
+{
+    double top = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        top = fmax(top, ref[i]);
+        top = fmax(top, cur[i]);
+    }
+    return top > 0.0 ? top : 1.0;
+}
+
 void rpt_svg_hist(rpt_buf *b, const rpt_hist *h, const char *title)
 {
     if (h == NULL || h->nbins == 0)
         return;
     double x0 = PAD_L, x1 = RPT_SVG_W - PAD_R, y0 = PAD_T, base = RPT_SVG_H - PAD_B;
-    double top = 0.0;
-    for (size_t i = 0; i < h->nbins; i++) {
-        top = fmax(top, h->ref_share[i]);
-        top = fmax(top, h->cur_share[i]);
-    }
-    if (!(top > 0.0))
-        top = 1.0;
+    double top = top_share(h->ref_share, h->cur_share, h->nbins);
     double bw = (x1 - x0) / (double)h->nbins, sy = (base - y0) / top;
     svg_open(b, "plot hist", title);
     rpt_buf_printf(b,
@@ -339,13 +344,7 @@ void rpt_svg_catbars(rpt_buf *b, const rpt_catbars *c, const char *const *labels
     if (c == NULL || c->n == 0)
         return;
     double x0 = PAD_L, x1 = RPT_SVG_W - PAD_R, y0 = PAD_T, base = RPT_SVG_H - PAD_B;
-    double top = 0.0;
-    for (size_t i = 0; i < c->n; i++) {
-        top = fmax(top, c->ref_share[i]);
-        top = fmax(top, c->cur_share[i]);
-    }
-    if (!(top > 0.0))
-        top = 1.0;
+    double top = top_share(c->ref_share, c->cur_share, c->n);
     double gw = (x1 - x0) / (double)c->n, bw = gw * 0.36, sy = (base - y0) / top;
     size_t maxc = (size_t)(gw / 5.0);
     if (maxc < 2)
