@@ -223,6 +223,92 @@ Test(svg, shorten_counts_code_points)
 
 /* ---- drawing -------------------------------------------------------------------------- */
 
+/* rpt_hist_build finds bins by binary search over sorted distinct values and the 1 %/99 %
+ * cuts by walking from the nearer end.  Checked against the definition applied to the
+ * expanded sample: every observation sorted (pooled) for the cuts, every observation binned
+ * on its own with floor((v - lo) / w), clamped, then divided by n.  Random samples with ties,
+ * negative values and ranges where the cuts meet (lo == hi). */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t random_sample(unsigned *seed, double *v, uint64_t *c, size_t max, int spread)
+{
+    size_t n = 1 + (size_t)rand_r(seed) % max;
+    double x = (double)(rand_r(seed) % 50) - 25.0;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = x;
+        c[i] = 1 + (uint64_t)(rand_r(seed) % 3 == 0 ? rand_r(seed) % 40 : 0);
+        x += 0.25 * (double)(1 + rand_r(seed) % spread);
+    }
+    return n;
+}
+
+Test(svg, hist_matches_the_definition_on_random_samples)
+{
+    enum { MAXD = 400 };
+    static double rv[MAXD], cv[MAXD], pool[2 * MAXD * 41];
+    static uint64_t rc[MAXD], cc[MAXD];
+    unsigned seed = 12345;
+    for (int trial = 0; trial < 400; trial++) {
+        int spread = trial % 4 == 0 ? 1 : 1 + trial % 97;
+        size_t nr = random_sample(&seed, rv, rc, MAXD, spread);
+        size_t nc = random_sample(&seed, cv, cc, MAXD, spread);
+        uint64_t rn = 0, cn = 0;
+        size_t np = 0;
+        for (size_t i = 0; i < nr; i++)
+            for (uint64_t k = 0; k < rc[i]; k++, rn++)
+                pool[np++] = rv[i];
+        for (size_t i = 0; i < nc; i++)
+            for (uint64_t k = 0; k < cc[i]; k++, cn++)
+                pool[np++] = cv[i];
+        stats_num ref = {rv, rc, nr, rn, false}, cur = {cv, cc, nc, cn, false};
+        size_t nbins = 1 + (size_t)trial % RPT_HIST_MAXBINS;
+        rpt_hist h;
+        cr_assert_eq(rpt_hist_build(&ref, &cur, nbins, &h), 0);
+        qsort(pool, np, sizeof *pool, cmp_double);
+        size_t cut = (size_t)floor(0.01 * (double)(np - 1));
+        double lo = pool[cut], hi = pool[np - 1 - cut];
+        if (!(lo < hi)) {
+            lo = pool[0];
+            hi = pool[np - 1];
+        }
+        cr_assert_eq(h.lo, lo, "trial %d: lo %.17g, want %.17g", trial, h.lo, lo);
+        cr_assert_eq(h.hi, hi, "trial %d: hi %.17g, want %.17g", trial, h.hi, hi);
+        size_t nb = lo < hi ? nbins : 1;
+        cr_assert_eq(h.nbins, nb);
+        double w = (hi - lo) / (double)nb, want_r[RPT_HIST_MAXBINS] = {0},
+               want_c[RPT_HIST_MAXBINS] = {0};
+        for (int side = 0; side < 2; side++) {
+            const double *v = side ? cv : rv;
+            const uint64_t *c = side ? cc : rc;
+            size_t n = side ? nc : nr;
+            double *want = side ? want_c : want_r;
+            for (size_t i = 0; i < n; i++)
+                for (uint64_t k = 0; k < c[i]; k++) {
+                    size_t b = 0;
+                    if (nb > 1 && v[i] >= hi)
+                        b = nb - 1;
+                    else if (nb > 1 && v[i] > lo) {
+                        double f = floor((v[i] - lo) / w);
+                        b = f >= (double)(nb - 1) ? nb - 1 : (size_t)f;
+                    }
+                    want[b] += 1.0;
+                }
+            for (size_t b = 0; b < nb; b++)
+                want[b] /= (double)(side ? cn : rn);
+        }
+        for (size_t b = 0; b < nb; b++) {
+            cr_assert_eq(h.ref_share[b], want_r[b], "trial %d bin %zu: ref %.17g, want %.17g",
+                         trial, b, h.ref_share[b], want_r[b]);
+            cr_assert_eq(h.cur_share[b], want_c[b], "trial %d bin %zu: cur %.17g, want %.17g",
+                         trial, b, h.cur_share[b], want_c[b]);
+        }
+    }
+}
+
 Test(svg, hist_path_coordinates)
 {
     /* the bins of hist_common_bins; tallest share .5 fills the plot height 54: 108 px per
