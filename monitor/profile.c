@@ -104,18 +104,28 @@ static void put_counts(buf *b, const uint64_t *c, size_t n, uint8_t width)
     if (width == 8) {
         put(b, c, n * 8);
     } else if (width == 4) {
-        for (size_t i = 0; i < n; i++)
-            put_u32(b, (uint32_t)c[i]);
+        uint32_t blk[1024]; /* narrowed a block at a time: one put per block */
+        for (size_t i = 0; i < n; i += 1024) {
+            size_t k = n - i < 1024 ? n - i : 1024;
+            for (size_t j = 0; j < k; j++)
+                blk[j] = (uint32_t)c[i + j];
+            put(b, blk, k * 4);
+        }
     }
 }
 
-static void encode_column(buf *b, const dm_column *c)
+/* A column's section.  aligned (format 2, a whole file being written): zero bytes before
+ * the value array up to the next multiple of 8 of the file offset (b->len), so that a mapped
+ * file's values can be used where they lie. */
+static void encode_column(buf *b, const dm_column *c, bool aligned)
 {
     size_t nl = strlen(c->name);
     put_u32(b, (uint32_t)nl);
     put(b, c->name, nl);
     bool num = c->storage == DM_STORE_NUM;
     uint8_t w = num ? count_width(c->count, c->n_distinct) : count_width(c->cat_count, c->n_cats);
+    if (aligned && num && w == 4)
+        w = 8; /* format 2: u64 counts, used in place like the values */
     put_u8(b, num ? 0 : 1);
     put_u8(b, c->is_int ? 1 : 0);
     put_u8(b, w);
@@ -125,6 +135,10 @@ static void encode_column(buf *b, const dm_column *c)
     put_u64(b, c->n);
     if (num) {
         put_u64(b, c->n_distinct);
+        if (aligned) {
+            static const unsigned char zeros[8];
+            put(b, zeros, (8 - b->len % 8) % 8);
+        }
         put(b, c->value, c->n_distinct * sizeof(double));
         put_counts(b, c->count, c->n_distinct, w);
     } else {
@@ -138,10 +152,10 @@ static void encode_column(buf *b, const dm_column *c)
     }
 }
 
-void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
-                              unsigned char out[DM_PROFILE_HEADER_BYTES])
+static void header_encode(uint32_t version, uint64_t rows, uint32_t ncols,
+                          unsigned char out[DM_PROFILE_HEADER_BYTES])
 {
-    uint32_t version = DM_PROFILE_VERSION, flags = 0;
+    uint32_t flags = 0;
     memcpy(out, MAGIC, sizeof MAGIC);
     memcpy(out + 8, &version, 4);
     memcpy(out + 12, &flags, 4);
@@ -149,10 +163,16 @@ void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
     memcpy(out + 24, &ncols, 4);
 }
 
+void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
+                              unsigned char out[DM_PROFILE_HEADER_BYTES])
+{
+    header_encode(DM_PROFILE_IDENTITY_VERSION, rows, ncols, out);
+}
+
 unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
 {
     buf b = {0};
-    encode_column(&b, c);
+    encode_column(&b, c, false);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -161,36 +181,29 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
     return b.p;
 }
 
-static void serialize_into(const dm_dataset *ds, buf *b)
+/* version 1: the identity encoding (what the digest covers); 2: the file layout */
+static void serialize_into(const dm_dataset *ds, buf *b, uint32_t version)
 {
     unsigned char h[DM_PROFILE_HEADER_BYTES];
-    dm_profile_header_encode(ds->rows, (uint32_t)ds->ncols, h);
+    header_encode(version, ds->rows, (uint32_t)ds->ncols, h);
     put(b, h, sizeof h);
     for (size_t i = 0; i < ds->ncols; i++)
-        encode_column(b, &ds->col[i]);
+        encode_column(b, &ds->col[i], version >= 2);
 }
 
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
 {
+    /* the digest is that of the identity encoding, streamed; the file is the aligned one */
+    if (dm_profile_digest(ds) != 0)
+        return NULL;
     buf b = {0};
-    serialize_into(ds, &b);
-    unsigned char digest_hex[65];
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    char hex[65];
-    dm_sha256_hex(b.p, b.len, hex);
-    if (!hex[0]) {
-        free(b.p);
-        return NULL;
-    }
+    serialize_into(ds, &b, DM_PROFILE_VERSION);
     /* trailer: the raw digest */
     unsigned char raw[32];
     for (int i = 0; i < 32; i++) {
-        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0' : hex[2 * i] - 'a' + 10);
-        unsigned lo =
-            (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0' : hex[2 * i + 1] - 'a' + 10);
+        const char *x = ds->sha256 + 2 * i;
+        unsigned hi = (unsigned)(x[0] <= '9' ? x[0] - '0' : x[0] - 'a' + 10);
+        unsigned lo = (unsigned)(x[1] <= '9' ? x[1] - '0' : x[1] - 'a' + 10);
         raw[i] = (unsigned char)(hi << 4 | lo);
     }
     put(&b, raw, sizeof raw);
@@ -198,8 +211,6 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
         free(b.p);
         return NULL;
     }
-    memcpy(digest_hex, hex, sizeof hex);
-    memcpy(ds->sha256, digest_hex, sizeof ds->sha256);
     *len = b.len;
     return b.p;
 }
@@ -274,7 +285,7 @@ static int digest_now(dm_dataset *ds)
         ds->sha256[0] = '\0';
         return -1;
     }
-    serialize_into(ds, &b);
+    serialize_into(ds, &b, DM_PROFILE_IDENTITY_VERSION);
     dm_sha256_update(b.h, b.p, b.staged);
     char hex[65];
     dm_sha256_final(b.h, hex);
@@ -322,15 +333,22 @@ typedef struct {
      * over the dataset's arena */
     unsigned char *arena;
     size_t arena_len, arena_used;
+    /* format 2: value arrays are preceded by zero padding to an 8-byte file offset; with
+     * borrow (a mapped file that outlives the dataset) they are used where they lie */
+    bool aligned, borrow;
 } rd;
 
+/* In format 2 the digest is checked after the parse, so a parse error is what a damaged
+ * file shows first: the message says so, as the digest's own message does. */
 static int bad(rd *r, const char *what)
 {
+    const char *tail = r->aligned ? ": the file was changed or damaged" : "";
     if (r->column)
-        snprintf(r->err, r->errlen, "%s: corrupt profile at byte %zu (column \"%s\"): %s", r->name,
-                 r->off, r->column, what);
+        snprintf(r->err, r->errlen, "%s: corrupt profile at byte %zu (column \"%s\"): %s%s",
+                 r->name, r->off, r->column, what, tail);
     else
-        snprintf(r->err, r->errlen, "%s: corrupt profile at byte %zu: %s", r->name, r->off, what);
+        snprintf(r->err, r->errlen, "%s: corrupt profile at byte %zu: %s%s", r->name, r->off, what,
+                 tail);
     return -1;
 }
 
@@ -418,7 +436,8 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
     uint8_t storage = 0, is_int = 0, w = 0, reserved = 0;
     if (take_u8(r, &storage) || take_u8(r, &is_int) || take_u8(r, &w) || take_u8(r, &reserved))
         return -1;
-    if (storage > 1 || is_int > 1 || (w != 0 && w != 4 && w != 8) || reserved)
+    if (storage > 1 || is_int > 1 || (w != 0 && w != 4 && w != 8) || reserved ||
+        (r->aligned && storage == 0 && w == 4))
         return bad(r, "bad column flags");
     c->storage = storage ? DM_STORE_STR : DM_STORE_NUM;
     c->is_int = is_int;
@@ -432,22 +451,43 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
         return bad(r, "entry count larger than the file");
     size_t n = (size_t)k;
     uint64_t sum = 0;
+    if (c->storage == DM_STORE_NUM && r->aligned) {
+        size_t pad = (8 - r->off % 8) % 8;
+        if (pad > r->len - r->off)
+            return bad(r, "truncated padding");
+        for (size_t i = 0; i < pad; i++)
+            if (r->p[r->off + i] != 0)
+                return bad(r, "non-zero padding before the values");
+        r->off += pad;
+    }
     if (c->storage == DM_STORE_NUM) {
         if (n > (r->len - r->off) / 8)
             return bad(r, "truncated values");
         c->count_shared = share_ones && w == 0;
-        if (r->arena && n * sizeof(double) <= r->arena_len - r->arena_used) {
+        bool borrow = r->borrow && r->aligned && ((uintptr_t)(r->p + r->off) & 7) == 0;
+        if (borrow) {
+            /* the mapped file's own bytes: nothing allocated, nothing copied */
+            c->value = (double *)(void *)(uintptr_t)(r->p + r->off);
+            c->value_shared = true;
+            r->off += n * sizeof(double);
+            if (w == 8 && n <= (r->len - r->off) / 8) {
+                c->count = (uint64_t *)(void *)(uintptr_t)(r->p + r->off);
+                c->count_shared = true;
+                r->off += n * 8;
+            }
+        } else if (r->arena && n * sizeof(double) <= r->arena_len - r->arena_used) {
             c->value = (double *)(void *)(r->arena + r->arena_used); /* 8-byte aligned */
             c->value_shared = true;
             r->arena_used += n * sizeof(double);
         } else {
             c->value = malloc((n ? n : 1) * sizeof(double));
         }
-        c->count = c->count_shared ? NULL : malloc((n ? n : 1) * sizeof(uint64_t));
+        if (!c->count_shared)
+            c->count = malloc((n ? n : 1) * sizeof(uint64_t));
         if (!c->value || (!c->count_shared && !c->count))
             return bad(r, "out of memory");
         c->n_distinct = n;
-        if (take(r, c->value, n * sizeof(double)) ||
+        if ((!borrow && take(r, c->value, n * sizeof(double))) ||
             (!c->count_shared && take_counts(r, c->count, n, w)))
             return -1;
         const double *v = c->value;
@@ -457,7 +497,7 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
             if (i > 0 && !(v[i - 1] < v[i]))
                 return bad(r, "values not ascending");
         }
-        if (c->count_shared) {
+        if (c->count_shared && w == 0) {
             sum = n;
         } else {
             for (size_t i = 0; i < n; i++) {
@@ -496,7 +536,7 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
 int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
                              char *err, size_t errlen)
 {
-    rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0};
+    rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     memset(out, 0, sizeof *out);
     if (read_column(&r, out, false) != 0)
         return -1;
@@ -522,15 +562,22 @@ static void hash_upto(dm_sha256 *h, const unsigned char *p, size_t *hashed, size
     *hashed = upto;
 }
 
+static void mismatch(char *err, size_t errlen, const char *name, const char *have, const char *want)
+{
+    snprintf(err, errlen,
+             "%s: the profile's content does not match its sha256 (%.12s... stored, %.12s... "
+             "computed): the file was changed or damaged",
+             name, have, want);
+}
 /* Parse and verify in one pass: the digest of every byte before the trailer is computed
  * while the columns are read (parsing is bounds-checked, so unverified bytes are safe to
  * read) and compared at the end; nothing is returned unless it matches.  With drop, the
  * pages of a mapped file are given back as they are consumed, so a big profile is not
  * resident twice (file and columns). */
 static int parse_profile(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                         char *err, size_t errlen, bool drop)
+                         char *err, size_t errlen, bool drop, bool borrow)
 {
-    rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0};
+    rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
         return bad(&r, "not a driftmon profile (bad magic)");
     char want[65] = "", have[65];
@@ -546,13 +593,17 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     uint64_t rows = 0;
     if (take_u32(&r, &version) || take_u32(&r, &flags))
         return -1;
-    if (version != DM_PROFILE_VERSION) {
+    if (version != DM_PROFILE_IDENTITY_VERSION && version != DM_PROFILE_VERSION) {
         snprintf(err, errlen,
                  "%s: profile format version %u is not supported (this driftmon "
-                 "reads version %u)",
-                 name, version, DM_PROFILE_VERSION);
+                 "reads versions %u and %u)",
+                 name, version, DM_PROFILE_IDENTITY_VERSION, DM_PROFILE_VERSION);
         return -1;
     }
+    r.aligned = version >= 2;
+    r.borrow = borrow && r.aligned;
+    if (r.borrow)
+        drop = false; /* the values stay where they are */
     if (take_u64(&r, &rows) || take_u32(&r, &ncols))
         return -1;
     if (ncols > r.len - r.off)
@@ -567,7 +618,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     /* Big profiles: every value array in one anonymous mapping (the values cannot take
      * more bytes than the file), asked for in huge pages: a few faults instead of one per
      * 4 KiB page and no allocation per column.  Pages never written cost nothing. */
-    if (len >= ARENA_MIN) {
+    if (len >= ARENA_MIN && !r.borrow) {
         void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m != MAP_FAILED) {
@@ -580,8 +631,12 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
             r.arena_len = len;
         }
     }
-    dm_sha256 *h = dm_sha256_alloc();
-    if (!h) {
+    /* Format 1: the digest of the file's bytes, computed as they are parsed.  Format 2: the
+     * digest of the decoded content's identity encoding (digest_now), computed once the
+     * parse has succeeded; the bytes that are not content (version, padding, a count width
+     * of 8 where 4 would do) were checked by the parse. */
+    dm_sha256 *h = r.aligned ? NULL : dm_sha256_alloc();
+    if (!r.aligned && !h) {
         dm_dataset_release(&ds);
         return bad(&r, "out of memory");
     }
@@ -592,7 +647,8 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
             prc = -1;
             break;
         }
-        hash_upto(h, p, &hashed, r.off, drop);
+        if (h)
+            hash_upto(h, p, &hashed, r.off, drop);
         for (size_t j = 0; j < i && prc == 0; j++) {
             if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
                 snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name,
@@ -605,16 +661,15 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         bad(&r, "trailing bytes after the last column");
         prc = -1;
     }
-    /* the digest of everything before the trailer, also after a parse error: a file that
-     * was changed is reported as such rather than by the first thing that broke */
-    hash_upto(h, p, &hashed, len - 32, drop);
-    dm_sha256_final(h, want);
-    if (strcmp(want, have) != 0) {
-        snprintf(err, errlen,
-                 "%s: the profile's content does not match its sha256 (%.12s... "
-                 "stored, %.12s... computed): the file was changed or damaged",
-                 name, have, want);
-        prc = -1;
+    if (h) {
+        /* the digest of everything before the trailer, also after a parse error: a file
+         * that was changed is reported as such rather than by the first thing that broke */
+        hash_upto(h, p, &hashed, len - 32, drop);
+        dm_sha256_final(h, want);
+        if (strcmp(want, have) != 0) {
+            mismatch(err, errlen, name, have, want);
+            prc = -1;
+        }
     }
     if (prc != 0) {
         dm_dataset_release(&ds);
@@ -623,7 +678,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     /* one array of ones for every column whose counts are all 1 */
     size_t nones = 0;
     for (size_t i = 0; i < ncols; i++)
-        if (ds.col[i].count_shared && ds.col[i].n_distinct > nones)
+        if (ds.col[i].count_shared && !ds.col[i].count && ds.col[i].n_distinct > nones)
             nones = ds.col[i].n_distinct;
     ds.ones = malloc((nones ? nones : 1) * sizeof *ds.ones);
     if (!ds.ones) {
@@ -634,8 +689,20 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     for (size_t i = 0; i < nones; i++)
         ds.ones[i] = 1;
     for (size_t i = 0; i < ncols; i++)
-        if (ds.col[i].count_shared)
+        if (ds.col[i].count_shared && !ds.col[i].count)
             ds.col[i].count = ds.ones;
+    if (!h) {
+        if (digest_now(&ds) != 0) {
+            dm_dataset_release(&ds);
+            return bad(&r, "out of memory");
+        }
+        memcpy(want, ds.sha256, sizeof want);
+        if (strcmp(want, have) != 0) {
+            mismatch(err, errlen, name, have, want);
+            dm_dataset_release(&ds);
+            return -1;
+        }
+    }
     size_t sl = strlen(name) + 9;
     ds.source = malloc(sl);
     if (!ds.source) {
@@ -644,6 +711,10 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     }
     snprintf(ds.source, sl, "profile:%s", name);
     memcpy(ds.sha256, want, sizeof ds.sha256);
+    if (r.borrow) { /* the caller's mapping is now the dataset's, unmapped on release */
+        ds.arena = (void *)(uintptr_t)p;
+        ds.arena_len = len;
+    }
     *out = ds;
     return 0;
 }
@@ -651,7 +722,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
 int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen)
 {
-    return parse_profile(p, len, name, out, err, errlen, false);
+    return parse_profile(p, len, name, out, err, errlen, false, false);
 }
 
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
@@ -670,12 +741,13 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
     size_t len = (size_t)st.st_size;
     /* mapped, not read: no copy of the file's bytes beyond the one into the columns */
     if (len > 0) {
-        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
         if (m != MAP_FAILED) {
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
-            (void)madvise(m, len, MADV_WILLNEED);
-            int rc = parse_profile(m, len, path, out, err, errlen, true);
+            int rc = parse_profile(m, len, path, out, err, errlen, true, true);
+            if (rc == 0 && out->arena == m)
+                return 0; /* format 2: the values are the mapping's; it lives with them */
             munmap(m, len);
             return rc;
         }

@@ -10,8 +10,18 @@
  *     num:  u64 n_distinct | f64 value[n_distinct] | counts[n_distinct] of count_width bytes
  *     text: u64 n_cats | per category u32 len + bytes | counts[n_cats] of count_width bytes
  *   trailer: the 32-byte SHA-256 of every byte before it.
+ * Format version 2 (what is written since 0.1.0's second landing) is version 1 with
+ * version = 2 and, in numeric columns, 0..7 zero bytes after n_distinct so that value[]
+ * starts at a file offset that is a multiple of 8 (u64 counts then are aligned too).  A
+ * mapped file's values are then used in place: no copy, no allocation (dm_profile_read).
+ * Its trailer is the same digest as version 1's: that of the version-1 encoding of the same
+ * data (the header with version = 1, no padding).  The padding is checked to be zero and
+ * the version field checked, so every byte of the file is covered all the same.
  * The hex form of that digest is the profile's identity (profile_sha256 in reports): the
- * same data gives the same digest whatever the file is called.
+ * same data gives the same digest whatever the file is called or laid out, so references
+ * stored in the database (version-1 sections) and cached files agree.
+ * A mapped profile must not be rewritten in place while in use; driftmon only ever
+ * replaces profiles by rename (a new inode), which a mapping does not see.
  */
 #ifndef DRIFTMON_PROFILE_H
 #define DRIFTMON_PROFILE_H
@@ -22,7 +32,8 @@
 
 #include "monitor/dataset.h"
 
-#define DM_PROFILE_VERSION 1u
+#define DM_PROFILE_VERSION 2u          /* what dm_profile_write writes */
+#define DM_PROFILE_IDENTITY_VERSION 1u /* the encoding the digest covers */
 
 /* Serialise ds into a malloc'ed buffer (trailer included); sets ds->sha256 as a side
  * effect.  NULL when out of memory. */

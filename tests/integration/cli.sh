@@ -187,7 +187,11 @@ fi
 # a damaged profile is refused, naming the file
 cp "$T/ref.dmp" "$T/bad.dmp"
 printf '\x01' | dd of="$T/bad.dmp" bs=1 seek=100 conv=notrunc 2>/dev/null
-expect 2 "damaged profile refused" "$T/bad.dmp" "sha256" -- compare "$T/bad.dmp" "$CUR"
+expect 2 "damaged profile refused" "$T/bad.dmp" "changed or damaged" -- compare "$T/bad.dmp" "$CUR"
+# a damaged digest: named as a mismatch of the sha256
+cp "$T/ref.dmp" "$T/bad2.dmp"
+printf '\x01' | dd of="$T/bad2.dmp" bs=1 seek=$(($(stat -c %s "$T/ref.dmp") - 1)) conv=notrunc 2>/dev/null
+expect 2 "damaged digest refused" "$T/bad2.dmp" "does not match its sha256" -- compare "$T/bad2.dmp" "$CUR"
 
 # ---- untrusted text: escaped in HTML, valid UTF-8 in JSON ---------------------------------
 printf 'name\xff,kind,<script>alert(1)</script>,<img src=x onerror=alert(2)>\n1,<script>alert(1)</script>,1,2\n2,<img src=x onerror=alert(2)>,3,4\n3,a,5,6\n' >"$T/xss_ref.csv"
