@@ -2,9 +2,12 @@
 #include "monitor/compare.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef enum { K_SKIP, K_NUM, K_CAT_NUM, K_CAT_TEXT } plan_kind;
 
@@ -121,6 +124,77 @@ int dm_column_numbers_to_text(dm_column *c)
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
+
+/* The tests themselves run after every column is set up, on up to MAX_WORKERS threads (one
+ * per core): each column's test only reads its two samples and writes its own job, and
+ * every thread has its own workspace.  Results are then taken in column order, so the
+ * output does not depend on the number of threads. */
+#define MAX_WORKERS 4
+
+typedef struct {
+    size_t slot;    /* where the column was set up */
+    size_t skip_at; /* o.nskipped when it was: where a failed test's skip entry goes */
+    const dm_column *r, *c;
+    stats_test test;
+    double thr, score;
+    int rc;
+} test_job;
+
+typedef struct {
+    test_job *jobs;
+    size_t njobs;
+    stats_column *data;
+    const stats_options *opt;
+    _Atomic size_t next;
+    _Atomic int oom;
+} test_queue;
+
+static void *test_worker(void *arg)
+{
+    test_queue *q = arg;
+    void *ws = NULL;
+    size_t ws_cap = 0;
+    for (;;) {
+        size_t k = atomic_fetch_add(&q->next, 1);
+        if (k >= q->njobs)
+            break;
+        test_job *j = &q->jobs[k];
+        const stats_column *sc = &q->data[j->slot];
+        size_t need = stats_workspace_bytes(j->test, sc, q->opt);
+        if (need > ws_cap) {
+            free(ws);
+            ws = malloc(need);
+            ws_cap = ws ? need : 0;
+            if (!ws) {
+                atomic_store(&q->oom, 1);
+                break;
+            }
+        }
+        j->score = NAN;
+        j->rc = stats_run_test(j->test, sc, q->opt, ws, ws_cap, &j->score);
+    }
+    free(ws);
+    return NULL;
+}
+
+static int run_tests(test_queue *q)
+{
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nw = nc < 1 ? 1 : (size_t)nc;
+    if (nw > MAX_WORKERS)
+        nw = MAX_WORKERS;
+    if (nw > q->njobs)
+        nw = q->njobs ? q->njobs : 1;
+    pthread_t th[MAX_WORKERS];
+    size_t started = 0;
+    for (size_t i = 1; i < nw; i++, started++)
+        if (pthread_create(&th[i - 1], NULL, test_worker, q) != 0)
+            break;
+    test_worker(q);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    return atomic_load(&q->oom) ? -1 : 0;
+}
 
 static int add_skip(dm_comparison *o, const char *name, const char *msg)
 {
@@ -249,10 +323,10 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
     o.labels = calloc(cap + 1, sizeof *o.labels);
     o.aligned = calloc(cap + 1, sizeof *o.aligned);
     o.reasons = calloc(cap + 1, sizeof *o.reasons);
-    void *ws = NULL;
-    size_t ws_cap = 0;
+    test_job *jobs = calloc(cap + 1, sizeof *jobs);
+    size_t njobs = 0;
     size_t common = 0;
-    if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons)
+    if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons || !jobs)
         goto oom;
 
     for (size_t i = 0; i < ref->ncols; i++) {
@@ -334,36 +408,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
                 goto oom;
             continue;
         }
-        size_t need = stats_workspace_bytes(test, sc, &cfg->stats);
-        if (need > ws_cap) {
-            free(ws);
-            ws = malloc(need);
-            ws_cap = ws ? need : 0;
-            if (!ws)
-                goto oom;
-        }
-        double score = NAN;
-        int rc = stats_run_test(test, sc, &cfg->stats, ws, ws_cap, &score);
-        if (rc != STATS_OK) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "stattest \"%s\" failed: %s", stats_test_name(test),
-                     stats_strerror(rc));
-            if (untest_slot(&o, slot, r->name, msg))
-                goto oom;
-            continue;
-        }
-        rpt_column *rc_ = &o.cols[slot];
-        rc_->name = r->name;
-        rc_->kind = kind;
-        rc_->test = test;
-        rc_->threshold = thr;
-        rc_->score = score;
-        rc_->drifted = stats_drifted(test, score, thr);
-        rc_->ref = (rpt_side){ref->rows, r->missing, r->nonfinite};
-        rc_->cur = (rpt_side){cur->rows, c->missing, c->nonfinite};
-        rc_->data = sc;
-        rc_->cat_labels = o.labels[slot];
-        unseen(sc, rc_);
+        jobs[njobs++] = (test_job){slot, o.nskipped, r, c, test, thr, NAN, STATS_OK};
         o.ncols++;
     }
     for (size_t j = 0; j < cur->ncols; j++) {
@@ -377,17 +422,62 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         snprintf(err, errlen, "%s and %s have no column in common", ref->source, cur->source);
         goto fail;
     }
+    test_queue q = {jobs, njobs, o.data, &cfg->stats, 0, 0};
+    if (run_tests(&q) != 0)
+        goto oom;
+    /* in column order: a tested column takes the next place, a failed test becomes a skip
+     * entry where the column would have been listed had it been skipped while set up */
+    size_t kept = 0, moved = 0;
+    for (size_t k = 0; k < njobs; k++) {
+        test_job *j = &jobs[k];
+        if (j->rc != STATS_OK) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "stattest \"%s\" failed: %s", stats_test_name(j->test),
+                     stats_strerror(j->rc));
+            if (untest_slot(&o, j->slot, j->r->name, msg))
+                goto oom;
+            size_t at = j->skip_at + moved++, last = o.nskipped - 1;
+            rpt_skipped sk = o.skipped[last];
+            char *reason = o.reasons[last];
+            memmove(&o.skipped[at + 1], &o.skipped[at], (last - at) * sizeof *o.skipped);
+            memmove(&o.reasons[at + 1], &o.reasons[at], (last - at) * sizeof *o.reasons);
+            o.skipped[at] = sk;
+            o.reasons[at] = reason;
+            continue;
+        }
+        size_t w = kept++;
+        if (w != j->slot) {
+            o.data[w] = o.data[j->slot];
+            o.labels[w] = o.labels[j->slot];
+            o.aligned[w] = o.aligned[j->slot];
+            o.labels[j->slot] = NULL;
+            o.aligned[j->slot] = NULL;
+        }
+        rpt_column *rc_ = &o.cols[w];
+        rc_->name = j->r->name;
+        rc_->kind = o.data[w].kind;
+        rc_->test = j->test;
+        rc_->threshold = j->thr;
+        rc_->score = j->score;
+        rc_->drifted = stats_drifted(j->test, j->score, j->thr);
+        rc_->ref = (rpt_side){ref->rows, j->r->missing, j->r->nonfinite};
+        rc_->cur = (rpt_side){cur->rows, j->c->missing, j->c->nonfinite};
+        rc_->data = &o.data[w];
+        rc_->cat_labels = o.labels[w];
+        unseen(&o.data[w], rc_);
+    }
+    o.ncols = kept;
     size_t drifted = 0;
     for (size_t i = 0; i < o.ncols; i++)
         drifted += o.cols[i].drifted;
     stats_dataset_verdict(o.ncols, drifted, cfg->drift_share, cfg->retrain_fraction, &o.verdict);
-    free(ws);
+    free(jobs);
     *out = o;
     return 0;
 oom:
     snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
 fail:
-    free(ws);
+    free(jobs);
     dm_comparison_release(&o);
     return -1;
 }
