@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "reports/svg.h"
+
 typedef enum { K_SKIP, K_NUM, K_CAT_NUM, K_CAT_TEXT } plan_kind;
 
 static stats_kind column_kind(const dm_config *cfg, const dm_column *ref)
@@ -144,6 +146,9 @@ typedef struct {
     test_job *jobs;
     size_t njobs;
     stats_column *data;
+    const char ***labels;
+    char **plots;
+    const dm_dataset *ref;
     const stats_options *opt;
     _Atomic size_t next;
     _Atomic int oom;
@@ -172,6 +177,18 @@ static void *test_worker(void *arg)
         }
         j->score = NAN;
         j->rc = stats_run_test(j->test, sc, q->opt, ws, ws_cap, &j->score);
+        if (j->rc == STATS_OK) {
+            /* the plot too, while the column is in cache ("" when there is none) */
+            rpt_buf b;
+            rpt_buf_init(&b);
+            if (rpt_svg_column(&b, sc, q->labels[j->slot], j->r->name) != 0)
+                b.len = 0;
+            rpt_buf_puts(&b, "");
+            q->plots[j->slot] = rpt_buf_take(&b);
+            if (!q->plots[j->slot])
+                atomic_store(&q->oom, 1);
+        }
+        dm_dataset_evict(q->ref, (size_t)(j->r - q->ref->col));
     }
     free(ws);
     return NULL;
@@ -323,10 +340,12 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
     o.labels = calloc(cap + 1, sizeof *o.labels);
     o.aligned = calloc(cap + 1, sizeof *o.aligned);
     o.reasons = calloc(cap + 1, sizeof *o.reasons);
+    o.plots = calloc(cap + 1, sizeof *o.plots);
     test_job *jobs = calloc(cap + 1, sizeof *jobs);
     size_t njobs = 0;
     size_t common = 0;
-    if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons || !jobs)
+    if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons || !o.plots ||
+        !jobs)
         goto oom;
 
     for (size_t i = 0; i < ref->ncols; i++) {
@@ -422,7 +441,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         snprintf(err, errlen, "%s and %s have no column in common", ref->source, cur->source);
         goto fail;
     }
-    test_queue q = {jobs, njobs, o.data, &cfg->stats, 0, 0};
+    test_queue q = {jobs, njobs, o.data, o.labels, o.plots, ref, &cfg->stats, 0, 0};
     if (run_tests(&q) != 0)
         goto oom;
     /* in column order: a tested column takes the next place, a failed test becomes a skip
@@ -450,8 +469,10 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
             o.data[w] = o.data[j->slot];
             o.labels[w] = o.labels[j->slot];
             o.aligned[w] = o.aligned[j->slot];
+            o.plots[w] = o.plots[j->slot];
             o.labels[j->slot] = NULL;
             o.aligned[j->slot] = NULL;
+            o.plots[j->slot] = NULL;
         }
         rpt_column *rc_ = &o.cols[w];
         rc_->name = j->r->name;
@@ -464,6 +485,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         rc_->cur = (rpt_side){cur->rows, j->c->missing, j->c->nonfinite};
         rc_->data = &o.data[w];
         rc_->cat_labels = o.labels[w];
+        rc_->plot = o.plots[w];
         unseen(&o.data[w], rc_);
     }
     o.ncols = kept;
@@ -492,6 +514,8 @@ void dm_comparison_release(dm_comparison *c)
         for (size_t i = 0; i <= c->ncols; i++) {
             free(c->labels[i]);
             free(c->aligned[i]);
+            if (c->plots)
+                free(c->plots[i]);
         }
     }
     if (c->reasons)
@@ -503,6 +527,7 @@ void dm_comparison_release(dm_comparison *c)
     free(c->labels);
     free(c->aligned);
     free(c->reasons);
+    free(c->plots);
     memset(c, 0, sizeof *c);
 }
 

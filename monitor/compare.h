@@ -48,6 +48,7 @@ typedef struct {
     const char ***labels;
     uint64_t **aligned;
     char **reasons;
+    char **plots; /* cols[i].plot */
 } dm_comparison;
 
 /* Run the comparison.  0, or -1 with err naming the column at fault (input error: exit 2)

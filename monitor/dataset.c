@@ -52,6 +52,27 @@ static void column_release(dm_column *c)
     memset(c, 0, sizeof *c);
 }
 
+static void evict_range(const dm_dataset *ds, const void *p, size_t len)
+{
+    const unsigned char *a = ds->arena, *q = p;
+    if (len == 0 || q < a || q + len > a + ds->arena_len)
+        return;
+    uintptr_t pg = 4096;
+    uintptr_t lo = (uintptr_t)q & ~(pg - 1), hi = ((uintptr_t)q + len + pg - 1) & ~(pg - 1);
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void dm_dataset_evict(const dm_dataset *ds, size_t i)
+{
+    if (!ds->arena_is_file || i >= ds->ncols)
+        return;
+    const dm_column *c = &ds->col[i];
+    if (c->storage != DM_STORE_NUM)
+        return;
+    evict_range(ds, c->value, c->n_distinct * sizeof(double));
+    evict_range(ds, c->count, c->n_distinct * sizeof(uint64_t));
+}
+
 void dm_dataset_release(dm_dataset *ds)
 {
     if (!ds)

@@ -75,10 +75,18 @@ typedef struct {
      * profile's load: no allocation per column); munmap'ed by dm_dataset_release */
     void *arena;
     size_t arena_len;
+    /* the arena is a read-only mapping of a profile file (format 2) rather than anonymous
+     * memory: its pages can be given back and are read again from the file when touched */
+    bool arena_is_file;
     dm_async *async; /* NULL, or a thread still reading the dataset */
 } dm_dataset;
 
 void dm_dataset_init(dm_dataset *ds);
+/* Give back the memory pages of column i's values and counts when they are a mapped
+ * profile's (arena_is_file): resident memory stays near one column's worth however big the
+ * reference, and the next read of the column maps the file's pages again.  A no-op for
+ * anything else. */
+void dm_dataset_evict(const dm_dataset *ds, size_t i);
 void dm_dataset_release(dm_dataset *ds);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
  * them to NULL, n_distinct to 0: for code that turns a column into text. */

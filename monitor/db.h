@@ -107,7 +107,7 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
  */
 typedef struct {
     size_t ncols;
-    const bool *numeric;      /* per column: float8 (true) or text (false) */
+    const bool *numeric; /* per column: float8 (true) or text (false) */
     /* per column wire format, overriding numeric[] when set: 'd' float8, 'f' float4,
      * 'h' int2, 'i' int4, 'l' int8 (all numbers), 't' text bytes */
     const char *wire;

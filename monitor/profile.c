@@ -187,8 +187,10 @@ static void serialize_into(const dm_dataset *ds, buf *b, uint32_t version)
     unsigned char h[DM_PROFILE_HEADER_BYTES];
     header_encode(version, ds->rows, (uint32_t)ds->ncols, h);
     put(b, h, sizeof h);
-    for (size_t i = 0; i < ds->ncols; i++)
+    for (size_t i = 0; i < ds->ncols; i++) {
         encode_column(b, &ds->col[i], version >= 2);
+        dm_dataset_evict(ds, i); /* a mapped profile's pages, once hashed */
+    }
 }
 
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
@@ -643,12 +645,18 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     size_t hashed = 0;
     int prc = 0;
     for (size_t i = 0; i < ncols && prc == 0; i++) {
+        size_t at = r.off;
         if (read_column(&r, &ds.col[i], true)) {
             prc = -1;
             break;
         }
         if (h)
             hash_upto(h, p, &hashed, r.off, drop);
+        if (r.borrow) { /* checked: its pages can go until the digest reads them again */
+            uintptr_t pg = 4096, lo = (uintptr_t)(p + at) & ~(pg - 1);
+            uintptr_t hi = ((uintptr_t)(p + r.off) + pg - 1) & ~(pg - 1);
+            (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        }
         for (size_t j = 0; j < i && prc == 0; j++) {
             if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
                 snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name,
@@ -692,7 +700,15 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         if (ds.col[i].count_shared && !ds.col[i].count)
             ds.col[i].count = ds.ones;
     if (!h) {
-        if (digest_now(&ds) != 0) {
+        /* pages are given back column by column as they are hashed (dm_dataset_evict) */
+        ds.arena = r.borrow ? (void *)(uintptr_t)p : NULL;
+        ds.arena_len = r.borrow ? len : 0;
+        ds.arena_is_file = r.borrow;
+        int drc = digest_now(&ds);
+        ds.arena = NULL; /* the caller's until success */
+        ds.arena_len = 0;
+        ds.arena_is_file = false;
+        if (drc != 0) {
             dm_dataset_release(&ds);
             return bad(&r, "out of memory");
         }
@@ -714,6 +730,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     if (r.borrow) { /* the caller's mapping is now the dataset's, unmapped on release */
         ds.arena = (void *)(uintptr_t)p;
         ds.arena_len = len;
+        ds.arena_is_file = true;
     }
     *out = ds;
     return 0;
@@ -741,10 +758,11 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
     size_t len = (size_t)st.st_size;
     /* mapped, not read: no copy of the file's bytes beyond the one into the columns */
     if (len > 0) {
-        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m != MAP_FAILED) {
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
+            (void)madvise(m, len, MADV_WILLNEED); // read ahead, without mapping every page
             int rc = parse_profile(m, len, path, out, err, errlen, true, true);
             if (rc == 0 && out->arena == m)
                 return 0; /* format 2: the values are the mapping's; it lives with them */

@@ -41,6 +41,9 @@ typedef struct {
      * categorical text (data->kind == STATS_CAT && !data->is_numeric_data) */
     const stats_column *data;
     const char *const *cat_labels;
+    /* the plot already rendered by rpt_svg_column() ("" when there is none), or NULL to
+     * render it from data when the HTML is written */
+    const char *plot;
 } rpt_column;
 
 typedef struct {
