@@ -312,6 +312,10 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
         if (access(path, R_OK) == 0 && dm_profile_read(path, &ds, cerr, sizeof cerr) == 0) {
             /* usable only when its content is exactly the stored reference */
             if (strcmp(ds.sha256, ri.sha256) == 0 && ds.rows == ri.rows) {
+                /* a cache in format 1 (an older driftmon) is copied into memory whole on
+                 * every load: rewrite it in the current format once (best effort) */
+                if (!ds.arena_is_file)
+                    (void)dm_profile_write(&ds, path, cerr, sizeof cerr);
                 char label[300];
                 snprintf(label, sizeof label, "reference %s@%d", ri.name, ri.version);
                 char *src = strdup(label);
