@@ -244,6 +244,9 @@ static void num_view(const dm_column *c, stats_num *s)
     s->n_distinct = c->n_distinct;
     s->n = c->n;
     s->is_int = c->is_int;
+    s->has_moments = c->has_moments;
+    s->mean = c->mean;
+    s->std = c->std;
 }
 
 /* Align two sorted category lists on their union. */

@@ -52,6 +52,9 @@ typedef struct {
      * dm_column_drop_numbers() leave them alone */
     bool count_shared;
     bool value_shared;
+    /* stats_num_moments() of the numbers, when computed as the column was loaded */
+    bool has_moments;
+    double mean, std;
 } dm_column;
 
 /* Work running on another thread that reads a dataset (its digest: profile.c).  Release

@@ -14,6 +14,7 @@
 
 #include "monitor/sha256.h"
 #include "reports/report.h"
+#include "stats/stats.h"
 
 /* profiles of at least this many bytes get their value arrays in one arena */
 #define ARENA_MIN ((size_t)4 << 20)
@@ -181,14 +182,22 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
     return b.p;
 }
 
-/* version 1: the identity encoding (what the digest covers); 2: the file layout */
-static void serialize_into(const dm_dataset *ds, buf *b, uint32_t version)
+/* version 1: the identity encoding (what the digest covers); 2: the file layout.  With
+ * moments, each numeric column's mean and std are computed right after it is encoded, while
+ * it is in cache (a profile being loaded: the comparison needs them and would read the
+ * column from memory again). */
+static void serialize_into(dm_dataset *ds, buf *b, uint32_t version, bool moments)
 {
     unsigned char h[DM_PROFILE_HEADER_BYTES];
     header_encode(version, ds->rows, (uint32_t)ds->ncols, h);
     put(b, h, sizeof h);
     for (size_t i = 0; i < ds->ncols; i++) {
-        encode_column(b, &ds->col[i], version >= 2);
+        dm_column *c = &ds->col[i];
+        encode_column(b, c, version >= 2);
+        if (moments && c->storage == DM_STORE_NUM && c->n > 0) {
+            stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
+            c->has_moments = stats_num_moments(&s, &c->mean, &c->std) == STATS_OK;
+        }
         dm_dataset_evict(ds, i); /* a mapped profile's pages, once hashed */
     }
 }
@@ -199,7 +208,7 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
     if (dm_profile_digest(ds) != 0)
         return NULL;
     buf b = {0};
-    serialize_into(ds, &b, DM_PROFILE_VERSION);
+    serialize_into(ds, &b, DM_PROFILE_VERSION, false);
     /* trailer: the raw digest */
     unsigned char raw[32];
     for (int i = 0; i < 32; i++) {
@@ -287,7 +296,7 @@ static int digest_now(dm_dataset *ds)
         ds->sha256[0] = '\0';
         return -1;
     }
-    serialize_into(ds, &b, DM_PROFILE_IDENTITY_VERSION);
+    serialize_into(ds, &b, DM_PROFILE_IDENTITY_VERSION, ds->arena_is_file);
     dm_sha256_update(b.h, b.p, b.staged);
     char hex[65];
     dm_sha256_final(b.h, hex);

@@ -46,7 +46,7 @@ static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_
     snprintf(nf, sizeof nf, "%llu", (unsigned long long)c->nonfinite);
     bool have_moments = false;
     if (num && c->n_distinct > 0) {
-        stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int};
+        stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
         double mean, sd;
         if (stats_num_moments(&s, &mean, &sd) == STATS_OK) {
             snprintf(mean_s, sizeof mean_s, "%.17g", mean);

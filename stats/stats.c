@@ -274,12 +274,13 @@ typedef struct {
     double dmax;    /* max (Fa - Fb) over support points (KS, not used here) */
 } cdf_sums;
 
-/* Branch-free merge: each step takes the smaller head (an exhausted side reads as +inf;
- * values are finite), advances every side whose head equals it, and adds the gap before it
- * times |Fa - Fb| (and (Fa - Fb)^2 when sq).  Fa - Fb = (ca nb - cb na) / (na nb): the
- * numerator is an exact integer, so the sums are taken over it and divided once at the end
- * (no division per step; rounding at least as good as scipy's two quotients).  Samples too
- * big for that (na nb >= 2^62) take the quotients per step. */
+/* The merged walk over both supports: at each support point u the gap since the previous
+ * one times |Fa - Fb| (and (Fa - Fb)^2 when sq) is added, then the counts at u.  It goes
+ * by runs: while one side's values stay below the other's next value only that side moves,
+ * in a loop whose branch is predictable.  Fa - Fb = (ca nb - cb na) / (na nb): the numerator
+ * is an exact integer, so the sums are taken over it and divided once at the end (no
+ * division per step; rounding at least as good as scipy's two quotients).  Samples too big
+ * for that (na nb >= 2^62) take the quotients per step. */
 static inline void cdf_walk_impl(const stats_num *a, const stats_num *b, cdf_sums *out, bool sq)
 {
     size_t na_d = a->n_distinct, nb_d = b->n_distinct;
@@ -291,29 +292,43 @@ static inline void cdf_walk_impl(const stats_num *a, const stats_num *b, cdf_sum
     size_t i = 0, j = 0;
     uint64_t ca = 0, cb = 0;
     double prev = na_d == 0 ? (nb_d == 0 ? 0. : bv[0]) : nb_d == 0 ? av[0] : fmin(av[0], bv[0]);
-    while (i < na_d || j < nb_d) {
-        double x = i < na_d ? av[i] : INFINITY;
-        double y = j < nb_d ? bv[j] : INFINITY;
-        double u = x < y ? x : y;
-        double diff;
-        if (exact) {
-            int64_t num = (int64_t)(ca * b->n) - (int64_t)(cb * a->n);
-            diff = (double)num;
+#define STEP(u)                                                                                    \
+    do {                                                                                           \
+        double d_ = exact ? (double)((int64_t)(ca * b->n) - (int64_t)(cb * a->n))                  \
+                          : (double)ca / na - (double)cb / nb;                                     \
+        double dx_ = (u)-prev;                                                                     \
+        sabs += fabs(d_) * dx_;                                                                    \
+        if (sq)                                                                                    \
+            ssq += d_ * d_ * dx_;                                                                  \
+        prev = (u);                                                                                \
+    } while (0)
+    while (i < na_d && j < nb_d) {
+        double x = av[i], y = bv[j];
+        if (x < y) {
+            do {
+                STEP(av[i]);
+                ca += ac[i++];
+            } while (i < na_d && av[i] < y);
+        } else if (y < x) {
+            do {
+                STEP(bv[j]);
+                cb += bc[j++];
+            } while (j < nb_d && bv[j] < x);
         } else {
-            diff = (double)ca / na - (double)cb / nb;
+            STEP(x);
+            ca += ac[i++];
+            cb += bc[j++];
         }
-        double dx = u - prev;
-        sabs += fabs(diff) * dx;
-        if (sq)
-            ssq += diff * diff * dx;
-        bool ta = x == u, tb = y == u;
-        uint64_t ka = ac[i < na_d ? i : na_d - 1], kb = bc[j < nb_d ? j : nb_d - 1];
-        ca += ta ? ka : 0;
-        cb += tb ? kb : 0;
-        i += ta;
-        j += tb;
-        prev = u;
     }
+    for (; i < na_d; i++) {
+        STEP(av[i]);
+        ca += ac[i];
+    }
+    for (; j < nb_d; j++) {
+        STEP(bv[j]);
+        cb += bc[j];
+    }
+#undef STEP
     if (exact) {
         double den = na * nb;
         sabs /= den;
@@ -606,7 +621,13 @@ static int test_wasserstein(const stats_column *c, double *score)
     if (!uses_num(c))
         return STATS_ENOTSUP;
     double mean, sd, w1;
-    int rc = stats_num_moments(&c->ref_num, &mean, &sd);
+    int rc = STATS_OK;
+    if (c->ref_num.has_moments && c->ref_num.n > 0) {
+        mean = c->ref_num.mean;
+        sd = c->ref_num.std;
+    } else {
+        rc = stats_num_moments(&c->ref_num, &mean, &sd);
+    }
     if (rc != STATS_OK)
         return rc;
     rc = stats_wasserstein1(&c->ref_num, &c->cur_num, &w1);

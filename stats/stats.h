@@ -45,6 +45,10 @@ typedef struct {
     /* true when the sample came from a column of integers with no missing value at
      * all (pandas' int64 dtype); only used by the optional numpy>=2.1 bin-width rule */
     bool is_int;
+    /* stats_num_moments() of this sample when already known (a stored reference's are
+     * computed once, as it is loaded); false: computed when a test needs them */
+    bool has_moments;
+    double mean, std;
 } stats_num;
 
 typedef struct {

@@ -344,11 +344,11 @@ Test(ks, errors_leave_outputs_untouched)
     const uint64_t c[] = {1, 2, 1};
     const double bad_order[] = {1.0, 3.0, 2.0};
     const uint64_t zero_count[] = {1, 0, 1};
-    stats_num ok = {v, c, 3, 4, false};
-    stats_num empty = {NULL, NULL, 0, 0, false};
-    stats_num unsorted = {bad_order, c, 3, 4, false};
-    stats_num wrong_n = {v, c, 3, 5, false};
-    stats_num zc = {v, zero_count, 3, 2, false};
+    stats_num ok = {v, c, 3, 4, false, false, 0, 0};
+    stats_num empty = {NULL, NULL, 0, 0, false, false, 0, 0};
+    stats_num unsorted = {bad_order, c, 3, 4, false, false, 0, 0};
+    stats_num wrong_n = {v, c, 3, 5, false, false, 0, 0};
+    stats_num zc = {v, zero_count, 3, 2, false, false, 0, 0};
     double d = 42.0, p = 43.0;
 
     cr_expect_eq(stats_ks_2samp(NULL, &ok, &d, &p), STATS_EINVAL);

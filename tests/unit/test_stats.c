@@ -17,7 +17,7 @@ static const uint64_t ONES[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 
 static stats_num num(const double *v, const uint64_t *c, size_t k)
 {
-    stats_num s = {v, c, k, 0, false};
+    stats_num s = {v, c, k, 0, false, false, 0, 0};
     for (size_t i = 0; i < k; i++)
         s.n += c[i];
     return s;
@@ -449,7 +449,7 @@ Test(stats, compress_merges_negative_zero)
 Test(stats, errors_are_reported)
 {
     double a[] = {1};
-    stats_num sa = num(a, ONES, 1), empty = {a, ONES, 0, 0, false};
+    stats_num sa = num(a, ONES, 1), empty = {a, ONES, 0, 0, false, false, 0, 0};
     stats_column col;
     memset(&col, 0, sizeof col);
     col.kind = STATS_NUM;

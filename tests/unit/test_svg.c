@@ -68,7 +68,7 @@ Test(svg, hist_common_bins)
      * -> [0.25 0.25 0.25 0.25 0.] [0. 0. 0.25 0.25 0.5] */
     double rv[] = {1, 2, 3, 4}, cv[] = {3, 4, 5, 6};
     uint64_t one[] = {1, 1, 1, 1};
-    stats_num ref = {rv, one, 4, 4, false}, cur = {cv, one, 4, 4, false};
+    stats_num ref = {rv, one, 4, 4, false, false, 0, 0}, cur = {cv, one, 4, 4, false, false, 0, 0};
     rpt_hist h;
     cr_assert_eq(rpt_hist_build(&ref, &cur, 5, &h), 0);
     cr_assert_eq(h.nbins, 5);
@@ -97,7 +97,8 @@ Test(svg, hist_trims_one_outlier)
         cv[i] = i < 99 ? (double)(i + 1) : 1e9;
         cnt[i] = 1;
     }
-    stats_num ref = {rv, cnt, 100, 100, false}, cur = {cv, cnt, 100, 100, false};
+    stats_num ref = {rv, cnt, 100, 100, false, false, 0, 0},
+              cur = {cv, cnt, 100, 100, false, false, 0, 0};
     rpt_hist h;
     cr_assert_eq(rpt_hist_build(&ref, &cur, 3, &h), 0);
     assert_close(h.lo, 1.0, "lo");
@@ -115,13 +116,13 @@ Test(svg, hist_single_value_and_errors)
 {
     double v[] = {5};
     uint64_t c3[] = {3}, c2[] = {2};
-    stats_num ref = {v, c3, 1, 3, false}, cur = {v, c2, 1, 2, false};
+    stats_num ref = {v, c3, 1, 3, false, false, 0, 0}, cur = {v, c2, 1, 2, false, false, 0, 0};
     rpt_hist h;
     cr_assert_eq(rpt_hist_build(&ref, &cur, 24, &h), 0);
     cr_assert_eq(h.nbins, 1); /* one pooled value: one bin holding everything */
     assert_close(h.ref_share[0], 1.0, "ref");
     assert_close(h.cur_share[0], 1.0, "cur");
-    stats_num empty = {NULL, NULL, 0, 0, false};
+    stats_num empty = {NULL, NULL, 0, 0, false, false, 0, 0};
     cr_assert_eq(rpt_hist_build(&empty, &cur, 24, &h), -1);
     cr_assert_eq(rpt_hist_build(&ref, &empty, 24, &h), -1);
     cr_assert_eq(rpt_hist_build(&ref, &cur, 0, &h), -1);
@@ -173,7 +174,7 @@ Test(svg, catbars_from_numbers)
     /* ref {0: 3, 1: 1}, cur {1: 2, 2: 2}: union 0, 1, 2; ref .75 .25 0; cur 0 .5 .5 */
     double rv[] = {0, 1}, cv[] = {1, 2};
     uint64_t rc[] = {3, 1}, cc[] = {2, 2};
-    stats_num ref = {rv, rc, 2, 4, true}, cur = {cv, cc, 2, 4, true};
+    stats_num ref = {rv, rc, 2, 4, true, false, 0, 0}, cur = {cv, cc, 2, 4, true, false, 0, 0};
     cr_assert_eq(rpt_num_union_size(&ref, &cur), 3);
     rpt_catbars b;
     cr_assert_eq(rpt_catbars_from_num(&ref, &cur, &b), 0);
@@ -191,7 +192,7 @@ Test(svg, catbars_from_numbers)
         many[i] = (double)i;
         ones[i] = 1;
     }
-    stats_num m = {many, ones, 13, 13, true};
+    stats_num m = {many, ones, 13, 13, true, false, 0, 0};
     cr_assert_eq(rpt_catbars_from_num(&m, &cur, &b), -1);
 }
 
@@ -264,7 +265,8 @@ Test(svg, hist_matches_the_definition_on_random_samples)
         for (size_t i = 0; i < nc; i++)
             for (uint64_t k = 0; k < cc[i]; k++, cn++)
                 pool[np++] = cv[i];
-        stats_num ref = {rv, rc, nr, rn, false}, cur = {cv, cc, nc, cn, false};
+        stats_num ref = {rv, rc, nr, rn, false, false, 0, 0},
+                  cur = {cv, cc, nc, cn, false, false, 0, 0};
         size_t nbins = 1 + (size_t)trial % RPT_HIST_MAXBINS;
         rpt_hist h;
         cr_assert_eq(rpt_hist_build(&ref, &cur, nbins, &h), 0);
@@ -315,7 +317,7 @@ Test(svg, hist_path_coordinates)
      * unit share.  Bin width 236 / 5 = 47.2.  ref .25 -> y = 58 - 27 = 31; cur .5 -> 4. */
     double rv[] = {1, 2, 3, 4}, cv[] = {3, 4, 5, 6};
     uint64_t one[] = {1, 1, 1, 1};
-    stats_num ref = {rv, one, 4, 4, false}, cur = {cv, one, 4, 4, false};
+    stats_num ref = {rv, one, 4, 4, false, false, 0, 0}, cur = {cv, one, 4, 4, false, false, 0, 0};
     rpt_hist h;
     cr_assert_eq(rpt_hist_build(&ref, &cur, 5, &h), 0);
     rpt_buf b;
@@ -376,8 +378,8 @@ Test(svg, column_dispatch)
     stats_column col;
     memset(&col, 0, sizeof col);
     col.kind = STATS_NUM;
-    col.ref_num = (stats_num){v, one, 30, 30, false};
-    col.cur_num = (stats_num){v, one, 30, 30, false};
+    col.ref_num = (stats_num){v, one, 30, 30, false, false, 0, 0};
+    col.cur_num = (stats_num){v, one, 30, 30, false, false, 0, 0};
     rpt_buf_init(&b);
     cr_assert_eq(rpt_svg_column(&b, &col, NULL, "n"), 0);
     char *s = rpt_buf_take(&b);
@@ -395,7 +397,7 @@ Test(svg, column_dispatch)
     cr_assert_not_null(strstr(s, ">2</text>"));
     free(s);
     /* an empty side: nothing drawn */
-    col.cur_num = (stats_num){NULL, NULL, 0, 0, false};
+    col.cur_num = (stats_num){NULL, NULL, 0, 0, false, false, 0, 0};
     rpt_buf_init(&b);
     cr_assert_eq(rpt_svg_column(&b, &col, NULL, "n"), 1);
     cr_assert_eq(b.len, 0);
