@@ -4,11 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,20 +190,29 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
  * moments, each numeric column's mean and std are computed right after it is encoded, while
  * it is in cache (a profile being loaded: the comparison needs them and would read the
  * column from memory again). */
-static void serialize_into(dm_dataset *ds, buf *b, uint32_t version, bool moments)
+static void serialize_column(dm_dataset *ds, size_t i, buf *b, uint32_t version, bool moments)
+{
+    dm_column *c = &ds->col[i];
+    encode_column(b, c, version >= 2);
+    if (moments && c->storage == DM_STORE_NUM && c->n > 0) {
+        stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
+        c->has_moments = stats_num_moments(&s, &c->mean, &c->std) == STATS_OK;
+    }
+    dm_dataset_evict(ds, i); /* a mapped profile's pages, once hashed */
+}
+
+static void serialize_header(const dm_dataset *ds, buf *b, uint32_t version)
 {
     unsigned char h[DM_PROFILE_HEADER_BYTES];
     header_encode(version, ds->rows, (uint32_t)ds->ncols, h);
     put(b, h, sizeof h);
-    for (size_t i = 0; i < ds->ncols; i++) {
-        dm_column *c = &ds->col[i];
-        encode_column(b, c, version >= 2);
-        if (moments && c->storage == DM_STORE_NUM && c->n > 0) {
-            stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
-            c->has_moments = stats_num_moments(&s, &c->mean, &c->std) == STATS_OK;
-        }
-        dm_dataset_evict(ds, i); /* a mapped profile's pages, once hashed */
-    }
+}
+
+static void serialize_into(dm_dataset *ds, buf *b, uint32_t version, bool moments)
+{
+    serialize_header(ds, b, version);
+    for (size_t i = 0; i < ds->ncols; i++)
+        serialize_column(ds, i, b, version, moments);
 }
 
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
@@ -585,8 +598,130 @@ static void mismatch(char *err, size_t errlen, const char *name, const char *hav
  * read) and compared at the end; nothing is returned unless it matches.  With drop, the
  * pages of a mapped file are given back as they are consumed, so a big profile is not
  * resident twice (file and columns). */
+/*
+ * The check of a format-2 profile: its identity encoding hashed column by column (each
+ * numeric column's moments computed and its pages given back on the way) and compared with
+ * the trailer.  It runs either at once on the caller's thread, or deferred: on a background
+ * thread at the lowest CPU priority (SCHED_IDLE, else nice 19), which stops at a column
+ * boundary when dm_profile_verify() asks, the caller then hashing what is left at its own
+ * priority, so a busy machine delays the check by one column at most.
+ */
+typedef struct {
+    dm_async base;
+    pthread_t thread;
+    bool threaded;
+    dm_dataset snap; /* shallow: the columns are the dataset's */
+    buf b;           /* the hash and its staging buffer */
+    size_t next;     /* first column not hashed yet */
+    _Atomic bool stop;
+    char have[65]; /* the digest the trailer holds */
+    char *name;
+} verify_job;
+
+static void verify_columns(verify_job *j)
+{
+    for (; j->next < j->snap.ncols; j->next++) {
+        if (atomic_load(&j->stop))
+            break;
+        serialize_column(&j->snap, j->next, &j->b, DM_PROFILE_IDENTITY_VERSION, true);
+    }
+}
+
+static void *verify_main(void *arg)
+{
+    verify_job *j = arg;
+#ifdef SCHED_IDLE
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+#endif
+        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    verify_columns(j);
+    return NULL;
+}
+
+static void verify_free(verify_job *j)
+{
+    free(j->b.p);
+    char ignored[65];
+    if (j->b.h)
+        dm_sha256_final(j->b.h, ignored); /* frees it */
+    free(j->name);
+    free(j);
+}
+
+static void verify_wait(dm_async *a)
+{
+    verify_job *j = (verify_job *)(void *)a;
+    atomic_store(&j->stop, true);
+    if (j->threaded)
+        pthread_join(j->thread, NULL);
+    verify_free(j);
+}
+
+static verify_job *verify_new(const dm_dataset *ds, const char *have, const char *name)
+{
+    verify_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->base.wait = verify_wait;
+    j->snap = *ds;
+    j->b.p = malloc(STAGE_BYTES);
+    j->b.h = dm_sha256_alloc();
+    j->name = strdup(name);
+    if (!j->b.p || !j->b.h || !j->name) {
+        verify_free(j);
+        return NULL;
+    }
+    atomic_init(&j->stop, false);
+    memcpy(j->have, have, sizeof j->have);
+    serialize_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
+    return j;
+}
+
+/* Hash what is left on this thread; 0 and the digest in want, -1 (out of memory). */
+static int verify_finish(verify_job *j, char want[65])
+{
+    if (j->threaded) {
+        atomic_store(&j->stop, true);
+        pthread_join(j->thread, NULL);
+        j->threaded = false;
+        atomic_store(&j->stop, false);
+    }
+    verify_columns(j);
+    dm_sha256_update(j->b.h, j->b.p, j->b.staged);
+    dm_sha256_final(j->b.h, want);
+    j->b.h = NULL;
+    return j->b.oom || !want[0] ? -1 : 0;
+}
+
+int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
+{
+    if (!ds->async || ds->async->wait != verify_wait)
+        return 0;
+    verify_job *j = (verify_job *)(void *)ds->async;
+    ds->async = NULL;
+    char want[65] = "";
+    int rc = verify_finish(j, want);
+    if (rc != 0)
+        snprintf(err, errlen, "%s: out of memory while checking the profile", j->name);
+    else if (strcmp(want, j->have) != 0) {
+        mismatch(err, errlen, j->name, j->have, want);
+        rc = -1;
+    } else
+        memcpy(ds->sha256, want, sizeof ds->sha256);
+    verify_free(j);
+    return rc;
+}
+
+const char *dm_profile_claimed_sha256(const dm_dataset *ds)
+{
+    if (ds->async && ds->async->wait == verify_wait)
+        return ((const verify_job *)(const void *)ds->async)->have;
+    return ds->sha256;
+}
+
 static int parse_profile(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                         char *err, size_t errlen, bool drop, bool borrow)
+                         char *err, size_t errlen, bool drop, bool borrow, bool deferred)
 {
     rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
@@ -708,26 +843,6 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     for (size_t i = 0; i < ncols; i++)
         if (ds.col[i].count_shared && !ds.col[i].count)
             ds.col[i].count = ds.ones;
-    if (!h) {
-        /* pages are given back column by column as they are hashed (dm_dataset_evict) */
-        ds.arena = r.borrow ? (void *)(uintptr_t)p : NULL;
-        ds.arena_len = r.borrow ? len : 0;
-        ds.arena_is_file = r.borrow;
-        int drc = digest_now(&ds);
-        ds.arena = NULL; /* the caller's until success */
-        ds.arena_len = 0;
-        ds.arena_is_file = false;
-        if (drc != 0) {
-            dm_dataset_release(&ds);
-            return bad(&r, "out of memory");
-        }
-        memcpy(want, ds.sha256, sizeof want);
-        if (strcmp(want, have) != 0) {
-            mismatch(err, errlen, name, have, want);
-            dm_dataset_release(&ds);
-            return -1;
-        }
-    }
     size_t sl = strlen(name) + 9;
     ds.source = malloc(sl);
     if (!ds.source) {
@@ -735,12 +850,45 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         return bad(&r, "out of memory");
     }
     snprintf(ds.source, sl, "profile:%s", name);
-    memcpy(ds.sha256, want, sizeof ds.sha256);
-    if (r.borrow) { /* the caller's mapping is now the dataset's, unmapped on release */
+    if (h) {
+        memcpy(ds.sha256, want, sizeof ds.sha256);
+        *out = ds;
+        return 0;
+    }
+    /* format 2: the digest of the decoded content; pages are given back column by column
+     * as they are hashed (dm_dataset_evict).  The mapping is the dataset's from here on
+     * (unmapped on release), except on failure below, where the caller unmaps it. */
+    if (r.borrow) {
         ds.arena = (void *)(uintptr_t)p;
         ds.arena_len = len;
         ds.arena_is_file = true;
     }
+    verify_job *j = verify_new(&ds, have, name);
+    if (!j) {
+        ds.arena = NULL;
+        ds.arena_is_file = false;
+        dm_dataset_release(&ds);
+        return bad(&r, "out of memory");
+    }
+    if (deferred && pthread_create(&j->thread, NULL, verify_main, j) == 0) {
+        j->threaded = true;
+        ds.async = &j->base; /* dm_profile_verify() finishes it */
+        *out = ds;
+        return 0;
+    }
+    int vrc = verify_finish(j, want);
+    verify_free(j);
+    if (vrc != 0 || strcmp(want, have) != 0) {
+        if (vrc != 0)
+            bad(&r, "out of memory");
+        else
+            mismatch(err, errlen, name, have, want);
+        ds.arena = NULL;
+        ds.arena_is_file = false;
+        dm_dataset_release(&ds);
+        return -1;
+    }
+    memcpy(ds.sha256, want, sizeof ds.sha256);
     *out = ds;
     return 0;
 }
@@ -748,10 +896,10 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
 int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen)
 {
-    return parse_profile(p, len, name, out, err, errlen, false, false);
+    return parse_profile(p, len, name, out, err, errlen, false, false, false);
 }
 
-int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
+static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool deferred)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -772,7 +920,7 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
             (void)madvise(m, len, MADV_WILLNEED); // read ahead, without mapping every page
-            int rc = parse_profile(m, len, path, out, err, errlen, true, true);
+            int rc = parse_profile(m, len, path, out, err, errlen, true, true, deferred);
             if (rc == 0 && out->arena == m)
                 return 0; /* format 2: the values are the mapping's; it lives with them */
             munmap(m, len);
@@ -803,4 +951,14 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
     int rc = dm_profile_parse(p, len, path, out, err, errlen);
     free(p);
     return rc;
+}
+
+int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
+{
+    return read_file(path, out, err, errlen, false);
+}
+
+int dm_profile_read_deferred(const char *path, dm_dataset *out, char *err, size_t errlen)
+{
+    return read_file(path, out, err, errlen, true);
 }

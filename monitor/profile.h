@@ -73,6 +73,19 @@ bool dm_profile_sniff(const char *path);
  * a big profile's value arrays share one arena (dm_dataset.arena) and every all-ones count
  * array is the dataset's one array of ones (dm_dataset.ones). */
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* dm_profile_read, with the digest check deferred: the structure is checked and the columns
+ * usable at once, while the digest is computed on a background thread at the lowest CPU
+ * priority (it uses cores nobody else wants, e.g. while a batch is being read).  Nothing
+ * may be reported from the dataset before dm_profile_verify() returned 0; ds->sha256 stays
+ * "" until then (dm_profile_claimed_sha256() tells what the trailer claims).  A format-1
+ * file is checked at once, as by dm_profile_read. */
+int dm_profile_read_deferred(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* Finish a deferred check on this thread, at this thread's priority (the background thread
+ * stops at the next column boundary): 0 and ds->sha256 set, or -1 with err naming the file
+ * (then release ds and do not use it).  0 at once for a dataset with no check pending. */
+int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen);
+/* The digest the file's trailer claims while a check is pending, else ds->sha256. */
+const char *dm_profile_claimed_sha256(const dm_dataset *ds);
 /* The same from memory (used by the database loader and the fuzzer). */
 int dm_profile_parse(const unsigned char *buf, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen);

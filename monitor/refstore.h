@@ -46,7 +46,15 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
  * atomically after a load from the database, created when missing).  The copy is used only
  * when its own sha256 trailer verifies and equals the digest recorded in the database, so a
  * stale or damaged file is never used; cache_dir NULL disables it. */
+/* The copy's digest is checked in the background (dm_profile_read_deferred): before
+ * anything is reported from the reference, dm_ref_finish() must have returned 0. */
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
+
+/* Finish the check of a reference from dm_ref_load_cached (dm_profile_verify).  A cached
+ * copy whose content does not match is deleted (logged as a warning) and the reference
+ * read again from the database on conn, into *ds and *info.  0, or -1 with err. */
+int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info, char *err,
+                  size_t errlen);
 
 #endif
