@@ -449,6 +449,33 @@ static char *take_str(rd *r)
     return s;
 }
 
+/* What is wrong with a numeric column's values and counts (NULL: nothing).  ones: every
+ * count is 1 and need not be read. */
+static const char *numbers_problem(const dm_column *c, bool ones)
+{
+    const double *v = c->value;
+    size_t n = c->n_distinct;
+    for (size_t i = 0; i < n; i++) {
+        if (!(v[i] - v[i] == 0.0))
+            return "non-finite value";
+        if (i > 0 && !(v[i - 1] < v[i]))
+            return "values not ascending";
+    }
+    uint64_t sum = 0;
+    if (ones) {
+        sum = n;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (c->count[i] == 0)
+                return "zero count";
+            if (c->count[i] > UINT64_MAX - sum)
+                return "counts overflow";
+            sum += c->count[i];
+        }
+    }
+    return sum == c->n ? NULL : "counts do not add up to the column's total";
+}
+
 /* One column section.  share_ones: a numeric column whose counts are all 1 (not stored)
  * gets count_shared set and count NULL, for the caller to point at the dataset's ones. */
 static int read_column(rd *r, dm_column *c, bool share_ones)
@@ -514,22 +541,14 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
         if ((!borrow && take(r, c->value, n * sizeof(double))) ||
             (!c->count_shared && take_counts(r, c->count, n, w)))
             return -1;
-        const double *v = c->value;
-        for (size_t i = 0; i < n; i++) {
-            if (!(v[i] - v[i] == 0.0))
-                return bad(r, "non-finite value");
-            if (i > 0 && !(v[i - 1] < v[i]))
-                return bad(r, "values not ascending");
+        /* values used in place are checked with the digest (verify_columns), which reads
+         * them anyway and before anything else does */
+        if (!borrow) {
+            const char *why = numbers_problem(c, w == 0);
+            if (why)
+                return bad(r, why);
         }
-        if (c->count_shared && w == 0) {
-            sum = n;
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                if (c->count[i] == 0)
-                    return bad(r, "zero count");
-                sum += c->count[i];
-            }
-        }
+        sum = c->n;
     } else {
         c->cat = calloc(n ? n : 1, sizeof(char *));
         c->cat_count = malloc((n ? n : 1) * sizeof(uint64_t));
@@ -616,15 +635,36 @@ typedef struct {
     _Atomic bool stop;
     char have[65]; /* the digest the trailer holds */
     char *name;
+    /* the first column whose values are wrong (checked here for values used in place) */
+    const char *bad_column, *bad_why;
 } verify_job;
 
 static void verify_columns(verify_job *j)
 {
-    for (; j->next < j->snap.ncols; j->next++) {
+    for (; j->next < j->snap.ncols && !j->bad_why; j->next++) {
         if (atomic_load(&j->stop))
             break;
+        dm_column *c = &j->snap.col[j->next];
+        if (c->storage == DM_STORE_NUM && c->value_shared) {
+            j->bad_why = numbers_problem(c, c->count == j->snap.ones);
+            if (j->bad_why) {
+                j->bad_column = c->name;
+                break;
+            }
+        }
         serialize_column(&j->snap, j->next, &j->b, DM_PROFILE_IDENTITY_VERSION, true);
     }
+}
+
+/* The message for a failed check: bad values, or a digest that does not match. */
+static void verify_error(const verify_job *j, const char *want, char *err, size_t errlen)
+{
+    if (j->bad_why)
+        snprintf(err, errlen,
+                 "%s: corrupt profile (column \"%s\"): %s: the file was changed or damaged",
+                 j->name, j->bad_column, j->bad_why);
+    else
+        mismatch(err, errlen, j->name, j->have, want);
 }
 
 static void *verify_main(void *arg)
@@ -691,7 +731,7 @@ static int verify_finish(verify_job *j, char want[65])
     dm_sha256_update(j->b.h, j->b.p, j->b.staged);
     dm_sha256_final(j->b.h, want);
     j->b.h = NULL;
-    return j->b.oom || !want[0] ? -1 : 0;
+    return j->bad_why || j->b.oom || !want[0] ? -1 : 0;
 }
 
 int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
@@ -702,10 +742,10 @@ int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
     ds->async = NULL;
     char want[65] = "";
     int rc = verify_finish(j, want);
-    if (rc != 0)
+    if (rc != 0 && !j->bad_why)
         snprintf(err, errlen, "%s: out of memory while checking the profile", j->name);
-    else if (strcmp(want, j->have) != 0) {
-        mismatch(err, errlen, j->name, j->have, want);
+    else if (rc != 0 || strcmp(want, j->have) != 0) {
+        verify_error(j, want, err, errlen);
         rc = -1;
     } else
         memcpy(ds->sha256, want, sizeof ds->sha256);
@@ -789,18 +829,13 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     size_t hashed = 0;
     int prc = 0;
     for (size_t i = 0; i < ncols && prc == 0; i++) {
-        size_t at = r.off;
         if (read_column(&r, &ds.col[i], true)) {
             prc = -1;
             break;
         }
         if (h)
             hash_upto(h, p, &hashed, r.off, drop);
-        if (r.borrow) { /* checked: its pages can go until the digest reads them again */
-            uintptr_t pg = 4096, lo = (uintptr_t)(p + at) & ~(pg - 1);
-            uintptr_t hi = ((uintptr_t)(p + r.off) + pg - 1) & ~(pg - 1);
-            (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-        }
+
         for (size_t j = 0; j < i && prc == 0; j++) {
             if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
                 snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name,
@@ -877,12 +912,12 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         return 0;
     }
     int vrc = verify_finish(j, want);
+    if (vrc != 0 && !j->bad_why)
+        bad(&r, "out of memory");
+    else if (vrc != 0 || strcmp(want, have) != 0)
+        verify_error(j, want, err, errlen);
     verify_free(j);
     if (vrc != 0 || strcmp(want, have) != 0) {
-        if (vrc != 0)
-            bad(&r, "out of memory");
-        else
-            mismatch(err, errlen, name, have, want);
         ds.arena = NULL;
         ds.arena_is_file = false;
         dm_dataset_release(&ds);

@@ -254,6 +254,11 @@ Test(profile, format2_checks_the_bytes_that_are_not_content)
     expect_refused(p, n, "value.dmp", "does not match its sha256");
 
     memcpy(p, good, n);
+    memcpy(p + A_VALUES, good + A_VALUES + 8, 8); /* the first two values of "a" swapped */
+    memcpy(p + A_VALUES + 8, good + A_VALUES, 8);
+    expect_refused(p, n, "order.dmp", "values not ascending");
+
+    memcpy(p, good, n);
     p[n - 1] ^= 0x80;
     expect_refused(p, n, "trailer.dmp", "does not match its sha256");
 
