@@ -186,10 +186,10 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
     return b.p;
 }
 
-/* version 1: the identity encoding (what the digest covers); 2: the file layout.  With
- * moments, each numeric column's mean and std are computed right after it is encoded, while
- * it is in cache (a profile being loaded: the comparison needs them and would read the
- * column from memory again). */
+/* One column in the identity encoding (version 1, what the digest covers) or the file
+ * layout (version 2).  With moments, a numeric column's mean and std are computed right after
+ * it is encoded, while it is in cache (a mapped profile being checked: the comparison needs
+ * them and would read the column from memory again). */
 static void serialize_column(dm_dataset *ds, size_t i, buf *b, uint32_t version, bool moments)
 {
     dm_column *c = &ds->col[i];
@@ -208,11 +208,11 @@ static void serialize_header(const dm_dataset *ds, buf *b, uint32_t version)
     put(b, h, sizeof h);
 }
 
-static void serialize_into(dm_dataset *ds, buf *b, uint32_t version, bool moments)
+static void serialize_into(dm_dataset *ds, buf *b)
 {
-    serialize_header(ds, b, version);
+    serialize_header(ds, b, DM_PROFILE_VERSION);
     for (size_t i = 0; i < ds->ncols; i++)
-        serialize_column(ds, i, b, version, moments);
+        serialize_column(ds, i, b, DM_PROFILE_VERSION, false);
 }
 
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
@@ -221,7 +221,7 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
     if (dm_profile_digest(ds) != 0)
         return NULL;
     buf b = {0};
-    serialize_into(ds, &b, DM_PROFILE_VERSION, false);
+    serialize_into(ds, &b);
     /* trailer: the raw digest */
     unsigned char raw[32];
     for (int i = 0; i < 32; i++) {
@@ -237,87 +237,6 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
     }
     *len = b.len;
     return b.p;
-}
-
-/* A digest computed on another thread over a shallow copy of the dataset (the columns are
- * only read; release waits for the thread). */
-typedef struct {
-    dm_async base;
-    pthread_t thread;
-    dm_dataset snap;
-    int rc;
-} digest_job;
-
-static int digest_now(dm_dataset *ds);
-
-static void *digest_main(void *arg)
-{
-    digest_job *j = arg;
-    j->rc = digest_now(&j->snap);
-    return NULL;
-}
-
-static void digest_wait(dm_async *a)
-{
-    digest_job *j = (digest_job *)(void *)a;
-    pthread_join(j->thread, NULL);
-    free(j);
-}
-
-int dm_profile_digest_start(dm_dataset *ds)
-{
-    if (ds->async || ds->sha256[0])
-        return 0;
-    digest_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return -1;
-    j->base.wait = digest_wait;
-    j->snap = *ds;
-    if (pthread_create(&j->thread, NULL, digest_main, j) != 0) {
-        free(j);
-        return -1;
-    }
-    ds->async = &j->base;
-    return 0;
-}
-
-int dm_profile_digest(dm_dataset *ds)
-{
-    if (ds->async && ds->async->wait == digest_wait) {
-        digest_job *j = (digest_job *)(void *)ds->async;
-        pthread_join(j->thread, NULL);
-        int rc = j->rc;
-        if (rc == 0)
-            memcpy(ds->sha256, j->snap.sha256, sizeof ds->sha256);
-        free(j);
-        ds->async = NULL;
-        if (rc == 0)
-            return 0;
-    }
-    return digest_now(ds);
-}
-
-static int digest_now(dm_dataset *ds)
-{
-    /* the digest of what dm_profile_serialize would write before the trailer, streamed */
-    buf b = {0};
-    b.p = malloc(STAGE_BYTES);
-    b.h = dm_sha256_alloc();
-    if (!b.p || !b.h) {
-        free(b.p);
-        dm_sha256_final(b.h, ds->sha256); /* frees it */
-        ds->sha256[0] = '\0';
-        return -1;
-    }
-    serialize_into(ds, &b, DM_PROFILE_IDENTITY_VERSION, ds->arena_is_file);
-    dm_sha256_update(b.h, b.p, b.staged);
-    char hex[65];
-    dm_sha256_final(b.h, hex);
-    free(b.p);
-    if (!hex[0])
-        return -1;
-    memcpy(ds->sha256, hex, sizeof ds->sha256);
-    return 0;
 }
 
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
@@ -541,7 +460,7 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
         if ((!borrow && take(r, c->value, n * sizeof(double))) ||
             (!c->count_shared && take_counts(r, c->count, n, w)))
             return -1;
-        /* values used in place are checked with the digest (verify_columns), which reads
+        /* values used in place are checked with the digest (hash_columns), which reads
          * them anyway and before anything else does */
         if (!borrow) {
             const char *why = numbers_problem(c, w == 0);
@@ -612,18 +531,18 @@ static void mismatch(char *err, size_t errlen, const char *name, const char *hav
              "computed): the file was changed or damaged",
              name, have, want);
 }
-/* Parse and verify in one pass: the digest of every byte before the trailer is computed
- * while the columns are read (parsing is bounds-checked, so unverified bytes are safe to
- * read) and compared at the end; nothing is returned unless it matches.  With drop, the
- * pages of a mapped file are given back as they are consumed, so a big profile is not
- * resident twice (file and columns). */
 /*
- * The check of a format-2 profile: its identity encoding hashed column by column (each
- * numeric column's moments computed and its pages given back on the way) and compared with
- * the trailer.  It runs either at once on the caller's thread, or deferred: on a background
- * thread at the lowest CPU priority (SCHED_IDLE, else nice 19), which stops at a column
- * boundary when dm_profile_verify() asks, the caller then hashing what is left at its own
- * priority, so a busy machine delays the check by one column at most.
+ * A dataset's digest: its identity encoding streamed through SHA-256 column by column, with
+ * no copy of the data.  One mechanism for every use:
+ *   - dm_profile_digest(): at once, on the caller's thread;
+ *   - dm_profile_digest_start(): on another thread while the caller compares (a CSV
+ *     reference whose digest goes into the reports);
+ *   - the check of a format-2 profile (have = the trailer's digest), at once or deferred
+ *     (dm_profile_read_deferred) on a thread at the lowest CPU priority (SCHED_IDLE, else
+ *     nice 19).  Values used in place from a mapped file are checked on the way (finite,
+ *     ascending, counts), their moments computed and their pages given back.
+ * A background pass stops at a column boundary when asked and the caller hashes what is
+ * left at its own priority, so a busy machine delays the result by one column at most.
  */
 typedef struct {
     dm_async base;
@@ -633,31 +552,32 @@ typedef struct {
     buf b;           /* the hash and its staging buffer */
     size_t next;     /* first column not hashed yet */
     _Atomic bool stop;
-    char have[65]; /* the digest the trailer holds */
+    char have[65]; /* the digest the trailer holds; "" when there is nothing to check */
     char *name;
     /* the first column whose values are wrong (checked here for values used in place) */
     const char *bad_column, *bad_why;
-} verify_job;
+} hash_job;
 
-static void verify_columns(verify_job *j)
+static void hash_columns(hash_job *j)
 {
+    bool mapped = j->snap.arena_is_file;
     for (; j->next < j->snap.ncols && !j->bad_why; j->next++) {
         if (atomic_load(&j->stop))
             break;
         dm_column *c = &j->snap.col[j->next];
-        if (c->storage == DM_STORE_NUM && c->value_shared) {
+        if (mapped && c->storage == DM_STORE_NUM && c->value_shared) {
             j->bad_why = numbers_problem(c, c->count == j->snap.ones);
             if (j->bad_why) {
                 j->bad_column = c->name;
                 break;
             }
         }
-        serialize_column(&j->snap, j->next, &j->b, DM_PROFILE_IDENTITY_VERSION, true);
+        serialize_column(&j->snap, j->next, &j->b, DM_PROFILE_IDENTITY_VERSION, mapped);
     }
 }
 
 /* The message for a failed check: bad values, or a digest that does not match. */
-static void verify_error(const verify_job *j, const char *want, char *err, size_t errlen)
+static void verify_error(const hash_job *j, const char *want, char *err, size_t errlen)
 {
     if (j->bad_why)
         snprintf(err, errlen,
@@ -667,19 +587,25 @@ static void verify_error(const verify_job *j, const char *want, char *err, size_
         mismatch(err, errlen, j->name, j->have, want);
 }
 
-static void *verify_main(void *arg)
+static void *hash_main(void *arg)
 {
-    verify_job *j = arg;
+    hash_columns(arg);
+    return NULL;
+}
+
+static void *hash_main_idle(void *arg)
+{
+    hash_job *j = arg;
 #ifdef SCHED_IDLE
     struct sched_param sp = {0};
     if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
 #endif
         (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-    verify_columns(j);
+    hash_columns(j);
     return NULL;
 }
 
-static void verify_free(verify_job *j)
+static void hash_free(hash_job *j)
 {
     free(j->b.p);
     char ignored[65];
@@ -689,27 +615,27 @@ static void verify_free(verify_job *j)
     free(j);
 }
 
-static void verify_wait(dm_async *a)
+static void hash_wait(dm_async *a)
 {
-    verify_job *j = (verify_job *)(void *)a;
+    hash_job *j = (hash_job *)(void *)a;
     atomic_store(&j->stop, true);
     if (j->threaded)
         pthread_join(j->thread, NULL);
-    verify_free(j);
+    hash_free(j);
 }
 
-static verify_job *verify_new(const dm_dataset *ds, const char *have, const char *name)
+static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *name)
 {
-    verify_job *j = calloc(1, sizeof *j);
+    hash_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->base.wait = verify_wait;
+    j->base.wait = hash_wait;
     j->snap = *ds;
     j->b.p = malloc(STAGE_BYTES);
     j->b.h = dm_sha256_alloc();
     j->name = strdup(name);
     if (!j->b.p || !j->b.h || !j->name) {
-        verify_free(j);
+        hash_free(j);
         return NULL;
     }
     atomic_init(&j->stop, false);
@@ -719,7 +645,7 @@ static verify_job *verify_new(const dm_dataset *ds, const char *have, const char
 }
 
 /* Hash what is left on this thread; 0 and the digest in want, -1 (out of memory). */
-static int verify_finish(verify_job *j, char want[65])
+static int hash_finish(hash_job *j, char want[65])
 {
     if (j->threaded) {
         atomic_store(&j->stop, true);
@@ -727,36 +653,69 @@ static int verify_finish(verify_job *j, char want[65])
         j->threaded = false;
         atomic_store(&j->stop, false);
     }
-    verify_columns(j);
+    hash_columns(j);
     dm_sha256_update(j->b.h, j->b.p, j->b.staged);
     dm_sha256_final(j->b.h, want);
     j->b.h = NULL;
     return j->bad_why || j->b.oom || !want[0] ? -1 : 0;
 }
 
+int dm_profile_digest_start(dm_dataset *ds)
+{
+    if (ds->async || ds->sha256[0])
+        return 0;
+    hash_job *j = hash_new(ds, "", ds->source ? ds->source : "dataset");
+    if (!j)
+        return -1;
+    if (pthread_create(&j->thread, NULL, hash_main, j) != 0) {
+        hash_free(j);
+        return -1;
+    }
+    j->threaded = true;
+    ds->async = &j->base;
+    return 0;
+}
+
+int dm_profile_digest(dm_dataset *ds)
+{
+    char err[512];
+    if (ds->async && ds->async->wait == hash_wait)
+        return dm_profile_verify(ds, err, sizeof err);
+    hash_job *j = hash_new(ds, "", "dataset");
+    if (!j)
+        return -1;
+    char want[65] = "";
+    int rc = hash_finish(j, want);
+    if (rc == 0)
+        memcpy(ds->sha256, want, sizeof ds->sha256);
+    hash_free(j);
+    return rc;
+}
+
 int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
 {
-    if (!ds->async || ds->async->wait != verify_wait)
+    if (!ds->async || ds->async->wait != hash_wait)
         return 0;
-    verify_job *j = (verify_job *)(void *)ds->async;
+    hash_job *j = (hash_job *)(void *)ds->async;
     ds->async = NULL;
     char want[65] = "";
-    int rc = verify_finish(j, want);
+    int rc = hash_finish(j, want);
     if (rc != 0 && !j->bad_why)
         snprintf(err, errlen, "%s: out of memory while checking the profile", j->name);
-    else if (rc != 0 || strcmp(want, j->have) != 0) {
+    else if (rc != 0 || (j->have[0] && strcmp(want, j->have) != 0)) {
         verify_error(j, want, err, errlen);
         rc = -1;
     } else
         memcpy(ds->sha256, want, sizeof ds->sha256);
-    verify_free(j);
+    hash_free(j);
     return rc;
 }
 
 const char *dm_profile_claimed_sha256(const dm_dataset *ds)
 {
-    if (ds->async && ds->async->wait == verify_wait)
-        return ((const verify_job *)(const void *)ds->async)->have;
+    if (ds->async && ds->async->wait == hash_wait &&
+        ((const hash_job *)(const void *)ds->async)->have[0])
+        return ((const hash_job *)(const void *)ds->async)->have;
     return ds->sha256;
 }
 
@@ -817,10 +776,11 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
             r.arena_len = len;
         }
     }
-    /* Format 1: the digest of the file's bytes, computed as they are parsed.  Format 2: the
-     * digest of the decoded content's identity encoding (digest_now), computed once the
-     * parse has succeeded; the bytes that are not content (version, padding, a count width
-     * of 8 where 4 would do) were checked by the parse. */
+    /* Format 1: the digest of the file's bytes, computed as they are parsed (bounds-checked,
+     * so unverified bytes are safe to read); with drop, a mapped file's pages are given back
+     * as they are consumed.  Format 2: the digest of the decoded content's identity encoding
+     * (hash_job), once the parse has succeeded; the bytes that are not content (version,
+     * padding, a count width of 8 where 4 would do) were checked by the parse. */
     dm_sha256 *h = r.aligned ? NULL : dm_sha256_alloc();
     if (!r.aligned && !h) {
         dm_dataset_release(&ds);
@@ -898,25 +858,25 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         ds.arena_len = len;
         ds.arena_is_file = true;
     }
-    verify_job *j = verify_new(&ds, have, name);
+    hash_job *j = hash_new(&ds, have, name);
     if (!j) {
         ds.arena = NULL;
         ds.arena_is_file = false;
         dm_dataset_release(&ds);
         return bad(&r, "out of memory");
     }
-    if (deferred && pthread_create(&j->thread, NULL, verify_main, j) == 0) {
+    if (deferred && pthread_create(&j->thread, NULL, hash_main_idle, j) == 0) {
         j->threaded = true;
         ds.async = &j->base; /* dm_profile_verify() finishes it */
         *out = ds;
         return 0;
     }
-    int vrc = verify_finish(j, want);
+    int vrc = hash_finish(j, want);
     if (vrc != 0 && !j->bad_why)
         bad(&r, "out of memory");
     else if (vrc != 0 || strcmp(want, have) != 0)
         verify_error(j, want, err, errlen);
-    verify_free(j);
+    hash_free(j);
     if (vrc != 0 || strcmp(want, have) != 0) {
         ds.arena = NULL;
         ds.arena_is_file = false;
@@ -954,7 +914,7 @@ static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen
         if (m != MAP_FAILED) {
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
-            (void)madvise(m, len, MADV_WILLNEED); // read ahead, without mapping every page
+            (void)madvise(m, len, MADV_WILLNEED); /* read ahead, without mapping every page */
             int rc = parse_profile(m, len, path, out, err, errlen, true, true, deferred);
             if (rc == 0 && out->arena == m)
                 return 0; /* format 2: the values are the mapping's; it lives with them */
