@@ -3,9 +3,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -540,14 +537,6 @@ static void *ref_thread(void *arg)
 {
     ref_job *j = arg;
     double t0 = now_s();
-    /* This thread runs only on a core nobody else wants (Linux SCHED_IDLE; else a lower
-     * nice value): the batch read is the critical path (the server producing the rows, this
-     * process decoding them); the reference only has to be ready when the read ends. */
-#ifdef SCHED_IDLE
-    struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-#endif
-        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     PGconn *c = dm_db_connect(j->cfg->conninfo, j->err, sizeof j->err);
     if (!c) {
         j->status = DM_RUN_ENV;

@@ -43,11 +43,11 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
                 char *err, size_t errlen);
 
 /* The same, keeping a local copy of the stored profile in cache_dir/<sha256>.dmp (written
- * atomically after a load from the database, created when missing).  The copy is used only
- * when its own sha256 trailer verifies and equals the digest recorded in the database, so a
- * stale or damaged file is never used; cache_dir NULL disables it. */
-/* The copy's digest is checked in the background (dm_profile_read_deferred): before
- * anything is reported from the reference, dm_ref_finish() must have returned 0. */
+ * atomically after a load from the database, created when missing).  The copy is taken when
+ * its trailer claims the digest recorded in the database; its content is checked against
+ * that digest in the background (dm_profile_read_deferred), and dm_ref_finish() must have
+ * returned 0 before anything is reported from the reference, so a stale or damaged file is
+ * never used.  cache_dir NULL disables it. */
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
 
