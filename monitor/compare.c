@@ -181,10 +181,10 @@ static void *test_worker(void *arg)
             /* the plot too, while the column is in cache ("" when there is none) */
             rpt_buf b;
             rpt_buf_init(&b);
-            if (rpt_svg_column(&b, sc, q->labels[j->slot], j->r->name) != 0)
-                b.len = 0;
-            rpt_buf_puts(&b, "");
-            q->plots[j->slot] = rpt_buf_take(&b);
+            bool drawn = rpt_svg_column(&b, sc, q->labels[j->slot], j->r->name) == 0;
+            if (!drawn)
+                rpt_buf_release(&b);
+            q->plots[j->slot] = drawn ? rpt_buf_take(&b) : strdup("");
             if (!q->plots[j->slot])
                 atomic_store(&q->oom, 1);
         }

@@ -315,10 +315,14 @@ static void put_column_row(rpt_buf *b, const rpt_column *c)
         }
     }
     rpt_buf_puts(b, "</td><td class=\"plot\">");
-    if (c->plot ? c->plot[0] != '\0'
-                : c->data != NULL && rpt_svg_column(b, c->data, c->cat_labels, c->name) == 0)
-        rpt_buf_puts(b, c->plot ? c->plot : "");
-    else
+    bool drawn;
+    if (c->plot) { /* drawn with the test */
+        drawn = c->plot[0] != '\0';
+        rpt_buf_puts(b, c->plot);
+    } else {
+        drawn = c->data != NULL && rpt_svg_column(b, c->data, c->cat_labels, c->name) == 0;
+    }
+    if (!drawn)
         rpt_buf_puts(b, "\xE2\x80\x94");
     rpt_buf_puts(b, "</td></tr>\n");
 }

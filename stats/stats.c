@@ -203,25 +203,9 @@ static double np_sum(const double *a, size_t n)
 
 /* ---- moments, Wasserstein, energy -------------------------------------------------- */
 
-/* Compensated sum of f(i) * count[i] over four interleaved lanes (independent chains the
- * compiler can run side by side), the lanes then added with compensation: at least as
- * accurate as numpy's pairwise sum, like the single chain it replaces. */
-#define LANES 4
-static double lane_total(const double *sum, const double *comp)
-{
-    double t = 0., c = 0.;
-    for (int k = 0; k < LANES; k++) {
-        double u = t + sum[k];
-        c += fabs(t) >= fabs(sum[k]) ? (t - u) + sum[k] : (sum[k] - u) + t;
-        t = u;
-        c += comp[k];
-    }
-    return t + c;
-}
-
 /* Knuth's TwoSum: sum + term = t + e exactly, with no branch (Neumaier's test on the
  * magnitudes would be one, unpredictable); e goes to the compensation. */
-#define NEUMAIER(sum, comp, term)                                                                  \
+#define TWO_SUM(sum, comp, term)                                                                   \
     do {                                                                                           \
         double t_ = (sum) + (term);                                                                \
         double z_ = t_ - (sum);                                                                    \
@@ -229,6 +213,9 @@ static double lane_total(const double *sum, const double *comp)
         (sum) = t_;                                                                                \
     } while (0)
 
+/* Compensated sum of f(i) * count[i] (f: v - shift, or its square) over four interleaved
+ * lanes (independent chains the compiler can run side by side), the lanes then added with
+ * compensation: at least as accurate as numpy's pairwise sum. */
 static double weighted_sum(const stats_num *s, double shift, bool square)
 {
     double s0 = 0., s1 = 0., s2 = 0., s3 = 0., c0 = 0., c1 = 0., c2 = 0., c3 = 0.;
@@ -236,20 +223,28 @@ static double weighted_sum(const stats_num *s, double shift, bool square)
     const uint64_t *cnt = s->count;
     size_t n = s->n_distinct, i = 0;
 #define TERM(k) ((square ? (v[k] - shift) * (v[k] - shift) : v[k] - shift) * (double)cnt[k])
-    for (; i + LANES <= n; i += LANES) {
+    for (; i + 4 <= n; i += 4) {
         double t0 = TERM(i), t1 = TERM(i + 1), t2 = TERM(i + 2), t3 = TERM(i + 3);
-        NEUMAIER(s0, c0, t0);
-        NEUMAIER(s1, c1, t1);
-        NEUMAIER(s2, c2, t2);
-        NEUMAIER(s3, c3, t3);
+        TWO_SUM(s0, c0, t0);
+        TWO_SUM(s1, c1, t1);
+        TWO_SUM(s2, c2, t2);
+        TWO_SUM(s3, c3, t3);
     }
     for (; i < n; i++) {
         double t0 = TERM(i);
-        NEUMAIER(s0, c0, t0);
+        TWO_SUM(s0, c0, t0);
     }
 #undef TERM
-    double sum[LANES] = {s0, s1, s2, s3}, comp[LANES] = {c0, c1, c2, c3};
-    return lane_total(sum, comp);
+    double t = 0., c = 0.; /* the lanes in order, each with its compensation */
+    TWO_SUM(t, c, s0);
+    c += c0;
+    TWO_SUM(t, c, s1);
+    c += c1;
+    TWO_SUM(t, c, s2);
+    c += c2;
+    TWO_SUM(t, c, s3);
+    c += c3;
+    return t + c;
 }
 
 int stats_num_moments(const stats_num *s, double *mean, double *std)
