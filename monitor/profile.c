@@ -639,7 +639,7 @@ static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *na
         return NULL;
     }
     atomic_init(&j->stop, false);
-    memcpy(j->have, have, sizeof j->have);
+    snprintf(j->have, sizeof j->have, "%s", have);
     serialize_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
     return j;
 }
