@@ -521,8 +521,10 @@ int dm_builder_number(dm_builder *b, size_t col, double v)
         return 0;
     }
     /* an integral float8 keeps the column "integer" (the database loader feeds integer
-     * columns through here) */
-    bool is_int = isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0;
+     * columns through here); looked at only while the column is all integers so far, and
+     * without a call to floor: |v| < 2^53 fits an int64, and v is integral when the
+     * truncation gives it back */
+    bool is_int = c->all_int && fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v;
     if (c->text) {
         char buf[64];
         int n = snprintf(buf, sizeof buf, "%.17g", v);
@@ -536,6 +538,66 @@ int dm_builder_number(dm_builder *b, size_t col, double v)
         b->oom = true;
         return -1;
     }
+    return 0;
+}
+
+/* Room for n more numbers in column c. */
+static int reserve_num(bcol *c, size_t n)
+{
+    if (c->capv - c->nv >= n)
+        return 0;
+    size_t cap = c->capv ? c->capv : 1024;
+    while (cap - c->nv < n)
+        cap *= 2;
+    double *p = realloc(c->v, cap * sizeof *p);
+    if (!p)
+        return -1;
+    c->v = p;
+    c->capv = cap;
+    return 0;
+}
+
+/* The loop of dm_builder_number over a block, the column's counters kept in registers: a
+ * wide table read row by row would otherwise fetch every column's state for each value. */
+int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t stride, size_t n)
+{
+    if (col >= b->ncols)
+        return -1;
+    bcol *c = &b->col[col];
+    if (c->text) {
+        for (size_t r = 0; r < n; r++)
+            if (dm_builder_number(b, col, vals[r * stride]) != 0)
+                return -1;
+        return 0;
+    }
+    if (reserve_num(c, n) != 0) {
+        b->oom = true;
+        return -1;
+    }
+    double *out = c->v + c->nv;
+    size_t k = 0;
+    uint64_t missing = 0, nonfinite = 0;
+    bool all_int = c->all_int, seen = c->seen_num;
+    for (size_t r = 0; r < n; r++) {
+        double v = vals[r * stride];
+        if (isnan(v)) {
+            missing++;
+            continue;
+        }
+        seen = true;
+        if (all_int && !(fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v))
+            all_int = false;
+        if (isinf(v)) {
+            nonfinite++;
+            continue;
+        }
+        out[k++] = v;
+    }
+    c->nv += k;
+    c->missing += missing;
+    c->nonfinite += nonfinite;
+    c->all_int = all_int;
+    c->seen_num = seen;
     return 0;
 }
 

@@ -119,6 +119,9 @@ void dm_builder_free(dm_builder *b);
 int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint64_t line);
 /* Feed one value known to be a number (PostgreSQL float8), or a SQL NULL. */
 int dm_builder_number(dm_builder *b, size_t col, double v);
+/* n numbers for column col, value r at vals[r * stride] (a block of rows, row-major): the
+ * same as n calls of dm_builder_number, with the column's state touched once. */
+int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t stride, size_t n);
 void dm_builder_null(dm_builder *b, size_t col);
 /* One row done. */
 void dm_builder_end_row(dm_builder *b);

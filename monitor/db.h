@@ -117,6 +117,10 @@ typedef struct {
     uint64_t rows;
     unsigned char *pending; /* an incomplete header or tuple carried to the next feed */
     size_t pending_len, pending_cap;
+    /* numbers of the last rows, row-major (NaN: NULL), handed to the builder a block at a
+     * time (dm_builder_numbers); text fields go to it at once */
+    double *block;
+    size_t block_rows;
 } dm_copybin;
 
 void dm_copybin_init(dm_copybin *p, size_t ncols, const bool *numeric, const char *const *names,

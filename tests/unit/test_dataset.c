@@ -286,6 +286,74 @@ Test(dataset, numbers_sorted_counted_negzero_merged)
     cr_assert_null(ds.col);
 }
 
+/* dm_builder_numbers over a row-major block is n calls of dm_builder_number: the same
+ * values, counts, missing, non-finite and integer flag, whatever the mix.  Column 0 takes
+ * random numbers with NaN, infinities, -0.0 and integers; column 1 only integers (stays
+ * integer); column 2 turns text first (numbers then go in as text). */
+Test(dataset, numbers_block_equals_number_by_number)
+{
+    const char *names[] = {"a", "b", "c"};
+    bool ft[] = {false, false, false};
+    dm_builder *one = dm_builder_alloc(3, names, ft), *blk = dm_builder_alloc(3, names, ft);
+    cr_assert(one && blk);
+    cr_assert_eq(dm_builder_field(one, 2, "x", 1, 2), 0);
+    cr_assert_eq(dm_builder_field(blk, 2, "x", 1, 2), 0);
+    enum { ROWS = 5000, BLOCK = 64 };
+    double block[BLOCK * 3];
+    size_t in_block = 0;
+    srand(7);
+    for (size_t r = 0; r < ROWS; r++) {
+        int k = rand() % 10;
+        double v = k == 0   ? NAN
+                   : k == 1 ? INFINITY
+                   : k == 2 ? -0.0
+                   : k < 6  ? (double)(rand() % 50)
+                            : rand() / 7.0;
+        double row[3] = {v, (double)(rand() % 1000 - 500), (double)(rand() % 20) / 4.0};
+        for (size_t c = 0; c < 3; c++) {
+            cr_assert_eq(dm_builder_number(one, c, row[c]), 0);
+            block[in_block * 3 + c] = row[c];
+        }
+        dm_builder_end_row(one);
+        dm_builder_end_row(blk);
+        if (++in_block == BLOCK || r + 1 == ROWS) {
+            for (size_t c = 0; c < 3; c++)
+                cr_assert_eq(dm_builder_numbers(blk, c, block + c, 3, in_block), 0);
+            in_block = 0;
+        }
+    }
+    dm_dataset a, b;
+    cr_assert_eq(dm_builder_finish(one, "mem", &a), 0);
+    cr_assert_eq(dm_builder_finish(blk, "mem", &b), 0);
+    dm_builder_free(one);
+    dm_builder_free(blk);
+    cr_assert_eq(a.rows, b.rows);
+    for (size_t c = 0; c < 3; c++) {
+        dm_column *x = &a.col[c], *y = &b.col[c];
+        cr_assert_eq(x->storage, y->storage, "column %zu", c);
+        cr_assert_eq(x->missing, y->missing, "column %zu", c);
+        cr_assert_eq(x->nonfinite, y->nonfinite, "column %zu", c);
+        cr_assert_eq(x->n, y->n, "column %zu", c);
+        cr_assert_eq(x->is_int, y->is_int, "column %zu", c);
+        if (x->storage == DM_STORE_NUM) {
+            cr_assert_eq(x->n_distinct, y->n_distinct, "column %zu", c);
+            cr_assert_eq(memcmp(x->value, y->value, x->n_distinct * sizeof *x->value), 0);
+            cr_assert_eq(memcmp(x->count, y->count, x->n_distinct * sizeof *x->count), 0);
+        } else {
+            cr_assert_eq(x->n_cats, y->n_cats, "column %zu", c);
+            for (size_t k = 0; k < x->n_cats; k++) {
+                cr_assert_str_eq(x->cat[k], y->cat[k]);
+                cr_assert_eq(x->cat_count[k], y->cat_count[k]);
+            }
+        }
+    }
+    cr_assert(a.col[0].missing > 0 && a.col[0].nonfinite > 0 && !a.col[0].is_int);
+    cr_assert(a.col[1].is_int && a.col[1].missing == 0);
+    cr_assert_eq(a.col[2].storage, DM_STORE_STR);
+    dm_dataset_release(&a);
+    dm_dataset_release(&b);
+}
+
 Test(dataset, is_int_follows_pandas_int64)
 {
     /* pandas reads a column as int64 only when every field is an integer literal and none
