@@ -21,6 +21,7 @@ void dm_config_defaults(dm_config *c)
     c->retrain_fraction = 0.5;
     c->hook_timeout_s = 60.0;
     c->hook_max_attempts = 8;
+    c->history_runs = DM_HISTORY_RUNS_DEFAULT;
 }
 
 static void free_list(char **l, size_t n)
@@ -402,9 +403,16 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
             return -1;
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "reports"))) {
-        static const char *const k[] = {"dir", NULL};
+        static const char *const k[] = {"dir", "history_runs", NULL};
         if (check_keys(x, v, "reports", k) || get_string(x, v, "dir", "reports", &c->reports_dir))
             return -1;
+        double hr = c->history_runs;
+        if (parse_number(x, cJSON_GetObjectItemCaseSensitive(v, "history_runs"),
+                         "reports.history_runs", 1, 100000, &hr))
+            return -1;
+        if (hr != floor(hr))
+            return fail(x, "key \"reports.history_runs\": %g is not a whole number", hr);
+        c->history_runs = (int)hr;
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "schedule"))) {
         static const char *const k[] = {"every", NULL};

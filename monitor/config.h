@@ -23,6 +23,10 @@
 
 #define DM_TEST_DEFAULT ((int)-1)
 
+/* reports.history_runs when the config does not say: two months of daily batches, a page
+ * of about 3.5 MB for 333 columns */
+#define DM_HISTORY_RUNS_DEFAULT 60
+
 typedef struct {
     char *name;
     int test;         /* stats_test or DM_TEST_DEFAULT */
@@ -58,6 +62,9 @@ typedef struct {
     char *source_table, *batch_column, *timestamp_column;
     char *reference_name;
     char *reports_dir;
+    /* runs drawn on a history page (reports.history_runs): the most recent ones; the whole
+     * history stays in driftmon.column_history and `driftmon history` */
+    int history_runs;
     char *schedule_every;
 } dm_config;
 

@@ -813,7 +813,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
                     jsha, json, html, err, errlen);
     if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
-        dm_reportdir_refresh(conn, dir, rcache->info.name);
+        dm_reportdir_refresh(conn, dir, rcache->info.name, cfg->history_runs);
     out->total_s = now_s() - t0;
 out:
     if (ref_pending) {

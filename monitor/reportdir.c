@@ -178,22 +178,41 @@ static int id_pos_cmp(const void *pa, const void *pb)
     return (a->id > b->id) - (a->id < b->id);
 }
 
-static int update_history(PGconn *conn, const char *dir, const char *reference, char *err,
-                          size_t errlen)
+/* Keep the last `keep` entries of l (dropping the oldest). */
+static void run_list_keep_last(run_list *l, size_t keep)
 {
-    char sql[1024];
+    if (l->n <= keep)
+        return;
+    size_t drop = l->n - keep;
+    for (size_t i = 0; i < drop; i++) {
+        free(l->target[i]);
+        free(l->href[i]);
+    }
+    memmove(l->e, l->e + drop, keep * sizeof *l->e);
+    memmove(l->target, l->target + drop, keep * sizeof *l->target);
+    memmove(l->href, l->href + drop, keep * sizeof *l->href);
+    l->n = keep;
+}
+
+static int update_history(PGconn *conn, const char *dir, const char *reference, int history_runs,
+                          char *err, size_t errlen)
+{
+    char sql[1024], lim[32];
     snprintf(sql, sizeof sql, "%sWHERE reference_name = $1 ORDER BY finished_at, run_id",
              runs_sql_all);
-    const char *p[1] = {reference};
+    snprintf(lim, sizeof lim, "%d", history_runs > 0 ? history_runs : 1);
+    const char *p[2] = {reference, lim};
     PGresult *res = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return query_fail(res, conn, "the runs (driftmon.runs)", err, errlen);
+    /* the column results of the last runs only: the costly part of the page */
     PGresult *cr = PQexecParams(
         conn,
         "SELECT column_name, stattest, stattest_threshold, drift_score, drift_detected, run_id "
-        "FROM driftmon.column_history WHERE reference_name = $1 "
-        "ORDER BY column_name COLLATE \"C\", finished_at, run_id",
-        1, NULL, p, NULL, NULL, 0);
+        "FROM driftmon.column_history WHERE reference_name = $1 AND run_id IN (SELECT run_id "
+        "FROM driftmon.runs WHERE reference_name = $1 ORDER BY finished_at DESC, run_id DESC "
+        "LIMIT $2::int) ORDER BY column_name COLLATE \"C\", finished_at, run_id",
+        2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(cr) != PGRES_TUPLES_OK) {
         PQclear(res);
         return query_fail(cr, conn, "the column history (driftmon.column_history)", err, errlen);
@@ -209,6 +228,8 @@ static int update_history(PGconn *conn, const char *dir, const char *reference, 
     rpt_column_series *cols = calloc(nr + 1, sizeof *cols);
     if (run_list_fill(res, &l) != 0 || !x || !ids || !score || !thr || !drifted || !cols)
         goto oom;
+    size_t total = l.n;
+    run_list_keep_last(&l, (size_t)(history_runs > 0 ? history_runs : 1));
     map = calloc(l.n + 1, sizeof *map);
     if (!map)
         goto oom;
@@ -247,7 +268,8 @@ static int update_history(PGconn *conn, const char *dir, const char *reference, 
     }
     char name[1024];
     dm_reportdir_history_name(reference, name, sizeof name);
-    rc = write_page(dir, name, rpt_history_render(reference, l.e, l.n, cols, nc), err, errlen);
+    rc = write_page(dir, name, rpt_history_render(reference, l.e, l.n, total, cols, nc), err,
+                    errlen);
     goto out;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -265,20 +287,20 @@ out:
     return rc;
 }
 
-int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, char *err,
-                        size_t errlen)
+int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, int history_runs,
+                        char *err, size_t errlen)
 {
     if (update_index(conn, dir, err, errlen) != 0)
         return -1;
-    if (reference && update_history(conn, dir, reference, err, errlen) != 0)
+    if (reference && update_history(conn, dir, reference, history_runs, err, errlen) != 0)
         return -1;
     return 0;
 }
 
-int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference)
+int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference, int history_runs)
 {
     char err[1024];
-    if (dm_reportdir_update(conn, dir, reference, err, sizeof err) == 0)
+    if (dm_reportdir_update(conn, dir, reference, history_runs, err, sizeof err) == 0)
         return 0;
     dm_logkv(DM_LOG_WARN, "could not update the reports index (the run is recorded)", "error", err,
              (char *)NULL);

@@ -16,13 +16,15 @@
  * outside [A-Za-z0-9._-] replaced by '_' + ".html". */
 void dm_reportdir_history_name(const char *reference, char *out, size_t len);
 
-/* Rebuild dir/index.html and, when reference is not NULL, dir/history-<reference>.html.
+/* Rebuild dir/index.html (every run) and, when reference is not NULL,
+ * dir/history-<reference>.html (its last history_runs runs: the page's cost and size stay
+ * bounded however long the history grows; it says how many runs it leaves out).
  * 0, or -1 with err naming the query or the file at fault (nothing logged). */
-int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, char *err,
-                        size_t errlen);
+int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, int history_runs,
+                        char *err, size_t errlen);
 
 /* dm_reportdir_update for a run that is already committed: a failure is logged as a warning
  * (the run stands; the next run rebuilds the pages) and returned as -1. */
-int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference);
+int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference, int history_runs);
 
 #endif

@@ -130,7 +130,7 @@ char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *
 }
 
 char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,
-                         const rpt_column_series *cols, size_t ncols)
+                         size_t total_runs, const rpt_column_series *cols, size_t ncols)
 {
     if ((runs == NULL && nruns > 0) || (cols == NULL && ncols > 0))
         return NULL;
@@ -139,7 +139,13 @@ char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_
     put_head(&b, "Column drift history: ", reference != NULL ? reference : "");
     rpt_buf_puts(&b, "<header>\n<h1>Column drift history: ");
     rpt_buf_put_html(&b, reference != NULL ? reference : "");
-    rpt_buf_printf(&b, "</h1>\n<p>%zu run%s", nruns, nruns == 1 ? "" : "s");
+    if (total_runs > nruns)
+        rpt_buf_printf(&b,
+                       "</h1>\n<p>The last %zu of %zu runs (older ones: <code>driftmon "
+                       "history</code> or the view <code>driftmon.column_history</code>)",
+                       nruns, total_runs);
+    else
+        rpt_buf_printf(&b, "</h1>\n<p>%zu run%s", nruns, nruns == 1 ? "" : "s");
     if (nruns > 0) {
         rpt_buf_puts(&b, ", from run ");
         put_run_link(&b, &runs[0]);

@@ -44,8 +44,9 @@ char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *
                        size_t npages);
 
 /* history page of one reference: runs oldest first (the x axis), one row and one chart per
- * column in the order given.  Malloc'ed string, NULL on out of memory. */
+ * column in the order given; total_runs > nruns: the page shows the last nruns of
+ * total_runs and says so.  Malloc'ed string, NULL on out of memory. */
 char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,
-                         const rpt_column_series *cols, size_t ncols);
+                         size_t total_runs, const rpt_column_series *cols, size_t ncols);
 
 #endif

@@ -133,6 +133,19 @@ grep -q 'Time span</dt><dd>2026-01-15 12:00:00 .. 2026-01-15 12:00:00 UTC' "$htm
 d=$(psql_q -c "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'b1'")
 [ "$d" = "t" ] && ok "batch marked done" || bad "batch marked done" "$d"
 
+# ---- the history page draws the last reports.history_runs runs and says how many it leaves
+sed 's|"reports": {"dir": "\([^"]*\)"}|"reports": {"dir": "\1", "history_runs": 1}|' "$W/config.json" >"$W/c_hist.json"
+"$DM" check b1 --config "$W/c_hist.json" >/dev/null 2>"$W/err" || bad "check b1 again" "$(cat "$W/err")"
+total=$(psql_q -c "SELECT count(*) FROM driftmon.runs WHERE reference_name = 'hc'")
+last=$(psql_q -c "SELECT max(run_id) FROM driftmon.runs WHERE reference_name = 'hc'")
+links=$(grep -o 'href="run-[0-9]*\.html"' "$W/reports/history-hc.html" 2>/dev/null | sort -u | tr '\n' ' ')
+if [ "$total" -ge 2 ] && grep -q "The last 1 of $total runs" "$W/reports/history-hc.html" &&
+    [ "$links" = "href=\"run-$last.html\" " ]; then
+    ok "history_runs 1: the page draws the last run of $total and says so"
+else
+    bad "history_runs 1" "total $total, last $last, links: $links"
+fi
+
 # window check
 if "$DM" check --since '2026-01-15 00:00+00' --until '2026-01-16 00:00+00' "${C[@]}" >"$W/win.out" 2>"$W/err" &&
     [ "$(psql_q -c "SELECT count(*) FROM driftmon.runs WHERE window_start IS NOT NULL")" = 1 ]; then

@@ -129,6 +129,23 @@ Test(config, threshold_wrong_type_or_range)
                  "per_column_stattest_threshold.A", NULL);
 }
 
+Test(config, history_runs_default_and_range)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.history_runs, DM_HISTORY_RUNS_DEFAULT);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"reports\": {\"history_runs\": 7}}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.history_runs, 7);
+    dm_config_release(&c);
+    expect_error("{\"reports\": {\"history_runs\": 0}}", "reports.history_runs", "out of range");
+    expect_error("{\"reports\": {\"history_runs\": 2.5}}", "reports.history_runs",
+                 "not a whole number");
+    expect_error("{\"reports\": {\"history_runs\": \"10\"}}", "reports.history_runs",
+                 "expected a number");
+}
+
 Test(config, unknown_and_duplicate_keys)
 {
     expect_error("{\"drift\": {\"stattest_treshold\": 0.1}}", "drift.stattest_treshold",

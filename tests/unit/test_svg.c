@@ -493,8 +493,8 @@ Test(svg, index_and_history_pages_escape_and_repeat)
         {"plain", "wasserstein", {0, NULL, NULL, NULL, NULL, NULL, false}},
     };
     rpt_run_entry old_first[2] = {runs[1], runs[0]};
-    char *h = rpt_history_render("<ref>", old_first, 2, cols, 2);
-    char *h2 = rpt_history_render("<ref>", old_first, 2, cols, 2);
+    char *h = rpt_history_render("<ref>", old_first, 2, 2, cols, 2);
+    char *h2 = rpt_history_render("<ref>", old_first, 2, 2, cols, 2);
     cr_assert_not_null(h);
     cr_assert_str_eq(h, h2);
     free(h2);
