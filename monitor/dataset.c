@@ -270,14 +270,11 @@ typedef struct {
     uint64_t first_text_line;
 } bcol;
 
-typedef struct presort presort;
-
 struct dm_builder {
     size_t ncols;
     bcol *col;
     uint64_t rows;
     bool oom;
-    presort *ps; /* dm_builder_presort: sorting while the rows are still coming */
 };
 
 static char *dup_n(const char *s, size_t len)
@@ -299,215 +296,6 @@ static void bcol_free(bcol *c)
     free(c->slot);
     free(c->first_text);
     memset(c, 0, sizeof *c);
-}
-
-/* ---- sorting while reading (dm_builder_presort) ---------------------------------------- */
-
-/* A column's numbers go to the sorting thread in segments of about PRESORT_SEG values; it
- * sorts each and merges equal-sized sorted runs as a binary counter does (level l holds a
- * run of about PRESORT_SEG * 2^l values, or nothing), so every value is merged about
- * log2(n / PRESORT_SEG) times in all and what is left for dm_builder_finish is one merge of
- * a few runs instead of a sort of everything. */
-#define PRESORT_SEG ((size_t)8192)
-#define PRESORT_LEVELS 48
-
-typedef struct seg {
-    struct seg *next;
-    size_t col;
-    double *v;
-    size_t n;
-} seg;
-
-typedef struct {
-    double *run[PRESORT_LEVELS];
-    size_t n[PRESORT_LEVELS];
-    size_t total;
-} levels;
-
-struct presort {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    seg *head, *tail;
-    bool done, failed;
-    levels *col; /* per builder column; the thread's until it is joined */
-};
-
-/* Merge sorted a[0..na) and b[0..nb) into out (ascending; -0.0 and +0.0 may interleave,
- * which stats_compress_sorted takes as one value anyway). */
-static void merge_sorted(const double *a, size_t na, const double *b, size_t nb, double *out)
-{
-    size_t i = 0, j = 0, k = 0;
-    while (i < na && j < nb) {
-        double x = a[i], y = b[j];
-        bool take_b = y < x;
-        out[k++] = take_b ? y : x;
-        j += take_b;
-        i += !take_b;
-    }
-    if (i < na)
-        memcpy(out + k, a + i, (na - i) * sizeof *a);
-    if (j < nb)
-        memcpy(out + k, b + j, (nb - j) * sizeof *b);
-}
-
-/* Sorted run v[0..n) (malloc'ed, taken over) into column levels l. */
-static int levels_add(levels *l, double *v, size_t n)
-{
-    size_t k = 0;
-    while (k < PRESORT_LEVELS - 1 && l->run[k]) {
-        double *m = malloc((l->n[k] + n) * sizeof *m);
-        if (!m) {
-            free(v);
-            return -1;
-        }
-        merge_sorted(l->run[k], l->n[k], v, n, m);
-        n += l->n[k];
-        free(l->run[k]);
-        free(v);
-        l->run[k] = NULL;
-        l->n[k] = 0;
-        v = m;
-        k++;
-    }
-    if (l->run[k]) { /* the last level (not reached below 2^60 values) */
-        free(v);
-        return -1;
-    }
-    l->run[k] = v;
-    l->n[k] = n;
-    return 0;
-}
-
-static void levels_free(levels *l)
-{
-    for (size_t k = 0; k < PRESORT_LEVELS; k++)
-        free(l->run[k]);
-    memset(l, 0, sizeof *l);
-}
-
-static void *presort_main(void *arg)
-{
-    presort *ps = arg;
-    double *tmp = malloc((2 * PRESORT_SEG) * sizeof *tmp);
-    size_t tcap = tmp ? 2 * PRESORT_SEG : 0;
-    pthread_mutex_lock(&ps->mu);
-    for (;;) {
-        while (!ps->head && !ps->done)
-            pthread_cond_wait(&ps->cv, &ps->mu);
-        seg *sg = ps->head;
-        if (!sg)
-            break;
-        ps->head = sg->next;
-        if (!ps->head)
-            ps->tail = NULL;
-        pthread_mutex_unlock(&ps->mu);
-        bool ok = true;
-        if (sg->n > tcap) {
-            free(tmp);
-            tmp = malloc(sg->n * sizeof *tmp);
-            tcap = tmp ? sg->n : 0;
-        }
-        if (!tmp) {
-            ok = false;
-            free(sg->v);
-        } else {
-            stats_sort_doubles(sg->v, sg->n, tmp);
-            ok = levels_add(&ps->col[sg->col], sg->v, sg->n) == 0;
-            if (ok)
-                ps->col[sg->col].total += sg->n;
-        }
-        free(sg);
-        pthread_mutex_lock(&ps->mu);
-        if (!ok)
-            ps->failed = true;
-    }
-    pthread_mutex_unlock(&ps->mu);
-    free(tmp);
-    return NULL;
-}
-
-/* Hand column c's numbers so far to the sorting thread; c starts a new segment. */
-static int presort_hand_off(presort *ps, size_t col, bcol *c)
-{
-    seg *sg = malloc(sizeof *sg);
-    if (!sg)
-        return -1;
-    sg->next = NULL;
-    sg->col = col;
-    sg->v = c->v;
-    sg->n = c->nv;
-    c->v = NULL;
-    c->nv = c->capv = 0;
-    pthread_mutex_lock(&ps->mu);
-    if (ps->tail)
-        ps->tail->next = sg;
-    else
-        ps->head = sg;
-    ps->tail = sg;
-    pthread_cond_signal(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
-    return 0;
-}
-
-/* Stop the sorting thread once its queue is empty (discard: drop the queue at once);
- * -1 when it failed. */
-static int presort_join(presort *ps, bool discard)
-{
-    pthread_mutex_lock(&ps->mu);
-    ps->done = true;
-    if (discard) {
-        while (ps->head) {
-            seg *sg = ps->head;
-            ps->head = sg->next;
-            free(sg->v);
-            free(sg);
-        }
-        ps->tail = NULL;
-    }
-    pthread_cond_signal(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
-    pthread_join(ps->thread, NULL);
-    return ps->failed ? -1 : 0;
-}
-
-static void presort_free(presort *ps, size_t ncols)
-{
-    if (!ps)
-        return;
-    for (size_t i = 0; i < ncols; i++)
-        levels_free(&ps->col[i]);
-    free(ps->col);
-    pthread_mutex_destroy(&ps->mu);
-    pthread_cond_destroy(&ps->cv);
-    free(ps);
-}
-
-int dm_builder_presort(dm_builder *b)
-{
-    if (b->ps)
-        return 0;
-    presort *ps = calloc(1, sizeof *ps);
-    if (!ps)
-        return -1;
-    ps->col = calloc(b->ncols ? b->ncols : 1, sizeof *ps->col);
-    if (!ps->col || pthread_mutex_init(&ps->mu, NULL) != 0) {
-        free(ps->col);
-        free(ps);
-        return -1;
-    }
-    if (pthread_cond_init(&ps->cv, NULL) != 0) {
-        pthread_mutex_destroy(&ps->mu);
-        free(ps->col);
-        free(ps);
-        return -1;
-    }
-    if (pthread_create(&ps->thread, NULL, presort_main, ps) != 0) {
-        presort_free(ps, 0);
-        return -1;
-    }
-    b->ps = ps;
-    return 0;
 }
 
 dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool *force_text)
@@ -539,10 +327,6 @@ void dm_builder_free(dm_builder *b)
 {
     if (!b)
         return;
-    if (b->ps) {
-        (void)presort_join(b->ps, true);
-        presort_free(b->ps, b->ncols);
-    }
     for (size_t i = 0; i < b->ncols; i++)
         bcol_free(&b->col[i]);
     free(b->col);
@@ -814,10 +598,6 @@ int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t str
     c->nonfinite += nonfinite;
     c->all_int = all_int;
     c->seen_num = seen;
-    if (b->ps && c->nv >= PRESORT_SEG && presort_hand_off(b->ps, col, c) != 0) {
-        b->oom = true;
-        return -1;
-    }
     return 0;
 }
 
@@ -897,7 +677,7 @@ static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
 
 int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset)
 {
-    if (dst->ncols != src->ncols || dst->oom || src->oom || dst->ps || src->ps) {
+    if (dst->ncols != src->ncols || dst->oom || src->oom) {
         dst->oom = true;
         return -1;
     }
@@ -947,45 +727,7 @@ static int scratch_reserve(scratch *s, size_t n)
 
 /* Move builder column c into out column o.  A numeric column whose values are all distinct
  * gets count_shared set and count NULL: dm_builder_finish points it at the dataset's ones. */
-/* Column c's numbers, sorted, into c->v: the sorting thread's runs (l, may be NULL) merged
- * with the last segment, smallest first. */
-static int gather_sorted(bcol *c, levels *l, scratch *sc)
-{
-    if (scratch_reserve(sc, c->nv) != 0)
-        return -1;
-    if (c->nv > 0)
-        stats_sort_doubles(c->v, c->nv, sc->tmp);
-    if (!l || l->total == 0)
-        return 0;
-    double *acc = c->v;
-    size_t n = c->nv;
-    for (size_t k = 0; k < PRESORT_LEVELS; k++) {
-        if (!l->run[k])
-            continue;
-        if (n == 0) {
-            free(acc);
-            acc = l->run[k];
-            n = l->n[k];
-        } else {
-            double *m = malloc((n + l->n[k]) * sizeof *m);
-            if (!m)
-                return -1;
-            merge_sorted(acc, n, l->run[k], l->n[k], m);
-            free(acc);
-            free(l->run[k]);
-            acc = m;
-            n += l->n[k];
-        }
-        c->v = acc;
-        c->nv = c->capv = n;
-        l->run[k] = NULL;
-        l->n[k] = 0;
-    }
-    l->total = 0;
-    return 0;
-}
-
-static int finish_column(bcol *c, dm_column *o, scratch *sc, levels *l)
+static int finish_column(bcol *c, dm_column *o, scratch *sc)
 {
     o->name = c->name;
     c->name = NULL;
@@ -997,8 +739,8 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc, levels *l)
     if (!c->text) {
         o->storage = DM_STORE_NUM;
         o->is_int = c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
-        size_t n = c->nv + (l ? l->total : 0);
-        if (n == 0) {
+        size_t n = c->nv;
+        if (n == 0 || !c->v) {
             o->value = malloc(sizeof *o->value);
             if (!o->value)
                 return -1;
@@ -1007,10 +749,10 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc, levels *l)
             o->n = 0;
             return 0;
         }
-        if (gather_sorted(c, l, sc) != 0 || scratch_reserve(sc, c->nv) != 0)
+        if (scratch_reserve(sc, n) != 0)
             return -1;
-        n = c->nv;
         double *v = c->v;
+        stats_sort_doubles(v, n, sc->tmp);
         size_t k = stats_compress_sorted(v, n, v, sc->cnt);
         if (k == n) {
             o->count_shared = true; /* every count is 1 */
@@ -1068,8 +810,7 @@ static void finish_some(finish_job *j)
         size_t i = atomic_fetch_add(&j->next, 1);
         if (i >= j->b->ncols)
             break;
-        levels *l = j->b->ps ? &j->b->ps->col[i] : NULL;
-        if (finish_column(&j->b->col[i], &j->out[i], &sc, l) != 0)
+        if (finish_column(&j->b->col[i], &j->out[i], &sc) != 0)
             atomic_store(&j->failed, 1);
     }
     free(sc.tmp);
@@ -1095,13 +836,9 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
     }
     out->ncols = b->ncols;
     out->rows = b->rows;
-    if (b->ps && presort_join(b->ps, false) != 0) {
-        dm_dataset_release(out);
-        return -1;
-    }
     size_t total = 0;
     for (size_t i = 0; i < b->ncols; i++)
-        total += b->col[i].nv + (b->ps ? b->ps->col[i].total : 0);
+        total += b->col[i].nv;
     finish_job job;
     job.b = b;
     job.out = out->col;
@@ -1116,10 +853,6 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
     for (size_t i = 0; i < b->ncols; i++)
         bcol_free(&b->col[i]);
     b->rows = 0;
-    if (b->ps) {
-        presort_free(b->ps, b->ncols);
-        b->ps = NULL;
-    }
     if (atomic_load(&job.failed)) {
         dm_dataset_release(out);
         return -1;

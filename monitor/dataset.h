@@ -122,13 +122,6 @@ int dm_builder_number(dm_builder *b, size_t col, double v);
 /* n numbers for column col, value r at vals[r * stride] (a block of rows, row-major): the
  * same as n calls of dm_builder_number, with the column's state touched once. */
 int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t stride, size_t n);
-/* Sort numbers on a thread of its own while the rows are still coming (a reader whose
- * source is slower than the sorting: a database COPY): dm_builder_numbers hands each numeric
- * column's values over in segments, and dm_builder_finish is left with a merge of sorted
- * runs.  Same result as without.  Only for builders whose numeric columns take numbers
- * (dm_builder_numbers / dm_builder_null), never text, and that are not merged
- * (dm_builder_merge refuses them).  0, or -1 (no thread: the builder works as before). */
-int dm_builder_presort(dm_builder *b);
 void dm_builder_null(dm_builder *b, size_t col);
 /* One row done. */
 void dm_builder_end_row(dm_builder *b);

@@ -176,11 +176,6 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     char mid[64] = "";
     if (cfg && where && *where && copy_streams() >= 2)
         nh = split_point(conn, table, where, params, nparams, mid, sizeof mid) ? 2 : 1;
-    /* one stream: the numbers are sorted on another thread while the server is still
-     * producing rows (the client has a core to spare then), so that little sorting is left
-     * once the last row is in; without the thread the builder sorts it all at the end */
-    if (nh == 1)
-        (void)dm_builder_presort(b);
     char *wh[2] = {NULL, NULL};
     for (int h = 0; h < nh; h++) {
         memset(&halves[h], 0, sizeof halves[h]);

@@ -354,67 +354,6 @@ Test(dataset, numbers_block_equals_number_by_number)
     dm_dataset_release(&b);
 }
 
-/* dm_builder_presort changes nothing in the result: 3 numeric columns of 70,000 rows (nine
- * segments: runs merged on three levels, then the last partial segment) with duplicates,
- * -0.0 / +0.0, NaN and infinities, fed by blocks to a builder with and one without, give the
- * same values and counts.  A builder freed before dm_builder_finish stops its thread (the
- * leak and thread checks of make asan / make valgrind see to that). */
-Test(dataset, presort_same_result)
-{
-    const char *names[] = {"a", "b", "c"};
-    bool ft[] = {false, false, false};
-    dm_builder *plain = dm_builder_alloc(3, names, ft), *pre = dm_builder_alloc(3, names, ft),
-               *dropped = dm_builder_alloc(3, names, ft);
-    cr_assert(plain && pre && dropped);
-    cr_assert_eq(dm_builder_presort(pre), 0);
-    cr_assert_eq(dm_builder_presort(dropped), 0);
-    enum { ROWS = 70000, BLOCK = 64 };
-    static double block[BLOCK * 3];
-    size_t in_block = 0;
-    srand(11);
-    for (size_t r = 0; r < ROWS; r++) {
-        int k = rand() % 20;
-        double row[3] = {k == 0   ? NAN
-                         : k == 1 ? -INFINITY
-                         : k == 2 ? -0.0
-                         : k == 3 ? 0.0
-                                  : (double)rand() / 3.0 - 1e8,
-                         (double)(rand() % 300), (double)rand() * 1e-300};
-        memcpy(block + in_block * 3, row, sizeof row);
-        dm_builder_end_row(plain);
-        dm_builder_end_row(pre);
-        dm_builder_end_row(dropped);
-        if (++in_block == BLOCK || r + 1 == ROWS) {
-            for (size_t c = 0; c < 3; c++) {
-                cr_assert_eq(dm_builder_numbers(plain, c, block + c, 3, in_block), 0);
-                cr_assert_eq(dm_builder_numbers(pre, c, block + c, 3, in_block), 0);
-                cr_assert_eq(dm_builder_numbers(dropped, c, block + c, 3, in_block), 0);
-            }
-            in_block = 0;
-        }
-    }
-    dm_builder_free(dropped);
-    dm_dataset a, b;
-    cr_assert_eq(dm_builder_finish(plain, "mem", &a), 0);
-    cr_assert_eq(dm_builder_finish(pre, "mem", &b), 0);
-    dm_builder_free(plain);
-    dm_builder_free(pre);
-    for (size_t c = 0; c < 3; c++) {
-        dm_column *x = &a.col[c], *y = &b.col[c];
-        cr_assert_eq(x->n, y->n, "column %zu", c);
-        cr_assert_eq(x->missing, y->missing, "column %zu", c);
-        cr_assert_eq(x->nonfinite, y->nonfinite, "column %zu", c);
-        cr_assert_eq(x->n_distinct, y->n_distinct, "column %zu", c);
-        cr_assert_eq(memcmp(x->value, y->value, x->n_distinct * sizeof *x->value), 0, "column %zu",
-                     c);
-        cr_assert_eq(memcmp(x->count, y->count, x->n_distinct * sizeof *x->count), 0, "column %zu",
-                     c);
-    }
-    cr_assert(a.col[0].n > 60000 && a.col[1].n_distinct == 300);
-    dm_dataset_release(&a);
-    dm_dataset_release(&b);
-}
-
 Test(dataset, is_int_follows_pandas_int64)
 {
     /* pandas reads a column as int64 only when every field is an integer literal and none
