@@ -213,10 +213,9 @@ static double np_sum(const double *a, size_t n)
         (sum) = t_;                                                                                \
     } while (0)
 
-/* Two doubles or two counts: GCC/clang vector extensions (an SSE2 register on x86-64),
- * lane k doing exactly what a scalar lane would. */
+/* Two doubles: a GCC/clang vector (an SSE2 register on x86-64), lane k doing exactly what
+ * a scalar lane would. */
 typedef double v2d __attribute__((vector_size(16)));
-typedef uint64_t v2u __attribute__((vector_size(16)));
 
 static inline v2d load_v2d(const double *p)
 {
@@ -225,15 +224,11 @@ static inline v2d load_v2d(const double *p)
     return r;
 }
 
-/* Counts below 2^52 as doubles, exactly: 2^52 + c has c as its low mantissa bits. */
+/* Two counts as doubles.  A count is at most n < 2^63, so through int64_t (one signed
+ * conversion each) it rounds exactly as (double)count does. */
 static inline v2d counts_v2d(const uint64_t *p)
 {
-    v2u c;
-    memcpy(&c, p, sizeof c);
-    c |= (v2u){0x4330000000000000u, 0x4330000000000000u};
-    v2d d;
-    memcpy(&d, &c, sizeof d);
-    return d - 4503599627370496.0;
+    return (v2d){(double)(int64_t)p[0], (double)(int64_t)p[1]};
 }
 
 #define WTERM(f, square) ((square) ? (f) * (f) : (f))
@@ -241,33 +236,21 @@ static inline v2d counts_v2d(const uint64_t *p)
 /* Compensated sum of f(i) * count[i] (f: v - shift, or its square) over four interleaved
  * lanes (element i in lane i mod 4, the last n mod 4 in lane 0; independent chains, two
  * vectors), the lanes then added with compensation: at least as accurate as numpy's
- * pairwise sum.  The vector loop needs every count below 2^52 (they add up to n); bigger
- * samples take the same lanes one element at a time. */
+ * pairwise sum. */
 static double weighted_sum(const stats_num *s, double shift, bool square)
 {
-    double sl[4] = {0., 0., 0., 0.}, cl[4] = {0., 0., 0., 0.};
     const double *v = s->value;
     const uint64_t *cnt = s->count;
     size_t n = s->n_distinct, i = 0;
-    if (s->n < (UINT64_C(1) << 52)) {
-        v2d s01 = {0., 0.}, s23 = s01, c01 = s01, c23 = s01;
-        for (; i + 4 <= n; i += 4) {
-            v2d f01 = load_v2d(v + i) - shift, f23 = load_v2d(v + i + 2) - shift;
-            v2d t01 = WTERM(f01, square) * counts_v2d(cnt + i);
-            v2d t23 = WTERM(f23, square) * counts_v2d(cnt + i + 2);
-            TWO_SUM(s01, c01, t01);
-            TWO_SUM(s23, c23, t23);
-        }
-        sl[0] = s01[0], sl[1] = s01[1], sl[2] = s23[0], sl[3] = s23[1];
-        cl[0] = c01[0], cl[1] = c01[1], cl[2] = c23[0], cl[3] = c23[1];
-    } else {
-        for (; i + 4 <= n; i += 4)
-            for (int k = 0; k < 4; k++) {
-                double f = v[i + (size_t)k] - shift;
-                double t = WTERM(f, square) * (double)cnt[i + (size_t)k];
-                TWO_SUM(sl[k], cl[k], t);
-            }
+    v2d s01 = {0., 0.}, s23 = s01, c01 = s01, c23 = s01;
+    for (; i + 4 <= n; i += 4) {
+        v2d f01 = load_v2d(v + i) - shift, f23 = load_v2d(v + i + 2) - shift;
+        v2d t01 = WTERM(f01, square) * counts_v2d(cnt + i);
+        v2d t23 = WTERM(f23, square) * counts_v2d(cnt + i + 2);
+        TWO_SUM(s01, c01, t01);
+        TWO_SUM(s23, c23, t23);
     }
+    double sl[4] = {s01[0], s01[1], s23[0], s23[1]}, cl[4] = {c01[0], c01[1], c23[0], c23[1]};
     for (; i < n; i++) {
         double f = v[i] - shift;
         double t = WTERM(f, square) * (double)cnt[i];
