@@ -422,21 +422,40 @@ static int intern(bcol *c, const char *s, size_t len)
     return 0;
 }
 
+/* Room for n more numbers in column c (capacity doubling from 1024).  Out of line: it is
+ * the rare path of push_num, which the per-field parse inlines. */
+__attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
+{
+    if (c->capv - c->nv >= n)
+        return 0;
+    size_t cap = c->capv ? c->capv : 1024;
+    while (cap - c->nv < n)
+        cap *= 2;
+    double *p = realloc(c->v, cap * sizeof *p);
+    if (!p)
+        return -1;
+    c->v = p;
+    c->capv = cap;
+    return 0;
+}
+
 static int push_num(bcol *c, double v)
 {
-    if (c->nv == c->capv) {
-        size_t cap = c->capv ? c->capv * 2 : 1024;
-        double *p = realloc(c->v, cap * sizeof *p);
-        if (!p)
-            return -1;
-        c->v = p;
-        c->capv = cap;
-    }
+    if (c->nv == c->capv && reserve_num(c, 1) != 0) /* the test inline: a per-field path */
+        return -1;
     c->v[c->nv++] = v;
     return 0;
 }
 
-static int add_number(bcol *c, double v, bool is_int)
+/* An integral double that fits an int64 exactly (|v| < 2^53): the truncation gives it back.
+ * No call to floor, and false for NaN and the infinities. */
+static bool integral(double v)
+{
+    return fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v;
+}
+
+/* inlined into both callers: one is the per-field CSV path */
+__attribute__((always_inline)) static inline int add_number(bcol *c, double v, bool is_int)
 {
     c->seen_num = true;
     if (!is_int)
@@ -521,10 +540,8 @@ int dm_builder_number(dm_builder *b, size_t col, double v)
         return 0;
     }
     /* an integral float8 keeps the column "integer" (the database loader feeds integer
-     * columns through here); looked at only while the column is all integers so far, and
-     * without a call to floor: |v| < 2^53 fits an int64, and v is integral when the
-     * truncation gives it back */
-    bool is_int = c->all_int && fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v;
+     * columns through here); looked at only while the column is all integers so far */
+    bool is_int = c->all_int && integral(v);
     if (c->text) {
         char buf[64];
         int n = snprintf(buf, sizeof buf, "%.17g", v);
@@ -538,22 +555,6 @@ int dm_builder_number(dm_builder *b, size_t col, double v)
         b->oom = true;
         return -1;
     }
-    return 0;
-}
-
-/* Room for n more numbers in column c. */
-static int reserve_num(bcol *c, size_t n)
-{
-    if (c->capv - c->nv >= n)
-        return 0;
-    size_t cap = c->capv ? c->capv : 1024;
-    while (cap - c->nv < n)
-        cap *= 2;
-    double *p = realloc(c->v, cap * sizeof *p);
-    if (!p)
-        return -1;
-    c->v = p;
-    c->capv = cap;
     return 0;
 }
 
@@ -585,7 +586,7 @@ int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t str
             continue;
         }
         seen = true;
-        if (all_int && !(fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v))
+        if (all_int && !integral(v))
             all_int = false;
         if (isinf(v)) {
             nonfinite++;
