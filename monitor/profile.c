@@ -93,8 +93,13 @@ static void put_u64(buf *b, uint64_t v)
     put(b, &v, 8);
 }
 
-static uint8_t count_width(const uint64_t *c, size_t n)
+/* The narrowest width that holds every count.  total: their sum.  Counts are >= 1, so a
+ * sum equal to their number means all ones (width 0) without reading them: a column of
+ * distinct values, whose counts may be a shared array of ones as long as the column. */
+static uint8_t count_width(const uint64_t *c, size_t n, uint64_t total)
 {
+    if (total == n)
+        return 0;
     uint64_t mx = 0;
     for (size_t i = 0; i < n; i++)
         if (c[i] > mx)
@@ -128,7 +133,8 @@ static void encode_column(buf *b, const dm_column *c, bool aligned)
     put_u32(b, (uint32_t)nl);
     put(b, c->name, nl);
     bool num = c->storage == DM_STORE_NUM;
-    uint8_t w = num ? count_width(c->count, c->n_distinct) : count_width(c->cat_count, c->n_cats);
+    uint8_t w = num ? count_width(c->count, c->n_distinct, c->n)
+                    : count_width(c->cat_count, c->n_cats, c->n);
     if (aligned && num && w == 4)
         w = 8; /* format 2: u64 counts, used in place like the values */
     put_u8(b, num ? 0 : 1);
