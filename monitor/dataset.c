@@ -602,6 +602,22 @@ int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t str
     return 0;
 }
 
+void dm_builder_expect(dm_builder *b, size_t rows)
+{
+    if (rows > SIZE_MAX / sizeof(double))
+        return;
+    for (size_t i = 0; i < b->ncols; i++) {
+        bcol *c = &b->col[i];
+        if (c->text || c->capv >= rows)
+            continue;
+        double *p = realloc(c->v, rows * sizeof *p);
+        if (!p)
+            return;
+        c->v = p;
+        c->capv = rows;
+    }
+}
+
 void dm_builder_null(dm_builder *b, size_t col)
 {
     if (col < b->ncols)

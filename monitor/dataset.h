@@ -122,6 +122,11 @@ int dm_builder_number(dm_builder *b, size_t col, double v);
 /* n numbers for column col, value r at vals[r * stride] (a block of rows, row-major): the
  * same as n calls of dm_builder_number, with the column's state touched once. */
 int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t stride, size_t n);
+/* A hint from the loader: about `rows` rows will come.  Every column still numeric gets room
+ * for that many values at once, so that its array is not grown (copied) again and again as
+ * it fills; pages reserved and never written cost nothing.  Ignored when the memory is not
+ * there (the arrays then grow as before). */
+void dm_builder_expect(dm_builder *b, size_t rows);
 void dm_builder_null(dm_builder *b, size_t col);
 /* One row done. */
 void dm_builder_end_row(dm_builder *b);

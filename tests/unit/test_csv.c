@@ -690,6 +690,52 @@ Test(csv, split_halves_equal_one_reader)
     dm_dataset_release(&ds2);
 }
 
+/* Rows i = 0..n-1 of "i%10,i,<t>": t is "s" for the first `first` rows and 200 x 'L' after
+ * them, or the other way round (long_first), so the row estimate the reader makes after its
+ * first 64 KiB (monitor/csvin.c, expect_rows) is far too high or far too low. */
+static char *skewed_rows(size_t n, size_t first, bool long_first)
+{
+    char lng[201];
+    memset(lng, 'L', 200);
+    lng[200] = '\0';
+    size_t cap = 64 + n * 220, len = 0;
+    char *s = malloc(cap);
+    cr_assert_not_null(s);
+    len += (size_t)snprintf(s, cap, "a,b,t\n");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%zu,%zu,%s\n", i % 10, i,
+                                (i < first) == long_first ? lng : "s");
+    return s;
+}
+
+Test(csv, row_estimate_too_high_or_too_low_changes_nothing)
+{
+    /* 30,000 rows, the first 10,000 short then long (estimate too high), and 10,000 long
+     * then short (too low; the arrays grow past it): a = i % 10 (3,000 each), b = i (30,000
+     * distinct, the largest 29,999), t: 10,000 of one and 20,000 of the other */
+    for (int long_first = 0; long_first < 2; long_first++) {
+        char *s = skewed_rows(30000, 10000, long_first);
+        const char *p = fixture(long_first ? "skew_long.csv" : "skew_short.csv", s);
+        free(s);
+        dm_dataset ds;
+        read_split_and_whole(p, NULL, &ds);
+        cr_assert_eq(ds.rows, 30000);
+        const dm_column *a = col(&ds, "a"), *b = col(&ds, "b"), *t = col(&ds, "t");
+        cr_assert_eq(a->n_distinct, 10);
+        for (size_t k = 0; k < 10; k++)
+            cr_assert_eq(a->count[k], 3000, "residue %zu", k);
+        cr_assert_eq(b->n_distinct, 30000);
+        cr_assert_eq(b->n, 30000);
+        cr_assert_eq(b->value[0], 0.0);
+        cr_assert_eq(b->value[29999], 29999.0);
+        cr_assert_eq(t->n_cats, 2);
+        /* categories in byte order: "L..." before "s" */
+        cr_assert_eq(t->cat_count[0], long_first ? 10000 : 20000);
+        cr_assert_eq(t->cat_count[1], long_first ? 20000 : 10000);
+        dm_dataset_release(&ds);
+    }
+}
+
 Test(csv, split_inside_quoted_field_falls_back)
 {
     /* one quoted field of 60 lines spans the middle of the file: the first LF past the
