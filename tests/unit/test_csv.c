@@ -639,6 +639,16 @@ static void read_split_and_whole(const char *path, const dm_csv_options *opt, dm
     dm_dataset_release(&whole);
 }
 
+/* Write s (malloc'ed, freed here) as fixture `name` and read it with one reader and with
+ * two (read_split_and_whole): `rows` rows expected, the split read left in *ds. */
+static void read_generated(const char *name, char *s, uint64_t rows, dm_dataset *ds)
+{
+    const char *p = fixture(name, s);
+    free(s);
+    read_split_and_whole(p, NULL, ds);
+    cr_assert_eq(ds->rows, rows);
+}
+
 /* Rows i = 0..n-1 of "i%7,i%3 as text or missing,i/10.0": the counts follow from i. */
 static char *many_rows(size_t n, const char *eol)
 {
@@ -658,12 +668,8 @@ Test(csv, split_halves_equal_one_reader)
     /* 2000 rows: a = i % 7 (each residue 285 or 286 times: 2000 = 7 * 285 + 5, so residues
      * 0..4 occur 286 times), b = "x" / missing / "y y" (667, 667, 666 times), c = i / 10
      * (2000 distinct values) */
-    char *s = many_rows(2000, "\n");
-    const char *p = fixture("split.csv", s);
-    free(s);
     dm_dataset ds;
-    read_split_and_whole(p, NULL, &ds);
-    cr_assert_eq(ds.rows, 2000);
+    read_generated("split.csv", many_rows(2000, "\n"), 2000, &ds);
     const dm_column *a = col(&ds, "a"), *b = col(&ds, "b"), *c = col(&ds, "c");
     cr_assert_eq(a->n_distinct, 7);
     for (size_t k = 0; k < 7; k++)
@@ -680,12 +686,8 @@ Test(csv, split_halves_equal_one_reader)
     dm_dataset_release(&ds);
 
     /* CRLF line ends: the same data */
-    s = many_rows(2000, "\r\n");
-    p = fixture("split_crlf.csv", s);
-    free(s);
     dm_dataset ds2;
-    read_split_and_whole(p, NULL, &ds2);
-    cr_assert_eq(ds2.rows, 2000);
+    read_generated("split_crlf.csv", many_rows(2000, "\r\n"), 2000, &ds2);
     cr_assert_eq(col(&ds2, "b")->cat_count[0], 667);
     dm_dataset_release(&ds2);
 }
@@ -714,12 +716,9 @@ Test(csv, row_estimate_too_high_or_too_low_changes_nothing)
      * then short (too low; the arrays grow past it): a = i % 10 (3,000 each), b = i (30,000
      * distinct, the largest 29,999), t: 10,000 of one and 20,000 of the other */
     for (int long_first = 0; long_first < 2; long_first++) {
-        char *s = skewed_rows(30000, 10000, long_first);
-        const char *p = fixture(long_first ? "skew_long.csv" : "skew_short.csv", s);
-        free(s);
         dm_dataset ds;
-        read_split_and_whole(p, NULL, &ds);
-        cr_assert_eq(ds.rows, 30000);
+        read_generated(long_first ? "skew_long.csv" : "skew_short.csv",
+                       skewed_rows(30000, 10000, long_first), 30000, &ds);
         const dm_column *a = col(&ds, "a"), *b = col(&ds, "b"), *t = col(&ds, "t");
         cr_assert_eq(a->n_distinct, 10);
         for (size_t k = 0; k < 10; k++)
