@@ -422,6 +422,17 @@ static int intern(bcol *c, const char *s, size_t len)
     return 0;
 }
 
+/* Column c's number array resized to cap values (>= c->nv); -1 when out of memory. */
+static int set_capacity(bcol *c, size_t cap)
+{
+    double *p = realloc(c->v, cap * sizeof *p);
+    if (!p)
+        return -1;
+    c->v = p;
+    c->capv = cap;
+    return 0;
+}
+
 /* Room for n more numbers in column c (capacity doubling from 1024).  Out of line: it is
  * the rare path of push_num, which the per-field parse inlines. */
 __attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
@@ -431,12 +442,7 @@ __attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
     size_t cap = c->capv ? c->capv : 1024;
     while (cap - c->nv < n)
         cap *= 2;
-    double *p = realloc(c->v, cap * sizeof *p);
-    if (!p)
-        return -1;
-    c->v = p;
-    c->capv = cap;
-    return 0;
+    return set_capacity(c, cap);
 }
 
 static int push_num(bcol *c, double v)
@@ -608,13 +614,8 @@ void dm_builder_expect(dm_builder *b, size_t rows)
         return;
     for (size_t i = 0; i < b->ncols; i++) {
         bcol *c = &b->col[i];
-        if (c->text || c->capv >= rows)
-            continue;
-        double *p = realloc(c->v, rows * sizeof *p);
-        if (!p)
-            return;
-        c->v = p;
-        c->capv = rows;
+        if (!c->text && c->capv < rows && set_capacity(c, rows) != 0)
+            return; /* only a hint: the arrays grow as they fill */
     }
 }
 

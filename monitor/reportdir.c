@@ -179,6 +179,7 @@ typedef struct {
     const char *name;
     size_t pos;
     int row;
+    int64_t run_id;
 } name_row;
 
 static int name_row_cmp(const void *pa, const void *pb)
@@ -266,13 +267,12 @@ static int update_history(PGconn *conn, const char *dir, const char *reference, 
         id_pos key = {strtoll(PQgetvalue(cr, (int)i, 5), NULL, 10), 0};
         id_pos *hit = bsearch(&key, map, l.n, sizeof *map, id_pos_cmp);
         if (hit) /* else a run committed between the two queries */
-            order[no++] = (name_row){PQgetvalue(cr, (int)i, 0), hit->pos, (int)i};
+            order[no++] = (name_row){PQgetvalue(cr, (int)i, 0), hit->pos, (int)i, key.id};
     }
     qsort(order, no, sizeof *order, name_row_cmp);
     for (size_t i = 0; i < no; i++) {
         int r = order[i].row;
-        int64_t run_id = strtoll(PQgetvalue(cr, r, 5), NULL, 10);
-        const char *name = PQgetvalue(cr, r, 0);
+        const char *name = order[i].name;
         if (nc == 0 || strcmp(cols[nc - 1].name, name) != 0) {
             rpt_column_series *c = &cols[nc++];
             c->name = name;
@@ -283,13 +283,12 @@ static int update_history(PGconn *conn, const char *dir, const char *reference, 
             c->s.drifted = drifted + i;
         }
         rpt_column_series *c = &cols[nc - 1];
-        c->s.n++;
-        size_t at = i; /* a column's rows are contiguous in order[] */
-        x[at] = order[i].pos;
-        ids[at] = run_id;
-        score[at] = PQgetisnull(cr, r, 3) ? NAN : strtod(PQgetvalue(cr, r, 3), NULL);
-        thr[at] = strtod(PQgetvalue(cr, r, 2), NULL);
-        drifted[at] = PQgetvalue(cr, r, 4)[0] == 't';
+        c->s.n++; /* a column's rows are contiguous in order[]: row i is its entry i */
+        x[i] = order[i].pos;
+        ids[i] = order[i].run_id;
+        score[i] = PQgetisnull(cr, r, 3) ? NAN : strtod(PQgetvalue(cr, r, 3), NULL);
+        thr[i] = strtod(PQgetvalue(cr, r, 2), NULL);
+        drifted[i] = PQgetvalue(cr, r, 4)[0] == 't';
         c->test = PQgetvalue(cr, r, 1);
         c->s.pvalue = strcmp(c->test, "ks") == 0 || strcmp(c->test, "chisquare") == 0 ||
                       strcmp(c->test, "z") == 0;

@@ -109,9 +109,9 @@ static size_t bin_of(const rpt_hist *h, double w, double v)
 
 /* Share of s in each bin.  The values are sorted, so each bin is a run of them: its ends
  * are found by binary search and its counts summed as integers (exact, as the sum in
- * doubles was below 2^53).  A sample of distinct values (n == n_distinct: every count is 1)
- * needs no sum: the run's length is its count, so a 300,000-value reference costs a few
- * binary searches instead of a read of every count. */
+ * doubles was below 2^53).  A sample of distinct values (stats_num_all_ones) needs no
+ * sum: the run's length is its count, so a 300,000-value reference costs a few binary
+ * searches instead of a read of every count. */
 static void bin_side(const stats_num *s, const rpt_hist *h, double *share)
 {
     double w = (h->hi - h->lo) / (double)h->nbins;
@@ -130,7 +130,7 @@ static void bin_side(const stats_num *s, const rpt_hist *h, double *share)
                 hi = mid;
         }
         uint64_t c = 0;
-        if (s->n == s->n_distinct)
+        if (stats_num_all_ones(s))
             c = lo - start;
         else
             for (size_t i = start; i < lo; i++)

@@ -236,9 +236,8 @@ static inline v2d counts_v2d(const uint64_t *p)
 /* Compensated sum of f(i) * count[i] (f: v - shift, or its square) over four interleaved
  * lanes (element i in lane i mod 4, the last n mod 4 in lane 0; independent chains, two
  * vectors), the lanes then added with compensation: at least as accurate as numpy's
- * pairwise sum.  ones: every count is 1 (n == n_distinct, counts being >= 1 and adding up to
- * n); f * 1.0 is f exactly, so the counts are neither read nor converted and the result is
- * the same to the bit. */
+ * pairwise sum.  ones: every count is 1 (stats_num_all_ones); f * 1.0 is f exactly, so
+ * the counts are neither read nor converted and the result is the same to the bit. */
 __attribute__((always_inline)) static inline double
 weighted_sum_lanes(const stats_num *s, double shift, bool square, bool ones)
 {
@@ -274,7 +273,7 @@ weighted_sum_lanes(const stats_num *s, double shift, bool square, bool ones)
 
 static double weighted_sum(const stats_num *s, double shift, bool square)
 {
-    if (s->n == s->n_distinct)
+    if (stats_num_all_ones(s))
         return square ? weighted_sum_lanes(s, shift, true, true)
                       : weighted_sum_lanes(s, shift, false, true);
     return square ? weighted_sum_lanes(s, shift, true, false)

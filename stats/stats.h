@@ -51,6 +51,13 @@ typedef struct {
     double mean, std;
 } stats_num;
 
+/* Every count of s is 1 (its values are distinct): counts are >= 1 and add up to n, so this
+ * holds exactly when n == n_distinct, and code that knows it need not read the counts. */
+static inline bool stats_num_all_ones(const stats_num *s)
+{
+    return s->n == s->n_distinct;
+}
+
 typedef struct {
     const uint64_t *count; /* aligned with the other side's; zeros allowed */
     size_t n_categories;
