@@ -416,8 +416,9 @@ static int cmp_total(const void *a, const void *b)
 }
 
 /* Sizes around the insertion-sort cut (64) and large ones, inputs where some radix digits
- * are the same for every key (skipped passes) and where none is; compared bit for bit with
- * qsort under the total order. */
+ * are the same for every key (skipped passes) and where none is, inputs whose values tie in
+ * the sort's 33-bit window (the insertion pass after it, and its fallback to the whole-key
+ * sort); compared bit for bit with qsort under the total order. */
 Test(stats, radix_sort_total_order_all_sizes)
 {
     static const size_t sizes[] = {0, 1, 2, 63, 64, 65, 2047, 2048, 2049, 100003};
@@ -426,7 +427,7 @@ Test(stats, radix_sort_total_order_all_sizes)
     double *tmp = malloc(nmax * sizeof *tmp);
     cr_assert(x && y && tmp);
     uint64_t s = 0x2545F4914F6CDD1DULL;
-    for (int kind = 0; kind < 5; kind++) {
+    for (int kind = 0; kind < 7; kind++) {
         for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
             size_t n = sizes[z];
             for (size_t i = 0; i < n; i++) {
@@ -465,8 +466,16 @@ Test(stats, radix_sort_total_order_all_sizes)
                 case 3: /* one value */
                     x[i] = -2.5;
                     break;
-                default: /* already sorted, descending */
+                case 4: /* already sorted, descending */
                     x[i] = -(double)i;
+                    break;
+                case 5: /* wide range, values in pairs one ulp apart, the second below: ties in
+                         * the window, put in order by the insertion pass (one move each) */
+                    x[i] = i % 2 ? nextafter(x[i - 1], -INFINITY) : (u - 0.5) * 1e12;
+                    break;
+                default: /* a wide range and a dense cluster one ulp apart in random order:
+                          * the cluster ties in the window, too many moves, the fallback */
+                    x[i] = i % 3 ? 1.0 + (double)(s % 100000) * DBL_EPSILON : u * 1e300;
                 }
                 y[i] = x[i];
             }
