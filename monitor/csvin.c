@@ -371,29 +371,12 @@ static bool fast_line(reader *r, const char *s, size_t len)
         } else {
             r->cr_pending = false;
             r->row_line = r->line;
-            const char *f = s, *end = s + len;
-            size_t field = r->field;
-            for (;;) {
-                /* fields are short: a plain loop beats a memchr call per field */
-                const char *fe = f;
-                while (fe < end && *fe != ',')
-                    fe++;
-                const char *c = fe < end ? fe : NULL;
-                if (field < r->ncols) {
-                    long k = r->map[field];
-                    if (k >= 0 &&
-                        dm_builder_field(r->b, (size_t)k, f, (size_t)(fe - f), r->line) != 0) {
-                        fail(r, "\"%s\", line %llu: out of memory", r->path,
-                             (unsigned long long)r->line);
-                        return true;
-                    }
-                }
-                field++;
-                if (!c)
-                    break;
-                f = c + 1;
+            size_t field = 0;
+            if (dm_builder_plain_line(r->b, r->map, r->ncols, s, len, r->line, &field) != 0) {
+                fail(r, "\"%s\", line %llu: out of memory", r->path, (unsigned long long)r->line);
+                return true;
             }
-            r->field = field;
+            r->field += field;
         }
     }
     if (!r->failed)

@@ -169,6 +169,63 @@ __attribute__((noinline)) static bool parse_slow(const char *s, size_t n, double
     return true;
 }
 
+/* A plain decimal, [+-]digits[.digits], as read by scan_decimal: its digits as one integer m
+ * (wrapped when there are more than 19 of them; ndig tells). */
+typedef struct {
+    uint64_t m;
+    size_t ndig, nfrac;
+    bool neg, dot;
+} decimal;
+
+/* Read [+-]digits[.digits] from p (< end) up to the first character that cannot continue it;
+ * returns that character's position. */
+__attribute__((always_inline)) static inline const char *scan_decimal(const char *p,
+                                                                      const char *end, decimal *d)
+{
+    d->neg = false;
+    if (p < end && (*p == '+' || *p == '-')) {
+        d->neg = *p == '-';
+        p++;
+    }
+    uint64_t m = 0;
+    const char *d0 = p;
+    while (p < end && (unsigned char)(*p - '0') < 10) {
+        m = m * 10 + (uint64_t)(*p - '0');
+        p++;
+    }
+    d->ndig = (size_t)(p - d0);
+    d->nfrac = 0;
+    d->dot = p < end && *p == '.';
+    if (d->dot) {
+        const char *f0 = ++p;
+        while (p < end && (unsigned char)(*p - '0') < 10) {
+            m = m * 10 + (uint64_t)(*p - '0');
+            p++;
+        }
+        d->nfrac = (size_t)(p - f0);
+        d->ndig += d->nfrac;
+    }
+    d->m = m;
+    return p;
+}
+
+/* Clinger's fast path: when the digits, read as an integer m, are exact in a double
+ * (m <= 2^53: always true for <= 15 significant digits) and there are at most 22 decimals,
+ * m / 10^k is one correctly rounded division.  false when d is outside it (or has no digit).
+ * *is_int: an integer literal of at most 18 digits (certainly an int64, as pandas reads it). */
+__attribute__((always_inline)) static inline bool decimal_value(const decimal *d, double *out,
+                                                                bool *is_int)
+{
+    if (d->ndig == 0 || d->ndig > 19 || d->m > (UINT64_C(1) << 53) || d->nfrac > 22)
+        return false;
+    double v = (double)d->m;
+    if (d->nfrac > 0)
+        v /= pow10_exact[d->nfrac];
+    *out = d->neg ? -v : v;
+    *is_int = !d->dot && d->ndig <= 18;
+    return true;
+}
+
 /*
  * The parser behind dm_parse_number; *is_int tells whether the text was an integer
  * literal (sign and digits only, at most 18 of them: certainly an int64, as pandas reads
@@ -184,51 +241,17 @@ static bool parse_number(const char *s, size_t len, double *out, bool *is_int)
     *is_int = false;
     if (b == e)
         return false;
-
-    /* Clinger's fast path: [+-]digits[.digits] whose digits, read as an integer m, are
-     * exact in a double (m <= 2^53: always true for <= 15 significant digits), with at
-     * most 22 decimals: m / 10^k is then one correctly rounded division. */
-    const char *p = s + b, *end = s + e;
-    bool neg = false;
-    if (*p == '+' || *p == '-') {
-        neg = *p == '-';
-        p++;
-    }
-    uint64_t m = 0;
-    const char *d0 = p;
-    while (p < end && (unsigned char)(*p - '0') < 10) {
-        m = m * 10 + (uint64_t)(*p - '0');
-        p++;
-    }
-    size_t nint = (size_t)(p - d0), nfrac = 0;
-    bool dot = false;
-    if (p < end && *p == '.') {
-        dot = true;
-        const char *f0 = ++p;
-        while (p < end && (unsigned char)(*p - '0') < 10) {
-            m = m * 10 + (uint64_t)(*p - '0');
-            p++;
-        }
-        nfrac = (size_t)(p - f0);
-    }
-    size_t ndig = nint + nfrac;
-    bool plain = p == end; /* nothing but sign, digits and one point */
-    if (plain && ndig == 0)
+    decimal d;
+    bool plain = scan_decimal(s + b, s + e, &d) == s + e; /* sign, digits, one point */
+    if (plain && d.ndig == 0)
         return false; /* "+", ".", "-." */
-    if (plain && ndig <= 19 && m <= (UINT64_C(1) << 53) && nfrac <= 22) {
-        double v = (double)m;
-        if (nfrac > 0)
-            v /= pow10_exact[nfrac];
-        *out = neg ? -v : v;
-        *is_int = !dot && ndig <= 18;
+    if (plain && decimal_value(&d, out, is_int))
         return true;
-    }
-
     /* Everything else (exponents, hex, inf, long mantissas): strtod */
     if (!parse_slow(s + b, e - b, out))
         return false;
     /* an integer literal too long for the fast path: int64-safe up to 18 digits */
-    *is_int = plain && !dot && ndig <= 18;
+    *is_int = plain && !d.dot && d.ndig <= 18;
     return true;
 }
 
@@ -534,6 +557,54 @@ int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint6
     if (rc != 0)
         b->oom = true;
     return rc;
+}
+
+/* The end of the field at f: the next comma, or end.  Fields are short: a plain loop beats
+ * a memchr call per field. */
+static const char *field_end(const char *f, const char *end)
+{
+    while (f < end && *f != ',')
+        f++;
+    return f;
+}
+
+int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const char *s, size_t len,
+                          uint64_t line, size_t *nfields)
+{
+    const char *f = s, *end = s + len;
+    size_t field = 0;
+    for (;;) {
+        const char *fe = NULL;
+        long k = field < nmap ? map[field] : -1;
+        if (k >= 0) {
+            bcol *c = &b->col[k];
+            double v;
+            bool is_int;
+            decimal d;
+            const char *q = c->text ? f : scan_decimal(f, end, &d);
+            /* a plain decimal up to the comma: parse_number's fast path, without the
+             * separate search for the comma and the call per field */
+            if (!c->text && (q == end || *q == ',') && decimal_value(&d, &v, &is_int)) {
+                if (add_number(c, v, is_int) != 0) {
+                    b->oom = true;
+                    return -1;
+                }
+                fe = q;
+            } else {
+                fe = field_end(f, end);
+                if (dm_builder_field(b, (size_t)k, f, (size_t)(fe - f), line) != 0)
+                    return -1;
+            }
+        } else {
+            fe = field_end(f, end);
+        }
+        field++;
+        if (fe == end)
+            break;
+        f = fe + 1;
+    }
+    *nfields = field;
+    return 0;
 }
 
 int dm_builder_number(dm_builder *b, size_t col, double v)

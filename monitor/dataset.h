@@ -117,6 +117,12 @@ void dm_builder_free(dm_builder *b);
 
 /* Feed one field of row `line` (1-based line of the source, for messages). */
 int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint64_t line);
+/* One line of CSV with no quote and no CR (LF excluded): its fields split at the commas, field
+ * i fed to column map[i] (none when i >= nmap or map[i] < 0), exactly as dm_builder_field
+ * field by field; plain decimals are parsed in the same pass that finds their end.  The
+ * number of fields goes to *nfields.  -1 when out of memory. */
+int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const char *s, size_t len,
+                          uint64_t line, size_t *nfields);
 /* Feed one value known to be a number (PostgreSQL float8), or a SQL NULL. */
 int dm_builder_number(dm_builder *b, size_t col, double v);
 /* n numbers for column col, value r at vals[r * stride] (a block of rows, row-major): the

@@ -290,6 +290,32 @@ Test(dataset, numbers_sorted_counted_negzero_merged)
  * values, counts, missing, non-finite and integer flag, whatever the mix.  Column 0 takes
  * random numbers with NaN, infinities, -0.0 and integers; column 1 only integers (stays
  * integer); column 2 turns text first (numbers then go in as text). */
+/* Two datasets with the same rows and columns, value for value. */
+static void assert_same_dataset(const dm_dataset *a, const dm_dataset *b)
+{
+    cr_assert_eq(a->rows, b->rows);
+    cr_assert_eq(a->ncols, b->ncols);
+    for (size_t c = 0; c < a->ncols; c++) {
+        const dm_column *x = &a->col[c], *y = &b->col[c];
+        cr_assert_eq(x->storage, y->storage, "column %zu", c);
+        cr_assert_eq(x->missing, y->missing, "column %zu", c);
+        cr_assert_eq(x->nonfinite, y->nonfinite, "column %zu", c);
+        cr_assert_eq(x->n, y->n, "column %zu", c);
+        cr_assert_eq(x->is_int, y->is_int, "column %zu", c);
+        if (x->storage == DM_STORE_NUM) {
+            cr_assert_eq(x->n_distinct, y->n_distinct, "column %zu", c);
+            cr_assert_eq(memcmp(x->value, y->value, x->n_distinct * sizeof *x->value), 0);
+            cr_assert_eq(memcmp(x->count, y->count, x->n_distinct * sizeof *x->count), 0);
+        } else {
+            cr_assert_eq(x->n_cats, y->n_cats, "column %zu", c);
+            for (size_t k = 0; k < x->n_cats; k++) {
+                cr_assert_str_eq(x->cat[k], y->cat[k]);
+                cr_assert_eq(x->cat_count[k], y->cat_count[k]);
+            }
+        }
+    }
+}
+
 Test(dataset, numbers_block_equals_number_by_number)
 {
     const char *names[] = {"a", "b", "c"};
@@ -327,29 +353,125 @@ Test(dataset, numbers_block_equals_number_by_number)
     cr_assert_eq(dm_builder_finish(blk, "mem", &b), 0);
     dm_builder_free(one);
     dm_builder_free(blk);
-    cr_assert_eq(a.rows, b.rows);
-    for (size_t c = 0; c < 3; c++) {
-        dm_column *x = &a.col[c], *y = &b.col[c];
-        cr_assert_eq(x->storage, y->storage, "column %zu", c);
-        cr_assert_eq(x->missing, y->missing, "column %zu", c);
-        cr_assert_eq(x->nonfinite, y->nonfinite, "column %zu", c);
-        cr_assert_eq(x->n, y->n, "column %zu", c);
-        cr_assert_eq(x->is_int, y->is_int, "column %zu", c);
-        if (x->storage == DM_STORE_NUM) {
-            cr_assert_eq(x->n_distinct, y->n_distinct, "column %zu", c);
-            cr_assert_eq(memcmp(x->value, y->value, x->n_distinct * sizeof *x->value), 0);
-            cr_assert_eq(memcmp(x->count, y->count, x->n_distinct * sizeof *x->count), 0);
-        } else {
-            cr_assert_eq(x->n_cats, y->n_cats, "column %zu", c);
-            for (size_t k = 0; k < x->n_cats; k++) {
-                cr_assert_str_eq(x->cat[k], y->cat[k]);
-                cr_assert_eq(x->cat_count[k], y->cat_count[k]);
-            }
-        }
-    }
+    assert_same_dataset(&a, &b);
     cr_assert(a.col[0].missing > 0 && a.col[0].nonfinite > 0 && !a.col[0].is_int);
     cr_assert(a.col[1].is_int && a.col[1].missing == 0);
     cr_assert_eq(a.col[2].storage, DM_STORE_STR);
+    dm_dataset_release(&a);
+    dm_dataset_release(&b);
+}
+
+/* dm_builder_plain_line (the CSV reader's per-line path, which parses plain decimals while
+ * it looks for the commas) against dm_builder_field on the same fields split by hand: the
+ * same datasets, the same columns turned to text, the same field counts.  Fields are drawn
+ * from edge cases of the number syntax (signs, points, exponents, blanks, NA tokens, 19-20
+ * digits, 2^53 + 1, 23 decimals), mantissas of 15-20 digits (the fast path's limit is
+ * 2^53: past it a rounding twice would show), text that starts like a number, random
+ * decimals and integers; lines have fewer and more fields than the map, which skips one file
+ * column. */
+Test(dataset, plain_line_equals_field_by_field)
+{
+    /* numbers, blanks around numbers, NA tokens: none of them turns a column to text */
+    static const char *const num[] = {"0",
+                                      "-0",
+                                      "+0",
+                                      "-0.0",
+                                      "00012",
+                                      "1.",
+                                      "-.5",
+                                      ".5",
+                                      "",
+                                      "1e5",
+                                      "1E-3",
+                                      " 12",
+                                      "12 ",
+                                      "\t3",
+                                      "NA",
+                                      "NaN",
+                                      "nan",
+                                      "null",
+                                      "N/A",
+                                      "inf",
+                                      "-inf",
+                                      "Infinity",
+                                      "0x1p3",
+                                      "123456789012345678",
+                                      "1234567890123456789",
+                                      "12345678901234567890",
+                                      "9007199254740993",
+                                      "9007199254740992",
+                                      "-9007199254740993.5",
+                                      "0.1234567890123456789012",
+                                      "1.00000000000000000000001",
+                                      "3.14",
+                                      "-2.5",
+                                      "100",
+                                      "4500",
+                                      "365243",
+                                      "-17000"};
+    static const char *const text[] = {"+.",  "-",      "+",   ".",   "abc",
+                                       "k01", "12.5.3", "--1", "+-1", "1-"};
+    const size_t nnum = sizeof num / sizeof num[0], ntext = sizeof text / sizeof text[0];
+    const char *names[] = {"a", "b", "c", "d", "e"};
+    bool ft[] = {false, false, false, false, true};
+    const long map[] = {0, -1, 1, 2, 3, 4};
+    const size_t nmap = sizeof map / sizeof map[0];
+    dm_builder *by_line = dm_builder_alloc(5, names, ft),
+               *by_field = dm_builder_alloc(5, names, ft);
+    cr_assert(by_line && by_field);
+    srand(11);
+    char line[512], field[64];
+    for (int r = 0; r < 20000; r++) {
+        size_t nf = 4 + (size_t)(rand() % 5), len = 0;
+        for (size_t i = 0; i < nf; i++) {
+            int k = rand() % 100;
+            if ((i == 0 && k < 2) || (i >= 4 && k < 5)) /* columns a, e: some text */
+                snprintf(field, sizeof field, "%s", text[(size_t)rand() % ntext]);
+            else if ((i == 2 && k < 25) || (i >= 4 && k < 25)) /* column c: edge cases */
+                snprintf(field, sizeof field, "%s", num[(size_t)rand() % nnum]);
+            else if (i == 2 && k < 50) { /* 15-20 digits, the point anywhere: around 2^53 */
+                char d[24];
+                int nd = 15 + rand() % 6, pt = rand() % (nd + 1);
+                for (int q = 0; q < nd; q++)
+                    d[q] = (char)('0' + (q == 0 ? 1 + rand() % 9 : rand() % 10));
+                snprintf(field, sizeof field, "%s%.*s.%.*s", k % 2 ? "-" : "", pt, d, nd - pt,
+                         d + pt);
+            } else if (k < 90) /* random decimals, up to 7 places */
+                snprintf(field, sizeof field, "%.*f", rand() % 8, (rand() - RAND_MAX / 2) / 97.0);
+            else
+                snprintf(field, sizeof field, "%d", rand() % 1000 - 500);
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", i ? "," : "", field);
+        }
+        size_t got = 0;
+        cr_assert_eq(dm_builder_plain_line(by_line, map, nmap, line, len, (uint64_t)r + 2, &got),
+                     0);
+        cr_assert_eq(got, nf, "line %d: %zu fields, %zu counted", r, nf, got);
+        const char *f = line, *end = line + len;
+        for (size_t i = 0;; i++) {
+            const char *fe = memchr(f, ',', (size_t)(end - f));
+            if (!fe)
+                fe = end;
+            if (i < nmap && map[i] >= 0)
+                cr_assert_eq(dm_builder_field(by_field, (size_t)map[i], f, (size_t)(fe - f),
+                                              (uint64_t)r + 2),
+                             0);
+            if (fe == end)
+                break;
+            f = fe + 1;
+        }
+        dm_builder_end_row(by_line);
+        dm_builder_end_row(by_field);
+    }
+    bool fl_line[5], fl_field[5];
+    cr_assert_eq(dm_builder_flipped(by_line, fl_line), dm_builder_flipped(by_field, fl_field));
+    cr_assert_eq(memcmp(fl_line, fl_field, sizeof fl_line), 0);
+    cr_assert(fl_line[0] && !fl_line[1] && !fl_line[2], "column a flipped, b and c did not");
+    dm_dataset a, b;
+    cr_assert_eq(dm_builder_finish(by_line, "mem", &a), 0);
+    cr_assert_eq(dm_builder_finish(by_field, "mem", &b), 0);
+    dm_builder_free(by_line);
+    dm_builder_free(by_field);
+    assert_same_dataset(&a, &b);
     dm_dataset_release(&a);
     dm_dataset_release(&b);
 }
