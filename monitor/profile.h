@@ -80,10 +80,19 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
  * "" until then (dm_profile_claimed_sha256() tells what the trailer claims).  A format-1
  * file is checked at once, as by dm_profile_read. */
 int dm_profile_read_deferred(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* The same with the check's thread at normal priority: for a caller that has work of its own
+ * to do meanwhile (a comparison reading its current CSV) and then waits for the check. */
+int dm_profile_read_background(const char *path, dm_dataset *out, char *err, size_t errlen);
 /* Finish a deferred check on this thread, at this thread's priority (the background thread
  * stops at the next column boundary): 0 and ds->sha256 set, or -1 with err naming the file
  * (then release ds and do not use it).  0 at once for a dataset with no check pending. */
 int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen);
+/* Help a pending check from this thread (a caller with nothing else to do before it calls
+ * dm_profile_verify): the order, counts and moments of the values used in place are
+ * checked and computed from the last column down while the background thread hashes from
+ * the first, until the two meet.  Returns the columns done here; 0 when nothing is pending.
+ * Whatever is found wrong is reported by dm_profile_verify, as if found by the thread. */
+int dm_profile_help(dm_dataset *ds);
 /* The digest the file's trailer claims while a check is pending, else ds->sha256. */
 const char *dm_profile_claimed_sha256(const dm_dataset *ds);
 /* The same from memory (used by the database loader and the fuzzer). */

@@ -268,3 +268,80 @@ Test(profile, format2_checks_the_bytes_that_are_not_content)
     free(good);
     dm_dataset_release(&ds);
 }
+
+/* The file offset of column `name`'s values in a format-2 file (mapped: used in place). */
+static size_t values_offset(const char *path, const char *name)
+{
+    dm_dataset ds;
+    char err[512];
+    cr_assert_eq(dm_profile_read(path, &ds, err, sizeof err), 0, "%s", err);
+    size_t off = 0;
+    for (size_t i = 0; i < ds.ncols; i++)
+        if (strcmp(ds.col[i].name, name) == 0)
+            off =
+                (size_t)((const unsigned char *)ds.col[i].value - (const unsigned char *)ds.arena);
+    dm_dataset_release(&ds);
+    cr_assert_gt(off, 0, "no column %s", name);
+    return off;
+}
+
+/* A check on a background thread, helped from the last column down by the caller
+ * (dm_profile_help), gives what the check at once gives: the same content, digest and
+ * moments to the bit (each column's moments are computed by one of the two, with the same
+ * code); and values out of order are reported for the first such column, whichever of the
+ * two found it. */
+Test(profile, background_check_with_help_equals_the_check_at_once)
+{
+    dm_dataset ds;
+    build(&ds, 300000);
+    char path[128], err[512];
+    snprintf(path, sizeof path, "%s/bg.dmp", dir);
+    cr_assert_eq(dm_profile_write(&ds, path, err, sizeof err), 0, "%s", err);
+    dm_dataset now;
+    cr_assert_eq(dm_profile_read(path, &now, err, sizeof err), 0, "%s", err);
+    int helped = 0;
+    for (int round = 0; round < 5; round++) {
+        dm_dataset bg;
+        cr_assert_eq(dm_profile_read_background(path, &bg, err, sizeof err), 0, "%s", err);
+        cr_assert_str_eq(bg.sha256, "", "no digest before the check is done");
+        helped += dm_profile_help(&bg);
+        cr_assert_eq(dm_profile_verify(&bg, err, sizeof err), 0, "%s", err);
+        cr_assert_str_eq(bg.sha256, now.sha256);
+        assert_same_content(&now, &bg);
+        for (size_t i = 0; i < now.ncols; i++) {
+            const dm_column *x = &now.col[i], *y = &bg.col[i];
+            cr_assert_eq(x->has_moments, y->has_moments, "%s", x->name);
+            cr_assert_eq(memcmp(&x->mean, &y->mean, sizeof x->mean), 0, "%s mean", x->name);
+            cr_assert_eq(memcmp(&x->std, &y->std, sizeof x->std), 0, "%s std", x->name);
+        }
+        dm_dataset_release(&bg);
+    }
+    cr_assert_gt(helped, 0, "the caller checked no column in 5 rounds");
+    cr_assert_eq(dm_profile_help(&now), 0, "nothing pending: nothing to help");
+    dm_dataset_release(&now);
+
+    size_t n, off_a = values_offset(path, "a"), off_d = values_offset(path, "dddd");
+    unsigned char *good = get_file(path, &n), *p = malloc(n);
+    cr_assert_not_null(p);
+    for (int both = 0; both < 2; both++) {
+        memcpy(p, good, n);
+        memcpy(p + off_d, good + off_d + 8, 8); /* the first two values of "dddd" swapped */
+        memcpy(p + off_d + 8, good + off_d, 8);
+        if (both) { /* and those of "a": the first column is the one named */
+            memcpy(p + off_a, good + off_a + 8, 8);
+            memcpy(p + off_a + 8, good + off_a, 8);
+        }
+        snprintf(path, sizeof path, "%s/bad%d.dmp", dir, both);
+        put_file(path, p, n);
+        dm_dataset bg;
+        cr_assert_eq(dm_profile_read_background(path, &bg, err, sizeof err), 0, "%s", err);
+        (void)dm_profile_help(&bg);
+        cr_assert_eq(dm_profile_verify(&bg, err, sizeof err), -1, "bad%d accepted", both);
+        dm_dataset_release(&bg);
+        cr_assert_not_null(strstr(err, "values not ascending"), "%s", err);
+        cr_assert_not_null(strstr(err, both ? "column \"a\"" : "column \"dddd\""), "%s", err);
+    }
+    free(p);
+    free(good);
+    dm_dataset_release(&ds);
+}
