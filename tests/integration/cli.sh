@@ -193,6 +193,18 @@ cp "$T/ref.dmp" "$T/bad2.dmp"
 printf '\x01' | dd of="$T/bad2.dmp" bs=1 seek=$(($(stat -c %s "$T/ref.dmp") - 1)) conv=notrunc 2>/dev/null
 expect 2 "damaged digest refused" "$T/bad2.dmp" "does not match its sha256" -- compare "$T/bad2.dmp" "$CUR"
 
+# ---- libpq is opened on first use (monitor/pq.c) -----------------------------------------
+# compare never needs it; a database command without it names the library and exits 1
+if DRIFTMON_LIBPQ=/nonexistent/libpq.so.5 "$DM" compare "$T/ref.csv" "$T/cur.csv" --quiet \
+    --json "$T/nolibpq.json" 2>"$T/err" && [ -s "$T/nolibpq.json" ]; then
+    ok "compare runs without libpq"
+else
+    bad "compare runs without libpq" "$(head -c 400 "$T/err")"
+fi
+printf '{"database": {"conninfo": "host=/nonexistent dbname=x"}}\n' >"$T/db.json"
+DRIFTMON_LIBPQ=/nonexistent/libpq.so.5 expect 1 "a database command without libpq" \
+    "/nonexistent/libpq.so.5" "install Debian's libpq5" -- init --config "$T/db.json"
+
 # ---- untrusted text: escaped in HTML, valid UTF-8 in JSON ---------------------------------
 printf 'name\xff,kind,<script>alert(1)</script>,<img src=x onerror=alert(2)>\n1,<script>alert(1)</script>,1,2\n2,<img src=x onerror=alert(2)>,3,4\n3,a,5,6\n' >"$T/xss_ref.csv"
 printf 'name\xff,kind,<script>alert(1)</script>,<img src=x onerror=alert(2)>\n1,<script>alert(1)</script>,1,2\n2,"a ""quoted"" & <b>",7,8\n' >"$T/xss_cur.csv"
