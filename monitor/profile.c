@@ -196,14 +196,9 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
  * layout (version 2).  With moments, a numeric column's mean and std are computed right after
  * it is encoded, while it is in cache (a mapped profile being checked: the comparison needs
  * them and would read the column from memory again). */
-static void serialize_column(dm_dataset *ds, size_t i, buf *b, uint32_t version, bool moments)
+static void serialize_column(const dm_dataset *ds, size_t i, buf *b, uint32_t version)
 {
-    dm_column *c = &ds->col[i];
-    encode_column(b, c, version >= 2);
-    if (moments && c->storage == DM_STORE_NUM && c->n > 0) {
-        stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
-        c->has_moments = stats_num_moments(&s, &c->mean, &c->std) == STATS_OK;
-    }
+    encode_column(b, &ds->col[i], version >= 2);
 }
 
 static void serialize_header(const dm_dataset *ds, buf *b, uint32_t version)
@@ -217,7 +212,7 @@ static void serialize_into(dm_dataset *ds, buf *b)
 {
     serialize_header(ds, b, DM_PROFILE_VERSION);
     for (size_t i = 0; i < ds->ncols; i++) {
-        serialize_column(ds, i, b, DM_PROFILE_VERSION, false);
+        serialize_column(ds, i, b, DM_PROFILE_VERSION);
         dm_dataset_evict(ds, i); /* a mapped profile's pages, once written out */
     }
 }
@@ -576,6 +571,7 @@ typedef struct {
      * bench's warm compare: 0.327 s against 0.364 s, at 252 MiB peak against 65); a database
      * check gives them back, its reference being larger than its memory budget */
     bool keep_pages;
+    _Atomic bool finished; /* the thread has returned: nothing of its own is left pending */
 } hash_job;
 
 enum { CHECK_CLAIMED = 1, CHECK_DONE = 2, HASHED = 4 };
@@ -594,6 +590,18 @@ static void column_done(hash_job *j, size_t i, unsigned char bits)
         dm_dataset_evict(&j->snap, i);
 }
 
+/* Column c's values used in place: what is wrong with them (NULL: nothing), and once they
+ * are known good, their mean and std (computed while the column is in cache). */
+static const char *check_column(const hash_job *j, dm_column *c)
+{
+    const char *why = numbers_problem(c, c->count == j->snap.ones);
+    if (!why && c->n > 0) {
+        stats_num sn = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
+        c->has_moments = stats_num_moments(&sn, &c->mean, &c->std) == STATS_OK;
+    }
+    return why;
+}
+
 static void hash_columns(hash_job *j)
 {
     for (; j->next < j->snap.ncols && !j->bad_why; j->next++) {
@@ -601,19 +609,18 @@ static void hash_columns(hash_job *j)
             break;
         size_t i = j->next;
         dm_column *c = &j->snap.col[i];
-        /* the check of values used in place, unless dm_profile_help() took it: the order
-         * before the hash (the first read), the moments after it (the column in cache) */
-        bool mine =
-            in_place(j, c) && !(atomic_fetch_or(&j->state[i], CHECK_CLAIMED) & CHECK_CLAIMED);
-        if (mine) {
-            j->bad_why = numbers_problem(c, c->count == j->snap.ones);
+        /* the check of values used in place, unless dm_profile_help() took it, before the
+         * hash: once every column is checked, a caller may compare while the hash ends */
+        if (in_place(j, c) && !(atomic_fetch_or(&j->state[i], CHECK_CLAIMED) & CHECK_CLAIMED)) {
+            j->bad_why = check_column(j, c);
             if (j->bad_why) {
                 j->bad_column = c->name;
                 break;
             }
+            column_done(j, i, CHECK_DONE);
         }
-        serialize_column(&j->snap, i, &j->b, DM_PROFILE_IDENTITY_VERSION, mine);
-        column_done(j, i, (unsigned char)(HASHED | (mine ? CHECK_DONE : 0)));
+        serialize_column(&j->snap, i, &j->b, DM_PROFILE_IDENTITY_VERSION);
+        column_done(j, i, HASHED);
     }
 }
 
@@ -630,7 +637,9 @@ static void verify_error(const hash_job *j, const char *want, char *err, size_t 
 
 static void *hash_main(void *arg)
 {
-    hash_columns(arg);
+    hash_job *j = arg;
+    hash_columns(j);
+    atomic_store(&j->finished, true);
     return NULL;
 }
 
@@ -643,6 +652,7 @@ static void *hash_main_idle(void *arg)
 #endif
         (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     hash_columns(j);
+    atomic_store(&j->finished, true);
     return NULL;
 }
 
@@ -685,6 +695,7 @@ static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *na
         return NULL;
     }
     atomic_init(&j->stop, false);
+    atomic_init(&j->finished, false);
     snprintf(j->have, sizeof j->have, "%s", have);
     serialize_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
     return j;
@@ -764,12 +775,11 @@ int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
     return rc;
 }
 
-int dm_profile_help(dm_dataset *ds)
+bool dm_profile_help(dm_dataset *ds)
 {
     if (!ds || !ds->async || ds->async->wait != hash_wait)
-        return 0;
+        return false;
     hash_job *j = (hash_job *)(void *)ds->async;
-    int done = 0;
     /* from the last column down, until a column the hashing thread already took */
     for (size_t i = j->snap.ncols; i-- > 0;) {
         dm_column *c = &j->snap.col[i];
@@ -777,15 +787,24 @@ int dm_profile_help(dm_dataset *ds)
             continue;
         if (atomic_fetch_or(&j->state[i], CHECK_CLAIMED) & CHECK_CLAIMED)
             break;
-        j->help_bad[i] = numbers_problem(c, c->count == j->snap.ones);
-        if (!j->help_bad[i] && c->n > 0) {
-            stats_num sn = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
-            c->has_moments = stats_num_moments(&sn, &c->mean, &c->std) == STATS_OK;
-        }
-        column_done(j, i, CHECK_DONE);
-        done++;
+        j->help_bad[i] = check_column(j, c);
+        if (!j->help_bad[i])
+            column_done(j, i, CHECK_DONE);
     }
-    return done;
+    /* the thread's column in hand (at most one) is checked before it is hashed: wait for it,
+     * unless the thread stopped (values found wrong, or asked to) */
+    for (;;) {
+        bool all = true;
+        for (size_t i = 0; i < j->snap.ncols && all; i++)
+            if (in_place(j, &j->snap.col[i]) && !(atomic_load(&j->state[i]) & CHECK_DONE))
+                all = false;
+        if (all)
+            return true;
+        if (atomic_load(&j->finished))
+            return false;
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 const char *dm_profile_claimed_sha256(const dm_dataset *ds)

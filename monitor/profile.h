@@ -87,12 +87,15 @@ int dm_profile_read_background(const char *path, dm_dataset *out, char *err, siz
  * stops at the next column boundary): 0 and ds->sha256 set, or -1 with err naming the file
  * (then release ds and do not use it).  0 at once for a dataset with no check pending. */
 int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen);
-/* Help a pending check from this thread (a caller with nothing else to do before it calls
- * dm_profile_verify): the order, counts and moments of the values used in place are
- * checked and computed from the last column down while the background thread hashes from
- * the first, until the two meet.  Returns the columns done here; 0 when nothing is pending.
- * Whatever is found wrong is reported by dm_profile_verify, as if found by the thread. */
-int dm_profile_help(dm_dataset *ds);
+/* Help a pending check from this thread (a caller with nothing else to do meanwhile): the
+ * order, counts and moments of the values used in place are checked and computed from the
+ * last column down while the background thread hashes from the first, until the two meet.
+ * true when every column's values are then checked and its moments final: the dataset may
+ * be compared (read only) while the hash ends, but nothing may be reported from it before
+ * dm_profile_verify() returned 0.  false: call dm_profile_verify() first (values found
+ * wrong, or nothing pending).  Whatever is found wrong is reported by dm_profile_verify, as
+ * if found by the thread. */
+bool dm_profile_help(dm_dataset *ds);
 /* The digest the file's trailer claims while a check is pending, else ds->sha256. */
 const char *dm_profile_claimed_sha256(const dm_dataset *ds);
 /* The same from memory (used by the database loader and the fuzzer). */
