@@ -316,6 +316,16 @@ static void assert_same_dataset(const dm_dataset *a, const dm_dataset *b)
     }
 }
 
+/* Finish and free two builders fed the same data: the same datasets, left in *a and *b. */
+static void finish_both_same(dm_builder *x, dm_builder *y, dm_dataset *a, dm_dataset *b)
+{
+    cr_assert_eq(dm_builder_finish(x, "mem", a), 0);
+    cr_assert_eq(dm_builder_finish(y, "mem", b), 0);
+    dm_builder_free(x);
+    dm_builder_free(y);
+    assert_same_dataset(a, b);
+}
+
 Test(dataset, numbers_block_equals_number_by_number)
 {
     const char *names[] = {"a", "b", "c"};
@@ -349,11 +359,7 @@ Test(dataset, numbers_block_equals_number_by_number)
         }
     }
     dm_dataset a, b;
-    cr_assert_eq(dm_builder_finish(one, "mem", &a), 0);
-    cr_assert_eq(dm_builder_finish(blk, "mem", &b), 0);
-    dm_builder_free(one);
-    dm_builder_free(blk);
-    assert_same_dataset(&a, &b);
+    finish_both_same(one, blk, &a, &b);
     cr_assert(a.col[0].missing > 0 && a.col[0].nonfinite > 0 && !a.col[0].is_int);
     cr_assert(a.col[1].is_int && a.col[1].missing == 0);
     cr_assert_eq(a.col[2].storage, DM_STORE_STR);
@@ -467,11 +473,7 @@ Test(dataset, plain_line_equals_field_by_field)
     cr_assert_eq(memcmp(fl_line, fl_field, sizeof fl_line), 0);
     cr_assert(fl_line[0] && !fl_line[1] && !fl_line[2], "column a flipped, b and c did not");
     dm_dataset a, b;
-    cr_assert_eq(dm_builder_finish(by_line, "mem", &a), 0);
-    cr_assert_eq(dm_builder_finish(by_field, "mem", &b), 0);
-    dm_builder_free(by_line);
-    dm_builder_free(by_field);
-    assert_same_dataset(&a, &b);
+    finish_both_same(by_line, by_field, &a, &b);
     dm_dataset_release(&a);
     dm_dataset_release(&b);
 }

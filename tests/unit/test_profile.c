@@ -65,6 +65,15 @@ static void build(dm_dataset *ds, size_t rows)
     dm_builder_free(b);
 }
 
+/* build() of `rows` rows, written as a profile to dir/name (its path in path). */
+static void build_written(dm_dataset *ds, size_t rows, const char *name, char *path, size_t len)
+{
+    char err[512];
+    build(ds, rows);
+    snprintf(path, len, "%s/%s", dir, name);
+    cr_assert_eq(dm_profile_write(ds, path, err, sizeof err), 0, "%s", err);
+}
+
 static void assert_same_content(const dm_dataset *a, const dm_dataset *b)
 {
     cr_assert_eq(a->rows, b->rows);
@@ -226,10 +235,8 @@ static void expect_refused(const unsigned char *p, size_t n, const char *name, c
 Test(profile, format2_checks_the_bytes_that_are_not_content)
 {
     dm_dataset ds;
-    build(&ds, 1000);
-    char path[128], err[512];
-    snprintf(path, sizeof path, "%s/ok.dmp", dir);
-    cr_assert_eq(dm_profile_write(&ds, path, err, sizeof err), 0, "%s", err);
+    char path[128];
+    build_written(&ds, 1000, "ok.dmp", path, sizeof path);
     size_t n;
     unsigned char *good = get_file(path, &n);
     cr_assert_eq(good[A_WIDTH], 8, "ties in \"a\": u64 counts in format 2");
@@ -294,10 +301,8 @@ static size_t values_offset(const char *path, const char *name)
 Test(profile, background_check_with_help_equals_the_check_at_once)
 {
     dm_dataset ds;
-    build(&ds, 300000);
     char path[128], err[512];
-    snprintf(path, sizeof path, "%s/bg.dmp", dir);
-    cr_assert_eq(dm_profile_write(&ds, path, err, sizeof err), 0, "%s", err);
+    build_written(&ds, 300000, "bg.dmp", path, sizeof path);
     dm_dataset now;
     cr_assert_eq(dm_profile_read(path, &now, err, sizeof err), 0, "%s", err);
     for (int round = 0; round < 5; round++) {
