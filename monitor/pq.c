@@ -22,11 +22,12 @@
 
 #define DM_PQ_SONAME "libpq.so.5"
 
-/* X(return type, name, parameters, arguments) for every libpq function driftmon calls. */
-#define DM_PQ_FUNCTIONS(X)                                                                         \
+/* For every libpq function driftmon calls: X(return type, name, parameters, arguments), or
+ * V(...) for one that returns nothing. */
+#define DM_PQ_FUNCTIONS(X, V)                                                                      \
     X(int, PQcancel, (PGcancel * cancel, char *errbuf, int errbufsize),                            \
       (cancel, errbuf, errbufsize))                                                                \
-    X(void, PQclear, (PGresult * res), (res))                                                      \
+    V(void, PQclear, (PGresult * res), (res))                                                      \
     X(PGconn *, PQconnectdbParams,                                                                 \
       (const char *const *keywords, const char *const *values, int expand_dbname),                 \
       (keywords, values, expand_dbname))                                                           \
@@ -41,9 +42,9 @@
        const char *const *paramValues, const int *paramLengths, const int *paramFormats,           \
        int resultFormat),                                                                          \
       (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats, resultFormat)) \
-    X(void, PQfinish, (PGconn * conn), (conn))                                                     \
-    X(void, PQfreeCancel, (PGcancel * cancel), (cancel))                                           \
-    X(void, PQfreemem, (void *ptr), (ptr))                                                         \
+    V(void, PQfinish, (PGconn * conn), (conn))                                                     \
+    V(void, PQfreeCancel, (PGcancel * cancel), (cancel))                                           \
+    V(void, PQfreemem, (void *ptr), (ptr))                                                         \
     X(PGcancel *, PQgetCancel, (PGconn * conn), (conn))                                            \
     X(int, PQgetCopyData, (PGconn * conn, char **buffer, int async), (conn, buffer, async))        \
     X(PGresult *, PQgetResult, (PGconn * conn), (conn))                                            \
@@ -74,7 +75,7 @@
 
 static struct {
 #define X(ret, name, params, args) ret(*name) params;
-    DM_PQ_FUNCTIONS(X)
+    DM_PQ_FUNCTIONS(X, X)
 #undef X
 } pq;
 
@@ -96,11 +97,11 @@ static void pq_load(void)
 #define X(ret, name, params, args)                                                                 \
     sym = dlsym(h, #name);                                                                         \
     if (!sym) {                                                                                    \
-        snprintf(pq_error, sizeof pq_error, "%s has no %s", DM_PQ_SONAME, #name);                  \
+        snprintf(pq_error, sizeof pq_error, "%s has no %s", so, #name);                            \
         return;                                                                                    \
     }                                                                                              \
     memcpy(&pq.name, &sym, sizeof sym);
-    DM_PQ_FUNCTIONS(X)
+    DM_PQ_FUNCTIONS(X, X)
 #undef X
 }
 
@@ -116,60 +117,19 @@ static void pq_need(void)
     }
 }
 
+/* the definitions libpq-fe.h declares, each forwarding to the loaded library */
 #define X(ret, name, params, args)                                                                 \
     ret name params                                                                                \
     {                                                                                              \
         pq_need();                                                                                 \
         return pq.name args;                                                                       \
     }
-#define X_VOID(ret, name, params, args)                                                            \
+#define V(ret, name, params, args)                                                                 \
     void name params                                                                               \
     {                                                                                              \
         pq_need();                                                                                 \
         pq.name args;                                                                              \
     }
-X(int, PQcancel, (PGcancel * cancel, char *errbuf, int errbufsize), (cancel, errbuf, errbufsize))
-X_VOID(void, PQclear, (PGresult * res), (res))
-X(PGconn *, PQconnectdbParams,
-  (const char *const *keywords, const char *const *values, int expand_dbname),
-  (keywords, values, expand_dbname))
-X(int, PQconsumeInput, (PGconn * conn), (conn))
-X(char *, PQdb, (const PGconn *conn), (conn))
-X(char *, PQerrorMessage, (const PGconn *conn), (conn))
-X(char *, PQescapeIdentifier, (PGconn * conn, const char *str, size_t len), (conn, str, len))
-X(char *, PQescapeLiteral, (PGconn * conn, const char *str, size_t len), (conn, str, len))
-X(PGresult *, PQexec, (PGconn * conn, const char *query), (conn, query))
-X(PGresult *, PQexecParams,
-  (PGconn * conn, const char *command, int nParams, const Oid *paramTypes,
-   const char *const *paramValues, const int *paramLengths, const int *paramFormats,
-   int resultFormat),
-  (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats, resultFormat))
-X_VOID(void, PQfinish, (PGconn * conn), (conn))
-X_VOID(void, PQfreeCancel, (PGcancel * cancel), (cancel))
-X_VOID(void, PQfreemem, (void *ptr), (ptr))
-X(PGcancel *, PQgetCancel, (PGconn * conn), (conn))
-X(int, PQgetCopyData, (PGconn * conn, char **buffer, int async), (conn, buffer, async))
-X(PGresult *, PQgetResult, (PGconn * conn), (conn))
-X(int, PQgetisnull, (const PGresult *res, int tup_num, int field_num), (res, tup_num, field_num))
-X(int, PQgetlength, (const PGresult *res, int tup_num, int field_num), (res, tup_num, field_num))
-X(char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num), (res, tup_num, field_num))
-X(PGnotify *, PQnotifies, (PGconn * conn), (conn))
-X(int, PQntuples, (const PGresult *res), (res))
-X(char *, PQresultErrorField, (const PGresult *res, int fieldcode), (res, fieldcode))
-X(char *, PQresultErrorMessage, (const PGresult *res), (res))
-X(ExecStatusType, PQresultStatus, (const PGresult *res), (res))
-X(int, PQsendQueryParams,
-  (PGconn * conn, const char *command, int nParams, const Oid *paramTypes,
-   const char *const *paramValues, const int *paramLengths, const int *paramFormats,
-   int resultFormat),
-  (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats, resultFormat))
-X(int, PQsetClientEncoding, (PGconn * conn, const char *encoding), (conn, encoding))
-X(PQnoticeProcessor, PQsetNoticeProcessor, (PGconn * conn, PQnoticeProcessor proc, void *arg),
-  (conn, proc, arg))
-X(int, PQsetSingleRowMode, (PGconn * conn), (conn))
-X(int, PQsocket, (const PGconn *conn), (conn))
-X(ConnStatusType, PQstatus, (const PGconn *conn), (conn))
-X(PGTransactionStatusType, PQtransactionStatus, (const PGconn *conn), (conn))
-X(char *, PQuser, (const PGconn *conn), (conn))
+DM_PQ_FUNCTIONS(X, V)
 #undef X
-#undef X_VOID
+#undef V
