@@ -192,15 +192,6 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
     return b.p;
 }
 
-/* One column in the identity encoding (version 1, what the digest covers) or the file
- * layout (version 2).  With moments, a numeric column's mean and std are computed right after
- * it is encoded, while it is in cache (a mapped profile being checked: the comparison needs
- * them and would read the column from memory again). */
-static void serialize_column(const dm_dataset *ds, size_t i, buf *b, uint32_t version)
-{
-    encode_column(b, &ds->col[i], version >= 2);
-}
-
 static void serialize_header(const dm_dataset *ds, buf *b, uint32_t version)
 {
     unsigned char h[DM_PROFILE_HEADER_BYTES];
@@ -212,7 +203,7 @@ static void serialize_into(dm_dataset *ds, buf *b)
 {
     serialize_header(ds, b, DM_PROFILE_VERSION);
     for (size_t i = 0; i < ds->ncols; i++) {
-        serialize_column(ds, i, b, DM_PROFILE_VERSION);
+        encode_column(b, &ds->col[i], true);
         dm_dataset_evict(ds, i); /* a mapped profile's pages, once written out */
     }
 }
@@ -619,7 +610,7 @@ static void hash_columns(hash_job *j)
             }
             column_done(j, i, CHECK_DONE);
         }
-        serialize_column(&j->snap, i, &j->b, DM_PROFILE_IDENTITY_VERSION);
+        encode_column(&j->b, &j->snap.col[i], false); /* the identity encoding */
         column_done(j, i, HASHED);
     }
 }

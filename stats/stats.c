@@ -893,19 +893,31 @@ static double double_of(uint64_t k)
     return d;
 }
 
-/* Small inputs: insertion sort on the same keys as the radix sort (-0.0 before +0.0). */
-static void insertion_sort(double *x, size_t n)
+/* Insertion sort on the same keys as the radix sort (-0.0 before +0.0): small inputs, and the
+ * pass after the window sort, where almost every value is in place already.  false once it
+ * has moved more than `budget` values (the caller sorts another way). */
+static bool insertion_sort(double *x, size_t n, size_t budget)
 {
+    size_t moved = 0;
+    uint64_t prev = n ? key_of(x[0]) : 0;
     for (size_t i = 1; i < n; i++) {
         double v = x[i];
         uint64_t kv = key_of(v);
+        if (prev <= kv) {
+            prev = kv; /* in order: the common case after the window sort */
+            continue;
+        }
         size_t j = i;
-        while (j > 0 && key_of(x[j - 1]) > kv) {
+        do {
             x[j] = x[j - 1];
             j--;
-        }
+            moved++;
+        } while (j > 0 && key_of(x[j - 1]) > kv);
         x[j] = v;
+        if (moved > budget)
+            return false; /* x is still a permutation of its values */
     }
+    return true;
 }
 
 /* Generic LSD radix pass loop: `passes` digits of `bits` bits over keys a (n of them, the
@@ -998,7 +1010,7 @@ static void radix_full(double *x, size_t n, double *tmp)
 void stats_sort_doubles(double *x, size_t n, double *tmp)
 {
     if (n < 64) {
-        insertion_sort(x, n);
+        (void)insertion_sort(x, n, SIZE_MAX);
         return;
     }
     if (n > UINT32_MAX) {
@@ -1070,27 +1082,8 @@ void stats_sort_doubles(double *x, size_t n, double *tmp)
         memcpy(x, from, n * sizeof *x);
     if (lo == 0)
         return; /* the window held every differing bit */
-    size_t budget = 4 * n + 1024, moved = 0;
-    uint64_t prev = key_of(x[0]);
-    for (size_t i = 1; i < n; i++) {
-        double v = x[i];
-        uint64_t kv = key_of(v);
-        if (prev <= kv) {
-            prev = kv;
-            continue;
-        }
-        size_t j = i;
-        do {
-            x[j] = x[j - 1];
-            j--;
-            moved++;
-        } while (j > 0 && key_of(x[j - 1]) > kv);
-        x[j] = v;
-        if (moved > budget) {
-            radix_full(x, n, tmp);
-            return;
-        }
-    }
+    if (!insertion_sort(x, n, 4 * n + 1024))
+        radix_full(x, n, tmp);
 }
 #undef WIN_DIGIT
 #undef WIN_DIGITS
