@@ -1308,6 +1308,23 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
     }
     dm_logkv(DM_LOG_DEBUG, "copy", "query", q.s, (char *)NULL);
 
+    /* Raise the backend's malloc thresholds before the COPY.  A binary COPY allocates each
+     * row's send buffers in a per-row memory context whose blocks grow to 128 and 256 KB; when
+     * they lie at the top of the backend's heap, glibc gives them back at every row's reset
+     * (brk) and faults them in again for the next: 150,000 brk calls and 1.5 million page
+     * faults for a 50,000-row, 333-column batch, 5x the time (perf stat on the server, as
+     * well for psql's \copy as for ours; whether a backend falls into it depends on its heap's
+     * layout when it starts).  Freeing one 8 MB allocation, which malloc serves by mmap,
+     * raises glibc's dynamic mmap threshold to 8 MB and its trim threshold to 16 MB for the
+     * rest of the session, and the per-row blocks then stay.  A server without glibc just
+     * counts the spaces. */
+    res = PQexec(conn, "SELECT pg_catalog.length(pg_catalog.repeat(' ', 8388608))");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "could not read table \"%s\": %s", table,
+                result_error(res, conn, buf, sizeof buf));
+        goto out;
+    }
+    PQclear(res);
     res = PQexec(conn, q.s);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         set_err(err, errlen, "could not read table \"%s\": %s", table,

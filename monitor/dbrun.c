@@ -46,9 +46,11 @@ static bool in_list(const char *const *l, const char *s)
 }
 
 /*
- * How many connections a batch is read over: each stream keeps a backend and a client thread
- * busy, so one per two cores (measured on 2 cores: two streams gave 1.89x the plain dump
- * against 1.80x for one, tests/bench/check.sh).  DRIFTMON_COPY_STREAMS (1 or 2) overrides.
+ * How many connections a batch is read over: the server's per-field send work is what bounds
+ * a binary COPY, so two backends, one per half of the batch's blocks, read it faster even on
+ * 2 cores, where they share the CPU with the decoding threads (measured on 2 cores, 10 rounds
+ * alternated: 1.17x the plain dump against 1.29x for one stream, tests/bench/check.sh).
+ * One core reads over one.  DRIFTMON_COPY_STREAMS (1 or 2) overrides.
  */
 static int copy_streams(void)
 {
@@ -56,7 +58,7 @@ static int copy_streams(void)
     if (e && (strcmp(e, "1") == 0 || strcmp(e, "2") == 0))
         return e[0] - '0';
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores >= 4 ? 2 : 1;
+    return cores >= 2 ? 2 : 1;
 }
 
 /* One COPY of a table into a builder, on its own connection (see dm_run_read_table). */
@@ -166,11 +168,10 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         goto out;
     }
     uint64_t rows = 0;
-    /* Each COPY runs on a connection of its own, as its first statement: measured on
-     * PostgreSQL 15, the same binary COPY of a 333-column batch took 7.5-8.5 s instead of
-     * 1.9-2.1 s when the session had first run an extended-protocol catalog query (the
-     * backend then spends its time faulting memory pages in per row).  A large batch is read
-     * as two halves of its block range (ctid), on two connections and two threads. */
+    /* Each COPY runs on a connection of its own (dm_db_copy_read first raises that backend's
+     * malloc thresholds, without which a COPY can spend 5x the time in brk and page faults).
+     * A large batch is read as two halves of its block range (ctid), on two connections and
+     * two threads. */
     copy_half halves[2];
     int nh = 1;
     char mid[64] = "";
