@@ -72,10 +72,40 @@ typedef struct {
     const char *const *params;
     size_t nparams;
     dm_builder *b;
+    const char *snapshot; /* the snapshot to read in (pg_export_snapshot), or NULL */
     uint64_t rows;
     int rc;
     char err[1024];
 } copy_half;
+
+static bool exec_cmd(PGconn *conn, const char *sql);
+
+/* Begin a read-only transaction in the given exported snapshot; false with h->err. */
+static bool import_snapshot(PGconn *c, copy_half *h)
+{
+    const char *p[1] = {h->snapshot};
+    if (!exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")) {
+        snprintf(h->err, sizeof h->err, "could not begin the read: %s", PQerrorMessage(c));
+        return false;
+    }
+    /* SET TRANSACTION SNAPSHOT takes no parameter: the id, quoted, is a literal */
+    char *lit = PQescapeLiteral(c, p[0], strlen(p[0]));
+    size_t ql = lit ? strlen(lit) + 32 : 0;
+    char *q = lit ? malloc(ql) : NULL;
+    bool ok = q != NULL;
+    if (ok) {
+        snprintf(q, ql, "SET TRANSACTION SNAPSHOT %s", lit);
+        ok = exec_cmd(c, q);
+        if (!ok)
+            snprintf(h->err, sizeof h->err, "could not share the read's snapshot: %s",
+                     PQerrorMessage(c));
+    } else {
+        snprintf(h->err, sizeof h->err, "out of memory");
+    }
+    free(q);
+    PQfreemem(lit);
+    return ok;
+}
 
 static void *copy_half_run(void *arg)
 {
@@ -88,17 +118,27 @@ static void *copy_half_run(void *arg)
             return NULL;
         }
     }
-    h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
-                            &h->rows, h->err, sizeof h->err);
+    h->rc = -1;
+    if (!h->snapshot || import_snapshot(c, h)) {
+        h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
+                                &h->rows, h->err, sizeof h->err);
+        if (h->snapshot && !exec_cmd(c, h->rc == 0 ? "COMMIT" : "ROLLBACK") && h->rc == 0) {
+            snprintf(h->err, sizeof h->err, "could not end the read: %s", PQerrorMessage(c));
+            h->rc = -1;
+        }
+    }
     if (c != h->conn)
         PQfinish(c);
     return NULL;
 }
 
-/* Where to cut the rows matching `where` in two halves of their block range: the tid of the
- * middle block, or false when the rows span too few blocks to be worth two streams. */
+/* Where to cut the rows matching `where` in two halves of their block range: the first
+ * block, the middle one and the block after the last, or false when the rows span too few
+ * blocks to be worth two streams.  Both halves are bounded on both sides: an open lower
+ * bound let the first half scan every block before the batch (the whole history of a table
+ * that holds years of batches). */
 static bool split_point(PGconn *conn, const char *table, const char *where,
-                        const char *const *params, size_t nparams, char *mid, size_t len)
+                        const char *const *params, size_t nparams, long long blk[3])
 {
     const char *tp[1] = {table};
     PGresult *r = PQexecParams(conn, "SELECT $1::regclass::text", 1, NULL, tp, NULL, NULL, 0);
@@ -122,11 +162,32 @@ static bool split_point(PGconn *conn, const char *table, const char *where,
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
         long long b0 = atoll(PQgetvalue(r, 0, 0)), b1 = atoll(PQgetvalue(r, 0, 1));
         if (b1 - b0 >= 256) { /* 2 MB of rows or more */
-            snprintf(mid, len, "(%lld,0)", b0 + (b1 - b0 + 1) / 2);
+            blk[0] = b0;
+            blk[1] = b0 + (b1 - b0 + 1) / 2;
+            blk[2] = b1 + 1;
             ok = true;
         }
     }
     PQclear(r);
+    return ok;
+}
+
+/* The snapshot both halves read in: a read-only REPEATABLE READ transaction on conn, whose
+ * id goes into snap; false (one stream then) when conn is inside a transaction already or
+ * the server will not export one. */
+static bool export_snapshot(PGconn *conn, char *snap, size_t len)
+{
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE ||
+        !exec_cmd(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        return false;
+    PGresult *r = PQexec(conn, "SELECT pg_catalog.pg_export_snapshot()");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+              (size_t)PQgetlength(r, 0, 0) < len;
+    if (ok)
+        snprintf(snap, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (!ok)
+        exec_cmd(conn, "ROLLBACK");
     return ok;
 }
 
@@ -171,12 +232,20 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     /* Each COPY runs on a connection of its own (dm_db_copy_read first raises that backend's
      * malloc thresholds, without which a COPY can spend 5x the time in brk and page faults).
      * A large batch is read as two halves of its block range (ctid), on two connections and
-     * two threads. */
+     * two threads, both in the snapshot in which the range was measured: the halves are
+     * then exactly the rows one COPY would have read, whatever is written meanwhile. */
     copy_half halves[2];
     int nh = 1;
-    char mid[64] = "";
-    if (cfg && where && *where && copy_streams() >= 2)
-        nh = split_point(conn, table, where, params, nparams, mid, sizeof mid) ? 2 : 1;
+    long long blk[3] = {0, 0, 0};
+    char snap[128] = "";
+    bool in_snap = false;
+    if (cfg && where && *where && copy_streams() >= 2 &&
+        (in_snap = export_snapshot(conn, snap, sizeof snap)))
+        nh = split_point(conn, table, where, params, nparams, blk) ? 2 : 1;
+    if (in_snap && nh == 1) {
+        exec_cmd(conn, "ROLLBACK");
+        in_snap = false;
+    }
     char *wh[2] = {NULL, NULL};
     for (int h = 0; h < nh; h++) {
         memset(&halves[h], 0, sizeof halves[h]);
@@ -190,11 +259,13 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         halves[h].where = where;
         halves[h].b = h == 0 ? b : dm_builder_alloc(n, names, text);
         if (nh == 2) {
-            size_t wl = strlen(where) + strlen(mid) + 64;
+            size_t wl = strlen(where) + 128;
             wh[h] = malloc(wl);
             if (wh[h])
-                snprintf(wh[h], wl, "(%s) AND ctid %s '%s'::tid", where, h == 0 ? "<" : ">=", mid);
+                snprintf(wh[h], wl, "(%s) AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid",
+                         where, blk[h], blk[h + 1]);
             halves[h].where = wh[h];
+            halves[h].snapshot = snap;
         }
         if (!halves[h].b || (nh == 2 && !wh[h])) {
             snprintf(err, errlen, "out of memory");
@@ -202,6 +273,8 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
                 dm_builder_free(halves[1].b);
             free(wh[0]);
             free(wh[1]);
+            if (in_snap)
+                exec_cmd(conn, "ROLLBACK");
             goto out;
         }
     }
@@ -212,6 +285,9 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         copy_half_run(&halves[1]);
     if (threaded)
         pthread_join(th, NULL);
+    /* the exporting transaction (read only) ends once both halves have read in its snapshot */
+    if (in_snap)
+        exec_cmd(conn, "ROLLBACK");
     int copy_rc = 0;
     for (int h = 0; h < nh && copy_rc == 0; h++) {
         if (halves[h].rc != 0) {
