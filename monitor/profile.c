@@ -565,7 +565,7 @@ typedef struct {
     _Atomic bool finished; /* the thread has returned: nothing of its own is left pending */
 } hash_job;
 
-enum { CHECK_CLAIMED = 1, CHECK_DONE = 2, HASHED = 4 };
+enum { CHECK_CLAIMED = 1, CHECK_DONE = 2, HASHED = 4, COMPARED = 8 };
 
 /* Values used in place: checked (order, finiteness, counts) and their moments computed. */
 static bool in_place(const hash_job *j, const dm_column *c)
@@ -573,11 +573,21 @@ static bool in_place(const hash_job *j, const dm_column *c)
     return j->snap.arena_is_file && c->storage == DM_STORE_NUM && c->value_shared;
 }
 
-/* Mark `bits` done for column i; the one who completes CHECK_DONE | HASHED evicts it. */
+/* Mark `bits` done for column i; the one who completes CHECK_DONE | HASHED evicts it, and
+ * a comparison that reads it again once it is hashed evicts it again (hash_compared). */
 static void column_done(hash_job *j, size_t i, unsigned char bits)
 {
     unsigned char was = atomic_fetch_or(&j->state[i], bits);
     if (((was | bits) & (CHECK_DONE | HASHED)) == (CHECK_DONE | HASHED) && !j->keep_pages)
+        dm_dataset_evict(&j->snap, i);
+}
+
+static void hash_compared(dm_async *a, size_t i)
+{
+    hash_job *j = (hash_job *)(void *)a;
+    if (j->keep_pages || i >= j->snap.ncols)
+        return;
+    if (atomic_fetch_or(&j->state[i], COMPARED) & HASHED)
         dm_dataset_evict(&j->snap, i);
 }
 
@@ -674,6 +684,7 @@ static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *na
     if (!j)
         return NULL;
     j->base.wait = hash_wait;
+    j->base.compared = hash_compared;
     j->snap = *ds;
     j->b.p = malloc(STAGE_BYTES);
     j->b.h = dm_sha256_alloc();
@@ -764,6 +775,30 @@ int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
         memcpy(ds->sha256, want, sizeof ds->sha256);
     hash_free(j);
     return rc;
+}
+
+int dm_profile_hurry(dm_dataset *ds)
+{
+    if (!ds || !ds->async || ds->async->wait != hash_wait)
+        return 0;
+    hash_job *j = (hash_job *)(void *)ds->async;
+    if (!j->threaded || atomic_load(&j->finished))
+        return 0;
+    /* stop the idle thread at a column boundary and go on from there on a new thread, which
+     * takes this thread's priority (a thread cannot always leave SCHED_IDLE by itself: that
+     * needs RLIMIT_NICE room or CAP_SYS_NICE) */
+    atomic_store(&j->stop, true);
+    pthread_join(j->thread, NULL);
+    j->threaded = false;
+    atomic_store(&j->stop, false);
+    if (atomic_load(&j->finished) && j->next < j->snap.ncols && !j->bad_why) {
+        atomic_store(&j->finished, false);
+        if (pthread_create(&j->thread, NULL, hash_main, j) == 0)
+            j->threaded = true;
+        else
+            atomic_store(&j->finished, true);
+    }
+    return j->threaded ? 1 : 0;
 }
 
 bool dm_profile_help(dm_dataset *ds)

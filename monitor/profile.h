@@ -87,6 +87,11 @@ int dm_profile_read_background(const char *path, dm_dataset *out, char *err, siz
  * stops at the next column boundary): 0 and ds->sha256 set, or -1 with err naming the file
  * (then release ds and do not use it).  0 at once for a dataset with no check pending. */
 int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen);
+/* A deferred check (dm_profile_read_deferred) goes on at this thread's priority, on a thread
+ * of its own, from the column where its idle thread was: for a caller whose cores are about
+ * to be free of the work the idle priority yielded to.  1 when a thread goes on, 0 when
+ * there is nothing left to hash in the background (dm_profile_verify() finishes it). */
+int dm_profile_hurry(dm_dataset *ds);
 /* Help a pending check from this thread (a caller with nothing else to do meanwhile): the
  * order, counts and moments of the values used in place are checked and computed from the
  * last column down while the background thread hashes from the first, until the two meet.

@@ -347,12 +347,16 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
     return 0;
 }
 
-int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info, char *err,
-                  size_t errlen)
+int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info,
+                  bool *reloaded, char *err, size_t errlen)
 {
     char verr[1024];
+    if (reloaded)
+        *reloaded = false;
     if (dm_profile_verify(ds, verr, sizeof verr) == 0)
         return 0;
+    if (reloaded)
+        *reloaded = true;
     /* the cached copy was damaged after it was written: never used, replaced */
     dm_log(DM_LOG_WARN, "%s; reading reference %s@%d from the database instead", verr, info->name,
            info->version);

@@ -14,6 +14,7 @@
 #ifndef DRIFTMON_REFSTORE_H
 #define DRIFTMON_REFSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,8 +54,9 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
 
 /* Finish the check of a reference from dm_ref_load_cached (dm_profile_verify).  A cached
  * copy whose content does not match is deleted (logged as a warning) and the reference
- * read again from the database on conn, into *ds and *info.  0, or -1 with err. */
-int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info, char *err,
-                  size_t errlen);
+ * read again from the database on conn, into *ds and *info (*reloaded set, when not NULL:
+ * whatever was computed from the old *ds must be computed again).  0, or -1 with err. */
+int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info,
+                  bool *reloaded, char *err, size_t errlen);
 
 #endif
