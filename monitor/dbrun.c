@@ -49,18 +49,23 @@ static bool in_list(const char *const *l, const char *s)
 
 /*
  * How many connections a batch is read over: the server's per-field send work is what bounds
- * a binary COPY, so two backends, one per half of the batch's blocks, read it faster even on
- * 2 cores, where they share the CPU with the decoding threads (measured on 2 cores, 10 rounds
- * alternated: 1.17x the plain dump against 1.29x for one stream, tests/bench/check.sh).
- * One core reads over one.  DRIFTMON_COPY_STREAMS (1 or 2) overrides.
+ * a binary COPY, so two backends, one per half of the batch's blocks, read a big batch
+ * faster even on 2 cores, where they share the CPU with the decoding threads.  Measured on
+ * 2 cores, 10 rounds alternated: 50,000 rows x 333 columns (16.6 million fields), 0.879 s
+ * against 1.019 for one stream; 25,000 x 333 (8.3 million), 0.628 against 0.637; the
+ * daemon's 10,000 x 122 (1.2 million), slower over two (the block range's query, a second
+ * connection).  So two streams from 10 million fields (AUTO_MIN_FIELDS), on 2 cores or more.
+ * DRIFTMON_COPY_STREAMS (1 or 2) forces one or two (two: any batch of 256 blocks or more).
+ * Returns 1, 2, or 0 for "two if the batch is big enough".
  */
+#define AUTO_MIN_FIELDS 1e7
 static int copy_streams(void)
 {
     const char *e = getenv("DRIFTMON_COPY_STREAMS");
     if (e && (strcmp(e, "1") == 0 || strcmp(e, "2") == 0))
         return e[0] - '0';
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores >= 2 ? 2 : 1;
+    return cores >= 2 ? 0 : 1;
 }
 
 /* One COPY of a table into a builder, on its own connection (see dm_run_read_table). */
@@ -134,36 +139,48 @@ static void *copy_half_run(void *arg)
     return NULL;
 }
 
-/* Where to cut the rows matching `where` in two halves of their block range: the first
- * block, the middle one and the block after the last, or false when the rows span too few
- * blocks to be worth two streams.  Both halves are bounded on both sides: an open lower
- * bound let the first half scan every block before the batch (the whole history of a table
- * that holds years of batches). */
-static bool split_point(PGconn *conn, const char *table, const char *where,
-                        const char *const *params, size_t nparams, long long blk[3])
+/* The table's name as PostgreSQL prints it, quoted and qualified where needed (malloc'd), or
+ * NULL. */
+static char *regclass_name(PGconn *conn, const char *table)
 {
     const char *tp[1] = {table};
     PGresult *r = PQexecParams(conn, "SELECT $1::regclass::text", 1, NULL, tp, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        PQclear(r);
-        return false;
-    }
-    size_t sl = (size_t)PQgetlength(r, 0, 0) + strlen(where) + 200;
-    char *sql = malloc(sl);
+    char *name = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        name = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return name;
+}
+
+/* Where to cut the rows matching `where` in two halves of their block range: the first
+ * block, the middle one and the block after the last, or false when the rows span too few
+ * blocks (256), or hold fewer than min_fields fields (rows x ncols), to be worth two
+ * streams.  Both halves are bounded on both sides: an open lower
+ * bound let the first half scan every block before the batch (the whole history of a table
+ * that holds years of batches). */
+static bool split_point(PGconn *conn, const char *table, const char *where,
+                        const char *const *params, size_t nparams, size_t ncols, double min_fields,
+                        long long blk[3])
+{
+    char *name = regclass_name(conn, table);
+    size_t sl = name ? strlen(name) + strlen(where) + 200 : 0;
+    char *sql = name ? malloc(sl) : NULL;
     if (sql)
         snprintf(sql, sl,
                  "SELECT (pg_catalog.min(ctid)::text::point)[0]::bigint, "
-                 "(pg_catalog.max(ctid)::text::point)[0]::bigint FROM %s WHERE %s",
-                 PQgetvalue(r, 0, 0), where);
-    PQclear(r);
+                 "(pg_catalog.max(ctid)::text::point)[0]::bigint, pg_catalog.count(*) "
+                 "FROM %s WHERE %s",
+                 name, where);
+    free(name);
     if (!sql)
         return false;
-    r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
     free(sql);
     bool ok = false;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
         long long b0 = atoll(PQgetvalue(r, 0, 0)), b1 = atoll(PQgetvalue(r, 0, 1));
-        if (b1 - b0 >= 256) { /* 2 MB of rows or more */
+        double fields = atof(PQgetvalue(r, 0, 2)) * (double)ncols;
+        if (b1 - b0 >= 256 && fields >= min_fields) { /* 2 MB of rows or more */
             blk[0] = b0;
             blk[1] = b0 + (b1 - b0 + 1) / 2;
             blk[2] = b1 + 1;
@@ -172,6 +189,30 @@ static bool split_point(PGconn *conn, const char *table, const char *where,
     }
     PQclear(r);
     return ok;
+}
+
+/* The planner's estimate of the rows matching `where` (from the table's statistics: for a
+ * batch not analysed yet, about the table's average batch), or -1. */
+static double estimated_rows(PGconn *conn, const char *table, const char *where,
+                             const char *const *params, size_t nparams)
+{
+    char *id = regclass_name(conn, table);
+    size_t sl = id ? strlen(id) + strlen(where) + 64 : 0;
+    char *sql = id ? malloc(sl) : NULL;
+    double rows = -1;
+    if (sql) {
+        snprintf(sql, sl, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s WHERE %s", id, where);
+        PGresult *r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            const char *p = strstr(PQgetvalue(r, 0, 0), "\"Plan Rows\": ");
+            if (p)
+                rows = atof(p + strlen("\"Plan Rows\": "));
+        }
+        PQclear(r);
+    }
+    free(sql);
+    free(id);
+    return rows;
 }
 
 /* The snapshot both halves read in: a read-only REPEATABLE READ transaction on conn, whose
@@ -241,9 +282,19 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     long long blk[3] = {0, 0, 0};
     char snap[128] = "";
     bool in_snap = false;
-    if (cfg && where && *where && copy_streams() >= 2 &&
-        (in_snap = export_snapshot(conn, snap, sizeof snap)))
-        nh = split_point(conn, table, where, params, nparams, blk) ? 2 : 1;
+    int streams = copy_streams();
+    double min_fields = streams == 2 ? 0 : AUTO_MIN_FIELDS;
+    /* a batch the statistics put well under the mark skips the block range's query (it
+     * reads every row's heap tuple: 5 ms for the daemon's 10,000-row batches) */
+    if (cfg && where && *where && streams == 0) {
+        double est = estimated_rows(conn, table, where, params, nparams);
+        if (est >= 0 && est * (double)n < min_fields / 4)
+            streams = 1;
+    }
+    if (cfg && where && *where && streams != 1 &&
+        (in_snap = export_snapshot(conn, snap, sizeof snap)) &&
+        split_point(conn, table, where, params, nparams, n, min_fields, blk))
+        nh = 2;
     if (in_snap && nh == 1) {
         exec_cmd(conn, "ROLLBACK");
         in_snap = false;
