@@ -9,13 +9,14 @@
 # batches of 50,000 rows.  Then, alternating, ROUNDS times:
 #   dump   psql -c "\copy (SELECT <the 333 columns> FROM t WHERE batch_id = 'b1') TO '/dev/null'
 #                   WITH (FORMAT binary)"
-#   dump+  the same dump, its session first freeing one 8 MB allocation (SELECT
-#          octet_length(repeat(repeat(' ', 8192), 1024))), as driftmon does before each COPY:
-#          this raises the backend's malloc thresholds (see dm_db_copy_read), without which a
-#          backend whose heap happens to be laid out badly gives its per-row memory back to
-#          the kernel at every row and takes 5x the time.  On a cluster that has served many
-#          runs the plain dump falls into that in most rounds that follow a check; on this
-#          fresh one, now and then.  Both ratios are printed; dump+ cannot fall into it.
+#   dump+  the same dump, its session first freeing one 1 MB allocation (SELECT
+#          octet_length(repeat(repeat(' ', 8192), 128))), as driftmon does before each COPY
+#          of a 333-column table: this raises the backend's malloc thresholds (see
+#          dm_db_copy_read), without which a backend whose heap happens to be laid out badly
+#          gives its per-row memory back to the kernel at every row and takes 5x the time.
+#          On a cluster that has served many runs the plain dump falls into that in most
+#          rounds that follow a check; on this fresh one, now and then.  Both ratios are
+#          printed; dump+ cannot fall into it.
 #   check  driftmon check b1   (read, compare, both reports, the run's transaction)
 # and prints the medians, the ratio check / dump+ (and / dump), and the check's peak memory.
 set -euo pipefail
@@ -71,7 +72,7 @@ EOF
 /usr/bin/time -f "reference load: %e s, %M KB peak" "$DM" reference load "$W/ref.csv" --name wide --config "$W/config.json"
 
 dump_cmd=(psql -X -q -c "\\copy (SELECT $qcols FROM t WHERE batch_id = 'b1') TO '/dev/null' WITH (FORMAT binary)")
-dumpp_cmd=(psql -X -q -c "SELECT pg_catalog.octet_length(pg_catalog.repeat(pg_catalog.repeat(' ', 8192), 1024))"
+dumpp_cmd=(psql -X -q -c "SELECT pg_catalog.octet_length(pg_catalog.repeat(pg_catalog.repeat(' ', 8192), 128))"
     -c "\\copy (SELECT $qcols FROM t WHERE batch_id = 'b1') TO '/dev/null' WITH (FORMAT binary)")
 check_cmd=("$DM" check b1 --config "$W/config.json" --quiet)
 "${check_cmd[@]}" 2>&1 | tail -1 # one run first: its log line shows where the time goes
