@@ -81,9 +81,11 @@ typedef struct {
     dm_builder *b;
     const char *snapshot; /* the snapshot to read in (pg_export_snapshot), or NULL */
     uint64_t rows;
-    int rc;
+    int rc; /* 0, -1 (err), or NO_CONNECTION: read it on the caller's connection instead */
     char err[1024];
 } copy_half;
+
+#define NO_CONNECTION (-2)
 
 static bool exec_cmd(PGconn *conn, const char *sql);
 
@@ -121,7 +123,7 @@ static void *copy_half_run(void *arg)
     if (!c) {
         c = dm_db_connect(h->cfg->conninfo, h->err, sizeof h->err);
         if (!c) {
-            h->rc = -1;
+            h->rc = NO_CONNECTION;
             return NULL;
         }
     }
@@ -272,11 +274,13 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         goto out;
     }
     uint64_t rows = 0;
-    /* Each COPY runs on a connection of its own (dm_db_copy_read first raises that backend's
-     * malloc thresholds, without which a COPY can spend 5x the time in brk and page faults).
-     * A large batch is read as two halves of its block range (ctid), on two connections and
-     * two threads, both in the snapshot in which the range was measured: the halves are
-     * then exactly the rows one COPY would have read, whatever is written meanwhile. */
+    /* One stream reads on conn (dm_db_copy_read first raises that backend's malloc
+     * thresholds, without which a COPY can spend 5x the time in brk and page faults).  A
+     * large batch is read as two halves of its block range (ctid), on two connections of
+     * their own and two threads, both in the snapshot in which the range was measured: the
+     * halves are then exactly the rows one COPY would have read, whatever is written
+     * meanwhile.  A half whose connection is refused (a connection limit, say) is read on
+     * conn afterwards, which holds that snapshot. */
     copy_half halves[2];
     int nh = 1;
     long long blk[3] = {0, 0, 0};
@@ -303,7 +307,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     for (int h = 0; h < nh; h++) {
         memset(&halves[h], 0, sizeof halves[h]);
         halves[h].cfg = cfg;
-        halves[h].conn = cfg ? NULL : conn;
+        halves[h].conn = nh == 2 ? NULL : conn;
         halves[h].table = table;
         halves[h].sel = sel;
         halves[h].n = n;
@@ -338,6 +342,16 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         copy_half_run(&halves[1]);
     if (threaded)
         pthread_join(th, NULL);
+    for (int h = 0; h < nh; h++)
+        if (halves[h].rc == NO_CONNECTION) {
+            dm_logkv(DM_LOG_WARN,
+                     "no second connection for the batch's read: half of it is read "
+                     "on the first",
+                     "error", halves[h].err, (char *)NULL);
+            halves[h].conn = conn;
+            halves[h].snapshot = NULL;
+            copy_half_run(&halves[h]);
+        }
     /* the exporting transaction (read only) ends once both halves have read in its snapshot */
     if (in_snap)
         exec_cmd(conn, "ROLLBACK");

@@ -347,6 +347,21 @@ if [ -s "$W/big.tsv" ]; then
     else
         bad "a batch after another read in two bounded halves" "$(cat "$W/err")"
     fi
+    # a role allowed two connections: the check's own and one more; a half whose connection
+    # is refused is read on the check's own connection, in the same snapshot: same numbers
+    psql_q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres TO dm_lim"
+    if PGUSER=dm_lim DRIFTMON_COPY_STREAMS=2 "$DM" check big --config "$W/c_big.json" \
+        >"$W/lim.out" 2>"$W/err"; then
+        jl=$(sed -n 's/^json report: //p' "$W/lim.out")
+        if grep -q 'no second connection for the batch' "$W/err" &&
+            same_columns "$jl" "$W/big_cmp.json"; then
+            ok "a refused second connection: that half read on the first, same numbers"
+        else
+            bad "a refused second connection: that half read on the first" "$(cat "$W/err")"
+        fi
+    else
+        bad "a refused second connection: that half read on the first" "$(cat "$W/err")"
+    fi
 fi
 
 chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
