@@ -333,32 +333,24 @@ if [ -s "$W/big.tsv" ]; then
         done
         echo "$b"
     }
+    # the JSON report of a check run as given (stderr in $W/err), or nothing when it failed
+    report_of() { "$@" >"$W/run.out" 2>"$W/err" && sed -n 's/^json report: //p' "$W/run.out"; }
     before=$(settle "")
-    if DRIFTMON_COPY_STREAMS=2 "$DM" check big2 --config "$W/c_seq.json" >"$W/big.out" 2>"$W/err"; then
-        after=$(settle "$before")
-        used=$((after - before))
-        jb=$(sed -n 's/^json report: //p' "$W/big.out")
-        if [ "$lo" -gt 1000 ] && [ "$used" -le $((2 * (hi - lo + 1) + 200)) ] &&
-            same_columns "$jb" "$W/big_cmp.json"; then
-            ok "a batch in blocks $lo-$hi read in two halves: $used block reads, not the $lo blocks before it"
-        else
-            bad "a batch after another read in two bounded halves" "blocks $lo-$hi, $used block reads $(cat "$W/err")"
-        fi
+    jb=$(DRIFTMON_COPY_STREAMS=2 report_of "$DM" check big2 --config "$W/c_seq.json")
+    used=$(($(settle "$before") - before))
+    if [ -n "$jb" ] && [ "$lo" -gt 1000 ] && [ "$used" -le $((2 * (hi - lo + 1) + 200)) ] &&
+        same_columns "$jb" "$W/big_cmp.json"; then
+        ok "a batch in blocks $lo-$hi read in two halves: $used block reads, not the $lo blocks before it"
     else
-        bad "a batch after another read in two bounded halves" "$(cat "$W/err")"
+        bad "a batch after another read in two bounded halves" "blocks $lo-$hi, $used block reads $(cat "$W/err")"
     fi
     # a role allowed two connections: the check's own and one more; a half whose connection
     # is refused is read on the check's own connection, in the same snapshot: same numbers
     psql_q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres TO dm_lim"
-    if PGUSER=dm_lim DRIFTMON_COPY_STREAMS=2 "$DM" check big --config "$W/c_big.json" \
-        >"$W/lim.out" 2>"$W/err"; then
-        jl=$(sed -n 's/^json report: //p' "$W/lim.out")
-        if grep -q 'no second connection for the batch' "$W/err" &&
-            same_columns "$jl" "$W/big_cmp.json"; then
-            ok "a refused second connection: that half read on the first, same numbers"
-        else
-            bad "a refused second connection: that half read on the first" "$(cat "$W/err")"
-        fi
+    jl=$(PGUSER=dm_lim DRIFTMON_COPY_STREAMS=2 report_of "$DM" check big --config "$W/c_big.json")
+    if [ -n "$jl" ] && grep -q 'no second connection for the batch' "$W/err" &&
+        same_columns "$jl" "$W/big_cmp.json"; then
+        ok "a refused second connection: that half read on the first, same numbers"
     else
         bad "a refused second connection: that half read on the first" "$(cat "$W/err")"
     fi
