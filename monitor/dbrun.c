@@ -68,7 +68,8 @@ static int copy_streams(void)
     return cores >= 2 ? 0 : 1;
 }
 
-/* One COPY of a table into a builder, on its own connection (see dm_run_read_table). */
+/* One COPY of a table into a builder, on conn or on a connection of its own (see
+ * dm_run_read_table). */
 typedef struct {
     const dm_config *cfg;
     PGconn *conn; /* used when cfg is NULL */
@@ -87,18 +88,23 @@ typedef struct {
 
 #define NO_CONNECTION (-2)
 
-static bool exec_cmd(PGconn *conn, const char *sql);
+static bool exec_cmd(PGconn *conn, const char *sql)
+{
+    PGresult *r = PQexec(conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
 
 /* Begin a read-only transaction in the given exported snapshot; false with h->err. */
 static bool import_snapshot(PGconn *c, copy_half *h)
 {
-    const char *p[1] = {h->snapshot};
     if (!exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")) {
         snprintf(h->err, sizeof h->err, "could not begin the read: %s", PQerrorMessage(c));
         return false;
     }
     /* SET TRANSACTION SNAPSHOT takes no parameter: the id, quoted, is a literal */
-    char *lit = PQescapeLiteral(c, p[0], strlen(p[0]));
+    char *lit = PQescapeLiteral(c, h->snapshot, strlen(h->snapshot));
     size_t ql = lit ? strlen(lit) + 32 : 0;
     char *q = lit ? malloc(ql) : NULL;
     bool ok = q != NULL;
@@ -160,20 +166,18 @@ static char *regclass_name(PGconn *conn, const char *table)
  * streams.  Both halves are bounded on both sides: an open lower
  * bound let the first half scan every block before the batch (the whole history of a table
  * that holds years of batches). */
-static bool split_point(PGconn *conn, const char *table, const char *where,
+static bool split_point(PGconn *conn, const char *name, const char *where,
                         const char *const *params, size_t nparams, size_t ncols, double min_fields,
                         long long blk[3])
 {
-    char *name = regclass_name(conn, table);
-    size_t sl = name ? strlen(name) + strlen(where) + 200 : 0;
-    char *sql = name ? malloc(sl) : NULL;
+    size_t sl = strlen(name) + strlen(where) + 200;
+    char *sql = malloc(sl);
     if (sql)
         snprintf(sql, sl,
                  "SELECT (pg_catalog.min(ctid)::text::point)[0]::bigint, "
                  "(pg_catalog.max(ctid)::text::point)[0]::bigint, pg_catalog.count(*) "
                  "FROM %s WHERE %s",
                  name, where);
-    free(name);
     if (!sql)
         return false;
     PGresult *r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
@@ -193,27 +197,28 @@ static bool split_point(PGconn *conn, const char *table, const char *where,
     return ok;
 }
 
-/* The planner's estimate of the rows matching `where` (from the table's statistics: for a
- * batch not analysed yet, about the table's average batch), or -1. */
-static double estimated_rows(PGconn *conn, const char *table, const char *where,
+/* The planner's estimate of the rows matching `where` in table `name` (from the table's
+ * statistics: for a batch not analysed yet, about the table's average batch), or -1. */
+static double estimated_rows(PGconn *conn, const char *name, const char *where,
                              const char *const *params, size_t nparams)
 {
-    char *id = regclass_name(conn, table);
-    size_t sl = id ? strlen(id) + strlen(where) + 64 : 0;
-    char *sql = id ? malloc(sl) : NULL;
+    size_t sl = strlen(name) + strlen(where) + 64;
+    char *sql = malloc(sl);
     double rows = -1;
     if (sql) {
-        snprintf(sql, sl, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s WHERE %s", id, where);
+        snprintf(sql, sl, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s WHERE %s", name, where);
         PGresult *r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            const char *p = strstr(PQgetvalue(r, 0, 0), "\"Plan Rows\": ");
-            if (p)
-                rows = atof(p + strlen("\"Plan Rows\": "));
+            cJSON *plan = cJSON_Parse(PQgetvalue(r, 0, 0)); /* [{"Plan": {"Plan Rows": n}}] */
+            const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(plan, 0), "Plan"), "Plan Rows");
+            if (cJSON_IsNumber(n))
+                rows = n->valuedouble;
+            cJSON_Delete(plan);
         }
         PQclear(r);
     }
     free(sql);
-    free(id);
     return rows;
 }
 
@@ -290,15 +295,16 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     double min_fields = streams == 2 ? 0 : AUTO_MIN_FIELDS;
     /* a batch the statistics put well under the mark skips the block range's query (it
      * reads every row's heap tuple: 5 ms for the daemon's 10,000-row batches) */
-    if (cfg && where && *where && streams == 0) {
-        double est = estimated_rows(conn, table, where, params, nparams);
+    char *name = cfg && where && *where && streams != 1 ? regclass_name(conn, table) : NULL;
+    if (name && streams == 0) {
+        double est = estimated_rows(conn, name, where, params, nparams);
         if (est >= 0 && est * (double)n < min_fields / 4)
             streams = 1;
     }
-    if (cfg && where && *where && streams != 1 &&
-        (in_snap = export_snapshot(conn, snap, sizeof snap)) &&
-        split_point(conn, table, where, params, nparams, n, min_fields, blk))
+    if (name && streams != 1 && (in_snap = export_snapshot(conn, snap, sizeof snap)) &&
+        split_point(conn, name, where, params, nparams, n, min_fields, blk))
         nh = 2;
+    free(name);
     if (in_snap && nh == 1) {
         exec_cmd(conn, "ROLLBACK");
         in_snap = false;
@@ -463,14 +469,6 @@ static char *results_json(const dm_comparison *cmp)
     char *s = cJSON_PrintUnformatted(a);
     cJSON_Delete(a);
     return s;
-}
-
-static bool exec_cmd(PGconn *conn, const char *sql)
-{
-    PGresult *r = PQexec(conn, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok;
 }
 
 /* The transaction that makes the run exist. */
@@ -724,7 +722,9 @@ static int ref_join(PGconn *conn, pthread_t th, bool *pending, ref_job *job, dm_
     double t0 = now_s();
     /* also when the idle thread has already hashed everything: the digest is then compared
      * after the comparison, one path whatever the timing */
-    if (later && (dm_profile_hurry(&rc->ds), dm_profile_help(&rc->ds))) {
+    if (later)
+        (void)dm_profile_hurry(&rc->ds);
+    if (later && dm_profile_help(&rc->ds)) {
         *later = true;
         *secs = job->secs + (now_s() - t0);
         return DM_RUN_OK;
@@ -1033,15 +1033,11 @@ out:
         ref_join(conn, ref_th, &ref_pending, &job, rcache, NULL, &ignored, ignored_err,
                  sizeof ignored_err);
     }
-    if (verify_later) { /* a failed run: the reference is still checked, or let go */
+    if (verify_later) { /* a failed run: the reference is still checked (released if bad) */
         bool ignored_reload;
         char ignored_err[1024];
-        if (ref_verify(conn, &job, rcache, &verify_later, &ignored_reload, ignored_err,
-                       sizeof ignored_err) != 0 &&
-            !rcache->loaded) {
-            dm_dataset_release(&rcache->ds);
-            dm_refinfo_release(&rcache->info);
-        }
+        (void)ref_verify(conn, &job, rcache, &verify_later, &ignored_reload, ignored_err,
+                         sizeof ignored_err);
     }
     free(html);
     free(json);
