@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "monitor/fsutil.h"
 #include "monitor/cli.h"
 #include "monitor/config.h"
 #include "monitor/db.h"
@@ -331,7 +332,7 @@ int dm_cmd_report(int argc, char **argv)
             dm_cli_error(err);
             goto out;
         }
-        if (rpt_write_file_atomic(html, doc, len, err, sizeof err) != 0) {
+        if (dm_write_file_atomic(html, doc, len, err, sizeof err) != 0) {
             dm_cli_error(err);
             goto out;
         }
@@ -352,7 +353,7 @@ int dm_cmd_report(int argc, char **argv)
         }
         memcpy(withnl, doc, len);
         withnl[len] = '\n';
-        int rc = rpt_write_file_atomic(json, withnl, len + 1, err, sizeof err);
+        int rc = dm_write_file_atomic(json, withnl, len + 1, err, sizeof err);
         free(withnl);
         if (rc != 0) {
             dm_cli_error(err);

@@ -13,6 +13,7 @@
 
 #include <cJSON.h>
 
+#include "monitor/fsutil.h"
 #include "monitor/compare.h"
 #include "monitor/db.h"
 #include "monitor/log.h"
@@ -1004,8 +1005,8 @@ compare:
         rc = DM_RUN_ENV;
         goto out;
     }
-    if (rpt_write_file_atomic(out->json, json, strlen(json), err, errlen) != 0 ||
-        rpt_write_file_atomic(out->html, html, strlen(html), err, errlen) != 0) {
+    if (dm_write_file_atomic(out->json, json, strlen(json), err, errlen) != 0 ||
+        dm_write_file_atomic(out->html, html, strlen(html), err, errlen) != 0) {
         rc = DM_RUN_ENV;
         goto out;
     }

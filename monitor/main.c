@@ -22,6 +22,7 @@
 #include "monitor/compare.h"
 #include "monitor/config.h"
 #include "monitor/csvin.h"
+#include "monitor/fsutil.h"
 #include "monitor/profile.h"
 #include "monitor/serve.h"
 #include "reports/report.h"
@@ -50,6 +51,22 @@ static void usage(FILE *f)
 }
 
 /* ---- compare --------------------------------------------------------------------------- */
+
+/* Store a rendered report (NULL: out of memory) at path, never half-written; frees text.
+ * 0, or -1 with the error printed. */
+static int write_report(char *text, const char *path)
+{
+    char err[1024];
+    int rc = -1;
+    if (!text)
+        snprintf(err, sizeof err, "could not render the report for \"%s\": out of memory", path);
+    else
+        rc = dm_write_file_atomic(path, text, strlen(text), err, sizeof err);
+    if (rc != 0)
+        dm_cli_error(err);
+    free(text);
+    return rc;
+}
 
 static int cmd_compare(int argc, char **argv)
 {
@@ -137,14 +154,10 @@ static int cmd_compare(int argc, char **argv)
     run.generated_at = now;
     run.settings_json = settings;
     dm_comparison_to_run(&cmp, &cfg, &ref, &cur, &run);
-    if (json && rpt_write_json(&run, json, err, sizeof err) != 0) {
-        dm_cli_error(err);
+    if (json && write_report(rpt_json_render(&run), json) != 0)
         status = 1;
-    }
-    if (status == 0 && html && rpt_write_html(&run, html, err, sizeof err) != 0) {
-        dm_cli_error(err);
+    if (status == 0 && html && write_report(rpt_html_render(&run), html) != 0)
         status = 1;
-    }
     free(settings);
     if (status == 0) {
         if (!quiet) {

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "monitor/fsutil.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
 #include "stats/stats.h"
@@ -240,7 +241,7 @@ int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "could not write \"%s\": out of memory", path);
         return -1;
     }
-    int rc = rpt_write_file_atomic(path, p, len, err, errlen);
+    int rc = dm_write_file_atomic(path, p, len, err, errlen);
     free(p);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/fsutil.h"
 #include "monitor/db.h"
 #include "monitor/log.h"
 #include "reports/history.h"
@@ -117,7 +118,7 @@ static int write_page(const char *dir, const char *name, char *text, char *err, 
         snprintf(err, errlen, "could not render \"%s\": out of memory", path);
         return -1;
     }
-    int rc = rpt_write_file_atomic(path, text, strlen(text), err, errlen);
+    int rc = dm_write_file_atomic(path, text, strlen(text), err, errlen);
     free(text);
     return rc;
 }

@@ -443,17 +443,3 @@ char *rpt_html_render(const rpt_run *r)
     rpt_buf_puts(&b, "</main>\n</body>\n</html>\n");
     return rpt_buf_take(&b);
 }
-
-int rpt_write_html(const rpt_run *r, const char *path, char *err, size_t errlen)
-{
-    char *text = rpt_html_render(r);
-    if (text == NULL) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "could not render the HTML report for \"%s\": out of memory",
-                     path != NULL ? path : "(null)");
-        return -1;
-    }
-    int rc = rpt_write_file_atomic(path, text, strlen(text), err, errlen);
-    free(text);
-    return rc;
-}

@@ -245,17 +245,3 @@ char *rpt_json_render(const rpt_run *r)
     cJSON_free(text);
     return out;
 }
-
-int rpt_write_json(const rpt_run *r, const char *path, char *err, size_t errlen)
-{
-    char *text = rpt_json_render(r);
-    if (text == NULL) {
-        if (err != NULL && errlen > 0)
-            snprintf(err, errlen, "could not render the JSON report for \"%s\": out of memory",
-                     path != NULL ? path : "(null)");
-        return -1;
-    }
-    int rc = rpt_write_file_atomic(path, text, strlen(text), err, errlen);
-    free(text);
-    return rc;
-}

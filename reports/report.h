@@ -1,14 +1,13 @@
 /*
- * report.h - the drift report model and its writers (JSON, HTML).
+ * report.h - the drift report model and its renderers (JSON, HTML).
  *
- * Layer rules: reports/ includes stats/ only, never logs, never exits.  Writers return
- * 0 or -1 with one line in the caller's err buffer naming the file at fault.  Files are
- * written to a temporary file in the same directory, fsync'ed and renamed: a reader
- * sees the old report or the new one, never half of one.
+ * Layer rules: reports/ includes stats/ only, never logs, never exits, writes no file: it
+ * renders documents into memory, and the caller (monitor/) stores them
+ * (monitor/fsutil.h).
  *
- * Everything a report shows comes from the rpt_run the caller fills; the writers only
+ * Everything a report shows comes from the rpt_run the caller fills; the renderers only
  * read it.  Strings from data (column names, category values) are untrusted: the JSON
- * writer emits valid UTF-8 only (invalid bytes become U+FFFD), the HTML writer passes
+ * renderer emits valid UTF-8 only (invalid bytes become U+FFFD), the HTML renderer passes
  * every such string through rpt_html_escape().
  */
 #ifndef DRIFTMON_REPORT_H
@@ -75,15 +74,9 @@ typedef struct {
 /* The JSON report (DESIGN.md section 4) as a malloc'ed NUL-terminated string; NULL on
  * out of memory. */
 char *rpt_json_render(const rpt_run *r);
-int rpt_write_json(const rpt_run *r, const char *path, char *err, size_t errlen);
 
-/* The HTML report as a malloc'ed string / written to path. */
+/* The HTML report as a malloc'ed NUL-terminated string; NULL on out of memory. */
 char *rpt_html_render(const rpt_run *r);
-int rpt_write_html(const rpt_run *r, const char *path, char *err, size_t errlen);
-
-/* Write data[0..len) to path atomically (temp file in the same directory, fsync, rename,
- * fsync of the directory).  0, or -1 with err set and nothing left behind. */
-int rpt_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 
 /* HTML-escape s (& < > " ' and control bytes; invalid UTF-8 becomes U+FFFD) into a
  * malloc'ed string; NULL on out of memory. */
