@@ -10,10 +10,10 @@
 
 #include <cJSON.h>
 
-#include "monitor/fsutil.h"
 #include "monitor/cli.h"
 #include "monitor/config.h"
 #include "monitor/db.h"
+#include "monitor/fsutil.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
 

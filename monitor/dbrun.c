@@ -13,14 +13,15 @@
 
 #include <cJSON.h>
 
-#include "monitor/fsutil.h"
 #include "monitor/compare.h"
 #include "monitor/db.h"
+#include "monitor/fsutil.h"
 #include "monitor/log.h"
 #include "monitor/profile.h"
 #include "monitor/reportdir.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
+#include "stats/numfmt.h"
 
 void dm_refcache_release(dm_refcache *rc)
 {
@@ -438,12 +439,9 @@ static char *results_json(const dm_comparison *cmp)
         cJSON *o = cJSON_CreateObject();
         if (!o)
             break;
-        char th[40], sc[40];
-        snprintf(th, sizeof th, "%.17g", c->threshold);
-        if (isnan(c->score))
-            snprintf(sc, sizeof sc, "NaN");
-        else
-            snprintf(sc, sizeof sc, "%.17g", c->score);
+        char th[STATS_DOUBLE_BUFLEN], sc[STATS_DOUBLE_BUFLEN];
+        stats_format_double(c->threshold, th, sizeof th);
+        stats_format_double(c->score, sc, sizeof sc);
         cJSON_AddStringToObject(o, "n", c->name);
         cJSON_AddStringToObject(o, "t", c->kind == STATS_NUM ? "num" : "cat");
         cJSON_AddStringToObject(o, "s", stats_test_name(c->test));
@@ -515,17 +513,15 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         }
         PQclear(r);
     }
-    char id[24], refid[24], ncol[24], ndr[24], share[40], dshare[40], frac[40];
+    char id[24], refid[24], ncol[24], ndr[24], share[STATS_DOUBLE_BUFLEN],
+        dshare[STATS_DOUBLE_BUFLEN], frac[STATS_DOUBLE_BUFLEN];
     snprintf(id, sizeof id, "%lld", (long long)run_id);
     snprintf(refid, sizeof refid, "%lld", (long long)ri->id);
     snprintf(ncol, sizeof ncol, "%zu", cmp->verdict.number_of_columns);
     snprintf(ndr, sizeof ndr, "%zu", cmp->verdict.number_of_drifted_columns);
-    if (isnan(cmp->verdict.share_of_drifted_columns))
-        snprintf(share, sizeof share, "NaN");
-    else
-        snprintf(share, sizeof share, "%.17g", cmp->verdict.share_of_drifted_columns);
-    snprintf(dshare, sizeof dshare, "%.17g", cfg->drift_share);
-    snprintf(frac, sizeof frac, "%.17g", cfg->retrain_fraction);
+    stats_format_double(cmp->verdict.share_of_drifted_columns, share, sizeof share);
+    stats_format_double(cfg->drift_share, dshare, sizeof dshare);
+    stats_format_double(cfg->retrain_fraction, frac, sizeof frac);
     const char *p[19] = {id,
                          t->batch,
                          t->batch ? NULL : t->since,

@@ -18,7 +18,6 @@
 
 #include "monitor/fsutil.h"
 #include "monitor/sha256.h"
-#include "reports/report.h"
 #include "stats/stats.h"
 
 /* profiles of at least this many bytes get their value arrays in one arena */

@@ -14,6 +14,7 @@
 #include "monitor/log.h"
 #include "monitor/profile.h"
 #include "monitor/sha256.h"
+#include "stats/numfmt.h"
 #include "stats/stats.h"
 
 void dm_refinfo_release(dm_refinfo *r)
@@ -38,7 +39,8 @@ static bool exec_ok(PGconn *conn, const char *sql)
 static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_column *c,
                         char *err, size_t errlen)
 {
-    char ord[16], cnt[24], nd[24], mis[24], nf[24], mean_s[40], std_s[40], min_s[40], max_s[40];
+    char ord[16], cnt[24], nd[24], mis[24], nf[24], mean_s[STATS_DOUBLE_BUFLEN],
+        std_s[STATS_DOUBLE_BUFLEN], min_s[STATS_DOUBLE_BUFLEN], max_s[STATS_DOUBLE_BUFLEN];
     bool num = c->storage == DM_STORE_NUM;
     snprintf(ord, sizeof ord, "%d", ordinal);
     snprintf(cnt, sizeof cnt, "%llu", (unsigned long long)c->n);
@@ -50,10 +52,10 @@ static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_
         stats_num s = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
         double mean, sd;
         if (stats_num_moments(&s, &mean, &sd) == STATS_OK) {
-            snprintf(mean_s, sizeof mean_s, "%.17g", mean);
-            snprintf(std_s, sizeof std_s, "%.17g", sd);
-            snprintf(min_s, sizeof min_s, "%.17g", c->value[0]);
-            snprintf(max_s, sizeof max_s, "%.17g", c->value[c->n_distinct - 1]);
+            stats_format_double(mean, mean_s, sizeof mean_s);
+            stats_format_double(sd, std_s, sizeof std_s);
+            stats_format_double(c->value[0], min_s, sizeof min_s);
+            stats_format_double(c->value[c->n_distinct - 1], max_s, sizeof max_s);
             have_moments = true;
         }
     }

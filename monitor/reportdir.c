@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/fsutil.h"
 #include "monitor/db.h"
+#include "monitor/fsutil.h"
 #include "monitor/log.h"
 #include "reports/history.h"
 #include "reports/report.h"

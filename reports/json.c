@@ -11,6 +11,7 @@
  */
 #include "reports/report.h"
 #include "reports/html_internal.h"
+#include "stats/numfmt.h"
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
@@ -22,29 +23,11 @@
 /* At most this many unseen category labels are listed per column. */
 enum { JSON_MAX_UNSEEN_LABELS = 20 };
 
-/* Shortest of %.15g / %.16g / %.17g that reads back to exactly d; "null" if not finite.
- * The locale's decimal separator, if not '.', is put back to '.'. */
-static void format_double(double d, char *out, size_t outlen)
-{
-    if (!isfinite(d)) {
-        snprintf(out, outlen, "null");
-        return;
-    }
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, outlen, "%.*g", prec, d);
-        if (strtod(out, NULL) == d)
-            break;
-    }
-    for (char *p = out; *p != '\0'; p++)
-        if (!(*p >= '0' && *p <= '9') && *p != '-' && *p != '+' && *p != 'e' && *p != 'E')
-            *p = '.';
-}
-
 static bool add_double(cJSON *obj, const char *key, double d)
 {
-    char num[64];
-    format_double(d, num, sizeof num);
-    return cJSON_AddRawToObject(obj, key, num) != NULL;
+    char num[STATS_DOUBLE_BUFLEN];
+    return cJSON_AddRawToObject(
+               obj, key, isfinite(d) ? stats_format_double(d, num, sizeof num) : "null") != NULL;
 }
 
 static bool add_u64(cJSON *obj, const char *key, uint64_t v)

@@ -8,9 +8,11 @@
 #include <criterion/criterion.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/numfmt.h"
 #include "stats/stats.h"
 
 static const uint64_t ONES[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
@@ -532,4 +534,33 @@ Test(stats, errors_are_reported)
     cr_assert_eq(stats_run_test(STATS_TEST_WASSERSTEIN, &col, NULL, ws, sizeof ws, &score),
                  STATS_ENOTSUP);
     cr_assert_str_eq(stats_strerror(STATS_EEMPTY), "no values to compare");
+}
+
+/* The one spelling of a double: reads back exactly, and no shorter precision (down to 15,
+ * where %g's spelling starts) would; non-finite values as PostgreSQL spells them. */
+Test(stats, format_double_round_trips_at_the_shortest_precision)
+{
+    const double xs[] = {0.1,     1.0 / 3,  2.0 / 3, 1e23,   5e-324, DBL_MAX,  DBL_MIN,
+                         -0.0,    123456.0, 0.5,     1e-300, 0.3,    4.35,     9007199254740993.0,
+                         -2.5e10, 100,      1e15,    1e16,   1e17,   0.1 + 0.2};
+    char out[STATS_DOUBLE_BUFLEN];
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        double d = xs[i];
+        stats_format_double(d, out, sizeof out);
+        cr_assert(strtod(out, NULL) == d && signbit(strtod(out, NULL)) == signbit(d),
+                  "%s does not read back as %a", out, d);
+        int prec = 0;
+        char shorter[64];
+        for (int p = 15; p <= 17 && !prec; p++) {
+            snprintf(shorter, sizeof shorter, "%.*g", p, d);
+            if (strtod(shorter, NULL) == d)
+                prec = p;
+        }
+        snprintf(shorter, sizeof shorter, "%.*g", prec, d);
+        cr_assert_str_eq(out, shorter);
+    }
+    cr_assert_str_eq(stats_format_double(NAN, out, sizeof out), "NaN");
+    cr_assert_str_eq(stats_format_double(INFINITY, out, sizeof out), "Infinity");
+    cr_assert_str_eq(stats_format_double(-INFINITY, out, sizeof out), "-Infinity");
+    cr_assert_str_eq(stats_format_double(0.1, out, sizeof out), "0.1");
 }
