@@ -238,16 +238,11 @@ int dm_cmd_check(int argc, char **argv)
                    v->retrain ? "FLAGGED" : "not flagged");
             printf("json report: %s\nhtml report: %s\n", res.json, res.html);
         }
-        char id[24], rows[24], rd[32], tot[32], rf[32], cm[32];
-        snprintf(rf, sizeof rf, "%.3f", res.ref_s);
-        snprintf(cm, sizeof cm, "%.3f", res.compare_s);
-        snprintf(id, sizeof id, "%lld", (long long)res.run_id);
-        snprintf(rows, sizeof rows, "%llu", (unsigned long long)res.rows);
-        snprintf(rd, sizeof rd, "%.3f", res.read_s);
-        snprintf(tot, sizeof tot, "%.3f", res.total_s);
-        dm_logkv(DM_LOG_INFO, "run committed", "run_id", id, "batch", batch ? batch : "-", "rows",
-                 rows, "reference_s", rf, "read_s", rd, "compare_s", cm, "total_s", tot,
-                 (char *)NULL);
+        dm_logf(DM_LOG_INFO, "run committed",
+                "run_id=%lld batch=%s rows=%llu reference_s=%.3f read_s=%.3f compare_s=%.3f "
+                "total_s=%.3f",
+                (long long)res.run_id, batch ? batch : "-", (unsigned long long)res.rows, res.ref_s,
+                res.read_s, res.compare_s, res.total_s);
         if (exit_code && res.verdict.retrain)
             status = 3;
     }

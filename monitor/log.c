@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -199,6 +200,103 @@ void dm_logkv(dm_log_level level, const char *msg, ...)
         puts_(&l, key);
         put(&l, "=", 1);
         put_value(&l, value);
+    }
+    va_end(ap);
+    end_line(&l);
+}
+
+/* One conversion of a dm_logf format: the spec starts at f (just after '%'); its argument
+ * is taken from ap and written to l (strings bare or quoted as values).  Returns the end of
+ * the spec. */
+static const char *put_conversion(line_buf *l, const char *f, va_list *ap)
+{
+    int width = 0, prec = -1;
+    bool left = *f == '-';
+    if (left)
+        f++;
+    for (; *f >= '0' && *f <= '9'; f++)
+        width = width * 10 + (*f - '0');
+    if (*f == '.')
+        for (prec = 0, f++; *f >= '0' && *f <= '9'; f++)
+            prec = prec * 10 + (*f - '0');
+    if (left)
+        width = -width;
+    int longs = 0;
+    bool size = false, big = false;
+    for (; *f && strchr("lzjtLh", *f); f++) {
+        if (*f == 'l')
+            longs++;
+        else if (*f == 'z' || *f == 'j' || *f == 't')
+            size = true;
+        else if (*f == 'L')
+            big = true;
+    }
+    char conv = *f ? *f++ : 's';
+    char out[128];
+    switch (conv) {
+    case 's':
+        put_value(l, va_arg(*ap, const char *));
+        return f;
+    case 'd':
+    case 'i': {
+        long long v = size         ? (long long)va_arg(*ap, ptrdiff_t)
+                      : longs == 2 ? va_arg(*ap, long long)
+                      : longs == 1 ? (long long)va_arg(*ap, long)
+                                   : (long long)va_arg(*ap, int);
+        snprintf(out, sizeof out, "%*lld", width, v);
+        break;
+    }
+    case 'u':
+    case 'x': {
+        unsigned long long v = size         ? (unsigned long long)va_arg(*ap, size_t)
+                               : longs == 2 ? va_arg(*ap, unsigned long long)
+                               : longs == 1 ? (unsigned long long)va_arg(*ap, unsigned long)
+                                            : (unsigned long long)va_arg(*ap, unsigned);
+        snprintf(out, sizeof out, conv == 'u' ? "%*llu" : "%*llx", width, v);
+        break;
+    }
+    case 'f':
+    case 'g':
+    case 'e': {
+        double v = big ? (double)va_arg(*ap, long double) : va_arg(*ap, double);
+        prec = prec < 0 ? 6 : prec;
+        snprintf(out, sizeof out,
+                 conv == 'f'   ? "%*.*f"
+                 : conv == 'g' ? "%*.*g"
+                               : "%*.*e",
+                 width, prec, v);
+        break;
+    }
+    default: /* not a conversion dm_logf knows: shown as written, no argument taken */
+        snprintf(out, sizeof out, "%%%c", conv);
+        break;
+    }
+    put_value(l, out);
+    return f;
+}
+
+void dm_logf(dm_log_level level, const char *msg, const char *kvfmt, ...)
+{
+    line_buf l;
+    va_list ap;
+
+    if (!level_ok(level)) {
+        return;
+    }
+    start_line(&l, level, msg);
+    if (kvfmt && *kvfmt)
+        put(&l, " ", 1);
+    va_start(ap, kvfmt);
+    for (const char *f = kvfmt; f && *f;) {
+        if (f[0] == '%' && f[1] == '%') {
+            put(&l, "%", 1);
+            f += 2;
+        } else if (*f == '%') {
+            f = put_conversion(&l, f + 1, &ap);
+        } else {
+            put(&l, f, 1);
+            f++;
+        }
     }
     va_end(ap);
     end_line(&l);

@@ -27,4 +27,14 @@ void dm_log(dm_log_level level, const char *fmt, ...) __attribute__((format(prin
  * The list ends at the first NULL key; a NULL value is written as key=null. */
 void dm_logkv(dm_log_level level, const char *msg, ...) __attribute__((sentinel));
 
+/* msg="<msg>" followed by key=value pairs written as one printf format, so that call sites
+ * pass numbers as numbers (checked by the compiler) and never format them first:
+ *   dm_logf(DM_LOG_INFO, "run committed", "run_id=%lld batch=%s read_s=%.3f", id, b, s);
+ * Every converted value is written bare when it is a plain token, else quoted (a %s
+ * string holding a space or a quote cannot break the line; a NULL string is written as
+ * null).  Conversions: d i u x (with h hh l ll z j t), f g e (with L), s, and %%, with a
+ * width ('-' for left) and a precision; no other flag, no '*'. */
+void dm_logf(dm_log_level level, const char *msg, const char *kvfmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -331,7 +331,7 @@ int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference, i
     char err[1024];
     if (dm_reportdir_update(conn, dir, reference, history_runs, err, sizeof err) == 0)
         return 0;
-    dm_logkv(DM_LOG_WARN, "could not update the reports index (the run is recorded)", "error", err,
-             (char *)NULL);
+    dm_logf(DM_LOG_WARN, "could not update the reports index (the run is recorded)", "error=%s",
+            err);
     return -1;
 }
