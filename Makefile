@@ -44,43 +44,76 @@ GEN  := $(BUILD)/dm-gen
 STAMP := $(BUILD)/.flags
 FLAGS_NOW := $(CC) $(CFLAGS) $(DM_CFLAGS) $(LDFLAGS) $(LIB_SRC) $(UNIT_SRC) $(GEN_SRC)
 
-# Debian packages the build, the tests, the benchmarks and the demo need.
-DEB_PKGS := gcc clang make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev \
-            libcriterion-dev libssl-dev postgresql postgresql-client python3 python3-numpy \
-            python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc
-DEPS_STAMP := $(BUILD)/.deps
+# Debian packages: BUILD_DEBS build and install driftmon; the tests, the benchmarks and
+# the demo need TEST_DEBS too.
+BUILD_DEBS := gcc make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev libssl-dev
+TEST_DEBS  := clang libcriterion-dev postgresql postgresql-client python3 python3-numpy \
+              python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc
+DEB_PKGS   := $(BUILD_DEBS) $(TEST_DEBS)
 
 .PHONY: all deps check unit integration asan valgrind bench demo demo-stop install \
-        uninstall format format-check fuzz fuzz-smoke clean help build \
+        uninstall format format-check fuzz fuzz-smoke clean help build _debs-build _debs \
         _check _unit _integration _asan _valgrind _bench _demo _fuzz _fuzz-smoke
 
-# Public targets first install what is missing (make deps), then run again in a sub-make:
-# pkg-config flags are read when a Makefile is parsed, so they must be read after the
-# packages are there (a fresh machine has none of them).
-all check unit integration asan valgrind bench demo fuzz fuzz-smoke: deps
+all: build
+
+# Nothing is installed unless asked: `make deps`, or the README's two commands, `make check`
+# and `make demo`.  Every other target lists the Debian packages it misses and stops.  The
+# public test targets run again in a sub-make: pkg-config flags are read when a Makefile is
+# parsed, so they must be read after `make deps` installed the packages (a fresh machine
+# has none of them).
+check demo: deps
+	@$(MAKE) --no-print-directory _$@
+unit integration asan valgrind bench fuzz fuzz-smoke: _debs
 	@$(MAKE) --no-print-directory _$@
 
-_all build: $(BIN) $(GEN)
+build: $(BIN) $(GEN)
 
 help:
-	@echo "make            build $(BIN) and the data generator"
-	@echo "make check      every test: unit, integration (throwaway PostgreSQL), fuzz smoke"
-	@echo "make demo       generate Home-Credit-shaped data and run driftmon on it"
+	@echo "make            build $(BIN) and the data generator; a missing Debian package"
+	@echo "                is listed and stops the build (nothing is installed)"
+	@echo "make deps       install the missing Debian packages the build, the tests and the"
+	@echo "                demo need (apt-get; root or sudo; a no-op when all are there)"
+	@echo "make check      make deps, then every test: unit, integration (throwaway"
+	@echo "                PostgreSQL), fuzz smoke"
+	@echo "make demo       make deps, then generate Home-Credit-shaped data and run driftmon on it"
 	@echo "make bench      benchmarks against the oracle (tests/bench)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make valgrind   unit tests under valgrind memcheck"
-	@echo "make deps       install missing Debian packages (no-op when present)"
 	@echo "make install    install driftmon into \$$DESTDIR\$$PREFIX/bin"
 	@echo "WERROR=1        warnings are errors (CI: .ci/run); off by default"
 
 # ---- dependencies ------------------------------------------------------------
+# $(call missing_debs,PKGS): shell code setting $$missing to those of PKGS that dpkg does
+# not list as installed (one dpkg-query).
+missing_debs = installed=" $$(dpkg-query -W -f='$${db:Status-Status} $${Package}\n' $(1) 2>/dev/null \
+	  | awk '$$1 == "installed" { printf "%s ", $$2 }')"; \
+	missing=""; for p in $(1); do \
+	  case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p" ;; esac; \
+	done
+
+# $(call need_debs,PKGS): list the missing PKGS and fail.  Without dpkg (not Debian) the
+# packages are not checked: the compiler and pkg-config say what is missing.
+need_debs = if command -v dpkg-query >/dev/null; then \
+	  $(call missing_debs,$(1)); \
+	  if [ -n "$$missing" ]; then \
+	    echo "missing Debian packages:$$missing" >&2; \
+	    echo "install them with: make deps (or apt-get install$$missing)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+_debs-build:
+	@$(call need_debs,$(BUILD_DEBS))
+_debs:
+	@$(call need_debs,$(DEB_PKGS))
+
 # Installs only what is missing; with everything present it costs one dpkg-query.
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP): Makefile
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
-	    || missing="$$missing $$p"; \
-	done; \
+deps:
+	@command -v dpkg-query >/dev/null || { \
+	  echo "make deps installs Debian packages; install the equivalents of: $(DEB_PKGS)" >&2; \
+	  exit 1; }
+	@$(call missing_debs,$(DEB_PKGS)); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -88,10 +121,9 @@ $(DEPS_STAMP): Makefile
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing \
 	    >/dev/null || { echo "could not install:$$missing" >&2; exit 1; }; \
 	fi
-	@mkdir -p $(BUILD) && touch $@
 
 # ---- build -------------------------------------------------------------------
-$(STAMP): FORCE | $(DEPS_STAMP)
+$(STAMP): FORCE | _debs-build
 	@mkdir -p $(BUILD)
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 FORCE:
