@@ -8,6 +8,8 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 0
@@ -80,7 +82,9 @@ help:
 	@echo "make bench      benchmarks against the oracle (tests/bench)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make valgrind   unit tests under valgrind memcheck"
-	@echo "make install    install driftmon into \$$DESTDIR\$$PREFIX/bin"
+	@echo "make install    driftmon into \$$DESTDIR\$$BINDIR (\$$PREFIX/bin), its systemd unit"
+	@echo "                into \$$DESTDIR\$$UNITDIR (\$$PREFIX/lib/systemd/system)"
+	@echo "make uninstall  remove what make install installed"
 	@echo "WERROR=1        warnings are errors (CI: .ci/run); off by default"
 
 # ---- dependencies ------------------------------------------------------------
@@ -229,18 +233,17 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
+# The program and its systemd unit, nothing else (the SQL migrations are compiled in).  The
+# unit's paths under /usr/local follow BINDIR and PREFIX.  Any failing step fails the target.
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/driftmon/sql
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/driftmon
-	for f in sql/*.sql; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/driftmon/sql/ || true; done
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/local/bin/driftmon|$(PREFIX)/bin/driftmon|' monitor/driftmon.service \
-	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/driftmon.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/driftmon
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/|$(PREFIX)/|g' \
+	  monitor/driftmon.service > $(DESTDIR)$(UNITDIR)/driftmon.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/driftmon.service
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/driftmon
-	rm -rf $(DESTDIR)$(PREFIX)/share/driftmon
-	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/driftmon.service
+	rm -f $(DESTDIR)$(BINDIR)/driftmon $(DESTDIR)$(UNITDIR)/driftmon.service
 
 clean:
 	rm -rf $(BUILD)
