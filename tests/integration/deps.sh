@@ -45,11 +45,10 @@ else
         "$(tail -5 "$T/out"; cat "$T/calls" 2>/dev/null)"
 fi
 # a missing test package does not stop `make`
-if mk TEST_DEBS="$FAKE"; then
-    called && bad "make: a missing test package does not stop the build" "$(cat "$T/calls")" ||
-        ok "make: a missing test package does not stop the build"
+if mk TEST_DEBS="$FAKE" && ! called; then
+    ok "make: a missing test package does not stop the build"
 else
-    bad "make: a missing test package does not stop the build" "$(tail -5 "$T/out")"
+    bad "make: a missing test package does not stop the build" "$(tail -5 "$T/out"; cat "$T/calls" 2>/dev/null)"
 fi
 # make install: the same check
 if mk install DESTDIR="$T/root" BUILD_DEBS="make $FAKE"; then

@@ -98,8 +98,11 @@ else
 fi
 if [ "$(id -u)" != 0 ]; then
     mkdir -p "$T/ro" && chmod 0555 "$T/ro"
-    inst "$T/ro" && bad "an unwritable DESTDIR: make install fails" "make exited 0" ||
+    if inst "$T/ro"; then
+        bad "an unwritable DESTDIR: make install fails" "make exited 0"
+    else
         ok "an unwritable DESTDIR: make install fails"
+    fi
 else
     echo "note: root writes anywhere; the unwritable DESTDIR case runs for other users only"
 fi
