@@ -60,10 +60,10 @@ DEB_PKGS   := $(BUILD_DEBS) $(TEST_DEBS)
 all: build
 
 # Nothing is installed unless asked: `make deps`, or the README's two commands, `make check`
-# and `make demo`.  Every other target lists the Debian packages it misses and stops.  The
-# public test targets run again in a sub-make: pkg-config flags are read when a Makefile is
-# parsed, so they must be read after `make deps` installed the packages (a fresh machine
-# has none of them).
+# and `make demo`.  Every other target lists the Debian packages it misses and stops.  check
+# and demo run again in a sub-make: pkg-config flags are read when a Makefile is parsed, so
+# they must be read after `make deps` installed the packages (a fresh machine has none of
+# them); the other test targets run their _target the same way.
 check demo: deps
 	@$(MAKE) --no-print-directory _$@
 unit integration asan tsan valgrind bench fuzz fuzz-smoke: _debs
