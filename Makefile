@@ -1,20 +1,25 @@
 # driftmon: build, test, demo.  `make help` lists the targets.
 #
 # User CC / CFLAGS / LDFLAGS stay overridable; the project's own flags live in
-# DM_* variables.  Sanitizer builds go to their own directory (build/asan).
+# DM_* variables.  Sanitizer builds go to their own directory (build/asan, build/tsan).
+# WERROR=1 makes warnings errors (CI sets it, .ci/run): off by default, so that a compiler
+# or flags we do not test (a newer gcc, -O3) cannot stop a build on a new warning.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 BUILD   ?= build
+WERROR  ?= 0
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 PKGS    := libpq libcjson gsl libcrypto
 DM_WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wundef -Wcast-qual -Wwrite-strings \
-           -Wvla -Wnull-dereference -Werror
+           -Wvla -Wnull-dereference $(if $(filter 1,$(WERROR)),-Werror)
 DM_CFLAGS := -std=c11 -D_GNU_SOURCE -ffp-contract=off -pthread -I. \
              -DDRIFTMON_VERSION='"$(VERSION)"' \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(DM_WARN)
@@ -41,42 +46,80 @@ GEN  := $(BUILD)/dm-gen
 STAMP := $(BUILD)/.flags
 FLAGS_NOW := $(CC) $(CFLAGS) $(DM_CFLAGS) $(LDFLAGS) $(LIB_SRC) $(UNIT_SRC) $(GEN_SRC)
 
-# Debian packages the build, the tests, the benchmarks and the demo need.
-DEB_PKGS := gcc clang make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev \
-            libcriterion-dev libssl-dev postgresql postgresql-client python3 python3-numpy \
-            python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc
-DEPS_STAMP := $(BUILD)/.deps
+# Debian packages: BUILD_DEBS build and install driftmon; the tests, the benchmarks and
+# the demo need TEST_DEBS too.
+BUILD_DEBS := gcc make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev libssl-dev
+TEST_DEBS  := clang libcriterion-dev postgresql postgresql-client python3 python3-numpy \
+              python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc
+DEB_PKGS   := $(BUILD_DEBS) $(TEST_DEBS)
 
-.PHONY: all deps check unit integration asan valgrind bench demo demo-stop install \
-        uninstall format format-check fuzz fuzz-smoke clean help build \
-        _check _unit _integration _asan _valgrind _bench _demo _fuzz _fuzz-smoke
+.PHONY: all deps check unit integration asan tsan valgrind bench demo demo-stop install \
+        uninstall format format-check fuzz fuzz-smoke clean help build _debs-build _debs \
+        _check _unit _integration _asan _tsan _valgrind _bench _demo _fuzz _fuzz-smoke
 
-# Public targets first install what is missing (make deps), then run again in a sub-make:
-# pkg-config flags are read when a Makefile is parsed, so they must be read after the
-# packages are there (a fresh machine has none of them).
-all check unit integration asan valgrind bench demo fuzz fuzz-smoke: deps
+all: build
+
+# Nothing is installed unless asked: `make deps`, or the README's two commands, `make check`
+# and `make demo`.  Every other target lists the Debian packages it misses and stops.  check
+# and demo run again in a sub-make: pkg-config flags are read when a Makefile is parsed, so
+# they must be read after `make deps` installed the packages (a fresh machine has none of
+# them); the other test targets run their _target the same way.
+check demo: deps
+	@$(MAKE) --no-print-directory _$@
+unit integration asan tsan valgrind bench fuzz fuzz-smoke: _debs
 	@$(MAKE) --no-print-directory _$@
 
-_all build: $(BIN) $(GEN)
+build: $(BIN) $(GEN)
 
 help:
-	@echo "make            build $(BIN) and the data generator"
-	@echo "make check      every test: unit, integration (throwaway PostgreSQL), fuzz smoke"
-	@echo "make demo       generate Home-Credit-shaped data and run driftmon on it"
+	@echo "make            build $(BIN) and the data generator; a missing Debian package"
+	@echo "                is listed and stops the build (nothing is installed)"
+	@echo "make deps       install the missing Debian packages the build, the tests and the"
+	@echo "                demo need (apt-get; root or sudo; a no-op when all are there)"
+	@echo "make check      make deps, then every test: unit, integration (throwaway"
+	@echo "                PostgreSQL), fuzz smoke"
+	@echo "make demo       make deps, then generate Home-Credit-shaped data and run driftmon on it"
 	@echo "make bench      benchmarks against the oracle (tests/bench)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan)"
+	@echo "make tsan       the threaded code under ThreadSanitizer (build/tsan): cli.sh and"
+	@echo "                check.sh with the tsan program; fails on any report"
 	@echo "make valgrind   unit tests under valgrind memcheck"
-	@echo "make deps       install missing Debian packages (no-op when present)"
-	@echo "make install    install driftmon into \$$DESTDIR\$$PREFIX/bin"
+	@echo "make install    driftmon into \$$DESTDIR\$$BINDIR (\$$PREFIX/bin), its systemd unit"
+	@echo "                into \$$DESTDIR\$$UNITDIR (\$$PREFIX/lib/systemd/system)"
+	@echo "make uninstall  remove what make install installed"
+	@echo "WERROR=1        warnings are errors (CI: .ci/run); off by default"
 
 # ---- dependencies ------------------------------------------------------------
+# $(call missing_debs,PKGS): shell code setting $$missing to those of PKGS that dpkg does
+# not list as installed (one dpkg-query).
+missing_debs = installed=" $$(dpkg-query -W -f='$${db:Status-Status} $${Package}\n' $(1) 2>/dev/null \
+	  | awk '$$1 == "installed" { printf "%s ", $$2 }')"; \
+	missing=""; for p in $(1); do \
+	  case "$$installed" in *" $$p "*) ;; *) missing="$$missing $$p" ;; esac; \
+	done
+
+# $(call need_debs,PKGS): list the missing PKGS and fail.  Without dpkg (not Debian) the
+# packages are not checked: the compiler and pkg-config say what is missing.
+need_debs = if command -v dpkg-query >/dev/null; then \
+	  $(call missing_debs,$(1)); \
+	  if [ -n "$$missing" ]; then \
+	    echo "missing Debian packages:$$missing" >&2; \
+	    echo "install them with: make deps (or apt-get install$$missing)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+_debs-build:
+	@$(call need_debs,$(BUILD_DEBS))
+_debs:
+	@$(call need_debs,$(DEB_PKGS))
+
 # Installs only what is missing; with everything present it costs one dpkg-query.
-deps: $(DEPS_STAMP)
-$(DEPS_STAMP): Makefile
-	@missing=""; for p in $(DEB_PKGS); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
-	    || missing="$$missing $$p"; \
-	done; \
+deps:
+	@command -v dpkg-query >/dev/null || { \
+	  echo "make deps installs Debian packages; install the equivalents of: $(DEB_PKGS)" >&2; \
+	  exit 1; }
+	@$(call missing_debs,$(DEB_PKGS)); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing missing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -84,10 +127,9 @@ $(DEPS_STAMP): Makefile
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing \
 	    >/dev/null || { echo "could not install:$$missing" >&2; exit 1; }; \
 	fi
-	@mkdir -p $(BUILD) && touch $@
 
 # ---- build -------------------------------------------------------------------
-$(STAMP): FORCE | $(DEPS_STAMP)
+$(STAMP): FORCE | _debs-build
 	@mkdir -p $(BUILD)
 	@echo '$(FLAGS_NOW)' | cmp -s - $@ || echo '$(FLAGS_NOW)' > $@
 FORCE:
@@ -158,6 +200,31 @@ _asan:
 	grep -q 'Failing: 0 | Crashing: 0' $(abspath $(BUILD))/asan/log.txt
 	DM_DRIFTMON=$(abspath $(BUILD))/asan/driftmon bash tests/integration/cli.sh
 
+# tsan: ThreadSanitizer on the threaded code.  Criterion 2.4.1 cannot run under it (its
+# sandbox maps memory at addresses TSan reserves: "Could not initialize inheritable arena",
+# Criterion issue 274), so the threads are exercised through the program built with
+# -fsanitize=thread: cli.sh (compare and profile: the worker threads, the profile's digest
+# thread, two CSV files read at once) and check.sh (the COPY streams, the reference thread,
+# the digest hurried and helped).  In this build a CSV file of 64 KiB or more is read by two
+# threads, so that the two-reader path runs too.  Reports go to $(BUILD)/tsan/log.
+TSAN_DIR := $(abspath $(BUILD))/tsan
+_tsan:
+	$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread -DDM_CSV_SPLIT_MIN_DEFAULT=65536" \
+	  LDFLAGS="-fsanitize=thread" $(BUILD)/tsan/driftmon $(BUILD)/tsan/dm-gen
+	@rm -rf $(TSAN_DIR)/log && mkdir -p $(TSAN_DIR)/log
+	@failed=""; for t in cli check; do \
+	  echo "== tests/integration/$$t.sh (ThreadSanitizer)"; \
+	  TSAN_OPTIONS="log_path=$(TSAN_DIR)/log/tsan second_deadlock_stack=1" \
+	    DM_BUILD=$(TSAN_DIR) DM_DRIFTMON=$(TSAN_DIR)/driftmon bash tests/integration/$$t.sh \
+	    || failed="$$failed $$t.sh"; \
+	done; \
+	if grep -l 'WARNING: ThreadSanitizer' $(TSAN_DIR)/log/* 2>/dev/null; then \
+	  grep -h -A12 'WARNING: ThreadSanitizer' $(TSAN_DIR)/log/* >&2; \
+	  echo "ThreadSanitizer reports: the files above" >&2; exit 1; fi; \
+	if [ -n "$$failed" ]; then echo "FAILED under ThreadSanitizer:$$failed" >&2; exit 1; fi; \
+	echo "tsan: cli.sh and check.sh passed, no ThreadSanitizer report"
+
 _valgrind: $(UNIT) $(BIN)
 	@rm -f $(BUILD)/valgrind.*.log
 	cd tests && valgrind --trace-children=yes --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -193,18 +260,17 @@ format:
 format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
+# The program and its systemd unit, nothing else (the SQL migrations are compiled in).  The
+# unit's paths under /usr/local follow BINDIR and PREFIX.  Any failing step fails the target.
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/driftmon/sql
-	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/driftmon
-	for f in sql/*.sql; do [ -e "$$f" ] && install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/driftmon/sql/ || true; done
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/local/bin/driftmon|$(PREFIX)/bin/driftmon|' monitor/driftmon.service \
-	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/driftmon.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/driftmon
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/|$(PREFIX)/|g' \
+	  monitor/driftmon.service > $(DESTDIR)$(UNITDIR)/driftmon.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/driftmon.service
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/driftmon
-	rm -rf $(DESTDIR)$(PREFIX)/share/driftmon
-	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/driftmon.service
+	rm -f $(DESTDIR)$(BINDIR)/driftmon $(DESTDIR)$(UNITDIR)/driftmon.service
 
 clean:
 	rm -rf $(BUILD)

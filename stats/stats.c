@@ -797,16 +797,19 @@ int stats_run_test(stats_test t, const stats_column *col, const stats_options *o
 {
     if (!col || !score || !test_valid(t))
         return STATS_EINVAL;
-    ws_plan plan;
+    /* The workspace is planned and carved in one place, for the tests that use one. */
+    workspace w;
     int rc;
     if (needs_workspace(t)) {
+        ws_plan plan;
         rc = plan_workspace(col, opt, &plan);
+        if (rc == STATS_OK)
+            rc = ws_carve(ws, ws_bytes, &plan, &w);
         if (rc != STATS_OK)
             return rc;
     } else if (uses_num(col) && (col->ref_num.n == 0 || col->cur_num.n == 0)) {
         return STATS_EEMPTY;
     }
-    workspace w;
     size_t k;
     double s = NAN;
     switch (t) {
@@ -823,10 +826,7 @@ int stats_run_test(stats_test t, const stats_column *col, const stats_options *o
         rc = stats_ks_2samp(&col->ref_num, &col->cur_num, &d, &s);
         break;
     }
-    default:
-        rc = ws_carve(ws, ws_bytes, &plan, &w);
-        if (rc != STATS_OK)
-            return rc;
+    default: /* the tests that use the workspace */
         switch (t) {
         case STATS_TEST_JENSENSHANNON:
             rc = binned_shares(col, opt, &w, &k);
