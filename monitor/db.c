@@ -3,15 +3,14 @@
  */
 #include "monitor/db.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "monitor/conninfo.h"
 #include "monitor/log.h"
 #include "monitor/migrations.h"
 #include "monitor/sha256.h"
@@ -134,162 +133,6 @@ static void notice_processor(void *arg, const char *message)
     dm_logkv(level, "server notice", "detail", m, (char *)NULL);
 }
 
-/* ---- conninfo scrubbing -------------------------------------------------------------- */
-
-typedef struct {
-    char *out;
-    size_t cap, len;
-} outbuf;
-
-static void ob_put(outbuf *o, const char *s, size_t n)
-{
-    if (o->cap == 0) {
-        return;
-    }
-    for (size_t i = 0; i < n && o->len + 1 < o->cap; i++) {
-        o->out[o->len++] = s[i];
-    }
-    o->out[o->len] = '\0';
-}
-
-static void ob_puts(outbuf *o, const char *s)
-{
-    ob_put(o, s, strlen(s));
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static void scrub_uri(const char *s, outbuf *o)
-{
-    const char *rest = strstr(s, "://") + 3;
-    const char *p = rest;
-
-    ob_put(o, s, (size_t)(rest - s));
-    /* userinfo: up to the first '@' before any '/' (as libpq reads it) */
-    while (*p != '\0' && *p != '@' && *p != '/') {
-        p++;
-    }
-    if (*p == '@') {
-        const char *colon = memchr(rest, ':', (size_t)(p - rest));
-        if (colon != NULL) {
-            ob_put(o, rest, (size_t)(colon - rest) + 1);
-            ob_puts(o, "****");
-        } else {
-            ob_put(o, rest, (size_t)(p - rest));
-        }
-        rest = p;
-    }
-    /* host, port, path: verbatim up to the query */
-    p = strchr(rest, '?');
-    if (p == NULL) {
-        ob_puts(o, rest);
-        return;
-    }
-    ob_put(o, rest, (size_t)(p - rest) + 1);
-    p++;
-    while (*p != '\0') {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        if (eq != NULL && (size_t)(eq - p) == 8 && strncasecmp(p, "password", 8) == 0) {
-            ob_put(o, p, 9);
-            ob_puts(o, "****");
-        } else if (eq != NULL && (size_t)(eq - p) == 6 && strncasecmp(p, "dbname", 6) == 0 &&
-                   (memchr(eq, '=', n - 6) != NULL || memchr(eq, '%', n - 6) != NULL)) {
-            ob_put(o, p, 7);
-            ob_puts(o, "****");
-        } else {
-            ob_put(o, p, n);
-        }
-        p += n;
-        if (*p == '&') {
-            ob_put(o, "&", 1);
-            p++;
-        }
-    }
-}
-
-static void scrub_keyvalue(const char *s, outbuf *o)
-{
-    const char *p = s;
-
-    while (*p != '\0') {
-        const char *ws = p, *key, *vstart;
-        size_t keylen;
-        bool quoted_ok = true;
-        bool mask = false;
-
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        ob_put(o, ws, (size_t)(p - ws));
-        if (*p == '\0') {
-            break;
-        }
-        key = p;
-        while (*p != '\0' && *p != '=' && !isspace((unsigned char)*p)) {
-            p++;
-        }
-        keylen = (size_t)(p - key);
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        if (*p != '=' || keylen == 0) {
-            ob_puts(o, "...");
-            return;
-        }
-        p++;
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        ob_put(o, key, (size_t)(p - key));
-        vstart = p;
-        if (*p == '\'') {
-            p++;
-            quoted_ok = false;
-            while (*p != '\0') {
-                if (*p == '\\' && p[1] != '\0') {
-                    p += 2;
-                } else if (*p == '\'') {
-                    p++;
-                    quoted_ok = true;
-                    break;
-                } else {
-                    p++;
-                }
-            }
-        } else {
-            while (*p != '\0' && !isspace((unsigned char)*p)) {
-                if (*p == '\\' && p[1] != '\0') {
-                    p++;
-                }
-                p++;
-            }
-        }
-        if (keylen == 8 && strncmp(key, "password", 8) == 0) {
-            mask = true;
-        } else if (keylen == 6 && strncmp(key, "dbname", 6) == 0) {
-            /* a dbname that is itself a connection string may carry a password */
-            for (const char *q = vstart; q < p; q++) {
-                if (*q == '=' || (*q == ':' && q[1] == '/' && q[2] == '/')) {
-                    mask = true;
-                }
-            }
-        }
-        if (!quoted_ok) {
-            ob_puts(o, "...");
-            return;
-        }
-        if (mask) {
-            ob_puts(o, "****");
-        } else {
-            ob_put(o, vstart, (size_t)(p - vstart));
-        }
-    }
-}
-
 void dm_db_trim(const char *msg, char *out, size_t len)
 {
     if (len == 0)
@@ -308,32 +151,13 @@ int dm_db_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t 
     return -1;
 }
 
-char *dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen)
-{
-    outbuf o = {out, outlen, 0};
-
-    if (outlen == 0) {
-        return out;
-    }
-    out[0] = '\0';
-    if (conninfo == NULL) {
-        return out;
-    }
-    if (starts_with(conninfo, "postgresql://") || starts_with(conninfo, "postgres://")) {
-        scrub_uri(conninfo, &o);
-    } else {
-        scrub_keyvalue(conninfo, &o);
-    }
-    return out;
-}
-
 /* ---- connect ------------------------------------------------------------------------- */
 
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen)
 {
     const char *keys[3] = {NULL, NULL, NULL};
     const char *vals[3] = {NULL, NULL, NULL};
-    char scrubbed[512], buf[1024];
+    char shown[512], msg[1024], buf[1024];
     int k = 0;
     PGconn *conn;
 
@@ -342,29 +166,35 @@ PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen)
     if (conninfo != NULL && *conninfo != '\0') {
         keys[k] = "dbname";
         vals[k++] = conninfo;
-        dm_conninfo_scrub(conninfo, scrubbed, sizeof scrubbed);
+        if (dm_conninfo_scrub(conninfo, shown, sizeof shown) != 0) {
+            /* libpq would fail the same way, with a message that may quote the password */
+            set_err(err, errlen, "database.conninfo: %s", shown);
+            return NULL;
+        }
     } else {
-        snprintf(scrubbed, sizeof scrubbed, "(PG* environment)");
+        snprintf(shown, sizeof shown, "(PG* environment)");
     }
     conn = PQconnectdbParams(keys, vals, 1);
     if (conn == NULL) {
-        set_err(err, errlen, "could not connect to \"%s\": out of memory", scrubbed);
+        set_err(err, errlen, "could not connect to \"%s\": out of memory", shown);
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        set_err(err, errlen, "could not connect to \"%s\": %s", scrubbed,
-                conn_error(conn, buf, sizeof buf));
+        dm_conninfo_redact(conninfo, PQerrorMessage(conn), msg, sizeof msg);
+        set_err(err, errlen, "could not connect to \"%s\": %s", shown,
+                trimmed(msg, buf, sizeof buf));
         PQfinish(conn);
         return NULL;
     }
     PQsetNoticeProcessor(conn, notice_processor, NULL);
     if (PQsetClientEncoding(conn, "UTF8") != 0) {
-        set_err(err, errlen, "could not set client_encoding UTF8 on \"%s\": %s", scrubbed,
-                conn_error(conn, buf, sizeof buf));
+        dm_conninfo_redact(conninfo, PQerrorMessage(conn), msg, sizeof msg);
+        set_err(err, errlen, "could not set client_encoding UTF8 on \"%s\": %s", shown,
+                trimmed(msg, buf, sizeof buf));
         PQfinish(conn);
         return NULL;
     }
-    dm_logkv(DM_LOG_DEBUG, "connected", "conninfo", scrubbed, "database", PQdb(conn), "user",
+    dm_logkv(DM_LOG_DEBUG, "connected", "conninfo", shown, "database", PQdb(conn), "user",
              PQuser(conn), (char *)NULL);
     return conn;
 }

@@ -21,6 +21,7 @@
 
 #include "monitor/cli.h"
 #include "monitor/config.h"
+#include "monitor/conninfo.h"
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/hook.h"
@@ -642,7 +643,7 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
             s->need_sweep = true;
             s->next_window_at = 0;
             char scrub[600];
-            dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub);
+            (void)dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub); /* it connected */
             dm_logkv(DM_LOG_INFO, "connected; listening on driftmon_batch", "conninfo",
                      scrub[0] ? scrub : "(PG* environment)", "worker", s->o.worker, (char *)NULL);
             return true;
