@@ -356,6 +356,33 @@ if [ -s "$W/big.tsv" ]; then
     fi
 fi
 
+# ---- serve logs where it connected on every connect: the secrets libpq marks as **** ------
+# its own database, so that nothing is pending for it; trust authentication and a Unix
+# socket: the password and the key's passphrase are given but never needed
+psql_q -c "CREATE DATABASE dm_serve"
+for ci in "host=$PGHOST port=$PGPORT dbname=dm_serve sslpassword=secret password=secret" \
+    "postgresql:///dm_serve?host=$PGHOST&port=$PGPORT&ssl%70assword=secret&pass%77ord=secret"; do
+    $PY -c 'import json,sys; c=json.load(open(sys.argv[1])); c["database"]={"conninfo": sys.argv[2]}
+json.dump(c, open(sys.argv[3], "w"))' "$W/config.json" "$ci" "$W/c_serve.json"
+    : >"$W/serve.log"
+    "$DM" init --config "$W/c_serve.json" >/dev/null 2>>"$W/serve.log"
+    "$DM" serve --config "$W/c_serve.json" --poll 30 >>"$W/serve.log" 2>&1 &
+    spid=$!
+    for _ in $(seq 1 100); do
+        grep -q 'listening on driftmon_batch' "$W/serve.log" && break
+        sleep 0.1
+    done
+    kill -TERM "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+    line=$(grep 'listening on driftmon_batch' "$W/serve.log")
+    if [[ $line =~ [\"\ ]sslpassword=\*{4}[\"\ ] && $line =~ [\"\ ]password=\*{4}[\"\ ] ]] &&
+        ! grep -q secret "$W/serve.log"; then
+        ok "serve's connect line with $ci: sslpassword=**** password=****"
+    else
+        bad "serve's connect line with $ci: sslpassword=**** password=****" "$(cat "$W/serve.log")"
+    fi
+done
+
 chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
 [ "$chain" = 0 ] && ok "hash chain intact" || bad "hash chain intact" "$chain broken links"
 
