@@ -93,20 +93,25 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-/* Run a command that returns no rows; -1 with err on failure. */
-static int exec_ok(PGconn *conn, const char *sql, const char *what, char *err, size_t errlen)
+int dm_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+               const char *what, char *err, size_t errlen)
 {
     char buf[1024];
-    PGresult *res = PQexec(conn, sql);
+    PGresult *res = nparams > 0 ? PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                                : PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);
 
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "%s: %s", what, result_error(res, conn, buf, sizeof buf));
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         PQclear(res);
-        return -1;
+        return 0;
+    }
+    if (what != NULL) {
+        set_err(err, errlen, "%s: %s", what, result_error(res, conn, buf, sizeof buf));
+    } else {
+        set_err(err, errlen, "%s", result_error(res, conn, buf, sizeof buf));
     }
     PQclear(res);
-    return 0;
+    return -1;
 }
 
 static void rollback_quietly(PGconn *conn)
@@ -250,20 +255,19 @@ static int applied_sha(PGconn *conn, const char *name, char sha[65], char *err, 
 
 static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, size_t errlen)
 {
-    char sha[65], have[65], buf[1024];
+    char sha[65], have[65], what[300];
     const char *params[3];
-    PGresult *res;
     int st;
 
     *did = false;
     dm_sha256_hex(m->sql, strlen(m->sql), sha);
-    if (exec_ok(conn, "BEGIN", "could not start a transaction", err, errlen) != 0) {
+    if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not start a transaction", err, errlen) != 0) {
         return -1;
     }
-    if (exec_ok(conn, "SET LOCAL client_min_messages = warning", "could not set messages", err,
-                errlen) != 0 ||
-        exec_ok(conn, "SELECT pg_catalog.pg_advisory_xact_lock(" DM_INIT_LOCK_KEY ")",
-                "could not take the init lock", err, errlen) != 0) {
+    if (dm_db_exec(conn, "SET LOCAL client_min_messages = warning", 0, NULL,
+                   "could not set messages", err, errlen) != 0 ||
+        dm_db_exec(conn, "SELECT pg_catalog.pg_advisory_xact_lock(" DM_INIT_LOCK_KEY ")", 0, NULL,
+                   "could not take the init lock", err, errlen) != 0) {
         goto fail;
     }
     /* Re-check under the lock: another init may have applied it meanwhile. */
@@ -279,29 +283,22 @@ static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, 
         }
         return 0;
     }
-    res = PQexec(conn, m->sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "could not apply migration \"%s\": %s", m->name,
-                result_error(res, conn, buf, sizeof buf));
-        PQclear(res);
+    /* the migration: several statements, so PQexec (no parameters) */
+    snprintf(what, sizeof what, "could not apply migration \"%s\"", m->name);
+    if (dm_db_exec(conn, m->sql, 0, NULL, what, err, errlen) != 0) {
         goto fail;
     }
-    PQclear(res);
     params[0] = m->name;
     params[1] = sha;
     params[2] = DRIFTMON_VERSION;
-    res = PQexecParams(conn,
-                       "INSERT INTO driftmon.schema_version (name, sha256, driftmon_version) "
-                       "VALUES ($1, $2, $3)",
-                       3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        set_err(err, errlen, "could not record migration \"%s\": %s", m->name,
-                result_error(res, conn, buf, sizeof buf));
-        PQclear(res);
+    snprintf(what, sizeof what, "could not record migration \"%s\"", m->name);
+    if (dm_db_exec(conn,
+                   "INSERT INTO driftmon.schema_version (name, sha256, driftmon_version) "
+                   "VALUES ($1, $2, $3)",
+                   3, params, what, err, errlen) != 0) {
         goto fail;
     }
-    PQclear(res);
-    if (exec_ok(conn, "COMMIT", "could not commit", err, errlen) != 0) {
+    if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit", err, errlen) != 0) {
         goto fail;
     }
     *did = true;

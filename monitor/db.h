@@ -29,6 +29,15 @@
  */
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen);
 
+/*
+ * Run sql for its effect (any rows are discarded): with nparams > 0 through PQexecParams,
+ * $1..$nparams bound to params as text; else through PQexec, which also takes several
+ * statements.  0 on success; -1 with err = "WHAT: <the server's message on one line>", or
+ * the message alone when what is NULL (err may be NULL: nothing is written).
+ */
+int dm_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+               const char *what, char *err, size_t errlen);
+
 /* A libpq message (PQerrorMessage, PQresultErrorMessage) on one line, without its trailing
  * newline, into out. */
 void dm_db_trim(const char *msg, char *out, size_t len);

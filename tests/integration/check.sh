@@ -383,6 +383,25 @@ json.dump(c, open(sys.argv[3], "w"))' "$W/config.json" "$ci" "$W/c_serve.json"
     fi
 done
 
+# a database without driftmon's schema: the server's reason, on one line, after what failed
+psql_q -c "CREATE DATABASE dm_bare"
+$PY -c 'import json,sys; c=json.load(open(sys.argv[1])); c["database"]={"conninfo": sys.argv[2]}
+json.dump(c, open(sys.argv[3], "w"))' "$W/config.json" "host=$PGHOST port=$PGPORT dbname=dm_bare" "$W/c_bare.json"
+: >"$W/serve.log"
+"$DM" serve --config "$W/c_bare.json" --reconnect-cap 0.2 >>"$W/serve.log" 2>&1 &
+spid=$!
+for _ in $(seq 1 100); do
+    grep -q 'release old leases' "$W/serve.log" && break
+    sleep 0.1
+done
+kill -TERM "$spid" 2>/dev/null
+wait "$spid" 2>/dev/null
+if grep -q 'reason="could not release old leases (is the schema initialised? run `driftmon init`): ERROR:  relation \\"driftmon.batch\\" does not exist' "$W/serve.log"; then
+    ok "serve on a database without the schema: says so, with the server's reason"
+else
+    bad "serve on a database without the schema: says so, with the server's reason" "$(tail -3 "$W/serve.log")"
+fi
+
 chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
 [ "$chain" = 0 ] && ok "hash chain intact" || bad "hash chain intact" "$chain broken links"
 
