@@ -24,7 +24,7 @@ static void put(outbuf *o, const char *s, size_t n)
     o->s[o->len] = '\0';
 }
 
-static void puts_(outbuf *o, const char *s)
+static void put_str(outbuf *o, const char *s)
 {
     put(o, s, strlen(s));
 }
@@ -55,7 +55,7 @@ static void put_value(outbuf *o, const char *v)
     for (const char *p = v; *p != '\0' && !quote; p++)
         quote = isspace((unsigned char)*p) || *p == '\'' || *p == '\\';
     if (!quote) {
-        puts_(o, v);
+        put_str(o, v);
         return;
     }
     put(o, "'", 1);
@@ -126,7 +126,7 @@ int dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen)
     if (conninfo == NULL || conninfo[0] == '\0')
         return 0;
     if (!is_connection_string(conninfo)) {
-        puts_(&o, "dbname=");
+        put_str(&o, "dbname=");
         put_value(&o, conninfo);
         return 0;
     }
@@ -138,10 +138,10 @@ int dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen)
             continue;
         if (o.len > 0)
             put(&o, " ", 1);
-        puts_(&o, p->keyword);
+        put_str(&o, p->keyword);
         put(&o, "=", 1);
         if (hidden(p))
-            puts_(&o, HIDDEN);
+            put_str(&o, HIDDEN);
         else
             put_value(&o, p->val);
     }
@@ -172,7 +172,7 @@ void dm_conninfo_redact(const char *conninfo, const char *msg, char *out, size_t
                 skip = n;
         }
         if (skip > 0) {
-            puts_(&o, HIDDEN);
+            put_str(&o, HIDDEN);
             m += skip;
         } else {
             put(&o, m++, 1);
