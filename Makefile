@@ -23,8 +23,7 @@ DM_WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 DM_CFLAGS := -std=c11 -D_GNU_SOURCE -ffp-contract=off -pthread -I. \
              -DDRIFTMON_VERSION='"$(VERSION)"' \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(DM_WARN)
-# libpq is not linked: monitor/pq.c opens it on first use (see there); its headers are used.
-DM_LIBS := $(shell pkg-config --libs libcjson gsl libcrypto 2>/dev/null) -lcsv -lm -pthread -ldl
+DM_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lm -pthread
 TEST_CFLAGS := $(shell pkg-config --cflags criterion 2>/dev/null)
 TEST_LIBS   := $(shell pkg-config --libs criterion 2>/dev/null)
 

@@ -10,6 +10,7 @@
 
 #include <cJSON.h>
 
+#include "monitor/conninfo.h"
 #include "monitor/sha256.h"
 
 void dm_config_defaults(dm_config *c)
@@ -384,9 +385,18 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
         return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
         static const char *const k[] = {"conninfo", NULL};
-        if (check_keys(x, v, "database", k) ||
-            get_string(x, v, "conninfo", "database", &c->conninfo))
+        const cJSON *ci = cJSON_GetObjectItemCaseSensitive(v, "conninfo");
+        char why[256];
+        if (check_keys(x, v, "database", k))
             return -1;
+        /* neither a wrong value nor libpq's parse error is shown: either may hold a password */
+        if (!is_null(ci) && (!cJSON_IsString(ci) || !ci->valuestring[0]))
+            return fail(x, "key \"database.conninfo\": expected a non-empty string (the value is "
+                           "not shown: it may hold a password)");
+        if (get_string(x, v, "conninfo", "database", &c->conninfo))
+            return -1;
+        if (c->conninfo && dm_conninfo_scrub(c->conninfo, why, sizeof why) != 0)
+            return fail(x, "key \"database.conninfo\": %s", why);
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "source"))) {
         static const char *const k[] = {"table", "batch_column", "timestamp_column", NULL};

@@ -3,15 +3,14 @@
  */
 #include "monitor/db.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "monitor/conninfo.h"
 #include "monitor/log.h"
 #include "monitor/migrations.h"
 #include "monitor/sha256.h"
@@ -94,20 +93,25 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-/* Run a command that returns no rows; -1 with err on failure. */
-static int exec_ok(PGconn *conn, const char *sql, const char *what, char *err, size_t errlen)
+int dm_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+               const char *what, char *err, size_t errlen)
 {
     char buf[1024];
-    PGresult *res = PQexec(conn, sql);
+    PGresult *res = nparams > 0 ? PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
+                                : PQexec(conn, sql);
     ExecStatusType st = PQresultStatus(res);
 
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "%s: %s", what, result_error(res, conn, buf, sizeof buf));
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         PQclear(res);
-        return -1;
+        return 0;
+    }
+    if (what != NULL) {
+        set_err(err, errlen, "%s: %s", what, result_error(res, conn, buf, sizeof buf));
+    } else {
+        set_err(err, errlen, "%s", result_error(res, conn, buf, sizeof buf));
     }
     PQclear(res);
-    return 0;
+    return -1;
 }
 
 static void rollback_quietly(PGconn *conn)
@@ -134,162 +138,6 @@ static void notice_processor(void *arg, const char *message)
     dm_logkv(level, "server notice", "detail", m, (char *)NULL);
 }
 
-/* ---- conninfo scrubbing -------------------------------------------------------------- */
-
-typedef struct {
-    char *out;
-    size_t cap, len;
-} outbuf;
-
-static void ob_put(outbuf *o, const char *s, size_t n)
-{
-    if (o->cap == 0) {
-        return;
-    }
-    for (size_t i = 0; i < n && o->len + 1 < o->cap; i++) {
-        o->out[o->len++] = s[i];
-    }
-    o->out[o->len] = '\0';
-}
-
-static void ob_puts(outbuf *o, const char *s)
-{
-    ob_put(o, s, strlen(s));
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static void scrub_uri(const char *s, outbuf *o)
-{
-    const char *rest = strstr(s, "://") + 3;
-    const char *p = rest;
-
-    ob_put(o, s, (size_t)(rest - s));
-    /* userinfo: up to the first '@' before any '/' (as libpq reads it) */
-    while (*p != '\0' && *p != '@' && *p != '/') {
-        p++;
-    }
-    if (*p == '@') {
-        const char *colon = memchr(rest, ':', (size_t)(p - rest));
-        if (colon != NULL) {
-            ob_put(o, rest, (size_t)(colon - rest) + 1);
-            ob_puts(o, "****");
-        } else {
-            ob_put(o, rest, (size_t)(p - rest));
-        }
-        rest = p;
-    }
-    /* host, port, path: verbatim up to the query */
-    p = strchr(rest, '?');
-    if (p == NULL) {
-        ob_puts(o, rest);
-        return;
-    }
-    ob_put(o, rest, (size_t)(p - rest) + 1);
-    p++;
-    while (*p != '\0') {
-        size_t n = strcspn(p, "&");
-        const char *eq = memchr(p, '=', n);
-        if (eq != NULL && (size_t)(eq - p) == 8 && strncasecmp(p, "password", 8) == 0) {
-            ob_put(o, p, 9);
-            ob_puts(o, "****");
-        } else if (eq != NULL && (size_t)(eq - p) == 6 && strncasecmp(p, "dbname", 6) == 0 &&
-                   (memchr(eq, '=', n - 6) != NULL || memchr(eq, '%', n - 6) != NULL)) {
-            ob_put(o, p, 7);
-            ob_puts(o, "****");
-        } else {
-            ob_put(o, p, n);
-        }
-        p += n;
-        if (*p == '&') {
-            ob_put(o, "&", 1);
-            p++;
-        }
-    }
-}
-
-static void scrub_keyvalue(const char *s, outbuf *o)
-{
-    const char *p = s;
-
-    while (*p != '\0') {
-        const char *ws = p, *key, *vstart;
-        size_t keylen;
-        bool quoted_ok = true;
-        bool mask = false;
-
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        ob_put(o, ws, (size_t)(p - ws));
-        if (*p == '\0') {
-            break;
-        }
-        key = p;
-        while (*p != '\0' && *p != '=' && !isspace((unsigned char)*p)) {
-            p++;
-        }
-        keylen = (size_t)(p - key);
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        if (*p != '=' || keylen == 0) {
-            ob_puts(o, "...");
-            return;
-        }
-        p++;
-        while (isspace((unsigned char)*p)) {
-            p++;
-        }
-        ob_put(o, key, (size_t)(p - key));
-        vstart = p;
-        if (*p == '\'') {
-            p++;
-            quoted_ok = false;
-            while (*p != '\0') {
-                if (*p == '\\' && p[1] != '\0') {
-                    p += 2;
-                } else if (*p == '\'') {
-                    p++;
-                    quoted_ok = true;
-                    break;
-                } else {
-                    p++;
-                }
-            }
-        } else {
-            while (*p != '\0' && !isspace((unsigned char)*p)) {
-                if (*p == '\\' && p[1] != '\0') {
-                    p++;
-                }
-                p++;
-            }
-        }
-        if (keylen == 8 && strncmp(key, "password", 8) == 0) {
-            mask = true;
-        } else if (keylen == 6 && strncmp(key, "dbname", 6) == 0) {
-            /* a dbname that is itself a connection string may carry a password */
-            for (const char *q = vstart; q < p; q++) {
-                if (*q == '=' || (*q == ':' && q[1] == '/' && q[2] == '/')) {
-                    mask = true;
-                }
-            }
-        }
-        if (!quoted_ok) {
-            ob_puts(o, "...");
-            return;
-        }
-        if (mask) {
-            ob_puts(o, "****");
-        } else {
-            ob_put(o, vstart, (size_t)(p - vstart));
-        }
-    }
-}
-
 void dm_db_trim(const char *msg, char *out, size_t len)
 {
     if (len == 0)
@@ -308,32 +156,13 @@ int dm_db_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t 
     return -1;
 }
 
-char *dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen)
-{
-    outbuf o = {out, outlen, 0};
-
-    if (outlen == 0) {
-        return out;
-    }
-    out[0] = '\0';
-    if (conninfo == NULL) {
-        return out;
-    }
-    if (starts_with(conninfo, "postgresql://") || starts_with(conninfo, "postgres://")) {
-        scrub_uri(conninfo, &o);
-    } else {
-        scrub_keyvalue(conninfo, &o);
-    }
-    return out;
-}
-
 /* ---- connect ------------------------------------------------------------------------- */
 
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen)
 {
     const char *keys[3] = {NULL, NULL, NULL};
     const char *vals[3] = {NULL, NULL, NULL};
-    char scrubbed[512], buf[1024];
+    char shown[512], msg[1024], buf[1024];
     int k = 0;
     PGconn *conn;
 
@@ -342,29 +171,35 @@ PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen)
     if (conninfo != NULL && *conninfo != '\0') {
         keys[k] = "dbname";
         vals[k++] = conninfo;
-        dm_conninfo_scrub(conninfo, scrubbed, sizeof scrubbed);
+        if (dm_conninfo_scrub(conninfo, shown, sizeof shown) != 0) {
+            /* libpq would fail the same way, with a message that may quote the password */
+            set_err(err, errlen, "database.conninfo: %s", shown);
+            return NULL;
+        }
     } else {
-        snprintf(scrubbed, sizeof scrubbed, "(PG* environment)");
+        snprintf(shown, sizeof shown, "(PG* environment)");
     }
     conn = PQconnectdbParams(keys, vals, 1);
     if (conn == NULL) {
-        set_err(err, errlen, "could not connect to \"%s\": out of memory", scrubbed);
+        set_err(err, errlen, "could not connect to \"%s\": out of memory", shown);
         return NULL;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        set_err(err, errlen, "could not connect to \"%s\": %s", scrubbed,
-                conn_error(conn, buf, sizeof buf));
+        dm_conninfo_redact(conninfo, PQerrorMessage(conn), msg, sizeof msg);
+        set_err(err, errlen, "could not connect to \"%s\": %s", shown,
+                trimmed(msg, buf, sizeof buf));
         PQfinish(conn);
         return NULL;
     }
     PQsetNoticeProcessor(conn, notice_processor, NULL);
     if (PQsetClientEncoding(conn, "UTF8") != 0) {
-        set_err(err, errlen, "could not set client_encoding UTF8 on \"%s\": %s", scrubbed,
-                conn_error(conn, buf, sizeof buf));
+        dm_conninfo_redact(conninfo, PQerrorMessage(conn), msg, sizeof msg);
+        set_err(err, errlen, "could not set client_encoding UTF8 on \"%s\": %s", shown,
+                trimmed(msg, buf, sizeof buf));
         PQfinish(conn);
         return NULL;
     }
-    dm_logkv(DM_LOG_DEBUG, "connected", "conninfo", scrubbed, "database", PQdb(conn), "user",
+    dm_logkv(DM_LOG_DEBUG, "connected", "conninfo", shown, "database", PQdb(conn), "user",
              PQuser(conn), (char *)NULL);
     return conn;
 }
@@ -420,20 +255,19 @@ static int applied_sha(PGconn *conn, const char *name, char sha[65], char *err, 
 
 static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, size_t errlen)
 {
-    char sha[65], have[65], buf[1024];
+    char sha[65], have[65], what[300];
     const char *params[3];
-    PGresult *res;
     int st;
 
     *did = false;
     dm_sha256_hex(m->sql, strlen(m->sql), sha);
-    if (exec_ok(conn, "BEGIN", "could not start a transaction", err, errlen) != 0) {
+    if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not start a transaction", err, errlen) != 0) {
         return -1;
     }
-    if (exec_ok(conn, "SET LOCAL client_min_messages = warning", "could not set messages", err,
-                errlen) != 0 ||
-        exec_ok(conn, "SELECT pg_catalog.pg_advisory_xact_lock(" DM_INIT_LOCK_KEY ")",
-                "could not take the init lock", err, errlen) != 0) {
+    if (dm_db_exec(conn, "SET LOCAL client_min_messages = warning", 0, NULL,
+                   "could not set messages", err, errlen) != 0 ||
+        dm_db_exec(conn, "SELECT pg_catalog.pg_advisory_xact_lock(" DM_INIT_LOCK_KEY ")", 0, NULL,
+                   "could not take the init lock", err, errlen) != 0) {
         goto fail;
     }
     /* Re-check under the lock: another init may have applied it meanwhile. */
@@ -449,29 +283,22 @@ static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, 
         }
         return 0;
     }
-    res = PQexec(conn, m->sql);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "could not apply migration \"%s\": %s", m->name,
-                result_error(res, conn, buf, sizeof buf));
-        PQclear(res);
+    /* the migration: several statements, so PQexec (no parameters) */
+    snprintf(what, sizeof what, "could not apply migration \"%s\"", m->name);
+    if (dm_db_exec(conn, m->sql, 0, NULL, what, err, errlen) != 0) {
         goto fail;
     }
-    PQclear(res);
     params[0] = m->name;
     params[1] = sha;
     params[2] = DRIFTMON_VERSION;
-    res = PQexecParams(conn,
-                       "INSERT INTO driftmon.schema_version (name, sha256, driftmon_version) "
-                       "VALUES ($1, $2, $3)",
-                       3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        set_err(err, errlen, "could not record migration \"%s\": %s", m->name,
-                result_error(res, conn, buf, sizeof buf));
-        PQclear(res);
+    snprintf(what, sizeof what, "could not record migration \"%s\"", m->name);
+    if (dm_db_exec(conn,
+                   "INSERT INTO driftmon.schema_version (name, sha256, driftmon_version) "
+                   "VALUES ($1, $2, $3)",
+                   3, params, what, err, errlen) != 0) {
         goto fail;
     }
-    PQclear(res);
-    if (exec_ok(conn, "COMMIT", "could not commit", err, errlen) != 0) {
+    if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit", err, errlen) != 0) {
         goto fail;
     }
     *did = true;

@@ -3,7 +3,7 @@
  *
  * Errors: functions return 0 / -1 (or NULL) with one line in the caller's err buffer
  * naming the table, column or migration at fault; server messages have their trailing
- * newline trimmed; conninfo strings are scrubbed of passwords before they appear anywhere.
+ * newline trimmed; a conninfo appears only through monitor/conninfo.h (no secrets).
  * Server notices go to dm_log (monitor/log.h).  Every identifier is quoted with
  * PQescapeIdentifier, every value passed as a parameter or, where PostgreSQL cannot take
  * one (COPY), through PQescapeLiteral.
@@ -24,17 +24,19 @@
 /*
  * Connect with a libpq conninfo string (key=value or postgresql:// URI); NULL or "" uses
  * the PG* environment.  Sets client_encoding UTF8 and routes notices to dm_log.  NULL on
- * failure, with err naming the (scrubbed) target and libpq's reason.
+ * failure, with err naming the target and libpq's reason, both without secrets
+ * (monitor/conninfo.h); a conninfo that libpq cannot parse is not tried.
  */
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen);
 
 /*
- * Copy conninfo to out (always NUL-terminated, truncated to outlen) with every password
- * replaced by ****: password=... (quoted or not) in key=value form, user:password@ and
- * ?password=... in URI form; a dbname value that is itself a connection string is
- * replaced whole; an unparsable tail is replaced by "...".  NULL gives "".  Returns out.
+ * Run sql for its effect (any rows are discarded): with nparams > 0 through PQexecParams,
+ * $1..$nparams bound to params as text; else through PQexec, which also takes several
+ * statements.  0 on success; -1 with err = "WHAT: <the server's message on one line>", or
+ * the message alone when what is NULL (err may be NULL: nothing is written).
  */
-char *dm_conninfo_scrub(const char *conninfo, char *out, size_t outlen);
+int dm_db_exec(PGconn *conn, const char *sql, int nparams, const char *const *params,
+               const char *what, char *err, size_t errlen);
 
 /* A libpq message (PQerrorMessage, PQresultErrorMessage) on one line, without its trailing
  * newline, into out. */

@@ -90,21 +90,12 @@ typedef struct {
 
 #define NO_CONNECTION (-2)
 
-static bool exec_cmd(PGconn *conn, const char *sql)
-{
-    PGresult *r = PQexec(conn, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok;
-}
-
 /* Begin a read-only transaction in the given exported snapshot; false with h->err. */
 static bool import_snapshot(PGconn *c, copy_half *h)
 {
-    if (!exec_cmd(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")) {
-        snprintf(h->err, sizeof h->err, "could not begin the read: %s", PQerrorMessage(c));
+    if (dm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL,
+                   "could not begin the read", h->err, sizeof h->err) != 0)
         return false;
-    }
     /* SET TRANSACTION SNAPSHOT takes no parameter: the id, quoted, is a literal */
     char *lit = PQescapeLiteral(c, h->snapshot, strlen(h->snapshot));
     size_t ql = lit ? strlen(lit) + 32 : 0;
@@ -112,10 +103,8 @@ static bool import_snapshot(PGconn *c, copy_half *h)
     bool ok = q != NULL;
     if (ok) {
         snprintf(q, ql, "SET TRANSACTION SNAPSHOT %s", lit);
-        ok = exec_cmd(c, q);
-        if (!ok)
-            snprintf(h->err, sizeof h->err, "could not share the read's snapshot: %s",
-                     PQerrorMessage(c));
+        ok = dm_db_exec(c, q, 0, NULL, "could not share the read's snapshot", h->err,
+                        sizeof h->err) == 0;
     } else {
         snprintf(h->err, sizeof h->err, "out of memory");
     }
@@ -139,10 +128,11 @@ static void *copy_half_run(void *arg)
     if (!h->snapshot || import_snapshot(c, h)) {
         h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
                                 &h->rows, h->err, sizeof h->err);
-        if (h->snapshot && !exec_cmd(c, h->rc == 0 ? "COMMIT" : "ROLLBACK") && h->rc == 0) {
-            snprintf(h->err, sizeof h->err, "could not end the read: %s", PQerrorMessage(c));
+        /* a failed read keeps its own error */
+        if (h->snapshot &&
+            dm_db_exec(c, h->rc == 0 ? "COMMIT" : "ROLLBACK", 0, NULL, "could not end the read",
+                       h->rc == 0 ? h->err : NULL, sizeof h->err) != 0)
             h->rc = -1;
-        }
     }
     if (c != h->conn)
         PQfinish(c);
@@ -230,7 +220,8 @@ static double estimated_rows(PGconn *conn, const char *name, const char *where,
 static bool export_snapshot(PGconn *conn, char *snap, size_t len)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE ||
-        !exec_cmd(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+        dm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, NULL, NULL,
+                   0) != 0)
         return false;
     PGresult *r = PQexec(conn, "SELECT pg_catalog.pg_export_snapshot()");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
@@ -239,7 +230,7 @@ static bool export_snapshot(PGconn *conn, char *snap, size_t len)
         snprintf(snap, len, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     if (!ok)
-        exec_cmd(conn, "ROLLBACK");
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
     return ok;
 }
 
@@ -308,7 +299,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         nh = 2;
     free(name);
     if (in_snap && nh == 1) {
-        exec_cmd(conn, "ROLLBACK");
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         in_snap = false;
     }
     char *wh[2] = {NULL, NULL};
@@ -339,7 +330,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
             free(wh[0]);
             free(wh[1]);
             if (in_snap)
-                exec_cmd(conn, "ROLLBACK");
+                dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             goto out;
         }
     }
@@ -362,7 +353,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         }
     /* the exporting transaction (read only) ends once both halves have read in its snapshot */
     if (in_snap)
-        exec_cmd(conn, "ROLLBACK");
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
     int copy_rc = 0;
     for (int h = 0; h < nh && copy_rc == 0; h++) {
         if (halves[h].rc != 0) {
@@ -477,8 +468,9 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                       const char *html_sha, const char *json_sha, const char *report_json,
                       const char *html_doc, char *err, size_t errlen)
 {
-    if (!exec_cmd(conn, "BEGIN"))
-        return dm_db_fail(NULL, conn, "could not begin the run's transaction", err, errlen);
+    if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not begin the run's transaction", err, errlen) !=
+        0)
+        return -1;
     PGresult *r;
     if (t->batch && worker) {
         /* a daemon's claim: commit only while the batch is still ours and not done (a lease
@@ -498,7 +490,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
             snprintf(err, errlen,
                      "lost the claim on batch \"%s\": another worker has it or it is done",
                      t->batch);
-            exec_cmd(conn, "ROLLBACK");
+            dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             return DM_RUN_LOST;
         }
     }
@@ -625,7 +617,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
     PQclear(r);
     return DM_RUN_OK;
 rollback:
-    exec_cmd(conn, "ROLLBACK");
+    dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
     return DM_RUN_ENV;
 }
 

@@ -28,14 +28,6 @@ void dm_refinfo_release(dm_refinfo *r)
 
 /* ---- store ------------------------------------------------------------------------------ */
 
-static bool exec_ok(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    return ok;
-}
-
 static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_column *c,
                         char *err, size_t errlen)
 {
@@ -106,8 +98,8 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
         snprintf(err, errlen, "out of memory hashing the reference");
         return -1;
     }
-    if (!exec_ok(conn, "BEGIN"))
-        return dm_db_fail(NULL, conn, "could not begin a transaction", err, errlen);
+    if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not begin a transaction", err, errlen) != 0)
+        return -1;
     char rows[24];
     snprintf(rows, sizeof rows, "%llu", (unsigned long long)ds->rows);
     const char *p[5] = {name, ds->source ? ds->source : "?", rows, ds->sha256, DRIFTMON_VERSION};
@@ -119,7 +111,7 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
         char what[300];
         snprintf(what, sizeof what, "could not create reference \"%s\"", name);
         dm_db_fail(res, conn, what, err, errlen);
-        exec_ok(conn, "ROLLBACK");
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         return -1;
     }
     char id[24];
@@ -128,17 +120,14 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
     PQclear(res);
     for (size_t i = 0; i < ds->ncols; i++) {
         if (store_column(conn, id, (int)i, &ds->col[i], err, errlen) != 0) {
-            exec_ok(conn, "ROLLBACK");
+            dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             return -1;
         }
     }
-    res = PQexec(conn, "COMMIT");
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        dm_db_fail(res, conn, "could not commit the reference", err, errlen);
-        exec_ok(conn, "ROLLBACK");
+    if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit the reference", err, errlen) != 0) {
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         return -1;
     }
-    PQclear(res);
     if (info) {
         memset(info, 0, sizeof *info);
         info->id = strtoll(id, NULL, 10);

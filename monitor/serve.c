@@ -21,6 +21,7 @@
 
 #include "monitor/cli.h"
 #include "monitor/config.h"
+#include "monitor/conninfo.h"
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/hook.h"
@@ -378,17 +379,14 @@ static void hook_snap_release(hook_snap *h)
     h->argv = NULL;
 }
 
+/* dm_db_exec, its failure logged here (msg=what reason=...) */
 static bool exec_ok(PGconn *conn, const char *sql, int n, const char *const *p, const char *what)
 {
-    PGresult *r = PQexecParams(conn, sql, n, NULL, p, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok) {
-        char m[600];
-        dm_logkv(DM_LOG_ERROR, what, "reason", pq_reason(conn, r, m, sizeof m), (char *)NULL);
-    }
-    PQclear(r);
-    return ok;
+    char m[600];
+    if (dm_db_exec(conn, sql, n, p, NULL, m, sizeof m) == 0)
+        return true;
+    dm_logkv(DM_LOG_ERROR, what, "reason", m, (char *)NULL);
+    return false;
 }
 
 /* 1 delivered or attempted, 0 nothing due, -1 database error. */
@@ -592,30 +590,18 @@ static void nap(double s, const sigset_t *waitmask)
 /* LISTEN, give back this worker's leases (nothing is in hand at connect time). */
 static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(c, "LISTEN driftmon_batch");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        char m[600];
-        snprintf(err, errlen, "could not LISTEN: %s", pq_reason(c, r, m, sizeof m));
-        PQclear(r);
+    if (dm_db_exec(c, "LISTEN driftmon_batch", 0, NULL, "could not LISTEN", err, errlen) != 0)
         return -1;
-    }
-    PQclear(r);
     const char *p[1] = {s->o.worker};
-    r = PQexecParams(c,
-                     "UPDATE driftmon.batch SET lease_until = NULL WHERE claimed_by = $1 AND "
-                     "done_at IS NULL",
-                     1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        char m[600];
-        snprintf(err, errlen,
-                 "could not release old leases (is the schema initialised? run "
-                 "`driftmon init`): %s",
-                 pq_reason(c, r, m, sizeof m));
-        PQclear(r);
+    if (dm_db_exec(c,
+                   "UPDATE driftmon.batch SET lease_until = NULL WHERE claimed_by = $1 AND "
+                   "done_at IS NULL",
+                   1, p,
+                   "could not release old leases (is the schema initialised? run `driftmon init`)",
+                   err, errlen) != 0)
         return -1;
-    }
-    PQclear(r);
-    r = PQexec(c, "SELECT 1 FROM pg_proc WHERE proname = 'claim_alert' AND pronamespace = "
+    PGresult *r =
+        PQexec(c, "SELECT 1 FROM pg_proc WHERE proname = 'claim_alert' AND pronamespace = "
                   "'driftmon'::regnamespace");
     bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     PQclear(r);
@@ -642,7 +628,7 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
             s->need_sweep = true;
             s->next_window_at = 0;
             char scrub[600];
-            dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub);
+            (void)dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub); /* it connected */
             dm_logkv(DM_LOG_INFO, "connected; listening on driftmon_batch", "conninfo",
                      scrub[0] ? scrub : "(PG* environment)", "worker", s->o.worker, (char *)NULL);
             return true;

@@ -21,7 +21,7 @@ version=$(cat VERSION 2>/dev/null || echo 0.0.0)
 # shellcheck disable=SC2207 # pkg-config output is a list of flags
 pkg_cflags=($(pkg-config --cflags libpq libcjson gsl libcrypto 2>/dev/null || true))
 # shellcheck disable=SC2207
-pkg_libs=($(pkg-config --libs libcjson gsl libcrypto 2>/dev/null || true)) # libpq: opened on use (monitor/pq.c)
+pkg_libs=($(pkg-config --libs libpq libcjson gsl libcrypto 2>/dev/null || true))
 cflags=(-std=c11 -D_GNU_SOURCE -ffp-contract=off -pthread -I. -g -O1 -fno-omit-frame-pointer
         "-DDRIFTMON_VERSION=\"$version\"" "${pkg_cflags[@]}")
 # shellcheck disable=SC2054 # the commas belong to the flag

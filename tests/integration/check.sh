@@ -356,6 +356,55 @@ if [ -s "$W/big.tsv" ]; then
     fi
 fi
 
+# ---- serve's log: where it connected, and why it could not --------------------------------
+# with_conninfo CONNINFO OUT: the main config with database.conninfo = CONNINFO
+with_conninfo() {
+    $PY -c 'import json,sys; c=json.load(open(sys.argv[1])); c["database"]={"conninfo": sys.argv[2]}
+json.dump(c, open(sys.argv[3], "w"))' "$W/config.json" "$1" "$2"
+}
+# serve_until PATTERN ARGS...: run serve with ARGS, its log in $W/serve.log (appended), until
+# the log holds PATTERN (10 s at most), then stop it
+serve_until() {
+    local pat=$1 spid
+    shift
+    "$DM" serve "$@" >>"$W/serve.log" 2>&1 &
+    spid=$!
+    for _ in $(seq 1 100); do
+        grep -q -- "$pat" "$W/serve.log" && break
+        sleep 0.1
+    done
+    kill -TERM "$spid" 2>/dev/null
+    wait "$spid" 2>/dev/null
+}
+# the connect line, logged on every connect, shows the secrets libpq marks as ****.  Its own
+# database, so that nothing is pending for it; trust authentication and a Unix socket: the
+# password and the key's passphrase are given but never needed
+psql_q -c "CREATE DATABASE dm_serve"
+for ci in "host=$PGHOST port=$PGPORT dbname=dm_serve sslpassword=secret password=secret" \
+    "postgresql:///dm_serve?host=$PGHOST&port=$PGPORT&ssl%70assword=secret&pass%77ord=secret"; do
+    with_conninfo "$ci" "$W/c_serve.json"
+    : >"$W/serve.log"
+    "$DM" init --config "$W/c_serve.json" >/dev/null 2>>"$W/serve.log"
+    serve_until 'listening on driftmon_batch' --config "$W/c_serve.json" --poll 30
+    line=$(grep 'listening on driftmon_batch' "$W/serve.log")
+    if [[ $line =~ [\"\ ]sslpassword=\*{4}[\"\ ] && $line =~ [\"\ ]password=\*{4}[\"\ ] ]] &&
+        ! grep -q secret "$W/serve.log"; then
+        ok "serve's connect line with $ci: sslpassword=**** password=****"
+    else
+        bad "serve's connect line with $ci: sslpassword=**** password=****" "$(cat "$W/serve.log")"
+    fi
+done
+# a database without driftmon's schema: the server's reason, on one line, after what failed
+psql_q -c "CREATE DATABASE dm_bare"
+with_conninfo "host=$PGHOST port=$PGPORT dbname=dm_bare" "$W/c_bare.json"
+: >"$W/serve.log"
+serve_until 'release old leases' --config "$W/c_bare.json" --reconnect-cap 0.2
+if grep -q 'reason="could not release old leases (is the schema initialised? run `driftmon init`): ERROR:  relation \\"driftmon.batch\\" does not exist' "$W/serve.log"; then
+    ok "serve on a database without the schema: says so, with the server's reason"
+else
+    bad "serve on a database without the schema: says so, with the server's reason" "$(tail -3 "$W/serve.log")"
+fi
+
 chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
 [ "$chain" = 0 ] && ok "hash chain intact" || bad "hash chain intact" "$chain broken links"
 

@@ -200,3 +200,27 @@ Test(config, drift_json_echoes_settings)
     free(s);
     dm_config_release(&c);
 }
+
+/* database.conninfo: neither a value of the wrong type nor a string libpq cannot parse is
+ * shown (libpq's own message would quote it); the key is named */
+Test(config, conninfo_never_echoed)
+{
+    char err[512] = "";
+    dm_config c;
+    expect_error("{\"database\": {\"conninfo\": \"postgresql://u:se%cret@h/d\"}}",
+                 "\"database.conninfo\"", "two hexadecimal digits");
+    cr_assert_eq(parse("{\"database\": {\"conninfo\": \"postgresql://u:se%cret@h/d\"}}", &c, err,
+                       sizeof err),
+                 -1);
+    cr_assert_null(strstr(err, "cret"), "%s", err);
+    cr_assert_eq(
+        parse("{\"database\": {\"conninfo\": {\"password\": \"secret\"}}}", &c, err, sizeof err),
+        -1);
+    cr_assert_not_null(strstr(err, "\"database.conninfo\""), "%s", err);
+    cr_assert_null(strstr(err, "secret"), "%s", err);
+    cr_assert_eq(
+        parse("{\"database\": {\"conninfo\": \"host=h password=secret\"}}", &c, err, sizeof err), 0,
+        "%s", err);
+    cr_assert_str_eq(c.conninfo, "host=h password=secret");
+    dm_config_release(&c);
+}
