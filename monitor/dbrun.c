@@ -704,20 +704,6 @@ int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_
     return dm_run_check_claimed(conn, cfg, t, NULL, cache, out, err, errlen);
 }
 
-/* Freeing a finished run's comparison and batch, off the caller's thread. */
-typedef struct {
-    dm_dataset *cur;
-    dm_comparison *cmp;
-} release_job;
-
-static void *release_main(void *arg)
-{
-    release_job *j = arg;
-    dm_comparison_release(j->cmp);
-    dm_dataset_release(j->cur);
-    return NULL;
-}
-
 int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
                          const char *worker, dm_refcache *cache, dm_run_result *out, char *err,
                          size_t errlen)
@@ -961,17 +947,8 @@ compare:
     dm_sha256_hex(json, strlen(json), jsha);
     rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
                     jsha, json, html, err, errlen);
-    /* the batch's columns are freed on another thread while the pages are rebuilt (a wide
-     * batch is hundreds of big blocks, one munmap each: 30 ms measured for 333 columns) */
-    release_job rj = {&cur, &cmp};
-    pthread_t rt;
-    bool releasing = pthread_create(&rt, NULL, release_main, &rj) == 0;
-    if (releasing)
-        have_cmp = false;
     if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
         dm_reportdir_refresh(conn, dir, rcache->info.name, cfg->history_runs);
-    if (releasing)
-        pthread_join(rt, NULL);
     out->total_s = now_s() - t0;
 out:
     if (ref_pending) {
