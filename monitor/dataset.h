@@ -62,9 +62,6 @@ typedef struct {
 typedef struct dm_async dm_async;
 struct dm_async {
     void (*wait)(dm_async *job);
-    /* column i has been compared: its pages may go back if the job is done with them too
-     * (NULL: the job keeps them) */
-    void (*compared)(dm_async *job, size_t i);
 };
 
 typedef struct {

@@ -648,54 +648,21 @@ static void *ref_thread(void *arg)
     return NULL;
 }
 
-/* Wait for the reference and finish checking it (a cached copy's digest: dm_ref_finish, on
- * conn when it has to be read again from the database) on this thread.  With later not
- * NULL, the digest may go on while the caller compares: its remainder moves from the idle
- * thread to one at normal priority (the read that the idle priority yielded to is over),
- * this thread checks the values from the other end, and *later is set when the caller must
- * call ref_verify() before it reports anything. */
-static int ref_join(PGconn *conn, pthread_t th, bool *pending, ref_job *job, dm_refcache *rc,
-                    bool *later, double *secs, char *err, size_t errlen)
+/* Wait for the reference (loaded and verified on its own connection, ref_thread). */
+static int ref_join(pthread_t th, bool *pending, ref_job *job, dm_refcache *rc, double *secs,
+                    char *err, size_t errlen)
 {
     if (!*pending)
         return DM_RUN_OK;
     pthread_join(th, NULL);
     *pending = false;
+    *secs = job->secs;
     if (job->status != DM_RUN_OK) {
-        *secs = job->secs;
         snprintf(err, errlen, "%s", job->err);
         return job->status;
     }
-    double t0 = now_s();
-    /* also when the idle thread has already hashed everything: the digest is then compared
-     * after the comparison, one path whatever the timing */
-    if (later)
-        (void)dm_profile_hurry(&rc->ds);
-    if (later && dm_profile_help(&rc->ds)) {
-        *later = true;
-        *secs = job->secs + (now_s() - t0);
-        return DM_RUN_OK;
-    }
-    if (dm_ref_finish(conn, job->cache_dir, &rc->ds, &rc->info, NULL, err, errlen) != 0)
-        return DM_RUN_ENV;
-    *secs = job->secs + (now_s() - t0);
     rc->loaded = true;
     return DM_RUN_OK;
-}
-
-/* The end of a check that ref_join() left running: 0 (*reloaded when the local copy was
- * found damaged and the reference read again from the database), or -1 with err. */
-static int ref_verify(PGconn *conn, ref_job *job, dm_refcache *rc, bool *later, bool *reloaded,
-                      char *err, size_t errlen)
-{
-    *reloaded = false;
-    if (!*later)
-        return 0;
-    *later = false;
-    if (dm_ref_finish(conn, job->cache_dir, &rc->ds, &rc->info, reloaded, err, errlen) != 0)
-        return -1;
-    rc->loaded = true;
-    return 0;
 }
 
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
@@ -730,7 +697,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         dm_refcache_release(rcache);
     ref_job job = {cfg, rcache, DM_RUN_OK, 0, "", ""};
     pthread_t ref_th;
-    bool ref_pending = false, verify_later = false;
+    bool ref_pending = false;
     if (!rcache->loaded) {
         if (pthread_create(&ref_th, NULL, ref_thread, &job) == 0) {
             ref_pending = true;
@@ -740,9 +707,6 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                 snprintf(err, errlen, "%s", job.err);
                 return job.status;
             }
-            if (dm_ref_finish(conn, job.cache_dir, &rcache->ds, &rcache->info, NULL, err, errlen) !=
-                0)
-                return DM_RUN_ENV;
             rcache->loaded = true;
             out->ref_s = job.secs;
         }
@@ -848,11 +812,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         rc = DM_RUN_INPUT;
         goto out;
     }
-    rc =
-        ref_join(conn, ref_th, &ref_pending, &job, rcache, &verify_later, &out->ref_s, err, errlen);
+    rc = ref_join(ref_th, &ref_pending, &job, rcache, &out->ref_s, err, errlen);
     if (rc != DM_RUN_OK)
         goto out;
-compare:
     /* categorical columns stored as numbers on one side: compare them as text */
     for (size_t i = 0; i < cur.ncols; i++) {
         long j = dm_dataset_find(ref, cur.col[i].name);
@@ -891,21 +853,6 @@ compare:
     }
     out->compare_s = now_s() - t2;
     out->verdict = cmp.verdict;
-    /* nothing is reported from the reference before its check has ended; a damaged local
-     * copy was replaced from the database, and the comparison is made again */
-    bool reloaded = false;
-    if (ref_verify(conn, &job, rcache, &verify_later, &reloaded, err, errlen) != 0) {
-        rc = DM_RUN_ENV;
-        goto out;
-    }
-    if (reloaded) {
-        dm_log(DM_LOG_INFO, "comparing again with reference %s@%d from the database",
-               rcache->info.name, rcache->info.version);
-        dm_comparison_release(&cmp);
-        memset(&cmp, 0, sizeof cmp);
-        have_cmp = false;
-        goto compare;
-    }
 
     /* reports */
     const char *dir = cfg->reports_dir ? cfg->reports_dir : "reports";
@@ -954,14 +901,7 @@ out:
     if (ref_pending) {
         double ignored;
         char ignored_err[1024];
-        ref_join(conn, ref_th, &ref_pending, &job, rcache, NULL, &ignored, ignored_err,
-                 sizeof ignored_err);
-    }
-    if (verify_later) { /* a failed run: the reference is still checked (released if bad) */
-        bool ignored_reload;
-        char ignored_err[1024];
-        (void)ref_verify(conn, &job, rcache, &verify_later, &ignored_reload, ignored_err,
-                         sizeof ignored_err);
+        ref_join(ref_th, &ref_pending, &job, rcache, &ignored, ignored_err, sizeof ignored_err);
     }
     free(html);
     free(json);
