@@ -127,10 +127,6 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config
         goto fail;
     }
     free(flags);
-    /* a CSV reference's profile digest (profile_sha256 in the reports) is computed on the
-     * other core while the comparison runs on this one */
-    if (!*ref_is_profile)
-        (void)dm_profile_digest_start(ref);
     return 0;
 fail:
     free(flags);

@@ -3,8 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,25 +521,17 @@ static void mismatch(char *err, size_t errlen, const char *name, const char *hav
 }
 /*
  * A dataset's digest: its identity encoding streamed through SHA-256 column by column, with
- * no copy of the data.  One mechanism for every use:
- *   - dm_profile_digest(): at once, on the caller's thread;
- *   - dm_profile_digest_start(): on another thread while the caller compares (a CSV
- *     reference whose digest goes into the reports);
+ * no copy of the data.  One mechanism for both uses:
+ *   - dm_profile_digest(): a dataset's digest (a CSV reference whose digest goes into the
+ *     reports, a profile being written);
  *   - the check of a format-2 profile as it is read (have = the trailer's digest).  Values
  *     used in place from a mapped file are checked on the way (finite, ascending, counts)
  *     and their moments computed while the column is in cache; their pages are then given
  *     back, unless the caller keeps them for a comparison that reads them next.
- * A thread's pass stops at a column boundary when asked: dm_profile_digest() hashes what is
- * left on the caller's thread, dm_dataset_release() drops the digest.
  */
 typedef struct {
-    dm_async base;
-    pthread_t thread;
-    bool threaded;
     dm_dataset snap; /* shallow: the columns are the dataset's */
     buf b;           /* the hash and its staging buffer */
-    size_t next;     /* first column not hashed yet */
-    _Atomic bool stop;
     bool keep_pages; /* a checked column's pages stay mapped */
     char have[65];   /* the digest the trailer holds; "" when there is nothing to check */
     char *name;
@@ -569,10 +559,7 @@ static const char *check_column(const hash_job *j, dm_column *c)
 
 static void hash_columns(hash_job *j)
 {
-    for (; j->next < j->snap.ncols && !j->bad_why; j->next++) {
-        if (atomic_load(&j->stop))
-            break;
-        size_t i = j->next;
+    for (size_t i = 0; i < j->snap.ncols; i++) {
         dm_column *c = &j->snap.col[i];
         if (in_place(j, c)) {
             j->bad_why = check_column(j, c);
@@ -598,12 +585,6 @@ static void verify_error(const hash_job *j, const char *want, char *err, size_t 
         mismatch(err, errlen, j->name, j->have, want);
 }
 
-static void *hash_main(void *arg)
-{
-    hash_columns(arg);
-    return NULL;
-}
-
 static void hash_free(hash_job *j)
 {
     free(j->b.p);
@@ -614,21 +595,11 @@ static void hash_free(hash_job *j)
     free(j);
 }
 
-static void hash_wait(dm_async *a)
-{
-    hash_job *j = (hash_job *)(void *)a;
-    atomic_store(&j->stop, true);
-    if (j->threaded)
-        pthread_join(j->thread, NULL);
-    hash_free(j);
-}
-
 static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *name)
 {
     hash_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->base.wait = hash_wait;
     j->snap = *ds;
     j->b.p = malloc(STAGE_BYTES);
     j->b.h = dm_sha256_alloc();
@@ -637,22 +608,14 @@ static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *na
         hash_free(j);
         return NULL;
     }
-    atomic_init(&j->stop, false);
     snprintf(j->have, sizeof j->have, "%s", have);
     serialize_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
     return j;
 }
 
-/* Hash what is left on this thread: 0 and the digest in want, or -1 (values found wrong,
- * out of memory). */
+/* Hash every column: 0 and the digest in want, or -1 (values found wrong, out of memory). */
 static int hash_finish(hash_job *j, char want[65])
 {
-    if (j->threaded) {
-        atomic_store(&j->stop, true);
-        pthread_join(j->thread, NULL);
-        j->threaded = false;
-        atomic_store(&j->stop, false);
-    }
     hash_columns(j);
     dm_sha256_update(j->b.h, j->b.p, j->b.staged);
     dm_sha256_final(j->b.h, want);
@@ -660,33 +623,11 @@ static int hash_finish(hash_job *j, char want[65])
     return j->bad_why || j->b.oom || !want[0] ? -1 : 0;
 }
 
-int dm_profile_digest_start(dm_dataset *ds)
-{
-    if (ds->async || ds->sha256[0])
-        return 0;
-    hash_job *j = hash_new(ds, "", ds->source ? ds->source : "dataset");
-    if (!j)
-        return -1;
-    if (pthread_create(&j->thread, NULL, hash_main, j) != 0) {
-        hash_free(j);
-        return -1;
-    }
-    j->threaded = true;
-    ds->async = &j->base;
-    return 0;
-}
-
 int dm_profile_digest(dm_dataset *ds)
 {
-    hash_job *j;
-    if (ds->async && ds->async->wait == hash_wait) { /* from dm_profile_digest_start() */
-        j = (hash_job *)(void *)ds->async;
-        ds->async = NULL;
-    } else {
-        j = hash_new(ds, "", "dataset");
-        if (!j)
-            return -1;
-    }
+    hash_job *j = hash_new(ds, "", "dataset");
+    if (!j)
+        return -1;
     char want[65] = "";
     int rc = hash_finish(j, want);
     if (rc == 0)

@@ -53,14 +53,8 @@ int dm_profile_column_decode(const unsigned char *p, size_t len, const char *nam
                              char *err, size_t errlen);
 
 /* Only compute ds->sha256, streamed through the hash (no copy of the dataset is made).
- * 0 or -1 (out of memory).  When dm_profile_digest_start() ran on ds, stops that thread at
- * a column boundary and hashes what is left. */
+ * 0 or -1 (out of memory). */
 int dm_profile_digest(dm_dataset *ds);
-/* Start computing ds's digest on another thread (no-op when already known or started);
- * dm_profile_digest() collects it, dm_dataset_release() waits for it.  ds's columns must
- * not change until then (the comparison only reads them).  0, or -1 when no thread could
- * be started (dm_profile_digest then computes it itself). */
-int dm_profile_digest_start(dm_dataset *ds);
 
 /* Write atomically to path.  0, or -1 with err naming the file. */
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
