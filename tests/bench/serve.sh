@@ -158,7 +158,7 @@ else
         [ $((r % 2)) = 1 ] || order="B A"
         for x in $order; do
             latency_runs "${BIN[$x]}" "$W/serve-$x.log" "lat$x-$r" "$NLAT" warmup
-            line="  round $r $x: latency $(latencies "^lat$x-$r-[0-9]+\$" | median_of) s"
+            line="  round $r $x: latency $(latencies "^lat$x-$r-[0-9]+\$" | median_of | xargs printf "%.3f") s"
             for nd in 1 2; do
                 line+=", $nd daemon(s) $(throughput_run "${BIN[$x]}" "$W/serve-$x.log" "tp$x$nd-$r" "$NTP" "$nd" |
                     xargs printf '%.2f') batches/s"
