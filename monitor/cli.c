@@ -74,8 +74,8 @@ static int reread_text(const char *path, const dm_csv_options *base, dm_dataset 
 }
 
 /*
- * Load the reference (CSV or profile) and the current CSV, in parallel, and make sure every
- * categorical column is text on both sides or numbers on both.  0, or -1 after printing.
+ * Load the reference (CSV or profile) and the current CSV (two CSVs in parallel), and make sure
+ * every categorical column is text on both sides or numbers on both.  0, or -1 after printing.
  */
 int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config *cfg,
                      dm_dataset *ref, dm_dataset *cur, bool *ref_is_profile)
@@ -87,30 +87,16 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config
     opt.n_force_numeric = cfg->n_numeric;
     *ref_is_profile = dm_profile_sniff(ref_path);
     if (*ref_is_profile) {
-        /* the profile is mapped and its columns laid out at once; its check (digest, order of
-         * the values, moments) runs on a thread of its own while this one reads the current
-         * CSV, then this one helps it from the other end (dm_profile_help).  One CSV reader:
-         * the check fills the other core (a second reader measured 0.440 s against 0.415 s
-         * for the bench's warm compare, before the help existed). */
-        char rerr[ERRLEN];
-        if (dm_profile_read_background(ref_path, ref, rerr, sizeof rerr) != 0) {
-            dm_cli_error(rerr);
+        /* the profile is mapped and checked (digest, order of the values, moments) before
+         * anything is compared; its pages stay mapped for the comparison */
+        if (dm_profile_read_keep(ref_path, ref, err, sizeof err) != 0) {
+            dm_cli_error(err);
             return -1;
         }
-        dm_csv_options one = opt;
-        one.one_reader = true;
-        int rc = dm_csv_read(cur_path, &one, cur, err, sizeof err);
-        /* values all checked: the comparison may start while the hash ends (the caller
-         * verifies before it reports); otherwise verify now */
-        if (rc != 0 || !dm_profile_help(ref)) {
-            int vrc = dm_profile_verify(ref, rerr, sizeof rerr);
-            if (vrc != 0 || rc != 0) {
-                dm_cli_error(vrc != 0 ? rerr : err); /* the reference's fault first */
-                dm_dataset_release(ref);
-                if (rc == 0)
-                    dm_dataset_release(cur);
-                return -1;
-            }
+        if (dm_csv_read(cur_path, &opt, cur, err, sizeof err) != 0) {
+            dm_cli_error(err);
+            dm_dataset_release(ref);
+            return -1;
         }
     } else if (dm_csv_read_pair(ref_path, cur_path, &opt, ref, cur, err, sizeof err) != 0) {
         dm_cli_error(err);
@@ -125,11 +111,6 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config
     }
     if (dm_compare_text_needed(cfg, ref, cur, true, flags) > 0) {
         if (*ref_is_profile) {
-            char rerr[ERRLEN];
-            if (dm_profile_verify(ref, rerr, sizeof rerr) != 0) { /* before a column changes */
-                dm_cli_error(rerr);
-                goto fail;
-            }
             for (size_t i = 0; i < ref->ncols; i++)
                 if (flags[i] && dm_column_numbers_to_text(&ref->col[i]) != 0) {
                     dm_cli_error("out of memory");
@@ -146,10 +127,6 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config
         goto fail;
     }
     free(flags);
-    /* a CSV reference's profile digest (profile_sha256 in the reports) is computed on the
-     * other core while the comparison runs on this one */
-    if (!*ref_is_profile)
-        (void)dm_profile_digest_start(ref);
     return 0;
 fail:
     free(flags);

@@ -188,12 +188,8 @@ static void *test_worker(void *arg)
             if (!q->plots[j->slot])
                 atomic_store(&q->oom, 1);
         }
-        /* a digest still being computed may read the pages next: it says when they can go */
-        size_t ci = (size_t)(j->r - q->ref->col);
-        if (!q->ref->async)
-            dm_dataset_evict(q->ref, ci);
-        else if (q->ref->async->compared)
-            q->ref->async->compared(q->ref->async, ci);
+        /* a mapped profile's pages go back once the column is tested */
+        dm_dataset_evict(q->ref, (size_t)(j->r - q->ref->col));
     }
     free(ws);
     return NULL;

@@ -23,6 +23,8 @@ void dm_config_defaults(dm_config *c)
     c->hook_timeout_s = 60.0;
     c->hook_max_attempts = 8;
     c->history_runs = DM_HISTORY_RUNS_DEFAULT;
+    c->copy_streams = 1;
+    c->warm_backend = true;
 }
 
 static void free_list(char **l, size_t n)
@@ -210,6 +212,19 @@ static int parse_number(ctx *x, const cJSON *v, const char *keypath, double lo, 
     return 0;
 }
 
+static int parse_bool(ctx *x, const cJSON *v, const char *keypath, bool *out)
+{
+    if (is_null(v))
+        return 0;
+    if (!cJSON_IsBool(v)) {
+        char b[80];
+        show(v, b, sizeof b);
+        return fail(x, "key \"%s\": expected true or false, got %s", keypath, b);
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
 /* A threshold that goes with a known p-value test must be <= 1. */
 static int check_pvalue_threshold(ctx *x, int test, double thr, const char *keypath)
 {
@@ -276,15 +291,9 @@ static int parse_drift(ctx *x, const cJSON *d, dm_config *c)
         check_pvalue_threshold(x, c->cat_stattest, c->cat_threshold,
                                "drift.cat_stattest_threshold"))
         return -1;
-    const cJSON *iw = cJSON_GetObjectItemCaseSensitive(d, "int_width_rule");
-    if (!is_null(iw)) {
-        if (!cJSON_IsBool(iw)) {
-            char b[80];
-            show(iw, b, sizeof b);
-            return fail(x, "key \"drift.int_width_rule\": expected true or false, got %s", b);
-        }
-        c->stats.int_width_rule = cJSON_IsTrue(iw);
-    }
+    if (parse_bool(x, cJSON_GetObjectItemCaseSensitive(d, "int_width_rule"), "drift.int_width_rule",
+                   &c->stats.int_width_rule))
+        return -1;
     const cJSON *pcs = cJSON_GetObjectItemCaseSensitive(d, "per_column_stattest");
     if (!is_null(pcs)) {
         static const char *const any[] = {NULL};
@@ -384,7 +393,7 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "retrain")) && parse_retrain(x, v, c))
         return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
-        static const char *const k[] = {"conninfo", NULL};
+        static const char *const k[] = {"conninfo", "copy_streams", "warm_backend", NULL};
         const cJSON *ci = cJSON_GetObjectItemCaseSensitive(v, "conninfo");
         char why[256];
         if (check_keys(x, v, "database", k))
@@ -397,6 +406,18 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
             return -1;
         if (c->conninfo && dm_conninfo_scrub(c->conninfo, why, sizeof why) != 0)
             return fail(x, "key \"database.conninfo\": %s", why);
+        if (parse_bool(x, cJSON_GetObjectItemCaseSensitive(v, "warm_backend"),
+                       "database.warm_backend", &c->warm_backend))
+            return -1;
+        const cJSON *cs = cJSON_GetObjectItemCaseSensitive(v, "copy_streams");
+        if (!is_null(cs)) {
+            if (!cJSON_IsNumber(cs) || (cs->valuedouble != 1.0 && cs->valuedouble != 2.0)) {
+                char b[80];
+                show(cs, b, sizeof b);
+                return fail(x, "key \"database.copy_streams\": expected 1 or 2, got %s", b);
+            }
+            c->copy_streams = (int)cs->valuedouble;
+        }
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "source"))) {
         static const char *const k[] = {"table", "batch_column", "timestamp_column", NULL};

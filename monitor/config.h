@@ -59,6 +59,13 @@ typedef struct {
 
     /* database side (issues 3-4); NULL when absent */
     char *conninfo;
+    /* database.copy_streams: connections a batch is read over (1, the default, or 2: a batch
+     * of 256 blocks or more read as two halves of its block range) */
+    int copy_streams;
+    /* database.warm_backend: raise the backend's malloc thresholds before each COPY (best
+     * effort: its failure is logged, never fails a check); default true: without it a backend
+     * can hand a wide COPY's memory back to the kernel at every row and read 5-10x slower */
+    bool warm_backend;
     char *source_table, *batch_column, *timestamp_column;
     char *reference_name;
     char *reports_dir;

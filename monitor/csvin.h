@@ -43,9 +43,6 @@ typedef struct {
      * ignored (the comparison reports absent columns) */
     const char *const *keep;
     size_t n_keep;
-    /* read on this thread only, whatever the file's size (the caller keeps the other core
-     * busy: a saved reference profile being checked while the current CSV is read) */
-    bool one_reader;
 } dm_csv_options;
 
 /* Read path into *out (source = path).  opt may be NULL.  0, or -1 with err set. */

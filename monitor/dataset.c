@@ -77,8 +77,6 @@ void dm_dataset_release(dm_dataset *ds)
 {
     if (!ds)
         return;
-    if (ds->async) /* a thread still reads the columns */
-        ds->async->wait(ds->async);
     for (size_t i = 0; i < ds->ncols; i++)
         column_release(&ds->col[i]);
     free(ds->col);

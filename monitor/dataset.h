@@ -57,16 +57,6 @@ typedef struct {
     double mean, std;
 } dm_column;
 
-/* Work running on another thread that reads a dataset (its digest: profile.c).  Release
- * calls wait() first, which joins the thread and frees the job. */
-typedef struct dm_async dm_async;
-struct dm_async {
-    void (*wait)(dm_async *job);
-    /* column i has been compared: its pages may go back if the job is done with them too
-     * (NULL: the job keeps them) */
-    void (*compared)(dm_async *job, size_t i);
-};
-
 typedef struct {
     char *source; /* "train.csv", "profile:ref.dmp", "table public.applications" */
     uint64_t rows;
@@ -84,7 +74,6 @@ typedef struct {
     /* the arena is a read-only mapping of a profile file (format 2) rather than anonymous
      * memory: its pages can be given back and are read again from the file when touched */
     bool arena_is_file;
-    dm_async *async; /* NULL, or a thread still reading the dataset */
 } dm_dataset;
 
 void dm_dataset_init(dm_dataset *ds);

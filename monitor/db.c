@@ -1041,6 +1041,41 @@ static void abandon_copy(PGconn *conn)
     }
 }
 
+/* A binary COPY allocates each row's send buffers (1 KB a field) in a per-row memory context
+ * whose blocks double in size (128 and 256 KB for 333 columns); when they lie at the top of
+ * the backend's heap, glibc gives them back at every row's reset (brk) and faults them in
+ * again for the next, and the COPY takes several times as long (whether a backend falls into
+ * it depends on its heap's layout when it starts).  Freeing one allocation of S bytes, which
+ * malloc serves by mmap, raises glibc's dynamic mmap threshold to S and its trim threshold to
+ * 2S for the rest of the session.  S is twice a row's send buffers (2 KB a column), so that no
+ * block of the per-row context is mmapped and what a row frees stays under the trim
+ * threshold: 1 MB up to 512 columns, at most 8 MB (ALLOCSET_DEFAULT_MAXSIZE, the largest
+ * block a memory context allocates).  The value is built from copies of 8 KB and only its
+ * size is sent back.  A server without glibc just builds and frees the string. */
+int dm_db_warm_backend(PGconn *conn, size_t ncols, char *err, size_t errlen)
+{
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        return 0; /* a failed statement would abort the transaction the COPY reads in */
+    }
+    size_t copies = 128; /* x 8 KB */
+    while (copies < 1024 && copies * 8192 < ncols * 2048) {
+        copies *= 2;
+    }
+    char sql[160], buf[512];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_catalog.octet_length(pg_catalog.repeat(pg_catalog.repeat(' ', 8192), "
+             "%zu))",
+             copies);
+    PGresult *res = PQexec(conn, sql);
+    int ret = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        set_err(err, errlen, "%s", result_error(res, conn, buf, sizeof buf));
+        ret = -1;
+    }
+    PQclear(res);
+    return ret;
+}
+
 int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, size_t ncols,
                     const char *where, const char *const *params, size_t nparams, dm_builder *b,
                     uint64_t *rows, char *err, size_t errlen)
@@ -1135,37 +1170,6 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
     }
     dm_logkv(DM_LOG_DEBUG, "copy", "query", q.s, (char *)NULL);
 
-    /* Raise the backend's malloc thresholds before the COPY.  A binary COPY allocates each
-     * row's send buffers (1 KB a field) in a per-row memory context whose blocks double in
-     * size (128 and 256 KB for 333 columns); when they lie at the top of the backend's heap,
-     * glibc gives them back at every row's reset (brk) and faults them in again for the next:
-     * 150,000 brk calls and 1.5 million page faults for a 50,000-row, 333-column batch, 5x
-     * the time (perf stat on the server, as well for psql's \copy as for ours; whether a
-     * backend falls into it depends on its heap's layout when it starts).  Freeing one
-     * allocation of S bytes, which malloc serves by mmap, raises glibc's dynamic mmap
-     * threshold to S and its trim threshold to 2S for the rest of the session.  S is twice
-     * a row's send buffers (2 KB a column), so that no block of the per-row context is
-     * mmapped and what a row frees stays under the trim threshold: 1 MB up to 512 columns,
-     * at most 8 MB (ALLOCSET_DEFAULT_MAXSIZE, the largest block a memory context allocates).
-     * The value is built from copies of 8 KB and only its size is sent back: 1.4 ms for
-     * 1 MB, 9 ms for 8 MB (repeat(' ', 8388608), copied byte by byte, took 40); a larger S
-     * costs small batches time (serve's 10,000-row batches: 10 ms of a 60 ms read).  A
-     * server without glibc just builds and frees the string. */
-    size_t copies = 128; /* x 8 KB */
-    while (copies < 1024 && copies * 8192 < ncols * 2048)
-        copies *= 2;
-    char pre[160];
-    snprintf(pre, sizeof pre,
-             "SELECT pg_catalog.octet_length(pg_catalog.repeat(pg_catalog.repeat(' ', 8192), "
-             "%zu))",
-             copies);
-    res = PQexec(conn, pre);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        set_err(err, errlen, "could not read table \"%s\": %s", table,
-                result_error(res, conn, buf, sizeof buf));
-        goto out;
-    }
-    PQclear(res);
     res = PQexec(conn, q.s);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         set_err(err, errlen, "could not read table \"%s\": %s", table,

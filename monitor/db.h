@@ -99,6 +99,12 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
                     const char *where, const char *const *params, size_t nparams, dm_builder *b,
                     uint64_t *rows, char *err, size_t errlen);
 
+/* Raise the backend's malloc thresholds for the rest of the session, so that a wide binary
+ * COPY does not hand its per-row memory back to the kernel at every row (database.warm_backend;
+ * see db.c).  Does nothing inside a transaction.  0, or -1 with err: the connection stays
+ * usable and the COPY works without it. */
+int dm_db_warm_backend(PGconn *conn, size_t ncols, char *err, size_t errlen);
+
 /*
  * The binary COPY stream parser behind dm_db_copy_read, exposed for unit tests.  Feed
  * it the stream in chunks of any size (dm_copybin_feed), then dm_copybin_finish.  It

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -47,27 +46,6 @@ static bool in_list(const char *const *l, const char *s)
         if (strcmp(l[i], s) == 0)
             return true;
     return false;
-}
-
-/*
- * How many connections a batch is read over: the server's per-field send work is what bounds
- * a binary COPY, so two backends, one per half of the batch's blocks, read a big batch
- * faster even on 2 cores, where they share the CPU with the decoding threads.  Measured on
- * 2 cores, 10 rounds alternated: 50,000 rows x 333 columns (16.6 million fields), 0.879 s
- * against 1.019 for one stream; 25,000 x 333 (8.3 million), 0.628 against 0.637; the
- * daemon's 10,000 x 122 (1.2 million), slower over two (the block range's query, a second
- * connection).  So two streams from 10 million fields (AUTO_MIN_FIELDS), on 2 cores or more.
- * DRIFTMON_COPY_STREAMS (1 or 2) forces one or two (two: any batch of 256 blocks or more).
- * Returns 1, 2, or 0 for "two if the batch is big enough".
- */
-#define AUTO_MIN_FIELDS 1e7
-static int copy_streams(void)
-{
-    const char *e = getenv("DRIFTMON_COPY_STREAMS");
-    if (e && (strcmp(e, "1") == 0 || strcmp(e, "2") == 0))
-        return e[0] - '0';
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores >= 2 ? 0 : 1;
 }
 
 /* One COPY of a table into a builder, on conn or on a connection of its own (see
@@ -125,6 +103,12 @@ static void *copy_half_run(void *arg)
         }
     }
     h->rc = -1;
+    if (h->cfg && h->cfg->warm_backend) {
+        char werr[512];
+        if (dm_db_warm_backend(c, h->n, werr, sizeof werr) != 0)
+            dm_logkv(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
+                     "error", werr, (char *)NULL);
+    }
     if (!h->snapshot || import_snapshot(c, h)) {
         h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
                                 &h->rows, h->err, sizeof h->err);
@@ -154,21 +138,18 @@ static char *regclass_name(PGconn *conn, const char *table)
 
 /* Where to cut the rows matching `where` in two halves of their block range: the first
  * block, the middle one and the block after the last, or false when the rows span too few
- * blocks (256), or hold fewer than min_fields fields (rows x ncols), to be worth two
- * streams.  Both halves are bounded on both sides: an open lower
- * bound let the first half scan every block before the batch (the whole history of a table
- * that holds years of batches). */
+ * blocks (256) to be worth two streams.  Both halves are bounded on both sides: an open
+ * lower bound let the first half scan every block before the batch (the whole history of a
+ * table that holds years of batches). */
 static bool split_point(PGconn *conn, const char *name, const char *where,
-                        const char *const *params, size_t nparams, size_t ncols, double min_fields,
-                        long long blk[3])
+                        const char *const *params, size_t nparams, long long blk[3])
 {
     size_t sl = strlen(name) + strlen(where) + 200;
     char *sql = malloc(sl);
     if (sql)
         snprintf(sql, sl,
                  "SELECT (pg_catalog.min(ctid)::text::point)[0]::bigint, "
-                 "(pg_catalog.max(ctid)::text::point)[0]::bigint, pg_catalog.count(*) "
-                 "FROM %s WHERE %s",
+                 "(pg_catalog.max(ctid)::text::point)[0]::bigint FROM %s WHERE %s",
                  name, where);
     if (!sql)
         return false;
@@ -177,8 +158,7 @@ static bool split_point(PGconn *conn, const char *name, const char *where,
     bool ok = false;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
         long long b0 = atoll(PQgetvalue(r, 0, 0)), b1 = atoll(PQgetvalue(r, 0, 1));
-        double fields = atof(PQgetvalue(r, 0, 2)) * (double)ncols;
-        if (b1 - b0 >= 256 && fields >= min_fields) { /* 2 MB of rows or more */
+        if (b1 - b0 >= 256) { /* 2 MB of rows or more */
             blk[0] = b0;
             blk[1] = b0 + (b1 - b0 + 1) / 2;
             blk[2] = b1 + 1;
@@ -187,31 +167,6 @@ static bool split_point(PGconn *conn, const char *name, const char *where,
     }
     PQclear(r);
     return ok;
-}
-
-/* The planner's estimate of the rows matching `where` in table `name` (from the table's
- * statistics: for a batch not analysed yet, about the table's average batch), or -1. */
-static double estimated_rows(PGconn *conn, const char *name, const char *where,
-                             const char *const *params, size_t nparams)
-{
-    size_t sl = strlen(name) + strlen(where) + 64;
-    char *sql = malloc(sl);
-    double rows = -1;
-    if (sql) {
-        snprintf(sql, sl, "EXPLAIN (FORMAT JSON) SELECT 1 FROM %s WHERE %s", name, where);
-        PGresult *r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            cJSON *plan = cJSON_Parse(PQgetvalue(r, 0, 0)); /* [{"Plan": {"Plan Rows": n}}] */
-            const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(plan, 0), "Plan"), "Plan Rows");
-            if (cJSON_IsNumber(n))
-                rows = n->valuedouble;
-            cJSON_Delete(plan);
-        }
-        PQclear(r);
-    }
-    free(sql);
-    return rows;
 }
 
 /* The snapshot both halves read in: a read-only REPEATABLE READ transaction on conn, whose
@@ -272,10 +227,9 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         goto out;
     }
     uint64_t rows = 0;
-    /* One stream reads on conn (dm_db_copy_read first raises that backend's malloc
-     * thresholds, without which a COPY can spend 5x the time in brk and page faults).  A
-     * large batch is read as two halves of its block range (ctid), on two connections of
-     * their own and two threads, both in the snapshot in which the range was measured: the
+    /* One stream by default: one COPY on conn.  With database.copy_streams = 2, a batch of
+     * 256 blocks or more is read as two halves of its block range (ctid), on two connections
+     * of their own and two threads, both in the snapshot in which the range was measured: the
      * halves are then exactly the rows one COPY would have read, whatever is written
      * meanwhile.  A half whose connection is refused (a connection limit, say) is read on
      * conn afterwards, which holds that snapshot. */
@@ -284,20 +238,13 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     long long blk[3] = {0, 0, 0};
     char snap[128] = "";
     bool in_snap = false;
-    int streams = copy_streams();
-    double min_fields = streams == 2 ? 0 : AUTO_MIN_FIELDS;
-    /* a batch the statistics put well under the mark skips the block range's query (it
-     * reads every row's heap tuple: 5 ms for the daemon's 10,000-row batches) */
-    char *name = cfg && where && *where && streams != 1 ? regclass_name(conn, table) : NULL;
-    if (name && streams == 0) {
-        double est = estimated_rows(conn, name, where, params, nparams);
-        if (est >= 0 && est * (double)n < min_fields / 4)
-            streams = 1;
+    if (cfg && cfg->copy_streams == 2 && where && *where) {
+        char *name = regclass_name(conn, table);
+        if (name && (in_snap = export_snapshot(conn, snap, sizeof snap)) &&
+            split_point(conn, name, where, params, nparams, blk))
+            nh = 2;
+        free(name);
     }
-    if (name && streams != 1 && (in_snap = export_snapshot(conn, snap, sizeof snap)) &&
-        split_point(conn, name, where, params, nparams, n, min_fields, blk))
-        nh = 2;
-    free(name);
     if (in_snap && nh == 1) {
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         in_snap = false;
@@ -690,74 +637,27 @@ static void *ref_thread(void *arg)
     return NULL;
 }
 
-/* Wait for the reference and finish checking it (a cached copy's digest: dm_ref_finish, on
- * conn when it has to be read again from the database) on this thread.  With later not
- * NULL, the digest may go on while the caller compares: its remainder moves from the idle
- * thread to one at normal priority (the read that the idle priority yielded to is over),
- * this thread checks the values from the other end, and *later is set when the caller must
- * call ref_verify() before it reports anything. */
-static int ref_join(PGconn *conn, pthread_t th, bool *pending, ref_job *job, dm_refcache *rc,
-                    bool *later, double *secs, char *err, size_t errlen)
+/* Wait for the reference (loaded and verified on its own connection, ref_thread). */
+static int ref_join(pthread_t th, bool *pending, ref_job *job, dm_refcache *rc, double *secs,
+                    char *err, size_t errlen)
 {
     if (!*pending)
         return DM_RUN_OK;
     pthread_join(th, NULL);
     *pending = false;
+    *secs = job->secs;
     if (job->status != DM_RUN_OK) {
-        *secs = job->secs;
         snprintf(err, errlen, "%s", job->err);
         return job->status;
     }
-    double t0 = now_s();
-    /* also when the idle thread has already hashed everything: the digest is then compared
-     * after the comparison, one path whatever the timing */
-    if (later)
-        (void)dm_profile_hurry(&rc->ds);
-    if (later && dm_profile_help(&rc->ds)) {
-        *later = true;
-        *secs = job->secs + (now_s() - t0);
-        return DM_RUN_OK;
-    }
-    if (dm_ref_finish(conn, job->cache_dir, &rc->ds, &rc->info, NULL, err, errlen) != 0)
-        return DM_RUN_ENV;
-    *secs = job->secs + (now_s() - t0);
     rc->loaded = true;
     return DM_RUN_OK;
-}
-
-/* The end of a check that ref_join() left running: 0 (*reloaded when the local copy was
- * found damaged and the reference read again from the database), or -1 with err. */
-static int ref_verify(PGconn *conn, ref_job *job, dm_refcache *rc, bool *later, bool *reloaded,
-                      char *err, size_t errlen)
-{
-    *reloaded = false;
-    if (!*later)
-        return 0;
-    *later = false;
-    if (dm_ref_finish(conn, job->cache_dir, &rc->ds, &rc->info, reloaded, err, errlen) != 0)
-        return -1;
-    rc->loaded = true;
-    return 0;
 }
 
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
     return dm_run_check_claimed(conn, cfg, t, NULL, cache, out, err, errlen);
-}
-
-/* Freeing a finished run's comparison and batch, off the caller's thread. */
-typedef struct {
-    dm_dataset *cur;
-    dm_comparison *cmp;
-} release_job;
-
-static void *release_main(void *arg)
-{
-    release_job *j = arg;
-    dm_comparison_release(j->cmp);
-    dm_dataset_release(j->cur);
-    return NULL;
 }
 
 int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
@@ -786,7 +686,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         dm_refcache_release(rcache);
     ref_job job = {cfg, rcache, DM_RUN_OK, 0, "", ""};
     pthread_t ref_th;
-    bool ref_pending = false, verify_later = false;
+    bool ref_pending = false;
     if (!rcache->loaded) {
         if (pthread_create(&ref_th, NULL, ref_thread, &job) == 0) {
             ref_pending = true;
@@ -796,9 +696,6 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                 snprintf(err, errlen, "%s", job.err);
                 return job.status;
             }
-            if (dm_ref_finish(conn, job.cache_dir, &rcache->ds, &rcache->info, NULL, err, errlen) !=
-                0)
-                return DM_RUN_ENV;
             rcache->loaded = true;
             out->ref_s = job.secs;
         }
@@ -904,11 +801,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         rc = DM_RUN_INPUT;
         goto out;
     }
-    rc =
-        ref_join(conn, ref_th, &ref_pending, &job, rcache, &verify_later, &out->ref_s, err, errlen);
+    rc = ref_join(ref_th, &ref_pending, &job, rcache, &out->ref_s, err, errlen);
     if (rc != DM_RUN_OK)
         goto out;
-compare:
     /* categorical columns stored as numbers on one side: compare them as text */
     for (size_t i = 0; i < cur.ncols; i++) {
         long j = dm_dataset_find(ref, cur.col[i].name);
@@ -947,21 +842,6 @@ compare:
     }
     out->compare_s = now_s() - t2;
     out->verdict = cmp.verdict;
-    /* nothing is reported from the reference before its check has ended; a damaged local
-     * copy was replaced from the database, and the comparison is made again */
-    bool reloaded = false;
-    if (ref_verify(conn, &job, rcache, &verify_later, &reloaded, err, errlen) != 0) {
-        rc = DM_RUN_ENV;
-        goto out;
-    }
-    if (reloaded) {
-        dm_log(DM_LOG_INFO, "comparing again with reference %s@%d from the database",
-               rcache->info.name, rcache->info.version);
-        dm_comparison_release(&cmp);
-        memset(&cmp, 0, sizeof cmp);
-        have_cmp = false;
-        goto compare;
-    }
 
     /* reports */
     const char *dir = cfg->reports_dir ? cfg->reports_dir : "reports";
@@ -1003,30 +883,14 @@ compare:
     dm_sha256_hex(json, strlen(json), jsha);
     rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
                     jsha, json, html, err, errlen);
-    /* the batch's columns are freed on another thread while the pages are rebuilt (a wide
-     * batch is hundreds of big blocks, one munmap each: 30 ms measured for 333 columns) */
-    release_job rj = {&cur, &cmp};
-    pthread_t rt;
-    bool releasing = pthread_create(&rt, NULL, release_main, &rj) == 0;
-    if (releasing)
-        have_cmp = false;
     if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
         dm_reportdir_refresh(conn, dir, rcache->info.name, cfg->history_runs);
-    if (releasing)
-        pthread_join(rt, NULL);
     out->total_s = now_s() - t0;
 out:
     if (ref_pending) {
         double ignored;
         char ignored_err[1024];
-        ref_join(conn, ref_th, &ref_pending, &job, rcache, NULL, &ignored, ignored_err,
-                 sizeof ignored_err);
-    }
-    if (verify_later) { /* a failed run: the reference is still checked (released if bad) */
-        bool ignored_reload;
-        char ignored_err[1024];
-        (void)ref_verify(conn, &job, rcache, &verify_later, &ignored_reload, ignored_err,
-                         sizeof ignored_err);
+        ref_join(ref_th, &ref_pending, &job, rcache, &ignored, ignored_err, sizeof ignored_err);
     }
     free(html);
     free(json);

@@ -3,16 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -526,69 +521,28 @@ static void mismatch(char *err, size_t errlen, const char *name, const char *hav
 }
 /*
  * A dataset's digest: its identity encoding streamed through SHA-256 column by column, with
- * no copy of the data.  One mechanism for every use:
- *   - dm_profile_digest(): at once, on the caller's thread;
- *   - dm_profile_digest_start(): on another thread while the caller compares (a CSV
- *     reference whose digest goes into the reports);
- *   - the check of a format-2 profile (have = the trailer's digest), at once, or deferred on
- *     a thread: at the lowest CPU priority (dm_profile_read_deferred: SCHED_IDLE, else nice
- *     19) or at normal priority (dm_profile_read_background).  Values used in place from a
- *     mapped file are checked on the way (finite, ascending, counts) and their moments
- *     computed; a deferred check then gives their pages back (a background one keeps them
- *     for the comparison that follows).  The caller may take part (dm_profile_help): it
- *     checks values and computes moments from the last column down while the thread hashes
- *     from the first; a per-column state says who took which column and who finished last.
- * A background pass stops at a column boundary when asked and the caller hashes what is
- * left at its own priority, so a busy machine delays the result by one column at most.
+ * no copy of the data.  One mechanism for both uses:
+ *   - dm_profile_digest(): a dataset's digest (a CSV reference whose digest goes into the
+ *     reports, a profile being written);
+ *   - the check of a format-2 profile as it is read (have = the trailer's digest).  Values
+ *     used in place from a mapped file are checked on the way (finite, ascending, counts)
+ *     and their moments computed while the column is in cache; their pages are then given
+ *     back, unless the caller keeps them for a comparison that reads them next.
  */
 typedef struct {
-    dm_async base;
-    pthread_t thread;
-    bool threaded;
     dm_dataset snap; /* shallow: the columns are the dataset's */
     buf b;           /* the hash and its staging buffer */
-    size_t next;     /* first column not hashed yet */
-    _Atomic bool stop;
-    char have[65]; /* the digest the trailer holds; "" when there is nothing to check */
+    bool keep_pages; /* a checked column's pages stay mapped */
+    char have[65];   /* the digest the trailer holds; "" when there is nothing to check */
     char *name;
     /* the first column whose values are wrong (checked here for values used in place) */
     const char *bad_column, *bad_why;
-    /* per column, for values used in place: who checks them (CHECK_CLAIMED), what is done
-     * (CHECK_DONE: values checked, moments computed; HASHED); whoever completes the pair
-     * gives the column's pages back.  help_bad: what dm_profile_help() found wrong. */
-    _Atomic unsigned char *state;
-    const char **help_bad;
-    /* keep a checked column's pages mapped: a comparison reads them next (measured on the
-     * bench's warm compare: 0.327 s against 0.364 s, at 252 MiB peak against 65); a database
-     * check gives them back, its reference being larger than its memory budget */
-    bool keep_pages;
-    _Atomic bool finished; /* the thread has returned: nothing of its own is left pending */
 } hash_job;
-
-enum { CHECK_CLAIMED = 1, CHECK_DONE = 2, HASHED = 4, COMPARED = 8 };
 
 /* Values used in place: checked (order, finiteness, counts) and their moments computed. */
 static bool in_place(const hash_job *j, const dm_column *c)
 {
     return j->snap.arena_is_file && c->storage == DM_STORE_NUM && c->value_shared;
-}
-
-/* Mark `bits` done for column i; the one who completes CHECK_DONE | HASHED evicts it, and
- * a comparison that reads it again once it is hashed evicts it again (hash_compared). */
-static void column_done(hash_job *j, size_t i, unsigned char bits)
-{
-    unsigned char was = atomic_fetch_or(&j->state[i], bits);
-    if (((was | bits) & (CHECK_DONE | HASHED)) == (CHECK_DONE | HASHED) && !j->keep_pages)
-        dm_dataset_evict(&j->snap, i);
-}
-
-static void hash_compared(dm_async *a, size_t i)
-{
-    hash_job *j = (hash_job *)(void *)a;
-    if (j->keep_pages || i >= j->snap.ncols)
-        return;
-    if (atomic_fetch_or(&j->state[i], COMPARED) & HASHED)
-        dm_dataset_evict(&j->snap, i);
 }
 
 /* Column c's values used in place: what is wrong with them (NULL: nothing), and once they
@@ -605,23 +559,18 @@ static const char *check_column(const hash_job *j, dm_column *c)
 
 static void hash_columns(hash_job *j)
 {
-    for (; j->next < j->snap.ncols && !j->bad_why; j->next++) {
-        if (atomic_load(&j->stop))
-            break;
-        size_t i = j->next;
+    for (size_t i = 0; i < j->snap.ncols; i++) {
         dm_column *c = &j->snap.col[i];
-        /* the check of values used in place, unless dm_profile_help() took it, before the
-         * hash: once every column is checked, a caller may compare while the hash ends */
-        if (in_place(j, c) && !(atomic_fetch_or(&j->state[i], CHECK_CLAIMED) & CHECK_CLAIMED)) {
+        if (in_place(j, c)) {
             j->bad_why = check_column(j, c);
             if (j->bad_why) {
                 j->bad_column = c->name;
                 break;
             }
-            column_done(j, i, CHECK_DONE);
         }
-        encode_column(&j->b, &j->snap.col[i], false); /* the identity encoding */
-        column_done(j, i, HASHED);
+        encode_column(&j->b, c, false); /* the identity encoding */
+        if (!j->keep_pages)
+            dm_dataset_evict(&j->snap, i);
     }
 }
 
@@ -636,31 +585,8 @@ static void verify_error(const hash_job *j, const char *want, char *err, size_t 
         mismatch(err, errlen, j->name, j->have, want);
 }
 
-static void *hash_main(void *arg)
-{
-    hash_job *j = arg;
-    hash_columns(j);
-    atomic_store(&j->finished, true);
-    return NULL;
-}
-
-static void *hash_main_idle(void *arg)
-{
-    hash_job *j = arg;
-#ifdef SCHED_IDLE
-    struct sched_param sp = {0};
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
-#endif
-        (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-    hash_columns(j);
-    atomic_store(&j->finished, true);
-    return NULL;
-}
-
 static void hash_free(hash_job *j)
 {
-    free((void *)(uintptr_t)j->state); /* no access left: the threads are joined */
-    free((void *)(uintptr_t)j->help_bad);
     free(j->b.p);
     char ignored[65];
     if (j->b.h)
@@ -669,84 +595,36 @@ static void hash_free(hash_job *j)
     free(j);
 }
 
-static void hash_wait(dm_async *a)
-{
-    hash_job *j = (hash_job *)(void *)a;
-    atomic_store(&j->stop, true);
-    if (j->threaded)
-        pthread_join(j->thread, NULL);
-    hash_free(j);
-}
-
 static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *name)
 {
     hash_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->base.wait = hash_wait;
-    j->base.compared = hash_compared;
     j->snap = *ds;
     j->b.p = malloc(STAGE_BYTES);
     j->b.h = dm_sha256_alloc();
     j->name = strdup(name);
-    size_t n = ds->ncols ? ds->ncols : 1;
-    j->state = calloc(n, sizeof *j->state);
-    j->help_bad = calloc(n, sizeof *j->help_bad);
-    if (!j->b.p || !j->b.h || !j->name || !j->state || !j->help_bad) {
+    if (!j->b.p || !j->b.h || !j->name) {
         hash_free(j);
         return NULL;
     }
-    atomic_init(&j->stop, false);
-    atomic_init(&j->finished, false);
     snprintf(j->have, sizeof j->have, "%s", have);
     serialize_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
     return j;
 }
 
-/* Hash what is left on this thread; 0 and the digest in want, -1 (out of memory). */
+/* Hash every column: 0 and the digest in want, or -1 (values found wrong, out of memory). */
 static int hash_finish(hash_job *j, char want[65])
 {
-    if (j->threaded) {
-        atomic_store(&j->stop, true);
-        pthread_join(j->thread, NULL);
-        j->threaded = false;
-        atomic_store(&j->stop, false);
-    }
     hash_columns(j);
-    /* what dm_profile_help() found, when the hashing found nothing before it: the first
-     * such column (the helper's columns all come after the hashing's) */
-    for (size_t i = 0; i < j->snap.ncols && !j->bad_why; i++)
-        if (j->help_bad[i]) {
-            j->bad_why = j->help_bad[i];
-            j->bad_column = j->snap.col[i].name;
-        }
     dm_sha256_update(j->b.h, j->b.p, j->b.staged);
     dm_sha256_final(j->b.h, want);
     j->b.h = NULL;
     return j->bad_why || j->b.oom || !want[0] ? -1 : 0;
 }
 
-int dm_profile_digest_start(dm_dataset *ds)
-{
-    if (ds->async || ds->sha256[0])
-        return 0;
-    hash_job *j = hash_new(ds, "", ds->source ? ds->source : "dataset");
-    if (!j)
-        return -1;
-    if (pthread_create(&j->thread, NULL, hash_main, j) != 0) {
-        hash_free(j);
-        return -1;
-    }
-    j->threaded = true;
-    ds->async = &j->base;
-    return 0;
-}
-
 int dm_profile_digest(dm_dataset *ds)
 {
-    char err[512];
-    if (ds->async && ds->async->wait == hash_wait)
-        return dm_profile_verify(ds, err, sizeof err);
     hash_job *j = hash_new(ds, "", "dataset");
     if (!j)
         return -1;
@@ -758,95 +636,8 @@ int dm_profile_digest(dm_dataset *ds)
     return rc;
 }
 
-int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen)
-{
-    if (!ds->async || ds->async->wait != hash_wait)
-        return 0;
-    hash_job *j = (hash_job *)(void *)ds->async;
-    ds->async = NULL;
-    char want[65] = "";
-    int rc = hash_finish(j, want);
-    if (rc != 0 && !j->bad_why)
-        snprintf(err, errlen, "%s: out of memory while checking the profile", j->name);
-    else if (rc != 0 || (j->have[0] && strcmp(want, j->have) != 0)) {
-        verify_error(j, want, err, errlen);
-        rc = -1;
-    } else
-        memcpy(ds->sha256, want, sizeof ds->sha256);
-    hash_free(j);
-    return rc;
-}
-
-int dm_profile_hurry(dm_dataset *ds)
-{
-    if (!ds || !ds->async || ds->async->wait != hash_wait)
-        return 0;
-    hash_job *j = (hash_job *)(void *)ds->async;
-    if (!j->threaded || atomic_load(&j->finished))
-        return 0;
-    /* stop the idle thread at a column boundary and go on from there on a new thread, which
-     * takes this thread's priority (a thread cannot always leave SCHED_IDLE by itself: that
-     * needs RLIMIT_NICE room or CAP_SYS_NICE) */
-    atomic_store(&j->stop, true);
-    pthread_join(j->thread, NULL);
-    j->threaded = false;
-    atomic_store(&j->stop, false);
-    if (atomic_load(&j->finished) && j->next < j->snap.ncols && !j->bad_why) {
-        atomic_store(&j->finished, false);
-        if (pthread_create(&j->thread, NULL, hash_main, j) == 0)
-            j->threaded = true;
-        else
-            atomic_store(&j->finished, true);
-    }
-    return j->threaded ? 1 : 0;
-}
-
-bool dm_profile_help(dm_dataset *ds)
-{
-    if (!ds || !ds->async || ds->async->wait != hash_wait)
-        return false;
-    hash_job *j = (hash_job *)(void *)ds->async;
-    /* from the last column down, until a column the hashing thread already took */
-    for (size_t i = j->snap.ncols; i-- > 0;) {
-        dm_column *c = &j->snap.col[i];
-        if (!in_place(j, c))
-            continue;
-        if (atomic_fetch_or(&j->state[i], CHECK_CLAIMED) & CHECK_CLAIMED)
-            break;
-        j->help_bad[i] = check_column(j, c);
-        if (!j->help_bad[i])
-            column_done(j, i, CHECK_DONE);
-    }
-    /* the thread's column in hand (at most one) is checked before it is hashed: wait for it,
-     * unless the thread stopped (values found wrong, or asked to) */
-    for (;;) {
-        bool all = true;
-        for (size_t i = 0; i < j->snap.ncols && all; i++)
-            if (in_place(j, &j->snap.col[i]) && !(atomic_load(&j->state[i]) & CHECK_DONE))
-                all = false;
-        if (all)
-            return true;
-        if (atomic_load(&j->finished))
-            return false;
-        struct timespec ts = {0, 20000};
-        nanosleep(&ts, NULL);
-    }
-}
-
-const char *dm_profile_claimed_sha256(const dm_dataset *ds)
-{
-    if (ds->async && ds->async->wait == hash_wait &&
-        ((const hash_job *)(const void *)ds->async)->have[0])
-        return ((const hash_job *)(const void *)ds->async)->have;
-    return ds->sha256;
-}
-
-/* When a format-2 profile's check runs: before the read returns, or on a thread at the
- * lowest priority or at normal priority, finished by dm_profile_verify(). */
-typedef enum { CHECK_NOW, CHECK_IDLE, CHECK_BACKGROUND } check_mode;
-
 static int parse_profile(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                         char *err, size_t errlen, bool drop, bool borrow, check_mode deferred)
+                         char *err, size_t errlen, bool drop, bool borrow, bool keep_pages)
 {
     rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
@@ -991,15 +782,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         dm_dataset_release(&ds);
         return bad(&r, "out of memory");
     }
-    j->keep_pages = deferred == CHECK_BACKGROUND;
-    if (deferred != CHECK_NOW &&
-        pthread_create(&j->thread, NULL, deferred == CHECK_IDLE ? hash_main_idle : hash_main, j) ==
-            0) {
-        j->threaded = true;
-        ds.async = &j->base; /* dm_profile_verify() finishes it */
-        *out = ds;
-        return 0;
-    }
+    j->keep_pages = keep_pages;
     int vrc = hash_finish(j, want);
     if (vrc != 0 && !j->bad_why)
         bad(&r, "out of memory");
@@ -1020,11 +803,10 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
 int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen)
 {
-    return parse_profile(p, len, name, out, err, errlen, false, false, CHECK_NOW);
+    return parse_profile(p, len, name, out, err, errlen, false, false, false);
 }
 
-static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen,
-                     check_mode deferred)
+static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool keep_pages)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -1045,7 +827,7 @@ static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
             (void)madvise(m, len, MADV_WILLNEED); /* read ahead, without mapping every page */
-            int rc = parse_profile(m, len, path, out, err, errlen, true, true, deferred);
+            int rc = parse_profile(m, len, path, out, err, errlen, true, true, keep_pages);
             if (rc == 0 && out->arena == m)
                 return 0; /* format 2: the values are the mapping's; it lives with them */
             munmap(m, len);
@@ -1080,15 +862,10 @@ static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen
 
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
 {
-    return read_file(path, out, err, errlen, CHECK_NOW);
+    return read_file(path, out, err, errlen, false);
 }
 
-int dm_profile_read_deferred(const char *path, dm_dataset *out, char *err, size_t errlen)
+int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen)
 {
-    return read_file(path, out, err, errlen, CHECK_IDLE);
-}
-
-int dm_profile_read_background(const char *path, dm_dataset *out, char *err, size_t errlen)
-{
-    return read_file(path, out, err, errlen, CHECK_BACKGROUND);
+    return read_file(path, out, err, errlen, true);
 }

@@ -53,14 +53,8 @@ int dm_profile_column_decode(const unsigned char *p, size_t len, const char *nam
                              char *err, size_t errlen);
 
 /* Only compute ds->sha256, streamed through the hash (no copy of the dataset is made).
- * 0 or -1 (out of memory).  When dm_profile_digest_start() ran on ds, waits for that
- * thread and takes its result instead. */
+ * 0 or -1 (out of memory). */
 int dm_profile_digest(dm_dataset *ds);
-/* Start computing ds's digest on another thread (no-op when already known or started);
- * dm_profile_digest() collects it, dm_dataset_release() waits for it.  ds's columns must
- * not change until then (the comparison only reads them).  0, or -1 when no thread could
- * be started (dm_profile_digest then computes it itself). */
-int dm_profile_digest_start(dm_dataset *ds);
 
 /* Write atomically to path.  0, or -1 with err naming the file. */
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
@@ -71,38 +65,14 @@ bool dm_profile_sniff(const char *path);
 /* Load and verify (magic, version, bounds, digest).  0, or -1 with err naming the file and
  * the offset or column at fault; *out untouched on error.  The file is mapped (not read);
  * a big profile's value arrays share one arena (dm_dataset.arena) and every all-ones count
- * array is the dataset's one array of ones (dm_dataset.ones). */
+ * array is the dataset's one array of ones (dm_dataset.ones).  A format-2 file's values are
+ * used where they lie in the mapping, checked (finite, ascending, counts) and their moments
+ * computed as they are hashed, and each column's pages are given back once hashed:
+ * resident memory stays near one column's worth however big the profile. */
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen);
-/* dm_profile_read, with the digest check deferred: the structure is checked and the columns
- * usable at once, while the digest is computed on a background thread at the lowest CPU
- * priority (it uses cores nobody else wants, e.g. while a batch is being read).  Nothing
- * may be reported from the dataset before dm_profile_verify() returned 0; ds->sha256 stays
- * "" until then (dm_profile_claimed_sha256() tells what the trailer claims).  A format-1
- * file is checked at once, as by dm_profile_read. */
-int dm_profile_read_deferred(const char *path, dm_dataset *out, char *err, size_t errlen);
-/* The same with the check's thread at normal priority: for a caller that has work of its own
- * to do meanwhile (a comparison reading its current CSV) and then waits for the check. */
-int dm_profile_read_background(const char *path, dm_dataset *out, char *err, size_t errlen);
-/* Finish a deferred check on this thread, at this thread's priority (the background thread
- * stops at the next column boundary): 0 and ds->sha256 set, or -1 with err naming the file
- * (then release ds and do not use it).  0 at once for a dataset with no check pending. */
-int dm_profile_verify(dm_dataset *ds, char *err, size_t errlen);
-/* A deferred check (dm_profile_read_deferred) goes on at this thread's priority, on a thread
- * of its own, from the column where its idle thread was: for a caller whose cores are about
- * to be free of the work the idle priority yielded to.  1 when a thread goes on, 0 when
- * there is nothing left to hash in the background (dm_profile_verify() finishes it). */
-int dm_profile_hurry(dm_dataset *ds);
-/* Help a pending check from this thread (a caller with nothing else to do meanwhile): the
- * order, counts and moments of the values used in place are checked and computed from the
- * last column down while the background thread hashes from the first, until the two meet.
- * true when every column's values are then checked and its moments final: the dataset may
- * be compared (read only) while the hash ends, but nothing may be reported from it before
- * dm_profile_verify() returned 0.  false: call dm_profile_verify() first (values found
- * wrong, or nothing pending).  Whatever is found wrong is reported by dm_profile_verify, as
- * if found by the thread. */
-bool dm_profile_help(dm_dataset *ds);
-/* The digest the file's trailer claims while a check is pending, else ds->sha256. */
-const char *dm_profile_claimed_sha256(const dm_dataset *ds);
+/* The same, the checked pages kept mapped: for a comparison that reads every column next
+ * (it gives a column's pages back once it has tested it, dm_dataset_evict). */
+int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen);
 /* The same from memory (used by the database loader and the fuzzer). */
 int dm_profile_parse(const unsigned char *buf, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen);

@@ -301,11 +301,15 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
         snprintf(path, sizeof path, "%s/%s.dmp", cache_dir, ri.sha256);
         dm_dataset ds;
         char cerr[512];
-        if (access(path, R_OK) == 0 &&
-            dm_profile_read_deferred(path, &ds, cerr, sizeof cerr) == 0) {
-            /* usable only when its content is exactly the stored reference: what its trailer
-             * claims here, what its content hashes to in dm_ref_finish() */
-            if (strcmp(dm_profile_claimed_sha256(&ds), ri.sha256) == 0 && ds.rows == ri.rows) {
+        int rrc = access(path, R_OK) == 0 ? dm_profile_read(path, &ds, cerr, sizeof cerr) : 1;
+        if (rrc < 0) {
+            /* the copy was damaged after it was written: never used, replaced below */
+            dm_log(DM_LOG_WARN, "%s; reading reference %s@%d from the database instead", cerr,
+                   ri.name, ri.version);
+            (void)unlink(path);
+        } else if (rrc == 0) {
+            /* usable only when its content is exactly the stored reference (verified) */
+            if (strcmp(ds.sha256, ri.sha256) == 0 && ds.rows == ri.rows) {
                 /* a cache in format 1 (an older driftmon) is copied into memory whole on
                  * every load: rewrite it in the current format once (best effort) */
                 if (!ds.arena_is_file)
@@ -336,35 +340,4 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
             (void)dm_profile_write(out, path, werr, sizeof werr);
     }
     return 0;
-}
-
-int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info,
-                  bool *reloaded, char *err, size_t errlen)
-{
-    char verr[1024];
-    if (reloaded)
-        *reloaded = false;
-    if (dm_profile_verify(ds, verr, sizeof verr) == 0)
-        return 0;
-    if (reloaded)
-        *reloaded = true;
-    /* the cached copy was damaged after it was written: never used, replaced */
-    dm_log(DM_LOG_WARN, "%s; reading reference %s@%d from the database instead", verr, info->name,
-           info->version);
-    char path[4096] = "";
-    if (cache_dir && *cache_dir)
-        snprintf(path, sizeof path, "%s/%s.dmp", cache_dir, info->sha256);
-    if (path[0])
-        (void)unlink(path);
-    dm_dataset_release(ds);
-    char *name = strdup(info->name);
-    int version = info->version;
-    dm_refinfo_release(info);
-    if (!name) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    int rc = dm_ref_load_cached(conn, name, version, cache_dir, ds, info, err, errlen);
-    free(name);
-    return rc;
 }

@@ -45,18 +45,11 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
 
 /* The same, keeping a local copy of the stored profile in cache_dir/<sha256>.dmp (written
  * atomically after a load from the database, created when missing).  The copy is taken when
- * its trailer claims the digest recorded in the database; its content is checked against
- * that digest in the background (dm_profile_read_deferred), and dm_ref_finish() must have
- * returned 0 before anything is reported from the reference, so a stale or damaged file is
- * never used.  cache_dir NULL disables it. */
+ * its content, verified as it is read (dm_profile_read), has the digest recorded in the
+ * database; a copy that fails the check is deleted (logged as a warning) and the reference
+ * read from the database, so a stale or damaged file is never used.  cache_dir NULL
+ * disables it. */
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
-
-/* Finish the check of a reference from dm_ref_load_cached (dm_profile_verify).  A cached
- * copy whose content does not match is deleted (logged as a warning) and the reference
- * read again from the database on conn, into *ds and *info (*reloaded set, when not NULL:
- * whatever was computed from the old *ds must be computed again).  0, or -1 with err. */
-int dm_ref_finish(PGconn *conn, const char *cache_dir, dm_dataset *ds, dm_refinfo *info,
-                  bool *reloaded, char *err, size_t errlen);
 
 #endif

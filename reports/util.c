@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -235,103 +234,10 @@ void rpt_buf_puts(rpt_buf *b, const char *s)
         rpt_buf_put(b, s, strlen(s));
 }
 
-/* "%.1f" of v without printf (the coordinates of every chart: printf's conversion is the
- * bulk of a report's rendering time): the tenths rounded to nearest, ties to even, as
- * printf does; a value near a tie (where the product v * 10 may have rounded across it) or
- * out of range is left to snprintf.  Returns the length, 0 when not done. */
-static size_t fmt_f1(double v, char *out)
-{
-    double a = fabs(v) * 10.0;
-    if (!(a < 1e15))
-        return 0;
-    double r = nearbyint(a);
-    if (fabs(fabs(a - r) - 0.5) < 1e-6)
-        return 0;
-    uint64_t t = (uint64_t)r;
-    char tmp[24];
-    size_t k = 0;
-    tmp[k++] = (char)('0' + t % 10);
-    tmp[k++] = '.';
-    t /= 10;
-    do {
-        tmp[k++] = (char)('0' + t % 10);
-        t /= 10;
-    } while (t > 0);
-    size_t n = 0;
-    if (signbit(v))
-        out[n++] = '-';
-    while (k > 0)
-        out[n++] = tmp[--k];
-    return n;
-}
-
-/* The common case of rpt_buf_printf without printf: formats of literal text, %%, %s, %d,
- * %lld, %zu and %.1f only.  false (nothing written) for any other format. */
-static bool printf_plain(rpt_buf *b, const char *fmt, va_list ap)
-{
-    for (const char *p = fmt; *p; p++) /* the format alone decides: no argument read yet */
-        if (*p == '%') {
-            p++;
-            if (*p == '%' || *p == 's' || *p == 'd')
-                continue;
-            if (strncmp(p, "lld", 3) == 0 || strncmp(p, ".1f", 3) == 0) {
-                p += 2;
-                continue;
-            }
-            if (strncmp(p, "zu", 2) == 0) {
-                p++;
-                continue;
-            }
-            return false;
-        }
-    size_t start = b->len;
-    for (const char *p = fmt; *p && !b->failed; p++) {
-        const char *lit = p;
-        while (*p && *p != '%')
-            p++;
-        if (p > lit)
-            rpt_buf_put(b, lit, (size_t)(p - lit));
-        if (!*p)
-            break;
-        char num[400]; /* %.1f of the largest double: 309 digits, a point, a digit */
-        int n = 0;
-        p++;
-        if (*p == '%') {
-            rpt_buf_put(b, "%", 1);
-        } else if (*p == 's') {
-            const char *str = va_arg(ap, const char *);
-            rpt_buf_puts(b, str != NULL ? str : "(null)"); /* as glibc prints it */
-        } else if (*p == 'd') {
-            n = snprintf(num, sizeof num, "%d", va_arg(ap, int));
-        } else if (*p == 'l') {
-            n = snprintf(num, sizeof num, "%lld", va_arg(ap, long long));
-            p += 2;
-        } else if (*p == 'z') {
-            n = snprintf(num, sizeof num, "%zu", va_arg(ap, size_t));
-            p++;
-        } else { /* .1f */
-            double v = va_arg(ap, double);
-            size_t k = fmt_f1(v, num);
-            n = k > 0 ? (int)k : snprintf(num, sizeof num, "%.1f", v);
-            p += 2;
-        }
-        if (n > 0)
-            rpt_buf_put(b, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
-    }
-    if (b->failed)
-        b->len = start;
-    return true;
-}
-
 void rpt_buf_printf(rpt_buf *b, const char *fmt, ...)
 {
     va_list ap;
-    va_start(ap, fmt);
-    bool done = printf_plain(b, fmt, ap);
-    va_end(ap);
-    if (done)
-        return;
-    /* anything else: vsnprintf, into a small buffer first (one conversion, not two) */
+    /* into a small buffer first: one conversion, not two, for the common short text */
     char small[256];
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof small, fmt, ap);

@@ -893,33 +893,6 @@ static double double_of(uint64_t k)
     return d;
 }
 
-/* Insertion sort on the same keys as the radix sort (-0.0 before +0.0): small inputs, and the
- * pass after the window sort, where almost every value is in place already.  false once it
- * has moved more than `budget` values (the caller sorts another way). */
-static bool insertion_sort(double *x, size_t n, size_t budget)
-{
-    size_t moved = 0;
-    uint64_t prev = n ? key_of(x[0]) : 0;
-    for (size_t i = 1; i < n; i++) {
-        double v = x[i];
-        uint64_t kv = key_of(v);
-        if (prev <= kv) {
-            prev = kv; /* in order: the common case after the window sort */
-            continue;
-        }
-        size_t j = i;
-        do {
-            x[j] = x[j - 1];
-            j--;
-            moved++;
-        } while (j > 0 && key_of(x[j - 1]) > kv);
-        x[j] = v;
-        if (moved > budget)
-            return false; /* x is still a permutation of its values */
-    }
-    return true;
-}
-
 /* Generic LSD radix pass loop: `passes` digits of `bits` bits over keys a (n of them, the
  * histograms hist[p][digit] already counted), b as scratch; returns where the keys ended. */
 #define RADIX_LSD(COUNT_T, bits, passes, a, b, n, hist)                                            \
@@ -952,10 +925,12 @@ static bool insertion_sort(double *x, size_t n, size_t budget)
  * L1/L2 and the scatter within the TLB), the histograms of every pass counted in the one
  * read that builds the keys; a pass whose digit is the same for every key is skipped
  * (typical for the sign and exponent bits).  Larger inputs: 8 passes of 8 bits with 64-bit
- * counters.  The fallback of stats_sort_doubles.
+ * counters.
  */
-static void radix_full(double *x, size_t n, double *tmp)
+void stats_sort_doubles(double *x, size_t n, double *tmp)
 {
+    if (n < 2)
+        return; /* nothing to order (and no first key to read) */
     uint64_t *a = (uint64_t *)(void *)x, *b = (uint64_t *)(void *)tmp;
     if (n <= UINT32_MAX) {
         uint32_t hist[6][2048];
@@ -986,108 +961,6 @@ static void radix_full(double *x, size_t n, double *tmp)
         x[i] = double_of(a[i]);
 }
 #undef RADIX_LSD
-
-/* Bits of the key that the window sort orders by: 3 digits of 11 bits. */
-#define WIN_DIGIT 11u
-#define WIN_DIGITS 3u
-#define WIN_MASK ((UINT64_C(1) << WIN_DIGIT) - 1)
-
-/*
- * The sort: LSD radix on a window of 33 bits of the keys, the 33 that follow the bits every
- * key shares (those above the highest bit where the smallest and largest keys differ), then
- * one insertion-sort pass on the whole keys for the keys that tie in the window.  Typical
- * columns need two or three passes instead of four or five: the low bits of a double's
- * mantissa are noise to the order, and 33 bits below the first differing one tell apart
- * every value of a column with fewer than ~9 significant digits.  The first pass reads the
- * doubles and the last writes them, so there is no separate conversion pass.  Ties beyond
- * the window (values that differ only in their last bits) are put in order by the
- * insertion pass; when it has moved more than 4n + 1024 values the keys tie too much (a
- * dense cluster far from the rest) and the whole-key sort finishes the job from where it
- * stands, so the worst case is about twice that sort.  Measured on the bench's columns
- * (tests/bench, 80 columns of 50,000 values and of 300,000, 277 columns of the check's
- * batch): 20-28 % less time than radix_full.
- */
-void stats_sort_doubles(double *x, size_t n, double *tmp)
-{
-    if (n < 64) {
-        (void)insertion_sort(x, n, SIZE_MAX);
-        return;
-    }
-    if (n > UINT32_MAX) {
-        radix_full(x, n, tmp);
-        return;
-    }
-    uint64_t lo_key = UINT64_MAX, hi_key = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = key_of(x[i]);
-        lo_key = k < lo_key ? k : lo_key;
-        hi_key = k > hi_key ? k : hi_key;
-    }
-    if (lo_key == hi_key)
-        return; /* every value has the same bits */
-    unsigned top = 64u - (unsigned)__builtin_clzll(lo_key ^ hi_key);
-    unsigned lo = top > WIN_DIGIT * WIN_DIGITS ? top - WIN_DIGIT * WIN_DIGITS : 0;
-    uint32_t hist[WIN_DIGITS][WIN_MASK + 1];
-    memset(hist, 0, sizeof hist);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = key_of(x[i]) >> lo;
-        hist[0][k & WIN_MASK]++;
-        hist[1][(k >> WIN_DIGIT) & WIN_MASK]++;
-        hist[2][(k >> (2 * WIN_DIGIT)) & WIN_MASK]++;
-    }
-    unsigned pass[WIN_DIGITS], npass = 0;
-    uint64_t k0 = key_of(x[0]);
-    for (unsigned d = 0; d < WIN_DIGITS; d++) {
-        unsigned sh = lo + WIN_DIGIT * d;
-        if (sh < top && hist[d][(k0 >> sh) & WIN_MASK] != n)
-            pass[npass++] = d; /* a digit every key shares needs no pass */
-    }
-    /* passes alternate between x and tmp: keys in between, doubles at both ends */
-    double *from = x, *to = tmp;
-    for (unsigned q = 0; q < npass; q++) {
-        uint32_t *h = hist[pass[q]];
-        unsigned sh = lo + WIN_DIGIT * pass[q];
-        uint32_t sum = 0;
-        for (size_t r = 0; r <= WIN_MASK; r++) {
-            uint32_t c = h[r];
-            h[r] = sum;
-            sum += c;
-        }
-        uint64_t *kf = (uint64_t *)(void *)from, *kt = (uint64_t *)(void *)to;
-        bool first = q == 0, last = q + 1 == npass;
-        if (first && last) {
-            for (size_t i = 0; i < n; i++)
-                to[h[(key_of(from[i]) >> sh) & WIN_MASK]++] = from[i];
-        } else if (first) {
-            for (size_t i = 0; i < n; i++) {
-                uint64_t k = key_of(from[i]);
-                kt[h[(k >> sh) & WIN_MASK]++] = k;
-            }
-        } else if (last) {
-            for (size_t i = 0; i < n; i++) {
-                uint64_t k = kf[i];
-                to[h[(k >> sh) & WIN_MASK]++] = double_of(k);
-            }
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                uint64_t k = kf[i];
-                kt[h[(k >> sh) & WIN_MASK]++] = k;
-            }
-        }
-        double *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != x)
-        memcpy(x, from, n * sizeof *x);
-    if (lo == 0)
-        return; /* the window held every differing bit */
-    if (!insertion_sort(x, n, 4 * n + 1024))
-        radix_full(x, n, tmp);
-}
-#undef WIN_DIGIT
-#undef WIN_DIGITS
-#undef WIN_MASK
 
 size_t stats_compress_sorted(const double *x, size_t n, double *value, uint64_t *count)
 {

@@ -11,24 +11,32 @@
 #                   WITH (FORMAT binary)"
 #   dump+  the same dump, its session first freeing one 1 MB allocation (SELECT
 #          octet_length(repeat(repeat(' ', 8192), 128))), as driftmon does before each COPY
-#          of a 333-column table: this raises the backend's malloc thresholds (see
-#          dm_db_copy_read), without which a backend whose heap happens to be laid out badly
-#          gives its per-row memory back to the kernel at every row and takes 5x the time.
-#          On a cluster that has served many runs the plain dump falls into that in most
-#          rounds that follow a check; on this fresh one, now and then.  Both ratios are
+#          with database.warm_backend: this raises the backend's malloc thresholds (see
+#          dm_db_warm_backend), without which a backend whose heap happens to be laid out
+#          badly gives its per-row memory back to the kernel at every row.  Both ratios are
 #          printed; dump+ cannot fall into it.
-#   check  driftmon check b1   (read, compare, both reports, the run's transaction)
-# and prints the medians, the ratio check / dump+ (and / dump), and the check's peak memory.
+#   check  driftmon check b1 with the default settings (read, compare, both reports, the
+#          run's transaction)
+#   opt    the same with database.copy_streams 2 (the warm-up is on by default)
+# and prints the medians, the ratios check / dump+ and opt / dump+ (and / dump), and the
+# checks' peak memory.
+#
+# The binary timed is $DM_DRIFTMON (default $DM_BUILD/driftmon).  With $DM_DRIFTMON_B set
+# too, two binaries are compared (tests/bench/ab.sh): check and opt of A and of B in every
+# round, every second round in the other order; opt only with a binary that accepts the
+# opt-in keys.  Then the medians and the ratios B / A.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${DM_BUILD:-$PWD/build}
-DM=$BUILD/driftmon
+DM=${DM_DRIFTMON:-$BUILD/driftmon}
+DM_B=${DM_DRIFTMON_B:-}
 GEN=$BUILD/dm-gen
 ROUNDS=${ROUNDS:-5}
 REF_ROWS=${REF_ROWS:-307511}
 BATCH_ROWS=${BATCH_ROWS:-50000}
-W=$BUILD/bench-check
+W=$BUILD/bench-check/$REF_ROWS-$BATCH_ROWS # data made once per size
 mkdir -p "$W"
+chmod 0777 "$BUILD/bench-check"
 chmod 0777 "$W"
 PG=$(mktemp -d /tmp/dm-benchpg.XXXXXX)
 [ -n "${KEEP_PG:-}" ] || trap 'bash tests/pg/cluster.sh destroy "$PG" >/dev/null 2>&1' EXIT
@@ -68,42 +76,93 @@ cat >"$W/config.json" <<EOF
 {"source": {"table": "t", "batch_column": "batch_id"}, "reference": {"name": "wide"},
  "reports": {"dir": "$W/reports"}}
 EOF
+cat >"$W/config_opt.json" <<EOF
+{"source": {"table": "t", "batch_column": "batch_id"}, "reference": {"name": "wide"},
+ "reports": {"dir": "$W/reports"}, "database": {"copy_streams": 2, "warm_backend": true}}
+EOF
 "$DM" init --config "$W/config.json" 2>/dev/null
+[ -z "$DM_B" ] || "$DM_B" init --config "$W/config.json" 2>/dev/null
 /usr/bin/time -f "reference load: %e s, %M KB peak" "$DM" reference load "$W/ref.csv" --name wide --config "$W/config.json"
 
 dump_cmd=(psql -X -q -c "\\copy (SELECT $qcols FROM t WHERE batch_id = 'b1') TO '/dev/null' WITH (FORMAT binary)")
 dumpp_cmd=(psql -X -q -c "SELECT pg_catalog.octet_length(pg_catalog.repeat(pg_catalog.repeat(' ', 8192), 128))"
     -c "\\copy (SELECT $qcols FROM t WHERE batch_id = 'b1') TO '/dev/null' WITH (FORMAT binary)")
-check_cmd=("$DM" check b1 --config "$W/config.json" --quiet)
-"${check_cmd[@]}" 2>&1 | tail -1 # one run first: its log line shows where the time goes
+# the checks timed: a name -> the binary and the config
+declare -A BIN CFG
+if [ -z "$DM_B" ]; then
+    names=(check opt)
+    BIN[check]=$DM BIN[opt]=$DM
+else
+    echo "A: $DM"
+    echo "B: $DM_B"
+    names=("check A" "check B" "opt A" "opt B")
+    BIN["check A"]=$DM BIN["opt A"]=$DM BIN["check B"]=$DM_B BIN["opt B"]=$DM_B
+fi
+for k in "${names[@]}"; do
+    case "$k" in
+    check*) CFG[$k]=$W/config.json ;;
+    *) CFG[$k]=$W/config_opt.json ;;
+    esac
+done
+# one run of each first: its log line shows where the time goes; a binary that refuses the
+# opt-in keys (one older than them) leaves that check out
+timed=()
+for k in "${names[@]}"; do
+    if "${BIN[$k]}" check b1 --config "${CFG[$k]}" >/dev/null 2>"$W/err"; then
+        echo "$k: $(tail -1 "$W/err")"
+        timed+=("$k")
+    else
+        echo "$k: left out ($(tail -1 "$W/err"))"
+    fi
+done
 # warm the caches once
 "${dump_cmd[@]}" >/dev/null
-dumps=()
-dumpps=()
-checks=()
-mems=()
+declare -A T M
+now() { date +%s.%N; }
+fmt() { printf '%.3f' "$1"; }
 for r in $(seq "$ROUNDS"); do
-    t0=$(date +%s.%N)
+    t0=$(now)
     "${dump_cmd[@]}" >/dev/null
-    t1=$(date +%s.%N)
+    t1=$(now)
     "${dumpp_cmd[@]}" >/dev/null
-    t2=$(date +%s.%N)
-    /usr/bin/time -f "%M" -o "$W/mem" "${check_cmd[@]}" 2>/dev/null
-    t3=$(date +%s.%N)
+    t2=$(now)
     d=$(echo "$t1 - $t0" | bc)
     dp=$(echo "$t2 - $t1" | bc)
-    c=$(echo "$t3 - $t2" | bc)
-    dumps+=("$d")
-    dumpps+=("$dp")
-    checks+=("$c")
-    mems+=("$(cat "$W/mem")")
-    printf '  round %d: dump %.3f s, dump+ %.3f s, check %.3f s, check peak %d MB\n' "$r" "$d" "$dp" "$c" \
-        $(($(cat "$W/mem") / 1024))
+    T[dump]+=" $d"
+    T[dump+]+=" $dp"
+    line="  round $r: dump $(fmt "$d") s, dump+ $(fmt "$dp") s"
+    order=("${timed[@]}")
+    if [ $((r % 2)) = 0 ]; then # every second round in the other order (B before A)
+        order=()
+        for ((i = ${#timed[@]} - 1; i >= 0; i--)); do order+=("${timed[$i]}"); done
+    fi
+    for k in "${order[@]}"; do
+        t0=$(now)
+        /usr/bin/time -f "%M" -o "$W/mem" "${BIN[$k]}" check b1 --config "${CFG[$k]}" --quiet 2>/dev/null
+        t1=$(now)
+        c=$(echo "$t1 - $t0" | bc)
+        T[$k]+=" $c"
+        M[$k]+=" $(cat "$W/mem")"
+        line+=", $k $(fmt "$c") s"
+    done
+    echo "$line"
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-md=$(median "${dumps[@]}")
-mdp=$(median "${dumpps[@]}")
-mc=$(median "${checks[@]}")
-mm=$(median "${mems[@]}")
-echo "median dump: $md s; median dump+: $mdp s; median check: $mc s"
-echo "ratio check/dump+: $(echo "scale=2; $mc / $mdp" | bc) (check/dump: $(echo "scale=2; $mc / $md" | bc)); check peak memory: $((${mm%.*} / 1024)) MB"
+ratio() { echo "scale=3; $1 / $2" | bc; }
+# shellcheck disable=SC2086 # the lists are space-separated numbers
+{
+    md=$(median ${T[dump]})
+    mdp=$(median ${T[dump+]})
+    echo "median dump: $md s; median dump+: $mdp s"
+    for k in "${timed[@]}"; do
+        mc=$(median ${T[$k]})
+        mm=$(median ${M[$k]})
+        echo "median $k: $mc s, peak memory $((${mm%.*} / 1024)) MB; ratio $k/dump+: $(ratio "$mc" "$mdp") ($k/dump: $(ratio "$mc" "$md"))"
+    done
+    if [ -n "$DM_B" ]; then
+        for w in check opt; do
+            [ -n "${T[$w A]:-}" ] && [ -n "${T[$w B]:-}" ] || continue
+            echo "ratio B/A $w: time $(ratio "$(median ${T[$w B]})" "$(median ${T[$w A]})"), peak memory $(ratio "$(median ${M[$w B]})" "$(median ${M[$w A]})")"
+        done
+    fi
+}

@@ -12,6 +12,11 @@ and the ratios against the oracle's median are printed.  Targets (issue 2): cold
 than the oracle, warm >= 50x, cold peak memory <= 60 % of the oracle's.  The machine is
 shared and noisy: read the ratios, not single timings.
 
+The binary timed is $DM_DRIFTMON (default BUILD_DIR/driftmon).  With $DM_DRIFTMON_B set too,
+two binaries are compared instead (tests/bench/ab.sh): no oracle; cold and warm of A and of B
+in every round, the order of A and B swapped from one round to the next; the medians and the
+ratios B / A are printed.
+
 Usage: compare.py BUILD_DIR SHARED_DIR [--ref-rows N] [--cur-rows N] [--rounds N]
 """
 import os
@@ -40,10 +45,27 @@ def arg(name, default):
     return default
 
 
+def medians(res):
+    return {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
+            for k, v in res.items()}
+
+
+def rounds_of(cmds, rounds, order):
+    """Run every command once per round, in the order order(round) gives; the results."""
+    res = {k: [] for k in cmds}
+    for r in range(rounds):
+        for k in order(r):
+            res[k].append(run(cmds[k]))
+            print(f"  round {r + 1} {k:8s} {res[k][-1][0]:7.3f} s {res[k][-1][1]:7.0f} MiB", flush=True)
+    return res
+
+
 def main():
     build, shared = sys.argv[1], sys.argv[2]
     nref, ncur, rounds = arg("--ref-rows", 300000), arg("--cur-rows", 50000), arg("--rounds", 3)
-    gen, dm = os.path.join(build, "dm-gen"), os.path.join(build, "driftmon")
+    gen = os.path.join(build, "dm-gen")
+    dm = os.environ.get("DM_DRIFTMON") or os.path.join(build, "driftmon")
+    dm_b = os.environ.get("DM_DRIFTMON_B")
     oracle = os.path.join(shared, "oracle", "oracle.py")
     work = os.path.join(build, "bench")
     os.makedirs(work, exist_ok=True)
@@ -59,17 +81,24 @@ def main():
     print(f"profile once: {t_prof:.2f} s, {m_prof:.0f} MiB peak, profile file "
           f"{os.path.getsize(prof) / 1e6:.0f} MB")
     out = os.path.join(work, "out")
-    cmds = {
-        "oracle": ["/usr/bin/python3", oracle, ref, cur],
-        "cold": [dm, "compare", ref, cur, "--json", out + ".json", "--html", out + ".html", "--quiet"],
-        "warm": [dm, "compare", prof, cur, "--json", out + ".json", "--html", out + ".html", "--quiet"],
-    }
-    res = {k: [] for k in cmds}
-    for r in range(rounds):
-        for k, c in cmds.items():
-            res[k].append(run(c))
-            print(f"  round {r + 1} {k:6s} {res[k][-1][0]:7.3f} s {res[k][-1][1]:7.0f} MiB", flush=True)
-    med = {k: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)) for k, v in res.items()}
+
+    def compare(binary, reference):
+        return [binary, "compare", reference, cur, "--json", out + ".json", "--html", out + ".html", "--quiet"]
+
+    if dm_b:
+        print(f"A: {dm}\nB: {dm_b}")
+        cmds = {"cold A": compare(dm, ref), "cold B": compare(dm_b, ref),
+                "warm A": compare(dm, prof), "warm B": compare(dm_b, prof)}
+        # A first in even rounds, B first in odd ones
+        med = medians(rounds_of(cmds, rounds, lambda r: [f"{w} {x}" for w in ("cold", "warm")
+                                                         for x in (("A", "B") if r % 2 == 0 else ("B", "A"))]))
+        for w in ("cold", "warm"):
+            (ta, ma), (tb, mb_) = med[f"{w} A"], med[f"{w} B"]
+            print(f"median {w}: A {ta:.3f} s, {ma:.0f} MiB; B {tb:.3f} s, {mb_:.0f} MiB -> "
+                  f"B/A time {tb / ta:.3f}, memory {mb_ / ma:.3f}")
+        return
+    cmds = {"oracle": ["/usr/bin/python3", oracle, ref, cur], "cold": compare(dm, ref), "warm": compare(dm, prof)}
+    med = medians(rounds_of(cmds, rounds, lambda r: list(cmds)))
     o_t, o_m = med["oracle"]
     print(f"median oracle: {o_t:.3f} s, {o_m:.0f} MiB peak")
     for k in ("cold", "warm"):

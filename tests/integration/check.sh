@@ -249,13 +249,11 @@ if [ -f "$cache" ]; then
         $PY -c 'import json,sys; a,b=(json.load(open(p))["drift_by_columns"] for p in sys.argv[1:3]); assert a==b' "$j3" "$json" &&
             ok "a damaged local copy is ignored: same numbers from the database" ||
             bad "a damaged local copy is ignored"
-        # the copy's digest is checked in the background while the batch is read and
-        # compared; the change (a low bit of a value) is found there, logged, the copy
-        # replaced, and the comparison made again before anything is reported
+        # the copy is verified as it is read: the change (a low bit of a value) is found
+        # there, logged, and the reference read from the database instead
         grep -q 'does not match its sha256.*reading reference .* from the database instead' "$W/err" &&
-            grep -q 'comparing again with reference' "$W/err" &&
-            ok "the damage is found by the deferred digest check, logged, and the comparison made again" ||
-            bad "the damage is found by the deferred digest check and logged" "$(cat "$W/err")"
+            ok "the damage is found when the copy is read, and logged" ||
+            bad "the damage is found when the copy is read, and logged" "$(cat "$W/err")"
         [ -f "$cache" ] && "$DM" compare "$cache" "$CUR" --quiet >/dev/null 2>"$W/err2" &&
             ok "the damaged local copy was replaced by a good one" ||
             bad "the damaged local copy was replaced by a good one" "$(cat "$W/err2")"
@@ -274,8 +272,9 @@ psql_q -c "ALTER TABLE driftmon.reference_column DISABLE TRIGGER USER" \
 psql_q -c "UPDATE applications SET batch_id = 'b4' WHERE batch_id = 'b3'"
 expect 1 "a tampered stored reference is refused" "do not match its sha256" "$DM" check b4 "${C[@]}"
 
-# a batch big enough to be read as two halves of its block range on two connections: the
-# same numbers as `compare` on the same rows (the generator makes them again as CSV)
+# a batch big enough to be read as two halves of its block range on two connections
+# (database.copy_streams = 2): the same numbers as `compare` on the same rows (the generator
+# makes them again as CSV), and as one stream (the default)
 same_columns() { # two JSON reports: the same columns, tests, scores and verdicts
     $PY - "$1" "$2" <<'PYEOF'
 import json, sys
@@ -286,11 +285,20 @@ for k in a:
         assert a[k][f] == b[k][f], (k, f, a[k][f], b[k][f])
 PYEOF
 }
+# with_db IN JSON OUT: config IN with JSON merged into its "database" section, written to OUT
+with_db() {
+    $PY -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+c.setdefault("database", {}).update(json.loads(sys.argv[2]))
+json.dump(c, open(sys.argv[3], "w"))' "$1" "$2" "$3"
+}
 if [ -s "$W/big.tsv" ]; then
     blocks=$(psql_q -c "SELECT (max(ctid)::text::point)[0] - (min(ctid)::text::point)[0] FROM apps_big")
     "$GEN" --rows 60000 --seed 21 --no-target -o "$W/big.csv"
+    with_db "$W/c_big.json" '{"copy_streams": 2}' "$W/c_big2.json"
+    with_db "$W/c_big.json" '{"copy_streams": 1}' "$W/c_big1.json"
     for streams in 2 1; do
-        if DRIFTMON_COPY_STREAMS=$streams "$DM" check big --config "$W/c_big.json" >"$W/big.out" 2>"$W/err"; then
+        if "$DM" check big --config "$W/c_big$streams.json" >"$W/big.out" 2>"$W/err"; then
             jb=$(sed -n 's/^json report: //p' "$W/big.out")
             "$DM" compare "$W/gref.csv" "$W/big.csv" --config "$W/c_big.json" --json "$W/big_cmp.json" --quiet 2>>"$W/err"
             if [ "$blocks" -ge 256 ] && same_columns "$jb" "$W/big_cmp.json"; then
@@ -314,7 +322,7 @@ if [ -s "$W/big.tsv" ]; then
         -c "INSERT INTO apps_seq SELECT * FROM apps_big WHERE batch_id = 'big'" \
         -c "UPDATE apps_seq SET batch_id = 'big2' WHERE batch_id = 'big'" -c "VACUUM FULL apps_seq" \
         -c "CREATE INDEX ON apps_seq (batch_id)" -c "ANALYZE apps_seq"
-    sed -e 's/"apps_big"/"apps_seq"/' "$W/c_big.json" >"$W/c_seq.json"
+    sed -e 's/"apps_big"/"apps_seq"/' "$W/c_big2.json" >"$W/c_seq.json"
     range=$(psql_q -c "SELECT (min(ctid)::text::point)[0] || ' ' || (max(ctid)::text::point)[0]
                        FROM apps_seq WHERE batch_id = 'big2'")
     lo=${range% *}
@@ -336,7 +344,7 @@ if [ -s "$W/big.tsv" ]; then
     # the JSON report of a check run as given (stderr in $W/err), or nothing when it failed
     report_of() { "$@" >"$W/run.out" 2>"$W/err" && sed -n 's/^json report: //p' "$W/run.out"; }
     before=$(settle "")
-    jb=$(DRIFTMON_COPY_STREAMS=2 report_of "$DM" check big2 --config "$W/c_seq.json")
+    jb=$(report_of "$DM" check big2 --config "$W/c_seq.json")
     used=$(($(settle "$before") - before))
     if [ -n "$jb" ] && [ "$lo" -gt 1000 ] && [ "$used" -le $((2 * (hi - lo + 1) + 200)) ] &&
         same_columns "$jb" "$W/big_cmp.json"; then
@@ -347,12 +355,57 @@ if [ -s "$W/big.tsv" ]; then
     # a role allowed two connections: the check's own and one more; a half whose connection
     # is refused is read on the check's own connection, in the same snapshot: same numbers
     psql_q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres TO dm_lim"
-    jl=$(PGUSER=dm_lim DRIFTMON_COPY_STREAMS=2 report_of "$DM" check big --config "$W/c_big.json")
+    jl=$(PGUSER=dm_lim report_of "$DM" check big --config "$W/c_big2.json")
     if [ -n "$jl" ] && grep -q 'no second connection for the batch' "$W/err" &&
         same_columns "$jl" "$W/big_cmp.json"; then
         ok "a refused second connection: that half read on the first, same numbers"
     else
         bad "a refused second connection: that half read on the first" "$(cat "$W/err")"
+    fi
+    # the statements a check sends, from the server's log (log_statement for driftmon's
+    # sessions only): the default reads with one COPY, warmed first, and nothing else;
+    # copy_streams 2 adds the snapshot and the block range; warm_backend false drops the warm-up
+    statements() { # CONFIG: the check's statements in $W/stmts, its report on stdout
+        local from
+        from=$(($(stat -c %s "$dir/log") + 1))
+        PGOPTIONS="-c log_statement=all" report_of "$DM" check big --config "$1"
+        tail -c "+$from" "$dir/log" >"$W/stmts"
+    }
+    with_db "$W/c_big.json" '{"copy_streams": 2, "warm_backend": true}' "$W/c_big_opt.json"
+    with_db "$W/c_big.json" '{"warm_backend": false}' "$W/c_big_cold.json"
+    jd=$(statements "$W/c_big.json")
+    if [ -n "$jd" ] && [ "$(grep -c 'COPY (SELECT' "$W/stmts")" = 1 ] &&
+        grep -q 'octet_length(pg_catalog.repeat' "$W/stmts" &&
+        ! grep -qE 'pg_export_snapshot|ctid|EXPLAIN' "$W/stmts" &&
+        same_columns "$jd" "$W/big_cmp.json"; then
+        ok "by default one COPY, warmed first: no snapshot export, block range or estimate query"
+    else
+        bad "by default one warmed COPY and no other read query" "$(grep -E 'COPY|pg_export_snapshot|ctid|EXPLAIN|octet_length' "$W/stmts" | head -5) $(cat "$W/err")"
+    fi
+    jc=$(statements "$W/c_big_cold.json")
+    if [ -n "$jc" ] && grep -q 'COPY (SELECT' "$W/stmts" && ! grep -q 'octet_length' "$W/stmts" &&
+        same_columns "$jc" "$W/big_cmp.json"; then
+        ok "database.warm_backend = false: the COPY alone, same numbers"
+    else
+        bad "database.warm_backend = false: the COPY alone" "$(grep -E 'octet_length' "$W/stmts" | head -3) $(cat "$W/err")"
+    fi
+    jo=$(statements "$W/c_big_opt.json")
+    if [ -n "$jo" ] && [ "$(grep -c 'COPY (SELECT' "$W/stmts")" = 2 ] && grep -q 'pg_export_snapshot' "$W/stmts" &&
+        grep -q 'octet_length(pg_catalog.repeat' "$W/stmts" && same_columns "$jo" "$W/big_cmp.json"; then
+        ok "database.copy_streams = 2 and warm_backend: two COPYs of the halves, each warmed first"
+    else
+        bad "database.copy_streams = 2 and warm_backend" "$(grep -c 'COPY (SELECT' "$W/stmts") COPYs $(cat "$W/err")"
+    fi
+    # the warm-up is best effort: a server that refuses it (here: repeat() not granted to the
+    # role) costs a warning, never the check
+    psql_q -c "CREATE ROLE dm_nowarm LOGIN" -c "GRANT pg_read_all_data, pg_write_all_data TO dm_nowarm" \
+        -c "REVOKE EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) FROM PUBLIC"
+    jw=$(PGUSER=dm_nowarm report_of "$DM" check big --config "$W/c_big_opt.json")
+    psql_q -c "GRANT EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) TO PUBLIC"
+    if [ -n "$jw" ] && grep -q 'could not warm the backend' "$W/err" && same_columns "$jw" "$W/big_cmp.json"; then
+        ok "a refused warm-up is logged and the check goes on: same numbers"
+    else
+        bad "a refused warm-up is logged and the check goes on" "$(cat "$W/err")"
     fi
 fi
 

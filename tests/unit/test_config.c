@@ -146,6 +146,37 @@ Test(config, history_runs_default_and_range)
                  "expected a number");
 }
 
+/* The database read's opt-ins: off by default (one stream, no warm-up); 1 or 2 streams, a
+ * boolean warm-up, anything else an error naming the key and the value. */
+Test(config, database_read_opt_ins)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.copy_streams, 1);
+    cr_assert(c.warm_backend);
+    dm_config_release(&c);
+    cr_assert_eq(
+        parse("{\"database\": {\"copy_streams\": 2, \"warm_backend\": true}}", &c, err, sizeof err),
+        0, "%s", err);
+    cr_assert_eq(c.copy_streams, 2);
+    cr_assert(c.warm_backend);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"database\": {\"copy_streams\": 1, \"warm_backend\": false}}", &c, err,
+                       sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(c.copy_streams, 1);
+    cr_assert(!c.warm_backend);
+    dm_config_release(&c);
+    expect_error("{\"database\": {\"copy_streams\": 3}}", "database.copy_streams", "got 3");
+    expect_error("{\"database\": {\"copy_streams\": 1.5}}", "database.copy_streams", "1.5");
+    expect_error("{\"database\": {\"copy_streams\": \"2\"}}", "database.copy_streams", "\"2\"");
+    expect_error("{\"database\": {\"warm_backend\": \"yes\"}}", "database.warm_backend", "\"yes\"");
+    expect_error("{\"database\": {\"warm_backend\": 1}}", "database.warm_backend",
+                 "expected true or false");
+    expect_error("{\"database\": {\"copy_stream\": 2}}", "database.copy_stream", "unknown key");
+}
+
 Test(config, unknown_and_duplicate_keys)
 {
     expect_error("{\"drift\": {\"stattest_treshold\": 0.1}}", "drift.stattest_treshold",

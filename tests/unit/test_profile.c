@@ -22,6 +22,7 @@
 #include "monitor/dataset.h"
 #include "monitor/profile.h"
 #include "monitor/sha256.h"
+#include "stats/stats.h"
 
 static char dir[64];
 
@@ -292,39 +293,41 @@ static size_t values_offset(const char *path, const char *name)
     return off;
 }
 
-/* A check on a background thread, helped from the last column down by the caller
- * (dm_profile_help), gives what the check at once gives: the same content, digest and
- * moments to the bit (each column's moments are computed by one of the two, with the same
- * code), the moments already final when the help returns (the digest may still be running);
- * and values out of order are reported for the first such column, whichever of the two
- * found it, with the help saying the values are not ready. */
-Test(profile, background_check_with_help_equals_the_check_at_once)
+/* A profile's check as it is read: the values used in place get their moments (those of the
+ * written columns, to the bit) whether the pages are kept or given back, with the same
+ * content and digest; values out of order are reported for the first column that has them,
+ * named; a value changed in its low bit stays ascending and is refused by the digest. */
+Test(profile, read_checks_values_and_computes_moments)
 {
     dm_dataset ds;
     char path[128], err[512];
-    build_written(&ds, 300000, "bg.dmp", path, sizeof path);
-    dm_dataset now;
+    build_written(&ds, 300000, "chk.dmp", path, sizeof path);
+    dm_dataset now, kept;
     cr_assert_eq(dm_profile_read(path, &now, err, sizeof err), 0, "%s", err);
-    for (int round = 0; round < 5; round++) {
-        dm_dataset bg;
-        cr_assert_eq(dm_profile_read_background(path, &bg, err, sizeof err), 0, "%s", err);
-        cr_assert_str_eq(bg.sha256, "", "no digest before the check is done");
-        cr_assert(dm_profile_help(&bg), "every column checked once the help returns");
-        for (size_t i = 0; i < now.ncols; i++) /* final before the digest is: comparable */
-            cr_assert_eq(memcmp(&now.col[i].mean, &bg.col[i].mean, sizeof now.col[i].mean), 0);
-        cr_assert_eq(dm_profile_verify(&bg, err, sizeof err), 0, "%s", err);
-        cr_assert_str_eq(bg.sha256, now.sha256);
-        assert_same_content(&now, &bg);
-        for (size_t i = 0; i < now.ncols; i++) {
-            const dm_column *x = &now.col[i], *y = &bg.col[i];
-            cr_assert_eq(x->has_moments, y->has_moments, "%s", x->name);
-            cr_assert_eq(memcmp(&x->mean, &y->mean, sizeof x->mean), 0, "%s mean", x->name);
-            cr_assert_eq(memcmp(&x->std, &y->std, sizeof x->std), 0, "%s std", x->name);
+    cr_assert_eq(dm_profile_read_keep(path, &kept, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(kept.sha256, now.sha256);
+    cr_assert_str_eq(now.sha256, ds.sha256);
+    assert_same_content(&ds, &now);
+    assert_same_content(&ds, &kept);
+    size_t with_moments = 0;
+    for (size_t i = 0; i < ds.ncols; i++) {
+        const dm_column *w = &ds.col[i];
+        if (w->storage != DM_STORE_NUM || w->n == 0)
+            continue;
+        stats_num sn = {w->value, w->count, w->n_distinct, w->n, w->is_int, false, 0., 0.};
+        double mean, sd;
+        cr_assert_eq(stats_num_moments(&sn, &mean, &sd), STATS_OK);
+        const dm_column *cols[2] = {&now.col[i], &kept.col[i]};
+        for (int k = 0; k < 2; k++) {
+            cr_assert(cols[k]->has_moments, "%s: no moments", w->name);
+            cr_assert_eq(memcmp(&cols[k]->mean, &mean, sizeof mean), 0, "%s mean", w->name);
+            cr_assert_eq(memcmp(&cols[k]->std, &sd, sizeof sd), 0, "%s std", w->name);
         }
-        dm_dataset_release(&bg);
+        with_moments++;
     }
-    cr_assert(!dm_profile_help(&now), "nothing pending: nothing to help");
+    cr_assert_eq(with_moments, 3, "a, bb and dddd");
     dm_dataset_release(&now);
+    dm_dataset_release(&kept);
 
     size_t n, off_a = values_offset(path, "a"), off_d = values_offset(path, "dddd");
     unsigned char *good = get_file(path, &n), *p = malloc(n);
@@ -339,58 +342,19 @@ Test(profile, background_check_with_help_equals_the_check_at_once)
         }
         snprintf(path, sizeof path, "%s/bad%d.dmp", dir, both);
         put_file(path, p, n);
-        dm_dataset bg;
-        cr_assert_eq(dm_profile_read_background(path, &bg, err, sizeof err), 0, "%s", err);
-        cr_assert(!dm_profile_help(&bg), "bad%d: values out of order, yet ready", both);
-        cr_assert_eq(dm_profile_verify(&bg, err, sizeof err), -1, "bad%d accepted", both);
-        dm_dataset_release(&bg);
+        dm_dataset bad;
+        cr_assert_eq(dm_profile_read_keep(path, &bad, err, sizeof err), -1, "bad%d accepted", both);
         cr_assert_not_null(strstr(err, "values not ascending"), "%s", err);
         cr_assert_not_null(strstr(err, both ? "column \"a\"" : "column \"dddd\""), "%s", err);
     }
+    memcpy(p, good, n);
+    p[off_d + 8 * 1000] ^= 1; /* a value of "dddd" moves to its neighbour */
+    snprintf(path, sizeof path, "%s/lowbit.dmp", dir);
+    put_file(path, p, n);
+    dm_dataset bad;
+    cr_assert_eq(dm_profile_read_keep(path, &bad, err, sizeof err), -1, "a changed value accepted");
+    cr_assert_not_null(strstr(err, "does not match its sha256"), "%s", err);
     free(p);
     free(good);
-    dm_dataset_release(&ds);
-}
-
-/* A deferred check (idle thread) moved to a normal-priority thread (dm_profile_hurry) at
- * whatever point it has reached, helped by the caller, ends as the check at once does: the
- * same digest and content.  A value changed in its low bit stays ascending, so the help says
- * the values are ready, and the digest, finished after it, refuses the file. */
-Test(profile, deferred_check_hurried_equals_the_check_at_once)
-{
-    dm_dataset ds;
-    char path[128], err[512];
-    build_written(&ds, 300000, "hurry.dmp", path, sizeof path);
-    dm_dataset now;
-    cr_assert_eq(dm_profile_read(path, &now, err, sizeof err), 0, "%s", err);
-    for (int round = 0; round < 6; round++) {
-        dm_dataset d;
-        cr_assert_eq(dm_profile_read_deferred(path, &d, err, sizeof err), 0, "%s", err);
-        if (round > 0)
-            usleep((useconds_t)(round * 2000)); /* the idle thread gets further each round */
-        int going = dm_profile_hurry(&d);
-        cr_assert(going == 0 || going == 1);
-        cr_assert(dm_profile_help(&d), "round %d: every column checked", round);
-        cr_assert_eq(dm_profile_verify(&d, err, sizeof err), 0, "%s", err);
-        cr_assert_str_eq(d.sha256, now.sha256);
-        assert_same_content(&now, &d);
-        cr_assert_eq(dm_profile_hurry(&d), 0, "nothing pending: nothing to hurry");
-        dm_dataset_release(&d);
-    }
-    dm_dataset_release(&now);
-
-    size_t n, off = values_offset(path, "dddd");
-    unsigned char *p = get_file(path, &n);
-    p[off + 8 * 1000] ^= 1; /* a value of "dddd" moves to its neighbour */
-    snprintf(path, sizeof path, "%s/hurry-bad.dmp", dir);
-    put_file(path, p, n);
-    dm_dataset d;
-    cr_assert_eq(dm_profile_read_deferred(path, &d, err, sizeof err), 0, "%s", err);
-    (void)dm_profile_hurry(&d);
-    cr_assert(dm_profile_help(&d), "a low bit keeps the values ascending");
-    cr_assert_eq(dm_profile_verify(&d, err, sizeof err), -1, "a changed value accepted");
-    cr_assert_not_null(strstr(err, "does not match its sha256"), "%s", err);
-    dm_dataset_release(&d);
-    free(p);
     dm_dataset_release(&ds);
 }

@@ -417,10 +417,10 @@ static int cmp_total(const void *a, const void *b)
     return (int)(signbit(y) != 0) - (int)(signbit(x) != 0);
 }
 
-/* Sizes around the insertion-sort cut (64) and large ones, inputs where some radix digits
- * are the same for every key (skipped passes) and where none is, inputs whose values tie in
- * the sort's 33-bit window (the insertion pass after it, and its fallback to the whole-key
- * sort); compared bit for bit with qsort under the total order. */
+/* Small sizes and large ones (around a digit's 2048 buckets), inputs where some radix digits
+ * are the same for every key (skipped passes) and where none is, values that differ only in
+ * their last bits (alone, and as a dense cluster beside a wide range); compared bit for bit
+ * with qsort under the total order. */
 Test(stats, radix_sort_total_order_all_sizes)
 {
     static const size_t sizes[] = {0, 1, 2, 63, 64, 65, 2047, 2048, 2049, 100003};
@@ -471,12 +471,10 @@ Test(stats, radix_sort_total_order_all_sizes)
                 case 4: /* already sorted, descending */
                     x[i] = -(double)i;
                     break;
-                case 5: /* wide range, values in pairs one ulp apart, the second below: ties in
-                         * the window, put in order by the insertion pass (one move each) */
+                case 5: /* wide range, values in pairs one ulp apart, the second below */
                     x[i] = i % 2 ? nextafter(x[i - 1], -INFINITY) : (u - 0.5) * 1e12;
                     break;
-                default: /* a wide range and a dense cluster one ulp apart in random order:
-                          * the cluster ties in the window, too many moves, the fallback */
+                default: /* a wide range and a dense cluster one ulp apart in random order */
                     x[i] = i % 3 ? 1.0 + (double)(s % 100000) * DBL_EPSILON : u * 1e300;
                 }
                 y[i] = x[i];
