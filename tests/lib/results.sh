@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib/results.sh - sourced by the integration scripts: count the checks and say how many.
 #   ok LABEL             a check passed
 #   bad LABEL [DETAIL]   a check failed
