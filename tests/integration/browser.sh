@@ -11,8 +11,8 @@
 #     browser (one chart per column, drifted runs marked), `driftmon report RUN --html` byte
 #     for byte the file written by the run, `driftmon history` in its three formats.
 # Screenshots are kept in $DM_BROWSER_OUT (default /tmp/dm-browser) for a person to look at.
-# Chromium missing: FAIL, unless DM_NO_BROWSER=1 (then the browser checks are skipped and the
-# rest runs).
+# Chromium missing: FAIL, unless DM_NO_BROWSER=1 (then the browser checks are skipped, by name,
+# and the rest runs).
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${DM_BUILD:-$PWD/build}
@@ -20,11 +20,8 @@ DM=${DM_DRIFTMON:-$BUILD/driftmon}
 GEN=$BUILD/dm-gen
 PY=/usr/bin/python3
 OUT=${DM_BROWSER_OUT:-/tmp/dm-browser}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
-finish() { echo "browser: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+results_name=browser
+. tests/lib/results.sh
 
 W=$(mktemp -d /tmp/dm-browser.XXXXXX)
 chmod 0777 "$W"
@@ -40,13 +37,9 @@ mkdir -p "$OUT"
 # DM_CHROMIUM: another browser binary (a path that does not exist tests the "missing" path)
 CHROMIUM=${DM_CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 [ -n "$CHROMIUM" ] && [ ! -x "$CHROMIUM" ] && CHROMIUM=""
-if [ -z "$CHROMIUM" ]; then
-    if [ "${DM_NO_BROWSER:-0}" = 1 ]; then
-        echo "skip: chromium not installed and DM_NO_BROWSER=1"
-    else
-        bad "chromium is not installed: run \`make deps\` (Debian package chromium), or set DM_NO_BROWSER=1 to skip"
-        finish
-    fi
+if [ -z "$CHROMIUM" ] && [ "${DM_NO_BROWSER:-0}" != 1 ]; then
+    bad "chromium is not installed: run \`make deps\` (Debian package chromium), or set DM_NO_BROWSER=1 to skip"
+    finish
 fi
 
 # chromium FLAGS... URL: a fresh profile each time, nothing fetched, no GPU.
@@ -160,6 +153,8 @@ if [ -n "$CHROMIUM" ]; then
     else
         bad "chromium --screenshot on the report" "$(tail -3 "$W/chromium.log")"
     fi
+else
+    skip "the run report in chromium (DOM, skipped columns, screenshots)" "chromium not installed and DM_NO_BROWSER=1"
 fi
 
 # ---- size for the 122 application columns ----------------------------------------------------
@@ -182,10 +177,8 @@ fi
 
 # ---- PostgreSQL: two runs, index and history pages, report re-render, history --------------
 pgdir=$(mktemp -d /tmp/dm-browser-pg.XXXXXX)
-if ! eval "$(bash tests/pg/cluster.sh start "$pgdir")"; then
-    bad "could not start PostgreSQL"
-    finish
-fi
+pgenv=$(bash tests/pg/cluster.sh start "$pgdir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
+eval "$pgenv"
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 chmod 0644 "$W"/*.csv
 $PY tests/integration/csv2sql.py "$W/cur.csv" apps "batch_id:text" \
@@ -318,5 +311,7 @@ if [ -n "$CHROMIUM" ]; then
     else
         bad "chromium --screenshot on the history page"
     fi
+else
+    skip "the history page and index in chromium (DOM, drifted runs, screenshots)" "chromium not installed and DM_NO_BROWSER=1"
 fi
 finish

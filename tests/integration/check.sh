@@ -4,7 +4,8 @@
 #   - init twice (the second is a no-op);
 #   - a reference loaded from CSV and from a table: same profile sha256 for the same rows;
 #   - a batch check whose numbers equal `driftmon compare` on the same rows (the real Home
-#     Credit samples when ../shared has them, generated data otherwise);
+#     Credit samples when ../shared has them; otherwise generated data, and the real-data case
+#     is reported as skipped);
 #   - a window check (--since/--until);
 #   - UPDATE / DELETE on results refused;
 #   - kill -9 at random points during a check leaves whole runs or nothing;
@@ -16,10 +17,8 @@ DM=${DM_DRIFTMON:-$BUILD/driftmon}
 GEN=$BUILD/dm-gen
 PY=/usr/bin/python3
 SHARED=${DM_SHARED:-../shared}
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+results_name=check
+. tests/lib/results.sh
 
 dir=$(mktemp -d /tmp/dm-check.XXXXXX)
 W=$(mktemp -d /tmp/dm-checkw.XXXXXX)
@@ -30,7 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-eval "$(bash tests/pg/cluster.sh start "$dir")" || { echo "could not start PostgreSQL"; exit 1; }
+pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
+eval "$pgenv"
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # ---- data ----------------------------------------------------------------------------------
@@ -40,7 +40,7 @@ if [ -f "$S/application_train_head5000.csv" ]; then
     CUR="$S/application_test_random1000.csv"
     echo "data: the real Home Credit samples"
 else
-    echo "data: $S absent, generated Home-Credit-shaped rows instead"
+    skip "check on the real Home Credit samples" "$S absent (they come from ../shared); generated Home-Credit-shaped rows instead"
     "$GEN" --rows 5000 --seed 11 -o "$W/ref.csv"
     "$GEN" --rows 1000 --seed 12 --no-target --revolving-share 0.01 --first-id 500000 -o "$W/cur.csv"
     REF="$W/ref.csv"
@@ -461,5 +461,4 @@ fi
 chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
 [ "$chain" = 0 ] && ok "hash chain intact" || bad "hash chain intact" "$chain broken links"
 
-echo "check: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

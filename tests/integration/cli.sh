@@ -9,18 +9,8 @@ DM=${DM_DRIFTMON:-${DM_BUILD:-$PWD/build}/driftmon}
 PY=/usr/bin/python3
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0
-fail=0
-
-ok() {
-    pass=$((pass + 1))
-    echo "ok   $1"
-}
-bad() {
-    fail=$((fail + 1))
-    echo "FAIL $1"
-    [ -n "${2:-}" ] && echo "     $2"
-}
+results_name=cli
+. tests/lib/results.sh
 
 # expect CODE "label" FRAGMENT... -- ARGS: run driftmon, check the exit code and that stderr
 # holds every fragment
@@ -162,7 +152,7 @@ if [ -f "$SAMPLES/application_train_head5000.csv" ]; then
     REF="$SAMPLES/application_train_head5000.csv"
     CUR="$SAMPLES/application_test_random1000.csv"
 else
-    echo "note: $SAMPLES absent, profile identity checked on generated data"
+    skip "profile identity on the real Home Credit samples" "$SAMPLES absent (they come from ../shared); checked on generated data"
     "${DM_BUILD:-build}/dm-gen" --rows 3000 --seed 7 -o "$T/g_ref.csv" >/dev/null
     "${DM_BUILD:-build}/dm-gen" --rows 800 --seed 8 --revolving-share 0.01 -o "$T/g_cur.csv" >/dev/null
     REF="$T/g_ref.csv"
@@ -276,5 +266,4 @@ else
     bad "category values escaped in HTML; invalid UTF-8 replaced in JSON" "$(cat "$T/err")"
 fi
 
-echo "cli: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -3,7 +3,7 @@
 # throwaway PostgreSQL (tests/pg/cluster.sh), stopped and removed on every exit path.
 #
 # Run from the repo root (make integration).  $DM_BUILD: absolute build folder (default
-# build); `driftmon init` is tested when the binary has that subcommand.
+# build).  Stops at the first failure; ends with "db: P passed, F failed, S skipped".
 #
 # Checks: migrations apply in order and re-apply as no-ops (also over data); submit_batch
 # inserts and NOTIFYs at commit only (not on rollback, not on re-submit); claim_batch;
@@ -16,14 +16,19 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 DM_BUILD=${DM_BUILD:-$ROOT/build}
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
+results_name=db
+. tests/lib/results.sh
+fail() {
+    bad "$*"
+    finish
+}
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/dm-pg.XXXXXX")
 cleanup() { bash "$ROOT/tests/pg/cluster.sh" destroy "$dir" || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-eval "$(bash tests/pg/cluster.sh start "$dir")"
+pgenv=$(bash tests/pg/cluster.sh start "$dir") || fail "could not start PostgreSQL (tests/pg/cluster.sh, above)"
+eval "$pgenv"
 export PGOPTIONS='-c client_min_messages=warning'
 
 # psql helpers: q prints tuples only; q_fails expects an error containing $1.
@@ -245,31 +250,20 @@ q -F '|' -c "SELECT seq, problem FROM driftmon.verify_chain()" | grep -q '^141|c
     fail "cut-off tail not detected"
 ok "hash chain shows an edited, re-hashed, deleted and cut-off row"
 
-# ---- driftmon init (when the CLI has it) ----------------------------------------------------------
+# ---- driftmon init ---------------------------------------------------------------------------------
 bin=$DM_BUILD/driftmon
-if [ -x "$bin" ]; then
-    q -d postgres -c "CREATE DATABASE dm_init" >/dev/null
-    set +e
-    out=$(PGDATABASE=dm_init "$bin" init 2>&1)
-    rc=$?
-    set -e
-    if [ $rc = 2 ] && ! q -d dm_init -c "SELECT 1 FROM driftmon.schema_version" >/dev/null 2>&1; then
-        echo "skip - $bin has no init subcommand yet (exit 2): $(head -n 1 <<<"$out")"
-    else
-        [ $rc = 0 ] || fail "driftmon init: exit $rc: $out"
-        want=$(for f in sql/[0-9]*.sql; do echo "$(basename "$f")|$(sha256sum <"$f" | cut -d' ' -f1)"; done)
-        got=$(q -d dm_init -F '|' -c "SELECT name, sha256 FROM driftmon.schema_version ORDER BY name")
-        [ "$got" = "$want" ] || fail "schema_version after init: $got (want $want)"
-        out=$(PGDATABASE=dm_init "$bin" init 2>&1) || fail "second driftmon init: $out"
-        migrations=(sql/[0-9]*.sql)
-        [[ $out == *"schema is up to date (${#migrations[@]} migrations)"* ]] ||
-            fail "second init did not say up to date: $out"
-        # over a schema applied by psql (no versions recorded): applies again, harmlessly
-        out=$(PGDATABASE=driftmon "$bin" init 2>&1) || fail "init over a psql-applied schema: $out"
-        ok "driftmon init applies the embedded migrations once, records their sha256, then is a no-op"
-    fi
-else
-    echo "skip - $bin not built: driftmon init not tested"
-fi
+[ -x "$bin" ] || fail "$bin not built (make build)"
+q -d postgres -c "CREATE DATABASE dm_init" >/dev/null
+out=$(PGDATABASE=dm_init "$bin" init 2>&1) || fail "driftmon init: exit $?: $out"
+want=$(for f in sql/[0-9]*.sql; do echo "$(basename "$f")|$(sha256sum <"$f" | cut -d' ' -f1)"; done)
+got=$(q -d dm_init -F '|' -c "SELECT name, sha256 FROM driftmon.schema_version ORDER BY name")
+[ "$got" = "$want" ] || fail "schema_version after init: $got (want $want)"
+out=$(PGDATABASE=dm_init "$bin" init 2>&1) || fail "second driftmon init: $out"
+migrations=(sql/[0-9]*.sql)
+[[ $out == *"schema is up to date (${#migrations[@]} migrations)"* ]] ||
+    fail "second init did not say up to date: $out"
+# over a schema applied by psql (no versions recorded): applies again, harmlessly
+out=$(PGDATABASE=driftmon "$bin" init 2>&1) || fail "init over a psql-applied schema: $out"
+ok "driftmon init applies the embedded migrations once, records their sha256, then is a no-op"
 
-echo "db.sh: all database checks passed"
+finish

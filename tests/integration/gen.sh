@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test of the synthetic data generator build/dm-gen (tests/gen/).
 # Run from the repository root by `make integration` (DM_BUILD: absolute build dir, DM_SHARED:
-# the read-only shared folder with the real Home Credit samples).  Exits non-zero on failure.
+# the read-only shared folder with the real Home Credit samples; the header check is skipped, by
+# name, without them).  Ends with "gen: P passed, F failed, S skipped"; non-zero on failure.
 #
 # Checks on a 20,000-row run: determinism (same seed -> same sha256, another seed -> other bytes),
 # the header equals the real samples' headers, marginals within tolerance, the drift knobs move
@@ -10,6 +11,9 @@
 # Tolerances: n = 20,000 rows; a share p has standard error sqrt(p (1 - p) / n), at most 0.0035
 # (p = 0.5): every share tolerance below is >= 4 standard errors.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
+results_name=gen
+. tests/lib/results.sh
 
 BUILD=${DM_BUILD:-build}
 GEN="$BUILD/dm-gen"
@@ -19,8 +23,8 @@ PY=/usr/bin/python3
 N=20000
 
 fail() {
-    echo "gen.sh: FAIL: $*" >&2
-    exit 1
+    bad "$*"
+    finish
 }
 
 [ -x "$GEN" ] || fail "generator \"$GEN\" not built (run make)"
@@ -39,12 +43,12 @@ hb=$(sha256sum <"$TMP/b.csv" | cut -d' ' -f1)
 [ "$ha" = "$ha2" ] || fail "same seed gave different output ($ha vs $ha2)"
 [ "$ha" != "$hb" ] || fail "seeds 42 and 43 gave the same output"
 [ "$(wc -l <"$TMP/a.csv")" -eq $((N + 1)) ] || fail "expected $N rows plus a header"
-echo "ok: determinism (sha256 $ha)"
+ok "determinism (sha256 $ha)"
 
 # a prefix of the rows does not depend on --rows (one stream per row)
 "$GEN" --rows 100 --seed 42 | cmp -s - <(head -n 101 "$TMP/a.csv") ||
     fail "--rows 100 is not a prefix of --rows $N"
-echo "ok: rows are independent of --rows"
+ok "rows are independent of --rows"
 
 # ---- headers -------------------------------------------------------------------------------------
 "$GEN" --rows 1 --seed 1 --no-bureau | head -n 1 >"$TMP/h122"
@@ -58,9 +62,9 @@ if [ -d "$SAMPLES" ]; then
     cmp -s "$TMP/h121" "$TMP/real_test" || fail "--no-target header differs from application_test's"
     head -n 1 "$TMP/a.csv" | cut -d, -f1-122 | cmp -s - "$TMP/real_train" ||
         fail "the first 122 columns of the default run are not application_train's"
-    echo "ok: headers equal the real samples' (122 train, 121 test columns)"
+    ok "headers equal the real samples' (122 train, 121 test columns)"
 else
-    echo "skip: header check: $SAMPLES absent"
+    skip "headers against the real samples" "$SAMPLES absent (the Home Credit samples come from ../shared)"
 fi
 
 # ---- marginals -----------------------------------------------------------------------------------
@@ -71,7 +75,7 @@ fi
 "$GEN" --rows 2000 --seed 42 --format tsv-copy -o "$TMP/a.tsv"
 "$GEN" --rows $N --seed 42 --bureau-fill 0 -o "$TMP/fill.csv"
 
-"$PY" - "$TMP" <<'EOF'
+"$PY" - "$TMP" <<'EOF' || fail "homecredit marginals and knobs (above)"
 import sys
 import numpy as np
 import pandas as pd
@@ -191,12 +195,12 @@ if errors:
     print("gen.sh: %d check(s) failed: %s" % (len(errors), "; ".join(errors)), file=sys.stderr)
     sys.exit(1)
 EOF
-echo "ok: homecredit marginals and knobs"
+ok "homecredit marginals and knobs"
 
 # ---- bench shape ---------------------------------------------------------------------------------
 "$GEN" --shape bench --rows $N --seed 7 -o "$TMP/bench.csv"
 "$GEN" --shape bench --rows $N --seed 7 --drifted 10 -o "$TMP/bench_d.csv"
-"$PY" - "$TMP" <<'EOF'
+"$PY" - "$TMP" <<'EOF' || fail "bench shape (above)"
 import sys
 import pandas as pd
 
@@ -234,10 +238,11 @@ if not k00[1] < k00[0] - 0.2:
 if errors:
     print("gen.sh: FAIL: " + "; ".join(errors), file=sys.stderr)
     sys.exit(1)
-print("ok: bench shape: 80 numeric (%d few-valued, %d continuous), 20 categorical (2..60), "
+print("bench shape: 80 numeric (%d few-valued, %d continuous), 20 categorical (2..60), "
       "--drifted 10 moves exactly num_00..num_09, cat_00, cat_01"
       % (sum(k <= 5 for k in nd), sum(k > 5000 for k in nd)))
 EOF
+ok "bench shape"
 
 # ---- errors are reported, not ignored ------------------------------------------------------------
 expect_usage_error() {
@@ -254,5 +259,5 @@ expect_usage_error --drift AMT_CREDIT=abc
 expect_usage_error --revolving-share 1.5
 expect_usage_error --drifted 3
 expect_usage_error --bogus
-echo "ok: bad options exit 2 with a message"
-echo "gen.sh: all checks passed"
+ok "bad options exit 2 with a message"
+finish

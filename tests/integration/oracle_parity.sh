@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# oracle_parity.sh - driftmon compare vs ../shared/oracle/oracle.py on seeded random data and
-# on the real Home Credit samples (tests/integration/oracle_parity.py says what and why).
+# oracle_parity.sh - driftmon compare vs the project's oracle (tests/oracle/evidently_rules.py) on
+# seeded random data and on the real Home Credit samples from ../shared (skipped by name when
+# absent); tests/integration/oracle_parity.py says what and why.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${DM_BUILD:-$PWD/build}
 SHARED=${DM_SHARED:-../shared}
-ORACLE="$SHARED/oracle/oracle.py"
-if [ ! -f "$ORACLE" ]; then
-    echo "skip: the oracle ($ORACLE) is absent"
-    exit 0
+PY=/usr/bin/python3
+if ! "$PY" -c 'import numpy, scipy, pandas' 2>/dev/null; then
+    echo "FAIL $PY cannot import numpy, scipy and pandas (make deps installs python3-numpy python3-scipy python3-pandas)"
+    echo "oracle_parity: 0 passed, 1 failed"
+    exit 1
 fi
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-exec /usr/bin/python3 tests/integration/oracle_parity.py "$BUILD/driftmon" "$ORACLE" "$W" --shared "$SHARED" ${DM_PARITY_QUICK:+--quick}
+"$PY" tests/integration/oracle_parity.py "$BUILD/driftmon" "$W" --shared "$SHARED" ${DM_PARITY_QUICK:+--quick}
