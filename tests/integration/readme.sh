@@ -40,7 +40,8 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "retrain.hook": ["/bin/true"], "retrain.notify_channel": "c", "retrain.max_attempts": 3,
         "retrain.hook_timeout": 5, "database.conninfo": "dbname=x", "source.table": "t",
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
-        "reports.dir": "rep", "reports.history_runs": 30, "schedule.every": "1 day"}
+        "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
+        "schedule.every": "1 day"}
 cfg = {}
 for k in keys:
     sec, name = k.split(".")
