@@ -105,7 +105,8 @@ cat >"$D/config.json" <<EOF
               "hook_timeout": 30, "max_attempts": 5},
   "source": {"table": "applications", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "homecredit"},
-  "reports": {"dir": "$D/reports"}
+  "reports": {"dir": "$D/reports"},
+  "cache": {"dir": "$D/cache"}
 }
 EOF
 C=(--config "$D/config.json")

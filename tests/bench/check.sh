@@ -66,7 +66,7 @@ q -c "CREATE INDEX ON t (batch_id)"
 q -c "VACUUM ANALYZE t"
 cat >"$W/config.json" <<EOF
 {"source": {"table": "t", "batch_column": "batch_id"}, "reference": {"name": "wide"},
- "reports": {"dir": "$W/reports"}}
+ "reports": {"dir": "$W/reports"}, "cache": {"dir": "$W/cache"}}
 EOF
 "$DM" init --config "$W/config.json" 2>/dev/null
 /usr/bin/time -f "reference load: %e s, %M KB peak" "$DM" reference load "$W/ref.csv" --name wide --config "$W/config.json"

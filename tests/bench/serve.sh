@@ -52,7 +52,8 @@ cat >"$W/c.json" <<EOF
 {
   "source": {"table": "applications", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "ref"},
-  "reports": {"dir": "$W/reports"}
+  "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"}
 }
 EOF
 C=(--config "$W/c.json")

@@ -121,6 +121,7 @@ config() {
   "source": {"table": "${TABLE:-applications}", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "${REF:-hc}"},
   "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"},
   "retrain": {"fraction": 0, "hook": ["$2"], "hook_timeout": ${HOOK_TIMEOUT:-5},
               "max_attempts": ${MAX_ATTEMPTS:-8}, "notify_channel": "driftmon_retrain"}${3:+,
   $3}
