@@ -32,7 +32,8 @@ mkdir -p "$W"
 chmod 0777 "$W"
 PG=$(mktemp -d /tmp/dm-benchpg.XXXXXX)
 [ -n "${KEEP_PG:-}" ] || trap 'bash tests/pg/cluster.sh destroy "$PG" >/dev/null 2>&1' EXIT
-eval "$(bash tests/pg/cluster.sh start "$PG")"
+pg_env=$(bash tests/pg/cluster.sh start "$PG")
+eval "$pg_env"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # wide CSV: paste three generated blocks side by side, 333 columns

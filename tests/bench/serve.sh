@@ -34,7 +34,8 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-eval "$(bash tests/pg/cluster.sh start "$dir")"
+pg_env=$(bash tests/pg/cluster.sh start "$dir")
+eval "$pg_env"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 "$GEN" --schema applications --no-bureau >"$W/schema.sql"

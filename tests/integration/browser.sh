@@ -182,7 +182,7 @@ fi
 
 # ---- PostgreSQL: two runs, index and history pages, report re-render, history --------------
 pgdir=$(mktemp -d /tmp/dm-browser-pg.XXXXXX)
-if ! eval "$(bash tests/pg/cluster.sh start "$pgdir")"; then
+if ! pg_env=$(bash tests/pg/cluster.sh start "$pgdir") || ! eval "$pg_env"; then
     bad "could not start PostgreSQL"
     finish
 fi

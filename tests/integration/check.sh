@@ -30,7 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-eval "$(bash tests/pg/cluster.sh start "$dir")" || { echo "could not start PostgreSQL"; exit 1; }
+pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || { echo "could not start PostgreSQL"; exit 1; }
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # ---- data ----------------------------------------------------------------------------------

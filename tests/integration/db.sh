@@ -23,7 +23,8 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/dm-pg.XXXXXX")
 cleanup() { bash "$ROOT/tests/pg/cluster.sh" destroy "$dir" || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-eval "$(bash tests/pg/cluster.sh start "$dir")"
+pg_env=$(bash tests/pg/cluster.sh start "$dir")
+eval "$pg_env"
 export PGOPTIONS='-c client_min_messages=warning'
 
 # psql helpers: q prints tuples only; q_fails expects an error containing $1.

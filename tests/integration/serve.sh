@@ -39,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-eval "$(bash tests/pg/cluster.sh start "$dir")" || { echo "could not start PostgreSQL"; exit 1; }
+pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || { echo "could not start PostgreSQL"; exit 1; }
 PGBIN_DIR=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")
 [ -x "$PGBIN_DIR/pg_ctl" ] || PGBIN_DIR=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
