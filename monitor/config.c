@@ -53,6 +53,7 @@ void dm_config_release(dm_config *c)
     free(c->timestamp_column);
     free(c->reference_name);
     free(c->reports_dir);
+    free(c->cache_dir);
     free(c->schedule_every);
     dm_config_defaults(c);
 }
@@ -368,8 +369,8 @@ static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
 
 static int parse_root(ctx *x, const cJSON *root, dm_config *c)
 {
-    static const char *const keys[] = {"columns",   "drift",   "retrain",  "database", "source",
-                                       "reference", "reports", "schedule", NULL};
+    static const char *const keys[] = {"columns",   "drift",   "retrain", "database", "source",
+                                       "reference", "reports", "cache",   "schedule", NULL};
     if (check_keys(x, root, "", keys))
         return -1;
     const cJSON *v;
@@ -444,6 +445,11 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
         if (hr != floor(hr))
             return fail(x, "key \"reports.history_runs\": %g is not a whole number", hr);
         c->history_runs = (int)hr;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "cache"))) {
+        static const char *const k[] = {"dir", NULL};
+        if (check_keys(x, v, "cache", k) || get_string(x, v, "dir", "cache", &c->cache_dir))
+            return -1;
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "schedule"))) {
         static const char *const k[] = {"every", NULL};
@@ -575,6 +581,48 @@ void dm_config_resolve(const dm_config *c, const char *column, stats_kind kind, 
     }
     *test = t;
     *threshold = thr;
+}
+
+static bool absolute(const char *s)
+{
+    return s && s[0] == '/';
+}
+
+int dm_config_default_cache_dir(const char *cache_directory, const char *xdg_cache_home,
+                                const char *home, char *out, size_t len, char *err, size_t errlen)
+{
+    int n;
+    if (absolute(cache_directory))
+        n = snprintf(out, len, "%.*s", (int)strcspn(cache_directory, ":"), cache_directory);
+    else if (absolute(xdg_cache_home))
+        n = snprintf(out, len, "%s/driftmon", xdg_cache_home);
+    else if (absolute(home))
+        n = snprintf(out, len, "%s/.cache/driftmon", strcmp(home, "/") == 0 ? "" : home);
+    else {
+        snprintf(err, errlen,
+                 "no cache directory: cache.dir is not set, nor CACHE_DIRECTORY, XDG_CACHE_HOME "
+                 "or HOME (as absolute paths)");
+        return -1;
+    }
+    if (n < 0 || (size_t)n >= len) {
+        snprintf(err, errlen, "the default cache directory is too long (%d bytes)", n);
+        return -1;
+    }
+    return 0;
+}
+
+int dm_config_cache_dir(const dm_config *c, char *out, size_t len, char *err, size_t errlen)
+{
+    if (c->cache_dir) {
+        int n = snprintf(out, len, "%s", c->cache_dir);
+        if (n < 0 || (size_t)n >= len) {
+            snprintf(err, errlen, "cache.dir is too long (%d bytes)", n);
+            return -1;
+        }
+        return 0;
+    }
+    return dm_config_default_cache_dir(getenv("CACHE_DIRECTORY"), getenv("XDG_CACHE_HOME"),
+                                       getenv("HOME"), out, len, err, errlen);
 }
 
 static bool in_list(char *const *l, size_t n, const char *s)

@@ -69,6 +69,8 @@ typedef struct {
     char *source_table, *batch_column, *timestamp_column;
     char *reference_name;
     char *reports_dir;
+    /* cache.dir: the local copies of stored references; NULL: dm_config_cache_dir's default */
+    char *cache_dir;
     /* runs drawn on a history page (reports.history_runs): the most recent ones; the whole
      * history stays in driftmon.column_history and `driftmon history` */
     int history_runs;
@@ -90,6 +92,24 @@ int dm_config_load(const char *path, dm_config *out, char *err, size_t errlen);
  * default threshold applies. */
 void dm_config_resolve(const dm_config *c, const char *column, stats_kind kind, int *test,
                        double *threshold);
+
+/*
+ * The reference cache's directory: cache.dir when set, else the default for this process's
+ * environment (dm_config_default_cache_dir).  0 with the path in out, or -1 with one line
+ * in err.  It holds copies of stored reference profiles (distributions of applicant data):
+ * the caller creates it with mode 0700 when missing.
+ */
+int dm_config_cache_dir(const dm_config *c, char *out, size_t len, char *err, size_t errlen);
+
+/*
+ * The default cache directory from the environment's values (NULL or "" = unset):
+ * $CACHE_DIRECTORY, set by systemd's CacheDirectory= (its first entry), else
+ * $XDG_CACHE_HOME/driftmon, else $HOME/.cache/driftmon.  A relative value is ignored (the
+ * XDG base directory rule).  0 with the path in out; -1 when none applies or the path does
+ * not fit, with one line in err.
+ */
+int dm_config_default_cache_dir(const char *cache_directory, const char *xdg_cache_home,
+                                const char *home, char *out, size_t len, char *err, size_t errlen);
 
 bool dm_config_is_excluded(const dm_config *c, const char *column);
 /* 1 forced numeric, 2 forced categorical, 0 neither. */

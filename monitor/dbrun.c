@@ -346,7 +346,8 @@ static char *quote_ident(PGconn *conn, const char *id)
     return r;
 }
 
-static int mkdir_p(const char *dir, char *err, size_t errlen)
+/* Create dir and its missing parents with mode; what names it in err ("reports directory"). */
+static int mkdir_p(const char *dir, mode_t mode, const char *what, char *err, size_t errlen)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
@@ -354,16 +355,15 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        if (mkdir(path, mode) != 0 && errno != EEXIST)
             goto fail;
         *p = '/';
     }
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    if (mkdir(path, mode) != 0 && errno != EEXIST)
         goto fail;
     return 0;
 fail:
-    snprintf(err, errlen, "could not create the reports directory \"%s\": %s", path,
-             strerror(errno));
+    snprintf(err, errlen, "could not create the %s \"%s\": %s", what, path, strerror(errno));
     return -1;
 }
 
@@ -620,13 +620,21 @@ static void *ref_thread(void *arg)
         j->status = DM_RUN_ENV;
         return NULL;
     }
-    /* a verified local copy of the stored profile spares moving it again (refstore.h) */
+    /* a verified local copy of the stored profile spares moving it again (refstore.h); it
+     * lives in the cache directory (config.h), never among the reports */
     char *cache_dir = j->cache_dir;
-    snprintf(cache_dir, sizeof j->cache_dir, "%s/.reference-cache",
-             j->cfg->reports_dir ? j->cfg->reports_dir : "reports");
-    char ignored[256];
-    if (mkdir_p(cache_dir, ignored, sizeof ignored) != 0)
+    char cerr[600];
+    if (dm_config_cache_dir(j->cfg, cache_dir, sizeof j->cache_dir, cerr, sizeof cerr) != 0 ||
+        mkdir_p(cache_dir, 0700, "cache directory", cerr, sizeof cerr) != 0) {
+        dm_logkv(DM_LOG_WARN, "no reference cache: the reference is read from the database",
+                 "reason", cerr, (char *)NULL);
         cache_dir[0] = '\0';
+    }
+    char legacy[4200]; /* where versions before cache.dir kept it */
+    snprintf(legacy, sizeof legacy, "%s/.reference-cache",
+             j->cfg->reports_dir ? j->cfg->reports_dir : "reports");
+    if (strcmp(legacy, cache_dir) != 0)
+        dm_ref_cache_remove(legacy);
     if (dm_ref_load_cached(c, j->cfg->reference_name, 0, cache_dir, &j->cache->ds, &j->cache->info,
                            j->err, sizeof j->err) != 0)
         j->status = strstr(j->err, "does not exist") ? DM_RUN_INPUT : DM_RUN_ENV;
@@ -845,7 +853,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
 
     /* reports */
     const char *dir = cfg->reports_dir ? cfg->reports_dir : "reports";
-    if (mkdir_p(dir, err, errlen) != 0) {
+    if (mkdir_p(dir, 0755, "reports directory", err, errlen) != 0) {
         rc = DM_RUN_ENV;
         goto out;
     }

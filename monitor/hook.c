@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -65,6 +65,38 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* The hook's standard input: an anonymous in-memory file (memfd) holding the whole input,
+ * positioned at its start.  It is complete before the hook starts, so a hook never reads a
+ * truncated document, even when the daemon dies while the hook runs; it has no name, so no
+ * directory has to be safe for it, and it is gone with its last descriptor. */
+static int input_file(const char *input, size_t len, char *err, size_t errlen)
+{
+    int fd = memfd_create("driftmon-hook-input", MFD_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "could not create the hook's input file: %s", strerror(errno));
+        return -1;
+    }
+    size_t off = 0;
+    while (input && off < len) {
+        ssize_t n = write(fd, input + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "could not write the hook's input file: %s",
+                     n < 0 ? strerror(errno) : "no progress");
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        snprintf(err, errlen, "could not rewind the hook's input file: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *err, size_t errlen)
 {
     double t0 = mono_s();
@@ -79,21 +111,22 @@ dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *e
         snprintf(err, errlen, "out of memory");
         return DM_HOOK_NOSTART;
     }
-    int in[2] = {-1, -1}, ex[2] = {-1, -1};
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(ex, O_CLOEXEC) != 0) {
+    int in = input_file(call->input, call->input_len, err, errlen);
+    if (in < 0) {
+        free(env);
+        return DM_HOOK_NOSTART;
+    }
+    int ex[2];
+    if (pipe2(ex, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "could not create a pipe: %s", strerror(errno));
-        if (in[0] >= 0) {
-            close(in[0]);
-            close(in[1]);
-        }
+        close(in);
         free(env);
         return DM_HOOK_NOSTART;
     }
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "could not fork: %s", strerror(errno));
-        close(in[0]);
-        close(in[1]);
+        close(in);
         close(ex[0]);
         close(ex[1]);
         free(env);
@@ -109,7 +142,8 @@ dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *e
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         sigaction(SIGPIPE, &dfl, NULL);
-        if (dup2(in[0], STDIN_FILENO) < 0)
+        /* dup2 onto itself (a daemon started with stdin closed) keeps close-on-exec */
+        if (in == STDIN_FILENO ? fcntl(in, F_SETFD, 0) < 0 : dup2(in, STDIN_FILENO) < 0)
             _exit(127);
         execvpe(call->argv[0], (char *const *)(uintptr_t)call->argv, env);
         int e = errno;
@@ -118,16 +152,9 @@ dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *e
         _exit(127);
     }
     setpgid(pid, pid); /* also from the parent: no race with the kill below */
-    close(in[0]);
+    close(in);
     close(ex[1]);
     free(env);
-    int wfd = in[1];
-    fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);
-    size_t off = 0, len = call->input ? call->input_len : 0;
-    if (len == 0) {
-        close(wfd);
-        wfd = -1;
-    }
     dm_hook_outcome outcome = DM_HOOK_FAILED;
     int status = 0;
     bool reaped = false;
@@ -155,25 +182,8 @@ dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *e
             outcome = DM_HOOK_STOPPED;
             break;
         }
-        if (wfd >= 0) {
-            struct pollfd p = {wfd, POLLOUT, 0};
-            if (poll(&p, 1, 10) > 0) {
-                ssize_t n = write(wfd, call->input + off, len - off);
-                if (n > 0)
-                    off += (size_t)n;
-                else if (n < 0 && errno != EAGAIN && errno != EINTR)
-                    off = len; /* EPIPE: the hook does not read its input */
-                if (off >= len) {
-                    close(wfd);
-                    wfd = -1;
-                }
-            }
-        } else {
-            sleep_ms(10);
-        }
+        sleep_ms(10);
     }
-    if (wfd >= 0)
-        close(wfd);
     if (!reaped)
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;

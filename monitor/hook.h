@@ -5,11 +5,13 @@
  * without a shell (fork + execvpe, PATH searched as execvp does), in its own process group,
  * with the signal mask cleared and SIGPIPE back to its default, the run's JSON report on its
  * standard input, its standard output and error inherited, and the caller's extra
- * environment variables (DRIFTMON_RUN_ID, DRIFTMON_BATCH) added to the daemon's.  The parent
- * writes the input without blocking and polls waitpid every 10 ms; at the timeout, or when
- * *stop becomes non-zero, the whole process group gets SIGKILL and is reaped.  A hook that
- * exits without reading its input is fine (EPIPE is not an error: only the exit status
- * counts).
+ * environment variables (DRIFTMON_RUN_ID, DRIFTMON_BATCH) added to the daemon's.  The input
+ * is written whole into an anonymous file (memfd) before the hook starts, and that file,
+ * at offset 0, is the hook's standard input: a hook reads the complete document however
+ * late it reads and even when the daemon dies meanwhile (the alert then stays pending and
+ * is delivered again), and it may ignore its input.  The parent polls waitpid every 10 ms;
+ * at the timeout, or when *stop becomes non-zero, the whole process group gets SIGKILL and
+ * is reaped.  Only the exit status counts.
  */
 #ifndef DRIFTMON_HOOK_H
 #define DRIFTMON_HOOK_H
@@ -20,7 +22,7 @@
 
 typedef struct {
     const char *const *argv; /* NULL-terminated, argv[0] the program */
-    const char *input;       /* written to the hook's stdin; may be NULL */
+    const char *input;       /* the hook's stdin (copied before it starts); may be NULL */
     size_t input_len;
     const char *const *env_extra; /* "NAME=value" entries, NULL-terminated; may be NULL */
     double timeout_s;             /* > 0 */

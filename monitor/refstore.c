@@ -1,6 +1,7 @@
 /* refstore.c - store and load reference profiles in PostgreSQL (see refstore.h). */
 #include "monitor/refstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <sys/stat.h>
@@ -336,8 +337,36 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
     if (path[0]) {
         /* best effort: a cache that cannot be written only costs the next run time */
         char werr[512];
-        if (mkdir(cache_dir, 0755) == 0 || errno == EEXIST)
+        if (mkdir(cache_dir, 0700) == 0 || errno == EEXIST)
             (void)dm_profile_write(out, path, werr, sizeof werr);
     }
     return 0;
+}
+/* "<64 hex digits>.dmp", or its temporary file ".<64 hex digits>.dmp.tmp.XXXXXX" */
+static bool is_cache_file(const char *name)
+{
+    const char *p = name[0] == '.' ? name + 1 : name;
+    for (int i = 0; i < 64; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return false;
+    if (strncmp(p + 64, ".dmp", 4) != 0)
+        return false;
+    return name[0] == '.' ? strncmp(p + 68, ".tmp.", 5) == 0 : p[68] == '\0';
+}
+
+void dm_ref_cache_remove(const char *cache_dir)
+{
+    DIR *d = opendir(cache_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d)) != NULL) {
+        if (!is_cache_file(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", cache_dir, e->d_name);
+        (void)unlink(path);
+    }
+    closedir(d);
+    (void)rmdir(cache_dir);
 }

@@ -52,4 +52,10 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
 
+/* Remove a cache directory of the layout above, when it exists: its <sha256>.dmp files and
+ * their temporary files, then the directory itself unless something else is left in it.
+ * For the cache older versions kept in the reports directory (reports.dir/.reference-cache).
+ * Best effort: nothing is reported. */
+void dm_ref_cache_remove(const char *cache_dir);
+
 #endif

@@ -5,8 +5,8 @@
 #   bash tests/demo.sh --short  the same story on fewer rows (run by make check)
 #   bash tests/demo.sh stop     stop what an interrupted demo left running (make demo-stop)
 #
-# What it does: starts a throwaway PostgreSQL under demo/ (as the postgres user, on a Unix
-# socket; reused when already running), creates the demo database afresh, runs
+# What it does: starts a throwaway PostgreSQL under demo/ (on a Unix socket; reused when
+# already running), creates the demo database afresh, runs
 # `driftmon init`, generates a Home-Credit-shaped reference (application columns plus the
 # credit-bureau aggregates, missing for applicants without bureau history) and loads it as
 # reference "homecredit", starts `driftmon serve` with a retrain hook that appends a line to
@@ -20,6 +20,13 @@
 # 12 of 132 columns (full size); the demo's retrain fraction, 0.085, is passed on day 7 only,
 # so the hook fires once, on the last day.  The short variant is calibrated the same way on
 # its own seeds and sizes (fraction below).
+#
+# Who runs it: PostgreSQL refuses to run as root, so as root the server runs as the postgres
+# user (tests/pg/cluster.sh), which cannot enter a home directory of mode 0700 such as
+# root's own: the cluster then goes to a directory of its own under /tmp, recorded in
+# demo/pg.path so that the next demo reuses it and `make demo-stop` finds it.  As any other
+# user the server runs as that user, in demo/pg: no sudo and no postgres user needed, only
+# the PostgreSQL server binaries (package postgresql).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,7 +53,7 @@ case "$MODE" in
             kill -TERM "$(cat "$D/serve.pid")" 2>/dev/null || true
             rm -f "$D/serve.pid"
         fi
-        bash tests/pg/cluster.sh stop "$D/pg" 2>/dev/null || true
+        bash tests/pg/cluster.sh stop "$(cat "$D/pg.path" 2>/dev/null || echo "$D/pg")" 2>/dev/null || true
         echo "demo stopped"
         exit 0
         ;;
@@ -60,6 +67,21 @@ chmod 0755 "$D"
 t_start=$(date +%s)
 say() { printf '%s\n' "$*"; }
 
+# the cluster's directory: demo/pg when its owner can reach it, else one under /tmp (above)
+PG=$D/pg
+blocked=""
+if ! blocked=$(bash tests/pg/cluster.sh reach "$D"); then
+    [ -n "$blocked" ] || exit 1 # cluster.sh said why
+    PG=$(cat "$D/pg.path" 2>/dev/null || true)
+    if [ -z "$PG" ] || [ ! -d "$PG" ]; then
+        PG=$(mktemp -d /tmp/dm-demo-pg.XXXXXX)
+        echo "$PG" >"$D/pg.path"
+    fi
+elif [ -f "$D/pg.path" ]; then # reachable now: the one under /tmp is not needed any more
+    bash tests/pg/cluster.sh destroy "$(cat "$D/pg.path")" >/dev/null 2>&1 || true
+    rm -f "$D/pg.path"
+fi
+
 serve_pid=""
 stop_all() {
     if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
@@ -69,17 +91,22 @@ stop_all() {
     fi
     rm -f "$D/serve.pid"
     if [ "$MODE" = --short ]; then
-        bash tests/pg/cluster.sh destroy "$D/pg" >/dev/null 2>&1 || true
+        bash tests/pg/cluster.sh destroy "$PG" >/dev/null 2>&1 || true
+        rm -f "$D/pg.path"
     else
-        bash tests/pg/cluster.sh stop "$D/pg" >/dev/null 2>&1 || true
+        bash tests/pg/cluster.sh stop "$PG" >/dev/null 2>&1 || true
     fi
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
-say "== PostgreSQL (throwaway cluster in $D/pg)"
-eval "$(bash tests/pg/cluster.sh start "$D/pg")"
+say "== PostgreSQL (throwaway cluster in $PG)"
+[ -z "$blocked" ] ||
+    say "   not in $D/pg: the postgres user, which runs the server for root, cannot enter $blocked"
+pg_env=$(bash tests/pg/cluster.sh start "$PG") ||
+    { echo "demo: could not start PostgreSQL in $PG (cluster.sh said why, above)" >&2; exit 1; }
+eval "$pg_env"
 export PGDATABASE=demo
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE demo"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
@@ -105,7 +132,8 @@ cat >"$D/config.json" <<EOF
               "hook_timeout": 30, "max_attempts": 5},
   "source": {"table": "applications", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "homecredit"},
-  "reports": {"dir": "$D/reports"}
+  "reports": {"dir": "$D/reports"},
+  "cache": {"dir": "$D/cache"}
 }
 EOF
 C=(--config "$D/config.json")
@@ -147,18 +175,20 @@ for day in 1 2 3 4 5 6 7; do
         -c "SELECT driftmon.submit_batch('$batch')" >/dev/null
     printf '   %s: %d applications, revolving %.1f %%, bureau history %.1f %% ... ' "$batch" \
         "$BATCH_ROWS" "$(awk -v r=$rev 'BEGIN{print r*100}')" "$(awk -v r=$bs 'BEGIN{print r*100}')"
-    for _ in $(seq 600); do
-        [ "$(q -c "SELECT count(*) FROM driftmon.runs WHERE batch = '$batch'")" = 1 ] && break
+    checked=false
+    for _ in $(seq 1500); do
+        [ "$(q -c "SELECT count(*) FROM driftmon.runs WHERE batch = '$batch'")" = 1 ] && { checked=true; break; }
         kill -0 "$serve_pid" 2>/dev/null || { echo; tail -20 "$D/serve.log"; exit 1; }
         sleep 0.2
     done
+    $checked || { echo; tail -20 "$D/serve.log"; echo "demo: $batch was not checked within 5 minutes" >&2; exit 1; }
     q -c "SELECT number_of_drifted_columns || ' of ' || number_of_columns || ' columns drifted'
                  || CASE WHEN retrain_flagged THEN ', retraining flagged' ELSE '' END
           FROM driftmon.runs WHERE batch = '$batch'"
 done
 
 # the hook: delivered by the daemon from the outbox
-for _ in $(seq 100); do
+for _ in $(seq 300); do
     [ -s "$D/hook.log" ] && break
     sleep 0.2
 done

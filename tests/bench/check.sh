@@ -40,7 +40,8 @@ chmod 0777 "$BUILD/bench-check"
 chmod 0777 "$W"
 PG=$(mktemp -d /tmp/dm-benchpg.XXXXXX)
 [ -n "${KEEP_PG:-}" ] || trap 'bash tests/pg/cluster.sh destroy "$PG" >/dev/null 2>&1' EXIT
-eval "$(bash tests/pg/cluster.sh start "$PG")"
+pg_env=$(bash tests/pg/cluster.sh start "$PG")
+eval "$pg_env"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # wide CSV: paste three generated blocks side by side, 333 columns
@@ -74,7 +75,7 @@ q -c "CREATE INDEX ON t (batch_id)"
 q -c "VACUUM ANALYZE t"
 cat >"$W/config.json" <<EOF
 {"source": {"table": "t", "batch_column": "batch_id"}, "reference": {"name": "wide"},
- "reports": {"dir": "$W/reports"}}
+ "reports": {"dir": "$W/reports"}, "cache": {"dir": "$W/cache"}}
 EOF
 cat >"$W/config_opt.json" <<EOF
 {"source": {"table": "t", "batch_column": "batch_id"}, "reference": {"name": "wide"},

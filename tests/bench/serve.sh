@@ -43,7 +43,8 @@ cleanup() {
     rm -rf "$W"
 }
 trap cleanup EXIT
-eval "$(bash tests/pg/cluster.sh start "$dir")"
+pg_env=$(bash tests/pg/cluster.sh start "$dir")
+eval "$pg_env"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 "$GEN" --schema applications --no-bureau >"$W/schema.sql"
@@ -61,7 +62,8 @@ cat >"$W/c.json" <<EOF
 {
   "source": {"table": "applications", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "ref"},
-  "reports": {"dir": "$W/reports"}
+  "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"}
 }
 EOF
 C=(--config "$W/c.json")

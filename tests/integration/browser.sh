@@ -203,6 +203,7 @@ cat >"$W/config.json" <<EOF
   "source": {"table": "apps", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "fixture <b>ref</b>"},
   "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"},
   "retrain": {"fraction": 0.5}
 }
 EOF

