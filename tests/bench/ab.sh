@@ -11,7 +11,7 @@
 #   -r            rounds (default 5); in each, every workload runs with A and with B, every
 #                 second round B first
 #
-# Each revision is exported (git archive) and built once into build/ab/<commit>/ (make _all
+# Each revision is exported (git archive) and built once into build/ab/<commit>/ (make build
 # BUILD=...); later runs reuse the build.  The workloads are the benchmarks' own, with their
 # data preparation, run with DM_DRIFTMON=A and DM_DRIFTMON_B=B (see each script):
 #   compare  tests/bench/compare.py: compare cold (CSV reference) and warm (saved profile)
@@ -52,7 +52,7 @@ REV_B=${2:-HEAD}
 
 # the current tree's build: the data generator and the benchmarks' data live there
 mkdir -p "$BUILD/ab"
-make --no-print-directory _all BUILD="$BUILD" >"$BUILD/ab/make.log" 2>&1 ||
+make --no-print-directory build BUILD="$BUILD" >"$BUILD/ab/make.log" 2>&1 ||
     { tail -20 "$BUILD/ab/make.log" >&2; exit 1; }
 
 # binary REV: the path of REV's driftmon, built when needed (its log on failure)
@@ -69,7 +69,7 @@ binary() {
         rm -rf "$d"
         mkdir -p "$d/src"
         git archive "$sha" | tar -x -C "$d/src"
-        make --no-print-directory -C "$d/src" _all BUILD="$d/build" >"$d/make.log" 2>&1 ||
+        make --no-print-directory -C "$d/src" build BUILD="$d/build" >"$d/make.log" 2>&1 ||
             { tail -20 "$d/make.log" >&2; echo "ab.sh: could not build $1 (log: $d/make.log)" >&2; return 1; }
     fi
     echo "$d/build/driftmon"
