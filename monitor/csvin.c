@@ -451,10 +451,10 @@ static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_
             r->failed = true;
             break;
         }
-        size_t want = bufsize < r->chunk ? bufsize : r->chunk;
-        if (end - *off < want)
-            want = (size_t)(end - *off);
-        ssize_t n = read(fd, buf, want);
+        size_t room = bufsize;
+        if (end - *off < room)
+            room = (size_t)(end - *off);
+        ssize_t n = read(fd, buf, room < r->chunk ? room : r->chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -467,6 +467,15 @@ static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_
             break;
         }
         size_t len = (size_t)n, skip = 0;
+        /* the 3 bytes of a byte order mark may take more than one read (a pipe's) */
+        while (*off == 0 && len < 3 && len < room) {
+            ssize_t m = read(fd, buf + len, room - len < r->chunk ? room - len : r->chunk);
+            if (m < 0 && errno == EINTR)
+                continue;
+            if (m <= 0)
+                break; /* end of file, or an error the next read reports */
+            len += (size_t)m;
+        }
         if (*off == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
             skip = 3; /* UTF-8 byte order mark */
         const char *nul = memchr(buf, '\0', len);
