@@ -29,6 +29,15 @@ seed '\xEF\xBB\xBF"a",b\n1,2\n'
 seed 'a,b,c\n1,#N/A,NA\n2,N/A,NULL\n3,nan,-NaN\n4,<NA>,None\n5,n/a,null\n6,#NA,1.#IND\n7,,-1.#QNAN\n'
 seed 'a,b,c\n123456789012345,1234567890123456,12345678901234567\n123456789012345678,1234567890123456789,12345678901234567890\n0.12345678901234567,-9007199254740993,9007199254740992.5\n1e308,inf,-Infinity\n1e-320,+.5,-0.0\n0x1p3, 7 ,1.5e+3\n'
 seed 'a,b,c\n1,2,3\n4,5,x\n6,7,8\n'
+seed 'a,b,c\n1.,.5,+3\n-0,00012,1E-3\n 5,5 ,0x10\n1e5,-1.5e-7,+.25\n'
+
+# plain decimals of 0 to 22 decimals and integers of 1 to 20 digits (the fast path's limits)
+nums='a,b,c\n'
+digits=12345678901234567890123
+for k in $(seq 0 22); do
+    nums+="0.${digits:0:k},${digits:0:k}.5,-${digits:0:$((k < 20 ? k + 1 : 20))}\n"
+done
+seed "$nums"
 seed 'a, b,c\n 1 ,x ,NA\n2, x, NA\n3,x,1\n'
 seed 'a,b\n1,2\n3\n'
 seed 'a,b\n1,"unterminated\n2,3\n'
