@@ -16,24 +16,15 @@
  * otherwise (dm_csv_set_test_reading, dm_csv_set_split_threshold).
  * Built and run by tests/fuzz/run.sh; seeds written by tests/fuzz/seeds.sh.
  */
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "monitor/csvin.h"
+#include "tests/fuzz/input_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char path[64];
-static int fd = -1;
-
-static void remove_temp(void)
-{
-    unlink(path);
-}
 
 static void differ(const char *what, size_t col)
 {
@@ -93,22 +84,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool split = data[1] & 1, with_opt = data[1] & 2;
     data += 2;
     size -= 2;
-    if (fd < 0) {
-        snprintf(path, sizeof path, "/tmp/dm-fuzz-csv-diff-%ld.csv", (long)getpid());
-        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-            abort();
-        atexit(remove_temp);
-    }
-    if (ftruncate(fd, 0) != 0 || (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size))
-        abort();
+    const char *path = fuzz_input_file("dm-fuzz-csv-diff", data, size);
 
     static const char *const cols[] = {"a", "b", "c"};
     static const char *const text[] = {"b"};
     static const char *const num[] = {"c"};
     dm_csv_options opt_a = {0};
     if (with_opt)
-        opt_a = (dm_csv_options){text, 1, num, 1, cols, 3, false};
+        opt_a = (dm_csv_options){.force_text = text,
+                                 .n_force_text = 1,
+                                 .force_numeric = num,
+                                 .n_force_numeric = 1,
+                                 .keep = cols,
+                                 .n_keep = 3};
     dm_csv_options opt_b = opt_a;
     opt_b.one_reader = true;
 
