@@ -41,6 +41,16 @@ void dm_csv_set_split_threshold(uint64_t bytes)
 {
     atomic_store(&split_min, bytes);
 }
+
+/* dm_csv_set_test_reading: bytes per read() at most (0: CHUNK), every line through libcsv */
+static _Atomic size_t test_chunk = 0;
+static atomic_bool test_libcsv_only = false;
+
+void dm_csv_set_test_reading(size_t chunk, bool libcsv_only)
+{
+    atomic_store(&test_chunk, chunk);
+    atomic_store(&test_libcsv_only, libcsv_only);
+}
 #define VALUE_SHOWN 60 /* bytes of a value quoted in a message */
 
 typedef struct reader reader;
@@ -51,6 +61,8 @@ struct reader {
     char *err;
     size_t errlen;
     bool failed;
+    size_t chunk;     /* bytes per read() at most (CHUNK but in tests) */
+    bool plain_lines; /* fast_line may take a line (false: every line through libcsv) */
 
     /* header */
     bool in_header;
@@ -394,7 +406,8 @@ static size_t feed(reader *r, struct csv_parser *p, const char *s, size_t n)
     while (pos < n && !r->failed) {
         const char *nl = memchr(s + pos, '\n', n - pos);
         size_t end = nl ? (size_t)(nl - s) + 1 : n;
-        if (nl && p->pstate == CSV_STATE_ROW_NOT_BEGUN && fast_line(r, s + pos, end - 1 - pos)) {
+        if (nl && r->plain_lines && p->pstate == CSV_STATE_ROW_NOT_BEGUN &&
+            fast_line(r, s + pos, end - 1 - pos)) {
             pos = end;
             continue;
         }
@@ -438,10 +451,10 @@ static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_
             r->failed = true;
             break;
         }
-        size_t want = bufsize;
-        if (end - *off < want)
-            want = (size_t)(end - *off);
-        ssize_t n = read(fd, buf, want);
+        size_t room = bufsize;
+        if (end - *off < room)
+            room = (size_t)(end - *off);
+        ssize_t n = read(fd, buf, room < r->chunk ? room : r->chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -454,6 +467,15 @@ static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_
             break;
         }
         size_t len = (size_t)n, skip = 0;
+        /* the 3 bytes of a byte order mark may take more than one read (a pipe's) */
+        while (*off == 0 && len < 3 && len < room) {
+            ssize_t m = read(fd, buf + len, room - len < r->chunk ? room - len : r->chunk);
+            if (m < 0 && errno == EINTR)
+                continue;
+            if (m <= 0)
+                break; /* end of file, or an error the next read reports */
+            len += (size_t)m;
+        }
         if (*off == 0 && len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
             skip = 3; /* UTF-8 byte order mark */
         const char *nul = memchr(buf, '\0', len);
@@ -538,6 +560,8 @@ static void start_second(reader *r, const char *const *names, const bool *ft)
     s->path = r->path;
     s->opt = r->opt;
     s->ncols = r->ncols;
+    s->chunk = r->chunk;
+    s->plain_lines = r->plain_lines;
     s->map = r->map; /* shared, read only; the first reader frees it after the join */
     s->nkept = r->nkept;
     s->split_at = r->split_at;
@@ -623,6 +647,9 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
         fail(r, "\"%s\": out of memory", r->path);
         return -1;
     }
+    size_t chunk = atomic_load(&test_chunk);
+    r->chunk = chunk ? chunk : CHUNK;
+    r->plain_lines = !atomic_load(&test_libcsv_only);
     /* small files get a buffer of their size (plus one byte to see the end) */
     size_t bufsize = CHUNK;
     struct stat st;

@@ -1,7 +1,7 @@
 /*
  * csvin.h - streaming CSV reader (libcsv) that profiles a file into a dm_dataset.
  *
- * The file is read with read(2) in 1 MiB chunks and tokenised in strict mode: a line with
+ * The file is read with read(2) in 64 KiB chunks and tokenised in strict mode: a line with
  * no quote and no CR, met between records, is split at its commas directly; anything else
  * goes through libcsv (same results, see csvin.c).  Big files are read in two halves on two
  * threads (dm_csv_set_split_threshold).  Every field goes through the dm_builder
@@ -58,6 +58,15 @@ int dm_csv_read(const char *path, const dm_csv_options *opt, dm_dataset *out, ch
  * UINT64_MAX turns splitting off.  For tests and benchmarks; process-wide.
  */
 void dm_csv_set_split_threshold(uint64_t bytes);
+
+/*
+ * For tests (the fuzzers) only: ask read() for at most `chunk` bytes at a time instead of
+ * 64 KiB (0: back to 64 KiB), so that inputs of a few bytes cross chunk boundaries as big
+ * files do and meet short reads (a pipe's) at every offset; with libcsv_only, every line goes
+ * through libcsv (no direct split of plain lines): the reference the fast path must agree
+ * with.  Process-wide, like dm_csv_set_split_threshold.
+ */
+void dm_csv_set_test_reading(size_t chunk, bool libcsv_only);
 
 /* Read two files at once on two threads.  0 with both filled, or -1 with err set (the
  * reference's error first) and both outputs untouched. */

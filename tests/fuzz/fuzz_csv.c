@@ -8,32 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "monitor/csvin.h"
+#include "tests/fuzz/input_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[64];
-static int fd = -1;
-
-static void remove_temp(void)
-{
-    unlink(path);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (fd < 0) {
-        snprintf(path, sizeof path, "/tmp/dm-fuzz-csv-%ld.csv", (long)getpid());
-        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-            abort();
-        atexit(remove_temp);
-    }
-    if (ftruncate(fd, 0) != 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
-        abort();
+    const char *path = fuzz_input_file("dm-fuzz-csv", data, size);
 
     char err[256];
     dm_dataset ds;
@@ -67,7 +50,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const cols[] = {"a", "b", "c"};
     static const char *const text[] = {"b"};
     static const char *const num[] = {"c"};
-    dm_csv_options opt = {text, 1, num, 1, cols, 3};
+    dm_csv_options opt = {.force_text = text,
+                          .n_force_text = 1,
+                          .force_numeric = num,
+                          .n_force_numeric = 1,
+                          .keep = cols,
+                          .n_keep = 3};
     if (dm_csv_read(path, &opt, &ds, err, sizeof err) == 0)
         dm_dataset_release(&ds);
     return 0;
