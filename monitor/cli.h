@@ -17,13 +17,12 @@ void dm_cli_error(const char *msg);
 int dm_cli_load_config(const char *path, dm_config *cfg);
 /* Current UTC time as ISO-8601. */
 void dm_cli_now_iso(char *buf, size_t len);
-/* Load the reference (CSV or saved profile) and the current CSV in parallel, re-reading as
- * text the categorical columns that are text on the other side.  Prints and returns -1 on
- * error (input error: exit 2), leaving nothing allocated.  A saved profile's digest check
- * may still be running on return (its values are checked): compare, then call
- * dm_profile_verify() on ref before anything is reported. */
-int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config *cfg,
-                     dm_dataset *ref, dm_dataset *cur, bool *ref_is_profile);
+/* Load the reference (CSV or saved profile) and the current CSV in parallel.  Prints and
+ * returns -1 on error (input error: exit 2), leaving nothing allocated.  A saved profile's
+ * digest check may still be running on return (its values are checked): reconcile and
+ * compare, then call dm_profile_verify() on ref before anything is reported. */
+int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
+                     bool *ref_is_profile);
 /* The short summary printed after a run. */
 void dm_cli_print_summary(FILE *f, const rpt_run *run);
 

@@ -100,7 +100,7 @@ void dm_dataset_init(dm_dataset *ds);
 void dm_dataset_evict(const dm_dataset *ds, size_t i);
 void dm_dataset_release(dm_dataset *ds);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
- * them to NULL, n_distinct to 0: for code that turns a column into text. */
+ * them to NULL, n_distinct to 0 (a column's release does it). */
 void dm_column_drop_numbers(dm_column *c);
 /* Index of the column called name, or -1. */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
