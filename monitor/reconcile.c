@@ -65,10 +65,11 @@ int dm_reconcile_side(const dm_config *cfg, const dm_dataset *ds, char *err, siz
         where_of(ds, c, where, sizeof where);
         dm_show_value(t, strlen(t), shown, sizeof shown);
         dm_show_value(c->name, strlen(c->name), cname, sizeof cname);
-        snprintf(err, errlen,
-                 "%s, column \"%s\": value \"%s\" is not a number (the column is declared "
-                 "numeric)",
-                 where, cname, shown);
+        double v;
+        snprintf(
+            err, errlen, "%s, column \"%s\": value \"%s\" is %s (the column is declared numeric)",
+            where, cname, shown,
+            dm_parse_number(t, strlen(t), &v) ? "stored as text, not as a number" : "not a number");
         return -1;
     }
     return 0;

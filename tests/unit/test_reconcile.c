@@ -322,6 +322,26 @@ Test(reconcile, declared_numeric_text_in_a_table_names_the_row)
     dm_dataset_release(&ds);
 }
 
+Test(reconcile, declared_numeric_text_by_type_names_a_value)
+{
+    /* a bool or enum column is text by its type, even when its values spell numbers (and a
+     * stored reference may be text from before): the first in byte order is shown */
+    char flag[] = "flag";
+    dm_db_column cols[1] = {{flag, NULL, NULL, DM_DB_CATEGORICAL}};
+    static const char *const rows[] = {"1", "0", "1"};
+    dm_dataset ds;
+    build_from(dm_reconcile_table_builder(cols, 1), 1, "table t", 1, 3, rows, &ds);
+    ds.table_rows = true;
+    dm_config cfg;
+    config("{\"columns\": {\"numeric\": [\"flag\"]}}", &cfg);
+    char err[512];
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), -1);
+    cr_assert_str_eq(err, "table t, column \"flag\": value \"0\" is stored as text, not as a "
+                          "number (the column is declared numeric)");
+    dm_config_release(&cfg);
+    dm_dataset_release(&ds);
+}
+
 /* ---- pairs ------------------------------------------------------------------------------ */
 
 /* ref and cur of the issue: c = 1.50, 2.50, 1.50, 2.50, 1.50 against 1.50, x, 2.50 */
