@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "monitor/compare.h"
 #include "monitor/csvin.h"
 #include "monitor/profile.h"
 
@@ -42,49 +41,14 @@ void dm_cli_now_iso(char *buf, size_t len)
 
 /* ---- loading --------------------------------------------------------------------------- */
 
-/* Re-read the columns of a CSV side that must be text (categorical on the other side). */
-static int reread_text(const char *path, const dm_csv_options *base, dm_dataset *ds,
-                       const bool *flags, char *err, size_t errlen)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < ds->ncols; i++)
-        n += flags[i];
-    if (n == 0)
-        return 0;
-    const char **names = calloc(n + 1, sizeof *names);
-    if (!names) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < ds->ncols; i++)
-        if (flags[i])
-            names[k++] = ds->col[i].name;
-    dm_csv_options o = *base;
-    o.force_text = names;
-    o.n_force_text = n;
-    dm_dataset again;
-    int rc = dm_csv_read(path, &o, &again, err, errlen);
-    free(names);
-    if (rc != 0)
-        return -1;
-    dm_dataset_release(ds);
-    *ds = again;
-    return 0;
-}
-
-/*
- * Load the reference (CSV or profile) and the current CSV (two CSVs in parallel), and make sure
- * every categorical column is text on both sides or numbers on both.  0, or -1 after printing.
- */
-int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config *cfg,
-                     dm_dataset *ref, dm_dataset *cur, bool *ref_is_profile)
+/* Load the reference (CSV or profile) and the current CSV, in parallel.  0, or -1 after
+ * printing. */
+int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
+                     bool *ref_is_profile)
 {
     char err[ERRLEN];
     dm_csv_options opt;
     memset(&opt, 0, sizeof opt);
-    opt.force_numeric = (const char *const *)cfg->numeric;
-    opt.n_force_numeric = cfg->n_numeric;
     *ref_is_profile = dm_profile_sniff(ref_path);
     if (*ref_is_profile) {
         /* the profile is mapped and checked (digest, order of the values, moments) before
@@ -102,37 +66,7 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, const dm_config
         dm_cli_error(err);
         return -1;
     }
-    /* categorical columns stored as numbers on one side, text on the other */
-    size_t nmax = ref->ncols > cur->ncols ? ref->ncols : cur->ncols;
-    bool *flags = calloc(nmax + 1, sizeof *flags);
-    if (!flags) {
-        dm_cli_error("out of memory");
-        goto fail;
-    }
-    if (dm_compare_text_needed(cfg, ref, cur, true, flags) > 0) {
-        if (*ref_is_profile) {
-            for (size_t i = 0; i < ref->ncols; i++)
-                if (flags[i] && dm_column_numbers_to_text(&ref->col[i]) != 0) {
-                    dm_cli_error("out of memory");
-                    goto fail;
-                }
-        } else if (reread_text(ref_path, &opt, ref, flags, err, sizeof err) != 0) {
-            dm_cli_error(err);
-            goto fail;
-        }
-    }
-    if (dm_compare_text_needed(cfg, ref, cur, false, flags) > 0 &&
-        reread_text(cur_path, &opt, cur, flags, err, sizeof err) != 0) {
-        dm_cli_error(err);
-        goto fail;
-    }
-    free(flags);
     return 0;
-fail:
-    free(flags);
-    dm_dataset_release(ref);
-    dm_dataset_release(cur);
-    return -1;
 }
 
 /* ---- the summary ----------------------------------------------------------------------- */

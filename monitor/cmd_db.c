@@ -18,6 +18,7 @@
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
+#include "monitor/reconcile.h"
 #include "monitor/refstore.h"
 
 #define ERRLEN 1024
@@ -126,11 +127,8 @@ int dm_cmd_reference(int argc, char **argv)
     dm_dataset_init(&ds);
     PGconn *conn = NULL;
     if (csv) {
-        dm_csv_options opt;
-        memset(&opt, 0, sizeof opt);
-        opt.force_numeric = (const char *const *)cfg.numeric;
-        opt.n_force_numeric = cfg.n_numeric;
-        if (dm_csv_read(csv, &opt, &ds, err, sizeof err) != 0) {
+        if (dm_csv_read(csv, NULL, &ds, err, sizeof err) != 0 ||
+            dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
             dm_cli_error(err);
             goto out;
         }
@@ -153,6 +151,10 @@ int dm_cmd_reference(int argc, char **argv)
         }
         if (ds.rows == 0) {
             dm_cli_error("the reference table has no rows");
+            goto out;
+        }
+        if (dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
+            dm_cli_error(err);
             goto out;
         }
     }

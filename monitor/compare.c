@@ -1,4 +1,4 @@
-/* compare.c - column reconciliation, test selection and the drift verdict (see compare.h). */
+/* compare.c - test selection, the tests and the drift verdict (see compare.h). */
 #include "monitor/compare.h"
 
 #include <math.h>
@@ -11,48 +11,7 @@
 
 #include "reports/svg.h"
 
-typedef enum { K_SKIP, K_NUM, K_CAT_NUM, K_CAT_TEXT } plan_kind;
-
-static stats_kind column_kind(const dm_config *cfg, const dm_column *ref)
-{
-    int forced = dm_config_forced_kind(cfg, ref->name);
-    if (forced == 1)
-        return STATS_NUM;
-    if (forced == 2)
-        return STATS_CAT;
-    return ref->storage == DM_STORE_NUM ? STATS_NUM : STATS_CAT;
-}
-
-size_t dm_compare_text_needed(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                              bool is_ref, bool *flags)
-{
-    const dm_dataset *side = is_ref ? ref : cur;
-    size_t k = 0;
-    for (size_t i = 0; i < side->ncols; i++)
-        flags[i] = false;
-    for (size_t i = 0; i < ref->ncols; i++) {
-        const dm_column *r = &ref->col[i];
-        if (dm_config_is_excluded(cfg, r->name))
-            continue;
-        long j = dm_dataset_find(cur, r->name);
-        if (j < 0)
-            continue;
-        const dm_column *c = &cur->col[j];
-        if (column_kind(cfg, r) != STATS_CAT || r->storage == c->storage)
-            continue;
-        if (r->n == 0 || c->n == 0)
-            continue;
-        const dm_column *num_side = r->storage == DM_STORE_NUM ? r : c;
-        bool num_is_ref = num_side == r;
-        if (num_is_ref == is_ref) {
-            flags[is_ref ? i : (size_t)j] = true;
-            k++;
-        }
-    }
-    return k;
-}
-
-/* Shortest "%.*g" spelling that reads back as the same double. */
+/* Shortest "%.*g" spelling that reads back as the same double (a category label). */
 static void shortest(double v, char *buf, size_t len)
 {
     for (int prec = 1; prec <= 17; prec++) {
@@ -60,69 +19,6 @@ static void shortest(double v, char *buf, size_t len)
         if (strtod(buf, NULL) == v)
             return;
     }
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    const char *const *x = a, *const *y = b;
-    return strcmp(*x, *y);
-}
-
-typedef struct {
-    char *s;
-    uint64_t c;
-} sc_pair;
-
-static int cmp_pair(const void *a, const void *b)
-{
-    const sc_pair *x = a, *y = b;
-    return strcmp(x->s, y->s);
-}
-
-int dm_column_numbers_to_text(dm_column *c)
-{
-    if (c->storage == DM_STORE_STR)
-        return 0;
-    size_t n = c->n_distinct;
-    sc_pair *p = calloc(n ? n : 1, sizeof *p);
-    if (!p)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char b[40];
-        shortest(c->value[i], b, sizeof b);
-        p[i].s = strdup(b);
-        p[i].c = c->count[i];
-        if (!p[i].s) {
-            for (size_t k = 0; k < i; k++)
-                free(p[k].s);
-            free(p);
-            return -1;
-        }
-    }
-    qsort(p, n, sizeof *p, cmp_pair);
-    char **cat = calloc(n ? n : 1, sizeof *cat);
-    uint64_t *cnt = calloc(n ? n : 1, sizeof *cnt);
-    if (!cat || !cnt) {
-        for (size_t k = 0; k < n; k++)
-            free(p[k].s);
-        free(p);
-        free(cat);
-        free(cnt);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        cat[i] = p[i].s;
-        cnt[i] = p[i].c;
-    }
-    free(p);
-    dm_column_drop_numbers(c); /* the count array may be the dataset's shared ones */
-    c->cat = cat;
-    c->cat_count = cnt;
-    c->n_cats = n;
-    c->storage = DM_STORE_STR;
-    c->is_int = false;
-    (void)cmp_str;
-    return 0;
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
@@ -137,6 +33,7 @@ typedef struct {
     size_t slot;    /* where the column was set up */
     size_t skip_at; /* o.nskipped when it was: where a failed test's skip entry goes */
     const dm_column *r, *c;
+    const char *note; /* the pair's */
     stats_test test;
     double thr, score;
     int rc;
@@ -296,6 +193,49 @@ static int align_text(const dm_column *r, const dm_column *c, dm_comparison *o, 
     return 0;
 }
 
+/* The categories of a column that is numbers on one side and text on the other: no number
+ * equals a text, so the union is the two lists side by side, the numbers first (ascending)
+ * then the texts (byte order).  The numbers' labels (shortest spelling that reads back) live
+ * in the same block as the label array, freed with it. */
+static int align_mixed(const dm_column *r, const dm_column *c, dm_comparison *o, size_t slot,
+                       stats_column *sc)
+{
+    const dm_column *num = r->storage == DM_STORE_NUM ? r : c;
+    const dm_column *txt = num == r ? c : r;
+    size_t nn = num->n_distinct, nt = txt->n_cats, k = nn + nt;
+    enum { SPELL = 32 }; /* "%.17g" of any double, and its NUL */
+    const char **lab = malloc((k ? k : 1) * sizeof *lab + nn * SPELL);
+    uint64_t *cnt = calloc((k ? k : 1) * 2, sizeof *cnt);
+    if (!lab || !cnt) {
+        free(lab);
+        free(cnt);
+        return -1;
+    }
+    char *spelled = (char *)(lab + (k ? k : 1));
+    uint64_t *rc = cnt, *cc = cnt + k;
+    uint64_t *ncnt = num == r ? rc : cc, *tcnt = num == r ? cc : rc;
+    for (size_t i = 0; i < nn; i++) {
+        shortest(num->value[i], spelled, SPELL);
+        lab[i] = spelled;
+        spelled += strlen(spelled) + 1;
+        ncnt[i] = num->count[i];
+    }
+    for (size_t j = 0; j < nt; j++) {
+        lab[nn + j] = txt->cat[j];
+        tcnt[nn + j] = txt->cat_count[j];
+    }
+    o->labels[slot] = lab;
+    o->aligned[slot] = cnt;
+    sc->ref_cat.count = rc;
+    sc->ref_cat.n_categories = k;
+    sc->ref_cat.n = r->n;
+    sc->cur_cat.count = cc;
+    sc->cur_cat.n_categories = k;
+    sc->cur_cat.n = c->n;
+    sc->cat_first = 0; /* the smallest number sorts first */
+    return 0;
+}
+
 static void unseen(const stats_column *sc, rpt_column *rc)
 {
     rc->unseen_categories = 0;
@@ -333,11 +273,11 @@ static bool test_needs_numbers(stats_test t)
 }
 
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   dm_comparison *out, char *err, size_t errlen)
+                   const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen)
 {
     dm_comparison o;
     memset(&o, 0, sizeof o);
-    size_t cap = ref->ncols + cur->ncols;
+    size_t cap = pairs->npairs;
     o.cols = calloc(cap + 1, sizeof *o.cols);
     o.skipped = calloc(cap + 1, sizeof *o.skipped);
     o.data = calloc(cap + 1, sizeof *o.data);
@@ -347,70 +287,31 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
     o.plots = calloc(cap + 1, sizeof *o.plots);
     test_job *jobs = calloc(cap + 1, sizeof *jobs);
     size_t njobs = 0;
-    size_t common = 0;
     if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons || !o.plots ||
         !jobs)
         goto oom;
 
-    for (size_t i = 0; i < ref->ncols; i++) {
-        const dm_column *r = &ref->col[i];
-        if (dm_config_is_excluded(cfg, r->name))
-            continue;
-        long jj = dm_dataset_find(cur, r->name);
-        if (jj < 0) {
-            if (add_skip(&o, r->name, "absent from current"))
+    for (size_t i = 0; i < pairs->npairs; i++) {
+        const dm_pair *p = &pairs->pair[i];
+        if (p->kind == DM_PAIR_SKIP) {
+            if (add_skip(&o, p->name, p->reason))
                 goto oom;
             continue;
         }
-        common++;
-        const dm_column *c = &cur->col[jj];
-        stats_kind kind = column_kind(cfg, r);
-        if (kind == STATS_NUM && r->storage == DM_STORE_STR) {
-            snprintf(err, errlen,
-                     "%s: column \"%s\" is declared numeric but the reference has text "
-                     "(\"%s\")",
-                     ref->source, r->name, r->first_text ? r->first_text : "?");
-            goto fail;
-        }
-        if (r->n == 0) {
-            if (add_skip(&o, r->name,
-                         r->nonfinite ? "no finite value in reference"
-                                      : "no data in reference (every value missing)"))
-                goto oom;
-            continue;
-        }
-        if (c->n == 0 && !(kind == STATS_NUM && c->storage == DM_STORE_STR)) {
-            if (add_skip(&o, r->name,
-                         c->nonfinite ? "no finite value in current"
-                                      : "no data in current (every value missing)"))
-                goto oom;
-            continue;
-        }
-        if (kind == STATS_NUM && c->storage == DM_STORE_STR) {
-            char msg[400];
-            snprintf(msg, sizeof msg,
-                     "numeric in reference, but the current data has text (line %llu: \"%s\")",
-                     (unsigned long long)c->first_text_line, c->first_text ? c->first_text : "?");
-            if (add_skip(&o, r->name, msg))
-                goto oom;
-            continue;
-        }
-        if (kind == STATS_CAT && r->storage != c->storage) {
-            snprintf(err, errlen,
-                     "column \"%s\": categorical, stored as text on one side only (internal: "
-                     "the loader should have re-read it as text)",
-                     r->name);
-            goto fail;
-        }
-
+        const dm_column *r = p->ref, *c = p->cur;
+        stats_kind kind = p->type;
         size_t slot = o.ncols;
         stats_column *sc = &o.data[slot];
         sc->kind = kind;
-        if (r->storage == DM_STORE_NUM) {
+        bool text = p->kind == DM_PAIR_CAT_TEXT || p->kind == DM_PAIR_CAT_MIXED;
+        if (!text) {
             sc->is_numeric_data = kind == STATS_CAT;
             num_view(r, &sc->ref_num);
             num_view(c, &sc->cur_num);
-        } else if (align_text(r, c, &o, slot, sc)) {
+        } else if (p->kind == DM_PAIR_CAT_TEXT) {
+            if (align_text(r, c, &o, slot, sc))
+                goto oom;
+        } else if (align_mixed(r, c, &o, slot, sc)) {
             goto oom;
         }
 
@@ -423,7 +324,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
                               : (stats_test)t;
         if (isnan(thr))
             thr = stats_test_default_threshold(test);
-        if (test_needs_numbers(test) && r->storage == DM_STORE_STR) {
+        if (test_needs_numbers(test) && text) {
             char msg[200];
             snprintf(msg, sizeof msg, "stattest \"%s\" needs numbers; the column holds text",
                      stats_test_name(test));
@@ -431,19 +332,8 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
                 goto oom;
             continue;
         }
-        jobs[njobs++] = (test_job){slot, o.nskipped, r, c, test, thr, NAN, STATS_OK};
+        jobs[njobs++] = (test_job){slot, o.nskipped, r, c, p->note, test, thr, NAN, STATS_OK};
         o.ncols++;
-    }
-    for (size_t j = 0; j < cur->ncols; j++) {
-        const dm_column *c = &cur->col[j];
-        if (dm_config_is_excluded(cfg, c->name) || dm_dataset_find(ref, c->name) >= 0)
-            continue;
-        if (add_skip(&o, c->name, "absent from reference"))
-            goto oom;
-    }
-    if (common == 0) {
-        snprintf(err, errlen, "%s and %s have no column in common", ref->source, cur->source);
-        goto fail;
     }
     test_queue q = {jobs, njobs, o.data, o.labels, o.plots, ref, &cfg->stats, 0, 0};
     if (run_tests(&q) != 0)
@@ -490,6 +380,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         rc_->data = &o.data[w];
         rc_->cat_labels = o.labels[w];
         rc_->plot = o.plots[w];
+        rc_->note = j->note;
         unseen(&o.data[w], rc_);
     }
     o.ncols = kept;
@@ -502,7 +393,6 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
     return 0;
 oom:
     snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
-fail:
     free(jobs);
     dm_comparison_release(&o);
     return -1;

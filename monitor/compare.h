@@ -1,19 +1,14 @@
 /*
  * compare.h - compare a current dataset with a reference, column by column.
  *
- * Shared by `driftmon compare` (CSV / profile files) and `driftmon check` (PostgreSQL).
- * Column rules (DESIGN.md sections 1 and 3), in the order of the reference's columns:
- *   - excluded columns (config columns.exclude) are left out silently;
- *   - a column absent from one side, or with no value on one side, goes to skipped_columns
- *     with the reason, never into the share;
- *   - the type is forced by columns.numeric / columns.categorical, else taken from the
- *     reference (every value a number: numeric; otherwise categorical), as Evidently's legacy
- *     preset takes dtypes from the reference frame;
- *   - a numeric column with text in the current data is skipped with the first such value;
- *   - a categorical column compares text with text: a side whose values all parse as numbers
- *     must then be re-read as text (dm_compare_text_needed() tells the loader which); a
- *     categorical column that is numbers on both sides compares numbers (pandas' behaviour);
- *   - a test that cannot apply (ks, wasserstein, ed on text) skips the column with the reason.
+ * Shared by `driftmon compare` (CSV / profile files) and `driftmon check` (PostgreSQL), after
+ * the type rules have paired the columns (monitor/reconcile.h): the pairs come in the
+ * reference's column order; a skipped pair is listed in skipped_columns with its reason,
+ * never in the share; the others are tested with the test the config or the default rule
+ * picks, and a test that cannot apply (ks, wasserstein, ed on text) skips the column with
+ * the reason.  Categories of a column that is numbers on one side and text on the other
+ * are the two lists side by side (no category matches), and its rpt_column carries the
+ * pair's note.
  */
 #ifndef DRIFTMON_COMPARE_H
 #define DRIFTMON_COMPARE_H
@@ -23,19 +18,8 @@
 
 #include "monitor/config.h"
 #include "monitor/dataset.h"
+#include "monitor/reconcile.h"
 #include "reports/report.h"
-
-/*
- * Which columns of `side` (the reference when is_ref, else the current) are stored as numbers
- * but must be compared as text.  Sets flags[i] for column i of side (array of side->ncols);
- * returns how many.
- */
-size_t dm_compare_text_needed(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                              bool is_ref, bool *flags);
-
-/* Turn a numeric column into a text column (shortest round-trip spelling of each value);
- * for sides that cannot be re-read (profiles, stored references).  0 or -1 (out of memory). */
-int dm_column_numbers_to_text(dm_column *c);
 
 typedef struct {
     rpt_column *cols;
@@ -51,10 +35,10 @@ typedef struct {
     char **plots; /* cols[i].plot */
 } dm_comparison;
 
-/* Run the comparison.  0, or -1 with err naming the column at fault (input error: exit 2)
- * or out of memory.  The comparison points into ref and cur: keep them alive. */
+/* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0, or -1 with err set
+ * (out of memory).  The comparison points into ref, cur and pairs: keep them alive. */
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   dm_comparison *out, char *err, size_t errlen);
+                   const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen);
 void dm_comparison_release(dm_comparison *c);
 
 /* Add one more skipped column, or give a column already skipped this reason instead (copies

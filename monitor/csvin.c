@@ -51,7 +51,6 @@ void dm_csv_set_test_reading(size_t chunk, bool libcsv_only)
     atomic_store(&test_chunk, chunk);
     atomic_store(&test_libcsv_only, libcsv_only);
 }
-#define VALUE_SHOWN 60 /* bytes of a value quoted in a message */
 
 typedef struct reader reader;
 struct reader {
@@ -97,35 +96,6 @@ struct reader {
 };
 
 /* ---- messages --------------------------------------------------------------------- */
-
-/* Copy at most VALUE_SHOWN bytes of s into out, escaping what would break the line. */
-static void show_value(const char *s, size_t len, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len && o + 8 < outlen; i++) {
-        if (i == VALUE_SHOWN) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (c == '\r') {
-            out[o++] = '\\';
-            out[o++] = 'r';
-        } else if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-}
 
 static void fail(reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(reader *r, const char *fmt, ...)
@@ -203,7 +173,7 @@ static void start_second(reader *r, const char *const *names, const bool *ft);
 
 static void finish_header(reader *r)
 {
-    char shown[4 * VALUE_SHOWN + 16];
+    char shown[DM_SHOWN_LEN];
     r->ncols = r->nhdr;
     for (size_t i = 0; i < r->nhdr; i++)
         if (r->hdr[i][0] == '\0') {
@@ -223,7 +193,7 @@ static void finish_header(reader *r)
     qsort(idx, r->nhdr, sizeof *idx, cmp_named);
     for (size_t k = 1; k < r->nhdr; k++)
         if (strcmp(idx[k - 1].name, idx[k].name) == 0) {
-            show_value(idx[k].name, strlen(idx[k].name), shown, sizeof shown);
+            dm_show_value(idx[k].name, strlen(idx[k].name), shown, sizeof shown);
             fail(r, "\"%s\", line %llu, column %zu: duplicate column name \"%s\" (also column %zu)",
                  r->path, (unsigned long long)r->row_line, idx[k].idx + 1, shown,
                  idx[k - 1].idx + 1);
@@ -245,8 +215,7 @@ static void finish_header(reader *r)
             }
             r->map[i] = (long)r->nkept;
             names[r->nkept] = nm;
-            ft[r->nkept] = (r->extra_text && r->extra_text[i]) ||
-                           (o && in_list(nm, o->force_text, o->n_force_text));
+            ft[r->nkept] = r->extra_text && r->extra_text[i];
             r->nkept++;
         }
         r->b = dm_builder_alloc(r->nkept, names, ft);
@@ -698,9 +667,9 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     free(buf);
     if (!r->failed) {
         /* what an unterminated quoted field holds, for the message */
-        char shown[4 * VALUE_SHOWN + 16] = "";
+        char shown[DM_SHOWN_LEN] = "";
         if (p.quoted && p.entry_buf)
-            show_value((const char *)p.entry_buf, p.entry_pos, shown, sizeof shown);
+            dm_show_value((const char *)p.entry_buf, p.entry_pos, shown, sizeof shown);
         uint64_t at_line = r->line;
         size_t at_col = r->field + 1;
         if (csv_fini(&p, on_field, on_row, r) != 0 && !r->failed)
@@ -733,23 +702,6 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
         free(bflip);
         fail(r, "\"%s\": out of memory", r->path);
         return -1;
-    }
-    /* text in a column declared numeric */
-    const dm_csv_options *o = r->opt;
-    for (size_t i = 0; o && i < ds.ncols; i++) {
-        dm_column *c = &ds.col[i];
-        if (c->first_text && in_list(c->name, o->force_numeric, o->n_force_numeric)) {
-            char shown[4 * VALUE_SHOWN + 16], cname[4 * VALUE_SHOWN + 16];
-            show_value(c->first_text, strlen(c->first_text), shown, sizeof shown);
-            show_value(c->name, strlen(c->name), cname, sizeof cname);
-            fail(r,
-                 "\"%s\", line %llu, column \"%s\": value \"%s\" is not a number (the column is "
-                 "declared numeric)",
-                 r->path, (unsigned long long)c->first_text_line, cname, shown);
-            free(bflip);
-            dm_dataset_release(&ds);
-            return -1;
-        }
     }
     if (nf > 0) {
         bool *ff = calloc(r->ncols, sizeof *ff);

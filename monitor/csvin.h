@@ -17,8 +17,9 @@
  * Errors return -1 with err holding ONE line that names the file, the 1-based physical line
  * (newlines inside quoted fields count) and the column / value at fault: missing or
  * unreadable file, empty file, header only, ragged row, unterminated quote at end of file,
- * malformed quoting, duplicate or empty column name, NUL byte ("binary data"), text in a
- * column declared numeric.  *out is untouched on error.
+ * malformed quoting, duplicate or empty column name, NUL byte ("binary data").  *out is
+ * untouched on error.  Which columns must be numbers is not the reader's business
+ * (monitor/reconcile.h).
  *
  * A column whose values turn to text after numbers were seen is read once more with that
  * column forced to text (the builder keeps numbers as doubles until then); files without
@@ -33,12 +34,6 @@
 #include "monitor/dataset.h"
 
 typedef struct {
-    /* columns kept as text even when every value is a number */
-    const char *const *force_text;
-    size_t n_force_text;
-    /* columns that must be numeric: a text value there is an error */
-    const char *const *force_numeric;
-    size_t n_force_numeric;
     /* columns to keep, in file order (NULL = all); names absent from the file are
      * ignored (the comparison reports absent columns) */
     const char *const *keep;

@@ -4,7 +4,9 @@
  * A builder column is numeric (a growable vector of finite doubles) until a text value
  * arrives, then text (an open-addressing hash table interning each distinct string with
  * its count).  dm_builder_finish() sorts and compresses the numbers (stats_sort_doubles,
- * stats_compress_sorted) and sorts the categories by strcmp.
+ * stats_compress_sorted) and sorts the categories by strcmp.  A column fed with
+ * dm_builder_classify_text() stays text while read and is turned into numbers at the finish
+ * when every value was one.
  */
 #include "monitor/dataset.h"
 
@@ -96,6 +98,38 @@ long dm_dataset_find(const dm_dataset *ds, const char *name)
 }
 
 /* ---- classification --------------------------------------------------------------- */
+
+#define VALUE_SHOWN 60 /* bytes of a value quoted in a message */
+
+void dm_show_value(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen == 0)
+        return;
+    for (size_t i = 0; i < len && o + 8 < outlen; i++) {
+        if (i == VALUE_SHOWN) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else if (c == '\r') {
+            out[o++] = '\\';
+            out[o++] = 'r';
+        } else if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
 
 /* pandas' default na_values (pandas/_libs/parsers.pyx STR_NA_VALUES), "" apart. */
 #define TOK(s)                                                                                     \
@@ -275,9 +309,10 @@ typedef struct {
 typedef struct {
     char *name;
     bool force_text;
-    bool text;    /* storing strings */
-    bool flipped; /* turned to text after numbers were seen */
-    bool all_int; /* every number so far was an integer literal */
+    bool classify; /* text kept as read, numbers at the finish if all are (classify_text) */
+    bool text;     /* storing strings */
+    bool flipped;  /* turned to text after numbers were seen */
+    bool all_int;  /* every number so far was an integer literal */
     bool seen_num;
     uint64_t missing, nonfinite;
     /* numeric */
@@ -342,6 +377,14 @@ dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool 
         c->all_int = true;
     }
     return b;
+}
+
+void dm_builder_classify_text(dm_builder *b, size_t col)
+{
+    if (col >= b->ncols)
+        return;
+    b->col[col].classify = true;
+    b->col[col].text = true;
 }
 
 void dm_builder_free(dm_builder *b)
@@ -812,10 +855,56 @@ static int scratch_reserve(scratch *s, size_t n)
     return 0;
 }
 
+/* A classified text column whose every value is a number (first_text NULL): its values
+ * become the numbers they spell, as if each had been fed to the numeric path (the
+ * infinities counted in nonfinite, all_int from the literals).  -1 when out of memory. */
+static int classified_to_numbers(bcol *c)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slot[i].s)
+            total += (size_t)c->slot[i].count;
+    double *v = malloc((total ? total : 1) * sizeof *v);
+    if (!v)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < c->nslots; i++) {
+        str_slot *t = &c->slot[i];
+        if (!t->s)
+            continue;
+        double x;
+        bool is_int;
+        if (!parse_number(t->s, t->len, &x, &is_int)) { /* cannot be: first_text is NULL */
+            free(v);
+            return -1;
+        }
+        c->seen_num = true;
+        if (!is_int)
+            c->all_int = false;
+        if (isinf(x))
+            c->nonfinite += t->count;
+        else
+            for (uint64_t r = 0; r < t->count; r++)
+                v[k++] = x;
+        free(t->s);
+        t->s = NULL;
+    }
+    c->nused = 0;
+    c->ntext = 0;
+    c->text = false;
+    free(c->v);
+    c->v = v;
+    c->nv = k;
+    c->capv = total ? total : 1;
+    return 0;
+}
+
 /* Move builder column c into out column o.  A numeric column whose values are all distinct
  * gets count_shared set and count NULL: dm_builder_finish points it at the dataset's ones. */
 static int finish_column(bcol *c, dm_column *o, scratch *sc)
 {
+    if (c->classify && c->text && !c->first_text && classified_to_numbers(c) != 0)
+        return -1;
     o->name = c->name;
     c->name = NULL;
     o->missing = c->missing;

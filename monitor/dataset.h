@@ -44,7 +44,9 @@ typedef struct {
     size_t n_cats;
     /* non-missing finite values: sum of count[] or cat_count[] */
     uint64_t n;
-    /* first text value seen in the column and its 1-based line, for messages */
+    /* first text value seen in the column and its 1-based line (or row: see
+     * dm_dataset.table_rows), for messages; NULL when every value is a number (and for a
+     * saved profile, which does not keep it) */
     char *first_text;
     uint64_t first_text_line;
     /* count[] is the dataset's shared array of ones (dm_dataset.ones), value[] a slice of
@@ -59,6 +61,9 @@ typedef struct {
 
 typedef struct {
     char *source; /* "train.csv", "profile:ref.dmp", "table public.applications" */
+    /* first_text_line counts the rows of a table in the order they were read, not the
+     * lines of a file */
+    bool table_rows;
     uint64_t rows;
     dm_column *col;
     size_t ncols;
@@ -84,10 +89,16 @@ void dm_dataset_init(dm_dataset *ds);
 void dm_dataset_evict(const dm_dataset *ds, size_t i);
 void dm_dataset_release(dm_dataset *ds);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
- * them to NULL, n_distinct to 0: for code that turns a column into text. */
+ * them to NULL, n_distinct to 0 (a column's release does it). */
 void dm_column_drop_numbers(dm_column *c);
 /* Index of the column called name, or -1. */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
+
+/* Copy at most 60 bytes of s[0..len) into out for a one-line message, with newlines, quotes,
+ * backslashes and control bytes escaped and "..." when cut; an out of DM_SHOWN_LEN bytes
+ * holds all of it. */
+#define DM_SHOWN_LEN (4 * 60 + 16)
+void dm_show_value(const char *s, size_t len, char *out, size_t outlen);
 
 /* Is s[0..len) one of the missing tokens above? */
 bool dm_is_missing_token(const char *s, size_t len);
@@ -106,6 +117,15 @@ typedef struct dm_builder dm_builder;
  * column i as text even when every value is a number.  NULL when out of memory. */
 dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool *force_text);
 void dm_builder_free(dm_builder *b);
+
+/*
+ * Column col receives text whose type is still to be found (a table's text column, read
+ * once): its values are kept as text as they come, each classified as a CSV field would be,
+ * and dm_builder_finish makes the column numeric when every value was a number (or missing),
+ * with the values, counts, is_int and nonfinite that feeding them as CSV fields gives.  No
+ * second read is needed, unlike a CSV column that turns to text (dm_builder_flipped).
+ */
+void dm_builder_classify_text(dm_builder *b, size_t col);
 
 /* Feed one field of row `line` (1-based line of the source, for messages). */
 int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint64_t line);

@@ -13,6 +13,7 @@
 #include "monitor/conninfo.h"
 #include "monitor/log.h"
 #include "monitor/migrations.h"
+#include "monitor/reconcile.h"
 #include "monitor/sha256.h"
 
 #ifndef DRIFTMON_VERSION
@@ -476,31 +477,6 @@ static int resolve_table(PGconn *conn, const char *table, table_ref *t, char *er
     return 0;
 }
 
-static dm_db_kind kind_of(const char *base_type, const char *typtype, bool builtin)
-{
-    static const char *const numeric[] = {"int2",   "int4",    "int8", "float4",
-                                          "float8", "numeric", "money"};
-    static const char *const categorical[] = {"text", "varchar", "bpchar", "char", "name", "bool"};
-
-    if (typtype[0] == 'e') {
-        return DM_DB_CATEGORICAL;
-    }
-    if (!builtin) {
-        return strcmp(base_type, "citext") == 0 ? DM_DB_CATEGORICAL : DM_DB_UNSUPPORTED;
-    }
-    for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++) {
-        if (strcmp(base_type, numeric[i]) == 0) {
-            return DM_DB_NUMERIC;
-        }
-    }
-    for (size_t i = 0; i < sizeof categorical / sizeof categorical[0]; i++) {
-        if (strcmp(base_type, categorical[i]) == 0) {
-            return DM_DB_CATEGORICAL;
-        }
-    }
-    return DM_DB_UNSUPPORTED;
-}
-
 void dm_db_columns_free(dm_db_column *cols, size_t ncols)
 {
     if (cols == NULL) {
@@ -558,8 +534,8 @@ int dm_db_table_columns(PGconn *conn, const char *table, dm_db_column **cols, si
         c[i].name = xstrdup(PQgetvalue(res, r, 0));
         c[i].type = xstrdup(PQgetvalue(res, r, 1));
         c[i].base_type = xstrdup(PQgetvalue(res, r, 2));
-        c[i].kind = kind_of(PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
-                            strcmp(PQgetvalue(res, r, 4), "t") == 0);
+        c[i].kind = dm_reconcile_catalog_kind(PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
+                                              strcmp(PQgetvalue(res, r, 4), "t") == 0);
         if (c[i].name == NULL || c[i].type == NULL || c[i].base_type == NULL) {
             PQclear(res);
             dm_db_columns_free(c, i + 1);

@@ -58,10 +58,13 @@ int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen);
 
 /* ---- catalog --------------------------------------------------------------------------- */
 
+/* What the type rules (monitor/reconcile.h, dm_reconcile_catalog_kind) make of a column's
+ * type.  NUMERIC columns are read as float8; the others as text. */
 typedef enum {
-    DM_DB_NUMERIC = 0,     /* int2/4/8, float4/8, numeric, money: read as float8 */
-    DM_DB_CATEGORICAL = 1, /* text, varchar, bpchar, "char", name, bool, citext, enums: text */
-    DM_DB_UNSUPPORTED = 2  /* date, timestamp, json, arrays, ...: not compared */
+    DM_DB_NUMERIC = 0,     /* int2/4/8, float4/8, numeric, money: numbers */
+    DM_DB_CATEGORICAL = 1, /* bool, enums: text, whatever the values */
+    DM_DB_UNSUPPORTED = 2, /* date, timestamp, json, arrays, ...: not compared */
+    DM_DB_TEXT = 3         /* text, varchar, bpchar, "char", name, citext: as CSV fields */
 } dm_db_kind;
 
 typedef struct {
@@ -87,7 +90,7 @@ void dm_db_columns_free(dm_db_column *cols, size_t ncols);
  * Read cols[0..ncols) of table into builder b (builder column i = cols[i]) with
  *   COPY (SELECT "c"::float8 | "c"::text, ... FROM "schema"."table" [WHERE where])
  *   TO STDOUT (FORMAT binary)
- * DM_DB_NUMERIC columns go through dm_builder_number / dm_builder_null, categorical ones
+ * DM_DB_NUMERIC columns go through dm_builder_number / dm_builder_null, the others
  * through dm_builder_field (the builder's missing-token rules apply), then
  * dm_builder_end_row per row.  where (NULL or "" for none) is a trusted SQL template whose
  * $1..$9 placeholders outside quotes are replaced by PQescapeLiteral(params[i - 1]);

@@ -17,6 +17,7 @@
 #include "monitor/fsutil.h"
 #include "monitor/log.h"
 #include "monitor/profile.h"
+#include "monitor/reconcile.h"
 #include "monitor/reportdir.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
@@ -198,11 +199,9 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     if (dm_db_table_columns(conn, table, &cols, &ncols, err, errlen) != 0)
         return DM_RUN_INPUT;
     dm_db_column *sel = calloc(ncols + 1, sizeof *sel);
-    const char **names = calloc(ncols + 1, sizeof *names);
-    bool *text = calloc(ncols + 1, sizeof *text);
     int rc = DM_RUN_ENV;
     dm_builder *b = NULL;
-    if (!sel || !names || !text) {
+    if (!sel) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -211,17 +210,14 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         if (cols[i].kind == DM_DB_UNSUPPORTED || in_list(skip, cols[i].name) ||
             (cfg && dm_config_is_excluded(cfg, cols[i].name)))
             continue;
-        sel[n] = cols[i];
-        names[n] = cols[i].name;
-        text[n] = cols[i].kind == DM_DB_CATEGORICAL;
-        n++;
+        sel[n++] = cols[i];
     }
     if (n == 0) {
         snprintf(err, errlen, "table \"%s\" has no column driftmon can compare", table);
         rc = DM_RUN_INPUT;
         goto out;
     }
-    b = dm_builder_alloc(n, names, text);
+    b = dm_reconcile_table_builder(sel, n);
     if (!b) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -260,7 +256,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         halves[h].params = params;
         halves[h].nparams = nparams;
         halves[h].where = where;
-        halves[h].b = h == 0 ? b : dm_builder_alloc(n, names, text);
+        halves[h].b = h == 0 ? b : dm_reconcile_table_builder(sel, n);
         if (nh == 2) {
             size_t wl = strlen(where) + 128;
             wh[h] = malloc(wl);
@@ -326,12 +322,11 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    out->table_rows = true;
     rc = DM_RUN_OK;
 out:
     dm_builder_free(b);
     free(sel);
-    free(names);
-    free(text);
     dm_db_columns_free(cols, ncols);
     return rc;
 }
@@ -712,6 +707,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
 
     dm_dataset cur;
     dm_dataset_init(&cur);
+    dm_reconciled pairs;
+    memset(&pairs, 0, sizeof pairs);
     dm_comparison cmp;
     memset(&cmp, 0, sizeof cmp);
     bool have_cmp = false;
@@ -812,22 +809,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     rc = ref_join(ref_th, &ref_pending, &job, rcache, &out->ref_s, err, errlen);
     if (rc != DM_RUN_OK)
         goto out;
-    /* categorical columns stored as numbers on one side: compare them as text */
-    for (size_t i = 0; i < cur.ncols; i++) {
-        long j = dm_dataset_find(ref, cur.col[i].name);
-        if (j < 0 || cur.col[i].storage == ref->col[j].storage)
-            continue;
-        bool ref_cat =
-            ref->col[j].storage == DM_STORE_STR || dm_config_forced_kind(cfg, cur.col[i].name) == 2;
-        if (ref_cat && cur.col[i].storage == DM_STORE_NUM &&
-            dm_column_numbers_to_text(&cur.col[i]) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = DM_RUN_ENV;
-            goto out;
-        }
-    }
     double t2 = now_s();
-    if (dm_compare_run(cfg, ref, &cur, &cmp, err, errlen) != 0) {
+    if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0 ||
+        dm_compare_run(cfg, ref, &cur, &pairs, &cmp, err, errlen) != 0) {
         rc = DM_RUN_INPUT;
         goto out;
     }
@@ -909,6 +893,7 @@ out:
     dm_db_columns_free(tcols, ntcols);
     if (have_cmp)
         dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
     dm_dataset_release(&cur);
     if (!cache)
         dm_refcache_release(&local);

@@ -24,6 +24,7 @@
 #include "monitor/csvin.h"
 #include "monitor/fsutil.h"
 #include "monitor/profile.h"
+#include "monitor/reconcile.h"
 #include "monitor/serve.h"
 #include "reports/report.h"
 
@@ -117,14 +118,20 @@ static int cmd_compare(int argc, char **argv)
         return 2;
     dm_dataset ref, cur;
     bool ref_is_profile;
-    if (dm_cli_load_pair(ref_path, cur_path, &cfg, &ref, &cur, &ref_is_profile) != 0) {
+    if (dm_cli_load_pair(ref_path, cur_path, &ref, &cur, &ref_is_profile) != 0) {
         dm_config_release(&cfg);
         return 2;
     }
     int status = 0;
     char err[ERRLEN];
+    dm_reconciled pairs;
+    memset(&pairs, 0, sizeof pairs);
     dm_comparison cmp;
-    if (dm_compare_run(&cfg, &ref, &cur, &cmp, err, sizeof err) != 0) {
+    memset(&cmp, 0, sizeof cmp);
+    int crc = dm_reconcile(&cfg, &ref, &cur, &pairs, err, sizeof err);
+    if (crc == 0)
+        crc = dm_compare_run(&cfg, &ref, &cur, &pairs, &cmp, err, sizeof err);
+    if (crc != 0) {
         dm_cli_error(err);
         status = 2;
         goto out;
@@ -132,7 +139,7 @@ static int cmd_compare(int argc, char **argv)
     if (!ref_is_profile && (json || html) && dm_profile_digest(&ref) != 0) {
         dm_cli_error("out of memory while hashing the reference profile");
         status = 1;
-        goto out_cmp;
+        goto out;
     }
     char now[32];
     dm_cli_now_iso(now, sizeof now);
@@ -159,9 +166,9 @@ static int cmd_compare(int argc, char **argv)
         if (exit_code && run.verdict.retrain)
             status = 3;
     }
-out_cmp:
-    dm_comparison_release(&cmp);
 out:
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
     dm_dataset_release(&ref);
     dm_dataset_release(&cur);
     dm_config_release(&cfg);
@@ -203,19 +210,18 @@ static int cmd_profile(int argc, char **argv)
     dm_config cfg;
     if (dm_cli_load_config(config, &cfg) != 0)
         return 2;
-    dm_csv_options opt;
-    memset(&opt, 0, sizeof opt);
-    opt.force_numeric = (const char *const *)cfg.numeric;
-    opt.n_force_numeric = cfg.n_numeric;
     dm_dataset ds;
     char err[ERRLEN];
     int status = 0;
-    if (dm_csv_read(argv[optind], &opt, &ds, err, sizeof err) != 0) {
+    if (dm_csv_read(argv[optind], NULL, &ds, err, sizeof err) != 0) {
         dm_cli_error(err);
         dm_config_release(&cfg);
         return 2;
     }
-    if (dm_profile_write(&ds, out, err, sizeof err) != 0) {
+    if (dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        status = 2;
+    } else if (dm_profile_write(&ds, out, err, sizeof err) != 0) {
         dm_cli_error(err);
         status = 1;
     } else {

@@ -150,6 +150,7 @@ static const char html_css[] =
     "\ntbody td:first-child{overflow-wrap:anywhere;min-width:11em}\n"
     "svg.plot text{fill:#333;font-family:inherit}\n"
     ".jump{font-weight:600;color:#7a3d00;white-space:nowrap}\n"
+    ".note{font-weight:400;font-size:.85em;color:#555}\n"
     ".key{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin:0 .3em}\n"
     ".key.ref{background:rgba(0,114,178,.35);border:1px solid #0072B2}\n"
     ".key.cur{border-top:2px solid #D55E00;height:0}\n"
@@ -293,6 +294,11 @@ static void put_column_row(rpt_buf *b, const rpt_column *c)
     const char *tdisp = stats_test_display(c->test);
     rpt_buf_puts(b, "<tr><td>");
     rpt_buf_put_html(b, c->name);
+    if (c->note != NULL) {
+        rpt_buf_puts(b, "<div class=\"note\">");
+        rpt_buf_put_html(b, c->note);
+        rpt_buf_puts(b, "</div>");
+    }
     rpt_buf_printf(b, "</td><td>%s</td><td title=\"", c->kind == STATS_CAT ? "cat" : "num");
     rpt_buf_put_html(b, tdisp != NULL ? tdisp : "?");
     rpt_buf_puts(b, "\">");

@@ -132,6 +132,8 @@ static bool add_column(cJSON *by_col, const rpt_column *c, size_t index)
     if (ok && c->kind == STATS_CAT)
         ok = add_u64(o, "unseen_categories", (uint64_t)c->unseen_categories) &&
              add_double(o, "unseen_share", c->unseen_share) && add_unseen_labels(o, c);
+    if (ok && c->note != NULL)
+        ok = add_text(o, "note", c->note);
     return ok;
 }
 

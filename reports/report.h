@@ -36,6 +36,9 @@ typedef struct {
     /* extra signals Evidently does not give (driftmon reports them beside the test) */
     size_t unseen_categories; /* categories in current absent from reference */
     double unseen_share;      /* share of current non-missing rows in those categories */
+    /* what the reader should know about the column's types, e.g. numbers on one side and
+     * text on the other (JSON "note", shown under the name in HTML), or NULL */
+    const char *note;
     /* the data, for plots (may be NULL); cat_labels[i] names category i when the column is
      * categorical text (data->kind == STATS_CAT && !data->is_numeric_data) */
     const stats_column *data;

@@ -158,10 +158,17 @@ else
     REF="$T/g_ref.csv"
     CUR="$T/g_cur.csv"
 fi
-"$DM" profile "$REF" -o "$T/ref.dmp" >"$T/out" 2>"$T/err" || bad "profile" "$(cat "$T/err")"
-"$DM" compare "$REF" "$CUR" --json "$T/csv.json" --quiet 2>>"$T/err"
-"$DM" compare "$T/ref.dmp" "$CUR" --json "$T/prof.json" --quiet 2>>"$T/err"
-if $PY - "$T/csv.json" "$T/prof.json" <<'EOF'; then
+# same_via_profile LABEL REF CUR DMP [CONFIG]: compare via DMP, a saved profile of REF ==
+# compare via REF itself, bit for bit (JSON numbers are written in the shortest form that
+# reads back)
+same_via_profile() {
+    local label=$1 ref=$2 cur=$3 dmp=$4 cfg=()
+    [ -n "${5:-}" ] && cfg=(--config "$5")
+    : >"$T/err"
+    "$DM" profile "$ref" -o "$dmp" "${cfg[@]}" >"$T/out" 2>"$T/err" || bad "profile" "$(cat "$T/err")"
+    "$DM" compare "$ref" "$cur" "${cfg[@]}" --json "$T/csv.json" --quiet 2>>"$T/err"
+    "$DM" compare "$dmp" "$cur" "${cfg[@]}" --json "$T/prof.json" --quiet 2>>"$T/err"
+    if $PY - "$T/csv.json" "$T/prof.json" <<'EOF'; then
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
 assert a["drift_by_columns"] == b["drift_by_columns"], "per-column results differ"
@@ -170,9 +177,47 @@ assert a["reference"]["profile_sha256"] == b["reference"]["profile_sha256"]
 assert len(a["reference"]["profile_sha256"]) == 64
 assert a["share_of_drifted_columns"] == b["share_of_drifted_columns"]
 EOF
-    ok "compare via a saved profile == compare via its CSV (bit for bit)"
+        ok "compare via a saved profile == compare via its CSV (bit for bit): $label"
+    else
+        bad "compare via a saved profile == compare via its CSV (bit for bit): $label" "$(cat "$T/err")"
+    fi
+}
+same_via_profile "$(basename "$REF")" "$REF" "$CUR" "$T/ref.dmp"
+# numbers on one side and text on the other (the issue's c; t the other way round), integer
+# and decimal spellings (n: 1 against 1.0, by value; s: "1" against "1.0", by spelling)
+printf 'c,t,n,s\n1.50,1,1,1\n2.50,x,2,a\n1.50,2,1,1\n2.50,1,2,a\n1.50,2,1,2\n' >"$T/mix_ref.csv"
+printf 'c,t,n,s\n1.50,1,1.0,1.0\nx,2,2.0,a\n2.50,2,1.0,1\n' >"$T/mix_cur.csv"
+printf '{"columns": {"categorical": ["c", "n"]}, "drift": {"stattest": "jensenshannon"}}' >"$T/mix.json"
+same_via_profile "numbers against text, 1 against 1.0" "$T/mix_ref.csv" "$T/mix_cur.csv" \
+    "$T/mix.dmp" "$T/mix.json"
+
+# the issue's case: numbers in the reference, text in the current data, categorical.  As in
+# Evidently (pandas: a float never equals a str), no category matches: sqrt(ln 2), on both
+# paths, and the report says why
+if $PY - "$T/csv.json" <<'EOF'; then
+import json, math, sys
+r = json.load(open(sys.argv[1]))["drift_by_columns"]
+want = math.sqrt(math.log(2))
+for k in ("c", "t"):
+    assert abs(r[k]["drift_score"] - want) <= 1e-12 * want, (k, r[k]["drift_score"])
+assert "numbers in reference, text in current" in r["c"]["note"], r["c"]
+assert "text in reference, numbers in current" in r["t"]["note"], r["t"]
+# n: 1, 2, 1, 2, 1 against 1.0, 2.0, 1.0 by value: p = (3/5, 2/5), q = (2/3, 1/3)
+p, q = (3 / 5, 2 / 5), (2 / 3, 1 / 3)
+m = [(a + b) / 2 for a, b in zip(p, q)]
+js = math.sqrt(sum(a * math.log(a / c) + b * math.log(b / c) for a, b, c in zip(p, q, m)) / 2)
+assert abs(r["n"]["drift_score"] - js) <= 1e-12 * js, (r["n"]["drift_score"], js)
+# s: "1", "a", "1", "a", "2" against "1.0", "a", "1": categories "1", "1.0", "2", "a"
+p, q = (2 / 5, 0, 1 / 5, 2 / 5), (1 / 3, 1 / 3, 0, 1 / 3)
+m = [(a + b) / 2 for a, b in zip(p, q)]
+js = math.sqrt(sum((a * math.log(a / c) if a else 0) + (b * math.log(b / c) if b else 0)
+                   for a, b, c in zip(p, q, m)) / 2)
+assert abs(r["s"]["drift_score"] - js) <= 1e-12 * js, (r["s"]["drift_score"], js)
+assert "note" not in r["n"] and "note" not in r["s"]
+EOF
+    ok "numbers against text never match as categories (sqrt(ln 2)), with a note"
 else
-    bad "compare via a saved profile == compare via its CSV (bit for bit)" "$(cat "$T/err")"
+    bad "numbers against text never match as categories (sqrt(ln 2)), with a note"
 fi
 # a damaged profile is refused, naming the file
 cp "$T/ref.dmp" "$T/bad.dmp"

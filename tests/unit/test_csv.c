@@ -278,21 +278,6 @@ Test(csv, error_binary_data)
     expect_error(p, NULL, n, 3);
 }
 
-Test(csv, error_force_numeric)
-{
-    const char *p = fixture("num.csv", "id,amount\n1,10\n2,12.5\n3,n.a.\n4,\n");
-    static const char *const fn[] = {"amount"};
-    dm_csv_options opt = {.force_numeric = fn, .n_force_numeric = 1};
-    const char *n[] = {"line 4", "\"amount\"", "\"n.a.\"", "not a number"};
-    expect_error(p, &opt, n, 4);
-    /* text only in another column: fine */
-    static const char *const fn2[] = {"id"};
-    dm_csv_options ok = {.force_numeric = fn2, .n_force_numeric = 1};
-    dm_dataset ds;
-    read_ok(p, &ok, &ds);
-    dm_dataset_release(&ds);
-}
-
 Test(csv, flip_rereads_column_as_text)
 {
     /* pandas.read_csv gives an object column '1','2.0','abc','inf' with NA as NaN:
@@ -322,21 +307,19 @@ Test(csv, flip_rereads_column_as_text)
     dm_dataset_release(&ds);
 }
 
-Test(csv, force_text_and_keep)
+Test(csv, keep)
 {
     const char *p = fixture("opt.csv", "a,b,c\n1,2,3\n1,5,6\n");
-    static const char *const ft[] = {"a"};
     static const char *const keep[] = {"c", "a", "zz"}; /* file order kept, zz ignored */
-    dm_csv_options opt = {.force_text = ft, .n_force_text = 1, .keep = keep, .n_keep = 3};
+    dm_csv_options opt = {.keep = keep, .n_keep = 3};
     dm_dataset ds;
     read_ok(p, &opt, &ds);
     cr_assert_eq(ds.ncols, 2);
     cr_assert_str_eq(ds.col[0].name, "a");
     cr_assert_str_eq(ds.col[1].name, "c");
-    cr_assert_eq(ds.col[0].storage, DM_STORE_STR);
-    cr_assert_eq(ds.col[0].n_cats, 1);
-    cr_assert_str_eq(ds.col[0].cat[0], "1");
-    cr_assert_eq(ds.col[0].cat_count[0], 2);
+    cr_assert_eq(ds.col[0].storage, DM_STORE_NUM);
+    cr_assert_eq(ds.col[0].n_distinct, 1);
+    cr_assert_eq(ds.col[0].n, 2);
     cr_assert_eq(ds.col[1].storage, DM_STORE_NUM);
     dm_dataset_release(&ds);
 }
@@ -791,16 +774,17 @@ Test(csv, split_errors_keep_their_lines)
     const char *n[] = {"line 900", "expected 2 fields, got 1"};
     expect_error(p, NULL, n, 2);
 
-    /* text in a column declared numeric, on line 950: the second reader's line 1 is the
-     * line the first reader stopped on */
+    /* a text value on line 950: the second reader's line 1 is the line the first reader
+     * stopped on (messages name line 950: test_reconcile.c) */
     len = (size_t)snprintf(s, cap, "k,v\n");
     for (int i = 2; i <= 1001; i++)
         len += (size_t)snprintf(s + len, cap - len, i == 950 ? "%d,n.a.\n" : "%d,%d\n", i, i);
     const char *q = fixture("split_text.csv", s);
-    static const char *const fn[] = {"v"};
-    dm_csv_options opt = {.force_numeric = fn, .n_force_numeric = 1};
-    const char *m[] = {"line 950", "\"n.a.\"", "not a number"};
-    expect_error(q, &opt, m, 3);
+    dm_dataset tx;
+    read_split_and_whole(q, NULL, &tx);
+    cr_assert_str_eq(col(&tx, "v")->first_text, "n.a.");
+    cr_assert_eq(col(&tx, "v")->first_text_line, 950);
+    dm_dataset_release(&tx);
 
     /* a column that is numbers in the first half and text in the second: read again as
      * text, as one reader does (998 distinct spellings of numbers and "abc") */

@@ -308,6 +308,29 @@ Test(reports, json_every_field)
     cJSON_Delete(root);
 }
 
+Test(reports, column_note_in_json_and_escaped_in_html)
+{
+    rpt_run r = make_run();
+    cols3[1].note = "numbers in reference, <b>text</b> & \"more\"\xff";
+    cJSON *root = render_parse(&r, NULL);
+    const cJSON *by = get(root, "drift_by_columns");
+    expect_str(get(by, "NAME_CONTRACT_TYPE"), "note",
+               "numbers in reference, <b>text</b> & \"more\"\xEF\xBF\xBD");
+    cr_assert_eq(cJSON_GetArraySize(get(by, "NAME_CONTRACT_TYPE")), 13);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(get(by, "AMT_CREDIT"), "note"));
+    cJSON_Delete(root);
+    char *h = rpt_html_render(&r);
+    cr_assert_not_null(h);
+    cr_assert_not_null(strstr(h, "<td>NAME_CONTRACT_TYPE<div class=\"note\">numbers in "
+                                 "reference, &lt;b&gt;text&lt;/b&gt; &amp; &quot;more&quot;"
+                                 "\xEF\xBF\xBD</div></td>"),
+                       "%s", h);
+    cr_assert_null(strstr(h, "<b>text"));
+    const char *note = strstr(h, "<div class=\"note\">");
+    cr_assert_null(strstr(note + 1, "<div class=\"note\">"), "one column, one note");
+    free(h);
+}
+
 Test(reports, json_drift_score_is_a_number_not_a_string)
 {
     rpt_run r = make_run();

@@ -1,0 +1,245 @@
+/* reconcile.c - the type rules (see reconcile.h). */
+#include "monitor/reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSGLEN 600
+
+/* ---- one dataset --------------------------------------------------------------------- */
+
+/* The first value of a text column that is not a number: the one the loader saw first, or
+ * (a saved profile keeps no such thing) the first in byte order; NULL when there is none. */
+static const char *first_text_of(const dm_column *c)
+{
+    if (c->storage != DM_STORE_STR)
+        return NULL;
+    if (c->first_text)
+        return c->first_text;
+    double v;
+    for (size_t i = 0; i < c->n_cats; i++)
+        if (!dm_parse_number(c->cat[i], strlen(c->cat[i]), &v))
+            return c->cat[i];
+    /* text by its type (bool, an enum) whose values all spell numbers */
+    return c->n_cats > 0 ? c->cat[0] : NULL;
+}
+
+/* Where column c's first text value is, for messages: "\"cur.csv\", line 3", "table t,
+ * batch b, row 2 in the order read", or the source alone when the line is not known. */
+static void where_of(const dm_dataset *ds, const dm_column *c, char *out, size_t len)
+{
+    const char *src = ds->source ? ds->source : "?";
+    unsigned long long at = (unsigned long long)c->first_text_line;
+    if (!c->first_text || at == 0)
+        snprintf(out, len, "%s", src);
+    else if (ds->table_rows)
+        snprintf(out, len, "%s, row %llu in the order read", src, at);
+    else
+        snprintf(out, len, "\"%s\", line %llu", src, at);
+}
+
+/* The same place, as the skip reason gives it: "line 3", "row 2 in the order read", or ""
+ * when the line is not known. */
+static void line_of(const dm_dataset *ds, const dm_column *c, char *out, size_t len)
+{
+    unsigned long long at = (unsigned long long)c->first_text_line;
+    if (!c->first_text || at == 0)
+        snprintf(out, len, "%s", "");
+    else if (ds->table_rows)
+        snprintf(out, len, "row %llu in the order read: ", at);
+    else
+        snprintf(out, len, "line %llu: ", at);
+}
+
+int dm_reconcile_side(const dm_config *cfg, const dm_dataset *ds, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ds->ncols; i++) {
+        const dm_column *c = &ds->col[i];
+        if (dm_config_forced_kind(cfg, c->name) != 1 || dm_config_is_excluded(cfg, c->name))
+            continue;
+        const char *t = first_text_of(c);
+        if (!t)
+            continue;
+        char where[MSGLEN], shown[DM_SHOWN_LEN], cname[DM_SHOWN_LEN];
+        where_of(ds, c, where, sizeof where);
+        dm_show_value(t, strlen(t), shown, sizeof shown);
+        dm_show_value(c->name, strlen(c->name), cname, sizeof cname);
+        double v;
+        snprintf(
+            err, errlen, "%s, column \"%s\": value \"%s\" is %s (the column is declared numeric)",
+            where, cname, shown,
+            dm_parse_number(t, strlen(t), &v) ? "stored as text, not as a number" : "not a number");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- a pair of datasets -------------------------------------------------------------- */
+
+static const char NOTE_REF_NUMBERS[] =
+    "numbers in reference, text in current: no category of one side equals one of the other";
+static const char NOTE_REF_TEXT[] =
+    "text in reference, numbers in current: no category of one side equals one of the other";
+
+/* A pair skipped for a reason of its own (copied). */
+static int skip_pair(dm_reconciled *o, dm_pair *p, const char *reason)
+{
+    char *r = strdup(reason);
+    if (!r)
+        return -1;
+    o->reasons[o->nreasons++] = r;
+    p->kind = DM_PAIR_SKIP;
+    p->reason = r;
+    return 0;
+}
+
+/* The kind of the pair (r, c), both present; -1 when out of memory. */
+static int pair_kind(const dm_config *cfg, const dm_dataset *cur, dm_reconciled *o, dm_pair *p)
+{
+    const dm_column *r = p->ref, *c = p->cur;
+    int forced = dm_config_forced_kind(cfg, r->name);
+    stats_kind kind = forced == 1                  ? STATS_NUM
+                      : forced == 2                ? STATS_CAT
+                      : r->storage == DM_STORE_NUM ? STATS_NUM
+                                                   : STATS_CAT;
+    p->type = kind;
+    if (r->n == 0)
+        return skip_pair(o, p,
+                         r->nonfinite ? "no finite value in reference"
+                                      : "no data in reference (every value missing)");
+    if (c->n == 0)
+        return skip_pair(o, p,
+                         c->nonfinite ? "no finite value in current"
+                                      : "no data in current (every value missing)");
+    if (kind == STATS_NUM) {
+        if (c->storage == DM_STORE_NUM) {
+            p->kind = DM_PAIR_NUM;
+            return 0;
+        }
+        const char *t = first_text_of(c);
+        char at[MSGLEN], shown[DM_SHOWN_LEN], msg[2 * MSGLEN];
+        line_of(cur, c, at, sizeof at);
+        dm_show_value(t ? t : "", t ? strlen(t) : 0, shown, sizeof shown);
+        snprintf(msg, sizeof msg, "numeric in reference, but the current data has text (%s\"%s\")",
+                 at, shown);
+        return skip_pair(o, p, msg);
+    }
+    if (r->storage == c->storage) {
+        p->kind = r->storage == DM_STORE_NUM ? DM_PAIR_CAT_NUM : DM_PAIR_CAT_TEXT;
+    } else {
+        p->kind = DM_PAIR_CAT_MIXED;
+        p->note = r->storage == DM_STORE_NUM ? NOTE_REF_NUMBERS : NOTE_REF_TEXT;
+    }
+    return 0;
+}
+
+void dm_reconciled_release(dm_reconciled *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nreasons; i++)
+        free(r->reasons[i]);
+    free(r->reasons);
+    free(r->pair);
+    memset(r, 0, sizeof *r);
+}
+
+int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
+                 dm_reconciled *out, char *err, size_t errlen)
+{
+    if (dm_reconcile_side(cfg, ref, err, errlen) != 0 ||
+        dm_reconcile_side(cfg, cur, err, errlen) != 0)
+        return -1;
+    dm_reconciled o;
+    memset(&o, 0, sizeof o);
+    size_t cap = ref->ncols + cur->ncols;
+    o.pair = calloc(cap + 1, sizeof *o.pair);
+    o.reasons = calloc(cap + 1, sizeof *o.reasons);
+    if (!o.pair || !o.reasons)
+        goto oom;
+    size_t common = 0;
+    for (size_t i = 0; i < ref->ncols; i++) {
+        const dm_column *r = &ref->col[i];
+        if (dm_config_is_excluded(cfg, r->name))
+            continue;
+        dm_pair *p = &o.pair[o.npairs++];
+        p->name = r->name;
+        p->ref = r;
+        long j = dm_dataset_find(cur, r->name);
+        if (j < 0) {
+            if (skip_pair(&o, p, "absent from current") != 0)
+                goto oom;
+            continue;
+        }
+        common++;
+        p->cur = &cur->col[j];
+        if (pair_kind(cfg, cur, &o, p) != 0)
+            goto oom;
+    }
+    for (size_t j = 0; j < cur->ncols; j++) {
+        const dm_column *c = &cur->col[j];
+        if (dm_config_is_excluded(cfg, c->name) || dm_dataset_find(ref, c->name) >= 0)
+            continue;
+        dm_pair *p = &o.pair[o.npairs++];
+        p->name = c->name;
+        p->cur = c;
+        if (skip_pair(&o, p, "absent from reference") != 0)
+            goto oom;
+    }
+    if (common == 0) {
+        snprintf(err, errlen, "%s and %s have no column in common", ref->source, cur->source);
+        dm_reconciled_release(&o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory while pairing the columns of %s and %s", ref->source,
+             cur->source);
+    dm_reconciled_release(&o);
+    return -1;
+}
+
+/* ---- table columns ------------------------------------------------------------------- */
+
+dm_db_kind dm_reconcile_catalog_kind(const char *base_type, const char *typtype, bool builtin)
+{
+    static const char *const numeric[] = {"int2",   "int4",    "int8", "float4",
+                                          "float8", "numeric", "money"};
+    static const char *const text[] = {"text", "varchar", "bpchar", "char", "name"};
+
+    if (typtype[0] == 'e')
+        return DM_DB_CATEGORICAL;
+    if (!builtin)
+        return strcmp(base_type, "citext") == 0 ? DM_DB_TEXT : DM_DB_UNSUPPORTED;
+    if (strcmp(base_type, "bool") == 0)
+        return DM_DB_CATEGORICAL;
+    for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
+        if (strcmp(base_type, numeric[i]) == 0)
+            return DM_DB_NUMERIC;
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (strcmp(base_type, text[i]) == 0)
+            return DM_DB_TEXT;
+    return DM_DB_UNSUPPORTED;
+}
+
+dm_builder *dm_reconcile_table_builder(const dm_db_column *cols, size_t n)
+{
+    const char **names = calloc(n + 1, sizeof *names);
+    bool *text = calloc(n + 1, sizeof *text);
+    dm_builder *b = NULL;
+    if (names && text) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = cols[i].name;
+            text[i] = cols[i].kind == DM_DB_CATEGORICAL;
+        }
+        b = dm_builder_alloc(n, names, text);
+        for (size_t i = 0; b && i < n; i++)
+            if (cols[i].kind == DM_DB_TEXT)
+                dm_builder_classify_text(b, i);
+    }
+    free(names);
+    free(text);
+    return b;
+}

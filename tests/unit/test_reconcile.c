@@ -1,0 +1,518 @@
+/*
+ * test_reconcile.c - suite "reconcile": the type rules (monitor/reconcile.c) and what the
+ * comparison makes of each kind of pair.
+ *
+ * Expected values follow from the rules in reconcile.h and from closed forms: the
+ * Jensen-Shannon distance (natural log, as scipy.spatial.distance.jensenshannon) of two
+ * small count vectors is written out term by term next to each case; two distributions
+ * with no category in common are at sqrt(ln 2).
+ */
+#include <criterion/criterion.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "monitor/compare.h"
+#include "monitor/config.h"
+#include "monitor/csvin.h"
+#include "monitor/dataset.h"
+#include "monitor/reconcile.h"
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static void config(const char *json, dm_config *c)
+{
+    char err[512];
+    cr_assert_eq(dm_config_parse(json, strlen(json), "cfg.json", c, err, sizeof err), 0, "%s", err);
+}
+
+/*
+ * A dataset of ncols columns from rows of fields (rows[r][i], NULL for SQL NULL), fed to the
+ * builder b row by row as lines (or rows) first, first + 1, ...
+ */
+static void build_from(dm_builder *b, uint64_t first, const char *source, size_t ncols,
+                       size_t nrows, const char *const *rows, dm_dataset *out)
+{
+    cr_assert_not_null(b);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t i = 0; i < ncols; i++) {
+            const char *f = rows[r * ncols + i];
+            if (f)
+                cr_assert_eq(dm_builder_field(b, i, f, strlen(f), first + r), 0);
+            else
+                dm_builder_null(b, i);
+        }
+        dm_builder_end_row(b);
+    }
+    cr_assert_eq(dm_builder_finish(b, source, out), 0);
+    dm_builder_free(b);
+}
+
+/* The same, numbered as a CSV's lines: the first data line is line 2. */
+static void build_with(dm_builder *b, const char *source, size_t ncols, size_t nrows,
+                       const char *const *rows, dm_dataset *out)
+{
+    build_from(b, 2, source, ncols, nrows, rows, out);
+}
+
+/* As a CSV reader builds it: a column with any text holds every value as text. */
+static void csv_dataset(const char *source, size_t ncols, const char *const *names, size_t nrows,
+                        const char *const *rows, dm_dataset *out)
+{
+    bool *text = calloc(ncols, sizeof *text);
+    cr_assert_not_null(text);
+    dm_builder *b = dm_builder_alloc(ncols, names, NULL);
+    build_with(b, source, ncols, nrows, rows, out);
+    bool again = false;
+    for (size_t i = 0; i < ncols; i++)
+        if (out->col[i].storage == DM_STORE_STR) /* csvin's second pass */
+            again = text[i] = true;
+    if (again) {
+        dm_dataset_release(out);
+        build_with(dm_builder_alloc(ncols, names, text), source, ncols, nrows, rows, out);
+    }
+    free(text);
+}
+
+static const dm_pair *pair(const dm_reconciled *r, const char *name)
+{
+    for (size_t i = 0; i < r->npairs; i++)
+        if (strcmp(r->pair[i].name, name) == 0)
+            return &r->pair[i];
+    cr_assert_fail("no pair %s", name);
+    return NULL;
+}
+
+static const rpt_column *tested(const dm_comparison *c, const char *name)
+{
+    for (size_t i = 0; i < c->ncols; i++)
+        if (strcmp(c->cols[i].name, name) == 0)
+            return &c->cols[i];
+    cr_assert_fail("column %s not tested", name);
+    return NULL;
+}
+
+/* Reconcile and compare ref with cur under the config text. */
+static void run(const char *cfg_json, const dm_dataset *ref, const dm_dataset *cur,
+                dm_reconciled *pairs, dm_comparison *cmp)
+{
+    dm_config cfg;
+    config(cfg_json, &cfg);
+    char err[512];
+    cr_assert_eq(dm_reconcile(&cfg, ref, cur, pairs, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, ref, cur, pairs, cmp, err, sizeof err), 0, "%s", err);
+    dm_config_release(&cfg);
+}
+
+static void assert_close(double got, double want)
+{
+    cr_assert(fabs(got - want) <= 1e-14 * fabs(want), "%.17g, expected %.17g", got, want);
+}
+
+/* ---- the catalog ----------------------------------------------------------------------- */
+
+Test(reconcile, catalog_kinds)
+{
+    static const char *const text[] = {"text", "varchar", "bpchar", "char", "name"};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        cr_assert_eq(dm_reconcile_catalog_kind(text[i], "b", true), DM_DB_TEXT, "%s", text[i]);
+    static const char *const num[] = {"int2",   "int4",    "int8", "float4",
+                                      "float8", "numeric", "money"};
+    for (size_t i = 0; i < sizeof num / sizeof num[0]; i++)
+        cr_assert_eq(dm_reconcile_catalog_kind(num[i], "b", true), DM_DB_NUMERIC, "%s", num[i]);
+    cr_assert_eq(dm_reconcile_catalog_kind("bool", "b", true), DM_DB_CATEGORICAL);
+    cr_assert_eq(dm_reconcile_catalog_kind("mood", "e", false), DM_DB_CATEGORICAL);
+    cr_assert_eq(dm_reconcile_catalog_kind("citext", "b", false), DM_DB_TEXT);
+    cr_assert_eq(dm_reconcile_catalog_kind("date", "b", true), DM_DB_UNSUPPORTED);
+    cr_assert_eq(dm_reconcile_catalog_kind("jsonb", "b", true), DM_DB_UNSUPPORTED);
+    cr_assert_eq(dm_reconcile_catalog_kind("hstore", "b", false), DM_DB_UNSUPPORTED);
+}
+
+/* ---- a table's text column reads as its CSV export --------------------------------------- */
+
+static void assert_same_column(const dm_column *a, const dm_column *b)
+{
+    cr_assert_str_eq(a->name, b->name);
+    cr_assert_eq(a->storage, b->storage, "%s: storage", a->name);
+    cr_assert_eq(a->missing, b->missing, "%s: missing", a->name);
+    cr_assert_eq(a->nonfinite, b->nonfinite, "%s: nonfinite", a->name);
+    cr_assert_eq(a->is_int, b->is_int, "%s: is_int", a->name);
+    cr_assert_eq(a->n, b->n, "%s: n", a->name);
+    if (a->storage == DM_STORE_NUM) {
+        cr_assert_eq(a->n_distinct, b->n_distinct, "%s: distinct", a->name);
+        for (size_t i = 0; i < a->n_distinct; i++) {
+            cr_assert_eq(memcmp(&a->value[i], &b->value[i], sizeof(double)), 0, "%s: value %zu",
+                         a->name, i);
+            cr_assert_eq(a->count[i], b->count[i], "%s: count %zu", a->name, i);
+        }
+    } else {
+        cr_assert_eq(a->n_cats, b->n_cats, "%s: categories", a->name);
+        for (size_t i = 0; i < a->n_cats; i++) {
+            cr_assert_str_eq(a->cat[i], b->cat[i]);
+            cr_assert_eq(a->cat_count[i], b->cat_count[i]);
+        }
+        cr_assert_str_eq(a->first_text, b->first_text);
+        cr_assert_eq(a->first_text_line, b->first_text_line);
+    }
+}
+
+Test(reconcile, table_text_column_reads_as_its_csv)
+{
+    /* nums: every value a number or missing (integers, decimals, an exponent, blanks, the
+     * infinities, NA tokens); ints: integer literals only; mixed: text among numbers; flag: a
+     * bool column, text whatever its values; amount: a float8 column */
+    static const char *const names[] = {"nums", "ints", "mixed", "flag"};
+    static const char *const rows[] = {
+        "1",   "7",  "1.50", "1", /* */
+        "2.0", "7",  "x",    "0", /* */
+        "1e3", "-3", "2.50", "1", /* */
+        " 4 ", "12", "1.50", "1", /* */
+        "inf", "0",  "NA",   "0", /* */
+        "NA",  "5",  "1",    "1", /* */
+        NULL,  "5",  NULL,   "0", /* */
+        "1.0", "7",  "1.0",  "1",
+    };
+    size_t nrows = sizeof rows / sizeof rows[0] / 4;
+    dm_dataset csv;
+    csv_dataset("t.csv", 4, names, nrows, rows, &csv);
+    char c0[] = "nums", c1[] = "ints", c2[] = "mixed", c3[] = "flag";
+    dm_db_column cols[4] = {{c0, NULL, NULL, DM_DB_TEXT},
+                            {c1, NULL, NULL, DM_DB_TEXT},
+                            {c2, NULL, NULL, DM_DB_TEXT},
+                            {c3, NULL, NULL, DM_DB_CATEGORICAL}};
+    dm_dataset tab;
+    build_with(dm_reconcile_table_builder(cols, 4), "table t", 4, nrows, rows, &tab);
+
+    /* nums: 1, 2, 1000, 4, 1 as numbers (1 twice), inf dropped, NA and NULL missing */
+    const dm_column *n = &tab.col[0];
+    cr_assert_eq(n->storage, DM_STORE_NUM);
+    cr_assert_eq(n->n, 5);
+    cr_assert_eq(n->n_distinct, 4);
+    cr_assert_eq(n->value[0], 1.0);
+    cr_assert_eq(n->count[0], 2);
+    cr_assert_eq(n->value[3], 1000.0);
+    cr_assert_eq(n->nonfinite, 1);
+    cr_assert_eq(n->missing, 2);
+    cr_assert(!n->is_int);
+    /* ints: integer literals, nothing missing: pandas' int64 */
+    cr_assert_eq(tab.col[1].storage, DM_STORE_NUM);
+    cr_assert(tab.col[1].is_int);
+    /* mixed: text, spellings kept ("1", "1.0" and "1.50" are three categories) */
+    const dm_column *m = &tab.col[2];
+    cr_assert_eq(m->storage, DM_STORE_STR);
+    cr_assert_eq(m->n_cats, 5);
+    cr_assert_str_eq(m->first_text, "x");
+    cr_assert_eq(m->first_text_line, 3);
+    /* flag: bool is text even when its values spell numbers */
+    cr_assert_eq(tab.col[3].storage, DM_STORE_STR);
+
+    for (size_t i = 0; i < 3; i++)
+        assert_same_column(&csv.col[i], &tab.col[i]);
+    dm_dataset_release(&csv);
+    dm_dataset_release(&tab);
+}
+
+Test(reconcile, table_text_column_read_in_two_halves)
+{
+    /* two builders over the same columns merged (a batch read over two connections): the
+     * same as one builder */
+    char v[] = "v";
+    dm_db_column cols[1] = {{v, NULL, NULL, DM_DB_TEXT}};
+    static const char *const a[] = {"1", "2", "2.5"}, *const b[] = {"3", "1", NULL};
+    dm_builder *one = dm_reconcile_table_builder(cols, 1);
+    dm_builder *h1 = dm_reconcile_table_builder(cols, 1), *h2 = dm_reconcile_table_builder(cols, 1);
+    cr_assert(one && h1 && h2);
+    for (size_t r = 0; r < 3; r++) {
+        dm_builder_field(one, 0, a[r], strlen(a[r]), r + 1);
+        dm_builder_field(h1, 0, a[r], strlen(a[r]), r + 1);
+        dm_builder_end_row(one);
+        dm_builder_end_row(h1);
+    }
+    for (size_t r = 0; r < 3; r++) {
+        if (b[r]) {
+            dm_builder_field(one, 0, b[r], strlen(b[r]), r + 4);
+            dm_builder_field(h2, 0, b[r], strlen(b[r]), r + 1);
+        } else {
+            dm_builder_null(one, 0);
+            dm_builder_null(h2, 0);
+        }
+        dm_builder_end_row(one);
+        dm_builder_end_row(h2);
+    }
+    cr_assert_eq(dm_builder_merge(h1, h2, 3), 0);
+    dm_builder_free(h2);
+    dm_dataset x, y;
+    cr_assert_eq(dm_builder_finish(one, "t", &x), 0);
+    cr_assert_eq(dm_builder_finish(h1, "t", &y), 0);
+    dm_builder_free(one);
+    dm_builder_free(h1);
+    cr_assert_eq(x.col[0].storage, DM_STORE_NUM);
+    cr_assert_eq(x.col[0].n, 5);
+    cr_assert_eq(x.col[0].missing, 1);
+    assert_same_column(&x.col[0], &y.col[0]);
+    dm_dataset_release(&x);
+    dm_dataset_release(&y);
+}
+
+/* ---- one side: a column forced numeric --------------------------------------------------- */
+
+Test(reconcile, declared_numeric_text_is_an_error_naming_file_line_column_value)
+{
+    char dir[] = "/tmp/dm-test-rec-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/num.csv", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("id,amount\n1,10\n2,12.5\n3,n.a.\n4,\n", f);
+    cr_assert_eq(fclose(f), 0);
+    dm_dataset ds;
+    char err[512];
+    cr_assert_eq(dm_csv_read(path, NULL, &ds, err, sizeof err), 0, "%s", err);
+    unlink(path);
+    rmdir(dir);
+    dm_config cfg;
+    config("{\"columns\": {\"numeric\": [\"amount\"]}}", &cfg);
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), -1);
+    char want[200];
+    snprintf(want, sizeof want,
+             "\"%s\", line 4, column \"amount\": value \"n.a.\" is not a number (the column is "
+             "declared numeric)",
+             path);
+    cr_assert_str_eq(err, want);
+    dm_config_release(&cfg);
+    /* text only in another column: fine; excluded: not looked at */
+    config("{\"columns\": {\"numeric\": [\"id\"]}}", &cfg);
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), 0, "%s", err);
+    dm_config_release(&cfg);
+    config("{\"columns\": {\"numeric\": [\"amount\"], \"exclude\": [\"amount\"]}}", &cfg);
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), 0, "%s", err);
+    dm_config_release(&cfg);
+    dm_dataset_release(&ds);
+}
+
+Test(reconcile, declared_numeric_text_in_a_table_names_the_row)
+{
+    char code[] = "code";
+    dm_db_column cols[1] = {{code, NULL, NULL, DM_DB_TEXT}};
+    static const char *const rows[] = {"0", "1", "?", "x"};
+    dm_dataset ds;
+    build_from(dm_reconcile_table_builder(cols, 1), 1, "table t, batch b1", 1, 4, rows, &ds);
+    ds.table_rows = true;
+    dm_config cfg;
+    config("{\"columns\": {\"numeric\": [\"code\"]}}", &cfg);
+    char err[512];
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), -1);
+    cr_assert_str_eq(err, "table t, batch b1, row 3 in the order read, column \"code\": value "
+                          "\"?\" is not a number (the column is declared numeric)");
+    /* a saved profile keeps no first text value: the first in byte order that is not a
+     * number ("?" sorts before "x"), and no line */
+    free(ds.col[0].first_text);
+    ds.col[0].first_text = NULL;
+    free(ds.source);
+    ds.source = strdup("profile:ref.dmp");
+    ds.table_rows = false;
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), -1);
+    cr_assert_str_eq(err, "profile:ref.dmp, column \"code\": value \"?\" is not a number (the "
+                          "column is declared numeric)");
+    dm_config_release(&cfg);
+    dm_dataset_release(&ds);
+}
+
+Test(reconcile, declared_numeric_text_by_type_names_a_value)
+{
+    /* a bool or enum column is text by its type, even when its values spell numbers (and a
+     * stored reference may be text from before): the first in byte order is shown */
+    char flag[] = "flag";
+    dm_db_column cols[1] = {{flag, NULL, NULL, DM_DB_CATEGORICAL}};
+    static const char *const rows[] = {"1", "0", "1"};
+    dm_dataset ds;
+    build_from(dm_reconcile_table_builder(cols, 1), 1, "table t", 1, 3, rows, &ds);
+    ds.table_rows = true;
+    dm_config cfg;
+    config("{\"columns\": {\"numeric\": [\"flag\"]}}", &cfg);
+    char err[512];
+    cr_assert_eq(dm_reconcile_side(&cfg, &ds, err, sizeof err), -1);
+    cr_assert_str_eq(err, "table t, column \"flag\": value \"0\" is stored as text, not as a "
+                          "number (the column is declared numeric)");
+    dm_config_release(&cfg);
+    dm_dataset_release(&ds);
+}
+
+/* ---- pairs ------------------------------------------------------------------------------ */
+
+/* ref and cur of the issue: c = 1.50, 2.50, 1.50, 2.50, 1.50 against 1.50, x, 2.50 */
+static void issue_pair(dm_dataset *ref, dm_dataset *cur)
+{
+    static const char *const names[] = {"c"};
+    static const char *const r[] = {"1.50", "2.50", "1.50", "2.50", "1.50"};
+    static const char *const c[] = {"1.50", "x", "2.50"};
+    csv_dataset("ref.csv", 1, names, 5, r, ref);
+    csv_dataset("cur.csv", 1, names, 3, c, cur);
+}
+
+Test(reconcile, numbers_against_text_numeric_is_skipped_naming_line_and_value)
+{
+    dm_dataset ref, cur;
+    issue_pair(&ref, &cur);
+    dm_config cfg;
+    config("{}", &cfg);
+    dm_reconciled r;
+    char err[512];
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &r, err, sizeof err), 0, "%s", err);
+    const dm_pair *p = pair(&r, "c");
+    cr_assert_eq(p->kind, DM_PAIR_SKIP);
+    cr_assert_str_eq(p->reason,
+                     "numeric in reference, but the current data has text (line 3: \"x\")");
+    dm_reconciled_release(&r);
+    /* the same rows from a table: the row, never "line 0" */
+    cur.table_rows = true;
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &r, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(pair(&r, "c")->reason, "numeric in reference, but the current data has "
+                                            "text (row 3 in the order read: \"x\")");
+    dm_reconciled_release(&r);
+    dm_config_release(&cfg);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+}
+
+Test(reconcile, numbers_against_text_categorical_never_match)
+{
+    /* Evidently (pandas): the reference is float64, the current object (str); a float never
+     * equals a str, so the two distributions share no category: sqrt(ln 2) = 0.8326 */
+    dm_dataset ref, cur;
+    issue_pair(&ref, &cur);
+    dm_reconciled pairs;
+    dm_comparison cmp;
+    run("{\"columns\": {\"categorical\": [\"c\"]}, \"drift\": {\"stattest\": \"jensenshannon\"}}",
+        &ref, &cur, &pairs, &cmp);
+    cr_assert_eq(pair(&pairs, "c")->kind, DM_PAIR_CAT_MIXED);
+    const rpt_column *c = tested(&cmp, "c");
+    assert_close(c->score, sqrt(log(2.0)));
+    cr_assert_not_null(c->note);
+    cr_assert(strstr(c->note, "numbers in reference, text in current") != NULL, "%s", c->note);
+    /* every current category is unseen: 1.50, x, 2.50 */
+    cr_assert_eq(c->unseen_categories, 3);
+    cr_assert_eq(c->unseen_share, 1.0);
+    /* labels: the reference's numbers spelled, then the current's texts */
+    cr_assert_str_eq(c->cat_labels[0], "1.5");
+    cr_assert_str_eq(c->cat_labels[1], "2.5");
+    cr_assert_str_eq(c->cat_labels[2], "1.50");
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
+
+    /* the other way round: text in the reference, numbers in the current data */
+    run("{\"columns\": {\"categorical\": [\"c\"]}, \"drift\": {\"stattest\": \"jensenshannon\"}}",
+        &cur, &ref, &pairs, &cmp);
+    c = tested(&cmp, "c");
+    assert_close(c->score, sqrt(log(2.0)));
+    cr_assert(strstr(c->note, "text in reference, numbers in current") != NULL, "%s", c->note);
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+}
+
+Test(reconcile, integer_and_decimal_spellings)
+{
+    /* n: numbers both sides, categorical by value: 1 == 1.0 (pandas compares floats).
+     *    ref 1, 1, 2 -> p = (2/3, 1/3); cur 1.0, 2.0, 2.0 -> q = (1/3, 2/3); m = (1/2, 1/2);
+     *    JS = (KL(p||m) + KL(q||m)) / 2 = 2/3 ln(4/3) + 1/3 ln(2/3)
+     * t: text both sides (an "a" in each): by spelling, "1" != "1.0".
+     *    ref 1, 1, a -> p = (1: 2/3, 1.0: 0, a: 1/3); cur 1.0, a, a -> q = (0, 1/3, 2/3);
+     *    m = (1/3, 1/6, 1/2); KL(p||m) = 2/3 ln 2 + 1/3 ln(2/3), KL(q||m) = 1/3 ln 2 +
+     *    2/3 ln(4/3) */
+    static const char *const names[] = {"n", "t"};
+    static const char *const r[] = {"1", "1", "1", "1", "2", "a"};
+    static const char *const c[] = {"1.0", "1.0", "2.0", "a", "2.0", "a"};
+    dm_dataset ref, cur;
+    csv_dataset("ref.csv", 2, names, 3, r, &ref);
+    csv_dataset("cur.csv", 2, names, 3, c, &cur);
+    dm_reconciled pairs;
+    dm_comparison cmp;
+    run("{\"columns\": {\"categorical\": [\"n\"]}, \"drift\": {\"stattest\": \"jensenshannon\"}}",
+        &ref, &cur, &pairs, &cmp);
+    cr_assert_eq(pair(&pairs, "n")->kind, DM_PAIR_CAT_NUM);
+    cr_assert_eq(pair(&pairs, "t")->kind, DM_PAIR_CAT_TEXT);
+    double js_n = 2.0 / 3 * log(4.0 / 3) + 1.0 / 3 * log(2.0 / 3);
+    double js_t = (2.0 / 3 * log(2.0) + 1.0 / 3 * log(2.0 / 3) + 1.0 / 3 * log(2.0) +
+                   2.0 / 3 * log(4.0 / 3)) /
+                  2;
+    assert_close(tested(&cmp, "n")->score, sqrt(js_n));
+    assert_close(tested(&cmp, "t")->score, sqrt(js_t));
+    cr_assert_null(tested(&cmp, "n")->note);
+    cr_assert_null(tested(&cmp, "t")->note);
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
+
+    /* n as numeric (from the reference): W1 of {1, 1, 2} and {1, 2, 2} is 1/3, std(ref) =
+     * sqrt(2)/3: normed Wasserstein 1/sqrt(2) */
+    run("{\"drift\": {\"num_stattest\": \"wasserstein\"}}", &ref, &cur, &pairs, &cmp);
+    cr_assert_eq(pair(&pairs, "n")->kind, DM_PAIR_NUM);
+    assert_close(tested(&cmp, "n")->score, 1.0 / sqrt(2.0));
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+}
+
+Test(reconcile, empty_absent_excluded_and_no_column_in_common)
+{
+    static const char *const rn[] = {"a", "b", "gone", "x"};
+    static const char *const cn[] = {"a", "b", "new", "x"};
+    /* a: numbers in reference, empty in current; b: the reverse */
+    static const char *const r[] = {"1", "", "1", "1", "2", "", "2", "2"};
+    static const char *const c[] = {"", "3", "1", "1", "", "4", "1", "1"};
+    dm_dataset ref, cur;
+    csv_dataset("ref.csv", 4, rn, 2, r, &ref);
+    csv_dataset("cur.csv", 4, cn, 2, c, &cur);
+    dm_config cfg;
+    config("{\"columns\": {\"exclude\": [\"x\"]}}", &cfg);
+    dm_reconciled p;
+    char err[512];
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(p.npairs, 4); /* a, b, gone, then new; x excluded */
+    cr_assert_str_eq(p.pair[0].name, "a");
+    cr_assert_str_eq(p.pair[0].reason, "no data in current (every value missing)");
+    cr_assert_str_eq(p.pair[1].name, "b");
+    cr_assert_str_eq(p.pair[1].reason, "no data in reference (every value missing)");
+    cr_assert_str_eq(p.pair[2].name, "gone");
+    cr_assert_str_eq(p.pair[2].reason, "absent from current");
+    cr_assert_str_eq(p.pair[3].name, "new");
+    cr_assert_str_eq(p.pair[3].reason, "absent from reference");
+    dm_reconciled_release(&p);
+    dm_config_release(&cfg);
+    /* forced categorical changes nothing for an empty side */
+    config("{\"columns\": {\"categorical\": [\"a\", \"b\"]}}", &cfg);
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(pair(&p, "a")->kind, DM_PAIR_SKIP);
+    cr_assert_eq(pair(&p, "b")->kind, DM_PAIR_SKIP);
+    dm_reconciled_release(&p);
+    dm_config_release(&cfg);
+    /* nothing in common once a, b and x are excluded */
+    config("{\"columns\": {\"exclude\": [\"a\", \"b\", \"x\"]}}", &cfg);
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), -1);
+    cr_assert_str_eq(err, "ref.csv and cur.csv have no column in common");
+    dm_config_release(&cfg);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+}
+
+Test(reconcile, forced_numeric_text_in_current_is_an_error)
+{
+    dm_dataset ref, cur;
+    issue_pair(&ref, &cur);
+    dm_config cfg;
+    config("{\"columns\": {\"numeric\": [\"c\"]}}", &cfg);
+    dm_reconciled p;
+    char err[512];
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), -1);
+    cr_assert_str_eq(err, "\"cur.csv\", line 3, column \"c\": value \"x\" is not a number (the "
+                          "column is declared numeric)");
+    dm_config_release(&cfg);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+}
