@@ -142,37 +142,45 @@ int stats_score_jensenshannon(const stats_column *c, const stats_options *opt, s
     return rc;
 }
 
+/* Binned shares with Evidently's zero fill on both sides (PSI, Kullback-Leibler). */
+static int filled_shares(const stats_column *c, const stats_options *opt, stats_workspace *w,
+                         size_t *nbins)
+{
+    int rc = binned_shares(c, opt, w, nbins);
+    if (rc == STATS_OK) {
+        fill_zeros(w->p, *nbins);
+        fill_zeros(w->q, *nbins);
+    }
+    return rc;
+}
+
 int stats_score_psi(const stats_column *c, const stats_options *opt, stats_workspace *w,
                     double *score)
 {
     size_t k;
-    int rc = binned_shares(c, opt, w, &k);
-    if (rc == STATS_OK) {
-        fill_zeros(w->p, k);
-        fill_zeros(w->q, k);
-        for (size_t i = 0; i < k; i++)
-            w->p[i] = (w->p[i] - w->q[i]) * log(w->p[i] / w->q[i]);
-        *score = np_sum(w->p, k);
-    }
-    return rc;
+    int rc = filled_shares(c, opt, w, &k);
+    if (rc != STATS_OK)
+        return rc;
+    for (size_t i = 0; i < k; i++)
+        w->p[i] = (w->p[i] - w->q[i]) * log(w->p[i] / w->q[i]);
+    *score = np_sum(w->p, k);
+    return STATS_OK;
 }
 
 int stats_score_kl_div(const stats_column *c, const stats_options *opt, stats_workspace *w,
                        double *score)
 {
     size_t k;
-    int rc = binned_shares(c, opt, w, &k);
-    if (rc == STATS_OK) {
-        fill_zeros(w->p, k);
-        fill_zeros(w->q, k);
-        double sp = np_sum(w->p, k), sq = np_sum(w->q, k);
-        for (size_t i = 0; i < k; i++) {
-            double r = w->p[i] / sp, q = w->q[i] / sq;
-            w->p[i] = r > 0 ? r * log(r / q) : 0.;
-        }
-        *score = np_sum(w->p, k);
+    int rc = filled_shares(c, opt, w, &k);
+    if (rc != STATS_OK)
+        return rc;
+    double sp = np_sum(w->p, k), sq = np_sum(w->q, k);
+    for (size_t i = 0; i < k; i++) {
+        double r = w->p[i] / sp, q = w->q[i] / sq;
+        w->p[i] = r > 0 ? r * log(r / q) : 0.;
     }
-    return rc;
+    *score = np_sum(w->p, k);
+    return STATS_OK;
 }
 
 int stats_score_chisquare(const stats_column *c, stats_workspace *w, double *score)
