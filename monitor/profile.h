@@ -48,7 +48,7 @@ void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
 unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len);
 /* Decode exactly one section into *out (zeroed first).  -1 with err naming `name` and the
  * column at fault; on error *out may hold partial data: free it with dm_dataset_release on a
- * dataset that owns it, or see profile.c. */
+ * dataset that owns it, or see profile_format.c. */
 int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
                              char *err, size_t errlen);
 

@@ -1,5 +1,6 @@
 /*
- * test_profile.c - suite "profile": saved reference profiles (monitor/profile.c).
+ * test_profile.c - suite "profile": saved reference profiles (monitor/profile_format.c,
+ * profile_digest.c, profile_file.c).
  *
  * What is checked follows from the format written down in monitor/profile.h:
  *   - the identity (the digest) is SHA-256 of the version-1 encoding, assembled here from

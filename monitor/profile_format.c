@@ -1,24 +1,20 @@
-/* profile.c - read and write saved reference profiles (format in profile.h). */
-#include "monitor/profile.h"
+/*
+ * profile_format.c - the profile format (profile.h): a dataset encoded, and decoded with every
+ * length checked, in memory.  The digest is profile_digest.c's, files are profile_file.c's.
+ */
+#include "monitor/profile_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include "monitor/fsutil.h"
-#include "monitor/sha256.h"
-#include "stats/stats.h"
 
 /* profiles of at least this many bytes get their value arrays in one arena */
 #define ARENA_MIN ((size_t)4 << 20)
 
-static const unsigned char MAGIC[8] = {'D', 'M', 'P', 'R', 'O', 'F', '\r', '\n'};
+static const unsigned char MAGIC[] = {'D', 'M', 'P', 'R', 'O', 'F', '\r', '\n'};
+_Static_assert(sizeof MAGIC == DM_PROFILE_MAGIC_BYTES, "the magic's length");
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the profile format is little-endian; add byte swapping for this platform"
@@ -26,26 +22,14 @@ static const unsigned char MAGIC[8] = {'D', 'M', 'P', 'R', 'O', 'F', '\r', '\n'}
 
 /* ---- writing ----------------------------------------------------------------------- */
 
-/* Output: a growing buffer, or (h set) a SHA-256 fed through a small staging buffer, so
- * that the digest of a big dataset needs no copy of it. */
-typedef struct {
-    unsigned char *p;
-    size_t len, cap;
-    bool oom;
-    dm_sha256 *h;
-    size_t staged; /* bytes of p not yet hashed (hash mode) */
-} buf;
-
-#define STAGE_BYTES ((size_t)1 << 16)
-
-static void put(buf *b, const void *data, size_t n)
+static void put(dm_profile_buf *b, const void *data, size_t n)
 {
     if (b->oom)
         return;
     if (b->h) {
         b->len += n;
-        bool direct = n >= STAGE_BYTES / 4;
-        if (direct || b->staged + n > STAGE_BYTES) { /* keep the bytes in order */
+        bool direct = n >= DM_PROFILE_STAGE_BYTES / 4;
+        if (direct || b->staged + n > DM_PROFILE_STAGE_BYTES) { /* keep the bytes in order */
             dm_sha256_update(b->h, b->p, b->staged);
             b->staged = 0;
         }
@@ -73,17 +57,17 @@ static void put(buf *b, const void *data, size_t n)
     b->len += n;
 }
 
-static void put_u8(buf *b, uint8_t v)
+static void put_u8(dm_profile_buf *b, uint8_t v)
 {
     put(b, &v, 1);
 }
 
-static void put_u32(buf *b, uint32_t v)
+static void put_u32(dm_profile_buf *b, uint32_t v)
 {
     put(b, &v, 4);
 }
 
-static void put_u64(buf *b, uint64_t v)
+static void put_u64(dm_profile_buf *b, uint64_t v)
 {
     put(b, &v, 8);
 }
@@ -104,7 +88,7 @@ static uint8_t count_width(const uint64_t *c, size_t n, uint64_t total)
     return mx <= UINT32_MAX ? 4 : 8;
 }
 
-static void put_counts(buf *b, const uint64_t *c, size_t n, uint8_t width)
+static void put_counts(dm_profile_buf *b, const uint64_t *c, size_t n, uint8_t width)
 {
     if (width == 8) {
         put(b, c, n * 8);
@@ -122,7 +106,7 @@ static void put_counts(buf *b, const uint64_t *c, size_t n, uint8_t width)
 /* A column's section.  aligned (format 2, a whole file being written): zero bytes before
  * the value array up to the next multiple of 8 of the file offset (b->len), so that a mapped
  * file's values can be used where they lie. */
-static void encode_column(buf *b, const dm_column *c, bool aligned)
+void dm_profile_encode_column(dm_profile_buf *b, const dm_column *c, bool aligned)
 {
     size_t nl = strlen(c->name);
     put_u32(b, (uint32_t)nl);
@@ -177,8 +161,8 @@ void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
 
 unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
 {
-    buf b = {0};
-    encode_column(&b, c, false);
+    dm_profile_buf b = {0};
+    dm_profile_encode_column(&b, c, false);
     if (b.oom) {
         free(b.p);
         return NULL;
@@ -187,18 +171,18 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
     return b.p;
 }
 
-static void serialize_header(const dm_dataset *ds, buf *b, uint32_t version)
+void dm_profile_put_header(const dm_dataset *ds, dm_profile_buf *b, uint32_t version)
 {
     unsigned char h[DM_PROFILE_HEADER_BYTES];
     header_encode(version, ds->rows, (uint32_t)ds->ncols, h);
     put(b, h, sizeof h);
 }
 
-static void serialize_into(dm_dataset *ds, buf *b)
+static void serialize_into(dm_dataset *ds, dm_profile_buf *b)
 {
-    serialize_header(ds, b, DM_PROFILE_VERSION);
+    dm_profile_put_header(ds, b, DM_PROFILE_VERSION);
     for (size_t i = 0; i < ds->ncols; i++) {
-        encode_column(b, &ds->col[i], true);
+        dm_profile_encode_column(b, &ds->col[i], true);
         dm_dataset_evict(ds, i); /* a mapped profile's pages, once written out */
     }
 }
@@ -208,7 +192,7 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
     /* the digest is that of the identity encoding, streamed; the file is the aligned one */
     if (dm_profile_digest(ds) != 0)
         return NULL;
-    buf b = {0};
+    dm_profile_buf b = {0};
     serialize_into(ds, &b);
     /* trailer: the raw digest */
     unsigned char raw[32];
@@ -227,31 +211,12 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
     return b.p;
 }
 
-int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
+bool dm_profile_magic_ok(const unsigned char *p, size_t len)
 {
-    size_t len;
-    unsigned char *p = dm_profile_serialize(ds, &len);
-    if (!p) {
-        snprintf(err, errlen, "could not write \"%s\": out of memory", path);
-        return -1;
-    }
-    int rc = dm_write_file_atomic(path, p, len, err, errlen);
-    free(p);
-    return rc;
+    return len >= sizeof MAGIC && memcmp(p, MAGIC, sizeof MAGIC) == 0;
 }
 
 /* ---- reading ----------------------------------------------------------------------- */
-
-bool dm_profile_sniff(const char *path)
-{
-    unsigned char m[sizeof MAGIC];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    size_t n = fread(m, 1, sizeof m, f);
-    fclose(f);
-    return n == sizeof m && memcmp(m, MAGIC, sizeof m) == 0;
-}
 
 typedef struct {
     const unsigned char *p;
@@ -358,7 +323,7 @@ static char *take_str(rd *r)
 
 /* What is wrong with a numeric column's values and counts (NULL: nothing).  ones: every
  * count is 1 and need not be read. */
-static const char *numbers_problem(const dm_column *c, bool ones)
+const char *dm_profile_numbers_problem(const dm_column *c, bool ones)
 {
     const double *v = c->value;
     size_t n = c->n_distinct;
@@ -451,7 +416,7 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
         /* values used in place are checked with the digest (hash_columns), which reads
          * them anyway and before anything else does */
         if (!borrow) {
-            const char *why = numbers_problem(c, w == 0);
+            const char *why = dm_profile_numbers_problem(c, w == 0);
             if (why)
                 return bad(r, why);
         }
@@ -495,149 +460,8 @@ int dm_profile_column_decode(const unsigned char *p, size_t len, const char *nam
     return 0;
 }
 
-/* Hash p[*hashed .. upto) and, for a mapped file, give the whole pages of that range back:
- * once a column is parsed, its bytes are never read again. */
-static void hash_upto(dm_sha256 *h, const unsigned char *p, size_t *hashed, size_t upto, bool drop)
-{
-    if (upto <= *hashed)
-        return;
-    dm_sha256_update(h, p + *hashed, upto - *hashed);
-    if (drop) {
-        size_t pg = 4096;
-        uintptr_t lo = ((uintptr_t)(p + *hashed) + pg - 1) & ~(uintptr_t)(pg - 1);
-        uintptr_t hi = (uintptr_t)(p + upto) & ~(uintptr_t)(pg - 1);
-        if (hi > lo)
-            (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
-    }
-    *hashed = upto;
-}
-
-static void mismatch(char *err, size_t errlen, const char *name, const char *have, const char *want)
-{
-    snprintf(err, errlen,
-             "%s: the profile's content does not match its sha256 (%.12s... stored, %.12s... "
-             "computed): the file was changed or damaged",
-             name, have, want);
-}
-/*
- * A dataset's digest: its identity encoding streamed through SHA-256 column by column, with
- * no copy of the data.  One mechanism for both uses:
- *   - dm_profile_digest(): a dataset's digest (a CSV reference whose digest goes into the
- *     reports, a profile being written);
- *   - the check of a format-2 profile as it is read (have = the trailer's digest).  Values
- *     used in place from a mapped file are checked on the way (finite, ascending, counts)
- *     and their moments computed while the column is in cache; their pages are then given
- *     back, unless the caller keeps them for a comparison that reads them next.
- */
-typedef struct {
-    dm_dataset snap; /* shallow: the columns are the dataset's */
-    buf b;           /* the hash and its staging buffer */
-    bool keep_pages; /* a checked column's pages stay mapped */
-    char have[65];   /* the digest the trailer holds; "" when there is nothing to check */
-    char *name;
-    /* the first column whose values are wrong (checked here for values used in place) */
-    const char *bad_column, *bad_why;
-} hash_job;
-
-/* Values used in place: checked (order, finiteness, counts) and their moments computed. */
-static bool in_place(const hash_job *j, const dm_column *c)
-{
-    return j->snap.arena_is_file && c->storage == DM_STORE_NUM && c->value_shared;
-}
-
-/* Column c's values used in place: what is wrong with them (NULL: nothing), and once they
- * are known good, their mean and std (computed while the column is in cache). */
-static const char *check_column(const hash_job *j, dm_column *c)
-{
-    const char *why = numbers_problem(c, c->count == j->snap.ones);
-    if (!why && c->n > 0) {
-        stats_num sn = {c->value, c->count, c->n_distinct, c->n, c->is_int, false, 0., 0.};
-        c->has_moments = stats_num_moments(&sn, &c->mean, &c->std) == STATS_OK;
-    }
-    return why;
-}
-
-static void hash_columns(hash_job *j)
-{
-    for (size_t i = 0; i < j->snap.ncols; i++) {
-        dm_column *c = &j->snap.col[i];
-        if (in_place(j, c)) {
-            j->bad_why = check_column(j, c);
-            if (j->bad_why) {
-                j->bad_column = c->name;
-                break;
-            }
-        }
-        encode_column(&j->b, c, false); /* the identity encoding */
-        if (!j->keep_pages)
-            dm_dataset_evict(&j->snap, i);
-    }
-}
-
-/* The message for a failed check: bad values, or a digest that does not match. */
-static void verify_error(const hash_job *j, const char *want, char *err, size_t errlen)
-{
-    if (j->bad_why)
-        snprintf(err, errlen,
-                 "%s: corrupt profile (column \"%s\"): %s: the file was changed or damaged",
-                 j->name, j->bad_column, j->bad_why);
-    else
-        mismatch(err, errlen, j->name, j->have, want);
-}
-
-static void hash_free(hash_job *j)
-{
-    free(j->b.p);
-    char ignored[65];
-    if (j->b.h)
-        dm_sha256_final(j->b.h, ignored); /* frees it */
-    free(j->name);
-    free(j);
-}
-
-static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *name)
-{
-    hash_job *j = calloc(1, sizeof *j);
-    if (!j)
-        return NULL;
-    j->snap = *ds;
-    j->b.p = malloc(STAGE_BYTES);
-    j->b.h = dm_sha256_alloc();
-    j->name = strdup(name);
-    if (!j->b.p || !j->b.h || !j->name) {
-        hash_free(j);
-        return NULL;
-    }
-    snprintf(j->have, sizeof j->have, "%s", have);
-    serialize_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
-    return j;
-}
-
-/* Hash every column: 0 and the digest in want, or -1 (values found wrong, out of memory). */
-static int hash_finish(hash_job *j, char want[65])
-{
-    hash_columns(j);
-    dm_sha256_update(j->b.h, j->b.p, j->b.staged);
-    dm_sha256_final(j->b.h, want);
-    j->b.h = NULL;
-    return j->bad_why || j->b.oom || !want[0] ? -1 : 0;
-}
-
-int dm_profile_digest(dm_dataset *ds)
-{
-    hash_job *j = hash_new(ds, "", "dataset");
-    if (!j)
-        return -1;
-    char want[65] = "";
-    int rc = hash_finish(j, want);
-    if (rc == 0)
-        memcpy(ds->sha256, want, sizeof ds->sha256);
-    hash_free(j);
-    return rc;
-}
-
-static int parse_profile(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                         char *err, size_t errlen, bool drop, bool borrow, bool keep_pages)
+int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
+                      char *err, size_t errlen, bool drop, bool borrow, bool keep_pages)
 {
     rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
@@ -696,7 +520,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     /* Format 1: the digest of the file's bytes, computed as they are parsed (bounds-checked,
      * so unverified bytes are safe to read); with drop, a mapped file's pages are given back
      * as they are consumed.  Format 2: the digest of the decoded content's identity encoding
-     * (hash_job), once the parse has succeeded; the bytes that are not content (version,
+     * (dm_profile_verify), once the parse has succeeded; the bytes that are not content (version,
      * padding, a count width of 8 where 4 would do) were checked by the parse. */
     dm_sha256 *h = r.aligned ? NULL : dm_sha256_alloc();
     if (!r.aligned && !h) {
@@ -711,7 +535,7 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
             break;
         }
         if (h)
-            hash_upto(h, p, &hashed, r.off, drop);
+            dm_profile_hash_upto(h, p, &hashed, r.off, drop);
 
         for (size_t j = 0; j < i && prc == 0; j++) {
             if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
@@ -728,10 +552,10 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
     if (h) {
         /* the digest of everything before the trailer, also after a parse error: a file
          * that was changed is reported as such rather than by the first thing that broke */
-        hash_upto(h, p, &hashed, len - 32, drop);
+        dm_profile_hash_upto(h, p, &hashed, len - 32, drop);
         dm_sha256_final(h, want);
         if (strcmp(want, have) != 0) {
-            mismatch(err, errlen, name, have, want);
+            dm_profile_mismatch(err, errlen, name, have, want);
             prc = -1;
         }
     }
@@ -775,21 +599,10 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
         ds.arena_len = len;
         ds.arena_is_file = true;
     }
-    hash_job *j = hash_new(&ds, have, name);
-    if (!j) {
-        ds.arena = NULL;
-        ds.arena_is_file = false;
-        dm_dataset_release(&ds);
-        return bad(&r, "out of memory");
-    }
-    j->keep_pages = keep_pages;
-    int vrc = hash_finish(j, want);
-    if (vrc != 0 && !j->bad_why)
-        bad(&r, "out of memory");
-    else if (vrc != 0 || strcmp(want, have) != 0)
-        verify_error(j, want, err, errlen);
-    hash_free(j);
-    if (vrc != 0 || strcmp(want, have) != 0) {
+    int vrc = dm_profile_verify(&ds, have, name, keep_pages, want, err, errlen);
+    if (vrc != 0) {
+        if (vrc == DM_PROFILE_VERIFY_OOM)
+            bad(&r, "out of memory");
         ds.arena = NULL;
         ds.arena_is_file = false;
         dm_dataset_release(&ds);
@@ -803,69 +616,5 @@ static int parse_profile(const unsigned char *p, size_t len, const char *name, d
 int dm_profile_parse(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen)
 {
-    return parse_profile(p, len, name, out, err, errlen, false, false, false);
-}
-
-static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool keep_pages)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "\"%s\" is not a regular file", path);
-        close(fd);
-        return -1;
-    }
-    size_t len = (size_t)st.st_size;
-    /* mapped, not read: no copy of the file's bytes beyond the one into the columns */
-    if (len > 0) {
-        void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m != MAP_FAILED) {
-            close(fd);
-            (void)madvise(m, len, MADV_SEQUENTIAL);
-            (void)madvise(m, len, MADV_WILLNEED); /* read ahead, without mapping every page */
-            int rc = parse_profile(m, len, path, out, err, errlen, true, true, keep_pages);
-            if (rc == 0 && out->arena == m)
-                return 0; /* format 2: the values are the mapping's; it lives with them */
-            munmap(m, len);
-            return rc;
-        }
-    }
-    unsigned char *p = malloc(len ? len : 1);
-    if (!p) {
-        snprintf(err, errlen, "%s: out of memory for %zu bytes", path, len);
-        close(fd);
-        return -1;
-    }
-    size_t got = 0;
-    while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            snprintf(err, errlen, "could not read \"%s\": %s", path,
-                     n < 0 ? strerror(errno) : "file shrank while reading");
-            free(p);
-            close(fd);
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    int rc = dm_profile_parse(p, len, path, out, err, errlen);
-    free(p);
-    return rc;
-}
-
-int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
-{
-    return read_file(path, out, err, errlen, false);
-}
-
-int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen)
-{
-    return read_file(path, out, err, errlen, true);
+    return dm_profile_decode(p, len, name, out, err, errlen, false, false, false);
 }
