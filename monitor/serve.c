@@ -76,11 +76,6 @@ static double wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void fmt_s(char *buf, size_t len, double s)
-{
-    snprintf(buf, len, "%.3f", s);
-}
-
 static const char *pq_reason(PGconn *conn, PGresult *r, char *buf, size_t len)
 {
     dm_db_trim(r ? PQresultErrorMessage(r) : PQerrorMessage(conn), buf, len);
@@ -184,8 +179,8 @@ static void drop_conn(serve_state *s, const char *why)
         return;
     char m[600];
     dm_db_trim(PQerrorMessage(s->conn), m, sizeof m);
-    dm_logkv(DM_LOG_WARN, "lost the database connection; reconnecting", "during", why, "reason",
-             m[0] ? m : "-", (char *)NULL);
+    dm_logf(DM_LOG_WARN, "lost the database connection; reconnecting", "during=%s reason=%s", why,
+            m[0] ? m : "-");
     PQfinish(s->conn);
     s->conn = NULL;
 }
@@ -207,13 +202,13 @@ static void reload(serve_state *s)
     dm_config nc;
     int64_t every = 0;
     if (dm_config_load(s->o.config_path, &nc, err, sizeof err) != 0) {
-        dm_logkv(DM_LOG_ERROR, "could not reload the configuration; keeping the old one", "path",
-                 s->o.config_path, "reason", err, (char *)NULL);
+        dm_logf(DM_LOG_ERROR, "could not reload the configuration; keeping the old one",
+                "path=%s reason=%s", s->o.config_path, err);
         return;
     }
     if (validate_config(&nc, &every, err, sizeof err) != 0) {
-        dm_logkv(DM_LOG_ERROR, "could not reload the configuration; keeping the old one", "path",
-                 s->o.config_path, "reason", err, (char *)NULL);
+        dm_logf(DM_LOG_ERROR, "could not reload the configuration; keeping the old one",
+                "path=%s reason=%s", s->o.config_path, err);
         dm_config_release(&nc);
         return;
     }
@@ -229,8 +224,8 @@ static void reload(serve_state *s)
     dm_refcache_release(&s->cache);
     s->need_sweep = true;
     s->next_window_at = 0;
-    dm_logkv(DM_LOG_INFO, "configuration reloaded", "path", s->o.config_path, "sha256",
-             s->cfg.sha256, (char *)NULL);
+    dm_logf(DM_LOG_INFO, "configuration reloaded", "path=%s sha256=%s", s->o.config_path,
+            s->cfg.sha256);
     if (!s->cfg.hook)
         dm_log(DM_LOG_WARN, "retrain.hook is not set: retrain alerts stay pending");
     if (moved && s->conn) {
@@ -265,8 +260,7 @@ static void renew_once(renewer *rn, PGconn **conn, int *gen, const char *batch)
         *conn = dm_db_connect(ci, err, sizeof err);
         *gen = now_gen;
         if (!*conn) {
-            dm_logkv(DM_LOG_WARN, "could not renew the lease", "batch", batch, "reason", err,
-                     (char *)NULL);
+            dm_logf(DM_LOG_WARN, "could not renew the lease", "batch=%s reason=%s", batch, err);
             free(ci);
             return;
         }
@@ -278,8 +272,8 @@ static void renew_once(renewer *rn, PGconn **conn, int *gen, const char *batch)
     PGresult *r = PQexecParams(*conn, "SELECT driftmon.renew_lease($1, $2, $3::interval)", 3, NULL,
                                p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logkv(DM_LOG_WARN, "could not renew the lease", "batch", batch, "reason",
-                 pq_reason(*conn, r, err, sizeof err), (char *)NULL);
+        dm_logf(DM_LOG_WARN, "could not renew the lease", "batch=%s reason=%s", batch,
+                pq_reason(*conn, r, err, sizeof err));
         PQclear(r);
         if (PQstatus(*conn) == CONNECTION_BAD) {
             PQfinish(*conn);
@@ -289,10 +283,10 @@ static void renew_once(renewer *rn, PGconn **conn, int *gen, const char *batch)
     }
     const char *st = PQgetvalue(r, 0, 0);
     if (strcmp(st, "lost") == 0)
-        dm_logkv(DM_LOG_WARN, "lost the claim: the lease expired and another worker has the batch",
-                 "batch", batch, (char *)NULL);
+        dm_logf(DM_LOG_WARN, "lost the claim: the lease expired and another worker has the batch",
+                "batch=%s", batch);
     else
-        dm_logkv(DM_LOG_DEBUG, "lease renewal", "batch", batch, "result", st, (char *)NULL);
+        dm_logf(DM_LOG_DEBUG, "lease renewal", "batch=%s result=%s", batch, st);
     PQclear(r);
 }
 
@@ -385,7 +379,7 @@ static bool exec_ok(PGconn *conn, const char *sql, int n, const char *const *p, 
     char m[600];
     if (dm_db_exec(conn, sql, n, p, NULL, m, sizeof m) == 0)
         return true;
-    dm_logkv(DM_LOG_ERROR, what, "reason", m, (char *)NULL);
+    dm_logf(DM_LOG_ERROR, what, "reason=%s", m);
     return false;
 }
 
@@ -400,8 +394,8 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
                                "window_end, report FROM driftmon.claim_alert($1::interval)",
                                1, NULL, ph, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logkv(DM_LOG_ERROR, "could not take a retrain alert", "reason",
-                 pq_reason(conn, r, err, sizeof err), (char *)NULL);
+        dm_logf(DM_LOG_ERROR, "could not take a retrain alert", "reason=%s",
+                pq_reason(conn, r, err, sizeof err));
         PQclear(r);
         return -1;
     }
@@ -409,10 +403,9 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
         PQclear(r);
         return 0;
     }
-    char run_id[24], attempts_s[16], batch[BATCH_MAX + 20], wstart[64], wend[64];
+    char run_id[24], batch[BATCH_MAX + 20], wstart[64], wend[64];
     snprintf(run_id, sizeof run_id, "%s", PQgetvalue(r, 0, 0));
-    snprintf(attempts_s, sizeof attempts_s, "%s", PQgetvalue(r, 0, 1));
-    int attempts = atoi(attempts_s);
+    int attempts = atoi(PQgetvalue(r, 0, 1));
     double prev = PQgetisnull(r, 0, 2) ? 0 : strtod(PQgetvalue(r, 0, 2), NULL);
     snprintf(batch, sizeof batch, "%s", PQgetisnull(r, 0, 3) ? "" : PQgetvalue(r, 0, 3));
     snprintf(wstart, sizeof wstart, "%s", PQgetvalue(r, 0, 4));
@@ -433,8 +426,6 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
     double elapsed = 0;
     dm_hook_outcome oc = dm_hook_run(&call, &elapsed, err, sizeof err);
     free(report);
-    char el[32];
-    fmt_s(el, sizeof el, elapsed);
     const char *label = batch[0] ? batch : "-";
     if (oc == DM_HOOK_OK) {
         const char *p[1] = {run_id};
@@ -443,8 +434,8 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
                      "last_error = NULL WHERE run_id = $1::bigint",
                      1, p, "could not mark the retrain alert delivered"))
             return -1;
-        dm_logkv(DM_LOG_INFO, "delivered retrain alert", "run_id", run_id, "batch", label,
-                 "attempt", attempts_s, "hook_s", el, (char *)NULL);
+        dm_logf(DM_LOG_INFO, "delivered retrain alert", "run_id=%s batch=%s attempt=%d hook_s=%.3f",
+                run_id, label, attempts, elapsed);
         return 1;
     }
     if (oc == DM_HOOK_STOPPED) {
@@ -453,8 +444,8 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
                 "UPDATE driftmon.retrain_outbox SET attempts = greatest(attempts - 1, 0), "
                 "next_attempt_at = clock_timestamp() WHERE run_id = $1::bigint",
                 1, p, "could not give the retrain alert back");
-        dm_logkv(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending", "run_id",
-                 run_id, "batch", label, (char *)NULL);
+        dm_logf(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending",
+                "run_id=%s batch=%s", run_id, label);
         return 1;
     }
     if (attempts >= h->max_attempts) {
@@ -464,8 +455,8 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
                      "last_error = $2 WHERE run_id = $1::bigint",
                      2, p, "could not mark the retrain alert dead"))
             return -1;
-        dm_logkv(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt", "run_id",
-                 run_id, "batch", label, "attempts", attempts_s, "reason", err, (char *)NULL);
+        dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
+                "run_id=%s batch=%s attempts=%d reason=%s", run_id, label, attempts, err);
         return 1;
     }
     double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
@@ -478,8 +469,9 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
                  "WHERE run_id = $1::bigint",
                  3, p, "could not schedule the retrain alert's retry"))
         return -1;
-    dm_logkv(DM_LOG_WARN, "retrain hook failed; will retry", "run_id", run_id, "batch", label,
-             "attempt", attempts_s, "reason", err, "hook_s", el, "retry_in_s", ds, (char *)NULL);
+    dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",
+            "run_id=%s batch=%s attempt=%d reason=%s hook_s=%.3f retry_in_s=%.3f", run_id, label,
+            attempts, err, elapsed, d);
     return 1;
 }
 
@@ -513,7 +505,7 @@ static void *deliverer_main(void *arg)
             if (!conn) {
                 reprev = dm_backoff_next(0.1, s->o.reconnect_cap_s, reprev, &rng);
                 wait = reprev;
-                dm_logkv(DM_LOG_DEBUG, "deliverer could not connect", "reason", err, (char *)NULL);
+                dm_logf(DM_LOG_DEBUG, "deliverer could not connect", "reason=%s", err);
             } else {
                 reprev = 0;
             }
@@ -629,18 +621,16 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
             s->next_window_at = 0;
             char scrub[600];
             (void)dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub); /* it connected */
-            dm_logkv(DM_LOG_INFO, "connected; listening on driftmon_batch", "conninfo",
-                     scrub[0] ? scrub : "(PG* environment)", "worker", s->o.worker, (char *)NULL);
+            dm_logf(DM_LOG_INFO, "connected; listening on driftmon_batch", "conninfo=%s worker=%s",
+                    scrub[0] ? scrub : "(PG* environment)", s->o.worker);
             return true;
         }
         if (c)
             PQfinish(c);
         double d = dm_backoff_next(0.1, s->o.reconnect_cap_s, s->reconnect_prev, &s->rng);
         s->reconnect_prev = d;
-        char ds[32];
-        fmt_s(ds, sizeof ds, d);
-        dm_logkv(DM_LOG_WARN, "could not connect to the database; retrying", "reason", err,
-                 "retry_in_s", ds, (char *)NULL);
+        dm_logf(DM_LOG_WARN, "could not connect to the database; retrying",
+                "reason=%s retry_in_s=%.3f", err, d);
         nap(d, waitmask);
     }
     return true;
@@ -666,41 +656,32 @@ static int run_batch(serve_state *s, renewer *rn, deliverer *dl, const sigset_t 
     dm_run_target t;
     memset(&t, 0, sizeof t);
     t.batch = batch;
-    char q0[32];
-    fmt_s(q0, sizeof q0, queued_s);
-    dm_logkv(DM_LOG_INFO, "claimed batch", "batch", batch, "queued_s", q0, (char *)NULL);
+    dm_logf(DM_LOG_INFO, "claimed batch", "batch=%s queued_s=%.3f", batch, queued_s);
     renewer_set(rn, batch);
     pthread_sigmask(SIG_UNBLOCK, intset, NULL); /* a second SIGINT ends the run at once */
     int rc =
         dm_run_check_claimed(s->conn, &s->cfg, &t, s->o.worker, &s->cache, &res, err, sizeof err);
     pthread_sigmask(SIG_BLOCK, intset, NULL);
     renewer_set(rn, NULL);
-    char q[32];
-    fmt_s(q, sizeof q, queued_s);
     if (rc == DM_RUN_OK) {
-        char id[24], rows[24], cols[24], dr[24], rd[32], cp[32], tot[32];
-        snprintf(id, sizeof id, "%" PRId64, res.run_id);
-        snprintf(rows, sizeof rows, "%" PRIu64, res.rows);
-        snprintf(cols, sizeof cols, "%zu", res.verdict.number_of_columns);
-        snprintf(dr, sizeof dr, "%zu", res.verdict.number_of_drifted_columns);
-        fmt_s(rd, sizeof rd, res.read_s);
-        fmt_s(cp, sizeof cp, res.compare_s);
-        fmt_s(tot, sizeof tot, res.total_s);
-        dm_logkv(DM_LOG_INFO, "checked batch", "batch", batch, "run_id", id, "rows", rows,
-                 "columns", cols, "drifted", dr, "dataset_drift",
-                 res.verdict.dataset_drift ? "true" : "false", "retrain",
-                 res.verdict.retrain ? "flagged" : "no", "queued_s", q, "read_s", rd, "compare_s",
-                 cp, "total_s", tot, (char *)NULL);
+        dm_logf(DM_LOG_INFO, "checked batch",
+                "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "
+                "dataset_drift=%s retrain=%s queued_s=%.3f read_s=%.3f compare_s=%.3f "
+                "total_s=%.3f",
+                batch, res.run_id, res.rows, res.verdict.number_of_columns,
+                res.verdict.number_of_drifted_columns, res.verdict.dataset_drift ? "true" : "false",
+                res.verdict.retrain ? "flagged" : "no", queued_s, res.read_s, res.compare_s,
+                res.total_s);
         if (res.verdict.retrain)
             deliverer_wake(dl);
         return 0;
     }
     if (rc == DM_RUN_LOST) {
-        dm_logkv(DM_LOG_WARN, "run discarded: lost the claim on the batch", "batch", batch,
-                 "reason", err, (char *)NULL);
+        dm_logf(DM_LOG_WARN, "run discarded: lost the claim on the batch", "batch=%s reason=%s",
+                batch, err);
         return 0;
     }
-    dm_logkv(DM_LOG_ERROR, "could not check batch", "batch", batch, "reason", err, (char *)NULL);
+    dm_logf(DM_LOG_ERROR, "could not check batch", "batch=%s reason=%s", batch, err);
     if (conn_lost(s, "a check"))
         return -1;
     rollback_if_needed(s->conn);
@@ -732,8 +713,8 @@ static int sweep_batches(serve_state *s, renewer *rn, deliverer *dl, const sigse
             2, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             char m[600];
-            dm_logkv(DM_LOG_ERROR, "could not claim a batch", "reason",
-                     pq_reason(s->conn, r, m, sizeof m), (char *)NULL);
+            dm_logf(DM_LOG_ERROR, "could not claim a batch", "reason=%s",
+                    pq_reason(s->conn, r, m, sizeof m));
             PQclear(r);
             return conn_lost(s, "a claim") ? -1 : 0;
         }
@@ -769,8 +750,8 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
     const char *pt[1] = {s->cfg.source_table};
     PGresult *r = PQexecParams(s->conn, "SELECT $1::regclass::text", 1, NULL, pt, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logkv(DM_LOG_ERROR, "could not find the monitored table", "table", s->cfg.source_table,
-                 "reason", pq_reason(s->conn, r, err, sizeof err), (char *)NULL);
+        dm_logf(DM_LOG_ERROR, "could not find the monitored table", "table=%s reason=%s",
+                s->cfg.source_table, pq_reason(s->conn, r, err, sizeof err));
         PQclear(r);
         return -1;
     }
@@ -804,8 +785,8 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
                 *start = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             }
         } else {
-            dm_logkv(DM_LOG_ERROR, "could not look for the next window", "table", qtable, "reason",
-                     pq_reason(s->conn, r, err, sizeof err), (char *)NULL);
+            dm_logf(DM_LOG_ERROR, "could not look for the next window", "table=%s reason=%s",
+                    qtable, pq_reason(s->conn, r, err, sizeof err));
         }
         PQclear(r);
         free(sql);
@@ -846,8 +827,8 @@ static int run_window(serve_state *s, deliverer *dl, const sigset_t *intset, int
                                "LIMIT 1",
                                2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logkv(DM_LOG_ERROR, "could not look up the window's run", "reason",
-                 pq_reason(s->conn, r, err, sizeof err), (char *)NULL);
+        dm_logf(DM_LOG_ERROR, "could not look up the window's run", "reason=%s",
+                pq_reason(s->conn, r, err, sizeof err));
         PQclear(r);
         return -1;
     }
@@ -867,28 +848,25 @@ static int run_window(serve_state *s, deliverer *dl, const sigset_t *intset, int
     int rc = dm_run_check_claimed(s->conn, &s->cfg, &t, NULL, &s->cache, &res, err, sizeof err);
     pthread_sigmask(SIG_BLOCK, intset, NULL);
     if (rc == DM_RUN_OK) {
-        char id[24], rows[24], dr[24], cols[24], rd[32], tot[32];
+        dm_logf(DM_LOG_INFO, "checked window",
+                "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64
+                " columns=%zu drifted=%zu retrain=%s read_s=%.3f total_s=%.3f",
+                a, b, res.run_id, res.rows, res.verdict.number_of_columns,
+                res.verdict.number_of_drifted_columns, res.verdict.retrain ? "flagged" : "no",
+                res.read_s, res.total_s);
+        char id[24]; /* record_window's parameter */
         snprintf(id, sizeof id, "%" PRId64, res.run_id);
-        snprintf(rows, sizeof rows, "%" PRIu64, res.rows);
-        snprintf(cols, sizeof cols, "%zu", res.verdict.number_of_columns);
-        snprintf(dr, sizeof dr, "%zu", res.verdict.number_of_drifted_columns);
-        fmt_s(rd, sizeof rd, res.read_s);
-        fmt_s(tot, sizeof tot, res.total_s);
-        dm_logkv(DM_LOG_INFO, "checked window", "window_start", a, "window_end", b, "run_id", id,
-                 "rows", rows, "columns", cols, "drifted", dr, "retrain",
-                 res.verdict.retrain ? "flagged" : "no", "read_s", rd, "total_s", tot,
-                 (char *)NULL);
         if (res.verdict.retrain)
             deliverer_wake(dl);
         return record_window(s, start, end, id, NULL);
     }
     if (rc == DM_RUN_INPUT) {
-        dm_logkv(DM_LOG_WARN, "window not checked", "window_start", a, "window_end", b, "reason",
-                 err, (char *)NULL);
+        dm_logf(DM_LOG_WARN, "window not checked", "window_start=%s window_end=%s reason=%s", a, b,
+                err);
         return record_window(s, start, end, NULL, err);
     }
-    dm_logkv(DM_LOG_ERROR, "could not check window", "window_start", a, "window_end", b, "reason",
-             err, (char *)NULL);
+    dm_logf(DM_LOG_ERROR, "could not check window", "window_start=%s window_end=%s reason=%s", a, b,
+            err);
     if (!conn_lost(s, "a window check"))
         rollback_if_needed(s->conn);
     return -1;
@@ -976,7 +954,7 @@ static bool drain_notifies(serve_state *s)
     PGnotify *n;
     while ((n = PQnotifies(s->conn)) != NULL) {
         any = true;
-        dm_logkv(DM_LOG_DEBUG, "notified", "channel", n->relname, "batch", n->extra, (char *)NULL);
+        dm_logf(DM_LOG_DEBUG, "notified", "channel=%s batch=%s", n->relname, n->extra);
         PQfreemem(n);
     }
     return any;
@@ -1128,12 +1106,10 @@ int dm_cmd_serve(int argc, char **argv)
         dm_cli_error("could not start the daemon's threads");
         return 1;
     }
-    char lease[32], poll_s[32];
-    fmt_s(lease, sizeof lease, s.o.lease_s);
-    fmt_s(poll_s, sizeof poll_s, s.o.poll_s);
-    dm_logkv(DM_LOG_INFO, "driftmon serve starting", "version", DRIFTMON_VERSION, "config",
-             s.o.config_path, "worker", s.o.worker, "lease_s", lease, "poll_s", poll_s, "schedule",
-             s.cfg.schedule_every ? s.cfg.schedule_every : "none", (char *)NULL);
+    dm_logf(DM_LOG_INFO, "driftmon serve starting",
+            "version=%s config=%s worker=%s lease_s=%.3f poll_s=%.3f schedule=%s", DRIFTMON_VERSION,
+            s.o.config_path, s.o.worker, s.o.lease_s, s.o.poll_s,
+            s.cfg.schedule_every ? s.cfg.schedule_every : "none");
     if (!s.cfg.hook)
         dm_log(DM_LOG_WARN, "retrain.hook is not set: retrain alerts stay pending");
 
@@ -1177,7 +1153,7 @@ int dm_cmd_serve(int argc, char **argv)
         int pr = ppoll(&pfd, 1, &ts, &waitmask);
         if (pr < 0) {
             if (errno != EINTR)
-                dm_logkv(DM_LOG_ERROR, "could not wait", "reason", strerror(errno), (char *)NULL);
+                dm_logf(DM_LOG_ERROR, "could not wait", "reason=%s", strerror(errno));
             continue;
         }
         if (pr == 0) {
