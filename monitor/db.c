@@ -136,7 +136,7 @@ static void notice_processor(void *arg, const char *message)
     } else if (strncmp(m, "DEBUG", 5) == 0 || strncmp(m, "LOG:", 4) == 0) {
         level = DM_LOG_DEBUG;
     }
-    dm_logkv(level, "server notice", "detail", m, (char *)NULL);
+    dm_logf(level, "server notice", "detail=%s", m);
 }
 
 void dm_db_trim(const char *msg, char *out, size_t len)
@@ -200,8 +200,8 @@ PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen)
         PQfinish(conn);
         return NULL;
     }
-    dm_logkv(DM_LOG_DEBUG, "connected", "conninfo", shown, "database", PQdb(conn), "user",
-             PQuser(conn), (char *)NULL);
+    dm_logf(DM_LOG_DEBUG, "connected", "conninfo=%s database=%s user=%s", shown, PQdb(conn),
+            PQuser(conn));
     return conn;
 }
 
@@ -279,8 +279,8 @@ static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, 
     if (st == 1) {
         rollback_quietly(conn);
         if (strcmp(have, sha) != 0) {
-            dm_logkv(DM_LOG_WARN, "applied migration differs from this program's copy", "name",
-                     m->name, "applied_sha256", have, "sha256", sha, (char *)NULL);
+            dm_logf(DM_LOG_WARN, "applied migration differs from this program's copy",
+                    "name=%s applied_sha256=%s sha256=%s", m->name, have, sha);
         }
         return 0;
     }
@@ -303,7 +303,7 @@ static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, 
         goto fail;
     }
     *did = true;
-    dm_logkv(DM_LOG_INFO, "applied migration", "name", m->name, "sha256", sha, (char *)NULL);
+    dm_logf(DM_LOG_INFO, "applied migration", "name=%s sha256=%s", m->name, sha);
     return 0;
 fail:
     rollback_quietly(conn);
@@ -317,8 +317,8 @@ static void check_same(const dm_migration *m, const char *have)
     char sha[65];
     dm_sha256_hex(m->sql, strlen(m->sql), sha);
     if (strcmp(have, sha) != 0) {
-        dm_logkv(DM_LOG_WARN, "applied migration differs from this program's copy", "name", m->name,
-                 "applied_sha256", have, "sha256", sha, (char *)NULL);
+        dm_logf(DM_LOG_WARN, "applied migration differs from this program's copy",
+                "name=%s applied_sha256=%s sha256=%s", m->name, have, sha);
     }
 }
 
@@ -1144,7 +1144,7 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
         set_err(err, errlen, "out of memory");
         goto out;
     }
-    dm_logkv(DM_LOG_DEBUG, "copy", "query", q.s, (char *)NULL);
+    dm_logf(DM_LOG_DEBUG, "copy", "query=%s", q.s);
 
     res = PQexec(conn, q.s);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {

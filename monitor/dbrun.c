@@ -107,8 +107,8 @@ static void *copy_half_run(void *arg)
     if (h->cfg && h->cfg->warm_backend) {
         char werr[512];
         if (dm_db_warm_backend(c, h->n, werr, sizeof werr) != 0)
-            dm_logkv(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
-                     "error", werr, (char *)NULL);
+            dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
+                    "error=%s", werr);
     }
     if (!h->snapshot || import_snapshot(c, h)) {
         h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
@@ -286,10 +286,10 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         pthread_join(th, NULL);
     for (int h = 0; h < nh; h++)
         if (halves[h].rc == NO_CONNECTION) {
-            dm_logkv(DM_LOG_WARN,
-                     "no second connection for the batch's read: half of it is read "
-                     "on the first",
-                     "error", halves[h].err, (char *)NULL);
+            dm_logf(DM_LOG_WARN,
+                    "no second connection for the batch's read: half of it is read "
+                    "on the first",
+                    "error=%s", halves[h].err);
             halves[h].conn = conn;
             halves[h].snapshot = NULL;
             copy_half_run(&halves[h]);
@@ -621,8 +621,8 @@ static void *ref_thread(void *arg)
     char cerr[600];
     if (dm_config_cache_dir(j->cfg, cache_dir, sizeof j->cache_dir, cerr, sizeof cerr) != 0 ||
         mkdir_p(cache_dir, 0700, "cache directory", cerr, sizeof cerr) != 0) {
-        dm_logkv(DM_LOG_WARN, "no reference cache: the reference is read from the database",
-                 "reason", cerr, (char *)NULL);
+        dm_logf(DM_LOG_WARN, "no reference cache: the reference is read from the database",
+                "reason=%s", cerr);
         cache_dir[0] = '\0';
     }
     char legacy[4200]; /* where versions before cache.dir kept it */

@@ -180,31 +180,6 @@ void dm_log(dm_log_level level, const char *fmt, ...)
     end_line(&l);
 }
 
-void dm_logkv(dm_log_level level, const char *msg, ...)
-{
-    line_buf l;
-    va_list ap;
-
-    if (!level_ok(level)) {
-        return;
-    }
-    start_line(&l, level, msg);
-    va_start(ap, msg);
-    for (;;) {
-        const char *key = va_arg(ap, const char *);
-        if (key == NULL) {
-            break;
-        }
-        const char *value = va_arg(ap, const char *);
-        put(&l, " ", 1);
-        puts_(&l, key);
-        put(&l, "=", 1);
-        put_value(&l, value);
-    }
-    va_end(ap);
-    end_line(&l);
-}
-
 /* One conversion of a dm_logf format: the spec starts at f (just after '%'); its argument
  * is taken from ap and written to l (strings bare or quoted as values).  Returns the end of
  * the spec. */

@@ -22,11 +22,6 @@ int dm_log_parse_level(const char *name, dm_log_level *level);
 /* msg="<printf-formatted text>" */
 void dm_log(dm_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* msg="<msg>" followed by key=value pairs given as strings, ended by NULL:
- *   dm_logkv(DM_LOG_INFO, "applied migration", "name", name, (char *)NULL);
- * The list ends at the first NULL key; a NULL value is written as key=null. */
-void dm_logkv(dm_log_level level, const char *msg, ...) __attribute__((sentinel));
-
 /* msg="<msg>" followed by key=value pairs written as one printf format, so that call sites
  * pass numbers as numbers (checked by the compiler) and never format them first:
  *   dm_logf(DM_LOG_INFO, "run committed", "run_id=%lld batch=%s read_s=%.3f", id, b, s);

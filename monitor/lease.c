@@ -1,0 +1,214 @@
+/* lease.c - claiming batches, checking each, and renewing the claim's lease (see lease.h). */
+#include "monitor/lease.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/db.h"
+#include "monitor/dbrun.h"
+#include "monitor/log.h"
+
+static void *renewer_main(void *arg);
+static int run_batch(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigset_t *intset,
+                     const char *batch, double queued_s);
+
+int dm_renewer_start(dm_renewer *rn, serve_state *s)
+{
+    memset(rn, 0, sizeof *rn);
+    rn->s = s;
+    pthread_mutex_init(&rn->mu, NULL);
+    serve_cond_init_mono(&rn->cv);
+    return pthread_create(&rn->th, NULL, renewer_main, rn) == 0 ? 0 : -1;
+}
+
+void dm_renewer_stop(dm_renewer *rn)
+{
+    pthread_mutex_lock(&rn->mu);
+    rn->quit = true;
+    pthread_cond_broadcast(&rn->cv);
+    pthread_mutex_unlock(&rn->mu);
+}
+
+void dm_renewer_join(dm_renewer *rn)
+{
+    pthread_join(rn->th, NULL);
+}
+
+int dm_lease_sweep(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigset_t *intset)
+{
+    char lease[40];
+    snprintf(lease, sizeof lease, "%.3f seconds", s->o.lease_s);
+    for (;;) {
+        if (g_stop)
+            return 0;
+        if (g_hup) {
+            serve_reload(s);
+            if (!s->conn)
+                return -1;
+        }
+        const char *p[2] = {s->o.worker, lease};
+        PGresult *r = PQexecParams(
+            s->conn,
+            "SELECT c.b, extract(epoch FROM clock_timestamp() - x.submitted_at)::float8 FROM "
+            "driftmon.claim_batch($1, $2::interval) AS c(b) JOIN driftmon.batch x ON x.batch "
+            "= c.b",
+            2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            char m[600];
+            dm_logf(DM_LOG_ERROR, "could not claim a batch", "reason=%s",
+                    serve_pq_reason(s->conn, r, m, sizeof m));
+            PQclear(r);
+            return serve_conn_lost(s, "a claim") ? -1 : 0;
+        }
+        if (PQntuples(r) == 0) {
+            PQclear(r);
+            return 0;
+        }
+        char batch[BATCH_MAX];
+        snprintf(batch, sizeof batch, "%s", PQgetvalue(r, 0, 0));
+        double queued = strtod(PQgetvalue(r, 0, 1), NULL);
+        PQclear(r);
+        if (run_batch(s, rn, dl, intset, batch, queued) < 0)
+            return -1;
+    }
+}
+
+static void renew_once(dm_renewer *rn, PGconn **conn, int *gen, const char *batch)
+{
+    serve_state *s = rn->s;
+    int now_gen;
+    char *ci = serve_conninfo_snapshot(s, &now_gen);
+    if (*conn && now_gen != *gen) {
+        PQfinish(*conn);
+        *conn = NULL;
+    }
+    char err[ERRLEN];
+    if (!*conn) {
+        *conn = dm_db_connect(ci, err, sizeof err);
+        *gen = now_gen;
+        if (!*conn) {
+            dm_logf(DM_LOG_WARN, "could not renew the lease", "batch=%s reason=%s", batch, err);
+            free(ci);
+            return;
+        }
+    }
+    free(ci);
+    char lease[40];
+    snprintf(lease, sizeof lease, "%.3f seconds", s->o.lease_s);
+    const char *p[3] = {batch, s->o.worker, lease};
+    PGresult *r = PQexecParams(*conn, "SELECT driftmon.renew_lease($1, $2, $3::interval)", 3, NULL,
+                               p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_WARN, "could not renew the lease", "batch=%s reason=%s", batch,
+                serve_pq_reason(*conn, r, err, sizeof err));
+        PQclear(r);
+        if (PQstatus(*conn) == CONNECTION_BAD) {
+            PQfinish(*conn);
+            *conn = NULL;
+        }
+        return;
+    }
+    const char *st = PQgetvalue(r, 0, 0);
+    if (strcmp(st, "lost") == 0)
+        dm_logf(DM_LOG_WARN, "lost the claim: the lease expired and another worker has the batch",
+                "batch=%s", batch);
+    else
+        dm_logf(DM_LOG_DEBUG, "lease renewal", "batch=%s result=%s", batch, st);
+    PQclear(r);
+}
+
+static void *renewer_main(void *arg)
+{
+    dm_renewer *rn = arg;
+    PGconn *conn = NULL;
+    int gen = -1;
+    struct timespec due;
+    serve_deadline_in(&due, rn->s->o.lease_s / 3);
+    pthread_mutex_lock(&rn->mu);
+    while (!rn->quit) {
+        if (!rn->active) {
+            pthread_cond_wait(&rn->cv, &rn->mu);
+            if (rn->active)
+                serve_deadline_in(&due, rn->s->o.lease_s / 3);
+            continue;
+        }
+        if (pthread_cond_timedwait(&rn->cv, &rn->mu, &due) != ETIMEDOUT)
+            continue;
+        if (rn->quit || !rn->active)
+            continue;
+        char batch[BATCH_MAX];
+        memcpy(batch, rn->batch, sizeof batch);
+        serve_deadline_in(&due, rn->s->o.lease_s / 3);
+        pthread_mutex_unlock(&rn->mu);
+        renew_once(rn, &conn, &gen, batch);
+        pthread_mutex_lock(&rn->mu);
+    }
+    pthread_mutex_unlock(&rn->mu);
+    if (conn)
+        PQfinish(conn);
+    return NULL;
+}
+
+static void renewer_set(dm_renewer *rn, const char *batch)
+{
+    pthread_mutex_lock(&rn->mu);
+    if (batch) {
+        snprintf(rn->batch, sizeof rn->batch, "%s", batch);
+        rn->active = true;
+    } else {
+        rn->active = false;
+    }
+    pthread_cond_broadcast(&rn->cv);
+    pthread_mutex_unlock(&rn->mu);
+}
+
+/* -1 when the connection was lost. */
+static int run_batch(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigset_t *intset,
+                     const char *batch, double queued_s)
+{
+    char err[ERRLEN];
+    dm_run_result res;
+    dm_run_target t;
+    memset(&t, 0, sizeof t);
+    t.batch = batch;
+    dm_logf(DM_LOG_INFO, "claimed batch", "batch=%s queued_s=%.3f", batch, queued_s);
+    renewer_set(rn, batch);
+    pthread_sigmask(SIG_UNBLOCK, intset, NULL); /* a second SIGINT ends the run at once */
+    int rc =
+        dm_run_check_claimed(s->conn, &s->cfg, &t, s->o.worker, &s->cache, &res, err, sizeof err);
+    pthread_sigmask(SIG_BLOCK, intset, NULL);
+    renewer_set(rn, NULL);
+    if (rc == DM_RUN_OK) {
+        dm_logf(DM_LOG_INFO, "checked batch",
+                "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "
+                "dataset_drift=%s retrain=%s queued_s=%.3f read_s=%.3f compare_s=%.3f "
+                "total_s=%.3f",
+                batch, res.run_id, res.rows, res.verdict.number_of_columns,
+                res.verdict.number_of_drifted_columns, res.verdict.dataset_drift ? "true" : "false",
+                res.verdict.retrain ? "flagged" : "no", queued_s, res.read_s, res.compare_s,
+                res.total_s);
+        if (res.verdict.retrain)
+            dm_deliverer_wake(dl);
+        return 0;
+    }
+    if (rc == DM_RUN_LOST) {
+        dm_logf(DM_LOG_WARN, "run discarded: lost the claim on the batch", "batch=%s reason=%s",
+                batch, err);
+        return 0;
+    }
+    dm_logf(DM_LOG_ERROR, "could not check batch", "batch=%s reason=%s", batch, err);
+    if (serve_conn_lost(s, "a check"))
+        return -1;
+    serve_rollback_if_needed(s->conn);
+    const char *p[3] = {batch, s->o.worker, err};
+    PGresult *r =
+        PQexecParams(s->conn, "SELECT driftmon.fail_batch($1, $2, $3)", 3, NULL, p, NULL, NULL, 0);
+    PQclear(r);
+    return serve_conn_lost(s, "recording a failure") ? -1 : 0;
+}

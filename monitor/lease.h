@@ -1,0 +1,40 @@
+/*
+ * lease.h - batches for `driftmon serve` (serve.h).  A sweep claims them one by one with
+ * driftmon.claim_batch (SKIP LOCKED + lease) and checks each with dm_run_check_claimed,
+ * whose transaction commits only while the claim is still ours: one committed run per
+ * batch, whatever the leases did.  While a batch is being checked, the renewer thread
+ * extends its lease every lease/3 from its own connection (driftmon.renew_lease); a lost
+ * claim is logged, the commit then refuses.
+ */
+#ifndef DRIFTMON_LEASE_H
+#define DRIFTMON_LEASE_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include "monitor/outbox.h"
+#include "monitor/serve_internal.h"
+
+/* The renewer thread (mu guards batch, active and quit). */
+typedef struct {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char batch[BATCH_MAX];
+    bool active, quit;
+    serve_state *s;
+} dm_renewer;
+
+/* Start the thread, idle until a batch is claimed: 0, or -1 when it could not start. */
+int dm_renewer_start(dm_renewer *rn, serve_state *s);
+/* Ask the thread to end, without waiting; dm_renewer_join waits for it. */
+void dm_renewer_stop(dm_renewer *rn);
+void dm_renewer_join(dm_renewer *rn);
+
+/* Claim and check batches until none is left, a claim fails or a stop is asked; a run that
+ * flags retraining wakes dl; SIGINT (intset) is unblocked during each check.  -1 when the
+ * connection is gone (lost, or dropped by a reload that changed the conninfo). */
+int dm_lease_sweep(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigset_t *intset);
+
+#endif

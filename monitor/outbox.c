@@ -1,0 +1,256 @@
+/* outbox.c - retrain alert delivery: the deliverer thread, the hook's run, the outcome and
+ * the retry's backoff (see outbox.h). */
+#include "monitor/outbox.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/db.h"
+#include "monitor/hook.h"
+#include "monitor/log.h"
+
+static atomic_int g_hook_stop = 0; /* set at shutdown: a running hook is killed */
+
+typedef struct {
+    char **argv; /* NULL when no hook */
+    double timeout_s;
+    int max_attempts;
+} hook_snap;
+
+static void *deliverer_main(void *arg);
+
+int dm_deliverer_start(dm_deliverer *d, serve_state *s)
+{
+    memset(d, 0, sizeof *d);
+    d->s = s;
+    pthread_mutex_init(&d->mu, NULL);
+    serve_cond_init_mono(&d->cv);
+    return pthread_create(&d->th, NULL, deliverer_main, d) == 0 ? 0 : -1;
+}
+
+void dm_deliverer_wake(dm_deliverer *d)
+{
+    pthread_mutex_lock(&d->mu);
+    d->wake = true;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void dm_deliverer_stop(dm_deliverer *d)
+{
+    atomic_store(&g_hook_stop, 1);
+    pthread_mutex_lock(&d->mu);
+    d->quit = true;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+void dm_deliverer_join(dm_deliverer *d)
+{
+    pthread_join(d->th, NULL);
+}
+
+static void hook_snap_take(serve_state *s, hook_snap *h)
+{
+    memset(h, 0, sizeof *h);
+    pthread_mutex_lock(&g_cfg_mu);
+    h->timeout_s = s->cfg.hook_timeout_s;
+    h->max_attempts = s->cfg.hook_max_attempts;
+    if (s->cfg.hook && s->cfg.n_hook > 0) {
+        h->argv = calloc(s->cfg.n_hook + 1, sizeof *h->argv);
+        for (size_t i = 0; h->argv && i < s->cfg.n_hook; i++)
+            h->argv[i] = strdup(s->cfg.hook[i]);
+    }
+    pthread_mutex_unlock(&g_cfg_mu);
+}
+
+static void hook_snap_release(hook_snap *h)
+{
+    for (size_t i = 0; h->argv && h->argv[i]; i++)
+        free(h->argv[i]);
+    free(h->argv);
+    h->argv = NULL;
+}
+
+/* 1 delivered or attempted, 0 nothing due, -1 database error. */
+static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_t *rng)
+{
+    char hold[40], err[ERRLEN];
+    snprintf(hold, sizeof hold, "%.3f seconds", h->timeout_s + 5);
+    const char *ph[1] = {hold};
+    PGresult *r = PQexecParams(conn,
+                               "SELECT run_id, attempts, backoff_s, batch, window_start, "
+                               "window_end, report FROM driftmon.claim_alert($1::interval)",
+                               1, NULL, ph, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_ERROR, "could not take a retrain alert", "reason=%s",
+                serve_pq_reason(conn, r, err, sizeof err));
+        PQclear(r);
+        return -1;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return 0;
+    }
+    char run_id[24], batch[BATCH_MAX + 20], wstart[64], wend[64];
+    snprintf(run_id, sizeof run_id, "%s", PQgetvalue(r, 0, 0));
+    int attempts = atoi(PQgetvalue(r, 0, 1));
+    double prev = PQgetisnull(r, 0, 2) ? 0 : strtod(PQgetvalue(r, 0, 2), NULL);
+    snprintf(batch, sizeof batch, "%s", PQgetisnull(r, 0, 3) ? "" : PQgetvalue(r, 0, 3));
+    snprintf(wstart, sizeof wstart, "%s", PQgetvalue(r, 0, 4));
+    snprintf(wend, sizeof wend, "%s", PQgetvalue(r, 0, 5));
+    char *report = strdup(PQgetisnull(r, 0, 6) ? "" : PQgetvalue(r, 0, 6));
+    PQclear(r);
+    if (!report)
+        return -1;
+
+    char e_run[64], e_batch[BATCH_MAX + 40], e_ws[100], e_we[100];
+    snprintf(e_run, sizeof e_run, "DRIFTMON_RUN_ID=%s", run_id);
+    snprintf(e_batch, sizeof e_batch, "DRIFTMON_BATCH=%s", batch);
+    snprintf(e_ws, sizeof e_ws, "DRIFTMON_WINDOW_START=%s", wstart);
+    snprintf(e_we, sizeof e_we, "DRIFTMON_WINDOW_END=%s", wend);
+    const char *env[5] = {e_run, e_batch, e_ws, e_we, NULL};
+    dm_hook_call call = {
+        (const char *const *)h->argv, report, strlen(report), env, h->timeout_s, &g_hook_stop};
+    double elapsed = 0;
+    dm_hook_outcome oc = dm_hook_run(&call, &elapsed, err, sizeof err);
+    free(report);
+    const char *label = batch[0] ? batch : "-";
+    if (oc == DM_HOOK_OK) {
+        const char *p[1] = {run_id};
+        if (!serve_exec_ok(conn,
+                           "UPDATE driftmon.retrain_outbox SET delivered_at = clock_timestamp(), "
+                           "last_error = NULL WHERE run_id = $1::bigint",
+                           1, p, "could not mark the retrain alert delivered"))
+            return -1;
+        dm_logf(DM_LOG_INFO, "delivered retrain alert", "run_id=%s batch=%s attempt=%d hook_s=%.3f",
+                run_id, label, attempts, elapsed);
+        return 1;
+    }
+    if (oc == DM_HOOK_STOPPED) {
+        const char *p[1] = {run_id};
+        serve_exec_ok(conn,
+                      "UPDATE driftmon.retrain_outbox SET attempts = greatest(attempts - 1, 0), "
+                      "next_attempt_at = clock_timestamp() WHERE run_id = $1::bigint",
+                      1, p, "could not give the retrain alert back");
+        dm_logf(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending",
+                "run_id=%s batch=%s", run_id, label);
+        return 1;
+    }
+    if (attempts >= h->max_attempts) {
+        const char *p[2] = {run_id, err};
+        if (!serve_exec_ok(conn,
+                           "UPDATE driftmon.retrain_outbox SET dead_at = clock_timestamp(), "
+                           "last_error = $2 WHERE run_id = $1::bigint",
+                           2, p, "could not mark the retrain alert dead"))
+            return -1;
+        dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
+                "run_id=%s batch=%s attempts=%d reason=%s", run_id, label, attempts, err);
+        return 1;
+    }
+    double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
+    char ds[40];
+    snprintf(ds, sizeof ds, "%.3f", d);
+    const char *p[3] = {run_id, ds, err};
+    if (!serve_exec_ok(conn,
+                       "UPDATE driftmon.retrain_outbox SET next_attempt_at = clock_timestamp() + "
+                       "make_interval(secs => $2::float8), backoff_s = $2::float8, last_error = $3 "
+                       "WHERE run_id = $1::bigint",
+                       3, p, "could not schedule the retrain alert's retry"))
+        return -1;
+    dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",
+            "run_id=%s batch=%s attempt=%d reason=%s hook_s=%.3f retry_in_s=%.3f", run_id, label,
+            attempts, err, elapsed, d);
+    return 1;
+}
+
+static void *deliverer_main(void *arg)
+{
+    dm_deliverer *d = arg;
+    serve_state *s = d->s;
+    PGconn *conn = NULL;
+    int gen = -1;
+    uint64_t rng = dm_backoff_seed() ^ 0x5DEECE66DULL;
+    double reprev = 0;
+    for (;;) {
+        pthread_mutex_lock(&d->mu);
+        bool quit = d->quit;
+        pthread_mutex_unlock(&d->mu);
+        if (quit)
+            break;
+        double wait = s->o.poll_s;
+        hook_snap h;
+        hook_snap_take(s, &h);
+        int now_gen;
+        char *ci = serve_conninfo_snapshot(s, &now_gen);
+        if (conn && now_gen != gen) {
+            PQfinish(conn);
+            conn = NULL;
+        }
+        if (!conn && h.argv) {
+            char err[ERRLEN];
+            conn = dm_db_connect(ci, err, sizeof err);
+            gen = now_gen;
+            if (!conn) {
+                reprev = dm_backoff_next(0.1, s->o.reconnect_cap_s, reprev, &rng);
+                wait = reprev;
+                dm_logf(DM_LOG_DEBUG, "deliverer could not connect", "reason=%s", err);
+            } else {
+                reprev = 0;
+            }
+        }
+        free(ci);
+        if (conn && h.argv) {
+            for (;;) {
+                pthread_mutex_lock(&d->mu);
+                quit = d->quit;
+                pthread_mutex_unlock(&d->mu);
+                if (quit)
+                    break;
+                int rc = deliver_one(s, conn, &h, &rng);
+                if (rc == 0)
+                    break;
+                if (rc < 0) {
+                    if (PQstatus(conn) == CONNECTION_BAD) {
+                        PQfinish(conn);
+                        conn = NULL;
+                    }
+                    wait = 1;
+                    break;
+                }
+            }
+            if (conn) {
+                PGresult *r = PQexec(conn, "SELECT driftmon.next_alert_in()");
+                if (PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0)) {
+                    double n = strtod(PQgetvalue(r, 0, 0), NULL);
+                    if (n < wait)
+                        wait = n + 0.005;
+                }
+                PQclear(r);
+                if (PQstatus(conn) == CONNECTION_BAD) {
+                    PQfinish(conn);
+                    conn = NULL;
+                }
+            }
+        }
+        hook_snap_release(&h);
+        struct timespec due;
+        serve_deadline_in(&due, wait);
+        pthread_mutex_lock(&d->mu);
+        while (!d->quit && !d->wake)
+            if (pthread_cond_timedwait(&d->cv, &d->mu, &due) == ETIMEDOUT)
+                break;
+        d->wake = false;
+        pthread_mutex_unlock(&d->mu);
+    }
+    if (conn)
+        PQfinish(conn);
+    return NULL;
+}

@@ -1,0 +1,66 @@
+/*
+ * serve_internal.h - what the daemon's files (serve.c, lease.c, outbox.c, windows.c) share:
+ * the options, the state, the signal flags and a few helpers, all defined in serve.c.  Not
+ * for the rest of the program: the command is serve.h.
+ */
+#ifndef DRIFTMON_SERVE_INTERNAL_H
+#define DRIFTMON_SERVE_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/config.h"
+#include "monitor/dbrun.h"
+
+#define ERRLEN 1024
+#define BATCH_MAX 1001
+
+typedef struct {
+    const char *config_path;
+    char worker[256];
+    double lease_s, poll_s, retry_base_s, retry_cap_s, reconnect_cap_s;
+} serve_opts;
+
+typedef struct {
+    serve_opts o;
+    dm_config cfg; /* written by the main thread only, under g_cfg_mu */
+    int64_t every_s;
+    PGconn *conn;
+    dm_refcache cache;
+    bool need_sweep;
+    double next_window_at; /* wall clock, seconds since the epoch */
+    uint64_t rng;
+    double reconnect_prev;
+} serve_state;
+
+/* Set by the signal handlers: stop once no run is in hand; reload the configuration. */
+extern volatile sig_atomic_t g_stop, g_hup;
+/* Held while the main thread swaps s->cfg and while another thread reads it. */
+extern pthread_mutex_t g_cfg_mu;
+
+/* The wall clock, seconds since the epoch. */
+double serve_wall_s(void);
+/* The server's reason for r's failure (else the connection's), trimmed, in buf. */
+const char *serve_pq_reason(PGconn *conn, PGresult *r, char *buf, size_t len);
+/* A condition variable on the monotonic clock, and a deadline s seconds from now on it. */
+void serve_cond_init_mono(pthread_cond_t *cv);
+void serve_deadline_in(struct timespec *ts, double s);
+/* A copy of the conninfo (the caller frees it) and, in *gen, its generation: another
+ * generation means the conninfo changed and a connection made with the old one is stale. */
+char *serve_conninfo_snapshot(serve_state *s, int *gen);
+/* dm_db_exec, its failure logged here (msg=what reason=...). */
+bool serve_exec_ok(PGconn *conn, const char *sql, int n, const char *const *p, const char *what);
+/* True (and the connection dropped, logged with why) when the connection is gone. */
+bool serve_conn_lost(serve_state *s, const char *why);
+/* ROLLBACK when a transaction is open or failed. */
+void serve_rollback_if_needed(PGconn *c);
+/* SIGHUP's reload of the configuration (serve.h). */
+void serve_reload(serve_state *s);
+
+#endif

@@ -1,0 +1,233 @@
+/* windows.c - periodic windows: finding the next closed window, checking it, recording it
+ * (see windows.h). */
+#include "monitor/windows.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "monitor/dbrun.h"
+#include "monitor/log.h"
+
+static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *found);
+static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, int64_t start,
+                      int64_t end);
+
+int dm_windows_sweep(serve_state *s, dm_deliverer *dl, const sigset_t *intset)
+{
+    double now = serve_wall_s();
+    s->next_window_at = now + s->o.poll_s; /* unless all goes well, below */
+    if (s->every_s <= 0) {
+        s->next_window_at = INFINITY;
+        return 0;
+    }
+    PGresult *r = PQexec(s->conn, "SELECT pg_try_advisory_lock(hashtextextended('driftmon."
+                                  "windows', 0)), extract(epoch FROM clock_timestamp())::float8");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return serve_conn_lost(s, "the window lock") ? -1 : 0;
+    }
+    bool locked = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    double db_now = strtod(PQgetvalue(r, 0, 1), NULL);
+    PQclear(r);
+    if (!locked)
+        return 0; /* another daemon is on the windows */
+    int rc = 0;
+    char e[32];
+    snprintf(e, sizeof e, "%" PRId64, s->every_s);
+    const char *pe[1] = {e};
+    r = PQexecParams(s->conn,
+                     "SELECT extract(epoch FROM max(window_end))::bigint FROM "
+                     "driftmon.window_done WHERE every_s = $1::bigint",
+                     1, NULL, pe, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        rc = -1;
+        goto unlock;
+    }
+    int64_t from = PQgetisnull(r, 0, 0) ? INT64_MIN : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (from == INT64_MIN)
+        from = -30000000000LL; /* 1019 AD: before any data; to_timestamp takes it */
+    bool more = false;
+    for (int n = 0; !g_stop; n++) {
+        if (g_hup)
+            break;
+        if (n >= 200) {
+            more = true; /* let batches in between */
+            break;
+        }
+        int64_t start = 0;
+        bool found = false;
+        if (next_data_window(s, from, &start, &found) != 0) {
+            rc = -1;
+            break;
+        }
+        if (!found || (double)(start + s->every_s) > db_now)
+            break;
+        if (run_window(s, dl, intset, start, start + s->every_s) != 0) {
+            rc = -1;
+            break;
+        }
+        from = start + s->every_s;
+        if (!s->conn)
+            break;
+    }
+    if (rc == 0 && !g_stop && !g_hup) {
+        int64_t next = ((int64_t)floor(now / (double)s->every_s) + 1) * s->every_s;
+        s->next_window_at = more ? 0 : (double)next + 0.2;
+    }
+unlock:
+    if (s->conn) {
+        r = PQexec(s->conn, "SELECT pg_advisory_unlock(hashtextextended('driftmon.windows', 0))");
+        PQclear(r);
+        if (serve_conn_lost(s, "the window unlock"))
+            return -1;
+    }
+    return s->conn ? 0 : -1;
+}
+
+static void iso_utc(int64_t t, char *buf, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Start (epoch s, a multiple of every) of the window holding the table's first timestamp
+ * >= from; 0 in *found when there is none.  -1 on error. */
+static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *found)
+{
+    *found = false;
+    char err[600];
+    const char *pt[1] = {s->cfg.source_table};
+    PGresult *r = PQexecParams(s->conn, "SELECT $1::regclass::text", 1, NULL, pt, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_ERROR, "could not find the monitored table", "table=%s reason=%s",
+                s->cfg.source_table, serve_pq_reason(s->conn, r, err, sizeof err));
+        PQclear(r);
+        return -1;
+    }
+    char *qtable = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    char *qcol =
+        PQescapeIdentifier(s->conn, s->cfg.timestamp_column, strlen(s->cfg.timestamp_column));
+    if (!qtable || !qcol) {
+        free(qtable);
+        if (qcol)
+            PQfreemem(qcol);
+        return -1;
+    }
+    size_t len = strlen(qtable) + 2 * strlen(qcol) + 200;
+    char *sql = malloc(len);
+    int rc = -1;
+    if (sql) {
+        snprintf(sql, len,
+                 "SELECT (floor(extract(epoch FROM min(%s)) / $2::float8) * $2::float8)::bigint "
+                 "FROM %s WHERE %s >= to_timestamp($1::float8)",
+                 qcol, qtable, qcol);
+        char f[32], e[32];
+        snprintf(f, sizeof f, "%" PRId64, from);
+        snprintf(e, sizeof e, "%" PRId64, s->every_s);
+        const char *p[2] = {f, e};
+        r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            rc = 0;
+            if (!PQgetisnull(r, 0, 0)) {
+                *found = true;
+                *start = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            }
+        } else {
+            dm_logf(DM_LOG_ERROR, "could not look for the next window", "table=%s reason=%s",
+                    qtable, serve_pq_reason(s->conn, r, err, sizeof err));
+        }
+        PQclear(r);
+        free(sql);
+    }
+    free(qtable);
+    PQfreemem(qcol);
+    return rc;
+}
+
+static int record_window(serve_state *s, int64_t start, int64_t end, const char *run_id,
+                         const char *note)
+{
+    char e[32], a[40], b[40];
+    snprintf(e, sizeof e, "%" PRId64, s->every_s);
+    iso_utc(start, a, sizeof a);
+    iso_utc(end, b, sizeof b);
+    const char *p[5] = {e, a, b, run_id, note};
+    return serve_exec_ok(
+               s->conn,
+               "INSERT INTO driftmon.window_done (every_s, window_start, window_end, run_id, "
+               "note) VALUES ($1::bigint, $2::timestamptz, $3::timestamptz, $4::bigint, $5) "
+               "ON CONFLICT DO NOTHING",
+               5, p, "could not record the window")
+               ? 0
+               : -1;
+}
+
+/* One window: 0 done (or recorded as not checkable), -1 error (retry later). */
+static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, int64_t start,
+                      int64_t end)
+{
+    char a[40], b[40], err[ERRLEN];
+    iso_utc(start, a, sizeof a);
+    iso_utc(end, b, sizeof b);
+    const char *p[2] = {a, b};
+    PGresult *r = PQexecParams(s->conn,
+                               "SELECT id FROM driftmon.run WHERE batch IS NULL AND window_start "
+                               "= $1::timestamptz AND window_end = $2::timestamptz ORDER BY id "
+                               "LIMIT 1",
+                               2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_ERROR, "could not look up the window's run", "reason=%s",
+                serve_pq_reason(s->conn, r, err, sizeof err));
+        PQclear(r);
+        return -1;
+    }
+    if (PQntuples(r) == 1) {
+        char id[24];
+        snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return record_window(s, start, end, id, "run found");
+    }
+    PQclear(r);
+    dm_run_target t;
+    memset(&t, 0, sizeof t);
+    t.since = a;
+    t.until = b;
+    dm_run_result res;
+    pthread_sigmask(SIG_UNBLOCK, intset, NULL);
+    int rc = dm_run_check_claimed(s->conn, &s->cfg, &t, NULL, &s->cache, &res, err, sizeof err);
+    pthread_sigmask(SIG_BLOCK, intset, NULL);
+    if (rc == DM_RUN_OK) {
+        dm_logf(DM_LOG_INFO, "checked window",
+                "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64
+                " columns=%zu drifted=%zu retrain=%s read_s=%.3f total_s=%.3f",
+                a, b, res.run_id, res.rows, res.verdict.number_of_columns,
+                res.verdict.number_of_drifted_columns, res.verdict.retrain ? "flagged" : "no",
+                res.read_s, res.total_s);
+        char id[24]; /* record_window's parameter */
+        snprintf(id, sizeof id, "%" PRId64, res.run_id);
+        if (res.verdict.retrain)
+            dm_deliverer_wake(dl);
+        return record_window(s, start, end, id, NULL);
+    }
+    if (rc == DM_RUN_INPUT) {
+        dm_logf(DM_LOG_WARN, "window not checked", "window_start=%s window_end=%s reason=%s", a, b,
+                err);
+        return record_window(s, start, end, NULL, err);
+    }
+    dm_logf(DM_LOG_ERROR, "could not check window", "window_start=%s window_end=%s reason=%s", a, b,
+            err);
+    if (!serve_conn_lost(s, "a window check"))
+        serve_rollback_if_needed(s->conn);
+    return -1;
+}
