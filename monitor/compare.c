@@ -10,16 +10,7 @@
 #include <unistd.h>
 
 #include "reports/svg.h"
-
-/* Shortest "%.*g" spelling that reads back as the same double (a category label). */
-static void shortest(double v, char *buf, size_t len)
-{
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
+#include "stats/numfmt.h"
 
 /* ---- the run ------------------------------------------------------------------------- */
 
@@ -147,6 +138,23 @@ static void num_view(const dm_column *c, stats_num *s)
     s->std = c->std;
 }
 
+/* Hand the aligned categories of a column to its slot: k labels, then cnt[0..k) the
+ * reference's counts and cnt[k..2k) the current's (both owned by the comparison from here);
+ * index 0 is the category that sorts first. */
+static void set_categories(const dm_column *r, const dm_column *c, dm_comparison *o, size_t slot,
+                           stats_column *sc, const char **lab, uint64_t *cnt, size_t k)
+{
+    o->labels[slot] = lab;
+    o->aligned[slot] = cnt;
+    sc->ref_cat.count = cnt;
+    sc->ref_cat.n_categories = k;
+    sc->ref_cat.n = r->n;
+    sc->cur_cat.count = cnt + k;
+    sc->cur_cat.n_categories = k;
+    sc->cur_cat.n = c->n;
+    sc->cat_first = 0;
+}
+
 /* Align two sorted category lists on their union. */
 static int align_text(const dm_column *r, const dm_column *c, dm_comparison *o, size_t slot,
                       stats_column *sc)
@@ -180,22 +188,13 @@ static int align_text(const dm_column *r, const dm_column *c, dm_comparison *o, 
     }
     /* the count vectors must be contiguous per side with k entries: move cur's down */
     memmove(cnt + k, cc, k * sizeof *cnt);
-    cc = cnt + k;
-    o->labels[slot] = lab;
-    o->aligned[slot] = cnt;
-    sc->ref_cat.count = rc;
-    sc->ref_cat.n_categories = k;
-    sc->ref_cat.n = r->n;
-    sc->cur_cat.count = cc;
-    sc->cur_cat.n_categories = k;
-    sc->cur_cat.n = c->n;
-    sc->cat_first = 0; /* ascending byte order: index 0 sorts first */
+    set_categories(r, c, o, slot, sc, lab, cnt, k); /* index 0 sorts first: byte order */
     return 0;
 }
 
 /* The categories of a column that is numbers on one side and text on the other: no number
  * equals a text, so the union is the two lists side by side, the numbers first (ascending)
- * then the texts (byte order).  The numbers' labels (shortest spelling that reads back) live
+ * then the texts (byte order).  The numbers' labels (stats_format_double's spelling) live
  * in the same block as the label array, freed with it. */
 static int align_mixed(const dm_column *r, const dm_column *c, dm_comparison *o, size_t slot,
                        stats_column *sc)
@@ -203,7 +202,7 @@ static int align_mixed(const dm_column *r, const dm_column *c, dm_comparison *o,
     const dm_column *num = r->storage == DM_STORE_NUM ? r : c;
     const dm_column *txt = num == r ? c : r;
     size_t nn = num->n_distinct, nt = txt->n_cats, k = nn + nt;
-    enum { SPELL = 32 }; /* "%.17g" of any double, and its NUL */
+    enum { SPELL = STATS_DOUBLE_BUFLEN };
     const char **lab = malloc((k ? k : 1) * sizeof *lab + nn * SPELL);
     uint64_t *cnt = calloc((k ? k : 1) * 2, sizeof *cnt);
     if (!lab || !cnt) {
@@ -215,7 +214,7 @@ static int align_mixed(const dm_column *r, const dm_column *c, dm_comparison *o,
     uint64_t *rc = cnt, *cc = cnt + k;
     uint64_t *ncnt = num == r ? rc : cc, *tcnt = num == r ? cc : rc;
     for (size_t i = 0; i < nn; i++) {
-        shortest(num->value[i], spelled, SPELL);
+        stats_format_double(num->value[i], spelled, SPELL);
         lab[i] = spelled;
         spelled += strlen(spelled) + 1;
         ncnt[i] = num->count[i];
@@ -224,15 +223,7 @@ static int align_mixed(const dm_column *r, const dm_column *c, dm_comparison *o,
         lab[nn + j] = txt->cat[j];
         tcnt[nn + j] = txt->cat_count[j];
     }
-    o->labels[slot] = lab;
-    o->aligned[slot] = cnt;
-    sc->ref_cat.count = rc;
-    sc->ref_cat.n_categories = k;
-    sc->ref_cat.n = r->n;
-    sc->cur_cat.count = cc;
-    sc->cur_cat.n_categories = k;
-    sc->cur_cat.n = c->n;
-    sc->cat_first = 0; /* the smallest number sorts first */
+    set_categories(r, c, o, slot, sc, lab, cnt, k); /* the smallest number sorts first */
     return 0;
 }
 

@@ -21,10 +21,8 @@ cd "$(dirname "$0")/../.."
 BUILD=${DM_BUILD:-$PWD/build}
 DM=${DM_DRIFTMON:-$BUILD/driftmon}
 PY=/usr/bin/python3
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+results_name=paths
+. tests/lib/results.sh
 
 dir=$(mktemp -d /tmp/dm-paths.XXXXXX)
 W=$(mktemp -d /tmp/dm-pathsw.XXXXXX)
@@ -96,7 +94,7 @@ config "$W/c_csv.json" cur_typed none
         --quiet 2>>"$W/err" || bad "compare with the saved profile" "$(cat "$W/err")"
 
 # ---- check: tables ---------------------------------------------------------------------------
-if eval "$(bash tests/pg/cluster.sh start "$dir")"; then
+if pgenv=$(bash tests/pg/cluster.sh start "$dir") && eval "$pgenv"; then
     psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
     allcols=$(head -1 "$W/ref.csv")
     extra=("batch_id:text:'b1'" "created_at:timestamptz:'2026-01-15 12:00+00'")
@@ -253,5 +251,4 @@ else
     bad "CSV, profile and table paths: expected values, bit-identical results"
 fi
 
-echo "paths: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish
