@@ -2,7 +2,7 @@
  * migrations.h - the SQL migrations (sql/[0-9]*.sql) compiled into the program.
  *
  * The array is generated at build time by sql/embed.sh into $(BUILD)/gen/migrations.c,
- * in file-name order; `driftmon init` applies it (monitor/db.c), so the program needs no
+ * in file-name order; `driftmon init` applies it (monitor/migrate.c), so the program needs no
  * SQL files at run time.  sql is the file's exact text (its sha256 is the file's).
  */
 #ifndef DRIFTMON_MIGRATIONS_H

@@ -403,6 +403,14 @@ if [ -s "$W/big.tsv" ]; then
     else
         bad "by default one warmed COPY and no other read query" "$(grep -E 'COPY|pg_export_snapshot|ctid|EXPLAIN|octet_length' "$W/stmts" | head -5) $(cat "$W/err")"
     fi
+    # one catalog lookup per table per check: one statement reads pg_attribute and one
+    # resolves the name (to_regclass / ::regclass), with one stream and with two
+    catalog_once() { [ "$(grep -c 'pg_attribute' "$W/stmts")" = 1 ] && [ "$(grep -cE 'to_regclass|::regclass' "$W/stmts")" = 1 ]; }
+    if [ -n "$jd" ] && catalog_once; then
+        ok "a check looks its table up in the catalog once"
+    else
+        bad "a check looks its table up in the catalog once" "$(grep -E 'pg_attribute|regclass' "$W/stmts" | head -6)"
+    fi
     jc=$(statements "$W/c_big_cold.json")
     if [ -n "$jc" ] && grep -q 'COPY (SELECT' "$W/stmts" && ! grep -q 'octet_length' "$W/stmts" &&
         same_columns "$jc" "$W/big_cmp.json"; then
@@ -416,6 +424,11 @@ if [ -s "$W/big.tsv" ]; then
         ok "database.copy_streams = 2 and warm_backend: two COPYs of the halves, each warmed first"
     else
         bad "database.copy_streams = 2 and warm_backend" "$(grep -c 'COPY (SELECT' "$W/stmts") COPYs $(cat "$W/err")"
+    fi
+    if [ -n "$jo" ] && catalog_once; then
+        ok "database.copy_streams = 2: the table looked up in the catalog once"
+    else
+        bad "database.copy_streams = 2: the table looked up in the catalog once" "$(grep -E 'pg_attribute|regclass' "$W/stmts" | head -6)"
     fi
     # the warm-up is best effort: a server that refuses it (here: repeat() not granted to the
     # role) costs a warning, never the check

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "monitor/dataset.h"
+#include "monitor/copybin.h"
 #include "monitor/db.h"
 
 /* ---- dm_db_connect: what a failed connection says -------------------------------------- */

@@ -1,0 +1,49 @@
+/*
+ * copybin.h - the binary COPY stream parser (PostgreSQL's COPY ... (FORMAT binary)), on its
+ * own so that it can be tested and fuzzed without a server.  No libpq.
+ */
+#ifndef DRIFTMON_COPYBIN_H
+#define DRIFTMON_COPYBIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "monitor/dataset.h"
+
+/*
+ * The binary COPY stream parser behind dm_db_copy_read, exposed for unit tests.  Feed
+ * it the stream in chunks of any size (dm_copybin_feed), then dm_copybin_finish.  It
+ * checks the signature, the flags (no OIDs, no unknown critical bit), the header
+ * extension, each tuple's field count (must be ncols), each field's length (-1 = NULL; 8
+ * for a float8 column) and the trailer; a tuple reaches the builder only once complete,
+ * and nothing is read past the bytes given.
+ */
+typedef struct {
+    size_t ncols;
+    const bool *numeric; /* per column: float8 (true) or text (false) */
+    /* per column wire format, overriding numeric[] when set: 'd' float8, 'f' float4,
+     * 'h' int2, 'i' int4, 'l' int8 (all numbers), 't' text bytes */
+    const char *wire;
+    const char *const *names; /* per column, for messages; may be NULL */
+    dm_builder *b;
+    int state; /* 0 header, 1 tuples, 2 trailer seen */
+    uint64_t rows;
+    unsigned char *pending; /* an incomplete header or tuple carried to the next feed */
+    size_t pending_len, pending_cap;
+    /* numbers of the last rows, row-major (NaN: NULL), handed to the builder a block at a
+     * time (dm_builder_numbers); text fields go to it at once */
+    double *block;
+    size_t block_rows;
+} dm_copybin;
+
+void dm_copybin_init(dm_copybin *p, size_t ncols, const bool *numeric, const char *const *names,
+                     dm_builder *b);
+void dm_copybin_release(dm_copybin *p);
+/* Give each column its wire format (see dm_copybin.wire); wire must outlive the parser. */
+void dm_copybin_set_wire(dm_copybin *p, const char *wire);
+int dm_copybin_feed(dm_copybin *p, const void *data, size_t len, char *err, size_t errlen);
+/* -1 when the trailer was not seen (truncated stream) or bytes are left over. */
+int dm_copybin_finish(dm_copybin *p, char *err, size_t errlen);
+
+#endif
