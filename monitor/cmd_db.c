@@ -143,7 +143,12 @@ int dm_cmd_reference(int argc, char **argv)
             status = 1;
             goto out;
         }
-        int rc = dm_run_read_table(conn, &cfg, table, NULL, NULL, 0, NULL, &ds, err, sizeof err);
+        dm_db_table tbl;
+        int rc = DM_RUN_INPUT;
+        if (dm_db_table_lookup(conn, table, &tbl, err, sizeof err) == 0) {
+            rc = dm_run_read_table(conn, &cfg, &tbl, NULL, NULL, 0, NULL, &ds, err, sizeof err);
+            dm_db_table_release(&tbl);
+        }
         if (rc != DM_RUN_OK) {
             dm_cli_error(err);
             status = rc == DM_RUN_INPUT ? 2 : 1;

@@ -61,11 +61,11 @@ int dm_db_warm_backend(PGconn *conn, size_t ncols, char *err, size_t errlen)
     return ret;
 }
 
-int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, size_t ncols,
+int dm_db_copy_read(PGconn *conn, const dm_db_table *t, const dm_db_column *cols, size_t ncols,
                     const char *where, const char *const *params, size_t nparams, dm_builder *b,
                     uint64_t *rows, char *err, size_t errlen)
 {
-    dm_db_table_ref t = {"", NULL};
+    const char *table = t->name;
     sbuf q = {NULL, 0, 0, false};
     bool *numeric = NULL;
     char *wire = NULL;
@@ -79,9 +79,6 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
     dm_copybin_init(&parser, 0, NULL, NULL, b);
     if (ncols == 0) {
         dm_db_errf(err, errlen, "reading table \"%s\": no columns to read", table);
-        return -1;
-    }
-    if (dm_db_resolve_table(conn, table, &t, err, errlen) != 0) {
         return -1;
     }
     numeric = calloc(ncols, sizeof *numeric);
@@ -141,7 +138,7 @@ int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, s
         }
     }
     sb_adds(&q, " FROM ");
-    sb_adds(&q, t.qualified);
+    sb_adds(&q, t->qualified);
     if (where != NULL && *where != '\0') {
         sb_adds(&q, " WHERE ");
         if (add_where(conn, &q, where, params, nparams, err, errlen) != 0) {
@@ -213,7 +210,6 @@ out:
     free(numeric);
     free(wire);
     free(names);
-    free(t.qualified);
     return ret;
 }
 

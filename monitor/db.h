@@ -74,21 +74,30 @@ typedef struct {
     dm_db_kind kind;
 } dm_db_column;
 
+/* A table as the catalog describes it: looked up once per check (or per `reference load
+ * --table`) and handed to everything that reads it. */
+typedef struct {
+    char *name;         /* as the caller gave it, for messages */
+    char *qualified;    /* "schema"."name", quoted by PQescapeIdentifier, for SQL */
+    dm_db_column *cols; /* in attnum order */
+    size_t ncols;
+} dm_db_table;
+
 /*
- * The columns of table (a table, view, materialized view, partitioned or foreign table),
- * in attnum order.  table is parsed as PostgreSQL parses a name: "applications",
- * "public.applications", "\"Mixed Case\"".  -1 when it does not exist (err names it).
- * *cols is malloc'ed; free with dm_db_columns_free().  Outputs untouched on error.
+ * Look table up in one catalog query: a table, view, materialized view, partitioned or
+ * foreign table, and its columns.  table is parsed as PostgreSQL parses a name:
+ * "applications", "public.applications", "\"Mixed Case\"".  -1 when it does not exist or is
+ * of another kind (err names it); *t untouched on error.  Free with dm_db_table_release().
  */
-int dm_db_table_columns(PGconn *conn, const char *table, dm_db_column **cols, size_t *ncols,
-                        char *err, size_t errlen);
-void dm_db_columns_free(dm_db_column *cols, size_t ncols);
+int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *err, size_t errlen);
+void dm_db_table_release(dm_db_table *t);
 
 /* ---- reading rows ------------------------------------------------------------------------ */
 
 /*
- * Read cols[0..ncols) of table into builder b (builder column i = cols[i]) with
- *   COPY (SELECT "c"::float8 | "c"::text, ... FROM "schema"."table" [WHERE where])
+ * Read cols[0..ncols) (chosen among table->cols) of table into builder b (builder column i =
+ * cols[i]) with
+ *   COPY (SELECT "c"::float8 | "c"::text, ... FROM table->qualified [WHERE where])
  *   TO STDOUT (FORMAT binary)
  * DM_DB_NUMERIC columns go through dm_builder_number / dm_builder_null, the others
  * through dm_builder_field (the builder's missing-token rules apply), then
@@ -98,7 +107,7 @@ void dm_db_columns_free(dm_db_column *cols, size_t ncols);
  * On error the COPY is cancelled and drained, so the connection stays usable; the builder
  * may then hold a partial result and should be freed.
  */
-int dm_db_copy_read(PGconn *conn, const char *table, const dm_db_column *cols, size_t ncols,
+int dm_db_copy_read(PGconn *conn, const dm_db_table *table, const dm_db_column *cols, size_t ncols,
                     const char *where, const char *const *params, size_t nparams, dm_builder *b,
                     uint64_t *rows, char *err, size_t errlen);
 

@@ -54,7 +54,7 @@ static bool in_list(const char *const *l, const char *s)
 typedef struct {
     const dm_config *cfg;
     PGconn *conn; /* used when cfg is NULL */
-    const char *table;
+    const dm_db_table *table;
     const dm_db_column *sel;
     size_t n;
     const char *where;
@@ -124,19 +124,6 @@ static void *copy_half_run(void *arg)
     return NULL;
 }
 
-/* The table's name as PostgreSQL prints it, quoted and qualified where needed (malloc'd), or
- * NULL. */
-static char *regclass_name(PGconn *conn, const char *table)
-{
-    const char *tp[1] = {table};
-    PGresult *r = PQexecParams(conn, "SELECT $1::regclass::text", 1, NULL, tp, NULL, NULL, 0);
-    char *name = NULL;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        name = strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return name;
-}
-
 /* Where to cut the rows matching `where` in two halves of their block range: the first
  * block, the middle one and the block after the last, or false when the rows span too few
  * blocks (256) to be worth two streams.  Both halves are bounded on both sides: an open
@@ -190,14 +177,12 @@ static bool export_snapshot(PGconn *conn, char *snap, size_t len)
     return ok;
 }
 
-int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, const char *where,
-                      const char *const *params, size_t nparams, const char *const *skip,
-                      dm_dataset *out, char *err, size_t errlen)
+int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                      const char *where, const char *const *params, size_t nparams,
+                      const char *const *skip, dm_dataset *out, char *err, size_t errlen)
 {
-    dm_db_column *cols = NULL;
-    size_t ncols = 0;
-    if (dm_db_table_columns(conn, table, &cols, &ncols, err, errlen) != 0)
-        return DM_RUN_INPUT;
+    const dm_db_column *cols = table->cols;
+    size_t ncols = table->ncols;
     dm_db_column *sel = calloc(ncols + 1, sizeof *sel);
     int rc = DM_RUN_ENV;
     dm_builder *b = NULL;
@@ -213,7 +198,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
         sel[n++] = cols[i];
     }
     if (n == 0) {
-        snprintf(err, errlen, "table \"%s\" has no column driftmon can compare", table);
+        snprintf(err, errlen, "table \"%s\" has no column driftmon can compare", table->name);
         rc = DM_RUN_INPUT;
         goto out;
     }
@@ -235,11 +220,9 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     char snap[128] = "";
     bool in_snap = false;
     if (cfg && cfg->copy_streams == 2 && where && *where) {
-        char *name = regclass_name(conn, table);
-        if (name && (in_snap = export_snapshot(conn, snap, sizeof snap)) &&
-            split_point(conn, name, where, params, nparams, blk))
+        if ((in_snap = export_snapshot(conn, snap, sizeof snap)) &&
+            split_point(conn, table->qualified, where, params, nparams, blk))
             nh = 2;
-        free(name);
     }
     if (in_snap && nh == 1) {
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
@@ -317,7 +300,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
     rows = halves[0].rows + (nh == 2 ? halves[1].rows : 0);
     (void)rows;
     char src[600];
-    snprintf(src, sizeof src, "table %s", table);
+    snprintf(src, sizeof src, "table %s", table->name);
     if (dm_builder_finish(b, src, out) != 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -327,7 +310,6 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, con
 out:
     dm_builder_free(b);
     free(sel);
-    dm_db_columns_free(cols, ncols);
     return rc;
 }
 
@@ -714,19 +696,21 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     bool have_cmp = false;
     char *qkey = quote_ident(conn, keycol);
     char *where = NULL;
-    dm_db_column *tcols = NULL;
-    size_t ntcols = 0;
+    dm_db_table tbl = {NULL, NULL, NULL, 0};
     const char **skip = NULL;
     char *html = NULL, *json = NULL, *settings = NULL;
     if (!qkey) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    /* the table's columns: the key columns are metadata, not compared */
-    if (dm_db_table_columns(conn, cfg->source_table, &tcols, &ntcols, err, errlen) != 0) {
+    /* the table, looked up once for the whole check: the key columns are metadata, not
+     * compared */
+    if (dm_db_table_lookup(conn, cfg->source_table, &tbl, err, errlen) != 0) {
         rc = DM_RUN_INPUT;
         goto out;
     }
+    const dm_db_column *tcols = tbl.cols;
+    size_t ntcols = tbl.ncols;
     bool key_found = false;
     skip = calloc(ntcols + 3, sizeof *skip);
     if (!skip) {
@@ -782,8 +766,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     PQclear(r);
 
     double t1 = now_s();
-    rc = dm_run_read_table(conn, cfg, cfg->source_table, where, params, nparams, skip, &cur, err,
-                           errlen);
+    rc = dm_run_read_table(conn, cfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
     if (rc != DM_RUN_OK)
         goto out;
     out->read_s = now_s() - t1;
@@ -890,7 +873,7 @@ out:
     free(where);
     free(qkey);
     free(skip);
-    dm_db_columns_free(tcols, ntcols);
+    dm_db_table_release(&tbl);
     if (have_cmp)
         dm_comparison_release(&cmp);
     dm_reconciled_release(&pairs);

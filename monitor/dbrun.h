@@ -27,6 +27,7 @@
 
 #include "monitor/config.h"
 #include "monitor/dataset.h"
+#include "monitor/db.h"
 #include "monitor/refstore.h"
 #include "stats/stats.h"
 
@@ -70,11 +71,11 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                          const char *worker, dm_refcache *cache, dm_run_result *out, char *err,
                          size_t errlen);
 
-/* Read rows of table (columns as the catalog gives them) into a dataset, for `reference
- * load --table` and for checks.  where/params as dm_db_copy_read.  Columns named in skip
- * (NULL-terminated, may be NULL) are not read. */
-int dm_run_read_table(PGconn *conn, const dm_config *cfg, const char *table, const char *where,
-                      const char *const *params, size_t nparams, const char *const *skip,
-                      dm_dataset *out, char *err, size_t errlen);
+/* Read rows of table (looked up by the caller, dm_db_table_lookup: the catalog is asked
+ * once) into a dataset, for `reference load --table` and for checks.  where/params as
+ * dm_db_copy_read.  Columns named in skip (NULL-terminated, may be NULL) are not read. */
+int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                      const char *where, const char *const *params, size_t nparams,
+                      const char *const *skip, dm_dataset *out, char *err, size_t errlen);
 
 #endif
