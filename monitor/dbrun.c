@@ -546,36 +546,29 @@ rollback:
 }
 
 /* "first .. last" timestamp of the rows a run compares, for the report's header; "" when it
- * cannot be had (no timestamp column, a query error: the header then leaves it out). */
-static void time_span(PGconn *conn, const dm_config *cfg, const char *where,
-                      const char *const *params, size_t nparams, char *out, size_t len)
+ * cannot be had (no timestamp column, a query error: the header then leaves it out).  table
+ * is the check's table, as the catalog gave it. */
+static void time_span(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                      const char *where, const char *const *params, size_t nparams, char *out,
+                      size_t len)
 {
     out[0] = '\0';
-    const char *tp[1] = {cfg->source_table};
-    PGresult *r = PQexecParams(conn, "SELECT $1::regclass::text", 1, NULL, tp, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        PQclear(r);
-        return;
-    }
-    char *table = strdup(PQgetvalue(r, 0, 0)); /* quoted by PostgreSQL itself */
-    PQclear(r);
     char *ts = quote_ident(conn, cfg->timestamp_column);
-    size_t sl = (table ? strlen(table) : 0) + (ts ? 2 * strlen(ts) : 0) + strlen(where) + 200;
-    char *sql = table && ts ? malloc(sl) : NULL;
+    size_t sl = strlen(table->qualified) + (ts ? 2 * strlen(ts) : 0) + strlen(where) + 200;
+    char *sql = ts ? malloc(sl) : NULL;
     if (sql) {
         snprintf(sql, sl,
                  "SELECT to_char(min(%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' .. ' || "
                  "to_char(max(%s) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC' FROM %s "
                  "WHERE %s",
-                 ts, ts, table, where);
-        r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
+                 ts, ts, table->qualified, where);
+        PGresult *r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
             snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
     }
     free(sql);
     free(ts);
-    free(table);
 }
 
 /* The reference loads on its own connection while the main one reads the batch. */
@@ -838,7 +831,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     run.ref_name = refname;
     char span[200] = "";
     if (cfg->timestamp_column)
-        time_span(conn, cfg, where, params, nparams, span, sizeof span);
+        time_span(conn, cfg, &tbl, where, params, nparams, span, sizeof span);
     run.cur_span = span[0] ? span : NULL;
     run.ref_sha256 = rcache->info.sha256;
     json = rpt_json_render(&run);
