@@ -10,11 +10,10 @@
  *
  * Input: byte 0 = read() size for (a) (0: the real 64 KiB; 1..32: that many bytes; above, by
  * steps of 16 bytes up to 3,568, fewer read() calls for longer inputs), byte 1 = flags
- * (bit 0: split every file into two halves, bit 1: read with options: a subset of columns, a
- * forced text and a forced numeric column); the rest is the CSV file.  The chunk and the
- * split reach, with a few bytes, the code paths that only files of 64 KiB and 4 MiB reach
- * otherwise (dm_csv_set_test_reading, dm_csv_set_split_threshold).
- * Built and run by tests/fuzz/run.sh; seeds written by tests/fuzz/seeds.sh.
+ * (bit 0: split every file into two halves, bit 1: read a subset of the columns); the rest is the
+ * CSV file.  The chunk and the split reach, with a few bytes, the code paths that only files of 64
+ * KiB and 4 MiB reach otherwise (dm_csv_set_test_reading, dm_csv_set_split_threshold). Built and
+ * run by tests/fuzz/run.sh; seeds written by tests/fuzz/seeds.sh.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -87,18 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fuzz_input_file("dm-fuzz-csv-diff", data, size);
 
     static const char *const cols[] = {"a", "b", "c"};
-    static const char *const text[] = {"b"};
-    static const char *const num[] = {"c"};
     dm_csv_options opt_a = {0};
     if (with_opt)
-        opt_a = (dm_csv_options){.force_text = text,
-                                 .n_force_text = 1,
-                                 .force_numeric = num,
-                                 .n_force_numeric = 1,
-                                 .keep = cols,
-                                 .n_keep = 3};
-    dm_csv_options opt_b = opt_a;
-    opt_b.one_reader = true;
+        opt_a = (dm_csv_options){.keep = cols, .n_keep = 3};
+    dm_csv_options opt_b = opt_a; /* one reader: splitting is off for (b) */
 
     char err_a[512] = "", err_b[512] = "";
     dm_dataset ds_a, ds_b;
