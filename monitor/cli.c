@@ -75,6 +75,7 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref
         return 0;
     }
     profile_job job = {ref_path, ref, -1, ""};
+    opt.one_reader = true; /* the profile's check takes the other core */
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, profile_main, &job) == 0;
     if (!threaded)

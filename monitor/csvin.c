@@ -637,7 +637,7 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     }
     r->in_header = true;
     r->line = r->row_line = 1;
-    r->split_at = split_point(fd);
+    r->split_at = r->opt && r->opt->one_reader ? 0 : split_point(fd);
     r->range_bytes = r->split_at ? r->split_at : r->file_size;
     uint64_t off = 0; /* bytes consumed so far */
     bool eof = false;

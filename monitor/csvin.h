@@ -38,6 +38,9 @@ typedef struct {
      * ignored (the comparison reports absent columns) */
     const char *const *keep;
     size_t n_keep;
+    /* read the file on this thread alone, however big (for a caller whose other core is
+     * busy with other work of the same run: a second reader would only share it) */
+    bool one_reader;
 } dm_csv_options;
 
 /* Read path into *out (source = path).  opt may be NULL.  0, or -1 with err set. */

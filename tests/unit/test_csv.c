@@ -696,6 +696,25 @@ Test(csv, split_halves_equal_one_reader)
     dm_dataset_release(&ds2);
 }
 
+/* one_reader: a file past the split threshold, read by this thread alone, gives exactly
+ * what two readers give */
+Test(csv, one_reader_option_reads_whole_files_alike)
+{
+    char *s = many_rows(2000, "\n");
+    const char *path = fixture("one_reader.csv", s);
+    free(s);
+    dm_dataset two, one;
+    dm_csv_set_split_threshold(1);
+    read_ok(path, NULL, &two);
+    dm_csv_options o = {.one_reader = true};
+    read_ok(path, &o, &one);
+    dm_csv_set_split_threshold(UINT64_C(4) << 20);
+    assert_same_dataset(&two, &one);
+    cr_assert_eq(one.rows, 2000);
+    dm_dataset_release(&two);
+    dm_dataset_release(&one);
+}
+
 /* Rows i = 0..n-1 of "i%10,i,<t>": t is "s" for the first `first` rows and 200 x 'L' after
  * them, or the other way round (long_first), so the row estimate the reader makes after its
  * first 64 KiB (monitor/csvin.c, expect_rows) is far too high or far too low. */
