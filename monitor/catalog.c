@@ -24,9 +24,7 @@ int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *er
         dm_db_errf(err, errlen, "no table name given");
         return -1;
     }
-    /* The simple protocol, the name escaped as a literal: measured on PostgreSQL 15, a
-     * binary COPY of a wide batch ran 4x slower in a session whose previous statement went
-     * through the extended protocol (tests/bench/check.sh). */
+    /* The name escaped as a literal and sent with the simple protocol. */
     char *lit = PQescapeLiteral(conn, table, strlen(table));
     if (lit == NULL) {
         dm_db_errf(err, errlen, "could not quote table name \"%s\": %s", table,

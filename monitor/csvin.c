@@ -23,8 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* bytes per read(): 64 KiB stay in the L2 cache from the copy to the parse (measured against
- * 1 MiB: warm compare 0.412 s against 0.431 s, cold 1.73 s against 1.81 s) */
+/* bytes per read(): 64 KiB stay in the L2 cache from the copy to the parse */
 #define CHUNK (1u << 16)
 /* libcsv's parser state between records (ROW_NOT_BEGUN in libcsv.c) */
 #define CSV_STATE_ROW_NOT_BEGUN 0
@@ -393,7 +392,7 @@ static size_t feed(reader *r, struct csv_parser *p, const char *s, size_t n)
  * range should hold: the rows so far scaled to the range, plus a tenth, and never more than
  * the range can hold (a row of n fields takes at least n - 1 bytes).  The columns' arrays
  * are then allocated once, at about their final size, rather than doubled and copied up to
- * it (measured on the bench's 50,000-row current file: 14 ms less parsing).  A file whose
+ * it.  A file whose
  * rows grow longer further down only gets arrays too big, in pages never touched.
  */
 static void expect_rows(reader *r, uint64_t off)

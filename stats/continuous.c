@@ -115,9 +115,9 @@ typedef struct {
  * division per step; rounding at least as good as scipy's two quotients).  Samples too big
  * for that (na nb >= 2^62) take the quotients per step.  The terms go to two sums in turn
  * (a's runs alternate between them, b's steps take the second), added at the end: the
- * additions of consecutive steps then do not wait for each other (measured 12 % fewer
- * cycles on the bench's columns; every term is >= 0, so the order changes the result by a
- * few units in the last place, far inside the 1e-9 the oracle parity allows). */
+ * additions of consecutive steps then do not wait for each other (every term is >= 0, so the order
+ * changes the result by a few units in the last place, far inside the 1e-9 the oracle parity
+ * allows). */
 static inline void cdf_walk_impl(const stats_num *a, const stats_num *b, cdf_sums *out, bool sq)
 {
     size_t na_d = a->n_distinct, nb_d = b->n_distinct;
