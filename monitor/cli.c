@@ -108,7 +108,7 @@ void dm_cli_print_summary(FILE *f, const rpt_run *run)
                 v->retrain ? "FLAGGED" : "not flagged", 100.0 * run->retrain_fraction);
     }
     for (size_t i = 0; i < run->ncols; i++) {
-        const rpt_column *c = &run->cols[i];
+        const stats_column_result *c = &run->cols[i];
         if (!c->drifted)
             continue;
         fprintf(f, "  drifted  %-40s %-13s %.6g (threshold %g)\n", c->name,

@@ -227,7 +227,7 @@ static int align_mixed(const dm_column *r, const dm_column *c, dm_comparison *o,
     return 0;
 }
 
-static void unseen(const stats_column *sc, rpt_column *rc)
+static void unseen(const stats_column *sc, stats_column_result *rc)
 {
     rc->unseen_categories = 0;
     rc->unseen_share = 0.;
@@ -341,7 +341,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
             if (untest_slot(&o, j->slot, j->r->name, msg))
                 goto oom;
             size_t at = j->skip_at + moved++, last = o.nskipped - 1;
-            rpt_skipped sk = o.skipped[last];
+            stats_skipped_column sk = o.skipped[last];
             char *reason = o.reasons[last];
             memmove(&o.skipped[at + 1], &o.skipped[at], (last - at) * sizeof *o.skipped);
             memmove(&o.reasons[at + 1], &o.reasons[at], (last - at) * sizeof *o.reasons);
@@ -359,18 +359,17 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
             o.aligned[j->slot] = NULL;
             o.plots[j->slot] = NULL;
         }
-        rpt_column *rc_ = &o.cols[w];
+        stats_column_result *rc_ = &o.cols[w];
         rc_->name = j->r->name;
         rc_->kind = o.data[w].kind;
         rc_->test = j->test;
         rc_->threshold = j->thr;
         rc_->score = j->score;
         rc_->drifted = stats_drifted(j->test, j->score, j->thr);
-        rc_->ref = (rpt_side){ref->rows, j->r->missing, j->r->nonfinite};
-        rc_->cur = (rpt_side){cur->rows, j->c->missing, j->c->nonfinite};
+        rc_->ref = (stats_side){ref->rows, j->r->missing, j->r->nonfinite};
+        rc_->cur = (stats_side){cur->rows, j->c->missing, j->c->nonfinite};
         rc_->data = &o.data[w];
         rc_->cat_labels = o.labels[w];
-        rc_->plot = o.plots[w];
         rc_->note = j->note;
         unseen(&o.data[w], rc_);
     }
@@ -434,7 +433,7 @@ int dm_comparison_add_skipped(dm_comparison *c, const char *name, const char *re
         return 0;
     }
     char *both = malloc(ln + lr + 2);
-    rpt_skipped *ns = realloc(c->skipped, (c->nskipped + 2) * sizeof *ns);
+    stats_skipped_column *ns = realloc(c->skipped, (c->nskipped + 2) * sizeof *ns);
     if (ns)
         c->skipped = ns;
     char **nr = realloc(c->reasons, (c->nskipped + 2) * sizeof *nr);
@@ -463,6 +462,7 @@ void dm_comparison_to_run(const dm_comparison *c, const dm_config *cfg, const dm
     run->cur_rows = cur->rows;
     run->cols = c->cols;
     run->ncols = c->ncols;
+    run->plots = (const char *const *)c->plots;
     run->skipped = c->skipped;
     run->nskipped = c->nskipped;
     run->drift_share = cfg->drift_share;

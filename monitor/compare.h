@@ -7,7 +7,7 @@
  * never in the share; the others are tested with the test the config or the default rule
  * picks, and a test that cannot apply (ks, wasserstein, ed on text) skips the column with
  * the reason.  Categories of a column that is numbers on one side and text on the other
- * are the two lists side by side (no category matches), and its rpt_column carries the
+ * are the two lists side by side (no category matches), and its result carries the
  * pair's note.
  */
 #ifndef DRIFTMON_COMPARE_H
@@ -22,9 +22,9 @@
 #include "reports/report.h"
 
 typedef struct {
-    rpt_column *cols;
+    stats_column_result *cols;
     size_t ncols;
-    rpt_skipped *skipped;
+    stats_skipped_column *skipped;
     size_t nskipped;
     stats_verdict verdict;
     /* owned storage behind cols[i].data / cat_labels and skipped reasons */
@@ -32,7 +32,7 @@ typedef struct {
     const char ***labels;
     uint64_t **aligned;
     char **reasons;
-    char **plots; /* cols[i].plot */
+    char **plots; /* plots[i]: cols[i]'s SVG, drawn with its test (rpt_run.plots) */
 } dm_comparison;
 
 /* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0, or -1 with err set

@@ -350,7 +350,7 @@ static char *results_json(const dm_comparison *cmp)
     if (!a)
         return NULL;
     for (size_t i = 0; i < cmp->ncols; i++) {
-        const rpt_column *c = &cmp->cols[i];
+        const stats_column_result *c = &cmp->cols[i];
         cJSON *o = cJSON_CreateObject();
         if (!o)
             break;

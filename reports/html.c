@@ -97,7 +97,7 @@ typedef struct {
 } col_rank;
 
 /* Distance tests: score / threshold.  p-value tests: threshold / p, p = 0 first. */
-static double rank_key(const rpt_column *c)
+static double rank_key(const stats_column_result *c)
 {
     double s = c->score, t = c->threshold;
     if (isnan(s) || isnan(t))
@@ -234,7 +234,7 @@ static void put_header(rpt_buf *b, const rpt_run *r)
     rpt_buf_puts(b, "</dl>\n</header>\n");
 }
 
-static void put_missing(rpt_buf *b, const rpt_side *s)
+static void put_missing(rpt_buf *b, const stats_side *s)
 {
     char pct[64];
     if (s->rows == 0) {
@@ -252,7 +252,7 @@ static void put_missing(rpt_buf *b, const rpt_side *s)
 }
 
 /* Share of rows without a usable value (missing or non-finite); NaN for an empty side. */
-static double missing_share(const rpt_side *s)
+static double missing_share(const stats_side *s)
 {
     if (s->rows == 0)
         return NAN;
@@ -263,7 +263,7 @@ static double missing_share(const rpt_side *s)
  * between reference and current.  Flagged with an arrow and words, not colour alone. */
 #define RPT_MISSING_JUMP 0.05
 
-static void put_missing_jump(rpt_buf *b, const rpt_column *c)
+static void put_missing_jump(rpt_buf *b, const stats_column_result *c)
 {
     double r = missing_share(&c->ref), k = missing_share(&c->cur);
     if (!isfinite(r) || !isfinite(k) || fabs(k - r) < RPT_MISSING_JUMP)
@@ -274,7 +274,7 @@ static void put_missing_jump(rpt_buf *b, const rpt_column *c)
                    (k - r) * 100.0, k > r ? "\xE2\x96\xB2" : "\xE2\x96\xBC", (k - r) * 100.0);
 }
 
-static void put_column_row(rpt_buf *b, const rpt_column *c)
+static void put_column_row(rpt_buf *b, const stats_column_result *c, const char *plot)
 {
     char thr[64], score[64];
     double bound[1] = {c->threshold};
@@ -322,9 +322,9 @@ static void put_column_row(rpt_buf *b, const rpt_column *c)
     }
     rpt_buf_puts(b, "</td><td class=\"plot\">");
     bool drawn;
-    if (c->plot) { /* drawn with the test */
-        drawn = c->plot[0] != '\0';
-        rpt_buf_puts(b, c->plot);
+    if (plot) { /* drawn with the test */
+        drawn = plot[0] != '\0';
+        rpt_buf_puts(b, plot);
     } else {
         drawn = c->data != NULL && rpt_svg_column(b, c->data, c->cat_labels, c->name) == 0;
     }
@@ -339,7 +339,7 @@ static void put_drifted_list(rpt_buf *b, const rpt_run *r, const col_rank *rank)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->ncols; i++) {
-        const rpt_column *c = &r->cols[rank[i].index];
+        const stats_column_result *c = &r->cols[rank[i].index];
         if (!c->drifted)
             continue;
         rpt_buf_puts(b, n == 0 ? "<p class=\"where\"><strong>Drifted:</strong> " : ", ");
@@ -350,7 +350,7 @@ static void put_drifted_list(rpt_buf *b, const rpt_run *r, const col_rank *rank)
         rpt_buf_puts(b, ".</p>\n");
     n = 0;
     for (size_t i = 0; i < r->ncols; i++) {
-        const rpt_column *c = &r->cols[rank[i].index];
+        const stats_column_result *c = &r->cols[rank[i].index];
         double m0 = missing_share(&c->ref), m1 = missing_share(&c->cur);
         if (!isfinite(m0) || !isfinite(m1) || fabs(m1 - m0) < RPT_MISSING_JUMP)
             continue;
@@ -394,7 +394,7 @@ static void put_columns(rpt_buf *b, const rpt_run *r)
                     "<th>Missing (ref / cur)</th><th>Unseen cate\xC2\xADgories</th>"
                     "<th>Reference vs current</th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < r->ncols; i++)
-        put_column_row(b, &r->cols[rank[i].index]);
+        put_column_row(b, &r->cols[rank[i].index], r->plots ? r->plots[rank[i].index] : NULL);
     rpt_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
     free(rank);
 }

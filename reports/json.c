@@ -55,7 +55,7 @@ static bool add_text(cJSON *obj, const char *key, const char *s)
     return ok;
 }
 
-static bool add_side(cJSON *obj, const char *key, const rpt_side *s)
+static bool add_side(cJSON *obj, const char *key, const stats_side *s)
 {
     cJSON *o = cJSON_AddObjectToObject(obj, key);
     return o != NULL && add_u64(o, "rows", s->rows) && add_u64(o, "missing", s->missing) &&
@@ -64,7 +64,7 @@ static bool add_side(cJSON *obj, const char *key, const rpt_side *s)
 
 /* Labels of the categories present in current and absent from reference (categorical text
  * columns with labels only), at most JSON_MAX_UNSEEN_LABELS of them. */
-static bool add_unseen_labels(cJSON *obj, const rpt_column *c)
+static bool add_unseen_labels(cJSON *obj, const stats_column_result *c)
 {
     const stats_column *d = c->data;
     if (d == NULL || c->cat_labels == NULL || d->kind != STATS_CAT || d->is_numeric_data ||
@@ -109,7 +109,7 @@ static char *unique_key(const cJSON *obj, const char *name, size_t index)
     return k2;
 }
 
-static bool add_column(cJSON *by_col, const rpt_column *c, size_t index)
+static bool add_column(cJSON *by_col, const stats_column_result *c, size_t index)
 {
     char *key = unique_key(by_col, c->name, index);
     if (key == NULL)

@@ -20,40 +20,6 @@
 #include "stats/stats.h"
 
 typedef struct {
-    uint64_t rows;      /* rows of the dataset */
-    uint64_t missing;   /* empty / NA / NULL */
-    uint64_t nonfinite; /* +-inf, dropped */
-} rpt_side;
-
-typedef struct {
-    const char *name;
-    stats_kind kind; /* "num" / "cat" */
-    stats_test test;
-    double threshold;
-    double score; /* NaN prints as null */
-    bool drifted;
-    rpt_side ref, cur;
-    /* extra signals Evidently does not give (driftmon reports them beside the test) */
-    size_t unseen_categories; /* categories in current absent from reference */
-    double unseen_share;      /* share of current non-missing rows in those categories */
-    /* what the reader should know about the column's types, e.g. numbers on one side and
-     * text on the other (JSON "note", shown under the name in HTML), or NULL */
-    const char *note;
-    /* the data, for plots (may be NULL); cat_labels[i] names category i when the column is
-     * categorical text (data->kind == STATS_CAT && !data->is_numeric_data) */
-    const stats_column *data;
-    const char *const *cat_labels;
-    /* the plot already rendered by rpt_svg_column() ("" when there is none), or NULL to
-     * render it from data when the HTML is written */
-    const char *plot;
-} rpt_column;
-
-typedef struct {
-    const char *name;
-    const char *reason; /* "absent from current", "no data in reference", ... */
-} rpt_skipped;
-
-typedef struct {
     const char *version;      /* driftmon version */
     const char *generated_at; /* ISO-8601 UTC */
     const char *ref_source;
@@ -63,9 +29,12 @@ typedef struct {
     const char *cur_source;
     const char *cur_span; /* "first .. last" timestamp of the current rows, or NULL */
     uint64_t cur_rows;
-    const rpt_column *cols;
+    const stats_column_result *cols;
     size_t ncols;
-    const rpt_skipped *skipped;
+    /* plots[i]: the SVG of cols[i] already rendered by rpt_svg_column() ("" when there is
+     * none), or NULL (or plots NULL) to render it from cols[i].data when the HTML is written */
+    const char *const *plots;
+    const stats_skipped_column *skipped;
     size_t nskipped;
     double drift_share;
     double retrain_fraction;

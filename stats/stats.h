@@ -178,6 +178,41 @@ void stats_sort_doubles(double *x, size_t n, double *tmp);
  */
 size_t stats_compress_sorted(const double *x, size_t n, double *value, uint64_t *count);
 
+/* ---- the result of a comparison -------------------------------------------------- */
+/* What the comparison stage produces for each column pair and every consumer reads (the
+ * reports, the history, the database).  Strings and data point into storage the producer
+ * owns. */
+typedef struct {
+    uint64_t rows;      /* rows of the dataset */
+    uint64_t missing;   /* empty / NA / NULL */
+    uint64_t nonfinite; /* +-inf, dropped */
+} stats_side;
+
+typedef struct {
+    const char *name;
+    stats_kind kind;
+    stats_test test;
+    double threshold;
+    double score; /* NaN when there is none */
+    bool drifted;
+    stats_side ref, cur;
+    /* signals beside the test that Evidently does not give */
+    size_t unseen_categories; /* categories in current absent from reference */
+    double unseen_share;      /* share of current non-missing rows in those categories */
+    /* what the reader should know about the column's types, e.g. numbers on one side and
+     * text on the other, or NULL */
+    const char *note;
+    /* the samples the test read (may be NULL); cat_labels[i] names category i when the
+     * column is categorical text (data->kind == STATS_CAT && !data->is_numeric_data) */
+    const stats_column *data;
+    const char *const *cat_labels;
+} stats_column_result;
+
+typedef struct {
+    const char *name;
+    const char *reason; /* "absent from current", "no data in reference", ... */
+} stats_skipped_column;
+
 /* ---- dataset verdict ------------------------------------------------------------ */
 typedef struct {
     size_t number_of_columns; /* tested columns */

@@ -87,7 +87,7 @@ static const dm_pair *pair(const dm_reconciled *r, const char *name)
     return NULL;
 }
 
-static const rpt_column *tested(const dm_comparison *c, const char *name)
+static const stats_column_result *tested(const dm_comparison *c, const char *name)
 {
     for (size_t i = 0; i < c->ncols; i++)
         if (strcmp(c->cols[i].name, name) == 0)
@@ -390,7 +390,7 @@ Test(reconcile, numbers_against_text_categorical_never_match)
     run("{\"columns\": {\"categorical\": [\"c\"]}, \"drift\": {\"stattest\": \"jensenshannon\"}}",
         &ref, &cur, &pairs, &cmp);
     cr_assert_eq(pair(&pairs, "c")->kind, DM_PAIR_CAT_MIXED);
-    const rpt_column *c = tested(&cmp, "c");
+    const stats_column_result *c = tested(&cmp, "c");
     assert_close(c->score, sqrt(log(2.0)));
     cr_assert_not_null(c->note);
     cr_assert(strstr(c->note, "numbers in reference, text in current") != NULL, "%s", c->note);

@@ -82,8 +82,8 @@ static const uint64_t cat_cur_count[] = {50, 30, 15, 5};
 static const char *const cat_labels[] = {"A", "B", "bad\xff\xfelabel", "C"};
 static stats_column cat_data;
 
-static rpt_column cols3[3];
-static rpt_skipped skipped2[2];
+static stats_column_result cols3[3];
+static stats_skipped_column skipped2[2];
 
 /* The run the JSON tests check:
  *  - col 0 "AMT_CREDIT": num, wasserstein, threshold 0.1, score 0.25, drifted
@@ -100,36 +100,36 @@ static rpt_run make_run(void)
     cat_data.ref_cat = (stats_cat){cat_ref_count, 4, 100};
     cat_data.cur_cat = (stats_cat){cat_cur_count, 4, 100};
 
-    cols3[0] = (rpt_column){.name = "AMT_CREDIT",
-                            .kind = STATS_NUM,
-                            .test = STATS_TEST_WASSERSTEIN,
-                            .threshold = 0.1,
-                            .score = 0.25,
-                            .drifted = true,
-                            .ref = {307511, 0, 0},
-                            .cur = {48744, 3, 2}};
-    cols3[1] = (rpt_column){.name = "NAME_CONTRACT_TYPE",
-                            .kind = STATS_CAT,
-                            .test = STATS_TEST_JENSENSHANNON,
-                            .threshold = 0.1,
-                            .score = 0.14755,
-                            .drifted = true,
-                            .ref = {307511, 7, 0},
-                            .cur = {48744, 0, 0},
-                            .unseen_categories = 2,
-                            .unseen_share = 0.2,
-                            .data = &cat_data,
-                            .cat_labels = cat_labels};
-    cols3[2] = (rpt_column){.name = "EXT_SOURCE_1",
-                            .kind = STATS_NUM,
-                            .test = STATS_TEST_KS,
-                            .threshold = 0.05,
-                            .score = NAN,
-                            .drifted = false,
-                            .ref = {307511, 173378, 0},
-                            .cur = {48744, 20532, 0}};
-    skipped2[0] = (rpt_skipped){"TARGET", "absent from current"};
-    skipped2[1] = (rpt_skipped){"EMPTY_COL", "no data in reference"};
+    cols3[0] = (stats_column_result){.name = "AMT_CREDIT",
+                                     .kind = STATS_NUM,
+                                     .test = STATS_TEST_WASSERSTEIN,
+                                     .threshold = 0.1,
+                                     .score = 0.25,
+                                     .drifted = true,
+                                     .ref = {307511, 0, 0},
+                                     .cur = {48744, 3, 2}};
+    cols3[1] = (stats_column_result){.name = "NAME_CONTRACT_TYPE",
+                                     .kind = STATS_CAT,
+                                     .test = STATS_TEST_JENSENSHANNON,
+                                     .threshold = 0.1,
+                                     .score = 0.14755,
+                                     .drifted = true,
+                                     .ref = {307511, 7, 0},
+                                     .cur = {48744, 0, 0},
+                                     .unseen_categories = 2,
+                                     .unseen_share = 0.2,
+                                     .data = &cat_data,
+                                     .cat_labels = cat_labels};
+    cols3[2] = (stats_column_result){.name = "EXT_SOURCE_1",
+                                     .kind = STATS_NUM,
+                                     .test = STATS_TEST_KS,
+                                     .threshold = 0.05,
+                                     .score = NAN,
+                                     .drifted = false,
+                                     .ref = {307511, 173378, 0},
+                                     .cur = {48744, 20532, 0}};
+    skipped2[0] = (stats_skipped_column){"TARGET", "absent from current"};
+    skipped2[1] = (stats_skipped_column){"EMPTY_COL", "no data in reference"};
 
     rpt_run r;
     memset(&r, 0, sizeof r);
@@ -195,7 +195,7 @@ static void expect_bool(const cJSON *o, const char *key, bool want)
     cr_assert_eq(cJSON_IsTrue(v) ? true : false, want, "\"%s\"", key);
 }
 
-static void expect_side(const cJSON *o, const char *key, const rpt_side *s)
+static void expect_side(const cJSON *o, const char *key, const stats_side *s)
 {
     const cJSON *side = get(o, key);
     cr_assert(cJSON_IsObject(side));
@@ -266,7 +266,7 @@ Test(reports, json_every_field)
     static const char *const names[] = {"AMT_CREDIT", "NAME_CONTRACT_TYPE", "EXT_SOURCE_1"};
     expect_keys(by, names, 3);
     for (size_t i = 0; i < 3; i++) {
-        const rpt_column *c = &r.cols[i];
+        const stats_column_result *c = &r.cols[i];
         const cJSON *o = get(by, names[i]);
         expect_str(o, "column_name", names[i]);
         expect_str(o, "column_type", c->kind == STATS_CAT ? "cat" : "num");
@@ -392,15 +392,15 @@ Test(reports, json_doubles_round_trip_exactly)
         1e-300,                  /* a p-value far in the tail */
         9007199254740993.0 - 1.0 /* 2^53 */
     };
-    rpt_column c[sizeof values / sizeof *values];
+    stats_column_result c[sizeof values / sizeof *values];
     char names[sizeof values / sizeof *values][16];
     for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
         snprintf(names[i], sizeof names[i], "c%zu", i);
-        c[i] = (rpt_column){.name = names[i],
-                            .kind = STATS_NUM,
-                            .test = STATS_TEST_WASSERSTEIN,
-                            .threshold = values[i],
-                            .score = values[i]};
+        c[i] = (stats_column_result){.name = names[i],
+                                     .kind = STATS_NUM,
+                                     .test = STATS_TEST_WASSERSTEIN,
+                                     .threshold = values[i],
+                                     .score = values[i]};
     }
     rpt_run r = make_run();
     r.cols = c;
@@ -438,18 +438,18 @@ Test(reports, json_invalid_utf8_becomes_valid)
         "trunc\xE2\x82",   "ok\xC3\xA9\xE2\x82\xAC",
     };
     size_t n = sizeof bad_names / sizeof *bad_names;
-    rpt_column c[8];
+    stats_column_result c[8];
     for (size_t i = 0; i < n; i++)
-        c[i] = (rpt_column){.name = bad_names[i],
-                            .kind = STATS_NUM,
-                            .test = STATS_TEST_WASSERSTEIN,
-                            .threshold = 0.1,
-                            .score = 0.01};
+        c[i] = (stats_column_result){.name = bad_names[i],
+                                     .kind = STATS_NUM,
+                                     .test = STATS_TEST_WASSERSTEIN,
+                                     .threshold = 0.1,
+                                     .score = 0.01};
     rpt_run r = make_run();
     r.cols = c;
     r.ncols = n;
     r.verdict = (stats_verdict){n, 0, 0.0, false, false};
-    rpt_skipped sk = {"skip\xFF", "reason \xC1\xBF"};
+    stats_skipped_column sk = {"skip\xFF", "reason \xC1\xBF"};
     r.skipped = &sk;
     r.nskipped = 1;
     r.ref_source = "src\xE0\x9F\xBF.csv";
@@ -474,7 +474,7 @@ Test(reports, json_invalid_utf8_becomes_valid)
 
 Test(reports, json_duplicate_names_keep_unique_keys)
 {
-    rpt_column c[2] = {
+    stats_column_result c[2] = {
         {.name = "x", .test = STATS_TEST_WASSERSTEIN, .threshold = 0.1, .score = 0.2},
         {.name = "x", .test = STATS_TEST_WASSERSTEIN, .threshold = 0.1, .score = 0.3},
     };
@@ -548,7 +548,7 @@ Test(reports, html_escape_attacks)
 
 Test(reports, html_escapes_every_data_string)
 {
-    rpt_column c[3] = {
+    stats_column_result c[3] = {
         {.name = "<script>alert(1)</script>",
          .test = STATS_TEST_WASSERSTEIN,
          .threshold = 0.1,
@@ -564,7 +564,7 @@ Test(reports, html_escapes_every_data_string)
          .threshold = 0.1,
          .score = 0.01},
     };
-    rpt_skipped sk = {"<b>bold</b>", "absent from \"current\" & <i>"};
+    stats_skipped_column sk = {"<b>bold</b>", "absent from \"current\" & <i>"};
     rpt_run r = make_run();
     r.cols = c;
     r.ncols = 3;
@@ -682,7 +682,7 @@ Test(reports, html_sorted_by_distance_past_threshold)
      *  z_tenth z 0.05/0.5 = 0.1               nan    wasserstein NaN -> last
      *  psi_2   psi 0.2/0.1 = 2
      * order: ks_zero, chi_5, js_3, psi_2, d_half, z_tenth, nan */
-    rpt_column c[] = {
+    stats_column_result c[] = {
         {.name = "d_half", .test = STATS_TEST_WASSERSTEIN, .threshold = 0.1, .score = 0.05},
         {.name = "js_3", .test = STATS_TEST_JENSENSHANNON, .threshold = 0.1, .score = 0.3},
         {.name = "ks_zero", .test = STATS_TEST_KS, .threshold = 0.05, .score = 0.0},

@@ -517,7 +517,7 @@ Test(svg, report_has_one_plot_per_column_with_data)
     data.kind = STATS_CAT;
     data.ref_cat = (stats_cat){rc, 2, 5};
     data.cur_cat = (stats_cat){cc, 2, 5};
-    rpt_column c[3] = {
+    stats_column_result c[3] = {
         {.name = "with_data",
          .kind = STATS_CAT,
          .test = STATS_TEST_JENSENSHANNON,
