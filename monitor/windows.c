@@ -11,6 +11,7 @@
 
 #include <libpq-fe.h>
 
+#include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
 
@@ -106,16 +107,14 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
 {
     *found = false;
     char err[600];
-    const char *pt[1] = {s->cfg.source_table};
-    PGresult *r = PQexecParams(s->conn, "SELECT $1::regclass::text", 1, NULL, pt, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    dm_db_table tbl; /* the name as every check parses and checks it (catalog.c) */
+    if (dm_db_table_lookup(s->conn, s->cfg.source_table, &tbl, err, sizeof err) != 0) {
         dm_logf(DM_LOG_ERROR, "could not find the monitored table", "table=%s reason=%s",
-                s->cfg.source_table, serve_pq_reason(s->conn, r, err, sizeof err));
-        PQclear(r);
+                s->cfg.source_table, err);
         return -1;
     }
-    char *qtable = strdup(PQgetvalue(r, 0, 0));
-    PQclear(r);
+    char *qtable = strdup(tbl.qualified);
+    dm_db_table_release(&tbl);
     char *qcol =
         PQescapeIdentifier(s->conn, s->cfg.timestamp_column, strlen(s->cfg.timestamp_column));
     if (!qtable || !qcol) {
@@ -136,7 +135,7 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
         snprintf(f, sizeof f, "%" PRId64, from);
         snprintf(e, sizeof e, "%" PRId64, s->every_s);
         const char *p[2] = {f, e};
-        r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
+        PGresult *r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
             rc = 0;
             if (!PQgetisnull(r, 0, 0)) {
