@@ -9,7 +9,7 @@
 #   - history pages: `prod risk` and `prod_risk` get two pages; a 300-character name gets a
 #     page that exists and that index.html links;
 #   - index.html lists only the runs whose reports are in its directory, and every link in it
-#     names a file that exists;
+#     names a file that exists; a reports.dir that is itself a symbolic link is followed;
 #   - the cache holds only the versions in use after three versions of a reference.
 set -u
 cd "$(dirname "$0")/../.."
@@ -165,9 +165,16 @@ else
 fi
 
 # ---- item 7: the index links only what exists in its directory ------------------------------
+# the second directory is configured through a symbolic link: the configured path itself is
+# followed (an operator may put the reports on another disk), links inside it are not
+mkdir -p "$W/reports2-real"
 R2=$W/reports2
+ln -s "$W/reports2-real" "$R2"
 config "$W/c2.json" hc "$R2" "$W/cache"
 "$DM" check b1 --config "$W/c2.json" >"$W/c2.out" 2>"$W/err" || bad "check into a second reports directory" "$(cat "$W/err")"
+[ -L "$R2" ] && [ -f "$W/reports2-real/index.html" ] && ls "$W/reports2-real"/run-*.html >/dev/null 2>&1 &&
+    ok "a reports directory configured as a symbolic link is followed (its reports and index are in the target)" ||
+    bad "a symlinked reports.dir is followed" "$(ls -la "$R2" "$W/reports2-real" 2>&1)"
 in_db=$(psql_q -c "SELECT count(*) FROM driftmon.runs")
 in_r2=$(grep -o 'href="run-[0-9]*\.html"' "$R2/index.html" | sort -u | wc -l)
 [ "$in_db" -ge 2 ] && [ "$in_r2" = 1 ] &&
