@@ -2,12 +2,20 @@
 #include "monitor/fsutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+/* A temporary file's name keeps at most this much of the final name: a long final name
+ * must not push ".<name>.tmp.XXXXXX" past NAME_MAX. */
+#define TMP_BASE_MAX 100
 
 static void set_err(char *err, size_t errlen, const char *what, const char *path, int errnum)
 {
@@ -38,25 +46,126 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 
 /* fsync the directory so the rename itself is durable.  File systems that cannot sync a
  * directory (EINVAL, ENOTSUP) are accepted, as PostgreSQL's fsync_fname does. */
-static int sync_dir(const char *dir)
+static int sync_dir(int dirfd)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    if (rc != 0 && (saved == EINVAL || saved == ENOTSUP))
+    int rc = fsync(dirfd);
+    if (rc != 0 && (errno == EINVAL || errno == ENOTSUP))
         rc = 0;
-    errno = saved;
     return rc;
+}
+
+/* ".<name, cut>.tmp.XXXXXX" with six random characters. */
+static void tmp_name(const char *name, char *out, size_t len)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char r[6];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)out;
+        for (size_t i = 0; i < sizeof r; i++, x >>= 7)
+            r[i] = (unsigned char)x;
+    }
+    char suffix[7];
+    for (size_t i = 0; i < sizeof r; i++)
+        suffix[i] = set[r[i] % (sizeof set - 1)];
+    suffix[6] = '\0';
+    snprintf(out, len, ".%.*s.tmp.%s", TMP_BASE_MAX, name, suffix);
+}
+
+/* The work of both entry points; shown names the file in messages. */
+static int write_at(int dirfd, const char *shown, const char *name, const void *data, size_t len,
+                    mode_t mode, char *err, size_t errlen)
+{
+    char tmp[TMP_BASE_MAX + 32];
+    int fd = -1, saved = 0, rc = -1;
+    bool created = false;
+
+    if (*name == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0) {
+        set_err(err, errlen, "write", shown, EISDIR);
+        return -1;
+    }
+    /* O_EXCL: a name that exists, link or not, is never opened; the mode is ours, less the
+     * umask, never a bit of a file this one replaces */
+    for (int tries = 0; tries < 100; tries++) {
+        tmp_name(name, tmp, sizeof tmp);
+        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+        if (fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (fd < 0) {
+        saved = errno;
+        goto out;
+    }
+    created = true;
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        saved = errno;
+        goto out;
+    }
+    int cfd = fd;
+    fd = -1;
+    if (close(cfd) != 0) {
+        saved = errno;
+        goto out;
+    }
+    /* rename replaces the name itself: a symbolic link there is replaced, not followed */
+    if (renameat(dirfd, tmp, dirfd, name) != 0) {
+        saved = errno;
+        goto out;
+    }
+    created = false; /* renamed: the file is in place */
+    if (sync_dir(dirfd) != 0) {
+        /* the new file is complete and in place, only its durability is in doubt */
+        set_err(err, errlen, "sync the directory of", shown, errno);
+        goto out_quiet;
+    }
+    rc = 0;
+out:
+    if (rc != 0)
+        set_err(err, errlen, "write", shown, saved);
+out_quiet:
+    if (fd >= 0)
+        close(fd);
+    if (created)
+        (void)unlinkat(dirfd, tmp, 0);
+    return rc;
+}
+
+int dm_dir_open(const char *dir, int flags, char *err, size_t errlen)
+{
+    int fd =
+        open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (flags & DM_DIR_NOFOLLOW ? O_NOFOLLOW : 0));
+    if (fd < 0) {
+        int saved = errno;
+        struct stat st; /* O_DIRECTORY | O_NOFOLLOW on a link: ENOTDIR on Linux, ELOOP else */
+        if ((flags & DM_DIR_NOFOLLOW) && (saved == ELOOP || saved == ENOTDIR) &&
+            lstat(dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+            saved = ELOOP;
+            if (err != NULL && errlen > 0)
+                snprintf(err, errlen, "could not open directory \"%s\": it is a symbolic link",
+                         dir);
+        } else
+            set_err(err, errlen, "open directory", dir, saved);
+        errno = saved;
+    }
+    return fd;
+}
+
+int dm_write_file_atomic_at(int dirfd, const char *dir, const char *name, const void *data,
+                            size_t len, mode_t mode, char *err, size_t errlen)
+{
+    char shown[4096];
+    snprintf(shown, sizeof shown, "%s/%s", dir ? dir : ".", name ? name : "");
+    if (dirfd < 0 || name == NULL || (data == NULL && len > 0)) {
+        set_err(err, errlen, "write", shown, EINVAL);
+        return -1;
+    }
+    return write_at(dirfd, shown, name, data, len, mode, err, errlen);
 }
 
 int dm_write_file_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
 {
-    char *dir = NULL, *tmp = NULL;
-    int fd = -1, rc = -1, saved = 0;
-
     if (path == NULL || (data == NULL && len > 0)) {
         set_err(err, errlen, "write", path != NULL ? path : "(null)", EINVAL);
         return -1;
@@ -67,65 +176,25 @@ int dm_write_file_atomic(const char *path, const void *data, size_t len, char *e
         set_err(err, errlen, "write", path, EISDIR);
         return -1;
     }
-    size_t dirlen = slash == NULL ? 1 : (slash == path ? 1 : (size_t)(slash - path));
-    dir = malloc(dirlen + 1);
-    tmp = malloc(dirlen + strlen(base) + sizeof "/..tmp.XXXXXX");
-    if (dir == NULL || tmp == NULL) {
-        saved = ENOMEM;
-        goto out;
-    }
+    char *dir = NULL;
     if (slash == NULL)
-        memcpy(dir, ".", 2);
-    else {
-        memcpy(dir, slash == path ? "/" : path, dirlen);
-        dir[dirlen] = '\0';
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (dir == NULL) {
+        set_err(err, errlen, "write", path, ENOMEM);
+        return -1;
     }
-    sprintf(tmp, "%s/.%s.tmp.XXXXXX", dir, base);
-
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        saved = errno;
-        free(tmp);
-        tmp = NULL; /* nothing was created */
-        goto out;
-    }
-    /* mkstemp creates 0600; a report keeps the mode of the file it replaces, else 0644. */
-    struct stat st;
-    mode_t mode = 0644;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        mode = st.st_mode & 07777;
-    if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        saved = errno;
-        goto out;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        saved = errno;
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        saved = errno;
-        goto out;
-    }
-    free(tmp);
-    tmp = NULL; /* renamed: the file is in place */
-    if (sync_dir(dir) != 0) {
-        /* the new file is complete and in place, only its durability is in doubt */
-        set_err(err, errlen, "sync directory", dir, errno);
-        goto out_quiet;
-    }
-    rc = 0;
-out:
-    if (rc != 0)
-        set_err(err, errlen, "write", path, saved);
-out_quiet:
-    if (fd >= 0)
-        close(fd);
-    if (tmp != NULL) {
-        unlink(tmp);
-        free(tmp);
-    }
+    /* the directory part is the caller's path and followed as given; the name is not */
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
+    if (dirfd < 0) {
+        set_err(err, errlen, "write", path, errno);
+        return -1;
+    }
+    int rc = write_at(dirfd, path, base, data, len, DM_FILE_MODE, err, errlen);
+    close(dirfd);
     return rc;
 }

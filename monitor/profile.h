@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "monitor/dataset.h"
 
@@ -59,6 +60,11 @@ int dm_profile_digest(dm_dataset *ds);
 /* Write atomically to path.  0, or -1 with err naming the file. */
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
 
+/* dm_profile_write of the entry name of the directory dirfd (fsutil.h: a link there is
+ * replaced, not followed), created with mode & ~umask; dir names the directory in err. */
+int dm_profile_write_at(dm_dataset *ds, int dirfd, const char *dir, const char *name, mode_t mode,
+                        char *err, size_t errlen);
+
 /* Does the file start with the profile magic? (false when unreadable) */
 bool dm_profile_sniff(const char *path);
 
@@ -70,6 +76,10 @@ bool dm_profile_sniff(const char *path);
  * computed as they are hashed, and each column's pages are given back once hashed:
  * resident memory stays near one column's worth however big the profile. */
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* dm_profile_read of the entry name of the directory dirfd, never through a symbolic link
+ * (a link there is an error that says so).  1 when there is no such entry. */
+int dm_profile_read_at(int dirfd, const char *dir, const char *name, dm_dataset *out, char *err,
+                       size_t errlen);
 /* The same, the checked pages kept mapped: for a comparison that reads every column next
  * (it gives a column's pages back once it has tested it, dm_dataset_evict). */
 int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen);

@@ -25,6 +25,20 @@ int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+int dm_profile_write_at(dm_dataset *ds, int dirfd, const char *dir, const char *name, mode_t mode,
+                        char *err, size_t errlen)
+{
+    size_t len;
+    unsigned char *p = dm_profile_serialize(ds, &len);
+    if (!p) {
+        snprintf(err, errlen, "could not write \"%s/%s\": out of memory", dir, name);
+        return -1;
+    }
+    int rc = dm_write_file_atomic_at(dirfd, dir, name, p, len, mode, err, errlen);
+    free(p);
+    return rc;
+}
+
 bool dm_profile_sniff(const char *path)
 {
     unsigned char m[DM_PROFILE_MAGIC_BYTES];
@@ -36,13 +50,10 @@ bool dm_profile_sniff(const char *path)
     return dm_profile_magic_ok(m, n);
 }
 
-static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool keep_pages)
+/* Read the open file fd (closed here); path names it in messages. */
+static int read_fd(int fd, const char *path, dm_dataset *out, char *err, size_t errlen,
+                   bool keep_pages)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
-        return -1;
-    }
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "\"%s\" is not a regular file", path);
@@ -88,6 +99,31 @@ static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen
     int rc = dm_profile_parse(p, len, path, out, err, errlen);
     free(p);
     return rc;
+}
+
+static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool keep_pages)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    return read_fd(fd, path, out, err, errlen, keep_pages);
+}
+
+int dm_profile_read_at(int dirfd, const char *dir, const char *name, dm_dataset *out, char *err,
+                       size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int saved = errno;
+        snprintf(err, errlen, "could not open \"%s\": %s", path,
+                 saved == ELOOP ? "it is a symbolic link" : strerror(saved));
+        return saved == ENOENT ? 1 : -1;
+    }
+    return read_fd(fd, path, out, err, errlen, false);
 }
 
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)

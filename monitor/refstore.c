@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "monitor/db.h"
+#include "monitor/fsutil.h"
 #include "monitor/log.h"
 #include "monitor/profile.h"
 #include "monitor/sha256.h"
@@ -291,36 +292,113 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
     return dm_ref_load_cached(conn, name, version, NULL, out, info, err, errlen);
 }
 
+/* ---- the local cache --------------------------------------------------------------------- */
+
+static bool is_sha256_hex(const char *p)
+{
+    for (int i = 0; i < 64; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return false;
+    return p[64] == '\0';
+}
+
+/* The digests of profiles no reference of this database uses any more: every version that
+ * holds them has a newer version under its name.  NULL when the query fails (logged). */
+static PGresult *superseded_profiles(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT sha256 FROM (SELECT sha256, version = max(version) "
+                                 "OVER (PARTITION BY name) AS newest FROM driftmon.reference) s "
+                                 "GROUP BY sha256 HAVING NOT bool_or(newest)");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char m[600];
+        dm_db_trim(PQresultErrorMessage(res), m, sizeof m);
+        dm_logf(DM_LOG_WARN, "could not list the superseded references: the cache keeps them",
+                "error=%s", m);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+static bool in_result(const PGresult *res, const char *sha)
+{
+    for (int i = 0; res && i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), sha) == 0)
+            return true;
+    return false;
+}
+
+/* Remove the cached copies of the superseded profiles.  A check that has one open or mapped
+ * keeps reading it (unlink removes the name, not the file under a reader); one that finds
+ * it gone reads the reference from the database. */
+static void cache_evict(const PGresult *old, int dirfd, const char *cache_dir)
+{
+    int n = 0;
+    for (int i = 0; old && i < PQntuples(old); i++) {
+        const char *sha = PQgetvalue(old, i, 0);
+        char file[80];
+        if (!is_sha256_hex(sha))
+            continue;
+        snprintf(file, sizeof file, "%s.dmp", sha);
+        if (unlinkat(dirfd, file, 0) == 0)
+            n++;
+    }
+    if (n > 0)
+        dm_logf(DM_LOG_INFO, "removed superseded references from the cache", "dir=%s removed=%d",
+                cache_dir, n);
+}
+
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen)
 {
     dm_refinfo ri;
     if (load_info(conn, name, version, &ri, err, errlen) != 0)
         return -1;
-    char path[4096] = "";
-    if (cache_dir && *cache_dir) {
-        snprintf(path, sizeof path, "%s/%s.dmp", cache_dir, ri.sha256);
+    /* the cache directory itself must not be a symbolic link: its copies are private (0700,
+     * files 0600), a link would send them wherever it points; names inside it are resolved
+     * relative to it, never through a link */
+    int dirfd = -1;
+    char file[80] = "";
+    if (cache_dir && *cache_dir && is_sha256_hex(ri.sha256)) {
+        char derr[600];
+        if (mkdir(cache_dir, 0700) != 0 && errno != EEXIST)
+            snprintf(derr, sizeof derr, "could not create \"%s\": %s", cache_dir, strerror(errno));
+        else
+            dirfd = dm_dir_open(cache_dir, DM_DIR_NOFOLLOW, derr, sizeof derr);
+        if (dirfd < 0)
+            dm_logf(DM_LOG_WARN, "no reference cache: the reference is read from the database",
+                    "reason=%s", derr);
+        snprintf(file, sizeof file, "%s.dmp", ri.sha256);
+    }
+    if (dirfd >= 0) {
         dm_dataset ds;
         char cerr[512];
-        int rrc = access(path, R_OK) == 0 ? dm_profile_read(path, &ds, cerr, sizeof cerr) : 1;
+        int rrc = dm_profile_read_at(dirfd, cache_dir, file, &ds, cerr, sizeof cerr);
         if (rrc < 0) {
-            /* the copy was damaged after it was written: never used, replaced below */
+            /* damaged after it was written, or not a file: never used, replaced below */
             dm_log(DM_LOG_WARN, "%s; reading reference %s@%d from the database instead", cerr,
                    ri.name, ri.version);
-            (void)unlink(path);
+            (void)unlinkat(dirfd, file, 0);
         } else if (rrc == 0) {
             /* usable only when its content is exactly the stored reference (verified) */
             if (strcmp(ds.sha256, ri.sha256) == 0 && ds.rows == ri.rows) {
                 /* a cache in format 1 (an older driftmon) is copied into memory whole on
                  * every load: rewrite it in the current format once (best effort) */
                 if (!ds.arena_is_file)
-                    (void)dm_profile_write(&ds, path, cerr, sizeof cerr);
+                    (void)dm_profile_write_at(&ds, dirfd, cache_dir, file, DM_CACHE_MODE, cerr,
+                                              sizeof cerr);
                 char label[300];
                 snprintf(label, sizeof label, "reference %s@%d", ri.name, ri.version);
                 char *src = strdup(label);
                 if (src) {
                     free(ds.source);
                     ds.source = src;
+                    /* this copy, when superseded, is removed too: it stays readable
+                     * through the mapping this check holds */
+                    PGresult *old = superseded_profiles(conn);
+                    cache_evict(old, dirfd, cache_dir);
+                    PQclear(old);
+                    close(dirfd);
                     *out = ds;
                     if (info)
                         *info = ri;
@@ -332,13 +410,24 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
             dm_dataset_release(&ds);
         }
     }
-    if (load_columns(conn, name, ri, out, info, err, errlen) != 0)
+    if (load_columns(conn, name, ri, out, info, err, errlen) != 0) {
+        if (dirfd >= 0)
+            close(dirfd);
         return -1;
-    if (path[0]) {
-        /* best effort: a cache that cannot be written only costs the next run time */
-        char werr[512];
-        if (mkdir(cache_dir, 0700) == 0 || errno == EEXIST)
-            (void)dm_profile_write(out, path, werr, sizeof werr);
+    }
+    if (dirfd >= 0) {
+        /* a version already superseded is not cached (a newer one may have been loaded since
+         * this check began); best effort: a cache that cannot be written only costs time */
+        PGresult *old = superseded_profiles(conn);
+        if (old && !in_result(old, out->sha256)) {
+            char werr[512];
+            if (dm_profile_write_at(out, dirfd, cache_dir, file, DM_CACHE_MODE, werr,
+                                    sizeof werr) != 0)
+                dm_logf(DM_LOG_WARN, "could not cache the reference", "error=%s", werr);
+            cache_evict(old, dirfd, cache_dir);
+        }
+        PQclear(old);
+        close(dirfd);
     }
     return 0;
 }
@@ -356,17 +445,19 @@ static bool is_cache_file(const char *name)
 
 void dm_ref_cache_remove(const char *cache_dir)
 {
-    DIR *d = opendir(cache_dir);
-    if (!d)
+    /* a symbolic link planted at cache_dir is left alone, never followed */
+    int fd = dm_dir_open(cache_dir, DM_DIR_NOFOLLOW, NULL, 0);
+    if (fd < 0)
         return;
-    struct dirent *e;
-    char path[4096];
-    while ((e = readdir(d)) != NULL) {
-        if (!is_cache_file(e->d_name))
-            continue;
-        snprintf(path, sizeof path, "%s/%s", cache_dir, e->d_name);
-        (void)unlink(path);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
     }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (is_cache_file(e->d_name))
+            (void)unlinkat(fd, e->d_name, 0);
     closedir(d);
     (void)rmdir(cache_dir);
 }

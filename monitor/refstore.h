@@ -44,18 +44,30 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
                 char *err, size_t errlen);
 
 /* The same, keeping a local copy of the stored profile in cache_dir/<sha256>.dmp (written
- * atomically after a load from the database, created when missing).  The copy is taken when
- * its content, verified as it is read (dm_profile_read), has the digest recorded in the
- * database; a copy that fails the check is deleted (logged as a warning) and the reference
- * read from the database, so a stale or damaged file is never used.  cache_dir NULL
- * disables it. */
+ * atomically after a load from the database, created when missing, mode 0600 less the
+ * umask).  The copy is taken when its content, verified as it is read (dm_profile_read),
+ * has the digest recorded in the database; a copy that fails the check is deleted (logged
+ * as a warning) and the reference read from the database, so a stale or damaged file is
+ * never used.  cache_dir NULL disables it.
+ *
+ * cache_dir is created 0700 when missing and must not be a symbolic link (else no cache,
+ * logged); names inside it are never followed through a link (fsutil.h).
+ *
+ * The cache keeps only the profiles in use: a profile is in use while it is the newest
+ * version of some reference in this database.  After each load the copies of the other
+ * profiles this database knows (every version holding them has a newer one) are removed,
+ * and a superseded version read from the database is not cached.  A check that has a copy
+ * open keeps reading it (removal unlinks the name, not the file); one that finds it gone
+ * reads the database.  Files of profiles this database does not know (another database
+ * sharing the directory) are left alone. */
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
 
 /* Remove a cache directory of the layout above, when it exists: its <sha256>.dmp files and
  * their temporary files, then the directory itself unless something else is left in it.
  * For the cache older versions kept in the reports directory (reports.dir/.reference-cache).
- * Best effort: nothing is reported. */
+ * A symbolic link at cache_dir is left alone, never followed.  Best effort: nothing is
+ * reported. */
 void dm_ref_cache_remove(const char *cache_dir);
 
 #endif

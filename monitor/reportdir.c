@@ -1,16 +1,20 @@
 /* reportdir.c - index.html and the history pages of the reports directory (see reportdir.h). */
 #include "monitor/reportdir.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "monitor/db.h"
 #include "monitor/fsutil.h"
 #include "monitor/log.h"
+#include "monitor/sha256.h"
 #include "reports/history.h"
 #include "reports/report.h"
 
@@ -18,15 +22,26 @@ void dm_reportdir_history_name(const char *reference, char *out, size_t len)
 {
     if (len == 0)
         return;
-    size_t k = (size_t)snprintf(out, len, "history-");
-    for (const char *p = reference; p && *p && k + sizeof ".html" < len; p++) {
+    char hash[65];
+    dm_sha256_hex(reference ? reference : "", reference ? strlen(reference) : 0, hash);
+    char slug[DM_REPORTDIR_SLUG_MAX + 1];
+    size_t k = 0;
+    for (const char *p = reference; p && *p && k < DM_REPORTDIR_SLUG_MAX; p++) {
         char c = *p;
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '_' || c == '-';
-        out[k++] = ok ? c : '_';
+        slug[k++] = ok ? c : '_';
     }
-    out[k] = '\0';
-    snprintf(out + k, len - k, ".html");
+    slug[k] = '\0';
+    snprintf(out, len, "history-%s-%.*s.html", slug, DM_REPORTDIR_HASH_HEX, hash);
+}
+
+/* Is name a regular file of the directory dirfd (not a link, not a directory)? */
+static bool file_here(int dirfd, const char *name)
+{
+    struct stat st;
+    return name[0] != '\0' && strchr(name, '/') == NULL &&
+           fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
 static int query_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen)
@@ -65,8 +80,10 @@ static void run_list_free(run_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Fill l from a result of runs_sql_all (the strings point into res). */
-static int run_list_fill(PGresult *res, run_list *l)
+/* Fill l from a result of runs_sql_all (the strings point into res).  A run links its
+ * report only when the report is a file of this directory (dirfd); with only_here, the other
+ * runs are left out. */
+static int run_list_fill(PGresult *res, int dirfd, bool only_here, run_list *l)
 {
     size_t n = (size_t)PQntuples(res);
     memset(l, 0, sizeof *l);
@@ -77,53 +94,62 @@ static int run_list_fill(PGresult *res, run_list *l)
         return -1;
     for (size_t i = 0; i < n; i++) {
         int r = (int)i;
-        rpt_run_entry *e = &l->e[i];
-        l->n = i + 1;
+        const char *href = NULL;
+        if (!PQgetisnull(res, r, 11)) {
+            const char *p = PQgetvalue(res, r, 11);
+            const char *slash = strrchr(p, '/');
+            href = slash ? slash + 1 : p;
+            if (!file_here(dirfd, href))
+                href = NULL;
+        }
+        if (only_here && !href)
+            continue;
+        size_t k = l->n++;
+        rpt_run_entry *e = &l->e[k];
         e->run_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
         e->finished_at = PQgetvalue(res, r, 1);
         size_t tl = strlen(PQgetvalue(res, r, 2)) + strlen(PQgetvalue(res, r, 3)) +
                     strlen(PQgetvalue(res, r, 4)) + 32;
-        l->target[i] = malloc(tl);
-        if (!l->target[i])
+        l->target[k] = malloc(tl);
+        if (!l->target[k])
             return -1;
         if (!PQgetisnull(res, r, 2))
-            snprintf(l->target[i], tl, "batch %s", PQgetvalue(res, r, 2));
+            snprintf(l->target[k], tl, "batch %s", PQgetvalue(res, r, 2));
         else
-            snprintf(l->target[i], tl, "window [%s, %s)", PQgetvalue(res, r, 3),
+            snprintf(l->target[k], tl, "window [%s, %s)", PQgetvalue(res, r, 3),
                      PQgetvalue(res, r, 4));
-        e->target = l->target[i];
+        e->target = l->target[k];
         e->reference = PQgetvalue(res, r, 5);
         e->ncols = (size_t)strtoull(PQgetvalue(res, r, 6), NULL, 10);
         e->ndrifted = (size_t)strtoull(PQgetvalue(res, r, 7), NULL, 10);
         e->share = e->ncols > 0 ? strtod(PQgetvalue(res, r, 8), NULL) : NAN;
         e->dataset_drift = PQgetvalue(res, r, 9)[0] == 't';
         e->retrain = PQgetvalue(res, r, 10)[0] == 't';
-        if (!PQgetisnull(res, r, 11)) {
-            const char *p = PQgetvalue(res, r, 11);
-            const char *slash = strrchr(p, '/');
-            l->href[i] = strdup(slash ? slash + 1 : p);
-            if (!l->href[i])
+        if (href) {
+            l->href[k] = strdup(href);
+            if (!l->href[k])
                 return -1;
-            e->report_href = l->href[i];
+            e->report_href = l->href[k];
         }
     }
     return 0;
 }
 
-static int write_page(const char *dir, const char *name, char *text, char *err, size_t errlen)
+static int write_page(int dirfd, const char *dir, const char *name, char *text, char *err,
+                      size_t errlen)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     if (!text) {
-        snprintf(err, errlen, "could not render \"%s\": out of memory", path);
+        snprintf(err, errlen, "could not render \"%s/%s\": out of memory", dir, name);
         return -1;
     }
-    int rc = dm_write_file_atomic(path, text, strlen(text), err, errlen);
+    int rc =
+        dm_write_file_atomic_at(dirfd, dir, name, text, strlen(text), DM_FILE_MODE, err, errlen);
     free(text);
     return rc;
 }
 
-static int update_index(PGconn *conn, const char *dir, char *err, size_t errlen)
+/* index.html: the runs whose reports are in this directory, the history pages that are. */
+static int update_index(PGconn *conn, int dirfd, const char *dir, char *err, size_t errlen)
 {
     char sql[1024];
     snprintf(sql, sizeof sql, "%sORDER BY finished_at DESC, run_id DESC", runs_sql_all);
@@ -138,28 +164,24 @@ static int update_index(PGconn *conn, const char *dir, char *err, size_t errlen)
     }
     int rc = -1;
     run_list l;
-    size_t np = (size_t)PQntuples(refs);
-    rpt_link *pages = calloc(np + 1, sizeof *pages);
-    char **names = calloc(np + 1, sizeof *names);
-    if (run_list_fill(res, &l) != 0 || !pages || !names) {
+    size_t nr = (size_t)PQntuples(refs), np = 0;
+    rpt_link *pages = calloc(nr + 1, sizeof *pages);
+    char(*names)[DM_REPORTDIR_NAME_MAX] = calloc(nr + 1, sizeof *names);
+    if (run_list_fill(res, dirfd, true, &l) != 0 || !pages || !names) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < np; i++) {
-        names[i] = malloc(2 * strlen(PQgetvalue(refs, (int)i, 0)) + 32);
-        if (!names[i]) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
-        dm_reportdir_history_name(PQgetvalue(refs, (int)i, 0), names[i],
-                                  2 * strlen(PQgetvalue(refs, (int)i, 0)) + 32);
-        pages[i].text = PQgetvalue(refs, (int)i, 0);
-        pages[i].href = names[i];
+    for (size_t i = 0; i < nr; i++) {
+        const char *ref = PQgetvalue(refs, (int)i, 0);
+        dm_reportdir_history_name(ref, names[np], sizeof names[np]);
+        if (!file_here(dirfd, names[np]))
+            continue; /* its runs wrote their pages elsewhere */
+        pages[np].text = ref;
+        pages[np].href = names[np];
+        np++;
     }
-    rc = write_page(dir, "index.html", rpt_index_render(l.e, l.n, pages, np), err, errlen);
+    rc = write_page(dirfd, dir, "index.html", rpt_index_render(l.e, l.n, pages, np), err, errlen);
 out:
-    for (size_t i = 0; names && i < np; i++)
-        free(names[i]);
     free(names);
     free(pages);
     run_list_free(&l);
@@ -216,8 +238,8 @@ static void run_list_keep_last(run_list *l, size_t keep)
     l->n = keep;
 }
 
-static int update_history(PGconn *conn, const char *dir, const char *reference, int history_runs,
-                          char *err, size_t errlen)
+static int update_history(PGconn *conn, int dirfd, const char *dir, const char *reference,
+                          int history_runs, char *err, size_t errlen)
 {
     char sql[1024], lim[32];
     snprintf(sql, sizeof sql, "%sWHERE reference_name = $1 ORDER BY finished_at, run_id",
@@ -249,7 +271,8 @@ static int update_history(PGconn *conn, const char *dir, const char *reference, 
     double *score = calloc(nr + 1, sizeof *score), *thr = calloc(nr + 1, sizeof *thr);
     bool *drifted = calloc(nr + 1, sizeof *drifted);
     rpt_column_series *cols = calloc(nr + 1, sizeof *cols);
-    if (run_list_fill(res, &l) != 0 || !x || !ids || !score || !thr || !drifted || !cols)
+    if (run_list_fill(res, dirfd, false, &l) != 0 || !x || !ids || !score || !thr || !drifted ||
+        !cols)
         goto oom;
     size_t total = l.n;
     run_list_keep_last(&l, (size_t)(history_runs > 0 ? history_runs : 1));
@@ -294,9 +317,9 @@ static int update_history(PGconn *conn, const char *dir, const char *reference, 
         c->s.pvalue = strcmp(c->test, "ks") == 0 || strcmp(c->test, "chisquare") == 0 ||
                       strcmp(c->test, "z") == 0;
     }
-    char name[1024];
+    char name[DM_REPORTDIR_NAME_MAX];
     dm_reportdir_history_name(reference, name, sizeof name);
-    rc = write_page(dir, name, rpt_history_render(reference, l.e, l.n, total, cols, nc), err,
+    rc = write_page(dirfd, dir, name, rpt_history_render(reference, l.e, l.n, total, cols, nc), err,
                     errlen);
     goto out;
 oom:
@@ -319,11 +342,19 @@ out:
 int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, int history_runs,
                         char *err, size_t errlen)
 {
-    if (update_index(conn, dir, err, errlen) != 0)
+    /* the directory's own path is followed as configured; every page in it is written
+     * relative to it (fsutil.h) */
+    int dirfd = dm_dir_open(dir, DM_DIR_FOLLOW, err, errlen);
+    if (dirfd < 0)
         return -1;
-    if (reference && update_history(conn, dir, reference, history_runs, err, errlen) != 0)
-        return -1;
-    return 0;
+    /* the history page first: the index links it only once it exists */
+    int rc = 0;
+    if (reference && update_history(conn, dirfd, dir, reference, history_runs, err, errlen) != 0)
+        rc = -1;
+    else if (update_index(conn, dirfd, dir, err, errlen) != 0)
+        rc = -1;
+    close(dirfd);
+    return rc;
 }
 
 int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference, int history_runs)

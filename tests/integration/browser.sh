@@ -217,7 +217,8 @@ else
     bad "init / reference load / check" "$(tail -5 "$W/err")"
     finish
 fi
-hist="$W/reports/history-fixture__b_ref__b_.html"
+# the page's name: "history-", the name's slug, 16 hex digits of its SHA-256 (reportdir.h)
+hist="$W/reports/history-fixture__b_ref__b_-$(printf 'fixture <b>ref</b>' | sha256sum | cut -c1-16).html"
 if [ -s "$W/reports/index.html" ] && [ -s "$hist" ] &&
     [ "$(grep -c '<tr><td class="n"><a href="run-' "$W/reports/index.html")" -eq 2 ]; then
     ok "index.html lists the two runs; the history page exists"

@@ -159,8 +159,10 @@ sed 's|"reports": {"dir": "\([^"]*\)"}|"reports": {"dir": "\1", "history_runs": 
 "$DM" check b1 --config "$W/c_hist.json" >/dev/null 2>"$W/err" || bad "check b1 again" "$(cat "$W/err")"
 total=$(psql_q -c "SELECT count(*) FROM driftmon.runs WHERE reference_name = 'hc'")
 last=$(psql_q -c "SELECT max(run_id) FROM driftmon.runs WHERE reference_name = 'hc'")
-links=$(grep -o 'href="run-[0-9]*\.html"' "$W/reports/history-hc.html" 2>/dev/null | sort -u | tr '\n' ' ')
-if [ "$total" -ge 2 ] && grep -q "The last 1 of $total runs" "$W/reports/history-hc.html" &&
+# the page's name: "history-", the name's slug, 16 hex digits of its SHA-256 (reportdir.h)
+hpage=$W/reports/history-hc-$(printf hc | sha256sum | cut -c1-16).html
+links=$(grep -o 'href="run-[0-9]*\.html"' "$hpage" 2>/dev/null | sort -u | tr '\n' ' ')
+if [ "$total" -ge 2 ] && grep -q "The last 1 of $total runs" "$hpage" &&
     [ "$links" = "href=\"run-$last.html\" " ]; then
     ok "history_runs 1: the page draws the last run of $total and says so"
 else

@@ -142,3 +142,129 @@ Test(fsutil, atomic_write_failures_leave_nothing)
     cleanup_dir(dir);
     free(dir);
 }
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    cr_assert_eq(lstat(path, &st), 0, "lstat %s: %s", path, strerror(errno));
+    cr_assert(S_ISREG(st.st_mode), "%s is not a regular file", path);
+    return st.st_mode & 07777;
+}
+
+/* A new file's mode is 0666 less the umask: never the mode of the file it replaces. */
+Test(fsutil, new_file_mode_is_0666_less_the_umask)
+{
+    char *dir = make_tmpdir();
+    char path[512], err[512] = "";
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    umask(077);
+    cr_assert_eq(dm_write_file_atomic(path, "a", 1, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(mode_of(path), 0600, "umask 077: got %o", (unsigned)mode_of(path));
+    /* the file it replaces is 04755: nothing of that is taken over */
+    cr_assert_eq(chmod(path, 04755), 0);
+    umask(022);
+    cr_assert_eq(dm_write_file_atomic(path, "b", 1, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(mode_of(path), 0644, "umask 022 over a 04755 file: got %o",
+                 (unsigned)mode_of(path));
+    umask(0);
+    cr_assert_eq(dm_write_file_atomic(path, "c", 1, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(mode_of(path), 0666, "umask 0: got %o", (unsigned)mode_of(path));
+    /* the cache's mode: 0600 less the umask */
+    int fd = dm_dir_open(dir, DM_DIR_NOFOLLOW, err, sizeof err);
+    cr_assert_geq(fd, 0, "%s", err);
+    cr_assert_eq(dm_write_file_atomic_at(fd, dir, "c.dmp", "x", 1, DM_CACHE_MODE, err, sizeof err),
+                 0, "%s", err);
+    close(fd);
+    snprintf(path, sizeof path, "%s/c.dmp", dir);
+    cr_expect_eq(mode_of(path), 0600, "cache file: got %o", (unsigned)mode_of(path));
+    cleanup_dir(dir);
+    free(dir);
+}
+
+/* A symbolic link planted at the output path is replaced by the new file; its target (a
+ * setuid file) keeps its content and mode, and the new file is not setuid. */
+Test(fsutil, planted_symlink_is_replaced_never_written_through)
+{
+    char *dir = make_tmpdir();
+    char path[512], target[512], err[512] = "";
+    snprintf(target, sizeof target, "%s/victim", dir);
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    FILE *f = fopen(target, "w");
+    cr_assert_not_null(f);
+    fputs("precious", f);
+    fclose(f);
+    cr_assert_eq(chmod(target, 04755), 0);
+    cr_assert_eq(symlink(target, path), 0);
+    umask(022);
+    cr_assert_eq(dm_write_file_atomic(path, "new", 3, err, sizeof err), 0, "%s", err);
+    mode_t m = mode_of(path); /* lstat: the link itself was replaced by a regular file */
+    cr_expect_eq(m & 07000, 0, "the new file has special bits %o", (unsigned)m);
+    cr_expect_eq(m, 0644, "got %o", (unsigned)m);
+    char *got = slurp(path);
+    cr_expect_str_eq(got, "new");
+    free(got);
+    got = slurp(target);
+    cr_expect_str_eq(got, "precious", "the link's target was written through");
+    free(got);
+    cr_expect_eq(mode_of(target), 04755, "the target's mode changed");
+    /* the same through the directory-relative entry point */
+    unlink(path);
+    cr_assert_eq(symlink(target, path), 0);
+    int fd = dm_dir_open(dir, DM_DIR_FOLLOW, err, sizeof err);
+    cr_assert_geq(fd, 0, "%s", err);
+    cr_assert_eq(
+        dm_write_file_atomic_at(fd, dir, "index.html", "n2", 2, DM_FILE_MODE, err, sizeof err), 0,
+        "%s", err);
+    close(fd);
+    cr_expect_eq(mode_of(path), 0644);
+    got = slurp(target);
+    cr_expect_str_eq(got, "precious");
+    free(got);
+    cleanup_dir(dir);
+    free(dir);
+}
+
+/* DM_DIR_NOFOLLOW refuses a directory that is a symbolic link and says so; the default
+ * follows the path as given. */
+Test(fsutil, dir_open_nofollow_refuses_a_link)
+{
+    char *dir = make_tmpdir();
+    char real[512], link[512], err[512] = "";
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(link, sizeof link, "%s/link", dir);
+    cr_assert_eq(mkdir(real, 0700), 0);
+    cr_assert_eq(symlink(real, link), 0);
+    errno = 0;
+    cr_expect_eq(dm_dir_open(link, DM_DIR_NOFOLLOW, err, sizeof err), -1);
+    cr_expect_eq(errno, ELOOP);
+    char want[600];
+    snprintf(want, sizeof want, "could not open directory \"%s\": it is a symbolic link", link);
+    cr_expect_str_eq(err, want);
+    int fd = dm_dir_open(link, DM_DIR_FOLLOW, err, sizeof err);
+    cr_expect_geq(fd, 0, "%s", err);
+    if (fd >= 0)
+        close(fd);
+    fd = dm_dir_open(real, DM_DIR_NOFOLLOW, err, sizeof err);
+    cr_expect_geq(fd, 0, "%s", err);
+    if (fd >= 0)
+        close(fd);
+    cleanup_dir(dir);
+    free(dir);
+}
+
+/* A final name near NAME_MAX (255) is written: the temporary name stays within it. */
+Test(fsutil, long_name_is_written)
+{
+    char *dir = make_tmpdir();
+    char name[251], path[800], err[512] = "", list[2048];
+    memset(name, 'n', 250);
+    name[250] = '\0';
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    cr_assert_eq(dm_write_file_atomic(path, "x", 1, err, sizeof err), 0, "%s", err);
+    char *got = slurp(path);
+    cr_expect_str_eq(got, "x");
+    free(got);
+    cr_expect_eq(dir_entries(dir, list, sizeof list), 1, "left behind: %s", list);
+    cleanup_dir(dir);
+    free(dir);
+}
