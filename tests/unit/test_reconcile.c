@@ -180,10 +180,10 @@ Test(reconcile, table_text_column_reads_as_its_csv)
     dm_dataset csv;
     csv_dataset("t.csv", 4, names, nrows, rows, &csv);
     char c0[] = "nums", c1[] = "ints", c2[] = "mixed", c3[] = "flag";
-    dm_db_column cols[4] = {{c0, NULL, NULL, DM_DB_TEXT},
-                            {c1, NULL, NULL, DM_DB_TEXT},
-                            {c2, NULL, NULL, DM_DB_TEXT},
-                            {c3, NULL, NULL, DM_DB_CATEGORICAL}};
+    dm_db_column cols[4] = {{.name = c0, .kind = DM_DB_TEXT},
+                            {.name = c1, .kind = DM_DB_TEXT},
+                            {.name = c2, .kind = DM_DB_TEXT},
+                            {.name = c3, .kind = DM_DB_CATEGORICAL}};
     dm_dataset tab;
     build_with(dm_reconcile_table_builder(cols, 4), "table t", 4, nrows, rows, &tab);
 
@@ -221,7 +221,7 @@ Test(reconcile, table_text_column_read_in_two_halves)
     /* two builders over the same columns merged (a batch read over two connections): the
      * same as one builder */
     char v[] = "v";
-    dm_db_column cols[1] = {{v, NULL, NULL, DM_DB_TEXT}};
+    dm_db_column cols[1] = {{.name = v, .kind = DM_DB_TEXT}};
     static const char *const a[] = {"1", "2", "2.5"}, *const b[] = {"3", "1", NULL};
     dm_builder *one = dm_reconcile_table_builder(cols, 1);
     dm_builder *h1 = dm_reconcile_table_builder(cols, 1), *h2 = dm_reconcile_table_builder(cols, 1);
@@ -297,7 +297,7 @@ Test(reconcile, declared_numeric_text_is_an_error_naming_file_line_column_value)
 Test(reconcile, declared_numeric_text_in_a_table_names_the_row)
 {
     char code[] = "code";
-    dm_db_column cols[1] = {{code, NULL, NULL, DM_DB_TEXT}};
+    dm_db_column cols[1] = {{.name = code, .kind = DM_DB_TEXT}};
     static const char *const rows[] = {"0", "1", "?", "x"};
     dm_dataset ds;
     build_from(dm_reconcile_table_builder(cols, 1), 1, "table t, batch b1", 1, 4, rows, &ds);
@@ -327,7 +327,7 @@ Test(reconcile, declared_numeric_text_by_type_names_a_value)
     /* a bool or enum column is text by its type, even when its values spell numbers (and a
      * stored reference may be text from before): the first in byte order is shown */
     char flag[] = "flag";
-    dm_db_column cols[1] = {{flag, NULL, NULL, DM_DB_CATEGORICAL}};
+    dm_db_column cols[1] = {{.name = flag, .kind = DM_DB_CATEGORICAL}};
     static const char *const rows[] = {"1", "0", "1"};
     dm_dataset ds;
     build_from(dm_reconcile_table_builder(cols, 1), 1, "table t", 1, 3, rows, &ds);
