@@ -1,6 +1,7 @@
 /*
  * catalog.c - what the catalog says about a table, in one query: its name resolved and
- * quoted, its columns and their types (see dm_db_table_lookup in db.h).
+ * quoted, its columns and their types, domains resolved to their base type at any depth (see
+ * dm_db_table_lookup in db.h).
  */
 #include "monitor/db.h"
 
@@ -31,21 +32,32 @@ int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *er
                    dm_db_conn_error(conn, buf, sizeof buf));
         return -1;
     }
-    char sql[1024 + 1024];
+    char sql[2048 + 1024];
     int sn = strlen(lit) > 1024
                  ? -1
                  : snprintf(sql, sizeof sql,
+                            /* a domain's base type, at any depth: each column's type
+                             * followed down pg_type.typbasetype to the first type that is
+                             * not a domain (domains cannot form cycles) */
+                            "WITH RECURSIVE rel AS (SELECT pg_catalog.to_regclass(%s) AS oid), "
+                            "dom(typ, base) AS ("
+                            "  SELECT a.atttypid, a.atttypid FROM pg_catalog.pg_attribute a, rel "
+                            "  WHERE a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped "
+                            "  UNION "
+                            "  SELECT d.typ, t.typbasetype FROM dom d "
+                            "  JOIN pg_catalog.pg_type t ON t.oid = d.base AND t.typtype = 'd') "
                             "SELECT c.relkind, n.nspname, c.relname, a.attname, "
                             "pg_catalog.format_type(a.atttypid, a.atttypmod), bt.typname, "
-                            "bt.typtype, bt.typnamespace = 'pg_catalog'::pg_catalog.regnamespace "
-                            "FROM pg_catalog.pg_class c "
+                            "bt.typtype, bt.typnamespace = 'pg_catalog'::pg_catalog.regnamespace, "
+                            "ty.typtype = 'd', pg_catalog.format_type(bt.oid, NULL) "
+                            "FROM rel JOIN pg_catalog.pg_class c ON c.oid = rel.oid "
                             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                             "LEFT JOIN pg_catalog.pg_attribute a "
                             "  ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
                             "LEFT JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid "
-                            "LEFT JOIN pg_catalog.pg_type bt ON bt.oid = "
-                            "  CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END "
-                            "WHERE c.oid = pg_catalog.to_regclass(%s) "
+                            "LEFT JOIN (SELECT d.typ, t.oid, t.typname, t.typtype, t.typnamespace "
+                            "  FROM dom d JOIN pg_catalog.pg_type t "
+                            "  ON t.oid = d.base AND t.typtype <> 'd') bt ON bt.typ = a.atttypid "
                             "ORDER BY a.attnum",
                             lit);
     PQfreemem(lit);
@@ -94,7 +106,9 @@ int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *er
         c->base_type = xstrdup(PQgetvalue(res, r, 5));
         c->kind = dm_reconcile_catalog_kind(PQgetvalue(res, r, 5), PQgetvalue(res, r, 6),
                                             strcmp(PQgetvalue(res, r, 7), "t") == 0);
-        if (c->name == NULL || c->type == NULL || c->base_type == NULL) {
+        c->is_domain = strcmp(PQgetvalue(res, r, 8), "t") == 0;
+        c->base_shown = xstrdup(PQgetvalue(res, r, 9));
+        if (c->name == NULL || c->type == NULL || c->base_type == NULL || c->base_shown == NULL) {
             goto oom;
         }
     }
@@ -117,6 +131,7 @@ void dm_db_table_release(dm_db_table *t)
         free(t->cols[i].name);
         free(t->cols[i].type);
         free(t->cols[i].base_type);
+        free(t->cols[i].base_shown);
     }
     free(t->cols);
     free(t->name);

@@ -169,8 +169,18 @@ int dm_cmd_reference(int argc, char **argv)
         status = 1;
         goto out;
     }
-    printf("reference \"%s\" version %d: %llu rows x %zu columns from %s (sha256 %s)\n", info.name,
-           info.version, (unsigned long long)info.rows, ds.ncols, ds.source, info.sha256);
+    char left[64] = "";
+    if (ds.nleft_out > 0)
+        snprintf(left, sizeof left, " (%zu more left out, listed below)", ds.nleft_out);
+    printf("reference \"%s\" version %d: %llu rows x %zu columns%s from %s (sha256 %s)\n",
+           info.name, info.version, (unsigned long long)info.rows, ds.ncols, left, ds.source,
+           info.sha256);
+    for (size_t i = 0; i < ds.nleft_out; i++) {
+        char shown[DM_SHOWN_LEN];
+        const char *n = ds.left_out[i].name;
+        dm_show_value(n, strlen(n), shown, sizeof shown);
+        printf("left out \"%s\": %s\n", shown, ds.left_out[i].reason);
+    }
     dm_refinfo_release(&info);
     status = 0;
 out:

@@ -82,6 +82,11 @@ void dm_dataset_release(dm_dataset *ds)
     for (size_t i = 0; i < ds->ncols; i++)
         column_release(&ds->col[i]);
     free(ds->col);
+    for (size_t i = 0; i < ds->nleft_out; i++) {
+        free(ds->left_out[i].name);
+        free(ds->left_out[i].reason);
+    }
+    free(ds->left_out);
     free(ds->source);
     free(ds->ones);
     if (ds->arena)
@@ -93,6 +98,32 @@ long dm_dataset_find(const dm_dataset *ds, const char *name)
 {
     for (size_t i = 0; i < ds->ncols; i++)
         if (ds->col[i].name && strcmp(ds->col[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+int dm_dataset_add_left_out(dm_dataset *ds, const char *name, const char *reason)
+{
+    dm_left_out *nl = realloc(ds->left_out, (ds->nleft_out + 1) * sizeof *nl);
+    if (!nl)
+        return -1;
+    ds->left_out = nl;
+    char *n = strdup(name), *r = strdup(reason);
+    if (!n || !r) {
+        free(n);
+        free(r);
+        return -1;
+    }
+    nl[ds->nleft_out].name = n;
+    nl[ds->nleft_out].reason = r;
+    ds->nleft_out++;
+    return 0;
+}
+
+long dm_dataset_find_left_out(const dm_dataset *ds, const char *name)
+{
+    for (size_t i = 0; i < ds->nleft_out; i++)
+        if (strcmp(ds->left_out[i].name, name) == 0)
             return (long)i;
     return -1;
 }

@@ -59,6 +59,13 @@ typedef struct {
     double mean, std;
 } dm_column;
 
+/* A column of the source that the loader left out, and why: a table column of a type that is
+ * not compared ("type jsonb is not compared").  Not a dm_column: it has no values. */
+typedef struct {
+    char *name;
+    char *reason;
+} dm_left_out;
+
 typedef struct {
     char *source; /* "train.csv", "profile:ref.dmp", "table public.applications" */
     /* first_text_line counts the rows of a table in the order they were read, not the
@@ -67,6 +74,11 @@ typedef struct {
     uint64_t rows;
     dm_column *col;
     size_t ncols;
+    /* the source's columns left out, in the source's order; part of the profile (kept in a
+     * saved profile and in a stored reference, covered by the digest) so that every report
+     * lists them as skipped (monitor/reconcile.h) */
+    dm_left_out *left_out;
+    size_t nleft_out;
     char sha256[65]; /* hex sha256 of the profile content; "" until computed */
     /* counts of columns whose every value occurs once (count_shared): n_ones ones, read
      * only, freed by dm_dataset_release (saved profiles do not store such counts) */
@@ -93,6 +105,10 @@ void dm_dataset_release(dm_dataset *ds);
 void dm_column_drop_numbers(dm_column *c);
 /* Index of the column called name, or -1. */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
+/* Add a left-out column (name and reason copied).  0, or -1 when out of memory. */
+int dm_dataset_add_left_out(dm_dataset *ds, const char *name, const char *reason);
+/* Index of the left-out column called name, or -1 (a table has at most 1600 columns: a scan). */
+long dm_dataset_find_left_out(const dm_dataset *ds, const char *name);
 
 /* Copy at most 60 bytes of s[0..len) into out for a one-line message, with newlines, quotes,
  * backslashes and control bytes escaped and "..." when cut; an out of DM_SHOWN_LEN bytes

@@ -70,8 +70,11 @@ typedef enum {
 typedef struct {
     char *name;      /* the column's name as stored (case kept) */
     char *type;      /* format_type(), e.g. "character varying(20)", for messages */
-    char *base_type; /* pg_type.typname of the type or its domain's base, e.g. "varchar" */
+    char *base_type; /* pg_type.typname of the type or of its domain's base type, at any
+                      * depth (a domain over a domain over int4: "int4") */
     dm_db_kind kind;
+    char *base_shown; /* format_type() of that base type, for messages: "jsonb", "integer[]" */
+    bool is_domain;   /* the column's type is a domain (type names it, base_shown its base) */
 } dm_db_column;
 
 /* A table as the catalog describes it: looked up once per check (or per `reference load

@@ -190,12 +190,14 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    size_t n = 0;
+    size_t n = 0, nleft = 0;
     for (size_t i = 0; i < ncols; i++) {
-        if (cols[i].kind == DM_DB_UNSUPPORTED || in_list(skip, cols[i].name) ||
-            (cfg && dm_config_is_excluded(cfg, cols[i].name)))
+        if (in_list(skip, cols[i].name) || (cfg && dm_config_is_excluded(cfg, cols[i].name)))
             continue;
-        sel[n++] = cols[i];
+        if (cols[i].kind == DM_DB_UNSUPPORTED)
+            nleft++;
+        else
+            sel[n++] = cols[i];
     }
     if (n == 0) {
         snprintf(err, errlen, "table \"%s\" has no column driftmon can compare", table->name);
@@ -306,6 +308,18 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
         goto out;
     }
     out->table_rows = true;
+    /* the columns not read, listed with the reason in every report (monitor/reconcile.h) */
+    for (size_t i = 0; nleft > 0 && i < ncols; i++) {
+        char reason[600];
+        if (in_list(skip, cols[i].name) || (cfg && dm_config_is_excluded(cfg, cols[i].name)) ||
+            !dm_reconcile_left_out(&cols[i], reason, sizeof reason))
+            continue;
+        if (dm_dataset_add_left_out(out, cols[i].name, reason) != 0) {
+            snprintf(err, errlen, "out of memory");
+            dm_dataset_release(out);
+            goto out;
+        }
+    }
     rc = DM_RUN_OK;
 out:
     dm_builder_free(b);
@@ -792,22 +806,6 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         goto out;
     }
     have_cmp = true;
-    for (size_t i = 0; i < ntcols; i++) {
-        const dm_db_column *c = &tcols[i];
-        if ((cfg->batch_column && strcmp(c->name, cfg->batch_column) == 0) ||
-            (cfg->timestamp_column && strcmp(c->name, cfg->timestamp_column) == 0) ||
-            dm_config_is_excluded(cfg, c->name))
-            continue;
-        if (c->kind != DM_DB_UNSUPPORTED)
-            continue; /* the comparison lists columns absent from one side itself */
-        char reason[300];
-        snprintf(reason, sizeof reason, "type %s is not compared", c->type);
-        if (dm_comparison_add_skipped(&cmp, c->name, reason) != 0) {
-            snprintf(err, errlen, "out of memory");
-            rc = DM_RUN_ENV;
-            goto out;
-        }
-    }
     out->compare_s = now_s() - t2;
     out->verdict = cmp.verdict;
 

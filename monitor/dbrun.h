@@ -73,7 +73,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
 
 /* Read rows of table (looked up by the caller, dm_db_table_lookup: the catalog is asked
  * once) into a dataset, for `reference load --table` and for checks.  where/params as
- * dm_db_copy_read.  Columns named in skip (NULL-terminated, may be NULL) are not read. */
+ * dm_db_copy_read.  Columns named in skip (NULL-terminated, may be NULL) and excluded ones
+ * (columns.exclude) are not read, silently; a column of a type that is not compared
+ * (dm_reconcile_left_out) is not read either and goes to out->left_out with the reason. */
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, dm_dataset *out, char *err, size_t errlen);

@@ -9,7 +9,14 @@
  *     (0: every count is 1, 4: u32, 8: u64) | u8 reserved | u64 missing | u64 nonfinite | u64 n
  *     num:  u64 n_distinct | f64 value[n_distinct] | counts[n_distinct] of count_width bytes
  *     text: u64 n_cats | per category u32 len + bytes | counts[n_cats] of count_width bytes
+ *   left-out section, only when flags has bit 0 (DM_PROFILE_FLAG_LEFT_OUT) set: the columns
+ *     of the source that were left out with the reason (dm_dataset.left_out, a table's
+ *     columns of a type that is not compared), after the last column:
+ *     u32 n_left_out | per column u32 name_len + name bytes, u32 reason_len + reason bytes
+ *     (names unique among the columns and the left-out columns; no other flag bit is used)
  *   trailer: the 32-byte SHA-256 of every byte before it.
+ * A profile without left-out columns has flags = 0 and is byte for byte what it was before
+ * the section existed (same bytes, same digest); older readers refuse one that has them.
  * Format version 2 (what is written since 0.1.0's second landing) is version 1 with
  * version = 2 and, in numeric columns, 0..7 zero bytes after n_distinct so that value[]
  * starts at a file offset that is a multiple of 8 (u64 counts then are aligned too).  A
@@ -43,10 +50,15 @@ unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len);
  * the header (magic .. ncols, DM_PROFILE_HEADER_BYTES bytes) and one column's section.
  * The profile's sha256 is that of header + sections in order. */
 #define DM_PROFILE_HEADER_BYTES 28
-void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
+#define DM_PROFILE_FLAG_LEFT_OUT 1u /* a left-out section follows the columns */
+/* nleft_out: how many left-out columns follow the columns (sets the flag when > 0). */
+void dm_profile_header_encode(uint64_t rows, uint32_t ncols, size_t nleft_out,
                               unsigned char out[DM_PROFILE_HEADER_BYTES]);
 /* malloc'ed section of column c (NULL when out of memory). */
 unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len);
+/* malloc'ed left-out section of ds (NULL when out of memory or ds has none): after the
+ * column sections when the header says so. */
+unsigned char *dm_profile_left_out_encode(const dm_dataset *ds, size_t *len);
 /* Decode exactly one section into *out (zeroed first).  -1 with err naming `name` and the
  * column at fault; on error *out may hold partial data: free it with dm_dataset_release on a
  * dataset that owns it, or see profile_format.c. */

@@ -92,6 +92,8 @@ static void hash_columns(hash_job *j)
         if (!j->keep_pages)
             dm_dataset_evict(&j->snap, i);
     }
+    if (!j->bad_why)
+        dm_profile_encode_left_out(&j->b, &j->snap);
 }
 
 /* The message for a failed check: bad values, or a digest that does not match. */

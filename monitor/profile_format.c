@@ -142,10 +142,37 @@ void dm_profile_encode_column(dm_profile_buf *b, const dm_column *c, bool aligne
     }
 }
 
-static void header_encode(uint32_t version, uint64_t rows, uint32_t ncols,
+void dm_profile_encode_left_out(dm_profile_buf *b, const dm_dataset *ds)
+{
+    if (ds->nleft_out == 0)
+        return;
+    put_u32(b, (uint32_t)ds->nleft_out);
+    for (size_t i = 0; i < ds->nleft_out; i++) {
+        const char *f[2] = {ds->left_out[i].name, ds->left_out[i].reason};
+        for (int k = 0; k < 2; k++) {
+            size_t l = strlen(f[k]);
+            put_u32(b, (uint32_t)l);
+            put(b, f[k], l);
+        }
+    }
+}
+
+unsigned char *dm_profile_left_out_encode(const dm_dataset *ds, size_t *len)
+{
+    dm_profile_buf b = {0};
+    dm_profile_encode_left_out(&b, ds);
+    if (b.oom || !b.p) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}
+
+static void header_encode(uint32_t version, uint64_t rows, uint32_t ncols, size_t nleft_out,
                           unsigned char out[DM_PROFILE_HEADER_BYTES])
 {
-    uint32_t flags = 0;
+    uint32_t flags = nleft_out > 0 ? DM_PROFILE_FLAG_LEFT_OUT : 0;
     memcpy(out, MAGIC, sizeof MAGIC);
     memcpy(out + 8, &version, 4);
     memcpy(out + 12, &flags, 4);
@@ -153,10 +180,10 @@ static void header_encode(uint32_t version, uint64_t rows, uint32_t ncols,
     memcpy(out + 24, &ncols, 4);
 }
 
-void dm_profile_header_encode(uint64_t rows, uint32_t ncols,
+void dm_profile_header_encode(uint64_t rows, uint32_t ncols, size_t nleft_out,
                               unsigned char out[DM_PROFILE_HEADER_BYTES])
 {
-    header_encode(DM_PROFILE_IDENTITY_VERSION, rows, ncols, out);
+    header_encode(DM_PROFILE_IDENTITY_VERSION, rows, ncols, nleft_out, out);
 }
 
 unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
@@ -174,7 +201,7 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len)
 void dm_profile_put_header(const dm_dataset *ds, dm_profile_buf *b, uint32_t version)
 {
     unsigned char h[DM_PROFILE_HEADER_BYTES];
-    header_encode(version, ds->rows, (uint32_t)ds->ncols, h);
+    header_encode(version, ds->rows, (uint32_t)ds->ncols, ds->nleft_out, h);
     put(b, h, sizeof h);
 }
 
@@ -185,6 +212,7 @@ static void serialize_into(dm_dataset *ds, dm_profile_buf *b)
         dm_profile_encode_column(b, &ds->col[i], true);
         dm_dataset_evict(ds, i); /* a mapped profile's pages, once written out */
     }
+    dm_profile_encode_left_out(b, ds);
 }
 
 unsigned char *dm_profile_serialize(dm_dataset *ds, size_t *len)
@@ -448,6 +476,57 @@ static int read_column(rd *r, dm_column *c, bool share_ones)
     return 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The left-out section (the header's flag set) into ds, whose columns are read: at least one
+ * entry, names unique among the columns and the left-out columns. */
+static int read_left_out(rd *r, dm_dataset *ds)
+{
+    uint32_t n = 0;
+    if (take_u32(r, &n))
+        return -1;
+    /* every entry takes at least 8 bytes: bounds the allocation */
+    if (n == 0 || n > (r->len - r->off) / 8)
+        return bad(r, n == 0 ? "empty left-out section" : "left-out count larger than the file");
+    ds->left_out = calloc(n, sizeof *ds->left_out);
+    if (!ds->left_out)
+        return bad(r, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        dm_left_out *l = &ds->left_out[i];
+        if (!(l->name = take_str(r)))
+            return -1;
+        ds->nleft_out = i + 1;
+        r->column = l->name;
+        if (!(l->reason = take_str(r)))
+            return -1;
+        r->column = NULL;
+    }
+    size_t total = ds->ncols + n;
+    const char **names = malloc(total * sizeof *names);
+    if (!names)
+        return bad(r, "out of memory");
+    for (size_t i = 0; i < ds->ncols; i++)
+        names[i] = ds->col[i].name;
+    for (size_t i = 0; i < n; i++)
+        names[ds->ncols + i] = ds->left_out[i].name;
+    qsort(names, total, sizeof *names, cmp_name);
+    const char *dup = NULL;
+    for (size_t i = 1; i < total && !dup; i++)
+        if (strcmp(names[i - 1], names[i]) == 0)
+            dup = names[i];
+    if (dup) {
+        char shown[DM_SHOWN_LEN];
+        dm_show_value(dup, strlen(dup), shown, sizeof shown);
+        snprintf(r->err, r->errlen, "%s: duplicate column \"%s\" in profile (left out)", r->name,
+                 shown);
+    }
+    free(names);
+    return dup ? -1 : 0;
+}
+
 int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
                              char *err, size_t errlen)
 {
@@ -490,6 +569,8 @@ int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_d
     r.borrow = borrow && r.aligned;
     if (r.borrow)
         drop = false; /* the values stay where they are */
+    if (flags & ~DM_PROFILE_FLAG_LEFT_OUT)
+        return bad(&r, "unknown flags in the header");
     if (take_u64(&r, &rows) || take_u32(&r, &ncols))
         return -1;
     if (ncols > r.len - r.off)
@@ -545,6 +626,10 @@ int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_d
             }
         }
     }
+    if (prc == 0 && (flags & DM_PROFILE_FLAG_LEFT_OUT) && read_left_out(&r, &ds) != 0)
+        prc = -1;
+    if (h)
+        dm_profile_hash_upto(h, p, &hashed, r.off, drop);
     if (prc == 0 && r.off != r.len) {
         bad(&r, "trailing bytes after the last column");
         prc = -1;

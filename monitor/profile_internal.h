@@ -32,6 +32,8 @@ typedef struct {
 void dm_profile_put_header(const dm_dataset *ds, dm_profile_buf *b, uint32_t version);
 /* Column c's section.  aligned: format 2 (zero padding before the values, u64 counts). */
 void dm_profile_encode_column(dm_profile_buf *b, const dm_column *c, bool aligned);
+/* The left-out section of ds (nothing when ds has no left-out column). */
+void dm_profile_encode_left_out(dm_profile_buf *b, const dm_dataset *ds);
 /* What is wrong with a numeric column's values and counts (NULL: nothing).  ones: every
  * count is 1 and need not be read. */
 const char *dm_profile_numbers_problem(const dm_column *c, bool ones);

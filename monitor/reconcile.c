@@ -134,6 +134,31 @@ static int pair_kind(const dm_config *cfg, const dm_dataset *cur, dm_reconciled 
     return 0;
 }
 
+static const dm_left_out *find_left_out(const dm_dataset *ds, const char *name)
+{
+    long i = dm_dataset_find_left_out(ds, name);
+    return i >= 0 ? &ds->left_out[i] : NULL;
+}
+
+/* A column left out by the loader of one side or both (r: the reference's entry, c: the
+ * current's; at least one set); other_has: the other side holds the column as values.  The
+ * loader's reason as it is when the column is left out on both sides for the same reason or
+ * missing from the other side; otherwise the side is named. */
+static int left_out_pair(dm_reconciled *o, dm_pair *p, const dm_left_out *r, const dm_left_out *c,
+                         bool other_has)
+{
+    char msg[2 * MSGLEN];
+    if (r && c && strcmp(r->reason, c->reason) != 0)
+        snprintf(msg, sizeof msg, "%s in the reference; %s in the current data", r->reason,
+                 c->reason);
+    else if (!other_has || (r && c))
+        snprintf(msg, sizeof msg, "%s", r ? r->reason : c->reason);
+    else
+        snprintf(msg, sizeof msg, "%s in the %s", r ? r->reason : c->reason,
+                 r ? "reference" : "current data");
+    return skip_pair(o, p, msg);
+}
+
 void dm_reconciled_release(dm_reconciled *r)
 {
     if (!r)
@@ -153,7 +178,7 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         return -1;
     dm_reconciled o;
     memset(&o, 0, sizeof o);
-    size_t cap = ref->ncols + cur->ncols;
+    size_t cap = ref->ncols + cur->ncols + ref->nleft_out + cur->nleft_out;
     o.pair = calloc(cap + 1, sizeof *o.pair);
     o.reasons = calloc(cap + 1, sizeof *o.reasons);
     if (!o.pair || !o.reasons)
@@ -168,7 +193,9 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         p->ref = r;
         long j = dm_dataset_find(cur, r->name);
         if (j < 0) {
-            if (skip_pair(&o, p, "absent from current") != 0)
+            const dm_left_out *l = find_left_out(cur, r->name);
+            if ((l ? left_out_pair(&o, p, NULL, l, true)
+                   : skip_pair(&o, p, "absent from current")) != 0)
                 goto oom;
             continue;
         }
@@ -177,14 +204,36 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         if (pair_kind(cfg, cur, &o, p) != 0)
             goto oom;
     }
+    for (size_t i = 0; i < ref->nleft_out; i++) {
+        const dm_left_out *l = &ref->left_out[i];
+        if (dm_config_is_excluded(cfg, l->name))
+            continue;
+        dm_pair *p = &o.pair[o.npairs++];
+        p->name = l->name;
+        long j = dm_dataset_find(cur, l->name);
+        p->cur = j >= 0 ? &cur->col[j] : NULL;
+        if (left_out_pair(&o, p, l, find_left_out(cur, l->name), p->cur != NULL) != 0)
+            goto oom;
+    }
     for (size_t j = 0; j < cur->ncols; j++) {
         const dm_column *c = &cur->col[j];
-        if (dm_config_is_excluded(cfg, c->name) || dm_dataset_find(ref, c->name) >= 0)
+        if (dm_config_is_excluded(cfg, c->name) || dm_dataset_find(ref, c->name) >= 0 ||
+            dm_dataset_find_left_out(ref, c->name) >= 0)
             continue;
         dm_pair *p = &o.pair[o.npairs++];
         p->name = c->name;
         p->cur = c;
         if (skip_pair(&o, p, "absent from reference") != 0)
+            goto oom;
+    }
+    for (size_t j = 0; j < cur->nleft_out; j++) {
+        const dm_left_out *l = &cur->left_out[j];
+        if (dm_config_is_excluded(cfg, l->name) || dm_dataset_find(ref, l->name) >= 0 ||
+            dm_dataset_find_left_out(ref, l->name) >= 0)
+            continue;
+        dm_pair *p = &o.pair[o.npairs++];
+        p->name = l->name;
+        if (left_out_pair(&o, p, NULL, l, false) != 0)
             goto oom;
     }
     if (common == 0) {
@@ -222,6 +271,23 @@ dm_db_kind dm_reconcile_catalog_kind(const char *base_type, const char *typtype,
         if (strcmp(base_type, text[i]) == 0)
             return DM_DB_TEXT;
     return DM_DB_UNSUPPORTED;
+}
+
+bool dm_reconcile_left_out(const dm_db_column *c, char *reason, size_t len)
+{
+    if (c->kind != DM_DB_UNSUPPORTED)
+        return false;
+    /* type names are the database's identifiers: shown escaped, as any untrusted value */
+    char type[DM_SHOWN_LEN], base[DM_SHOWN_LEN];
+    const char *t = c->type ? c->type : "?";
+    dm_show_value(t, strlen(t), type, sizeof type);
+    if (c->is_domain && c->base_shown) {
+        dm_show_value(c->base_shown, strlen(c->base_shown), base, sizeof base);
+        snprintf(reason, len, "type %s (a domain over %s) is not compared", type, base);
+    } else {
+        snprintf(reason, len, "type %s is not compared", type);
+    }
+    return true;
 }
 
 dm_builder *dm_reconcile_table_builder(const dm_db_column *cols, size_t n)

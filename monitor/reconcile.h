@@ -16,6 +16,9 @@
  * column order:
  *   - columns.exclude: left out silently;
  *   - a column absent from one side, or with no value on one side: skipped with the reason;
+ *   - a column its loader left out (dm_dataset.left_out: a table column of a type that is not
+ *     compared, dm_reconcile_left_out), on either side, the reference's as it was stored:
+ *     skipped with the loader's reason, naming the side when the other side has the column;
  *   - the type: columns.numeric / columns.categorical force it, on every path; otherwise
  *     numeric when the reference column is all numbers, else categorical (Evidently's
  *     legacy rule: dtypes come from the reference frame);
@@ -87,6 +90,12 @@ int dm_reconcile_side(const dm_config *cfg, const dm_dataset *ds, char *err, siz
 /* What a table column of type base_type (pg_type.typname of the type or of its domain's
  * base), typtype (pg_type.typtype: 'e' enum, ...) and builtin (in pg_catalog) is. */
 dm_db_kind dm_reconcile_catalog_kind(const char *base_type, const char *typtype, bool builtin);
+
+/* Is table column c left out, not read (a type whose values are not compared: json, dates
+ * and times, arrays, bytea, uuid, ...)?  When it is, reason gets why: "type jsonb is not
+ * compared", "type doc (a domain over jsonb) is not compared".  Every loader of a table and
+ * the pairing above use this one rule. */
+bool dm_reconcile_left_out(const dm_db_column *c, char *reason, size_t len);
 
 /* A builder for the table columns cols[0..n) (none DM_DB_UNSUPPORTED) that reads each as its
  * kind says: numbers, text classified as CSV fields, or text.  NULL when out of memory. */

@@ -126,6 +126,26 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
             return -1;
         }
     }
+    for (size_t i = 0; i < ds->nleft_out; i++) {
+        char ord[24];
+        snprintf(ord, sizeof ord, "%zu", i);
+        const char *lp[4] = {id, ord, ds->left_out[i].name, ds->left_out[i].reason};
+        res = PQexecParams(conn,
+                           "INSERT INTO driftmon.reference_left_out (reference_id, ordinal, name, "
+                           "reason) VALUES ($1, $2, $3, $4)",
+                           4, NULL, lp, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            char what[300];
+            snprintf(what, sizeof what,
+                     "could not store left-out column \"%s\" (is the schema up to date? run "
+                     "`driftmon init`)",
+                     ds->left_out[i].name);
+            dm_db_fail(res, conn, what, err, errlen);
+            dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+            return -1;
+        }
+        PQclear(res);
+    }
     if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit the reference", err, errlen) != 0) {
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         return -1;
@@ -188,6 +208,27 @@ static int load_info(PGconn *conn, const char *name, int version, dm_refinfo *ou
     return 0;
 }
 
+/* The left-out columns of reference ref_id, in order, into ds. */
+static int load_left_out(PGconn *conn, const char *ref_id, dm_dataset *ds, char *err, size_t errlen)
+{
+    const char *p[1] = {ref_id};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT name, reason FROM driftmon.reference_left_out WHERE "
+                                 "reference_id = $1::bigint ORDER BY ordinal",
+                                 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return dm_db_fail(res, conn, "could not read driftmon.reference_left_out", err, errlen);
+    for (int i = 0; i < PQntuples(res); i++) {
+        if (dm_dataset_add_left_out(ds, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)) != 0) {
+            PQclear(res);
+            snprintf(err, errlen, "out of memory loading the reference");
+            return -1;
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
 /* Stream the columns of reference ri (its header row already read) into *out. */
 static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_dataset *out,
                         dm_refinfo *info, char *err, size_t errlen)
@@ -197,14 +238,16 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
     snprintf(idbuf, sizeof idbuf, "%lld", (long long)ri.id);
     const char *p2[1] = {idbuf};
     res = PQexecParams(conn,
-                       "SELECT count(*) FROM driftmon.reference_column WHERE reference_id = "
-                       "$1::bigint",
+                       "SELECT count(*), pg_catalog.to_regclass('driftmon.reference_left_out') "
+                       "IS NOT NULL FROM driftmon.reference_column WHERE reference_id = $1::bigint",
                        1, NULL, p2, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         dm_refinfo_release(&ri);
         return dm_db_fail(res, conn, "could not read driftmon.reference_column", err, errlen);
     }
     size_t ncols = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    /* a schema from before the left-out columns were kept holds no reference that has any */
+    bool left_out_kept = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
 
     dm_dataset ds;
@@ -222,9 +265,16 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
         snprintf(err, errlen, "out of memory loading the reference");
         return -1;
     }
-    /* the digest covers the header and every column's bytes, in order, as in the file */
+    if (left_out_kept && load_left_out(conn, idbuf, &ds, err, errlen) != 0) {
+        dm_sha256_final(h, label);
+        dm_dataset_release(&ds);
+        dm_refinfo_release(&ri);
+        return -1;
+    }
+    /* the digest covers the header, every column's bytes and the left-out columns, in
+     * order, as in the file */
     unsigned char hdr[DM_PROFILE_HEADER_BYTES];
-    dm_profile_header_encode(ri.rows, (uint32_t)ncols, hdr);
+    dm_profile_header_encode(ri.rows, (uint32_t)ncols, ds.nleft_out, hdr);
     dm_sha256_update(h, hdr, sizeof hdr);
     /* one row at a time: the whole result never sits in memory */
     int rc = 0;
@@ -255,6 +305,17 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
             rc = -1;
         }
         PQclear(res);
+    }
+    if (rc == 0 && ds.nleft_out > 0) {
+        size_t ll;
+        unsigned char *lb = dm_profile_left_out_encode(&ds, &ll);
+        if (lb) {
+            dm_sha256_update(h, lb, ll);
+            free(lb);
+        } else {
+            snprintf(err, errlen, "out of memory loading the reference");
+            rc = -1;
+        }
     }
     char digest[65];
     dm_sha256_final(h, digest);

@@ -6,10 +6,11 @@
  * and keeps the older ones, so a run names exactly the version it used.  Per column the
  * exact distribution is stored as that column's section of the profile file format
  * (bytea, monitor/profile.h), beside count, n_distinct, missing, non-finite, mean, std, min
- * and max for auditors.  The reference's sha256 is the digest of its profile, the same as
- * `driftmon profile` prints for the same data; loading streams the columns one row at a time
- * (single-row mode) and recomputes the digest over exactly the bytes read, so a changed
- * stored profile is refused.
+ * and max for auditors; the columns the loader left out (dm_dataset.left_out) are kept with
+ * their reason in driftmon.reference_left_out.  The reference's sha256 is the digest of its
+ * profile, the same as `driftmon profile` prints for the same data; loading streams the columns one
+ * row at a time (single-row mode) and recomputes the digest over exactly the bytes read, so a
+ * changed stored profile is refused.
  */
 #ifndef DRIFTMON_REFSTORE_H
 #define DRIFTMON_REFSTORE_H

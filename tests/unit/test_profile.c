@@ -105,7 +105,7 @@ static void assert_same_content(const dm_dataset *a, const dm_dataset *b)
 static unsigned char *identity_bytes(const dm_dataset *ds, size_t *len)
 {
     unsigned char hdr[DM_PROFILE_HEADER_BYTES];
-    dm_profile_header_encode(ds->rows, (uint32_t)ds->ncols, hdr);
+    dm_profile_header_encode(ds->rows, (uint32_t)ds->ncols, ds->nleft_out, hdr);
     size_t n = sizeof hdr;
     unsigned char *p = malloc(n);
     cr_assert_not_null(p);
@@ -357,5 +357,102 @@ Test(profile, read_checks_values_and_computes_moments)
     cr_assert_not_null(strstr(err, "does not match its sha256"), "%s", err);
     free(p);
     free(good);
+    dm_dataset_release(&ds);
+}
+
+/* u32 little-endian, as the format writes every integer */
+static size_t put_u32_at(unsigned char *p, size_t off, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[off + (size_t)i] = (unsigned char)(v >> (8 * i));
+    return off + 4;
+}
+
+/* The left-out section (profile.h): a profile with left-out columns has flag bit 0 set in its
+ * header and, after the last column, u32 n | per column u32 len + name, u32 len + reason; its
+ * identity is the version-1 encoding of all that, assembled here byte by byte.  Written
+ * (format 2) and as a hand-made version-1 file it reads back with the same list and digest; a
+ * changed reason is caught by the digest, an unknown flag bit and a left-out name that is a
+ * column's are refused; a profile with nothing left out keeps flags 0. */
+Test(profile, left_out_section_is_content)
+{
+    static const char *const left[][2] = {
+        {"j", "type jsonb is not compared"},
+        {"doc", "type doc (a domain over jsonb) is not compared"}};
+    dm_dataset ds;
+    char path[128], err[512];
+    build_written(&ds, 50, "plain.dmp", path, sizeof path);
+    size_t n;
+    unsigned char *file = get_file(path, &n);
+    uint32_t flags;
+    memcpy(&flags, file + 12, 4);
+    cr_assert_eq(flags, 0u, "nothing left out: flags 0, as before the section existed");
+    free(file);
+
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(dm_dataset_add_left_out(&ds, left[i][0], left[i][1]), 0);
+    /* the identity: header with flags = 1, the columns, the section */
+    size_t idl;
+    unsigned char *id = identity_bytes(&ds, &idl);
+    memcpy(&flags, id + 12, 4);
+    cr_assert_eq(flags, 1u);
+    id = realloc(id, idl + 4 + 2 * (8 + 64) + 32);
+    cr_assert_not_null(id);
+    idl = put_u32_at(id, idl, 2);
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < 2; k++) {
+            size_t l = strlen(left[i][k]);
+            idl = put_u32_at(id, idl, (uint32_t)l);
+            memcpy(id + idl, left[i][k], l);
+            idl += l;
+        }
+    char want[65];
+    dm_sha256_hex(id, idl, want);
+
+    snprintf(path, sizeof path, "%s/left.dmp", dir);
+    cr_assert_eq(dm_profile_write(&ds, path, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(ds.sha256, want);
+    dm_dataset back;
+    unsigned char raw[32];
+    hex_to_raw(want, raw);
+    memcpy(id + idl, raw, 32);
+    char p1[128];
+    snprintf(p1, sizeof p1, "%s/left1.dmp", dir);
+    put_file(p1, id, idl + 32);
+    const char *files[2] = {path, p1};
+    for (int f = 0; f < 2; f++) {
+        cr_assert_eq(dm_profile_read(files[f], &back, err, sizeof err), 0, "%s", err);
+        cr_assert_str_eq(back.sha256, want, "%s", files[f]);
+        assert_same_content(&ds, &back);
+        cr_assert_eq(back.nleft_out, 2);
+        for (size_t i = 0; i < 2; i++) {
+            cr_assert_str_eq(back.left_out[i].name, left[i][0]);
+            cr_assert_str_eq(back.left_out[i].reason, left[i][1]);
+        }
+        dm_dataset_release(&back);
+    }
+
+    file = get_file(path, &n);
+    unsigned char *p = malloc(n);
+    cr_assert_not_null(p);
+    memcpy(p, file, n);
+    p[n - 33] ^= 0x20; /* the last byte of the last reason: "compareD" */
+    expect_refused(p, n, "reason.dmp", "does not match its sha256");
+    memcpy(p, file, n);
+    p[12] |= 2;
+    expect_refused(p, n, "flags.dmp", "unknown flags");
+    memcpy(p, file, n);
+    p[12] = 0; /* the section then is bytes after the last column */
+    expect_refused(p, n, "noflag.dmp", "trailing bytes");
+    free(p);
+    free(file);
+
+    /* a left-out column named as a profiled column */
+    cr_assert_eq(dm_dataset_add_left_out(&ds, "bb", "type uuid is not compared"), 0);
+    snprintf(path, sizeof path, "%s/dup.dmp", dir);
+    cr_assert_eq(dm_profile_write(&ds, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_profile_read(path, &back, err, sizeof err), -1, "a duplicate accepted");
+    cr_assert_not_null(strstr(err, "duplicate column \"bb\""), "%s", err);
+    free(id);
     dm_dataset_release(&ds);
 }

@@ -180,10 +180,10 @@ Test(reconcile, table_text_column_reads_as_its_csv)
     dm_dataset csv;
     csv_dataset("t.csv", 4, names, nrows, rows, &csv);
     char c0[] = "nums", c1[] = "ints", c2[] = "mixed", c3[] = "flag";
-    dm_db_column cols[4] = {{c0, NULL, NULL, DM_DB_TEXT},
-                            {c1, NULL, NULL, DM_DB_TEXT},
-                            {c2, NULL, NULL, DM_DB_TEXT},
-                            {c3, NULL, NULL, DM_DB_CATEGORICAL}};
+    dm_db_column cols[4] = {{.name = c0, .kind = DM_DB_TEXT},
+                            {.name = c1, .kind = DM_DB_TEXT},
+                            {.name = c2, .kind = DM_DB_TEXT},
+                            {.name = c3, .kind = DM_DB_CATEGORICAL}};
     dm_dataset tab;
     build_with(dm_reconcile_table_builder(cols, 4), "table t", 4, nrows, rows, &tab);
 
@@ -221,7 +221,7 @@ Test(reconcile, table_text_column_read_in_two_halves)
     /* two builders over the same columns merged (a batch read over two connections): the
      * same as one builder */
     char v[] = "v";
-    dm_db_column cols[1] = {{v, NULL, NULL, DM_DB_TEXT}};
+    dm_db_column cols[1] = {{.name = v, .kind = DM_DB_TEXT}};
     static const char *const a[] = {"1", "2", "2.5"}, *const b[] = {"3", "1", NULL};
     dm_builder *one = dm_reconcile_table_builder(cols, 1);
     dm_builder *h1 = dm_reconcile_table_builder(cols, 1), *h2 = dm_reconcile_table_builder(cols, 1);
@@ -297,7 +297,7 @@ Test(reconcile, declared_numeric_text_is_an_error_naming_file_line_column_value)
 Test(reconcile, declared_numeric_text_in_a_table_names_the_row)
 {
     char code[] = "code";
-    dm_db_column cols[1] = {{code, NULL, NULL, DM_DB_TEXT}};
+    dm_db_column cols[1] = {{.name = code, .kind = DM_DB_TEXT}};
     static const char *const rows[] = {"0", "1", "?", "x"};
     dm_dataset ds;
     build_from(dm_reconcile_table_builder(cols, 1), 1, "table t, batch b1", 1, 4, rows, &ds);
@@ -327,7 +327,7 @@ Test(reconcile, declared_numeric_text_by_type_names_a_value)
     /* a bool or enum column is text by its type, even when its values spell numbers (and a
      * stored reference may be text from before): the first in byte order is shown */
     char flag[] = "flag";
-    dm_db_column cols[1] = {{flag, NULL, NULL, DM_DB_CATEGORICAL}};
+    dm_db_column cols[1] = {{.name = flag, .kind = DM_DB_CATEGORICAL}};
     static const char *const rows[] = {"1", "0", "1"};
     dm_dataset ds;
     build_from(dm_reconcile_table_builder(cols, 1), 1, "table t", 1, 3, rows, &ds);
@@ -513,6 +513,112 @@ Test(reconcile, forced_numeric_text_in_current_is_an_error)
     cr_assert_str_eq(err, "\"cur.csv\", line 3, column \"c\": value \"x\" is not a number (the "
                           "column is declared numeric)");
     dm_config_release(&cfg);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+}
+
+/* ---- columns a loader left out ----------------------------------------------------------- */
+
+/* The reason follows from the column's type as the catalog names it (format_type), and for a
+ * domain from its base type too; a column of a type that is compared is not left out. */
+Test(reconcile, left_out_reason_names_the_type)
+{
+    char jsonb[] = "jsonb", doc[] = "doc", arr[] = "integer[]", n[] = "c", i4[] = "int4";
+    char reason[200];
+    dm_db_column plain = {.name = n, .type = jsonb, .kind = DM_DB_UNSUPPORTED};
+    cr_assert(dm_reconcile_left_out(&plain, reason, sizeof reason));
+    cr_assert_str_eq(reason, "type jsonb is not compared");
+    dm_db_column dom = {
+        .name = n, .type = doc, .kind = DM_DB_UNSUPPORTED, .base_shown = jsonb, .is_domain = true};
+    cr_assert(dm_reconcile_left_out(&dom, reason, sizeof reason));
+    cr_assert_str_eq(reason, "type doc (a domain over jsonb) is not compared");
+    dm_db_column array = {.name = n, .type = arr, .kind = DM_DB_UNSUPPORTED, .base_shown = arr};
+    cr_assert(dm_reconcile_left_out(&array, reason, sizeof reason));
+    cr_assert_str_eq(reason, "type integer[] is not compared");
+    /* a type's name is the database's: a control character in it is shown escaped */
+    char esc[] = "doc\x1b[31m";
+    dm_db_column odd = {.name = n, .type = esc, .kind = DM_DB_UNSUPPORTED};
+    cr_assert(dm_reconcile_left_out(&odd, reason, sizeof reason));
+    cr_assert_null(strchr(reason, '\x1b'), "%s", reason);
+    cr_assert_not_null(strstr(reason, "type doc\\"), "%s", reason);
+    dm_db_column num = {.name = n, .type = i4, .kind = DM_DB_NUMERIC, .base_shown = i4};
+    cr_assert_not(dm_reconcile_left_out(&num, reason, sizeof reason));
+}
+
+/* Each side: one column of values "v" (both), then the columns as named; left-out columns
+ * added with their reasons. */
+static void side(const char *source, const char *const *names, size_t ncols,
+                 const char *const *left, size_t nleft, dm_dataset *out)
+{
+    const char *rows[3 * 4];
+    for (size_t r = 0; r < 3; r++)
+        for (size_t i = 0; i < ncols; i++)
+            rows[r * ncols + i] = r == 0 ? "1" : r == 1 ? "2" : "3";
+    csv_dataset(source, ncols, names, 3, rows, out);
+    for (size_t i = 0; i < nleft; i++)
+        cr_assert_eq(dm_dataset_add_left_out(out, left[2 * i], left[2 * i + 1]), 0);
+}
+
+/* The pairing of left-out columns (reconcile.h): the loader's reason as it is when the other
+ * side also left the column out for that reason or does not have it; the side named when the
+ * other side has the column as values, or both sides give different reasons; an excluded
+ * column is never listed; nothing left out is tested or reported absent. */
+Test(reconcile, left_out_columns_are_skipped_with_the_reason)
+{
+    static const char *const rnames[] = {"v", "only_ref_values"};
+    static const char *const rleft[] = {
+        "j",          "type jsonb is not compared",    /* left out on both sides */
+        "k",          "type json is not compared",     /* both, another reason in cur */
+        "gone",       "type uuid is not compared",     /* absent from current */
+        "now_values", "type bytea is not compared",    /* current has its values */
+        "ex",         "type interval is not compared", /* excluded */
+    };
+    static const char *const cnames[] = {"v", "now_values"};
+    static const char *const cleft[] = {
+        "j",
+        "type jsonb is not compared",
+        "k",
+        "type jsonb is not compared",
+        "only_ref_values",
+        "type timestamp with time zone is not compared",
+        "new",
+        "type integer[] is not compared", /* absent from reference */
+        "ex",
+        "type interval is not compared",
+    };
+    dm_dataset ref, cur;
+    side("ref.csv", rnames, 2, rleft, 5, &ref);
+    side("cur.csv", cnames, 2, cleft, 5, &cur);
+    dm_reconciled pairs;
+    dm_comparison cmp;
+    run("{\"columns\": {\"exclude\": [\"ex\"]}}", &ref, &cur, &pairs, &cmp);
+    static const char *const want[][2] = {
+        {"only_ref_values", "type timestamp with time zone is not compared in the current data"},
+        {"j", "type jsonb is not compared"},
+        {"k", "type json is not compared in the reference; type jsonb is not compared in the "
+              "current data"},
+        {"gone", "type uuid is not compared"},
+        {"now_values", "type bytea is not compared in the reference"},
+        {"new", "type integer[] is not compared"},
+    };
+    size_t nwant = sizeof want / sizeof want[0];
+    for (size_t i = 0; i < nwant; i++) {
+        const dm_pair *p = pair(&pairs, want[i][0]);
+        cr_assert_eq(p->kind, DM_PAIR_SKIP, "%s", want[i][0]);
+        cr_assert_str_eq(p->reason, want[i][1], "%s", want[i][0]);
+    }
+    /* the report: v tested, the others skipped once each in the order above, ex nowhere */
+    cr_assert_eq(cmp.ncols, 1);
+    cr_assert_str_eq(cmp.cols[0].name, "v");
+    cr_assert_eq(cmp.nskipped, nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        cr_assert_str_eq(cmp.skipped[i].name, want[i][0]);
+        cr_assert_str_eq(cmp.skipped[i].reason, want[i][1]);
+    }
+    for (size_t i = 0; i < pairs.npairs; i++)
+        cr_assert_str_neq(pairs.pair[i].name, "ex");
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&pairs);
     dm_dataset_release(&ref);
     dm_dataset_release(&cur);
 }
