@@ -1,7 +1,11 @@
 /* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004), one line
  * per alert, oldest first: run id, state (pending, delivered, dead), attempts, batch or
- * window, when created, when next tried / delivered / dead, and the last error. */
+ * window, when created, when next tried / delivered / dead, and the last error.  Then, when
+ * there are any, the checks that could not be made (driftmon.failed_checks, sql/007: batches
+ * given up, windows without a run), oldest first, with their reason; --state failed lists
+ * those alone.  Both are what an operator has to look at. */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,8 @@
 #include "monitor/config.h"
 #include "monitor/db.h"
 #include "monitor/serve.h"
+
+static int list_failed(PGconn *conn, bool heading);
 
 int dm_cmd_alerts(int argc, char **argv)
 {
@@ -31,13 +37,15 @@ int dm_cmd_alerts(int argc, char **argv)
             break;
         default:
             dm_cli_error("usage: driftmon alerts [--config FILE] [--state "
-                         "pending|delivered|dead]");
+                         "pending|delivered|dead|failed]");
             return 2;
         }
     }
-    if (optind != argc || (state && strcmp(state, "pending") != 0 &&
-                           strcmp(state, "delivered") != 0 && strcmp(state, "dead") != 0)) {
-        dm_cli_error("usage: driftmon alerts [--config FILE] [--state pending|delivered|dead]");
+    if (optind != argc ||
+        (state && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
+         strcmp(state, "dead") != 0 && strcmp(state, "failed") != 0)) {
+        dm_cli_error(
+            "usage: driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]");
         return 2;
     }
     dm_config cfg;
@@ -49,6 +57,11 @@ int dm_cmd_alerts(int argc, char **argv)
     if (!conn) {
         dm_cli_error(err);
         return 1;
+    }
+    if (state && strcmp(state, "failed") == 0) {
+        int st = list_failed(conn, false);
+        PQfinish(conn);
+        return st;
     }
     const char *p[1] = {state};
     PGresult *r = PQexecParams(
@@ -81,6 +94,42 @@ int dm_cmd_alerts(int argc, char **argv)
                    PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
     }
     PQclear(r);
+    if (status == 0 && !state)
+        status = list_failed(conn, true);
     PQfinish(conn);
     return status;
+}
+
+/* The checks that could not be made, one line each; with heading, nothing at all when there
+ * are none, else a blank line and a title first.  0, or 1 after printing the error. */
+static int list_failed(PGconn *conn, bool heading)
+{
+    PGresult *r = PQexec(
+        conn,
+        "SELECT coalesce(batch, 'window ' || "
+        "to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '/' || "
+        "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')), "
+        "to_char(failed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), attempts, "
+        "coalesce(reason, '') FROM driftmon.failed_checks ORDER BY failed_at");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char m[600];
+        snprintf(m, sizeof m, "could not list the failed checks (run `driftmon init`?): %s",
+                 PQresultErrorMessage(r));
+        size_t l = strlen(m);
+        while (l > 0 && m[l - 1] == '\n')
+            m[--l] = '\0';
+        dm_cli_error(m);
+        PQclear(r);
+        return 1;
+    }
+    if (!heading || PQntuples(r) > 0) {
+        if (heading)
+            printf("\nchecks that could not be made (driftmon.failed_checks):\n");
+        printf("%-41s %-20s %-8s %s\n", "batch/window", "failed", "attempts", "reason");
+        for (int i = 0; i < PQntuples(r); i++)
+            printf("%-41s %-20s %-8s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                   PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+    }
+    PQclear(r);
+    return 0;
 }

@@ -151,7 +151,7 @@ int dm_cmd_reference(int argc, char **argv)
         }
         if (rc != DM_RUN_OK) {
             dm_cli_error(err);
-            status = rc == DM_RUN_INPUT ? 2 : 1;
+            status = rc == DM_RUN_ENV ? 1 : 2;
             goto out;
         }
         if (ds.rows == 0) {
@@ -244,7 +244,7 @@ int dm_cmd_check(int argc, char **argv)
     int status = 0;
     if (rc != DM_RUN_OK) {
         dm_cli_error(err);
-        status = rc == DM_RUN_INPUT ? 2 : 1;
+        status = rc == DM_RUN_ENV ? 1 : 2;
     } else {
         if (!quiet) {
             printf("run %lld: %llu rows of %s; ", (long long)res.run_id,

@@ -263,6 +263,23 @@ static bool test_needs_numbers(stats_test t)
     return t == STATS_TEST_WASSERSTEIN || t == STATS_TEST_KS || t == STATS_TEST_ED;
 }
 
+/* The error of a run in which every column was skipped: the sources and the first reasons. */
+static void none_tested(const dm_comparison *o, const dm_dataset *ref, const dm_dataset *cur,
+                        char *err, size_t errlen)
+{
+    enum { LISTED = 3 };
+    int n = snprintf(err, errlen, "no column could be tested in %s against %s: %zu skipped (",
+                     cur->source, ref->source, o->nskipped);
+    for (size_t i = 0; i < o->nskipped && i < LISTED && n >= 0 && (size_t)n < errlen; i++) {
+        char name[DM_SHOWN_LEN];
+        dm_show_value(o->skipped[i].name, strlen(o->skipped[i].name), name, sizeof name);
+        n += snprintf(err + n, errlen - (size_t)n, "%s\"%s\": %s", i ? "; " : "", name,
+                      o->skipped[i].reason);
+    }
+    if (n >= 0 && (size_t)n < errlen)
+        snprintf(err + n, errlen - (size_t)n, "%s)", o->nskipped > LISTED ? "; ..." : "");
+}
+
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
                    const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen)
 {
@@ -374,6 +391,12 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         unseen(&o.data[w], rc_);
     }
     o.ncols = kept;
+    if (o.ncols == 0) {
+        none_tested(&o, ref, cur, err, errlen);
+        free(jobs);
+        dm_comparison_release(&o);
+        return DM_COMPARE_NONE_TESTED;
+    }
     size_t drifted = 0;
     for (size_t i = 0; i < o.ncols; i++)
         drifted += o.cols[i].drifted;

@@ -35,8 +35,15 @@ typedef struct {
     char **plots; /* plots[i]: cols[i]'s SVG, drawn with its test (rpt_run.plots) */
 } dm_comparison;
 
-/* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0, or -1 with err set
- * (out of memory).  The comparison points into ref, cur and pairs: keep them alive. */
+/* dm_compare_run's return when no column could be tested (every one skipped: all missing on
+ * one side, absent, a test that cannot apply): an error of the run for every command, never
+ * a report of "0 of 0 columns drifted".  err names the sources and the skipped columns'
+ * reasons (the first few). */
+#define DM_COMPARE_NONE_TESTED (-2)
+
+/* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0; -1 with err set
+ * (out of memory); DM_COMPARE_NONE_TESTED with err set, *out untouched.  The comparison
+ * points into ref, cur and pairs: keep them alive. */
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
                    const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen);
 void dm_comparison_release(dm_comparison *c);

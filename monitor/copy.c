@@ -25,6 +25,7 @@ static void sb_adds(sbuf *b, const char *s);
 static int add_where(PGconn *conn, sbuf *q, const char *where, const char *const *params,
                      size_t nparams, char *err, size_t errlen);
 static void abandon_copy(PGconn *conn);
+static int read_failed(PGresult *res, PGconn *conn, const char *table, char *err, size_t errlen);
 
 /* A binary COPY allocates each row's send buffers (1 KB a field) in a per-row memory context
  * whose blocks double in size (128 and 256 KB for 333 columns); when they lie at the top of
@@ -111,13 +112,16 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *t, const dm_db_column *cols
         PQfreemem(id);
         /* Read the types whose binary form we decode as they are: a cast forces PostgreSQL
          * to project every row of a wide table, which made a 333-column batch 4x slower
-         * to dump (tests/bench/check.sh).  Everything else is cast to float8 / text. */
+         * to dump (tests/bench/check.sh); and numeric's cast to float8 fails the whole read
+         * on one value beyond the double range, which copybin.c makes +-inf.  Everything
+         * else is cast to float8 / text. */
         const char *bt = cols[i].base_type != NULL ? cols[i].base_type : "";
         static const struct {
             const char *type;
             char wire;
-        } NATIVE[] = {{"float8", 'd'}, {"float4", 'f'}, {"int2", 'h'},    {"int4", 'i'},
-                      {"int8", 'l'},   {"text", 't'},   {"varchar", 't'}, {"name", 't'}};
+        } NATIVE[] = {{"float8", 'd'}, {"float4", 'f'},  {"int2", 'h'},
+                      {"int4", 'i'},   {"int8", 'l'},    {"numeric", 'n'},
+                      {"text", 't'},   {"varchar", 't'}, {"name", 't'}};
         wire[i] = 0;
         for (size_t k = 0; k < sizeof NATIVE / sizeof NATIVE[0]; k++) {
             if (strcmp(bt, NATIVE[k].type) == 0 && (NATIVE[k].wire == 't') == !numeric[i])
@@ -154,8 +158,7 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *t, const dm_db_column *cols
 
     res = PQexec(conn, q.s);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        dm_db_errf(err, errlen, "could not read table \"%s\": %s", table,
-                   dm_db_result_error(res, conn, buf, sizeof buf));
+        ret = read_failed(res, conn, table, err, errlen);
         goto out;
     }
     PQclear(res);
@@ -174,9 +177,13 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *t, const dm_db_column *cols
                        dm_db_conn_error(conn, buf, sizeof buf));
             goto out;
         }
-        if (dm_copybin_feed(&parser, data, (size_t)n, perr, sizeof perr) != 0) {
+        int frc = dm_copybin_feed(&parser, data, (size_t)n, perr, sizeof perr);
+        if (frc != 0) {
             PQfreemem(data);
-            dm_db_errf(err, errlen, "reading table \"%s\": %s", table, perr);
+            dm_db_errf(err, errlen, "%s table \"%s\": %s",
+                       frc == DM_COPYBIN_BAD_VALUE ? "could not read" : "reading", table, perr);
+            if (frc == DM_COPYBIN_BAD_VALUE)
+                ret = DM_DB_BAD_VALUE;
             goto out;
         }
         PQfreemem(data);
@@ -184,8 +191,7 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *t, const dm_db_column *cols
     in_copy = false;
     res = PQgetResult(conn);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        dm_db_errf(err, errlen, "reading table \"%s\": %s", table,
-                   dm_db_result_error(res, conn, buf, sizeof buf));
+        ret = read_failed(res, conn, table, err, errlen);
         goto out;
     }
     if (dm_copybin_finish(&parser, perr, sizeof perr) != 0) {
@@ -300,6 +306,21 @@ static int add_where(PGconn *conn, sbuf *q, const char *where, const char *const
         return -1;
     }
     return 0;
+}
+
+/* err for a COPY the server refused or broke off: DM_DB_BAD_VALUE for a data error (a value
+ * of the rows it could not produce: its message names it, cut), else -1. */
+static int read_failed(PGresult *res, PGconn *conn, const char *table, char *err, size_t errlen)
+{
+    char buf[1024];
+    if (dm_db_is_data_error(res)) {
+        dm_db_errf(err, errlen, "could not read table \"%s\": %s", table,
+                   dm_db_data_error(res, false, buf, sizeof buf));
+        return DM_DB_BAD_VALUE;
+    }
+    dm_db_errf(err, errlen, "could not read table \"%s\": %s", table,
+               dm_db_result_error(res, conn, buf, sizeof buf));
+    return -1;
 }
 
 /* Leave COPY OUT mode after an error: cancel the query, drain, consume the results. */

@@ -5,6 +5,7 @@
 #include "monitor/copybin.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ static const char *col_name(const dm_copybin *p, size_t c, char *buf, size_t buf
 static char wire_of(const dm_copybin *p, size_t c);
 static int32_t wire_len(char w);
 static double wire_number(char w, const unsigned char *q);
+static int numeric_value(const unsigned char *q, int32_t flen, double *out);
+static void bad_numeric(const dm_copybin *p, size_t c, const unsigned char *q, int32_t flen,
+                        char *err, size_t errlen);
 static int flush_block(dm_copybin *p, char *err, size_t errlen);
 static int parse(dm_copybin *p, const unsigned char *buf, size_t len, size_t *used, char *err,
                  size_t errlen);
@@ -62,17 +66,20 @@ int dm_copybin_feed(dm_copybin *p, const void *data, size_t len, char *err, size
     if (len == 0) {
         return 0;
     }
+    int rc;
     if (p->pending_len == 0) {
         /* the usual case: whole tuples per chunk, parsed in place */
-        if (parse(p, d, len, &used, err, errlen) != 0) {
-            return -1;
+        if ((rc = parse(p, d, len, &used, err, errlen)) != 0) {
+            return rc;
         }
         /* keep an incomplete header or tuple for the next chunk */
         return append_pending(p, d + used, len - used, err, errlen);
     }
-    if (append_pending(p, d, len, err, errlen) != 0 ||
-        parse(p, p->pending, p->pending_len, &used, err, errlen) != 0) {
+    if (append_pending(p, d, len, err, errlen) != 0) {
         return -1;
+    }
+    if ((rc = parse(p, p->pending, p->pending_len, &used, err, errlen)) != 0) {
+        return rc;
     }
     memmove(p->pending, p->pending + used, p->pending_len - used);
     p->pending_len -= used;
@@ -127,7 +134,7 @@ static const char *col_name(const dm_copybin *p, size_t c, char *buf, size_t buf
     return buf;
 }
 
-/* The wire format of column c: 'd', 'f', 'h', 'i', 'l' or 't'. */
+/* The wire format of column c: 'd', 'f', 'h', 'i', 'l', 'n' or 't'. */
 static char wire_of(const dm_copybin *p, size_t c)
 {
     if (p->wire != NULL)
@@ -135,7 +142,7 @@ static char wire_of(const dm_copybin *p, size_t c)
     return p->numeric[c] ? 'd' : 't';
 }
 
-/* The field length a wire format requires, or -1 for any (text). */
+/* The field length a wire format requires, or -1 for any (text, numeric). */
 static int32_t wire_len(char w)
 {
     switch (w) {
@@ -170,6 +177,119 @@ static double wire_number(char w, const unsigned char *q)
     default:
         return be_double(q);
     }
+}
+
+/* numeric_send's layout (PostgreSQL src/backend/utils/adt/numeric.c): int16 ndigits, int16
+ * weight, uint16 sign, uint16 dscale, then ndigits base-10000 digits, most significant
+ * first; the value is the sum of digit[i] * 10000^(weight - i). */
+#define NUMERIC_NEG 0x4000
+#define NUMERIC_NAN 0xC000
+#define NUMERIC_PINF 0xD000
+#define NUMERIC_NINF 0xF000
+
+/* 10^0 .. 10^22: exact in a double */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/*
+ * The binary numeric field q[0..flen) as a double (see dm_copybin.wire): NaN for NaN (read as
+ * missing, as the cast's NaN was), +-inf for the infinities and for values beyond the double
+ * range.  The digits, as one integer m times 10^e, are rounded once: m * 10^e or m / 10^-e
+ * when m and the power are exact doubles (<= 15 digits, |e| <= 22), strtod otherwise; both are
+ * correctly rounded, as the server's strtod of numeric_out's text is.  0; -1 when the field is
+ * not a well-formed numeric (length, sign, dscale or a digit out of range); -2 out of memory.
+ */
+static int numeric_value(const unsigned char *q, int32_t flen, double *out)
+{
+    if (flen < 8)
+        return -1;
+    int ndigits = (int16_t)be16(q);
+    int weight = (int16_t)be16(q + 2);
+    unsigned sign = be16(q + 4), dscale = be16(q + 6);
+    if (ndigits < 0 || flen != 8 + 2 * (int32_t)ndigits || (dscale & 0xC000) != 0)
+        return -1;
+    const unsigned char *dg = q + 8;
+    for (int i = 0; i < ndigits; i++)
+        if (be16(dg + 2 * i) > 9999)
+            return -1;
+    switch (sign) {
+    case NUMERIC_NAN:
+        *out = NAN;
+        return ndigits == 0 ? 0 : -1;
+    case NUMERIC_PINF:
+        *out = INFINITY;
+        return ndigits == 0 ? 0 : -1;
+    case NUMERIC_NINF:
+        *out = -INFINITY;
+        return ndigits == 0 ? 0 : -1;
+    case 0:
+    case NUMERIC_NEG:
+        break;
+    default:
+        return -1;
+    }
+    /* the nonzero base-10000 digits first .. last */
+    int first = 0, last = ndigits - 1;
+    while (first <= last && be16(dg + 2 * first) == 0)
+        first++;
+    while (last >= first && be16(dg + 2 * last) == 0)
+        last--;
+    if (first > last) {
+        *out = 0.0;
+        return 0;
+    }
+    /* their decimal digits, without leading or trailing zeros: the value is text * 10^e */
+    char small[256];
+    size_t cap = (size_t)(last - first + 1) * 4 + 16;
+    char *text = cap <= sizeof small ? small : malloc(cap);
+    if (!text)
+        return -2;
+    size_t n = 0;
+    for (int i = first; i <= last; i++) {
+        unsigned d = be16(dg + 2 * i);
+        char four[4] = {(char)('0' + d / 1000), (char)('0' + d / 100 % 10),
+                        (char)('0' + d / 10 % 10), (char)('0' + d % 10)};
+        size_t k = 0;
+        if (n == 0)
+            while (k < 3 && four[k] == '0')
+                k++;
+        while (k < 4)
+            text[n++] = four[k++];
+    }
+    long e = 4L * ((long)weight - (long)last);
+    while (n > 1 && text[n - 1] == '0') {
+        n--;
+        e++;
+    }
+    double v;
+    if (n <= 15 && e >= -22 && e <= 22) {
+        uint64_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            m = m * 10 + (uint64_t)(text[i] - '0');
+        v = e >= 0 ? (double)m * pow10_exact[e] : (double)m / pow10_exact[-e];
+    } else {
+        snprintf(text + n, cap - n, "e%ld", e);
+        v = strtod(text, NULL); /* ERANGE: +-inf, or 0 or a subnormal, as for a CSV field */
+    }
+    if (text != small)
+        free(text);
+    *out = sign == NUMERIC_NEG ? -v : v;
+    return 0;
+}
+
+static void bad_numeric(const dm_copybin *p, size_t c, const unsigned char *q, int32_t flen,
+                        char *err, size_t errlen)
+{
+    char nb[32], hex[2 * 32 + 4];
+    size_t shown = flen > 32 ? 32 : (size_t)flen, o = 0;
+    for (size_t i = 0; i < shown; i++)
+        o += (size_t)snprintf(hex + o, sizeof hex - o, "%02x", q[i]);
+    if ((size_t)flen > shown)
+        snprintf(hex + o, sizeof hex - o, "...");
+    snprintf(err, errlen,
+             "row %llu column \"%s\": a numeric value that cannot be read (%d bytes: %s)",
+             (unsigned long long)(p->rows + 1), col_name(p, c, nb, sizeof nb), (int)flen, hex);
 }
 
 /* Hand the block's numbers to the builder, column by column. */
@@ -316,6 +436,19 @@ static int parse(dm_copybin *p, const unsigned char *buf, size_t len, size_t *us
             int rc = 0;
             q += 4;
             char w = wire_of(p, c);
+            if (w == 'n' && flen != -1) {
+                int nrc = numeric_value(buf + q, flen, &row[c]);
+                if (nrc == -2) {
+                    snprintf(err, errlen, "binary COPY: out of memory");
+                    return -1;
+                }
+                if (nrc != 0) {
+                    bad_numeric(p, c, buf + q, flen, err, errlen);
+                    return DM_COPYBIN_BAD_VALUE;
+                }
+                q += (size_t)flen;
+                continue;
+            }
             if (w != 't') {
                 row[c] = flen == -1 ? NAN : wire_number(w, buf + q);
                 if (flen > 0)

@@ -23,7 +23,11 @@ typedef struct {
     size_t ncols;
     const bool *numeric; /* per column: float8 (true) or text (false) */
     /* per column wire format, overriding numeric[] when set: 'd' float8, 'f' float4,
-     * 'h' int2, 'i' int4, 'l' int8 (all numbers), 't' text bytes */
+     * 'h' int2, 'i' int4, 'l' int8, 'n' numeric (all numbers), 't' text bytes.  A numeric
+     * becomes the double PostgreSQL's numeric-to-float8 cast gives (its text read by strtod,
+     * correctly rounded), except that a value beyond the double range is +-inf and one below
+     * the smallest subnormal is 0, as strtod reads the same digits in a CSV field: where the
+     * cast fails, the value is non-finite (counted, dropped), never an error. */
     const char *wire;
     const char *const *names; /* per column, for messages; may be NULL */
     dm_builder *b;
@@ -42,6 +46,10 @@ void dm_copybin_init(dm_copybin *p, size_t ncols, const bool *numeric, const cha
 void dm_copybin_release(dm_copybin *p);
 /* Give each column its wire format (see dm_copybin.wire); wire must outlive the parser. */
 void dm_copybin_set_wire(dm_copybin *p, const char *wire);
+/* 0; -1 when the stream is broken (err says where); DM_COPYBIN_BAD_VALUE when a field is
+ * well framed but its value cannot be read (a malformed numeric): err names the row, the
+ * column and the value's bytes (at most 64 shown). */
+#define DM_COPYBIN_BAD_VALUE (-2)
 int dm_copybin_feed(dm_copybin *p, const void *data, size_t len, char *err, size_t errlen);
 /* -1 when the trailer was not seen (truncated stream) or bytes are left over. */
 int dm_copybin_finish(dm_copybin *p, char *err, size_t errlen);

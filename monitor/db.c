@@ -113,6 +113,62 @@ void dm_db_errf(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+bool dm_db_is_data_error(const PGresult *res)
+{
+    const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return st != NULL && strncmp(st, "22", 2) == 0;
+}
+
+const char *dm_db_data_error(const PGresult *res, bool drop_value, char *buf, size_t len)
+{
+    const char *m = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (len == 0)
+        return buf;
+    if (m == NULL || *m == '\0')
+        m = "unknown error";
+    size_t n = strlen(m);
+    const char *tail = NULL; /* the `: "` of a trailing quoted value */
+    if (drop_value && n >= 4 && m[n - 1] == '"') {
+        for (const char *p = strstr(m, ": \""); p; p = strstr(p + 1, ": \""))
+            if (p + 3 <= m + n - 1) {
+                tail = p;
+                break;
+            }
+    }
+    const char *end = tail ? tail : m + n;
+    size_t o = 0;
+    buf[0] = '\0';
+    for (const char *p = m; p < end && o + 1 < len;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        const char *close = q ? memchr(q + 1, '"', (size_t)(end - q - 1)) : NULL;
+        /* plain text up to the next quoted part, then the part itself, shown */
+        const char *plain_end = close ? q : end;
+        char shown[DM_SHOWN_LEN];
+        size_t pl = (size_t)(plain_end - p);
+        while (pl > 0) {
+            size_t chunk = pl > 60 ? 60 : pl; /* dm_show_value shows 60 bytes whole */
+            dm_show_value(p, chunk, shown, sizeof shown);
+            o += (size_t)snprintf(buf + o, len - o, "%s", shown);
+            if (o >= len) {
+                o = len - 1;
+                break;
+            }
+            p += chunk;
+            pl -= chunk;
+        }
+        if (!close)
+            break;
+        dm_show_value(q + 1, (size_t)(close - q - 1), shown, sizeof shown);
+        o += (size_t)snprintf(buf + o, len - o, "\"%s\"", shown);
+        if (o >= len) {
+            o = len - 1;
+            break;
+        }
+        p = close + 1;
+    }
+    return buf;
+}
+
 const char *dm_db_conn_error(PGconn *conn, char *buf, size_t buflen)
 {
     return trimmed(PQerrorMessage(conn), buf, buflen);

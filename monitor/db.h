@@ -44,6 +44,16 @@ void dm_db_trim(const char *msg, char *out, size_t len);
 /* err = "WHAT: <the message of res, or of conn when res is NULL>"; clears res; returns -1. */
 int dm_db_fail(PGresult *res, PGconn *conn, const char *what, char *err, size_t errlen);
 
+/* Is res a data error of the server (SQLSTATE class 22: a value that cannot be converted, a
+ * division by zero, ...)?  The same rows or values fail the same way however often they
+ * are read: bad input, not the environment. */
+bool dm_db_is_data_error(const PGresult *res);
+/* The primary message of res (a data error) on one line, its quoted values cut to 64
+ * characters with control characters escaped (dm_show_value); with drop_value, a trailing
+ * `: "VALUE"` (the value PostgreSQL repeats) is left out, for a caller that names the value
+ * itself.  Returns buf. */
+const char *dm_db_data_error(const PGresult *res, bool drop_value, char *buf, size_t len);
+
 /* ---- schema -------------------------------------------------------------------------- */
 
 /*
@@ -97,18 +107,25 @@ void dm_db_table_release(dm_db_table *t);
 
 /* ---- reading rows ------------------------------------------------------------------------ */
 
+/* dm_db_copy_read's return when a value of the rows cannot be read (a data error of the
+ * server, a malformed numeric): bad input, err names the table, row and column or the
+ * server's reason, and the value (cut to 64 characters). */
+#define DM_DB_BAD_VALUE (-2)
+
 /*
  * Read cols[0..ncols) (chosen among table->cols) of table into builder b (builder column i =
  * cols[i]) with
- *   COPY (SELECT "c"::float8 | "c"::text, ... FROM table->qualified [WHERE where])
+ *   COPY (SELECT "c" | "c"::float8 | "c"::text, ... FROM table->qualified [WHERE where])
  *   TO STDOUT (FORMAT binary)
+ * (numbers of a type whose binary form copybin.h decodes are read as they are: numeric
+ * too, whose values beyond the double range become +-inf instead of failing the cast).
  * DM_DB_NUMERIC columns go through dm_builder_number / dm_builder_null, the others
  * through dm_builder_field (the builder's missing-token rules apply), then
  * dm_builder_end_row per row.  where (NULL or "" for none) is a trusted SQL template whose
  * $1..$9 placeholders outside quotes are replaced by PQescapeLiteral(params[i - 1]);
  * identifiers in it must already be quoted.  *rows (may be NULL) gets the number of rows.
  * On error the COPY is cancelled and drained, so the connection stays usable; the builder
- * may then hold a partial result and should be freed.
+ * may then hold a partial result and should be freed.  0, -1 (err) or DM_DB_BAD_VALUE.
  */
 int dm_db_copy_read(PGconn *conn, const dm_db_table *table, const dm_db_column *cols, size_t ncols,
                     const char *where, const char *const *params, size_t nparams, dm_builder *b,

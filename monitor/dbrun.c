@@ -63,11 +63,12 @@ typedef struct {
     dm_builder *b;
     const char *snapshot; /* the snapshot to read in (pg_export_snapshot), or NULL */
     uint64_t rows;
-    int rc; /* 0, -1 (err), or NO_CONNECTION: read it on the caller's connection instead */
+    int rc; /* 0, -1 (err), DM_DB_BAD_VALUE (err), or NO_CONNECTION: read it on the caller's
+             * connection instead */
     char err[1024];
 } copy_half;
 
-#define NO_CONNECTION (-2)
+#define NO_CONNECTION (-9)
 
 /* Begin a read-only transaction in the given exported snapshot; false with h->err. */
 static bool import_snapshot(PGconn *c, copy_half *h)
@@ -287,6 +288,8 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
         if (halves[h].rc != 0) {
             snprintf(err, errlen, "%s", halves[h].err);
             copy_rc = -1;
+            if (halves[h].rc == DM_DB_BAD_VALUE)
+                rc = DM_RUN_BAD_DATA; /* the same rows fail every read */
         }
     }
     if (copy_rc == 0 && nh == 2 && dm_builder_merge(b, halves[1].b, halves[0].rows) != 0) {
@@ -646,6 +649,69 @@ static int ref_join(pthread_t th, bool *pending, ref_job *job, dm_refcache *rc, 
     return DM_RUN_OK;
 }
 
+/* "batch "B"" or "window [S, U)", for messages (untrusted values shown cut, escaped). */
+static void target_name(const dm_run_target *t, char *buf, size_t len)
+{
+    char a[DM_SHOWN_LEN], b[DM_SHOWN_LEN];
+    if (t->batch) {
+        dm_show_value(t->batch, strlen(t->batch), a, sizeof a);
+        snprintf(buf, len, "batch \"%s\"", a);
+    } else {
+        dm_show_value(t->since, strlen(t->since), a, sizeof a);
+        dm_show_value(t->until, strlen(t->until), b, sizeof b);
+        snprintf(buf, len, "window [%s, %s)", a, b);
+    }
+}
+
+/* The check's key values as its read takes them: a batch id that the batch column's type
+ * cannot hold (DM_RUN_BAD_DATA), or a window bound that is not a timestamp (--since,
+ * --until: DM_RUN_INPUT), is bad input named here, not a failed read.  The batch is tried
+ * in the read's own condition (LIMIT 0: no row is read).  DM_RUN_OK, or the code with
+ * err. */
+static int check_target(PGconn *conn, const dm_db_table *tbl, const dm_db_column *key,
+                        const dm_run_target *t, const char *where, const char *const *params,
+                        size_t nparams, char *err, size_t errlen)
+{
+    char shown[DM_SHOWN_LEN], why[512];
+    for (size_t i = 0; i < (t->batch ? 1 : nparams); i++) {
+        PGresult *r;
+        if (t->batch) {
+            size_t sl = strlen(tbl->qualified) + strlen(where) + 64;
+            char *sql = malloc(sl);
+            if (!sql) {
+                snprintf(err, errlen, "out of memory");
+                return DM_RUN_ENV;
+            }
+            snprintf(sql, sl, "SELECT 1 FROM %s WHERE %s LIMIT 0", tbl->qualified, where);
+            r = PQexecParams(conn, sql, (int)nparams, NULL, params, NULL, NULL, 0);
+            free(sql);
+        } else {
+            r = PQexecParams(conn, "SELECT $1::pg_catalog.timestamptz", 1, NULL, &params[i], NULL,
+                             NULL, 0);
+        }
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            PQclear(r);
+            continue;
+        }
+        if (!dm_db_is_data_error(r)) {
+            dm_db_fail(r, conn, "could not look up the rows to check", err, errlen);
+            return DM_RUN_ENV;
+        }
+        dm_db_data_error(r, true, why, sizeof why);
+        PQclear(r);
+        dm_show_value(params[i], strlen(params[i]), shown, sizeof shown);
+        if (!t->batch) {
+            snprintf(err, errlen, "invalid %s \"%s\": %s", i == 0 ? "--since" : "--until", shown,
+                     why);
+            return DM_RUN_INPUT;
+        }
+        snprintf(err, errlen, "invalid batch \"%s\" for column \"%s\" (%s): %s", shown, key->name,
+                 key->type, why);
+        return DM_RUN_BAD_DATA;
+    }
+    return DM_RUN_OK;
+}
+
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
@@ -718,7 +784,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     }
     const dm_db_column *tcols = tbl.cols;
     size_t ntcols = tbl.ncols;
-    bool key_found = false;
+    const dm_db_column *key = NULL;
     skip = calloc(ntcols + 3, sizeof *skip);
     if (!skip) {
         snprintf(err, errlen, "out of memory");
@@ -727,12 +793,12 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     size_t ns = 0;
     for (size_t i = 0; i < ntcols; i++) {
         if (strcmp(tcols[i].name, keycol) == 0)
-            key_found = true;
+            key = &tcols[i];
         if ((cfg->batch_column && strcmp(tcols[i].name, cfg->batch_column) == 0) ||
             (cfg->timestamp_column && strcmp(tcols[i].name, cfg->timestamp_column) == 0))
             skip[ns++] = tcols[i].name;
     }
-    if (!key_found) {
+    if (!key) {
         snprintf(err, errlen, "table \"%s\" has no column \"%s\" (source.%s)", cfg->source_table,
                  keycol, t->batch ? "batch_column" : "timestamp_column");
         rc = DM_RUN_INPUT;
@@ -756,6 +822,10 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         params[1] = t->until;
         nparams = 2;
     }
+    rc = check_target(conn, &tbl, key, t, where, params, nparams, err, errlen);
+    if (rc != DM_RUN_OK)
+        goto out;
+    rc = DM_RUN_ENV;
     /* reserve the run id: the report files carry it */
     PGresult *r = PQexec(conn, "SELECT nextval(pg_get_serial_sequence('driftmon.run', 'id')), "
                                "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
@@ -774,6 +844,12 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
 
     double t1 = now_s();
     rc = dm_run_read_table(conn, cfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
+    if (rc == DM_RUN_BAD_DATA) { /* name the batch or window whose rows could not be read */
+        char what[2 * DM_SHOWN_LEN + 32], *detail = strdup(err);
+        target_name(t, what, sizeof what);
+        snprintf(err, errlen, "%s: %s", what, detail ? detail : "out of memory");
+        free(detail);
+    }
     if (rc != DM_RUN_OK)
         goto out;
     out->read_s = now_s() - t1;
@@ -787,10 +863,12 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                  t->until);
     cur.source = strdup(src);
     if (cur.rows == 0) {
-        if (t->batch)
-            snprintf(err, errlen, "batch \"%s\" has no rows in table \"%s\" (%s = '%s')", t->batch,
-                     cfg->source_table, keycol, t->batch);
-        else
+        char shown[DM_SHOWN_LEN];
+        if (t->batch) {
+            dm_show_value(t->batch, strlen(t->batch), shown, sizeof shown);
+            snprintf(err, errlen, "batch \"%s\" has no rows in table \"%s\" (%s = '%s')", shown,
+                     cfg->source_table, keycol, shown);
+        } else
             snprintf(err, errlen, "the window [%s, %s) has no rows in table \"%s\"", t->since,
                      t->until, cfg->source_table);
         rc = DM_RUN_INPUT;
@@ -800,9 +878,13 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     if (rc != DM_RUN_OK)
         goto out;
     double t2 = now_s();
-    if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0 ||
-        dm_compare_run(cfg, ref, &cur, &pairs, &cmp, err, errlen) != 0) {
+    if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0) {
         rc = DM_RUN_INPUT;
+        goto out;
+    }
+    int crc = dm_compare_run(cfg, ref, &cur, &pairs, &cmp, err, errlen);
+    if (crc != 0) {
+        rc = crc == DM_COMPARE_NONE_TESTED ? DM_RUN_BAD_DATA : DM_RUN_ENV;
         goto out;
     }
     have_cmp = true;

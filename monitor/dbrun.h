@@ -55,10 +55,17 @@ typedef struct {
 
 void dm_refcache_release(dm_refcache *rc);
 
-enum { DM_RUN_OK = 0, DM_RUN_ENV = -1, DM_RUN_INPUT = -2, DM_RUN_LOST = -3 };
+/* DM_RUN_BAD_DATA: bad input in the rows themselves, which fail the same way however often
+ * they are read: a value that cannot be read (a data error of the server, a malformed
+ * numeric), a batch id that the batch column's type cannot hold, no column that can be
+ * tested.  The daemon gives such a batch up (DM_RUN_INPUT, a setup or configuration
+ * problem that an operator may fix, is retried). */
+enum { DM_RUN_OK = 0, DM_RUN_ENV = -1, DM_RUN_INPUT = -2, DM_RUN_LOST = -3, DM_RUN_BAD_DATA = -4 };
 
-/* Run one check.  DM_RUN_OK, DM_RUN_INPUT (bad input: exit 2) or DM_RUN_ENV (database,
- * files: exit 1) with err set; on error nothing is committed.  cache may be NULL. */
+/* Run one check.  DM_RUN_OK, DM_RUN_INPUT or DM_RUN_BAD_DATA (bad input: exit 2, err names
+ * the batch or window, and the option, column, row or value at fault) or DM_RUN_ENV
+ * (database, files: exit 1) with err set; on error nothing is committed.  cache may be
+ * NULL. */
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen);
 
@@ -75,7 +82,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
  * once) into a dataset, for `reference load --table` and for checks.  where/params as
  * dm_db_copy_read.  Columns named in skip (NULL-terminated, may be NULL) and excluded ones
  * (columns.exclude) are not read, silently; a column of a type that is not compared
- * (dm_reconcile_left_out) is not read either and goes to out->left_out with the reason. */
+ * (dm_reconcile_left_out) is not read either and goes to out->left_out with the reason.
+ * DM_RUN_OK, DM_RUN_INPUT (no column to read), DM_RUN_BAD_DATA (a value that cannot be
+ * read: err names it) or DM_RUN_ENV. */
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, dm_dataset *out, char *err, size_t errlen);

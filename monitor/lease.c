@@ -202,13 +202,27 @@ static int run_batch(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sig
                 batch, err);
         return 0;
     }
-    dm_logf(DM_LOG_ERROR, "could not check batch", "batch=%s reason=%s", batch, err);
-    if (serve_conn_lost(s, "a check"))
+    if (serve_conn_lost(s, "a check")) {
+        dm_logf(DM_LOG_ERROR, "could not check batch", "batch=%s reason=%s", batch, err);
         return -1;
+    }
     serve_rollback_if_needed(s->conn);
+    /* rows that cannot be checked fail the same way every time: the batch is given up
+     * (driftmon.failed_checks); anything else, a configuration an operator may fix included,
+     * is tried again after a back-off */
+    bool give_up = rc == DM_RUN_BAD_DATA;
+    dm_logf(DM_LOG_ERROR, give_up ? "batch not checkable: given up" : "could not check batch",
+            "batch=%s reason=%s", batch, err);
     const char *p[3] = {batch, s->o.worker, err};
-    PGresult *r =
-        PQexecParams(s->conn, "SELECT driftmon.fail_batch($1, $2, $3)", 3, NULL, p, NULL, NULL, 0);
+    PGresult *r = PQexecParams(s->conn,
+                               give_up ? "SELECT driftmon.give_up_batch($1, $2, $3)"
+                                       : "SELECT driftmon.fail_batch($1, $2, $3)",
+                               3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char m[600];
+        dm_logf(DM_LOG_ERROR, "could not record the batch's failure", "batch=%s reason=%s", batch,
+                serve_pq_reason(s->conn, r, m, sizeof m));
+    }
     PQclear(r);
     return serve_conn_lost(s, "recording a failure") ? -1 : 0;
 }

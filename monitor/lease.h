@@ -4,7 +4,10 @@
  * whose transaction commits only while the claim is still ours: one committed run per
  * batch, whatever the leases did.  While a batch is being checked, the renewer thread
  * extends its lease every lease/3 from its own connection (driftmon.renew_lease); a lost
- * claim is logged, the commit then refuses.
+ * claim is logged, the commit then refuses.  A check that fails on the rows themselves (a
+ * value that cannot be read, no column that can be tested: DM_RUN_BAD_DATA) gives the batch
+ * up at once (driftmon.give_up_batch: done and failed, listed by driftmon.failed_checks); any
+ * other failure holds it back for a retry (driftmon.fail_batch's back-off).
  */
 #ifndef DRIFTMON_LEASE_H
 #define DRIFTMON_LEASE_H

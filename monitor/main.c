@@ -128,12 +128,15 @@ static int cmd_compare(int argc, char **argv)
     memset(&pairs, 0, sizeof pairs);
     dm_comparison cmp;
     memset(&cmp, 0, sizeof cmp);
-    int crc = dm_reconcile(&cfg, &ref, &cur, &pairs, err, sizeof err);
-    if (crc == 0)
-        crc = dm_compare_run(&cfg, &ref, &cur, &pairs, &cmp, err, sizeof err);
-    if (crc != 0) {
+    if (dm_reconcile(&cfg, &ref, &cur, &pairs, err, sizeof err) != 0) {
         dm_cli_error(err);
         status = 2;
+        goto out;
+    }
+    int crc = dm_compare_run(&cfg, &ref, &cur, &pairs, &cmp, err, sizeof err);
+    if (crc != 0) {
+        dm_cli_error(err);
+        status = crc == DM_COMPARE_NONE_TESTED ? 2 : 1; /* else out of memory */
         goto out;
     }
     if (!ref_is_profile && (json || html) && dm_profile_digest(&ref) != 0) {

@@ -27,8 +27,9 @@
  * configuration unfit for the daemon, 1 otherwise. */
 int dm_cmd_serve(int argc, char **argv);
 
-/* driftmon alerts [--config FILE] [--state pending|delivered|dead]: the retrain outbox, one
- * line per alert (cmd_alerts.c). */
+/* driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]: the retrain
+ * outbox, one line per alert, then the checks that could not be made (failed: those alone);
+ * cmd_alerts.c. */
 int dm_cmd_alerts(int argc, char **argv);
 
 /* "1 hour", "7 days", "30 minutes", "2 weeks", "90 seconds" -> seconds; -1 otherwise. */

@@ -219,7 +219,7 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
             dm_deliverer_wake(dl);
         return record_window(s, start, end, id, NULL);
     }
-    if (rc == DM_RUN_INPUT) {
+    if (rc == DM_RUN_INPUT || rc == DM_RUN_BAD_DATA) {
         dm_logf(DM_LOG_WARN, "window not checked", "window_start=%s window_end=%s reason=%s", a, b,
                 err);
         return record_window(s, start, end, NULL, err);

@@ -4,6 +4,8 @@
  * Reading from a live server is tested by tests/integration/db.sh. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "monitor/dataset.h"
@@ -339,4 +341,155 @@ Test(db, copybin_native_integer_and_float4_fields)
     cr_assert(strstr(err, "\"h\"") != NULL, "%s", err);
     dm_copybin_release(&p2);
     dm_builder_free(b2);
+}
+
+/* ---- numeric fields: decoded, never a failed cast ----------------------------------------- */
+
+/*
+ * Produced by PostgreSQL 15.18 (tests/pg/cluster.sh) with
+ *   psql -X -q -c "COPY (SELECT x::numeric FROM (VALUES (1, '1e400'), (2, '-1e400'),
+ *     (3, '1.5'), (4, '0.1'), (5, '123456789012345678901234567890.123'), (6, '1e-400'),
+ *     (7, '2.5e-310'), (8, 'NaN'), (9, 'Infinity'), (10, '-Infinity'), (11, NULL), (12, '0'),
+ *     (13, '1.7976931348623157e308'), (14, '1.7976931348623159e308'), (15, '100000000'),
+ *     (16, '-0.000123')) v(i, x) ORDER BY i) TO STDOUT (FORMAT binary)" | xxd -i
+ * 295 bytes.  Each field is numeric_send's form (int16 ndigits, weight, sign, dscale, then
+ * base-10000 digits).
+ */
+static const unsigned char numeric_stream[] = {
+    0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x64, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x64, 0x40, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x13, 0x88, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, 0xff, 0xff, 0x00,
+    0x00, 0x00, 0x01, 0x03, 0xe8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x1a, 0x00, 0x09, 0x00, 0x07, 0x00,
+    0x00, 0x00, 0x03, 0x00, 0x0c, 0x0d, 0x80, 0x1e, 0xd2, 0x04, 0xd2, 0x16, 0x2e, 0x23, 0x34, 0x0d,
+    0x80, 0x1e, 0xd2, 0x04, 0xce, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, 0xff, 0x9c, 0x00,
+    0x00, 0x01, 0x90, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, 0xff, 0xb2, 0x00,
+    0x00, 0x01, 0x37, 0x00, 0xfa, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0xc0,
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x00,
+    0x20, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x00, 0x00, 0x20, 0x00,
+    0x01, 0xff, 0xff, 0xff, 0xff, 0x00, 0x01, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x12, 0x00, 0x05, 0x00, 0x4d, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x1f, 0x28, 0x24, 0x61, 0x12, 0xfe, 0x0c, 0x55, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x12, 0x00, 0x05, 0x00, 0x4d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x1f, 0x28, 0x24, 0x61, 0x12,
+    0xfe, 0x0c, 0x57, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x02, 0xff, 0xff, 0x40, 0x00, 0x00,
+    0x06, 0x00, 0x01, 0x08, 0xfc, 0xff, 0xff};
+
+static double bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+/* Each value read from the stream above one row at a time, in a builder of one column. */
+Test(db, copybin_numeric_values)
+{
+    /* Expected: where PostgreSQL's own numeric::float8 succeeds, its result, taken from the
+     * server as float8send(x::numeric::float8) (the cast is numeric_out's text read by the
+     * server's strtod); where it fails ("out of range for type double precision"), what
+     * strtod makes of the same digits in a CSV field: +-inf past the largest double (rows
+     * 1, 2, 14: 1.7976931348623159e308 is past DBL_MAX's rounding midpoint) and 0 below the
+     * smallest subnormal (row 6).  NaN and NULL are missing; the infinities non-finite. */
+    const double want[] = {strtod("1e400", NULL),
+                           strtod("-1e400", NULL),
+                           bits(0x3ff8000000000000),
+                           bits(0x3fb999999999999a),
+                           bits(0x45f8ee90ff6c373e),
+                           strtod("1e-400", NULL),
+                           bits(0x00002e055c9a3f6c),
+                           NAN,
+                           INFINITY,
+                           -INFINITY,
+                           NAN,
+                           bits(0x0000000000000000),
+                           bits(0x7fefffffffffffff),
+                           strtod("1.7976931348623159e308", NULL),
+                           bits(0x4197d78400000000),
+                           bits(0xbf201f31f46ed246)};
+    cr_assert(isinf(want[0]) && want[0] > 0 && isinf(want[13]) && want[5] == 0.0);
+    const char *nm[] = {"x"};
+    bool num[] = {true};
+    dm_builder *b = dm_builder_alloc(1, nm, NULL);
+    dm_copybin p;
+    dm_copybin_init(&p, 1, num, nm, b);
+    dm_copybin_set_wire(&p, "n");
+    char err[256] = "";
+    /* byte by byte: a field split anywhere decodes the same */
+    for (size_t i = 0; i < sizeof numeric_stream; i++)
+        cr_assert_eq(dm_copybin_feed(&p, numeric_stream + i, 1, err, sizeof err), 0, "byte %zu: %s",
+                     i, err);
+    cr_assert_eq(dm_copybin_finish(&p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(p.rows, 16);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "numeric", &ds), 0);
+    const dm_column *x = &ds.col[0];
+    cr_assert_eq(x->missing, 2, "NaN and NULL: %llu", (unsigned long long)x->missing);
+    cr_assert_eq(x->nonfinite, 5, "+-1e400, +-Infinity, 1.797...159e308: %llu",
+                 (unsigned long long)x->nonfinite);
+    /* the finite values, ascending: the dataset's distinct values */
+    double fin[16];
+    size_t nf = 0;
+    for (size_t i = 0; i < 16; i++)
+        if (isfinite(want[i]))
+            fin[nf++] = want[i];
+    for (size_t i = 1; i < nf; i++) /* insertion sort, 9 values */
+        for (size_t j = i; j > 0 && fin[j - 1] > fin[j]; j--) {
+            double t = fin[j];
+            fin[j] = fin[j - 1];
+            fin[j - 1] = t;
+        }
+    /* 0 twice (rows 6 and 12) */
+    cr_assert_eq(x->n, nf);
+    cr_assert_eq(x->n_distinct, nf - 1);
+    for (size_t i = 0, k = 0; i < nf; i++) {
+        if (i > 0 && fin[i] == fin[i - 1])
+            continue;
+        cr_assert(memcmp(&x->value[k], &fin[i], sizeof fin[i]) == 0, "value %zu: %a, expected %a",
+                  k, x->value[k], fin[i]);
+        k++;
+    }
+    dm_dataset_release(&ds);
+    dm_copybin_release(&p);
+    dm_builder_free(b);
+}
+
+/* A numeric field that cannot be a numeric (a base-10000 digit of 10000; a length that does
+ * not match ndigits) is a bad value, not a broken stream: DM_COPYBIN_BAD_VALUE, with the
+ * row, the column and the bytes in the message. */
+Test(db, copybin_malformed_numeric_is_a_bad_value)
+{
+    static const unsigned char
+        digit[] = {'P',  'G', 'C',  'O',  'P', 'Y', '\n', 0xff, '\r', '\n', 0,    0,
+                   0,    0,   0,    0,    0,   0,   0,    0,    1,    0,    0,    0,
+                   10,   0,   1,    0,    0,   0,   0,    0,    0,    0x00, 0x07, /* row 1: 7 */
+                   0,    1,   0,    0,    0,   10,  0,    1,    0,    0,    0,    0,
+                   0,    0,   0x27, 0x10, /* row 2: digit 10000 */
+                   0xff, 0xff};
+    static const unsigned char length[] = {'P',  'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
+                                           '\n', 0,   0,   0,   0,   0,   0,    0,    0,
+                                           0,    0,   1,   0,   0,   0,   10,   0,    2,
+                                           0,    0,   0,   0,   0,   0,   0x00, 0x07, /* 2 digits, 1
+                                                                                         sent */
+                                           0xff, 0xff};
+    const unsigned char *streams[] = {digit, length};
+    size_t lens[] = {sizeof digit, sizeof length};
+    const char *want[] = {"row 2 column \"amt\"", "row 1 column \"amt\""};
+    for (int k = 0; k < 2; k++) {
+        const char *nm[] = {"amt"};
+        bool num[] = {true};
+        dm_builder *b = dm_builder_alloc(1, nm, NULL);
+        dm_copybin p;
+        dm_copybin_init(&p, 1, num, nm, b);
+        dm_copybin_set_wire(&p, "n");
+        char err[256] = "";
+        cr_assert_eq(dm_copybin_feed(&p, streams[k], lens[k], err, sizeof err),
+                     DM_COPYBIN_BAD_VALUE, "case %d: %s", k, err);
+        cr_assert_not_null(strstr(err, want[k]), "case %d: %s", k, err);
+        if (k == 0)
+            cr_assert_not_null(strstr(err, "00010000000000002710"), "bytes not shown: %s", err);
+        dm_copybin_release(&p);
+        dm_builder_free(b);
+    }
 }

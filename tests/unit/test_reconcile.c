@@ -622,3 +622,73 @@ Test(reconcile, left_out_columns_are_skipped_with_the_reason)
     dm_dataset_release(&ref);
     dm_dataset_release(&cur);
 }
+
+/* No column that can be tested is an error of the run (DM_COMPARE_NONE_TESTED), whatever made
+ * every column skip: all missing on the current side (1,000 NULL rows), or a test that
+ * cannot apply to any column; one testable column is enough for a report. */
+Test(reconcile, no_column_tested_is_an_error_of_the_run)
+{
+    static const char *const names[] = {"a", "b"};
+    enum { ROWS = 1000 };
+    const char **r = calloc(2 * ROWS, sizeof *r), **c = calloc(2 * ROWS, sizeof *c);
+    cr_assert(r && c);
+    char num[ROWS][8];
+    for (size_t i = 0; i < ROWS; i++) {
+        snprintf(num[i], sizeof num[i], "%zu", i % 37);
+        r[2 * i] = num[i];
+        r[2 * i + 1] = i % 2 ? "x" : "y";
+        c[2 * i] = c[2 * i + 1] = NULL; /* SQL NULL: every monitored column */
+    }
+    dm_dataset ref, cur;
+    csv_dataset("ref.csv", 2, names, ROWS, r, &ref);
+    build_with(dm_builder_alloc(2, names, NULL), "table t, batch b", 2, ROWS, c, &cur);
+    dm_config cfg;
+    config("{}", &cfg);
+    dm_reconciled p;
+    dm_comparison cmp;
+    memset(&cmp, 0, sizeof cmp);
+    char err[512];
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, &ref, &cur, &p, &cmp, err, sizeof err),
+                 DM_COMPARE_NONE_TESTED);
+    cr_assert_str_eq(err, "no column could be tested in table t, batch b against ref.csv: 2 "
+                          "skipped (\"a\": no data in current (every value missing); \"b\": no "
+                          "data in current (every value missing))");
+    cr_assert_eq(cmp.ncols, 0);
+    cr_assert_null(cmp.cols, "nothing handed out");
+    dm_reconciled_release(&p);
+    dm_config_release(&cfg);
+
+    /* every column has data, but the one test asked for cannot apply to either: "a" is
+     * text in the current data (numeric with text: skipped), "b" is categorical */
+    dm_dataset cur2;
+    for (size_t i = 0; i < ROWS; i++) {
+        c[2 * i] = "z";
+        c[2 * i + 1] = "x";
+    }
+    csv_dataset("cur.csv", 2, names, ROWS, c, &cur2);
+    config("{\"drift\": {\"stattest\": \"ks\"}}", &cfg);
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur2, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, &ref, &cur2, &p, &cmp, err, sizeof err),
+                 DM_COMPARE_NONE_TESTED);
+    cr_assert(
+        strncmp(err, "no column could be tested in cur.csv against ref.csv: 2 skipped (", 65) == 0,
+        "%s", err);
+    dm_reconciled_release(&p);
+    dm_config_release(&cfg);
+
+    /* "b" testable (jensenshannon on categories): a report, "a" listed as skipped */
+    config("{}", &cfg);
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur2, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, &ref, &cur2, &p, &cmp, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(cmp.ncols, 1);
+    cr_assert_eq(cmp.verdict.number_of_columns, 1);
+    dm_comparison_release(&cmp);
+    dm_reconciled_release(&p);
+    dm_config_release(&cfg);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&cur);
+    dm_dataset_release(&cur2);
+    free(r);
+    free(c);
+}
