@@ -1,6 +1,7 @@
-/* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004), one line
- * per alert, oldest first: run id, state (pending, delivered, dead), attempts, batch or
- * window, when created, when next tried / delivered / dead, and the last error. */
+/* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004 and 006),
+ * one line per alert, oldest first: run id, state (pending, delivered, dead), attempts,
+ * batch or window, when created, when next tried / delivered / dead, the last error, and
+ * what the hook wrote on its last attempt (its last 4 KB, escaped onto the line). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,28 @@
 #include "monitor/config.h"
 #include "monitor/db.h"
 #include "monitor/serve.h"
+
+/* s (valid UTF-8) on one line, harmless to a terminal: \n \r \t \\, other C0 controls and
+ * DEL as \xHH, C1 controls as \uHHHH (the hook's output is the hook's text, not ours). */
+static void put_escaped(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stdout);
+        else if (*p == '\r')
+            fputs("\\r", stdout);
+        else if (*p == '\t')
+            fputs("\\t", stdout);
+        else if (*p == '\\')
+            fputs("\\\\", stdout);
+        else if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control, U+0080..U+009F */
+            printf("\\u%04x", *++p);
+        else
+            putchar(*p);
+    }
+}
 
 int dm_cmd_alerts(int argc, char **argv)
 {
@@ -59,7 +82,9 @@ int dm_cmd_alerts(int argc, char **argv)
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "to_char(CASE state WHEN 'delivered' THEN delivered_at WHEN 'dead' THEN dead_at "
         "ELSE next_attempt_at END AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "coalesce(last_error, '') FROM driftmon.alerts WHERE $1::text IS NULL OR state = $1 "
+        "coalesce(last_error, ''), coalesce((SELECT o.last_output FROM driftmon.retrain_outbox o "
+        "WHERE o.run_id = alerts.run_id), '') FROM driftmon.alerts WHERE $1::text "
+        "IS NULL OR state = $1 "
         "ORDER BY created_at, run_id",
         1, NULL, p, NULL, NULL, 0);
     int status = 0;
@@ -73,12 +98,15 @@ int dm_cmd_alerts(int argc, char **argv)
         dm_cli_error(m);
         status = 1;
     } else {
-        printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", "run_id", "state", "attempts",
-               "batch/window", "created", "next/delivered/dead", "last_error");
-        for (int i = 0; i < PQntuples(r); i++)
-            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", PQgetvalue(r, i, 0),
+        printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | %s\n", "run_id", "state", "attempts",
+               "batch/window", "created", "next/delivered/dead", "last_error", "last_output");
+        for (int i = 0; i < PQntuples(r); i++) {
+            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | ", PQgetvalue(r, i, 0),
                    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
                    PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+            put_escaped(PQgetvalue(r, i, 7));
+            putchar('\n');
+        }
     }
     PQclear(r);
     PQfinish(conn);
