@@ -135,23 +135,23 @@ static int above_stdio(int fd, char *err, size_t errlen)
     return nfd;
 }
 
-/* The hook's output pipe: both ends above 2, the read end op[0] non-blocking.  0, or -1
- * with err. */
-static int output_pipe(int op[2], char *err, size_t errlen)
+/* A close-on-exec pipe with both ends above 2, the read end p[0] non-blocking when asked.
+ * 0, or -1 with err. */
+static int pipe_above_stdio(int p[2], bool nonblocking_read, char *err, size_t errlen)
 {
-    if (pipe2(op, O_CLOEXEC) != 0) {
+    if (pipe2(p, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "could not create a pipe: %s", strerror(errno));
         return -1;
     }
-    op[0] = above_stdio(op[0], err, errlen);
-    op[1] = above_stdio(op[1], err, errlen);
-    if (op[0] >= 0 && op[1] >= 0 && fcntl(op[0], F_SETFL, O_NONBLOCK) == 0)
+    p[0] = above_stdio(p[0], err, errlen);
+    p[1] = above_stdio(p[1], err, errlen);
+    if (p[0] >= 0 && p[1] >= 0 && (!nonblocking_read || fcntl(p[0], F_SETFL, O_NONBLOCK) == 0))
         return 0;
-    if (op[0] >= 0 && op[1] >= 0)
-        snprintf(err, errlen, "could not set up the hook's output pipe: %s", strerror(errno));
+    if (p[0] >= 0 && p[1] >= 0)
+        snprintf(err, errlen, "could not set up a pipe: %s", strerror(errno));
     for (int i = 0; i < 2; i++)
-        if (op[i] >= 0)
-            close(op[i]);
+        if (p[i] >= 0)
+            close(p[i]);
     return -1;
 }
 
@@ -236,13 +236,12 @@ dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *e
         return DM_HOOK_NOSTART;
     }
     int ex[2], op[2];
-    if (pipe2(ex, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "could not create a pipe: %s", strerror(errno));
+    if (pipe_above_stdio(ex, false, err, errlen) != 0) {
         close(in);
         free(env);
         return DM_HOOK_NOSTART;
     }
-    if (output_pipe(op, err, errlen) != 0) {
+    if (pipe_above_stdio(op, true, err, errlen) != 0) {
         close(in);
         close(ex[0]);
         close(ex[1]);
@@ -270,7 +269,8 @@ dm_hook_outcome dm_hook_run(const dm_hook_call *call, double *elapsed_s, char *e
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         sigaction(SIGPIPE, &dfl, NULL);
-        /* in and op[1] are above 2 (above_stdio); dup2 clears close-on-exec */
+        /* in, op[1] and ex[1] are above 2 (above_stdio): no dup2 below overwrites one;
+         * dup2 clears close-on-exec on 0, 1 and 2 */
         if (dup2(in, STDIN_FILENO) < 0 || dup2(op[1], STDOUT_FILENO) < 0 ||
             dup2(op[1], STDERR_FILENO) < 0)
             _exit(127);

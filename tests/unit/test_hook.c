@@ -363,3 +363,37 @@ Test(hook, a_background_process_holding_the_pipe_does_not_hold_the_caller)
     cr_expect(out.len == 8 && memcmp(out.tail, "started\n", 8) == 0, "kept: %.*s", (int)out.len,
               out.tail);
 }
+
+/* A daemon started with its standard streams closed: the memfd and the pipes get
+ * descriptors 0-2, and the hook must still get its input, its output pipe and the exec
+ * error.  Checked in a child with 0, 1 and 2 closed; its exit status says which failed. */
+Test(hook, works_when_the_callers_standard_streams_are_closed)
+{
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        close(STDIN_FILENO);
+        close(STDOUT_FILENO);
+        close(STDERR_FILENO);
+        const char *argv[] = {"/bin/sh", "-c", "cat; echo done >&2", NULL};
+        dm_hook_output out;
+        dm_hook_call call = {.argv = argv, .input = "in\n", .input_len = 3, .timeout_s = 30.0};
+        call.output = &out;
+        char err[256];
+        if (dm_hook_run(&call, NULL, err, sizeof err) != DM_HOOK_OK)
+            _exit(1);
+        if (out.len != 8 || memcmp(out.tail, "in\ndone\n", 8) != 0)
+            _exit(2);
+        const char *missing[] = {"/nonexistent/dm-hook", NULL};
+        call.argv = missing;
+        if (dm_hook_run(&call, NULL, err, sizeof err) != DM_HOOK_NOSTART ||
+            strstr(err, "No such file or directory") == NULL)
+            _exit(3);
+        _exit(0);
+    }
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "exit %d: 1 = the hook failed, 2 = wrong output, 3 = exec error lost",
+              WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
