@@ -1,9 +1,10 @@
-/* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004), one line
- * per alert, oldest first: run id, state (pending, delivered, dead), attempts, batch or
- * window, when created, when next tried / delivered / dead, and the last error.  Then, when
- * there are any, the checks that could not be made (driftmon.failed_checks, sql/007: batches
- * given up, windows without a run), oldest first, with their reason; --state failed lists
- * those alone.  Both are what an operator has to look at. */
+/* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004 and 008), one
+ * line per alert, oldest first: run id, state (pending, delivered, dead), attempts, batch or
+ * window, when created, when next tried / delivered / dead, the last error, and what the hook
+ * wrote on its last attempt (its last 4 KB, escaped onto the line).  Then, when there are any,
+ * the checks that could not be made (driftmon.failed_checks, sql/007: batches given up,
+ * windows without a run), oldest first, with their reason; --state failed lists those alone.
+ * Both are what an operator has to look at. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +19,28 @@
 #include "monitor/serve.h"
 
 static int list_failed(PGconn *conn, bool heading);
+
+/* s (valid UTF-8) on one line, harmless to a terminal: \n \r \t \\, other C0 controls and
+ * DEL as \xHH, C1 controls as \uHHHH (the hook's output is the hook's text, not ours). */
+static void put_escaped(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n')
+            fputs("\\n", stdout);
+        else if (*p == '\r')
+            fputs("\\r", stdout);
+        else if (*p == '\t')
+            fputs("\\t", stdout);
+        else if (*p == '\\')
+            fputs("\\\\", stdout);
+        else if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control, U+0080..U+009F */
+            printf("\\u%04x", *++p);
+        else
+            putchar(*p);
+    }
+}
 
 int dm_cmd_alerts(int argc, char **argv)
 {
@@ -72,7 +95,9 @@ int dm_cmd_alerts(int argc, char **argv)
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "to_char(CASE state WHEN 'delivered' THEN delivered_at WHEN 'dead' THEN dead_at "
         "ELSE next_attempt_at END AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "coalesce(last_error, '') FROM driftmon.alerts WHERE $1::text IS NULL OR state = $1 "
+        "coalesce(last_error, ''), coalesce((SELECT o.last_output FROM driftmon.retrain_outbox o "
+        "WHERE o.run_id = alerts.run_id), '') FROM driftmon.alerts WHERE $1::text "
+        "IS NULL OR state = $1 "
         "ORDER BY created_at, run_id",
         1, NULL, p, NULL, NULL, 0);
     int status = 0;
@@ -86,12 +111,15 @@ int dm_cmd_alerts(int argc, char **argv)
         dm_cli_error(m);
         status = 1;
     } else {
-        printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", "run_id", "state", "attempts",
-               "batch/window", "created", "next/delivered/dead", "last_error");
-        for (int i = 0; i < PQntuples(r); i++)
-            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", PQgetvalue(r, i, 0),
+        printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | %s\n", "run_id", "state", "attempts",
+               "batch/window", "created", "next/delivered/dead", "last_error", "last_output");
+        for (int i = 0; i < PQntuples(r); i++) {
+            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | ", PQgetvalue(r, i, 0),
                    PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
                    PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+            put_escaped(PQgetvalue(r, i, 7));
+            putchar('\n');
+        }
     }
     PQclear(r);
     if (status == 0 && !state)

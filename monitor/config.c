@@ -1,6 +1,7 @@
 /* config.c - parse and validate driftmon's JSON configuration (see config.h). */
 #include "monitor/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 #include "monitor/conninfo.h"
 #include "monitor/sha256.h"
+#include "stats/numfmt.h"
 
 void dm_config_defaults(dm_config *c)
 {
@@ -46,6 +48,7 @@ void dm_config_release(dm_config *c)
         free(c->per_column[i].name);
     free(c->per_column);
     free_list(c->hook, c->n_hook);
+    free_list(c->hook_env, c->n_hook_env);
     free(c->notify_channel);
     free(c->conninfo);
     free(c->source_table);
@@ -342,10 +345,22 @@ static int parse_drift(ctx *x, const cJSON *d, dm_config *c)
     return 0;
 }
 
+/* An environment variable's name as POSIX shells take it: letters, digits and '_', not
+ * starting with a digit. */
+static bool env_name(const char *s)
+{
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_'))
+            return false;
+    return true;
+}
+
 static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
 {
-    static const char *const keys[] = {"fraction",     "hook",         "notify_channel",
-                                       "hook_timeout", "max_attempts", NULL};
+    static const char *const keys[] = {
+        "fraction", "hook", "notify_channel", "hook_timeout", "max_attempts", "env", NULL};
     if (check_keys(x, r, "retrain", keys))
         return -1;
     if (parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "fraction"), "retrain.fraction", 0, 1,
@@ -364,6 +379,19 @@ static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
         return -1;
     if (c->hook && c->n_hook == 0)
         return fail(x, "key \"retrain.hook\": the command is empty");
+    if (get_string_list(x, r, "env", "retrain", &c->hook_env, &c->n_hook_env))
+        return -1;
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(r, "env");
+    size_t i = 0;
+    for (const cJSON *it = ev ? ev->child : NULL; it && c->hook_env; it = it->next, i++)
+        if (!env_name(c->hook_env[i])) {
+            char b[80];
+            show(it, b, sizeof b);
+            return fail(x,
+                        "key \"retrain.env[%zu]\": %s is not an environment variable name "
+                        "(letters, digits and '_', not starting with a digit)",
+                        i, b);
+        }
     return get_string(x, r, "notify_channel", "retrain", &c->notify_channel);
 }
 
@@ -460,6 +488,78 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
     return 0;
 }
 
+/* ---- the canonical form (config.h) ------------------------------------------------- */
+
+/* Numbers of the tree rewritten as raw items in numfmt's spelling, in place. */
+static bool canon_numbers(cJSON *node)
+{
+    for (cJSON *it = node->child; it;) {
+        cJSON *next = it->next;
+        if (cJSON_IsNumber(it)) {
+            char num[STATS_DOUBLE_BUFLEN];
+            cJSON *raw = cJSON_CreateRaw(stats_format_double(it->valuedouble, num, sizeof num));
+            if (!raw)
+                return false;
+            raw->string = it->string; /* the member's name moves to the new item */
+            it->string = NULL;
+            cJSON_ReplaceItemViaPointer(node, it, raw);
+        } else if ((cJSON_IsObject(it) || cJSON_IsArray(it)) && !canon_numbers(it)) {
+            return false;
+        }
+        it = next;
+    }
+    return true;
+}
+
+/* The scrubbed conninfo (malloc'ed), or NULL when out of memory or libpq cannot read it. */
+static char *scrubbed_conninfo(const char *ci)
+{
+    size_t cap = 2 * strlen(ci) + 4096;
+    for (;;) {
+        char *out = malloc(cap);
+        if (!out)
+            return NULL;
+        if (dm_conninfo_scrub(ci, out, cap) != 0) {
+            free(out);
+            return NULL;
+        }
+        if (strlen(out) + 1 < cap)
+            return out;
+        free(out); /* may have been cut: again, larger */
+        cap *= 2;
+    }
+}
+
+/* The canonical form of a parsed configuration (root is changed). */
+static char *canonical_of(cJSON *root)
+{
+    cJSON *db = cJSON_GetObjectItemCaseSensitive(root, "database");
+    cJSON *ci = cJSON_IsObject(db) ? cJSON_GetObjectItemCaseSensitive(db, "conninfo") : NULL;
+    if (cJSON_IsString(ci)) {
+        char *shown = scrubbed_conninfo(ci->valuestring);
+        cJSON *item = shown ? cJSON_CreateString(shown) : NULL;
+        free(shown);
+        if (!item)
+            return NULL;
+        item->string = ci->string;
+        ci->string = NULL;
+        cJSON_ReplaceItemViaPointer(db, ci, item);
+    }
+    if (!canon_numbers(root))
+        return NULL;
+    return cJSON_PrintUnformatted(root);
+}
+
+char *dm_config_canonical(const char *text, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root)
+        return NULL;
+    char *s = canonical_of(root);
+    cJSON_Delete(root);
+    return s;
+}
+
 int dm_config_parse(const char *text, size_t len, const char *name, dm_config *out, char *err,
                     size_t errlen)
 {
@@ -503,17 +603,20 @@ int dm_config_parse(const char *text, size_t len, const char *name, dm_config *o
     dm_config c;
     dm_config_defaults(&c);
     int rc = parse_root(&x, root, &c);
+    char *canon = rc == 0 ? canonical_of(root) : NULL;
     cJSON_Delete(root);
     if (rc == 0) {
         c.path = strdup(x.name);
-        if (!c.path)
+        if (!c.path || !canon)
             rc = fail(&x, "out of memory");
     }
     if (rc != 0) {
+        cJSON_free(canon);
         dm_config_release(&c);
         return -1;
     }
-    dm_sha256_hex(text, len, c.sha256);
+    dm_sha256_hex(canon, strlen(canon), c.sha256);
+    cJSON_free(canon);
     *out = c;
     return 0;
 }

@@ -34,8 +34,10 @@ typedef struct {
 } dm_column_override;
 
 typedef struct {
-    char *path;      /* the file it came from ("(defaults)" when none) */
-    char sha256[65]; /* of the file's bytes; "" for defaults */
+    char *path; /* the file it came from ("(defaults)" when none) */
+    /* SHA-256 of the file's canonical form (dm_config_canonical), which holds no secret;
+     * "" for defaults */
+    char sha256[65];
 
     /* columns */
     char **numeric, **categorical, **exclude;
@@ -56,6 +58,10 @@ typedef struct {
     char *notify_channel;
     double hook_timeout_s;
     int hook_max_attempts;
+    /* retrain.env: names of the daemon's environment variables given to the hook besides
+     * PATH, LANG, TZ, HOME and DRIFTMON_* (monitor/hook.h); NULL-terminated; NULL when none */
+    char **hook_env;
+    size_t n_hook_env;
 
     /* database side (issues 3-4); NULL when absent */
     char *conninfo;
@@ -86,6 +92,19 @@ void dm_config_release(dm_config *c);
 int dm_config_parse(const char *text, size_t len, const char *name, dm_config *out, char *err,
                     size_t errlen);
 int dm_config_load(const char *path, dm_config *out, char *err, size_t errlen);
+
+/*
+ * The canonical form of a configuration text that dm_config_parse accepted, as a malloc'ed
+ * string (NULL on out of memory or when the text does not parse): the JSON document
+ * re-written compactly -- members and elements in the file's order, no whitespace, strings
+ * escaped as cJSON writes them (" \\ \b \f \n \r \t, other bytes below 0x20 as \u00xx,
+ * the rest as they are), true/false/null, numbers spelled as the reports spell them
+ * (stats/numfmt.h: the shortest of %.15g, %.16g, %.17g that reads back exactly) -- with the
+ * value of database.conninfo replaced by its scrubbed form (dm_conninfo_scrub: every option
+ * libpq marks secret written ****).  It changes with every setting but holds no secret, so
+ * its SHA-256 (dm_config.sha256, stored with every run) cannot test password guesses.
+ */
+char *dm_config_canonical(const char *text, size_t len);
 
 /* Resolve the test and threshold of one column: per column > per type > global > default.
  * *test is DM_TEST_DEFAULT when the default rule applies; *threshold NaN when the test's

@@ -66,6 +66,10 @@ const char *dm_db_data_error(const PGresult *res, bool drop_value, char *buf, si
  */
 int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen);
 
+/* 0 when every migration compiled in is applied; -1 with err naming the first one missing
+ * ("run `driftmon init`") or the error.  What the daemon asks before it starts work. */
+int dm_db_schema_current(PGconn *conn, char *err, size_t errlen);
+
 /* ---- catalog --------------------------------------------------------------------------- */
 
 /* What the type rules (monitor/reconcile.h, dm_reconcile_catalog_kind) make of a column's

@@ -98,6 +98,24 @@ out:
     return ret;
 }
 
+int dm_db_schema_current(PGconn *conn, char *err, size_t errlen)
+{
+    char have[65];
+    for (size_t i = 0; i < dm_migrations_count; i++) {
+        int st = applied_sha(conn, dm_migrations[i].name, have, err, errlen);
+        if (st < 0)
+            return -1;
+        if (st == 0) {
+            dm_db_errf(err, errlen,
+                       "the driftmon schema predates this driftmon: migration \"%s\" is not "
+                       "applied (run `driftmon init`)",
+                       dm_migrations[i].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void rollback_quietly(PGconn *conn)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE) {

@@ -15,11 +15,13 @@
 #include "monitor/db.h"
 #include "monitor/hook.h"
 #include "monitor/log.h"
+#include "reports/report.h"
 
 static atomic_int g_hook_stop = 0; /* set at shutdown: a running hook is killed */
 
 typedef struct {
     char **argv; /* NULL when no hook */
+    char **env;  /* retrain.env; NULL when none */
     double timeout_s;
     int max_attempts;
 } hook_snap;
@@ -68,15 +70,47 @@ static void hook_snap_take(serve_state *s, hook_snap *h)
         for (size_t i = 0; h->argv && i < s->cfg.n_hook; i++)
             h->argv[i] = strdup(s->cfg.hook[i]);
     }
+    if (s->cfg.hook_env) {
+        h->env = calloc(s->cfg.n_hook_env + 1, sizeof *h->env);
+        for (size_t i = 0; h->env && i < s->cfg.n_hook_env; i++)
+            h->env[i] = strdup(s->cfg.hook_env[i]);
+    }
     pthread_mutex_unlock(&g_cfg_mu);
+}
+
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
 }
 
 static void hook_snap_release(hook_snap *h)
 {
-    for (size_t i = 0; h->argv && h->argv[i]; i++)
-        free(h->argv[i]);
-    free(h->argv);
-    h->argv = NULL;
+    free_strv(h->argv);
+    free_strv(h->env);
+    h->argv = h->env = NULL;
+}
+
+/* The hook's kept output as text for the log line and the alert's row: valid UTF-8 without
+ * NUL (a NUL byte or an ill-formed sequence becomes U+FFFD; what is left of a character cut
+ * by the kept window's start is dropped).  malloc'ed; NULL when out of memory. */
+static char *output_text(const dm_hook_output *o)
+{
+    size_t start = 0;
+    if (o->total > o->len) /* the window starts inside a character: its remains go */
+        while (start < o->len && start < 3 && ((unsigned char)o->tail[start] & 0xC0) == 0x80)
+            start++;
+    char *raw = malloc(o->len - start + 1);
+    if (!raw)
+        return NULL;
+    size_t n = 0;
+    for (size_t i = start; i < o->len; i++) /* 0xFF is never UTF-8: sanitised to U+FFFD */
+        raw[n++] = o->tail[i] == '\0' ? (char)0xFF : o->tail[i];
+    raw[n] = '\0';
+    char *t = rpt_utf8_sanitize(raw);
+    free(raw);
+    return t;
 }
 
 /* 1 delivered or attempted, 0 nothing due, -1 database error. */
@@ -117,58 +151,73 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
     snprintf(e_ws, sizeof e_ws, "DRIFTMON_WINDOW_START=%s", wstart);
     snprintf(e_we, sizeof e_we, "DRIFTMON_WINDOW_END=%s", wend);
     const char *env[5] = {e_run, e_batch, e_ws, e_we, NULL};
+    dm_hook_output out;
     dm_hook_call call = {
-        (const char *const *)h->argv, report, strlen(report), env, h->timeout_s, &g_hook_stop};
+        (const char *const *)h->argv, report, strlen(report), env, h->timeout_s, &g_hook_stop,
+        (const char *const *)h->env,  &out};
     double elapsed = 0;
     dm_hook_outcome oc = dm_hook_run(&call, &elapsed, err, sizeof err);
     free(report);
+    unsigned long long out_bytes = out.total;
+    char *text = output_text(&out);
+    const char *shown = text ? text : "";
+    char nbytes[32];
+    snprintf(nbytes, sizeof nbytes, "%llu", out_bytes);
     const char *label = batch[0] ? batch : "-";
+    int rc = 1;
     if (oc == DM_HOOK_OK) {
-        const char *p[1] = {run_id};
+        const char *p[3] = {run_id, shown, nbytes};
         if (!serve_exec_ok(conn,
                            "UPDATE driftmon.retrain_outbox SET delivered_at = clock_timestamp(), "
-                           "last_error = NULL WHERE run_id = $1::bigint",
-                           1, p, "could not mark the retrain alert delivered"))
-            return -1;
-        dm_logf(DM_LOG_INFO, "delivered retrain alert", "run_id=%s batch=%s attempt=%d hook_s=%.3f",
-                run_id, label, attempts, elapsed);
-        return 1;
-    }
-    if (oc == DM_HOOK_STOPPED) {
-        const char *p[1] = {run_id};
+                           "last_error = NULL, last_output = $2, last_output_bytes = $3::bigint "
+                           "WHERE run_id = $1::bigint",
+                           3, p, "could not mark the retrain alert delivered"))
+            rc = -1;
+        else
+            dm_logf(DM_LOG_INFO, "delivered retrain alert",
+                    "run_id=%s batch=%s attempt=%d hook_s=%.3f output_bytes=%llu output=%s", run_id,
+                    label, attempts, elapsed, out_bytes, shown);
+    } else if (oc == DM_HOOK_STOPPED) {
+        const char *p[3] = {run_id, shown, nbytes};
         serve_exec_ok(conn,
                       "UPDATE driftmon.retrain_outbox SET attempts = greatest(attempts - 1, 0), "
-                      "next_attempt_at = clock_timestamp() WHERE run_id = $1::bigint",
-                      1, p, "could not give the retrain alert back");
+                      "next_attempt_at = clock_timestamp(), last_output = $2, "
+                      "last_output_bytes = $3::bigint WHERE run_id = $1::bigint",
+                      3, p, "could not give the retrain alert back");
         dm_logf(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending",
-                "run_id=%s batch=%s", run_id, label);
-        return 1;
-    }
-    if (attempts >= h->max_attempts) {
-        const char *p[2] = {run_id, err};
+                "run_id=%s batch=%s output_bytes=%llu output=%s", run_id, label, out_bytes, shown);
+    } else if (attempts >= h->max_attempts) {
+        const char *p[4] = {run_id, err, shown, nbytes};
         if (!serve_exec_ok(conn,
                            "UPDATE driftmon.retrain_outbox SET dead_at = clock_timestamp(), "
-                           "last_error = $2 WHERE run_id = $1::bigint",
-                           2, p, "could not mark the retrain alert dead"))
-            return -1;
-        dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
-                "run_id=%s batch=%s attempts=%d reason=%s", run_id, label, attempts, err);
-        return 1;
+                           "last_error = $2, last_output = $3, last_output_bytes = $4::bigint "
+                           "WHERE run_id = $1::bigint",
+                           4, p, "could not mark the retrain alert dead"))
+            rc = -1;
+        else
+            dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
+                    "run_id=%s batch=%s attempts=%d reason=%s output_bytes=%llu output=%s", run_id,
+                    label, attempts, err, out_bytes, shown);
+    } else {
+        double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
+        char ds[40];
+        snprintf(ds, sizeof ds, "%.3f", d);
+        const char *p[5] = {run_id, ds, err, shown, nbytes};
+        if (!serve_exec_ok(conn,
+                           "UPDATE driftmon.retrain_outbox SET next_attempt_at = clock_timestamp() "
+                           "+ make_interval(secs => $2::float8), backoff_s = $2::float8, "
+                           "last_error = $3, last_output = $4, last_output_bytes = $5::bigint "
+                           "WHERE run_id = $1::bigint",
+                           5, p, "could not schedule the retrain alert's retry"))
+            rc = -1;
+        else
+            dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",
+                    "run_id=%s batch=%s attempt=%d reason=%s hook_s=%.3f retry_in_s=%.3f "
+                    "output_bytes=%llu output=%s",
+                    run_id, label, attempts, err, elapsed, d, out_bytes, shown);
     }
-    double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
-    char ds[40];
-    snprintf(ds, sizeof ds, "%.3f", d);
-    const char *p[3] = {run_id, ds, err};
-    if (!serve_exec_ok(conn,
-                       "UPDATE driftmon.retrain_outbox SET next_attempt_at = clock_timestamp() + "
-                       "make_interval(secs => $2::float8), backoff_s = $2::float8, last_error = $3 "
-                       "WHERE run_id = $1::bigint",
-                       3, p, "could not schedule the retrain alert's retry"))
-        return -1;
-    dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",
-            "run_id=%s batch=%s attempt=%d reason=%s hook_s=%.3f retry_in_s=%.3f", run_id, label,
-            attempts, err, elapsed, d);
-    return 1;
+    free(text);
+    return rc;
 }
 
 static void *deliverer_main(void *arg)

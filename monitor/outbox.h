@@ -2,10 +2,11 @@
  * outbox.h - retrain alert delivery for `driftmon serve` (serve.h).  The deliverer thread,
  * from its own connection, takes a due alert with driftmon.claim_alert (SKIP LOCKED, the
  * attempt counted and the row held for the hook's timeout + 5 s), runs the hook
- * (monitor/hook.h), then marks the alert delivered, or schedules the retry with
- * decorrelated-jitter backoff, or marks it dead after retrain.max_attempts (logged as an
- * error).  A hook stopped by shutdown gives its attempt back.  Without retrain.hook, alerts
- * stay pending.
+ * (monitor/hook.h; its environment an allow-list plus retrain.env, its output's last 4 KB
+ * logged with the outcome and kept in the alert's row, last_output, sql/008), then marks
+ * the alert delivered, or schedules the retry with decorrelated-jitter backoff, or marks
+ * it dead after retrain.max_attempts (logged as an error).  A hook stopped by shutdown gives
+ * its attempt back.  Without retrain.hook, alerts stay pending.
  */
 #ifndef DRIFTMON_OUTBOX_H
 #define DRIFTMON_OUTBOX_H

@@ -387,15 +387,7 @@ static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen)
                    "could not release old leases (is the schema initialised? run `driftmon init`)",
                    err, errlen) != 0)
         return -1;
-    PGresult *r = PQexec(c, "SELECT 1 FROM pg_proc WHERE proname IN ('claim_alert', "
-                            "'give_up_batch') AND pronamespace = 'driftmon'::regnamespace");
-    bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 2;
-    PQclear(r);
-    if (!have) {
-        snprintf(err, errlen, "the driftmon schema predates the daemon: run `driftmon init`");
-        return -1;
-    }
-    return 0;
+    return dm_db_schema_current(c, err, errlen);
 }
 
 /* false when asked to stop before a connection was made. */

@@ -10,6 +10,14 @@
 #   - hooks: fails twice then succeeds -> delivered on the third try; always fails -> dead
 #     after max_attempts (logged as an error); hangs -> killed at its timeout; reads its
 #     input after its daemon was killed -> the whole report, and the alert delivered again;
+#   - the hook's environment is an allow-list: the daemon's PGPASSWORD and unlisted variables
+#     never reach it, DRIFTMON_* and the names in retrain.env do;
+#   - the hook's output (10 MB from one hook) is captured: the last 4 KB stored with the
+#     alert's attempt and logged, escaped, as a field of the delivery's line; every line of
+#     the daemon's log stays a whole logfmt line; `driftmon alerts` shows it;
+#   - the recorded config hash: the same when only the password changes, another when a
+#     threshold changes, and the SHA-256 of the canonical form computed independently
+#     (config_sha256.py, libpq through ctypes); the hash logged on reload is the same;
 #   - SIGHUP with a broken config keeps the old one; SIGTERM exits 0 soon (5 s) after the
 #     run in hand finishes; a second SIGINT exits at once, the run unfinished;
 #   - periodic windows: closed windows caught up once, none twice across restarts and with
@@ -123,33 +131,51 @@ config() {
   "reports": {"dir": "$W/reports"},
   "cache": {"dir": "$W/cache"},
   "retrain": {"fraction": 0, "hook": ["$2"], "hook_timeout": ${HOOK_TIMEOUT:-5},
-              "max_attempts": ${MAX_ATTEMPTS:-8}, "notify_channel": "driftmon_retrain"}${3:+,
+              "max_attempts": ${MAX_ATTEMPTS:-8}, "notify_channel": "driftmon_retrain",
+              "env": ["HOOK_LOG", "HOOK_DIR"]}${3:+,
   $3}
 }
 EOF
 }
-# the recording hook: one line per call "run_id batch first-byte-of-stdin"
+# the recording hook: one line per call "run_id batch first-byte-of-stdin", and in env.log
+# what it saw of the daemon's environment
 cat >"$W/hook_rec.sh" <<'EOF'
 #!/bin/sh
 c=$(head -c 1)
 printf '%s %s %s\n' "$DRIFTMON_RUN_ID" "$DRIFTMON_BATCH" "$c" >>"$HOOK_LOG"
+printf 'PGPASSWORD=%s HOOK_UNLISTED=%s DRIFTMON_TEST_MARK=%s\n' "${PGPASSWORD-unset}" \
+    "${HOOK_UNLISTED-unset}" "${DRIFTMON_TEST_MARK-unset}" >>"${HOOK_DIR:?}/env.log"
 EOF
-# flaky-*: fails twice then succeeds; dead-*: always fails; hang-*: never ends
+# flaky-*: fails twice then succeeds; dead-*: always fails; hang-*: never ends; loud-*:
+# writes 5 MiB to stdout and 5 MiB to stderr, then "loud end" without a newline.  Each says
+# on both streams which attempt it is, the last line unfinished.
 cat >"$W/hook_var.sh" <<'EOF'
 #!/bin/sh
 cat >/dev/null
 n=$(cat "$HOOK_DIR/n.$DRIFTMON_RUN_ID" 2>/dev/null || echo 0)
 n=$((n + 1))
 echo "$n" >"$HOOK_DIR/n.$DRIFTMON_RUN_ID"
+case "$DRIFTMON_BATCH" in flaky-* | dead-*)
+    echo "attempt $n of $DRIFTMON_BATCH"
+    printf 'to stderr\tunfinished' >&2 ;;
+esac
 case "$DRIFTMON_BATCH" in
     flaky-*) [ "$n" -ge 3 ] && exit 0; exit 1 ;;
     dead-*) exit 7 ;;
+    loud-*)
+        head -c 5242880 /dev/zero | tr '\000' o
+        head -c 5242880 /dev/zero | tr '\000' e >&2
+        printf 'loud end'
+        exit 0 ;;
     hang-*) exec sleep 31.25 ;;
 esac
 exit 0
 EOF
 chmod 0755 "$W/hook_rec.sh" "$W/hook_var.sh"
 export HOOK_LOG=$W/hook.log HOOK_DIR=$W
+# the daemon's environment holds a password (ignored by the trust authentication), a variable
+# retrain.env does not name, and a DRIFTMON_* one
+export PGPASSWORD=serve-test-password HOOK_UNLISTED=leaked DRIFTMON_TEST_MARK=seen
 : >"$HOOK_LOG"
 config main "$W/hook_rec.sh"
 C=(--config "$W/main.json")
@@ -274,6 +300,7 @@ dh=$dpid
 submit flaky-1 "$W/drift.tsv"
 submit dead-1 "$W/drift.tsv"
 submit hang-1 "$W/drift.tsv"
+submit loud-1 "$W/drift.tsv"
 wait_until 120 "SELECT ($all_done) AND ($no_pending)" || true
 st() { q -c "SELECT a.state || ' ' || a.attempts FROM driftmon.alerts a WHERE a.batch = '$1'"; }
 [ "$(st flaky-1)" = "delivered 3" ] && ok "a hook that fails twice is delivered on the third try" ||
@@ -294,6 +321,39 @@ grep -q ' delivered ' "$W/alerts.out" && grep -q ' dead ' "$W/alerts.out" &&
     [ "$("$DM" alerts --config "$W/hooks.json" --state dead | grep -c ' dead ')" = 2 ] &&
     ok "driftmon alerts lists delivered and dead alerts (--state filters)" ||
     bad "driftmon alerts" "$(cat "$W/alerts.out")"
+# the hook's output, stored with the alert's attempt and logged
+out_of() {
+    q -c "SELECT o.last_output_bytes || ':' || o.last_output FROM driftmon.alerts a
+          JOIN driftmon.retrain_outbox o USING (run_id) WHERE a.batch = '$1'"
+}
+with_len() { printf '%s:%s' "$(printf %s "$1" | wc -c)" "$1"; }
+want_flaky=$(with_len "$(printf 'attempt 3 of flaky-1\nto stderr\tunfinished')")
+want_dead=$(with_len "$(printf 'attempt 3 of dead-1\nto stderr\tunfinished')")
+[ "$(out_of flaky-1)" = "$want_flaky" ] && [ "$(out_of dead-1)" = "$want_dead" ] &&
+    ok "the hook's stdout and stderr are stored with the alert's last attempt" ||
+    bad "the hook's output stored with the attempt" "flaky-1: $(out_of flaky-1) / dead-1: $(out_of dead-1)"
+loud=$(q -c "SELECT a.state || ' ' || a.attempts || ' ' || o.last_output_bytes || ' ' ||
+                    octet_length(o.last_output) || ' ' ||
+                    (o.last_output = repeat('e', 4096 - 8) || 'loud end')
+             FROM driftmon.alerts a JOIN driftmon.retrain_outbox o USING (run_id)
+             WHERE a.batch = 'loud-1'")
+[ "$loud" = "delivered 1 10485768 4096 true" ] &&
+    ok "a hook writing 10 MiB is delivered; its last 4096 bytes are kept, the 10485768 counted" ||
+    bad "a hook writing 10 MiB" "state attempts bytes kept last-4096-right: $loud"
+# every line of the daemon's log is a whole logfmt line: nothing of a hook in it, no line
+# glued onto a hook's unfinished one
+strays=$(grep -cv '^ts=[^ ]* level=[a-z]* msg="' "$W/hooks.log")
+logsize=$(stat -c %s "$W/hooks.log")
+if [ "$strays" = 0 ] && [ "$logsize" -lt 1048576 ] &&
+    grep -F 'msg="delivered retrain alert"' "$W/hooks.log" | grep -F 'batch=flaky-1' |
+    grep -qF "output_bytes=${want_flaky%%:*} output=\"attempt 3 of flaky-1\\nto stderr\\tunfinished\""; then
+    ok "the delivery's log line carries the hook's output, escaped; the log holds only whole lines"
+else
+    bad "the hook's output in the log" "$strays stray lines, $logsize bytes; $(grep -v '^ts=' "$W/hooks.log" | head -c 300)"
+fi
+grep -F ' flaky-1 ' "$W/alerts.out" | grep -qF '| attempt 3 of flaky-1\nto stderr\tunfinished' &&
+    ok "driftmon alerts shows the hook's last output, escaped on the alert's line" ||
+    bad "driftmon alerts shows the hook's output" "$(grep -F flaky-1 "$W/alerts.out")"
 
 # ---- SIGHUP with a broken config; SIGTERM after the run in hand ---------------------------
 cp "$W/hooks.json" "$W/hooks.good"
@@ -483,7 +543,56 @@ ne=$(q -c "SELECT a.state || ': ' || a.last_error FROM driftmon.alerts a WHERE a
     ok "a hook that cannot be started: the error names it (argv, not a shell line)" ||
     bad "a hook that cannot be started" "$ne"
 
+# ---- the recorded config hash: no secret in it ------------------------------------------
+# Three window checks whose configs differ only in the password (the conninfo also quotes a
+# value with a blank), then only in a threshold.  The expected hash is computed by
+# config_sha256.py from the README's rule, libpq's PQconninfoParse called through ctypes.
+hash_cfg() { # NAME PASSWORD THRESHOLD
+    cat >"$W/$1.json" <<EOF
+{
+  "database": {"conninfo": "host=$PGHOST port=$PGPORT dbname=driftmon user=postgres password=$2 application_name='dm hash'"},
+  "source": {"table": "apps_w", "batch_column": "batch_id", "timestamp_column": "created_at"},
+  "reference": {"name": "hc"},
+  "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"},
+  "drift": {"stattest_threshold": $3}
+}
+EOF
+}
+since=$(date -u -d "@$((h0 - 6 * 3600))" '+%Y-%m-%d %H:%M:%S+00')
+until=$(date -u -d "@$h0" '+%Y-%m-%d %H:%M:%S+00')
+declare -A stored
+for spec in hash1:guess-1:0.1 hash2:a-much-longer-password-2:0.1 hash3:guess-1:0.25; do
+    IFS=: read -r n pw th <<<"$spec"
+    hash_cfg "$n" "$pw" "$th"
+    if "$DM" check --since "$since" --until "$until" --config "$W/$n.json" >/dev/null 2>"$W/$n.err"; then
+        stored[$n]=$(q -c "SELECT config_sha256 FROM driftmon.run ORDER BY id DESC LIMIT 1")
+    else
+        stored[$n]="check failed: $(tail -n 2 "$W/$n.err")"
+    fi
+done
+mapfile -t want < <($PY tests/integration/config_sha256.py "$W/hash1.json" "$W/hash2.json" "$W/hash3.json")
+if [ "${stored[hash1]}" = "${stored[hash2]}" ] && [ "${stored[hash1]}" != "${stored[hash3]}" ] &&
+    [ "${#want[@]}" = 3 ] && [ "${stored[hash1]}" = "${want[0]}" ] &&
+    [ "${stored[hash3]}" = "${want[2]}" ]; then
+    ok "the stored config hash ignores the password, follows the threshold, and is the canonical form's"
+else
+    bad "the stored config hash" "stored: ${stored[hash1]} ${stored[hash2]} ${stored[hash3]}; computed: ${want[*]}"
+fi
+! grep -rqF -e guess-1 -e a-much-longer-password-2 "$W"/hash*.err "$W/reports" &&
+    ok "the passwords are in no message and no report" ||
+    bad "a password was printed" "$(grep -rlF -e guess-1 -e a-much-longer-password-2 "$W"/hash*.err "$W/reports")"
+# the hash logged on reload is the same (hooks.json, reloaded above)
+logged=$(sed -n 's/.*msg="configuration reloaded" .*sha256=\([0-9a-f]*\).*/\1/p' "$W/hooks.log" | tail -n 1)
+[ -n "$logged" ] && [ "$logged" = "$($PY tests/integration/config_sha256.py "$W/hooks.json")" ] &&
+    ok "the config hash logged on reload is the canonical form's" ||
+    bad "the config hash logged on reload" "logged $logged"
+
 # ---- logs ----------------------------------------------------------------------------------
+envs=$(sort -u "$W/env.log" | paste -sd'|' -)
+[ "$envs" = "PGPASSWORD=unset HOOK_UNLISTED=unset DRIFTMON_TEST_MARK=seen" ] &&
+    ok "the hook's environment: no PGPASSWORD, no unlisted variable; DRIFTMON_* and retrain.env's names ($(wc -l <"$W/env.log") calls)" ||
+    bad "the hook's environment is an allow-list" "$envs"
 if grep -h 'msg="checked batch"' "$W"/*.log | head -1 | grep -Eq '^ts=[^ ]+ level=info msg="checked batch" batch=[^ ]+ run_id=[0-9]+ rows=[0-9]+ .* total_s=[0-9.]+$'; then
     ok "log lines are logfmt with level, batch and duration"
 else

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "monitor/config.h"
+#include "monitor/conninfo.h"
+#include "monitor/sha256.h"
 
 static int parse(const char *text, dm_config *c, char *err, size_t errlen)
 {
@@ -333,4 +335,111 @@ Test(config, conninfo_never_echoed)
         "%s", err);
     cr_assert_str_eq(c.conninfo, "host=h password=secret");
     dm_config_release(&c);
+}
+
+/* ---- retrain.env (issue 16) ----------------------------------------------------------- */
+
+Test(config, retrain_env_lists_variable_names)
+{
+    dm_config c;
+    char err[512] = "";
+    cr_assert_eq(
+        parse("{\"retrain\": {\"env\": [\"RETRAIN_TOKEN\", \"_x9\"]}}", &c, err, sizeof err), 0,
+        "%s", err);
+    cr_assert_eq(c.n_hook_env, 2);
+    cr_assert_str_eq(c.hook_env[0], "RETRAIN_TOKEN");
+    cr_assert_str_eq(c.hook_env[1], "_x9");
+    cr_assert_null(c.hook_env[2]);
+    dm_config_release(&c);
+    expect_error("{\"retrain\": {\"env\": [\"OK\", \"BAD-NAME\"]}}", "\"retrain.env[1]\"",
+                 "\"BAD-NAME\" is not an environment variable name");
+    expect_error("{\"retrain\": {\"env\": [\"9LIVES\"]}}", "\"retrain.env[0]\"", "\"9LIVES\"");
+    expect_error("{\"retrain\": {\"env\": [\"A=B\"]}}", "\"retrain.env[0]\"", "\"A=B\"");
+    expect_error("{\"retrain\": {\"env\": [\"\"]}}", "retrain.env[0]", "non-empty string");
+    expect_error("{\"retrain\": {\"env\": [7]}}", "retrain.env[0]", "7");
+    expect_error("{\"retrain\": {\"env\": \"PGPASSWORD\"}}", "retrain.env",
+                 "expected an array of strings");
+    /* an untrusted value is cut and its control characters escaped */
+    expect_error(
+        "{\"retrain\": {\"env\": [\"X\\u001b[31mYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY"
+        "YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY\"]}}",
+        "\"retrain.env[0]\"", "\\u001b[31m");
+    cr_assert_eq(
+        parse("{\"retrain\": {\"env\": [\"X\\u001b[31mYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY"
+              "YYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY"
+              "YYYYYYYYYYYYYYYYYY\"]}}",
+              &c, err, sizeof err),
+        -1);
+    cr_assert_null(strchr(err, '\x1b'), "a raw escape character in: %s", err);
+    cr_assert(strlen(err) < 200, "not cut: %s", err);
+}
+
+/* ---- the recorded hash: of the canonical form, which holds no secret --------------------- */
+
+static void sha_of(const char *text, char out[65])
+{
+    dm_config c;
+    char err[512] = "";
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s: %s", err, text);
+    memcpy(out, c.sha256, 65);
+    dm_config_release(&c);
+}
+
+Test(config, hash_ignores_the_password_and_follows_every_setting)
+{
+    char a[65], b[65], d[65], e[65], f[65], g[65];
+    sha_of("{\"database\": {\"conninfo\": \"host=h user=u password=guess-1\"},\n"
+           " \"drift\": {\"stattest_threshold\": 0.3}}",
+           a);
+    sha_of("{\"database\": {\"conninfo\": \"host=h user=u password=a-much-longer-password\"},\n"
+           " \"drift\": {\"stattest_threshold\": 0.3}}",
+           b);
+    cr_expect_str_eq(a, b, "the hash depends on the password");
+    sha_of("{\"database\": {\"conninfo\": \"host=h user=u password=guess-1\"},\n"
+           " \"drift\": {\"stattest_threshold\": 0.30000000000000004}}",
+           d);
+    cr_expect_str_neq(a, d, "0.3 and 0.1 + 0.2 are different thresholds");
+    sha_of("{\"database\": {\"conninfo\": \"host=h2 user=u password=guess-1\"},\n"
+           " \"drift\": {\"stattest_threshold\": 0.3}}",
+           e);
+    cr_expect_str_neq(a, e, "the host is a setting");
+    /* the URI spelling: password and sslpassword (both secret to libpq) */
+    sha_of("{\"database\": {\"conninfo\": \"postgresql://u:pw1@h/d?sslpassword=k1\"}}", f);
+    sha_of("{\"database\": {\"conninfo\": \"postgresql://u:other@h/d?sslpassword=k2\"}}", g);
+    cr_expect_str_eq(f, g, "the hash depends on a URI's password or sslpassword");
+}
+
+/* The canonical form as config.h defines it, written here by hand from that definition
+ * (the conninfo part from dm_conninfo_scrub, tested in test_conninfo.c). */
+Test(config, hash_is_the_sha256_of_the_documented_canonical_form)
+{
+    const char *text = "{\n"
+                       "  \"drift\": {\"stattest_threshold\": 0.30000000000000004,\n"
+                       "            \"drift_share\": 5e-1, \"per_column_stattest\": {}},\n"
+                       "  \"retrain\": {\"hook\": [\"/bin/r\", \"a\\\"b\\\\c\\u0001\\u00e9\"],\n"
+                       "              \"max_attempts\": 3, \"env\": [\"TOKEN\"]},\n"
+                       "  \"reports\": {\"dir\": null, \"history_runs\": 1e2},\n"
+                       "  \"database\": {\"conninfo\": \"user=u password=s3cret dbname=d\",\n"
+                       "               \"warm_backend\": false}\n"
+                       "}\n";
+    char shown[200];
+    cr_assert_eq(dm_conninfo_scrub("user=u password=s3cret dbname=d", shown, sizeof shown), 0);
+    cr_assert_null(strstr(shown, "s3cret"));
+    char want[1024];
+    snprintf(want, sizeof want,
+             "{\"drift\":{\"stattest_threshold\":0.30000000000000004,\"drift_share\":0.5,"
+             "\"per_column_stattest\":{}},"
+             "\"retrain\":{\"hook\":[\"/bin/r\",\"a\\\"b\\\\c\\u0001\xc3\xa9\"],"
+             "\"max_attempts\":3,\"env\":[\"TOKEN\"]},"
+             "\"reports\":{\"dir\":null,\"history_runs\":100},"
+             "\"database\":{\"conninfo\":\"%s\",\"warm_backend\":false}}",
+             shown);
+    char *canon = dm_config_canonical(text, strlen(text));
+    cr_assert_not_null(canon);
+    cr_expect_str_eq(canon, want);
+    free(canon);
+    char have[65], expect[65];
+    sha_of(text, have);
+    dm_sha256_hex(want, strlen(want), expect);
+    cr_expect_str_eq(have, expect);
 }
