@@ -42,7 +42,7 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "database.copy_streams": 2, "database.warm_backend": True, "source.table": "t",
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
         "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
-        "schedule.every": "1 day"}
+        "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"]}
 cfg = {}
 for k in keys:
     sec, name = k.split(".")
