@@ -35,10 +35,14 @@ typedef struct {
     char **plots; /* cols[i].plot */
 } dm_comparison;
 
-/* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0, or -1 with err set
- * (out of memory).  The comparison points into ref, cur and pairs: keep them alive. */
+/* Run the comparison of the pairs dm_reconcile() made of ref and cur.  With plots, each
+ * tested column's plot is drawn with its test (cols[i].plot, for the HTML report); without,
+ * cols[i].plot is NULL (no HTML report is wanted: a plot costs about 2 KB per column until
+ * the run is done).  0, or -1 with err set (out of memory).  The comparison points into
+ * ref, cur and pairs: keep them alive. */
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen);
+                   const dm_reconciled *pairs, bool plots, dm_comparison *out, char *err,
+                   size_t errlen);
 void dm_comparison_release(dm_comparison *c);
 
 /* Add one more skipped column, or give a column already skipped this reason instead (copies

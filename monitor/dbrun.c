@@ -787,7 +787,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         goto out;
     double t2 = now_s();
     if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0 ||
-        dm_compare_run(cfg, ref, &cur, &pairs, &cmp, err, errlen) != 0) {
+        dm_compare_run(cfg, ref, &cur, &pairs, true, &cmp, err, errlen) != 0) {
         rc = DM_RUN_INPUT;
         goto out;
     }

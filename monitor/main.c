@@ -130,7 +130,7 @@ static int cmd_compare(int argc, char **argv)
     memset(&cmp, 0, sizeof cmp);
     int crc = dm_reconcile(&cfg, &ref, &cur, &pairs, err, sizeof err);
     if (crc == 0)
-        crc = dm_compare_run(&cfg, &ref, &cur, &pairs, &cmp, err, sizeof err);
+        crc = dm_compare_run(&cfg, &ref, &cur, &pairs, html != NULL, &cmp, err, sizeof err);
     if (crc != 0) {
         dm_cli_error(err);
         status = 2;

@@ -104,7 +104,7 @@ static void run(const char *cfg_json, const dm_dataset *ref, const dm_dataset *c
     config(cfg_json, &cfg);
     char err[512];
     cr_assert_eq(dm_reconcile(&cfg, ref, cur, pairs, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_compare_run(&cfg, ref, cur, pairs, cmp, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, ref, cur, pairs, true, cmp, err, sizeof err), 0, "%s", err);
     dm_config_release(&cfg);
 }
 
