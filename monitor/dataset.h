@@ -91,7 +91,8 @@ void dm_dataset_release(dm_dataset *ds);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
  * them to NULL, n_distinct to 0 (a column's release does it). */
 void dm_column_drop_numbers(dm_column *c);
-/* Index of the column called name, or -1. */
+/* Index of the column called name, or -1: a scan, for one lookup; a stage that looks up
+ * every column indexes the names once (stats/names.h). */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
 
 /* Copy at most 60 bytes of s[0..len) into out for a one-line message, with newlines, quotes,
