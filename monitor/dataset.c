@@ -54,14 +54,18 @@ static void column_release(dm_column *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Give back the pages wholly inside [p, p + len): a page shared with the next column stays
+ * (giving it back would only have it read again at once), and a column smaller than a page
+ * costs no system call (a profile of many small columns would pay one per column). */
 static void evict_range(const dm_dataset *ds, const void *p, size_t len)
 {
     const unsigned char *a = ds->arena, *q = p;
     if (len == 0 || q < a || q + len > a + ds->arena_len)
         return;
     uintptr_t pg = 4096;
-    uintptr_t lo = (uintptr_t)q & ~(pg - 1), hi = ((uintptr_t)q + len + pg - 1) & ~(pg - 1);
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    uintptr_t lo = ((uintptr_t)q + pg - 1) & ~(pg - 1), hi = ((uintptr_t)q + len) & ~(pg - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void dm_dataset_evict(const dm_dataset *ds, size_t i)
@@ -497,13 +501,15 @@ static int set_capacity(bcol *c, size_t cap)
     return 0;
 }
 
-/* Room for n more numbers in column c (capacity doubling from 1024).  Out of line: it is
- * the rare path of push_num, which the per-field parse inlines. */
+/* Room for n more numbers in column c (capacity doubling from 16: a file of many columns
+ * and few rows must not cost a big array per column; a tall one gets dm_builder_expect's
+ * hint after a few rows).  Out of line: it is the rare path of push_num, which the
+ * per-field parse inlines. */
 __attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
 {
     if (c->capv - c->nv >= n)
         return 0;
-    size_t cap = c->capv ? c->capv : 1024;
+    size_t cap = c->capv ? c->capv : 16;
     while (cap - c->nv < n)
         cap *= 2;
     return set_capacity(c, cap);
@@ -938,7 +944,8 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
                 return -1;
             memcpy(o->count, sc->cnt, k * sizeof *o->count);
         }
-        double *shrunk = k < n ? realloc(v, k * sizeof *shrunk) : v;
+        /* the array's spare room (doubling, the loader's row estimate) goes back */
+        double *shrunk = k < c->capv ? realloc(v, k * sizeof *shrunk) : v;
         o->value = shrunk ? shrunk : v;
         c->v = NULL;
         c->nv = c->capv = 0;
