@@ -128,9 +128,10 @@ enum { WIDE = 5000, NBASE = 10, VARIANTS = 10, REF_ROWS = 120, CUR_ROWS = 90 };
 static void look_alike(size_t s, size_t v, char *out, size_t len)
 {
     static const char *const before[VARIANTS] = {"c", "c", " c", "C", "c", "c", "c", "c", "c", "c"};
+    /* after the number: nothing, a blank, a suffix, a no-break space, a zero width space, a
+     * comma, a quote, an escape byte */
     static const char *const after[VARIANTS] = {
-        "",  " ", "", "", ".1", "\xc2\xa0" /* no-break space */,
-        "\xe2\x80\x8b" /* zero width space */, ",", "\"", "\x1b"};
+        "", " ", "", "", ".1", "\xc2\xa0", "\xe2\x80\x8b", ",", "\"", "\x1b"};
     snprintf(out, len, "%s%zu%s", before[v], s, after[v]);
 }
 
