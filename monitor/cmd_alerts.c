@@ -11,6 +11,7 @@
 #include "monitor/cli.h"
 #include "monitor/config.h"
 #include "monitor/db.h"
+#include "monitor/log.h"
 #include "monitor/serve.h"
 
 int dm_cmd_alerts(int argc, char **argv)
@@ -75,10 +76,22 @@ int dm_cmd_alerts(int argc, char **argv)
     } else {
         printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", "run_id", "state", "attempts",
                "batch/window", "created", "next/delivered/dead", "last_error");
-        for (int i = 0; i < PQntuples(r); i++)
-            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", PQgetvalue(r, i, 0),
-                   PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                   PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
+        for (int i = 0; i < PQntuples(r) && status == 0; i++) {
+            /* the batch and the hook's error are data: escaped */
+            char *f[7];
+            for (int j = 0; j < 7; j++)
+                f[j] = dm_escape_dup(PQgetvalue(r, i, j));
+            for (int j = 0; j < 7; j++)
+                if (!f[j])
+                    status = 1;
+            if (status == 0)
+                printf("%-8s %-9s %-8s %-24s %-20s %-20s %s\n", f[0], f[1], f[2], f[3], f[4], f[5],
+                       f[6]);
+            else
+                dm_cli_error("out of memory listing the alerts");
+            for (int j = 0; j < 7; j++)
+                free(f[j]);
+        }
     }
     PQclear(r);
     PQfinish(conn);

@@ -169,8 +169,12 @@ int dm_cmd_reference(int argc, char **argv)
         status = 1;
         goto out;
     }
-    printf("reference \"%s\" version %d: %llu rows x %zu columns from %s (sha256 %s)\n", info.name,
-           info.version, (unsigned long long)info.rows, ds.ncols, ds.source, info.sha256);
+    char *shown_name = dm_escape_dup(info.name), *shown_source = dm_escape_dup(ds.source);
+    printf("reference \"%s\" version %d: %llu rows x %zu columns from %s (sha256 %s)\n",
+           shown_name ? shown_name : "?", info.version, (unsigned long long)info.rows, ds.ncols,
+           shown_source ? shown_source : "?", info.sha256);
+    free(shown_name);
+    free(shown_source);
     dm_refinfo_release(&info);
     status = 0;
 out:
@@ -237,13 +241,22 @@ int dm_cmd_check(int argc, char **argv)
         status = rc == DM_RUN_INPUT ? 2 : 1;
     } else {
         if (!quiet) {
+            char *shown = batch ? dm_escape_dup(batch) : NULL;
             printf("run %lld: %llu rows of %s; ", (long long)res.run_id,
-                   (unsigned long long)res.rows, batch ? batch : "the window");
+                   (unsigned long long)res.rows,
+                   !batch  ? "the window"
+                   : shown ? shown
+                           : "?");
+            free(shown);
             const stats_verdict *v = &res.verdict;
             printf("%zu of %zu columns drifted; %s; retraining %s\n", v->number_of_drifted_columns,
                    v->number_of_columns, v->dataset_drift ? "dataset drift" : "no dataset drift",
                    v->retrain ? "FLAGGED" : "not flagged");
-            printf("json report: %s\nhtml report: %s\n", res.json, res.html);
+            fputs("json report: ", stdout);
+            dm_fputs_escaped(res.json, stdout);
+            fputs("\nhtml report: ", stdout);
+            dm_fputs_escaped(res.html, stdout);
+            fputc('\n', stdout);
         }
         dm_logf(DM_LOG_INFO, "run committed",
                 "run_id=%lld batch=%s rows=%llu reference_s=%.3f read_s=%.3f compare_s=%.3f "

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "monitor/log.h"
 #include "stats/stats.h"
 
 /* ---- dataset -------------------------------------------------------------------- */
@@ -107,32 +108,20 @@ long dm_dataset_find(const dm_dataset *ds, const char *name)
 
 void dm_show_value(const char *s, size_t len, char *out, size_t outlen)
 {
-    size_t o = 0;
     if (outlen == 0)
         return;
-    for (size_t i = 0; i < len && o + 8 < outlen; i++) {
-        if (i == VALUE_SHOWN) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (c == '\r') {
-            out[o++] = '\\';
-            out[o++] = 'r';
-        } else if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-        } else {
-            out[o++] = (char)c;
-        }
+    size_t cut = len;
+    if (len > VALUE_SHOWN) { /* cut at a character's start: at most 3 bytes back in UTF-8 */
+        cut = VALUE_SHOWN;
+        for (int k = 0; k < 3 && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80; k++)
+            cut--;
     }
-    out[o] = '\0';
+    out[0] = '\0';
+    if (outlen < 4 + 1)
+        return;
+    /* room kept for "..." */
+    if (dm_escape(s, cut, DM_ESC_QUOTED, out, outlen - 3) < len)
+        memcpy(out + strlen(out), "...", 4);
 }
 
 /* pandas' default na_values (pandas/_libs/parsers.pyx STR_NA_VALUES), "" apart. */

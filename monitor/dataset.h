@@ -95,9 +95,9 @@ void dm_column_drop_numbers(dm_column *c);
  * every column indexes the names once (stats/names.h). */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
 
-/* Copy at most 60 bytes of s[0..len) into out for a one-line message, with newlines, quotes,
- * backslashes and control bytes escaped and "..." when cut; an out of DM_SHOWN_LEN bytes
- * holds all of it. */
+/* Copy at most 60 bytes of s[0..len) (cut at a character's start) into out for a one-line
+ * message, escaped by dm_escape with DM_ESC_QUOTED (monitor/log.h: control characters,
+ * quotes, backslashes), with "..." when cut; an out of DM_SHOWN_LEN bytes holds all of it. */
 #define DM_SHOWN_LEN (4 * 60 + 16)
 void dm_show_value(const char *s, size_t len, char *out, size_t outlen);
 

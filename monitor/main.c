@@ -259,7 +259,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "driftmon: error: unknown command \"%s\"\n", cmd);
+    char msg[300];
+    snprintf(msg, sizeof msg, "unknown command \"%.200s\"", cmd);
+    dm_cli_error(msg);
     usage(stderr);
     return 2;
 }

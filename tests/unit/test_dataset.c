@@ -753,3 +753,26 @@ Test(dataset, finished_columns_keep_no_spare_room)
     }
     dm_dataset_release(&ds);
 }
+
+/* A value quoted in a message: escaped (log.h's rules, quoted) and cut at 60 bytes, never
+ * inside a character. */
+Test(dataset, show_value_escapes_and_cuts_at_a_character)
+{
+    char out[DM_SHOWN_LEN];
+    static const char hostile[] = "a\x1b[2J\"\\\n";
+    dm_show_value(hostile, sizeof hostile - 1, out, sizeof out);
+    cr_assert_str_eq(out, "a\\x1b[2J\\\"\\\\\\n");
+    char v[64];
+    memset(v, 'a', 59);
+    memcpy(v + 59, "\xc3\xa9zz", 4); /* bytes 59 and 60 are one character */
+    dm_show_value(v, 63, out, sizeof out);
+    char want[64];
+    memset(want, 'a', 59);
+    memcpy(want + 59, "...", 4);
+    cr_assert_str_eq(out, want);
+    /* the widest: 60 bytes of escapes, then "...", all in DM_SHOWN_LEN */
+    memset(v, 0x1b, sizeof v);
+    dm_show_value(v, sizeof v, out, sizeof out);
+    cr_assert_eq(strlen(out), 60 * 4 + 3);
+    cr_assert_str_eq(out + 240, "...");
+}
