@@ -8,13 +8,16 @@
 #include <time.h>
 
 #include "monitor/csvin.h"
+#include "monitor/log.h"
 #include "monitor/profile.h"
 
 #define ERRLEN 1024
 
 void dm_cli_error(const char *msg)
 {
-    fprintf(stderr, "driftmon: error: %s\n", msg);
+    fputs("driftmon: error: ", stderr);
+    dm_fputs_escaped(msg, stderr);
+    fputc('\n', stderr);
 }
 
 int dm_cli_load_config(const char *path, dm_config *cfg)
@@ -107,13 +110,22 @@ void dm_cli_print_summary(FILE *f, const rpt_run *run)
                 v->dataset_drift ? "dataset drift" : "no dataset drift",
                 v->retrain ? "FLAGGED" : "not flagged", 100.0 * run->retrain_fraction);
     }
+    /* names and reasons are data: escaped (a name that cannot be escaped for want of memory
+     * is shown as "?", never raw) */
     for (size_t i = 0; i < run->ncols; i++) {
         const stats_column_result *c = &run->cols[i];
         if (!c->drifted)
             continue;
-        fprintf(f, "  drifted  %-40s %-13s %.6g (threshold %g)\n", c->name,
+        char *name = dm_escape_dup(c->name);
+        fprintf(f, "  drifted  %-40s %-13s %.6g (threshold %g)\n", name ? name : "?",
                 stats_test_name(c->test), c->score, c->threshold);
+        free(name);
     }
-    for (size_t i = 0; i < run->nskipped; i++)
-        fprintf(f, "  skipped  %-40s %s\n", run->skipped[i].name, run->skipped[i].reason);
+    for (size_t i = 0; i < run->nskipped; i++) {
+        char *name = dm_escape_dup(run->skipped[i].name);
+        char *reason = dm_escape_dup(run->skipped[i].reason);
+        fprintf(f, "  skipped  %-40s %s\n", name ? name : "?", reason ? reason : "?");
+        free(name);
+        free(reason);
+    }
 }

@@ -11,7 +11,7 @@
 #include "monitor/dataset.h"
 #include "reports/report.h"
 
-/* "driftmon: error: MSG" on stderr. */
+/* "driftmon: error: MSG" on stderr, MSG's control characters escaped (dm_fputs_escaped). */
 void dm_cli_error(const char *msg);
 /* Load path into cfg (defaults when path is NULL); prints and returns -1 on error. */
 int dm_cli_load_config(const char *path, dm_config *cfg);
@@ -21,7 +21,7 @@ void dm_cli_now_iso(char *buf, size_t len);
  * Prints and returns -1 on error (input error: exit 2), leaving nothing allocated. */
 int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
                      bool *ref_is_profile);
-/* The short summary printed after a run. */
+/* The short summary printed after a run (column names and reasons escaped). */
 void dm_cli_print_summary(FILE *f, const rpt_run *run);
 
 #endif

@@ -16,31 +16,10 @@
 #include "monitor/cli.h"
 #include "monitor/config.h"
 #include "monitor/db.h"
+#include "monitor/log.h"
 #include "monitor/serve.h"
 
 static int list_failed(PGconn *conn, bool heading);
-
-/* s (valid UTF-8) on one line, harmless to a terminal: \n \r \t \\, other C0 controls and
- * DEL as \xHH, C1 controls as \uHHHH (the hook's output is the hook's text, not ours). */
-static void put_escaped(const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n')
-            fputs("\\n", stdout);
-        else if (*p == '\r')
-            fputs("\\r", stdout);
-        else if (*p == '\t')
-            fputs("\\t", stdout);
-        else if (*p == '\\')
-            fputs("\\\\", stdout);
-        else if (*p < 0x20 || *p == 0x7f)
-            printf("\\x%02x", *p);
-        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* a C1 control, U+0080..U+009F */
-            printf("\\u%04x", *++p);
-        else
-            putchar(*p);
-    }
-}
 
 int dm_cmd_alerts(int argc, char **argv)
 {
@@ -113,12 +92,21 @@ int dm_cmd_alerts(int argc, char **argv)
     } else {
         printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | %s\n", "run_id", "state", "attempts",
                "batch/window", "created", "next/delivered/dead", "last_error", "last_output");
-        for (int i = 0; i < PQntuples(r); i++) {
-            printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | ", PQgetvalue(r, i, 0),
-                   PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-                   PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), PQgetvalue(r, i, 6));
-            put_escaped(PQgetvalue(r, i, 7));
-            putchar('\n');
+        for (int i = 0; i < PQntuples(r) && status == 0; i++) {
+            /* the batch, the hook's error and its output are data: escaped */
+            char *f[8];
+            for (int j = 0; j < 8; j++)
+                f[j] = dm_escape_dup(PQgetvalue(r, i, j));
+            for (int j = 0; j < 8; j++)
+                if (!f[j])
+                    status = 1;
+            if (status == 0)
+                printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | %s\n", f[0], f[1], f[2], f[3], f[4],
+                       f[5], f[6], f[7]);
+            else
+                dm_cli_error("out of memory listing the alerts");
+            for (int j = 0; j < 8; j++)
+                free(f[j]);
         }
     }
     PQclear(r);
@@ -154,9 +142,19 @@ static int list_failed(PGconn *conn, bool heading)
         if (heading)
             printf("\nchecks that could not be made (driftmon.failed_checks):\n");
         printf("%-41s %-20s %-8s %s\n", "batch/window", "failed", "attempts", "reason");
-        for (int i = 0; i < PQntuples(r); i++)
-            printf("%-41s %-20s %-8s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                   PQgetvalue(r, i, 2), PQgetvalue(r, i, 3));
+        for (int i = 0; i < PQntuples(r); i++) {
+            /* the batch id and the reason quote data: escaped */
+            char *b = dm_escape_dup(PQgetvalue(r, i, 0)), *why = dm_escape_dup(PQgetvalue(r, i, 3));
+            if (b && why)
+                printf("%-41s %-20s %-8s %s\n", b, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), why);
+            free(b);
+            free(why);
+            if (!b || !why) {
+                dm_cli_error("out of memory listing the failed checks");
+                PQclear(r);
+                return 1;
+            }
+        }
     }
     PQclear(r);
     return 0;

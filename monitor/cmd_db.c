@@ -172,9 +172,12 @@ int dm_cmd_reference(int argc, char **argv)
     char left[64] = "";
     if (ds.nleft_out > 0)
         snprintf(left, sizeof left, " (%zu more left out, listed below)", ds.nleft_out);
+    char *shown_name = dm_escape_dup(info.name), *shown_source = dm_escape_dup(ds.source);
     printf("reference \"%s\" version %d: %llu rows x %zu columns%s from %s (sha256 %s)\n",
-           info.name, info.version, (unsigned long long)info.rows, ds.ncols, left, ds.source,
-           info.sha256);
+           shown_name ? shown_name : "?", info.version, (unsigned long long)info.rows, ds.ncols,
+           left, shown_source ? shown_source : "?", info.sha256);
+    free(shown_name);
+    free(shown_source);
     for (size_t i = 0; i < ds.nleft_out; i++) {
         char shown[DM_SHOWN_LEN];
         const char *n = ds.left_out[i].name;
@@ -247,13 +250,22 @@ int dm_cmd_check(int argc, char **argv)
         status = rc == DM_RUN_ENV ? 1 : 2;
     } else {
         if (!quiet) {
+            char *shown = batch ? dm_escape_dup(batch) : NULL;
             printf("run %lld: %llu rows of %s; ", (long long)res.run_id,
-                   (unsigned long long)res.rows, batch ? batch : "the window");
+                   (unsigned long long)res.rows,
+                   !batch  ? "the window"
+                   : shown ? shown
+                           : "?");
+            free(shown);
             const stats_verdict *v = &res.verdict;
             printf("%zu of %zu columns drifted; %s; retraining %s\n", v->number_of_drifted_columns,
                    v->number_of_columns, v->dataset_drift ? "dataset drift" : "no dataset drift",
                    v->retrain ? "FLAGGED" : "not flagged");
-            printf("json report: %s\nhtml report: %s\n", res.json, res.html);
+            fputs("json report: ", stdout);
+            dm_fputs_escaped(res.json, stdout);
+            fputs("\nhtml report: ", stdout);
+            dm_fputs_escaped(res.html, stdout);
+            fputc('\n', stdout);
         }
         dm_logf(DM_LOG_INFO, "run committed",
                 "run_id=%lld batch=%s rows=%llu reference_s=%.3f read_s=%.3f compare_s=%.3f "

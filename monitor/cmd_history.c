@@ -14,6 +14,7 @@
 #include "monitor/config.h"
 #include "monitor/db.h"
 #include "monitor/fsutil.h"
+#include "monitor/log.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
 
@@ -69,16 +70,28 @@ static void csv_field(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* A table cell: control characters shown as '?', so one row stays one line. */
+/* The width of a table cell: s as table_cell prints it. */
+static int cell_width(const char *s)
+{
+    char *e = dm_escape_dup(s);
+    int n = (int)strlen(e ? e : "?");
+    free(e);
+    return n;
+}
+
+/* A table cell: control characters escaped (dm_escape), so one row stays one line and the
+ * terminal obeys none of them. */
 static void table_cell(FILE *f, const char *s, int width, bool right)
 {
-    size_t n = strlen(s);
+    char *e = dm_escape_dup(s);
+    const char *shown = e ? e : "?";
+    int n = (int)strlen(shown);
     if (right)
-        fprintf(f, "%*s", width - (int)n > 0 ? width - (int)n : 0, "");
-    for (const char *p = s; *p; p++)
-        fputc((unsigned char)*p < 0x20 || *p == 0x7F ? '?' : *p, f);
+        fprintf(f, "%*s", width - n > 0 ? width - n : 0, "");
+    fputs(shown, f);
     if (!right)
-        fprintf(f, "%*s", width - (int)n > 0 ? width - (int)n : 0, "");
+        fprintf(f, "%*s", width - n > 0 ? width - n : 0, "");
+    free(e);
 }
 
 static int print_history(PGresult *res, int format)
@@ -150,7 +163,7 @@ static int print_history(PGresult *res, int format)
     for (int j = 0; j < NF; j++) {
         w[j] = (int)strlen(hist_names[j]);
         for (int i = 0; i < n; i++) {
-            int l = (int)strlen(PQgetvalue(res, i, j));
+            int l = cell_width(PQgetvalue(res, i, j));
             if (l > w[j])
                 w[j] = l;
         }

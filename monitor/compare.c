@@ -38,6 +38,7 @@ typedef struct {
     char **plots;
     const dm_dataset *ref;
     const stats_options *opt;
+    bool draw;
     _Atomic size_t next;
     _Atomic int oom;
 } test_queue;
@@ -65,14 +66,17 @@ static void *test_worker(void *arg)
         }
         j->score = NAN;
         j->rc = stats_run_test(j->test, sc, q->opt, ws, ws_cap, &j->score);
-        if (j->rc == STATS_OK) {
+        if (j->rc == STATS_OK && q->draw) {
             /* the plot too, while the column is in cache ("" when there is none) */
             rpt_buf b;
             rpt_buf_init(&b);
             bool drawn = rpt_svg_column(&b, sc, q->labels[j->slot], j->r->name) == 0;
             if (!drawn)
                 rpt_buf_release(&b);
-            q->plots[j->slot] = drawn ? rpt_buf_take(&b) : strdup("");
+            char *plot = drawn ? rpt_buf_take(&b) : strdup("");
+            /* kept until the report is rendered: without the buffer's spare room */
+            char *fit = plot ? realloc(plot, strlen(plot) + 1) : NULL;
+            q->plots[j->slot] = fit ? fit : plot;
             if (!q->plots[j->slot])
                 atomic_store(&q->oom, 1);
         }
@@ -281,7 +285,8 @@ static void none_tested(const dm_comparison *o, const dm_dataset *ref, const dm_
 }
 
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen)
+                   const dm_reconciled *pairs, bool plots, dm_comparison *out, char *err,
+                   size_t errlen)
 {
     dm_comparison o;
     memset(&o, 0, sizeof o);
@@ -343,7 +348,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         jobs[njobs++] = (test_job){slot, o.nskipped, r, c, p->note, test, thr, NAN, STATS_OK};
         o.ncols++;
     }
-    test_queue q = {jobs, njobs, o.data, o.labels, o.plots, ref, &cfg->stats, 0, 0};
+    test_queue q = {jobs, njobs, o.data, o.labels, o.plots, ref, &cfg->stats, plots, 0, 0};
     if (run_tests(&q) != 0)
         goto oom;
     /* in column order: a tested column takes the next place, a failed test becomes a skip

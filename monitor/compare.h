@@ -42,10 +42,13 @@ typedef struct {
 #define DM_COMPARE_NONE_TESTED (-2)
 
 /* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0; -1 with err set
- * (out of memory); DM_COMPARE_NONE_TESTED with err set, *out untouched.  The comparison
- * points into ref, cur and pairs: keep them alive. */
+ * (out of memory); DM_COMPARE_NONE_TESTED with err set, *out untouched.  With plots, each
+ * tested column's plot is drawn with its test (plots[i], for the HTML report); without,
+ * plots[i] is NULL (no HTML report is wanted: a plot costs about 2 KB per column until the
+ * run is done).  The comparison points into ref, cur and pairs: keep them alive. */
 int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   const dm_reconciled *pairs, dm_comparison *out, char *err, size_t errlen);
+                   const dm_reconciled *pairs, bool plots, dm_comparison *out, char *err,
+                   size_t errlen);
 void dm_comparison_release(dm_comparison *c);
 
 /* Add one more skipped column, or give a column already skipped this reason instead (copies

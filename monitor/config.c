@@ -47,6 +47,9 @@ void dm_config_release(dm_config *c)
     for (size_t i = 0; i < c->n_per_column; i++)
         free(c->per_column[i].name);
     free(c->per_column);
+    stats_names_release(&c->excluded);
+    stats_names_release(&c->forced);
+    stats_names_release(&c->overrides);
     free_list(c->hook, c->n_hook);
     free_list(c->hook_env, c->n_hook_env);
     free(c->notify_channel);
@@ -241,17 +244,25 @@ static int check_pvalue_threshold(ctx *x, int test, double thr, const char *keyp
 
 static dm_column_override *override_for(dm_config *c, const char *name)
 {
-    for (size_t i = 0; i < c->n_per_column; i++)
-        if (strcmp(c->per_column[i].name, name) == 0)
-            return &c->per_column[i];
-    dm_column_override *n = realloc(c->per_column, (c->n_per_column + 1) * sizeof *n);
-    if (!n)
-        return NULL;
-    c->per_column = n;
-    dm_column_override *o = &n[c->n_per_column];
+    long i = stats_names_find(&c->overrides, name);
+    if (i >= 0)
+        return &c->per_column[i];
+    /* room for a power of two of entries: n adds cost O(n) */
+    size_t n = c->n_per_column;
+    if ((n & (n - 1)) == 0) {
+        dm_column_override *grown = realloc(c->per_column, (n ? 2 * n : 1) * sizeof *grown);
+        if (!grown)
+            return NULL;
+        c->per_column = grown;
+    }
+    dm_column_override *o = &c->per_column[n];
     o->name = strdup(name);
     if (!o->name)
         return NULL;
+    if (stats_names_add(&c->overrides, o->name, n, NULL) != 0) {
+        free(o->name);
+        return NULL;
+    }
     o->test = DM_TEST_DEFAULT;
     o->threshold = NAN;
     c->n_per_column++;
@@ -409,13 +420,23 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
             get_string_list(x, v, "categorical", "columns", &c->categorical, &c->n_categorical) ||
             get_string_list(x, v, "exclude", "columns", &c->exclude, &c->n_exclude))
             return -1;
+        for (size_t i = 0; i < c->n_exclude; i++)
+            if (stats_names_add(&c->excluded, c->exclude[i], 0, NULL) < 0)
+                return fail(x, "out of memory");
         for (size_t i = 0; i < c->n_numeric; i++)
-            for (size_t j = 0; j < c->n_categorical; j++)
-                if (strcmp(c->numeric[i], c->categorical[j]) == 0)
-                    return fail(x,
-                                "key \"columns.categorical\": \"%s\" is also listed in "
-                                "columns.numeric",
-                                c->numeric[i]);
+            if (stats_names_add(&c->forced, c->numeric[i], 1, NULL) < 0)
+                return fail(x, "out of memory");
+        for (size_t j = 0; j < c->n_categorical; j++) {
+            size_t had = 0;
+            int rc = stats_names_add(&c->forced, c->categorical[j], 2, &had);
+            if (rc < 0)
+                return fail(x, "out of memory");
+            if (rc == 1 && had == 1)
+                return fail(x,
+                            "key \"columns.categorical\": \"%s\" is also listed in "
+                            "columns.numeric",
+                            c->categorical[j]);
+        }
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "drift")) && parse_drift(x, v, c))
         return -1;
@@ -673,10 +694,9 @@ void dm_config_resolve(const dm_config *c, const char *column, stats_kind kind, 
     double th = kind == STATS_NUM ? c->num_threshold : c->cat_threshold;
     if (!isnan(th))
         thr = th;
-    for (size_t i = 0; i < c->n_per_column; i++) {
+    long i = stats_names_find(&c->overrides, column);
+    if (i >= 0) {
         const dm_column_override *o = &c->per_column[i];
-        if (strcmp(o->name, column) != 0)
-            continue;
         if (o->test != DM_TEST_DEFAULT)
             t = o->test;
         if (!isnan(o->threshold))
@@ -728,26 +748,15 @@ int dm_config_cache_dir(const dm_config *c, char *out, size_t len, char *err, si
                                        getenv("HOME"), out, len, err, errlen);
 }
 
-static bool in_list(char *const *l, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(l[i], s) == 0)
-            return true;
-    return false;
-}
-
 bool dm_config_is_excluded(const dm_config *c, const char *column)
 {
-    return in_list(c->exclude, c->n_exclude, column);
+    return stats_names_find(&c->excluded, column) >= 0;
 }
 
 int dm_config_forced_kind(const dm_config *c, const char *column)
 {
-    if (in_list(c->numeric, c->n_numeric, column))
-        return 1;
-    if (in_list(c->categorical, c->n_categorical, column))
-        return 2;
-    return 0;
+    long k = stats_names_find(&c->forced, column);
+    return k < 0 ? 0 : (int)k;
 }
 
 static void add_test(cJSON *o, const char *key, int t)

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stats/names.h"
 #include "stats/stats.h"
 
 #define DM_TEST_DEFAULT ((int)-1)
@@ -48,6 +49,10 @@ typedef struct {
     double threshold, num_threshold, cat_threshold; /* NaN = not set */
     dm_column_override *per_column;
     size_t n_per_column;
+    /* the column lists by name, for the lookups made once per column (names point into the
+     * lists): columns.exclude; columns.numeric (1) and columns.categorical (2); per_column
+     * (its index) */
+    stats_names excluded, forced, overrides;
     double drift_share;
     stats_options stats;
 

@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "stats/names.h"
+
 /* bytes per read(): 64 KiB stay in the L2 cache from the copy to the parse */
 #define CHUNK (1u << 16)
 /* libcsv's parser state between records (ROW_NOT_BEGUN in libcsv.c) */
@@ -148,14 +150,6 @@ static uint64_t line_at_offset(const char *path, uint64_t off)
 
 /* ---- header ----------------------------------------------------------------------- */
 
-static bool in_list(const char *name, const char *const *list, size_t n)
-{
-    for (size_t i = 0; list && i < n; i++)
-        if (list[i] && strcmp(list[i], name) == 0)
-            return true;
-    return false;
-}
-
 typedef struct {
     const char *name;
     size_t idx;
@@ -205,10 +199,15 @@ static void finish_header(reader *r)
     r->map = malloc(r->ncols * sizeof *r->map);
     const char **names = malloc(r->ncols * sizeof *names);
     bool *ft = malloc(r->ncols * sizeof *ft);
-    if (r->map && names && ft) {
+    stats_names keep;
+    stats_names_init(&keep);
+    bool keep_ok = true;
+    for (size_t i = 0; o && o->keep && i < o->n_keep && keep_ok; i++)
+        keep_ok = !o->keep[i] || stats_names_add(&keep, o->keep[i], i, NULL) >= 0;
+    if (r->map && names && ft && keep_ok) {
         for (size_t i = 0; i < r->ncols; i++) {
             const char *nm = r->hdr[i];
-            if (o && o->keep && !in_list(nm, o->keep, o->n_keep)) {
+            if (o && o->keep && stats_names_find(&keep, nm) < 0) {
                 r->map[i] = -1;
                 continue;
             }
@@ -223,6 +222,7 @@ static void finish_header(reader *r)
     }
     if (!r->b)
         fail(r, "\"%s\": out of memory reading the header", r->path);
+    stats_names_release(&keep);
     free(names);
     free(ft);
 }

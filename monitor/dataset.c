@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "monitor/log.h"
 #include "stats/stats.h"
 
 /* ---- dataset -------------------------------------------------------------------- */
@@ -54,14 +55,18 @@ static void column_release(dm_column *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Give back the pages wholly inside [p, p + len): a page shared with the next column stays
+ * (giving it back would only have it read again at once), and a column smaller than a page
+ * costs no system call (a profile of many small columns would pay one per column). */
 static void evict_range(const dm_dataset *ds, const void *p, size_t len)
 {
     const unsigned char *a = ds->arena, *q = p;
     if (len == 0 || q < a || q + len > a + ds->arena_len)
         return;
     uintptr_t pg = 4096;
-    uintptr_t lo = (uintptr_t)q & ~(pg - 1), hi = ((uintptr_t)q + len + pg - 1) & ~(pg - 1);
-    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    uintptr_t lo = ((uintptr_t)q + pg - 1) & ~(pg - 1), hi = ((uintptr_t)q + len) & ~(pg - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 void dm_dataset_evict(const dm_dataset *ds, size_t i)
@@ -134,32 +139,20 @@ long dm_dataset_find_left_out(const dm_dataset *ds, const char *name)
 
 void dm_show_value(const char *s, size_t len, char *out, size_t outlen)
 {
-    size_t o = 0;
     if (outlen == 0)
         return;
-    for (size_t i = 0; i < len && o + 8 < outlen; i++) {
-        if (i == VALUE_SHOWN) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
-        unsigned char c = (unsigned char)s[i];
-        if (c == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (c == '\r') {
-            out[o++] = '\\';
-            out[o++] = 'r';
-        } else if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-        } else {
-            out[o++] = (char)c;
-        }
+    size_t cut = len;
+    if (len > VALUE_SHOWN) { /* cut at a character's start: at most 3 bytes back in UTF-8 */
+        cut = VALUE_SHOWN;
+        for (int k = 0; k < 3 && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80; k++)
+            cut--;
     }
-    out[o] = '\0';
+    out[0] = '\0';
+    if (outlen < 4 + 1)
+        return;
+    /* room kept for "..." */
+    if (dm_escape(s, cut, DM_ESC_QUOTED, out, outlen - 3) < len)
+        memcpy(out + strlen(out), "...", 4);
 }
 
 /* pandas' default na_values (pandas/_libs/parsers.pyx STR_NA_VALUES), "" apart. */
@@ -528,13 +521,15 @@ static int set_capacity(bcol *c, size_t cap)
     return 0;
 }
 
-/* Room for n more numbers in column c (capacity doubling from 1024).  Out of line: it is
- * the rare path of push_num, which the per-field parse inlines. */
+/* Room for n more numbers in column c (capacity doubling from 16: a file of many columns
+ * and few rows must not cost a big array per column; a tall one gets dm_builder_expect's
+ * hint after a few rows).  Out of line: it is the rare path of push_num, which the
+ * per-field parse inlines. */
 __attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
 {
     if (c->capv - c->nv >= n)
         return 0;
-    size_t cap = c->capv ? c->capv : 1024;
+    size_t cap = c->capv ? c->capv : 16;
     while (cap - c->nv < n)
         cap *= 2;
     return set_capacity(c, cap);
@@ -969,7 +964,8 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
                 return -1;
             memcpy(o->count, sc->cnt, k * sizeof *o->count);
         }
-        double *shrunk = k < n ? realloc(v, k * sizeof *shrunk) : v;
+        /* the array's spare room (doubling, the loader's row estimate) goes back */
+        double *shrunk = k < c->capv ? realloc(v, k * sizeof *shrunk) : v;
         o->value = shrunk ? shrunk : v;
         c->v = NULL;
         c->nv = c->capv = 0;

@@ -103,16 +103,17 @@ void dm_dataset_release(dm_dataset *ds);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
  * them to NULL, n_distinct to 0 (a column's release does it). */
 void dm_column_drop_numbers(dm_column *c);
-/* Index of the column called name, or -1. */
+/* Index of the column called name, or -1: a scan, for one lookup; a stage that looks up
+ * every column indexes the names once (stats/names.h). */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
 /* Add a left-out column (name and reason copied).  0, or -1 when out of memory. */
 int dm_dataset_add_left_out(dm_dataset *ds, const char *name, const char *reason);
 /* Index of the left-out column called name, or -1 (a table has at most 1600 columns: a scan). */
 long dm_dataset_find_left_out(const dm_dataset *ds, const char *name);
 
-/* Copy at most 60 bytes of s[0..len) into out for a one-line message, with newlines, quotes,
- * backslashes and control bytes escaped and "..." when cut; an out of DM_SHOWN_LEN bytes
- * holds all of it. */
+/* Copy at most 60 bytes of s[0..len) (cut at a character's start) into out for a one-line
+ * message, escaped by dm_escape with DM_ESC_QUOTED (monitor/log.h: control characters,
+ * quotes, backslashes), with "..." when cut; an out of DM_SHOWN_LEN bytes holds all of it. */
 #define DM_SHOWN_LEN (4 * 60 + 16)
 void dm_show_value(const char *s, size_t len, char *out, size_t outlen);
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,91 @@
 static dm_log_level g_level = DM_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* ---- the escaper ------------------------------------------------------------------------ */
+
+/* The length of the well-formed UTF-8 sequence of 2 to 4 bytes at s[0..n), or 0 when s[0]
+ * starts none (overlong forms, surrogates and code points past U+10FFFF are not UTF-8). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t k = c >= 0xc2 && c <= 0xdf   ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
+    if (k == 0 || n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return k;
+}
+
+size_t dm_escape(const char *s, size_t len, int flags, char *out, size_t outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    if (outlen == 0)
+        return 0;
+    while (i < len) {
+        unsigned char c = p[i];
+        char esc[8];
+        const char *put = esc;
+        size_t plen = 2, used = 1;
+        if (c == '\n' || c == '\r' || c == '\t') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20 || c == 0x7f) {
+            plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
+        } else if ((flags & DM_ESC_QUOTED) && (c == '"' || c == '\\')) {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+        } else if (c < 0x80) {
+            put = s + i;
+            plen = 1;
+        } else if ((used = utf8_len(p + i, len - i)) == 0) {
+            used = 1; /* not UTF-8 */
+            plen = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
+        } else if (c == 0xc2 && p[i + 1] < 0xa0) {
+            plen = (size_t)snprintf(esc, sizeof esc, "\\u%04x", p[i + 1]); /* C1 */
+        } else {
+            put = s + i;
+            plen = used;
+        }
+        if (o + plen >= outlen)
+            break;
+        memcpy(out + o, put, plen);
+        o += plen;
+        i += used;
+    }
+    out[o] = '\0';
+    return i;
+}
+
+char *dm_escape_dup(const char *s)
+{
+    size_t len = strlen(s);
+    size_t cap = 4 * len + 1; /* at most 4 bytes for one (\xHH), 6 for two (\u0080) */
+    char *out = malloc(cap);
+    if (out)
+        dm_escape(s, len, 0, out, cap);
+    return out;
+}
+
+void dm_fputs_escaped(const char *s, FILE *f)
+{
+    char chunk[512];
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        i += dm_escape(s + i, len - i, 0, chunk, sizeof chunk);
+        fputs(chunk, f);
+    }
+}
+
+/* ---- lines --------------------------------------------------------------------------------- */
 
 /* A growing line in a fixed buffer; truncates (with "...") rather than overflow. */
 typedef struct {
@@ -62,33 +148,12 @@ static bool is_bare(const char *s)
 
 static void put_quoted(line_buf *l, const char *s)
 {
+    char chunk[256];
+    size_t len = strlen(s);
     put(l, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        switch (*p) {
-        case '"':
-            put(l, "\\\"", 2);
-            break;
-        case '\\':
-            put(l, "\\\\", 2);
-            break;
-        case '\n':
-            put(l, "\\n", 2);
-            break;
-        case '\t':
-            put(l, "\\t", 2);
-            break;
-        case '\r':
-            put(l, "\\r", 2);
-            break;
-        default:
-            if (*p < ' ' || *p == 0x7f) {
-                snprintf(esc, sizeof esc, "\\x%02x", *p);
-                puts_(l, esc);
-            } else {
-                put(l, (const char *)p, 1);
-            }
-        }
+    for (size_t i = 0; i < len && !l->full;) {
+        i += dm_escape(s + i, len - i, DM_ESC_QUOTED, chunk, sizeof chunk);
+        puts_(l, chunk);
     }
     put(l, "\"", 1);
 }

@@ -11,6 +11,9 @@
 #ifndef DRIFTMON_LOG_H
 #define DRIFTMON_LOG_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 typedef enum { DM_LOG_DEBUG = 0, DM_LOG_INFO = 1, DM_LOG_WARN = 2, DM_LOG_ERROR = 3 } dm_log_level;
 
 /* Lines below this level are dropped (default DM_LOG_INFO). */
@@ -31,5 +34,29 @@ void dm_log(dm_log_level level, const char *fmt, ...) __attribute__((format(prin
  * width ('-' for left) and a precision; no other flag, no '*'. */
 void dm_logf(dm_log_level level, const char *msg, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Data on a terminal or in a log: the one escaper.  Every control character is escaped, so
+ * that a column name, a category, a batch id, a reference name or a value quoted in a
+ * message can neither move the cursor, change colours, retitle the terminal nor break a
+ * line: \n \r \t; other C0 bytes and DEL as \xHH; the C1 controls U+0080..U+009F (some
+ * terminals obey them as escape sequences) as \u0080..\u009f; bytes that are not UTF-8 as
+ * \xHH.  Other UTF-8 passes through.  With DM_ESC_QUOTED, " and \ are escaped too (\" \\),
+ * so that the text stands between double quotes unambiguously (values in messages, logfmt
+ * values); without it a backslash stays as it is, so that a message whose values were
+ * escaped when it was written (dm_show_value) is not escaped twice where it is printed.
+ * Log lines (dm_log, dm_logf), error messages (dm_cli_error) and the commands' summaries
+ * go through it.
+ */
+enum { DM_ESC_QUOTED = 1 };
+
+/* s[0..len) escaped into out (outlen >= 1 bytes, always NUL-terminated), stopping before a
+ * character whose escape would not fit (never inside one); returns how many input bytes
+ * were written (len when all of them). */
+size_t dm_escape(const char *s, size_t len, int flags, char *out, size_t outlen);
+/* s escaped (flags 0) as a malloc'ed string; NULL when out of memory. */
+char *dm_escape_dup(const char *s);
+/* fputs of s escaped (flags 0). */
+void dm_fputs_escaped(const char *s, FILE *f);
 
 #endif

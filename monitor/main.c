@@ -133,7 +133,7 @@ static int cmd_compare(int argc, char **argv)
         status = 2;
         goto out;
     }
-    int crc = dm_compare_run(&cfg, &ref, &cur, &pairs, &cmp, err, sizeof err);
+    int crc = dm_compare_run(&cfg, &ref, &cur, &pairs, html != NULL, &cmp, err, sizeof err);
     if (crc != 0) {
         dm_cli_error(err);
         status = crc == DM_COMPARE_NONE_TESTED ? 2 : 1; /* else out of memory */
@@ -262,7 +262,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "driftmon: error: unknown command \"%s\"\n", cmd);
+    char msg[300];
+    snprintf(msg, sizeof msg, "unknown command \"%.200s\"", cmd);
+    dm_cli_error(msg);
     usage(stderr);
     return 2;
 }

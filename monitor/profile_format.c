@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "stats/names.h"
+
 /* profiles of at least this many bytes get their value arrays in one arena */
 #define ARENA_MIN ((size_t)4 << 20)
 
@@ -610,6 +612,8 @@ int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_d
     }
     size_t hashed = 0;
     int prc = 0;
+    stats_names seen;
+    stats_names_init(&seen);
     for (size_t i = 0; i < ncols && prc == 0; i++) {
         if (read_column(&r, &ds.col[i], true)) {
             prc = -1;
@@ -618,18 +622,22 @@ int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_d
         if (h)
             dm_profile_hash_upto(h, p, &hashed, r.off, drop);
 
-        for (size_t j = 0; j < i && prc == 0; j++) {
-            if (strcmp(ds.col[j].name, ds.col[i].name) == 0) {
-                snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name,
-                         ds.col[i].name);
-                prc = -1;
-            }
+        int nrc = stats_names_add(&seen, ds.col[i].name, i, NULL);
+        if (nrc < 0) {
+            snprintf(err, errlen, "%s: out of memory reading the profile", name);
+            prc = -1;
+        } else if (nrc == 1) {
+            char shown[DM_SHOWN_LEN];
+            dm_show_value(ds.col[i].name, strlen(ds.col[i].name), shown, sizeof shown);
+            snprintf(err, errlen, "%s: duplicate column \"%s\" in profile", name, shown);
+            prc = -1;
         }
     }
     if (prc == 0 && (flags & DM_PROFILE_FLAG_LEFT_OUT) && read_left_out(&r, &ds) != 0)
         prc = -1;
     if (h)
         dm_profile_hash_upto(h, p, &hashed, r.off, drop);
+    stats_names_release(&seen);
     if (prc == 0 && r.off != r.len) {
         bad(&r, "trailing bytes after the last column");
         prc = -1;

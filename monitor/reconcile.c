@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/names.h"
+
 #define MSGLEN 600
 
 /* ---- one dataset --------------------------------------------------------------------- */
@@ -170,6 +172,16 @@ void dm_reconciled_release(dm_reconciled *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The columns of ds by name (the first of a name given twice, as a scan would find). */
+static int index_columns(const dm_dataset *ds, stats_names *m)
+{
+    stats_names_init(m);
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (ds->col[i].name && stats_names_add(m, ds->col[i].name, i, NULL) < 0)
+            return -1;
+    return 0;
+}
+
 int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
                  dm_reconciled *out, char *err, size_t errlen)
 {
@@ -178,10 +190,14 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         return -1;
     dm_reconciled o;
     memset(&o, 0, sizeof o);
+    stats_names ref_names, cur_names;
+    stats_names_init(&ref_names);
+    stats_names_init(&cur_names);
     size_t cap = ref->ncols + cur->ncols + ref->nleft_out + cur->nleft_out;
     o.pair = calloc(cap + 1, sizeof *o.pair);
     o.reasons = calloc(cap + 1, sizeof *o.reasons);
-    if (!o.pair || !o.reasons)
+    if (!o.pair || !o.reasons || index_columns(ref, &ref_names) != 0 ||
+        index_columns(cur, &cur_names) != 0)
         goto oom;
     size_t common = 0;
     for (size_t i = 0; i < ref->ncols; i++) {
@@ -191,7 +207,7 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         dm_pair *p = &o.pair[o.npairs++];
         p->name = r->name;
         p->ref = r;
-        long j = dm_dataset_find(cur, r->name);
+        long j = stats_names_find(&cur_names, r->name);
         if (j < 0) {
             const dm_left_out *l = find_left_out(cur, r->name);
             if ((l ? left_out_pair(&o, p, NULL, l, true)
@@ -210,14 +226,14 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
             continue;
         dm_pair *p = &o.pair[o.npairs++];
         p->name = l->name;
-        long j = dm_dataset_find(cur, l->name);
+        long j = stats_names_find(&cur_names, l->name);
         p->cur = j >= 0 ? &cur->col[j] : NULL;
         if (left_out_pair(&o, p, l, find_left_out(cur, l->name), p->cur != NULL) != 0)
             goto oom;
     }
     for (size_t j = 0; j < cur->ncols; j++) {
         const dm_column *c = &cur->col[j];
-        if (dm_config_is_excluded(cfg, c->name) || dm_dataset_find(ref, c->name) >= 0 ||
+        if (dm_config_is_excluded(cfg, c->name) || stats_names_find(&ref_names, c->name) >= 0 ||
             dm_dataset_find_left_out(ref, c->name) >= 0)
             continue;
         dm_pair *p = &o.pair[o.npairs++];
@@ -228,7 +244,7 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
     }
     for (size_t j = 0; j < cur->nleft_out; j++) {
         const dm_left_out *l = &cur->left_out[j];
-        if (dm_config_is_excluded(cfg, l->name) || dm_dataset_find(ref, l->name) >= 0 ||
+        if (dm_config_is_excluded(cfg, l->name) || stats_names_find(&ref_names, l->name) >= 0 ||
             dm_dataset_find_left_out(ref, l->name) >= 0)
             continue;
         dm_pair *p = &o.pair[o.npairs++];
@@ -236,6 +252,8 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         if (left_out_pair(&o, p, NULL, l, false) != 0)
             goto oom;
     }
+    stats_names_release(&ref_names);
+    stats_names_release(&cur_names);
     if (common == 0) {
         snprintf(err, errlen, "%s and %s have no column in common", ref->source, cur->source);
         dm_reconciled_release(&o);
@@ -246,6 +264,8 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
 oom:
     snprintf(err, errlen, "out of memory while pairing the columns of %s and %s", ref->source,
              cur->source);
+    stats_names_release(&ref_names);
+    stats_names_release(&cur_names);
     dm_reconciled_release(&o);
     return -1;
 }

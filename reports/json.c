@@ -11,6 +11,7 @@
  */
 #include "reports/report.h"
 #include "reports/html_internal.h"
+#include "stats/names.h"
 #include "stats/numfmt.h"
 
 #include <cjson/cJSON.h>
@@ -42,17 +43,22 @@ static bool add_bool(cJSON *obj, const char *key, bool v)
     return cJSON_AddBoolToObject(obj, key, v ? 1 : 0) != NULL;
 }
 
-/* A string from data: sanitised; NULL becomes null. */
-static bool add_text(cJSON *obj, const char *key, const char *s)
+/* A string from data: sanitised; NULL becomes null.  The item added, or NULL. */
+static cJSON *add_text_item(cJSON *obj, const char *key, const char *s)
 {
     if (s == NULL)
-        return cJSON_AddNullToObject(obj, key) != NULL;
+        return cJSON_AddNullToObject(obj, key);
     char *clean = rpt_utf8_sanitize(s);
     if (clean == NULL)
-        return false;
-    bool ok = cJSON_AddStringToObject(obj, key, clean) != NULL;
+        return NULL;
+    cJSON *item = cJSON_AddStringToObject(obj, key, clean);
     free(clean);
-    return ok;
+    return item;
+}
+
+static bool add_text(cJSON *obj, const char *key, const char *s)
+{
+    return add_text_item(obj, key, s) != NULL;
 }
 
 static bool add_side(cJSON *obj, const char *key, const stats_side *s)
@@ -92,14 +98,21 @@ static bool add_unseen_labels(cJSON *obj, const stats_column_result *c)
     return true;
 }
 
-/* The sanitised name as a key of obj, malloc'ed.  Keys stay unique even when two names
+/* An object whose keys are names from data (drift_by_columns, skipped_columns), with its
+ * keys so far in a map: the keys are the items' own strings, kept by cJSON. */
+typedef struct {
+    cJSON *obj;
+    stats_names keys;
+} keyed_obj;
+
+/* The sanitised name as a key of k->obj, malloc'ed.  Keys stay unique even when two names
  * sanitise to the same text (or the data has duplicate names): a repeated key gets
  * " #<position>" appended (1-based position in its list); the column_name field keeps the
  * name itself. */
-static char *unique_key(const cJSON *obj, const char *name, size_t index)
+static char *unique_key(const keyed_obj *k, const char *name, size_t index)
 {
     char *key = rpt_utf8_sanitize(name != NULL ? name : "");
-    if (key == NULL || cJSON_GetObjectItemCaseSensitive(obj, key) == NULL)
+    if (key == NULL || stats_names_find(&k->keys, key) < 0)
         return key;
     size_t len = strlen(key) + 32;
     char *k2 = malloc(len);
@@ -109,18 +122,26 @@ static char *unique_key(const cJSON *obj, const char *name, size_t index)
     return k2;
 }
 
-static bool add_column(cJSON *by_col, const stats_column_result *c, size_t index)
+/* item, just added to k->obj (NULL when that failed), into the map of its keys */
+static bool keyed_added(keyed_obj *k, const cJSON *item)
+{
+    return item != NULL && stats_names_add(&k->keys, item->string, 0, NULL) >= 0;
+}
+
+static bool add_column(keyed_obj *by_col, const stats_column_result *c, size_t index)
 {
     char *key = unique_key(by_col, c->name, index);
     if (key == NULL)
         return false;
     cJSON *o = cJSON_CreateObject();
-    bool ok = o != NULL && cJSON_AddItemToObject(by_col, key, o);
+    bool ok = o != NULL && cJSON_AddItemToObject(by_col->obj, key, o);
     free(key);
     if (!ok) {
         cJSON_Delete(o);
         return false;
     }
+    if (!keyed_added(by_col, o))
+        return false;
     const char *tname = stats_test_name(c->test);
     const char *tdisp = stats_test_display(c->test);
     ok = add_text(o, "column_name", c->name) &&
@@ -191,15 +212,20 @@ static cJSON *build(const rpt_run *r)
             ok = false;
         }
     }
+    keyed_obj k = {NULL, {NULL, 0, 0}};
     ok = ok && (by_col = cJSON_AddObjectToObject(root, "drift_by_columns")) != NULL;
+    k.obj = by_col;
     for (size_t i = 0; ok && i < r->ncols; i++)
-        ok = add_column(by_col, &r->cols[i], i);
+        ok = add_column(&k, &r->cols[i], i);
+    stats_names_release(&k.keys);
     ok = ok && (skipped = cJSON_AddObjectToObject(root, "skipped_columns")) != NULL;
+    k.obj = skipped;
     for (size_t i = 0; ok && i < r->nskipped; i++) {
-        char *key = unique_key(skipped, r->skipped[i].name, i);
-        ok = key != NULL && add_text(skipped, key, r->skipped[i].reason);
+        char *key = unique_key(&k, r->skipped[i].name, i);
+        ok = key != NULL && keyed_added(&k, add_text_item(skipped, key, r->skipped[i].reason));
         free(key);
     }
+    stats_names_release(&k.keys);
     if (!ok) {
         cJSON_Delete(root);
         return NULL;

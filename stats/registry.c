@@ -41,6 +41,8 @@ const char *stats_strerror(int status)
         return "value range is not finite";
     case STATS_ENOTSUP:
         return "test does not apply to this column";
+    case STATS_ENOMEM:
+        return "out of memory";
     default:
         return "unknown status";
     }

@@ -33,6 +33,7 @@ enum {
     STATS_ENOSPACE = -3, /* the caller's workspace is too small */
     STATS_ERANGE = -4,   /* a value range that cannot be binned (not finite) */
     STATS_ENOTSUP = -5,  /* this test does not apply to this kind of column */
+    STATS_ENOMEM = -6,   /* out of memory (stats/names.h) */
 };
 const char *stats_strerror(int status);
 

@@ -311,4 +311,42 @@ else
     bad "category values escaped in HTML; invalid UTF-8 replaced in JSON" "$(cat "$T/err")"
 fi
 
+# ---- terminal escapes: data printed escaped, never raw (issue 16) ---------------------------
+# a header holding a colour change and a line break, another a C1 CSI (U+009B), a value
+# quoted in a skip reason holding a title change and a bell: the summary shows each escaped,
+# one line per column, no control byte raw
+printf '"evil\033[31m\nname",x,"t\302\2332J"\n1,a,1\n2,b,2\n3,a,3\n' >"$T/esc_ref.csv"
+printf 'x,"t\302\2332J"\na,"\033]0;owned\007"\nb,8\n' >"$T/esc_cur.csv"
+# no control byte but the line ends (and no C1 in UTF-8) in FILE
+no_control() { ! LC_ALL=C grep -qP '[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]' "$1"; }
+if "$DM" compare "$T/esc_ref.csv" "$T/esc_cur.csv" >"$T/out" 2>"$T/err"; then
+    if no_control "$T/out" && no_control "$T/err" &&
+        grep -qF '  skipped  evil\x1b[31m\nname' "$T/out" &&
+        grep -qF '  skipped  t\u009b2J' "$T/out" && grep -qF '\x1b]0;owned\x07' "$T/out" &&
+        [ "$(grep -c '^  skipped  ' "$T/out")" = 2 ]; then
+        ok "control characters in column names are escaped in the summary"
+    else
+        bad "control characters in column names are escaped in the summary" "$(od -c "$T/out" | head -20)"
+    fi
+else
+    bad "control characters in column names are escaped in the summary" "$(cat "$T/err")"
+fi
+# ... and in error messages: a config key, a duplicate column name
+printf '{"columns": {"\\u001b[31mx\\u009b": 1}}' >"$T/esc.json"
+if "$DM" compare "$T/ref.csv" "$T/cur.csv" --config "$T/esc.json" >"$T/out" 2>"$T/err"; then
+    bad "control characters in a config key are escaped in the error" "exit 0"
+elif no_control "$T/err" && grep -qF '\x1b[31mx\u009b' "$T/err"; then
+    ok "control characters in a config key are escaped in the error"
+else
+    bad "control characters in a config key are escaped in the error" "$(od -c "$T/err" | head -10)"
+fi
+printf '"a\033[2J\302\233",b,"a\033[2J\302\233"\n1,2,3\n' >"$T/esc_dup.csv"
+if "$DM" compare "$T/esc_dup.csv" "$T/cur.csv" >"$T/out" 2>"$T/err"; then
+    bad "control characters in a duplicate column name are escaped in the error" "exit 0"
+elif no_control "$T/err" && grep -qF 'a\x1b[2J\u009b' "$T/err"; then
+    ok "control characters in a duplicate column name are escaped in the error"
+else
+    bad "control characters in a duplicate column name are escaped in the error" "$(od -c "$T/err" | head -10)"
+fi
+
 finish
