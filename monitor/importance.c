@@ -68,8 +68,8 @@ void dm_importance_release(dm_importance *imp)
 }
 
 /* Check the value (an importance is a finite number >= 0) and append (name, value). */
-static int add(reader *r, const char *name, size_t nlen, double v, const char *spelled,
-               size_t slen, size_t line)
+static int add(reader *r, const char *name, size_t nlen, double v, const char *spelled, size_t slen,
+               size_t line)
 {
     char shown[DM_SHOWN_LEN], col[DM_SHOWN_LEN];
     dm_show_value(name, nlen, col, sizeof col);
@@ -285,7 +285,8 @@ static int parse_json(reader *r, const char *text, size_t len)
     for (const cJSON *it = root->child; rc == 0 && it; it = it->next) {
         /* the line, only for a message: the first `"key":` (duplicates are reported by
          * dm_importance_parse, which finds the second) */
-        size_t line = cJSON_IsNumber(it) && it->valuedouble >= 0 ? 0 : key_line(text, len, it->string, 0);
+        size_t line =
+            cJSON_IsNumber(it) && it->valuedouble >= 0 ? 0 : key_line(text, len, it->string, 0);
         if (!cJSON_IsNumber(it)) {
             /* a string's text as written, anything else as JSON */
             char *v = cJSON_IsString(it) ? NULL : cJSON_PrintUnformatted(it);
@@ -299,8 +300,8 @@ static int parse_json(reader *r, const char *text, size_t len)
         }
         char spelled[64];
         snprintf(spelled, sizeof spelled, "%.17g", it->valuedouble);
-        rc = add(r, it->string, strlen(it->string), it->valuedouble, spelled, strlen(spelled),
-                 line);
+        rc =
+            add(r, it->string, strlen(it->string), it->valuedouble, spelled, strlen(spelled), line);
     }
     cJSON_Delete(root);
     return rc;

@@ -52,8 +52,8 @@ int stats_quantiles(const stats_num *s, const double *q, size_t nq, double *out)
         if (!(q[k] >= 0.0 && q[k] <= 1.0) || (k > 0 && q[k] < q[k - 1]))
             return STATS_EINVAL;
     bool ones = stats_num_all_ones(s);
-    size_t j = 0;        /* distinct value holding the expanded index `below` */
-    uint64_t below = 0;  /* expanded values before value[j] */
+    size_t j = 0;       /* distinct value holding the expanded index `below` */
+    uint64_t below = 0; /* expanded values before value[j] */
     uint64_t last = s->n - 1;
     for (size_t k = 0; k < nq; k++) {
         double h = (double)last * q[k]; /* numpy: (n - 1) * q */
@@ -96,8 +96,8 @@ static void decile_counts(const stats_num *s, const double *edges, uint64_t *cou
     }
 }
 
-int stats_score_drift_compute(const stats_num *ref, const stats_num *cur,
-                              double decision_threshold, stats_score_drift *out)
+int stats_score_drift_compute(const stats_num *ref, const stats_num *cur, double decision_threshold,
+                              stats_score_drift *out)
 {
     if (!ref || !cur || !out)
         return STATS_EINVAL;
@@ -142,8 +142,7 @@ const char *stats_weighted_status_text(stats_weighted_status s)
     return "?";
 }
 
-stats_weighted_status stats_weighted_share(const stats_column_result *cols, size_t n,
-                                           double *share)
+stats_weighted_status stats_weighted_share(const stats_column_result *cols, size_t n, double *share)
 {
     *share = NAN;
     if (n == 0)

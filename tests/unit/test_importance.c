@@ -85,7 +85,8 @@ Test(importance, errors_name_line_and_value)
     expect_error("column,importance\na,1,2\n", "line 2", "a,1,2");
     expect_error("column,importance\n\"a,1\n", "line 2", "quote");
     expect_error("column,importance\n,1\n", "line 2", "empty");
-    expect_error("column,importance\nx,1\ny,2\nx,3\n", "line 4", "\"x\" is named twice (first on line 2)");
+    expect_error("column,importance\nx,1\ny,2\nx,3\n", "line 4",
+                 "\"x\" is named twice (first on line 2)");
     expect_error("{\"a\": 1,\n \"b\": \"big\"}", "line 2", "\"big\"");
     expect_error("{\"a\": 1,\n\n \"b\": -1}", "line 3", "-1");
     expect_error("{\"a\": 1,\n \"a\": 2}", "line 2", "named twice");

@@ -9,7 +9,7 @@
 #include "stats/stats.h"
 
 #define NEAR(a, b, tol)                                                                            \
-    cr_assert(fabs((a) - (b)) <= (tol) * fmax(1.0, fabs(b)), "%s = %.17g, want %.17g", #a,         \
+    cr_assert(fabs((a) - (b)) <= (tol)*fmax(1.0, fabs(b)), "%s = %.17g, want %.17g", #a,           \
               (double)(a), (double)(b))
 
 static const double DEC[9] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
@@ -56,11 +56,10 @@ Test(model, quantile_uses_numpys_lerp)
     /* numpy's _lerp computes b - (b - a)(1 - t) when t >= 0.5: here h = 37 * 0.1, t ~ 0.7,
      * and numpy 1.24.2's numpy.quantile(x, 0.1) is 0.1847, where a + (b - a) t gives
      * 0.18470000000000003 */
-    static const double x[] = {0.015, 0.105, 0.115, 0.149, 0.2,   0.299, 0.365, 0.415,
-                               0.425, 0.44,  0.46,  0.48,  0.497, 0.5,   0.529, 0.58,
-                               0.62,  0.629, 0.672, 0.711, 0.729, 0.734, 0.758, 0.786,
-                               0.822, 0.864, 0.89,  0.927, 0.932, 0.942, 0.949, 0.955,
-                               0.957, 0.968, 0.973, 0.981, 0.995};
+    static const double x[] = {0.015, 0.105, 0.115, 0.149, 0.2,   0.299, 0.365, 0.415, 0.425, 0.44,
+                               0.46,  0.48,  0.497, 0.5,   0.529, 0.58,  0.62,  0.629, 0.672, 0.711,
+                               0.729, 0.734, 0.758, 0.786, 0.822, 0.864, 0.89,  0.927, 0.932, 0.942,
+                               0.949, 0.955, 0.957, 0.968, 0.973, 0.981, 0.995};
     uint64_t c[37];
     for (int i = 0; i < 37; i++)
         c[i] = 1;
@@ -207,9 +206,8 @@ Test(model, retrain_rule_any_configured_condition)
     cr_assert_eq(v.retrain_reasons, (unsigned)STATS_RETRAIN_SCORE_PSI);
     /* all three, named in report order */
     stats_verdict_decide(&rule, 4, 4, 1.0, 3.0, &v);
-    cr_assert_eq(v.retrain_reasons,
-                 (unsigned)(STATS_RETRAIN_SHARE | STATS_RETRAIN_WEIGHTED_SHARE |
-                            STATS_RETRAIN_SCORE_PSI));
+    cr_assert_eq(v.retrain_reasons, (unsigned)(STATS_RETRAIN_SHARE | STATS_RETRAIN_WEIGHTED_SHARE |
+                                               STATS_RETRAIN_SCORE_PSI));
     cr_assert_str_eq(stats_retrain_reason_name(0), "share");
     cr_assert_str_eq(stats_retrain_reason_name(1), "weighted_share");
     cr_assert_str_eq(stats_retrain_reason_name(2), "score_psi");
