@@ -1,6 +1,7 @@
 /* cli.c - pieces shared by the subcommands: messages, config, loading a dataset pair. */
 #include "monitor/cli.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +97,79 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref
     return -1;
 }
 
+/* ---- the model's importances ------------------------------------------------------------- */
+
+int dm_cli_load_importance(const dm_config *cfg, dm_importance *imp)
+{
+    char err[ERRLEN];
+    memset(imp, 0, sizeof *imp);
+    if (!cfg->importance_path)
+        return 0;
+    if (dm_importance_load(cfg->importance_path, imp, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+void dm_cli_warn_unknown_importance(const dm_comparison *cmp, const dm_importance *imp)
+{
+    if (cmp->n_unknown == 0)
+        return;
+    /* the names, comma-separated, each cut for the line; the count says when some are left out */
+    char list[1024] = "";
+    size_t used = 0, listed = 0;
+    for (size_t i = 0; i < cmp->nuntested; i++) {
+        if (strcmp(cmp->untested[i].reason, "in neither dataset") != 0)
+            continue;
+        char shown[DM_SHOWN_LEN];
+        dm_show_value(cmp->untested[i].name, strlen(cmp->untested[i].name), shown, sizeof shown);
+        int n = snprintf(list + used, sizeof list - used, "%s%s", listed ? "," : "", shown);
+        if (n < 0 || (size_t)n >= sizeof list - used) {
+            list[used] = '\0';
+            break;
+        }
+        used += (size_t)n;
+        listed++;
+    }
+    dm_logf(DM_LOG_WARN, "importance file names columns of neither dataset",
+            "file=%s count=%zu listed=%zu columns=%s", imp->source, cmp->n_unknown, listed, list);
+}
+
 /* ---- the summary ----------------------------------------------------------------------- */
+
+/* The model's line: the importance-weighted share, the score's PSI and band, and the
+ * conditions that flagged retraining; nothing without a model. */
+static void print_model_summary(FILE *f, const rpt_run *run)
+{
+    const stats_verdict *v = &run->verdict;
+    if (!run->importance_sha256 && !run->score_column)
+        return;
+    fprintf(f, "model:");
+    if (run->importance_sha256) {
+        if (isnan(v->importance_weighted_share))
+            fprintf(f, " weighted share n/a (%s);",
+                    run->weighted_note ? run->weighted_note : "no importances");
+        else
+            fprintf(f, " drifted columns carry %.1f %% of the importance;",
+                    100.0 * v->importance_weighted_share);
+    }
+    if (run->score_column) {
+        if (run->score)
+            fprintf(f, " score PSI %.4f (%s), approval %.1f %% -> %.1f %%;", run->score->psi,
+                    stats_psi_band_name(run->score->band), 100.0 * run->score->ref_approval,
+                    100.0 * run->score->cur_approval);
+        else
+            fprintf(f, " score PSI n/a (%s);", run->score_note ? run->score_note : "no score");
+    }
+    fprintf(f, " retraining reasons:");
+    if (!v->retrain_reasons)
+        fprintf(f, " none");
+    for (unsigned i = 0; i < STATS_RETRAIN_NREASONS; i++)
+        if (v->retrain_reasons & (1u << i))
+            fprintf(f, " %s", stats_retrain_reason_name(i));
+    fprintf(f, "\n");
+}
 
 void dm_cli_print_summary(FILE *f, const rpt_run *run)
 {
@@ -110,6 +183,7 @@ void dm_cli_print_summary(FILE *f, const rpt_run *run)
                 v->dataset_drift ? "dataset drift" : "no dataset drift",
                 v->retrain ? "FLAGGED" : "not flagged", 100.0 * run->retrain_fraction);
     }
+    print_model_summary(f, run);
     /* names and reasons are data: escaped (a name that cannot be escaped for want of memory
      * is shown as "?", never raw) */
     for (size_t i = 0; i < run->ncols; i++) {

@@ -7,8 +7,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "monitor/compare.h"
 #include "monitor/config.h"
 #include "monitor/dataset.h"
+#include "monitor/importance.h"
 #include "reports/report.h"
 
 /* "driftmon: error: MSG" on stderr, MSG's control characters escaped (dm_fputs_escaped). */
@@ -21,6 +23,11 @@ void dm_cli_now_iso(char *buf, size_t len);
  * Prints and returns -1 on error (input error: exit 2), leaving nothing allocated. */
 int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
                      bool *ref_is_profile);
+/* Read the importance file model.importance names into imp (left empty when the config
+ * names none).  Prints and returns -1 on error (input error: exit 2). */
+int dm_cli_load_importance(const dm_config *cfg, dm_importance *imp);
+/* Warn (log) when the importances name columns of neither dataset, listing them. */
+void dm_cli_warn_unknown_importance(const dm_comparison *cmp, const dm_importance *imp);
 /* The short summary printed after a run (column names and reasons escaped). */
 void dm_cli_print_summary(FILE *f, const rpt_run *run);
 

@@ -284,9 +284,111 @@ static void none_tested(const dm_comparison *o, const dm_dataset *ref, const dm_
         snprintf(err + n, errlen - (size_t)n, "%s)", o->nskipped > LISTED ? "; ..." : "");
 }
 
-int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   const dm_reconciled *pairs, bool plots, dm_comparison *out, char *err,
-                   size_t errlen)
+/* ---- the model ------------------------------------------------------------------------ */
+
+static void score_drift(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
+                        const dm_reconciled *pairs, dm_comparison *o)
+{
+    const dm_column *r = pairs->score_ref, *c = pairs->score_cur;
+    o->score_column = cfg->score_column;
+    o->decision_threshold = cfg->decision_threshold;
+    o->score_ref = (stats_side){ref->rows, r->missing, r->nonfinite};
+    o->score_cur = (stats_side){cur->rows, c->missing, c->nonfinite};
+    stats_num a, b;
+    num_view(r, &a);
+    num_view(c, &b);
+    if (r->n == 0)
+        o->score_note = "no score in reference (every value missing or not finite)";
+    else if (c->n == 0)
+        o->score_note = "no score in current (every value missing or not finite)";
+    else
+        o->has_score_drift =
+            stats_score_drift_compute(&a, &b, cfg->decision_threshold, &o->score) == STATS_OK;
+}
+
+/* Each tested column's importance, and the list of the columns the importances name that
+ * were not tested, with why (names looked up in maps: linear in the columns).  -1 when out
+ * of memory. */
+static int apply_importance(const dm_config *cfg, const dm_importance *imp,
+                            const dm_reconciled *pairs, dm_comparison *o)
+{
+    for (size_t i = 0; i < o->ncols; i++)
+        o->cols[i].importance = dm_importance_of(imp, o->cols[i].name);
+    if (!imp)
+        return 0;
+    o->importance_sha256 = imp->sha256;
+    o->untested = calloc(imp->n + 1, sizeof *o->untested);
+    o->untested_text = calloc(imp->n + 1, sizeof *o->untested_text);
+    if (!o->untested || !o->untested_text)
+        return -1;
+    int rc = -1;
+    stats_names tested, skipped, paired;
+    stats_names_init(&tested);
+    stats_names_init(&skipped);
+    stats_names_init(&paired);
+    size_t had;
+    for (size_t i = 0; i < o->ncols; i++)
+        if (stats_names_add(&tested, o->cols[i].name, i, &had) < 0)
+            goto out;
+    for (size_t i = 0; i < o->nskipped; i++)
+        if (stats_names_add(&skipped, o->skipped[i].name, i, &had) < 0)
+            goto out;
+    for (size_t i = 0; i < pairs->npairs; i++)
+        if (stats_names_add(&paired, pairs->pair[i].name, i, &had) < 0)
+            goto out;
+    for (size_t k = 0; k < imp->n; k++) {
+        const char *name = imp->name[k];
+        if (stats_names_find(&tested, name) >= 0)
+            continue;
+        long sk = stats_names_find(&skipped, name);
+        const char *why = sk >= 0 ? o->skipped[sk].reason : NULL;
+        bool unknown = false;
+        if (!why && cfg->score_column && strcmp(cfg->score_column, name) == 0)
+            why = "the model's score column (monitored on its own)";
+        else if (!why && dm_config_is_excluded(cfg, name))
+            why = "excluded (columns.exclude)";
+        else if (!why && stats_names_find(&paired, name) < 0)
+            why = "in neither dataset", unknown = true;
+        else if (!why)
+            why = "not tested";
+        size_t ln = strlen(name), lr = strlen(why);
+        char *both = malloc(ln + lr + 2); /* name and reason in one block, freed by name */
+        if (!both)
+            goto out;
+        memcpy(both, name, ln + 1);
+        memcpy(both + ln + 1, why, lr + 1);
+        o->untested_text[o->nuntested] = both;
+        o->untested[o->nuntested++] =
+            (stats_untested_importance){both, imp->value[k], both + ln + 1};
+        o->n_unknown += unknown;
+    }
+    rc = 0;
+out:
+    stats_names_release(&tested);
+    stats_names_release(&skipped);
+    stats_names_release(&paired);
+    return rc;
+}
+
+/* The verdict: the one rule (stats_verdict_decide) on the figures of this comparison. */
+static void decide(const dm_config *cfg, const dm_importance *imp, dm_comparison *o)
+{
+    size_t drifted = 0;
+    for (size_t i = 0; i < o->ncols; i++)
+        drifted += o->cols[i].drifted;
+    double weighted = NAN;
+    if (imp)
+        o->weighted_note =
+            stats_weighted_status_text(stats_weighted_share(o->cols, o->ncols, &weighted));
+    stats_retrain_rule rule = {cfg->drift_share, cfg->retrain_fraction,
+                               cfg->retrain_weighted_fraction, cfg->retrain_score_psi};
+    stats_verdict_decide(&rule, o->ncols, drifted, weighted,
+                         o->has_score_drift ? o->score.psi : NAN, &o->verdict);
+}
+
+int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                   const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
+                   dm_comparison *out, char *err, size_t errlen)
 {
     dm_comparison o;
     memset(&o, 0, sizeof o);
@@ -402,10 +504,11 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
         dm_comparison_release(&o);
         return DM_COMPARE_NONE_TESTED;
     }
-    size_t drifted = 0;
-    for (size_t i = 0; i < o.ncols; i++)
-        drifted += o.cols[i].drifted;
-    stats_dataset_verdict(o.ncols, drifted, cfg->drift_share, cfg->retrain_fraction, &o.verdict);
+    if (pairs->score_ref && pairs->score_cur)
+        score_drift(cfg, ref, cur, pairs, &o);
+    if (apply_importance(cfg, imp, pairs, &o) != 0)
+        goto oom;
+    decide(cfg, imp, &o);
     free(jobs);
     *out = o;
     return 0;
@@ -433,6 +536,10 @@ void dm_comparison_release(dm_comparison *c)
     if (c->reasons)
         for (size_t i = 0; i < c->nskipped; i++)
             free(c->reasons[i]);
+    for (size_t i = 0; i < c->nuntested; i++)
+        free(c->untested_text[i]);
+    free(c->untested);
+    free(c->untested_text);
     free(c->cols);
     free(c->skipped);
     free(c->data);
@@ -496,4 +603,16 @@ void dm_comparison_to_run(const dm_comparison *c, const dm_config *cfg, const dm
     run->drift_share = cfg->drift_share;
     run->retrain_fraction = cfg->retrain_fraction;
     run->verdict = c->verdict;
+    run->retrain_weighted_fraction = cfg->retrain_weighted_fraction;
+    run->retrain_score_psi = cfg->retrain_score_psi;
+    run->importance_sha256 = c->importance_sha256;
+    run->weighted_note = c->weighted_note;
+    run->untested = c->untested;
+    run->nuntested = c->nuntested;
+    run->score_column = c->score_column;
+    run->score = c->has_score_drift ? &c->score : NULL;
+    run->score_ref = c->score_ref;
+    run->score_cur = c->score_cur;
+    run->score_note = c->score_note;
+    run->decision_threshold = c->decision_threshold;
 }

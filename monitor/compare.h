@@ -18,6 +18,7 @@
 
 #include "monitor/config.h"
 #include "monitor/dataset.h"
+#include "monitor/importance.h"
 #include "monitor/reconcile.h"
 #include "reports/report.h"
 
@@ -33,6 +34,23 @@ typedef struct {
     uint64_t **aligned;
     char **reasons;
     char **plots; /* plots[i]: cols[i]'s SVG, drawn with its test (rpt_run.plots) */
+
+    /* the model (issue 17); the figures the retrain rule read are in verdict
+     * (importance_weighted_share, score_psi, retrain_reasons) */
+    const char *score_column; /* model.score_column, or NULL: nothing below about the score */
+    stats_side score_ref, score_cur; /* the score's rows, missing (NaN) and non-finite scores */
+    bool has_score_drift;            /* false: a side has no score (score_note says which) */
+    stats_score_drift score;
+    const char *score_note; /* static, or NULL */
+    double decision_threshold;
+    /* importances: importance_sha256 NULL when the comparison had none */
+    const char *importance_sha256;
+    const char *weighted_note; /* why verdict.importance_weighted_share is NaN, or NULL */
+    /* the columns the importances name that were not tested, in the file's order (owned);
+     * n_unknown of them are columns of neither dataset */
+    stats_untested_importance *untested;
+    char **untested_text; /* owned storage behind untested[i].name and .reason */
+    size_t nuntested, n_unknown;
 } dm_comparison;
 
 /* dm_compare_run's return when no column could be tested (every one skipped: all missing on
@@ -41,14 +59,17 @@ typedef struct {
  * reasons (the first few). */
 #define DM_COMPARE_NONE_TESTED (-2)
 
-/* Run the comparison of the pairs dm_reconcile() made of ref and cur.  0; -1 with err set
- * (out of memory); DM_COMPARE_NONE_TESTED with err set, *out untouched.  With plots, each
- * tested column's plot is drawn with its test (plots[i], for the HTML report); without,
- * plots[i] is NULL (no HTML report is wanted: a plot costs about 2 KB per column until the
- * run is done).  The comparison points into ref, cur and pairs: keep them alive. */
-int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
-                   const dm_reconciled *pairs, bool plots, dm_comparison *out, char *err,
-                   size_t errlen);
+/* Run the comparison of the pairs dm_reconcile() made of ref and cur, with the model's
+ * importances imp (NULL: none): each tested column's importance, the importance-weighted
+ * share, the score's drift when pairs has a score column, and the verdict of every retrain
+ * condition the config sets.  With plots, each tested column's plot is drawn with its test
+ * (plots[i], for the HTML report); without, plots[i] is NULL (no HTML report is wanted: a
+ * plot costs about 2 KB per column until the run is done).  0; -1 with err set (out of
+ * memory); DM_COMPARE_NONE_TESTED with err set, *out untouched.  The comparison points into
+ * cfg, ref, cur, pairs and imp: keep them alive. */
+int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                   const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
+                   dm_comparison *out, char *err, size_t errlen);
 void dm_comparison_release(dm_comparison *c);
 
 /* Add one more skipped column, or give a column already skipped this reason instead (copies
@@ -56,7 +77,7 @@ void dm_comparison_release(dm_comparison *c);
 int dm_comparison_add_skipped(dm_comparison *c, const char *name, const char *reason);
 
 /* Fill the parts of an rpt_run that come from the comparison (columns, skipped, verdict,
- * drift_share, retrain fraction, sources and row counts). */
+ * drift_share, the retrain rule, the model's figures, sources and row counts). */
 void dm_comparison_to_run(const dm_comparison *c, const dm_config *cfg, const dm_dataset *ref,
                           const dm_dataset *cur, rpt_run *run);
 

@@ -22,6 +22,9 @@ void dm_config_defaults(dm_config *c)
     c->threshold = c->num_threshold = c->cat_threshold = NAN;
     c->drift_share = 0.5;
     c->retrain_fraction = 0.5;
+    c->retrain_weighted_fraction = NAN;
+    c->retrain_score_psi = NAN;
+    c->decision_threshold = NAN;
     c->hook_timeout_s = 60.0;
     c->hook_max_attempts = 8;
     c->history_runs = DM_HISTORY_RUNS_DEFAULT;
@@ -53,6 +56,8 @@ void dm_config_release(dm_config *c)
     free_list(c->hook, c->n_hook);
     free_list(c->hook_env, c->n_hook_env);
     free(c->notify_channel);
+    free(c->importance_path);
+    free(c->score_column);
     free(c->conninfo);
     free(c->source_table);
     free(c->batch_column);
@@ -370,12 +375,17 @@ static bool env_name(const char *s)
 
 static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
 {
-    static const char *const keys[] = {
-        "fraction", "hook", "notify_channel", "hook_timeout", "max_attempts", "env", NULL};
+    static const char *const keys[] = {"fraction",          "hook",         "notify_channel",
+                                       "hook_timeout",      "max_attempts", "env",
+                                       "weighted_fraction", "score_psi",    NULL};
     if (check_keys(x, r, "retrain", keys))
         return -1;
     if (parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "fraction"), "retrain.fraction", 0, 1,
                      &c->retrain_fraction) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "weighted_fraction"),
+                     "retrain.weighted_fraction", 0, 1, &c->retrain_weighted_fraction) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "score_psi"), "retrain.score_psi", 0,
+                     INFINITY, &c->retrain_score_psi) ||
         parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "hook_timeout"), "retrain.hook_timeout",
                      0.001, 86400, &c->hook_timeout_s))
         return -1;
@@ -406,10 +416,22 @@ static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
     return get_string(x, r, "notify_channel", "retrain", &c->notify_channel);
 }
 
+static int parse_model(ctx *x, const cJSON *m, dm_config *c)
+{
+    static const char *const keys[] = {"importance", "score_column", "decision_threshold", NULL};
+    if (check_keys(x, m, "model", keys) ||
+        get_string(x, m, "importance", "model", &c->importance_path) ||
+        get_string(x, m, "score_column", "model", &c->score_column))
+        return -1;
+    return parse_number(x, cJSON_GetObjectItemCaseSensitive(m, "decision_threshold"),
+                        "model.decision_threshold", -INFINITY, INFINITY, &c->decision_threshold);
+}
+
 static int parse_root(ctx *x, const cJSON *root, dm_config *c)
 {
-    static const char *const keys[] = {"columns",   "drift",   "retrain", "database", "source",
-                                       "reference", "reports", "cache",   "schedule", NULL};
+    static const char *const keys[] = {"columns",  "drift",    "retrain",   "model",
+                                       "database", "source",   "reference", "reports",
+                                       "cache",    "schedule", NULL};
     if (check_keys(x, root, "", keys))
         return -1;
     const cJSON *v;
@@ -441,6 +463,8 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "drift")) && parse_drift(x, v, c))
         return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "retrain")) && parse_retrain(x, v, c))
+        return -1;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "model")) && parse_model(x, v, c))
         return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
         static const char *const k[] = {"conninfo", "copy_streams", "warm_backend", NULL};
@@ -797,6 +821,15 @@ char *dm_config_drift_json(const dm_config *c)
     cJSON_AddNumberToObject(o, "drift_share", c->drift_share);
     cJSON_AddBoolToObject(o, "int_width_rule", c->stats.int_width_rule);
     cJSON_AddNumberToObject(o, "retrain_fraction", c->retrain_fraction);
+    /* the model's settings only when configured: reports without a model stay as they were */
+    if (!isnan(c->retrain_weighted_fraction))
+        cJSON_AddNumberToObject(o, "retrain_weighted_fraction", c->retrain_weighted_fraction);
+    if (!isnan(c->retrain_score_psi))
+        cJSON_AddNumberToObject(o, "retrain_score_psi", c->retrain_score_psi);
+    if (c->score_column)
+        cJSON_AddStringToObject(o, "score_column", c->score_column);
+    if (!isnan(c->decision_threshold))
+        cJSON_AddNumberToObject(o, "decision_threshold", c->decision_threshold);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

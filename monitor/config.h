@@ -7,7 +7,8 @@
  *     monitoring config must not silently fall back to defaults;
  *   - a threshold is a finite number >= 0; a p-value test's threshold must be <= 1 (checked
  *     where the test is known: per column, or at the level that names the test);
- *   - drift_share and retrain.fraction are in [0, 1];
+ *   - drift_share, retrain.fraction and retrain.weighted_fraction are in [0, 1];
+ *     retrain.score_psi is a finite number >= 0; model.decision_threshold a finite number;
  *   - `null` or an absent key means the default rule.
  * dm_config_load() parses into a fresh struct and leaves *out untouched on error, so a
  * reload can keep the old configuration.
@@ -56,9 +57,12 @@ typedef struct {
     double drift_share;
     stats_options stats;
 
-    /* retrain */
+    /* retrain: retraining is flagged when any configured condition holds
+     * (stats_verdict_decide); NaN = the condition is not configured */
     double retrain_fraction;
-    char **hook; /* argv, NULL-terminated; NULL when no hook */
+    double retrain_weighted_fraction; /* importance-weighted drifted share > it */
+    double retrain_score_psi;         /* the score's PSI >= it */
+    char **hook;                      /* argv, NULL-terminated; NULL when no hook */
     size_t n_hook;
     char *notify_channel;
     double hook_timeout_s;
@@ -67,6 +71,13 @@ typedef struct {
      * PATH, LANG, TZ, HOME and DRIFTMON_* (monitor/hook.h); NULL-terminated; NULL when none */
     char **hook_env;
     size_t n_hook_env;
+
+    /* model (issue 17): NULL / NaN when absent.  importance: the path of the importance
+     * file as given (monitor/importance.h); score_column: the model's score, monitored on its
+     * own (dm_reconcile) and never a feature; decision_threshold: a score >= it is a refusal */
+    char *importance_path;
+    char *score_column;
+    double decision_threshold;
 
     /* database side (issues 3-4); NULL when absent */
     char *conninfo;

@@ -882,7 +882,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         rc = DM_RUN_INPUT;
         goto out;
     }
-    int crc = dm_compare_run(cfg, ref, &cur, &pairs, true, &cmp, err, errlen);
+    int crc = dm_compare_run(cfg, NULL, ref, &cur, &pairs, true, &cmp, err, errlen);
     if (crc != 0) {
         rc = crc == DM_COMPARE_NONE_TESTED ? DM_RUN_BAD_DATA : DM_RUN_ENV;
         goto out;

@@ -116,9 +116,16 @@ static int cmd_compare(int argc, char **argv)
     dm_config cfg;
     if (dm_cli_load_config(config, &cfg) != 0)
         return 2;
+    dm_importance imp;
+    memset(&imp, 0, sizeof imp);
+    if (dm_cli_load_importance(&cfg, &imp) != 0) {
+        dm_config_release(&cfg);
+        return 2;
+    }
     dm_dataset ref, cur;
     bool ref_is_profile;
     if (dm_cli_load_pair(ref_path, cur_path, &ref, &cur, &ref_is_profile) != 0) {
+        dm_importance_release(&imp);
         dm_config_release(&cfg);
         return 2;
     }
@@ -133,7 +140,8 @@ static int cmd_compare(int argc, char **argv)
         status = 2;
         goto out;
     }
-    int crc = dm_compare_run(&cfg, &ref, &cur, &pairs, html != NULL, &cmp, err, sizeof err);
+    int crc = dm_compare_run(&cfg, cfg.importance_path ? &imp : NULL, &ref, &cur, &pairs,
+                             html != NULL, &cmp, err, sizeof err);
     if (crc != 0) {
         dm_cli_error(err);
         status = crc == DM_COMPARE_NONE_TESTED ? 2 : 1; /* else out of memory */
@@ -144,6 +152,7 @@ static int cmd_compare(int argc, char **argv)
         status = 1;
         goto out;
     }
+    dm_cli_warn_unknown_importance(&cmp, &imp);
     char now[32];
     dm_cli_now_iso(now, sizeof now);
     char *settings = dm_config_drift_json(&cfg);
@@ -174,6 +183,7 @@ out:
     dm_reconciled_release(&pairs);
     dm_dataset_release(&ref);
     dm_dataset_release(&cur);
+    dm_importance_release(&imp);
     dm_config_release(&cfg);
     return status;
 }

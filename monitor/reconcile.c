@@ -182,11 +182,46 @@ static int index_columns(const dm_dataset *ds, stats_names *m)
     return 0;
 }
 
+/* The score column of one side: a column of numbers, or -1 with err set. */
+static int score_side(const dm_config *cfg, const dm_dataset *ds, const dm_column **out, char *err,
+                      size_t errlen)
+{
+    char cname[DM_SHOWN_LEN], shown[DM_SHOWN_LEN], where[MSGLEN];
+    dm_show_value(cfg->score_column, strlen(cfg->score_column), cname, sizeof cname);
+    long j = dm_dataset_find(ds, cfg->score_column);
+    if (j < 0) {
+        snprintf(err, errlen, "score column \"%s\" (model.score_column) is absent from %s", cname,
+                 ds->source);
+        return -1;
+    }
+    const dm_column *c = &ds->col[j];
+    const char *t = first_text_of(c);
+    if (t) {
+        where_of(ds, c, where, sizeof where);
+        dm_show_value(t, strlen(t), shown, sizeof shown);
+        snprintf(err, errlen,
+                 "%s, score column \"%s\" (model.score_column): value \"%s\" is not a number",
+                 where, cname, shown);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+static bool is_score(const dm_config *cfg, const char *name)
+{
+    return cfg->score_column && strcmp(cfg->score_column, name) == 0;
+}
+
 int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
                  dm_reconciled *out, char *err, size_t errlen)
 {
     if (dm_reconcile_side(cfg, ref, err, errlen) != 0 ||
         dm_reconcile_side(cfg, cur, err, errlen) != 0)
+        return -1;
+    const dm_column *score_ref = NULL, *score_cur = NULL;
+    if (cfg->score_column && (score_side(cfg, ref, &score_ref, err, errlen) != 0 ||
+                              score_side(cfg, cur, &score_cur, err, errlen) != 0))
         return -1;
     dm_reconciled o;
     memset(&o, 0, sizeof o);
@@ -202,7 +237,7 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
     size_t common = 0;
     for (size_t i = 0; i < ref->ncols; i++) {
         const dm_column *r = &ref->col[i];
-        if (dm_config_is_excluded(cfg, r->name))
+        if (dm_config_is_excluded(cfg, r->name) || is_score(cfg, r->name))
             continue;
         dm_pair *p = &o.pair[o.npairs++];
         p->name = r->name;
@@ -233,7 +268,8 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
     }
     for (size_t j = 0; j < cur->ncols; j++) {
         const dm_column *c = &cur->col[j];
-        if (dm_config_is_excluded(cfg, c->name) || stats_names_find(&ref_names, c->name) >= 0 ||
+        if (dm_config_is_excluded(cfg, c->name) || is_score(cfg, c->name) ||
+            stats_names_find(&ref_names, c->name) >= 0 ||
             dm_dataset_find_left_out(ref, c->name) >= 0)
             continue;
         dm_pair *p = &o.pair[o.npairs++];
@@ -259,6 +295,8 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
         dm_reconciled_release(&o);
         return -1;
     }
+    o.score_ref = score_ref;
+    o.score_cur = score_cur;
     *out = o;
     return 0;
 oom:

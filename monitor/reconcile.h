@@ -31,6 +31,10 @@
  *     side of text never match: no category of one equals one of the other (pandas: a float
  *     never equals a str), and the report says so for the column (dm_pair.note).  Nothing is
  *     read again or spelled differently for it.
+ *   - model.score_column: the model's score is no feature: it makes no pair (whatever
+ *     columns.* say), and must be a column of numbers on both sides (absent or text on a side
+ *     is an input error naming the column, the source and the value); dm_reconciled.score_*
+ *     point at it for the comparison's own score drift.
  */
 #ifndef DRIFTMON_RECONCILE_H
 #define DRIFTMON_RECONCILE_H
@@ -66,6 +70,8 @@ typedef struct {
     size_t npairs;
     char **reasons; /* owned storage behind pair[i].reason */
     size_t nreasons;
+    /* model.score_column on each side (NULL when not configured): never a pair */
+    const dm_column *score_ref, *score_cur;
 } dm_reconciled;
 
 /*

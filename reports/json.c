@@ -149,7 +149,8 @@ static bool add_column(keyed_obj *by_col, const stats_column_result *c, size_t i
          add_text(o, "stattest", tname) && add_text(o, "stattest_name", tdisp) &&
          add_double(o, "stattest_threshold", c->threshold) &&
          add_double(o, "drift_score", c->score) && add_bool(o, "drift_detected", c->drifted) &&
-         add_side(o, "reference", &c->ref) && add_side(o, "current", &c->cur);
+         add_side(o, "reference", &c->ref) && add_side(o, "current", &c->cur) &&
+         add_double(o, "importance", c->importance);
     if (ok && c->kind == STATS_CAT)
         ok = add_u64(o, "unseen_categories", (uint64_t)c->unseen_categories) &&
              add_double(o, "unseen_share", c->unseen_share) && add_unseen_labels(o, c);
@@ -179,6 +180,90 @@ static cJSON *parse_settings(const char *text, bool *oom)
     return s;
 }
 
+/* ---- the model (issue 17) ------------------------------------------------------------ */
+
+/* prediction_drift: the score's PSI on the reference's deciles, its band, the approval
+ * rates; null without a score column.  Beside the issue's fields: the scores dropped
+ * (missing, non-finite), the decile edges and the counts per bin (what the HTML panel
+ * draws), and a note when there is no PSI. */
+static bool add_prediction(cJSON *root, const rpt_run *r)
+{
+    if (r->score_column == NULL)
+        return cJSON_AddNullToObject(root, "prediction_drift") != NULL;
+    cJSON *o = cJSON_AddObjectToObject(root, "prediction_drift");
+    const stats_score_drift *s = r->score;
+    bool ok = o != NULL && add_text(o, "column", r->score_column) &&
+              add_double(o, "psi", s ? s->psi : NAN) &&
+              (s ? add_text(o, "band", stats_psi_band_name(s->band))
+                 : cJSON_AddNullToObject(o, "band") != NULL) &&
+              add_u64(o, "reference_rows", s ? s->ref_n : 0) &&
+              add_u64(o, "current_rows", s ? s->cur_n : 0) &&
+              add_double(o, "reference_approval_rate", s ? s->ref_approval : NAN) &&
+              add_double(o, "current_approval_rate", s ? s->cur_approval : NAN) &&
+              add_double(o, "decision_threshold", r->decision_threshold) &&
+              add_u64(o, "reference_missing", r->score_ref.missing + r->score_ref.nonfinite) &&
+              add_u64(o, "current_missing", r->score_cur.missing + r->score_cur.nonfinite) &&
+              add_text(o, "note", r->score_note);
+    if (!ok || s == NULL)
+        return ok;
+    cJSON *edges = cJSON_AddArrayToObject(o, "edges");
+    cJSON *rc = cJSON_AddArrayToObject(o, "reference_counts");
+    cJSON *cc = cJSON_AddArrayToObject(o, "current_counts");
+    ok = edges != NULL && rc != NULL && cc != NULL;
+    char num[STATS_DOUBLE_BUFLEN];
+    for (size_t i = 0; ok && i < STATS_SCORE_NEDGES; i++)
+        ok = cJSON_AddItemToArray(
+            edges, cJSON_CreateRaw(stats_format_double(s->edges[i], num, sizeof num)));
+    for (size_t i = 0; ok && i < STATS_SCORE_NBINS; i++) {
+        snprintf(num, sizeof num, "%" PRIu64, s->ref_count[i]);
+        ok = cJSON_AddItemToArray(rc, cJSON_CreateRaw(num));
+        snprintf(num, sizeof num, "%" PRIu64, s->cur_count[i]);
+        ok = ok && cJSON_AddItemToArray(cc, cJSON_CreateRaw(num));
+    }
+    return ok;
+}
+
+/* The importance figures at the top level: the weighted share (null without importances, or
+ * with the reason when they sum to 0 over the tested columns) and the file's digest. */
+static bool add_importance(cJSON *root, const rpt_run *r)
+{
+    bool have = r->importance_sha256 != NULL;
+    return add_double(root, "importance_weighted_share",
+                      have ? r->verdict.importance_weighted_share : NAN) &&
+           add_text(root, "importance_weighted_share_note", have ? r->weighted_note : NULL) &&
+           add_text(root, "importance_sha256", r->importance_sha256);
+}
+
+/* The columns the importances name that were not tested: {name: {importance, reason}}. */
+static bool add_untested(cJSON *root, const rpt_run *r)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "importance_not_tested");
+    bool ok = o != NULL;
+    keyed_obj k = {o, {NULL, 0, 0}};
+    for (size_t i = 0; ok && i < r->nuntested; i++) {
+        char *key = unique_key(&k, r->untested[i].name, i);
+        cJSON *e = key != NULL ? cJSON_CreateObject() : NULL;
+        ok = e != NULL && cJSON_AddItemToObject(o, key, e);
+        if (!ok)
+            cJSON_Delete(e);
+        free(key);
+        ok = ok && keyed_added(&k, e) && add_double(e, "importance", r->untested[i].importance) &&
+             add_text(e, "reason", r->untested[i].reason);
+    }
+    stats_names_release(&k.keys);
+    return ok;
+}
+
+static bool add_reasons(cJSON *retrain, const rpt_run *r)
+{
+    cJSON *a = cJSON_AddArrayToObject(retrain, "reasons");
+    bool ok = a != NULL;
+    for (unsigned i = 0; ok && i < STATS_RETRAIN_NREASONS; i++)
+        if (r->verdict.retrain_reasons & (1u << i))
+            ok = cJSON_AddItemToArray(a, cJSON_CreateString(stats_retrain_reason_name(i)));
+    return ok;
+}
+
 static cJSON *build(const rpt_run *r)
 {
     cJSON *root = cJSON_CreateObject();
@@ -198,10 +283,13 @@ static cJSON *build(const rpt_run *r)
               add_u64(root, "number_of_drifted_columns", (uint64_t)v->number_of_drifted_columns) &&
               add_double(root, "share_of_drifted_columns", v->share_of_drifted_columns) &&
               add_double(root, "drift_share", r->drift_share) &&
-              add_bool(root, "dataset_drift", v->dataset_drift) &&
+              add_bool(root, "dataset_drift", v->dataset_drift) && add_importance(root, r) &&
+              add_prediction(root, r) &&
               (retrain = cJSON_AddObjectToObject(root, "retrain")) != NULL &&
               add_double(retrain, "fraction", r->retrain_fraction) &&
-              add_bool(retrain, "flagged", v->retrain);
+              add_bool(retrain, "flagged", v->retrain) &&
+              add_double(retrain, "weighted_fraction", r->retrain_weighted_fraction) &&
+              add_double(retrain, "score_psi", r->retrain_score_psi) && add_reasons(retrain, r);
     if (ok) {
         bool oom;
         cJSON *settings = parse_settings(r->settings_json, &oom);
@@ -226,6 +314,7 @@ static cJSON *build(const rpt_run *r)
         free(key);
     }
     stats_names_release(&k.keys);
+    ok = ok && add_untested(root, r);
     if (!ok) {
         cJSON_Delete(root);
         return NULL;

@@ -41,6 +41,21 @@ typedef struct {
     stats_verdict verdict;
     /* the effective drift options as a JSON object text (echoed into both reports) */
     const char *settings_json;
+
+    /* the model (issue 17).  The figures the retrain rule read are in verdict
+     * (importance_weighted_share, score_psi, retrain_reasons). */
+    double retrain_weighted_fraction; /* NaN: the condition is not configured */
+    double retrain_score_psi;         /* NaN: the condition is not configured */
+    const char *importance_sha256;    /* NULL: the run had no importances */
+    const char *weighted_note;        /* why the weighted share is null, or NULL */
+    /* the columns the importances name that were not tested, and why */
+    const stats_untested_importance *untested;
+    size_t nuntested;
+    const char *score_column;       /* NULL: no score column (prediction_drift null) */
+    const stats_score_drift *score; /* NULL: no PSI (score_note says why) */
+    stats_side score_ref, score_cur;
+    const char *score_note;
+    double decision_threshold; /* NaN: not configured */
 } rpt_run;
 
 /* The JSON report (DESIGN.md section 4) as a malloc'ed NUL-terminated string; NULL on

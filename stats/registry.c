@@ -130,19 +130,42 @@ size_t stats_n_values(const stats_column *c, size_t cap)
 
 /* ---- verdict ----------------------------------------------------------------------- */
 
-void stats_dataset_verdict(size_t tested, size_t drifted, double drift_share,
-                           double retrain_fraction, stats_verdict *out)
+static const char *const REASONS[STATS_RETRAIN_NREASONS] = {"share", "weighted_share", "score_psi"};
+
+const char *stats_retrain_reason_name(unsigned i)
+{
+    return i < STATS_RETRAIN_NREASONS ? REASONS[i] : "?";
+}
+
+void stats_verdict_decide(const stats_retrain_rule *rule, size_t tested, size_t drifted,
+                          double weighted_share, double score_psi, stats_verdict *out)
 {
     out->number_of_columns = tested;
     out->number_of_drifted_columns = drifted;
-    if (tested == 0) {
-        out->share_of_drifted_columns = NAN;
-        out->dataset_drift = false;
-        out->retrain = false;
-        return;
+    out->share_of_drifted_columns = NAN;
+    out->dataset_drift = false;
+    out->importance_weighted_share = weighted_share;
+    out->score_psi = score_psi;
+    unsigned why = 0;
+    if (tested > 0) {
+        double share = (double)drifted / (double)tested;
+        out->share_of_drifted_columns = share;
+        out->dataset_drift = share >= rule->drift_share;
+        if (share > rule->fraction)
+            why |= STATS_RETRAIN_SHARE;
     }
-    double share = (double)drifted / (double)tested;
-    out->share_of_drifted_columns = share;
-    out->dataset_drift = share >= drift_share;
-    out->retrain = share > retrain_fraction;
+    /* NaN compares false: an unconfigured condition, or a figure that is not there, never holds */
+    if (weighted_share > rule->weighted_fraction)
+        why |= STATS_RETRAIN_WEIGHTED_SHARE;
+    if (score_psi >= rule->score_psi)
+        why |= STATS_RETRAIN_SCORE_PSI;
+    out->retrain_reasons = why;
+    out->retrain = why != 0;
+}
+
+void stats_dataset_verdict(size_t tested, size_t drifted, double drift_share,
+                           double retrain_fraction, stats_verdict *out)
+{
+    stats_retrain_rule rule = {drift_share, retrain_fraction, NAN, NAN};
+    stats_verdict_decide(&rule, tested, drifted, NAN, NAN, out);
 }

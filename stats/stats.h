@@ -207,6 +207,8 @@ typedef struct {
      * column is categorical text (data->kind == STATS_CAT && !data->is_numeric_data) */
     const stats_column *data;
     const char *const *cat_labels;
+    /* the model's importance of the column (issue 17): NaN when it has none */
+    double importance;
 } stats_column_result;
 
 typedef struct {
@@ -214,15 +216,105 @@ typedef struct {
     const char *reason; /* "absent from current", "no data in reference", ... */
 } stats_skipped_column;
 
+/* ---- the model: its score and its feature importances (issue 17) ----------------- */
+
+/* The score's PSI on the reference's deciles: edges[k] = numpy.quantile(ref, q_k) with
+ * q = 0.1, 0.2, ..., 0.9 and numpy's default "linear" method (h = (n - 1) q, then
+ * x[floor h] + (h - floor h) (x[floor h + 1] - x[floor h]) as numpy's _lerp computes it);
+ * a value v falls in bin i = the number of edges strictly less than v, so the bins are
+ * (-inf, q1], (q1, q2], ..., (q9, inf); a share of 0 counts as 0.0001; PSI = sum over the
+ * bins of (a_i - e_i) ln(a_i / e_i), e the reference's shares and a the current's. */
+#define STATS_SCORE_NEDGES 9
+#define STATS_SCORE_NBINS 10
+
+/* The credit-risk bands: PSI < 0.1 stable, 0.1 <= PSI < 0.25 watch, PSI >= 0.25 act. */
+typedef enum { STATS_BAND_STABLE = 0, STATS_BAND_WATCH, STATS_BAND_ACT } stats_psi_band;
+stats_psi_band stats_psi_band_of(double psi);
+const char *stats_psi_band_name(stats_psi_band b); /* "stable", "watch", "act" */
+
+/* numpy.quantile(x, q[k]) (method "linear") of the expanded sample s, for the nq
+ * ascending q[k] in [0, 1].  STATS_EEMPTY when s has no value, STATS_EINVAL. */
+int stats_quantiles(const stats_num *s, const double *q, size_t nq, double *out);
+
+/* Share of s's values strictly below threshold (the approval rate: a score >= the decision
+ * threshold is a refusal); NaN when s is empty or threshold is NaN. */
+double stats_share_below(const stats_num *s, double threshold);
+
+typedef struct {
+    double edges[STATS_SCORE_NEDGES];      /* the reference's deciles */
+    uint64_t ref_count[STATS_SCORE_NBINS]; /* scores per bin */
+    uint64_t cur_count[STATS_SCORE_NBINS];
+    uint64_t ref_n, cur_n; /* scores compared (the non-missing ones) */
+    double psi;
+    stats_psi_band band;
+    double ref_approval, cur_approval; /* stats_share_below(., decision threshold) */
+} stats_score_drift;
+
+/* The score's drift between ref and cur (profiled: missing and non-finite scores already
+ * dropped).  STATS_EEMPTY when a side has no score (*out untouched), STATS_EINVAL. */
+int stats_score_drift_compute(const stats_num *ref, const stats_num *cur, double decision_threshold,
+                              stats_score_drift *out);
+
+/* Why an importance-weighted share is NaN (STATS_WEIGHTED_OK when it is a number). */
+typedef enum {
+    STATS_WEIGHTED_OK = 0,
+    STATS_WEIGHTED_NO_COLUMN,   /* no column was tested */
+    STATS_WEIGHTED_ZERO_WEIGHT, /* the tested columns' importances sum to 0 */
+} stats_weighted_status;
+const char *stats_weighted_status_text(stats_weighted_status s); /* NULL for OK */
+
+/* The importance-weighted drifted share of n results: sum of cols[i].importance over the
+ * drifted ones / sum over all of them, a NaN importance weighing 0.  *share is NaN and the
+ * status says why when the denominator is 0. */
+stats_weighted_status stats_weighted_share(const stats_column_result *cols, size_t n,
+                                           double *share);
+
+/* A column the importances name that was not tested, and why ("absent from current",
+ * "excluded (columns.exclude)", ...). */
+typedef struct {
+    const char *name;
+    double importance;
+    const char *reason;
+} stats_untested_importance;
+
 /* ---- dataset verdict ------------------------------------------------------------ */
+/* The conditions that flag retraining (stats_verdict.retrain_reasons), in report order. */
+enum {
+    STATS_RETRAIN_SHARE = 1u << 0, /* "share": drifted share > fraction */
+    STATS_RETRAIN_WEIGHTED_SHARE = 1u
+                                   << 1, /* "weighted_share": weighted share > weighted_fraction */
+    STATS_RETRAIN_SCORE_PSI = 1u << 2,   /* "score_psi": score PSI >= score_psi */
+    STATS_RETRAIN_NREASONS = 3
+};
+/* The name of reason bit i (0 .. STATS_RETRAIN_NREASONS - 1): "share", ... */
+const char *stats_retrain_reason_name(unsigned i);
+
 typedef struct {
     size_t number_of_columns; /* tested columns */
     size_t number_of_drifted_columns;
     double share_of_drifted_columns; /* NaN when no column was tested */
     bool dataset_drift;              /* share >= drift_share */
-    bool retrain;                    /* share > retrain_fraction */
+    bool retrain;                    /* any condition of the rule held (retrain_reasons) */
+    /* the model's figures the rule read: NaN when there is none */
+    double importance_weighted_share;
+    double score_psi;
+    unsigned retrain_reasons; /* STATS_RETRAIN_* bits */
 } stats_verdict;
 
+/* The retrain rule: each condition holds only when configured (NaN = not configured) and its
+ * figure is a number.  fraction is always configured. */
+typedef struct {
+    double drift_share;
+    double fraction;          /* share > fraction */
+    double weighted_fraction; /* importance-weighted share > weighted_fraction */
+    double score_psi;         /* score PSI >= score_psi */
+} stats_retrain_rule;
+
+/* The verdict, the one place the rule lives: tested/drifted columns, the importance-weighted
+ * share and the score's PSI (NaN when absent). */
+void stats_verdict_decide(const stats_retrain_rule *rule, size_t tested, size_t drifted,
+                          double weighted_share, double score_psi, stats_verdict *out);
+/* The verdict without the model: stats_verdict_decide with the two figures NaN. */
 void stats_dataset_verdict(size_t tested, size_t drifted, double drift_share,
                            double retrain_fraction, stats_verdict *out);
 

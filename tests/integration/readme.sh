@@ -42,7 +42,9 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "database.copy_streams": 2, "database.warm_backend": True, "source.table": "t",
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
         "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
-        "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"]}
+        "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"], "model.importance": f"{out}/importance.csv",
+        "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5}
+open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
     sec, name = k.split(".")

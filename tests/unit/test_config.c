@@ -443,3 +443,51 @@ Test(config, hash_is_the_sha256_of_the_documented_canonical_form)
     dm_sha256_hex(want, strlen(want), expect);
     cr_expect_str_eq(have, expect);
 }
+
+/* ---- the model (issue 17) ------------------------------------------------------------- */
+
+Test(config, model_keys_and_new_retrain_conditions)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    /* not configured: NaN, so the conditions never hold */
+    cr_assert(isnan(c.retrain_weighted_fraction) && isnan(c.retrain_score_psi));
+    cr_assert(isnan(c.decision_threshold));
+    cr_assert_null(c.importance_path);
+    cr_assert_null(c.score_column);
+    dm_config_release(&c);
+    const char *text = "{\"model\": {\"importance\": \"importance.csv\", \"score_column\": "
+                       "\"score\", \"decision_threshold\": 0.52},\n"
+                       " \"retrain\": {\"fraction\": 0.5, \"weighted_fraction\": 0.3, "
+                       "\"score_psi\": 0.25}}";
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(c.importance_path, "importance.csv");
+    cr_assert_str_eq(c.score_column, "score");
+    cr_assert_eq(c.decision_threshold, 0.52);
+    cr_assert_eq(c.retrain_fraction, 0.5);
+    cr_assert_eq(c.retrain_weighted_fraction, 0.3);
+    cr_assert_eq(c.retrain_score_psi, 0.25);
+    char *s = dm_config_drift_json(&c);
+    cr_assert(strstr(s, "\"retrain_weighted_fraction\":0.3") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"score_column\":\"score\"") != NULL, "%s", s);
+    free(s);
+    dm_config_release(&c);
+}
+
+Test(config, model_errors_name_key_and_value)
+{
+    expect_error("{\"model\": {\"score\": \"s\"}}", "unknown key \"model.score\"", NULL);
+    expect_error("{\"model\": []}", "\"model\"", "expected an object");
+    expect_error("{\"model\": {\"score_column\": \"\"}}", "\"model.score_column\"", "\"\"");
+    expect_error("{\"model\": {\"importance\": 3}}", "\"model.importance\"", "3");
+    expect_error("{\"model\": {\"decision_threshold\": \"0.5\"}}", "\"model.decision_threshold\"",
+                 "\"0.5\"");
+    expect_error("{\"retrain\": {\"weighted_fraction\": 1.5}}", "\"retrain.weighted_fraction\"",
+                 "1.5");
+    expect_error("{\"retrain\": {\"weighted_fraction\": -0.1}}", "\"retrain.weighted_fraction\"",
+                 "-0.1");
+    expect_error("{\"retrain\": {\"score_psi\": -0.25}}", "\"retrain.score_psi\"", "-0.25");
+    expect_error("{\"retrain\": {\"score_psi\": true}}", "\"retrain.score_psi\"", "true");
+    expect_error("{\"retrain\": {\"score_pis\": 0.1}}", "unknown key \"retrain.score_pis\"", NULL);
+}

@@ -235,7 +235,8 @@ static void compare_files(const char *cfg_json, const char *ref_path, const char
     cr_assert_eq(dm_csv_read_pair(ref_path, cur_path, NULL, ref, cur, err, sizeof err), 0, "%s",
                  err);
     cr_assert_eq(dm_reconcile(cfg, ref, cur, pairs, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_compare_run(cfg, ref, cur, pairs, false, cmp, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(cfg, NULL, ref, cur, pairs, false, cmp, err, sizeof err), 0, "%s",
+                 err);
 }
 
 /* Base b alone, as column "x", under the config text cfg_json (about "x"). */

@@ -104,7 +104,8 @@ static void run(const char *cfg_json, const dm_dataset *ref, const dm_dataset *c
     config(cfg_json, &cfg);
     char err[512];
     cr_assert_eq(dm_reconcile(&cfg, ref, cur, pairs, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_compare_run(&cfg, ref, cur, pairs, true, cmp, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, NULL, ref, cur, pairs, true, cmp, err, sizeof err), 0, "%s",
+                 err);
     dm_config_release(&cfg);
 }
 
@@ -649,7 +650,7 @@ Test(reconcile, no_column_tested_is_an_error_of_the_run)
     memset(&cmp, 0, sizeof cmp);
     char err[512];
     cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_compare_run(&cfg, &ref, &cur, &p, false, &cmp, err, sizeof err),
+    cr_assert_eq(dm_compare_run(&cfg, NULL, &ref, &cur, &p, false, &cmp, err, sizeof err),
                  DM_COMPARE_NONE_TESTED);
     cr_assert_str_eq(err, "no column could be tested in table t, batch b against ref.csv: 2 "
                           "skipped (\"a\": no data in current (every value missing); \"b\": no "
@@ -669,7 +670,7 @@ Test(reconcile, no_column_tested_is_an_error_of_the_run)
     csv_dataset("cur.csv", 2, names, ROWS, c, &cur2);
     config("{\"drift\": {\"stattest\": \"ks\"}}", &cfg);
     cr_assert_eq(dm_reconcile(&cfg, &ref, &cur2, &p, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_compare_run(&cfg, &ref, &cur2, &p, false, &cmp, err, sizeof err),
+    cr_assert_eq(dm_compare_run(&cfg, NULL, &ref, &cur2, &p, false, &cmp, err, sizeof err),
                  DM_COMPARE_NONE_TESTED);
     cr_assert(
         strncmp(err, "no column could be tested in cur.csv against ref.csv: 2 skipped (", 65) == 0,
@@ -680,7 +681,8 @@ Test(reconcile, no_column_tested_is_an_error_of_the_run)
     /* "b" testable (jensenshannon on categories): a report, "a" listed as skipped */
     config("{}", &cfg);
     cr_assert_eq(dm_reconcile(&cfg, &ref, &cur2, &p, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_compare_run(&cfg, &ref, &cur2, &p, false, &cmp, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_run(&cfg, NULL, &ref, &cur2, &p, false, &cmp, err, sizeof err), 0, "%s",
+                 err);
     cr_assert_eq(cmp.ncols, 1);
     cr_assert_eq(cmp.verdict.number_of_columns, 1);
     dm_comparison_release(&cmp);

@@ -107,7 +107,8 @@ static rpt_run make_run(void)
                                      .score = 0.25,
                                      .drifted = true,
                                      .ref = {307511, 0, 0},
-                                     .cur = {48744, 3, 2}};
+                                     .cur = {48744, 3, 2},
+                                     .importance = 12.5};
     cols3[1] = (stats_column_result){.name = "NAME_CONTRACT_TYPE",
                                      .kind = STATS_CAT,
                                      .test = STATS_TEST_JENSENSHANNON,
@@ -119,7 +120,8 @@ static rpt_run make_run(void)
                                      .unseen_categories = 2,
                                      .unseen_share = 0.2,
                                      .data = &cat_data,
-                                     .cat_labels = cat_labels};
+                                     .cat_labels = cat_labels,
+                                     .importance = NAN};
     cols3[2] = (stats_column_result){.name = "EXT_SOURCE_1",
                                      .kind = STATS_NUM,
                                      .test = STATS_TEST_KS,
@@ -127,7 +129,8 @@ static rpt_run make_run(void)
                                      .score = NAN,
                                      .drifted = false,
                                      .ref = {307511, 173378, 0},
-                                     .cur = {48744, 20532, 0}};
+                                     .cur = {48744, 20532, 0},
+                                     .importance = 0.0};
     skipped2[0] = (stats_skipped_column){"TARGET", "absent from current"};
     skipped2[1] = (stats_skipped_column){"EMPTY_COL", "no data in reference"};
 
@@ -147,8 +150,11 @@ static rpt_run make_run(void)
     r.nskipped = 2;
     r.drift_share = 0.5;
     r.retrain_fraction = 0.7;
-    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, false};
+    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, false, NAN, NAN, 0u};
     r.settings_json = "{\"drift\": {\"stattest\": null, \"drift_share\": 0.5}}";
+    r.retrain_weighted_fraction = NAN; /* no model: the conditions not configured */
+    r.retrain_score_psi = NAN;
+    r.decision_threshold = NAN;
     return r;
 }
 
@@ -229,10 +235,15 @@ Test(reports, json_every_field)
                                       "share_of_drifted_columns",
                                       "drift_share",
                                       "dataset_drift",
+                                      "importance_weighted_share",
+                                      "importance_weighted_share_note",
+                                      "importance_sha256",
+                                      "prediction_drift",
                                       "retrain",
                                       "settings",
                                       "drift_by_columns",
-                                      "skipped_columns"};
+                                      "skipped_columns",
+                                      "importance_not_tested"};
     expect_keys(root, top, sizeof top / sizeof *top);
     expect_str(root, "driftmon_version", "0.1.0");
     expect_str(root, "generated_at", "2026-11-27T23:00:00Z");
@@ -253,6 +264,14 @@ Test(reports, json_every_field)
     const cJSON *rt = get(root, "retrain");
     expect_num(rt, "fraction", 0.7);
     expect_bool(rt, "flagged", false);
+    /* without a model: the model's fields are there, null or empty */
+    cr_assert(cJSON_IsNull(get(rt, "weighted_fraction")));
+    cr_assert(cJSON_IsNull(get(rt, "score_psi")));
+    cr_assert_eq(cJSON_GetArraySize(get(rt, "reasons")), 0);
+    cr_assert(cJSON_IsNull(get(root, "importance_weighted_share")));
+    cr_assert(cJSON_IsNull(get(root, "importance_sha256")));
+    cr_assert(cJSON_IsNull(get(root, "prediction_drift")));
+    cr_assert_eq(cJSON_GetArraySize(get(root, "importance_not_tested")), 0);
 
     /* settings embedded as an object, not as a string */
     const cJSON *st = get(root, "settings");
@@ -281,6 +300,10 @@ Test(reports, json_every_field)
         expect_bool(o, "drift_detected", c->drifted);
         expect_side(o, "reference", &c->ref);
         expect_side(o, "current", &c->cur);
+        if (isnan(c->importance))
+            cr_assert(cJSON_IsNull(get(o, "importance")), "NaN importance must be null");
+        else
+            expect_num(o, "importance", c->importance);
         if (c->kind == STATS_CAT) {
             expect_num(o, "unseen_categories", 2);
             expect_num(o, "unseen_share", 0.2);
@@ -292,11 +315,11 @@ Test(reports, json_every_field)
             cr_assert_str_eq(cJSON_GetArrayItem(lab, 0)->valuestring,
                              "bad\xEF\xBF\xBD\xEF\xBF\xBDlabel");
             cr_assert_str_eq(cJSON_GetArrayItem(lab, 1)->valuestring, "C");
-            cr_assert_eq(cJSON_GetArraySize(o), 12);
+            cr_assert_eq(cJSON_GetArraySize(o), 13);
         } else {
             cr_assert_null(cJSON_GetObjectItemCaseSensitive(o, "unseen_categories"));
             cr_assert_null(cJSON_GetObjectItemCaseSensitive(o, "unseen_share"));
-            cr_assert_eq(cJSON_GetArraySize(o), 9);
+            cr_assert_eq(cJSON_GetArraySize(o), 10);
         }
     }
 
@@ -316,7 +339,8 @@ Test(reports, column_note_in_json_and_escaped_in_html)
     const cJSON *by = get(root, "drift_by_columns");
     expect_str(get(by, "NAME_CONTRACT_TYPE"), "note",
                "numbers in reference, <b>text</b> & \"more\"\xEF\xBF\xBD");
-    cr_assert_eq(cJSON_GetArraySize(get(by, "NAME_CONTRACT_TYPE")), 13);
+    cr_assert_eq(cJSON_GetArraySize(get(by, "NAME_CONTRACT_TYPE")),
+                 14); /* 12 + importance + note */
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(get(by, "AMT_CREDIT"), "note"));
     cJSON_Delete(root);
     char *h = rpt_html_render(&r);
@@ -355,7 +379,7 @@ Test(reports, json_no_column_tested_and_no_settings)
     r.nskipped = 0;
     r.ref_name = NULL;
     r.settings_json = NULL;
-    r.verdict = (stats_verdict){0, 0, NAN, false, false};
+    r.verdict = (stats_verdict){0, 0, NAN, false, false, NAN, NAN, 0u};
     cJSON *root = render_parse(&r, NULL);
     cr_assert(cJSON_IsNull(get(root, "share_of_drifted_columns")));
     expect_num(root, "number_of_columns", 0);
@@ -448,7 +472,7 @@ Test(reports, json_invalid_utf8_becomes_valid)
     rpt_run r = make_run();
     r.cols = c;
     r.ncols = n;
-    r.verdict = (stats_verdict){n, 0, 0.0, false, false};
+    r.verdict = (stats_verdict){n, 0, 0.0, false, false, NAN, NAN, 0u};
     stats_skipped_column sk = {"skip\xFF", "reason \xC1\xBF"};
     r.skipped = &sk;
     r.nskipped = 1;
@@ -618,7 +642,7 @@ static char *verdict_of(size_t tested, size_t drifted, double drift_share, doubl
     r.drift_share = drift_share;
     r.retrain_fraction = fraction;
     double share = tested > 0 ? (double)drifted / (double)tested : NAN;
-    r.verdict = (stats_verdict){tested, drifted, share, dataset_drift, retrain};
+    r.verdict = (stats_verdict){tested, drifted, share, dataset_drift, retrain, NAN, NAN, 0u};
     char *h = rpt_html_render(&r);
     cr_assert_not_null(h);
     const char *p = strstr(h, "id=\"verdict\">");
@@ -733,4 +757,96 @@ Test(reports, html_skipped_and_missing_share)
     cr_assert_not_null(strstr(h, "2 of 3 columns drifted (67 %): dataset drift; retraining "
                                  "not flagged, threshold 70 %"));
     free(h);
+}
+
+/* The model's fields (issue 17): what the rpt_run holds, nothing computed by the renderer. */
+Test(reports, json_model_fields)
+{
+    rpt_run r = make_run();
+    static const stats_untested_importance untested[] = {{"TARGET", 3.5, "excluded"},
+                                                         {"GONE", 0.0, "in neither dataset"}};
+    stats_score_drift sd;
+    memset(&sd, 0, sizeof sd);
+    for (int i = 0; i < STATS_SCORE_NEDGES; i++)
+        sd.edges[i] = 0.1 * (i + 1);
+    for (int i = 0; i < STATS_SCORE_NBINS; i++) {
+        sd.ref_count[i] = 10;
+        sd.cur_count[i] = (uint64_t)i;
+    }
+    sd.ref_n = 100;
+    sd.cur_n = 45;
+    sd.psi = 0.1234;
+    sd.band = STATS_BAND_WATCH;
+    sd.ref_approval = 0.75;
+    sd.cur_approval = 0.5;
+    r.retrain_weighted_fraction = 0.3;
+    r.retrain_score_psi = 0.1;
+    r.verdict.importance_weighted_share = 0.625;
+    r.verdict.score_psi = 0.1234;
+    r.verdict.retrain = true;
+    r.verdict.retrain_reasons = STATS_RETRAIN_WEIGHTED_SHARE | STATS_RETRAIN_SCORE_PSI;
+    r.importance_sha256 = "00ff";
+    r.untested = untested;
+    r.nuntested = 2;
+    r.score_column = "score";
+    r.score = &sd;
+    r.score_ref = (stats_side){307511, 7, 1};
+    r.score_cur = (stats_side){48744, 2, 0};
+    r.decision_threshold = 0.52;
+    cJSON *root = render_parse(&r, NULL);
+    expect_num(root, "importance_weighted_share", 0.625);
+    cr_assert(cJSON_IsNull(get(root, "importance_weighted_share_note")));
+    expect_str(root, "importance_sha256", "00ff");
+    const cJSON *p = get(root, "prediction_drift");
+    expect_str(p, "column", "score");
+    expect_num(p, "psi", 0.1234);
+    expect_str(p, "band", "watch");
+    expect_num(p, "reference_rows", 100);
+    expect_num(p, "current_rows", 45);
+    expect_num(p, "reference_approval_rate", 0.75);
+    expect_num(p, "current_approval_rate", 0.5);
+    expect_num(p, "decision_threshold", 0.52);
+    expect_num(p, "reference_missing", 8); /* 7 missing + 1 non-finite */
+    expect_num(p, "current_missing", 2);
+    const cJSON *edges = get(p, "edges"), *rc = get(p, "reference_counts"),
+                *cc = get(p, "current_counts");
+    cr_assert_eq(cJSON_GetArraySize(edges), 9);
+    cr_assert_eq(cJSON_GetArraySize(rc), 10);
+    cr_assert_eq(cJSON_GetArraySize(cc), 10);
+    for (int i = 0; i < 9; i++)
+        cr_assert_eq(cJSON_GetArrayItem(edges, i)->valuedouble, 0.1 * (i + 1));
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(cJSON_GetArrayItem(rc, i)->valuedouble, 10.0);
+        cr_assert_eq(cJSON_GetArrayItem(cc, i)->valuedouble, (double)i);
+    }
+    const cJSON *rt = get(root, "retrain");
+    expect_bool(rt, "flagged", true);
+    expect_num(rt, "weighted_fraction", 0.3);
+    expect_num(rt, "score_psi", 0.1);
+    const cJSON *reasons = get(rt, "reasons");
+    cr_assert_eq(cJSON_GetArraySize(reasons), 2);
+    cr_assert_str_eq(cJSON_GetArrayItem(reasons, 0)->valuestring, "weighted_share");
+    cr_assert_str_eq(cJSON_GetArrayItem(reasons, 1)->valuestring, "score_psi");
+    const cJSON *nt = get(root, "importance_not_tested");
+    static const char *const ntnames[] = {"TARGET", "GONE"};
+    expect_keys(nt, ntnames, 2);
+    expect_num(get(nt, "TARGET"), "importance", 3.5);
+    expect_str(get(nt, "GONE"), "reason", "in neither dataset");
+    cJSON_Delete(root);
+
+    /* no PSI (a side without scores): psi and band null, the note says why; importances
+     * summing to 0: the share null with its reason */
+    r.score = NULL;
+    r.score_note = "no score in current (every value missing or not finite)";
+    r.verdict.importance_weighted_share = NAN;
+    r.weighted_note = "the tested columns' importances sum to 0";
+    root = render_parse(&r, NULL);
+    p = get(root, "prediction_drift");
+    cr_assert(cJSON_IsNull(get(p, "psi")));
+    cr_assert(cJSON_IsNull(get(p, "band")));
+    expect_str(p, "note", r.score_note);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "edges"));
+    cr_assert(cJSON_IsNull(get(root, "importance_weighted_share")));
+    expect_str(root, "importance_weighted_share_note", r.weighted_note);
+    cJSON_Delete(root);
 }
