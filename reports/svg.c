@@ -683,6 +683,10 @@ int rpt_importance_points(const stats_column_result *cols, size_t n, rpt_imp_poi
         if (ntop < RPT_IMP_TOP)
             ntop++;
     }
+    /* and more important than the average tested column: with few columns, the fifth
+     * largest importance may be a small one */
+    while (ntop > 0 && cols[top[ntop - 1]].importance / total < 1.0 / (double)n)
+        ntop--;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         double y = rpt_drift_relative(&cols[i]);

@@ -132,7 +132,8 @@ void rpt_svg_score(rpt_buf *b, const stats_score_drift *s, const char *title);
  *       importance weighs 0, as in the importance-weighted share);
  *   y = its drift relative to its threshold (rpt_drift_relative): 1 on the threshold, above
  *       1 drifted.
- * The "top" columns are the RPT_IMP_TOP largest positive importances (ties: table order).
+ * The "top" columns are the RPT_IMP_TOP largest positive importances (ties: table order)
+ * that are also at least the average share, 1 / n (n the tested columns).
  */
 enum {
     RPT_IMP_W = 480, /* viewBox; plot area x 34 .. 470, y 8 .. 176 */

@@ -644,23 +644,24 @@ Test(svg, importance_chart_points_and_coordinates)
         imp_col("EXT_SOURCE_3", STATS_TEST_WASSERSTEIN, 0.1, 0.25, true, 40.0),
         imp_col("EXT_SOURCE_2", STATS_TEST_WASSERSTEIN, 0.1, 0.05, false, 30.0),
         imp_col("bureau_a", STATS_TEST_WASSERSTEIN, 0.1, 0.5, true, 1.0), /* y 5: on top */
-        imp_col("DAYS_BIRTH", STATS_TEST_KS, 0.05, 0.0025, true, 10.0),   /* y = 2 */
+        imp_col("DAYS_BIRTH", STATS_TEST_KS, 0.05, 0.0025, true, 15.0),   /* y = 2 */
         imp_col("no_importance", STATS_TEST_WASSERSTEIN, 0.1, 0.02, false, NAN),
         imp_col("no_score", STATS_TEST_WASSERSTEIN, 0.1, NAN, false, 5.0),
-        imp_col("CREDIT_TERM", STATS_TEST_WASSERSTEIN, 0.1, 0.08, false, 10.0),
+        imp_col("CREDIT_TERM", STATS_TEST_WASSERSTEIN, 0.1, 0.08, false, 5.0),
         imp_col("bureau_b", STATS_TEST_WASSERSTEIN, 0.1, 0.2, true, 4.0),
     };
-    /* total 40 + 30 + 1 + 10 + 5 + 10 + 4 = 100; top 5: 40, 30, 10 (DAYS_BIRTH), 10
-     * (CREDIT_TERM, later in table order), 5 (no_score, which has no point) */
+    /* total 40 + 30 + 1 + 15 + 5 + 5 + 4 = 100; the 5 largest: 40, 30, 15 (DAYS_BIRTH), 5
+     * (no_score, first in table order), 5 (CREDIT_TERM); of them at least the average share
+     * 1/8 = 12.5 %: 40, 30 and 15 */
     rpt_imp_point p[8];
     size_t n = 99;
     cr_assert_eq(rpt_importance_points(c, 8, p, &n), 0);
     cr_assert_eq(n, 7, "no_score has no point: %zu", n);
     static const size_t idx[7] = {0, 1, 2, 3, 4, 6, 7};
-    double wantx[7] = {0.40, 0.30, 0.01, 0.10, 0.0, 0.10, 0.04};
+    double wantx[7] = {0.40, 0.30, 0.01, 0.15, 0.0, 0.05, 0.04};
     double wanty[7] = {0.25 / 0.1, 0.05 / 0.1, 0.5 / 0.1, log(0.0025) / log(0.05),
                        0.02 / 0.1, 0.08 / 0.1, 0.2 / 0.1};
-    bool wanttop[7] = {true, true, false, true, false, true, false};
+    bool wanttop[7] = {true, true, false, true, false, false, false};
     for (size_t i = 0; i < 7; i++) {
         cr_assert_eq(p[i].index, idx[i]);
         assert_close(p[i].x, wantx[i], "x");
@@ -692,7 +693,7 @@ Test(svg, importance_chart_points_and_coordinates)
     }
     /* the threshold line at y = 1: 176 - 168 / 3 = 120 */
     cr_assert_not_null(strstr(s, "d=\"M34.0 120.0H470.0\""), "%s", s);
-    cr_assert_eq(count_of(s, "class=\"top\""), 4);
+    cr_assert_eq(count_of(s, "class=\"top\""), 3);
     /* named: the drifted top columns, EXT_SOURCE_3 and DAYS_BIRTH, not the drifted bureau ones */
     cr_assert_eq(count_of(s, "<text class=\"name\""), 2);
     cr_assert_not_null(strstr(s, ">EXT_SOURCE_3</text>"));
