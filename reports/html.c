@@ -321,8 +321,8 @@ static void put_importance_chart(rpt_buf *b, const rpt_run *r)
                        "the tested columns; y: its drift score relative to its threshold "
                        "(p-value tests on the log scale; dashed line: the threshold). "
                        "<span class=\"key curbar\"></span>drifted, "
-                       "&#9675; not drifted; ringed: the %d most important columns, named "
-                       "when they drifted.</p>\n",
+                       "&#9675; not drifted; ringed: the %d most important columns that "
+                       "carry more than the average share, named when they drifted.</p>\n",
                        RPT_IMP_TOP);
         bool any = false;
         for (size_t i = 0; i < n; i++) {
