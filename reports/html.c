@@ -3,8 +3,10 @@
  * fetched.  Every data-derived string goes through rpt_buf_put_html() (rpt_html_escape).
  *
  * The page is built section by section into one rpt_buf (html_internal.h): head, header
- * with the verdict sentence, the column table, the skipped columns, the settings.  The
- * analyst report's SVG plots (a later issue) slot in as further sections.
+ * with the verdict sentence, the summary (the memo sentence, the retrain rule's conditions,
+ * the score panel, the drift-vs-importance chart), the columns by importance (when the run
+ * has importances), the column table (most drifted first, with its plots), the skipped
+ * columns, the settings.
  */
 #include "reports/report.h"
 #include "reports/html_internal.h"
@@ -123,6 +125,252 @@ static int rank_cmp(const void *pa, const void *pb)
     return (a->index > b->index) - (a->index < b->index);
 }
 
+/* ---- the model (issue 17) ------------------------------------------------------------ */
+
+/* The figures of the memo sentence and the reasons, printed once each way: shares as
+ * percentages with one decimal (more when needed to stay on the right side of a threshold),
+ * the PSI with two decimals (more near a band edge or the rule's threshold). */
+static void format_share1(char *out, size_t outlen, double share, double t1, double t2)
+{
+    format_pct(out, outlen, share, 1, t1, t2);
+}
+
+static void format_psi(char *out, size_t outlen, double psi, double rule)
+{
+    double bounds[3] = {0.1, 0.25, rule};
+    format_num(out, outlen, psi, 1.0, true, 2, bounds, 3);
+}
+
+/* "12 of 132 columns drifted (9.1 %); together they carry 3.4 % of the model's importance;
+ * the score's PSI is 0.04 (stable)": the clauses about the model only when the run had
+ * importances (importance_sha256) and a score column. */
+static void put_memo(rpt_buf *b, const rpt_run *r)
+{
+    const stats_verdict *v = &r->verdict;
+    char num[64];
+    rpt_buf_printf(b, "<p class=\"memo\" id=\"memo\">%zu of %zu column%s drifted ",
+                   v->number_of_drifted_columns, v->number_of_columns,
+                   v->number_of_columns == 1 ? "" : "s");
+    if (v->number_of_columns == 0 || !isfinite(v->share_of_drifted_columns)) {
+        rpt_buf_puts(b, "(no column tested)");
+    } else {
+        format_share1(num, sizeof num, v->share_of_drifted_columns, r->drift_share,
+                      r->retrain_fraction);
+        rpt_buf_printf(b, "(%s %%)", num);
+    }
+    if (r->importance_sha256 != NULL) {
+        double w = v->importance_weighted_share;
+        if (isfinite(w)) {
+            format_share1(num, sizeof num, w, r->retrain_weighted_fraction, NAN);
+            rpt_buf_printf(b, "; %s %s %% of the model&rsquo;s importance",
+                           v->number_of_drifted_columns == 1 ? "it carries" : "together they carry",
+                           num);
+        } else {
+            rpt_buf_puts(b, "; their share of the model&rsquo;s importance is not defined");
+            if (r->weighted_note != NULL) {
+                rpt_buf_puts(b, " (");
+                rpt_buf_put_html(b, r->weighted_note);
+                rpt_buf_puts(b, ")");
+            }
+        }
+    }
+    if (r->score_column != NULL) {
+        if (r->score != NULL) {
+            format_psi(num, sizeof num, r->score->psi, r->retrain_score_psi);
+            rpt_buf_printf(b, "; the score&rsquo;s PSI is %s (%s)", num,
+                           stats_psi_band_name(r->score->band));
+        } else {
+            rpt_buf_puts(b, "; the score&rsquo;s PSI is not defined");
+            if (r->score_note != NULL) {
+                rpt_buf_puts(b, " (");
+                rpt_buf_put_html(b, r->score_note);
+                rpt_buf_puts(b, ")");
+            }
+        }
+    }
+    rpt_buf_puts(b, "</p>\n");
+}
+
+/* Each configured condition of the retrain rule, its figure and whether it held (bold). */
+static void put_reasons(rpt_buf *b, const rpt_run *r)
+{
+    const stats_verdict *v = &r->verdict;
+    char fig[64], thr[64];
+    rpt_buf_printf(b, "<p id=\"reasons\">Retraining <strong>%s</strong>: ",
+                   v->retrain ? "flagged" : "not flagged");
+    bool held = v->retrain_reasons & STATS_RETRAIN_SHARE;
+    format_share1(fig, sizeof fig, v->share_of_drifted_columns, r->drift_share,
+                  r->retrain_fraction);
+    format_threshold_pct(thr, sizeof thr, r->retrain_fraction);
+    rpt_buf_printf(b, "%sthe share of drifted columns, %s %%, is %s %s %%%s",
+                   held ? "<strong>" : "", fig, held ? "above" : "not above", thr,
+                   held ? "</strong>" : "");
+    if (isfinite(r->retrain_weighted_fraction)) {
+        held = v->retrain_reasons & STATS_RETRAIN_WEIGHTED_SHARE;
+        format_threshold_pct(thr, sizeof thr, r->retrain_weighted_fraction);
+        if (isfinite(v->importance_weighted_share)) {
+            format_share1(fig, sizeof fig, v->importance_weighted_share,
+                          r->retrain_weighted_fraction, NAN);
+            rpt_buf_printf(b, "; %sthe importance-weighted share, %s %%, is %s %s %%%s",
+                           held ? "<strong>" : "", fig, held ? "above" : "not above", thr,
+                           held ? "</strong>" : "");
+        } else {
+            rpt_buf_printf(b, "; the importance-weighted share (limit %s %%) is not defined", thr);
+        }
+    }
+    if (isfinite(r->retrain_score_psi)) {
+        held = v->retrain_reasons & STATS_RETRAIN_SCORE_PSI;
+        format_num(thr, sizeof thr, r->retrain_score_psi, 1.0, false, 6, NULL, 0);
+        if (isfinite(v->score_psi)) {
+            format_psi(fig, sizeof fig, v->score_psi, r->retrain_score_psi);
+            rpt_buf_printf(b, "; %sthe score&rsquo;s PSI, %s, is %s %s%s", held ? "<strong>" : "",
+                           fig, held ? "at or above" : "below", thr, held ? "</strong>" : "");
+        } else {
+            rpt_buf_printf(b, "; the score&rsquo;s PSI (limit %s) is not defined", thr);
+        }
+    }
+    rpt_buf_puts(b, ".</p>\n");
+}
+
+static void put_rate(rpt_buf *b, double rate)
+{
+    char num[64];
+    format_pct(num, sizeof num, rate, 1, NAN, NAN);
+    rpt_buf_printf(b, "%s%s", num, isfinite(rate) ? " %" : "");
+}
+
+/* The score panel: the two distributions on the common decile bins, the PSI and its band,
+ * the approval rates side by side, the threshold. */
+static void put_score_panel(rpt_buf *b, const rpt_run *r)
+{
+    if (r->score_column == NULL)
+        return;
+    const stats_score_drift *s = r->score;
+    rpt_buf_puts(b, "<div class=\"panel\" id=\"score\">\n<h3>The score: ");
+    rpt_buf_put_html(b, r->score_column);
+    rpt_buf_puts(b, "</h3>\n");
+    if (s == NULL) {
+        rpt_buf_puts(b, "<p>No PSI");
+        if (r->score_note != NULL) {
+            rpt_buf_puts(b, ": ");
+            rpt_buf_put_html(b, r->score_note);
+        }
+        rpt_buf_puts(b, ".</p>\n</div>\n");
+        return;
+    }
+    char num[64];
+    format_psi(num, sizeof num, s->psi, r->retrain_score_psi);
+    rpt_buf_printf(b,
+                   "<p>PSI <strong>%s</strong> <span class=\"band %s\">%s</span> "
+                   "<span class=\"note\">(stable &lt; 0.1 &le; watch &lt; 0.25 &le; act)"
+                   "</span></p>\n",
+                   num, stats_psi_band_name(s->band), stats_psi_band_name(s->band));
+    char *title = NULL;
+    rpt_buf t;
+    rpt_buf_init(&t);
+    rpt_buf_puts(&t, "the score ");
+    rpt_buf_puts(&t, r->score_column);
+    rpt_buf_puts(&t, " on the reference's deciles: reference and current shares");
+    title = rpt_buf_take(&t);
+    if (title == NULL) {
+        b->failed = true;
+        return;
+    }
+    rpt_svg_score(b, s, title);
+    free(title);
+    rpt_buf_puts(b, "<p class=\"legend\"><span class=\"key refbar\"></span>reference "
+                    "<span class=\"key curbar\"></span>current: share of scores in each decile "
+                    "bin of the reference (bin 1 the lowest)</p>\n"
+                    "<table class=\"rates\"><thead><tr><th></th><th>Reference</th>"
+                    "<th>Current</th></tr></thead>\n<tbody>\n<tr><td>Approval rate");
+    if (isfinite(r->decision_threshold)) {
+        format_num(num, sizeof num, r->decision_threshold, 1.0, false, 6, NULL, 0);
+        rpt_buf_printf(b, " (score &lt; %s)", num);
+    }
+    rpt_buf_puts(b, "</td><td class=\"n\">");
+    put_rate(b, s->ref_approval);
+    rpt_buf_puts(b, "</td><td class=\"n\">");
+    put_rate(b, s->cur_approval);
+    rpt_buf_printf(b,
+                   "</td></tr>\n<tr><td>Scores compared</td><td class=\"n\">%" PRIu64
+                   "</td><td class=\"n\">%" PRIu64 "</td></tr>\n"
+                   "<tr><td>Scores missing or not finite</td><td class=\"n\">%" PRIu64
+                   "</td><td class=\"n\">%" PRIu64 "</td></tr>\n</tbody></table>\n</div>\n",
+                   s->ref_n, s->cur_n, r->score_ref.missing + r->score_ref.nonfinite,
+                   r->score_cur.missing + r->score_cur.nonfinite);
+}
+
+static void put_importance_chart(rpt_buf *b, const rpt_run *r)
+{
+    if (r->ncols == 0)
+        return;
+    rpt_imp_point *p = malloc(r->ncols * sizeof *p);
+    if (p == NULL) {
+        b->failed = true;
+        return;
+    }
+    size_t n = 0;
+    if (rpt_importance_points(r->cols, r->ncols, p, &n) == 0 && n > 0) {
+        rpt_buf_puts(b, "<div class=\"panel\" id=\"importance\">\n<h3>Drift against "
+                        "importance</h3>\n");
+        rpt_svg_importance(b, p, n, r->cols,
+                           "drift relative to the threshold against the share of the model's "
+                           "importance, one point per tested column");
+        rpt_buf_printf(b,
+                       "<p class=\"legend\">x: the column&rsquo;s share of the importance of "
+                       "the tested columns; y: its drift score relative to its threshold "
+                       "(p-value tests on the log scale; dashed line: the threshold). "
+                       "<span class=\"key curbar\"></span>drifted, "
+                       "&#9675; not drifted; ringed: the %d most important columns that "
+                       "carry more than the average share, named when they drifted.</p>\n",
+                       RPT_IMP_TOP);
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+            if (!p[i].top || !p[i].drifted)
+                continue;
+            rpt_buf_puts(b, any ? ", "
+                                : "<p class=\"where\"><strong>Drifted among the most "
+                                  "important:</strong> ");
+            rpt_buf_put_html(b, r->cols[p[i].index].name);
+            any = true;
+        }
+        if (any)
+            rpt_buf_puts(b, ".</p>\n");
+        rpt_buf_puts(b, "</div>\n");
+    }
+    free(p);
+}
+
+/* The columns the importances name that were not tested. */
+static void put_untested(rpt_buf *b, const rpt_run *r)
+{
+    if (r->nuntested == 0)
+        return;
+    rpt_buf_puts(b, "<p class=\"where\"><strong>With an importance but not tested:</strong> ");
+    for (size_t i = 0; i < r->nuntested; i++) {
+        char num[64];
+        format_num(num, sizeof num, r->untested[i].importance, 1.0, false, 6, NULL, 0);
+        if (i > 0)
+            rpt_buf_puts(b, "; ");
+        rpt_buf_put_html(b, r->untested[i].name);
+        rpt_buf_printf(b, " (importance %s, ", num);
+        rpt_buf_put_html(b, r->untested[i].reason);
+        rpt_buf_puts(b, ")");
+    }
+    rpt_buf_puts(b, ".</p>\n");
+}
+
+static void put_model(rpt_buf *b, const rpt_run *r)
+{
+    rpt_buf_puts(b, "<section id=\"summary\">\n<h2>Summary</h2>\n");
+    put_memo(b, r);
+    put_reasons(b, r);
+    put_score_panel(b, r);
+    put_importance_chart(b, r);
+    put_untested(b, r);
+    rpt_buf_puts(b, "</section>\n");
+}
+
 /* ---- sections ---------------------------------------------------------------------- */
 
 static const char html_css[] =
@@ -155,6 +403,11 @@ static const char html_css[] =
     ".key.ref{background:rgba(0,114,178,.35);border:1px solid #0072B2}\n"
     ".key.cur{border-top:2px solid #D55E00;height:0}\n"
     ".key.curbar{background:#D55E00}.key.refbar{background:#0072B2}\n"
+    ".memo{font-size:1.05em;padding:.5em .8em;border:1px dashed #888;background:#fafafa}\n"
+    ".panel{display:inline-block;vertical-align:top;margin:0 1.5em 1em 0}"
+    ".panel h3{font-size:1em;margin:.4em 0}\n"
+    ".band{font-weight:600;padding:0 .5em;border-radius:.8em;border:1px solid}"
+    ".band.stable{color:#1b7f3b}.band.watch{color:#7a3d00}.band.act{color:#b00020}\n"
     "@media (max-width:700px){body{margin:.6em}table{font-size:.85em}"
     "th,td{padding:.2em .3em}tbody td:first-child{min-width:9em}\n"
     /* phones: each column of the data becomes a card, labels from CSS (no per-row bytes) */
@@ -163,12 +416,13 @@ static const char html_css[] =
     "#columns tr{border:1px solid #ccc;margin:.5em 0;padding:.3em}"
     "#columns td{border:0;padding:.1em .3em;text-align:left}"
     "#columns td:first-child{font-weight:600}"
-    "#columns td:nth-child(n+2):nth-child(-n+6){display:inline-block}"
+    "#columns td:nth-child(n+2):nth-child(-n+7){display:inline-block}"
     "#columns td:nth-child(3)::before{content:'test '}"
     "#columns td:nth-child(4)::before{content:'threshold '}"
     "#columns td:nth-child(5)::before{content:'score '}"
-    "#columns td:nth-child(7)::before{content:'missing ref / cur: '}"
-    "#columns td:nth-child(8)::before{content:'unseen categories: '}"
+    "#columns td:nth-child(7)::before{content:'importance '}"
+    "#columns td:nth-child(8)::before{content:'missing ref / cur: '}"
+    "#columns td:nth-child(9)::before{content:'unseen categories: '}"
     "#columns td:empty{display:none}}\n"
     "@media print{body{margin:0;font-size:10pt}.scroll{overflow:visible}"
     "tr{break-inside:avoid}th{background:#fff}"
@@ -227,8 +481,16 @@ static void put_header(rpt_buf *b, const rpt_run *r)
     rpt_buf_printf(b, "<dt>Dataset drift when</dt><dd>share of drifted columns &ge; %s %%</dd>\n",
                    num);
     format_threshold_pct(num, sizeof num, r->retrain_fraction);
-    rpt_buf_printf(b, "<dt>Retraining when</dt><dd>share of drifted columns &gt; %s %%</dd>\n",
-                   num);
+    rpt_buf_printf(b, "<dt>Retraining when</dt><dd>share of drifted columns &gt; %s %%", num);
+    if (isfinite(r->retrain_weighted_fraction)) {
+        format_threshold_pct(num, sizeof num, r->retrain_weighted_fraction);
+        rpt_buf_printf(b, ", or importance-weighted share &gt; %s %%", num);
+    }
+    if (isfinite(r->retrain_score_psi)) {
+        format_num(num, sizeof num, r->retrain_score_psi, 1.0, false, 6, NULL, 0);
+        rpt_buf_printf(b, ", or the score&rsquo;s PSI &ge; %s", num);
+    }
+    rpt_buf_puts(b, "</dd>\n");
     put_meta_row(b, "Generated", r->generated_at);
     put_meta_row(b, "driftmon", r->version);
     rpt_buf_puts(b, "</dl>\n</header>\n");
@@ -274,7 +536,35 @@ static void put_missing_jump(rpt_buf *b, const stats_column_result *c)
                    (k - r) * 100.0, k > r ? "\xE2\x96\xB2" : "\xE2\x96\xBC", (k - r) * 100.0);
 }
 
-static void put_column_row(rpt_buf *b, const stats_column_result *c, const char *plot)
+/* The importance cell: the share of the tested columns' importance (total > 0), the raw
+ * number in the tooltip; a dash without one. */
+static void put_importance_cell(rpt_buf *b, double importance, double total)
+{
+    char num[64], raw[64];
+    if (!isfinite(importance)) {
+        rpt_buf_puts(b, "<td class=\"n\">\xE2\x80\x94</td>");
+        return;
+    }
+    format_num(raw, sizeof raw, importance, 1.0, false, 6, NULL, 0);
+    if (total > 0.0) {
+        format_pct(num, sizeof num, importance / total, 1, NAN, NAN);
+        rpt_buf_printf(b, "<td class=\"n\" title=\"importance %s\">%s %%</td>", raw, num);
+    } else {
+        rpt_buf_printf(b, "<td class=\"n\">%s</td>", raw);
+    }
+}
+
+/* The sum of the tested columns' importances (a NaN importance weighs 0). */
+static double importance_total(const rpt_run *r)
+{
+    double t = 0.0;
+    for (size_t i = 0; i < r->ncols; i++)
+        if (isfinite(r->cols[i].importance))
+            t += r->cols[i].importance;
+    return t;
+}
+
+static void put_column_row(rpt_buf *b, const stats_column_result *c, const char *plot, double total)
 {
     char thr[64], score[64];
     double bound[1] = {c->threshold};
@@ -305,8 +595,10 @@ static void put_column_row(rpt_buf *b, const stats_column_result *c, const char 
     rpt_buf_put_html(b, stats_test_name(c->test) != NULL ? stats_test_name(c->test) : "?");
     rpt_buf_printf(b,
                    "</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                   "<td><span class=\"badge %s\">%s</span></td><td class=\"n\">",
+                   "<td><span class=\"badge %s\">%s</span></td>",
                    thr, score, badge_class, badge_text);
+    put_importance_cell(b, c->importance, total);
+    rpt_buf_puts(b, "<td class=\"n\">");
     put_missing(b, &c->ref);
     rpt_buf_puts(b, " / ");
     put_missing(b, &c->cur);
@@ -381,21 +673,90 @@ static void put_columns(rpt_buf *b, const rpt_run *r)
     }
     qsort(rank, r->ncols, sizeof *rank, rank_cmp);
     put_drifted_list(b, r, rank);
-    rpt_buf_puts(b, "<p>Most drifted first: distance tests by score / threshold, p-value "
-                    "tests by threshold / p-value.</p>\n"
-                    "<p class=\"legend\">Plots: <span class=\"key ref\"></span>reference "
-                    "(filled area) <span class=\"key cur\"></span>current (line) on common "
-                    "bins; for categories <span class=\"key refbar\"></span>reference (left "
-                    "bar) <span class=\"key curbar\"></span>current (right bar), top "
-                    "categories then &ldquo;other&rdquo;. &#9650;/&#9660; marks a jump of the "
-                    "missing share of 5 points or more.</p>\n"
-                    "<div class=\"scroll\"><table>\n<thead><tr><th>Column</th><th>Type</th>"
-                    "<th>Test</th><th>Threshold</th><th>Score</th><th>Drift</th>"
-                    "<th>Missing (ref / cur)</th><th>Unseen cate\xC2\xADgories</th>"
-                    "<th>Reference vs current</th></tr></thead>\n<tbody>\n");
+    rpt_buf_puts(
+        b,
+        "<p>Most drifted first: distance tests by score / threshold, p-value "
+        "tests by threshold / p-value.</p>\n"
+        "<p class=\"legend\">Plots: <span class=\"key ref\"></span>reference "
+        "(filled area) <span class=\"key cur\"></span>current (line) on common "
+        "bins; for categories <span class=\"key refbar\"></span>reference (left "
+        "bar) <span class=\"key curbar\"></span>current (right bar), top "
+        "categories then &ldquo;other&rdquo;. &#9650;/&#9660; marks a jump of the "
+        "missing share of 5 points or more.</p>\n"
+        "<div class=\"scroll\"><table>\n<thead><tr><th>Column</th><th>Type</th>"
+        "<th>Test</th><th>Threshold</th><th>Score</th><th>Drift</th>"
+        "<th>Impor\xC2\xADtance</th><th>Missing (ref / cur)</th><th>Unseen cate\xC2\xADgories</th>"
+        "<th>Reference vs current</th></tr></thead>\n<tbody>\n");
+    double total = importance_total(r);
     for (size_t i = 0; i < r->ncols; i++)
-        put_column_row(b, &r->cols[rank[i].index], r->plots ? r->plots[rank[i].index] : NULL);
+        put_column_row(b, &r->cols[rank[i].index], r->plots ? r->plots[rank[i].index] : NULL,
+                       total);
     rpt_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
+    free(rank);
+}
+
+/* Most important first, the ties in table order. */
+static int importance_cmp(const void *pa, const void *pb)
+{
+    const col_rank *a = pa, *b = pb;
+    if (a->key != b->key)
+        return a->key > b->key ? -1 : 1;
+    return (a->index > b->index) - (a->index < b->index);
+}
+
+/*
+ * The columns most important first, when the tested columns' importances sum to more than 0:
+ * a compact table (no plots: the plots are in the drift-first table below, which stays the
+ * main one) with each column's share, the running total and the drift, so that "the top
+ * columns carry 80 % of the importance and none of them drifted" can be read off.  No
+ * script: a <details>, open.
+ */
+static void put_by_importance(rpt_buf *b, const rpt_run *r)
+{
+    double total = importance_total(r);
+    if (r->ncols == 0 || !(total > 0.0) || !isfinite(total))
+        return;
+    col_rank *rank = calloc(r->ncols, sizeof *rank);
+    if (rank == NULL) {
+        b->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < r->ncols; i++) {
+        rank[i].index = i;
+        rank[i].key = isfinite(r->cols[i].importance) ? r->cols[i].importance : 0.0;
+    }
+    qsort(rank, r->ncols, sizeof *rank, importance_cmp);
+    rpt_buf_puts(b, "<section id=\"by-importance\">\n<details open>\n<summary><h2 "
+                    "style=\"display:inline\">Columns by importance</h2></summary>\n"
+                    "<p>Most important first; importance as a share of the tested columns&rsquo; "
+                    "total, and the running total; drift / threshold as in the chart (1 on the "
+                    "threshold).  The full table, most drifted first, "
+                    "follows.</p>\n<div class=\"scroll\"><table>\n<thead><tr><th>Column</th>"
+                    "<th>Importance</th><th>Cumulative</th><th>Drift</th><th>Drift / "
+                    "threshold</th></tr></thead>\n<tbody>\n");
+    double cum = 0.0;
+    for (size_t i = 0; i < r->ncols; i++) {
+        const stats_column_result *c = &r->cols[rank[i].index];
+        char num[64];
+        rpt_buf_puts(b, "<tr><td>");
+        rpt_buf_put_html(b, c->name);
+        rpt_buf_puts(b, "</td>");
+        put_importance_cell(b, c->importance, total);
+        cum += rank[i].key;
+        format_pct(num, sizeof num, cum / total, 1, NAN, NAN);
+        rpt_buf_printf(b, "<td class=\"n\">%s %%</td><td><span class=\"badge %s\">%s</span></td>",
+                       num,
+                       isnan(c->score) ? "na"
+                       : c->drifted    ? "drift"
+                                       : "ok",
+                       isnan(c->score) ? "no score"
+                       : c->drifted    ? "drifted"
+                                       : "no drift");
+        double rel = rpt_drift_relative(c);
+        format_num(num, sizeof num, rel, 1.0, false, 3, NULL, 0);
+        rpt_buf_printf(b, "<td class=\"n\">%s</td></tr>\n", num);
+    }
+    rpt_buf_puts(b, "</tbody>\n</table></div>\n</details>\n</section>\n");
     free(rank);
 }
 
@@ -443,6 +804,8 @@ char *rpt_html_render(const rpt_run *r)
     put_head(&b, r);
     put_header(&b, r);
     rpt_buf_puts(&b, "<main>\n");
+    put_model(&b, r);
+    put_by_importance(&b, r);
     put_columns(&b, r);
     put_skipped(&b, r);
     put_settings(&b, r);

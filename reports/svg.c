@@ -342,16 +342,21 @@ static void put_pct(rpt_buf *b, double share)
     rpt_buf_printf(b, "%.1f %%", share * 100.0);
 }
 
-static void svg_open(rpt_buf *b, const char *cls, const char *title)
+static void svg_open_size(rpt_buf *b, const char *cls, const char *title, int w, int h)
 {
     rpt_buf_printf(b,
                    "<svg class=\"%s\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
                    "role=\"img\" aria-label=\"",
-                   cls, RPT_SVG_W, RPT_SVG_H, RPT_SVG_W, RPT_SVG_H);
+                   cls, w, h, w, h);
     rpt_buf_put_html(b, title);
     rpt_buf_puts(b, "\"><title>");
     rpt_buf_put_html(b, title);
     rpt_buf_puts(b, "</title>");
+}
+
+static void svg_open(rpt_buf *b, const char *cls, const char *title)
+{
+    svg_open_size(b, cls, title, RPT_SVG_W, RPT_SVG_H);
 }
 
 /* ---- drawing ------------------------------------------------------------------------- */
@@ -595,4 +600,187 @@ void rpt_svg_series(rpt_buf *b, const rpt_series *s, size_t nx, const char *titl
     else
         put_num_label(b, top);
     rpt_buf_puts(b, "</text></svg>");
+}
+
+/* ---- the model (issue 17) ------------------------------------------------------------ */
+
+void rpt_svg_score(rpt_buf *b, const stats_score_drift *s, const char *title)
+{
+    if (s == NULL || s->ref_n == 0 || s->cur_n == 0)
+        return;
+    double ref[STATS_SCORE_NBINS], cur[STATS_SCORE_NBINS];
+    for (size_t i = 0; i < STATS_SCORE_NBINS; i++) {
+        ref[i] = (double)s->ref_count[i] / (double)s->ref_n;
+        cur[i] = (double)s->cur_count[i] / (double)s->cur_n;
+    }
+    double x0 = PAD_L, x1 = RPT_SCORE_W - PAD_R, y0 = PAD_T, base = RPT_SCORE_H - PAD_B;
+    double top = top_share(ref, cur, STATS_SCORE_NBINS);
+    double gw = (x1 - x0) / (double)STATS_SCORE_NBINS, bw = gw * 0.36, sy = (base - y0) / top;
+    svg_open_size(b, "plot score", title, RPT_SCORE_W, RPT_SCORE_H);
+    for (size_t i = 0; i < STATS_SCORE_NBINS; i++) {
+        double gx = x0 + gw * (double)i, hr = ref[i] * sy, hc = cur[i] * sy;
+        rpt_buf_printf(b, "<g><title>bin %zu ", i + 1);
+        if (i == 0)
+            rpt_buf_printf(b, "(-inf, %.4g]", s->edges[0]);
+        else if (i == STATS_SCORE_NBINS - 1)
+            rpt_buf_printf(b, "(%.4g, inf)", s->edges[STATS_SCORE_NEDGES - 1]);
+        else
+            rpt_buf_printf(b, "(%.4g, %.4g]", s->edges[i - 1], s->edges[i]);
+        rpt_buf_puts(b, ": reference ");
+        put_pct(b, ref[i]);
+        rpt_buf_puts(b, ", current ");
+        put_pct(b, cur[i]);
+        rpt_buf_printf(b,
+                       "</title><rect fill=\"" COL_REF "\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                       "height=\"%.1f\"/><rect fill=\"" COL_CUR "\" x=\"%.1f\" y=\"%.1f\" "
+                       "width=\"%.1f\" height=\"%.1f\"/>",
+                       gx + gw * 0.12, base - hr, bw, hr, gx + gw * 0.12 + bw, base - hc, bw, hc);
+        rpt_buf_printf(
+            b, "<text x=\"%.1f\" y=\"%d\" font-size=\"8\" text-anchor=\"middle\">%zu</text></g>",
+            gx + gw / 2.0, RPT_SCORE_H - 3, i + 1);
+    }
+    rpt_buf_printf(b, "<path stroke=\"" COL_AXIS "\" d=\"M%.1f %.1fH%.1f\"/></svg>", x0, base + 0.5,
+                   x1);
+}
+
+double rpt_drift_relative(const stats_column_result *c)
+{
+    double s = c->score, t = c->threshold;
+    if (!isfinite(s) || !isfinite(t) || t <= 0.0)
+        return NAN;
+    if (stats_test_is_pvalue(c->test)) {
+        if (t >= 1.0)
+            return NAN;
+        return log(fmax(s, 1e-300)) / log(t);
+    }
+    return s / t;
+}
+
+int rpt_importance_points(const stats_column_result *cols, size_t n, rpt_imp_point *out,
+                          size_t *npoints)
+{
+    *npoints = 0;
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(cols[i].importance))
+            total += cols[i].importance;
+    if (!(total > 0.0) || !isfinite(total))
+        return -1;
+    /* the RPT_IMP_TOP largest positive importances: a small insertion list */
+    size_t top[RPT_IMP_TOP], ntop = 0;
+    for (size_t i = 0; i < n; i++) {
+        double w = cols[i].importance;
+        if (!(w > 0.0))
+            continue;
+        size_t k = ntop;
+        while (k > 0 && cols[top[k - 1]].importance < w)
+            k--;
+        if (k >= RPT_IMP_TOP)
+            continue;
+        size_t end = ntop < RPT_IMP_TOP ? ntop : RPT_IMP_TOP - 1;
+        memmove(&top[k + 1], &top[k], (end - k) * sizeof *top);
+        top[k] = i;
+        if (ntop < RPT_IMP_TOP)
+            ntop++;
+    }
+    /* and more important than the average tested column: with few columns, the fifth
+     * largest importance may be a small one */
+    while (ntop > 0 && cols[top[ntop - 1]].importance / total < 1.0 / (double)n)
+        ntop--;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double y = rpt_drift_relative(&cols[i]);
+        if (isnan(y))
+            continue;
+        double w = cols[i].importance;
+        bool is_top = false;
+        for (size_t k = 0; k < ntop; k++)
+            is_top = is_top || top[k] == i;
+        out[m++] = (rpt_imp_point){i, isfinite(w) ? w / total : 0.0, y, cols[i].drifted, is_top};
+    }
+    *npoints = m;
+    return 0;
+}
+
+#define IMP_X0 34.0
+#define IMP_X1 (RPT_IMP_W - 10.0)
+#define IMP_Y0 8.0
+#define IMP_BASE (RPT_IMP_H - 24.0)
+
+void rpt_svg_importance(rpt_buf *b, const rpt_imp_point *p, size_t n,
+                        const stats_column_result *cols, const char *title)
+{
+    double xmax = 0.0;
+    for (size_t i = 0; i < n; i++)
+        xmax = fmax(xmax, p[i].x);
+    if (!(xmax > 0.0))
+        xmax = 1.0;
+    double sx = (IMP_X1 - IMP_X0) / xmax, sy = (IMP_BASE - IMP_Y0) / RPT_IMP_YMAX;
+#define PX(v) (IMP_X0 + (v)*sx)
+#define PY(v) (IMP_BASE - fmin(fmax((v), 0.0), RPT_IMP_YMAX) * sy)
+    svg_open_size(b, "plot importance", title, RPT_IMP_W, RPT_IMP_H);
+    rpt_buf_printf(b, "<path stroke=\"" COL_AXIS "\" fill=\"none\" d=\"M%.1f %.1fV%.1fH%.1f\"/>",
+                   IMP_X0, IMP_Y0, IMP_BASE, IMP_X1);
+    rpt_buf_printf(b,
+                   "<path class=\"thr\" stroke=\"" COL_THR "\" stroke-dasharray=\"4 3\" "
+                   "d=\"M%.1f %.1fH%.1f\"/>",
+                   IMP_X0, PY(1.0), IMP_X1);
+    rpt_buf_printf(
+        b,
+        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\">threshold</text>"
+        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\">0</text>"
+        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\">3\xC3\x97</text>",
+        IMP_X1, PY(1.0) - 3.0, IMP_X0 - 3.0, IMP_BASE, IMP_X0 - 3.0, IMP_Y0 + 8.0);
+    rpt_buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%d\" font-size=\"9\">0</text>"
+                   "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"end\">%.1f %% of the "
+                   "importance</text>",
+                   IMP_X0, RPT_IMP_H - 10, IMP_X1, RPT_IMP_H - 10, xmax * 100.0);
+    /* the points not on top first, so the marked ones are drawn over them */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            if (p[i].top != (pass == 1))
+                continue;
+            const stats_column_result *c = &cols[p[i].index];
+            double x = PX(p[i].x), y = PY(p[i].y);
+            rpt_buf_puts(b, "<g><title>");
+            rpt_buf_put_html(b, c->name);
+            rpt_buf_printf(b,
+                           ": %.3g %% of the importance, drift %.3g \xC3\x97 threshold%s</title>",
+                           p[i].x * 100.0, p[i].y, p[i].drifted ? ", drifted" : "");
+            if (p[i].drifted)
+                rpt_buf_printf(b,
+                               "<rect class=\"drift\" fill=\"" COL_CUR
+                               "\" x=\"%.1f\" y=\"%.1f\" width=\"6\" height=\"6\"/>",
+                               x - 3.0, y - 3.0);
+            else
+                rpt_buf_printf(b,
+                               "<circle fill=\"#fff\" stroke=\"" COL_REF
+                               "\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\"/>",
+                               x, y);
+            if (p[i].top)
+                rpt_buf_printf(b,
+                               "<circle class=\"top\" fill=\"none\" stroke=\"#000\" cx=\"%.1f\" "
+                               "cy=\"%.1f\" r=\"6\"/>",
+                               x, y);
+            if (p[i].top && p[i].drifted) {
+                char *name = rpt_svg_shorten(c->name, 18);
+                if (name == NULL) {
+                    b->failed = true;
+                    return;
+                }
+                bool left = x > (IMP_X0 + IMP_X1) / 2.0;
+                rpt_buf_printf(b, "<text class=\"name\" x=\"%.1f\" y=\"%.1f\" font-size=\"9\"%s>",
+                               left ? x - 8.0 : x + 8.0, y + 3.0,
+                               left ? " text-anchor=\"end\"" : "");
+                rpt_buf_put_html(b, name);
+                rpt_buf_puts(b, "</text>");
+                free(name);
+            }
+            rpt_buf_puts(b, "</g>");
+        }
+    }
+#undef PX
+#undef PY
+    rpt_buf_puts(b, "</svg>");
 }

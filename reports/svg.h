@@ -116,6 +116,57 @@ typedef struct {
 void rpt_svg_series(rpt_buf *b, const rpt_series *s, size_t nx, const char *title);
 
 /*
+ * The score panel (issue 17): the reference's and the current scores' shares in the ten
+ * common decile bins of stats_score_drift (ref_count[i] / ref_n, cur_count[i] / cur_n), as
+ * paired bars (reference left, blue; current right, vermilion), on a viewBox of
+ * RPT_SCORE_W x RPT_SCORE_H with the plot area x 2 .. RPT_SCORE_W - 2, y 4 .. RPT_SCORE_H - 14;
+ * bin i's group is (RPT_SCORE_W - 4) / 10 wide, its bars 0.36 of it starting 0.12 in; the
+ * tallest share fills the height.  Each group's <title> names the bin's edges and shares.
+ */
+enum { RPT_SCORE_W = 320, RPT_SCORE_H = 110 };
+void rpt_svg_score(rpt_buf *b, const stats_score_drift *s, const char *title);
+
+/*
+ * The drift-vs-importance chart (issue 17): one point per tested column with a score.
+ *   x = the column's importance / the sum of the importances of the tested columns (a NaN
+ *       importance weighs 0, as in the importance-weighted share);
+ *   y = its drift relative to its threshold (rpt_drift_relative): 1 on the threshold, above
+ *       1 drifted.
+ * The "top" columns are the RPT_IMP_TOP largest positive importances (ties: table order)
+ * that are also at least the average share, 1 / n (n the tested columns).
+ */
+enum {
+    RPT_IMP_W = 480, /* viewBox; plot area x 34 .. 470, y 8 .. 176 */
+    RPT_IMP_H = 200,
+    RPT_IMP_TOP = 5,
+};
+#define RPT_IMP_YMAX 3.0 /* the y axis runs 0 .. 3 x the threshold; higher points sit on top */
+
+/* Distance tests: score / threshold.  p-value tests: log(p) / log(threshold) (p = 0 taken as
+ * 1e-300), the ratio on the -log10 scale of the history charts.  NaN when there is no score
+ * or the threshold is not positive (p-value tests: not in (0, 1)). */
+double rpt_drift_relative(const stats_column_result *c);
+
+typedef struct {
+    size_t index; /* into the results */
+    double x, y;
+    bool drifted;
+    bool top;
+} rpt_imp_point;
+
+/* The points of cols[0..n) into out (room for n), in table order; *npoints set.  0, or -1
+ * when the tested columns' importances sum to 0 or are not finite (no chart). */
+int rpt_importance_points(const stats_column_result *cols, size_t n, rpt_imp_point *out,
+                          size_t *npoints);
+
+/* Draw: the threshold (y = 1) a dashed line; a drifted point a filled vermilion square, the
+ * others a hollow blue circle; a top column ringed in black, and named (escaped, at most 18
+ * code points) when it drifted.  x runs from 0 to xmax = the largest x (1 when none is
+ * positive): px = 34 + x / xmax * 436, py = 176 - min(y, 3) / 3 * 168. */
+void rpt_svg_importance(rpt_buf *b, const rpt_imp_point *p, size_t n,
+                        const stats_column_result *cols, const char *title);
+
+/*
  * The label of a bar: s cut to at most max_chars code points ("…" ending a cut string),
  * invalid UTF-8 sequences counted as one each (the escaper turns them into U+FFFD).
  * Returns a malloc'ed string, NULL on out of memory.  Not escaped.

@@ -850,3 +850,114 @@ Test(reports, json_model_fields)
     expect_str(root, "importance_weighted_share_note", r.weighted_note);
     cJSON_Delete(root);
 }
+
+/* The memo sentence (issue 17) from the figures of make_run: 2 of 3 columns drifted, share
+ * 2/3 -> "66.7"; importances 3, 1, 4 with the first two drifted: weighted share 4/8 ->
+ * "50.0"; the score's PSI by the definition from the counts below -> "%.2f" (a value far
+ * from the band edges 0.1 and 0.25 and from the rule's 0.2).  Without a model: the first
+ * clause only. */
+Test(reports, html_memo_sentence_and_reasons)
+{
+    rpt_run r = make_run();
+    for (int i = 0; i < 3; i++) /* no model */
+        cols3[i].importance = NAN;
+    char *h = rpt_html_render(&r);
+    cr_assert_not_null(h);
+    char want[512];
+    snprintf(want, sizeof want,
+             "<p class=\"memo\" id=\"memo\">2 of 3 columns drifted (%.1f %%)</p>",
+             100.0 * 2.0 / 3.0);
+    cr_assert_not_null(strstr(h, want), "want %s", want);
+    /* the rule without a model: one condition, not held (2/3 is not above 0.7) */
+    snprintf(want, sizeof want,
+             "<p id=\"reasons\">Retraining <strong>not flagged</strong>: the share of drifted "
+             "columns, %.1f %%, is not above 70 %%.</p>",
+             100.0 * 2.0 / 3.0);
+    cr_assert_not_null(strstr(h, want), "want %s", want);
+    cr_assert_null(strstr(h, "id=\"score\""));
+    cr_assert_null(strstr(h, "id=\"importance\""));
+    cr_assert_null(strstr(h, "id=\"by-importance\""));
+    free(h);
+
+    cols3[0].importance = 3.0;
+    cols3[1].importance = 1.0;
+    cols3[2].importance = 4.0;
+    stats_score_drift sd;
+    memset(&sd, 0, sizeof sd);
+    for (int i = 0; i < STATS_SCORE_NEDGES; i++)
+        sd.edges[i] = 0.1 * (i + 1);
+    /* reference 10 per bin of 100; current 20, 20, 10 x 6, 0 of 100 */
+    uint64_t cc[10] = {20, 20, 10, 10, 10, 10, 10, 10, 0, 0};
+    cc[9] = 0;
+    double psi = 0.0;
+    for (int i = 0; i < 10; i++) {
+        sd.ref_count[i] = 10;
+        sd.cur_count[i] = cc[i];
+        double e = 0.1, a = cc[i] == 0 ? 0.0001 : (double)cc[i] / 100.0;
+        psi += (a - e) * log(a / e);
+    }
+    /* 2 (0.1 ln 2) + 2 (-0.0999 ln 0.001) = 0.1386 + 1.3802: "act" */
+    sd.ref_n = 100;
+    sd.cur_n = 100;
+    sd.psi = psi;
+    sd.band = STATS_BAND_ACT;
+    sd.ref_approval = 0.6;
+    sd.cur_approval = 0.45;
+    r.retrain_weighted_fraction = 0.3;
+    r.retrain_score_psi = 0.2;
+    r.verdict.importance_weighted_share = 4.0 / 8.0;
+    r.verdict.score_psi = psi;
+    r.verdict.retrain = true;
+    r.verdict.retrain_reasons = STATS_RETRAIN_WEIGHTED_SHARE | STATS_RETRAIN_SCORE_PSI;
+    r.importance_sha256 = "00ff";
+    r.score_column = "score";
+    r.score = &sd;
+    r.decision_threshold = 0.52;
+    h = rpt_html_render(&r);
+    cr_assert_not_null(h);
+    snprintf(want, sizeof want,
+             "<p class=\"memo\" id=\"memo\">2 of 3 columns drifted (%.1f %%); together they carry "
+             "%.1f %% of the model&rsquo;s importance; the score&rsquo;s PSI is %.2f (act)</p>",
+             100.0 * 2.0 / 3.0, 100.0 * 4.0 / 8.0, psi);
+    cr_assert_not_null(strstr(h, want), "want %s in %s", want, h);
+    snprintf(want, sizeof want,
+             "the share of drifted columns, %.1f %%, is not above 70 %%; <strong>the "
+             "importance-weighted share, %.1f %%, is above 30 %%</strong>; <strong>the "
+             "score&rsquo;s PSI, %.2f, is at or above 0.2</strong>.</p>",
+             100.0 * 2.0 / 3.0, 50.0, psi);
+    cr_assert_not_null(strstr(h, want), "want %s", want);
+    /* the summary comes before the column table */
+    cr_assert(strstr(h, "id=\"memo\"") < strstr(h, "id=\"columns\""));
+    /* the score panel: its SVG, the approval rates side by side, the threshold */
+    cr_assert_not_null(strstr(h, "<svg class=\"plot score\""));
+    cr_assert_not_null(strstr(h, "<tr><td>Approval rate (score &lt; 0.52)</td><td class=\"n\">60.0 "
+                                 "%</td><td class=\"n\">45.0 %</td></tr>"));
+    /* the chart, and the columns by importance: 4 (EXT_SOURCE_1, 50 %), 3 (AMT_CREDIT,
+     * 37.5 %, cumulative 87.5 %), 1 (NAME_CONTRACT_TYPE, 12.5 %, 100 %) */
+    cr_assert_not_null(strstr(h, "<svg class=\"plot importance\""));
+    const char *bi = strstr(h, "id=\"by-importance\"");
+    cr_assert_not_null(bi);
+    const char *e1 = strstr(bi, "<tr><td>EXT_SOURCE_1</td><td class=\"n\" title=\"importance "
+                                "4\">50.0 %</td><td class=\"n\">50.0 %</td>");
+    const char *e2 = strstr(bi, "<tr><td>AMT_CREDIT</td><td class=\"n\" title=\"importance "
+                                "3\">37.5 %</td><td class=\"n\">87.5 %</td>");
+    const char *e3 = strstr(bi, "<tr><td>NAME_CONTRACT_TYPE</td><td class=\"n\" "
+                                "title=\"importance 1\">12.5 %</td><td class=\"n\">100.0 %</td>");
+    cr_assert(e1 != NULL && e2 != NULL && e3 != NULL && e1 < e2 && e2 < e3, "%s", bi);
+    cr_assert(e3 < strstr(h, "id=\"columns\""));
+    free(h);
+
+    /* importances summing to 0: the clause says why; no chart, no importance table */
+    for (int i = 0; i < 3; i++)
+        cols3[i].importance = 0.0;
+    r.verdict.importance_weighted_share = NAN;
+    r.weighted_note = "the tested columns' importances sum to 0";
+    h = rpt_html_render(&r);
+    cr_assert_not_null(h);
+    cr_assert_not_null(strstr(h, "; their share of the model&rsquo;s importance is not defined "
+                                 "(the tested columns&#39; importances sum to 0);"),
+                       "%s", h);
+    cr_assert_null(strstr(h, "id=\"importance\""));
+    cr_assert_null(strstr(h, "id=\"by-importance\""));
+    free(h);
+}

@@ -582,3 +582,155 @@ Test(svg, buf_printf_appends)
     cr_assert_eq(strncmp(got, "<path d=\"M2.2 -0.0H7\"", 21), 0, "%.40s", got);
     free(got);
 }
+
+/* ---- the model (issue 17): the score panel and the drift-vs-importance chart ---------- */
+
+/* The score panel's bars from the counts: share = count / n per side; viewBox 320 x 110,
+ * plot area x 2 .. 318, y 4 .. 96 (height 92); group width 316 / 10 = 31.6, bars 0.36 of
+ * it (11.376) starting 0.12 in (3.792); the tallest share fills the height. */
+Test(svg, score_panel_bars_from_counts)
+{
+    stats_score_drift sd;
+    memset(&sd, 0, sizeof sd);
+    for (int i = 0; i < STATS_SCORE_NEDGES; i++)
+        sd.edges[i] = 0.1 * (i + 1);
+    uint64_t rc[10] = {10, 10, 10, 10, 10, 10, 10, 10, 10, 10};
+    uint64_t cc[10] = {0, 5, 5, 5, 5, 5, 5, 5, 5, 20}; /* 60 scores: the last bin 1/3 */
+    memcpy(sd.ref_count, rc, sizeof rc);
+    memcpy(sd.cur_count, cc, sizeof cc);
+    sd.ref_n = 100;
+    sd.cur_n = 60;
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_score(&b, &sd, "score <p>");
+    char *s = rpt_buf_take(&b);
+    cr_assert_not_null(s);
+    double top = 20.0 / 60.0, sy = 92.0 / top, gw = 316.0 / 10.0, bw = gw * 0.36;
+    for (int i = 0; i < 10; i++) {
+        double hr = 0.1 * sy, hc = (double)cc[i] / 60.0 * sy, gx = 2.0 + gw * i;
+        char want[200];
+        snprintf(want, sizeof want,
+                 "<rect fill=\"#0072B2\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>"
+                 "<rect fill=\"#D55E00\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
+                 gx + gw * 0.12, 96.0 - hr, bw, hr, gx + gw * 0.12 + bw, 96.0 - hc, bw, hc);
+        cr_assert_not_null(strstr(s, want), "bin %d: want %s in %s", i, want, s);
+    }
+    cr_assert_not_null(strstr(s, "<title>bin 1 (-inf, 0.1]: reference 10.0 %, current 0.0 %"));
+    cr_assert_not_null(strstr(s, "<title>bin 10 (0.9, inf): reference 10.0 %, current 33.3 %"));
+    cr_assert_not_null(strstr(s, "aria-label=\"score &lt;p&gt;\""));
+    cr_assert_eq(count_of(s, "<svg"), 1);
+    assert_inert_svg(s);
+    free(s);
+}
+
+static stats_column_result imp_col(const char *name, stats_test t, double thr, double score,
+                                   bool drifted, double importance)
+{
+    return (stats_column_result){.name = name,
+                                 .kind = STATS_NUM,
+                                 .test = t,
+                                 .threshold = thr,
+                                 .score = score,
+                                 .drifted = drifted,
+                                 .importance = importance};
+}
+
+/* Points from the definitions: x = importance / the tested columns' total (NaN weighs 0),
+ * y = score / threshold (p-value tests: log p / log threshold); the top 5 by importance;
+ * coordinates px = 34 + x / xmax * 436, py = 176 - min(y, 3) / 3 * 168. */
+Test(svg, importance_chart_points_and_coordinates)
+{
+    stats_column_result c[8] = {
+        imp_col("EXT_SOURCE_3", STATS_TEST_WASSERSTEIN, 0.1, 0.25, true, 40.0),
+        imp_col("EXT_SOURCE_2", STATS_TEST_WASSERSTEIN, 0.1, 0.05, false, 30.0),
+        imp_col("bureau_a", STATS_TEST_WASSERSTEIN, 0.1, 0.5, true, 1.0), /* y 5: on top */
+        imp_col("DAYS_BIRTH", STATS_TEST_KS, 0.05, 0.0025, true, 15.0),   /* y = 2 */
+        imp_col("no_importance", STATS_TEST_WASSERSTEIN, 0.1, 0.02, false, NAN),
+        imp_col("no_score", STATS_TEST_WASSERSTEIN, 0.1, NAN, false, 5.0),
+        imp_col("CREDIT_TERM", STATS_TEST_WASSERSTEIN, 0.1, 0.08, false, 5.0),
+        imp_col("bureau_b", STATS_TEST_WASSERSTEIN, 0.1, 0.2, true, 4.0),
+    };
+    /* total 40 + 30 + 1 + 15 + 5 + 5 + 4 = 100; the 5 largest: 40, 30, 15 (DAYS_BIRTH), 5
+     * (no_score, first in table order), 5 (CREDIT_TERM); of them at least the average share
+     * 1/8 = 12.5 %: 40, 30 and 15 */
+    rpt_imp_point p[8];
+    size_t n = 99;
+    cr_assert_eq(rpt_importance_points(c, 8, p, &n), 0);
+    cr_assert_eq(n, 7, "no_score has no point: %zu", n);
+    static const size_t idx[7] = {0, 1, 2, 3, 4, 6, 7};
+    double wantx[7] = {0.40, 0.30, 0.01, 0.15, 0.0, 0.05, 0.04};
+    double wanty[7] = {0.25 / 0.1, 0.05 / 0.1, 0.5 / 0.1, log(0.0025) / log(0.05),
+                       0.02 / 0.1, 0.08 / 0.1, 0.2 / 0.1};
+    bool wanttop[7] = {true, true, false, true, false, false, false};
+    for (size_t i = 0; i < 7; i++) {
+        cr_assert_eq(p[i].index, idx[i]);
+        assert_close(p[i].x, wantx[i], "x");
+        assert_close(p[i].y, wanty[i], "y");
+        cr_assert_eq(p[i].top, wanttop[i], "top of %s", c[idx[i]].name);
+        cr_assert_eq(p[i].drifted, c[idx[i]].drifted);
+    }
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_importance(&b, p, n, c, "chart");
+    char *s = rpt_buf_take(&b);
+    cr_assert_not_null(s);
+    double xmax = 0.40;
+    for (size_t i = 0; i < 7; i++) {
+        double px = 34.0 + wantx[i] / xmax * 436.0;
+        double py = 176.0 - fmin(wanty[i], 3.0) / 3.0 * 168.0;
+        char want[160];
+        if (c[idx[i]].drifted)
+            snprintf(want, sizeof want,
+                     "<rect class=\"drift\" fill=\"#D55E00\" x=\"%.1f\" "
+                     "y=\"%.1f\" width=\"6\" height=\"6\"/>",
+                     px - 3.0, py - 3.0);
+        else
+            snprintf(want, sizeof want,
+                     "<circle fill=\"#fff\" stroke=\"#0072B2\" cx=\"%.1f\" "
+                     "cy=\"%.1f\" r=\"2.5\"/>",
+                     px, py);
+        cr_assert_not_null(strstr(s, want), "%s: want %s in %s", c[idx[i]].name, want, s);
+    }
+    /* the threshold line at y = 1: 176 - 168 / 3 = 120 */
+    cr_assert_not_null(strstr(s, "d=\"M34.0 120.0H470.0\""), "%s", s);
+    cr_assert_eq(count_of(s, "class=\"top\""), 3);
+    /* named: the drifted top columns, EXT_SOURCE_3 and DAYS_BIRTH, not the drifted bureau ones */
+    cr_assert_eq(count_of(s, "<text class=\"name\""), 2);
+    cr_assert_not_null(strstr(s, ">EXT_SOURCE_3</text>"));
+    cr_assert_not_null(strstr(s, ">DAYS_BIRTH</text>"));
+    cr_assert_null(strstr(s, ">bureau_a</text>"));
+    assert_inert_svg(s);
+    free(s);
+
+    /* importances summing to 0 over the tested columns: no chart */
+    for (size_t i = 0; i < 8; i++)
+        c[i].importance = i % 2 ? 0.0 : NAN;
+    cr_assert_eq(rpt_importance_points(c, 8, p, &n), -1);
+}
+
+/* A hostile column name among the drifted top columns: escaped in the label and the
+ * tooltip, nothing to run. */
+Test(svg, importance_chart_escapes_names)
+{
+    const char *evil = "<script>alert(1)</script>\"&'";
+    stats_column_result c[2] = {
+        imp_col(evil, STATS_TEST_WASSERSTEIN, 0.1, 0.3, true, 2.0),
+        imp_col("<img src=x onerror=alert(1)>", STATS_TEST_WASSERSTEIN, 0.1, 0.01, false, 1.0),
+    };
+    rpt_imp_point p[2];
+    size_t n;
+    cr_assert_eq(rpt_importance_points(c, 2, p, &n), 0);
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_importance(&b, p, n, c, "chart");
+    char *s = rpt_buf_take(&b);
+    cr_assert_not_null(s);
+    assert_inert_svg(s);
+    cr_assert_null(strstr(s, "<script"));
+    cr_assert_null(strstr(s, "<img"));
+    /* the label is cut to 18 code points: "<script>alert(1)<" and an ellipsis */
+    cr_assert_not_null(strstr(s, ">&lt;script&gt;alert(1)&lt;\xE2\x80\xA6</text>"), "%s", s);
+    cr_assert_not_null(strstr(s, "<title>&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;&#39;: "),
+                       "%s", s);
+    free(s);
+}
