@@ -79,22 +79,26 @@ int dm_cmd_reference(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "load") != 0) {
         dm_cli_error("usage: driftmon reference load CSV|--table NAME [--name NAME] "
-                     "[--config FILE]");
+                     "[--importance FILE] [--config FILE]");
         return 2;
     }
     static const struct option longopts[] = {{"table", required_argument, NULL, 't'},
                                              {"name", required_argument, NULL, 'n'},
                                              {"config", required_argument, NULL, 'c'},
+                                             {"importance", required_argument, NULL, 'i'},
                                              {NULL, 0, NULL, 0}};
-    const char *table = NULL, *name = NULL, *config = getenv("DRIFTMON_CONFIG");
+    const char *table = NULL, *name = NULL, *config = getenv("DRIFTMON_CONFIG"), *importance = NULL;
     int ch;
     optind = 1;
     argc--;
     argv++;
-    while ((ch = getopt_long(argc, argv, "t:n:c:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:n:c:i:", longopts, NULL)) != -1) {
         switch (ch) {
         case 't':
             table = optarg;
+            break;
+        case 'i':
+            importance = optarg;
             break;
         case 'n':
             name = optarg;
@@ -126,6 +130,19 @@ int dm_cmd_reference(int argc, char **argv)
     dm_dataset ds;
     dm_dataset_init(&ds);
     PGconn *conn = NULL;
+    /* the model's importances go with the version: --importance, else model.importance */
+    if (!importance)
+        importance = cfg.importance_path;
+    dm_importance imp;
+    memset(&imp, 0, sizeof imp);
+    char *imp_text = NULL;
+    size_t imp_len = 0;
+    if (importance &&
+        (dm_importance_read(importance, &imp_text, &imp_len, err, sizeof err) != 0 ||
+         dm_importance_parse(imp_text, imp_len, importance, &imp, err, sizeof err) != 0)) {
+        dm_cli_error(err);
+        goto out;
+    }
     if (csv) {
         if (dm_csv_read(csv, NULL, &ds, err, sizeof err) != 0 ||
             dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
@@ -164,7 +181,8 @@ int dm_cmd_reference(int argc, char **argv)
         }
     }
     dm_refinfo info;
-    if (dm_ref_store(conn, name, &ds, &info, err, sizeof err) != 0) {
+    if (dm_ref_store(conn, name, &ds, importance ? &imp : NULL, imp_text, imp_len, &info, err,
+                     sizeof err) != 0) {
         dm_cli_error(err);
         status = 1;
         goto out;
@@ -184,11 +202,19 @@ int dm_cmd_reference(int argc, char **argv)
         dm_show_value(n, strlen(n), shown, sizeof shown);
         printf("left out \"%s\": %s\n", shown, ds.left_out[i].reason);
     }
+    if (importance) {
+        char *shown = dm_escape_dup(importance);
+        printf("importances of %zu columns from %s (sha256 %s)\n", imp.n, shown ? shown : "?",
+               imp.sha256);
+        free(shown);
+    }
     dm_refinfo_release(&info);
     status = 0;
 out:
     if (conn)
         PQfinish(conn);
+    dm_importance_release(&imp);
+    free(imp_text);
     dm_dataset_release(&ds);
     dm_config_release(&cfg);
     return status;

@@ -12,6 +12,7 @@
 
 #include <cJSON.h>
 
+#include "monitor/cli.h"
 #include "monitor/compare.h"
 #include "monitor/db.h"
 #include "monitor/fsutil.h"
@@ -394,6 +395,12 @@ static char *results_json(const dm_comparison *cmp)
                 cJSON_AddNumberToObject(det, "unseen_categories", (double)c->unseen_categories);
                 cJSON_AddNumberToObject(det, "unseen_share", c->unseen_share);
             }
+            /* the model's importance (010_model.sql: column_history.importance), as the
+             * report spells it */
+            char imp[STATS_DOUBLE_BUFLEN];
+            if (isfinite(c->importance))
+                cJSON_AddRawToObject(det, "importance",
+                                     stats_format_double(c->importance, imp, sizeof imp));
         }
         cJSON_AddItemToArray(a, o);
     }
@@ -712,6 +719,41 @@ static int check_target(PGconn *conn, const dm_db_table *tbl, const dm_db_column
     return DM_RUN_OK;
 }
 
+/* The importances a check uses (issue 17, sql/010_model.sql): those stored with the
+ * reference version, which are the reference's; a config's model.importance that differs
+ * from them, or cannot be read, is a warning and not used.  Without stored ones, the
+ * config's file (own; unreadable: bad input) or none.  The run records the sha256 of the
+ * ones used.  0, or -1 with err. */
+static int run_importance(const dm_config *cfg, const dm_refinfo *ri, dm_importance *own,
+                          const dm_importance **use, char *err, size_t errlen)
+{
+    const dm_importance *stored = ri->importance;
+    char lerr[1024];
+    *use = stored;
+    if (!cfg->importance_path)
+        return 0;
+    if (dm_importance_load(cfg->importance_path, own, stored ? lerr : err,
+                           stored ? sizeof lerr : errlen) != 0) {
+        if (!stored)
+            return -1;
+        dm_logf(DM_LOG_WARN,
+                "model.importance cannot be read: the importances stored with the reference "
+                "are used",
+                "reference=%s@%d stored_sha256=%s error=%s", ri->name, ri->version, stored->sha256,
+                lerr);
+        return 0;
+    }
+    if (!stored)
+        *use = own;
+    else if (strcmp(own->sha256, stored->sha256) != 0)
+        dm_logf(DM_LOG_WARN,
+                "model.importance differs from the importances stored with the reference: "
+                "the stored ones are used",
+                "file=%s sha256=%s reference=%s@%d stored_sha256=%s", cfg->importance_path,
+                own->sha256, ri->name, ri->version, stored->sha256);
+    return 0;
+}
+
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
@@ -767,6 +809,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     dm_comparison cmp;
     memset(&cmp, 0, sizeof cmp);
     bool have_cmp = false;
+    dm_importance own_imp;
+    memset(&own_imp, 0, sizeof own_imp);
+    const dm_importance *imp = NULL;
     char *qkey = quote_ident(conn, keycol);
     char *where = NULL;
     dm_db_table tbl = {NULL, NULL, NULL, 0};
@@ -882,12 +927,18 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         rc = DM_RUN_INPUT;
         goto out;
     }
-    int crc = dm_compare_run(cfg, NULL, ref, &cur, &pairs, true, &cmp, err, errlen);
+    if (run_importance(cfg, &rcache->info, &own_imp, &imp, err, errlen) != 0) {
+        rc = DM_RUN_INPUT;
+        goto out;
+    }
+    int crc = dm_compare_run(cfg, imp, ref, &cur, &pairs, true, &cmp, err, errlen);
     if (crc != 0) {
         rc = crc == DM_COMPARE_NONE_TESTED ? DM_RUN_BAD_DATA : DM_RUN_ENV;
         goto out;
     }
     have_cmp = true;
+    if (imp)
+        dm_cli_warn_unknown_importance(&cmp, imp);
     out->compare_s = now_s() - t2;
     out->verdict = cmp.verdict;
 
@@ -949,6 +1000,7 @@ out:
     dm_db_table_release(&tbl);
     if (have_cmp)
         dm_comparison_release(&cmp);
+    dm_importance_release(&own_imp);
     dm_reconciled_release(&pairs);
     dm_dataset_release(&cur);
     if (!cache)

@@ -373,7 +373,7 @@ int dm_importance_parse(const char *text, size_t len, const char *source, dm_imp
     return 0;
 }
 
-int dm_importance_load(const char *path, dm_importance *out, char *err, size_t errlen)
+int dm_importance_read(const char *path, char **text, size_t *textlen, char *err, size_t errlen)
 {
     char shown[DM_SHOWN_LEN];
     dm_show_value(path, strlen(path), shown, sizeof shown);
@@ -413,6 +413,17 @@ int dm_importance_load(const char *path, dm_importance *out, char *err, size_t e
                  shown);
         return -1;
     }
+    *text = buf;
+    *textlen = len;
+    return 0;
+}
+
+int dm_importance_load(const char *path, dm_importance *out, char *err, size_t errlen)
+{
+    char *buf;
+    size_t len;
+    if (dm_importance_read(path, &buf, &len, err, errlen) != 0)
+        return -1;
     int rc = dm_importance_parse(buf, len, path, out, err, errlen);
     free(buf);
     return rc;

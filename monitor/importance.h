@@ -29,7 +29,11 @@ typedef struct {
 /* Parse text (len bytes) named source.  0, or -1 with one line in err (*out untouched). */
 int dm_importance_parse(const char *text, size_t len, const char *source, dm_importance *out,
                         char *err, size_t errlen);
-/* Read and parse the file at path (at most 64 MiB).  0, or -1 with one line in err. */
+/* The bytes of the file at path (at most 64 MiB; *text malloc'ed, not NUL-terminated), for
+ * a caller that keeps them (the reference's stored copy).  0, or -1 with one line in err. */
+int dm_importance_read(const char *path, char **text, size_t *len, char *err, size_t errlen);
+/* Read and parse the file at path (dm_importance_read, dm_importance_parse).  0, or -1 with
+ * one line in err. */
 int dm_importance_load(const char *path, dm_importance *out, char *err, size_t errlen);
 void dm_importance_release(dm_importance *imp);
 

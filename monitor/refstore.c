@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cJSON.h>
+
 #include "monitor/db.h"
 #include "monitor/fsutil.h"
 #include "monitor/log.h"
@@ -25,6 +27,10 @@ void dm_refinfo_release(dm_refinfo *r)
         return;
     free(r->name);
     free(r->source);
+    if (r->importance) {
+        dm_importance_release(r->importance);
+        free(r->importance);
+    }
     memset(r, 0, sizeof *r);
 }
 
@@ -93,8 +99,42 @@ static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_
     return 0;
 }
 
-int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *info, char *err,
-                 size_t errlen)
+/* The importances' (column, importance) pairs of reference ref_id, in the file's order. */
+static int store_importance(PGconn *conn, const char *ref_id, const dm_importance *imp, char *err,
+                            size_t errlen)
+{
+    cJSON *a = cJSON_CreateArray();
+    bool ok = a != NULL;
+    for (size_t i = 0; ok && i < imp->n; i++) {
+        char v[STATS_DOUBLE_BUFLEN];
+        cJSON *e = cJSON_CreateArray();
+        ok = e && cJSON_AddItemToArray(a, e) &&
+             cJSON_AddItemToArray(e, cJSON_CreateString(imp->name[i])) &&
+             cJSON_AddItemToArray(
+                 e, cJSON_CreateString(stats_format_double(imp->value[i], v, sizeof v)));
+    }
+    char *pairs = ok ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (!pairs) {
+        snprintf(err, errlen, "out of memory storing the importances");
+        return -1;
+    }
+    const char *p[2] = {ref_id, pairs};
+    PGresult *res = PQexecParams(
+        conn,
+        "INSERT INTO driftmon.reference_importance (reference_id, ordinal, column_name, "
+        "importance) SELECT $1::bigint, (x.ord - 1)::int, x.e ->> 0, (x.e ->> 1)::float8 FROM "
+        "jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, ord)",
+        2, NULL, p, NULL, NULL, 0);
+    free(pairs);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        return dm_db_fail(res, conn, "could not store the importances", err, errlen);
+    PQclear(res);
+    return 0;
+}
+
+int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_importance *imp,
+                 const char *imp_text, size_t imp_len, dm_refinfo *info, char *err, size_t errlen)
 {
     if (!ds->sha256[0] && dm_profile_digest(ds) != 0) {
         snprintf(err, errlen, "out of memory hashing the reference");
@@ -104,14 +144,27 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
         return -1;
     char rows[24];
     snprintf(rows, sizeof rows, "%llu", (unsigned long long)ds->rows);
-    const char *p[5] = {name, ds->source ? ds->source : "?", rows, ds->sha256, DRIFTMON_VERSION};
+    /* with importances: their file, name and sha256 in the reference row (010_model.sql) */
+    const char *p[8] = {name,
+                        ds->source ? ds->source : "?",
+                        rows,
+                        ds->sha256,
+                        DRIFTMON_VERSION,
+                        imp ? imp->source : NULL,
+                        imp ? imp->sha256 : NULL,
+                        imp_text};
+    int lens[8] = {0, 0, 0, 0, 0, 0, 0, (int)imp_len}, fmts[8] = {0, 0, 0, 0, 0, 0, 0, 1};
     PGresult *res = PQexecParams(conn,
-                                 "SELECT id, version FROM driftmon.new_reference($1, $2, "
-                                 "$3::bigint, $4, $5)",
-                                 5, NULL, p, NULL, NULL, 0);
+                                 imp ? "SELECT id, version FROM driftmon.new_reference($1, $2, "
+                                       "$3::bigint, $4, $5, $6, $7, $8::bytea)"
+                                     : "SELECT id, version FROM driftmon.new_reference($1, $2, "
+                                       "$3::bigint, $4, $5)",
+                                 imp ? 8 : 5, NULL, p, lens, fmts, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         char what[300];
-        snprintf(what, sizeof what, "could not create reference \"%s\"", name);
+        snprintf(what, sizeof what, "could not create reference \"%s\"%s", name,
+                 imp ? " with its importances (is the schema up to date? run `driftmon init`)"
+                     : "");
         dm_db_fail(res, conn, what, err, errlen);
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         return -1;
@@ -125,6 +178,10 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *inf
             dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             return -1;
         }
+    }
+    if (imp && store_importance(conn, id, imp, err, errlen) != 0) {
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+        return -1;
     }
     for (size_t i = 0; i < ds->nleft_out; i++) {
         char ord[24];
@@ -206,6 +263,85 @@ static int load_info(PGconn *conn, const char *name, int version, dm_refinfo *ou
     }
     *out = ri;
     return 0;
+}
+
+/* The importances stored with reference ri (none before 010_model.sql, or when it was loaded
+ * without): the stored bytes must have the stored sha256 and parse into the stored pairs.
+ * 0 (ri->importance set or left NULL), or -1 with err. */
+static int load_importance(PGconn *conn, dm_refinfo *ri, char *err, size_t errlen)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)ri->id);
+    const char *p[1] = {idbuf};
+    /* the row as jsonb: a schema from before 010 has no importance columns, and no catalog
+     * query is needed to tell */
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT s.j ->> 'importance_sha256', s.j ->> 'importance_source', "
+        "pg_catalog.decode(pg_catalog.substr(s.j ->> 'importance_file', 3), 'hex') FROM (SELECT "
+        "pg_catalog.to_jsonb(r) AS j FROM driftmon.reference r WHERE r.id = $1::bigint) s",
+        1, NULL, p, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        return dm_db_fail(res, conn, "could not read the reference's importances", err, errlen);
+    if (PQgetisnull(res, 0, 0)) { /* none; a file gone under its sha256 fails below */
+        PQclear(res);
+        return 0;
+    }
+    PGresult *pr = PQexecParams(conn,
+                                "SELECT json_agg(json_build_array(column_name, importance::text) "
+                                "ORDER BY ordinal)::text FROM driftmon.reference_importance "
+                                "WHERE reference_id = $1::bigint",
+                                1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(pr) != PGRES_TUPLES_OK || PQntuples(pr) != 1) {
+        PQclear(res);
+        return dm_db_fail(pr, conn, "could not read driftmon.reference_importance", err, errlen);
+    }
+    const char *sha = PQgetvalue(res, 0, 0), *file = PQgetvalue(res, 0, 2);
+    size_t flen = (size_t)PQgetlength(res, 0, 2);
+    char label[600], got[65];
+    snprintf(label, sizeof label, "%s (stored with reference %s@%d)", PQgetvalue(res, 0, 1),
+             ri->name, ri->version);
+    dm_sha256_hex(file, flen, got);
+    dm_importance *imp = calloc(1, sizeof *imp);
+    char perr[1024] = "";
+    int rc = -1;
+    if (!imp) {
+        snprintf(err, errlen, "out of memory loading the importances");
+    } else if (strcmp(got, sha) != 0) {
+        snprintf(err, errlen,
+                 "reference \"%s\" version %d: its importance file does not match its sha256 "
+                 "(stored %.12s..., computed %.12s...): the stored importances were changed",
+                 ri->name, ri->version, sha, got);
+    } else if (dm_importance_parse(file, flen, label, imp, perr, sizeof perr) != 0) {
+        snprintf(err, errlen, "reference \"%s\" version %d: %s", ri->name, ri->version, perr);
+    } else {
+        /* the pairs auditors read must be the file's */
+        cJSON *pairs = PQgetisnull(pr, 0, 0) ? NULL : cJSON_Parse(PQgetvalue(pr, 0, 0));
+        size_t n = pairs ? (size_t)cJSON_GetArraySize(pairs) : 0, i = 0;
+        for (const cJSON *e = pairs ? pairs->child : NULL; e && i < imp->n; e = e->next, i++) {
+            const char *cn = cJSON_GetStringValue(cJSON_GetArrayItem(e, 0));
+            const char *cv = cJSON_GetStringValue(cJSON_GetArrayItem(e, 1));
+            if (!cn || !cv || strcmp(cn, imp->name[i]) != 0 || strtod(cv, NULL) != imp->value[i])
+                break;
+        }
+        cJSON_Delete(pairs);
+        if (i != imp->n || n != imp->n)
+            snprintf(err, errlen,
+                     "reference \"%s\" version %d: driftmon.reference_importance does not "
+                     "match its importance file (pair %zu): the stored importances were changed",
+                     ri->name, ri->version, i + 1);
+        else
+            rc = 0;
+    }
+    PQclear(res);
+    PQclear(pr);
+    if (rc == 0) {
+        ri->importance = imp;
+    } else if (imp) {
+        dm_importance_release(imp);
+        free(imp);
+    }
+    return rc;
 }
 
 /* The left-out columns of reference ref_id, in order, into ds. */
@@ -415,6 +551,10 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
     dm_refinfo ri;
     if (load_info(conn, name, version, &ri, err, errlen) != 0)
         return -1;
+    if (load_importance(conn, &ri, err, errlen) != 0) {
+        dm_refinfo_release(&ri);
+        return -1;
+    }
     /* the cache directory itself must not be a symbolic link: its copies are private (0700,
      * files 0600), a link would send them wherever it points; names inside it are resolved
      * relative to it, never through a link */

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "monitor/dataset.h"
+#include "monitor/importance.h"
 
 typedef struct {
     int64_t id;
@@ -30,16 +31,23 @@ typedef struct {
     char sha256[65];
     char *source;
     uint64_t rows;
+    /* the model's importances stored with this version (sql/010_model.sql), or NULL;
+     * owned, released with the rest */
+    dm_importance *importance;
 } dm_refinfo;
 
 void dm_refinfo_release(dm_refinfo *r);
 
-/* Store ds as a new version of `name`, in one transaction.  ds->sha256 is computed when
- * empty.  0, or -1 with err set (nothing stored). */
-int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, dm_refinfo *info, char *err,
-                 size_t errlen);
+/* Store ds as a new version of `name`, in one transaction, with the model's importances imp
+ * parsed from the imp_len bytes imp_text (imp NULL: none).  The bytes, imp->source and
+ * imp->sha256 go into the reference row, imp's pairs into driftmon.reference_importance.
+ * ds->sha256 is computed when empty.  0, or -1 with err set (nothing stored). */
+int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_importance *imp,
+                 const char *imp_text, size_t imp_len, dm_refinfo *info, char *err, size_t errlen);
 
-/* Load the newest version of `name` (version 0), or the given version.  -1 with err naming
+/* Load the newest version of `name` (version 0), or the given version, with its stored
+ * importances (info->importance): their bytes must have the stored sha256 and give the
+ * stored pairs, else the load fails (the importances were changed).  -1 with err naming
  * the reference when it does not exist. */
 int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm_refinfo *info,
                 char *err, size_t errlen);

@@ -41,19 +41,32 @@ q_fails() {
     fi
     [[ $out == *"$want"* ]] || fail "error for: $* lacks \"$want\": $out"
 }
+# apply_all DB [twice]: every migration in order; with "twice", each one again right after
+# itself (a migration is a no-op on a database that has it).
 apply_all() {
     local db=$1 f
     for f in sql/[0-9]*.sql; do
         q -d "$db" -1 -f "$f" >/dev/null || fail "applying $f to $db"
+        [ "${2:-}" != twice ] || q -d "$db" -1 -f "$f" >/dev/null || fail "re-applying $f to $db"
+    done
+}
+# reapply_all DB: every migration again over a migrated database, but 003_interface.sql: 010
+# adds columns at the end of 003's views, and CREATE OR REPLACE VIEW cannot drop them, so
+# PostgreSQL refuses 003 over 010 (`driftmon init` never re-applies a recorded migration).
+reapply_all() {
+    local db=$1 f
+    for f in sql/[0-9]*.sql; do
+        [ "$(basename "$f")" != 003_interface.sql ] || continue
+        q -d "$db" -1 -f "$f" >/dev/null || fail "re-applying $f to $db"
     done
 }
 
 # ---- migrations ------------------------------------------------------------------------
-apply_all driftmon
-apply_all driftmon
+apply_all driftmon twice
+reapply_all driftmon
 tables=$(q -c "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables
                WHERE schemaname = 'driftmon'")
-[ "$tables" = "batch,chain_head,column_result,reference,reference_column,reference_left_out,retrain_outbox,run,schema_version,window_done" ] ||
+[ "$tables" = "batch,chain_head,column_result,reference,reference_column,reference_importance,reference_left_out,retrain_outbox,run,schema_version,window_done" ] ||
     fail "tables after two applications: $tables"
 ok "migrations apply twice in order"
 
@@ -62,8 +75,9 @@ view_cols() {
     q -c "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
           FROM information_schema.columns WHERE table_schema = 'driftmon' AND table_name = '$1'"
 }
-want_runs="run_id,batch,window_start,window_end,reference_name,started_at,finished_at,number_of_columns,number_of_drifted_columns,share_of_drifted_columns,dataset_drift,retrain_flagged,report_html,report_json"
-want_hist="run_id,batch,finished_at,reference_name,column_name,column_type,stattest,stattest_threshold,drift_score,drift_detected"
+# the contract's columns, then those later migrations add at the end (010: the model's)
+want_runs="run_id,batch,window_start,window_end,reference_name,started_at,finished_at,number_of_columns,number_of_drifted_columns,share_of_drifted_columns,dataset_drift,retrain_flagged,report_html,report_json,importance_weighted_share,importance_sha256,score_column,score_psi,score_band,reference_approval_rate,current_approval_rate,retrain_reasons"
+want_hist="run_id,batch,finished_at,reference_name,column_name,column_type,stattest,stattest_threshold,drift_score,drift_detected,importance"
 [ "$(view_cols runs)" = "$want_runs" ] || fail "driftmon.runs columns: $(view_cols runs)"
 [ "$(view_cols column_history)" = "$want_hist" ] ||
     fail "driftmon.column_history columns: $(view_cols column_history)"
@@ -219,7 +233,7 @@ ok "45 runs from 3 concurrent writers: one intact chain of 141 rows"
 
 # ---- re-applying the migrations over data changes nothing -------------------------------------
 before=$(q -c "SELECT count(*), sum(seq) FROM driftmon.column_result")
-apply_all driftmon
+reapply_all driftmon
 [ "$(q -c "SELECT count(*), sum(seq) FROM driftmon.column_result")" = "$before" ] ||
     fail "re-applying migrations changed results"
 [ -z "$(q -c "SELECT * FROM driftmon.verify_chain()")" ] || fail "chain after re-apply"
@@ -262,8 +276,16 @@ out=$(PGDATABASE=dm_init "$bin" init 2>&1) || fail "second driftmon init: $out"
 migrations=(sql/[0-9]*.sql)
 [[ $out == *"schema is up to date (${#migrations[@]} migrations)"* ]] ||
     fail "second init did not say up to date: $out"
-# over a schema applied by psql (no versions recorded): applies again, harmlessly
-out=$(PGDATABASE=driftmon "$bin" init 2>&1) || fail "init over a psql-applied schema: $out"
+# over a schema applied by psql (no versions recorded): applies again, harmlessly.  One from
+# before 010 (which adds columns at the end of 003's views: PostgreSQL refuses 003 over it)
+q -d postgres -c "CREATE DATABASE dm_psql" >/dev/null
+for f in sql/[0-9]*.sql; do
+    [[ $(basename "$f") < 010 ]] || continue
+    q -d dm_psql -1 -f "$f" >/dev/null || fail "applying $f to dm_psql"
+done
+out=$(PGDATABASE=dm_psql "$bin" init 2>&1) || fail "init over a psql-applied schema: $out"
+[ "$(PGDATABASE=dm_psql view_cols runs)" = "$want_runs" ] ||
+    fail "driftmon.runs after init over a psql-applied schema: $(PGDATABASE=dm_psql view_cols runs)"
 ok "driftmon init applies the embedded migrations once, records their sha256, then is a no-op"
 
 finish

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# model_db.sh - the model's figures through the database (issue 17): `reference load
+# --importance`, `check` and `serve` against a real PostgreSQL started for the test, compared
+# with `driftmon compare` on the same rows and with the project's oracle
+# (tests/oracle/model_rules.py).  tests/integration/model_db.py says what and why.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${DM_BUILD:-$PWD/build}
+PY=/usr/bin/python3
+if ! "$PY" -c 'import numpy, scipy, pandas' 2>/dev/null; then
+    echo "FAIL $PY cannot import numpy, scipy and pandas (make deps installs python3-numpy python3-scipy python3-pandas)"
+    echo "model_db: 0 passed, 1 failed"
+    exit 1
+fi
+dir=$(mktemp -d /tmp/dm-modeldb.XXXXXX)
+W=$(mktemp -d /tmp/dm-modeldbw.XXXXXX)
+chmod 0777 "$W"
+cleanup() {
+    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
+    [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+pgenv=$(bash tests/pg/cluster.sh start "$dir") || {
+    echo "FAIL could not start PostgreSQL (tests/pg/cluster.sh, above)"
+    echo "model_db: 0 passed, 1 failed"
+    exit 1
+}
+eval "$pgenv"
+export PGOPTIONS='-c client_min_messages=warning'
+"$PY" tests/integration/model_db.py "${DM_DRIFTMON:-$BUILD/driftmon}" "$W"
