@@ -181,6 +181,8 @@ static cJSON *build(const rpt_run *r)
               (retrain = cJSON_AddObjectToObject(root, "retrain")) != NULL &&
               add_double(retrain, "fraction", r->retrain_fraction) &&
               add_bool(retrain, "flagged", v->retrain);
+    if (ok && r->chain_head != NULL)
+        ok = add_text(root, "chain_head", r->chain_head);
     if (ok) {
         bool oom;
         cJSON *settings = parse_settings(r->settings_json, &oom);

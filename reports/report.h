@@ -41,6 +41,9 @@ typedef struct {
     stats_verdict verdict;
     /* the effective drift options as a JSON object text (echoed into both reports) */
     const char *settings_json;
+    /* hex sha256: the history's hash chain head after this run's column results (a stored
+     * run; docs/AUDIT.md), or NULL (no database: left out of the JSON) */
+    const char *chain_head;
 } rpt_run;
 
 /* The JSON report (DESIGN.md section 4) as a malloc'ed NUL-terminated string; NULL on
