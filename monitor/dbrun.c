@@ -409,13 +409,33 @@ static char *results_json(const dm_comparison *cmp)
     return s;
 }
 
-/* The transaction that makes the run exist. */
+/* The chain's head in this transaction as hex, locked until the transaction ends (no other
+ * run can chain a link before ours); false with err. */
+static bool chain_head_hex(PGconn *conn, char hex[65], char *err, size_t errlen)
+{
+    PGresult *r = PQexec(conn, "SELECT pg_catalog.encode(hash, 'hex') FROM driftmon.chain_head "
+                               "WHERE id FOR UPDATE");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 64) {
+        dm_db_fail(r, conn, "could not read the chain head", err, errlen);
+        return false;
+    }
+    memcpy(hex, PQgetvalue(r, 0, 0), 65);
+    PQclear(r);
+    return true;
+}
+
+/* The transaction that makes the run exist: its column results are chained first, then the
+ * JSON report is rendered with the chain head after them (run->chain_head) and written to
+ * out->json, and the run row, which holds the JSON's sha256, is chained last
+ * (sql/009_chain.sql). */
 static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
                       const char *worker, const dm_refinfo *ri, const dm_comparison *cmp,
                       int64_t run_id, const char *started, const dm_run_result *out,
-                      const char *html_sha, const char *json_sha, const char *report_json,
-                      const char *html_doc, char *err, size_t errlen)
+                      const char *html_sha, const char *html_doc, rpt_run *run, char *err,
+                      size_t errlen)
 {
+    char *report_json = NULL;
+    char json_sha[65], head[65];
     if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not begin the run's transaction", err, errlen) !=
         0)
         return -1;
@@ -453,9 +473,50 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         }
         PQclear(r);
     }
-    char id[24], refid[24], ncol[24], ndr[24], share[STATS_DOUBLE_BUFLEN],
-        dshare[STATS_DOUBLE_BUFLEN], frac[STATS_DOUBLE_BUFLEN];
+    char id[24];
     snprintf(id, sizeof id, "%lld", (long long)run_id);
+    /* the results reference a run row inserted at the end of this transaction */
+    if (dm_db_exec(conn, "SET CONSTRAINTS driftmon.column_result_run_id_fkey DEFERRED", 0, NULL,
+                   "could not defer the results' foreign key (run `driftmon init`)", err,
+                   errlen) != 0)
+        goto rollback;
+    char *rj = results_json(cmp);
+    if (!rj) {
+        snprintf(err, errlen, "out of memory");
+        goto rollback;
+    }
+    const char *pr[2] = {id, rj};
+    r = PQexecParams(
+        conn,
+        "INSERT INTO driftmon.column_result (run_id, column_name, column_type, stattest, "
+        "stattest_threshold, drift_score, drift_detected, ref_rows, ref_missing, cur_rows, "
+        "cur_missing, details) SELECT $1::bigint, x.n, x.t, x.s, x.th::float8, x.sc::float8, "
+        "x.d, x.rr, x.rm, x.cr, x.cm, x.det FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS "
+        "(n text, t text, s text, th text, sc text, d boolean, rr bigint, rm bigint, cr bigint, "
+        "cm bigint, det jsonb)) WITH ORDINALITY AS x(n, t, s, th, sc, d, rr, rm, cr, cm, det, "
+        "ord) ORDER BY x.ord",
+        2, NULL, pr, NULL, NULL, 0);
+    free(rj);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        dm_db_fail(r, conn, "could not record the column results", err, errlen);
+        goto rollback;
+    }
+    PQclear(r);
+    /* the JSON report carries the chain head after this run's results */
+    if (!chain_head_hex(conn, head, err, errlen))
+        goto rollback;
+    run->chain_head = head;
+    report_json = rpt_json_render(run);
+    run->chain_head = NULL;
+    if (!report_json) {
+        snprintf(err, errlen, "out of memory rendering the reports");
+        goto rollback;
+    }
+    if (dm_write_file_atomic(out->json, report_json, strlen(report_json), err, errlen) != 0)
+        goto rollback;
+    dm_sha256_hex(report_json, strlen(report_json), json_sha);
+    char refid[24], ncol[24], ndr[24], share[STATS_DOUBLE_BUFLEN], dshare[STATS_DOUBLE_BUFLEN],
+        frac[STATS_DOUBLE_BUFLEN];
     snprintf(refid, sizeof refid, "%lld", (long long)ri->id);
     snprintf(ncol, sizeof ncol, "%zu", cmp->verdict.number_of_columns);
     snprintf(ndr, sizeof ndr, "%zu", cmp->verdict.number_of_drifted_columns);
@@ -482,47 +543,25 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                          cfg->sha256[0] ? cfg->sha256 : NULL,
                          ri->sha256};
     const char *p2[2] = {DRIFTMON_VERSION, report_json};
-    const char *all[22];
+    const char *all[23];
     memcpy(all, p, sizeof p);
     all[19] = p2[0];
     all[20] = p2[1];
-    all[21] = html_doc; /* 005_reports.sql: the report as written, for `driftmon report` */
+    all[21] = html_doc;    /* 005_reports.sql: the report as written, for `driftmon report` */
+    all[22] = report_json; /* 009_chain.sql: the JSON as written, for `driftmon verify` */
     r = PQexecParams(
         conn,
         "INSERT INTO driftmon.run (id, batch, window_start, window_end, reference_id, "
         "started_at, number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
         "drift_share, dataset_drift, retrain_fraction, retrain_flagged, report_html, "
         "report_html_sha256, report_json, report_json_sha256, config_sha256, reference_sha256, "
-        "driftmon_version, report, report_html_doc) OVERRIDING SYSTEM VALUE VALUES ($1::bigint, "
-        "$2, "
-        "$3::timestamptz, $4::timestamptz, $5::bigint, $6::timestamptz, $7::int, $8::int, "
-        "$9::float8, $10::float8, $11::boolean, $12::float8, $13::boolean, $14, $15, $16, $17, "
-        "$18, $19, $20, $21::jsonb, $22)",
-        22, NULL, all, NULL, NULL, 0);
+        "driftmon_version, report, report_html_doc, report_json_doc) OVERRIDING SYSTEM VALUE "
+        "VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz, $5::bigint, $6::timestamptz, "
+        "$7::int, $8::int, $9::float8, $10::float8, $11::boolean, $12::float8, $13::boolean, "
+        "$14, $15, $16, $17, $18, $19, $20, $21::jsonb, $22, $23)",
+        23, NULL, all, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         dm_db_fail(r, conn, "could not record the run", err, errlen);
-        goto rollback;
-    }
-    PQclear(r);
-    char *rj = results_json(cmp);
-    if (!rj) {
-        snprintf(err, errlen, "out of memory");
-        goto rollback;
-    }
-    const char *pr[2] = {id, rj};
-    r = PQexecParams(
-        conn,
-        "INSERT INTO driftmon.column_result (run_id, column_name, column_type, stattest, "
-        "stattest_threshold, drift_score, drift_detected, ref_rows, ref_missing, cur_rows, "
-        "cur_missing, details) SELECT $1::bigint, x.n, x.t, x.s, x.th::float8, x.sc::float8, "
-        "x.d, x.rr, x.rm, x.cr, x.cm, x.det FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS "
-        "(n text, t text, s text, th text, sc text, d boolean, rr bigint, rm bigint, cr bigint, "
-        "cm bigint, det jsonb)) WITH ORDINALITY AS x(n, t, s, th, sc, d, rr, rm, cr, cm, det, "
-        "ord) ORDER BY x.ord",
-        2, NULL, pr, NULL, NULL, 0);
-    free(rj);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        dm_db_fail(r, conn, "could not record the column results", err, errlen);
         goto rollback;
     }
     PQclear(r);
@@ -563,9 +602,11 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         goto rollback;
     }
     PQclear(r);
+    free(report_json);
     return DM_RUN_OK;
 rollback:
     dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+    free(report_json);
     return DM_RUN_ENV;
 }
 
@@ -816,7 +857,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     char *where = NULL;
     dm_db_table tbl = {NULL, NULL, NULL, 0};
     const char **skip = NULL;
-    char *html = NULL, *json = NULL, *settings = NULL;
+    char *html = NULL, *settings = NULL;
     if (!qkey) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -965,23 +1006,21 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         time_span(conn, cfg, &tbl, where, params, nparams, span, sizeof span);
     run.cur_span = span[0] ? span : NULL;
     run.ref_sha256 = rcache->info.sha256;
-    json = rpt_json_render(&run);
+    /* the JSON is rendered in the run's transaction, once the chain head is known */
     html = rpt_html_render(&run);
-    if (!json || !html) {
+    if (!html) {
         snprintf(err, errlen, "out of memory rendering the reports");
         rc = DM_RUN_ENV;
         goto out;
     }
-    if (dm_write_file_atomic(out->json, json, strlen(json), err, errlen) != 0 ||
-        dm_write_file_atomic(out->html, html, strlen(html), err, errlen) != 0) {
+    if (dm_write_file_atomic(out->html, html, strlen(html), err, errlen) != 0) {
         rc = DM_RUN_ENV;
         goto out;
     }
-    char hsha[65], jsha[65];
+    char hsha[65];
     dm_sha256_hex(html, strlen(html), hsha);
-    dm_sha256_hex(json, strlen(json), jsha);
     rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
-                    jsha, json, html, err, errlen);
+                    html, &run, err, errlen);
     if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
         dm_reportdir_refresh(conn, dir, rcache->info.name, cfg->history_runs);
     out->total_s = now_s() - t0;
@@ -992,7 +1031,6 @@ out:
         ref_join(ref_th, &ref_pending, &job, rcache, &ignored, ignored_err, sizeof ignored_err);
     }
     free(html);
-    free(json);
     free(settings);
     free(where);
     free(qkey);

@@ -4,12 +4,13 @@
  * everything in one transaction.
  *
  * Order of work (DESIGN.md section 5): reserve the run id; read the rows with binary COPY;
- * compare; write run-<id>.json and run-<id>.html into reports.dir (temp + rename); then in
- * ONE transaction: the batch row (when the batch was not submitted), the run row with the
- * report paths and sha256s, the config and reference sha256 and the program version, one
- * row per column result, the retrain outbox row when retraining is flagged, and the batch
- * marked done.  A crash before COMMIT leaves no run (report files without a run are
- * harmless: nothing refers to them, and the next run takes a new id).
+ * compare; write run-<id>.html into reports.dir (temp + rename); then in ONE transaction:
+ * the batch row (when the batch was not submitted), one row per column result (chained),
+ * run-<id>.json rendered with the chain head after those results and written, the run row
+ * with the report paths, documents and sha256s, the config and reference sha256 and the
+ * program version (chained last: sql/009_chain.sql), the retrain outbox row when retraining
+ * is flagged, and the batch marked done.  A crash before COMMIT leaves no run (report files
+ * without a run are harmless: nothing refers to them, and the next run takes a new id).
  *
  * Choices where the design is silent: the batch and timestamp columns are metadata and
  * never compared; columns of a type driftmon cannot compare (date, json, ...) are listed as

@@ -3,7 +3,7 @@
  *
  * Exit codes: 0 success (whatever the verdict), 1 other failures (out of memory, a report
  * that cannot be written, the database unreachable), 2 bad usage or bad input, 3 with
- * --exit-code when retraining is flagged.
+ * --exit-code when retraining is flagged, 4 when `verify` finds the history not intact.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,6 +19,7 @@
 #include "monitor/cli.h"
 #include "monitor/cmd_db.h"
 #include "monitor/cmd_history.h"
+#include "monitor/cmd_verify.h"
 #include "monitor/compare.h"
 #include "monitor/config.h"
 #include "monitor/csvin.h"
@@ -43,11 +44,14 @@ static void usage(FILE *f)
           "       driftmon report RUN [--html FILE] [--json FILE] [--config FILE]\n"
           "       driftmon serve [--config FILE] [--worker NAME] [--lease S] [--poll S]\n"
           "       driftmon alerts [--config FILE] [--state pending|delivered|dead]\n"
+          "       driftmon verify [--since T] [--anchor FILE] [--export-anchor FILE] "
+          "[--config FILE]\n"
           "       driftmon version\n"
           "\n"
           "REFERENCE is a CSV file or a profile saved by `driftmon profile`; CURRENT a CSV file.\n"
           "Exit status: 0 done, 1 failure, 2 bad usage or input, 3 retraining flagged "
-          "(with --exit-code).\n",
+          "(with --exit-code),\n"
+          "4 integrity check failed (verify).\n",
           f);
 }
 
@@ -257,10 +261,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } COMMANDS[] = {
-        {"compare", cmd_compare},        {"profile", cmd_profile},    {"init", dm_cmd_init},
-        {"reference", dm_cmd_reference}, {"check", dm_cmd_check},     {"serve", dm_cmd_serve},
-        {"alerts", dm_cmd_alerts},       {"history", dm_cmd_history}, {"report", dm_cmd_report}};
+    } COMMANDS[] = {{"compare", cmd_compare},  {"profile", cmd_profile},
+                    {"init", dm_cmd_init},     {"reference", dm_cmd_reference},
+                    {"check", dm_cmd_check},   {"serve", dm_cmd_serve},
+                    {"alerts", dm_cmd_alerts}, {"history", dm_cmd_history},
+                    {"report", dm_cmd_report}, {"verify", dm_cmd_verify}};
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0)
             return COMMANDS[i].run(argc - 1, argv + 1);

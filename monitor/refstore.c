@@ -365,55 +365,46 @@ static int load_left_out(PGconn *conn, const char *ref_id, dm_dataset *ds, char 
     return 0;
 }
 
-/* Stream the columns of reference ri (its header row already read) into *out. */
-static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_dataset *out,
-                        dm_refinfo *info, char *err, size_t errlen)
+/* The number of stored columns of reference idbuf, and whether left-out columns are kept
+ * (a schema from before them holds no reference that has any).  0, or -1 with err. */
+static int count_columns(PGconn *conn, const char *idbuf, size_t *ncols, bool *left_out_kept,
+                         char *err, size_t errlen)
 {
-    PGresult *res;
-    char idbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%lld", (long long)ri.id);
-    const char *p2[1] = {idbuf};
-    res = PQexecParams(conn,
-                       "SELECT count(*), pg_catalog.to_regclass('driftmon.reference_left_out') "
-                       "IS NOT NULL FROM driftmon.reference_column WHERE reference_id = $1::bigint",
-                       1, NULL, p2, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        dm_refinfo_release(&ri);
+    const char *p[1] = {idbuf};
+    PGresult *res =
+        PQexecParams(conn,
+                     "SELECT count(*), pg_catalog.to_regclass('driftmon.reference_left_out') "
+                     "IS NOT NULL FROM driftmon.reference_column WHERE reference_id = $1::bigint",
+                     1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return dm_db_fail(res, conn, "could not read driftmon.reference_column", err, errlen);
-    }
-    size_t ncols = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-    /* a schema from before the left-out columns were kept holds no reference that has any */
-    bool left_out_kept = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    *ncols = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    *left_out_kept = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
+    return 0;
+}
 
-    dm_dataset ds;
-    dm_dataset_init(&ds);
-    ds.col = calloc(ncols + 1, sizeof *ds.col);
-    char label[300];
-    snprintf(label, sizeof label, "reference %s@%d", ri.name ? ri.name : name, ri.version);
-    ds.source = strdup(label);
-    ds.rows = ri.rows;
+/* The digest of reference idbuf's stored profile: the header (rows, ncols, ds's left-out
+ * count), every column's bytes in ordinal order and the left-out columns (already in ds), as
+ * in the file.  With decode, each column is decoded into ds->col[ds->ncols++] (ncols + 1
+ * slots allocated by the caller).  0 with digest, or -1 with err. */
+static int hash_stored(PGconn *conn, const char *idbuf, const char *name, const char *label,
+                       uint64_t rows, size_t ncols, bool decode, dm_dataset *ds, char digest[65],
+                       char *err, size_t errlen)
+{
+    const char *p2[1] = {idbuf};
     dm_sha256 *h = dm_sha256_alloc();
-    if (!ds.col || !ds.source || !ri.name || !ri.source || !h) {
-        dm_sha256_final(h, label);
-        dm_dataset_release(&ds);
-        dm_refinfo_release(&ri);
+    if (!h) {
         snprintf(err, errlen, "out of memory loading the reference");
         return -1;
     }
-    if (left_out_kept && load_left_out(conn, idbuf, &ds, err, errlen) != 0) {
-        dm_sha256_final(h, label);
-        dm_dataset_release(&ds);
-        dm_refinfo_release(&ri);
-        return -1;
-    }
-    /* the digest covers the header, every column's bytes and the left-out columns, in
-     * order, as in the file */
     unsigned char hdr[DM_PROFILE_HEADER_BYTES];
-    dm_profile_header_encode(ri.rows, (uint32_t)ncols, ds.nleft_out, hdr);
+    dm_profile_header_encode(rows, (uint32_t)ncols, ds->nleft_out, hdr);
     dm_sha256_update(h, hdr, sizeof hdr);
     /* one row at a time: the whole result never sits in memory */
     int rc = 0;
+    size_t seen = 0;
+    PGresult *res;
     if (!PQsendQueryParams(conn,
                            "SELECT profile FROM driftmon.reference_column WHERE reference_id = "
                            "$1::bigint ORDER BY ordinal",
@@ -424,15 +415,18 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
     while ((res = PQgetResult(conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
         if (rc == 0 && st == PGRES_SINGLE_TUPLE) {
-            if (ds.ncols >= ncols) {
+            if (seen >= ncols) {
                 snprintf(err, errlen, "reference \"%s\": more columns than counted", name);
                 rc = -1;
             } else {
                 const unsigned char *pb = (const unsigned char *)PQgetvalue(res, 0, 0);
                 size_t pl = (size_t)PQgetlength(res, 0, 0);
                 dm_sha256_update(h, pb, pl);
-                dm_column *c = &ds.col[ds.ncols++];
-                rc = dm_profile_column_decode(pb, pl, label, c, err, errlen);
+                seen++;
+                if (decode) {
+                    dm_column *c = &ds->col[ds->ncols++];
+                    rc = dm_profile_column_decode(pb, pl, label, c, err, errlen);
+                }
             }
         } else if (rc == 0 && st != PGRES_TUPLES_OK) {
             char m[600];
@@ -442,9 +436,9 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
         }
         PQclear(res);
     }
-    if (rc == 0 && ds.nleft_out > 0) {
+    if (rc == 0 && ds->nleft_out > 0) {
         size_t ll;
-        unsigned char *lb = dm_profile_left_out_encode(&ds, &ll);
+        unsigned char *lb = dm_profile_left_out_encode(ds, &ll);
         if (lb) {
             dm_sha256_update(h, lb, ll);
             free(lb);
@@ -453,13 +447,44 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
             rc = -1;
         }
     }
-    char digest[65];
     dm_sha256_final(h, digest);
-    if (rc == 0 && ds.ncols != ncols) {
-        snprintf(err, errlen, "reference \"%s\": %zu of %zu columns read", name, ds.ncols, ncols);
+    if (rc == 0 && seen != ncols) {
+        snprintf(err, errlen, "reference \"%s\": %zu of %zu columns read", name, seen, ncols);
         rc = -1;
     }
-    if (rc != 0) {
+    return rc;
+}
+
+/* Stream the columns of reference ri (its header row already read) into *out. */
+static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_dataset *out,
+                        dm_refinfo *info, char *err, size_t errlen)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)ri.id);
+    size_t ncols;
+    bool left_out_kept;
+    if (count_columns(conn, idbuf, &ncols, &left_out_kept, err, errlen) != 0) {
+        dm_refinfo_release(&ri);
+        return -1;
+    }
+
+    dm_dataset ds;
+    dm_dataset_init(&ds);
+    ds.col = calloc(ncols + 1, sizeof *ds.col);
+    char label[300];
+    snprintf(label, sizeof label, "reference %s@%d", ri.name ? ri.name : name, ri.version);
+    ds.source = strdup(label);
+    ds.rows = ri.rows;
+    if (!ds.col || !ds.source || !ri.name || !ri.source) {
+        dm_dataset_release(&ds);
+        dm_refinfo_release(&ri);
+        snprintf(err, errlen, "out of memory loading the reference");
+        return -1;
+    }
+    char digest[65];
+    if ((left_out_kept && load_left_out(conn, idbuf, &ds, err, errlen) != 0) ||
+        hash_stored(conn, idbuf, name, label, ri.rows, ncols, true, &ds, digest, err, errlen) !=
+            0) {
         dm_dataset_release(&ds);
         dm_refinfo_release(&ri);
         return -1;
@@ -481,6 +506,25 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
     else
         dm_refinfo_release(&ri);
     return 0;
+}
+
+int dm_ref_stored_digest(PGconn *conn, int64_t id, uint64_t rows, char digest[65], char *err,
+                         size_t errlen)
+{
+    char idbuf[24], label[64];
+    snprintf(idbuf, sizeof idbuf, "%lld", (long long)id);
+    snprintf(label, sizeof label, "reference id %lld", (long long)id);
+    size_t ncols;
+    bool left_out_kept;
+    if (count_columns(conn, idbuf, &ncols, &left_out_kept, err, errlen) != 0)
+        return -1;
+    dm_dataset ds;
+    dm_dataset_init(&ds);
+    int rc = -1;
+    if (!left_out_kept || load_left_out(conn, idbuf, &ds, err, errlen) == 0)
+        rc = hash_stored(conn, idbuf, label, label, rows, ncols, false, &ds, digest, err, errlen);
+    dm_dataset_release(&ds);
+    return rc;
 }
 
 int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm_refinfo *info,

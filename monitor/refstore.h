@@ -72,6 +72,13 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
 
+/* The sha256 recomputed over the stored profile of reference `id` (header with `rows`, its
+ * columns' bytes and its left-out columns, hashed exactly as dm_ref_load hashes them, without
+ * decoding them): what `driftmon verify` compares with driftmon.reference.sha256.  0, or -1
+ * with err. */
+int dm_ref_stored_digest(PGconn *conn, int64_t id, uint64_t rows, char digest[65], char *err,
+                         size_t errlen);
+
 /* Remove a cache directory of the layout above, when it exists: its <sha256>.dmp files and
  * their temporary files, then the directory itself unless something else is left in it.
  * For the cache older versions kept in the reports directory (reports.dir/.reference-cache).

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 
@@ -47,6 +48,20 @@ void dm_sha256_final(dm_sha256 *h, char hex[65])
     }
     EVP_MD_CTX_free(h->ctx);
     free(h);
+}
+
+int dm_sha256_final_raw(dm_sha256 *h, unsigned char out[32])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (!h)
+        return -1;
+    int ok = EVP_DigestFinal_ex(h->ctx, md, &n) == 1 && n == 32;
+    if (ok)
+        memcpy(out, md, 32);
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+    return ok ? 0 : -1;
 }
 
 void dm_sha256_hex(const void *data, size_t len, char hex[65])

@@ -13,6 +13,9 @@ dm_sha256 *dm_sha256_alloc(void);
 void dm_sha256_update(dm_sha256 *h, const void *data, size_t len);
 void dm_sha256_final(dm_sha256 *h, char hex[65]);
 
+/* final as the 32 bytes of the digest: 0, or -1 (h NULL or a failure); frees the context. */
+int dm_sha256_final_raw(dm_sha256 *h, unsigned char out[32]);
+
 /* One shot. */
 void dm_sha256_hex(const void *data, size_t len, char hex[65]);
 /* Digest of a file's bytes: 0, or -1 (hex left as "") when it cannot be read. */

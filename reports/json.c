@@ -290,6 +290,8 @@ static cJSON *build(const rpt_run *r)
               add_bool(retrain, "flagged", v->retrain) &&
               add_double(retrain, "weighted_fraction", r->retrain_weighted_fraction) &&
               add_double(retrain, "score_psi", r->retrain_score_psi) && add_reasons(retrain, r);
+    if (ok && r->chain_head != NULL)
+        ok = add_text(root, "chain_head", r->chain_head);
     if (ok) {
         bool oom;
         cJSON *settings = parse_settings(r->settings_json, &oom);

@@ -56,6 +56,9 @@ typedef struct {
     stats_side score_ref, score_cur;
     const char *score_note;
     double decision_threshold; /* NaN: not configured */
+    /* hex sha256: the history's hash chain head after this run's column results (a stored
+     * run; docs/AUDIT.md), or NULL (no database: left out of the JSON) */
+    const char *chain_head;
 } rpt_run;
 
 /* The JSON report (DESIGN.md section 4) as a malloc'ed NUL-terminated string; NULL on

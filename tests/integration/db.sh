@@ -183,7 +183,8 @@ SQL
 }
 run1=$(insert_run B1 4 | head -n 1)
 [ -n "$run1" ] || fail "run insert"
-[ "$(q -c "SELECT count(*) || ':' || min(seq) || ':' || max(seq) FROM driftmon.column_result")" = 4:1:4 ] ||
+# the run row is link 1 (009: run rows are chained too), its results 2..5
+[ "$(q -c "SELECT count(*) || ':' || min(seq) || ':' || max(seq) FROM driftmon.column_result")" = 4:2:5 ] ||
     fail "chain sequence"
 [ -z "$(q -c "SELECT * FROM driftmon.verify_chain()")" ] || fail "fresh chain not intact"
 got=$(q -F '|' -c "SELECT run_id, batch, reference_name, number_of_columns,
@@ -206,7 +207,7 @@ q_fails "append-only" -c "TRUNCATE driftmon.run CASCADE"
 ok "UPDATE, DELETE and TRUNCATE refused on column_result and run"
 
 run2=$(insert_run NULL 2 | head -n 1)
-[ "$(q -c "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM driftmon.column_result WHERE run_id = $run2")" = 5,6 ] ||
+[ "$(q -c "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM driftmon.column_result WHERE run_id = $run2")" = 7,8 ] ||
     fail "window run chain"
 q -c "INSERT INTO driftmon.retrain_outbox (run_id) VALUES ($run1)"
 q -c "UPDATE driftmon.retrain_outbox SET attempts = attempts + 1, delivered_at = now() WHERE run_id = $run1"
@@ -225,7 +226,8 @@ done
 for pid in "${pids[@]}"; do
     wait "$pid" || fail "a concurrent writer failed"
 done
-[ "$(q -c "SELECT count(*) || ':' || max(seq) FROM driftmon.column_result")" = 141:141 ] ||
+# 141 result rows and 47 run rows, one chain
+[ "$(q -c "SELECT count(*) || ':' || max(seq) FROM driftmon.column_result")" = 141:188 ] ||
     fail "concurrent chain: $(q -c "SELECT count(*) || ':' || max(seq) FROM driftmon.column_result")"
 problems=$(q -c "SELECT * FROM driftmon.verify_chain()")
 [ -z "$problems" ] || fail "chain broken by concurrent writers: $problems"
@@ -259,8 +261,8 @@ got=$(q -F '|' -c "SELECT seq, problem FROM driftmon.verify_chain() WHERE seq = 
 [ "$got" = $'11|prev_hash does not match the previous row\n11|sequence gap: rows 10..10 missing' ] ||
     fail "deleted row: $got"
 # the last row removed: only the chain head knows
-tamper "DELETE FROM driftmon.column_result WHERE seq = 141"
-q -F '|' -c "SELECT seq, problem FROM driftmon.verify_chain()" | grep -q '^141|chain head does not match' ||
+tamper "DELETE FROM driftmon.column_result WHERE seq = 188"
+q -F '|' -c "SELECT seq, problem FROM driftmon.verify_chain()" | grep -q '^188|chain head does not match' ||
     fail "cut-off tail not detected"
 ok "hash chain shows an edited, re-hashed, deleted and cut-off row"
 

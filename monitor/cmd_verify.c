@@ -1,0 +1,855 @@
+/*
+ * cmd_verify.c - `driftmon verify [--since T] [--anchor FILE] [--export-anchor FILE]`: what an
+ * auditor relies on (docs/AUDIT.md).
+ *
+ * Checks, each failure named on a line of its own (FAIL ...), warnings as WARN ...:
+ *   - the hash chain over run and column_result rows (from --since: the links of the runs
+ *     finished since then), recomputed here from the raw rows (monitor/chain.h), never by a
+ *     function of the database; the chain head against the last link; runs recorded after
+ *     runs were first chained must have a link of their own;
+ *   - each run's stored HTML and JSON documents against their recorded sha256, the JSON's
+ *     chain_head against the chain, the `report` jsonb (what the hook is sent) against the
+ *     stored JSON document;
+ *   - the files run-<id>.html and run-<id>.json in reports.dir against the same sha256
+ *     (missing: a warning; changed: a failure);
+ *   - each reference version's stored profile against its sha256, and each chained run's
+ *     reference_sha256 against its reference's;
+ *   - with --anchor FILE: every head recorded there is still a link of the same run.
+ * Exit 0 intact, 4 when anything fails, 2 bad usage or input, 1 environment.
+ * --export-anchor FILE appends {"run_id", "chain_head", "at"} (one JSON line, fsync'ed) when
+ * everything is intact.
+ */
+#include "monitor/cmd_verify.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "monitor/chain.h"
+#include "monitor/cli.h"
+#include "monitor/config.h"
+#include "monitor/dataset.h"
+#include "monitor/db.h"
+#include "monitor/refstore.h"
+#include "monitor/sha256.h"
+
+#define ERRLEN 1024
+#define FETCH_LINKS 10000
+#define FETCH_DOCS 16
+#define DM_XSTR(x) #x
+#define DM_STR(x) DM_XSTR(x)
+
+enum { EXIT_INTACT = 0, EXIT_ENV = 1, EXIT_USAGE = 2, EXIT_FAILED = 4 };
+
+typedef struct {
+    int64_t id;
+    int64_t seq; /* the run row's link; -1: none (recorded before 009) */
+    int64_t reference_id;
+    bool in_scope; /* finished at or after --since (every run without it) */
+    bool has_sha_html, has_sha_json;
+    char sha_html[65], sha_json[65], ref_sha[65];
+    unsigned char prev[32], row[32], computed[32];
+    int64_t max_result_seq; /* -1: no result link seen */
+    unsigned char last_result[32];
+} run_info;
+
+typedef struct {
+    int64_t run_id;
+    unsigned char head[32];
+    int line;
+    int64_t found_run; /* -1: not found */
+} anchor;
+
+typedef struct {
+    int failures, warnings;
+    run_info *runs;
+    size_t nruns;
+    anchor *anchors;
+    size_t nanchors;
+    /* the walk */
+    bool started;
+    int64_t expect_seq;
+    unsigned char expect_prev[32];
+    int64_t last_seq, last_run;
+    unsigned char last_hash[32];
+    size_t links;
+    int64_t first_run_link; /* smallest seq of a run link; -1: none */
+    int64_t runs_from;      /* chain_head.runs_from: every run chained from there; -1: unknown */
+} verify_state;
+
+static void failf(verify_state *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(verify_state *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void failf(verify_state *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("FAIL ", stdout);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+    v->failures++;
+}
+
+static void warnf(verify_state *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("WARN ", stdout);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+    v->warnings++;
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: driftmon verify [--since T] [--anchor FILE] [--export-anchor FILE] "
+          "[--config FILE]\n",
+          f);
+}
+
+static int64_t be64(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    uint64_t x = 0;
+    for (int i = 0; i < 8; i++)
+        x = x << 8 | u[i];
+    return (int64_t)x;
+}
+
+static int cmp_anchor(const void *a, const void *b)
+{
+    return memcmp(((const anchor *)a)->head, ((const anchor *)b)->head, 32);
+}
+
+static run_info *find_run(verify_state *v, int64_t id)
+{
+    size_t lo = 0, hi = v->nruns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v->runs[mid].id == id)
+            return &v->runs[mid];
+        if (v->runs[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* ---- anchors ------------------------------------------------------------------------------ */
+
+/* Read the anchor file: one JSON object per non-empty line.  0, or -1 (bad input, printed). */
+static int read_anchors(const char *path, verify_state *v)
+{
+    char err[ERRLEN], shown[DM_SHOWN_LEN];
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        dm_show_value(path, strlen(path), shown, sizeof shown);
+        snprintf(err, sizeof err, "could not open the anchor file \"%s\": %s", shown,
+                 strerror(errno));
+        dm_cli_error(err);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0, rc = 0;
+    while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        cJSON *o = cJSON_Parse(line);
+        const cJSON *id = o ? cJSON_GetObjectItemCaseSensitive(o, "run_id") : NULL;
+        const cJSON *h = o ? cJSON_GetObjectItemCaseSensitive(o, "chain_head") : NULL;
+        anchor a = {0, {0}, lineno, -1};
+        const char *why = NULL;
+        if (!cJSON_IsObject(o))
+            why = "not a JSON object";
+        else if (!cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9e15 ||
+                 id->valuedouble != (double)(int64_t)id->valuedouble)
+            why = "\"run_id\" is not a run id";
+        else if (!cJSON_IsString(h) || dm_chain_unhex(h->valuestring, a.head) != 0)
+            why = "\"chain_head\" is not 64 hex digits";
+        if (why) {
+            char sp[DM_SHOWN_LEN], sl[DM_SHOWN_LEN];
+            dm_show_value(path, strlen(path), sp, sizeof sp);
+            dm_show_value(line, (size_t)n, sl, sizeof sl);
+            snprintf(err, sizeof err, "invalid anchor in \"%s\" line %d: %s: \"%s\"", sp, lineno,
+                     why, sl);
+            dm_cli_error(err);
+            rc = -1;
+        } else {
+            a.run_id = (int64_t)id->valuedouble;
+            anchor *grown = realloc(v->anchors, (v->nanchors + 1) * sizeof *grown);
+            if (!grown) {
+                dm_cli_error("out of memory reading the anchors");
+                rc = -1;
+            } else {
+                v->anchors = grown;
+                v->anchors[v->nanchors++] = a;
+            }
+        }
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(f);
+    if (rc == 0 && v->nanchors > 1)
+        qsort(v->anchors, v->nanchors, sizeof *v->anchors, cmp_anchor);
+    return rc;
+}
+
+/* A link's stored hash among the anchors: record which run holds it. */
+static void mark_anchor(verify_state *v, const unsigned char hash[32], int64_t run)
+{
+    if (v->nanchors == 0)
+        return;
+    anchor key;
+    memcpy(key.head, hash, 32);
+    anchor *a = bsearch(&key, v->anchors, v->nanchors, sizeof *v->anchors, cmp_anchor);
+    if (!a)
+        return;
+    /* equal heads sit side by side */
+    while (a > v->anchors && memcmp(a[-1].head, hash, 32) == 0)
+        a--;
+    for (; a < v->anchors + v->nanchors && memcmp(a->head, hash, 32) == 0; a++)
+        a->found_run = run;
+}
+
+/* ---- the chain --------------------------------------------------------------------------------
+ */
+
+/* One link, in seq order. */
+static void link_seen(verify_state *v, int64_t seq, int64_t run, const char *what,
+                      const unsigned char prev[32], const unsigned char row[32],
+                      const unsigned char computed[32])
+{
+    char hx[65];
+    if (!v->started) {
+        /* the whole chain starts at seq 1 after 32 zero bytes; a --since walk from any link */
+        if (v->expect_seq == 1 && seq != 1)
+            failf(v, "links 1..%lld are missing before %s", (long long)seq - 1, what);
+        else if (v->expect_seq == 1 && memcmp(prev, v->expect_prev, 32) != 0)
+            failf(v, "%s: prev_hash is not 32 zero bytes, and it is the first link", what);
+        v->started = true;
+    } else {
+        if (seq < v->expect_seq)
+            failf(v, "%s: seq %lld is used twice", what, (long long)seq);
+        else if (seq > v->expect_seq)
+            failf(v, "links %lld..%lld are missing before %s: rows deleted",
+                  (long long)v->expect_seq, (long long)seq - 1, what);
+        if (memcmp(prev, v->expect_prev, 32) != 0)
+            failf(v, "%s: prev_hash does not match the previous link's row_hash", what);
+    }
+    if (memcmp(row, computed, 32) != 0) {
+        dm_chain_hex(computed, hx);
+        failf(v, "%s does not match its row_hash (recomputed %.16s...): the row was changed", what,
+              hx);
+    }
+    mark_anchor(v, row, run);
+    memcpy(v->expect_prev, row, 32);
+    v->expect_seq = seq + 1;
+    v->last_seq = seq;
+    v->last_run = run;
+    memcpy(v->last_hash, row, 32);
+    v->links++;
+}
+
+static int cmp_run_seq(const void *a, const void *b)
+{
+    const run_info *x = *(run_info *const *)a, *y = *(run_info *const *)b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void run_link(verify_state *v, const run_info *r)
+{
+    char what[96];
+    snprintf(what, sizeof what, "run %lld (driftmon.run, seq %lld)", (long long)r->id,
+             (long long)r->seq);
+    link_seen(v, r->seq, r->id, what, r->prev, r->row, r->computed);
+}
+
+/* Read every run (id order) with its link recomputed.  0, or -1 (environment, printed). */
+static int load_runs(PGconn *conn, const char *since, verify_state *v)
+{
+    const char *p[1] = {since};
+    PGresult *res =
+        PQexecParams(conn,
+                     "SELECT " DM_CHAIN_RUN_COLS ", ($1::timestamptz IS NULL OR finished_at >= "
+                     "$1::timestamptz) FROM driftmon.run ORDER BY id",
+                     1, NULL, p, NULL, NULL, 1);
+    char err[ERRLEN];
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not read driftmon.run", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    int n = PQntuples(res);
+    v->runs = calloc((size_t)n + 1, sizeof *v->runs);
+    if (!v->runs) {
+        PQclear(res);
+        dm_cli_error("out of memory");
+        return -1;
+    }
+    dm_chain_buf b = {0};
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        run_info *r = &v->runs[v->nruns++];
+        r->id = be64(PQgetvalue(res, i, 1));
+        r->reference_id = be64(PQgetvalue(res, i, 5));
+        r->in_scope = PQgetvalue(res, i, DM_CHAIN_RUN_NCOLS)[0] != 0;
+        r->max_result_seq = -1;
+        r->has_sha_html = !PQgetisnull(res, i, 16);
+        r->has_sha_json = !PQgetisnull(res, i, 18);
+        snprintf(r->sha_html, sizeof r->sha_html, "%.64s", PQgetvalue(res, i, 16));
+        snprintf(r->sha_json, sizeof r->sha_json, "%.64s", PQgetvalue(res, i, 18));
+        snprintf(r->ref_sha, sizeof r->ref_sha, "%.64s", PQgetvalue(res, i, 20));
+        if (PQgetisnull(res, i, 0)) {
+            r->seq = -1;
+            continue;
+        }
+        r->seq = be64(PQgetvalue(res, i, 0));
+        if (PQgetisnull(res, i, 22) || PQgetisnull(res, i, 23) || PQgetlength(res, i, 22) != 32 ||
+            PQgetlength(res, i, 23) != 32) {
+            /* the link's hashes were taken out: compare against nothing */
+            memset(r->prev, 0xff, 32);
+            memset(r->row, 0xff, 32);
+        } else {
+            memcpy(r->prev, PQgetvalue(res, i, 22), 32);
+            memcpy(r->row, PQgetvalue(res, i, 23), 32);
+        }
+        if (dm_chain_run_bytes(res, i, &b, err, sizeof err) != 0 ||
+            dm_chain_link_hash(r->prev, &b, r->computed) != 0) {
+            dm_cli_error(err);
+            rc = -1;
+        }
+        if (v->first_run_link < 0 || r->seq < v->first_run_link)
+            v->first_run_link = r->seq;
+    }
+    dm_chain_buf_release(&b);
+    PQclear(res);
+    return rc;
+}
+
+/* The first seq to walk from with --since: the smallest link of a run in scope; 0 when there
+ * is none (nothing to walk).  -1 on error (printed). */
+static int64_t since_seq(PGconn *conn, const char *since, verify_state *v)
+{
+    const char *p[1] = {since};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT min(c.seq) FROM driftmon.column_result c WHERE c.run_id "
+                                 "IN (SELECT r.id FROM driftmon.run r WHERE r.finished_at >= "
+                                 "$1::timestamptz)",
+                                 1, NULL, p, NULL, NULL, 0);
+    char err[ERRLEN];
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not read driftmon.column_result", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    int64_t from = PQgetisnull(res, 0, 0) ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    for (size_t i = 0; i < v->nruns; i++)
+        if (v->runs[i].in_scope && v->runs[i].seq > 0 && (from == 0 || v->runs[i].seq < from))
+            from = v->runs[i].seq;
+    return from;
+}
+
+/* Walk every link from seq `from` (1: the whole chain) in seq order: the results through a
+ * binary cursor, merged with the run links.  0, or -1 (environment, printed). */
+static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
+{
+    char err[ERRLEN], sql[512];
+    size_t nlinks = 0;
+    run_info **rl = calloc(v->nruns + 1, sizeof *rl);
+    if (!rl) {
+        dm_cli_error("out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < v->nruns; i++)
+        if (v->runs[i].seq >= from && v->runs[i].seq > 0)
+            rl[nlinks++] = &v->runs[i];
+    qsort(rl, nlinks, sizeof *rl, cmp_run_seq);
+    size_t next = 0;
+    v->expect_seq = from;
+    memset(v->expect_prev, 0, 32);
+    snprintf(sql, sizeof sql,
+             "DECLARE dm_links BINARY NO SCROLL CURSOR FOR SELECT " DM_CHAIN_RESULT_COLS
+             " FROM driftmon.column_result WHERE seq >= %lld ORDER BY seq",
+             (long long)from);
+    int rc =
+        dm_db_exec(conn, sql, 0, NULL, "could not read driftmon.column_result", err, sizeof err);
+    dm_chain_buf b = {0};
+    while (rc == 0) {
+        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_LINKS) " FROM dm_links");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = dm_db_fail(res, conn, "could not read driftmon.column_result", err, sizeof err);
+            break;
+        }
+        int n = PQntuples(res);
+        for (int i = 0; i < n && rc == 0; i++) {
+            int64_t seq = be64(PQgetvalue(res, i, 0)), run = be64(PQgetvalue(res, i, 1));
+            while (next < nlinks && rl[next]->seq < seq)
+                run_link(v, rl[next++]);
+            unsigned char prev[32], row[32], computed[32];
+            memcpy(prev, PQgetvalue(res, i, 13), 32);
+            memcpy(row, PQgetvalue(res, i, 14), 32);
+            if (dm_chain_result_bytes(res, i, &b, err, sizeof err) != 0 ||
+                dm_chain_link_hash(prev, &b, computed) != 0) {
+                rc = -1;
+                break;
+            }
+            char name[DM_SHOWN_LEN], what[DM_SHOWN_LEN + 128];
+            dm_show_value(PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2), name, sizeof name);
+            snprintf(what, sizeof what, "run %lld column \"%s\" (driftmon.column_result, seq %lld)",
+                     (long long)run, name, (long long)seq);
+            link_seen(v, seq, run, what, prev, row, computed);
+            run_info *r = find_run(v, run);
+            if (!r) {
+                failf(v, "%s belongs to run %lld, which is not in driftmon.run", what,
+                      (long long)run);
+            } else if (seq > r->max_result_seq) {
+                r->max_result_seq = seq;
+                memcpy(r->last_result, row, 32);
+            }
+        }
+        PQclear(res);
+        if (n < FETCH_LINKS)
+            break;
+    }
+    while (rc == 0 && next < nlinks)
+        run_link(v, rl[next++]);
+    dm_chain_buf_release(&b);
+    free(rl);
+    if (rc != 0)
+        dm_cli_error(err);
+    else
+        dm_db_exec(conn, "CLOSE dm_links", 0, NULL, NULL, NULL, 0);
+    return rc;
+}
+
+/* The head the database keeps against the last link walked. */
+static int check_head(PGconn *conn, verify_state *v)
+{
+    PGresult *res = PQexecParams(conn, "SELECT seq, hash, runs_from FROM driftmon.chain_head", 0,
+                                 NULL, NULL, NULL, NULL, 1);
+    char err[ERRLEN];
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not read driftmon.chain_head", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != 32) {
+        failf(v, "driftmon.chain_head holds %d rows instead of one", PQntuples(res));
+    } else {
+        int64_t seq = be64(PQgetvalue(res, 0, 0));
+        if (!PQgetisnull(res, 0, 2) && PQgetlength(res, 0, 2) == 8)
+            v->runs_from = be64(PQgetvalue(res, 0, 2));
+        const unsigned char *h = (const unsigned char *)PQgetvalue(res, 0, 1);
+        int64_t last = v->links ? v->last_seq : 0;
+        static const unsigned char zero[32];
+        const unsigned char *lh = v->links ? v->last_hash : zero;
+        if (seq != last || memcmp(h, lh, 32) != 0)
+            failf(v,
+                  "driftmon.chain_head (seq %lld) does not match the last link (seq %lld): links "
+                  "removed from the end, or the head moved",
+                  (long long)seq, (long long)last);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Runs without a link of their own are those recorded before migration 009: all their
+ * results come before chain_head.runs_from (and before the first run link). */
+static void check_unchained(verify_state *v)
+{
+    int64_t from = v->first_run_link;
+    if (v->runs_from > 0 && (from < 0 || v->runs_from < from))
+        from = v->runs_from;
+    for (size_t i = 0; i < v->nruns; i++) {
+        const run_info *r = &v->runs[i];
+        if (!r->in_scope || r->seq > 0)
+            continue;
+        if (r->max_result_seq < 0)
+            failf(v, "run %lld (driftmon.run) has no link and no column results in the chain",
+                  (long long)r->id);
+        else if (from > 0 && r->max_result_seq >= from)
+            failf(v,
+                  "run %lld (driftmon.run) has no link of its own, but its results come after "
+                  "runs were first chained (seq %lld): its link was removed",
+                  (long long)r->id, (long long)from);
+    }
+}
+
+static void check_anchors(const char *path, verify_state *v)
+{
+    int64_t first_in_scope = -1;
+    for (size_t i = 0; i < v->nruns; i++)
+        if (v->runs[i].in_scope) {
+            first_in_scope = v->runs[i].id;
+            break;
+        }
+    char sp[DM_SHOWN_LEN];
+    dm_show_value(path, strlen(path), sp, sizeof sp);
+    for (size_t i = 0; i < v->nanchors; i++) {
+        const anchor *a = &v->anchors[i];
+        char hx[65];
+        dm_chain_hex(a->head, hx);
+        if (a->found_run == a->run_id)
+            continue;
+        if (a->found_run < 0 && (first_in_scope < 0 || a->run_id < first_in_scope)) {
+            warnf(v, "anchor \"%s\" line %d (run %lld) not checked: before --since", sp, a->line,
+                  (long long)a->run_id);
+        } else if (a->found_run < 0) {
+            failf(v,
+                  "anchor \"%s\" line %d: head %.16s... of run %lld is not in the chain: the "
+                  "history was rewritten or cut after it was taken",
+                  sp, a->line, hx, (long long)a->run_id);
+        } else {
+            failf(v, "anchor \"%s\" line %d: head %.16s... is a link of run %lld, not of run %lld",
+                  sp, a->line, hx, (long long)a->found_run, (long long)a->run_id);
+        }
+    }
+}
+
+/* ---- documents and files -----------------------------------------------------------------------
+ */
+
+/* A file of reports.dir against the recorded sha256: missing a warning, changed a failure. */
+static void check_file(verify_state *v, const char *dir, int64_t run, const char *ext,
+                       const char *sha, size_t *files)
+{
+    char path[4200], hex[65], sp[DM_SHOWN_LEN];
+    snprintf(path, sizeof path, "%s/run-%lld.%s", dir, (long long)run, ext);
+    dm_show_value(path, strlen(path), sp, sizeof sp);
+    if (access(path, F_OK) != 0) {
+        warnf(v, "run %lld: report file \"%s\" is missing", (long long)run, sp);
+        return;
+    }
+    (*files)++;
+    if (dm_sha256_file(path, hex) != 0)
+        failf(v, "run %lld: report file \"%s\" cannot be read: %s", (long long)run, sp,
+              strerror(errno));
+    else if (strcmp(hex, sha) != 0)
+        failf(v,
+              "run %lld: report file \"%s\" does not match the run's recorded sha256 (%.16s... "
+              "recorded, %.16s... file): the file was changed",
+              (long long)run, sp, sha, hex);
+}
+
+/* One stored document against its recorded sha256. */
+static void check_doc(verify_state *v, const run_info *r, PGresult *res, int i, int col,
+                      const char *what, const char *column, bool has_sha, const char *sha)
+{
+    if (PQgetisnull(res, i, col)) {
+        /* documents were kept from 005 (HTML) and 009 (JSON): a chained run has both */
+        if (r->seq > 0)
+            failf(v, "run %lld: the stored %s document (driftmon.run.%s) is missing",
+                  (long long)r->id, what, column);
+        return;
+    }
+    char hex[65];
+    dm_sha256_hex(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col), hex);
+    if (!has_sha)
+        failf(v, "run %lld: the stored %s document (driftmon.run.%s) has no recorded sha256",
+              (long long)r->id, what, column);
+    else if (strcmp(hex, sha) != 0)
+        failf(v,
+              "run %lld: the stored %s document (driftmon.run.%s) does not match its sha256 "
+              "(%.16s... recorded, %.16s... stored): it was changed",
+              (long long)r->id, what, column, sha, hex);
+}
+
+/* The stored JSON document's chain_head, and the jsonb the hook is sent, against it. */
+static void check_json(verify_state *v, const run_info *r, PGresult *res, int i)
+{
+    if (PQgetisnull(res, i, 2))
+        return;
+    cJSON *doc = cJSON_Parse(PQgetvalue(res, i, 2));
+    if (!doc) {
+        failf(v, "run %lld: the stored JSON document (driftmon.run.report_json_doc) is not JSON",
+              (long long)r->id);
+        return;
+    }
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(doc, "chain_head");
+    unsigned char head[32];
+    if (r->seq > 0 && r->max_result_seq > 0) {
+        char want[65];
+        dm_chain_hex(r->last_result, want);
+        if (!cJSON_IsString(h) || dm_chain_unhex(h->valuestring, head) != 0)
+            failf(v, "run %lld: the stored JSON document has no chain_head", (long long)r->id);
+        else if (memcmp(head, r->last_result, 32) != 0)
+            failf(v,
+                  "run %lld: the JSON document's chain_head %.16s... is not the chain after the "
+                  "run's results (%.16s...)",
+                  (long long)r->id, h->valuestring, want);
+    }
+    cJSON *rep = PQgetisnull(res, i, 4) ? NULL : cJSON_Parse(PQgetvalue(res, i, 4));
+    if (!rep || !cJSON_Compare(doc, rep, 1))
+        failf(v,
+              "run %lld: driftmon.run.report (what the retrain hook is sent) differs from the "
+              "stored JSON document",
+              (long long)r->id);
+    cJSON_Delete(rep);
+    cJSON_Delete(doc);
+}
+
+static int check_documents(PGconn *conn, const char *since, const char *dir, verify_state *v,
+                           size_t *docs, size_t *files)
+{
+    char err[ERRLEN];
+    const char *p[1] = {since};
+    int rc = dm_db_exec(conn,
+                        "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
+                        "report_json_doc, seq, report::text FROM driftmon.run WHERE "
+                        "$1::timestamptz IS NULL OR finished_at >= $1::timestamptz ORDER BY id",
+                        1, p, "could not read driftmon.run", err, sizeof err);
+    while (rc == 0) {
+        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_DOCS) " FROM dm_docs");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = dm_db_fail(res, conn, "could not read driftmon.run", err, sizeof err);
+            break;
+        }
+        int n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+            const run_info *r = find_run(v, strtoll(PQgetvalue(res, i, 0), NULL, 10));
+            if (!r)
+                continue; /* written after the runs were read: next time */
+            check_doc(v, r, res, i, 1, "HTML", "report_html_doc", r->has_sha_html, r->sha_html);
+            check_doc(v, r, res, i, 2, "JSON", "report_json_doc", r->has_sha_json, r->sha_json);
+            check_json(v, r, res, i);
+            *docs += (size_t)(!PQgetisnull(res, i, 1)) + (size_t)(!PQgetisnull(res, i, 2));
+            if (r->has_sha_html)
+                check_file(v, dir, r->id, "html", r->sha_html, files);
+            if (r->has_sha_json)
+                check_file(v, dir, r->id, "json", r->sha_json, files);
+        }
+        PQclear(res);
+        if (n < FETCH_DOCS)
+            break;
+    }
+    if (rc != 0)
+        dm_cli_error(err);
+    return rc;
+}
+
+/* Every reference version's stored profile against its sha256; the runs' reference_sha256
+ * against their reference's. */
+static int check_references(PGconn *conn, verify_state *v, size_t *refs)
+{
+    char err[ERRLEN];
+    PGresult *res = PQexec(conn, "SELECT id, name, version, rows, sha256 FROM driftmon.reference "
+                                 "ORDER BY id");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not read driftmon.reference", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        char name[DM_SHOWN_LEN], digest[65];
+        dm_show_value(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1), name, sizeof name);
+        const char *sha = PQgetvalue(res, i, 4);
+        if (dm_ref_stored_digest(conn, id, strtoull(PQgetvalue(res, i, 3), NULL, 10), digest, err,
+                                 sizeof err) != 0) {
+            PQclear(res);
+            dm_cli_error(err);
+            return -1;
+        }
+        (*refs)++;
+        if (strcmp(digest, sha) != 0)
+            failf(v,
+                  "reference \"%s\" version %s (driftmon.reference id %lld): the stored profile "
+                  "(driftmon.reference_column, reference_left_out) does not match its sha256 "
+                  "(%.16s... recorded, %.16s... stored): it was changed",
+                  name, PQgetvalue(res, i, 2), (long long)id, sha, digest);
+        for (size_t j = 0; j < v->nruns; j++) {
+            const run_info *r = &v->runs[j];
+            if (r->reference_id == id && r->in_scope && r->seq > 0 && strcmp(r->ref_sha, sha) != 0)
+                failf(v,
+                      "run %lld: its reference_sha256 %.16s... is not the sha256 of reference "
+                      "\"%s\" version %s (%.16s...)",
+                      (long long)r->id, r->ref_sha, name, PQgetvalue(res, i, 2), sha);
+        }
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* ---- export -------------------------------------------------------------------------------------
+ */
+
+static int export_anchor(const char *path, const verify_state *v)
+{
+    char err[ERRLEN], sp[DM_SHOWN_LEN], hx[65], now[32], line[256];
+    dm_show_value(path, strlen(path), sp, sizeof sp);
+    if (v->links == 0) {
+        printf("nothing to anchor: the chain is empty\n");
+        return 0;
+    }
+    dm_chain_hex(v->last_hash, hx);
+    dm_cli_now_iso(now, sizeof now);
+    int n =
+        snprintf(line, sizeof line, "{\"run_id\": %lld, \"chain_head\": \"%s\", \"at\": \"%s\"}\n",
+                 (long long)v->last_run, hx, now);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    bool ok = fd >= 0 && write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+    int e = errno;
+    if (fd >= 0 && close(fd) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
+        snprintf(err, sizeof err, "could not append the anchor to \"%s\": %s", sp, strerror(e));
+        dm_cli_error(err);
+        return -1;
+    }
+    printf("anchor appended to %s: run %lld, chain head %s\n", sp, (long long)v->last_run, hx);
+    return 0;
+}
+
+/* ---- the command
+ * --------------------------------------------------------------------------------- */
+
+int dm_cmd_verify(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"since", required_argument, NULL, 's'},
+        {"anchor", required_argument, NULL, 'a'}, {"export-anchor", required_argument, NULL, 'e'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *config = getenv("DRIFTMON_CONFIG"), *since = NULL, *anchor_path = NULL,
+               *export_path = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:a:e:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 's':
+            since = optarg;
+            break;
+        case 'a':
+            anchor_path = optarg;
+            break;
+        case 'e':
+            export_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        dm_cli_error("verify takes no arguments besides its options");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    verify_state v;
+    memset(&v, 0, sizeof v);
+    v.first_run_link = -1;
+    v.runs_from = -1;
+    v.last_run = -1;
+    int status = EXIT_ENV;
+    char err[ERRLEN];
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0)
+        return EXIT_USAGE;
+    PGconn *conn = NULL;
+    if (anchor_path && read_anchors(anchor_path, &v) != 0) {
+        status = EXIT_USAGE;
+        goto out;
+    }
+    conn = dm_db_connect(cfg.conninfo, err, sizeof err);
+    if (!conn) {
+        dm_cli_error(err);
+        goto out;
+    }
+    /* one snapshot for every check; only built-in functions are called (pg_catalog first) */
+    if (dm_db_exec(conn,
+                   "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                   "SET LOCAL search_path = pg_catalog, pg_temp",
+                   0, NULL, "could not begin the verification", err, sizeof err) != 0) {
+        dm_cli_error(err);
+        goto out;
+    }
+    if (since) {
+        const char *p[1] = {since};
+        PGresult *r = PQexecParams(conn, "SELECT $1::timestamptz", 1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            char why[512], shown[DM_SHOWN_LEN];
+            bool data = dm_db_is_data_error(r);
+            dm_db_data_error(r, true, why, sizeof why);
+            PQclear(r);
+            dm_show_value(since, strlen(since), shown, sizeof shown);
+            snprintf(err, sizeof err, "invalid --since \"%s\": %s", shown, why);
+            dm_cli_error(err);
+            status = data ? EXIT_USAGE : EXIT_ENV;
+            goto out;
+        }
+        PQclear(r);
+    }
+    if (dm_db_exec(conn, "SELECT seq, report_json_doc FROM driftmon.run LIMIT 0", 0, NULL,
+                   "the driftmon schema predates `driftmon verify` (migration 009_chain.sql; run "
+                   "`driftmon init`)",
+                   err, sizeof err) != 0) {
+        dm_cli_error(err);
+        goto out;
+    }
+    if (load_runs(conn, since, &v) != 0)
+        goto out;
+    int64_t from = 1;
+    if (since) {
+        from = since_seq(conn, since, &v);
+        if (from < 0)
+            goto out;
+    }
+    if (from > 0 && walk_chain(conn, from, &v) != 0)
+        goto out;
+    if (check_head(conn, &v) != 0)
+        goto out;
+    check_unchained(&v);
+    if (anchor_path)
+        check_anchors(anchor_path, &v);
+    size_t docs = 0, files = 0, refs = 0;
+    const char *dir = cfg.reports_dir ? cfg.reports_dir : "reports";
+    if (check_documents(conn, since, dir, &v, &docs, &files) != 0 ||
+        check_references(conn, &v, &refs) != 0)
+        goto out;
+    dm_db_exec(conn, "COMMIT", 0, NULL, NULL, NULL, 0);
+    size_t nscope = 0;
+    for (size_t i = 0; i < v.nruns; i++)
+        nscope += v.runs[i].in_scope;
+    printf("verify: %zu links, %zu runs, %zu stored documents, %zu report files, %zu references, "
+           "%zu anchors checked: %s (%d failures, %d warnings)\n",
+           v.links, nscope, docs, files, refs, v.nanchors, v.failures ? "NOT INTACT" : "intact",
+           v.failures, v.warnings);
+    status = v.failures ? EXIT_FAILED : EXIT_INTACT;
+    if (status == EXIT_INTACT && export_path && export_anchor(export_path, &v) != 0)
+        status = EXIT_ENV;
+    else if (status == EXIT_FAILED && export_path)
+        fprintf(stderr, "driftmon: error: no anchor exported: the history is not intact\n");
+out:
+    if (conn)
+        PQfinish(conn);
+    free(v.runs);
+    free(v.anchors);
+    dm_config_release(&cfg);
+    return status;
+}

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# verify.sh - `driftmon verify` against a real, throwaway PostgreSQL (issue 18).  Runs are made
+# by `driftmon check`; each tampering is done as a superuser on a copy of that database
+# (CREATE DATABASE ... TEMPLATE), the way the issue's reporter did it:
+#   - intact history: exit 0; the JSON report and the hook's payload carry the chain head,
+#     which is the chain after the run's results; the C recomputation agrees with the SQL one;
+#   - triggers disabled, one drift_score changed: exit 4 naming the run and the column;
+#   - session_replication_role = replica, a run's dataset_drift changed: exit 4 naming the run;
+#   - chain_head moved back by an UPDATE: refused (it only moves forward);
+#   - a score changed and every later link (documents, report files, head) recomputed: passes
+#     without an anchor, exit 4 with an anchor exported before;
+#   - the last run and its results deleted, chain_head rewound: exit 4 with an anchor exported
+#     after that run;
+#   - one byte of run-N.html in reports.dir changed: exit 4 naming the file; deleted: a warning,
+#     exit 0;
+#   - one byte of a stored reference profile changed: exit 4 naming the reference;
+#   - a database from before migration 009: its old rows keep verifying, new runs are chained.
+# Run from the repo root.  $DM_BUILD: the build folder (default build).
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${DM_BUILD:-$ROOT/build}
+DM=${DM_DRIFTMON:-$BUILD/driftmon}
+GEN=$BUILD/dm-gen
+results_name=verify
+. tests/lib/results.sh
+
+dir=$(mktemp -d /tmp/dm-verify.XXXXXX)
+W=$(mktemp -d /tmp/dm-verifyw.XXXXXX)
+chmod 0777 "$W"
+cleanup() {
+    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
+eval "$pgenv"
+export PGOPTIONS='-c client_min_messages=warning'
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+# ---- three runs made by `driftmon check` ------------------------------------------------------
+"$GEN" --rows 3000 --seed 21 -o "$W/ref.csv"
+"$GEN" --rows 1500 --seed 22 --no-target --revolving-share 0.01 --first-id 600000 \
+    --format tsv-copy -o "$W/cur.tsv"
+chmod 0644 "$W"/*
+"$GEN" --no-target --schema apps >"$W/apps.sql"
+q -f "$W/apps.sql" -c "\\copy apps FROM '$W/cur.tsv'" \
+    -c "ALTER TABLE apps ADD COLUMN batch_id text, ADD COLUMN created_at timestamptz DEFAULT '2026-01-15 12:00+00'" \
+    -c "UPDATE apps SET batch_id = 'b' || (\"SK_ID_CURR\" % 3 + 1), created_at = '2026-01-15 12:00+00'" ||
+    { bad "could not create the monitored table"; finish; }
+config() { # config FILE DATABASE REPORTS_DIR
+    cat >"$1" <<EOF
+{
+  "database": {"conninfo": "dbname=$2"},
+  "source": {"table": "apps", "batch_column": "batch_id", "timestamp_column": "created_at"},
+  "reference": {"name": "hc"},
+  "reports": {"dir": "$3"},
+  "retrain": {"fraction": 0.0}
+}
+EOF
+}
+config "$W/c.json" driftmon "$W/reports"
+C=(--config "$W/c.json")
+if "$DM" init "${C[@]}" 2>"$W/err" && "$DM" reference load "$W/ref.csv" --name hc "${C[@]}" >/dev/null 2>>"$W/err" &&
+    "$DM" check b1 "${C[@]}" >/dev/null 2>>"$W/err" && "$DM" check b2 "${C[@]}" >/dev/null 2>>"$W/err" &&
+    "$DM" check b3 "${C[@]}" >/dev/null 2>>"$W/err"; then
+    ok "three runs by driftmon check"
+else
+    bad "three runs by driftmon check" "$(cat "$W/err")"
+    finish
+fi
+run1=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b1'")
+run3=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b3'")
+
+# verify DB [ARGS...]: run verify on database DB (its own config, the shared reports dir);
+# sets $rc and $out (stdout and stderr)
+verify() {
+    local db=$1
+    shift
+    config "$W/c_$db.json" "$db" "${VERIFY_REPORTS:-$W/reports}"
+    out=$("$DM" verify --config "$W/c_$db.json" "$@" 2>&1)
+    rc=$?
+}
+# clone NAME: a copy of the pristine database to tamper with
+clone() { q -d postgres -c "CREATE DATABASE $1 TEMPLATE driftmon" || fail_clone=1; }
+
+verify driftmon
+[ "$rc" = 0 ] && [[ $out == *"intact (0 failures"* ]] && ok "untouched history: verify exits 0" ||
+    bad "untouched history: verify exits 0" "exit $rc: $out"
+[ -z "$(q -c "SELECT * FROM driftmon.verify_chain()")" ] && ok "the database's own verify_chain() agrees" ||
+    bad "verify_chain() on the untouched history" "$(q -c "SELECT * FROM driftmon.verify_chain()")"
+links=$(q -c "SELECT (SELECT count(*) FROM driftmon.column_result) + (SELECT count(*) FROM driftmon.run)")
+[[ $out == *"verify: $links links, 3 runs"* ]] && ok "every run row and result row is a link ($links)" ||
+    bad "links walked" "want $links: $out"
+
+# the JSON report carries the head after the run's results: the row_hash of its last result
+want=$(q -c "SELECT encode(row_hash, 'hex') FROM driftmon.column_result WHERE run_id = $run3 ORDER BY seq DESC LIMIT 1")
+got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["chain_head"])' "$W/reports/run-$run3.json")
+[ -n "$want" ] && [ "$got" = "$want" ] && ok "run-N.json carries chain_head = the last result link of its run" ||
+    bad "chain_head in the JSON report" "file $got, chain $want"
+# ... and the run row's link, chained last, covers that JSON's sha256
+got=$(q -c "SELECT r.seq = (SELECT max(c.seq) FROM driftmon.column_result c WHERE c.run_id = r.id) + 1
+            AND r.report_json_sha256 = encode(sha256(convert_to(r.report_json_doc, 'UTF8')), 'hex')
+            FROM driftmon.run r WHERE r.id = $run3")
+[ "$got" = t ] && [ "$(q -c "SELECT report_json_sha256 FROM driftmon.run WHERE id = $run3")" = "$(sha256sum <"$W/reports/run-$run3.json" | cut -d' ' -f1)" ] &&
+    ok "the run row is chained after its results and holds the JSON's sha256" || bad "run link after the results" "$got"
+# the hook's payload is what driftmon.claim_alert hands the daemon (monitor/outbox.c)
+payload=$(q -d driftmon -c "BEGIN; SELECT report FROM driftmon.claim_alert('1 minute') WHERE run_id = $run1; ROLLBACK" | head -n 1)
+want=$(q -c "SELECT encode(row_hash, 'hex') FROM driftmon.column_result WHERE run_id = $run1 ORDER BY seq DESC LIMIT 1")
+got=$(printf '%s' "$payload" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("chain_head"))' 2>/dev/null)
+[ -n "$want" ] && [ "$got" = "$want" ] && ok "the retrain hook's payload carries the chain head" ||
+    bad "chain_head in the hook's payload" "got '$got' want '$want' (payload ${payload:0:80})"
+
+"$DM" verify "${C[@]}" --export-anchor "$W/anchor.jsonl" >"$W/out" 2>&1
+rc=$?
+line=$(cat "$W/anchor.jsonl")
+head=$(q -c "SELECT encode(hash, 'hex') FROM driftmon.chain_head")
+[ "$rc" = 0 ] && python3 - "$line" "$run3" "$head" <<'EOF' && ok "--export-anchor appends {run_id, chain_head, at}" || bad "--export-anchor" "exit $rc: $line $(cat "$W/out")"
+import json, sys
+a = json.loads(sys.argv[1])
+assert set(a) == {"run_id", "chain_head", "at"}, a
+assert a["run_id"] == int(sys.argv[2]) and a["chain_head"] == sys.argv[3], a
+EOF
+verify driftmon --anchor "$W/anchor.jsonl"
+[ "$rc" = 0 ] && [[ $out == *"1 anchors checked: intact"* ]] && ok "the anchor checks out on the untouched history" ||
+    bad "anchor on the untouched history" "exit $rc: $out"
+
+# ---- one drift_score changed with the triggers disabled ---------------------------------------------
+clone t_score
+col=$(q -d t_score -c "SELECT column_name FROM driftmon.column_result WHERE run_id = $run1 ORDER BY seq OFFSET 5 LIMIT 1")
+q -d t_score -c "ALTER TABLE driftmon.column_result DISABLE TRIGGER USER" \
+    -c "UPDATE driftmon.column_result SET drift_score = drift_score + 0.25 WHERE run_id = $run1 AND column_name = '$col'" \
+    -c "ALTER TABLE driftmon.column_result ENABLE TRIGGER USER"
+verify t_score
+[ "$rc" = 4 ] && grep -q "^FAIL run $run1 column \"$col\" (driftmon.column_result, seq [0-9]*) does not match its row_hash" <<<"$out" &&
+    ok "a changed drift_score: exit 4 naming run $run1 and column $col" || bad "changed drift_score" "exit $rc: $out"
+
+# ---- a run's dataset_drift changed with session_replication_role = replica --------------------------
+clone t_run
+q -d t_run -c "SET session_replication_role = replica" \
+    -c "UPDATE driftmon.run SET dataset_drift = NOT dataset_drift, retrain_flagged = NOT retrain_flagged WHERE id = $run1"
+verify t_run
+[ "$rc" = 4 ] && grep -q "^FAIL run $run1 (driftmon.run, seq [0-9]*) does not match its row_hash" <<<"$out" &&
+    ok "a run's dataset_drift changed as replica: exit 4 naming run $run1" || bad "changed run row" "exit $rc: $out"
+
+# ---- chain_head only moves forward ------------------------------------------------------------------
+if err=$(q -d t_run -c "UPDATE driftmon.chain_head SET seq = seq - 1" 2>&1); then
+    bad "chain_head moved back" "accepted"
+else
+    [[ $err == *"only moves forward"* ]] && ok "UPDATE moving chain_head back is refused" || bad "chain_head moved back" "$err"
+fi
+
+# ---- a score changed and every link after it recomputed (documents, files and head too) ---------------
+# What a superuser with time on their hands can do: only an anchor kept outside shows it.
+rechain_sql() { # the change, then every later link recomputed as the triggers would
+    cat <<SQL
+SET session_replication_role = replica;
+DO \$\$
+DECLARE
+    target bigint := (SELECT seq FROM driftmon.column_result WHERE run_id = $run1 ORDER BY seq OFFSET 2 LIMIT 1);
+    prev bytea;
+    l record;
+BEGIN
+    UPDATE driftmon.column_result SET drift_score = drift_score + 0.5 WHERE seq = target;
+    SELECT prev_hash INTO prev FROM driftmon.column_result WHERE seq = target;
+    FOR l IN SELECT seq, true AS is_result FROM driftmon.column_result WHERE seq >= target
+             UNION ALL SELECT seq, false FROM driftmon.run WHERE seq >= target ORDER BY 1 LOOP
+        IF l.is_result THEN
+            UPDATE driftmon.column_result SET prev_hash = prev WHERE seq = l.seq;
+            UPDATE driftmon.column_result c SET row_hash = sha256(c.prev_hash || driftmon.column_result_bytes(c))
+                WHERE seq = l.seq RETURNING row_hash INTO prev;
+        ELSE
+            UPDATE driftmon.run SET prev_hash = prev,
+                report_json_doc = regexp_replace(report_json_doc, '("chain_head":\s*")[0-9a-f]{64}"',
+                                                 '\1' || encode(prev, 'hex') || '"')
+                WHERE seq = l.seq;
+            UPDATE driftmon.run SET report_json_sha256 = encode(sha256(convert_to(report_json_doc, 'UTF8')), 'hex'),
+                report = report_json_doc::jsonb WHERE seq = l.seq;
+            UPDATE driftmon.run r SET row_hash = sha256(r.prev_hash || driftmon.run_bytes(r))
+                WHERE seq = l.seq RETURNING row_hash INTO prev;
+        END IF;
+    END LOOP;
+    UPDATE driftmon.chain_head SET seq = (SELECT max(seq) FROM (SELECT seq FROM driftmon.column_result
+                                          UNION ALL SELECT seq FROM driftmon.run) s), hash = prev;
+END
+\$\$;
+SQL
+}
+clone t_rechain
+rechain_sql | q -d t_rechain >/dev/null
+mkdir -p "$W/rechained"
+for id in $(q -d t_rechain -c "SELECT id FROM driftmon.run"); do
+    printf '%s\n' "$(q -d t_rechain -c "SELECT report_json_doc FROM driftmon.run WHERE id = $id")" >"$W/rechained/run-$id.json"
+    cp "$W/reports/run-$id.html" "$W/rechained/"
+done
+VERIFY_REPORTS=$W/rechained verify t_rechain
+[ "$rc" = 0 ] && ok "a score changed and every later link recomputed: verify without an anchor passes (what the anchor is for)" ||
+    bad "re-chained history without an anchor" "exit $rc (want 0: the rewrite is complete): $out"
+VERIFY_REPORTS=$W/rechained verify t_rechain --anchor "$W/anchor.jsonl"
+[ "$rc" = 4 ] && grep -q "^FAIL anchor .* line 1: head [0-9a-f]*\.\.\. of run $run3 is not in the chain" <<<"$out" &&
+    ok "... with an anchor exported before the change: exit 4" || bad "re-chained history with an anchor" "exit $rc: $out"
+
+# ---- the last run and its results deleted, the head rewound ----------------------------------------------
+clone t_cut
+q -d t_cut -c "SET session_replication_role = replica" \
+    -c "DELETE FROM driftmon.retrain_outbox WHERE run_id = $run3" \
+    -c "DELETE FROM driftmon.column_result WHERE run_id = $run3" \
+    -c "DELETE FROM driftmon.run WHERE id = $run3" \
+    -c "UPDATE driftmon.chain_head SET (seq, hash) = (SELECT seq, row_hash FROM driftmon.run WHERE seq = (SELECT max(seq) FROM driftmon.run))"
+verify t_cut
+rc_plain=$rc
+verify t_cut --anchor "$W/anchor.jsonl"
+[ "$rc_plain" = 0 ] && [ "$rc" = 4 ] && grep -q "^FAIL anchor .* of run $run3 is not in the chain" <<<"$out" &&
+    ok "the last run deleted and the head rewound: exit 4 with the anchor taken after it (0 without)" ||
+    bad "cut-off history" "exit $rc_plain without, $rc with the anchor: $out"
+
+# ---- report files ---------------------------------------------------------------------------------------
+f=$W/reports/run-$run1.html
+cp "$f" "$W/saved.html"
+printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+verify driftmon
+[ "$rc" = 4 ] && grep -q "^FAIL run $run1: report file \"$f\" does not match" <<<"$out" &&
+    ok "one byte of run-$run1.html changed: exit 4 naming the file" || bad "changed report file" "exit $rc: $out"
+rm -f "$f"
+verify driftmon
+[ "$rc" = 0 ] && grep -q "^WARN run $run1: report file \"$f\" is missing" <<<"$out" &&
+    ok "run-$run1.html deleted: a warning naming it, exit 0" || bad "missing report file" "exit $rc: $out"
+cp "$W/saved.html" "$f"
+
+# ---- a stored reference profile ---------------------------------------------------------------------------
+clone t_ref
+q -d t_ref -c "SET session_replication_role = replica" \
+    -c "UPDATE driftmon.reference_column SET profile = set_byte(profile, 50, get_byte(profile, 50) # 1) WHERE ordinal = 3"
+verify t_ref
+[ "$rc" = 4 ] && grep -q '^FAIL reference "hc" version 1 (driftmon.reference id [0-9]*): the stored profile' <<<"$out" &&
+    ok "one byte of a stored reference profile changed: exit 4 naming the reference" || bad "changed profile" "exit $rc: $out"
+
+# ---- bad input --------------------------------------------------------------------------------------------
+echo '{"run_id": 1, "chain_head": "zz"}' >"$W/bad_anchor"
+verify driftmon --anchor "$W/bad_anchor"
+[ "$rc" = 2 ] && [[ $out == *"invalid anchor in \"$W/bad_anchor\" line 1"* ]] && ok "a malformed anchor file: exit 2 naming the line" ||
+    bad "malformed anchor" "exit $rc: $out"
+verify driftmon --since yesterday-ish
+[ "$rc" = 2 ] && [[ $out == *'invalid --since "yesterday-ish"'* ]] && ok "a bad --since: exit 2" || bad "bad --since" "exit $rc: $out"
+verify t_score --since "2000-01-01"
+[ "$rc" = 4 ] && ok "--since covers the runs finished since then" || bad "--since" "exit $rc: $out"
+
+# ---- a database from before migration 009 ----------------------------------------------------------------
+q -d postgres -c "CREATE DATABASE old"
+for f in sql/00[1-8]_*.sql; do q -d old -1 -f "$f" >/dev/null || bad "applying $f"; done
+q -d old -f "$W/apps.sql" -c "\\copy apps FROM '$W/cur.tsv'" \
+    -c "ALTER TABLE apps ADD COLUMN batch_id text DEFAULT 'b1', ADD COLUMN created_at timestamptz DEFAULT '2026-01-15 12:00+00'" >/dev/null
+q -d old <<SQL >/dev/null
+INSERT INTO driftmon.reference (name, version, source, rows, sha256) VALUES ('legacy', 1, 'x', 0, repeat('a', 64));
+WITH r AS (
+    INSERT INTO driftmon.run (batch, window_start, window_end, reference_id, started_at,
+        number_of_columns, number_of_drifted_columns, share_of_drifted_columns, drift_share,
+        dataset_drift, retrain_fraction, retrain_flagged, reference_sha256, driftmon_version)
+    SELECT NULL, now() - interval '1 day', now(), 1, now() - interval '1 second', 4, 2, 0.5, 0.5,
+           true, 0.5, false, repeat('a', 64), 'old' RETURNING id)
+INSERT INTO driftmon.column_result (run_id, column_name, column_type, stattest, stattest_threshold,
+    drift_score, drift_detected, ref_rows, ref_missing, cur_rows, cur_missing)
+SELECT r.id, 'C' || i, 'num', 'wasserstein', 0.1, i / 10.0, i >= 1, 100, 0, 50, 0
+FROM r, generate_series(0, 3) i;
+SQL
+config "$W/c_old.json" old "$W/reports_old"
+# the legacy reference has no columns: its digest is that of an empty profile, so use a real one
+if "$DM" init --config "$W/c_old.json" 2>"$W/err" &&
+    "$DM" reference load "$W/ref.csv" --name hc --config "$W/c_old.json" >/dev/null 2>>"$W/err" &&
+    "$DM" check b1 --config "$W/c_old.json" >/dev/null 2>>"$W/err"; then
+    out=$("$DM" verify --config "$W/c_old.json" 2>&1)
+    rc=$?
+    n_old=$(q -d old -c "SELECT count(*) FROM driftmon.run WHERE seq IS NULL")
+    # the legacy reference's recorded sha256 is made up: that failure, and only it, is expected
+    others=$(grep '^FAIL' <<<"$out" | grep -v 'reference "legacy"')
+    [ "$n_old" = 1 ] && [ -z "$others" ] && ok "migrated database: the old run keeps verifying, the new run is chained" ||
+        bad "migrated database" "exit $rc ($n_old unchained runs): $out"
+    q -d old -c "SET session_replication_role = replica" -c "UPDATE driftmon.column_result SET drift_score = 0.9 WHERE column_name = 'C0'"
+    out=$("$DM" verify --config "$W/c_old.json" 2>&1)
+    grep -q '^FAIL run 1 column "C0"' <<<"$out" && ok "... and a changed old result row still shows" || bad "old row changed" "$out"
+    q -d old -c "SET session_replication_role = replica" -c "UPDATE driftmon.column_result SET drift_score = 0 WHERE column_name = 'C0'" \
+        -c "UPDATE driftmon.run SET seq = NULL WHERE seq IS NOT NULL"
+    out=$("$DM" verify --config "$W/c_old.json" 2>&1)
+    grep -q "^FAIL run [0-9]* (driftmon.run) has no link of its own" <<<"$out" && ok "... a new run's link removed shows" || bad "removed run link" "$out"
+else
+    bad "init, reference load and check on a database from before 009" "$(cat "$W/err")"
+fi
+finish
