@@ -713,11 +713,17 @@ static void runs_frame(rpt_buf *b, double top, const char *const *ticks, const d
 {
     rpt_buf_printf(b, "<path stroke=\"" COL_AXIS "\" d=\"M%.1f %.1fH%.1fM%.1f %.1fV%.1f\"/>",
                    RUNS_X0, RUNS_BASE + 0.5, RUNS_X1, RUNS_X0 - 0.5, RUNS_Y0, RUNS_BASE + 0.5);
-    for (size_t i = 0; i < nticks; i++)
+    double last = INFINITY; /* ticks ascend; one too close to the last drawn is left out */
+    for (size_t i = 0; i < nticks; i++) {
+        double y = rpt_runs_y(at[i], top);
+        if (last - y < 9.0)
+            continue;
         rpt_buf_printf(b,
                        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" "
                        "text-anchor=\"end\">%s</text>",
-                       RUNS_X0 - 3.0, rpt_runs_y(at[i], top) + 3.0, ticks[i]);
+                       RUNS_X0 - 3.0, y + 3.0, ticks[i]);
+        last = y;
+    }
     rpt_buf_printf(b,
                    "<text x=\"%.1f\" y=\"%d\" font-size=\"9\">oldest</text>"
                    "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"end\">newest</text>",

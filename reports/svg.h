@@ -179,7 +179,8 @@ void rpt_svg_importance(rpt_buf *b, const rpt_imp_point *p, size_t n,
  * dashed blue ("6 3"), retrain.fraction dashed vermilion ("2 2").
  * rpt_svg_run_psi: top = max(0.3, 1.15 x the largest PSI or score_psi); the band edges 0.1
  * and 0.25 dashed grey, labelled "watch" and "act"; retrain.score_psi dashed vermilion
- * ("2 2"); the PSI a blue line with filled circles.
+ * ("2 2"); the PSI a blue line with filled circles.  Axis labels (0, 0.1, 0.25, top) closer
+ * than 9 px to the label below are left out.
  */
 enum { RPT_RUNS_W = 480, RPT_RUNS_H = 140 };
 double rpt_runs_x(size_t i, size_t n);

@@ -557,6 +557,17 @@ Test(svg, run_psi_points_gaps_and_bands)
     cr_assert_str_eq(want, "M34.0 27.0H470.0\"");
     cr_assert_not_null(strstr(h, want), "%s", h);
     cr_assert_null(strstr(h, "class=\"spsi\""), "no score_psi configured: no line");
+    cr_assert_not_null(strstr(h, "text-anchor=\"end\">0.1</text>"));
+    free(h);
+    /* a large PSI: top = 2.3, 0.1 sits 114 x 0.1 / 2.3 = 4.96 px above 0 (< 9: no label),
+     * 0.25 at 12.4 px (labelled) */
+    double big[] = {2.0};
+    rpt_buf_init(&b);
+    rpt_svg_run_psi(&b, 1, NULL, big, NULL, "psi");
+    h = rpt_buf_take(&b);
+    cr_assert_null(strstr(h, ">0.1</text>"), "%s", h);
+    cr_assert_not_null(strstr(h, ">0.25</text>"), "%s", h);
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(0, 1), gy(2.0, 2.3));
     free(h);
 }
 
