@@ -17,6 +17,7 @@
 #include "monitor/log.h"
 #include "monitor/sha256.h"
 #include "reports/report.h"
+#include "stats/numfmt.h"
 
 #define ERRLEN 1024
 
@@ -47,10 +48,42 @@ static void pq_error(const char *what, PGresult *res, PGconn *conn)
 /* ---- history --------------------------------------------------------------------------- */
 
 enum { F_TABLE, F_CSV, F_JSON };
-enum { NF = 10 };
-static const char *const hist_names[NF] = {
-    "run_id",      "batch",    "finished_at",        "reference_name", "column_name",
-    "column_type", "stattest", "stattest_threshold", "drift_score",    "drift_detected"};
+
+/* How a field of a listing is typed in JSON and aligned in a table. */
+typedef enum {
+    K_TEXT, /* a string */
+    K_INT,  /* a number, right-aligned */
+    K_NUM,  /* a number (null when not finite), right-aligned */
+    K_BOOL, /* PostgreSQL's t / f */
+    K_LIST, /* space-separated names: a JSON array of strings */
+} field_kind;
+
+typedef struct {
+    const char *name;
+    field_kind kind;
+} field;
+
+static const field hist_fields[] = {{"run_id", K_INT},       {"batch", K_TEXT},
+                                    {"finished_at", K_TEXT}, {"reference_name", K_TEXT},
+                                    {"column_name", K_TEXT}, {"column_type", K_TEXT},
+                                    {"stattest", K_TEXT},    {"stattest_threshold", K_NUM},
+                                    {"drift_score", K_NUM},  {"drift_detected", K_BOOL}};
+
+/* --runs: the run-level figures of driftmon.runs (issue 17) */
+static const field run_fields[] = {{"run_id", K_INT},
+                                   {"finished_at", K_TEXT},
+                                   {"reference_name", K_TEXT},
+                                   {"batch", K_TEXT},
+                                   {"window_start", K_TEXT},
+                                   {"window_end", K_TEXT},
+                                   {"number_of_columns", K_INT},
+                                   {"number_of_drifted_columns", K_INT},
+                                   {"share_of_drifted_columns", K_NUM},
+                                   {"importance_weighted_share", K_NUM},
+                                   {"score_psi", K_NUM},
+                                   {"score_band", K_TEXT},
+                                   {"retrain_flagged", K_BOOL},
+                                   {"retrain_reasons", K_LIST}};
 
 /* RFC 4180: quote when the field holds a comma, a quote, CR or LF (or starts/ends with a
  * space, which some readers trim); quotes doubled. */
@@ -94,18 +127,70 @@ static void table_cell(FILE *f, const char *s, int width, bool right)
     free(e);
 }
 
-static int print_history(PGresult *res, int format)
+/* A K_LIST value as a JSON array (NULL: null). */
+static cJSON *json_list(const char *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (const char *p = v; a && *p;) {
+        size_t l = strcspn(p, " ");
+        char *w = strndup(p, l);
+        char *u = w ? rpt_utf8_sanitize(w) : NULL;
+        cJSON *it = u ? cJSON_CreateString(u) : NULL;
+        free(w);
+        free(u);
+        if (!it || !cJSON_AddItemToArray(a, it)) {
+            cJSON_Delete(it);
+            cJSON_Delete(a);
+            return NULL;
+        }
+        p += l;
+        p += strspn(p, " ");
+    }
+    return a;
+}
+
+static cJSON *json_field(const PGresult *res, int i, int j, field_kind kind)
+{
+    const char *v = PQgetvalue(res, i, j);
+    if (PQgetisnull(res, i, j))
+        return cJSON_CreateNull();
+    switch (kind) {
+    case K_INT:
+        return cJSON_CreateNumber(strtod(v, NULL));
+    case K_NUM: { /* the shortest text that reads back as the same double, as in the reports
+                   * (cJSON's own printing may lose the last bit) */
+        double d = strtod(v, NULL);
+        char buf[STATS_DOUBLE_BUFLEN];
+        return isfinite(d) ? cJSON_CreateRaw(stats_format_double(d, buf, sizeof buf))
+                           : cJSON_CreateNull();
+    }
+    case K_BOOL:
+        return cJSON_CreateBool(v[0] == 't');
+    case K_LIST:
+        return json_list(v);
+    case K_TEXT:
+    default: {
+        char *u = rpt_utf8_sanitize(v);
+        cJSON *it = u ? cJSON_CreateString(u) : NULL;
+        free(u);
+        return it;
+    }
+    }
+}
+
+/* res's columns are the fields f[0..nf), in order. */
+static int print_rows(PGresult *res, const field *f, int nf, int format)
 {
     int n = PQntuples(res);
     if (format == F_CSV) {
-        for (int j = 0; j < NF; j++) {
+        for (int j = 0; j < nf; j++) {
             if (j)
                 fputc(',', stdout);
-            fputs(hist_names[j], stdout);
+            fputs(f[j].name, stdout);
         }
         fputs("\r\n", stdout);
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < NF; j++) {
+            for (int j = 0; j < nf; j++) {
                 if (j)
                     fputc(',', stdout);
                 if (!PQgetisnull(res, i, j))
@@ -126,24 +211,9 @@ static int print_history(PGresult *res, int format)
                 cJSON_Delete(a);
                 return -1;
             }
-            for (int j = 0; j < NF; j++) {
-                const char *v = PQgetvalue(res, i, j);
-                cJSON *it;
-                if (PQgetisnull(res, i, j))
-                    it = cJSON_CreateNull();
-                else if (j == 0)
-                    it = cJSON_CreateNumber(strtod(v, NULL));
-                else if (j == 7 || j == 8) {
-                    double d = strtod(v, NULL);
-                    it = isfinite(d) ? cJSON_CreateNumber(d) : cJSON_CreateNull();
-                } else if (j == 9)
-                    it = cJSON_CreateBool(v[0] == 't');
-                else {
-                    char *u = rpt_utf8_sanitize(v);
-                    it = u ? cJSON_CreateString(u) : NULL;
-                    free(u);
-                }
-                if (!it || !cJSON_AddItemToObject(o, hist_names[j], it)) {
+            for (int j = 0; j < nf; j++) {
+                cJSON *it = json_field(res, i, j, f[j].kind);
+                if (!it || !cJSON_AddItemToObject(o, f[j].name, it)) {
                     cJSON_Delete(it);
                     cJSON_Delete(a);
                     return -1;
@@ -159,45 +229,55 @@ static int print_history(PGresult *res, int format)
         cJSON_free(s);
         return 0;
     }
-    int w[NF];
-    for (int j = 0; j < NF; j++) {
-        w[j] = (int)strlen(hist_names[j]);
+    int *w = calloc((size_t)nf, sizeof *w);
+    if (!w)
+        return -1;
+    for (int j = 0; j < nf; j++) {
+        w[j] = (int)strlen(f[j].name);
         for (int i = 0; i < n; i++) {
             int l = cell_width(PQgetvalue(res, i, j));
             if (l > w[j])
                 w[j] = l;
         }
     }
-    for (int j = 0; j < NF; j++) {
+    for (int j = 0; j < nf; j++) {
         if (j)
             fputs("  ", stdout);
-        table_cell(stdout, hist_names[j], j == NF - 1 ? 0 : w[j], false);
+        table_cell(stdout, f[j].name, j == nf - 1 ? 0 : w[j], false);
     }
     fputc('\n', stdout);
     for (int i = 0; i < n; i++) {
-        for (int j = 0; j < NF; j++) {
+        for (int j = 0; j < nf; j++) {
             if (j)
                 fputs("  ", stdout);
-            bool right = j == 0 || j == 7 || j == 8;
-            table_cell(stdout, PQgetvalue(res, i, j), j == NF - 1 ? 0 : w[j], right);
+            bool right = f[j].kind == K_INT || f[j].kind == K_NUM;
+            table_cell(stdout, PQgetvalue(res, i, j), j == nf - 1 ? 0 : w[j], right);
         }
         fputc('\n', stdout);
     }
+    free(w);
     return 0;
 }
 
 int dm_cmd_history(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"column", required_argument, NULL, 'C'},    {"since", required_argument, NULL, 's'},
-        {"reference", required_argument, NULL, 'r'}, {"format", required_argument, NULL, 'f'},
-        {"config", required_argument, NULL, 'c'},    {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"column", required_argument, NULL, 'C'},
+                                             {"since", required_argument, NULL, 's'},
+                                             {"reference", required_argument, NULL, 'r'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"runs", no_argument, NULL, 'R'},
+                                             {NULL, 0, NULL, 0}};
     const char *column = NULL, *since = NULL, *reference = NULL;
     const char *config = getenv("DRIFTMON_CONFIG");
     int format = F_TABLE, ch;
+    bool runs = false;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:R", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'R':
+            runs = true;
+            break;
         case 'C':
             column = optarg;
             break;
@@ -228,8 +308,8 @@ int dm_cmd_history(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc) {
-        dm_cli_error("usage: driftmon history [--column C] [--since T] [--reference R] "
+    if (optind != argc || (runs && column)) {
+        dm_cli_error("usage: driftmon history [--column C | --runs] [--since T] [--reference R] "
                      "[--format table|csv|json] [--config FILE]");
         return 2;
     }
@@ -238,24 +318,43 @@ int dm_cmd_history(int argc, char **argv)
     if (!conn)
         return 1;
     const char *p[3] = {column, since, reference};
-    PGresult *res = PQexecParams(
-        conn,
-        "SELECT run_id, batch, to_char(finished_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), reference_name, column_name, column_type, "
-        "stattest, stattest_threshold, drift_score, drift_detected "
-        "FROM driftmon.column_history "
-        "WHERE ($1::text IS NULL OR column_name = $1::text) "
-        "AND ($2::timestamptz IS NULL OR finished_at >= $2::timestamptz) "
-        "AND ($3::text IS NULL OR reference_name = $3::text) "
-        "ORDER BY finished_at, run_id, column_name COLLATE \"C\"",
-        3, NULL, p, NULL, NULL, 0);
+    PGresult *res;
+    if (runs)
+        res = PQexecParams(
+            conn,
+            "SELECT run_id, to_char(finished_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), reference_name, batch, "
+            "to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+            "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+            "number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
+            "importance_weighted_share, score_psi, score_band, retrain_flagged, "
+            "array_to_string(retrain_reasons, ' ') FROM driftmon.runs "
+            "WHERE ($1::timestamptz IS NULL OR finished_at >= $1::timestamptz) "
+            "AND ($2::text IS NULL OR reference_name = $2::text) ORDER BY finished_at, run_id",
+            2, NULL, p + 1, NULL, NULL, 0);
+    else
+        res = PQexecParams(
+            conn,
+            "SELECT run_id, batch, to_char(finished_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), reference_name, column_name, column_type, "
+            "stattest, stattest_threshold, drift_score, drift_detected "
+            "FROM driftmon.column_history "
+            "WHERE ($1::text IS NULL OR column_name = $1::text) "
+            "AND ($2::timestamptz IS NULL OR finished_at >= $2::timestamptz) "
+            "AND ($3::text IS NULL OR reference_name = $3::text) "
+            "ORDER BY finished_at, run_id, column_name COLLATE \"C\"",
+            3, NULL, p, NULL, NULL, 0);
     int status = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pq_error("could not read driftmon.column_history", res, conn);
+        pq_error(runs ? "could not read driftmon.runs" : "could not read driftmon.column_history",
+                 res, conn);
         /* a malformed --since is the user's input */
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         status = state && strncmp(state, "22", 2) == 0 ? 2 : 1;
-    } else if (print_history(res, format) != 0) {
+    } else if ((runs ? print_rows(res, run_fields, (int)(sizeof run_fields / sizeof *run_fields),
+                                  format)
+                     : print_rows(res, hist_fields, (int)(sizeof hist_fields / sizeof *hist_fields),
+                                  format)) != 0) {
         dm_cli_error("out of memory");
         status = 1;
     } else if (fflush(stdout) != 0 || ferror(stdout)) {

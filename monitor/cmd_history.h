@@ -1,8 +1,10 @@
 /* cmd_history.h - the auditor's subcommands (issue 5).  Each takes argv with argv[0] the
  * subcommand's name and returns the process exit code (0, 1 environment, 2 usage/input).
  *
- *   driftmon history [--column C] [--since T] [--reference R] [--format table|csv|json]
+ *   driftmon history [--column C | --runs] [--since T] [--reference R] [--format table|csv|json]
  *       per-column results over runs from the view driftmon.column_history, oldest first;
+ *       with --runs instead one row per run from driftmon.runs: the drifted share, the
+ *       importance-weighted share, the score PSI and band, retraining and its reasons;
  *   driftmon report RUN [--html FILE] [--json FILE]
  *       the run's stored HTML report, byte for byte as first written (checked against the
  *       run's report_html_sha256), and/or its JSON report (driftmon.run.report, as

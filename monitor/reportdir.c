@@ -59,7 +59,13 @@ static const char runs_sql_all[] =
     "batch, to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
     "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), reference_name, "
     "number_of_columns, number_of_drifted_columns, share_of_drifted_columns, dataset_drift, "
-    "retrain_flagged, report_html FROM driftmon.runs ";
+    "retrain_flagged, report_html, importance_weighted_share, score_psi FROM driftmon.runs ";
+
+/* A float8 column of a result; NaN when NULL. */
+static double num_or_nan(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? NAN : strtod(PQgetvalue(res, r, c), NULL);
+}
 
 typedef struct {
     rpt_run_entry *e;
@@ -125,6 +131,9 @@ static int run_list_fill(PGresult *res, int dirfd, bool only_here, run_list *l)
         e->share = e->ncols > 0 ? strtod(PQgetvalue(res, r, 8), NULL) : NAN;
         e->dataset_drift = PQgetvalue(res, r, 9)[0] == 't';
         e->retrain = PQgetvalue(res, r, 10)[0] == 't';
+        e->weighted_share = num_or_nan(res, r, 12);
+        e->score_psi = num_or_nan(res, r, 13);
+        e->retrain_fraction = e->retrain_weighted_fraction = e->retrain_score_psi = NAN;
         if (href) {
             l->href[k] = strdup(href);
             if (!l->href[k])
@@ -261,6 +270,20 @@ static int update_history(PGconn *conn, int dirfd, const char *dir, const char *
         PQclear(res);
         return query_fail(cr, conn, "the column history (driftmon.column_history)", err, errlen);
     }
+    /* the retrain limits each of those runs had, from its report */
+    PGresult *lr = PQexecParams(
+        conn,
+        "SELECT id, (report -> 'retrain' ->> 'fraction')::float8, "
+        "(report -> 'retrain' ->> 'weighted_fraction')::float8, "
+        "(report -> 'retrain' ->> 'score_psi')::float8 FROM driftmon.run WHERE id IN (SELECT "
+        "run_id FROM driftmon.runs WHERE reference_name = $1 ORDER BY finished_at DESC, run_id "
+        "DESC LIMIT $2::int)",
+        2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(lr) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        PQclear(cr);
+        return query_fail(lr, conn, "the runs' retrain limits (driftmon.run)", err, errlen);
+    }
     int rc = -1;
     run_list l;
     size_t nr = (size_t)PQntuples(cr);
@@ -282,6 +305,15 @@ static int update_history(PGconn *conn, int dirfd, const char *dir, const char *
     for (size_t i = 0; i < l.n; i++)
         map[i] = (id_pos){l.e[i].run_id, i};
     qsort(map, l.n, sizeof *map, id_pos_cmp);
+    for (int i = 0; i < PQntuples(lr); i++) {
+        id_pos key = {strtoll(PQgetvalue(lr, i, 0), NULL, 10), 0};
+        id_pos *hit = bsearch(&key, map, l.n, sizeof *map, id_pos_cmp);
+        if (hit) { /* else a run committed between the queries */
+            l.e[hit->pos].retrain_fraction = num_or_nan(lr, i, 1);
+            l.e[hit->pos].retrain_weighted_fraction = num_or_nan(lr, i, 2);
+            l.e[hit->pos].retrain_score_psi = num_or_nan(lr, i, 3);
+        }
+    }
     size_t nc = 0;
     order = calloc(nr + 1, sizeof *order);
     if (!order)
@@ -336,6 +368,7 @@ out:
     run_list_free(&l);
     PQclear(res);
     PQclear(cr);
+    PQclear(lr);
     return rc;
 }
 

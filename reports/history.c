@@ -28,6 +28,10 @@ static const char page_css[] =
     ".key{display:inline-block;width:1.6em;height:.8em;vertical-align:middle;margin:0 .3em}\n"
     ".key.score{border-top:2px solid #0072B2;height:0}"
     ".key.thr{border-top:2px dashed #666;height:0}\n"
+    ".key.wshare{border-top:2px solid #0072B2;height:0}"
+    ".key.share{border-top:2px solid #D55E00;height:0}\n"
+    ".key.wfrac{border-top:2px dashed #0072B2;height:0}"
+    ".key.frac{border-top:2px dotted #D55E00;height:0}\n"
     ".key.drift{background:#D55E00;width:.7em;height:.7em}"
     ".key.ok{border:2px solid #0072B2;border-radius:50%;width:.5em;height:.5em}\n"
     "@media (max-width:700px){body{margin:.6em}table{font-size:.85em}"
@@ -129,6 +133,64 @@ char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *
     return rpt_buf_take(&b);
 }
 
+/* The run-level charts (issue 17): the shares over runs, the score PSI over runs.
+ * 0, or -1 on out of memory. */
+static int put_run_charts(rpt_buf *b, const rpt_run_entry *runs, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int64_t *id = calloc(n, sizeof *id);
+    double *v = calloc(6 * n, sizeof *v);
+    if (id == NULL || v == NULL) {
+        free(id);
+        free(v);
+        return -1;
+    }
+    double *share = v, *wshare = v + n, *frac = v + 2 * n, *wfrac = v + 3 * n, *psi = v + 4 * n,
+           *spsi = v + 5 * n;
+    size_t nw = 0, np = 0;
+    for (size_t i = 0; i < n; i++) {
+        id[i] = runs[i].run_id;
+        share[i] = runs[i].share;
+        wshare[i] = runs[i].weighted_share;
+        frac[i] = runs[i].retrain_fraction;
+        wfrac[i] = runs[i].retrain_weighted_fraction;
+        psi[i] = runs[i].score_psi;
+        spsi[i] = runs[i].retrain_score_psi;
+        nw += isfinite(wshare[i]) ? 1 : 0;
+        np += isfinite(psi[i]) ? 1 : 0;
+    }
+    char title[160];
+    rpt_buf_puts(b, "<section class=\"runs\">\n<h2>Drifted share and importance-weighted share"
+                    "</h2>\n<p class=\"legend\"><span class=\"key wshare\"></span>"
+                    "importance-weighted share <span class=\"key share\"></span>drifted share "
+                    "<span class=\"key wfrac\"></span>retrain.weighted_fraction "
+                    "<span class=\"key frac\"></span>retrain.fraction. ");
+    rpt_buf_printf(b, "%zu of %zu runs have a weighted share; a run without one is a gap.</p>\n",
+                   nw, n);
+    snprintf(title, sizeof title, "drifted share and importance-weighted share over %zu run%s", n,
+             n == 1 ? "" : "s");
+    rpt_svg_run_shares(b, n, id, share, wshare, frac, wfrac, title);
+    rpt_buf_puts(b, "\n<h2>Score PSI</h2>\n");
+    if (np == 0) {
+        rpt_buf_puts(b, "<p>No run has a score PSI (no <code>model.score_column</code>).</p>\n");
+    } else {
+        rpt_buf_printf(b,
+                       "<p class=\"legend\"><span class=\"key score\"></span>score PSI "
+                       "<span class=\"key thr\"></span>bands: stable below 0.1, watch from "
+                       "0.1, act from 0.25 <span class=\"key frac\"></span>retrain.score_psi. "
+                       "%zu of %zu runs have a score PSI; a run without one is a gap.</p>\n",
+                       np, n);
+        snprintf(title, sizeof title, "score PSI over %zu run%s", n, n == 1 ? "" : "s");
+        rpt_svg_run_psi(b, n, id, psi, spsi, title);
+        rpt_buf_puts(b, "\n");
+    }
+    rpt_buf_puts(b, "</section>\n");
+    free(id);
+    free(v);
+    return 0;
+}
+
 char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,
                          size_t total_runs, const rpt_column_series *cols, size_t ncols)
 {
@@ -165,6 +227,10 @@ char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_
                      "every chart: distances are drawn as they are, p-values (ks, chisquare, "
                      "z) on a logarithmic scale, p = 1 at the bottom.</p>\n</header>\n"
                      "<main>\n");
+    if (put_run_charts(&b, runs, nruns) != 0) {
+        rpt_buf_release(&b);
+        return NULL;
+    }
     if (ncols == 0) {
         rpt_buf_puts(&b, "<p>No column result yet.</p>\n");
     } else {

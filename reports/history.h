@@ -25,6 +25,10 @@ typedef struct {
     double share; /* NaN when no column was tested */
     bool dataset_drift, retrain;
     const char *report_href; /* relative link to the run's HTML report, or NULL */
+    /* the model's figures (issue 17); NaN when the run has none (no importances, no score
+     * column, recorded before them, or a retrain condition not configured) */
+    double weighted_share, score_psi;
+    double retrain_fraction, retrain_weighted_fraction, retrain_score_psi;
 } rpt_run_entry;
 
 typedef struct {
@@ -43,9 +47,10 @@ typedef struct {
 char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *pages,
                        size_t npages);
 
-/* history page of one reference: runs oldest first (the x axis), one row and one chart per
- * column in the order given; total_runs > nruns: the page shows the last nruns of
- * total_runs and says so.  Malloc'ed string, NULL on out of memory. */
+/* history page of one reference: runs oldest first (the x axis); above the columns, the
+ * run-level charts (rpt_svg_run_shares, and rpt_svg_run_psi when a run has a score PSI);
+ * then one row and one chart per column in the order given; total_runs > nruns: the page shows the
+ * last nruns of total_runs and says so.  Malloc'ed string, NULL on out of memory. */
 char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,
                          size_t total_runs, const rpt_column_series *cols, size_t ncols);
 

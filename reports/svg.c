@@ -604,6 +604,175 @@ void rpt_svg_series(rpt_buf *b, const rpt_series *s, size_t nx, const char *titl
 
 /* ---- the model (issue 17) ------------------------------------------------------------ */
 
+/* ---- run-level figures over runs (issue 17) ------------------------------------------ */
+
+#define RUNS_X0 34.0
+#define RUNS_X1 470.0
+#define RUNS_Y0 8.0
+#define RUNS_BASE 122.0
+
+double rpt_runs_x(size_t i, size_t n)
+{
+    if (n <= 1)
+        return (RUNS_X0 + RUNS_X1) / 2.0;
+    return RUNS_X0 + (double)i * (RUNS_X1 - RUNS_X0) / (double)(n - 1);
+}
+
+double rpt_runs_y(double v, double top)
+{
+    return RUNS_BASE - fmin(fmax(v, 0.0), top) / top * (RUNS_BASE - RUNS_Y0);
+}
+
+double rpt_runs_psi_top(const double *psi, const double *score_psi, size_t n)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(psi[i]))
+            m = fmax(m, psi[i]);
+        if (score_psi != NULL && isfinite(score_psi[i]))
+            m = fmax(m, score_psi[i]);
+    }
+    return fmax(0.3, m * 1.15);
+}
+
+/* A per-run limit: one dashed segment per run that has it. */
+static void runs_limit(rpt_buf *b, size_t n, const double *v, double top, const char *cls,
+                       const char *stroke, const char *dash)
+{
+    if (v == NULL)
+        return;
+    double half = n > 1 ? (RUNS_X1 - RUNS_X0) / (double)(n - 1) / 2.0 : (RUNS_X1 - RUNS_X0) / 2.0;
+    bool open = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        if (!open)
+            rpt_buf_printf(b,
+                           "<path class=\"%s\" fill=\"none\" stroke=\"%s\" "
+                           "stroke-dasharray=\"%s\" d=\"",
+                           cls, stroke, dash);
+        open = true;
+        double x = rpt_runs_x(i, n);
+        rpt_buf_printf(b, "M%.1f %.1fH%.1f", fmax(RUNS_X0, x - half), rpt_runs_y(v[i], top),
+                       fmin(RUNS_X1, x + half));
+    }
+    if (open)
+        rpt_buf_puts(b, "\"/>");
+}
+
+/* A figure over runs: a line broken at each NaN, then one marker per value with its
+ * tooltip (square: a hollow square, else a filled circle). */
+static void runs_line(rpt_buf *b, size_t n, const int64_t *run_id, const double *v, double top,
+                      const char *cls, const char *stroke, bool square, const char *what, bool pct)
+{
+    bool open = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i])) {
+            if (open)
+                rpt_buf_puts(b, "\"/>");
+            open = false;
+            continue;
+        }
+        if (!open)
+            rpt_buf_printf(b,
+                           "<path class=\"%s\" fill=\"none\" stroke=\"%s\" "
+                           "stroke-width=\"1.5\" d=\"M",
+                           cls, stroke);
+        rpt_buf_printf(b, "%s%.1f %.1f", open ? "L" : "", rpt_runs_x(i, n), rpt_runs_y(v[i], top));
+        open = true;
+    }
+    if (open)
+        rpt_buf_puts(b, "\"/>");
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        double x = rpt_runs_x(i, n), y = rpt_runs_y(v[i], top);
+        rpt_buf_puts(b, "<g><title>");
+        if (run_id != NULL)
+            rpt_buf_printf(b, "run %lld: ", (long long)run_id[i]);
+        rpt_buf_printf(b, "%s ", what);
+        if (pct)
+            put_pct(b, v[i]);
+        else
+            rpt_buf_printf(b, "%.4g", v[i]);
+        if (square)
+            rpt_buf_printf(b,
+                           "</title><rect class=\"%s\" fill=\"#fff\" stroke=\"%s\" "
+                           "x=\"%.1f\" y=\"%.1f\" width=\"5\" height=\"5\"/></g>",
+                           cls, stroke, x - 2.5, y - 2.5);
+        else
+            rpt_buf_printf(b,
+                           "</title><circle class=\"%s\" fill=\"%s\" cx=\"%.1f\" "
+                           "cy=\"%.1f\" r=\"2.5\"/></g>",
+                           cls, stroke, x, y);
+    }
+}
+
+static void runs_frame(rpt_buf *b, double top, const char *const *ticks, const double *at,
+                       size_t nticks)
+{
+    rpt_buf_printf(b, "<path stroke=\"" COL_AXIS "\" d=\"M%.1f %.1fH%.1fM%.1f %.1fV%.1f\"/>",
+                   RUNS_X0, RUNS_BASE + 0.5, RUNS_X1, RUNS_X0 - 0.5, RUNS_Y0, RUNS_BASE + 0.5);
+    double last = INFINITY; /* ticks ascend; one too close to the last drawn is left out */
+    for (size_t i = 0; i < nticks; i++) {
+        double y = rpt_runs_y(at[i], top);
+        if (last - y < 9.0)
+            continue;
+        rpt_buf_printf(b,
+                       "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" "
+                       "text-anchor=\"end\">%s</text>",
+                       RUNS_X0 - 3.0, y + 3.0, ticks[i]);
+        last = y;
+    }
+    rpt_buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%d\" font-size=\"9\">oldest</text>"
+                   "<text x=\"%.1f\" y=\"%d\" font-size=\"9\" text-anchor=\"end\">newest</text>",
+                   RUNS_X0, RPT_RUNS_H - 4, RUNS_X1, RPT_RUNS_H - 4);
+}
+
+void rpt_svg_run_shares(rpt_buf *b, size_t n, const int64_t *run_id, const double *share,
+                        const double *weighted, const double *fraction,
+                        const double *weighted_fraction, const char *title)
+{
+    if (n == 0 || share == NULL || weighted == NULL)
+        return;
+    static const char *const ticks[] = {"0 %", "50 %", "100 %"};
+    static const double at[] = {0.0, 0.5, 1.0};
+    svg_open_size(b, "plot runs shares", title, RPT_RUNS_W, RPT_RUNS_H);
+    runs_frame(b, 1.0, ticks, at, 3);
+    runs_limit(b, n, weighted_fraction, 1.0, "wfrac", COL_REF, "6 3");
+    runs_limit(b, n, fraction, 1.0, "frac", COL_CUR, "2 2");
+    runs_line(b, n, run_id, share, 1.0, "share", COL_CUR, true, "drifted share", true);
+    runs_line(b, n, run_id, weighted, 1.0, "wshare", COL_REF, false, "importance-weighted share",
+              true);
+    rpt_buf_puts(b, "</svg>");
+}
+
+void rpt_svg_run_psi(rpt_buf *b, size_t n, const int64_t *run_id, const double *psi,
+                     const double *score_psi, const char *title)
+{
+    if (n == 0 || psi == NULL)
+        return;
+    double top = rpt_runs_psi_top(psi, score_psi, n);
+    char lab[32];
+    snprintf(lab, sizeof lab, "%.2g", top);
+    const char *ticks[] = {"0", "0.1", "0.25", lab};
+    const double at[] = {0.0, 0.1, 0.25, top};
+    svg_open_size(b, "plot runs psi", title, RPT_RUNS_W, RPT_RUNS_H);
+    runs_frame(b, top, ticks, at, 4);
+    rpt_buf_printf(b,
+                   "<path class=\"band\" fill=\"none\" stroke=\"" COL_THR
+                   "\" stroke-dasharray=\"4 3\" d=\"M%.1f %.1fH%.1fM%.1f %.1fH%.1f\"/>",
+                   RUNS_X0, rpt_runs_y(0.1, top), RUNS_X1, RUNS_X0, rpt_runs_y(0.25, top), RUNS_X1);
+    rpt_buf_printf(b,
+                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\">watch</text>"
+                   "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"end\">act</text>",
+                   RUNS_X1, rpt_runs_y(0.1, top) - 2.0, RUNS_X1, rpt_runs_y(0.25, top) - 2.0);
+    runs_limit(b, n, score_psi, top, "spsi", COL_CUR, "2 2");
+    runs_line(b, n, run_id, psi, top, "psi", COL_REF, false, "score PSI", false);
+    rpt_buf_puts(b, "</svg>");
+}
+
 void rpt_svg_score(rpt_buf *b, const stats_score_drift *s, const char *title)
 {
     if (s == NULL || s->ref_n == 0 || s->cur_n == 0)

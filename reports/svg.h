@@ -167,6 +167,32 @@ void rpt_svg_importance(rpt_buf *b, const rpt_imp_point *p, size_t n,
                         const stats_column_result *cols, const char *title);
 
 /*
+ * Run-level figures over runs (history pages, issue 17) on a viewBox of RPT_RUNS_W x
+ * RPT_RUNS_H, plot area x 34 .. 470, y 8 .. 122: run i of n (oldest first) at
+ * px = 34 + i * 436 / (n - 1) (n = 1: 252), a value v at py = 122 - min(v, top) / top * 114.
+ * A NaN value is a gap (no point; the line breaks there), never a zero.  A limit (per run, as
+ * that run's configuration had it; NaN: none for that run) is a dashed segment across the
+ * run's slot, half-way to each neighbour.  run_id may be NULL (no run in the tooltips).
+ *
+ * rpt_svg_run_shares: top = 1; the importance-weighted share a blue line with filled
+ * circles, the drifted share a vermilion line with hollow squares; retrain.weighted_fraction
+ * dashed blue ("6 3"), retrain.fraction dashed vermilion ("2 2").
+ * rpt_svg_run_psi: top = max(0.3, 1.15 x the largest PSI or score_psi); the band edges 0.1
+ * and 0.25 dashed grey, labelled "watch" and "act"; retrain.score_psi dashed vermilion
+ * ("2 2"); the PSI a blue line with filled circles.  Axis labels (0, 0.1, 0.25, top) closer
+ * than 9 px to the label below are left out.
+ */
+enum { RPT_RUNS_W = 480, RPT_RUNS_H = 140 };
+double rpt_runs_x(size_t i, size_t n);
+double rpt_runs_y(double v, double top);
+double rpt_runs_psi_top(const double *psi, const double *score_psi, size_t n);
+void rpt_svg_run_shares(rpt_buf *b, size_t n, const int64_t *run_id, const double *share,
+                        const double *weighted, const double *fraction,
+                        const double *weighted_fraction, const char *title);
+void rpt_svg_run_psi(rpt_buf *b, size_t n, const int64_t *run_id, const double *psi,
+                     const double *score_psi, const char *title);
+
+/*
  * The label of a bar: s cut to at most max_chars code points ("…" ending a cut string),
  * invalid UTF-8 sequences counted as one each (the escaper turns them into U+FFFD).
  * Returns a malloc'ed string, NULL on out of memory.  Not escaped.

@@ -291,9 +291,11 @@ fi
 
 if [ -n "$CHROMIUM" ]; then
     ncolh=$(psql_q -c "SELECT count(DISTINCT column_name) FROM driftmon.column_history")
-    if dump_dom "$hist" "$W/hist.dom" && msg=$(check_dom "$W/hist.dom" "$ncolh" \
+    # above them the run-level charts: the shares, and the score PSI when a run has one
+    nrunc=$(psql_q -c "SELECT 1 + (count(score_psi) > 0)::int FROM driftmon.runs")
+    if dump_dom "$hist" "$W/hist.dom" && msg=$(check_dom "$W/hist.dom" "$((ncolh + nrunc))" \
         "<img src=x onerror=alert(1)>" "fixture <b>ref</b>"); then
-        ok "history page DOM: $ncolh charts, names shown as text"
+        ok "history page DOM: $ncolh column charts and $nrunc run-level, names shown as text"
     else
         bad "history page DOM" "${msg:-$(tail -3 "$W/chromium.log")}"
     fi

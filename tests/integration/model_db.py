@@ -20,7 +20,9 @@ oracle reads it.  Cases:
   - the stored importances changed behind driftmon's back (file bytes, or a pair): refused;
   - the score column missing from the batch table: exit 2 naming it;
   - `serve`: a batch whose score shifts flags retraining with reason score_psi (as the oracle
-    says), the hook's payload and the run row list it with the stored importances' figures.
+    says), the hook's payload and the run row list it with the stored importances' figures;
+  - `driftmon history --runs`: its csv equals driftmon.runs field for field, its json each
+    run's JSON report; the history page draws the two run-level charts over the runs.
 
 Usage: model_db.py DRIFTMON WORKDIR   (PG* environment: the test's cluster)
 """
@@ -359,7 +361,126 @@ def main():
     ck.bad("serve: score shift", p) if p else \
         ck.ok(f"serve: the score's shift (PSI {payload['prediction_drift']['psi']:.3f}) flags "
               "retraining for score_psi; the hook's payload and the run row say so")
+    history_runs(ck, driftmon, cfg, W)
+    history_page(ck, W)
     return finish(ck)
+
+
+RUN_FIELDS = ("run_id", "finished_at", "reference_name", "batch", "window_start", "window_end",
+              "number_of_columns", "number_of_drifted_columns", "share_of_drifted_columns",
+              "importance_weighted_share", "score_psi", "score_band", "retrain_flagged",
+              "retrain_reasons")
+
+
+def history_runs(ck, driftmon, cfg, W):
+    """`driftmon history --runs`: csv equals driftmon.runs (numbers parsed and compared with ==,
+    finished_at as the same instant), json equals each run's JSON report."""
+    import csv
+    import datetime
+    import io
+    p = []
+    rc, so, se = run([driftmon, "history", "--runs", "--format", "csv", "--config", cfg])
+    if rc != 0:
+        ck.bad("history --runs --format csv", [f"exit {rc}: {se.strip()[:300]}"])
+        return
+    rows = list(csv.reader(io.StringIO(so, newline="")))
+    if not rows or tuple(rows[0]) != RUN_FIELDS:
+        p.append(f"header {rows[:1]}")
+    db = [r.split("|") for r in q(
+        "SELECT run_id, extract(epoch FROM finished_at), reference_name, coalesce(batch, ''), "
+        "coalesce(extract(epoch FROM window_start)::text, ''), "
+        "coalesce(extract(epoch FROM window_end)::text, ''), number_of_columns, "
+        "number_of_drifted_columns, share_of_drifted_columns, "
+        "coalesce(importance_weighted_share::text, ''), coalesce(score_psi::text, ''), "
+        "coalesce(score_band, ''), retrain_flagged, coalesce(array_to_json(retrain_reasons)::text, "
+        "'null') FROM driftmon.runs ORDER BY finished_at, run_id").split("\n")]
+    got = rows[1:]
+    if len(got) != len(db) or len(db) < 4:
+        p.append(f"{len(got)} rows, driftmon.runs has {len(db)} (want at least 4)")
+
+    def epoch(t):
+        return "" if t == "" else datetime.datetime.strptime(
+            t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+
+    for g, d in zip(got, db):
+        have = [int(g[0]), epoch(g[1]), g[2], g[3], epoch(g[4]), epoch(g[5]), int(g[6]),
+                int(g[7]), float(g[8]), num(g[9]), num(g[10]), g[11], g[12],
+                g[13].split() if g[13] else None]
+        want = [int(d[0]), float(d[1]), d[2], d[3], float(d[4]) if d[4] else "",
+                float(d[5]) if d[5] else "", int(d[6]), int(d[7]), float(d[8]), num(d[9]),
+                num(d[10]), d[11], d[12], json.loads(d[13]) or None]
+        p += [f"run {d[0]} {k}: csv {h!r} != driftmon.runs {w!r}"
+              for k, h, w in zip(RUN_FIELDS, have, want) if h != w]
+    models = sum(1 for d in db if d[10] != "")
+    if models < 3:
+        p.append(f"only {models} runs with a score PSI: the test does not test it")
+    ck.bad("history --runs --format csv", p) if p else \
+        ck.ok(f"history --runs --format csv: {len(db)} runs, each field equal to driftmon.runs")
+
+    p = []
+    rc, so, se = run([driftmon, "history", "--runs", "--reference", "m", "--format", "json",
+                      "--config", cfg])
+    if rc != 0:
+        ck.bad("history --runs --format json", [f"exit {rc}: {se.strip()[:300]}"])
+        return
+    arr = json.loads(so)
+    n_m = int(q("SELECT count(*) FROM driftmon.runs WHERE reference_name = 'm'"))
+    if len(arr) != n_m:
+        p.append(f"{len(arr)} runs for reference m, driftmon.runs has {n_m}")
+    for o in arr:
+        rep = json.load(open(W(f"reports/run-{o['run_id']}.json")))
+        pd_ = rep.get("prediction_drift") or {}
+        want = {"share_of_drifted_columns": rep["share_of_drifted_columns"],
+                "importance_weighted_share": rep["importance_weighted_share"],
+                "score_psi": pd_.get("psi"), "score_band": pd_.get("band"),
+                "retrain_flagged": rep["retrain"]["flagged"],
+                "retrain_reasons": rep["retrain"]["reasons"]}
+        p += [f"run {o['run_id']} {k}: json {o.get(k)!r} != report {w!r}"
+              for k, w in want.items() if o.get(k) != w]
+    ck.bad("history --runs --format json", p) if p else \
+        ck.ok(f"history --runs --reference m --format json: {len(arr)} runs equal to their reports")
+
+
+def history_page(ck, W):
+    """The reference's history page: the two run-level charts over its runs, one point per run
+    with the figure, at the documented geometry (reports/svg.h)."""
+    import glob
+    import re
+    pages = glob.glob(W("reports/history-m-*.html"))
+    if len(pages) != 1:
+        ck.bad("history page: run charts", [f"pages {pages}"])
+        return
+    h = open(pages[0]).read()
+    rows = [r.split("|") for r in q(
+        "SELECT coalesce(v.importance_weighted_share::text, ''), "
+        "coalesce(v.score_psi::text, ''), coalesce((r.report -> 'retrain' ->> 'score_psi'), '') FROM driftmon.runs v JOIN "
+        "driftmon.run r ON r.id = v.run_id WHERE reference_name = 'm' "
+        "ORDER BY v.finished_at, v.run_id").split("\n")]
+    n = len(rows)
+    p = []
+    for title in (f"drifted share and importance-weighted share over {n} runs",
+                  f"score PSI over {n} runs"):
+        if f'aria-label="{title}"' not in h:
+            p.append(f"no chart {title!r}")
+    x = [252.0] if n == 1 else [34 + i * 436 / (n - 1) for i in range(n)]
+    psi = [num(r[1]) for r in rows]
+    lim = [num(r[2]) for r in rows]
+    top = max([0.3] + [1.15 * v for v in psi + lim if v is not None])
+    want_psi = [(f"{x[i]:.1f}", f"{122 - min(v, top) / top * 114:.1f}")
+                for i, v in enumerate(psi) if v is not None]
+    have_psi = re.findall(r'<circle class="psi" fill="[^"]*" cx="([^"]*)" cy="([^"]*)"', h)
+    if have_psi != want_psi:
+        p.append(f"psi points {have_psi} != {want_psi}")
+    want_w = [f"{x[i]:.1f}" for i, r in enumerate(rows) if r[0] != ""]
+    have_w = re.findall(r'<circle class="wshare" fill="[^"]*" cx="([^"]*)"', h)
+    if have_w != want_w:
+        p.append(f"weighted share points at x {have_w} != {want_w}")
+    bands = f'd="M34.0 {122 - 0.1 / top * 114:.1f}H470.0M34.0 {122 - 0.25 / top * 114:.1f}H470.0"'
+    if bands not in h:
+        p.append(f"no band lines {bands}")
+    ck.bad("history page: run charts", p) if p else \
+        ck.ok(f"history page: the shares and score PSI charts over {n} runs, "
+              f"{len(want_psi)} PSI points where the geometry puts them")
 
 
 def finish(ck):

@@ -453,6 +453,124 @@ Test(svg, series_scale_gaps_and_markers)
     free(h);
 }
 
+/* ---- run-level charts (issue 17) -------------------------------------------------------- */
+
+/* The documented geometry (svg.h): plot x 34 .. 470, y 8 .. 122. */
+static double gx(size_t i, size_t n)
+{
+    return n > 1 ? 34.0 + (double)i * 436.0 / (double)(n - 1) : 252.0;
+}
+
+static double gy(double v, double top)
+{
+    return 122.0 - fmin(v, top) / top * 114.0;
+}
+
+#define assert_has(h, fmt, a, b)                                                                   \
+    do {                                                                                           \
+        char want_[128];                                                                           \
+        snprintf(want_, sizeof want_, fmt, (double)(a), (double)(b));                              \
+        cr_assert_not_null(strstr(h, want_), "missing %s in %s", want_, h);                        \
+    } while (0)
+
+Test(svg, run_shares_points_gaps_and_limits)
+{
+    int64_t id[] = {11, 12, 13, 14};
+    double share[] = {0.5, 0.25, NAN, 0.75}, w[] = {0.1, NAN, 0.4, 0.05};
+    double frac[] = {0.5, 0.5, 0.5, 0.5}, wfrac[] = {0.3, 0.3, NAN, 0.3};
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_run_shares(&b, 4, id, share, w, frac, wfrac, "shares");
+    char *h = rpt_buf_take(&b);
+    cr_assert_not_null(h);
+    assert_inert_svg(h);
+    cr_assert_not_null(strstr(h, "viewBox=\"0 0 480 140\""));
+    /* the weighted share: 3 points, its line broken at run 12's NaN (two paths) */
+    cr_assert_eq(count_of(h, "<circle class=\"wshare\""), 3, "%s", h);
+    cr_assert_eq(count_of(h, "<path class=\"wshare\""), 2, "%s", h);
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(0, 4), gy(0.1, 1.0));
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(2, 4), gy(0.4, 1.0));
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(3, 4), gy(0.05, 1.0));
+    char gap[64];
+    snprintf(gap, sizeof gap, "cx=\"%.1f\"", gx(1, 4));
+    cr_assert_null(strstr(h, gap), "a point drawn for a NaN: %s", h);
+    /* the run without a weighted share is no zero: nothing at y = 122 */
+    cr_assert_null(strstr(h, "cy=\"122.0\""));
+    /* the drifted share: 3 hollow squares (5 x 5, centred), two lines */
+    cr_assert_eq(count_of(h, "<rect class=\"share\""), 3);
+    cr_assert_eq(count_of(h, "<path class=\"share\""), 2);
+    assert_has(h, "x=\"%.1f\" y=\"%.1f\"", gx(1, 4) - 2.5, gy(0.25, 1.0) - 2.5);
+    cr_assert_not_null(strstr(h, "<title>run 13: importance-weighted share 40.0 %</title>"));
+    /* the limits: a segment per run that has one, half-way to each neighbour */
+    double half = 436.0 / 3.0 / 2.0;
+    char want[160];
+    snprintf(want, sizeof want,
+             "class=\"frac\" fill=\"none\" stroke=\"#D55E00\" "
+             "stroke-dasharray=\"2 2\" d=\"M%.1f %.1fH%.1fM",
+             34.0, gy(0.5, 1.0), 34.0 + half);
+    cr_assert_not_null(strstr(h, want), "%s", h);
+    const char *wf = strstr(h, "class=\"wfrac\"");
+    cr_assert_not_null(wf);
+    size_t segs = 0;
+    for (const char *q = strstr(wf, "d=\""); *q != '/'; q++)
+        segs += *q == 'M';
+    cr_assert_eq(segs, 3, "weighted_fraction: one segment per run that has it");
+    assert_has(h, "M%.1f %.1fH", gx(3, 4) - half, gy(0.3, 1.0));
+    free(h);
+    /* no run: nothing */
+    rpt_buf_init(&b);
+    rpt_svg_run_shares(&b, 0, NULL, share, w, NULL, NULL, "x");
+    cr_assert_eq(b.len, 0, "an <svg> without a run");
+    rpt_buf_release(&b);
+}
+
+Test(svg, run_psi_points_gaps_and_bands)
+{
+    /* top = max(0.3, 1.15 x 0.4) = 0.46 */
+    double psi[] = {0.02, NAN, 0.12, 0.4}, spsi[] = {0.25, 0.25, 0.25, 0.25};
+    double top = 1.15 * 0.4;
+    assert_close(rpt_runs_psi_top(psi, spsi, 4), top, "top");
+    rpt_buf b;
+    rpt_buf_init(&b);
+    rpt_svg_run_psi(&b, 4, NULL, psi, spsi, "psi");
+    char *h = rpt_buf_take(&b);
+    cr_assert_not_null(h);
+    assert_inert_svg(h);
+    cr_assert_eq(count_of(h, "<circle class=\"psi\""), 3, "%s", h);
+    cr_assert_eq(count_of(h, "<path class=\"psi\""), 2, "%s", h);
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(0, 4), gy(0.02, top));
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(3, 4), gy(0.4, top));
+    /* the band edges across the plot at 0.1 and 0.25 */
+    char want[160];
+    snprintf(want, sizeof want, "d=\"M34.0 %.1fH470.0M34.0 %.1fH470.0\"", gy(0.1, top),
+             gy(0.25, top));
+    cr_assert_not_null(strstr(h, want), "%s", h);
+    cr_assert_not_null(strstr(h, "class=\"spsi\""));
+    free(h);
+    /* small PSIs: the axis still reaches 0.3, so both bands show (0.25 at y = 27) */
+    double low[] = {0.01, 0.02};
+    assert_close(rpt_runs_psi_top(low, NULL, 2), 0.3, "floor");
+    rpt_buf_init(&b);
+    rpt_svg_run_psi(&b, 2, NULL, low, NULL, "psi");
+    h = rpt_buf_take(&b);
+    snprintf(want, sizeof want, "M34.0 %.1fH470.0\"", gy(0.25, 0.3));
+    cr_assert_str_eq(want, "M34.0 27.0H470.0\"");
+    cr_assert_not_null(strstr(h, want), "%s", h);
+    cr_assert_null(strstr(h, "class=\"spsi\""), "no score_psi configured: no line");
+    cr_assert_not_null(strstr(h, "text-anchor=\"end\">0.1</text>"));
+    free(h);
+    /* a large PSI: top = 2.3, 0.1 sits 114 x 0.1 / 2.3 = 4.96 px above 0 (< 9: no label),
+     * 0.25 at 12.4 px (labelled) */
+    double big[] = {2.0};
+    rpt_buf_init(&b);
+    rpt_svg_run_psi(&b, 1, NULL, big, NULL, "psi");
+    h = rpt_buf_take(&b);
+    cr_assert_null(strstr(h, ">0.1</text>"), "%s", h);
+    cr_assert_not_null(strstr(h, ">0.25</text>"), "%s", h);
+    assert_has(h, "cx=\"%.1f\" cy=\"%.1f\"", gx(0, 1), gy(2.0, 2.3));
+    free(h);
+}
+
 /* ---- pages ------------------------------------------------------------------------------ */
 
 static rpt_run_entry entry(int64_t id, const char *ref, size_t n, size_t d, bool drift)
@@ -466,7 +584,12 @@ static rpt_run_entry entry(int64_t id, const char *ref, size_t n, size_t d, bool
                        n ? (double)d / (double)n : NAN,
                        drift,
                        false,
-                       "run-1.html\"><script>x</script>"};
+                       "run-1.html\"><script>x</script>",
+                       NAN,
+                       NAN,
+                       NAN,
+                       NAN,
+                       NAN};
     return e;
 }
 
@@ -502,7 +625,9 @@ Test(svg, index_and_history_pages_escape_and_repeat)
     cr_assert_str_eq(h, h2);
     free(h2);
     assert_inert(h);
-    cr_assert_eq(count_of(h, "<svg"), 1); /* the column without results has no chart */
+    /* the column without results has no chart (the other chart: the run-level shares) */
+    cr_assert_eq(count_of(h, "<svg class=\"plot series\""), 1);
+    cr_assert_eq(count_of(h, "<svg"), 2);
     cr_assert_not_null(strstr(h, "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>"));
     cr_assert_not_null(strstr(h, "<td class=\"n\">1 of 2</td>"));
     free(h);
@@ -733,4 +858,34 @@ Test(svg, importance_chart_escapes_names)
     cr_assert_not_null(strstr(s, "<title>&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;&#39;: "),
                        "%s", s);
     free(s);
+}
+
+Test(svg, history_page_has_the_run_charts)
+{
+    rpt_run_entry r[3] = {entry(1, "m", 4, 1, false), entry(2, "m", 4, 3, true),
+                          entry(3, "m", 4, 2, true)};
+    char *h = rpt_history_render("m", r, 3, 3, NULL, 0);
+    cr_assert_not_null(h);
+    /* no run with a model: the shares chart (weighted share all gaps), no PSI chart */
+    cr_assert_not_null(strstr(h, "aria-label=\"drifted share and importance-weighted share over 3 "
+                                 "runs\""));
+    cr_assert_eq(count_of(h, "<circle class=\"wshare\""), 0);
+    cr_assert_eq(count_of(h, "<rect class=\"share\""), 3);
+    cr_assert_not_null(strstr(h, "No run has a score PSI"));
+    cr_assert_null(strstr(h, "score PSI over"));
+    free(h);
+    r[0].weighted_share = 0.02;
+    r[0].score_psi = 0.03;
+    r[2].weighted_share = 0.5;
+    r[2].score_psi = 0.3;
+    r[2].retrain_score_psi = 0.25;
+    h = rpt_history_render("m", r, 3, 3, NULL, 0);
+    cr_assert_not_null(h);
+    cr_assert_not_null(strstr(h, "aria-label=\"score PSI over 3 runs\""));
+    cr_assert_eq(count_of(h, "<circle class=\"wshare\""), 2);
+    cr_assert_eq(count_of(h, "<circle class=\"psi\""), 2);
+    cr_assert_not_null(strstr(h, "2 of 3 runs have a score PSI"));
+    /* above the column table */
+    cr_assert_lt(strstr(h, "score PSI over"), strstr(h, "No column result yet"));
+    free(h);
 }
