@@ -44,7 +44,7 @@ static void usage(FILE *f)
           "                        [--format table|csv|json] [--config FILE]\n"
           "       driftmon report RUN [--html FILE] [--json FILE] [--config FILE]\n"
           "       driftmon serve [--config FILE] [--worker NAME] [--lease S] [--poll S]\n"
-          "       driftmon alerts [--config FILE] [--state pending|delivered|dead]\n"
+          "       driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]\n"
           "       driftmon verify [--since T] [--anchor FILE] [--export-anchor FILE] "
           "[--config FILE]\n"
           "       driftmon version\n"
