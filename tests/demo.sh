@@ -13,13 +13,25 @@
 # demo/hook.log, then plays the scoring engine: seven daily batches written into table
 # `applications` and submitted with driftmon.submit_batch() in the same transaction.
 #
-# The drift grows over the week as in the original study: revolving loans fall from 9.52 %
-# to 0.9 % of applications, applicants with bureau history grow from 30 % to 86.8 %, and the
-# bureau aggregates of those applicants shift a little more each day (x 1 + 0.15 (day-1)/6).
-# With the generator's fixed seeds the drifted share is, day by day, 0, 0, 3, 5, 8, 11 and
-# 12 of 132 columns (full size); the demo's retrain fraction, 0.085, is passed on day 7 only,
-# so the hook fires once, on the last day.  The short variant is calibrated the same way on
-# its own seeds and sizes (fraction below).
+# The scoring engine is the generator's --score model (a fixed logistic model on
+# EXT_SOURCE_1..3, age and credit/annuity, tests/gen/gen.c): every row carries its `score`,
+# the reference's TARGET is drawn from it, and the model's importances (|b| x sd, each other
+# column 0.5 %) go to data/importance.csv.
+#
+# The week tells the study's story.  Days 1-7: the bureau drift of the original study:
+# revolving loans fall from 9.52 % to 0.9 % of applications, applicants with bureau history
+# grow from 30 % to 86.8 %, and the bureau aggregates of those applicants shift a little more
+# each day (x 1 + 0.15 (day-1)/6): many columns, little importance, the score stable.  Days
+# 5-7: the provider of EXT_SOURCE_3, the model's most important input, rescales it (x 0.9,
+# 0.8, 0.65): one column, but the score moves, PSI stable on day 5, `watch` on day 6, `act`
+# on day 7.  The retrain rule (retrain.fraction 0.5, weighted_fraction 0.3, score_psi 0.25)
+# flags day 7 only, for the reason score_psi, so the hook fires once.  The plain share
+# reaches 9.8 % on day 7 (13 of 132, twelve of them bureau aggregates): the old demo's count
+# rule (fraction 0.085) fired on that alone; the weighted share (`compare`, --short data, these
+# importances: 12 x 0.5 % + EXT_SOURCE_3's 11.8 % = 17.8 %) stays under 0.3.  PSI day by day
+# (full / --short): 0.000 / 0.002 on days 1-4, 0.042 / 0.042, 0.149 / 0.153, 0.457 / 0.426.
+# The database runs report the weighted share once the importances are stored with the
+# reference (`reference load --importance`); until then it is null, and the demo says so.
 #
 # Who runs it: PostgreSQL refuses to run as root, so as root the server runs as the postgres
 # user (tests/pg/cluster.sh), which cannot enter a home directory of mode 0700 such as
@@ -39,13 +51,11 @@ case "$MODE" in
         D=$ROOT/demo
         REF_ROWS=307511
         BATCH_ROWS=48744
-        FRACTION=0.085
         ;;
     --short)
         D=${DM_DEMO_DIR:-$(mktemp -d /tmp/dm-demo.XXXXXX)}
         REF_ROWS=30000
         BATCH_ROWS=6000
-        FRACTION=${DM_DEMO_FRACTION:-0.085}
         ;;
     stop)
         D=$ROOT/demo
@@ -112,8 +122,9 @@ psql -X -q -d postgres -c "DROP DATABASE IF EXISTS demo" -c "CREATE DATABASE dem
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # ---- data ----------------------------------------------------------------------------------
-say "== generating the reference: $REF_ROWS applications (seed 1)"
-"$GEN" --rows "$REF_ROWS" --seed 1 -o "$D/data/reference.csv"
+say "== generating the reference: $REF_ROWS applications (seed 1), scored; the model's importances"
+"$GEN" --rows "$REF_ROWS" --seed 1 --score --importance-out "$D/data/importance.csv" \
+    -o "$D/data/reference.csv"
 bureau_cols=$(head -1 "$D/data/reference.csv" | tr ',' '\n' | grep '^client_bureau' | paste -sd' ')
 
 cat >"$D/hook.sh" <<EOF
@@ -128,7 +139,10 @@ cat >"$D/config.json" <<EOF
 {
   "columns": {"exclude": ["SK_ID_CURR", "TARGET"]},
   "drift": {"drift_share": 0.5},
-  "retrain": {"fraction": $FRACTION, "hook": ["$D/hook.sh"], "notify_channel": "driftmon_retrain",
+  "model": {"importance": "$D/data/importance.csv", "score_column": "score",
+            "decision_threshold": 0.2},
+  "retrain": {"fraction": 0.5, "weighted_fraction": 0.3, "score_psi": 0.25,
+              "hook": ["$D/hook.sh"], "notify_channel": "driftmon_retrain",
               "hook_timeout": 30, "max_attempts": 5},
   "source": {"table": "applications", "batch_column": "batch_id", "timestamp_column": "created_at"},
   "reference": {"name": "homecredit"},
@@ -144,11 +158,11 @@ say "== driftmon reference load"
 "$DM" reference load "$D/data/reference.csv" --name homecredit "${C[@]}"
 
 # the monitored table: the batch columns (no TARGET) plus batch and timestamp
-"$GEN" --schema applications --rows 1 --seed 1 --no-target >"$D/data/schema.sql"
+"$GEN" --schema applications --rows 1 --seed 1 --no-target --score >"$D/data/schema.sql"
 q -f "$D/data/schema.sql"
 q -c "ALTER TABLE applications ADD COLUMN batch_id text, ADD COLUMN created_at timestamptz"
 q -c "CREATE INDEX ON applications (batch_id)" -c "CREATE INDEX ON applications (created_at)"
-gen_cols=$("$GEN" --rows 1 --seed 1 --no-target | head -1 | sed 's/\([^,]*\)/"\1"/g')
+gen_cols=$("$GEN" --rows 1 --seed 1 --no-target --score | head -1 | sed 's/\([^,]*\)/"\1"/g')
 
 # ---- the daemon -------------------------------------------------------------------------------
 say "== driftmon serve (log: $D/serve.log)"
@@ -163,18 +177,20 @@ for day in 1 2 3 4 5 6 7; do
     rev=$(awk -v d=$day 'BEGIN { printf "%.4f", 0.0952 + (0.009 - 0.0952) * (d - 1) / 6 }')
     bs=$(awk -v d=$day 'BEGIN { printf "%.4f", 0.30 + (0.868 - 0.30) * (d - 1) / 6 }')
     f=$(awk -v d=$day 'BEGIN { printf "%.4f", 1 + 0.15 * (d - 1) / 6 }')
-    drift=$(for c in $bureau_cols; do printf '%s=%s,' "$c" "$f"; done)
+    ext3=$(case $day in 5) echo 0.9 ;; 6) echo 0.8 ;; 7) echo 0.65 ;; *) echo 1 ;; esac)
+    drift=$(for c in $bureau_cols; do printf '%s=%s,' "$c" "$f"; done)EXT_SOURCE_3=$ext3
     batch="day-$day"
     ts="2026-11-0${day} 12:00:00+00"
-    "$GEN" --rows "$BATCH_ROWS" --seed $((100 + day)) --no-target --first-id $((500000 + day * 100000)) \
+    "$GEN" --rows "$BATCH_ROWS" --seed $((100 + day)) --no-target --score --first-id $((500000 + day * 100000)) \
         --revolving-share "$rev" --bureau-share "$bs" --drift "${drift%,}" \
         --format tsv-copy --no-header -o "$D/data/$batch.tsv"
     awk -v b="$batch" -v t="$ts" 'BEGIN { OFS = "\t" } { print $0, b, t }' "$D/data/$batch.tsv" >"$D/data/$batch.rows"
     # the rows and the submission in one transaction: the NOTIFY goes out with the commit
     q -1 -c "\\copy applications ($gen_cols, batch_id, created_at) FROM '$D/data/$batch.rows'" \
         -c "SELECT driftmon.submit_batch('$batch')" >/dev/null
-    printf '   %s: %d applications, revolving %.1f %%, bureau history %.1f %% ... ' "$batch" \
-        "$BATCH_ROWS" "$(awk -v r=$rev 'BEGIN{print r*100}')" "$(awk -v r=$bs 'BEGIN{print r*100}')"
+    printf '   %s: %d applications, revolving %.1f %%, bureau history %.1f %%, EXT_SOURCE_3 x %s ... ' \
+        "$batch" "$BATCH_ROWS" "$(awk -v r=$rev 'BEGIN{print r*100}')" \
+        "$(awk -v r=$bs 'BEGIN{print r*100}')" "$ext3"
     checked=false
     for _ in $(seq 1500); do
         [ "$(q -c "SELECT count(*) FROM driftmon.runs WHERE batch = '$batch'")" = 1 ] && { checked=true; break; }
@@ -185,6 +201,21 @@ for day in 1 2 3 4 5 6 7; do
     q -c "SELECT number_of_drifted_columns || ' of ' || number_of_columns || ' columns drifted'
                  || CASE WHEN retrain_flagged THEN ', retraining flagged' ELSE '' END
           FROM driftmon.runs WHERE batch = '$batch'"
+    # the figures the retrain rule read, from the run's JSON report
+    run_id=$(q -c "SELECT run_id FROM driftmon.runs WHERE batch = '$batch'")
+    "$DM" report "$run_id" --json "$D/data/$batch.json" "${C[@]}" >/dev/null
+    python3 - "$D/data/$batch.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+w = r.get("importance_weighted_share")
+pd = r.get("prediction_drift") or {}
+reasons = r["retrain"].get("reasons") or []
+print("     share %.1f %% (%d of %d), weighted share %s, score PSI %.3f (%s), approval %.1f %% -> %.1f %%, retrain: %s"
+      % (100 * r["share_of_drifted_columns"], r["number_of_drifted_columns"], r["number_of_columns"],
+         "%.1f %%" % (100 * w) if w is not None else "n/a until importances are stored with the reference",
+         pd["psi"], pd["band"], 100 * pd["reference_approval_rate"], 100 * pd["current_approval_rate"],
+         ", ".join(reasons) if reasons else "no"))
+PY
 done
 
 # the hook: delivered by the daemon from the outbox

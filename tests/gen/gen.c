@@ -57,6 +57,8 @@ typedef struct {
     int bureau_fill_set; /* --bureau-fill: value for applicants without history, not empty */
     double bureau_fill;
     int drifted;
+    int score;                  /* --score: the scoring engine's column, TARGET drawn from it */
+    const char *importance_out; /* --importance-out FILE */
     const char *out_path;
     const char *schema_table;
     drift_t drift[MAX_DRIFTS];
@@ -77,34 +79,41 @@ typedef struct {
     gen_out_t *o;
     const cols_t *c;
     size_t col;
+    int dry; /* draw the row without writing it (--score's first pass) */
 } emit_t;
 
-static void e_num(emit_t *e, double v, int dec, int64_t step)
+/* Returns the value written (k / 10^dec: the double the text parses back to). */
+static double e_num(emit_t *e, double v, int dec, int64_t step)
 {
     size_t c = e->col++;
-    if (!e->c->skip[c])
-        gen_out_dec(e->o, gen_quantise(v * e->c->fac[c], dec, step), dec);
+    int64_t k = gen_quantise(v * e->c->fac[c], dec, step);
+    if (!e->dry && !e->c->skip[c])
+        gen_out_dec(e->o, k, dec);
+    double p10 = 1.0;
+    for (int i = 0; i < dec; i++)
+        p10 *= 10.0;
+    return (double)k / p10;
 }
 
 /* A value no drift factor touches (the DAYS_EMPLOYED sentinel). */
 static void e_fixed(emit_t *e, int64_t k)
 {
     size_t c = e->col++;
-    if (!e->c->skip[c])
+    if (!e->dry && !e->c->skip[c])
         gen_out_dec(e->o, k, 0);
 }
 
 static void e_null(emit_t *e)
 {
     size_t c = e->col++;
-    if (!e->c->skip[c])
+    if (!e->dry && !e->c->skip[c])
         gen_out_null(e->o);
 }
 
 static void e_str(emit_t *e, const char *s)
 {
     size_t c = e->col++;
-    if (!e->c->skip[c])
+    if (!e->dry && !e->c->skip[c])
         gen_out_str(e->o, s);
 }
 
@@ -114,7 +123,7 @@ static int e_flag(emit_t *e, gen_rng_t *r, double p)
     double u = gen_u01(r);
     size_t c = e->col++;
     int v = u < p * e->c->fac[c];
-    if (!e->c->skip[c])
+    if (!e->dry && !e->c->skip[c])
         gen_out_dec(e->o, v, 0);
     return v;
 }
@@ -523,6 +532,8 @@ static void hc_setup(cols_t *c, const opts_t *o)
     if (o->bureau)
         for (size_t i = 0; i < HC_NBUREAU; i++)
             c->name[c->n++] = HC_BUREAU_NAMES[i];
+    if (o->score)
+        c->name[c->n++] = "score";
     gen_cat_t *cats[] = {&h->contract, &h->gender,     &h->own_car,   &h->own_realty,
                          &h->suite,    &h->income,     &h->education, &h->family,
                          &h->housing,  &h->occupation, &h->weekday,   &h->organization,
@@ -660,7 +671,43 @@ static double building_value(gen_rng_t *r, const building_t *b)
     }
 }
 
-static void hc_row(emit_t *e, const opts_t *o, uint64_t row)
+/* --score: the demo's scoring engine, a fixed logistic model on five application inputs,
+ *   logit p = B0 + B_EXT1 x1 + B_EXT2 x2 + B_EXT3 x3 + B_AGE age + B_TERM term,
+ * x1..x3 = EXT_SOURCE_1..3 as written (a missing one replaced by its fixed mean M_EXT*, as the
+ * engine imputes), age = -DAYS_BIRTH / 365.25 (years), term = AMT_CREDIT / AMT_ANNUITY (number
+ * of annuities).  The row's features are drawn first (without the defaulters' shift of the
+ * external scores the plain generator applies), then p, then TARGET ~ Bernoulli(p) on TARGET's
+ * own stream (times TARGET's --drift factor).  B0 puts the reference's mean p, the default
+ * rate, at about 8 % (8.1 % on 307,511 rows, seed 1).  The score is written after the last
+ * column with 6 decimals, computed from the values as written, so a --drift of a model column
+ * moves it.  Importances (--importance-out): |b| x sd(input) over the rows written, term's
+ * split equally between AMT_CREDIT and AMT_ANNUITY. */
+#define M_B0 1.87
+#define M_B_EXT1 (-2.0)
+#define M_B_EXT2 (-3.0)
+#define M_B_EXT3 (-3.5)
+#define M_B_AGE (-0.02)
+#define M_B_TERM 0.03
+#define M_EXT1 0.505
+#define M_EXT2 0.514
+#define M_EXT3 0.51
+#define M_NIN 5 /* x1, x2, x3, age, term */
+
+typedef struct {
+    double x[M_NIN]; /* the model's inputs for the current row */
+    double p;
+    int target;
+    double n, mean[M_NIN], m2[M_NIN]; /* Welford, over the rows written */
+} model_t;
+
+static double model_score(const double *x)
+{
+    double z = M_B0 + M_B_EXT1 * x[0] + M_B_EXT2 * x[1] + M_B_EXT3 * x[2] + M_B_AGE * x[3] +
+               M_B_TERM * x[4];
+    return 1.0 / (1.0 + gen_exp(-z));
+}
+
+static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
 {
     const hc_t *h = &HC;
     const uint64_t seed = o->seed;
@@ -683,13 +730,16 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row)
 
     e_num(e, (double)(o->first_id + (long long)row), 0, 1);
     int target;
+    const size_t target_col = e->col;
     {
-        /* TARGET: one draw, P(1) = 8.07 % times the column's factor */
+        /* TARGET: one draw, P(1) = 8.07 % times the column's factor (--score: drawn from the
+         * score, below; m->target is the first pass's draw) */
         size_t c = e->col++;
-        target = u_target < 0.0807 * e->c->fac[c];
-        if (!e->c->skip[c])
+        target = o->score ? m->target : u_target < 0.0807 * e->c->fac[c];
+        if (!e->dry && !e->c->skip[c])
             gen_out_dec(e->o, target, 0);
     }
+    const int t_ext = o->score ? 0 : target; /* --score: the model carries the dependence */
     STREAM(G_CONTRACT);
     size_t contract = gen_cat_pick(&h->contract, gen_u01(&r));
     int revolving = strcmp(h->contract.name[contract], "Revolving loans") == 0;
@@ -734,8 +784,8 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row)
             annuity = credit * 0.05;
         }
     }
-    e_num(e, credit, 1, 5);
-    e_num(e, annuity, 1, 5);
+    double credit_w = e_num(e, credit, 1, 5);
+    double annuity_w = e_num(e, annuity, 1, 5);
     if (goods_missing)
         e_null(e);
     else
@@ -762,7 +812,7 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row)
     double birth =
         pensioner ? -21900.0 + 1600.0 * gen_normal(&r) : -14800.0 + 3700.0 * gen_normal(&r);
     birth = floor(clampd(birth, -25000.0, -7500.0) + 0.5);
-    e_num(e, birth, 0, 1);
+    double birth_w = e_num(e, birth, 0, 1);
     STREAM(G_EMPLOYED);
     {
         double emp = -floor(gen_lognormal(&r, 1480.0, 1.06) + 0.5);
@@ -837,38 +887,39 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row)
         e_cat_idx(e, &h->organization, gen_cat_pick(&h->organization, gen_u01(&r)));
 
     /* external scores: lower for defaulters; EXT_SOURCE_2/3 = cap - log-normal (left skew) */
+    double ext_w[3] = {M_EXT1, M_EXT2, M_EXT3};
     STREAM(G_EXT1);
     {
         double u = gen_u01(&r), z = gen_normal(&r);
-        double x = clampd(0.505 - 0.09 * target + 0.205 * z, 0.0146, 0.9627);
+        double x = clampd(0.505 - 0.09 * t_ext + 0.205 * z, 0.0146, 0.9627);
         if (u < 0.564)
             e_null(e);
         else
-            e_num(e, x, 10, 1);
+            ext_w[0] = e_num(e, x, 10, 1);
     }
     STREAM(G_EXT2);
     {
         double u = gen_u01(&r);
-        double y = gen_exp(-1.24 + 0.35 * target + 0.7 * gen_normal(&r));
+        double y = gen_exp(-1.24 + 0.35 * t_ext + 0.7 * gen_normal(&r));
         for (int k = 0; k < 32 && y >= 0.855; k++) /* truncated: resample */
-            y = gen_exp(-1.24 + 0.35 * target + 0.7 * gen_normal(&r));
+            y = gen_exp(-1.24 + 0.35 * t_ext + 0.7 * gen_normal(&r));
         double x = 0.855 - clampd(y, 0.0, 0.8549);
         if (u < 0.0021)
             e_null(e);
         else
-            e_num(e, x, 10, 1);
+            ext_w[1] = e_num(e, x, 10, 1);
     }
     STREAM(G_EXT3);
     {
         double u = gen_u01(&r);
-        double y = gen_exp(-1.02 + 0.35 * target + 0.68 * gen_normal(&r));
+        double y = gen_exp(-1.02 + 0.35 * t_ext + 0.68 * gen_normal(&r));
         for (int k = 0; k < 32 && y >= 0.8955; k++) /* truncated: resample */
-            y = gen_exp(-1.02 + 0.35 * target + 0.68 * gen_normal(&r));
+            y = gen_exp(-1.02 + 0.35 * t_ext + 0.68 * gen_normal(&r));
         double x = 0.896 - clampd(y, 0.0, 0.8955);
         if (u < 0.198)
             e_null(e);
         else
-            e_num(e, x, 10, 1);
+            ext_w[2] = e_num(e, x, 10, 1);
     }
 
     /* building block: all 47 columns missing together in 47 % of rows */
@@ -970,6 +1021,16 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row)
     if (o->bureau) {
         STREAM(G_BUREAU);
         hc_bureau(e, &r, o);
+    }
+    if (o->score) {
+        m->x[0] = ext_w[0];
+        m->x[1] = ext_w[1];
+        m->x[2] = ext_w[2];
+        m->x[3] = -birth_w / 365.25;
+        m->x[4] = credit_w / annuity_w;
+        m->p = model_score(m->x);
+        m->target = u_target < m->p * e->c->fac[target_col];
+        e_num(e, m->p, 6, 1);
     }
 #undef STREAM
 }
@@ -1117,6 +1178,10 @@ static void usage(FILE *f)
           "                        (a pipeline that imputed before measuring drift)\n"
           "  --no-target           leave out TARGET (a current batch)\n"
           "  --first-id N          first SK_ID_CURR (default 100002)\n"
+          "  --score               append the demo's scoring engine's column `score` (a fixed\n"
+          "                        logistic model, see gen.c) and draw TARGET from it\n"
+          "  --importance-out FILE with --score: write the model's importances, CSV\n"
+          "                        column,importance (shares of 1; each other column 0.005)\n"
           "bench shape: 80 numeric num_00..num_79, 20 categorical cat_00..cat_19\n"
           "  --drifted N           num_00..num_(N-1) x 1.5 and the most frequent category of\n"
           "                        cat_00..cat_(ceil(N/5)-1) weighted x 0.25\n",
@@ -1257,6 +1322,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->bureau = 1;
             continue;
         }
+        if (strcmp(name, "--score") == 0) {
+            o->score = 1;
+            continue;
+        }
         if (strcmp(name, "--no-bureau") == 0) {
             o->bureau = 0;
             continue;
@@ -1329,6 +1398,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->drifted = (int)ll;
         } else if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
             o->out_path = val;
+        } else if (strcmp(name, "--importance-out") == 0) {
+            o->importance_out = val;
         } else if (strcmp(name, "--schema") == 0) {
             o->schema_table = val;
         } else {
@@ -1338,6 +1409,65 @@ static int parse_args(int argc, char **argv, opts_t *o)
         continue;
     bad:
         fprintf(stderr, "dm-gen: bad value \"%s\" for %s (--help for usage)\n", val, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* The importances of --score's model: |b| x sd over the rows written (term's split between
+ * AMT_CREDIT and AMT_ANNUITY), as shares of 1 in which every other written column (SK_ID_CURR,
+ * TARGET and score aside) weighs OTHER_SHARE: the model's inputs share the rest. */
+#define OTHER_SHARE 0.005
+
+static int write_importance(const char *path, const cols_t *c, const model_t *m)
+{
+    static const double b[M_NIN] = {M_B_EXT1, M_B_EXT2, M_B_EXT3, M_B_AGE, M_B_TERM};
+    double imp[M_NIN], sum = 0.0;
+    for (int k = 0; k < M_NIN; k++) {
+        double sd = m->n > 1.0 ? sqrt(m->m2[k] / (m->n - 1.0)) : 0.0;
+        imp[k] = fabs(b[k]) * sd;
+        sum += imp[k];
+    }
+    static const char *const model_col[] = {"EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3",
+                                            "DAYS_BIRTH",   "AMT_CREDIT",   "AMT_ANNUITY"};
+    double col_imp[6] = {imp[0], imp[1], imp[2], imp[3], imp[4] / 2.0, imp[4] / 2.0};
+    size_t others = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int skip = strcmp(c->name[i], "SK_ID_CURR") == 0 || strcmp(c->name[i], "TARGET") == 0 ||
+                   strcmp(c->name[i], "score") == 0;
+        for (size_t k = 0; k < 6 && !skip; k++)
+            skip = strcmp(c->name[i], model_col[k]) == 0;
+        others += !skip;
+    }
+    double model_share = 1.0 - OTHER_SHARE * (double)others;
+    if (!(sum > 0.0) || !(model_share > 0.0)) {
+        fprintf(stderr, "dm-gen: --importance-out: no rows to measure the model's inputs on\n");
+        return -1;
+    }
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "dm-gen: --importance-out: path too long\n");
+        return -1;
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        fprintf(stderr, "dm-gen: could not open \"%s\": %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    fputs("column,importance\n", f);
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->name[i], "SK_ID_CURR") == 0 || strcmp(c->name[i], "TARGET") == 0 ||
+            strcmp(c->name[i], "score") == 0)
+            continue;
+        double v = OTHER_SHARE;
+        for (size_t k = 0; k < 6; k++)
+            if (strcmp(c->name[i], model_col[k]) == 0)
+                v = model_share * col_imp[k] / sum;
+        fprintf(f, "%s,%.9f\n", c->name[i], v);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        fprintf(stderr, "dm-gen: could not write \"%s\": %s\n", path, strerror(errno));
+        remove(tmp);
         return -1;
     }
     return 0;
@@ -1387,12 +1517,22 @@ int main(int argc, char **argv)
             goto done;
         }
         hc_setup(&cols, &o);
+    } else if (o.score || o.importance_out) {
+        fprintf(stderr,
+                "dm-gen: --score and --importance-out apply to the homecredit shape only\n");
+        rc = 2;
+        goto done;
     } else {
         bench_setup(&cols);
         for (int j = 0; j < o.drifted; j++)
             cols.fac[j] *= 1.5;
         for (int k = 0; k < (o.drifted + 4) / 5; k++)
             (void)gen_cat_reweight(&BENCH_TABLES[k], NULL, 0.25);
+    }
+    if (o.importance_out && !o.score) {
+        fprintf(stderr, "dm-gen: --importance-out needs --score\n");
+        rc = 2;
+        goto done;
     }
     for (size_t i = 0; i < o.ndrift; i++) {
         if (apply_drift(&cols, &o.drift[i]) != 0) {
@@ -1423,11 +1563,26 @@ int main(int argc, char **argv)
                 gen_out_str(&out, cols.name[i]);
         gen_out_endrow(&out);
     }
-    emit_t e = {&out, &cols, 0};
+    emit_t e = {&out, &cols, 0, 0};
+    static model_t model;
     for (long long i = 0; i < o.rows; i++) {
         e.col = 0;
-        if (o.shape == SHAPE_HC)
-            hc_row(&e, &o, (uint64_t)i);
+        if (o.shape == SHAPE_HC && o.score) {
+            /* TARGET comes before the features it is drawn from: a first pass draws the row
+             * without writing it, the second writes it with that TARGET (same streams) */
+            e.dry = 1;
+            hc_row(&e, &o, (uint64_t)i, &model);
+            e.dry = 0;
+            e.col = 0;
+            hc_row(&e, &o, (uint64_t)i, &model);
+            model.n += 1.0;
+            for (int k = 0; k < M_NIN; k++) {
+                double d = model.x[k] - model.mean[k];
+                model.mean[k] += d / model.n;
+                model.m2[k] += d * (model.x[k] - model.mean[k]);
+            }
+        } else if (o.shape == SHAPE_HC)
+            hc_row(&e, &o, (uint64_t)i, &model);
         else
             bench_row(&e, &o, (uint64_t)i);
         if (e.col != cols.n) { /* a programming error in a row function */
@@ -1444,6 +1599,8 @@ int main(int argc, char **argv)
                 strerror(errno));
         goto done;
     }
+    if (o.importance_out && write_importance(o.importance_out, &cols, &model) != 0)
+        goto done;
     rc = 0;
 done:
     if (out.buf)

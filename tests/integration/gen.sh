@@ -244,6 +244,83 @@ print("bench shape: 80 numeric (%d few-valued, %d continuous), 20 categorical (2
 EOF
 ok "bench shape"
 
+# ---- --score: the demo's scoring engine ------------------------------------------------------------
+# The model is the one documented in tests/gen/gen.c (above hc_row); its constants are restated
+# here as the specification the output is checked against.
+"$GEN" --rows $N --seed 42 --score --importance-out "$TMP/imp.csv" -o "$TMP/score.csv"
+"$GEN" --rows $N --seed 42 --score --no-target -o "$TMP/score_nt.csv"
+"$PY" - "$TMP" <<'EOF' || fail "--score and --importance-out (above)"
+import sys
+import numpy as np
+import pandas as pd
+
+tmp = sys.argv[1]
+errors = []
+
+
+def check(name, ok, detail):
+    print("%s: %s (%s)" % ("ok" if ok else "FAIL", name, detail))
+    if not ok:
+        errors.append(name)
+
+
+a = pd.read_csv(tmp + "/a.csv", keep_default_na=False, na_values=[""])
+s = pd.read_csv(tmp + "/score.csv", keep_default_na=False, na_values=[""])
+nt = pd.read_csv(tmp + "/score_nt.csv", keep_default_na=False, na_values=[""])
+n = len(s)
+check("header: the plain header, then score", list(s.columns) == list(a.columns) + ["score"],
+      "%d columns" % len(s.columns))
+moved = {"TARGET", "EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"}
+same = [c for c in a.columns if c not in moved]
+diff = [c for c in same if not a[c].equals(s[c])]
+check("every column but TARGET and EXT_SOURCE_1..3 equals the plain run's", not diff, diff[:5])
+# the documented model, on the values as written (missing external scores -> fixed means)
+x1 = s["EXT_SOURCE_1"].fillna(0.505)
+x2 = s["EXT_SOURCE_2"].fillna(0.514)
+x3 = s["EXT_SOURCE_3"].fillna(0.51)
+age = -s["DAYS_BIRTH"] / 365.25
+term = s["AMT_CREDIT"] / s["AMT_ANNUITY"]
+z = 1.87 - 2.0 * x1 - 3.0 * x2 - 3.5 * x3 - 0.02 * age + 0.03 * term
+p = 1.0 / (1.0 + np.exp(-z))
+err = float(np.max(np.abs(p - s["score"])))
+check("score = the documented logistic model (6 decimals)", err <= 5.000001e-7,
+      "max |diff| %.2g" % err)
+# TARGET ~ Bernoulli(score): the default count within 4 standard errors of sum(score)
+want = float(s["score"].sum())
+sd = float(np.sqrt((s["score"] * (1 - s["score"])).sum()))
+got = int(s["TARGET"].sum())
+check("TARGET ~ Bernoulli(score)", abs(got - want) <= 4 * sd,
+      "%d defaults, expected %.1f +- %.1f" % (got, want, sd))
+check("default rate about 8 %", 0.07 <= got / n <= 0.09, "%.4f" % (got / n))
+top = s["TARGET"][s["score"] >= s["score"].quantile(0.9)].mean()
+bottom = s["TARGET"][s["score"] <= s["score"].quantile(0.1)].mean()
+check("the score ranks: the top decile defaults 3 x more than the bottom", top > 3 * bottom,
+      "%.3f vs %.3f" % (top, bottom))
+check("--no-target: same scores, no TARGET",
+      "TARGET" not in nt.columns and nt["score"].equals(s["score"]), "%d columns" % len(nt.columns))
+# importances: |b| x sd (ddof 1) of the inputs, term split between AMT_CREDIT and AMT_ANNUITY,
+# every other written column (SK_ID_CURR, TARGET, score aside) 0.005, shares summing to 1
+imp = pd.read_csv(tmp + "/imp.csv")
+cols = [c for c in s.columns if c not in ("SK_ID_CURR", "TARGET", "score")]
+check("the importance file lists every other column once",
+      list(imp.columns) == ["column", "importance"] and list(imp["column"]) == cols,
+      "%d rows" % len(imp))
+raw = {"EXT_SOURCE_1": 2.0 * x1.std(), "EXT_SOURCE_2": 3.0 * x2.std(),
+       "EXT_SOURCE_3": 3.5 * x3.std(), "DAYS_BIRTH": 0.02 * age.std(),
+       "AMT_CREDIT": 0.03 * term.std() / 2, "AMT_ANNUITY": 0.03 * term.std() / 2}
+model_share = 1 - 0.005 * (len(cols) - len(raw))
+total = sum(raw.values())
+want_imp = np.array([model_share * raw[c] / total if c in raw else 0.005 for c in cols])
+gap = float(np.max(np.abs(want_imp - imp["importance"].to_numpy()))) if len(imp) == len(cols) else 1.0
+check("importances = |b| x sd, each other column 0.005", gap <= 1e-8,
+      "max |diff| %.2g, EXT_SOURCE_3 %.4f" % (gap, model_share * raw["EXT_SOURCE_3"] / total))
+bureau = imp[imp["column"].str.startswith("client_bureau")]["importance"].sum()
+check("the 12 bureau aggregates carry 6 %", abs(bureau - 0.06) < 1e-9, "%.3f" % bureau)
+if errors:
+    sys.exit(1)
+EOF
+ok "--score: the documented model, TARGET drawn from it, importances"
+
 # ---- errors are reported, not ignored ------------------------------------------------------------
 expect_usage_error() {
     local rc=0
@@ -259,5 +336,7 @@ expect_usage_error --drift AMT_CREDIT=abc
 expect_usage_error --revolving-share 1.5
 expect_usage_error --drifted 3
 expect_usage_error --bogus
+expect_usage_error --importance-out "$TMP/x.csv"
+expect_usage_error --shape bench --score
 ok "bad options exit 2 with a message"
 finish
