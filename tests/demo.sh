@@ -30,8 +30,8 @@
 # rule (fraction 0.085) fired on that alone; the weighted share (`compare`, --short data, these
 # importances: 12 x 0.5 % + EXT_SOURCE_3's 11.8 % = 17.8 %) stays under 0.3.  PSI day by day
 # (full / --short): 0.000 / 0.002 on days 1-4, 0.042 / 0.042, 0.149 / 0.153, 0.457 / 0.426.
-# The database runs report the weighted share once the importances are stored with the
-# reference (`reference load --importance`); until then it is null, and the demo says so.
+# The importances are stored with the reference (`reference load --importance`), so every
+# run reports the weighted share.
 #
 # Who runs it: PostgreSQL refuses to run as root, so as root the server runs as the postgres
 # user (tests/pg/cluster.sh), which cannot enter a home directory of mode 0700 such as
@@ -155,7 +155,7 @@ C=(--config "$D/config.json")
 say "== driftmon init"
 "$DM" init "${C[@]}"
 say "== driftmon reference load"
-"$DM" reference load "$D/data/reference.csv" --name homecredit "${C[@]}"
+"$DM" reference load "$D/data/reference.csv" --name homecredit --importance "$D/data/importance.csv" "${C[@]}"
 
 # the monitored table: the batch columns (no TARGET) plus batch and timestamp
 "$GEN" --schema applications --rows 1 --seed 1 --no-target --score >"$D/data/schema.sql"
@@ -212,7 +212,7 @@ pd = r.get("prediction_drift") or {}
 reasons = r["retrain"].get("reasons") or []
 print("     share %.1f %% (%d of %d), weighted share %s, score PSI %.3f (%s), approval %.1f %% -> %.1f %%, retrain: %s"
       % (100 * r["share_of_drifted_columns"], r["number_of_drifted_columns"], r["number_of_columns"],
-         "%.1f %%" % (100 * w) if w is not None else "n/a until importances are stored with the reference",
+         "%.1f %%" % (100 * w) if w is not None else "n/a",
          pd["psi"], pd["band"], 100 * pd["reference_approval_rate"], 100 * pd["current_approval_rate"],
          ", ".join(reasons) if reasons else "no"))
 PY

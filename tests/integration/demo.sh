@@ -71,6 +71,16 @@ for day in range(1, 8):
                       % (day, pr["band"], band(psi), want_bands[day - 1]))
     if reasons != (["score_psi"] if day == 7 else []):
         errors.append("day %d: retrain reasons %s" % (day, reasons))
+    # the weighted share, from the stored importances' file by the issue's definition
+    imp = dict(line.rstrip("\n").split(",") for line in open(d + "/data/importance.csv")
+               if not line.startswith("column,"))
+    cols = r["drift_by_columns"].values()
+    tot = sum(float(imp.get(c["column_name"], 0)) for c in cols)
+    drift = sum(float(imp.get(c["column_name"], 0)) for c in cols if c["drift_detected"])
+    w = r.get("importance_weighted_share")
+    if w is None or abs(w - drift / tot) > 1e-12 or w > r["retrain"]["weighted_fraction"]:
+        errors.append("day %d: weighted share %s, by definition %.6f (limit %s)"
+                      % (day, w, drift / tot, r["retrain"]["weighted_fraction"]))
     if day == 7 and not r["share_of_drifted_columns"] <= r["retrain"]["fraction"]:
         errors.append("day 7: plain share %.4f passed retrain.fraction %s"
                       % (r["share_of_drifted_columns"], r["retrain"]["fraction"]))
@@ -85,7 +95,7 @@ print("\n".join(errors))
 sys.exit(1 if errors else 0)
 EOF
 ); then
-    ok "the story: score PSI as defined, bands stable x 5 / watch / act, day 7's plain share under retrain.fraction, retrain only on day 7 for score_psi (also in the hook's payload)"
+    ok "the story: score PSI as defined, bands stable x 5 / watch / act, the weighted share as defined and under its limit, day 7's plain share under retrain.fraction, retrain only on day 7 for score_psi (also in the hook's payload)"
 else
     bad "the story (score PSI, bands, reasons, the hook's payload)" "$story"
 fi
