@@ -195,6 +195,19 @@ EOF
     [ "$rc1" = 0 ] && [ "$rc" = 0 ] && ok "adjacent periods: the second bundle's first prev_hash is the first's last head (2 + 1 runs)" ||
     bad "adjacent periods" "exit $rc1/$rc: $out $(cat "$W/py")"
 
+# ---- a period without runs: an empty bundle that still checks ----------------------------------------
+export_ "1990-01-01 00:00+00" "$T0" "$W/none"
+python3 - "$W/none" >"$W/py" 2>&1 <<'EOF' &&
+import csv, json, sys
+d = sys.argv[1]
+for f in ("runs.csv", "column_results.csv", "references.csv", "chain.csv"):
+    assert len(list(csv.reader(open(d + "/" + f, newline="")))) == 1, f
+j = json.load(open(d + "/chain.json"))
+assert j["runs"] == 0 and j["links"] == 0 and j["last_head"] is None, j
+EOF
+    [ "$rc" = 0 ] && (cd "$W/none" && sha256sum -c --quiet MANIFEST.sha256) &&
+    ok "a period without runs: headers only, no links, the manifest checks" || bad "empty period" "exit $rc: $out $(cat "$W/py")"
+
 # ---- one changed byte: sha256sum -c fails ---------------------------------------------------------
 cp -r "$W/all" "$W/tampered"
 f=$(ls "$W/tampered/runs/" | head -n 1)
