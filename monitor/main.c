@@ -19,6 +19,7 @@
 #include "monitor/cli.h"
 #include "monitor/cmd_db.h"
 #include "monitor/cmd_history.h"
+#include "monitor/cmd_export.h"
 #include "monitor/cmd_verify.h"
 #include "monitor/compare.h"
 #include "monitor/config.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f)
           "       driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]\n"
           "       driftmon verify [--since T] [--anchor FILE] [--export-anchor FILE] "
           "[--config FILE]\n"
+          "       driftmon export --since T --until T --out DIR [--config FILE]\n"
           "       driftmon version\n"
           "\n"
           "REFERENCE is a CSV file or a profile saved by `driftmon profile`; CURRENT a CSV file.\n"
@@ -262,11 +264,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*run)(int, char **);
-    } COMMANDS[] = {{"compare", cmd_compare},  {"profile", cmd_profile},
-                    {"init", dm_cmd_init},     {"reference", dm_cmd_reference},
-                    {"check", dm_cmd_check},   {"serve", dm_cmd_serve},
-                    {"alerts", dm_cmd_alerts}, {"history", dm_cmd_history},
-                    {"report", dm_cmd_report}, {"verify", dm_cmd_verify}};
+    } COMMANDS[] = {
+        {"compare", cmd_compare},        {"profile", cmd_profile},    {"init", dm_cmd_init},
+        {"reference", dm_cmd_reference}, {"check", dm_cmd_check},     {"serve", dm_cmd_serve},
+        {"alerts", dm_cmd_alerts},       {"history", dm_cmd_history}, {"report", dm_cmd_report},
+        {"verify", dm_cmd_verify},       {"export", dm_cmd_export}};
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0)
             return COMMANDS[i].run(argc - 1, argv + 1);

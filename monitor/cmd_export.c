@@ -1,0 +1,645 @@
+/*
+ * cmd_export.c - `driftmon export --since T --until T --out DIR`: the evidence bundle of the
+ * runs finished in [T1, T2) (the chain it carries: docs/AUDIT.md).
+ *
+ * The bundle, checkable with coreutils alone:
+ *   runs.csv, column_results.csv   every column of the rows (the chained columns in the
+ *                                  chain's order, DM_CHAIN_*_COLS, then the others), by seq;
+ *   references.csv                 the reference versions the runs used (metadata, sha256);
+ *   runs/run-N.html, run-N.json    the stored documents, byte for byte;
+ *   chain.csv, chain.json          the contiguous chain segment over the period's links, and
+ *                                  its heads: the one before its first link (the previous
+ *                                  bundle's last), its first and its last;
+ *   MANIFEST.sha256                `sha256sum -c` lines over every other file, sorted.
+ * Everything is read in one read-only REPEATABLE READ snapshot and nothing of the export's
+ * own time goes in: the same period exports to the same bytes.  The bundle is built in
+ * DIR.tmp-XXXXXX and renamed to DIR; an existing non-empty DIR is refused.
+ * The export copies what is stored; `driftmon verify` is what checks it.
+ */
+#include "monitor/cmd_export.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "monitor/chain.h"
+#include "monitor/cli.h"
+#include "monitor/config.h"
+#include "monitor/dataset.h"
+#include "monitor/db.h"
+#include "monitor/fsutil.h"
+#include "monitor/sha256.h"
+
+#define ERRLEN 1024
+#define FETCH_DOCS 16
+#define BYTEA_OID 17
+#define DM_XSTR(x) #x
+#define DM_STR(x) DM_XSTR(x)
+
+enum { EXIT_DONE = 0, EXIT_ENV = 1, EXIT_USAGE = 2 };
+
+/* the period, $1 and $2 of every query */
+#define PERIOD "finished_at >= $1::timestamptz AND finished_at < $2::timestamptz"
+
+/* the columns of driftmon.run not in its link (010), after the chained ones; the documents
+ * (report_html_doc, report_json_doc and report, the JSON as jsonb) are files of their own */
+#define RUN_MORE_COLS                                                                              \
+    "importance_sha256, importance_weighted_share, score_column, score_psi, score_band, "          \
+    "reference_approval_rate, current_approval_rate, retrain_reasons"
+
+typedef struct {
+    char *path; /* relative to the bundle */
+    char sha[65];
+} entry;
+
+typedef struct {
+    char *tmp; /* DIR.tmp-XXXXXX */
+    int dirfd, runsfd;
+    bool runs_made;
+    entry *e;
+    size_t n;
+} bundle;
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void usage(FILE *f)
+{
+    fputs("usage: driftmon export --since T --until T --out DIR [--config FILE]\n", f);
+}
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* One RFC 4180 field: quoted when it holds a comma, a quote, CR or LF, or is empty (so an
+ * empty text differs from NULL, which is written as nothing). */
+static void csv_field(sbuf *b, const char *v, size_t n, bool null)
+{
+    if (null)
+        return;
+    bool quote = n == 0 || strpbrk(v, ",\"\r\n") != NULL || memchr(v, '\0', n) != NULL;
+    if (!quote) {
+        sb_put(b, v, n);
+        return;
+    }
+    sb_put(b, "\"", 1);
+    for (const char *q; n > 0 && (q = memchr(v, '"', n)) != NULL;) {
+        sb_put(b, v, (size_t)(q - v) + 1);
+        sb_put(b, "\"", 1);
+        n -= (size_t)(q - v) + 1;
+        v = q + 1;
+    }
+    sb_put(b, v, n);
+    sb_put(b, "\"", 1);
+}
+
+/* res (text format) as CSV: a header of its column names, then its rows, CRLF line ends;
+ * bytea as its hex digits. */
+static void csv_result(sbuf *b, const PGresult *res)
+{
+    int nf = PQnfields(res), nt = PQntuples(res);
+    for (int j = 0; j < nf; j++) {
+        if (j)
+            sb_put(b, ",", 1);
+        csv_field(b, PQfname(res, j), strlen(PQfname(res, j)), false);
+    }
+    sb_put(b, "\r\n", 2);
+    for (int i = 0; i < nt; i++) {
+        for (int j = 0; j < nf; j++) {
+            if (j)
+                sb_put(b, ",", 1);
+            const char *v = PQgetvalue(res, i, j);
+            size_t n = (size_t)PQgetlength(res, i, j);
+            if (PQftype(res, j) == BYTEA_OID && n >= 2 && v[0] == '\\' && v[1] == 'x') {
+                v += 2;
+                n -= 2;
+            }
+            csv_field(b, v, n, PQgetisnull(res, i, j));
+        }
+        sb_put(b, "\r\n", 2);
+    }
+}
+
+/* ---- the bundle ---------------------------------------------------------------------------- */
+
+/* Write rel (a name in the bundle, or runs/NAME) and note its sha256.  0, or -1 (printed). */
+static int put_file(bundle *bd, const char *rel, const void *data, size_t len)
+{
+    char err[ERRLEN], shown[4200];
+    const char *slash = strchr(rel, '/');
+    int fd = slash ? bd->runsfd : bd->dirfd;
+    snprintf(shown, sizeof shown, "%s/%s", bd->tmp, rel);
+    entry *grown = realloc(bd->e, (bd->n + 1) * sizeof *grown);
+    char *path = strdup(rel);
+    if (!grown || !path) {
+        free(path);
+        if (grown)
+            bd->e = grown;
+        dm_cli_error("out of memory");
+        return -1;
+    }
+    bd->e = grown;
+    if (dm_write_file_atomic_at(fd, shown, slash ? slash + 1 : rel, data, len, DM_FILE_MODE, err,
+                                sizeof err) != 0) {
+        free(path);
+        dm_cli_error(err);
+        return -1;
+    }
+    bd->e[bd->n].path = path;
+    dm_sha256_hex(data, len, bd->e[bd->n].sha);
+    bd->n++;
+    return 0;
+}
+
+/* Remove what was written of an unfinished bundle. */
+static void discard(bundle *bd)
+{
+    if (bd->dirfd < 0)
+        return;
+    for (size_t i = 0; i < bd->n; i++)
+        (void)unlinkat(bd->dirfd, bd->e[i].path, 0);
+    (void)unlinkat(bd->dirfd, "MANIFEST.sha256", 0);
+    if (bd->runs_made)
+        (void)unlinkat(bd->dirfd, "runs", AT_REMOVEDIR);
+    (void)rmdir(bd->tmp);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->path, ((const entry *)b)->path);
+}
+
+static int put_manifest(bundle *bd)
+{
+    qsort(bd->e, bd->n, sizeof *bd->e, cmp_entry);
+    sbuf m = {0};
+    for (size_t i = 0; i < bd->n; i++) {
+        sb_str(&m, bd->e[i].sha);
+        sb_str(&m, "  ");
+        sb_str(&m, bd->e[i].path);
+        sb_str(&m, "\n");
+    }
+    int rc = -1;
+    if (m.oom)
+        dm_cli_error("out of memory");
+    else {
+        char err[ERRLEN], shown[4200];
+        snprintf(shown, sizeof shown, "%s/MANIFEST.sha256", bd->tmp);
+        rc = dm_write_file_atomic_at(bd->dirfd, shown, "MANIFEST.sha256", m.p ? m.p : "", m.len,
+                                     DM_FILE_MODE, err, sizeof err);
+        if (rc != 0)
+            dm_cli_error(err);
+    }
+    free(m.p);
+    return rc;
+}
+
+/* ---- the reads ---------------------------------------------------------------------------- */
+
+/* Run sql with the period as $1, $2 and write its rows as the CSV file rel.  The number of
+ * rows, or -1 (printed). */
+static int put_csv(PGconn *conn, bundle *bd, const char *rel, const char *sql, const char *const *p,
+                   const char *what)
+{
+    char err[ERRLEN];
+    PGresult *res = PQexecParams(conn, sql, 2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, what, err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    sbuf b = {0};
+    csv_result(&b, res);
+    int n = PQntuples(res);
+    PQclear(res);
+    int rc = -1;
+    if (b.oom)
+        dm_cli_error("out of memory");
+    else
+        rc = put_file(bd, rel, b.p, b.len);
+    free(b.p);
+    return rc == 0 ? n : -1;
+}
+
+/* The stored documents of the period's runs, byte for byte.  Their number, or -1. */
+static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
+{
+    char err[ERRLEN], rel[64];
+    long docs = 0;
+    int rc = dm_db_exec(conn,
+                        "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
+                        "report_json_doc FROM driftmon.run WHERE " PERIOD
+                        " ORDER BY seq NULLS FIRST, id",
+                        2, p, "could not read driftmon.run", err, sizeof err);
+    while (rc == 0) {
+        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_DOCS) " FROM dm_docs");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = dm_db_fail(res, conn, "could not read driftmon.run", err, sizeof err);
+            break;
+        }
+        int n = PQntuples(res);
+        for (int i = 0; i < n && rc == 0; i++) {
+            long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+            for (int k = 1; k <= 2 && rc == 0; k++) {
+                if (PQgetisnull(res, i, k))
+                    continue;
+                snprintf(rel, sizeof rel, "runs/run-%lld.%s", id, k == 1 ? "html" : "json");
+                rc = put_file(bd, rel, PQgetvalue(res, i, k), (size_t)PQgetlength(res, i, k));
+                docs++;
+            }
+        }
+        PQclear(res);
+        if (rc != 0)
+            return -1;
+        if (n < FETCH_DOCS)
+            break;
+    }
+    if (rc != 0) {
+        dm_cli_error(err);
+        return -1;
+    }
+    return docs;
+}
+
+/* chain.csv and chain.json: every link from the period's first to its last, contiguous so
+ * that prev_hash runs from line to line.  The number of links, or -1. */
+static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char *since,
+                      const char *until, int runs)
+{
+    char err[ERRLEN];
+    PGresult *res = PQexecParams(
+        conn,
+        "WITH p AS (SELECT id, seq FROM driftmon.run WHERE " PERIOD "), "
+        "s AS (SELECT seq FROM p WHERE seq IS NOT NULL UNION ALL SELECT c.seq FROM "
+        "driftmon.column_result c WHERE c.run_id IN (SELECT id FROM p)), "
+        "b AS (SELECT min(seq) AS lo, max(seq) AS hi FROM s) "
+        "SELECT l.seq, l.tbl AS \"table\", l.run_id, l.column_name, l.prev_hash, l.row_hash "
+        "FROM (SELECT r.seq, 'driftmon.run' AS tbl, r.id AS run_id, NULL::text AS column_name, "
+        "r.prev_hash, r.row_hash FROM driftmon.run r, b WHERE r.seq BETWEEN b.lo AND b.hi "
+        "UNION ALL SELECT c.seq, 'driftmon.column_result', c.run_id, c.column_name, c.prev_hash, "
+        "c.row_hash FROM driftmon.column_result c, b WHERE c.seq BETWEEN b.lo AND b.hi) l "
+        "ORDER BY l.seq",
+        2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not read the chain", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    sbuf b = {0}, j = {0};
+    csv_result(&b, res);
+    int n = PQntuples(res);
+    char line[512];
+    snprintf(line, sizeof line, "{\n  \"since\": \"%s\",\n  \"until\": \"%s\",\n  \"runs\": %d,\n",
+             since, until, runs);
+    sb_str(&j, line);
+    if (n == 0) {
+        sb_str(&j, "  \"links\": 0,\n  \"first_seq\": null,\n  \"last_seq\": null,\n"
+                   "  \"head_before\": null,\n  \"first_head\": null,\n  \"last_head\": null,\n"
+                   "  \"last_run_id\": null\n}\n");
+    } else {
+        /* bytea in hex form: "\x" then the digits */
+        snprintf(line, sizeof line,
+                 "  \"links\": %d,\n  \"first_seq\": %s,\n  \"last_seq\": %s,\n"
+                 "  \"head_before\": \"%.64s\",\n  \"first_head\": \"%.64s\",\n"
+                 "  \"last_head\": \"%.64s\",\n  \"last_run_id\": %s\n}\n",
+                 n, PQgetvalue(res, 0, 0), PQgetvalue(res, n - 1, 0), PQgetvalue(res, 0, 4) + 2,
+                 PQgetvalue(res, 0, 5) + 2, PQgetvalue(res, n - 1, 5) + 2,
+                 PQgetvalue(res, n - 1, 2));
+        sb_str(&j, line);
+    }
+    PQclear(res);
+    int rc = -1;
+    if (b.oom || j.oom)
+        dm_cli_error("out of memory");
+    else if (put_file(bd, "chain.csv", b.p, b.len) == 0 &&
+             put_file(bd, "chain.json", j.p, j.len) == 0)
+        rc = 0;
+    free(b.p);
+    free(j.p);
+    return rc == 0 ? n : -1;
+}
+
+/* ---- the command ------------------------------------------------------------------------- */
+
+/* A period bound: checked by the server, in UTC text into out.  0; 2 bad input, 1 environment
+ * (printed). */
+static int read_time(PGconn *conn, const char *opt, const char *v, char *out, size_t len)
+{
+    const char *p[1] = {v};
+    char err[ERRLEN];
+    PGresult *r = PQexecParams(conn, "SELECT $1::timestamptz::text", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char why[512], shown[DM_SHOWN_LEN];
+        bool data = dm_db_is_data_error(r);
+        dm_db_data_error(r, true, why, sizeof why);
+        PQclear(r);
+        dm_show_value(v, strlen(v), shown, sizeof shown);
+        snprintf(err, sizeof err, "invalid %s \"%s\": %s", opt, shown, why);
+        dm_cli_error(err);
+        return data ? EXIT_USAGE : EXIT_ENV;
+    }
+    snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+/* DIR must not exist or be an empty directory.  0, or -1 (printed). */
+static int check_out(const char *out)
+{
+    char err[ERRLEN], shown[DM_SHOWN_LEN];
+    dm_show_value(out, strlen(out), shown, sizeof shown);
+    struct stat st;
+    if (lstat(out, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, sizeof err, "cannot export to \"%s\": %s", shown, strerror(errno));
+        dm_cli_error(err);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, sizeof err, "cannot export to \"%s\": it exists and is not a directory",
+                 shown);
+        dm_cli_error(err);
+        return -1;
+    }
+    DIR *d = opendir(out);
+    bool empty = d != NULL;
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            empty = false;
+            break;
+        }
+    if (d)
+        closedir(d);
+    if (!empty) {
+        snprintf(err, sizeof err, "cannot export to \"%s\": the directory is not empty", shown);
+        dm_cli_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Make DIR.tmp-XXXXXX (0777 less the umask) with its runs/ folder.  0, or -1 (printed). */
+static int make_tmp(const char *out, bundle *bd)
+{
+    char err[ERRLEN];
+    size_t n = strlen(out) + sizeof ".tmp-XXXXXX";
+    bd->tmp = malloc(n);
+    if (!bd->tmp) {
+        dm_cli_error("out of memory");
+        return -1;
+    }
+    snprintf(bd->tmp, n, "%s.tmp-XXXXXX", out);
+    if (!mkdtemp(bd->tmp)) {
+        char shown[DM_SHOWN_LEN];
+        dm_show_value(bd->tmp, strlen(bd->tmp), shown, sizeof shown);
+        snprintf(err, sizeof err, "could not create the directory \"%s\": %s", shown,
+                 strerror(errno));
+        dm_cli_error(err);
+        free(bd->tmp);
+        bd->tmp = NULL;
+        return -1;
+    }
+    bd->dirfd = dm_dir_open(bd->tmp, DM_DIR_NOFOLLOW, err, sizeof err);
+    if (bd->dirfd < 0) {
+        (void)rmdir(bd->tmp);
+        dm_cli_error(err);
+        return -1;
+    }
+    char shown[DM_SHOWN_LEN];
+    dm_show_value(bd->tmp, strlen(bd->tmp), shown, sizeof shown);
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(bd->dirfd, 0777 & ~mask) != 0 || mkdirat(bd->dirfd, "runs", 0777) != 0) {
+        snprintf(err, sizeof err, "could not prepare the directory \"%s\": %s", shown,
+                 strerror(errno));
+        dm_cli_error(err);
+        return -1;
+    }
+    bd->runs_made = true;
+    bd->runsfd = openat(bd->dirfd, "runs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (bd->runsfd < 0) {
+        snprintf(err, sizeof err, "could not open \"%s/runs\": %s", shown, strerror(errno));
+        dm_cli_error(err);
+        return -1;
+    }
+    return 0;
+}
+
+/* The finished bundle into place: DIR.tmp-XXXXXX renamed to DIR, the parent synced.  0; 2 when
+ * DIR appeared meanwhile, not empty; 1 otherwise (printed). */
+static int publish(bundle *bd, const char *out)
+{
+    char err[ERRLEN], shown[DM_SHOWN_LEN];
+    dm_show_value(out, strlen(out), shown, sizeof shown);
+    if (fsync(bd->runsfd) != 0 || fsync(bd->dirfd) != 0 || rename(bd->tmp, out) != 0) {
+        int e = errno;
+        snprintf(err, sizeof err, "could not move the bundle to \"%s\": %s", shown, strerror(e));
+        dm_cli_error(err);
+        return e == ENOTEMPTY || e == EEXIST || e == ENOTDIR ? EXIT_USAGE : EXIT_ENV;
+    }
+    char *parent = strdup(out);
+    if (parent) {
+        char *slash = strrchr(parent, '/');
+        const char *pd = slash ? (slash == parent ? "/" : (*slash = '\0', parent)) : ".";
+        int fd = open(pd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)fsync(fd);
+            close(fd);
+        }
+        free(parent);
+    }
+    return 0;
+}
+
+int dm_cmd_export(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"since", required_argument, NULL, 's'},
+        {"until", required_argument, NULL, 'u'},  {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    const char *config = getenv("DRIFTMON_CONFIG"), *since = NULL, *until = NULL, *outarg = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:s:u:o:h", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            config = optarg;
+            break;
+        case 's':
+            since = optarg;
+            break;
+        case 'u':
+            until = optarg;
+            break;
+        case 'o':
+            outarg = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc || !since || !until || !outarg || !*outarg) {
+        dm_cli_error(optind != argc ? "export takes no arguments besides its options"
+                                    : "export needs --since, --until and --out");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    /* DIR without trailing slashes: DIR.tmp-XXXXXX is its sibling */
+    char *out = strdup(outarg);
+    if (!out) {
+        dm_cli_error("out of memory");
+        return EXIT_ENV;
+    }
+    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/';)
+        out[--n] = '\0';
+    if (check_out(out) != 0) {
+        free(out);
+        return EXIT_USAGE;
+    }
+    dm_config cfg;
+    if (dm_cli_load_config(config, &cfg) != 0) {
+        free(out);
+        return EXIT_USAGE;
+    }
+    bundle bd = {NULL, -1, -1, false, NULL, 0};
+    int status = EXIT_ENV;
+    char err[ERRLEN], t1[64], t2[64];
+    PGconn *conn = dm_db_connect(cfg.conninfo, err, sizeof err);
+    if (!conn) {
+        dm_cli_error(err);
+        goto out;
+    }
+    /* one snapshot for every file; the text forms fixed (UTC, ISO dates, shortest exact
+     * floats, hex bytea) so that the same rows give the same bytes in any session */
+    if (dm_db_exec(conn,
+                   "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                   "SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL TimeZone = 'UTC'; "
+                   "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'iso_8601'; "
+                   "SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'",
+                   0, NULL, "could not begin the export", err, sizeof err) != 0) {
+        dm_cli_error(err);
+        goto out;
+    }
+    int r = read_time(conn, "--since", since, t1, sizeof t1);
+    if (r == 0)
+        r = read_time(conn, "--until", until, t2, sizeof t2);
+    if (r != 0) {
+        status = r;
+        goto out;
+    }
+    const char *p[2] = {t1, t2};
+    PGresult *cmp =
+        PQexecParams(conn, "SELECT $1::timestamptz < $2::timestamptz", 2, NULL, p, NULL, NULL, 0);
+    bool ordered = PQresultStatus(cmp) == PGRES_TUPLES_OK && PQgetvalue(cmp, 0, 0)[0] == 't';
+    PQclear(cmp);
+    if (!ordered) {
+        char s1[DM_SHOWN_LEN], s2[DM_SHOWN_LEN];
+        dm_show_value(since, strlen(since), s1, sizeof s1);
+        dm_show_value(until, strlen(until), s2, sizeof s2);
+        snprintf(err, sizeof err, "invalid period: --until \"%s\" is not after --since \"%s\"", s2,
+                 s1);
+        dm_cli_error(err);
+        status = EXIT_USAGE;
+        goto out;
+    }
+    if (dm_db_exec(conn,
+                   "SELECT seq, report_json_doc, " RUN_MORE_COLS " FROM driftmon.run LIMIT 0", 0,
+                   NULL,
+                   "the driftmon schema predates `driftmon export` (migrations 009 and 010; run "
+                   "`driftmon init`)",
+                   err, sizeof err) != 0) {
+        dm_cli_error(err);
+        goto out;
+    }
+    if (make_tmp(out, &bd) != 0)
+        goto out;
+    int runs = put_csv(conn, &bd, "runs.csv",
+                       "SELECT " DM_CHAIN_RUN_COLS ", " RUN_MORE_COLS " FROM driftmon.run WHERE " PERIOD
+                       " ORDER BY seq NULLS FIRST, id",
+                       p, "could not read driftmon.run");
+    if (runs < 0)
+        goto out;
+    int results = put_csv(conn, &bd, "column_results.csv",
+                          "SELECT " DM_CHAIN_RESULT_COLS " FROM driftmon.column_result WHERE "
+                          "run_id IN (SELECT id FROM driftmon.run WHERE " PERIOD ") ORDER BY seq",
+                          p, "could not read driftmon.column_result");
+    if (results < 0)
+        goto out;
+    int refs = put_csv(conn, &bd, "references.csv",
+                       "SELECT id, name, version, created_at, source, rows, sha256, "
+                       "driftmon_version, importance_sha256, importance_source FROM "
+                       "driftmon.reference WHERE id IN (SELECT reference_id FROM driftmon.run "
+                       "WHERE " PERIOD ") ORDER BY id",
+                       p, "could not read driftmon.reference");
+    if (refs < 0)
+        goto out;
+    long docs = put_documents(conn, &bd, p);
+    if (docs < 0)
+        goto out;
+    long links = put_chain(conn, &bd, p, t1, t2, runs);
+    if (links < 0 || put_manifest(&bd) != 0)
+        goto out;
+    dm_db_exec(conn, "COMMIT", 0, NULL, NULL, NULL, 0);
+    status = publish(&bd, out);
+    if (status != 0)
+        goto out;
+    char shown[DM_SHOWN_LEN];
+    dm_show_value(out, strlen(out), shown, sizeof shown);
+    printf("export: %d runs, %d column results, %d references, %ld documents, %ld links "
+           "written to %s\n",
+           runs, results, refs, docs, links, shown);
+out:
+    if (status != 0)
+        discard(&bd);
+    if (bd.runsfd >= 0)
+        close(bd.runsfd);
+    if (bd.dirfd >= 0)
+        close(bd.dirfd);
+    for (size_t i = 0; i < bd.n; i++)
+        free(bd.e[i].path);
+    free(bd.e);
+    free(bd.tmp);
+    if (conn)
+        PQfinish(conn);
+    dm_config_release(&cfg);
+    free(out);
+    return status;
+}
