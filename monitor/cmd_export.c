@@ -580,9 +580,8 @@ int dm_cmd_export(int argc, char **argv)
         status = EXIT_USAGE;
         goto out;
     }
-    if (dm_db_exec(conn,
-                   "SELECT seq, report_json_doc, " RUN_MORE_COLS " FROM driftmon.run LIMIT 0", 0,
-                   NULL,
+    if (dm_db_exec(conn, "SELECT seq, report_json_doc, " RUN_MORE_COLS " FROM driftmon.run LIMIT 0",
+                   0, NULL,
                    "the driftmon schema predates `driftmon export` (migrations 009 and 010; run "
                    "`driftmon init`)",
                    err, sizeof err) != 0) {
@@ -592,8 +591,8 @@ int dm_cmd_export(int argc, char **argv)
     if (make_tmp(out, &bd) != 0)
         goto out;
     int runs = put_csv(conn, &bd, "runs.csv",
-                       "SELECT " DM_CHAIN_RUN_COLS ", " RUN_MORE_COLS " FROM driftmon.run WHERE " PERIOD
-                       " ORDER BY seq NULLS FIRST, id",
+                       "SELECT " DM_CHAIN_RUN_COLS ", " RUN_MORE_COLS
+                       " FROM driftmon.run WHERE " PERIOD " ORDER BY seq NULLS FIRST, id",
                        p, "could not read driftmon.run");
     if (runs < 0)
         goto out;
