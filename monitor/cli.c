@@ -1,7 +1,6 @@
 /* cli.c - pieces shared by the subcommands: messages, config, loading a dataset pair. */
 #include "monitor/cli.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,25 +40,11 @@ void dm_cli_now_iso(char *buf, size_t len)
 
 /* ---- loading --------------------------------------------------------------------------- */
 
-/* A saved profile read (mapped, hashed, checked) on a thread of its own. */
-typedef struct {
-    const char *path;
-    dm_dataset *ds;
-    int rc;
-    char err[ERRLEN];
-} profile_job;
-
-static void *profile_main(void *arg)
-{
-    profile_job *j = arg;
-    j->rc = dm_profile_read_keep(j->path, j->ds, j->err, sizeof j->err);
-    return NULL;
-}
-
 /* Load the reference (CSV or profile) and the current CSV, in parallel: two CSVs by the CSV
- * reader's pair, a profile on a thread of its own while this one reads the CSV (its check,
- * a SHA-256 of the whole file, takes as long as the read).  0, or -1 after printing; a bad
- * profile is reported before a bad CSV. */
+ * reader's pair; a profile's structure at once, its check (a SHA-256 of the whole file, the
+ * order and moments of its values) on a thread of its own while this one reads the CSV and
+ * then compares (dm_profile_read_background).  0, or -1 after printing; a bad profile is
+ * reported before a bad CSV. */
 int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
                      bool *ref_is_profile)
 {
@@ -74,23 +59,18 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref
         }
         return 0;
     }
-    profile_job job = {ref_path, ref, -1, ""};
+    if (dm_profile_read_background(ref_path, ref, err, sizeof err) != 0) {
+        dm_cli_error(err);
+        return -1;
+    }
     opt.one_reader = true; /* the profile's check takes the other core */
-    pthread_t th;
-    bool threaded = pthread_create(&th, NULL, profile_main, &job) == 0;
-    if (!threaded)
-        profile_main(&job);
-    int crc = dm_csv_read(cur_path, &opt, cur, err, sizeof err);
-    if (threaded)
-        pthread_join(th, NULL);
-    if (job.rc == 0 && crc == 0)
-        return 0;
-    dm_cli_error(job.rc != 0 ? job.err : err);
-    if (job.rc == 0)
+    if (dm_csv_read(cur_path, &opt, cur, err, sizeof err) != 0) {
+        char perr[ERRLEN];
+        dm_cli_error(dm_profile_finish_check(ref, perr, sizeof perr) != 0 ? perr : err);
         dm_dataset_release(ref);
-    if (crc == 0)
-        dm_dataset_release(cur);
-    return -1;
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- the summary ----------------------------------------------------------------------- */

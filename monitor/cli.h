@@ -17,8 +17,10 @@ void dm_cli_error(const char *msg);
 int dm_cli_load_config(const char *path, dm_config *cfg);
 /* Current UTC time as ISO-8601. */
 void dm_cli_now_iso(char *buf, size_t len);
-/* Load the reference (CSV, or a saved profile: verified as it is read) and the current CSV.
- * Prints and returns -1 on error (input error: exit 2), leaving nothing allocated. */
+/* Load the reference (CSV or saved profile) and the current CSV.  Prints and returns -1 on
+ * error (input error: exit 2), leaving nothing allocated.  A saved profile's check may still
+ * be running on return (dm_profile_read_background): compare, then call
+ * dm_profile_finish_check() on ref before anything is reported. */
 int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
                      bool *ref_is_profile);
 /* The short summary printed after a run. */

@@ -290,6 +290,11 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
             continue;
         }
         const dm_column *r = p->ref, *c = p->cur;
+        /* a reference still being checked (a saved profile's): this column's values first */
+        if (!dm_dataset_column_ready(ref, (size_t)(r - ref->col))) {
+            snprintf(err, errlen, "%s: column \"%s\" failed its check", ref->source, r->name);
+            goto fail;
+        }
         stats_kind kind = p->type;
         size_t slot = o.ncols;
         stats_column *sc = &o.data[slot];
@@ -383,6 +388,7 @@ int dm_compare_run(const dm_config *cfg, const dm_dataset *ref, const dm_dataset
     return 0;
 oom:
     snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
+fail:
     free(jobs);
     dm_comparison_release(&o);
     return -1;

@@ -66,7 +66,7 @@ static void evict_range(const dm_dataset *ds, const void *p, size_t len)
 
 void dm_dataset_evict(const dm_dataset *ds, size_t i)
 {
-    if (!ds->arena_is_file || i >= ds->ncols)
+    if (!ds->arena_is_file || ds->pending || i >= ds->ncols)
         return;
     const dm_column *c = &ds->col[i];
     if (c->storage != DM_STORE_NUM)
@@ -75,10 +75,17 @@ void dm_dataset_evict(const dm_dataset *ds, size_t i)
     evict_range(ds, c->count, c->n_distinct * sizeof(uint64_t));
 }
 
+bool dm_dataset_column_ready(const dm_dataset *ds, size_t i)
+{
+    return !ds->pending || ds->pending->column(ds->pending, i);
+}
+
 void dm_dataset_release(dm_dataset *ds)
 {
     if (!ds)
         return;
+    if (ds->pending)
+        ds->pending->drop(ds->pending); /* before the columns it reads go */
     for (size_t i = 0; i < ds->ncols; i++)
         column_release(&ds->col[i]);
     free(ds->col);

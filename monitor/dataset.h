@@ -28,6 +28,16 @@
 
 typedef enum { DM_STORE_NUM = 0, DM_STORE_STR = 1 } dm_storage;
 
+/* A check of a dataset's columns still running beside its use (a saved profile's, profile.h):
+ * column(p, i) makes sure column i is checked, checking it there and then when the check has
+ * not reached it, and says whether its values may be read (false: they are wrong); drop(p)
+ * stops the check and frees it (dm_dataset_release). */
+typedef struct dm_pending dm_pending;
+struct dm_pending {
+    bool (*column)(dm_pending *p, size_t i);
+    void (*drop)(dm_pending *p);
+};
+
 typedef struct {
     char *name;
     dm_storage storage;
@@ -79,6 +89,8 @@ typedef struct {
     /* the arena is a read-only mapping of a profile file (format 2) rather than anonymous
      * memory: its pages can be given back and are read again from the file when touched */
     bool arena_is_file;
+    /* a check still running (NULL: none): see dm_dataset_column_ready */
+    dm_pending *pending;
 } dm_dataset;
 
 void dm_dataset_init(dm_dataset *ds);
@@ -87,6 +99,10 @@ void dm_dataset_init(dm_dataset *ds);
  * reference, and the next read of the column maps the file's pages again.  A no-op for
  * anything else. */
 void dm_dataset_evict(const dm_dataset *ds, size_t i);
+/* May column i's values be read?  At once true, unless a check is pending (ds->pending):
+ * then column i is checked first (by this thread if the check has not reached it), and false
+ * means its values are wrong: do not use them.  Pages stay mapped while a check is pending. */
+bool dm_dataset_column_ready(const dm_dataset *ds, size_t i);
 void dm_dataset_release(dm_dataset *ds);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
  * them to NULL, n_distinct to 0 (a column's release does it). */

@@ -131,6 +131,14 @@ static int cmd_compare(int argc, char **argv)
     int crc = dm_reconcile(&cfg, &ref, &cur, &pairs, err, sizeof err);
     if (crc == 0)
         crc = dm_compare_run(&cfg, &ref, &cur, &pairs, &cmp, err, sizeof err);
+    /* a saved profile's check ran beside the comparison: nothing is reported from a profile
+     * that fails it, and its fault comes first */
+    char verr[ERRLEN];
+    if (ref_is_profile && dm_profile_finish_check(&ref, verr, sizeof verr) != 0) {
+        dm_cli_error(verr);
+        status = 2;
+        goto out;
+    }
     if (crc != 0) {
         dm_cli_error(err);
         status = 2;

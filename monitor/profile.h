@@ -70,9 +70,18 @@ bool dm_profile_sniff(const char *path);
  * computed as they are hashed, and each column's pages are given back once hashed:
  * resident memory stays near one column's worth however big the profile. */
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen);
-/* The same, the checked pages kept mapped: for a comparison that reads every column next
- * (it gives a column's pages back once it has tested it, dm_dataset_evict). */
-int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* The same, for a comparison that reads every column next, with the check (values, moments,
+ * digest) left running on a thread of its own: the structure is checked and the columns laid
+ * out at once, and the pages stay mapped.  A column's values may be read only once
+ * dm_dataset_column_ready() said yes (it checks the column there and then when the thread has
+ * not reached it), and nothing may be reported from the dataset, nor ds->sha256 used, before
+ * dm_profile_finish_check() returned 0.  A format-1 file is checked at once. */
+int dm_profile_read_background(const char *path, dm_dataset *out, char *err, size_t errlen);
+/* Wait for the end of the check dm_profile_read_background started: 0 and ds->sha256 set,
+ * or -1 with err naming the file and what is wrong (the first column whose values are wrong,
+ * or a digest that does not match): then report nothing from ds.  0 at once when no check
+ * is pending. */
+int dm_profile_finish_check(dm_dataset *ds, char *err, size_t errlen);
 /* The same from memory (used by the database loader and the fuzzer). */
 int dm_profile_parse(const unsigned char *buf, size_t len, const char *name, dm_dataset *out,
                      char *err, size_t errlen);

@@ -4,11 +4,14 @@
  */
 #include "monitor/profile_internal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "stats/stats.h"
 
@@ -41,22 +44,36 @@ void dm_profile_mismatch(char *err, size_t errlen, const char *name, const char 
 
 /*
  * A dataset's digest: its identity encoding streamed through SHA-256 column by column, with
- * no copy of the data.  One mechanism for both uses:
+ * no copy of the data.  One mechanism for every use:
  *   - dm_profile_digest(): a dataset's digest (a CSV reference whose digest goes into the
  *     reports, a profile being written);
  *   - the check of a format-2 profile as it is read (have = the trailer's digest).  Values
  *     used in place from a mapped file are checked on the way (finite, ascending, counts)
  *     and their moments computed while the column is in cache; their pages are then given
- *     back, unless the caller keeps them for a comparison that reads them next.
+ *     back, unless the caller keeps them for a comparison that reads them next;
+ *   - the same check on a thread of its own (dm_profile_verify_start), while the caller
+ *     uses the dataset: a column's values are checked by whoever needs them first, the
+ *     thread on its way or the caller (dm_dataset_column_ready), and a per-column state says
+ *     who took it and what was found.  The hash itself stays on the thread, in order.
  */
+enum { COL_CLAIMED = 1, COL_GOOD = 2, COL_BAD = 4 };
+
 typedef struct {
+    dm_pending base;  /* the dataset's while the check runs on a thread */
     dm_dataset snap;  /* shallow: the columns are the dataset's */
     dm_profile_buf b; /* the hash and its staging buffer */
     bool keep_pages;  /* a checked column's pages stay mapped */
     char have[65];    /* the digest the trailer holds; "" when there is nothing to check */
     char *name;
-    /* the first column whose values are wrong (checked here for values used in place) */
+    /* per column with values used in place: who checks them and what was found (why[i] is
+     * written by the one who claimed column i, before COL_GOOD or COL_BAD is set) */
+    _Atomic unsigned char *state;
+    const char **why;
+    /* the first column whose values are wrong, once the check is over */
     const char *bad_column, *bad_why;
+    pthread_t thread;
+    bool threaded;
+    _Atomic bool stop; /* the dataset is released: stop at the next column */
 } hash_job;
 
 /* Values used in place: checked (order, finiteness, counts) and their moments computed. */
@@ -77,18 +94,23 @@ static const char *check_column(const hash_job *j, dm_column *c)
     return why;
 }
 
+/* Check column i unless someone else took it: false when this call found its values wrong. */
+static bool claim_and_check(hash_job *j, size_t i)
+{
+    dm_column *c = &j->snap.col[i];
+    if (!in_place(j, c) || (atomic_fetch_or(&j->state[i], COL_CLAIMED) & COL_CLAIMED))
+        return true;
+    j->why[i] = check_column(j, c);
+    atomic_fetch_or(&j->state[i], j->why[i] ? COL_BAD : COL_GOOD);
+    return j->why[i] == NULL;
+}
+
 static void hash_columns(hash_job *j)
 {
-    for (size_t i = 0; i < j->snap.ncols; i++) {
-        dm_column *c = &j->snap.col[i];
-        if (in_place(j, c)) {
-            j->bad_why = check_column(j, c);
-            if (j->bad_why) {
-                j->bad_column = c->name;
-                break;
-            }
-        }
-        dm_profile_encode_column(&j->b, c, false); /* the identity encoding */
+    for (size_t i = 0; i < j->snap.ncols && !atomic_load(&j->stop); i++) {
+        if (!claim_and_check(j, i))
+            break;
+        dm_profile_encode_column(&j->b, &j->snap.col[i], false); /* the identity encoding */
         if (!j->keep_pages)
             dm_dataset_evict(&j->snap, i);
     }
@@ -107,6 +129,8 @@ static void verify_error(const hash_job *j, const char *want, char *err, size_t 
 
 static void hash_free(hash_job *j)
 {
+    free((void *)(uintptr_t)j->state);
+    free((void *)(uintptr_t)j->why);
     free(j->b.p);
     char ignored[65];
     if (j->b.h)
@@ -115,28 +139,43 @@ static void hash_free(hash_job *j)
     free(j);
 }
 
+static bool pending_column(dm_pending *p, size_t i);
+static void pending_drop(dm_pending *p);
+
 static hash_job *hash_new(const dm_dataset *ds, const char *have, const char *name)
 {
     hash_job *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
+    j->base.column = pending_column;
+    j->base.drop = pending_drop;
     j->snap = *ds;
+    j->snap.pending = NULL;
     j->b.p = malloc(DM_PROFILE_STAGE_BYTES);
     j->b.h = dm_sha256_alloc();
     j->name = strdup(name);
-    if (!j->b.p || !j->b.h || !j->name) {
+    size_t n = ds->ncols ? ds->ncols : 1;
+    j->state = calloc(n, sizeof *j->state);
+    j->why = calloc(n, sizeof *j->why);
+    if (!j->b.p || !j->b.h || !j->name || !j->state || !j->why) {
         hash_free(j);
         return NULL;
     }
+    atomic_init(&j->stop, false);
     snprintf(j->have, sizeof j->have, "%s", have);
     dm_profile_put_header(ds, &j->b, DM_PROFILE_IDENTITY_VERSION);
     return j;
 }
 
-/* Hash every column: 0 and the digest in want, or -1 (values found wrong, out of memory). */
-static int hash_finish(hash_job *j, char want[65])
+/* The hash over (every column, unless values were found wrong): 0 and the digest in want,
+ * or -1 (values found wrong: bad_column and bad_why set; out of memory). */
+static int hash_result(hash_job *j, char want[65])
 {
-    hash_columns(j);
+    for (size_t i = 0; i < j->snap.ncols && !j->bad_why; i++)
+        if (atomic_load(&j->state[i]) & COL_BAD) { /* the first in column order */
+            j->bad_why = j->why[i];
+            j->bad_column = j->snap.col[i].name;
+        }
     dm_sha256_update(j->b.h, j->b.p, j->b.staged);
     dm_sha256_final(j->b.h, want);
     j->b.h = NULL;
@@ -149,11 +188,25 @@ int dm_profile_digest(dm_dataset *ds)
     if (!j)
         return -1;
     char want[65] = "";
-    int rc = hash_finish(j, want);
+    hash_columns(j);
+    int rc = hash_result(j, want);
     if (rc == 0)
         memcpy(ds->sha256, want, sizeof ds->sha256);
     hash_free(j);
     return rc;
+}
+
+/* The verdict of a finished check, as dm_profile_verify gives it. */
+static int verdict(hash_job *j, char want[65], char *err, size_t errlen)
+{
+    int vrc = hash_result(j, want);
+    if (vrc != 0 && !j->bad_why)
+        return DM_PROFILE_VERIFY_OOM;
+    if (vrc != 0 || strcmp(want, j->have) != 0) {
+        verify_error(j, want, err, errlen);
+        return -1;
+    }
+    return 0;
 }
 
 int dm_profile_verify(const dm_dataset *ds, const char *have, const char *name, bool keep_pages,
@@ -163,14 +216,76 @@ int dm_profile_verify(const dm_dataset *ds, const char *have, const char *name, 
     if (!j)
         return DM_PROFILE_VERIFY_OOM;
     j->keep_pages = keep_pages;
-    int vrc = hash_finish(j, want);
-    int rc = 0;
-    if (vrc != 0 && !j->bad_why) {
-        rc = DM_PROFILE_VERIFY_OOM;
-    } else if (vrc != 0 || strcmp(want, have) != 0) {
-        verify_error(j, want, err, errlen);
-        rc = -1;
-    }
+    hash_columns(j);
+    int rc = verdict(j, want, err, errlen);
     hash_free(j);
     return rc;
+}
+
+/* ---- the check on a thread of its own ------------------------------------------------ */
+
+static void *hash_main(void *arg)
+{
+    hash_columns(arg);
+    return NULL;
+}
+
+/* dm_dataset_column_ready: column i checked, here if the thread has not taken it, else
+ * once the thread is done with it (it always finishes a column it took). */
+static bool pending_column(dm_pending *p, size_t i)
+{
+    hash_job *j = (hash_job *)(void *)p;
+    if (i >= j->snap.ncols)
+        return true;
+    if (!claim_and_check(j, i))
+        return false;
+    if (!in_place(j, &j->snap.col[i]))
+        return true; /* checked as it was parsed */
+    unsigned char s;
+    while (!((s = atomic_load(&j->state[i])) & (COL_GOOD | COL_BAD))) {
+        struct timespec ts = {0, 20000};
+        nanosleep(&ts, NULL);
+    }
+    return (s & COL_GOOD) != 0;
+}
+
+static void pending_drop(dm_pending *p)
+{
+    hash_job *j = (hash_job *)(void *)p;
+    atomic_store(&j->stop, true);
+    if (j->threaded)
+        pthread_join(j->thread, NULL);
+    hash_free(j);
+}
+
+int dm_profile_verify_start(dm_dataset *ds, const char *have, const char *name)
+{
+    hash_job *j = hash_new(ds, have, name);
+    if (!j)
+        return -1;
+    j->keep_pages = true; /* the caller reads the columns; the check may read them after */
+    if (pthread_create(&j->thread, NULL, hash_main, j) != 0) {
+        hash_free(j);
+        return -1;
+    }
+    j->threaded = true;
+    ds->pending = &j->base;
+    return 0;
+}
+
+int dm_profile_finish_check(dm_dataset *ds, char *err, size_t errlen)
+{
+    if (!ds->pending || ds->pending->column != pending_column)
+        return 0;
+    hash_job *j = (hash_job *)(void *)ds->pending;
+    ds->pending = NULL;
+    pthread_join(j->thread, NULL);
+    char want[65] = "";
+    int rc = verdict(j, want, err, errlen);
+    if (rc == DM_PROFILE_VERIFY_OOM)
+        snprintf(err, errlen, "%s: out of memory while checking the profile", j->name);
+    if (rc == 0)
+        memcpy(ds->sha256, want, sizeof ds->sha256);
+    hash_free(j);
+    return rc == 0 ? 0 : -1;
 }

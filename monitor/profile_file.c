@@ -36,7 +36,7 @@ bool dm_profile_sniff(const char *path)
     return dm_profile_magic_ok(m, n);
 }
 
-static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool keep_pages)
+static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen, bool background)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -57,7 +57,7 @@ static int read_file(const char *path, dm_dataset *out, char *err, size_t errlen
             close(fd);
             (void)madvise(m, len, MADV_SEQUENTIAL);
             (void)madvise(m, len, MADV_WILLNEED); /* read ahead, without mapping every page */
-            int rc = dm_profile_decode(m, len, path, out, err, errlen, true, true, keep_pages);
+            int rc = dm_profile_decode(m, len, path, out, err, errlen, true, true, background);
             if (rc == 0 && out->arena == m)
                 return 0; /* format 2: the values are the mapping's; it lives with them */
             munmap(m, len);
@@ -95,7 +95,7 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
     return read_file(path, out, err, errlen, false);
 }
 
-int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen)
+int dm_profile_read_background(const char *path, dm_dataset *out, char *err, size_t errlen)
 {
     return read_file(path, out, err, errlen, true);
 }

@@ -461,7 +461,7 @@ int dm_profile_column_decode(const unsigned char *p, size_t len, const char *nam
 }
 
 int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                      char *err, size_t errlen, bool drop, bool borrow, bool keep_pages)
+                      char *err, size_t errlen, bool drop, bool borrow, bool background)
 {
     rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     if (len < sizeof MAGIC + 32 || memcmp(p, MAGIC, sizeof MAGIC) != 0)
@@ -599,7 +599,11 @@ int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_d
         ds.arena_len = len;
         ds.arena_is_file = true;
     }
-    int vrc = dm_profile_verify(&ds, have, name, keep_pages, want, err, errlen);
+    if (background && dm_profile_verify_start(&ds, have, name) == 0) {
+        *out = ds; /* the check goes on (dm_profile_finish_check) */
+        return 0;
+    }
+    int vrc = dm_profile_verify(&ds, have, name, background, want, err, errlen);
     if (vrc != 0) {
         if (vrc == DM_PROFILE_VERIFY_OOM)
             bad(&r, "out of memory");

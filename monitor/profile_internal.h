@@ -40,9 +40,11 @@ const char *dm_profile_numbers_problem(const dm_column *c, bool ones);
 bool dm_profile_magic_ok(const unsigned char *p, size_t len);
 /* Decode and verify a whole profile (dm_profile_parse).  drop: give a mapped file's pages
  * back once hashed; borrow: a format-2 file's values are used where they lie (p is a mapping
- * that the dataset then owns); keep_pages: checked pages stay mapped. */
+ * that the dataset then owns); background: a format-2 file's check (values, moments, digest)
+ * is left running on a thread of its own, its pages kept (dm_profile_read_background), or
+ * done at once with the pages kept when no thread can be had. */
 int dm_profile_decode(const unsigned char *p, size_t len, const char *name, dm_dataset *out,
-                      char *err, size_t errlen, bool drop, bool borrow, bool keep_pages);
+                      char *err, size_t errlen, bool drop, bool borrow, bool background);
 
 /* ---- profile_digest.c ---------------------------------------------------------------- */
 
@@ -58,5 +60,8 @@ void dm_profile_mismatch(char *err, size_t errlen, const char *name, const char 
 #define DM_PROFILE_VERIFY_OOM (-2)
 int dm_profile_verify(const dm_dataset *ds, const char *have, const char *name, bool keep_pages,
                       char want[65], char *err, size_t errlen);
+/* The same check started on a thread of its own, the pages kept: 0 and ds->pending set
+ * (dm_dataset_column_ready, dm_profile_finish_check), or -1 (no memory, no thread). */
+int dm_profile_verify_start(dm_dataset *ds, const char *have, const char *name);
 
 #endif

@@ -146,6 +146,19 @@ static unsigned char *get_file(const char *path, size_t *n)
     return p;
 }
 
+/* dm_profile_read_background and its check waited for: 0, or -1 with err set (nothing left
+ * allocated). */
+static int read_checked(const char *path, dm_dataset *out, char *err, size_t errlen)
+{
+    if (dm_profile_read_background(path, out, err, errlen) != 0)
+        return -1;
+    if (dm_profile_finish_check(out, err, errlen) != 0) {
+        dm_dataset_release(out);
+        return -1;
+    }
+    return 0;
+}
+
 static void hex_to_raw(const char *hex, unsigned char raw[32])
 {
     for (int i = 0; i < 32; i++) {
@@ -295,9 +308,10 @@ static size_t values_offset(const char *path, const char *name)
 }
 
 /* A profile's check as it is read: the values used in place get their moments (those of the
- * written columns, to the bit) whether the pages are kept or given back, with the same
- * content and digest; values out of order are reported for the first column that has them,
- * named; a value changed in its low bit stays ascending and is refused by the digest. */
+ * written columns, to the bit) whether checked at once (pages given back) or on a thread
+ * (pages kept), with the same content and digest; values out of order are reported for the first
+ * column that has them, named; a value changed in its low bit stays ascending and is refused by the
+ * digest. */
 Test(profile, read_checks_values_and_computes_moments)
 {
     dm_dataset ds;
@@ -305,7 +319,7 @@ Test(profile, read_checks_values_and_computes_moments)
     build_written(&ds, 300000, "chk.dmp", path, sizeof path);
     dm_dataset now, kept;
     cr_assert_eq(dm_profile_read(path, &now, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(dm_profile_read_keep(path, &kept, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(read_checked(path, &kept, err, sizeof err), 0, "%s", err);
     cr_assert_str_eq(kept.sha256, now.sha256);
     cr_assert_str_eq(now.sha256, ds.sha256);
     assert_same_content(&ds, &now);
@@ -344,7 +358,7 @@ Test(profile, read_checks_values_and_computes_moments)
         snprintf(path, sizeof path, "%s/bad%d.dmp", dir, both);
         put_file(path, p, n);
         dm_dataset bad;
-        cr_assert_eq(dm_profile_read_keep(path, &bad, err, sizeof err), -1, "bad%d accepted", both);
+        cr_assert_eq(read_checked(path, &bad, err, sizeof err), -1, "bad%d accepted", both);
         cr_assert_not_null(strstr(err, "values not ascending"), "%s", err);
         cr_assert_not_null(strstr(err, both ? "column \"a\"" : "column \"dddd\""), "%s", err);
     }
@@ -353,8 +367,83 @@ Test(profile, read_checks_values_and_computes_moments)
     snprintf(path, sizeof path, "%s/lowbit.dmp", dir);
     put_file(path, p, n);
     dm_dataset bad;
-    cr_assert_eq(dm_profile_read_keep(path, &bad, err, sizeof err), -1, "a changed value accepted");
+    cr_assert_eq(read_checked(path, &bad, err, sizeof err), -1, "a changed value accepted");
     cr_assert_not_null(strstr(err, "does not match its sha256"), "%s", err);
+    free(p);
+    free(good);
+    dm_dataset_release(&ds);
+}
+
+/* The check on a thread while the caller reads the columns (dm_profile_read_background): the
+ * caller asks for the columns from the last one down, so that it checks those the thread has
+ * not reached itself.  A good profile: every column ready, with the moments of the written
+ * columns to the bit, and the digest known only once the check is finished.  Damaged values
+ * in the last column that has values: that column is refused when asked for, and the finished
+ * check fails naming the file, the column and what is wrong.  A damaged stored digest: every
+ * column's values are good, and the finished check fails on the digest.  A dataset released
+ * with its check still running stops it (the sanitizers see no leak). */
+Test(profile, background_check_meets_the_comparison_column_by_column)
+{
+    dm_dataset ds;
+    char path[128], err[512];
+    build_written(&ds, 300000, "bg.dmp", path, sizeof path);
+    dm_dataset bg;
+    cr_assert_eq(dm_profile_read_background(path, &bg, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(bg.sha256[0], '\0', "a digest before the check is over");
+    size_t with_moments = 0;
+    for (size_t i = ds.ncols; i-- > 0;) {
+        cr_assert(dm_dataset_column_ready(&bg, i), "column %zu refused", i);
+        const dm_column *w = &ds.col[i], *r = &bg.col[i];
+        if (w->storage != DM_STORE_NUM || w->n == 0)
+            continue;
+        stats_num sn = {w->value, w->count, w->n_distinct, w->n, w->is_int, false, 0., 0.};
+        double mean, sd;
+        cr_assert_eq(stats_num_moments(&sn, &mean, &sd), STATS_OK);
+        cr_assert(r->has_moments, "%s: no moments", w->name);
+        cr_assert_eq(memcmp(&r->mean, &mean, sizeof mean), 0, "%s mean", w->name);
+        cr_assert_eq(memcmp(&r->std, &sd, sizeof sd), 0, "%s std", w->name);
+        with_moments++;
+    }
+    cr_assert_eq(with_moments, 3, "a, bb and dddd");
+    assert_same_content(&ds, &bg);
+    cr_assert_eq(dm_profile_finish_check(&bg, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(bg.sha256, ds.sha256);
+    cr_assert_eq(dm_profile_finish_check(&bg, err, sizeof err), 0, "nothing left to check");
+    dm_dataset_release(&bg);
+
+    size_t n, off_d = values_offset(path, "dddd");
+    unsigned char *good = get_file(path, &n), *p = malloc(n);
+    cr_assert_not_null(p);
+    memcpy(p, good, n);
+    memcpy(p + off_d, good + off_d + 8, 8); /* the first two values of "dddd" swapped */
+    memcpy(p + off_d + 8, good + off_d, 8);
+    char bad_path[128];
+    snprintf(bad_path, sizeof bad_path, "%s/bg_values.dmp", dir);
+    put_file(bad_path, p, n);
+    dm_dataset bad;
+    cr_assert_eq(dm_profile_read_background(bad_path, &bad, err, sizeof err), 0, "%s", err);
+    cr_assert_not(dm_dataset_column_ready(&bad, 3), "damaged \"dddd\" ready");
+    cr_assert_eq(dm_profile_finish_check(&bad, err, sizeof err), -1, "damaged values passed");
+    cr_assert_not_null(strstr(err, bad_path), "%s", err);
+    cr_assert_not_null(strstr(err, "column \"dddd\""), "%s", err);
+    cr_assert_not_null(strstr(err, "values not ascending"), "%s", err);
+    cr_assert_eq(bad.sha256[0], '\0');
+    dm_dataset_release(&bad);
+
+    memcpy(p, good, n);
+    p[n - 1] ^= 1; /* the stored digest */
+    snprintf(bad_path, sizeof bad_path, "%s/bg_digest.dmp", dir);
+    put_file(bad_path, p, n);
+    cr_assert_eq(dm_profile_read_background(bad_path, &bad, err, sizeof err), 0, "%s", err);
+    for (size_t i = ds.ncols; i-- > 0;)
+        cr_assert(dm_dataset_column_ready(&bad, i), "column %zu refused", i);
+    cr_assert_eq(dm_profile_finish_check(&bad, err, sizeof err), -1, "a damaged digest passed");
+    cr_assert_not_null(strstr(err, bad_path), "%s", err);
+    cr_assert_not_null(strstr(err, "does not match its sha256"), "%s", err);
+    dm_dataset_release(&bad);
+
+    cr_assert_eq(dm_profile_read_background(path, &bg, err, sizeof err), 0, "%s", err);
+    dm_dataset_release(&bg); /* the check still running */
     free(p);
     free(good);
     dm_dataset_release(&ds);
