@@ -340,7 +340,9 @@ Test(hook, output_kept_when_the_hook_is_killed_at_its_timeout)
 {
     const char *argv[] = {"/bin/sh", "-c", "echo before; exec sleep 30", NULL};
     dm_hook_output out;
-    dm_hook_call call = {.argv = argv, .timeout_s = 0.5};
+    /* a timeout that leaves the shell time to write even when it starts slowly (under
+     * valgrind --trace-children, or on a loaded machine) */
+    dm_hook_call call = {.argv = argv, .timeout_s = 2.0};
     call.output = &out;
     char err[256];
     cr_assert_eq(dm_hook_run(&call, NULL, err, sizeof err), DM_HOOK_TIMEOUT, "%s", err);
