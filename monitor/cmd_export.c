@@ -358,22 +358,11 @@ static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char
  * (printed). */
 static int read_time(PGconn *conn, const char *opt, const char *v, char *out, size_t len)
 {
-    const char *p[1] = {v};
     char err[ERRLEN];
-    PGresult *r = PQexecParams(conn, "SELECT $1::timestamptz::text", 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        char why[512], shown[DM_SHOWN_LEN];
-        bool data = dm_db_is_data_error(r);
-        dm_db_data_error(r, true, why, sizeof why);
-        PQclear(r);
-        dm_show_value(v, strlen(v), shown, sizeof shown);
-        snprintf(err, sizeof err, "invalid %s \"%s\": %s", opt, shown, why);
+    int rc = dm_db_time_option(conn, opt, v, out, len, err, sizeof err);
+    if (rc != 0)
         dm_cli_error(err);
-        return data ? EXIT_USAGE : EXIT_ENV;
-    }
-    snprintf(out, len, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return 0;
+    return rc == 0 ? 0 : rc == 2 ? EXIT_USAGE : EXIT_ENV;
 }
 
 /* DIR must not exist or be an empty directory.  0, or -1 (printed). */

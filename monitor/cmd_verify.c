@@ -790,20 +790,12 @@ int dm_cmd_verify(int argc, char **argv)
         goto out;
     }
     if (since) {
-        const char *p[1] = {since};
-        PGresult *r = PQexecParams(conn, "SELECT $1::timestamptz", 1, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            char why[512], shown[DM_SHOWN_LEN];
-            bool data = dm_db_is_data_error(r);
-            dm_db_data_error(r, true, why, sizeof why);
-            PQclear(r);
-            dm_show_value(since, strlen(since), shown, sizeof shown);
-            snprintf(err, sizeof err, "invalid --since \"%s\": %s", shown, why);
+        int trc = dm_db_time_option(conn, "--since", since, NULL, 0, err, sizeof err);
+        if (trc != 0) {
             dm_cli_error(err);
-            status = data ? EXIT_USAGE : EXIT_ENV;
+            status = trc == 2 ? EXIT_USAGE : EXIT_ENV;
             goto out;
         }
-        PQclear(r);
     }
     if (dm_db_exec(conn, "SELECT seq, report_json_doc FROM driftmon.run LIMIT 0", 0, NULL,
                    "the driftmon schema predates `driftmon verify` (migration 009_chain.sql; run "

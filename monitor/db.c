@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "monitor/conninfo.h"
+#include "monitor/dataset.h"
 #include "monitor/db_internal.h"
 #include "monitor/log.h"
 
@@ -223,4 +224,24 @@ static void notice_processor(void *arg, const char *message)
         level = DM_LOG_DEBUG;
     }
     dm_logf(level, "server notice", "detail=%s", m);
+}
+
+int dm_db_time_option(PGconn *conn, const char *opt, const char *v, char *out, size_t outlen,
+                      char *err, size_t errlen)
+{
+    const char *p[1] = {v};
+    PGresult *r = PQexecParams(conn, "SELECT $1::timestamptz::text", 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char why[512], shown[DM_SHOWN_LEN];
+        bool data = dm_db_is_data_error(r);
+        dm_db_data_error(r, true, why, sizeof why);
+        PQclear(r);
+        dm_show_value(v, strlen(v), shown, sizeof shown);
+        snprintf(err, errlen, "invalid %s \"%s\": %s", opt, shown, why);
+        return data ? 2 : 1;
+    }
+    if (out)
+        snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
 }

@@ -54,6 +54,12 @@ bool dm_db_is_data_error(const PGresult *res);
  * itself.  Returns buf. */
 const char *dm_db_data_error(const PGresult *res, bool drop_value, char *buf, size_t len);
 
+/* A timestamp given as command-line option opt (e.g. "--since"), checked by the server as
+ * timestamptz; its text as the server spells it into out (may be NULL).  0; 2 when the value
+ * is not a timestamp, 1 on another error, both with err naming the option and the value. */
+int dm_db_time_option(PGconn *conn, const char *opt, const char *v, char *out, size_t outlen,
+                      char *err, size_t errlen);
+
 /* ---- schema -------------------------------------------------------------------------- */
 
 /*
