@@ -86,7 +86,8 @@ typedef struct {
     int copy_streams;
     /* database.warm_backend: raise the backend's malloc thresholds before each COPY (best
      * effort: its failure is logged, never fails a check); default true: without it a backend
-     * can hand a wide COPY's memory back to the kernel at every row and read 5-10x slower */
+     * can hand a wide COPY's memory back to the kernel at every row and read it several times
+     * slower (figures: docs/PERFORMANCE.md) */
     bool warm_backend;
     char *source_table, *batch_column, *timestamp_column;
     char *reference_name;

@@ -111,7 +111,7 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *t, const dm_db_column *cols
         sb_adds(&q, id);
         PQfreemem(id);
         /* Read the types whose binary form we decode as they are: a cast forces PostgreSQL
-         * to project every row of a wide table, which made a 333-column batch 4x slower
+         * to project every row of a wide table, which made a wide batch much slower
          * to dump (tests/bench/check.sh); and numeric's cast to float8 fails the whole read
          * on one value beyond the double range, which copybin.c makes +-inf.  Everything
          * else is cast to float8 / text. */
