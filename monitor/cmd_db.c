@@ -65,7 +65,7 @@ int dm_cmd_init(int argc, char **argv)
     if (conn) {
         char err[ERRLEN];
         int applied = 0;
-        if (dm_db_init(conn, &applied, err, sizeof err) != 0)
+        if (dm_db_init(conn, &cfg, &applied, err, sizeof err) != 0)
             dm_cli_error(err);
         else
             status = 0;

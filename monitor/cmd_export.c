@@ -261,7 +261,7 @@ static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
     long docs = 0;
     int rc = dm_db_exec(conn,
                         "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
-                        "report_json_doc FROM driftmon.run WHERE " PERIOD
+                        "report_json_doc FROM driftmon.audit_run WHERE " PERIOD
                         " ORDER BY seq NULLS FIRST, id",
                         2, p, "could not read driftmon.run", err, sizeof err);
     while (rc == 0) {
@@ -302,15 +302,15 @@ static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char
     char err[ERRLEN];
     PGresult *res = PQexecParams(
         conn,
-        "WITH p AS (SELECT id, seq FROM driftmon.run WHERE " PERIOD "), "
+        "WITH p AS (SELECT id, seq FROM driftmon.audit_run WHERE " PERIOD "), "
         "s AS (SELECT seq FROM p WHERE seq IS NOT NULL UNION ALL SELECT c.seq FROM "
-        "driftmon.column_result c WHERE c.run_id IN (SELECT id FROM p)), "
+        "driftmon.audit_column_result c WHERE c.run_id IN (SELECT id FROM p)), "
         "b AS (SELECT min(seq) AS lo, max(seq) AS hi FROM s) "
         "SELECT l.seq, l.tbl AS \"table\", l.run_id, l.column_name, l.prev_hash, l.row_hash "
         "FROM (SELECT r.seq, 'driftmon.run' AS tbl, r.id AS run_id, NULL::text AS column_name, "
-        "r.prev_hash, r.row_hash FROM driftmon.run r, b WHERE r.seq BETWEEN b.lo AND b.hi "
+        "r.prev_hash, r.row_hash FROM driftmon.audit_run r, b WHERE r.seq BETWEEN b.lo AND b.hi "
         "UNION ALL SELECT c.seq, 'driftmon.column_result', c.run_id, c.column_name, c.prev_hash, "
-        "c.row_hash FROM driftmon.column_result c, b WHERE c.seq BETWEEN b.lo AND b.hi) l "
+        "c.row_hash FROM driftmon.audit_column_result c, b WHERE c.seq BETWEEN b.lo AND b.hi) l "
         "ORDER BY l.seq",
         2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -569,9 +569,10 @@ int dm_cmd_export(int argc, char **argv)
         status = EXIT_USAGE;
         goto out;
     }
-    if (dm_db_exec(conn, "SELECT seq, report_json_doc, " RUN_MORE_COLS " FROM driftmon.run LIMIT 0",
+    if (dm_db_exec(conn,
+                   "SELECT seq, report_json_doc, " RUN_MORE_COLS " FROM driftmon.audit_run LIMIT 0",
                    0, NULL,
-                   "the driftmon schema predates `driftmon export` (migrations 009 and 010; run "
+                   "the driftmon schema predates `driftmon export` (migrations 009 to 011; run "
                    "`driftmon init`)",
                    err, sizeof err) != 0) {
         dm_cli_error(err);
@@ -581,22 +582,24 @@ int dm_cmd_export(int argc, char **argv)
         goto out;
     int runs = put_csv(conn, &bd, "runs.csv",
                        "SELECT " DM_CHAIN_RUN_COLS ", " RUN_MORE_COLS
-                       " FROM driftmon.run WHERE " PERIOD " ORDER BY seq NULLS FIRST, id",
+                       " FROM driftmon.audit_run WHERE " PERIOD " ORDER BY seq NULLS FIRST, id",
                        p, "could not read driftmon.run");
     if (runs < 0)
         goto out;
-    int results = put_csv(conn, &bd, "column_results.csv",
-                          "SELECT " DM_CHAIN_RESULT_COLS " FROM driftmon.column_result WHERE "
-                          "run_id IN (SELECT id FROM driftmon.run WHERE " PERIOD ") ORDER BY seq",
-                          p, "could not read driftmon.column_result");
+    int results =
+        put_csv(conn, &bd, "column_results.csv",
+                "SELECT " DM_CHAIN_RESULT_COLS " FROM driftmon.audit_column_result WHERE "
+                "run_id IN (SELECT id FROM driftmon.audit_run WHERE " PERIOD ") ORDER BY seq",
+                p, "could not read driftmon.column_result");
     if (results < 0)
         goto out;
-    int refs = put_csv(conn, &bd, "references.csv",
-                       "SELECT id, name, version, created_at, source, rows, sha256, "
-                       "driftmon_version, importance_sha256, importance_source FROM "
-                       "driftmon.reference WHERE id IN (SELECT reference_id FROM driftmon.run "
-                       "WHERE " PERIOD ") ORDER BY id",
-                       p, "could not read driftmon.reference");
+    int refs =
+        put_csv(conn, &bd, "references.csv",
+                "SELECT id, name, version, created_at, source, rows, sha256, "
+                "driftmon_version, importance_sha256, importance_source FROM "
+                "driftmon.audit_reference WHERE id IN (SELECT reference_id FROM driftmon.audit_run "
+                "WHERE " PERIOD ") ORDER BY id",
+                p, "could not read driftmon.reference");
     if (refs < 0)
         goto out;
     long docs = put_documents(conn, &bd, p);

@@ -406,10 +406,11 @@ int dm_cmd_report(int argc, char **argv)
     if (!conn)
         return 1;
     const char *p[1] = {run};
-    PGresult *res = PQexecParams(conn,
-                                 "SELECT report_html_doc, report_html_sha256, "
-                                 "jsonb_pretty(report) FROM driftmon.run WHERE id = $1::bigint",
-                                 1, NULL, p, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(conn,
+                     "SELECT report_html_doc, report_html_sha256, "
+                     "jsonb_pretty(report) FROM driftmon.audit_run WHERE id = $1::bigint",
+                     1, NULL, p, NULL, NULL, 0);
     int status = 1;
     char err[ERRLEN];
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -288,7 +288,7 @@ static int load_runs(PGconn *conn, const char *since, verify_state *v)
     PGresult *res =
         PQexecParams(conn,
                      "SELECT " DM_CHAIN_RUN_COLS ", ($1::timestamptz IS NULL OR finished_at >= "
-                     "$1::timestamptz) FROM driftmon.run ORDER BY id",
+                     "$1::timestamptz) FROM driftmon.audit_run ORDER BY id",
                      1, NULL, p, NULL, NULL, 1);
     char err[ERRLEN];
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -348,11 +348,12 @@ static int load_runs(PGconn *conn, const char *since, verify_state *v)
 static int64_t since_seq(PGconn *conn, const char *since, verify_state *v)
 {
     const char *p[1] = {since};
-    PGresult *res = PQexecParams(conn,
-                                 "SELECT min(c.seq) FROM driftmon.column_result c WHERE c.run_id "
-                                 "IN (SELECT r.id FROM driftmon.run r WHERE r.finished_at >= "
-                                 "$1::timestamptz)",
-                                 1, NULL, p, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(conn,
+                     "SELECT min(c.seq) FROM driftmon.audit_column_result c WHERE c.run_id "
+                     "IN (SELECT r.id FROM driftmon.audit_run r WHERE r.finished_at >= "
+                     "$1::timestamptz)",
+                     1, NULL, p, NULL, NULL, 0);
     char err[ERRLEN];
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         dm_db_fail(res, conn, "could not read driftmon.column_result", err, sizeof err);
@@ -387,7 +388,7 @@ static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
     memset(v->expect_prev, 0, 32);
     snprintf(sql, sizeof sql,
              "DECLARE dm_links BINARY NO SCROLL CURSOR FOR SELECT " DM_CHAIN_RESULT_COLS
-             " FROM driftmon.column_result WHERE seq >= %lld ORDER BY seq",
+             " FROM driftmon.audit_column_result WHERE seq >= %lld ORDER BY seq",
              (long long)from);
     int rc =
         dm_db_exec(conn, sql, 0, NULL, "could not read driftmon.column_result", err, sizeof err);
@@ -443,8 +444,8 @@ static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
 /* The head the database keeps against the last link walked. */
 static int check_head(PGconn *conn, verify_state *v)
 {
-    PGresult *res = PQexecParams(conn, "SELECT seq, hash, runs_from FROM driftmon.chain_head", 0,
-                                 NULL, NULL, NULL, NULL, 1);
+    PGresult *res = PQexecParams(conn, "SELECT seq, hash, runs_from FROM driftmon.audit_chain_head",
+                                 0, NULL, NULL, NULL, NULL, 1);
     char err[ERRLEN];
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         dm_db_fail(res, conn, "could not read driftmon.chain_head", err, sizeof err);
@@ -613,7 +614,7 @@ static int check_documents(PGconn *conn, const char *since, const char *dir, ver
     const char *p[1] = {since};
     int rc = dm_db_exec(conn,
                         "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
-                        "report_json_doc, seq, report::text FROM driftmon.run WHERE "
+                        "report_json_doc, seq, report::text FROM driftmon.audit_run WHERE "
                         "$1::timestamptz IS NULL OR finished_at >= $1::timestamptz ORDER BY id",
                         1, p, "could not read driftmon.run", err, sizeof err);
     while (rc == 0) {
@@ -650,8 +651,9 @@ static int check_documents(PGconn *conn, const char *since, const char *dir, ver
 static int check_references(PGconn *conn, verify_state *v, size_t *refs)
 {
     char err[ERRLEN];
-    PGresult *res = PQexec(conn, "SELECT id, name, version, rows, sha256 FROM driftmon.reference "
-                                 "ORDER BY id");
+    PGresult *res =
+        PQexec(conn, "SELECT id, name, version, rows, sha256 FROM driftmon.audit_reference "
+                     "ORDER BY id");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         dm_db_fail(res, conn, "could not read driftmon.reference", err, sizeof err);
         dm_cli_error(err);
@@ -797,8 +799,8 @@ int dm_cmd_verify(int argc, char **argv)
             goto out;
         }
     }
-    if (dm_db_exec(conn, "SELECT seq, report_json_doc FROM driftmon.run LIMIT 0", 0, NULL,
-                   "the driftmon schema predates `driftmon verify` (migration 009_chain.sql; run "
+    if (dm_db_exec(conn, "SELECT seq, report_json_doc FROM driftmon.audit_run LIMIT 0", 0, NULL,
+                   "the driftmon schema predates `driftmon verify` (migrations 009 and 011; run "
                    "`driftmon init`)",
                    err, sizeof err) != 0) {
         dm_cli_error(err);

@@ -12,6 +12,7 @@
 #include <cJSON.h>
 
 #include "monitor/conninfo.h"
+#include "monitor/dataset.h"
 #include "monitor/sha256.h"
 #include "stats/numfmt.h"
 
@@ -59,6 +60,8 @@ void dm_config_release(dm_config *c)
     free(c->importance_path);
     free(c->score_column);
     free(c->conninfo);
+    for (int r = 0; r < DM_ROLE_COUNT; r++)
+        free(c->roles[r]);
     free(c->source_table);
     free(c->batch_column);
     free(c->timestamp_column);
@@ -427,6 +430,60 @@ static int parse_model(ctx *x, const cJSON *m, dm_config *c)
                         "model.decision_threshold", -INFINITY, INFINITY, &c->decision_threshold);
 }
 
+static const char *const role_keys[] = {"owner", "daemon", "engine", "auditor", NULL};
+
+/* database.roles: PostgreSQL role names (at most 63 bytes, no control character, not
+ * reserved: "public", "none", "pg_..."), four different ones. */
+static int parse_roles(ctx *x, const cJSON *v, dm_config *c)
+{
+    if (check_keys(x, v, "database.roles", role_keys))
+        return -1;
+    for (int r = 0; r < DM_ROLE_COUNT; r++) {
+        char path[64];
+        snprintf(path, sizeof path, "database.roles.%s", role_keys[r]);
+        if (get_string(x, v, role_keys[r], "database.roles", &c->roles[r]))
+            return -1;
+        const char *n = c->roles[r];
+        if (!n)
+            continue;
+        char shown[DM_SHOWN_LEN];
+        dm_show_value(n, strlen(n), shown, sizeof shown);
+        bool ctl = false;
+        for (const char *q = n; *q; q++)
+            ctl |= (unsigned char)*q < 0x20 || *q == 0x7f;
+        if (strlen(n) > 63 || ctl)
+            return fail(x,
+                        "key \"%s\": \"%s\" is not a role name (at most 63 bytes, no control "
+                        "characters)",
+                        path, shown);
+        if (strcmp(n, "public") == 0 || strcmp(n, "none") == 0 || strncmp(n, "pg_", 3) == 0)
+            return fail(x, "key \"%s\": \"%s\" is a name PostgreSQL reserves", path, shown);
+    }
+    for (int r = 0; r < DM_ROLE_COUNT; r++)
+        for (int q = r + 1; q < DM_ROLE_COUNT; q++)
+            if (strcmp(dm_config_role(c, (dm_role)r, NULL), dm_config_role(c, (dm_role)q, NULL)) ==
+                0) {
+                char shown[DM_SHOWN_LEN];
+                const char *n = dm_config_role(c, (dm_role)r, NULL);
+                dm_show_value(n, strlen(n), shown, sizeof shown);
+                return fail(x,
+                            "key \"database.roles.%s\": \"%s\" is also database.roles.%s: the "
+                            "four roles must differ",
+                            role_keys[q], shown, role_keys[r]);
+            }
+    return 0;
+}
+
+const char *dm_config_role(const dm_config *c, dm_role r, const char **key)
+{
+    /* (not a key list: tests/integration/readme.sh reads those) */
+    static const char *defaults[DM_ROLE_COUNT] = {"driftmon_owner", "driftmon_daemon",
+                                                  "driftmon_engine", "driftmon_auditor"};
+    if (key)
+        *key = role_keys[r];
+    return c->roles[r] ? c->roles[r] : defaults[r];
+}
+
 static int parse_root(ctx *x, const cJSON *root, dm_config *c)
 {
     static const char *const keys[] = {"columns",  "drift",    "retrain",   "model",
@@ -467,7 +524,7 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "model")) && parse_model(x, v, c))
         return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
-        static const char *const k[] = {"conninfo", "copy_streams", "warm_backend", NULL};
+        static const char *const k[] = {"conninfo", "copy_streams", "warm_backend", "roles", NULL};
         const cJSON *ci = cJSON_GetObjectItemCaseSensitive(v, "conninfo");
         char why[256];
         if (check_keys(x, v, "database", k))
@@ -482,6 +539,9 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
             return fail(x, "key \"database.conninfo\": %s", why);
         if (parse_bool(x, cJSON_GetObjectItemCaseSensitive(v, "warm_backend"),
                        "database.warm_backend", &c->warm_backend))
+            return -1;
+        const cJSON *ro = cJSON_GetObjectItemCaseSensitive(v, "roles");
+        if (!is_null(ro) && parse_roles(x, ro, c))
             return -1;
         const cJSON *cs = cJSON_GetObjectItemCaseSensitive(v, "copy_streams");
         if (!is_null(cs)) {

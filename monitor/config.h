@@ -35,6 +35,15 @@ typedef struct {
     double threshold; /* NaN = not set */
 } dm_column_override;
 
+/* driftmon's group roles (database.roles), in this order. */
+typedef enum {
+    DM_ROLE_OWNER,
+    DM_ROLE_DAEMON,
+    DM_ROLE_ENGINE,
+    DM_ROLE_AUDITOR,
+    DM_ROLE_COUNT
+} dm_role;
+
 typedef struct {
     char *path; /* the file it came from ("(defaults)" when none) */
     /* SHA-256 of the file's canonical form (dm_config_canonical), which holds no secret;
@@ -89,6 +98,9 @@ typedef struct {
      * can hand a wide COPY's memory back to the kernel at every row and read it several times
      * slower (figures: docs/PERFORMANCE.md) */
     bool warm_backend;
+    /* database.roles.{owner,daemon,engine,auditor}: the group roles `driftmon init` creates or
+     * checks (sql/011_roles.sql); NULL: the default name (dm_config_role) */
+    char *roles[DM_ROLE_COUNT];
     char *source_table, *batch_column, *timestamp_column;
     char *reference_name;
     char *reports_dir;
@@ -153,6 +165,10 @@ int dm_config_forced_kind(const dm_config *c, const char *column);
 
 /* The effective drift options as a JSON object text (malloc'ed), for the reports. */
 char *dm_config_drift_json(const dm_config *c);
+
+/* The name of role r: database.roles.<key> or its default (driftmon_owner, ...); *key is set
+ * to the key's last part ("owner", ...) when key is not NULL. */
+const char *dm_config_role(const dm_config *c, dm_role r, const char **key);
 
 /* libFuzzer entry: parse arbitrary bytes, never crash. */
 int dm_config_fuzz_one(const uint8_t *data, size_t size);

@@ -17,6 +17,7 @@
 
 #include <libpq-fe.h>
 
+#include "monitor/config.h"
 #include "monitor/dataset.h"
 
 /* ---- connection -------------------------------------------------------------------- */
@@ -63,14 +64,20 @@ int dm_db_time_option(PGconn *conn, const char *opt, const char *v, char *out, s
 /* ---- schema -------------------------------------------------------------------------- */
 
 /*
- * Apply every migration of monitor/migrations.h that the database's
- * driftmon.schema_version does not list, each in its own transaction that also records
- * it (name, sha256, driftmon version), under pg_advisory_xact_lock so concurrent inits
- * are safe.  Logs each migration applied, or "schema is up to date (N migrations)"; warns
- * when an applied migration's sha256 differs from the compiled-in one.
- * *applied (may be NULL) gets how many were applied now.
+ * Create the four group roles of cfg's database.roles that do not exist (NOLOGIN; warns about
+ * an existing one that can log in), then apply every migration of monitor/migrations.h that
+ * the database's driftmon.schema_version does not list, each in its own transaction that also
+ * records it (name, sha256, driftmon version), under pg_advisory_xact_lock so concurrent inits
+ * are safe.  A migration runs as the owner role (SET LOCAL ROLE) once the owner owns schema
+ * driftmon; before that (a database from before 011_roles.sql) as the connected
+ * administrator, and 011 hands everything to the owner.  The role names reach the migrations
+ * as the settings driftmon.role_owner, role_daemon, role_engine, role_auditor.  Then checks
+ * that the schema is the owner's and that each role has its grants (a schema set up under
+ * other names is an error naming the key).  Logs each migration applied, or "schema is up to
+ * date (N migrations)"; warns when an applied migration's sha256 differs from the
+ * compiled-in one.  *applied (may be NULL) gets how many were applied now.
  */
-int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen);
+int dm_db_init(PGconn *conn, const dm_config *cfg, int *applied, char *err, size_t errlen);
 
 /* 0 when every migration compiled in is applied; -1 with err naming the first one missing
  * ("run `driftmon init`") or the error.  What the daemon asks before it starts work. */

@@ -409,25 +409,11 @@ static char *results_json(const dm_comparison *cmp)
     return s;
 }
 
-/* The chain's head in this transaction as hex, locked until the transaction ends (no other
- * run can chain a link before ours); false with err. */
-static bool chain_head_hex(PGconn *conn, char hex[65], char *err, size_t errlen)
-{
-    PGresult *r = PQexec(conn, "SELECT pg_catalog.encode(hash, 'hex') FROM driftmon.chain_head "
-                               "WHERE id FOR UPDATE");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 64) {
-        dm_db_fail(r, conn, "could not read the chain head", err, errlen);
-        return false;
-    }
-    memcpy(hex, PQgetvalue(r, 0, 0), 65);
-    PQclear(r);
-    return true;
-}
-
-/* The transaction that makes the run exist: its column results are chained first, then the
- * JSON report is rendered with the chain head after them (run->chain_head) and written to
- * out->json, and the run row, which holds the JSON's sha256, is chained last
- * (sql/009_chain.sql). */
+/* The transaction that makes the run exist, in two calls of functions the daemon's role may
+ * execute (sql/011_roles.sql): driftmon.record_results chains the column results and returns
+ * the chain head after them; the JSON report is rendered with that head (run->chain_head)
+ * and written to out->json; driftmon.record_run chains the run row, which holds the JSON's
+ * sha256, last (sql/009_chain.sql), with its retrain alert and the batch marked done. */
 static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
                       const char *worker, const dm_refinfo *ri, const dm_comparison *cmp,
                       int64_t run_id, const char *started, const dm_run_result *out,
@@ -440,71 +426,38 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         0)
         return -1;
     PGresult *r;
-    if (t->batch && worker) {
-        /* a daemon's claim: commit only while the batch is still ours and not done (a lease
-         * that expired under a slow run may have passed it to another daemon) */
-        const char *pw[2] = {t->batch, worker};
-        r = PQexecParams(conn,
-                         "SELECT done_at IS NULL AND claimed_by IS NOT DISTINCT FROM $2 FROM "
-                         "driftmon.batch WHERE batch = $1 FOR UPDATE",
-                         2, NULL, pw, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            dm_db_fail(r, conn, "could not lock the batch", err, errlen);
-            goto rollback;
-        }
-        bool ours = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-        PQclear(r);
-        if (!ours) {
-            snprintf(err, errlen,
-                     "lost the claim on batch \"%s\": another worker has it or it is done",
-                     t->batch);
-            dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
-            return DM_RUN_LOST;
-        }
-    }
-    if (t->batch) {
-        const char *p[1] = {t->batch};
-        r = PQexecParams(conn,
-                         "INSERT INTO driftmon.batch (batch) VALUES ($1) ON CONFLICT DO NOTHING", 1,
-                         NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            dm_db_fail(r, conn, "could not record the batch", err, errlen);
-            goto rollback;
-        }
-        PQclear(r);
-    }
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)run_id);
-    /* the results reference a run row inserted at the end of this transaction */
-    if (dm_db_exec(conn, "SET CONSTRAINTS driftmon.column_result_run_id_fkey DEFERRED", 0, NULL,
-                   "could not defer the results' foreign key (run `driftmon init`)", err,
-                   errlen) != 0)
-        goto rollback;
     char *rj = results_json(cmp);
     if (!rj) {
         snprintf(err, errlen, "out of memory");
         goto rollback;
     }
-    const char *pr[2] = {id, rj};
-    r = PQexecParams(
-        conn,
-        "INSERT INTO driftmon.column_result (run_id, column_name, column_type, stattest, "
-        "stattest_threshold, drift_score, drift_detected, ref_rows, ref_missing, cur_rows, "
-        "cur_missing, details) SELECT $1::bigint, x.n, x.t, x.s, x.th::float8, x.sc::float8, "
-        "x.d, x.rr, x.rm, x.cr, x.cm, x.det FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS "
-        "(n text, t text, s text, th text, sc text, d boolean, rr bigint, rm bigint, cr bigint, "
-        "cm bigint, det jsonb)) WITH ORDINALITY AS x(n, t, s, th, sc, d, rr, rm, cr, cm, det, "
-        "ord) ORDER BY x.ord",
-        2, NULL, pr, NULL, NULL, 0);
+    /* a daemon's claim (worker): committed only while the batch is still ours and not done (a
+     * lease that expired under a slow run may have passed it to another daemon) */
+    const char *pr[4] = {id, t->batch, t->batch ? worker : NULL, rj};
+    r = PQexecParams(conn, "SELECT driftmon.record_results($1::bigint, $2, $3, $4::jsonb)", 4, NULL,
+                     pr, NULL, NULL, 0);
     free(rj);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        dm_db_fail(r, conn, "could not record the column results", err, errlen);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        dm_db_fail(r, conn, "could not record the column results (run `driftmon init`?)", err,
+                   errlen);
         goto rollback;
     }
+    if (PQgetisnull(r, 0, 0)) {
+        PQclear(r);
+        snprintf(err, errlen, "lost the claim on batch \"%s\": another worker has it or it is done",
+                 t->batch);
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+        return DM_RUN_LOST;
+    }
+    if (PQgetlength(r, 0, 0) != 64) {
+        dm_db_fail(r, conn, "could not read the chain head", err, errlen);
+        goto rollback;
+    }
+    memcpy(head, PQgetvalue(r, 0, 0), 65);
     PQclear(r);
     /* the JSON report carries the chain head after this run's results */
-    if (!chain_head_hex(conn, head, err, errlen))
-        goto rollback;
     run->chain_head = head;
     report_json = rpt_json_render(run);
     run->chain_head = NULL;
@@ -523,79 +476,41 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
     stats_format_double(cmp->verdict.share_of_drifted_columns, share, sizeof share);
     stats_format_double(cfg->drift_share, dshare, sizeof dshare);
     stats_format_double(cfg->retrain_fraction, frac, sizeof frac);
-    const char *p[19] = {id,
-                         t->batch,
-                         t->batch ? NULL : t->since,
-                         t->batch ? NULL : t->until,
-                         refid,
-                         started,
-                         ncol,
-                         ndr,
-                         share,
-                         dshare,
-                         cmp->verdict.dataset_drift ? "true" : "false",
-                         frac,
-                         cmp->verdict.retrain ? "true" : "false",
-                         out->html,
-                         html_sha,
-                         out->json,
-                         json_sha,
-                         cfg->sha256[0] ? cfg->sha256 : NULL,
-                         ri->sha256};
-    const char *p2[2] = {DRIFTMON_VERSION, report_json};
-    const char *all[23];
-    memcpy(all, p, sizeof p);
-    all[19] = p2[0];
-    all[20] = p2[1];
-    all[21] = html_doc;    /* 005_reports.sql: the report as written, for `driftmon report` */
-    all[22] = report_json; /* 009_chain.sql: the JSON as written, for `driftmon verify` */
-    r = PQexecParams(
-        conn,
-        "INSERT INTO driftmon.run (id, batch, window_start, window_end, reference_id, "
-        "started_at, number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
-        "drift_share, dataset_drift, retrain_fraction, retrain_flagged, report_html, "
-        "report_html_sha256, report_json, report_json_sha256, config_sha256, reference_sha256, "
-        "driftmon_version, report, report_html_doc, report_json_doc) OVERRIDING SYSTEM VALUE "
-        "VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz, $5::bigint, $6::timestamptz, "
-        "$7::int, $8::int, $9::float8, $10::float8, $11::boolean, $12::float8, $13::boolean, "
-        "$14, $15, $16, $17, $18, $19, $20, $21::jsonb, $22, $23)",
-        23, NULL, all, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    const char *all[24] = {id,
+                           t->batch,
+                           t->batch ? NULL : t->since,
+                           t->batch ? NULL : t->until,
+                           refid,
+                           started,
+                           ncol,
+                           ndr,
+                           share,
+                           dshare,
+                           cmp->verdict.dataset_drift ? "true" : "false",
+                           frac,
+                           cmp->verdict.retrain ? "true" : "false",
+                           out->html,
+                           html_sha,
+                           out->json,
+                           json_sha,
+                           cfg->sha256[0] ? cfg->sha256 : NULL,
+                           ri->sha256,
+                           DRIFTMON_VERSION,
+                           report_json,
+                           html_doc,    /* 005_reports.sql: the report as written */
+                           report_json, /* 009_chain.sql: the JSON as written, for verify */
+                           cfg->notify_channel};
+    r = PQexecParams(conn,
+                     "SELECT driftmon.record_run($1::bigint, $2, $3::timestamptz, "
+                     "$4::timestamptz, $5::bigint, $6::timestamptz, $7::int, $8::int, $9::float8, "
+                     "$10::float8, $11::boolean, $12::float8, $13::boolean, $14, $15, $16, $17, "
+                     "$18, $19, $20, $21::jsonb, $22, $23, $24)",
+                     24, NULL, all, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         dm_db_fail(r, conn, "could not record the run", err, errlen);
         goto rollback;
     }
     PQclear(r);
-    if (cmp->verdict.retrain) {
-        const char *po[1] = {id};
-        r = PQexecParams(conn, "INSERT INTO driftmon.retrain_outbox (run_id) VALUES ($1::bigint)",
-                         1, NULL, po, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            dm_db_fail(r, conn, "could not record the retrain alert", err, errlen);
-            goto rollback;
-        }
-        PQclear(r);
-        if (cfg->notify_channel) {
-            const char *pn[2] = {cfg->notify_channel, id};
-            r = PQexecParams(conn, "SELECT pg_notify($1, $2)", 2, NULL, pn, NULL, NULL, 0);
-            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-                dm_db_fail(r, conn, "could not notify the retrain channel", err, errlen);
-                goto rollback;
-            }
-            PQclear(r);
-        }
-    }
-    if (t->batch) {
-        const char *pb[1] = {t->batch};
-        r = PQexecParams(conn,
-                         "UPDATE driftmon.batch SET done_at = clock_timestamp(), "
-                         "lease_until = NULL, last_error = NULL WHERE batch = $1",
-                         1, NULL, pb, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            dm_db_fail(r, conn, "could not mark the batch done", err, errlen);
-            goto rollback;
-        }
-        PQclear(r);
-    }
     r = PQexec(conn, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         dm_db_fail(r, conn, "could not commit the run", err, errlen);
@@ -913,7 +828,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         goto out;
     rc = DM_RUN_ENV;
     /* reserve the run id: the report files carry it */
-    PGresult *r = PQexec(conn, "SELECT nextval(pg_get_serial_sequence('driftmon.run', 'id')), "
+    PGresult *r = PQexec(conn, "SELECT driftmon.reserve_run_id(), "
                                "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
                                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {

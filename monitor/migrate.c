@@ -1,12 +1,14 @@
 /*
- * migrate.c - `driftmon init`: the migrations compiled in (monitor/migrations.h) applied
- * under an advisory lock, each in its own transaction that records it in
- * driftmon.schema_version (see dm_db_init in db.h).
+ * migrate.c - `driftmon init`: the group roles (database.roles) created or checked, the
+ * migrations compiled in (monitor/migrations.h) applied under an advisory lock, each in its
+ * own transaction that records it in driftmon.schema_version, as the owner role once it owns
+ * the schema (see dm_db_init in db.h).
  */
 #include "monitor/db.h"
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "monitor/db_internal.h"
@@ -22,12 +24,16 @@
 #define DM_INIT_LOCK_KEY "7237954497483484014"
 
 static void rollback_quietly(PGconn *conn);
+static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
+static int check_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
 static int version_table_exists(PGconn *conn, char *err, size_t errlen);
 static int applied_sha(PGconn *conn, const char *name, char sha[65], char *err, size_t errlen);
-static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, size_t errlen);
+static int apply_one(PGconn *conn, const dm_config *cfg, const dm_migration *m, bool *did,
+                     char *err, size_t errlen);
 static void check_same(const dm_migration *m, const char *have);
+static int as_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
 
-int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen)
+int dm_db_init(PGconn *conn, const dm_config *cfg, int *applied, char *err, size_t errlen)
 {
     int n_applied = 0, ret = -1;
     size_t missing = 0;
@@ -40,6 +46,8 @@ int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen)
                    "transaction");
         return -1;
     }
+    if (ensure_roles(conn, cfg, err, errlen) != 0)
+        return -1;
     /* Cheap check first, without any lock. */
     for (size_t i = 0; i < dm_migrations_count; i++) {
         int st = applied_sha(conn, dm_migrations[i].name, have, err, errlen);
@@ -69,7 +77,7 @@ int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen)
     }
     for (size_t i = 0; missing > 0 && i < dm_migrations_count; i++) {
         bool did = false;
-        if (apply_one(conn, &dm_migrations[i], &did, err, errlen) != 0) {
+        if (apply_one(conn, cfg, &dm_migrations[i], &did, err, errlen) != 0) {
             goto out;
         }
         n_applied += did ? 1 : 0;
@@ -81,6 +89,8 @@ int dm_db_init(PGconn *conn, int *applied, char *err, size_t errlen)
             }
         }
     }
+    if (check_roles(conn, cfg, err, errlen) != 0)
+        goto out;
     if (n_applied == 0) {
         dm_log(DM_LOG_INFO, "schema is up to date (%zu migrations)", dm_migrations_count);
     } else {
@@ -170,7 +180,8 @@ static int applied_sha(PGconn *conn, const char *name, char sha[65], char *err, 
     return 1;
 }
 
-static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, size_t errlen)
+static int apply_one(PGconn *conn, const dm_config *cfg, const dm_migration *m, bool *did,
+                     char *err, size_t errlen)
 {
     char sha[65], have[65], what[300];
     const char *params[3];
@@ -187,6 +198,8 @@ static int apply_one(PGconn *conn, const dm_migration *m, bool *did, char *err, 
                    "could not take the init lock", err, errlen) != 0) {
         goto fail;
     }
+    if (as_owner(conn, cfg, err, errlen) != 0)
+        goto fail;
     /* Re-check under the lock: another init may have applied it meanwhile. */
     st = applied_sha(conn, m->name, have, err, errlen);
     if (st < 0) {
@@ -236,4 +249,175 @@ static void check_same(const dm_migration *m, const char *have)
         dm_logf(DM_LOG_WARN, "applied migration differs from this program's copy",
                 "name=%s applied_sha256=%s sha256=%s", m->name, have, sha);
     }
+}
+
+/* ---- roles --------------------------------------------------------------------------- */
+
+/* The role's name quoted (PQescapeIdentifier; PQfreemem it), or NULL with err. */
+static char *quoted(PGconn *conn, const char *name, char *err, size_t errlen)
+{
+    char *q = PQescapeIdentifier(conn, name, strlen(name));
+    if (!q)
+        dm_db_errf(err, errlen, "could not quote role name \"%s\": %s", name, PQerrorMessage(conn));
+    return q;
+}
+
+static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen)
+{
+    char buf[1024];
+    for (int r = 0; r < DM_ROLE_COUNT; r++) {
+        const char *key, *name = dm_config_role(cfg, (dm_role)r, &key);
+        const char *p[1] = {name};
+        PGresult *res = PQexecParams(conn,
+                                     "SELECT rolcanlogin OR rolsuper, (SELECT rolsuper FROM "
+                                     "pg_catalog.pg_roles WHERE rolname = current_user) FROM "
+                                     "pg_catalog.pg_roles WHERE rolname = $1",
+                                     1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            dm_db_errf(err, errlen, "could not look up role \"%s\" (database.roles.%s): %s", name,
+                       key, dm_db_result_error(res, conn, buf, sizeof buf));
+            PQclear(res);
+            return -1;
+        }
+        if (PQntuples(res) == 1) {
+            if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+                dm_logf(DM_LOG_WARN,
+                        "role can log in or is a superuser: driftmon's group roles are NOLOGIN, "
+                        "granted to login roles",
+                        "role=%s key=database.roles.%s", name, key);
+            PQclear(res);
+            continue;
+        }
+        PQclear(res);
+        char *q = quoted(conn, name, err, errlen);
+        if (!q)
+            return -1;
+        size_t len = strlen(q) + 64;
+        char *sql = malloc(len);
+        int rc = -1;
+        if (sql) {
+            snprintf(sql, len, "CREATE ROLE %s NOLOGIN", q);
+            char what[400];
+            snprintf(what, sizeof what, "could not create role \"%s\" (database.roles.%s)", name,
+                     key);
+            rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
+            /* an administrator with CREATEROLE (not a superuser) acts as the owner through
+             * membership: migrations run as it */
+            if (rc == 0 && r == DM_ROLE_OWNER) {
+                snprintf(sql, len, "GRANT %s TO CURRENT_USER", q);
+                const char *check = "SELECT 1 WHERE NOT (SELECT rolsuper FROM pg_catalog.pg_roles "
+                                    "WHERE rolname = current_user)";
+                PGresult *s = PQexec(conn, check);
+                if (PQresultStatus(s) == PGRES_TUPLES_OK && PQntuples(s) == 1)
+                    rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
+                PQclear(s);
+            }
+            if (rc == 0)
+                dm_logf(DM_LOG_INFO, "created role", "role=%s key=database.roles.%s", name, key);
+        } else {
+            dm_db_errf(err, errlen, "out of memory");
+        }
+        free(sql);
+        PQfreemem(q);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Inside a migration's transaction: the role names for the migration, and SET LOCAL ROLE to
+ * the owner once it owns schema driftmon. */
+static int as_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errlen)
+{
+    static const char *const settings[DM_ROLE_COUNT] = {
+        "driftmon.role_owner", "driftmon.role_daemon", "driftmon.role_engine",
+        "driftmon.role_auditor"};
+    for (int r = 0; r < DM_ROLE_COUNT; r++) {
+        const char *p[2] = {settings[r], dm_config_role(cfg, (dm_role)r, NULL)};
+        if (dm_db_exec(conn, "SELECT pg_catalog.set_config($1, $2, true)", 2, p,
+                       "could not pass the role names to the migration", err, errlen) != 0)
+            return -1;
+    }
+    const char *owner = dm_config_role(cfg, DM_ROLE_OWNER, NULL);
+    const char *p[1] = {owner};
+    char buf[1024];
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = "
+                                 "'driftmon' AND pg_catalog.pg_get_userbyid(nspowner) = $1",
+                                 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_errf(err, errlen, "could not read the owner of schema \"driftmon\": %s",
+                   dm_db_result_error(res, conn, buf, sizeof buf));
+        PQclear(res);
+        return -1;
+    }
+    bool owns = PQntuples(res) == 1;
+    PQclear(res);
+    if (!owns)
+        return 0;
+    char *q = quoted(conn, owner, err, errlen);
+    if (!q)
+        return -1;
+    size_t len = strlen(q) + 32;
+    char *sql = malloc(len);
+    int rc = -1;
+    if (sql) {
+        snprintf(sql, len, "SET LOCAL ROLE %s", q);
+        char what[400];
+        snprintf(what, sizeof what,
+                 "could not act as role \"%s\" (database.roles.owner), which migrations run as",
+                 owner);
+        rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
+    }
+    free(sql);
+    PQfreemem(q);
+    return rc;
+}
+
+/* After the migrations: the schema is the owner's and each role has its grants (a right only
+ * 011_roles.sql gives it); else the schema was set up under other names. */
+static int check_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen)
+{
+    static const char *const probe[DM_ROLE_COUNT] = {NULL, "driftmon.claim_batch(text, interval)",
+                                                     "driftmon.submit_batch(text)",
+                                                     "driftmon.verify_chain()"};
+    const char *p[4];
+    for (int r = 0; r < DM_ROLE_COUNT; r++)
+        p[r] = dm_config_role(cfg, (dm_role)r, NULL);
+    char buf[1024];
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT pg_catalog.pg_get_userbyid(nspowner), "
+        "pg_catalog.has_function_privilege($2, 'driftmon.claim_batch(text, interval)', 'EXECUTE'), "
+        "pg_catalog.has_function_privilege($3, 'driftmon.submit_batch(text)', 'EXECUTE'), "
+        "pg_catalog.has_function_privilege($4, 'driftmon.verify_chain()', 'EXECUTE') "
+        "FROM pg_catalog.pg_namespace WHERE nspname = 'driftmon' AND $1::text IS NOT NULL",
+        4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        dm_db_errf(err, errlen, "could not check the roles' rights on schema \"driftmon\": %s",
+                   dm_db_result_error(res, conn, buf, sizeof buf));
+        PQclear(res);
+        return -1;
+    }
+    int rc = 0;
+    if (strcmp(PQgetvalue(res, 0, 0), p[DM_ROLE_OWNER]) != 0) {
+        dm_db_errf(err, errlen,
+                   "schema \"driftmon\" is owned by \"%s\", not by role \"%s\" "
+                   "(database.roles.owner): it was set up under other role names",
+                   PQgetvalue(res, 0, 0), p[DM_ROLE_OWNER]);
+        rc = -1;
+    }
+    for (int r = DM_ROLE_DAEMON; rc == 0 && r < DM_ROLE_COUNT; r++) {
+        if (strcmp(PQgetvalue(res, 0, r), "t") != 0) {
+            const char *key;
+            dm_config_role(cfg, (dm_role)r, &key);
+            dm_db_errf(err, errlen,
+                       "role \"%s\" (database.roles.%s) may not execute %s: schema "
+                       "\"driftmon\" was set up under other role names (011_roles.sql)",
+                       p[r], key, probe[r]);
+            rc = -1;
+        }
+    }
+    PQclear(res);
+    return rc;
 }

@@ -113,6 +113,11 @@ static char *output_text(const dm_hook_output *o)
     return t;
 }
 
+/* An attempt's outcome (sql/011_roles.sql): run id, outcome, retry in seconds, error, output,
+ * output bytes. */
+#define ALERT_ATTEMPT                                                                              \
+    "SELECT driftmon.record_alert_attempt($1::bigint, $2, $3::float8, $4, $5, $6::bigint)"
+
 /* 1 delivered or attempted, 0 nothing due, -1 database error. */
 static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_t *rng)
 {
@@ -166,33 +171,21 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
     const char *label = batch[0] ? batch : "-";
     int rc = 1;
     if (oc == DM_HOOK_OK) {
-        const char *p[3] = {run_id, shown, nbytes};
-        if (!serve_exec_ok(conn,
-                           "UPDATE driftmon.retrain_outbox SET delivered_at = clock_timestamp(), "
-                           "last_error = NULL, last_output = $2, last_output_bytes = $3::bigint "
-                           "WHERE run_id = $1::bigint",
-                           3, p, "could not mark the retrain alert delivered"))
+        const char *p[6] = {run_id, "delivered", NULL, NULL, shown, nbytes};
+        if (!serve_exec_ok(conn, ALERT_ATTEMPT, 6, p, "could not mark the retrain alert delivered"))
             rc = -1;
         else
             dm_logf(DM_LOG_INFO, "delivered retrain alert",
                     "run_id=%s batch=%s attempt=%d hook_s=%.3f output_bytes=%llu output=%s", run_id,
                     label, attempts, elapsed, out_bytes, shown);
     } else if (oc == DM_HOOK_STOPPED) {
-        const char *p[3] = {run_id, shown, nbytes};
-        serve_exec_ok(conn,
-                      "UPDATE driftmon.retrain_outbox SET attempts = greatest(attempts - 1, 0), "
-                      "next_attempt_at = clock_timestamp(), last_output = $2, "
-                      "last_output_bytes = $3::bigint WHERE run_id = $1::bigint",
-                      3, p, "could not give the retrain alert back");
+        const char *p[6] = {run_id, "stopped", NULL, NULL, shown, nbytes};
+        serve_exec_ok(conn, ALERT_ATTEMPT, 6, p, "could not give the retrain alert back");
         dm_logf(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending",
                 "run_id=%s batch=%s output_bytes=%llu output=%s", run_id, label, out_bytes, shown);
     } else if (attempts >= h->max_attempts) {
-        const char *p[4] = {run_id, err, shown, nbytes};
-        if (!serve_exec_ok(conn,
-                           "UPDATE driftmon.retrain_outbox SET dead_at = clock_timestamp(), "
-                           "last_error = $2, last_output = $3, last_output_bytes = $4::bigint "
-                           "WHERE run_id = $1::bigint",
-                           4, p, "could not mark the retrain alert dead"))
+        const char *p[6] = {run_id, "dead", NULL, err, shown, nbytes};
+        if (!serve_exec_ok(conn, ALERT_ATTEMPT, 6, p, "could not mark the retrain alert dead"))
             rc = -1;
         else
             dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
@@ -202,13 +195,9 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
         double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
         char ds[40];
         snprintf(ds, sizeof ds, "%.3f", d);
-        const char *p[5] = {run_id, ds, err, shown, nbytes};
-        if (!serve_exec_ok(conn,
-                           "UPDATE driftmon.retrain_outbox SET next_attempt_at = clock_timestamp() "
-                           "+ make_interval(secs => $2::float8), backoff_s = $2::float8, "
-                           "last_error = $3, last_output = $4, last_output_bytes = $5::bigint "
-                           "WHERE run_id = $1::bigint",
-                           5, p, "could not schedule the retrain alert's retry"))
+        const char *p[6] = {run_id, "retry", ds, err, shown, nbytes};
+        if (!serve_exec_ok(conn, ALERT_ATTEMPT, 6, p,
+                           "could not schedule the retrain alert's retry"))
             rc = -1;
         else
             dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",

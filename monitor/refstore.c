@@ -85,12 +85,12 @@ static int store_column(PGconn *conn, const char *ref_id, int ordinal, const dm_
     fmts[13] = 1;
     PGresult *res = PQexecParams(
         conn,
-        "INSERT INTO driftmon.reference_column (reference_id, ordinal, name, storage, is_int, "
-        "count, n_distinct, missing, nonfinite, mean, std, min, max, profile) VALUES ($1, $2, "
-        "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::bytea)",
+        "SELECT driftmon.add_reference_column($1::bigint, $2::int, $3, $4, $5::boolean, "
+        "$6::bigint, $7::bigint, $8::bigint, $9::bigint, $10::float8, $11::float8, $12::float8, "
+        "$13::float8, $14::bytea)",
         14, NULL, vals, lens, fmts, 0);
     free(prof);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         char what[300];
         snprintf(what, sizeof what, "could not store reference column \"%s\"", c->name);
         return dm_db_fail(res, conn, what, err, errlen);
@@ -120,14 +120,11 @@ static int store_importance(PGconn *conn, const char *ref_id, const dm_importanc
         return -1;
     }
     const char *p[2] = {ref_id, pairs};
-    PGresult *res = PQexecParams(
-        conn,
-        "INSERT INTO driftmon.reference_importance (reference_id, ordinal, column_name, "
-        "importance) SELECT $1::bigint, (x.ord - 1)::int, x.e ->> 0, (x.e ->> 1)::float8 FROM "
-        "jsonb_array_elements($2::jsonb) WITH ORDINALITY AS x(e, ord)",
-        2, NULL, p, NULL, NULL, 0);
+    PGresult *res =
+        PQexecParams(conn, "SELECT driftmon.add_reference_importance($1::bigint, $2::jsonb)", 2,
+                     NULL, p, NULL, NULL, 0);
     free(pairs);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return dm_db_fail(res, conn, "could not store the importances", err, errlen);
     PQclear(res);
     return 0;
@@ -188,10 +185,9 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_import
         snprintf(ord, sizeof ord, "%zu", i);
         const char *lp[4] = {id, ord, ds->left_out[i].name, ds->left_out[i].reason};
         res = PQexecParams(conn,
-                           "INSERT INTO driftmon.reference_left_out (reference_id, ordinal, name, "
-                           "reason) VALUES ($1, $2, $3, $4)",
-                           4, NULL, lp, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                           "SELECT driftmon.add_reference_left_out($1::bigint, $2::int, $3, $4)", 4,
+                           NULL, lp, NULL, NULL, 0);
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             char what[300];
             snprintf(what, sizeof what,
                      "could not store left-out column \"%s\" (is the schema up to date? run "
@@ -229,7 +225,7 @@ static int load_info(PGconn *conn, const char *name, int version, dm_refinfo *ou
     const char *p[2] = {name, vs};
     PGresult *res = PQexecParams(conn,
                                  "SELECT id, name, version, sha256, source, rows FROM "
-                                 "driftmon.reference WHERE name = $1 AND ($2::int = 0 OR "
+                                 "driftmon.audit_reference WHERE name = $1 AND ($2::int = 0 OR "
                                  "version = $2::int) ORDER BY version DESC LIMIT 1",
                                  2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -279,7 +275,7 @@ static int load_importance(PGconn *conn, dm_refinfo *ri, char *err, size_t errle
         conn,
         "SELECT s.j ->> 'importance_sha256', s.j ->> 'importance_source', "
         "pg_catalog.decode(pg_catalog.substr(s.j ->> 'importance_file', 3), 'hex') FROM (SELECT "
-        "pg_catalog.to_jsonb(r) AS j FROM driftmon.reference r WHERE r.id = $1::bigint) s",
+        "pg_catalog.to_jsonb(r) AS j FROM driftmon.audit_reference r WHERE r.id = $1::bigint) s",
         1, NULL, p, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         return dm_db_fail(res, conn, "could not read the reference's importances", err, errlen);
@@ -289,7 +285,7 @@ static int load_importance(PGconn *conn, dm_refinfo *ri, char *err, size_t errle
     }
     PGresult *pr = PQexecParams(conn,
                                 "SELECT json_agg(json_build_array(column_name, importance::text) "
-                                "ORDER BY ordinal)::text FROM driftmon.reference_importance "
+                                "ORDER BY ordinal)::text FROM driftmon.audit_reference_importance "
                                 "WHERE reference_id = $1::bigint",
                                 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(pr) != PGRES_TUPLES_OK || PQntuples(pr) != 1) {
@@ -349,7 +345,7 @@ static int load_left_out(PGconn *conn, const char *ref_id, dm_dataset *ds, char 
 {
     const char *p[1] = {ref_id};
     PGresult *res = PQexecParams(conn,
-                                 "SELECT name, reason FROM driftmon.reference_left_out WHERE "
+                                 "SELECT name, reason FROM driftmon.audit_reference_left_out WHERE "
                                  "reference_id = $1::bigint ORDER BY ordinal",
                                  1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -371,11 +367,11 @@ static int count_columns(PGconn *conn, const char *idbuf, size_t *ncols, bool *l
                          char *err, size_t errlen)
 {
     const char *p[1] = {idbuf};
-    PGresult *res =
-        PQexecParams(conn,
-                     "SELECT count(*), pg_catalog.to_regclass('driftmon.reference_left_out') "
-                     "IS NOT NULL FROM driftmon.reference_column WHERE reference_id = $1::bigint",
-                     1, NULL, p, NULL, NULL, 0);
+    PGresult *res = PQexecParams(
+        conn,
+        "SELECT count(*), pg_catalog.to_regclass('driftmon.reference_left_out') "
+        "IS NOT NULL FROM driftmon.audit_reference_column WHERE reference_id = $1::bigint",
+        1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return dm_db_fail(res, conn, "could not read driftmon.reference_column", err, errlen);
     *ncols = (size_t)strtoull(PQgetvalue(res, 0, 0), NULL, 10);
@@ -405,10 +401,11 @@ static int hash_stored(PGconn *conn, const char *idbuf, const char *name, const 
     int rc = 0;
     size_t seen = 0;
     PGresult *res;
-    if (!PQsendQueryParams(conn,
-                           "SELECT profile FROM driftmon.reference_column WHERE reference_id = "
-                           "$1::bigint ORDER BY ordinal",
-                           1, NULL, p2, NULL, NULL, 1) ||
+    if (!PQsendQueryParams(
+            conn,
+            "SELECT profile FROM driftmon.audit_reference_column WHERE reference_id = "
+            "$1::bigint ORDER BY ordinal",
+            1, NULL, p2, NULL, NULL, 1) ||
         !PQsetSingleRowMode(conn)) {
         rc = dm_db_fail(NULL, conn, "could not read driftmon.reference_column", err, errlen);
     }
@@ -547,9 +544,10 @@ static bool is_sha256_hex(const char *p)
  * holds them has a newer version under its name.  NULL when the query fails (logged). */
 static PGresult *superseded_profiles(PGconn *conn)
 {
-    PGresult *res = PQexec(conn, "SELECT sha256 FROM (SELECT sha256, version = max(version) "
-                                 "OVER (PARTITION BY name) AS newest FROM driftmon.reference) s "
-                                 "GROUP BY sha256 HAVING NOT bool_or(newest)");
+    PGresult *res =
+        PQexec(conn, "SELECT sha256 FROM (SELECT sha256, version = max(version) "
+                     "OVER (PARTITION BY name) AS newest FROM driftmon.audit_reference) s "
+                     "GROUP BY sha256 HAVING NOT bool_or(newest)");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         char m[600];
         dm_db_trim(PQresultErrorMessage(res), m, sizeof m);

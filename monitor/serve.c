@@ -380,10 +380,7 @@ static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen)
     if (dm_db_exec(c, "LISTEN driftmon_batch", 0, NULL, "could not LISTEN", err, errlen) != 0)
         return -1;
     const char *p[1] = {s->o.worker};
-    if (dm_db_exec(c,
-                   "UPDATE driftmon.batch SET lease_until = NULL WHERE claimed_by = $1 AND "
-                   "done_at IS NULL",
-                   1, p,
+    if (dm_db_exec(c, "SELECT driftmon.release_leases($1)", 1, p,
                    "could not release old leases (is the schema initialised? run `driftmon init`)",
                    err, errlen) != 0)
         return -1;

@@ -164,9 +164,8 @@ static int record_window(serve_state *s, int64_t start, int64_t end, const char 
     const char *p[5] = {e, a, b, run_id, note};
     return serve_exec_ok(
                s->conn,
-               "INSERT INTO driftmon.window_done (every_s, window_start, window_end, run_id, "
-               "note) VALUES ($1::bigint, $2::timestamptz, $3::timestamptz, $4::bigint, $5) "
-               "ON CONFLICT DO NOTHING",
+               "SELECT driftmon.record_window($1::bigint, $2::timestamptz, $3::timestamptz, "
+               "$4::bigint, $5)",
                5, p, "could not record the window")
                ? 0
                : -1;

@@ -377,7 +377,7 @@ if [ -s "$W/big.tsv" ]; then
     fi
     # a role allowed two connections: the check's own and one more; a half whose connection
     # is refused is read on the check's own connection, in the same snapshot: same numbers
-    psql_q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres TO dm_lim"
+    psql_q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres, driftmon_daemon TO dm_lim"
     jl=$(PGUSER=dm_lim report_of "$DM" check big --config "$W/c_big2.json")
     if [ -n "$jl" ] && grep -q 'no second connection for the batch' "$W/err" &&
         same_columns "$jl" "$W/big_cmp.json"; then
@@ -434,7 +434,7 @@ if [ -s "$W/big.tsv" ]; then
     fi
     # the warm-up is best effort: a server that refuses it (here: repeat() not granted to the
     # role) costs a warning, never the check
-    psql_q -c "CREATE ROLE dm_nowarm LOGIN" -c "GRANT pg_read_all_data, pg_write_all_data TO dm_nowarm" \
+    psql_q -c "CREATE ROLE dm_nowarm LOGIN" -c "GRANT pg_read_all_data, driftmon_daemon TO dm_nowarm" \
         -c "REVOKE EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) FROM PUBLIC"
     jw=$(PGUSER=dm_nowarm report_of "$DM" check big --config "$W/c_big_opt.json")
     psql_q -c "GRANT EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) TO PUBLIC"
@@ -488,7 +488,7 @@ psql_q -c "CREATE DATABASE dm_bare"
 with_conninfo "host=$PGHOST port=$PGPORT dbname=dm_bare" "$W/c_bare.json"
 : >"$W/serve.log"
 serve_until 'release old leases' --config "$W/c_bare.json" --reconnect-cap 0.2
-if grep -q 'reason="could not release old leases (is the schema initialised? run `driftmon init`): ERROR:  relation \\"driftmon.batch\\" does not exist' "$W/serve.log"; then
+if grep -q 'reason="could not release old leases (is the schema initialised? run `driftmon init`): ERROR:  schema \\"driftmon\\" does not exist' "$W/serve.log"; then
     ok "serve on a database without the schema: says so, with the server's reason"
 else
     bad "serve on a database without the schema: says so, with the server's reason" "$(tail -3 "$W/serve.log")"
