@@ -31,7 +31,7 @@ keys = []
 for line in text.splitlines():
     m = re.match(r"\| (`[^|]+`) \|", line)
     if m:
-        keys += re.findall(r"`([a-z_]+\.[a-z_]+)`", m.group(1))
+        keys += re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", m.group(1))
 open(f"{out}/keys.txt", "w").write("\n".join(keys))
 # one config with every key of the table, each with a plausible value
 vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserstein",
@@ -43,13 +43,18 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
         "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
         "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"], "model.importance": f"{out}/importance.csv",
-        "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5}
+        "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5,
+        "database.roles.owner": "o", "database.roles.daemon": "d", "database.roles.engine": "e",
+        "database.roles.auditor": "a"}
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
-    sec, name = k.split(".")
-    v = vals.get(k, vals["columns"] if sec == "columns" else 0.2)
-    cfg.setdefault(sec, {})[name] = v
+    *path, name = k.split(".")
+    v = vals.get(k, vals["columns"] if path[0] == "columns" else 0.2)
+    d = cfg
+    for part in path:
+        d = d.setdefault(part, {})
+    d[name] = v
 json.dump(cfg, open(f"{out}/all_keys.json", "w"))
 EOF
 

@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# roles.sh - driftmon's four group roles (issue 18, sql/011_roles.sql) on a real, throwaway
+# PostgreSQL:
+#   - `driftmon init` creates driftmon_owner, _daemon, _engine, _auditor (NOLOGIN), the owner
+#     owns schema driftmon and every object in it; a second init changes nothing (roles, owners
+#     and every privilege compared before and after);
+#   - login roles granted each group role try what they must not do (UPDATE, DELETE, TRUNCATE
+#     of run, column_result, chain_head, reference; INSERT; ALTER TABLE ... DISABLE TRIGGER;
+#     session_replication_role; DROP; CREATE OR REPLACE FUNCTION driftmon.verify_chain; a
+#     reference written or extended by another role; the raw tables read by the engine and the
+#     auditor; the daemon's functions called by the engine and the auditor): every one refused
+#     by PostgreSQL with SQLSTATE 42501;
+#   - the work still succeeds under the roles: `reference load` (CSV with importances, and a
+#     table with a left-out column), `check` as the daemon's login; `serve` as the daemon's login
+#     runs a batch the engine's login submitted (submit_batch) and delivers its retrain alert,
+#     and records its periodic window; `verify`, `export`, `history`, `report` as the auditor's
+#     login; verify says intact after all the refused attempts;
+#   - a database initialised before 011 (objects owned by the administrator) is handed to the
+#     owner by the next init; role names from database.roles (quoted identifiers) are used.
+# Run from the repo root.  $DM_BUILD: the build folder (default build).
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${DM_BUILD:-$ROOT/build}
+DM=${DM_DRIFTMON:-$BUILD/driftmon}
+GEN=$BUILD/dm-gen
+results_name=roles
+. tests/lib/results.sh
+
+dir=$(mktemp -d /tmp/dm-roles.XXXXXX)
+W=$(mktemp -d /tmp/dm-rolesw.XXXXXX)
+chmod 0777 "$W"
+serve_pid=""
+cleanup() {
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
+    rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
+eval "$pgenv"
+export PGOPTIONS='-c client_min_messages=warning'
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+# ---- the monitored table, written by the engine's login, read by the daemon's ------------------
+"$GEN" --rows 3000 --seed 31 -o "$W/ref.csv"
+"$GEN" --rows 1200 --seed 32 --no-target --revolving-share 0.01 --first-id 600000 \
+    --format tsv-copy --no-header -o "$W/cur.tsv"
+"$GEN" --rows 600 --seed 33 --no-target --first-id 700000 --format tsv-copy --no-header \
+    -o "$W/cur2.tsv"
+printf 'column,importance\nAMT_CREDIT,3\nAMT_ANNUITY,1\n' >"$W/importance.csv"
+chmod 0644 "$W"/*
+"$GEN" --no-target --schema apps >"$W/apps.sql"
+cols=$(sed -n 's/^ *\("[^"]*"\) .*/\1/p' "$W/apps.sql" | paste -sd, -)
+q -f "$W/apps.sql" \
+    -c "ALTER TABLE apps ADD COLUMN batch_id text DEFAULT current_setting('dm.batch', true),
+        ADD COLUMN created_at timestamptz DEFAULT '2026-01-15 12:00+00'" \
+    -c "\\copy apps ($cols) FROM '$W/cur.tsv'" -c "UPDATE apps SET batch_id = 'b1'" ||
+    { bad "could not create the monitored table"; finish; }
+
+cat >"$W/hook.sh" <<'EOF'
+#!/bin/sh
+cat >/dev/null
+echo "$DRIFTMON_RUN_ID $DRIFTMON_BATCH" >>"$HOOK_LOG"
+EOF
+chmod 0755 "$W/hook.sh"
+export HOOK_LOG=$W/hook.log
+config() { # FILE [extra json members]
+    cat >"$1" <<EOF
+{
+  "source": {"table": "apps", "batch_column": "batch_id", "timestamp_column": "created_at"},
+  "reference": {"name": "hc"},
+  "reports": {"dir": "$W/reports"},
+  "cache": {"dir": "$W/cache"},
+  "retrain": {"fraction": 0.0, "hook": ["$W/hook.sh"], "env": ["HOOK_LOG"]}${2:+,
+  $2}
+}
+EOF
+}
+config "$W/c.json"
+C=(--config "$W/c.json")
+
+# ---- init creates the roles; the owner owns everything; a second init changes nothing ---------
+snapshot() { # every role of the cluster, the owner and ACL of everything in schema driftmon
+    q -c "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles
+          WHERE rolname LIKE 'driftmon%' OR rolname LIKE 'dm %'" \
+      -c "SELECT nspowner::regrole || ' ' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname = 'driftmon'" \
+      -c "SELECT c.relname || ' ' || c.relowner::regrole || ' ' || coalesce(c.relacl::text, '')
+          FROM pg_class c WHERE c.relnamespace = 'driftmon'::regnamespace ORDER BY c.relname" \
+      -c "SELECT p.oid::regprocedure || ' ' || p.proowner::regrole || ' ' || p.prosecdef || ' '
+                 || coalesce(p.proacl::text, '') || ' ' || coalesce(p.proconfig::text, '')
+          FROM pg_proc p WHERE p.pronamespace = 'driftmon'::regnamespace ORDER BY 1" \
+      -c "SELECT count(*) FROM pg_default_acl"
+}
+if "$DM" init "${C[@]}" 2>"$W/err"; then
+    ok "driftmon init as the cluster's superuser"
+else
+    bad "driftmon init as the cluster's superuser" "$(cat "$W/err")"
+    finish
+fi
+roles=$(q -c "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'driftmon%'")
+[ "$roles" = "driftmon_auditor:false driftmon_daemon:false driftmon_engine:false driftmon_owner:false" ] &&
+    ok "init created the four NOLOGIN group roles" || bad "init created the four NOLOGIN group roles" "$roles"
+others=$(q 2>&1 -c "SELECT coalesce(string_agg(x, ', '), 'none') FROM (
+    SELECT 'schema' AS x FROM pg_namespace WHERE nspname = 'driftmon' AND nspowner <> 'driftmon_owner'::regrole
+    UNION ALL SELECT relname FROM pg_class WHERE relnamespace = 'driftmon'::regnamespace AND relowner <> 'driftmon_owner'::regrole
+    UNION ALL SELECT proname FROM pg_proc WHERE pronamespace = 'driftmon'::regnamespace AND proowner <> 'driftmon_owner'::regrole) s")
+[ "$others" = none ] && ok "driftmon_owner owns the schema and every object in it" ||
+    bad "driftmon_owner owns the schema and every object in it" "not the owner's: $others"
+before=$(snapshot)
+if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "schema is up to date" "$W/err" && [ "$(snapshot)" = "$before" ]; then
+    ok "a second init checks and changes nothing"
+else
+    bad "a second init checks and changes nothing" "$(cat "$W/err"; diff <(echo "$before") <(snapshot))"
+fi
+
+# 011 applied again, now as the owner (init SET ROLEs to it once it owns the schema): the
+# same result
+q -c "DELETE FROM driftmon.schema_version WHERE name = '011_roles.sql'"
+if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "applied migration.*011_roles.sql" "$W/err" && [ "$(snapshot)" = "$before" ]; then
+    ok "011 applied again as the owner: nothing changes"
+else
+    bad "011 applied again as the owner: nothing changes" "$(cat "$W/err"; diff <(echo "$before") <(snapshot))"
+fi
+
+# ---- login roles --------------------------------------------------------------------------------
+q -c "CREATE ROLE dm_d LOGIN" -c "GRANT driftmon_daemon TO dm_d" -c "GRANT SELECT ON apps TO dm_d" \
+  -c "CREATE ROLE dm_e LOGIN" -c "GRANT driftmon_engine TO dm_e" -c "GRANT INSERT ON apps TO dm_e" \
+  -c "CREATE ROLE dm_a LOGIN" -c "GRANT driftmon_auditor TO dm_a" ||
+    { bad "could not create the login roles"; finish; }
+
+# ---- the daemon's work, as dm_d ------------------------------------------------------------------
+as() { local u=$1; shift; PGUSER=$u "$@"; }
+if as dm_d "$DM" reference load "$W/ref.csv" --name hc --importance "$W/importance.csv" "${C[@]}" >"$W/out" 2>"$W/err"; then
+    ok "reference load (CSV, importances) as the daemon's login"
+else
+    bad "reference load (CSV, importances) as the daemon's login" "$(cat "$W/err")"
+fi
+if as dm_d "$DM" reference load --table apps --name from_table "${C[@]}" >"$W/out" 2>"$W/err" &&
+    grep -q 'left out "created_at"' "$W/out"; then
+    ok "reference load --table (a left-out column) as the daemon's login"
+else
+    bad "reference load --table (a left-out column) as the daemon's login" "$(cat "$W/out" "$W/err")"
+fi
+if as dm_d "$DM" check b1 "${C[@]}" >"$W/out" 2>"$W/err"; then
+    ok "check as the daemon's login"
+else
+    bad "check as the daemon's login" "$(cat "$W/err")"
+fi
+
+# ---- what each must not do: PostgreSQL refuses with 42501 -------------------------------------
+# deny LOGIN SQL: the statement fails with SQLSTATE 42501 (insufficient_privilege)
+ndeny=0 nwant=0
+deny() {
+    local out
+    nwant=$((nwant + 1))
+    out=$(PGUSER=$1 psql -X -q -At -v ON_ERROR_STOP=1 -v VERBOSITY=verbose -c "$2" 2>&1)
+    if [ $? -ne 0 ] && [[ $out == *"ERROR:  42501:"* ]]; then
+        ndeny=$((ndeny + 1))
+    else
+        bad "as $1, refused with 42501: $2" "$out"
+    fi
+}
+run1=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b1'")
+ref1=$(q -c "SELECT id FROM driftmon.reference WHERE name = 'hc'")
+for u in dm_d dm_e dm_a; do
+    deny $u "UPDATE driftmon.run SET dataset_drift = NOT dataset_drift"
+    deny $u "UPDATE driftmon.column_result SET drift_score = drift_score + 1"
+    deny $u "UPDATE driftmon.chain_head SET seq = seq + 1"
+    deny $u "UPDATE driftmon.reference SET rows = rows + 1"
+    deny $u "DELETE FROM driftmon.run"
+    deny $u "DELETE FROM driftmon.column_result"
+    deny $u "DELETE FROM driftmon.chain_head"
+    deny $u "DELETE FROM driftmon.reference"
+    deny $u "TRUNCATE driftmon.run CASCADE"
+    deny $u "TRUNCATE driftmon.column_result"
+    deny $u "TRUNCATE driftmon.chain_head"
+    deny $u "TRUNCATE driftmon.reference CASCADE"
+    deny $u "INSERT INTO driftmon.column_result SELECT * FROM driftmon.column_result LIMIT 1"
+    deny $u "INSERT INTO driftmon.batch (batch) VALUES ('forged')"
+    deny $u "UPDATE driftmon.batch SET done_at = now()"
+    deny $u "ALTER TABLE driftmon.run DISABLE TRIGGER append_only"
+    deny $u "ALTER TABLE driftmon.column_result DISABLE TRIGGER USER"
+    deny $u "SET session_replication_role = replica"
+    deny $u "DROP TABLE driftmon.column_result"
+    deny $u "DROP VIEW driftmon.runs"
+    deny $u "DROP FUNCTION driftmon.verify_chain()"
+    deny $u "CREATE OR REPLACE FUNCTION driftmon.verify_chain() RETURNS TABLE (seq bigint, run_id bigint, column_name text, problem text) LANGUAGE sql AS 'SELECT NULL::bigint, NULL::bigint, NULL::text, NULL::text WHERE false'"
+    deny $u "CREATE TABLE driftmon.x (i int)"
+    deny $u "SELECT driftmon.add_reference_column($ref1, 99, 'x', 'num', false, 0, 0, 0, 0, NULL, NULL, NULL, NULL, decode(repeat('00', 40), 'hex'))"
+    deny $u "SELECT driftmon.add_reference_left_out($ref1, 99, 'x', 'forged')"
+    deny $u "SELECT driftmon.record_results($run1, NULL, NULL, '[{\"n\": \"x\", \"t\": \"num\", \"s\": \"ks\", \"th\": \"0.05\", \"sc\": \"0.5\", \"d\": false, \"rr\": 1, \"rm\": 0, \"cr\": 1, \"cm\": 0, \"det\": null}]')"
+done
+for u in dm_e dm_a; do # another reference, the daemon's functions
+    deny $u "SELECT driftmon.new_reference('forged', 'x', 1, repeat('0', 64), 'x')"
+    deny $u "SELECT driftmon.claim_batch('w', '1 minute')"
+    deny $u "SELECT driftmon.reserve_run_id()"
+    deny $u "SELECT driftmon.record_alert_attempt($run1, 'delivered', NULL, NULL, NULL, 0)"
+    deny $u "SELECT driftmon.release_leases('w')"
+    deny $u "SELECT * FROM driftmon.run"
+    deny $u "SELECT * FROM driftmon.column_result"
+    deny $u "SELECT * FROM driftmon.reference_column"
+    deny $u "SELECT * FROM driftmon.chain_head"
+    deny $u "SELECT * FROM driftmon.batch"
+done
+for t in runs column_history alerts audit_run audit_column_result audit_reference_column; do
+    deny dm_e "SELECT * FROM driftmon.$t" # the engine reads nothing
+done
+deny dm_a "SELECT driftmon.submit_batch('forged')" # the auditor writes nothing
+deny dm_d "SELECT driftmon.submit_batch('forged')"
+deny dm_e "SELECT * FROM driftmon.verify_chain()"
+deny dm_d "SELECT * FROM driftmon.verify_chain()"
+# a reference's rows added in the transaction that created another one: still refused
+deny dm_d "BEGIN; SELECT driftmon.new_reference('hc', 'x', 1, repeat('0', 64), 'x'); SELECT driftmon.add_reference_left_out($ref1, 98, 'x', 'forged'); COMMIT"
+[ "$ndeny" = "$nwant" ] && ok "every forbidden statement refused by PostgreSQL with SQLSTATE 42501 ($ndeny statements)" ||
+    bad "every forbidden statement refused by PostgreSQL with SQLSTATE 42501" "$ndeny of $nwant"
+left=$(q -c "SELECT (SELECT count(*) FROM driftmon.batch WHERE batch = 'forged') + (SELECT count(*) FROM driftmon.reference WHERE name = 'forged')")
+[ "$left" = 0 ] && ok "nothing forged was written" || bad "nothing forged was written" "$left rows"
+
+# ---- serve as dm_d: a batch submitted by the engine's login ---------------------------------------
+config "$W/s.json" '"schedule": {"every": "1 day"}'
+PGUSER=dm_d "$DM" serve --config "$W/s.json" 2>"$W/serve.log" &
+serve_pid=$!
+{
+    echo "BEGIN;"
+    echo "SET LOCAL dm.batch = 'b2';"
+    echo "COPY apps ($cols) FROM STDIN;"
+    cat "$W/cur2.tsv"
+    echo '\.'
+    echo "SELECT driftmon.submit_batch('b2');"
+    echo "COMMIT;"
+} | PGUSER=dm_e q >"$W/submit.out" 2>&1 && ok "the engine's login writes a batch and submits it" ||
+    bad "the engine's login writes a batch and submits it" "$(cat "$W/submit.out")"
+wait_until() { # SECONDS SQL
+    local end=$(($(date +%s) + $1))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+if wait_until 60 "SELECT count(*) = 1 FROM driftmon.run r JOIN driftmon.retrain_outbox o ON o.run_id = r.id
+                  WHERE r.batch = 'b2' AND o.delivered_at IS NOT NULL" &&
+    wait_until 30 "SELECT count(*) >= 1 FROM driftmon.window_done WHERE run_id IS NOT NULL"; then
+    ok "serve as the daemon's login: the batch run, its retrain alert delivered, the window recorded"
+else
+    bad "serve as the daemon's login: the batch run, its retrain alert delivered, the window recorded" "$(tail -n 20 "$W/serve.log")"
+fi
+kill -TERM "$serve_pid" 2>/dev/null
+wait "$serve_pid" 2>/dev/null
+src=$?
+serve_pid=""
+[ "$src" = 0 ] && ! grep -q 'level=error' "$W/serve.log" && ok "serve stopped cleanly, no error logged" ||
+    bad "serve stopped cleanly, no error logged" "exit $src: $(grep 'level=error' "$W/serve.log" | head -5)"
+
+# ---- the auditor's commands, as dm_a --------------------------------------------------------------
+run2=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b2'")
+if as dm_a "$DM" verify "${C[@]}" >"$W/out" 2>"$W/err" && grep -q ': intact' "$W/out"; then
+    ok "verify as the auditor's login: intact (after every refused attempt)"
+else
+    bad "verify as the auditor's login: intact" "$(cat "$W/out" "$W/err")"
+fi
+if as dm_a "$DM" export --since 2000-01-01 --until 2100-01-01 --out "$W/bundle" "${C[@]}" >"$W/out" 2>"$W/err" &&
+    [ -s "$W/bundle/runs.csv" ] && [ "$(grep -c . "$W/bundle/runs.csv")" -ge 3 ]; then
+    ok "export as the auditor's login"
+else
+    bad "export as the auditor's login" "$(cat "$W/out" "$W/err"; ls "$W/bundle" 2>&1)"
+fi
+if as dm_a "$DM" history --format csv "${C[@]}" >"$W/out" 2>"$W/err" && grep -q "^$run2," "$W/out"; then
+    ok "history as the auditor's login"
+else
+    bad "history as the auditor's login" "$(head -3 "$W/out"; cat "$W/err")"
+fi
+if as dm_a "$DM" report "$run1" --html "$W/r1.html" "${C[@]}" 2>"$W/err" && cmp -s "$W/r1.html" "$W/reports/run-$run1.html"; then
+    ok "report as the auditor's login gives back the stored HTML"
+else
+    bad "report as the auditor's login gives back the stored HTML" "$(cat "$W/err")"
+fi
+
+# ---- a database from before 011 (as an older init left it), role names from database.roles ------
+q -d postgres -c "CREATE DATABASE old" >/dev/null
+for f in sql/0*.sql; do
+    [[ $(basename "$f") < 011 ]] || continue
+    q -d old -1 -f "$f" >/dev/null || bad "applying $f to database old"
+    q -d old -c "INSERT INTO driftmon.schema_version (name, sha256) VALUES ('$(basename "$f")', '$(sha256sum <"$f" | cut -d' ' -f1)')"
+done
+cat >"$W/named.json" <<'EOF'
+{"database": {"conninfo": "dbname=old",
+              "roles": {"owner": "dm own\"er", "daemon": "dm daemon", "engine": "dm engine",
+                        "auditor": "dm auditor"}}}
+EOF
+if "$DM" init --config "$W/named.json" 2>"$W/err"; then
+    o=$(q -d old -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'driftmon'::regnamespace AND relowner <> (SELECT oid FROM pg_roles WHERE rolname = 'dm own\"er')")
+    g=$(q -d old -c "SELECT has_function_privilege('dm daemon', 'driftmon.record_run(bigint, text, timestamptz, timestamptz, bigint, timestamptz, integer, integer, float8, float8, boolean, float8, boolean, text, text, text, text, text, text, text, jsonb, text, text, text)', 'EXECUTE')
+                            AND has_function_privilege('dm engine', 'driftmon.submit_batch(text)', 'EXECUTE')
+                            AND has_table_privilege('dm auditor', 'driftmon.audit_run', 'SELECT')
+                            AND NOT has_table_privilege('dm auditor', 'driftmon.run', 'SELECT')
+                            AND NOT has_function_privilege('driftmon_daemon', 'driftmon.claim_batch(text, interval)', 'EXECUTE')")
+    [ "$o" = 0 ] && [ "$g" = t ] &&
+        ok "init over a database from before 011: everything handed to database.roles.owner, grants to the named roles" ||
+        bad "init over a database from before 011" "objects not the owner's: $o; grants: $g"
+else
+    bad "init over a database from before 011" "$(cat "$W/err")"
+fi
+# the same database under other names: refused, naming the key
+cat >"$W/other.json" <<'EOF'
+{"database": {"conninfo": "dbname=old"}}
+EOF
+if ! "$DM" init --config "$W/other.json" 2>"$W/err" && grep -q 'database.roles.owner' "$W/err"; then
+    ok "init with other role names than the schema's: refused, naming database.roles.owner"
+else
+    bad "init with other role names than the schema's: refused, naming database.roles.owner" "$(cat "$W/err")"
+fi
+printf '{"database": {"roles": {"owner": "x", "daemon": "x"}}}' >"$W/dup.json"
+printf '{"database": {"roles": {"owner": "pg_x"}}}' >"$W/res.json"
+printf '{"database": {"roles": {"admin": "x"}}}' >"$W/unk.json"
+for f in dup res unk; do
+    "$DM" init --config "$W/$f.json" >/dev/null 2>"$W/err.$f"
+    echo $? >"$W/rc.$f"
+done
+[ "$(cat "$W/rc.dup")" = 2 ] && grep -q 'database.roles.daemon.*also database.roles.owner' "$W/err.dup" &&
+    [ "$(cat "$W/rc.res")" = 2 ] && grep -q 'database.roles.owner.*reserves' "$W/err.res" &&
+    [ "$(cat "$W/rc.unk")" = 2 ] && grep -q 'admin' "$W/err.unk" &&
+    ok "database.roles: duplicate, reserved and unknown names refused (exit 2, naming the key)" ||
+    bad "database.roles: duplicate, reserved and unknown names refused" "$(cat "$W"/err.dup "$W"/err.res "$W"/err.unk)"
+
+finish
