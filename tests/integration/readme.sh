@@ -43,7 +43,8 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
         "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
         "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"], "model.importance": f"{out}/importance.csv",
-        "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5}
+        "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5,
+        "metrics.listen": "127.0.0.1:9187"}
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
