@@ -44,7 +44,8 @@ for _ in range(n):
     body = urllib.request.urlopen(url).read()
     t.append((time.perf_counter() - a) * 1e3)
 t.sort()
-print(f"{len(body)} bytes, {body.count(b'\\n')} lines; GET median {t[n // 2]:.2f} ms, p99 {t[int(n * 0.99)]:.2f} ms, max {t[-1]:.2f} ms")
+lines = body.count(b"\n")
+print(f"{len(body)} bytes, {lines} lines; GET median {t[n // 2]:.2f} ms, p99 {t[int(n * 0.99)]:.2f} ms, max {t[-1]:.2f} ms")
 PYEOF
 }
 
@@ -93,14 +94,17 @@ done
 "$DM" init --config "$W/off.json" 2>/dev/null
 "$DM" reference load "$W/ref.csv" --name r --config "$W/off.json" >/dev/null 2>&1
 q -c "\\copy t FROM '$W/b.tsv'"
-q -c "SELECT driftmon.submit_batch('b1')" >/dev/null
+q -c "INSERT INTO t SELECT 'b2', $(seq -f 'c%03g' 0 332 | paste -sd, -) FROM t WHERE batch_id = 'b1'"
+# each daemon checks one batch first (its reference then held in memory, as in service)
 for m in on off; do
+    [ "$m" = on ] && b=b1 || b=b2
+    q -c "SELECT driftmon.submit_batch('$b')" >/dev/null
     "$DM" serve --config "$W/$m.json" 2>"$W/$m.log" &
     pid=$!
     PIDS+=("$pid")
     for _ in $(seq 1 600); do grep -q 'msg="connected' "$W/$m.log" && break; sleep 0.1; done
+    for _ in $(seq 1 600); do grep -q 'checked batch' "$W/$m.log" && break; sleep 0.1; done
     if [ "$m" = on ]; then
-        for _ in $(seq 1 600); do grep -q 'checked batch' "$W/$m.log" && break; sleep 0.1; done
         sleep 6 # the next turn reads the run's 333 column results
         port=$(sed -n 's/.* port=\([0-9]*\).*/\1/p' "$W/$m.log" | head -n 1)
         echo "real daemon, 1 monitor x 333 columns: $(latency "$port" 200)"
