@@ -62,8 +62,8 @@ void dm_metrics_model_release(dm_metrics_snapshot *m)
     m->n_monitors = 0;
 }
 
-int dm_metrics_set_columns(dm_metrics_monitor *mon, const char *const *names,
-                           const double *scores, size_t n)
+int dm_metrics_set_columns(dm_metrics_monitor *mon, const char *const *names, const double *scores,
+                           size_t n)
 {
     dm_metrics_column *c = calloc(n ? n : 1, sizeof *c);
     if (!c)
@@ -307,8 +307,7 @@ static void family(buf *b, const char *name, const char *type, const char *help)
 }
 
 /* name{monitor="m"} or name{monitor="m",key="val"} */
-static void series(buf *b, const char *name, const char *monitor, const char *key,
-                   const char *val)
+static void series(buf *b, const char *name, const char *monitor, const char *key, const char *val)
 {
     puts_(b, name);
     puts_(b, "{monitor=\"");
@@ -463,8 +462,9 @@ int dm_metrics_parse_listen(const char *text, struct sockaddr_storage *addr, uns
     } else {
         struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
         if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
-            snprintf(why, whylen, "the host is not a numeric IPv4 address (or a bracketed IPv6 "
-                                  "one)");
+            snprintf(why, whylen,
+                     "the host is not a numeric IPv4 address (or a bracketed IPv6 "
+                     "one)");
             return -1;
         }
         a4->sin_family = AF_INET;

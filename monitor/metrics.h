@@ -50,15 +50,15 @@ typedef struct {
 } dm_metrics_column;
 
 typedef struct {
-    char *name;                         /* the monitor's name ("default" for the one monitor) */
-    uint64_t runs[DM_METRIC_RESULTS];   /* since the process started */
-    bool has_last_run;                  /* a run exists in the database */
-    int64_t last_run_id;                /* the run the three below are from */
-    double last_run_s;                  /* its finished_at, seconds since the epoch */
-    double drifted_share;               /* its share_of_drifted_columns */
-    dm_metrics_column *columns;         /* its column results */
+    char *name;                       /* the monitor's name ("default" for the one monitor) */
+    uint64_t runs[DM_METRIC_RESULTS]; /* since the process started */
+    bool has_last_run;                /* a run exists in the database */
+    int64_t last_run_id;              /* the run the three below are from */
+    double last_run_s;                /* its finished_at, seconds since the epoch */
+    double drifted_share;             /* its share_of_drifted_columns */
+    dm_metrics_column *columns;       /* its column results */
     size_t n_columns;
-    int64_t batches_pending;            /* -1: not read yet */
+    int64_t batches_pending; /* -1: not read yet */
 } dm_metrics_monitor;
 
 typedef struct {
@@ -79,8 +79,8 @@ int dm_metrics_model_init(dm_metrics_snapshot *m, const char *const *names, size
 /* Free what a model or snapshot holds (not the struct itself). */
 void dm_metrics_model_release(dm_metrics_snapshot *m);
 /* Replace monitor mon's columns by a copy of names/scores (n of them); 0 or -1. */
-int dm_metrics_set_columns(dm_metrics_monitor *mon, const char *const *names,
-                           const double *scores, size_t n);
+int dm_metrics_set_columns(dm_metrics_monitor *mon, const char *const *names, const double *scores,
+                           size_t n);
 /* Count one check of `seconds` in the histogram. */
 void dm_metrics_observe(dm_metrics_snapshot *m, double seconds);
 

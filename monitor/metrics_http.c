@@ -103,8 +103,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return reply_line(c, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz");
 }
 
-dm_metrics_http *dm_metrics_http_start(const char *listen_at, dm_metrics_hub *hub,
-                                       unsigned *port, char *err, size_t errlen)
+dm_metrics_http *dm_metrics_http_start(const char *listen_at, dm_metrics_hub *hub, unsigned *port,
+                                       char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     unsigned sslen = 0;
@@ -146,10 +146,10 @@ dm_metrics_http *dm_metrics_http_start(const char *listen_at, dm_metrics_hub *hu
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                            NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                            MHD_OPTION_END);
+    h->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!h->d) {
         close(fd);
         free(h);

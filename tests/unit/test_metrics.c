@@ -60,13 +60,14 @@ Test(metrics, label_values_escaped)
     /* 1/3 spelled as the shortest decimal that reads back exactly (Python's repr(1/3)) */
     expect_line(t, "driftmon_column_drift_score{monitor=\"default\",column=\"e\\nf\"} "
                    "0.3333333333333333");
-    expect_line(t, "driftmon_column_drift_score{monitor=\"default\",column=\"\xc3\xa9t\xc3\xa9\"} 2");
+    expect_line(t,
+                "driftmon_column_drift_score{monitor=\"default\",column=\"\xc3\xa9t\xc3\xa9\"} 2");
     /* no raw line feed inside a series: every line is a comment or name{...} value */
     for (const char *p = t; *p;) {
         const char *e = strchr(p, '\n');
         cr_assert_not_null(e, "text does not end with a line feed");
-        cr_assert(*p == '#' || strncmp(p, "driftmon_", 9) == 0, "stray line: %.*s",
-                  (int)(e - p), p);
+        cr_assert(*p == '#' || strncmp(p, "driftmon_", 9) == 0, "stray line: %.*s", (int)(e - p),
+                  p);
         p = e + 1;
     }
     free(t);
@@ -262,13 +263,13 @@ Test(metrics, parse_listen)
     cr_assert_eq(ss.ss_family, AF_INET6);
     cr_assert_eq(len, sizeof(struct sockaddr_in6));
     cr_assert_eq(dm_metrics_parse_listen("0.0.0.0:65535", &ss, &len, why, sizeof why), 0);
-    static const char *const bad[] = {"127.0.0.1",      "127.0.0.1:",      "127.0.0.1:65536",
-                                      "127.0.0.1:80x",  "localhost:9187",  ":9187",
-                                      "::1:9187",       "[::1]9187",       "[127.0.0.1]:80",
-                                      "127.0.0.1:-1",   "127.0.0.1:000009187", "1.2.3:80"};
+    static const char *const bad[] = {"127.0.0.1",     "127.0.0.1:",          "127.0.0.1:65536",
+                                      "127.0.0.1:80x", "localhost:9187",      ":9187",
+                                      "::1:9187",      "[::1]9187",           "[127.0.0.1]:80",
+                                      "127.0.0.1:-1",  "127.0.0.1:000009187", "1.2.3:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        cr_assert_eq(dm_metrics_parse_listen(bad[i], &ss, &len, why, sizeof why), -1,
-                     "accepted %s", bad[i]);
+        cr_assert_eq(dm_metrics_parse_listen(bad[i], &ss, &len, why, sizeof why), -1, "accepted %s",
+                     bad[i]);
 }
 
 Test(metrics, config_key)
