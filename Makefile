@@ -16,7 +16,7 @@ WERROR  ?= 0
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-PKGS    := libpq libcjson gsl libcrypto
+PKGS    := libpq libcjson gsl libcrypto libmicrohttpd libsystemd
 DM_WARN := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wundef -Wcast-qual -Wwrite-strings \
            -Wvla -Wnull-dereference $(if $(filter 1,$(WERROR)),-Werror)
@@ -47,9 +47,11 @@ FLAGS_NOW := $(CC) $(CFLAGS) $(DM_CFLAGS) $(LDFLAGS) $(LIB_SRC) $(UNIT_SRC) $(GE
 
 # Debian packages: BUILD_DEBS build and install driftmon; the tests, the benchmarks and
 # the demo need TEST_DEBS too.
-BUILD_DEBS := gcc make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev libssl-dev
+BUILD_DEBS := gcc make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev libssl-dev \
+              libmicrohttpd-dev libsystemd-dev
 TEST_DEBS  := clang libcriterion-dev postgresql postgresql-client python3 python3-numpy \
-              python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc
+              python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc \
+              prometheus
 DEB_PKGS   := $(BUILD_DEBS) $(TEST_DEBS)
 
 .PHONY: all deps check unit integration asan tsan valgrind bench demo demo-stop install \
@@ -80,8 +82,8 @@ help:
 	@echo "make demo       make deps, then generate Home-Credit-shaped data and run driftmon on it"
 	@echo "make bench      benchmarks against the oracle (tests/bench)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan)"
-	@echo "make tsan       the threaded code under ThreadSanitizer (build/tsan): cli.sh and"
-	@echo "                check.sh with the tsan program; fails on any report"
+	@echo "make tsan       the threaded code under ThreadSanitizer (build/tsan): cli.sh,"
+	@echo "                check.sh and metrics.sh with the tsan program; fails on any report"
 	@echo "make valgrind   unit tests under valgrind memcheck"
 	@echo "make install    driftmon into \$$DESTDIR\$$BINDIR (\$$PREFIX/bin), its systemd unit"
 	@echo "                into \$$DESTDIR\$$UNITDIR (\$$PREFIX/lib/systemd/system)"
@@ -203,7 +205,8 @@ _asan:
 # Criterion issue 274), so the threads are exercised through the program built with
 # -fsanitize=thread: cli.sh (compare and profile: the worker threads, the profile's digest
 # thread, two CSV files read at once) and check.sh (the COPY streams, the reference thread,
-# the digest hurried and helped).  In this build a CSV file of 64 KiB or more is read by two
+# the digest hurried and helped) and metrics.sh (the metrics endpoint's HTTP thread reading
+# the loop's published snapshots).  In this build a CSV file of 64 KiB or more is read by two
 # threads, so that the two-reader path runs too.  Reports go to $(BUILD)/tsan/log.
 TSAN_DIR := $(abspath $(BUILD))/tsan
 _tsan:
@@ -211,7 +214,7 @@ _tsan:
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread -DDM_CSV_SPLIT_MIN_DEFAULT=65536" \
 	  LDFLAGS="-fsanitize=thread" $(BUILD)/tsan/driftmon $(BUILD)/tsan/dm-gen
 	@rm -rf $(TSAN_DIR)/log && mkdir -p $(TSAN_DIR)/log
-	@failed=""; for t in cli check; do \
+	@failed=""; for t in cli check metrics; do \
 	  echo "== tests/integration/$$t.sh (ThreadSanitizer)"; \
 	  TSAN_OPTIONS="log_path=$(TSAN_DIR)/log/tsan second_deadlock_stack=1" \
 	    DM_BUILD=$(TSAN_DIR) DM_DRIFTMON=$(TSAN_DIR)/driftmon bash tests/integration/$$t.sh \
@@ -221,7 +224,7 @@ _tsan:
 	  grep -h -A12 'WARNING: ThreadSanitizer' $(TSAN_DIR)/log/* >&2; \
 	  echo "ThreadSanitizer reports: the files above" >&2; exit 1; fi; \
 	if [ -n "$$failed" ]; then echo "FAILED under ThreadSanitizer:$$failed" >&2; exit 1; fi; \
-	echo "tsan: cli.sh and check.sh passed, no ThreadSanitizer report"
+	echo "tsan: cli.sh, check.sh and metrics.sh passed, no ThreadSanitizer report"
 
 _valgrind: $(UNIT) $(BIN)
 	@rm -f $(BUILD)/valgrind.*.log

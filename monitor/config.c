@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cJSON.h>
 
 #include "monitor/conninfo.h"
 #include "monitor/dataset.h"
+#include "monitor/metrics.h"
 #include "monitor/sha256.h"
 #include "stats/numfmt.h"
 
@@ -69,6 +71,7 @@ void dm_config_release(dm_config *c)
     free(c->reports_dir);
     free(c->cache_dir);
     free(c->schedule_every);
+    free(c->metrics_listen);
     dm_config_defaults(c);
 }
 
@@ -488,7 +491,7 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
 {
     static const char *const keys[] = {"columns",  "drift",    "retrain",   "model",
                                        "database", "source",   "reference", "reports",
-                                       "cache",    "schedule", NULL};
+                                       "cache",    "schedule", "metrics",   NULL};
     if (check_keys(x, root, "", keys))
         return -1;
     const cJSON *v;
@@ -589,6 +592,21 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
         if (check_keys(x, v, "schedule", k) ||
             get_string(x, v, "every", "schedule", &c->schedule_every))
             return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "metrics"))) {
+        static const char *const k[] = {"listen", NULL};
+        if (check_keys(x, v, "metrics", k) ||
+            get_string(x, v, "listen", "metrics", &c->metrics_listen))
+            return -1;
+        struct sockaddr_storage ss;
+        unsigned sslen;
+        char why[200];
+        if (c->metrics_listen &&
+            dm_metrics_parse_listen(c->metrics_listen, &ss, &sslen, why, sizeof why) != 0) {
+            char b[80];
+            show(cJSON_GetObjectItemCaseSensitive(v, "listen"), b, sizeof b);
+            return fail(x, "key \"metrics.listen\": %s: %s", b, why);
+        }
     }
     return 0;
 }

@@ -110,6 +110,9 @@ typedef struct {
      * history stays in driftmon.column_history and `driftmon history` */
     int history_runs;
     char *schedule_every;
+    /* metrics.listen: the HTTP endpoint of /metrics and /healthz (monitor/metrics.h), as
+     * dm_metrics_parse_listen checked it; NULL: off */
+    char *metrics_listen;
 } dm_config;
 
 /* The defaults: no overrides, drift_share 0.5, retrain fraction 0.5. */

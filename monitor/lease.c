@@ -52,6 +52,8 @@ int dm_lease_sweep(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigse
             if (!s->conn)
                 return -1;
         }
+        if (!serve_turn(s))
+            return -1;
         const char *p[2] = {s->o.worker, lease};
         PGresult *r = PQexecParams(
             s->conn,
@@ -179,11 +181,19 @@ static int run_batch(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sig
     t.batch = batch;
     dm_logf(DM_LOG_INFO, "claimed batch", "batch=%s queued_s=%.3f", batch, queued_s);
     renewer_set(rn, batch);
+    serve_check_begin(s);
+    double t0 = serve_mono_s();
     pthread_sigmask(SIG_UNBLOCK, intset, NULL); /* a second SIGINT ends the run at once */
     int rc =
         dm_run_check_claimed(s->conn, &s->cfg, &t, s->o.worker, &s->cache, &res, err, sizeof err);
     pthread_sigmask(SIG_BLOCK, intset, NULL);
     renewer_set(rn, NULL);
+    serve_check_end(s,
+                    rc == DM_RUN_OK
+                        ? (res.verdict.dataset_drift ? DM_METRIC_DRIFT : DM_METRIC_NO_DRIFT)
+                    : rc == DM_RUN_LOST ? -1
+                                        : DM_METRIC_FAILED,
+                    serve_mono_s() - t0);
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked batch",
                 "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "

@@ -4,6 +4,7 @@
 #include "monitor/serve.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <math.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <systemd/sd-daemon.h>
 
 #include "monitor/cli.h"
 #include "monitor/config.h"
@@ -27,6 +29,8 @@
 #include "monitor/hook.h"
 #include "monitor/lease.h"
 #include "monitor/log.h"
+#include "monitor/metrics.h"
+#include "monitor/metrics_http.h"
 #include "monitor/outbox.h"
 #include "monitor/serve_internal.h"
 #include "monitor/windows.h"
@@ -40,7 +44,10 @@ static atomic_int g_cfg_gen = 0; /* bumped when the conninfo changes */
 static void on_signal(int sig);
 static int validate_config(const dm_config *c, int64_t *every, char *err, size_t errlen);
 static void drop_conn(serve_state *s, const char *why);
-static void nap(double s, const sigset_t *waitmask);
+static void nap(serve_state *s, double secs, const sigset_t *waitmask);
+static void set_db_state(serve_state *s, bool up, const char *reason);
+static void watchdog_ping(serve_state *s);
+static bool metrics_refresh(serve_state *s);
 static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen);
 static bool ensure_conn(serve_state *s, const sigset_t *waitmask);
 static bool drain_notifies(serve_state *s);
@@ -63,6 +70,18 @@ int dm_cmd_serve(int argc, char **argv)
         return 2;
     }
     s.rng = dm_backoff_seed();
+    /* /healthz: the loop waits at most poll_s between turns; a second for the turn's work */
+    dm_metrics_hub_init(&s.hub, s.o.poll_s + 1.0);
+    static const char *const monitors[] = {"default"}; /* the one monitor of the config */
+    if (dm_metrics_model_init(&s.mm, monitors, 1) != 0) {
+        dm_cli_error("out of memory");
+        dm_config_release(&s.cfg);
+        return 1;
+    }
+    s.metrics_on = s.cfg.metrics_listen != NULL;
+    /* WATCHDOG_USEC without WATCHDOG_PID counts (sd_watchdog_enabled's rule) */
+    if (sd_watchdog_enabled(0, &s.watchdog_usec) <= 0)
+        s.watchdog_usec = 0;
 
     /* signals: blocked but inside the wait (SIGINT also inside a check) */
     sigset_t block, waitmask, intset;
@@ -89,6 +108,21 @@ int dm_cmd_serve(int argc, char **argv)
     sigaction(SIGPIPE, &ign, NULL);
 
     /* the helper threads inherit the blocked mask: signals reach the main thread */
+    dm_metrics_http *http = NULL;
+    if (s.metrics_on) {
+        unsigned port = 0;
+        (void)dm_metrics_publish(&s.hub, &s.mm); /* "database not connected" until then */
+        http = dm_metrics_http_start(s.cfg.metrics_listen, &s.hub, &port, err, sizeof err);
+        if (!http) {
+            dm_cli_error(err);
+            dm_metrics_model_release(&s.mm);
+            dm_metrics_hub_release(&s.hub);
+            dm_config_release(&s.cfg);
+            return 1;
+        }
+        dm_logf(DM_LOG_INFO, "metrics endpoint listening", "listen=%s port=%u",
+                s.cfg.metrics_listen, port);
+    }
     dm_renewer rn;
     dm_deliverer dl;
     if (dm_renewer_start(&rn, &s) != 0 || dm_deliverer_start(&dl, &s) != 0) {
@@ -109,10 +143,16 @@ int dm_cmd_serve(int argc, char **argv)
             serve_reload(&s);
         if (!s.conn && !ensure_conn(&s, &waitmask))
             break;
+        if (!serve_turn(&s))
+            continue;
         if (s.need_sweep) {
             s.need_sweep = false;
             if (dm_lease_sweep(&s, &rn, &dl, &intset) < 0)
                 continue;
+        }
+        if (!s.ready && s.conn) { /* the first connect and sweep are done */
+            s.ready = true;
+            sd_notify(0, "READY=1\nSTATUS=connected; batches swept");
         }
         if (g_stop)
             break;
@@ -132,6 +172,8 @@ int dm_cmd_serve(int argc, char **argv)
             continue;
         }
         double timeout = s.o.poll_s;
+        if (s.watchdog_usec && timeout > (double)s.watchdog_usec * (1e-6 / 3))
+            timeout = (double)s.watchdog_usec * (1e-6 / 3);
         double tw = s.next_window_at - serve_wall_s();
         if (tw < timeout)
             timeout = tw < 0 ? 0 : tw;
@@ -157,14 +199,18 @@ int dm_cmd_serve(int argc, char **argv)
             s.need_sweep = true;
     }
 
+    sd_notify(0, "STOPPING=1");
     dm_log(DM_LOG_INFO, "stopping: no run in hand");
     dm_deliverer_stop(&dl); /* first: the hook in progress is stopped at once */
     dm_renewer_stop(&rn);
     dm_renewer_join(&rn);
     dm_deliverer_join(&dl);
+    dm_metrics_http_stop(http);
     if (s.conn)
         PQfinish(s.conn);
     dm_refcache_release(&s.cache);
+    dm_metrics_model_release(&s.mm);
+    dm_metrics_hub_release(&s.hub);
     dm_config_release(&s.cfg);
     dm_log(DM_LOG_INFO, "stopped");
     return 0;
@@ -194,6 +240,151 @@ int64_t dm_serve_parse_every(const char *s)
             return (int64_t)n * units[i].secs;
         }
     return -1;
+}
+
+double serve_mono_s(void)
+{
+    return (double)dm_metrics_now_ns() * 1e-9;
+}
+
+/* The database's state as the metrics show it; reason: one line, cut. */
+static void set_db_state(serve_state *s, bool up, const char *reason)
+{
+    char r[sizeof s->mm.down_reason];
+    snprintf(r, sizeof r, "%s", up ? "" : reason && reason[0] ? reason : "unknown");
+    for (char *p = r; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    if (s->mm.database_up == up && strcmp(s->mm.down_reason, r) == 0)
+        return;
+    s->mm.database_up = up;
+    memcpy(s->mm.down_reason, r, sizeof r);
+    s->mm_dirty = true;
+    if (s->metrics_on && dm_metrics_publish(&s->hub, &s->mm) == 0)
+        s->mm_dirty = false;
+}
+
+static void watchdog_ping(serve_state *s)
+{
+    if (!s->watchdog_usec)
+        return;
+    long long now = dm_metrics_now_ns();
+    if (s->watchdog_last_ns && (double)(now - s->watchdog_last_ns) < (double)s->watchdog_usec * 250)
+        return; /* a quarter of the period has not passed */
+    s->watchdog_last_ns = now;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+/* The database's values of the metrics (metrics.h), read in one statement, and the newest
+ * run's column results when it is another run.  false when the connection was lost. */
+static bool metrics_refresh(serve_state *s)
+{
+    dm_metrics_monitor *mon = &s->mm.monitors[0];
+    PGresult *r = PQexec(
+        s->conn,
+        "SELECT (SELECT count(*) FROM driftmon.batch WHERE done_at IS NULL), o.pending, "
+        "o.delivered, o.dead, l.id, extract(epoch FROM l.finished_at)::float8, "
+        "l.share_of_drifted_columns FROM (SELECT count(*) FILTER (WHERE delivered_at IS NULL "
+        "AND dead_at IS NULL) AS pending, count(*) FILTER (WHERE delivered_at IS NOT NULL) AS "
+        "delivered, count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NOT NULL) AS "
+        "dead FROM driftmon.retrain_outbox) o LEFT JOIN LATERAL (SELECT id, finished_at, "
+        "share_of_drifted_columns FROM driftmon.run ORDER BY finished_at DESC, id DESC LIMIT "
+        "1) l ON true");
+    char m[600];
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        if (!s->refresh_failing)
+            dm_logf(DM_LOG_WARN, "could not read the metrics' values from the database",
+                    "reason=%s", serve_pq_reason(s->conn, r, m, sizeof m));
+        s->refresh_failing = true;
+        PQclear(r);
+        return !serve_conn_lost(s, "reading the metrics");
+    }
+    s->refresh_failing = false;
+    int64_t v[4];
+    for (int k = 0; k < 4; k++)
+        v[k] = strtoll(PQgetvalue(r, 0, k), NULL, 10);
+    if (mon->batches_pending != v[0]) {
+        mon->batches_pending = v[0];
+        s->mm_dirty = true;
+    }
+    for (int k = 0; k < DM_ALERT_STATES; k++)
+        if (s->mm.alerts[k] != v[k + 1]) {
+            s->mm.alerts[k] = v[k + 1];
+            s->mm_dirty = true;
+        }
+    bool has = !PQgetisnull(r, 0, 4);
+    int64_t id = has ? strtoll(PQgetvalue(r, 0, 4), NULL, 10) : 0;
+    if (has && (!mon->has_last_run || id != mon->last_run_id)) {
+        double fin = strtod(PQgetvalue(r, 0, 5), NULL);
+        double share = strtod(PQgetvalue(r, 0, 6), NULL);
+        PQclear(r);
+        char ids[24];
+        snprintf(ids, sizeof ids, "%" PRId64, id);
+        const char *p[1] = {ids};
+        r = PQexecParams(s->conn,
+                         "SELECT column_name, drift_score FROM driftmon.column_result WHERE "
+                         "run_id = $1::bigint ORDER BY seq",
+                         1, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            dm_logf(DM_LOG_WARN, "could not read the newest run's column results",
+                    "run_id=%s "
+                    "reason=%s",
+                    ids, serve_pq_reason(s->conn, r, m, sizeof m));
+            PQclear(r);
+            return !serve_conn_lost(s, "reading the metrics");
+        }
+        size_t n = (size_t)PQntuples(r);
+        const char **names = calloc(n ? n : 1, sizeof *names);
+        double *scores = calloc(n ? n : 1, sizeof *scores);
+        if (names && scores) {
+            for (size_t i = 0; i < n; i++) {
+                names[i] = PQgetvalue(r, (int)i, 0);
+                scores[i] = strtod(PQgetvalue(r, (int)i, 1), NULL);
+            }
+            if (dm_metrics_set_columns(mon, names, scores, n) == 0) {
+                mon->has_last_run = true;
+                mon->last_run_id = id;
+                mon->last_run_s = fin;
+                mon->drifted_share = share;
+                s->mm_dirty = true;
+            }
+        }
+        free(names);
+        free(scores);
+    }
+    PQclear(r);
+    return true;
+}
+
+bool serve_turn(serve_state *s)
+{
+    atomic_store(&s->hub.turn_ns, dm_metrics_now_ns());
+    watchdog_ping(s);
+    if (s->metrics_on && s->conn && !metrics_refresh(s))
+        return false;
+    if (s->metrics_on && s->mm_dirty && dm_metrics_publish(&s->hub, &s->mm) == 0)
+        s->mm_dirty = false;
+    return true;
+}
+
+void serve_check_begin(serve_state *s)
+{
+    long long now = dm_metrics_now_ns();
+    atomic_store(&s->hub.turn_ns, now);
+    atomic_store(&s->hub.check_ns, now);
+    watchdog_ping(s);
+}
+
+void serve_check_end(serve_state *s, int result, double seconds)
+{
+    atomic_store(&s->hub.check_ns, 0);
+    atomic_store(&s->hub.turn_ns, dm_metrics_now_ns());
+    watchdog_ping(s);
+    if (result < 0)
+        return;
+    s->mm.monitors[0].runs[result]++;
+    dm_metrics_observe(&s->mm, seconds);
+    s->mm_dirty = true; /* published at the next turn, with the database's values */
 }
 
 double serve_wall_s(void)
@@ -291,6 +482,7 @@ void serve_reload(serve_state *s)
         return;
     }
     bool moved = strcmp(s->cfg.conninfo ? s->cfg.conninfo : "", nc.conninfo ? nc.conninfo : "");
+    char *old_listen = s->cfg.metrics_listen ? strdup(s->cfg.metrics_listen) : NULL;
     pthread_mutex_lock(&g_cfg_mu);
     dm_config old = s->cfg;
     s->cfg = nc;
@@ -306,10 +498,16 @@ void serve_reload(serve_state *s)
             s->cfg.sha256);
     if (!s->cfg.hook)
         dm_log(DM_LOG_WARN, "retrain.hook is not set: retrain alerts stay pending");
+    if (strcmp(s->cfg.metrics_listen ? s->cfg.metrics_listen : "", old_listen ? old_listen : "") !=
+        0)
+        dm_logf(DM_LOG_WARN, "metrics.listen changed: it takes effect when the daemon restarts",
+                "listen=%s", old_listen ? old_listen : "off");
+    free(old_listen);
     if (moved && s->conn) {
         dm_log(DM_LOG_INFO, "the conninfo changed: reconnecting");
         PQfinish(s->conn);
         s->conn = NULL;
+        set_db_state(s, false, "reconnecting: the conninfo changed");
     }
 }
 
@@ -362,16 +560,28 @@ static void drop_conn(serve_state *s, const char *why)
             m[0] ? m : "-");
     PQfinish(s->conn);
     s->conn = NULL;
+    set_db_state(s, false, m[0] ? m : "the connection was lost");
 }
 
 /* Sleep up to s seconds, woken early by a signal (the only place besides the main wait where
  * the signals are unblocked). */
-static void nap(double s, const sigset_t *waitmask)
+static void nap(serve_state *s, double secs, const sigset_t *waitmask)
 {
-    struct timespec ts;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    ppoll(NULL, 0, &ts, waitmask);
+    double end = serve_mono_s() + secs;
+    for (;;) {
+        atomic_store(&s->hub.turn_ns, dm_metrics_now_ns()); /* the loop is turning */
+        watchdog_ping(s);
+        double left = end - serve_mono_s();
+        if (left <= 0 || g_stop || g_hup)
+            return;
+        if (s->watchdog_usec && left > (double)s->watchdog_usec * (1e-6 / 3))
+            left = (double)s->watchdog_usec * (1e-6 / 3);
+        struct timespec ts;
+        ts.tv_sec = (time_t)left;
+        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+        if (ppoll(NULL, 0, &ts, waitmask) < 0)
+            return; /* a signal */
+    }
 }
 
 /* LISTEN, give back this worker's leases (nothing is in hand at connect time). */
@@ -399,6 +609,7 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
         PGconn *c = dm_db_connect(s->cfg.conninfo, err, sizeof err);
         if (c && setup_conn(s, c, err, sizeof err) == 0) {
             s->conn = c;
+            set_db_state(s, true, NULL);
             s->reconnect_prev = 0;
             s->need_sweep = true;
             s->next_window_at = 0;
@@ -414,7 +625,8 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
         s->reconnect_prev = d;
         dm_logf(DM_LOG_WARN, "could not connect to the database; retrying",
                 "reason=%s retry_in_s=%.3f", err, d);
-        nap(d, waitmask);
+        set_db_state(s, false, err);
+        nap(s, d, waitmask);
     }
     return true;
 }

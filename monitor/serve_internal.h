@@ -17,6 +17,7 @@
 
 #include "monitor/config.h"
 #include "monitor/dbrun.h"
+#include "monitor/metrics.h"
 
 #define ERRLEN 1024
 #define BATCH_MAX 1001
@@ -37,6 +38,15 @@ typedef struct {
     double next_window_at; /* wall clock, seconds since the epoch */
     uint64_t rng;
     double reconnect_prev;
+    /* metrics (metrics.h): the hub's heartbeat is kept whether or not metrics.listen is
+     * set; the model is read from the database and published only when it is */
+    dm_metrics_hub hub;
+    dm_metrics_snapshot mm; /* the loop's model; main thread only */
+    bool metrics_on, mm_dirty, refresh_failing;
+    /* systemd (sd_notify): READY=1 sent; the watchdog's period (0: off) and last ping */
+    bool ready;
+    uint64_t watchdog_usec;
+    long long watchdog_last_ns;
 } serve_state;
 
 /* Set by the signal handlers: stop once no run is in hand; reload the configuration. */
@@ -62,5 +72,15 @@ bool serve_conn_lost(serve_state *s, const char *why);
 void serve_rollback_if_needed(PGconn *c);
 /* SIGHUP's reload of the configuration (serve.h). */
 void serve_reload(serve_state *s);
+/* A turn of the loop, also made before each claim and each window of a sweep: the
+ * heartbeat, the watchdog, the metrics' database values read and published (metrics.h).
+ * false when the connection was lost (dropped and logged). */
+bool serve_turn(serve_state *s);
+/* Around each check: serve_check_begin before it; serve_check_end after it with its result
+ * (DM_METRIC_DRIFT, _NO_DRIFT, _FAILED, or -1: not counted) and wall time in seconds. */
+void serve_check_begin(serve_state *s);
+void serve_check_end(serve_state *s, int result, double seconds);
+/* The monotonic clock in seconds. */
+double serve_mono_s(void);
 
 #endif

@@ -63,6 +63,10 @@ int dm_windows_sweep(serve_state *s, dm_deliverer *dl, const sigset_t *intset)
             more = true; /* let batches in between */
             break;
         }
+        if (n > 0 && !serve_turn(s)) {
+            rc = -1;
+            break;
+        }
         int64_t start = 0;
         bool found = false;
         if (next_data_window(s, from, &start, &found) != 0) {
@@ -202,9 +206,16 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
     t.since = a;
     t.until = b;
     dm_run_result res;
+    serve_check_begin(s);
+    double t0 = serve_mono_s();
     pthread_sigmask(SIG_UNBLOCK, intset, NULL);
     int rc = dm_run_check_claimed(s->conn, &s->cfg, &t, NULL, &s->cache, &res, err, sizeof err);
     pthread_sigmask(SIG_BLOCK, intset, NULL);
+    serve_check_end(s,
+                    rc == DM_RUN_OK
+                        ? (res.verdict.dataset_drift ? DM_METRIC_DRIFT : DM_METRIC_NO_DRIFT)
+                        : DM_METRIC_FAILED,
+                    serve_mono_s() - t0);
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked window",
                 "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64

@@ -45,7 +45,7 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"], "model.importance": f"{out}/importance.csv",
         "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5,
         "database.roles.owner": "o", "database.roles.daemon": "d", "database.roles.engine": "e",
-        "database.roles.auditor": "a"}
+        "database.roles.auditor": "a", "metrics.listen": "127.0.0.1:9187"}
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
