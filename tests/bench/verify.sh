@@ -139,7 +139,7 @@ ratios=()
 for r in $(seq 1 "$ROUNDS"); do
     order=("${names[@]}")
     [ $((r % 2)) = 0 ] && [ ${#names[@]} = 2 ] && order=(B A)
-    line="round $r:"
+    line="  round $r:"
     declare -A this=()
     for k in "${order[@]}"; do
         s=$(date +%s.%N)
