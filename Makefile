@@ -83,7 +83,7 @@ help:
 	@echo "make bench      benchmarks against the oracle (tests/bench)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make tsan       the threaded code under ThreadSanitizer (build/tsan): cli.sh,"
-	@echo "                check.sh and metrics.sh with the tsan program; fails on any report"
+	@echo "                check.sh, metrics.sh and verify.sh with the tsan program; fails on any report"
 	@echo "make valgrind   unit tests under valgrind memcheck"
 	@echo "make install    driftmon into \$$DESTDIR\$$BINDIR (\$$PREFIX/bin), its systemd unit"
 	@echo "                into \$$DESTDIR\$$UNITDIR (\$$PREFIX/lib/systemd/system)"
@@ -205,8 +205,9 @@ _asan:
 # Criterion issue 274), so the threads are exercised through the program built with
 # -fsanitize=thread: cli.sh (compare and profile: the worker threads, the profile's digest
 # thread, two CSV files read at once) and check.sh (the COPY streams, the reference thread,
-# the digest hurried and helped) and metrics.sh (the metrics endpoint's HTTP thread reading
-# the loop's published snapshots).  In this build a CSV file of 64 KiB or more is read by two
+# the digest hurried and helped), metrics.sh (the metrics endpoint's HTTP thread reading
+# the loop's published snapshots) and verify.sh (the documents' pass on its own thread and
+# connection while the chain is walked).  In this build a CSV file of 64 KiB or more is read by two
 # threads, so that the two-reader path runs too.  Reports go to $(BUILD)/tsan/log.
 TSAN_DIR := $(abspath $(BUILD))/tsan
 _tsan:
@@ -214,7 +215,7 @@ _tsan:
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=thread -DDM_CSV_SPLIT_MIN_DEFAULT=65536" \
 	  LDFLAGS="-fsanitize=thread" $(BUILD)/tsan/driftmon $(BUILD)/tsan/dm-gen
 	@rm -rf $(TSAN_DIR)/log && mkdir -p $(TSAN_DIR)/log
-	@failed=""; for t in cli check metrics; do \
+	@failed=""; for t in cli check metrics verify; do \
 	  echo "== tests/integration/$$t.sh (ThreadSanitizer)"; \
 	  TSAN_OPTIONS="log_path=$(TSAN_DIR)/log/tsan second_deadlock_stack=1" \
 	    DM_BUILD=$(TSAN_DIR) DM_DRIFTMON=$(TSAN_DIR)/driftmon bash tests/integration/$$t.sh \
@@ -224,7 +225,7 @@ _tsan:
 	  grep -h -A12 'WARNING: ThreadSanitizer' $(TSAN_DIR)/log/* >&2; \
 	  echo "ThreadSanitizer reports: the files above" >&2; exit 1; fi; \
 	if [ -n "$$failed" ]; then echo "FAILED under ThreadSanitizer:$$failed" >&2; exit 1; fi; \
-	echo "tsan: cli.sh, check.sh and metrics.sh passed, no ThreadSanitizer report"
+	echo "tsan: cli.sh, check.sh, metrics.sh and verify.sh passed, no ThreadSanitizer report"
 
 _valgrind: $(UNIT) $(BIN)
 	@rm -f $(BUILD)/valgrind.*.log

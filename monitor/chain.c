@@ -41,19 +41,19 @@ static bool put(dm_chain_buf *b, const void *d, size_t n)
 static const char RESULT_KINDS[] = "IITTTFFBIIIIJ";
 static const char RUN_KINDS[] = "IITSSISSHHFFBFBTTTTTTT";
 
-static int encode(const PGresult *res, int row, const char *tag, const char *kinds, dm_chain_buf *b,
+static int encode(const dm_copybin_field *f, const char *tag, const char *kinds, dm_chain_buf *b,
                   char *err, size_t errlen)
 {
     static const unsigned char null_tag = 0, value_tag = 1;
     b->len = 0;
     bool ok = put(b, tag, strlen(tag));
     for (int j = 0; ok && kinds[j]; j++) {
-        if (PQgetisnull(res, row, j)) {
+        if (f[j].len < 0) {
             ok = put(b, &null_tag, 1);
             continue;
         }
-        const unsigned char *v = (const unsigned char *)PQgetvalue(res, row, j);
-        size_t n = (size_t)PQgetlength(res, row, j);
+        const unsigned char *v = f[j].p;
+        size_t n = (size_t)f[j].len;
         size_t want = 0;
         switch (kinds[j]) {
         case 'I':
@@ -114,14 +114,37 @@ static int encode(const PGresult *res, int row, const char *tag, const char *kin
     return 0;
 }
 
+int dm_chain_result_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen)
+{
+    return encode(f, "driftmon.column_result/1", RESULT_KINDS, b, err, errlen);
+}
+
+int dm_chain_run_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen)
+{
+    return encode(f, "driftmon.run/1", RUN_KINDS, b, err, errlen);
+}
+
+static void row_fields(const PGresult *res, int row, size_t n, dm_copybin_field *f)
+{
+    for (size_t j = 0; j < n; j++) {
+        bool null = PQgetisnull(res, row, (int)j);
+        f[j].p = (const unsigned char *)PQgetvalue(res, row, (int)j);
+        f[j].len = null ? -1 : PQgetlength(res, row, (int)j);
+    }
+}
+
 int dm_chain_result_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen)
 {
-    return encode(res, row, "driftmon.column_result/1", RESULT_KINDS, b, err, errlen);
+    dm_copybin_field f[sizeof RESULT_KINDS - 1];
+    row_fields(res, row, sizeof RESULT_KINDS - 1, f);
+    return dm_chain_result_fields(f, b, err, errlen);
 }
 
 int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen)
 {
-    return encode(res, row, "driftmon.run/1", RUN_KINDS, b, err, errlen);
+    dm_copybin_field f[sizeof RUN_KINDS - 1];
+    row_fields(res, row, sizeof RUN_KINDS - 1, f);
+    return dm_chain_run_fields(f, b, err, errlen);
 }
 
 int dm_chain_link_hash(const unsigned char prev[32], const dm_chain_buf *b, unsigned char out[32])

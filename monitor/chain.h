@@ -4,7 +4,7 @@
  * `driftmon verify` trusts: nothing the database's owner can replace takes part in it).
  *
  * A link's bytes are built from one row of a binary-format result (PQexecParams with
- * resultFormat 1, or a BINARY cursor) whose columns are DM_CHAIN_RESULT_COLS or
+ * resultFormat 1, a BINARY cursor, or a binary COPY) whose columns are DM_CHAIN_RESULT_COLS or
  * DM_CHAIN_RUN_COLS, in that order; the stored prev_hash and row_hash follow as the last two
  * columns and are not part of the bytes.
  */
@@ -15,6 +15,8 @@
 #include <stddef.h>
 
 #include <libpq-fe.h>
+
+#include "monitor/copybin.h"
 
 #define DM_CHAIN_RESULT_COLS                                                                       \
     "seq, run_id, column_name, column_type, stattest, stattest_threshold, drift_score, "           \
@@ -43,6 +45,9 @@ void dm_chain_buf_release(dm_chain_buf *b);
  * memory. */
 int dm_chain_result_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
 int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
+/* The same from the fields of one binary COPY row (copybin.h) of those columns. */
+int dm_chain_result_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen);
+int dm_chain_run_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen);
 
 /* row_hash = sha256(prev || bytes).  0, or -1 (the digest failed). */
 int dm_chain_link_hash(const unsigned char prev[32], const dm_chain_buf *b, unsigned char out[32]);

@@ -15,6 +15,10 @@
  *   - each reference version's stored profile against its sha256, and each chained run's
  *     reference_sha256 against its reference's;
  *   - with --anchor FILE: every head recorded there is still a link of the same run.
+ * Every row is read in one read-only snapshot: the runs, then the result links as one binary
+ * COPY while, on a second connection in the same snapshot and a thread of its own, the
+ * documents stream in as another (each run's documents and files checked as its row
+ * arrives).  That pass's lines are printed after the chain's, so the output has one order.
  * Exit 0 intact, 4 when anything fails, 2 bad usage or input, 1 environment.
  * --export-anchor FILE appends {"run_id", "chain_head", "at"} (one JSON line, fsync'ed) when
  * everything is intact.
@@ -25,6 +29,7 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,14 +44,11 @@
 #include "monitor/config.h"
 #include "monitor/dataset.h"
 #include "monitor/db.h"
+#include "monitor/log.h"
 #include "monitor/refstore.h"
 #include "monitor/sha256.h"
 
 #define ERRLEN 1024
-#define FETCH_LINKS 10000
-#define FETCH_DOCS 16
-#define DM_XSTR(x) #x
-#define DM_STR(x) DM_XSTR(x)
 
 enum { EXIT_INTACT = 0, EXIT_ENV = 1, EXIT_USAGE = 2, EXIT_FAILED = 4 };
 
@@ -60,6 +62,10 @@ typedef struct {
     unsigned char prev[32], row[32], computed[32];
     int64_t max_result_seq; /* -1: no result link seen */
     unsigned char last_result[32];
+    /* the stored JSON document's chain_head, written by the documents pass (its thread) and
+     * read after it: 0 no document read, 1 in json_head, 2 missing or not 64 hex digits */
+    int json_head_state;
+    unsigned char json_head[32];
 } run_info;
 
 typedef struct {
@@ -69,8 +75,15 @@ typedef struct {
     int64_t found_run; /* -1: not found */
 } anchor;
 
+/* Where failures and warnings go: stdout, or the documents pass's buffer, printed after the
+ * chain's lines so that the output keeps one order. */
 typedef struct {
+    FILE *out;
     int failures, warnings;
+} sink;
+
+typedef struct {
+    sink s;
     run_info *runs;
     size_t nruns;
     anchor *anchors;
@@ -86,29 +99,29 @@ typedef struct {
     int64_t runs_from;      /* chain_head.runs_from: every run chained from there; -1: unknown */
 } verify_state;
 
-static void failf(verify_state *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warnf(verify_state *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failf(sink *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warnf(sink *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void failf(verify_state *v, const char *fmt, ...)
+static void failf(sink *k, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("FAIL ", stdout);
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
+    fputs("FAIL ", k->out);
+    vfprintf(k->out, fmt, ap);
+    fputc('\n', k->out);
     va_end(ap);
-    v->failures++;
+    k->failures++;
 }
 
-static void warnf(verify_state *v, const char *fmt, ...)
+static void warnf(sink *k, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("WARN ", stdout);
-    vfprintf(stdout, fmt, ap);
-    fputc('\n', stdout);
+    fputs("WARN ", k->out);
+    vfprintf(k->out, fmt, ap);
+    fputc('\n', k->out);
     va_end(ap);
-    v->warnings++;
+    k->warnings++;
 }
 
 static void usage(FILE *f)
@@ -240,23 +253,23 @@ static void link_seen(verify_state *v, int64_t seq, int64_t run, const char *wha
     if (!v->started) {
         /* the whole chain starts at seq 1 after 32 zero bytes; a --since walk from any link */
         if (v->expect_seq == 1 && seq != 1)
-            failf(v, "links 1..%lld are missing before %s", (long long)seq - 1, what);
+            failf(&v->s, "links 1..%lld are missing before %s", (long long)seq - 1, what);
         else if (v->expect_seq == 1 && memcmp(prev, v->expect_prev, 32) != 0)
-            failf(v, "%s: prev_hash is not 32 zero bytes, and it is the first link", what);
+            failf(&v->s, "%s: prev_hash is not 32 zero bytes, and it is the first link", what);
         v->started = true;
     } else {
         if (seq < v->expect_seq)
-            failf(v, "%s: seq %lld is used twice", what, (long long)seq);
+            failf(&v->s, "%s: seq %lld is used twice", what, (long long)seq);
         else if (seq > v->expect_seq)
-            failf(v, "links %lld..%lld are missing before %s: rows deleted",
+            failf(&v->s, "links %lld..%lld are missing before %s: rows deleted",
                   (long long)v->expect_seq, (long long)seq - 1, what);
         if (memcmp(prev, v->expect_prev, 32) != 0)
-            failf(v, "%s: prev_hash does not match the previous link's row_hash", what);
+            failf(&v->s, "%s: prev_hash does not match the previous link's row_hash", what);
     }
     if (memcmp(row, computed, 32) != 0) {
         dm_chain_hex(computed, hx);
-        failf(v, "%s does not match its row_hash (recomputed %.16s...): the row was changed", what,
-              hx);
+        failf(&v->s, "%s does not match its row_hash (recomputed %.16s...): the row was changed",
+              what, hx);
     }
     mark_anchor(v, row, run);
     memcpy(v->expect_prev, row, 32);
@@ -368,76 +381,153 @@ static int64_t since_seq(PGconn *conn, const char *since, verify_state *v)
     return from;
 }
 
-/* Walk every link from seq `from` (1: the whole chain) in seq order: the results through a
- * binary cursor, merged with the run links.  0, or -1 (environment, printed). */
+/* Run `COPY (query) TO STDOUT (FORMAT binary)` and hand each row of nfields fields to fn as it
+ * arrives, so that the server produces the next rows while this process checks one.  fn
+ * returns 0, or -1 with err set (then the rows stop; the connection is left inside the COPY).
+ * 0, or -1 with err set (the environment). */
+typedef int (*copy_row_fn)(void *ctx, const dm_copybin_field *f, char *err, size_t errlen);
+
+static int copy_rows(PGconn *conn, const char *query, size_t nfields, const char *what,
+                     copy_row_fn fn, void *ctx, char *err, size_t errlen)
+{
+    size_t qlen = strlen(query) + 64;
+    char *sql = malloc(qlen);
+    dm_copybin_field *f = calloc(nfields, sizeof *f);
+    int rc = -1;
+    if (!sql || !f) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    snprintf(sql, qlen, "COPY (%s) TO STDOUT (FORMAT binary)", query);
+    PGresult *res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_OUT) {
+        dm_db_fail(res, conn, what, err, errlen);
+        goto out;
+    }
+    PQclear(res);
+    dm_copybin_rows rows = {0, 0};
+    int more = 1;
+    while (more) {
+        char *data = NULL;
+        int n = PQgetCopyData(conn, &data, 0);
+        if (n == -1)
+            break;
+        if (n < 0) {
+            dm_db_fail(NULL, conn, what, err, errlen);
+            goto out;
+        }
+        char perr[256];
+        more = dm_copybin_row(&rows, data, (size_t)n, f, nfields, perr, sizeof perr);
+        if (more < 0)
+            snprintf(err, errlen, "%s: %s", what, perr);
+        else if (more > 0 && fn(ctx, f, err, errlen) != 0)
+            more = -1;
+        PQfreemem(data);
+        if (more < 0)
+            goto out;
+    }
+    if (rows.state != 2) {
+        snprintf(err, errlen, "%s: the COPY ended without its trailer", what);
+        goto out;
+    }
+    char *rest = NULL;
+    if (PQgetCopyData(conn, &rest, 0) != -1) {
+        PQfreemem(rest);
+        snprintf(err, errlen, "%s: data after the COPY's trailer", what);
+        goto out;
+    }
+    res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        dm_db_fail(res, conn, what, err, errlen);
+        goto out;
+    }
+    PQclear(res);
+    rc = 0;
+out:
+    free(sql);
+    free(f);
+    return rc;
+}
+
+/* The walk's position among the run links while the result links stream in. */
+typedef struct {
+    verify_state *v;
+    run_info **rl;
+    size_t nlinks, next;
+    dm_chain_buf b;
+} walk_ctx;
+
+static int result_link(void *ctx, const dm_copybin_field *f, char *err, size_t errlen)
+{
+    walk_ctx *w = ctx;
+    verify_state *v = w->v;
+    if (f[0].len != 8 || f[1].len != 8) {
+        snprintf(err, errlen,
+                 "could not read driftmon.column_result: a link's seq or run_id is "
+                 "not a bigint");
+        return -1;
+    }
+    int64_t seq = be64((const char *)f[0].p), run = be64((const char *)f[1].p);
+    while (w->next < w->nlinks && w->rl[w->next]->seq < seq)
+        run_link(v, w->rl[w->next++]);
+    /* hashes taken out (constraints dropped): compare against nothing, as for a run link */
+    unsigned char prev[32], row[32], computed[32];
+    bool hashes = f[13].len == 32 && f[14].len == 32;
+    memset(prev, 0xff, 32);
+    memset(row, 0xff, 32);
+    if (hashes) {
+        memcpy(prev, f[13].p, 32);
+        memcpy(row, f[14].p, 32);
+    }
+    if (dm_chain_result_fields(f, &w->b, err, errlen) != 0 ||
+        dm_chain_link_hash(prev, &w->b, computed) != 0) {
+        if (!*err)
+            snprintf(err, errlen, "could not compute a link's sha256");
+        return -1;
+    }
+    char name[DM_SHOWN_LEN], what[DM_SHOWN_LEN + 128];
+    dm_show_value((const char *)f[2].p, f[2].len < 0 ? 0 : (size_t)f[2].len, name, sizeof name);
+    snprintf(what, sizeof what, "run %lld column \"%s\" (driftmon.column_result, seq %lld)",
+             (long long)run, name, (long long)seq);
+    link_seen(v, seq, run, what, prev, row, computed);
+    run_info *r = find_run(v, run);
+    if (!r) {
+        failf(&v->s, "%s belongs to run %lld, which is not in driftmon.run", what, (long long)run);
+    } else if (seq > r->max_result_seq) {
+        r->max_result_seq = seq;
+        memcpy(r->last_result, row, 32);
+    }
+    return 0;
+}
+
+/* Walk every link from seq `from` (1: the whole chain) in seq order: the results as one
+ * binary COPY, merged with the run links.  0, or -1 (environment, printed). */
 static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
 {
-    char err[ERRLEN], sql[512];
-    size_t nlinks = 0;
-    run_info **rl = calloc(v->nruns + 1, sizeof *rl);
-    if (!rl) {
+    char err[ERRLEN] = "", sql[512];
+    walk_ctx w = {v, calloc(v->nruns + 1, sizeof *w.rl), 0, 0, {0}};
+    if (!w.rl) {
         dm_cli_error("out of memory");
         return -1;
     }
     for (size_t i = 0; i < v->nruns; i++)
         if (v->runs[i].seq >= from && v->runs[i].seq > 0)
-            rl[nlinks++] = &v->runs[i];
-    qsort(rl, nlinks, sizeof *rl, cmp_run_seq);
-    size_t next = 0;
+            w.rl[w.nlinks++] = &v->runs[i];
+    qsort(w.rl, w.nlinks, sizeof *w.rl, cmp_run_seq);
     v->expect_seq = from;
     memset(v->expect_prev, 0, 32);
     snprintf(sql, sizeof sql,
-             "DECLARE dm_links BINARY NO SCROLL CURSOR FOR SELECT " DM_CHAIN_RESULT_COLS
+             "SELECT " DM_CHAIN_RESULT_COLS
              " FROM driftmon.audit_column_result WHERE seq >= %lld ORDER BY seq",
              (long long)from);
-    int rc =
-        dm_db_exec(conn, sql, 0, NULL, "could not read driftmon.column_result", err, sizeof err);
-    dm_chain_buf b = {0};
-    while (rc == 0) {
-        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_LINKS) " FROM dm_links");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = dm_db_fail(res, conn, "could not read driftmon.column_result", err, sizeof err);
-            break;
-        }
-        int n = PQntuples(res);
-        for (int i = 0; i < n && rc == 0; i++) {
-            int64_t seq = be64(PQgetvalue(res, i, 0)), run = be64(PQgetvalue(res, i, 1));
-            while (next < nlinks && rl[next]->seq < seq)
-                run_link(v, rl[next++]);
-            unsigned char prev[32], row[32], computed[32];
-            memcpy(prev, PQgetvalue(res, i, 13), 32);
-            memcpy(row, PQgetvalue(res, i, 14), 32);
-            if (dm_chain_result_bytes(res, i, &b, err, sizeof err) != 0 ||
-                dm_chain_link_hash(prev, &b, computed) != 0) {
-                rc = -1;
-                break;
-            }
-            char name[DM_SHOWN_LEN], what[DM_SHOWN_LEN + 128];
-            dm_show_value(PQgetvalue(res, i, 2), (size_t)PQgetlength(res, i, 2), name, sizeof name);
-            snprintf(what, sizeof what, "run %lld column \"%s\" (driftmon.column_result, seq %lld)",
-                     (long long)run, name, (long long)seq);
-            link_seen(v, seq, run, what, prev, row, computed);
-            run_info *r = find_run(v, run);
-            if (!r) {
-                failf(v, "%s belongs to run %lld, which is not in driftmon.run", what,
-                      (long long)run);
-            } else if (seq > r->max_result_seq) {
-                r->max_result_seq = seq;
-                memcpy(r->last_result, row, 32);
-            }
-        }
-        PQclear(res);
-        if (n < FETCH_LINKS)
-            break;
-    }
-    while (rc == 0 && next < nlinks)
-        run_link(v, rl[next++]);
-    dm_chain_buf_release(&b);
-    free(rl);
+    int rc = copy_rows(conn, sql, DM_CHAIN_RESULT_NCOLS, "could not read driftmon.column_result",
+                       result_link, &w, err, sizeof err);
+    while (rc == 0 && w.next < w.nlinks)
+        run_link(v, w.rl[w.next++]);
+    dm_chain_buf_release(&w.b);
+    free(w.rl);
     if (rc != 0)
         dm_cli_error(err);
-    else
-        dm_db_exec(conn, "CLOSE dm_links", 0, NULL, NULL, NULL, 0);
     return rc;
 }
 
@@ -453,7 +543,7 @@ static int check_head(PGconn *conn, verify_state *v)
         return -1;
     }
     if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != 32) {
-        failf(v, "driftmon.chain_head holds %d rows instead of one", PQntuples(res));
+        failf(&v->s, "driftmon.chain_head holds %d rows instead of one", PQntuples(res));
     } else {
         int64_t seq = be64(PQgetvalue(res, 0, 0));
         if (!PQgetisnull(res, 0, 2) && PQgetlength(res, 0, 2) == 8)
@@ -463,7 +553,7 @@ static int check_head(PGconn *conn, verify_state *v)
         static const unsigned char zero[32];
         const unsigned char *lh = v->links ? v->last_hash : zero;
         if (seq != last || memcmp(h, lh, 32) != 0)
-            failf(v,
+            failf(&v->s,
                   "driftmon.chain_head (seq %lld) does not match the last link (seq %lld): links "
                   "removed from the end, or the head moved",
                   (long long)seq, (long long)last);
@@ -484,10 +574,10 @@ static void check_unchained(verify_state *v)
         if (!r->in_scope || r->seq > 0)
             continue;
         if (r->max_result_seq < 0)
-            failf(v, "run %lld (driftmon.run) has no link and no column results in the chain",
+            failf(&v->s, "run %lld (driftmon.run) has no link and no column results in the chain",
                   (long long)r->id);
         else if (from > 0 && r->max_result_seq >= from)
-            failf(v,
+            failf(&v->s,
                   "run %lld (driftmon.run) has no link of its own, but its results come after "
                   "runs were first chained (seq %lld): its link was removed",
                   (long long)r->id, (long long)from);
@@ -511,95 +601,104 @@ static void check_anchors(const char *path, verify_state *v)
         if (a->found_run == a->run_id)
             continue;
         if (a->found_run < 0 && (first_in_scope < 0 || a->run_id < first_in_scope)) {
-            warnf(v, "anchor \"%s\" line %d (run %lld) not checked: before --since", sp, a->line,
-                  (long long)a->run_id);
+            warnf(&v->s, "anchor \"%s\" line %d (run %lld) not checked: before --since", sp,
+                  a->line, (long long)a->run_id);
         } else if (a->found_run < 0) {
-            failf(v,
+            failf(&v->s,
                   "anchor \"%s\" line %d: head %.16s... of run %lld is not in the chain: the "
                   "history was rewritten or cut after it was taken",
                   sp, a->line, hx, (long long)a->run_id);
         } else {
-            failf(v, "anchor \"%s\" line %d: head %.16s... is a link of run %lld, not of run %lld",
-                  sp, a->line, hx, (long long)a->found_run, (long long)a->run_id);
+            failf(&v->s,
+                  "anchor \"%s\" line %d: head %.16s... is a link of run %lld, not of run %lld", sp,
+                  a->line, hx, (long long)a->found_run, (long long)a->run_id);
         }
     }
 }
 
-/* ---- documents and files -----------------------------------------------------------------------
- */
+/* ---- documents and files: a pass of its own, on a second connection in the same snapshot
+ * and on a thread of its own while the chain is walked (one core produces the documents in
+ * the server while the other walks the chain); on the main connection after the walk when
+ * a second one cannot be had. ------------------------------------------------------------ */
+
+typedef struct {
+    verify_state *v; /* runs: only their json_head fields are written here */
+    PGconn *conn;
+    const char *since, *dir;
+    sink s;
+    char *text; /* s.out's buffer (open_memstream) */
+    size_t text_len;
+    size_t docs, files;
+    int rc;
+    char err[ERRLEN];
+} docs_pass;
 
 /* A file of reports.dir against the recorded sha256: missing a warning, changed a failure. */
-static void check_file(verify_state *v, const char *dir, int64_t run, const char *ext,
-                       const char *sha, size_t *files)
+static void check_file(docs_pass *d, int64_t run, const char *ext, const char *sha)
 {
     char path[4200], hex[65], sp[DM_SHOWN_LEN];
-    snprintf(path, sizeof path, "%s/run-%lld.%s", dir, (long long)run, ext);
+    snprintf(path, sizeof path, "%s/run-%lld.%s", d->dir, (long long)run, ext);
     dm_show_value(path, strlen(path), sp, sizeof sp);
     if (access(path, F_OK) != 0) {
-        warnf(v, "run %lld: report file \"%s\" is missing", (long long)run, sp);
+        warnf(&d->s, "run %lld: report file \"%s\" is missing", (long long)run, sp);
         return;
     }
-    (*files)++;
+    d->files++;
     if (dm_sha256_file(path, hex) != 0)
-        failf(v, "run %lld: report file \"%s\" cannot be read: %s", (long long)run, sp,
+        failf(&d->s, "run %lld: report file \"%s\" cannot be read: %s", (long long)run, sp,
               strerror(errno));
     else if (strcmp(hex, sha) != 0)
-        failf(v,
+        failf(&d->s,
               "run %lld: report file \"%s\" does not match the run's recorded sha256 (%.16s... "
               "recorded, %.16s... file): the file was changed",
               (long long)run, sp, sha, hex);
 }
 
 /* One stored document against its recorded sha256. */
-static void check_doc(verify_state *v, const run_info *r, PGresult *res, int i, int col,
-                      const char *what, const char *column, bool has_sha, const char *sha)
+static void check_doc(docs_pass *d, const run_info *r, const dm_copybin_field *f, const char *what,
+                      const char *column, bool has_sha, const char *sha)
 {
-    if (PQgetisnull(res, i, col)) {
+    if (f->len < 0) {
         /* documents were kept from 005 (HTML) and 009 (JSON): a chained run has both */
         if (r->seq > 0)
-            failf(v, "run %lld: the stored %s document (driftmon.run.%s) is missing",
+            failf(&d->s, "run %lld: the stored %s document (driftmon.run.%s) is missing",
                   (long long)r->id, what, column);
         return;
     }
+    d->docs++;
     char hex[65];
-    dm_sha256_hex(PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col), hex);
+    dm_sha256_hex(f->p, (size_t)f->len, hex);
     if (!has_sha)
-        failf(v, "run %lld: the stored %s document (driftmon.run.%s) has no recorded sha256",
+        failf(&d->s, "run %lld: the stored %s document (driftmon.run.%s) has no recorded sha256",
               (long long)r->id, what, column);
     else if (strcmp(hex, sha) != 0)
-        failf(v,
+        failf(&d->s,
               "run %lld: the stored %s document (driftmon.run.%s) does not match its sha256 "
               "(%.16s... recorded, %.16s... stored): it was changed",
               (long long)r->id, what, column, sha, hex);
 }
 
-/* The stored JSON document's chain_head, and the jsonb the hook is sent, against it. */
-static void check_json(verify_state *v, const run_info *r, PGresult *res, int i)
+/* The stored JSON document's chain_head (kept for check_json_heads), and the jsonb the hook
+ * is sent (rep, its text form) against the document. */
+static void check_json(docs_pass *d, run_info *r, const dm_copybin_field *doc_f,
+                       const dm_copybin_field *rep_f)
 {
-    if (PQgetisnull(res, i, 2))
+    if (doc_f->len < 0)
         return;
-    cJSON *doc = cJSON_Parse(PQgetvalue(res, i, 2));
+    cJSON *doc = cJSON_ParseWithLength((const char *)doc_f->p, (size_t)doc_f->len);
     if (!doc) {
-        failf(v, "run %lld: the stored JSON document (driftmon.run.report_json_doc) is not JSON",
+        failf(&d->s,
+              "run %lld: the stored JSON document (driftmon.run.report_json_doc) is not JSON",
               (long long)r->id);
         return;
     }
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(doc, "chain_head");
-    unsigned char head[32];
-    if (r->seq > 0 && r->max_result_seq > 0) {
-        char want[65];
-        dm_chain_hex(r->last_result, want);
-        if (!cJSON_IsString(h) || dm_chain_unhex(h->valuestring, head) != 0)
-            failf(v, "run %lld: the stored JSON document has no chain_head", (long long)r->id);
-        else if (memcmp(head, r->last_result, 32) != 0)
-            failf(v,
-                  "run %lld: the JSON document's chain_head %.16s... is not the chain after the "
-                  "run's results (%.16s...)",
-                  (long long)r->id, h->valuestring, want);
-    }
-    cJSON *rep = PQgetisnull(res, i, 4) ? NULL : cJSON_Parse(PQgetvalue(res, i, 4));
+    r->json_head_state =
+        cJSON_IsString(h) && dm_chain_unhex(h->valuestring, r->json_head) == 0 ? 1 : 2;
+    cJSON *rep =
+        rep_f->len < 0 ? NULL : cJSON_ParseWithLength((const char *)rep_f->p, (size_t)rep_f->len);
     if (!rep || !cJSON_Compare(doc, rep, 1))
-        failf(v,
+        failf(&d->s,
               "run %lld: driftmon.run.report (what the retrain hook is sent) differs from the "
               "stored JSON document",
               (long long)r->id);
@@ -607,43 +706,106 @@ static void check_json(verify_state *v, const run_info *r, PGresult *res, int i)
     cJSON_Delete(doc);
 }
 
-static int check_documents(PGconn *conn, const char *since, const char *dir, verify_state *v,
-                           size_t *docs, size_t *files)
+/* One run's documents (id, report_html_doc, report_json_doc, report::text) and files. */
+static int run_documents(void *ctx, const dm_copybin_field *f, char *err, size_t errlen)
+{
+    docs_pass *d = ctx;
+    if (f[0].len != 8) {
+        snprintf(err, errlen, "could not read driftmon.run: an id of %d bytes", (int)f[0].len);
+        return -1;
+    }
+    run_info *r = find_run(d->v, be64((const char *)f[0].p));
+    if (!r)
+        return 0; /* written after the runs were read: next time */
+    check_doc(d, r, &f[1], "HTML", "report_html_doc", r->has_sha_html, r->sha_html);
+    check_doc(d, r, &f[2], "JSON", "report_json_doc", r->has_sha_json, r->sha_json);
+    check_json(d, r, &f[2], &f[3]);
+    if (r->has_sha_html)
+        check_file(d, r->id, "html", r->sha_html);
+    if (r->has_sha_json)
+        check_file(d, r->id, "json", r->sha_json);
+    return 0;
+}
+
+/* The pass: d->rc 0, or -1 with d->err (the environment). */
+static void *documents_pass(void *arg)
+{
+    docs_pass *d = arg;
+    d->rc = -1;
+    char *lit = d->since ? PQescapeLiteral(d->conn, d->since, strlen(d->since)) : NULL;
+    if (d->since && !lit) {
+        dm_db_fail(NULL, d->conn, "could not quote --since", d->err, sizeof d->err);
+        return NULL;
+    }
+    size_t len = 256 + (lit ? strlen(lit) : 0);
+    char *sql = malloc(len);
+    if (!sql) {
+        PQfreemem(lit);
+        snprintf(d->err, sizeof d->err, "out of memory");
+        return NULL;
+    }
+    snprintf(
+        sql, len,
+        "SELECT id, report_html_doc, report_json_doc, report::text FROM driftmon.audit_run%s%s%s "
+        "ORDER BY id",
+        lit ? " WHERE finished_at >= " : "", lit ? lit : "", lit ? "::timestamptz" : "");
+    PQfreemem(lit);
+    d->rc = copy_rows(d->conn, sql, 4, "could not read driftmon.run", run_documents, d, d->err,
+                      sizeof d->err);
+    free(sql);
+    return NULL;
+}
+
+/* After the walk and the documents pass: each JSON document's chain_head against the chain
+ * after its run's results. */
+static void check_json_heads(verify_state *v)
+{
+    for (size_t i = 0; i < v->nruns; i++) {
+        const run_info *r = &v->runs[i];
+        if (r->json_head_state == 0 || r->seq <= 0 || r->max_result_seq <= 0)
+            continue;
+        char got[65], want[65];
+        dm_chain_hex(r->last_result, want);
+        dm_chain_hex(r->json_head, got);
+        if (r->json_head_state != 1)
+            failf(&v->s, "run %lld: the stored JSON document has no chain_head", (long long)r->id);
+        else if (memcmp(r->json_head, r->last_result, 32) != 0)
+            failf(&v->s,
+                  "run %lld: the JSON document's chain_head %.16s... is not the chain after the "
+                  "run's results (%.16s...)",
+                  (long long)r->id, got, want);
+    }
+}
+
+/* database.warm_backend before the COPYs (see dm_db_warm_backend_for): a run's documents,
+ * each detoasted, converted and sent, otherwise make a backend give its memory back to the
+ * kernel at every row.  Best effort. */
+static void warm(PGconn *conn, const dm_config *cfg)
 {
     char err[ERRLEN];
-    const char *p[1] = {since};
-    int rc = dm_db_exec(conn,
-                        "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
-                        "report_json_doc, seq, report::text FROM driftmon.audit_run WHERE "
-                        "$1::timestamptz IS NULL OR finished_at >= $1::timestamptz ORDER BY id",
-                        1, p, "could not read driftmon.run", err, sizeof err);
-    while (rc == 0) {
-        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_DOCS) " FROM dm_docs");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = dm_db_fail(res, conn, "could not read driftmon.run", err, sizeof err);
-            break;
-        }
-        int n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-            const run_info *r = find_run(v, strtoll(PQgetvalue(res, i, 0), NULL, 10));
-            if (!r)
-                continue; /* written after the runs were read: next time */
-            check_doc(v, r, res, i, 1, "HTML", "report_html_doc", r->has_sha_html, r->sha_html);
-            check_doc(v, r, res, i, 2, "JSON", "report_json_doc", r->has_sha_json, r->sha_json);
-            check_json(v, r, res, i);
-            *docs += (size_t)(!PQgetisnull(res, i, 1)) + (size_t)(!PQgetisnull(res, i, 2));
-            if (r->has_sha_html)
-                check_file(v, dir, r->id, "html", r->sha_html, files);
-            if (r->has_sha_json)
-                check_file(v, dir, r->id, "json", r->sha_json, files);
-        }
-        PQclear(res);
-        if (n < FETCH_DOCS)
-            break;
+    if (cfg->warm_backend && dm_db_warm_backend_for(conn, SIZE_MAX, err, sizeof err) != 0)
+        dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
+                "error=%s", err);
+}
+
+/* A second connection reading in conn's snapshot (exported by the caller into snap), with
+ * the same settings; NULL when it cannot be had (the pass then runs on conn). */
+static PGconn *second_connection(const dm_config *cfg, const char *snap)
+{
+    char err[ERRLEN];
+    PGconn *c = dm_db_connect(cfg->conninfo, err, sizeof err);
+    if (c)
+        warm(c, cfg);
+    if (c && (dm_db_begin_in_snapshot(c, snap, err, sizeof err) != 0 ||
+              dm_db_exec(c, "SET LOCAL search_path = pg_catalog, pg_temp", 0, NULL,
+                         "could not set the search_path", err, sizeof err) != 0)) {
+        PQfinish(c);
+        c = NULL;
     }
-    if (rc != 0)
-        dm_cli_error(err);
-    return rc;
+    if (!c)
+        dm_logf(DM_LOG_INFO, "no second connection: the documents are read after the chain",
+                "reason=%s", err);
+    return c;
 }
 
 /* Every reference version's stored profile against its sha256; the runs' reference_sha256
@@ -673,7 +835,7 @@ static int check_references(PGconn *conn, verify_state *v, size_t *refs)
         }
         (*refs)++;
         if (strcmp(digest, sha) != 0)
-            failf(v,
+            failf(&v->s,
                   "reference \"%s\" version %s (driftmon.reference id %lld): the stored profile "
                   "(driftmon.reference_column, reference_left_out) does not match its sha256 "
                   "(%.16s... recorded, %.16s... stored): it was changed",
@@ -681,7 +843,7 @@ static int check_references(PGconn *conn, verify_state *v, size_t *refs)
         for (size_t j = 0; j < v->nruns; j++) {
             const run_info *r = &v->runs[j];
             if (r->reference_id == id && r->in_scope && r->seq > 0 && strcmp(r->ref_sha, sha) != 0)
-                failf(v,
+                failf(&v->s,
                       "run %lld: its reference_sha256 %.16s... is not the sha256 of reference "
                       "\"%s\" version %s (%.16s...)",
                       (long long)r->id, r->ref_sha, name, PQgetvalue(res, i, 2), sha);
@@ -765,6 +927,7 @@ int dm_cmd_verify(int argc, char **argv)
     }
     verify_state v;
     memset(&v, 0, sizeof v);
+    v.s.out = stdout;
     v.first_run_link = -1;
     v.runs_from = -1;
     v.last_run = -1;
@@ -773,7 +936,11 @@ int dm_cmd_verify(int argc, char **argv)
     dm_config cfg;
     if (dm_cli_load_config(config, &cfg) != 0)
         return EXIT_USAGE;
-    PGconn *conn = NULL;
+    PGconn *conn = NULL, *conn2 = NULL;
+    docs_pass d;
+    memset(&d, 0, sizeof d);
+    pthread_t docs_thread;
+    bool threaded = false;
     if (anchor_path && read_anchors(anchor_path, &v) != 0) {
         status = EXIT_USAGE;
         goto out;
@@ -783,11 +950,25 @@ int dm_cmd_verify(int argc, char **argv)
         dm_cli_error(err);
         goto out;
     }
-    /* one snapshot for every check; only built-in functions are called (pg_catalog first) */
-    if (dm_db_exec(conn,
-                   "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
-                   "SET LOCAL search_path = pg_catalog, pg_temp",
-                   0, NULL, "could not begin the verification", err, sizeof err) != 0) {
+    warm(conn, &cfg);
+    /* one snapshot for every check, shared with the documents' connection; only built-in
+     * functions are called (pg_catalog first) */
+    static const char begin[] = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                                "SET LOCAL search_path = pg_catalog, pg_temp";
+    char snap[256];
+    bool exported = false;
+    if (dm_db_exec(conn, begin, 0, NULL, "could not begin the verification", err, sizeof err) ==
+        0) {
+        exported = dm_db_export_snapshot(conn, snap, sizeof snap) == 0;
+        /* a refused export aborts the transaction: begin again, on one connection */
+        if (!exported && (dm_db_exec(conn, "ROLLBACK", 0, NULL, "could not begin the verification",
+                                     err, sizeof err) != 0 ||
+                          dm_db_exec(conn, begin, 0, NULL, "could not begin the verification", err,
+                                     sizeof err) != 0)) {
+            dm_cli_error(err);
+            goto out;
+        }
+    } else {
         dm_cli_error(err);
         goto out;
     }
@@ -808,6 +989,22 @@ int dm_cmd_verify(int argc, char **argv)
     }
     if (load_runs(conn, since, &v) != 0)
         goto out;
+    d.v = &v;
+    d.since = since;
+    d.dir = cfg.reports_dir ? cfg.reports_dir : "reports";
+    d.s.out = stdout;
+    if (exported && (conn2 = second_connection(&cfg, snap)) != NULL) {
+        d.conn = conn2;
+        d.s.out = open_memstream(&d.text, &d.text_len);
+        threaded = d.s.out && pthread_create(&docs_thread, NULL, documents_pass, &d) == 0;
+        if (!threaded) {
+            if (d.s.out)
+                fclose(d.s.out);
+            free(d.text);
+            d.text = NULL;
+            d.s.out = stdout;
+        }
+    }
     int64_t from = 1;
     if (since) {
         from = since_seq(conn, since, &v);
@@ -821,10 +1018,25 @@ int dm_cmd_verify(int argc, char **argv)
     check_unchained(&v);
     if (anchor_path)
         check_anchors(anchor_path, &v);
-    size_t docs = 0, files = 0, refs = 0;
-    const char *dir = cfg.reports_dir ? cfg.reports_dir : "reports";
-    if (check_documents(conn, since, dir, &v, &docs, &files) != 0 ||
-        check_references(conn, &v, &refs) != 0)
+    if (threaded) {
+        pthread_join(docs_thread, NULL);
+        threaded = false;
+        fclose(d.s.out);
+        d.s.out = stdout;
+        fwrite(d.text, 1, d.text_len, stdout);
+    } else {
+        d.conn = conn;
+        documents_pass(&d);
+    }
+    v.s.failures += d.s.failures;
+    v.s.warnings += d.s.warnings;
+    if (d.rc != 0) {
+        dm_cli_error(d.err);
+        goto out;
+    }
+    check_json_heads(&v);
+    size_t refs = 0;
+    if (check_references(conn, &v, &refs) != 0)
         goto out;
     dm_db_exec(conn, "COMMIT", 0, NULL, NULL, NULL, 0);
     size_t nscope = 0;
@@ -832,14 +1044,21 @@ int dm_cmd_verify(int argc, char **argv)
         nscope += v.runs[i].in_scope;
     printf("verify: %zu links, %zu runs, %zu stored documents, %zu report files, %zu references, "
            "%zu anchors checked: %s (%d failures, %d warnings)\n",
-           v.links, nscope, docs, files, refs, v.nanchors, v.failures ? "NOT INTACT" : "intact",
-           v.failures, v.warnings);
-    status = v.failures ? EXIT_FAILED : EXIT_INTACT;
+           v.links, nscope, d.docs, d.files, refs, v.nanchors,
+           v.s.failures ? "NOT INTACT" : "intact", v.s.failures, v.s.warnings);
+    status = v.s.failures ? EXIT_FAILED : EXIT_INTACT;
     if (status == EXIT_INTACT && export_path && export_anchor(export_path, &v) != 0)
         status = EXIT_ENV;
     else if (status == EXIT_FAILED && export_path)
         fprintf(stderr, "driftmon: error: no anchor exported: the history is not intact\n");
 out:
+    if (threaded) { /* the walk failed: the documents pass still reads v.runs */
+        pthread_join(docs_thread, NULL);
+        fclose(d.s.out);
+    }
+    free(d.text);
+    if (conn2)
+        PQfinish(conn2);
     if (conn)
         PQfinish(conn);
     free(v.runs);

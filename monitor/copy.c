@@ -37,14 +37,22 @@ static int read_failed(PGresult *res, PGconn *conn, const char *table, char *err
  * block of the per-row context is mmapped and what a row frees stays under the trim
  * threshold: 1 MB up to 512 columns, at most 8 MB (ALLOCSET_DEFAULT_MAXSIZE, the largest
  * block a memory context allocates).  The value is built from copies of 8 KB and only its
- * size is sent back.  A server without glibc just builds and frees the string. */
+ * size is sent back.  A server without glibc just builds and frees the string.
+ * Rows of large values (verify's documents: each detoasted, converted and sent, several
+ * allocations of up to a document's size per row) thrash the same way: S is then at most
+ * 8 MB too, since glibc stops adjusting its thresholds above 32 MB (on 64-bit). */
 int dm_db_warm_backend(PGconn *conn, size_t ncols, char *err, size_t errlen)
+{
+    return dm_db_warm_backend_for(conn, ncols * 2048, err, errlen);
+}
+
+int dm_db_warm_backend_for(PGconn *conn, size_t bytes, char *err, size_t errlen)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
         return 0; /* a failed statement would abort the transaction the COPY reads in */
     }
     size_t copies = 128; /* x 8 KB */
-    while (copies < 1024 && copies * 8192 < ncols * 2048) {
+    while (copies < 1024 && copies * 8192 < bytes) {
         copies *= 2;
     }
     char sql[160], buf[512];

@@ -315,6 +315,113 @@ static int flush_block(dm_copybin *p, char *err, size_t errlen)
  * Parse what is complete in buf[0..len): the header, whole tuples, the trailer.  *used
  * gets the bytes consumed; an incomplete header or tuple is left for the next call.
  */
+/* The stream's header at buf: 0 with *hlen its length, 1 when incomplete, -1 (err) when it
+ * is not a binary COPY header we can read. */
+static int header_len(const unsigned char *buf, size_t len, size_t *hlen, char *err, size_t errlen)
+{
+    if (len < 19) {
+        if (len >= 1 && memcmp(buf, copy_signature, len < 11 ? len : 11) != 0) {
+            snprintf(err, errlen, "binary COPY: bad signature");
+            return -1;
+        }
+        return 1;
+    }
+    if (memcmp(buf, copy_signature, 11) != 0) {
+        snprintf(err, errlen, "binary COPY: bad signature");
+        return -1;
+    }
+    uint32_t flags = be32(buf + 11), extlen = be32(buf + 15);
+    if (flags & (UINT32_C(1) << 16)) {
+        snprintf(err, errlen, "binary COPY: rows carry OIDs (not supported)");
+        return -1;
+    }
+    if ((flags & UINT32_C(0xfffe0000)) != 0) {
+        snprintf(err, errlen, "binary COPY: unknown critical header flags 0x%08x", (unsigned)flags);
+        return -1;
+    }
+    if (extlen > INT32_MAX) {
+        snprintf(err, errlen, "binary COPY: negative header extension length");
+        return -1;
+    }
+    if (len - 19 < extlen) {
+        return 1;
+    }
+    *hlen = 19 + (size_t)extlen;
+    return 0;
+}
+
+int dm_copybin_row(dm_copybin_rows *s, const void *msg, size_t len, dm_copybin_field *fields,
+                   size_t nfields, char *err, size_t errlen)
+{
+    const unsigned char *buf = msg;
+    size_t q = 0;
+    if (s->state == 2) {
+        snprintf(err, errlen, "binary COPY: %zu bytes after the trailer", len);
+        return -1;
+    }
+    if (s->state == 0) {
+        int hrc = header_len(buf, len, &q, err, errlen);
+        if (hrc > 0) {
+            snprintf(err, errlen, "binary COPY: stream ended inside the header (%zu bytes)", len);
+            return -1;
+        }
+        if (hrc < 0) {
+            return -1;
+        }
+        s->state = 1;
+        if (q == len) {
+            snprintf(err, errlen, "binary COPY: a message holds the header and no row");
+            return -1;
+        }
+    }
+    if (len - q < 2) {
+        snprintf(err, errlen, "binary COPY: row %llu is cut short",
+                 (unsigned long long)(s->rows + 1));
+        return -1;
+    }
+    int16_t nf = (int16_t)be16(buf + q);
+    q += 2;
+    if (nf == -1) {
+        if (q != len) {
+            snprintf(err, errlen, "binary COPY: %zu bytes after the trailer", len - q);
+            return -1;
+        }
+        s->state = 2;
+        return 0;
+    }
+    if (nf < 0 || (size_t)nf != nfields) {
+        snprintf(err, errlen, "binary COPY: row %llu has %d fields, expected %zu",
+                 (unsigned long long)(s->rows + 1), (int)nf, nfields);
+        return -1;
+    }
+    for (size_t c = 0; c < nfields; c++) {
+        if (len - q < 4) {
+            snprintf(err, errlen, "binary COPY: row %llu is cut short in field %zu",
+                     (unsigned long long)(s->rows + 1), c + 1);
+            return -1;
+        }
+        int32_t flen = (int32_t)be32(buf + q);
+        q += 4;
+        if (flen < -1 || (flen > 0 && len - q < (size_t)flen)) {
+            snprintf(err, errlen, "binary COPY: row %llu field %zu: field length %d",
+                     (unsigned long long)(s->rows + 1), c + 1, (int)flen);
+            return -1;
+        }
+        fields[c].p = buf + q;
+        fields[c].len = flen;
+        if (flen > 0) {
+            q += (size_t)flen;
+        }
+    }
+    if (q != len) {
+        snprintf(err, errlen, "binary COPY: %zu bytes after row %llu in its message", len - q,
+                 (unsigned long long)(s->rows + 1));
+        return -1;
+    }
+    s->rows++;
+    return 1;
+}
+
 static int parse(dm_copybin *p, const unsigned char *buf, size_t len, size_t *used, char *err,
                  size_t errlen)
 {
@@ -323,37 +430,10 @@ static int parse(dm_copybin *p, const unsigned char *buf, size_t len, size_t *us
 
     *used = 0;
     if (p->state == 0) {
-        uint32_t flags, extlen;
-        if (len < 19) {
-            if (len >= 1 && memcmp(buf, copy_signature, len < 11 ? len : 11) != 0) {
-                snprintf(err, errlen, "binary COPY: bad signature");
-                return -1;
-            }
-            return 0;
+        int hrc = header_len(buf, len, &pos, err, errlen);
+        if (hrc != 0) {
+            return hrc < 0 ? -1 : 0;
         }
-        if (memcmp(buf, copy_signature, 11) != 0) {
-            snprintf(err, errlen, "binary COPY: bad signature");
-            return -1;
-        }
-        flags = be32(buf + 11);
-        extlen = be32(buf + 15);
-        if (flags & (UINT32_C(1) << 16)) {
-            snprintf(err, errlen, "binary COPY: rows carry OIDs (not supported)");
-            return -1;
-        }
-        if ((flags & UINT32_C(0xfffe0000)) != 0) {
-            snprintf(err, errlen, "binary COPY: unknown critical header flags 0x%08x",
-                     (unsigned)flags);
-            return -1;
-        }
-        if (extlen > INT32_MAX) {
-            snprintf(err, errlen, "binary COPY: negative header extension length");
-            return -1;
-        }
-        if (len - 19 < extlen) {
-            return 0;
-        }
-        pos = 19 + (size_t)extlen;
         p->state = 1;
         *used = pos;
     }

@@ -54,4 +54,25 @@ int dm_copybin_feed(dm_copybin *p, const void *data, size_t len, char *err, size
 /* -1 when the trailer was not seen (truncated stream) or bytes are left over. */
 int dm_copybin_finish(dm_copybin *p, char *err, size_t errlen);
 
+/*
+ * Rows of a binary COPY read one message at a time: libpq's PQgetCopyData returns one data
+ * row per call, the first one preceded by the stream's header, and then the trailer (after
+ * the header when there are no rows).  dm_copybin_row splits one such message into nfields
+ * fields pointing into msg (len -1: NULL): 1 for a row, 0 for the trailer, -1 (err) when the
+ * message is not one whole row of nfields fields or the header is bad.  Start with the
+ * state zeroed.
+ */
+typedef struct {
+    const unsigned char *p;
+    int32_t len;
+} dm_copybin_field;
+
+typedef struct {
+    int state; /* 0 header expected, 1 rows, 2 trailer seen */
+    uint64_t rows;
+} dm_copybin_rows;
+
+int dm_copybin_row(dm_copybin_rows *s, const void *msg, size_t len, dm_copybin_field *fields,
+                   size_t nfields, char *err, size_t errlen);
+
 #endif

@@ -245,3 +245,35 @@ int dm_db_time_option(PGconn *conn, const char *opt, const char *v, char *out, s
     PQclear(r);
     return 0;
 }
+
+int dm_db_export_snapshot(PGconn *conn, char *snap, size_t len)
+{
+    PGresult *r = PQexec(conn, "SELECT pg_catalog.pg_export_snapshot()");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+              (size_t)PQgetlength(r, 0, 0) < len;
+    if (ok)
+        snprintf(snap, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int dm_db_begin_in_snapshot(PGconn *conn, const char *snapshot, char *err, size_t errlen)
+{
+    if (dm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL,
+                   "could not begin the read", err, errlen) != 0)
+        return -1;
+    /* SET TRANSACTION SNAPSHOT takes no parameter: the id, quoted, is a literal */
+    char *lit = PQescapeLiteral(conn, snapshot, strlen(snapshot));
+    size_t ql = lit ? strlen(lit) + 32 : 0;
+    char *q = lit ? malloc(ql) : NULL;
+    int rc = -1;
+    if (q) {
+        snprintf(q, ql, "SET TRANSACTION SNAPSHOT %s", lit);
+        rc = dm_db_exec(conn, q, 0, NULL, "could not share the read's snapshot", err, errlen);
+    } else {
+        snprintf(err, errlen, "out of memory");
+    }
+    free(q);
+    PQfreemem(lit);
+    return rc;
+}

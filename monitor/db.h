@@ -30,6 +30,14 @@
  */
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen);
 
+/* The snapshot of conn's current transaction (begun REPEATABLE READ) for other sessions to
+ * read in: its id into snap.  0, or -1 (not exported: the id does not fit, or the server
+ * refused; the transaction may then be aborted). */
+int dm_db_export_snapshot(PGconn *conn, char *snap, size_t len);
+/* Begin a read-only REPEATABLE READ transaction on conn in an exported snapshot.  0, or -1
+ * with err. */
+int dm_db_begin_in_snapshot(PGconn *conn, const char *snapshot, char *err, size_t errlen);
+
 /*
  * Run sql for its effect (any rows are discarded): with nparams > 0 through PQexecParams,
  * $1..$nparams bound to params as text; else through PQexec, which also takes several
@@ -153,5 +161,8 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *table, const dm_db_column *
  * see copy.c).  Does nothing inside a transaction.  0, or -1 with err: the connection stays
  * usable and the COPY works without it. */
 int dm_db_warm_backend(PGconn *conn, size_t ncols, char *err, size_t errlen);
+/* The same for rows whose allocations reach `bytes` each (rounded up to a power of two,
+ * between 1 and 8 MB; SIZE_MAX: 8 MB); dm_db_warm_backend is this with 2 KB a column. */
+int dm_db_warm_backend_for(PGconn *conn, size_t bytes, char *err, size_t errlen);
 
 #endif

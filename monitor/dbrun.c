@@ -71,29 +71,6 @@ typedef struct {
 
 #define NO_CONNECTION (-9)
 
-/* Begin a read-only transaction in the given exported snapshot; false with h->err. */
-static bool import_snapshot(PGconn *c, copy_half *h)
-{
-    if (dm_db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL,
-                   "could not begin the read", h->err, sizeof h->err) != 0)
-        return false;
-    /* SET TRANSACTION SNAPSHOT takes no parameter: the id, quoted, is a literal */
-    char *lit = PQescapeLiteral(c, h->snapshot, strlen(h->snapshot));
-    size_t ql = lit ? strlen(lit) + 32 : 0;
-    char *q = lit ? malloc(ql) : NULL;
-    bool ok = q != NULL;
-    if (ok) {
-        snprintf(q, ql, "SET TRANSACTION SNAPSHOT %s", lit);
-        ok = dm_db_exec(c, q, 0, NULL, "could not share the read's snapshot", h->err,
-                        sizeof h->err) == 0;
-    } else {
-        snprintf(h->err, sizeof h->err, "out of memory");
-    }
-    free(q);
-    PQfreemem(lit);
-    return ok;
-}
-
 static void *copy_half_run(void *arg)
 {
     copy_half *h = arg;
@@ -112,7 +89,7 @@ static void *copy_half_run(void *arg)
             dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
                     "error=%s", werr);
     }
-    if (!h->snapshot || import_snapshot(c, h)) {
+    if (!h->snapshot || dm_db_begin_in_snapshot(c, h->snapshot, h->err, sizeof h->err) == 0) {
         h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
                                 &h->rows, h->err, sizeof h->err);
         /* a failed read keeps its own error */
@@ -168,12 +145,7 @@ static bool export_snapshot(PGconn *conn, char *snap, size_t len)
         dm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL, NULL, NULL,
                    0) != 0)
         return false;
-    PGresult *r = PQexec(conn, "SELECT pg_catalog.pg_export_snapshot()");
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-              (size_t)PQgetlength(r, 0, 0) < len;
-    if (ok)
-        snprintf(snap, len, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
+    bool ok = dm_db_export_snapshot(conn, snap, len) == 0;
     if (!ok)
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
     return ok;

@@ -7,7 +7,7 @@
 #
 #   REV_A, REV_B  git revisions (default: the branch's base, `git merge-base main HEAD`, and
 #                 HEAD); "." is the working tree as built in $DM_BUILD (make build first)
-#   -w            comma-separated: compare, check, serve, or all (default: compare)
+#   -w            comma-separated: compare, check, serve, verify, or all (default: compare)
 #   -r            rounds (default 5); in each, every workload runs with A and with B, every
 #                 second round B first
 #
@@ -20,6 +20,7 @@
 #   serve    tests/bench/serve.sh: latency (LATENCY_RUNS batches per round and binary,
 #            default 5) and throughput with one and two daemons (THROUGHPUT_BATCHES per
 #            round, default 30)
+#   verify   tests/bench/verify.sh: verify over RUNS runs (default 1,000) x 333 columns
 # Each prints its medians and the ratios B / A; the ratios are repeated at the end.  The
 # machine must be otherwise quiet for figures that decide anything.
 set -euo pipefail
@@ -29,7 +30,7 @@ BUILD=${DM_BUILD:-$ROOT/build}
 SHARED=${DM_SHARED:-$ROOT/../shared}
 ROUNDS=5
 WORKLOADS=compare
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while getopts "r:w:h" o; do
     case "$o" in
     r) ROUNDS=$OPTARG ;;
@@ -40,11 +41,11 @@ done
 shift $((OPTIND - 1))
 [ $# -le 2 ] || usage
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ab.sh: -r takes a whole number >= 1, got \"$ROUNDS\"" >&2; exit 2; }
-[ "$WORKLOADS" = all ] && WORKLOADS=compare,check,serve
+[ "$WORKLOADS" = all ] && WORKLOADS=compare,check,serve,verify
 for w in ${WORKLOADS//,/ }; do
     case "$w" in
-    compare | check | serve) ;;
-    *) echo "ab.sh: unknown workload \"$w\" (compare, check, serve, all)" >&2; exit 2 ;;
+    compare | check | serve | verify) ;;
+    *) echo "ab.sh: unknown workload \"$w\" (compare, check, serve, verify, all)" >&2; exit 2 ;;
     esac
 done
 REV_A=${1:-$(git merge-base main HEAD)}
@@ -90,6 +91,7 @@ for w in ${WORKLOADS//,/ }; do
     compare) /usr/bin/python3 tests/bench/compare.py "$BUILD" "$SHARED" --rounds "$ROUNDS" ;;
     check) bash tests/bench/check.sh ;;
     serve) bash tests/bench/serve.sh "${LATENCY_RUNS:-5}" "${THROUGHPUT_BATCHES:-30}" ;;
+    verify) bash tests/bench/verify.sh ;;
     esac 2>&1 | tee -a "$log"
 done
 echo "== B/A (A = $REV_A, B = $REV_B; time and latency: lower is better, throughput: higher)"

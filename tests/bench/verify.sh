@@ -10,11 +10,18 @@
 # hex noise that TOAST cannot compress away; the files run-N.html / run-N.json are written to
 # the reports directory from the stored documents.  Then verify runs ROUNDS times (default 3)
 # with --anchor (one anchor per run), and the median wall time is printed.
+#
+# The binary timed is $DM_DRIFTMON (default $DM_BUILD/driftmon).  With $DM_DRIFTMON_B set
+# too (tests/bench/ab.sh -w verify sets both), each round runs A and B on the same history,
+# B first every second round, and the medians, the ratio B/A of the medians and the per-round
+# ratios B/A are printed.  KEEP_PG=1 leaves the cluster and the history in place (their paths
+# are printed) for timing by hand.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 BUILD=${DM_BUILD:-$ROOT/build}
 DM=${DM_DRIFTMON:-$BUILD/driftmon}
+DM_B=${DM_DRIFTMON_B:-}
 RUNS=${RUNS:-1000}
 COLS=${COLS:-333}
 HTML_KB=${HTML_KB:-600}
@@ -28,7 +35,11 @@ cleanup() {
     bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
     rm -rf "$W"
 }
-trap cleanup EXIT
+if [ -n "${KEEP_PG:-}" ]; then
+    echo "cluster: $dir (bash tests/pg/cluster.sh env $dir), history and config: $W/c.json"
+else
+    trap cleanup EXIT
+fi
 trap 'exit 130' INT TERM
 pgenv=$(bash tests/pg/cluster.sh start "$dir")
 eval "$pgenv"
@@ -108,18 +119,49 @@ for i in range(0, len(parts) - 2, 3):
     open(os.path.join(d, f"run-{rid}.json"), "wb").write(parts[i + 2])
 ' "$W/reports"
 # one anchor per run: the JSON reports' heads
-for f in "$W"/reports/run-*.json; do
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"run_id": d["run_id"], "chain_head": d["chain_head"], "at": "x"}))' "$f"
-done >"$W/anchors.jsonl" 2>/dev/null || true
+python3 - "$W/reports" >"$W/anchors.jsonl" <<'EOF'
+import glob, json, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "run-*.json"))):
+    d = json.load(open(f))
+    print(json.dumps({"run_id": d["run_id"], "chain_head": d["chain_head"], "at": "x"}))
+EOF
 echo "links: $(q -c "SELECT seq FROM driftmon.chain_head"), stored documents: $(q -c "SELECT pg_size_pretty(sum(octet_length(report_html_doc) + octet_length(report_json_doc))) FROM driftmon.run")"
 
-times=()
+declare -A T M
+names=(A)
+declare -A BIN=([A]=$DM)
+if [ -n "$DM_B" ]; then
+    names=(A B)
+    BIN[B]=$DM_B
+fi
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+ratios=()
 for r in $(seq 1 "$ROUNDS"); do
-    s=$(date +%s.%N)
-    out=$("$DM" verify --config "$W/c.json" --anchor "$W/anchors.jsonl" 2>&1) || { echo "verify failed: $out" >&2; exit 1; }
-    e=$(date +%s.%N)
-    times+=("$(echo "$e - $s" | bc)")
-    echo "round $r: ${times[-1]} s: $(tail -n 1 <<<"$out")"
+    order=("${names[@]}")
+    [ $((r % 2)) = 0 ] && [ ${#names[@]} = 2 ] && order=(B A)
+    line="  round $r:"
+    declare -A this=()
+    for k in "${order[@]}"; do
+        s=$(date +%s.%N)
+        out=$(/usr/bin/time -f "%M" -o "$W/mem" "${BIN[$k]}" verify --config "$W/c.json" --anchor "$W/anchors.jsonl" 2>&1) ||
+            { echo "verify ($k) failed: $out" >&2; exit 1; }
+        e=$(date +%s.%N)
+        this[$k]=$(echo "$e - $s" | bc)
+        T[$k]+=" ${this[$k]}"
+        M[$k]+=" $(cat "$W/mem")"
+        line+=" $k ${this[$k]} s"
+    done
+    if [ -n "$DM_B" ]; then
+        ratios+=("$(echo "scale=3; ${this[B]} / ${this[A]}" | bc)")
+        line+=", B/A ${ratios[-1]}"
+    fi
+    echo "$line: $(tail -n 1 <<<"$out")"
 done
-median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((ROUNDS + 1) / 2))p")
-echo "verify over $RUNS runs x $COLS columns: median $median s (target < 10 s)"
+# shellcheck disable=SC2086 # the lists are space-separated numbers
+for k in "${names[@]}"; do
+    echo "verify over $RUNS runs x $COLS columns ($k = ${BIN[$k]}): median $(median ${T[$k]}) s, peak memory $(($(median ${M[$k]}) / 1024)) MB (target < 10 s)"
+done
+if [ -n "$DM_B" ]; then
+    # shellcheck disable=SC2086
+    echo "ratio B/A verify: time $(echo "scale=3; $(median ${T[B]}) / $(median ${T[A]})" | bc), per round ${ratios[*]} (median $(median "${ratios[@]}")), peak memory $(echo "scale=3; $(median ${M[B]}) / $(median ${M[A]})" | bc)"
+fi

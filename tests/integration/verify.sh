@@ -14,6 +14,10 @@
 #   - one byte of run-N.html in reports.dir changed: exit 4 naming the file; deleted: a warning,
 #     exit 0;
 #   - one byte of a stored reference profile changed: exit 4 naming the reference;
+#   - a run's JSON document naming another chain head (its sha256, jsonb and file following it)
+#     and another run's `report` jsonb changed: exactly those failures and the run row's link,
+#     the chain's line first (the documents are checked on a second connection in the same
+#     snapshot); a role allowed one connection: the documents are read on it, same result;
 #   - a database from before migration 009: its old rows keep verifying, new runs are chained.
 # Run from the repo root.  $DM_BUILD: the build folder (default build).
 set -u
@@ -235,6 +239,42 @@ q -d t_ref -c "SET session_replication_role = replica" \
 verify t_ref
 [ "$rc" = 4 ] && grep -q '^FAIL reference "hc" version 1 (driftmon.reference id [0-9]*): the stored profile' <<<"$out" &&
     ok "one byte of a stored reference profile changed: exit 4 naming the reference" || bad "changed profile" "exit $rc: $out"
+
+# ---- the documents pass ------------------------------------------------------------------------------------
+# run1's JSON document names another chain head, its sha256, jsonb and file made to follow it
+# (the run row's link is not recomputed); run3's `report` jsonb (not part of its link) changed.
+clone t_docs
+fake=$(printf 'ab%.0s' $(seq 32))
+q -d t_docs -c "SET session_replication_role = replica" \
+    -c "UPDATE driftmon.run SET report_json_doc = regexp_replace(report_json_doc, '(\"chain_head\":\s*\")[0-9a-f]{64}\"', '\1$fake\"') WHERE id = $run1" \
+    -c "UPDATE driftmon.run SET report_json_sha256 = encode(sha256(convert_to(report_json_doc, 'UTF8')), 'hex'), report = report_json_doc::jsonb WHERE id = $run1" \
+    -c "UPDATE driftmon.run SET report = report || '{\"extra\": 1}' WHERE id = $run3"
+mkdir -p "$W/docs"
+cp "$W"/reports/run-* "$W/docs/"
+printf '%s\n' "$(q -d t_docs -c "SELECT report_json_doc FROM driftmon.run WHERE id = $run1")" >"$W/docs/run-$run1.json"
+q -d t_docs -c "SELECT report_json_sha256 = encode(sha256(pg_read_binary_file('$W/docs/run-$run1.json')), 'hex') FROM driftmon.run WHERE id = $run1" | grep -qx t ||
+    bad "the documents pass: run-$run1.json does not match its new sha256 (the test's setup)"
+docs_expect() { # WHAT: exactly the three failures, the chain's first
+    local fails link head hook
+    fails=$(grep -c '^FAIL' <<<"$out")
+    link=$(grep -n "^FAIL run $run1 (driftmon.run, seq [0-9]*) does not match its row_hash" <<<"$out" | cut -d: -f1)
+    head=$(grep -n "^FAIL run $run1: the JSON document's chain_head ${fake:0:16}\.\.\. is not the chain after the run's results" <<<"$out" | cut -d: -f1)
+    hook=$(grep -n "^FAIL run $run3: driftmon.run.report (what the retrain hook is sent) differs from the stored JSON document" <<<"$out" | cut -d: -f1)
+    [ "$rc" = 4 ] && [ "$fails" = 3 ] && [ -n "$link" ] && [ -n "$head" ] && [ -n "$hook" ] &&
+        [ "$link" -lt "$head" ] && [ "$link" -lt "$hook" ] &&
+        [[ $out == *"6 stored documents, 6 report files"* ]] && ok "$1" || bad "$1" "exit $rc: $out"
+}
+VERIFY_REPORTS=$W/docs verify t_docs
+docs_expect "a JSON document with another chain head and a changed hook jsonb: exactly those, the run's link first"
+# a role allowed one connection: no second connection for the documents, the same checks on the first
+q -c "CREATE ROLE dm_one LOGIN CONNECTION LIMIT 1"
+q -d t_docs -c "GRANT USAGE ON SCHEMA driftmon TO dm_one" -c "GRANT SELECT ON ALL TABLES IN SCHEMA driftmon TO dm_one"
+config "$W/c_one.json" "t_docs user=dm_one" "$W/docs"
+out=$("$DM" verify --config "$W/c_one.json" 2>&1)
+rc=$?
+docs_expect "... as a role allowed one connection: the same failures"
+grep -q 'msg="no second connection: the documents are read after the chain" reason=.*too many connections' <<<"$out" &&
+    ok "... and one line says the documents were read after the chain, and why" || bad "one-connection fallback" "$out"
 
 # ---- bad input --------------------------------------------------------------------------------------------
 echo '{"run_id": 1, "chain_head": "zz"}' >"$W/bad_anchor"

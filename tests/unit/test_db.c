@@ -493,3 +493,85 @@ Test(db, copybin_malformed_numeric_is_a_bad_value)
         dm_builder_free(b);
     }
 }
+
+/* ---- dm_copybin_row: one row per message, as PQgetCopyData hands them out ------------------ */
+
+/* pg_stream cut where the server cuts its CopyData messages: the header goes with row 1,
+ * then one row per message, then the trailer.  Row lengths from the layout above: 2 + per
+ * field 4 + its bytes: (1.5, "a") 19, (NULL, NULL) 10, (NaN, "") 18, (inf, "héllo") 24,
+ * (-0.25, "NA") 20, (1.5, "a") 19; the trailer 2. */
+static const size_t msg_at[] = {0, 38, 48, 66, 90, 110, 129, 131};
+
+Test(db, copybin_row_splits_each_message)
+{
+    dm_copybin_rows s = {0, 0};
+    dm_copybin_field f[2];
+    char err[256] = "";
+    static const int32_t tlen[] = {1, -1, 0, 6, 2, 1};
+    static const char *const text[] = {"a", NULL, "", "h\xc3\xa9llo", "NA", "a"};
+    static const double x[] = {1.5, 0, NAN, INFINITY, -0.25, 1.5};
+    for (size_t m = 0; m < 6; m++) {
+        cr_assert_eq(dm_copybin_row(&s, pg_stream + msg_at[m], msg_at[m + 1] - msg_at[m], f, 2, err,
+                                    sizeof err),
+                     1, "message %zu: %s", m, err);
+        cr_assert_eq(f[1].len, tlen[m], "row %zu", m + 1);
+        if (text[m])
+            cr_assert_eq(memcmp(f[1].p, text[m], strlen(text[m])), 0, "row %zu", m + 1);
+        if (m == 1) {
+            cr_assert_eq(f[0].len, -1);
+            continue;
+        }
+        cr_assert_eq(f[0].len, 8);
+        uint64_t u = 0;
+        for (int i = 0; i < 8; i++)
+            u = u << 8 | f[0].p[i];
+        double d;
+        memcpy(&d, &u, 8);
+        cr_assert(isnan(x[m]) ? isnan(d) : d == x[m], "row %zu: %g", m + 1, d);
+    }
+    cr_assert_eq(s.rows, 6);
+    cr_assert_eq(dm_copybin_row(&s, pg_stream + 129, 2, f, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.state, 2);
+    /* nothing may follow the trailer */
+    cr_assert_eq(dm_copybin_row(&s, pg_stream + 129, 2, f, 2, err, sizeof err), -1);
+    cr_assert_not_null(strstr(err, "after the trailer"), "%s", err);
+}
+
+/* No rows: the header and the trailer in one message. */
+Test(db, copybin_row_empty_result)
+{
+    unsigned char m[21];
+    memcpy(m, pg_stream, 19);
+    m[19] = m[20] = 0xff;
+    dm_copybin_rows s = {0, 0};
+    dm_copybin_field f[2];
+    char err[256] = "";
+    cr_assert_eq(dm_copybin_row(&s, m, sizeof m, f, 2, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.rows, 0);
+}
+
+static void expect_row_error(const void *msg, size_t len, size_t nfields, bool header_seen,
+                             const char *want)
+{
+    dm_copybin_rows s = {header_seen ? 1 : 0, 0};
+    dm_copybin_field f[3];
+    char err[256] = "";
+    cr_assert_eq(dm_copybin_row(&s, msg, len, f, nfields, err, sizeof err), -1, "accepted: %s",
+                 want);
+    cr_assert_not_null(strstr(err, want), "\"%s\" not in: %s", want, err);
+}
+
+Test(db, copybin_row_refuses_what_is_not_one_whole_row)
+{
+    /* row 1 read as 3 fields */
+    expect_row_error(pg_stream, ROW2_AT, 3, false, "has 2 fields, expected 3");
+    /* row 1 cut short inside its text field, and row 1 with row 2's first bytes after it */
+    expect_row_error(pg_stream, ROW2_AT - 1, 2, false, "field 2: field length 1");
+    expect_row_error(pg_stream, ROW2_AT + 2, 2, false, "2 bytes after row 1");
+    /* a row before any header; a header alone */
+    expect_row_error(pg_stream + ROW2_AT, 10, 2, false, "bad signature");
+    expect_row_error(pg_stream, 19, 2, false, "the header and no row");
+    /* a field length below -1 */
+    unsigned char bad[10] = {0x00, 0x02, 0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff};
+    expect_row_error(bad, sizeof bad, 2, true, "field 1: field length -2");
+}
