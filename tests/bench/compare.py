@@ -179,7 +179,7 @@ def main():
         run([gen, "--shape", "bench", "--rows", str(nref), "--seed", "1", "-o", ref])
     if not os.path.exists(cur):
         run([gen, "--shape", "bench", "--rows", str(ncur), "--seed", "2", "--drifted", "10", "-o", cur])
-    t_prof, m_prof = run([dm, "profile", ref, "-o", prof])
+    t_prof, m_prof, _ = run([dm, "profile", ref, "-o", prof])
     mb = (os.path.getsize(ref) + os.path.getsize(cur)) / 1e6
     print(f"data: reference {nref} rows, current {ncur} rows, 100 columns, {mb:.0f} MB of CSV")
     print(f"profile once: {t_prof:.2f} s, {m_prof:.0f} MiB peak, profile file "
