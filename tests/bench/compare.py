@@ -17,8 +17,22 @@ two binaries are compared instead (tests/bench/ab.sh): no oracle; cold and warm 
 in every round, the order of A and B swapped from one round to the next; the medians and the
 ratios B / A are printed.
 
-Usage: compare.py BUILD_DIR SHARED_DIR [--ref-rows N] [--cur-rows N] [--rounds N]
+--model: the cost of the model's figures (issue 17) on one binary ($DM_DRIFTMON), no oracle.
+The same two files with a score column appended (`score`, a fixed logistic model on five
+numeric columns, written with 6 decimals as dm-gen --score writes its own; see add_score) and
+the model's importances (|b| x sd of each input over the reference, as dm-gen
+--importance-out, each other column 0.005).  Cold and warm, each in three forms, in every
+round, the order reversed from one round to the next:
+  plain    the files with the score column, no configuration: the score is tested as a column
+  model    the same with model.importance, model.score_column, model.decision_threshold,
+           retrain.weighted_fraction and retrain.score_psi
+  noscore  the files without the score column (the benchmark's own), no configuration
+Then the medians, and the ratios model / plain and model / noscore: of the medians, and the
+median of the per-round ratios.
+
+Usage: compare.py BUILD_DIR SHARED_DIR [--ref-rows N] [--cur-rows N] [--rounds N] [--model]
 """
+import math
 import os
 import statistics
 import subprocess
@@ -36,7 +50,7 @@ def run(cmd, stdout=subprocess.DEVNULL):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"benchmark command failed ({code}): {' '.join(cmd)}\n{err}")
-    return wall, ru.ru_maxrss / 1024.0  # MiB
+    return wall, ru.ru_maxrss / 1024.0, ru.ru_utime + ru.ru_stime  # s, MiB, CPU s
 
 
 def arg(name, default):
@@ -56,8 +70,98 @@ def rounds_of(cmds, rounds, order):
     for r in range(rounds):
         for k in order(r):
             res[k].append(run(cmds[k]))
-            print(f"  round {r + 1} {k:8s} {res[k][-1][0]:7.3f} s {res[k][-1][1]:7.0f} MiB", flush=True)
+            print(f"  round {r + 1} {k:12s} {res[k][-1][0]:7.3f} s {res[k][-1][1]:7.0f} MiB", flush=True)
     return res
+
+
+# add_score's model: logit p = B0 + sum of B[k] x (x_k - mean_k) / sd_k over these inputs (none
+# has missing values), the means and sds the reference's; B0 puts the mean p near 11 %
+SCORE_INPUTS = ("num_00", "num_08", "num_09", "num_10", "num_12")
+SCORE_B = (0.8, -0.6, 0.5, -0.4, 0.3)
+SCORE_B0 = -2.6
+OTHER_SHARE = 0.005
+
+
+def add_score(src, dst, stats=None):
+    """Write dst: src with the column `score` appended.  The inputs' (mean, sd) are stats, or
+    the src's own when None (the reference); returns them."""
+    with open(src) as f:
+        header = f.readline().rstrip("\n").split(",")
+        idx = [header.index(c) for c in SCORE_INPUTS]
+        rows = [line.rstrip("\n") for line in f]
+    xs = [[float(r.split(",")[i]) for i in idx] for r in rows]
+    if stats is None:
+        n = len(xs)
+        mean = [sum(x[k] for x in xs) / n for k in range(len(idx))]
+        sd = [math.sqrt(sum((x[k] - mean[k]) ** 2 for x in xs) / (n - 1)) for k in range(len(idx))]
+        stats = (mean, sd)
+    mean, sd = stats
+    tmp = dst + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(",".join(header) + ",score\n")
+        for r, x in zip(rows, xs):
+            z = SCORE_B0 + sum(SCORE_B[k] * (x[k] - mean[k]) / sd[k] for k in range(len(idx)))
+            f.write(f"{r},{1.0 / (1.0 + math.exp(-z)):.6f}\n")
+    os.replace(tmp, dst)
+    return stats
+
+
+def write_importance(path, header):
+    """The model's importances: |b| x sd of its standardised inputs (so |b|) as shares of what
+    the other columns (each OTHER_SHARE) leave."""
+    others = [c for c in header if c not in SCORE_INPUTS]
+    share = 1.0 - OTHER_SHARE * len(others)
+    tot = sum(abs(b) for b in SCORE_B)
+    with open(path + ".tmp", "w") as f:
+        f.write("column,importance\n")
+        for c in header:
+            v = share * abs(SCORE_B[SCORE_INPUTS.index(c)]) / tot if c in SCORE_INPUTS else OTHER_SHARE
+            f.write(f"{c},{v:.9f}\n")
+    os.replace(path + ".tmp", path)
+
+
+def ratio_lines(res, forms, base):
+    """Print the medians of each form and the ratios of the first form to the others."""
+    for w in ("cold", "warm"):
+        med = {f: statistics.median(x[0] for x in res[f"{w} {f}"]) for f in forms}
+        mem = {f: statistics.median(x[1] for x in res[f"{w} {f}"]) for f in forms}
+        cpu = {f: statistics.median(x[2] for x in res[f"{w} {f}"]) for f in forms}
+        print(f"median {w}: " + ", ".join(f"{f} {med[f]:.3f} s ({cpu[f]:.3f} CPU-s) {mem[f]:.0f} MiB"
+                                          for f in forms))
+        for f in forms[1:]:
+            per = [a[0] / b[0] for a, b in zip(res[f"{w} {base}"], res[f"{w} {f}"])]
+            print(f"ratio {w} {base}/{f}: time {med[base] / med[f]:.3f} (medians), per round "
+                  f"{' '.join(f'{x:.3f}' for x in per)} (median {statistics.median(per):.3f}); "
+                  f"CPU time {cpu[base] / cpu[f]:.3f}; peak memory {mem[base] / mem[f]:.3f}")
+
+
+def model_variant(dm, work, ref, cur, prof, nref, ncur, rounds):
+    ref_s, cur_s = os.path.join(work, f"ref{nref}_s.csv"), os.path.join(work, f"cur{ncur}_s.csv")
+    prof_s, imp = os.path.join(work, f"ref{nref}_s.dmp"), os.path.join(work, f"imp{nref}.csv")
+    if not os.path.exists(cur_s) or not os.path.exists(ref_s) or not os.path.exists(imp):
+        stats = add_score(ref, ref_s)
+        add_score(cur, cur_s, stats)
+        with open(ref) as f:
+            write_importance(imp, f.readline().rstrip("\n").split(","))
+    run([dm, "profile", ref_s, "-o", prof_s])
+    cfg = os.path.join(work, "model.json")
+    with open(cfg, "w") as f:
+        f.write('{"model": {"importance": "%s", "score_column": "score", "decision_threshold": 0.15},\n'
+                ' "retrain": {"fraction": 0.5, "weighted_fraction": 0.3, "score_psi": 0.25}}\n' % os.path.abspath(imp))
+    out = os.path.join(work, "out")
+
+    def compare(reference, current, *extra):
+        return [dm, "compare", reference, current, "--json", out + ".json", "--html", out + ".html",
+                "--quiet", *extra]
+
+    cmds = {"cold plain": compare(ref_s, cur_s), "cold model": compare(ref_s, cur_s, "--config", cfg),
+            "cold noscore": compare(ref, cur), "warm plain": compare(prof_s, cur_s),
+            "warm model": compare(prof_s, cur_s, "--config", cfg), "warm noscore": compare(prof, cur)}
+    forms = ("model", "plain", "noscore")
+    print(f"model variant: {dm}; score and importances in {cur_s}, {imp}")
+    res = rounds_of(cmds, rounds, lambda r: [f"{w} {f}" for w in ("cold", "warm")
+                                             for f in (forms if r % 2 == 0 else forms[::-1])])
+    ratio_lines(res, forms, "model")
 
 
 def main():
@@ -75,11 +179,14 @@ def main():
         run([gen, "--shape", "bench", "--rows", str(nref), "--seed", "1", "-o", ref])
     if not os.path.exists(cur):
         run([gen, "--shape", "bench", "--rows", str(ncur), "--seed", "2", "--drifted", "10", "-o", cur])
-    t_prof, m_prof = run([dm, "profile", ref, "-o", prof])
+    t_prof, m_prof, _ = run([dm, "profile", ref, "-o", prof])
     mb = (os.path.getsize(ref) + os.path.getsize(cur)) / 1e6
     print(f"data: reference {nref} rows, current {ncur} rows, 100 columns, {mb:.0f} MB of CSV")
     print(f"profile once: {t_prof:.2f} s, {m_prof:.0f} MiB peak, profile file "
           f"{os.path.getsize(prof) / 1e6:.0f} MB")
+    if "--model" in sys.argv:
+        model_variant(dm, work, ref, cur, prof, nref, ncur, rounds)
+        return
     out = os.path.join(work, "out")
 
     def compare(binary, reference):
