@@ -23,6 +23,9 @@
 /* pg_advisory_xact_lock key of `driftmon init`: the bytes of "driftmon". */
 #define DM_INIT_LOCK_KEY "7237954497483484014"
 
+/* PostgreSQL's NAMEDATALEN (64) with room to spare: a role name. */
+#define NAMEDATALEN_MAX 128
+
 static void rollback_quietly(PGconn *conn);
 static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
 static int check_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
@@ -32,6 +35,8 @@ static int apply_one(PGconn *conn, const dm_config *cfg, const dm_migration *m, 
                      char *err, size_t errlen);
 static void check_same(const dm_migration *m, const char *have);
 static int as_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
+static int join_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
+static int check_handover(PGconn *conn, const dm_config *cfg, char *err, size_t errlen);
 
 int dm_db_init(PGconn *conn, const dm_config *cfg, int *applied, char *err, size_t errlen)
 {
@@ -46,7 +51,7 @@ int dm_db_init(PGconn *conn, const dm_config *cfg, int *applied, char *err, size
                    "transaction");
         return -1;
     }
-    if (ensure_roles(conn, cfg, err, errlen) != 0)
+    if (ensure_roles(conn, cfg, err, errlen) != 0 || check_handover(conn, cfg, err, errlen) != 0)
         return -1;
     /* Cheap check first, without any lock. */
     for (size_t i = 0; i < dm_migrations_count; i++) {
@@ -301,17 +306,6 @@ static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t er
             snprintf(what, sizeof what, "could not create role \"%s\" (database.roles.%s)", name,
                      key);
             rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
-            /* an administrator with CREATEROLE (not a superuser) acts as the owner through
-             * membership: migrations run as it */
-            if (rc == 0 && r == DM_ROLE_OWNER) {
-                snprintf(sql, len, "GRANT %s TO CURRENT_USER", q);
-                const char *check = "SELECT 1 WHERE NOT (SELECT rolsuper FROM pg_catalog.pg_roles "
-                                    "WHERE rolname = current_user)";
-                PGresult *s = PQexec(conn, check);
-                if (PQresultStatus(s) == PGRES_TUPLES_OK && PQntuples(s) == 1)
-                    rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
-                PQclear(s);
-            }
             if (rc == 0)
                 dm_logf(DM_LOG_INFO, "created role", "role=%s key=database.roles.%s", name, key);
         } else {
@@ -322,7 +316,119 @@ static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t er
         if (rc != 0)
             return -1;
     }
-    return 0;
+    return join_owner(conn, cfg, err, errlen);
+}
+
+/*
+ * An administrator with CREATEROLE (not a superuser) acts as the owner through membership:
+ * it hands the schema to the owner and SETs ROLE to it for migrations.  The owner role may
+ * predate it (another database of the cluster, another administrator): it joins it then too.
+ */
+static int join_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errlen)
+{
+    const char *owner = dm_config_role(cfg, DM_ROLE_OWNER, NULL);
+    const char *p[1] = {owner};
+    char buf[1024];
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT current_user, "
+                                 "pg_catalog.pg_has_role(current_user, $1, 'MEMBER')",
+                                 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        dm_db_errf(err, errlen, "could not look up the membership of role \"%s\": %s", owner,
+                   dm_db_result_error(res, conn, buf, sizeof buf));
+        PQclear(res);
+        return -1;
+    }
+    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        PQclear(res);
+        return 0;
+    }
+    char admin[NAMEDATALEN_MAX];
+    snprintf(admin, sizeof admin, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char *q = quoted(conn, owner, err, errlen);
+    if (!q)
+        return -1;
+    size_t len = strlen(q) + 32;
+    char *sql = malloc(len);
+    int rc = -1;
+    if (sql) {
+        snprintf(sql, len, "GRANT %s TO CURRENT_USER", q);
+        char what[600];
+        snprintf(what, sizeof what,
+                 "could not make role \"%s\" a member of role \"%s\" (database.roles.owner), "
+                 "which migrations run as: run `driftmon init` as a superuser or a role with "
+                 "CREATEROLE",
+                 admin, owner);
+        rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
+        if (rc == 0)
+            dm_logf(DM_LOG_INFO, "granted the owner role to the administrator",
+                    "role=%s key=database.roles.owner member=%s", owner, admin);
+    } else {
+        dm_db_errf(err, errlen, "out of memory");
+    }
+    free(sql);
+    PQfreemem(q);
+    return rc;
+}
+
+/*
+ * Before any migration: when schema driftmon is not yet the owner's, init hands it and its
+ * objects over (011_roles.sql) or creates it (001).  Say what a non-superuser lacks for that
+ * instead of failing halfway on a permission error: membership in each current owner (objects
+ * a superuser created: a superuser must run init once), and CREATE on the database.
+ */
+static int check_handover(PGconn *conn, const dm_config *cfg, char *err, size_t errlen)
+{
+    const char *owner = dm_config_role(cfg, DM_ROLE_OWNER, NULL);
+    const char *p[1] = {owner};
+    char buf[1024];
+    /* rows: whether schema driftmon exists and is not the owner's; the current owners of it
+     * and its objects the current user cannot act as; CREATE on the database */
+    PGresult *res = PQexecParams(
+        conn,
+        "WITH n AS (SELECT oid, nspowner FROM pg_catalog.pg_namespace WHERE nspname = "
+        "'driftmon'), "
+        "o AS (SELECT nspowner AS owner FROM n "
+        "UNION SELECT relowner FROM pg_catalog.pg_class, n WHERE relnamespace = n.oid "
+        "UNION SELECT proowner FROM pg_catalog.pg_proc, n WHERE pronamespace = n.oid "
+        "UNION SELECT typowner FROM pg_catalog.pg_type, n WHERE typnamespace = n.oid) "
+        "SELECT current_user, current_database(), "
+        "NOT EXISTS (SELECT 1 FROM n WHERE pg_catalog.pg_get_userbyid(nspowner) = $1), "
+        "pg_catalog.has_database_privilege(current_database(), 'CREATE'), "
+        "(SELECT pg_catalog.string_agg(pg_catalog.format('\"%s\"', pg_catalog.pg_get_userbyid("
+        "owner)), ', ' ORDER BY 1) FROM o "
+        "WHERE pg_catalog.pg_get_userbyid(owner) <> $1 "
+        "AND NOT pg_catalog.pg_has_role(current_user, owner, 'USAGE'))",
+        1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        dm_db_errf(err, errlen, "could not read the owners of schema \"driftmon\": %s",
+                   dm_db_result_error(res, conn, buf, sizeof buf));
+        PQclear(res);
+        return -1;
+    }
+    const char *me = PQgetvalue(res, 0, 0), *db = PQgetvalue(res, 0, 1);
+    int rc = 0;
+    if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+        /* already the owner's: migrations run as it */
+    } else if (!PQgetisnull(res, 0, 4)) {
+        dm_db_errf(err, errlen,
+                   "cannot hand schema \"driftmon\" to role \"%s\" (database.roles.owner): "
+                   "it or objects in it are owned by %s, and role \"%s\" is neither a "
+                   "superuser nor a member of that role; run `driftmon init` once as a superuser "
+                   "(a database initialized before 011_roles.sql)",
+                   owner, PQgetvalue(res, 0, 4), me);
+        rc = -1;
+    } else if (strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
+        dm_db_errf(err, errlen,
+                   "cannot create or hand over schema \"driftmon\" in database \"%s\": role "
+                   "\"%s\" lacks CREATE on the database (GRANT CREATE ON DATABASE to it, or run "
+                   "`driftmon init` as a superuser)",
+                   db, me);
+        rc = -1;
+    }
+    PQclear(res);
+    return rc;
 }
 
 /* Inside a migration's transaction: the role names for the migration, and SET LOCAL ROLE to

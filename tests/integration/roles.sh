@@ -26,6 +26,7 @@ DM=${DM_DRIFTMON:-$BUILD/driftmon}
 GEN=$BUILD/dm-gen
 results_name=roles
 . tests/lib/results.sh
+. tests/lib/roles.sh
 
 dir=$(mktemp -d /tmp/dm-roles.XXXXXX)
 W=$(mktemp -d /tmp/dm-rolesw.XXXXXX)
@@ -41,23 +42,9 @@ trap 'exit 130' INT TERM
 pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
 eval "$pgenv"
 export PGOPTIONS='-c client_min_messages=warning'
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 # ---- the monitored table, written by the engine's login, read by the daemon's ------------------
-"$GEN" --rows 3000 --seed 31 -o "$W/ref.csv"
-"$GEN" --rows 1200 --seed 32 --no-target --revolving-share 0.01 --first-id 600000 \
-    --format tsv-copy --no-header -o "$W/cur.tsv"
-"$GEN" --rows 600 --seed 33 --no-target --first-id 700000 --format tsv-copy --no-header \
-    -o "$W/cur2.tsv"
-printf 'column,importance\nAMT_CREDIT,3\nAMT_ANNUITY,1\n' >"$W/importance.csv"
-chmod 0644 "$W"/*
-"$GEN" --no-target --schema apps >"$W/apps.sql"
-cols=$(sed -n 's/^ *\("[^"]*"\) .*/\1/p' "$W/apps.sql" | paste -sd, -)
-q -f "$W/apps.sql" \
-    -c "ALTER TABLE apps ADD COLUMN batch_id text DEFAULT current_setting('dm.batch', true),
-        ADD COLUMN created_at timestamptz DEFAULT '2026-01-15 12:00+00'" \
-    -c "\\copy apps ($cols) FROM '$W/cur.tsv'" -c "UPDATE apps SET batch_id = 'b1'" ||
-    { bad "could not create the monitored table"; finish; }
+roles_fixtures "$W" && roles_apps "$W" || { bad "could not create the monitored table"; finish; }
 
 cat >"$W/hook.sh" <<'EOF'
 #!/bin/sh
@@ -82,17 +69,6 @@ config "$W/c.json"
 C=(--config "$W/c.json")
 
 # ---- init creates the roles; the owner owns everything; a second init changes nothing ---------
-snapshot() { # every role of the cluster, the owner and ACL of everything in schema driftmon
-    q -c "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles
-          WHERE rolname LIKE 'driftmon%' OR rolname LIKE 'dm %'" \
-      -c "SELECT nspowner::regrole || ' ' || coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname = 'driftmon'" \
-      -c "SELECT c.relname || ' ' || c.relowner::regrole || ' ' || coalesce(c.relacl::text, '')
-          FROM pg_class c WHERE c.relnamespace = 'driftmon'::regnamespace ORDER BY c.relname" \
-      -c "SELECT p.oid::regprocedure || ' ' || p.proowner::regrole || ' ' || p.prosecdef || ' '
-                 || coalesce(p.proacl::text, '') || ' ' || coalesce(p.proconfig::text, '')
-          FROM pg_proc p WHERE p.pronamespace = 'driftmon'::regnamespace ORDER BY 1" \
-      -c "SELECT count(*) FROM pg_default_acl"
-}
 if "$DM" init "${C[@]}" 2>"$W/err"; then
     ok "driftmon init as the cluster's superuser"
 else
@@ -102,26 +78,23 @@ fi
 roles=$(q -c "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'driftmon%'")
 [ "$roles" = "driftmon_auditor:false driftmon_daemon:false driftmon_engine:false driftmon_owner:false" ] &&
     ok "init created the four NOLOGIN group roles" || bad "init created the four NOLOGIN group roles" "$roles"
-others=$(q 2>&1 -c "SELECT coalesce(string_agg(x, ', '), 'none') FROM (
-    SELECT 'schema' AS x FROM pg_namespace WHERE nspname = 'driftmon' AND nspowner <> 'driftmon_owner'::regrole
-    UNION ALL SELECT relname FROM pg_class WHERE relnamespace = 'driftmon'::regnamespace AND relowner <> 'driftmon_owner'::regrole
-    UNION ALL SELECT proname FROM pg_proc WHERE pronamespace = 'driftmon'::regnamespace AND proowner <> 'driftmon_owner'::regrole) s")
+others=$(roles_not_owned driftmon_owner)
 [ "$others" = none ] && ok "driftmon_owner owns the schema and every object in it" ||
     bad "driftmon_owner owns the schema and every object in it" "not the owner's: $others"
-before=$(snapshot)
-if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "schema is up to date" "$W/err" && [ "$(snapshot)" = "$before" ]; then
+before=$(roles_snapshot)
+if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "schema is up to date" "$W/err" && [ "$(roles_snapshot)" = "$before" ]; then
     ok "a second init checks and changes nothing"
 else
-    bad "a second init checks and changes nothing" "$(cat "$W/err"; diff <(echo "$before") <(snapshot))"
+    bad "a second init checks and changes nothing" "$(cat "$W/err"; diff <(echo "$before") <(roles_snapshot))"
 fi
 
 # 011 applied again, now as the owner (init SET ROLEs to it once it owns the schema): the
 # same result
 q -c "DELETE FROM driftmon.schema_version WHERE name = '011_roles.sql'"
-if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "applied migration.*011_roles.sql" "$W/err" && [ "$(snapshot)" = "$before" ]; then
+if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "applied migration.*011_roles.sql" "$W/err" && [ "$(roles_snapshot)" = "$before" ]; then
     ok "011 applied again as the owner: nothing changes"
 else
-    bad "011 applied again as the owner: nothing changes" "$(cat "$W/err"; diff <(echo "$before") <(snapshot))"
+    bad "011 applied again as the owner: nothing changes" "$(cat "$W/err"; diff <(echo "$before") <(roles_snapshot))"
 fi
 
 # ---- login roles --------------------------------------------------------------------------------
@@ -280,11 +253,7 @@ fi
 
 # ---- a database from before 011 (as an older init left it), role names from database.roles ------
 q -d postgres -c "CREATE DATABASE old" >/dev/null
-for f in sql/0*.sql; do
-    [[ $(basename "$f") < 011 ]] || continue
-    q -d old -1 -f "$f" >/dev/null || bad "applying $f to database old"
-    q -d old -c "INSERT INTO driftmon.schema_version (name, sha256) VALUES ('$(basename "$f")', '$(sha256sum <"$f" | cut -d' ' -f1)')"
-done
+roles_pre011 old || bad "applying migrations 001-010 to database old"
 cat >"$W/named.json" <<'EOF'
 {"database": {"conninfo": "dbname=old",
               "roles": {"owner": "dm own\"er", "daemon": "dm daemon", "engine": "dm engine",
