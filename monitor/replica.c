@@ -22,8 +22,8 @@ static const char *const reason_names[DM_REPLICA_REASONS] = {
 static const char *const reason_msgs[DM_REPLICA_REASONS] = {
     "the standby did not replay up to the primary's position in time: reading on the primary",
     "could not reach the standby: reading on the primary",
-    "the server of database.read_conninfo is not a standby (not in recovery): reading on the "
-    "primary",
+    ("the server of database.read_conninfo is not a standby (not in recovery): reading on the "
+     "primary"),
     "could not read on the standby: reading again on the primary",
     "stopping while waiting for the standby: reading on the primary",
     "could not take the primary's WAL position: reading on the primary"};
@@ -227,8 +227,7 @@ PGconn *dm_replica_route(dm_replica *r, const dm_config *cfg, PGconn *primary, c
     }
 }
 
-void dm_replica_read_failed(dm_replica *r, const dm_config *cfg, const char *check,
-                            const char *err)
+void dm_replica_read_failed(dm_replica *r, const dm_config *cfg, const char *check, const char *err)
 {
     char shown[1024];
     dm_conninfo_redact(cfg->read_conninfo, err ? err : "", shown, sizeof shown);
