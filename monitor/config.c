@@ -33,6 +33,7 @@ void dm_config_defaults(dm_config *c)
     c->history_runs = DM_HISTORY_RUNS_DEFAULT;
     c->copy_streams = 1;
     c->warm_backend = true;
+    c->replica_max_wait_s = DM_REPLICA_MAX_WAIT_DEFAULT;
 }
 
 static void free_list(char **l, size_t n)
@@ -62,6 +63,7 @@ void dm_config_release(dm_config *c)
     free(c->importance_path);
     free(c->score_column);
     free(c->conninfo);
+    free(c->read_conninfo);
     for (int r = 0; r < DM_ROLE_COUNT; r++)
         free(c->roles[r]);
     free(c->source_table);
@@ -487,6 +489,24 @@ const char *dm_config_role(const dm_config *c, dm_role r, const char **key)
     return c->roles[r] ? c->roles[r] : defaults[r];
 }
 
+/* database.<key>, a libpq conninfo: neither a wrong value nor libpq's parse error is shown,
+ * either may hold a password (dm_conninfo_scrub says what is wrong in its own words). */
+static int parse_conninfo(ctx *x, const cJSON *db, const char *key, char **out)
+{
+    const cJSON *ci = cJSON_GetObjectItemCaseSensitive(db, key);
+    char why[256];
+    if (!is_null(ci) && (!cJSON_IsString(ci) || !ci->valuestring[0]))
+        return fail(x,
+                    "key \"database.%s\": expected a non-empty string (the value is not shown: "
+                    "it may hold a password)",
+                    key);
+    if (get_string(x, db, key, "database", out))
+        return -1;
+    if (*out && dm_conninfo_scrub(*out, why, sizeof why) != 0)
+        return fail(x, "key \"database.%s\": %s", key, why);
+    return 0;
+}
+
 static int parse_root(ctx *x, const cJSON *root, dm_config *c)
 {
     static const char *const keys[] = {"columns",  "drift",    "retrain",   "model",
@@ -527,19 +547,18 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "model")) && parse_model(x, v, c))
         return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
-        static const char *const k[] = {"conninfo", "copy_streams", "warm_backend", "roles", NULL};
-        const cJSON *ci = cJSON_GetObjectItemCaseSensitive(v, "conninfo");
-        char why[256];
+        static const char *const k[] = {"conninfo", "copy_streams",  "warm_backend",
+                                        "roles",    "read_conninfo", "replica_max_wait",
+                                        NULL};
         if (check_keys(x, v, "database", k))
             return -1;
-        /* neither a wrong value nor libpq's parse error is shown: either may hold a password */
-        if (!is_null(ci) && (!cJSON_IsString(ci) || !ci->valuestring[0]))
-            return fail(x, "key \"database.conninfo\": expected a non-empty string (the value is "
-                           "not shown: it may hold a password)");
-        if (get_string(x, v, "conninfo", "database", &c->conninfo))
+        if (parse_conninfo(x, v, "conninfo", &c->conninfo) ||
+            parse_conninfo(x, v, "read_conninfo", &c->read_conninfo))
             return -1;
-        if (c->conninfo && dm_conninfo_scrub(c->conninfo, why, sizeof why) != 0)
-            return fail(x, "key \"database.conninfo\": %s", why);
+        if (parse_number(x, cJSON_GetObjectItemCaseSensitive(v, "replica_max_wait"),
+                         "database.replica_max_wait", 0, DM_REPLICA_MAX_WAIT_LIMIT,
+                         &c->replica_max_wait_s))
+            return -1;
         if (parse_bool(x, cJSON_GetObjectItemCaseSensitive(v, "warm_backend"),
                        "database.warm_backend", &c->warm_backend))
             return -1;
@@ -656,9 +675,13 @@ static char *scrubbed_conninfo(const char *ci)
 /* The canonical form of a parsed configuration (root is changed). */
 static char *canonical_of(cJSON *root)
 {
+    static const char *const conninfo_keys[] = {"conninfo", "read_conninfo"};
     cJSON *db = cJSON_GetObjectItemCaseSensitive(root, "database");
-    cJSON *ci = cJSON_IsObject(db) ? cJSON_GetObjectItemCaseSensitive(db, "conninfo") : NULL;
-    if (cJSON_IsString(ci)) {
+    for (size_t k = 0; k < sizeof conninfo_keys / sizeof conninfo_keys[0]; k++) {
+        cJSON *ci =
+            cJSON_IsObject(db) ? cJSON_GetObjectItemCaseSensitive(db, conninfo_keys[k]) : NULL;
+        if (!cJSON_IsString(ci))
+            continue;
         char *shown = scrubbed_conninfo(ci->valuestring);
         cJSON *item = shown ? cJSON_CreateString(shown) : NULL;
         free(shown);

@@ -29,6 +29,10 @@
  * of about 3.5 MB for 333 columns */
 #define DM_HISTORY_RUNS_DEFAULT 60
 
+/* database.replica_max_wait when the config does not say, and its largest value (seconds) */
+#define DM_REPLICA_MAX_WAIT_DEFAULT 30.0
+#define DM_REPLICA_MAX_WAIT_LIMIT 3600.0
+
 typedef struct {
     char *name;
     int test;         /* stats_test or DM_TEST_DEFAULT */
@@ -90,6 +94,12 @@ typedef struct {
 
     /* database side (issues 3-4); NULL when absent */
     char *conninfo;
+    /* database.read_conninfo (issue 19): the streaming replica the rows of a batch or window
+     * are read on (monitor/replica.h); NULL: read on the primary.  replica_max_wait_s
+     * (database.replica_max_wait, seconds): how long a read waits for the standby's replay
+     * to pass the primary's position before it reads on the primary */
+    char *read_conninfo;
+    double replica_max_wait_s;
     /* database.copy_streams: connections a batch is read over (1, the default, or 2: a batch
      * of 256 blocks or more read as two halves of its block range) */
     int copy_streams;
@@ -132,9 +142,10 @@ int dm_config_load(const char *path, dm_config *out, char *err, size_t errlen);
  * escaped as cJSON writes them (" \\ \b \f \n \r \t, other bytes below 0x20 as \u00xx,
  * the rest as they are), true/false/null, numbers spelled as the reports spell them
  * (stats/numfmt.h: the shortest of %.15g, %.16g, %.17g that reads back exactly) -- with the
- * value of database.conninfo replaced by its scrubbed form (dm_conninfo_scrub: every option
- * libpq marks secret written ****).  It changes with every setting but holds no secret, so
- * its SHA-256 (dm_config.sha256, stored with every run) cannot test password guesses.
+ * values of database.conninfo and database.read_conninfo replaced by their scrubbed forms
+ * (dm_conninfo_scrub: every option libpq marks secret written ****).  It changes with every setting
+ * but holds no secret, so its SHA-256 (dm_config.sha256, stored with every run) cannot test
+ * password guesses.
  */
 char *dm_config_canonical(const char *text, size_t len);
 

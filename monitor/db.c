@@ -19,14 +19,24 @@ static void notice_processor(void *arg, const char *message);
 
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen)
 {
-    const char *keys[3] = {NULL, NULL, NULL};
-    const char *vals[3] = {NULL, NULL, NULL};
-    char shown[512], msg[1024], buf[1024];
+    return dm_db_connect_bounded(conninfo, 0, err, errlen);
+}
+
+PGconn *dm_db_connect_bounded(const char *conninfo, int timeout_s, char *err, size_t errlen)
+{
+    const char *keys[4] = {NULL, NULL, NULL, NULL};
+    const char *vals[4] = {NULL, NULL, NULL, NULL};
+    char shown[512], msg[1024], buf[1024], timeout[24];
     int k = 0;
     PGconn *conn;
 
     keys[k] = "fallback_application_name";
     vals[k++] = "driftmon";
+    if (timeout_s > 0) { /* before dbname: a connect_timeout of the conninfo's own wins */
+        snprintf(timeout, sizeof timeout, "%d", timeout_s);
+        keys[k] = "connect_timeout";
+        vals[k++] = timeout;
+    }
     if (conninfo != NULL && *conninfo != '\0') {
         keys[k] = "dbname";
         vals[k++] = conninfo;

@@ -29,6 +29,9 @@
  * (monitor/conninfo.h); a conninfo that libpq cannot parse is not tried.
  */
 PGconn *dm_db_connect(const char *conninfo, char *err, size_t errlen);
+/* dm_db_connect with libpq's connect_timeout set to timeout_s (> 0) unless conninfo sets
+ * its own: a host that does not answer is given up after that long. */
+PGconn *dm_db_connect_bounded(const char *conninfo, int timeout_s, char *err, size_t errlen);
 
 /* The snapshot of conn's current transaction (begun REPEATABLE READ) for other sessions to
  * read in: its id into snap.  0, or -1 (not exported: the id does not fit, or the server

@@ -745,6 +745,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     dm_db_table tbl = {NULL, NULL, NULL, 0};
     const char **skip = NULL;
     char *html = NULL, *settings = NULL;
+    dm_replica own_rep = {0}; /* a check's own, when t->replica is NULL */
+    PGconn *rconn = conn;     /* where the rows are read */
     if (!qkey) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -816,10 +818,29 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     PQclear(r);
 
     double t1 = now_s();
-    rc = dm_run_read_table(conn, cfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
+    /* the rows (and their time span, below) are read where dm_replica_route says: the
+     * batch is claimed and the run id reserved, so its rows are committed and visible here */
+    char what[2 * DM_SHOWN_LEN + 32];
+    target_name(t, what, sizeof what);
+    dm_replica *rep = t->replica;
+    if (!rep && cfg->read_conninfo) {
+        dm_replica_init(&own_rep, NULL, NULL);
+        rep = &own_rep;
+    }
+    rconn = rep ? dm_replica_route(rep, cfg, conn, what) : conn;
+    /* the read's own connections (database.copy_streams 2) go where the read goes */
+    dm_config rcfg = *cfg;
+    if (rconn != conn)
+        rcfg.conninfo = cfg->read_conninfo;
+    rc = dm_run_read_table(rconn, &rcfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
+    if (rc == DM_RUN_ENV && rconn != conn) { /* a recovery conflict, the standby gone, ... */
+        dm_replica_read_failed(rep, cfg, what, err);
+        rconn = conn;
+        rc = dm_run_read_table(conn, cfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
+    }
+    out->read_on_standby = rconn != conn;
     if (rc == DM_RUN_BAD_DATA) { /* name the batch or window whose rows could not be read */
-        char what[2 * DM_SHOWN_LEN + 32], *detail = strdup(err);
-        target_name(t, what, sizeof what);
+        char *detail = strdup(err);
         snprintf(err, errlen, "%s: %s", what, detail ? detail : "out of memory");
         free(detail);
     }
@@ -890,7 +911,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     run.ref_name = refname;
     char span[200] = "";
     if (cfg->timestamp_column)
-        time_span(conn, cfg, &tbl, where, params, nparams, span, sizeof span);
+        time_span(rconn, cfg, &tbl, where, params, nparams, span, sizeof span);
     run.cur_span = span[0] ? span : NULL;
     run.ref_sha256 = rcache->info.sha256;
     /* the JSON is rendered in the run's transaction, once the chain head is known */
@@ -917,6 +938,7 @@ out:
         char ignored_err[1024];
         ref_join(ref_th, &ref_pending, &job, rcache, &ignored, ignored_err, sizeof ignored_err);
     }
+    dm_replica_release(&own_rep);
     free(html);
     free(settings);
     free(where);

@@ -30,12 +30,16 @@
 #include "monitor/dataset.h"
 #include "monitor/db.h"
 #include "monitor/refstore.h"
+#include "monitor/replica.h"
 #include "stats/stats.h"
 
 typedef struct {
     const char *batch; /* a batch id, or NULL for a window */
     const char *since; /* window [since, until) as PostgreSQL timestamptz text */
     const char *until;
+    /* where the rows are read (monitor/replica.h): the daemon's standby connection and
+     * counters; NULL: a dm_replica of the check's own when database.read_conninfo is set */
+    dm_replica *replica;
 } dm_run_target;
 
 typedef struct {
@@ -45,6 +49,7 @@ typedef struct {
     char html[4096];
     char json[4096];
     double ref_s, read_s, compare_s, total_s; /* timings, for the logs */
+    bool read_on_standby;                     /* the rows were read on database.read_conninfo */
 } dm_run_result;
 
 /* A reference loaded once and reused by many runs (the daemon keeps one). */

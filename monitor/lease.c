@@ -179,6 +179,7 @@ static int run_batch(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sig
     dm_run_target t;
     memset(&t, 0, sizeof t);
     t.batch = batch;
+    t.replica = &s->replica;
     dm_logf(DM_LOG_INFO, "claimed batch", "batch=%s queued_s=%.3f", batch, queued_s);
     renewer_set(rn, batch);
     serve_check_begin(s);
@@ -198,11 +199,11 @@ static int run_batch(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sig
         dm_logf(DM_LOG_INFO, "checked batch",
                 "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "
                 "dataset_drift=%s retrain=%s queued_s=%.3f read_s=%.3f compare_s=%.3f "
-                "total_s=%.3f",
+                "read_on=%s total_s=%.3f",
                 batch, res.run_id, res.rows, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.dataset_drift ? "true" : "false",
                 res.verdict.retrain ? "flagged" : "no", queued_s, res.read_s, res.compare_s,
-                res.total_s);
+                res.read_on_standby ? "standby" : "primary", res.total_s);
         if (res.verdict.retrain)
             dm_deliverer_wake(dl);
         return 0;

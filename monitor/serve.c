@@ -102,6 +102,7 @@ int dm_cmd_serve(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    dm_replica_init(&s.replica, &g_stop, &waitmask); /* the wait for the standby lets stops in */
     struct sigaction ign;
     memset(&ign, 0, sizeof ign);
     ign.sa_handler = SIG_IGN;
@@ -208,6 +209,7 @@ int dm_cmd_serve(int argc, char **argv)
     dm_metrics_http_stop(http);
     if (s.conn)
         PQfinish(s.conn);
+    dm_replica_release(&s.replica);
     dm_refcache_release(&s.cache);
     dm_metrics_model_release(&s.mm);
     dm_metrics_hub_release(&s.hub);

@@ -18,6 +18,7 @@
 #include "monitor/config.h"
 #include "monitor/dbrun.h"
 #include "monitor/metrics.h"
+#include "monitor/replica.h"
 
 #define ERRLEN 1024
 #define BATCH_MAX 1001
@@ -47,6 +48,10 @@ typedef struct {
     bool ready;
     uint64_t watchdog_usec;
     long long watchdog_last_ns;
+    /* where checks read their rows (database.read_conninfo): the standby connection, used by
+     * the main thread only; its counters (standby_reads, fallbacks[reason]) are atomics any
+     * thread may read (monitor/replica.h) */
+    dm_replica replica;
 } serve_state;
 
 /* Set by the signal handlers: stop once no run is in hand; reload the configuration. */

@@ -205,6 +205,7 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
     memset(&t, 0, sizeof t);
     t.since = a;
     t.until = b;
+    t.replica = &s->replica;
     dm_run_result res;
     serve_check_begin(s);
     double t0 = serve_mono_s();
@@ -219,10 +220,10 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked window",
                 "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64
-                " columns=%zu drifted=%zu retrain=%s read_s=%.3f total_s=%.3f",
+                " columns=%zu drifted=%zu retrain=%s read_s=%.3f read_on=%s total_s=%.3f",
                 a, b, res.run_id, res.rows, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.retrain ? "flagged" : "no",
-                res.read_s, res.total_s);
+                res.read_s, res.read_on_standby ? "standby" : "primary", res.total_s);
         char id[24]; /* record_window's parameter */
         snprintf(id, sizeof id, "%" PRId64, res.run_id);
         if (res.verdict.retrain)

@@ -6,8 +6,8 @@ give:
   the JSON document re-written compactly: members and elements in the file's order, no
   whitespace; strings with " \\ \\b \\f \\n \\r \\t escaped, other characters below U+0020 as
   \\u00xx (lower-case hex), the rest as UTF-8; true, false, null; each number as the shortest of
-  %.15g, %.16g, %.17g that reads back as the same double; and database.conninfo replaced by
-  its scrubbed form: the options libpq's PQconninfoParse finds set, in libpq's order, as
+  %.15g, %.16g, %.17g that reads back as the same double; and database.conninfo and
+  database.read_conninfo each replaced by its scrubbed form: the options libpq's PQconninfoParse finds set, in libpq's order, as
   key=value separated by one blank, each secret one (a '*' in libpq's dispchar, and a dbname
   that is itself a connection string) written ****, a value quoted '...' with \\' and \\\\ when
   empty or holding a blank, a quote or a backslash; a string without '=' and without a
@@ -108,6 +108,7 @@ for path in sys.argv[1:]:
     with open(path, **ENC) as f:
         doc = json.load(f)
     db = doc.get("database")
-    if isinstance(db, dict) and isinstance(db.get("conninfo"), str):
-        db["conninfo"] = scrub(db["conninfo"])
+    for key in ("conninfo", "read_conninfo"):
+        if isinstance(db, dict) and isinstance(db.get(key), str):
+            db[key] = scrub(db[key])
     print(hashlib.sha256(canonical(doc).encode(**ENC)).hexdigest())

@@ -39,6 +39,7 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "drift.per_column_stattest_threshold": {"x": 0.05}, "drift.int_width_rule": False,
         "retrain.hook": ["/bin/true"], "retrain.notify_channel": "c", "retrain.max_attempts": 3,
         "retrain.hook_timeout": 5, "database.conninfo": "dbname=x",
+        "database.read_conninfo": "host=standby dbname=x", "database.replica_max_wait": 5,
         "database.copy_streams": 2, "database.warm_backend": True, "source.table": "t",
         "source.batch_column": "b", "source.timestamp_column": "ts", "reference.name": "r",
         "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",

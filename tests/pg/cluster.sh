@@ -9,6 +9,12 @@
 #   cluster.sh status DIR   exit 0 when running, 3 when not
 #   cluster.sh reach DIR    exit 0 when the cluster's owner can reach DIR (the part of the
 #                           path that exists); else print the directory in the way, exit 1
+#   cluster.sh standby DIR PRIMARY
+#                           a hot standby of the running cluster in PRIMARY: pg_basebackup -R
+#                           (streaming replication, WAL streamed during the copy) into DIR,
+#                           listening only on a Unix socket in DIR on its own port; start it
+#                           and print its export line.  stop, start, destroy, env and status
+#                           then work on DIR as on any cluster.
 #
 # Typical caller:
 #   dir=$(mktemp -d /tmp/dm-pg.XXXXXX)
@@ -25,21 +31,24 @@
 set -euo pipefail
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
-usage() { echo "usage: cluster.sh start|stop|destroy|env|status|reach DIR" >&2; exit 2; }
+usage() { echo "usage: cluster.sh start|stop|destroy|env|status|reach DIR | cluster.sh standby DIR PRIMARY" >&2; exit 2; }
 
-[ $# -eq 2 ] || usage
+{ [ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = standby ]; }; } || usage
 cmd=$1
-dir=$2
-[ -n "$dir" ] || usage
-case "$dir" in
-    /*) ;;
-    *) dir="$(pwd)/$dir" ;;
-esac
 # The path goes into postgresql.conf and a shell export line: keep it plain.
-case "$dir" in
-    *[!A-Za-z0-9/._+-]*) die "unsupported characters in directory \"$dir\" (use [A-Za-z0-9/._+-])" ;;
-esac
-dir=${dir%/}
+plain_dir() {
+    local d=$1
+    [ -n "$d" ] || usage
+    case "$d" in
+        /*) ;;
+        *) d="$(pwd)/$d" ;;
+    esac
+    case "$d" in
+        *[!A-Za-z0-9/._+-]*) die "unsupported characters in directory \"$d\" (use [A-Za-z0-9/._+-])" ;;
+    esac
+    echo "${d%/}"
+}
+dir=$(plain_dir "$2")
 data=$dir/data
 marker=$dir/.driftmon-cluster
 
@@ -100,6 +109,54 @@ print_env() {
     echo "export PGHOST=$dir PGPORT=$port PGDATABASE=driftmon PGUSER=postgres"
 }
 
+# A free port number: the socket file name is the only thing it names here.
+free_port() {
+    local p
+    for _ in $(seq 1 50); do
+        p=$((5500 + RANDOM % 1000))
+        if [ ! -e "$dir/.s.PGSQL.$p" ] && [ ! -e "$dir/.s.PGSQL.$p.lock" ] &&
+            [ ! -e "/tmp/.s.PGSQL.$p" ] && [ ! -e "/var/run/postgresql/.s.PGSQL.$p" ]; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free port number found in 5500..6499"
+}
+
+# A new, empty DIR handed to the cluster's owner, with the marker destroy looks for.
+make_dir() {
+    if [ ! -d "$dir" ]; then
+        mkdir -p "$(dirname "$dir")"
+        mkdir -m 0700 "$dir"
+    fi
+    for f in "$dir"/* "$dir"/.[!.]*; do
+        [ -e "$f" ] && [ "$f" != "$marker" ] && die "\"$dir\" is not empty and holds no cluster"
+    done
+    chmod 0700 "$dir"
+    touch "$marker"
+    [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
+    if blocked=$(unreachable_dir "$dir"); then
+        die "the $(owner_name) user cannot enter \"$blocked\" ($(stat -c '%A, owner %U' "$blocked")), so it cannot use \"$dir\"$( [ "$(id -u)" = 0 ] &&
+            echo "; PostgreSQL refuses to run as root, so the server runs as postgres: put DIR where postgres can reach it (e.g. under /tmp)")"
+    fi
+    as_owner test -w "$dir" || die "\"$dir\" is not writable by $(owner_name)"
+}
+
+# Start the server of DIR (when not running) and wait until it accepts connections.
+start_server() {
+    local port
+    port=$(port_of)
+    if ! running; then
+        as_owner "$BIN/pg_ctl" -D "$data" -l "$dir/log" -w -t 60 start >/dev/null ||
+            { tail -n 20 "$dir/log" >&2 || true; die "could not start the server (log: $dir/log)"; }
+    fi
+    for _ in $(seq 1 100); do
+        "$BIN/pg_isready" -q -h "$dir" -p "$port" && break
+        sleep 0.1
+    done
+    "$BIN/pg_isready" -q -h "$dir" -p "$port" || die "server in \"$dir\" does not accept connections (log: $dir/log)"
+}
+
 running() {
     [ -f "$data/postmaster.pid" ] || return 1
     as_owner "$BIN/pg_ctl" -D "$data" status >/dev/null 2>&1
@@ -110,33 +167,9 @@ BIN=$(find_bin)
 case "$cmd" in
 start)
     need_owner
-    if [ ! -d "$dir" ]; then
-        mkdir -p "$(dirname "$dir")"
-        mkdir -m 0700 "$dir"
-    fi
     if [ ! -f "$data/PG_VERSION" ]; then
-        for f in "$dir"/* "$dir"/.[!.]*; do
-            [ -e "$f" ] && [ "$f" != "$marker" ] && die "\"$dir\" is not empty and holds no cluster"
-        done
-        chmod 0700 "$dir"
-        touch "$marker"
-        [ "$(id -u)" = 0 ] && chown -R postgres: "$dir"
-        if blocked=$(unreachable_dir "$dir"); then
-            die "the $(owner_name) user cannot enter \"$blocked\" ($(stat -c '%A, owner %U' "$blocked")), so it cannot use \"$dir\"$( [ "$(id -u)" = 0 ] &&
-                echo "; PostgreSQL refuses to run as root, so the server runs as postgres: put DIR where postgres can reach it (e.g. under /tmp)")"
-        fi
-        as_owner test -w "$dir" || die "\"$dir\" is not writable by $(owner_name)"
-        # A free port number: the socket file name is the only thing it names here.
-        port=""
-        for _ in $(seq 1 50); do
-            p=$((5500 + RANDOM % 1000))
-            if [ ! -e "$dir/.s.PGSQL.$p" ] && [ ! -e "$dir/.s.PGSQL.$p.lock" ] &&
-                [ ! -e "/tmp/.s.PGSQL.$p" ] && [ ! -e "/var/run/postgresql/.s.PGSQL.$p" ]; then
-                port=$p
-                break
-            fi
-        done
-        [ -n "$port" ] || die "no free port number found in 5500..6499"
+        make_dir
+        port=$(free_port)
         as_owner "$BIN/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
             --no-sync >"$dir/initdb.log" 2>&1 ||
             { cat "$dir/initdb.log" >&2; die "initdb failed (log: $dir/initdb.log)"; }
@@ -154,21 +187,36 @@ shared_buffers = 64MB
 CONF
         echo "$port" | as_owner tee "$dir/port" >/dev/null
     fi
+    start_server
     port=$(port_of)
-    if ! running; then
-        as_owner "$BIN/pg_ctl" -D "$data" -l "$dir/log" -w -t 60 start >/dev/null ||
-            { tail -n 20 "$dir/log" >&2 || true; die "could not start the server (log: $dir/log)"; }
-    fi
-    for _ in $(seq 1 100); do
-        "$BIN/pg_isready" -q -h "$dir" -p "$port" && break
-        sleep 0.1
-    done
-    "$BIN/pg_isready" -q -h "$dir" -p "$port" || die "server in \"$dir\" does not accept connections (log: $dir/log)"
     if [ "$("$BIN/psql" -X -At -h "$dir" -p "$port" -U postgres -d postgres \
         -c "SELECT count(*) FROM pg_database WHERE datname = 'driftmon'")" = 0 ]; then
         "$BIN/createdb" -h "$dir" -p "$port" -U postgres driftmon ||
             die "could not create database driftmon"
     fi
+    print_env
+    ;;
+standby)
+    need_owner
+    primary=$(plain_dir "$3")
+    [ -f "$primary/port" ] || die "\"$primary\" holds no cluster (no port file)"
+    [ -f "$data/PG_VERSION" ] && die "\"$dir\" holds a cluster already (start it with: cluster.sh start $dir)"
+    make_dir
+    port=$(free_port)
+    # -R: standby.signal and primary_conninfo (the primary's socket) in postgresql.auto.conf;
+    # the primary's pg_hba.conf (initdb) lets local connections replicate
+    as_owner "$BIN/pg_basebackup" -h "$primary" -p "$(cat "$primary/port")" -U postgres \
+        -D "$data" -R -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1 ||
+        { cat "$dir/basebackup.log" >&2; die "pg_basebackup from \"$primary\" failed (log: $dir/basebackup.log)"; }
+    as_owner tee -a "$data/postgresql.conf" >/dev/null <<CONF
+
+# cluster.sh: hot standby of $primary
+unix_socket_directories = '$dir'
+port = $port
+hot_standby = on
+CONF
+    echo "$port" | as_owner tee "$dir/port" >/dev/null
+    start_server
     print_env
     ;;
 stop)

@@ -337,6 +337,57 @@ Test(config, conninfo_never_echoed)
     dm_config_release(&c);
 }
 
+/* database.read_conninfo and database.replica_max_wait (issue 19): the read conninfo is
+ * checked as the conninfo is, and named; the wait is a number of seconds in [0, 3600]. */
+Test(config, read_conninfo_and_replica_max_wait)
+{
+    char err[512] = "";
+    dm_config c;
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_null(c.read_conninfo);
+    cr_assert_eq(c.replica_max_wait_s, 30.0);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"database\": {\"conninfo\": \"host=p\", \"read_conninfo\": "
+                       "\"postgresql://u:pw@standby:5433/d\", \"replica_max_wait\": 2.5}}",
+                       &c, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_str_eq(c.read_conninfo, "postgresql://u:pw@standby:5433/d");
+    cr_assert_str_eq(c.conninfo, "host=p");
+    cr_assert_eq(c.replica_max_wait_s, 2.5);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"database\": {\"replica_max_wait\": 0}}", &c, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_eq(c.replica_max_wait_s, 0.0);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"database\": {\"replica_max_wait\": 3600}}", &c, err, sizeof err), 0,
+                 "%s", err);
+    dm_config_release(&c);
+    expect_error("{\"database\": {\"replica_max_wait\": -1}}", "\"database.replica_max_wait\"",
+                 "out of range");
+    expect_error("{\"database\": {\"replica_max_wait\": 3601}}", "\"database.replica_max_wait\"",
+                 "0 to 3600");
+    expect_error("{\"database\": {\"replica_max_wait\": \"30 seconds\"}}",
+                 "\"database.replica_max_wait\"", "expected a number");
+    expect_error("{\"database\": {\"replica_max_wiat\": 3}}", "unknown key",
+                 "database.replica_max_wiat");
+    /* a read conninfo libpq cannot parse, or of the wrong type: named, never shown */
+    expect_error("{\"database\": {\"read_conninfo\": \"postgresql://u:se%cret@h/d\"}}",
+                 "\"database.read_conninfo\"", "two hexadecimal digits");
+    cr_assert_eq(parse("{\"database\": {\"read_conninfo\": \"host=h password='se cret\"}}", &c, err,
+                       sizeof err),
+                 -1);
+    cr_assert_not_null(strstr(err, "\"database.read_conninfo\""), "%s", err);
+    cr_assert_not_null(strstr(err, "closing quote"), "%s", err);
+    cr_assert_null(strstr(err, "cret"), "%s", err);
+    cr_assert_eq(parse("{\"database\": {\"read_conninfo\": {\"password\": \"secret\"}}}", &c, err,
+                       sizeof err),
+                 -1);
+    cr_assert_not_null(strstr(err, "\"database.read_conninfo\""), "%s", err);
+    cr_assert_null(strstr(err, "secret"), "%s", err);
+    expect_error("{\"database\": {\"read_conninfo\": \"\"}}", "\"database.read_conninfo\"",
+                 "non-empty string");
+}
+
 /* ---- retrain.env (issue 16) ----------------------------------------------------------- */
 
 Test(config, retrain_env_lists_variable_names)
@@ -407,6 +458,20 @@ Test(config, hash_ignores_the_password_and_follows_every_setting)
     sha_of("{\"database\": {\"conninfo\": \"postgresql://u:pw1@h/d?sslpassword=k1\"}}", f);
     sha_of("{\"database\": {\"conninfo\": \"postgresql://u:other@h/d?sslpassword=k2\"}}", g);
     cr_expect_str_eq(f, g, "the hash depends on a URI's password or sslpassword");
+    /* database.read_conninfo likewise (issue 19): its password is not hashed, its host is */
+    char h[65], i[65], j[65];
+    sha_of("{\"database\": {\"read_conninfo\": \"host=s user=u password=guess-1\"}}", h);
+    sha_of("{\"database\": {\"read_conninfo\": \"host=s user=u password=guess-2\"}}", i);
+    sha_of("{\"database\": {\"read_conninfo\": \"host=s2 user=u password=guess-1\"}}", j);
+    cr_expect_str_eq(h, i, "the hash depends on the read conninfo's password");
+    cr_expect_str_neq(h, j, "the standby's host is a setting");
+    char *canon = dm_config_canonical(
+        "{\"database\": {\"read_conninfo\": \"postgresql://u:pw1@s/d\"}}",
+        strlen("{\"database\": {\"read_conninfo\": \"postgresql://u:pw1@s/d\"}}"));
+    cr_assert_not_null(canon);
+    cr_expect_null(strstr(canon, "pw1"), "%s", canon);
+    cr_expect_not_null(strstr(canon, "password=****"), "%s", canon);
+    free(canon);
 }
 
 /* The canonical form as config.h defines it, written here by hand from that definition
