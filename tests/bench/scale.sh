@@ -26,7 +26,10 @@
 # so one RSS high-water mark covers all of them exactly (the kernel keeps it per mm, updated
 # at every unmap and at exit); a cgroup's memory.peak would add the page cache of the CSV
 # files read, which is not driftmon's memory, and sampling /proc (ps, top) misses short
-# peaks.  The PostgreSQL backend's memory is its own process and is not counted.
+# peaks.  The parent must stay small: at exec, Linux folds the exec'ing process's resident
+# high-water mark into the child's ru_maxrss, so a program started by a big process (a Python
+# that held a table, say) reports at least that process's size; GNU time is a few MiB.  The
+# PostgreSQL backend's memory is its own process and is not counted.
 #
 # For each part and kind of run the table of (rows, seconds, peak MiB), the median over ROUNDS
 # rounds (default 1), and the least-squares slopes: seconds per million rows and MiB per
@@ -40,7 +43,8 @@
 # and ~8.5 bytes per value in the database) is checked against what df says is free under
 # $DM_BUILD and /tmp; when it does not fit, the script stops and names the variable to lower.
 # Generated data (in $DM_BUILD/bench-scale and the cluster under /tmp) is removed at the end,
-# unless KEEP_DATA=1 (then the CSV files are reused by the next run).
+# unless KEEP_DATA=1 (then the CSV files are reused by the next run); the tables of the last
+# run stay in $W/summary.txt.  SCALE_DIR puts the data elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${DM_BUILD:-$PWD/build}
@@ -81,7 +85,7 @@ RES=$W/results.$$
 PG=""
 cleanup() {
     [ -z "$PG" ] || bash tests/pg/cluster.sh destroy "$PG" >/dev/null 2>&1 || true
-    rm -f "$RES" "$W"/time.$$ "$W"/*.dmp "$W"/*.json "$W"/*.html
+    rm -f "$RES" "$W"/time.$$ "$W"/err.$$ "$W"/*.dmp "$W"/*.json "$W"/*.html
     rm -rf "$W/reports" "$W/cache"
     [ "$KEEP_DATA" = 1 ] || rm -f "$W"/*.csv "$W"/*.tmp
 }
