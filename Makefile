@@ -80,7 +80,8 @@ help:
 	@echo "make check      make deps, then every test: unit, integration (throwaway"
 	@echo "                PostgreSQL), fuzz smoke"
 	@echo "make demo       make deps, then generate Home-Credit-shaped data and run driftmon on it"
-	@echo "make bench      benchmarks against the oracle (tests/bench)"
+	@echo "make bench      benchmarks against the oracle (tests/bench): the bench shape, and"
+	@echo "                the same at full precision (17 digits, as real exports)"
 	@echo "make asan       unit tests under AddressSanitizer + UBSan (build/asan)"
 	@echo "make tsan       the threaded code under ThreadSanitizer (build/tsan): cli.sh,"
 	@echo "                check.sh, metrics.sh and verify.sh with the tsan program; fails on any report"
@@ -249,6 +250,7 @@ _fuzz-smoke:
 
 _bench: $(BIN) $(GEN)
 	bash tests/bench/compare.sh
+	bash tests/bench/compare.sh --full-precision
 
 _demo: $(BIN) $(GEN)
 	bash tests/demo.sh

@@ -7,7 +7,8 @@
 #
 #   REV_A, REV_B  git revisions (default: the branch's base, `git merge-base main HEAD`, and
 #                 HEAD); "." is the working tree as built in $DM_BUILD (make build first)
-#   -w            comma-separated: compare, check, serve, verify, or all (default: compare)
+#   -w            comma-separated: compare, check, serve, verify, scale, or all (default:
+#                 compare; all is the first four: scale at its full sizes takes long)
 #   -r            rounds (default 5); in each, every workload runs with A and with B, every
 #                 second round B first
 #
@@ -21,6 +22,8 @@
 #            default 5) and throughput with one and two daemons (THROUGHPUT_BATCHES per
 #            round, default 30)
 #   verify   tests/bench/verify.sh: verify over RUNS runs (default 1,000) x 333 columns
+#   scale    tests/bench/scale.sh $SCALE_PARTS (default compare): time and peak memory at
+#            four sizes (its size variables, e.g. COMPARE_SIZES, pass through)
 # Each prints its medians and the ratios B / A; the ratios are repeated at the end.  The
 # machine must be otherwise quiet for figures that decide anything.
 set -euo pipefail
@@ -44,8 +47,8 @@ shift $((OPTIND - 1))
 [ "$WORKLOADS" = all ] && WORKLOADS=compare,check,serve,verify
 for w in ${WORKLOADS//,/ }; do
     case "$w" in
-    compare | check | serve | verify) ;;
-    *) echo "ab.sh: unknown workload \"$w\" (compare, check, serve, verify, all)" >&2; exit 2 ;;
+    compare | check | serve | verify | scale) ;;
+    *) echo "ab.sh: unknown workload \"$w\" (compare, check, serve, verify, scale, all)" >&2; exit 2 ;;
     esac
 done
 REV_A=${1:-$(git merge-base main HEAD)}
@@ -92,6 +95,10 @@ for w in ${WORKLOADS//,/ }; do
     check) bash tests/bench/check.sh ;;
     serve) bash tests/bench/serve.sh "${LATENCY_RUNS:-5}" "${THROUGHPUT_BATCHES:-30}" ;;
     verify) bash tests/bench/verify.sh ;;
+    scale)
+        read -ra parts <<<"${SCALE_PARTS:-compare}"
+        bash tests/bench/scale.sh "${parts[@]}"
+        ;;
     esac 2>&1 | tee -a "$log"
 done
 echo "== B/A (A = $REV_A, B = $REV_B; time and latency: lower is better, throughput: higher)"

@@ -30,7 +30,18 @@ round, the order reversed from one round to the next:
 Then the medians, and the ratios model / plain and model / noscore: of the medians, and the
 median of the per-round ratios.
 
+--full-precision: the same rounds (oracle, cold, warm; or A and B) on the same two files
+written as real exports are (issue 20): pandas writes a float64 column with Python's repr,
+the shortest string that reads back to the same double, 16-17 significant digits for most
+values (0.3112673113812225), where the bench shape writes at most 9.  Each value of a
+continuous column (more than 100 distinct non-integers; a discrete one keeps its exact
+values, as in a real export) is multiplied by (1 + e), e uniform in +-4e-10 (below the
+9-digit rounding, so the distributions are the bench shape's), and every column is written
+by pandas' to_csv: an integer column with missing values as 47.0, as pandas does.  Made
+once (seeded) next to the bench files, as ref{N}_fp.csv and cur{N}_fp.csv.
+
 Usage: compare.py BUILD_DIR SHARED_DIR [--ref-rows N] [--cur-rows N] [--rounds N] [--model]
+                  [--full-precision]
 """
 import math
 import os
@@ -120,6 +131,21 @@ def write_importance(path, header):
     os.replace(path + ".tmp", path)
 
 
+def full_precision(src, dst, seed):
+    """Write dst: src's values at full precision (see the top)."""
+    import numpy as np
+    import pandas as pd
+    df = pd.read_csv(src, keep_default_na=False, na_values=[""])
+    rng = np.random.default_rng(seed)
+    for c in df.columns:
+        x = df[c]
+        v = x.dropna()
+        if x.dtype == np.float64 and v[v != v.round()].nunique() > 100:
+            df[c] = x * (1.0 + rng.uniform(-4e-10, 4e-10, len(x)))
+    df.to_csv(dst + ".tmp", index=False)
+    os.replace(dst + ".tmp", dst)
+
+
 def ratio_lines(res, forms, base):
     """Print the medians of each form and the ratios of the first form to the others."""
     for w in ("cold", "warm"):
@@ -165,6 +191,9 @@ def model_variant(dm, work, ref, cur, prof, nref, ncur, rounds):
 
 
 def main():
+    if sys.argv[1] == "--convert":
+        full_precision(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
     build, shared = sys.argv[1], sys.argv[2]
     nref, ncur, rounds = arg("--ref-rows", 300000), arg("--cur-rows", 50000), arg("--rounds", 3)
     gen = os.path.join(build, "dm-gen")
@@ -179,6 +208,17 @@ def main():
         run([gen, "--shape", "bench", "--rows", str(nref), "--seed", "1", "-o", ref])
     if not os.path.exists(cur):
         run([gen, "--shape", "bench", "--rows", str(ncur), "--seed", "2", "--drifted", "10", "-o", cur])
+    if "--full-precision" in sys.argv:
+        fp = [os.path.join(work, f"ref{nref}_fp.csv"), os.path.join(work, f"cur{ncur}_fp.csv")]
+        for src, dst, seed in ((ref, fp[0], 1), (cur, fp[1], 2)):
+            if not os.path.exists(dst):
+                # in a process of its own: Linux counts the exec'ing process's earlier
+                # resident high-water mark in a child's ru_maxrss, so a child of this
+                # process after pandas held the table would report at least that much
+                subprocess.run([sys.executable, __file__, "--convert", src, dst, str(seed)], check=True)
+        ref, cur = fp
+        prof = os.path.join(work, f"ref{nref}_fp.dmp")
+        print("full precision: the bench shape's values written with Python's repr (16-17 digits)")
     t_prof, m_prof, _ = run([dm, "profile", ref, "-o", prof])
     mb = (os.path.getsize(ref) + os.path.getsize(cur)) / 1e6
     print(f"data: reference {nref} rows, current {ncur} rows, 100 columns, {mb:.0f} MB of CSV")
