@@ -436,6 +436,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
 {
     char *report_json = NULL;
     char json_sha[65], head[65];
+    const char *mon = dm_config_monitor_name(cfg);
     if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not begin the run's transaction", err, errlen) !=
         0)
         return -1;
@@ -443,11 +444,11 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
     if (t->batch && worker) {
         /* a daemon's claim: commit only while the batch is still ours and not done (a lease
          * that expired under a slow run may have passed it to another daemon) */
-        const char *pw[2] = {t->batch, worker};
+        const char *pw[3] = {t->batch, worker, mon};
         r = PQexecParams(conn,
                          "SELECT done_at IS NULL AND claimed_by IS NOT DISTINCT FROM $2 FROM "
-                         "driftmon.batch WHERE batch = $1 FOR UPDATE",
-                         2, NULL, pw, NULL, NULL, 0);
+                         "driftmon.batch WHERE monitor = $3 AND batch = $1 FOR UPDATE",
+                         3, NULL, pw, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             dm_db_fail(r, conn, "could not lock the batch", err, errlen);
             goto rollback;
@@ -463,10 +464,11 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         }
     }
     if (t->batch) {
-        const char *p[1] = {t->batch};
+        const char *p[2] = {t->batch, mon};
         r = PQexecParams(conn,
-                         "INSERT INTO driftmon.batch (batch) VALUES ($1) ON CONFLICT DO NOTHING", 1,
-                         NULL, p, NULL, NULL, 0);
+                         "INSERT INTO driftmon.batch (monitor, batch) VALUES ($2, $1) ON "
+                         "CONFLICT DO NOTHING",
+                         2, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             dm_db_fail(r, conn, "could not record the batch", err, errlen);
             goto rollback;
@@ -543,8 +545,9 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                          cfg->sha256[0] ? cfg->sha256 : NULL,
                          ri->sha256};
     const char *p2[2] = {DRIFTMON_VERSION, report_json};
-    const char *all[23];
+    const char *all[24];
     memcpy(all, p, sizeof p);
+    all[23] = mon; /* 011_monitors.sql */
     all[19] = p2[0];
     all[20] = p2[1];
     all[21] = html_doc;    /* 005_reports.sql: the report as written, for `driftmon report` */
@@ -555,11 +558,11 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         "started_at, number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
         "drift_share, dataset_drift, retrain_fraction, retrain_flagged, report_html, "
         "report_html_sha256, report_json, report_json_sha256, config_sha256, reference_sha256, "
-        "driftmon_version, report, report_html_doc, report_json_doc) OVERRIDING SYSTEM VALUE "
-        "VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz, $5::bigint, $6::timestamptz, "
-        "$7::int, $8::int, $9::float8, $10::float8, $11::boolean, $12::float8, $13::boolean, "
-        "$14, $15, $16, $17, $18, $19, $20, $21::jsonb, $22, $23)",
-        23, NULL, all, NULL, NULL, 0);
+        "driftmon_version, report, report_html_doc, report_json_doc, monitor) OVERRIDING SYSTEM "
+        "VALUE VALUES ($1::bigint, $2, $3::timestamptz, $4::timestamptz, $5::bigint, "
+        "$6::timestamptz, $7::int, $8::int, $9::float8, $10::float8, $11::boolean, $12::float8, "
+        "$13::boolean, $14, $15, $16, $17, $18, $19, $20, $21::jsonb, $22, $23, $24)",
+        24, NULL, all, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         dm_db_fail(r, conn, "could not record the run", err, errlen);
         goto rollback;
@@ -585,11 +588,11 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         }
     }
     if (t->batch) {
-        const char *pb[1] = {t->batch};
+        const char *pb[2] = {t->batch, mon};
         r = PQexecParams(conn,
                          "UPDATE driftmon.batch SET done_at = clock_timestamp(), "
-                         "lease_until = NULL, last_error = NULL WHERE batch = $1",
-                         1, NULL, pb, NULL, NULL, 0);
+                         "lease_until = NULL, last_error = NULL WHERE monitor = $2 AND batch = $1",
+                         2, NULL, pb, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             dm_db_fail(r, conn, "could not mark the batch done", err, errlen);
             goto rollback;
@@ -998,6 +1001,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     memset(&run, 0, sizeof run);
     run.version = DRIFTMON_VERSION;
     run.generated_at = started;
+    run.monitor = cfg->monitor; /* NULL in the single-monitor form: its reports stay as they were */
     run.settings_json = settings;
     dm_comparison_to_run(&cmp, cfg, ref, &cur, &run);
     run.ref_name = refname;
@@ -1022,7 +1026,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
                     html, &run, err, errlen);
     if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
-        dm_reportdir_refresh(conn, dir, rcache->info.name, cfg->history_runs);
+        dm_reportdir_refresh(conn, dir, dm_config_monitor_name(cfg), rcache->info.name,
+                             cfg->history_runs);
     out->total_s = now_s() - t0;
 out:
     if (ref_pending) {

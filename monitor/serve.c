@@ -38,7 +38,10 @@ pthread_mutex_t g_cfg_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int g_cfg_gen = 0; /* bumped when the conninfo changes */
 
 static void on_signal(int sig);
-static int validate_config(const dm_config *c, int64_t *every, char *err, size_t errlen);
+static int validate_config(const dm_config *c, serve_monitor **mon, size_t *n, char *err,
+                           size_t errlen);
+static void release_monitors(serve_monitor *mon, size_t n);
+static double next_window_at(const serve_state *s);
 static void drop_conn(serve_state *s, const char *why);
 static void nap(double s, const sigset_t *waitmask);
 static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen);
@@ -56,7 +59,7 @@ int dm_cmd_serve(int argc, char **argv)
         return 2;
     char err[ERRLEN];
     if (dm_config_load(s.o.config_path, &s.cfg, err, sizeof err) != 0 ||
-        validate_config(&s.cfg, &s.every_s, err, sizeof err) != 0) {
+        validate_config(&s.cfg, &s.mon, &s.n_mon, err, sizeof err) != 0) {
         dm_cli_error(err);
         if (s.cfg.path)
             dm_config_release(&s.cfg);
@@ -96,9 +99,15 @@ int dm_cmd_serve(int argc, char **argv)
         return 1;
     }
     dm_logf(DM_LOG_INFO, "driftmon serve starting",
-            "version=%s config=%s worker=%s lease_s=%.3f poll_s=%.3f schedule=%s", DRIFTMON_VERSION,
-            s.o.config_path, s.o.worker, s.o.lease_s, s.o.poll_s,
-            s.cfg.schedule_every ? s.cfg.schedule_every : "none");
+            "version=%s config=%s worker=%s lease_s=%.3f poll_s=%.3f monitors=%zu",
+            DRIFTMON_VERSION, s.o.config_path, s.o.worker, s.o.lease_s, s.o.poll_s, s.n_mon);
+    for (size_t i = 0; i < s.n_mon; i++) {
+        const dm_config *m = serve_monitor_cfg(&s, i);
+        dm_logf(DM_LOG_INFO, "monitor", "monitor=%s table=%s reference=%s schedule=%s reports=%s",
+                dm_config_monitor_name(m), m->source_table, m->reference_name,
+                m->schedule_every ? m->schedule_every : "none",
+                m->reports_dir ? m->reports_dir : "reports");
+    }
     if (!s.cfg.hook)
         dm_log(DM_LOG_WARN, "retrain.hook is not set: retrain alerts stay pending");
 
@@ -116,10 +125,10 @@ int dm_cmd_serve(int argc, char **argv)
         }
         if (g_stop)
             break;
-        if (serve_wall_s() >= s.next_window_at) {
+        if (serve_wall_s() >= next_window_at(&s)) {
             if (dm_windows_sweep(&s, &dl, &intset) < 0)
                 continue;
-            if (s.next_window_at == 0)
+            if (next_window_at(&s) == 0)
                 s.need_sweep = true; /* more windows: batches first, then on */
         }
         /* NOTIFYs that arrived while working may already sit in libpq's buffer */
@@ -132,7 +141,7 @@ int dm_cmd_serve(int argc, char **argv)
             continue;
         }
         double timeout = s.o.poll_s;
-        double tw = s.next_window_at - serve_wall_s();
+        double tw = next_window_at(&s) - serve_wall_s();
         if (tw < timeout)
             timeout = tw < 0 ? 0 : tw;
         struct timespec ts;
@@ -164,7 +173,7 @@ int dm_cmd_serve(int argc, char **argv)
     dm_deliverer_join(&dl);
     if (s.conn)
         PQfinish(s.conn);
-    dm_refcache_release(&s.cache);
+    release_monitors(s.mon, s.n_mon);
     dm_config_release(&s.cfg);
     dm_log(DM_LOG_INFO, "stopped");
     return 0;
@@ -194,6 +203,28 @@ int64_t dm_serve_parse_every(const char *s)
             return (int64_t)n * units[i].secs;
         }
     return -1;
+}
+
+const dm_config *serve_monitor_cfg(const serve_state *s, size_t i)
+{
+    return dm_config_monitor(&s->cfg, i);
+}
+
+/* The earliest time a monitor's windows are due (0: at once; INFINITY: none scheduled). */
+static double next_window_at(const serve_state *s)
+{
+    double t = INFINITY;
+    for (size_t i = 0; i < s->n_mon; i++)
+        if (s->mon[i].next_window_at < t)
+            t = s->mon[i].next_window_at;
+    return t;
+}
+
+static void release_monitors(serve_monitor *mon, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dm_refcache_release(&mon[i].cache);
+    free(mon);
 }
 
 double serve_wall_s(void)
@@ -278,13 +309,14 @@ void serve_reload(serve_state *s)
     g_hup = 0;
     char err[ERRLEN];
     dm_config nc;
-    int64_t every = 0;
+    serve_monitor *mon = NULL;
+    size_t n_mon = 0;
     if (dm_config_load(s->o.config_path, &nc, err, sizeof err) != 0) {
         dm_logf(DM_LOG_ERROR, "could not reload the configuration; keeping the old one",
                 "path=%s reason=%s", s->o.config_path, err);
         return;
     }
-    if (validate_config(&nc, &every, err, sizeof err) != 0) {
+    if (validate_config(&nc, &mon, &n_mon, err, sizeof err) != 0) {
         dm_logf(DM_LOG_ERROR, "could not reload the configuration; keeping the old one",
                 "path=%s reason=%s", s->o.config_path, err);
         dm_config_release(&nc);
@@ -294,14 +326,15 @@ void serve_reload(serve_state *s)
     pthread_mutex_lock(&g_cfg_mu);
     dm_config old = s->cfg;
     s->cfg = nc;
-    s->every_s = every;
     if (moved)
         atomic_fetch_add(&g_cfg_gen, 1);
     pthread_mutex_unlock(&g_cfg_mu);
     dm_config_release(&old);
-    dm_refcache_release(&s->cache);
+    release_monitors(s->mon, s->n_mon); /* their reference caches go with them */
+    s->mon = mon;
+    s->n_mon = n_mon;
+    s->turn = 0;
     s->need_sweep = true;
-    s->next_window_at = 0;
     dm_logf(DM_LOG_INFO, "configuration reloaded", "path=%s sha256=%s", s->o.config_path,
             s->cfg.sha256);
     if (!s->cfg.hook)
@@ -324,32 +357,54 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static int validate_config(const dm_config *c, int64_t *every, char *err, size_t errlen)
+/* Every monitor has what the daemon needs; their states, fresh, in *mon (n of them). */
+static int validate_config(const dm_config *c, serve_monitor **mon, size_t *n, char *err,
+                           size_t errlen)
 {
     const char *name = c->path ? c->path : "config";
-    if (!c->source_table || !c->batch_column || !c->reference_name) {
-        snprintf(err, errlen,
-                 "%s: the daemon needs \"source.table\", \"source.batch_column\" and "
-                 "\"reference.name\"",
-                 name);
+    size_t nm = dm_config_n_monitors(c);
+    serve_monitor *ms = calloc(nm, sizeof *ms);
+    if (!ms) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    *every = 0;
-    if (c->schedule_every) {
-        if (!c->timestamp_column) {
-            snprintf(err, errlen, "%s: \"schedule.every\" needs \"source.timestamp_column\"", name);
-            return -1;
-        }
-        *every = dm_serve_parse_every(c->schedule_every);
-        if (*every <= 0) {
+    for (size_t i = 0; i < nm; i++) {
+        const dm_config *m = dm_config_monitor(c, i);
+        char at[48] = ""; /* the key path's prefix of a monitors entry */
+        if (c->n_monitors)
+            snprintf(at, sizeof at, "monitors[%zu].", i);
+        if (!m->source_table || !m->batch_column || !m->reference_name) {
             snprintf(err, errlen,
-                     "%s: key \"schedule.every\": \"%s\" is not \"N seconds|minutes|hours|days|"
-                     "weeks\"",
-                     name, c->schedule_every);
-            return -1;
+                     "%s: the daemon needs \"%ssource.table\", \"%ssource.batch_column\" and "
+                     "\"%sreference.name\"",
+                     name, at, at, at);
+            goto bad;
+        }
+        if (m->schedule_every) {
+            if (!m->timestamp_column) {
+                snprintf(err, errlen,
+                         "%s: \"%sschedule.every\" needs \"%ssource.timestamp_column\"", name, at,
+                         at);
+                goto bad;
+            }
+            ms[i].every_s = dm_serve_parse_every(m->schedule_every);
+            if (ms[i].every_s <= 0) {
+                char shown[DM_SHOWN_LEN];
+                dm_show_value(m->schedule_every, strlen(m->schedule_every), shown, sizeof shown);
+                snprintf(err, errlen,
+                         "%s: key \"%sschedule.every\": \"%s\" is not \"N seconds|minutes|hours|"
+                         "days|weeks\"",
+                         name, at, shown);
+                goto bad;
+            }
         }
     }
+    *mon = ms;
+    *n = nm;
     return 0;
+bad:
+    free(ms);
+    return -1;
 }
 
 static void drop_conn(serve_state *s, const char *why)
@@ -404,7 +459,8 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
             s->conn = c;
             s->reconnect_prev = 0;
             s->need_sweep = true;
-            s->next_window_at = 0;
+            for (size_t i = 0; i < s->n_mon; i++)
+                s->mon[i].next_window_at = 0;
             char scrub[600];
             (void)dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub); /* it connected */
             dm_logf(DM_LOG_INFO, "connected; listening on driftmon_batch", "conninfo=%s worker=%s",

@@ -27,17 +27,27 @@ typedef struct {
     double lease_s, poll_s, retry_base_s, retry_cap_s, reconnect_cap_s;
 } serve_opts;
 
+/* What the daemon keeps per monitor (dm_config_monitor(&s->cfg, i)); main thread only. */
+typedef struct {
+    dm_refcache cache;
+    int64_t every_s;       /* schedule.every in seconds; 0: no periodic windows */
+    double next_window_at; /* wall clock, seconds since the epoch */
+} serve_monitor;
+
 typedef struct {
     serve_opts o;
-    dm_config cfg; /* written by the main thread only, under g_cfg_mu */
-    int64_t every_s;
+    dm_config cfg;      /* written by the main thread only, under g_cfg_mu */
+    serve_monitor *mon; /* one per monitor of cfg, in its order */
+    size_t n_mon;
+    size_t turn; /* the monitor whose turn it is to claim a batch (lease.c: round robin) */
     PGconn *conn;
-    dm_refcache cache;
     bool need_sweep;
-    double next_window_at; /* wall clock, seconds since the epoch */
     uint64_t rng;
     double reconnect_prev;
 } serve_state;
+
+/* The monitor i's configuration. */
+const dm_config *serve_monitor_cfg(const serve_state *s, size_t i);
 
 /* Set by the signal handlers: stop once no run is in hand; reload the configuration. */
 extern volatile sig_atomic_t g_stop, g_hup;
