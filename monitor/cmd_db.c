@@ -321,10 +321,10 @@ int dm_cmd_check(int argc, char **argv)
             fputc('\n', stdout);
         }
         dm_logf(DM_LOG_INFO, "run committed",
-                "run_id=%lld monitor=%s batch=%s rows=%llu reference_s=%.3f read_s=%.3f "
-                "compare_s=%.3f total_s=%.3f",
-                (long long)res.run_id, dm_config_monitor_name(mon), batch ? batch : "-",
-                (unsigned long long)res.rows, res.ref_s, res.read_s, res.compare_s, res.total_s);
+                "run_id=%lld batch=%s rows=%llu reference_s=%.3f read_s=%.3f "
+                "compare_s=%.3f total_s=%.3f monitor=%s",
+                (long long)res.run_id, batch ? batch : "-", (unsigned long long)res.rows, res.ref_s,
+                res.read_s, res.compare_s, res.total_s, dm_config_monitor_name(mon));
         if (exit_code && res.verdict.retrain)
             status = 3;
     }

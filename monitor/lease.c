@@ -191,8 +191,8 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
     dm_run_target t;
     memset(&t, 0, sizeof t);
     t.batch = batch;
-    dm_logf(DM_LOG_INFO, "claimed batch", "monitor=%s batch=%s queued_s=%.3f", mon, batch,
-            queued_s);
+    dm_logf(DM_LOG_INFO, "claimed batch", "batch=%s queued_s=%.3f monitor=%s", batch, queued_s,
+            mon);
     renewer_set(rn, mon, batch);
     pthread_sigmask(SIG_UNBLOCK, intset, NULL); /* a second SIGINT ends the run at once */
     int rc = dm_run_check_claimed(s->conn, cfg, &t, s->o.worker, &s->mon[mi].cache, &res, err,
@@ -201,25 +201,25 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
     renewer_set(rn, NULL, NULL);
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked batch",
-                "monitor=%s batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "
+                "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "
                 "dataset_drift=%s retrain=%s queued_s=%.3f read_s=%.3f compare_s=%.3f "
-                "total_s=%.3f",
-                mon, batch, res.run_id, res.rows, res.verdict.number_of_columns,
+                "total_s=%.3f monitor=%s",
+                batch, res.run_id, res.rows, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.dataset_drift ? "true" : "false",
                 res.verdict.retrain ? "flagged" : "no", queued_s, res.read_s, res.compare_s,
-                res.total_s);
+                res.total_s, mon);
         if (res.verdict.retrain)
             dm_deliverer_wake(dl);
         return 0;
     }
     if (rc == DM_RUN_LOST) {
         dm_logf(DM_LOG_WARN, "run discarded: lost the claim on the batch",
-                "monitor=%s batch=%s reason=%s", mon, batch, err);
+                "batch=%s reason=%s monitor=%s", batch, err, mon);
         return 0;
     }
     if (serve_conn_lost(s, "a check")) {
-        dm_logf(DM_LOG_ERROR, "could not check batch", "monitor=%s batch=%s reason=%s", mon, batch,
-                err);
+        dm_logf(DM_LOG_ERROR, "could not check batch", "batch=%s reason=%s monitor=%s", batch, err,
+                mon);
         return -1;
     }
     serve_rollback_if_needed(s->conn);
@@ -228,7 +228,7 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
      * is tried again after a back-off */
     bool give_up = rc == DM_RUN_BAD_DATA;
     dm_logf(DM_LOG_ERROR, give_up ? "batch not checkable: given up" : "could not check batch",
-            "monitor=%s batch=%s reason=%s", mon, batch, err);
+            "batch=%s reason=%s monitor=%s", batch, err, mon);
     const char *p[4] = {mon, batch, s->o.worker, err};
     PGresult *r = PQexecParams(s->conn,
                                give_up ? "SELECT driftmon.give_up_batch($1, $2, $3, $4)"
@@ -237,8 +237,8 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         char m[600];
         dm_logf(DM_LOG_ERROR, "could not record the batch's failure",
-                "monitor=%s batch=%s reason=%s", mon, batch,
-                serve_pq_reason(s->conn, r, m, sizeof m));
+                "batch=%s reason=%s monitor=%s", batch, serve_pq_reason(s->conn, r, m, sizeof m),
+                mon);
     }
     PQclear(r);
     return serve_conn_lost(s, "recording a failure") ? -1 : 0;

@@ -252,11 +252,12 @@ static int update_history(PGconn *conn, int dirfd, const char *dir, const char *
 {
     char sql[1024], lim[32];
     snprintf(sql, sizeof sql,
-             "%sWHERE reference_name = $1 AND monitor = $3 ORDER BY finished_at, run_id",
+             "%sWHERE reference_name = $1 AND monitor = $2 ORDER BY finished_at, run_id",
              runs_sql_all);
     snprintf(lim, sizeof lim, "%d", history_runs > 0 ? history_runs : 1);
     const char *p[3] = {reference, lim, monitor};
-    PGresult *res = PQexecParams(conn, sql, 3, NULL, p, NULL, NULL, 0);
+    const char *pr[2] = {reference, monitor};
+    PGresult *res = PQexecParams(conn, sql, 2, NULL, pr, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return query_fail(res, conn, "the runs (driftmon.runs)", err, errlen);
     /* the column results of the last runs only: the costly part of the page */

@@ -246,11 +246,11 @@ static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int6
     pthread_sigmask(SIG_BLOCK, intset, NULL);
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked window",
-                "monitor=%s window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64
-                " columns=%zu drifted=%zu retrain=%s read_s=%.3f total_s=%.3f",
-                w->name, a, b, res.run_id, res.rows, res.verdict.number_of_columns,
+                "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64
+                " columns=%zu drifted=%zu retrain=%s read_s=%.3f total_s=%.3f monitor=%s",
+                a, b, res.run_id, res.rows, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.retrain ? "flagged" : "no",
-                res.read_s, res.total_s);
+                res.read_s, res.total_s, w->name);
         char id[24]; /* record_window's parameter */
         snprintf(id, sizeof id, "%" PRId64, res.run_id);
         if (res.verdict.retrain)
@@ -259,11 +259,11 @@ static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int6
     }
     if (rc == DM_RUN_INPUT || rc == DM_RUN_BAD_DATA) {
         dm_logf(DM_LOG_WARN, "window not checked",
-                "monitor=%s window_start=%s window_end=%s reason=%s", w->name, a, b, err);
+                "window_start=%s window_end=%s reason=%s monitor=%s", a, b, err, w->name);
         return record_window(w, start, end, NULL, err);
     }
     dm_logf(DM_LOG_ERROR, "could not check window",
-            "monitor=%s window_start=%s window_end=%s reason=%s", w->name, a, b, err);
+            "window_start=%s window_end=%s reason=%s monitor=%s", a, b, err, w->name);
     if (!serve_conn_lost(s, "a window check"))
         serve_rollback_if_needed(s->conn);
     return -1;
