@@ -13,7 +13,8 @@
 #   - monitor b broken mid-test (its table renamed away): its batch fails, is logged with the
 #     monitor and backed off and retried, while a keeps producing runs; once the table is
 #     back, b's batch gets its run;
-#   - `check` without --monitor names the choices (exit 2); the hash chain covers the monitor
+#   - `check` without --monitor names the choices (exit 2), `compare` refuses a monitors file;
+#     the hash chain covers the monitor
 #     (`driftmon verify` passes, then fails once a run's monitor is rewritten).
 # KEEP=1 keeps the work folder (daemon log) for a post-mortem.
 set -u
@@ -205,6 +206,13 @@ rc=$?
 "$DM" check d1 --monitor c "${C[@]}" >/dev/null 2>"$W/err"
 rc=$?
 [ $rc = 2 ] && grep -q '"c"' "$W/err" && ok "check --monitor c (unknown): exit 2, naming it" || bad "check --monitor c" "exit $rc: $(cat "$W/err")"
+
+"$GEN" --rows 300 --seed 21 --no-target -o "$W/cur.csv"
+"$DM" compare "$W/ref_a.csv" "$W/cur.csv" "${C[@]}" --quiet >/dev/null 2>"$W/err"
+rc=$?
+[ $rc = 2 ] && grep -q 'without "monitors"' "$W/err" &&
+    ok "compare with a monitors file: exit 2 (its settings are per monitor), not the defaults" ||
+    bad "compare with monitors" "exit $rc: $(cat "$W/err")"
 
 # ---- monitor b broken mid-test --------------------------------------------------------------------
 # b's rows of d3 are written, then its table goes away before the batch is submitted
