@@ -201,13 +201,13 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
     renewer_set(rn, NULL, NULL);
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked batch",
-                "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " columns=%zu drifted=%zu "
+                "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " monitor=%s columns=%zu drifted=%zu "
                 "dataset_drift=%s retrain=%s queued_s=%.3f read_s=%.3f compare_s=%.3f "
-                "total_s=%.3f monitor=%s",
-                batch, res.run_id, res.rows, res.verdict.number_of_columns,
+                "total_s=%.3f",
+                batch, res.run_id, res.rows, mon, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.dataset_drift ? "true" : "false",
                 res.verdict.retrain ? "flagged" : "no", queued_s, res.read_s, res.compare_s,
-                res.total_s, mon);
+                res.total_s);
         if (res.verdict.retrain)
             dm_deliverer_wake(dl);
         return 0;
