@@ -121,7 +121,21 @@ int dm_chain_result_bytes(const PGresult *res, int row, dm_chain_buf *b, char *e
 
 int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen)
 {
-    return encode(res, row, "driftmon.run/1", RUN_KINDS, b, err, errlen);
+    if (encode(res, row, "driftmon.run/1", RUN_KINDS, b, err, errlen) != 0)
+        return -1;
+    /* the monitor, after prev_hash and row_hash: only when it is not 'default' */
+    const int mcol = DM_CHAIN_RUN_NCOLS - 1;
+    size_t n = (size_t)PQgetlength(res, row, mcol);
+    if (PQgetisnull(res, row, mcol) ||
+        (n == strlen("default") && memcmp(PQgetvalue(res, row, mcol), "default", n) == 0))
+        return 0;
+    unsigned char l[5] = {1, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                          (unsigned char)(n >> 8), (unsigned char)n};
+    if (!put(b, l, sizeof l) || !put(b, PQgetvalue(res, row, mcol), n)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 int dm_chain_link_hash(const unsigned char prev[32], const dm_chain_buf *b, unsigned char out[32])

@@ -607,14 +607,26 @@ static void check_json(verify_state *v, const run_info *r, PGresult *res, int i)
     cJSON_Delete(doc);
 }
 
-static int check_documents(PGconn *conn, const char *since, const char *dir, verify_state *v,
+/* The reports directory of a run's monitor: the configured monitor's reports.dir, else the
+ * configuration's own (reports.dir, or "reports"). */
+static const char *run_dir(const dm_config *cfg, const char *monitor)
+{
+    for (size_t i = 0; i < dm_config_n_monitors(cfg); i++) {
+        const dm_config *m = dm_config_monitor(cfg, i);
+        if (strcmp(dm_config_monitor_name(m), monitor) == 0)
+            return m->reports_dir ? m->reports_dir : "reports";
+    }
+    return cfg->reports_dir ? cfg->reports_dir : "reports";
+}
+
+static int check_documents(PGconn *conn, const char *since, const dm_config *cfg, verify_state *v,
                            size_t *docs, size_t *files)
 {
     char err[ERRLEN];
     const char *p[1] = {since};
     int rc = dm_db_exec(conn,
                         "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
-                        "report_json_doc, seq, report::text FROM driftmon.audit_run WHERE "
+                        "report_json_doc, seq, report::text, monitor FROM driftmon.audit_run WHERE "
                         "$1::timestamptz IS NULL OR finished_at >= $1::timestamptz ORDER BY id",
                         1, p, "could not read driftmon.run", err, sizeof err);
     while (rc == 0) {
@@ -632,6 +644,7 @@ static int check_documents(PGconn *conn, const char *since, const char *dir, ver
             check_doc(v, r, res, i, 2, "JSON", "report_json_doc", r->has_sha_json, r->sha_json);
             check_json(v, r, res, i);
             *docs += (size_t)(!PQgetisnull(res, i, 1)) + (size_t)(!PQgetisnull(res, i, 2));
+            const char *dir = run_dir(cfg, PQgetvalue(res, i, 5));
             if (r->has_sha_html)
                 check_file(v, dir, r->id, "html", r->sha_html, files);
             if (r->has_sha_json)
@@ -799,9 +812,10 @@ int dm_cmd_verify(int argc, char **argv)
             goto out;
         }
     }
-    if (dm_db_exec(conn, "SELECT seq, report_json_doc FROM driftmon.audit_run LIMIT 0", 0, NULL,
-                   "the driftmon schema predates `driftmon verify` (migrations 009 and 011; run "
-                   "`driftmon init`)",
+    if (dm_db_exec(conn, "SELECT seq, report_json_doc, monitor FROM driftmon.audit_run LIMIT 0", 0,
+                   NULL,
+                   "the driftmon schema predates this `driftmon verify` (migrations 009_chain.sql, "
+                   "011_roles.sql and 012_monitors.sql; run `driftmon init`)",
                    err, sizeof err) != 0) {
         dm_cli_error(err);
         goto out;
@@ -822,8 +836,7 @@ int dm_cmd_verify(int argc, char **argv)
     if (anchor_path)
         check_anchors(anchor_path, &v);
     size_t docs = 0, files = 0, refs = 0;
-    const char *dir = cfg.reports_dir ? cfg.reports_dir : "reports";
-    if (check_documents(conn, since, dir, &v, &docs, &files) != 0 ||
+    if (check_documents(conn, since, &cfg, &v, &docs, &files) != 0 ||
         check_references(conn, &v, &refs) != 0)
         goto out;
     dm_db_exec(conn, "COMMIT", 0, NULL, NULL, NULL, 0);
