@@ -121,7 +121,20 @@ int dm_chain_result_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err
 
 int dm_chain_run_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen)
 {
-    return encode(f, "driftmon.run/1", RUN_KINDS, b, err, errlen);
+    if (encode(f, "driftmon.run/1", RUN_KINDS, b, err, errlen) != 0)
+        return -1;
+    /* the monitor, after prev_hash and row_hash: only when it is not 'default' */
+    const dm_copybin_field *m = &f[DM_CHAIN_RUN_NCOLS - 1];
+    size_t n = m->len < 0 ? 0 : (size_t)m->len;
+    if (m->len < 0 || (n == strlen("default") && memcmp(m->p, "default", n) == 0))
+        return 0;
+    unsigned char l[5] = {1, (unsigned char)(n >> 24), (unsigned char)(n >> 16),
+                          (unsigned char)(n >> 8), (unsigned char)n};
+    if (!put(b, l, sizeof l) || !put(b, m->p, n)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 static void row_fields(const PGresult *res, int row, size_t n, dm_copybin_field *f)
@@ -142,8 +155,8 @@ int dm_chain_result_bytes(const PGresult *res, int row, dm_chain_buf *b, char *e
 
 int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen)
 {
-    dm_copybin_field f[sizeof RUN_KINDS - 1];
-    row_fields(res, row, sizeof RUN_KINDS - 1, f);
+    dm_copybin_field f[DM_CHAIN_RUN_NCOLS];
+    row_fields(res, row, DM_CHAIN_RUN_NCOLS, f);
     return dm_chain_run_fields(f, b, err, errlen);
 }
 

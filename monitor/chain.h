@@ -5,8 +5,10 @@
  *
  * A link's bytes are built from one row of a binary-format result (PQexecParams with
  * resultFormat 1, a BINARY cursor, or a binary COPY) whose columns are DM_CHAIN_RESULT_COLS or
- * DM_CHAIN_RUN_COLS, in that order; the stored prev_hash and row_hash follow as the last two
- * columns and are not part of the bytes.
+ * DM_CHAIN_RUN_COLS, in that order; the stored prev_hash and row_hash follow and are not part
+ * of the bytes.  A run row's last column is its monitor: one other than 'default'
+ * is appended to the bytes (enc_text, sql/012_monitors.sql), 'default' adds nothing, so the
+ * runs of the single-monitor form and those chained before 012 keep their bytes.
  */
 #ifndef DRIFTMON_CHAIN_H
 #define DRIFTMON_CHAIN_H
@@ -29,8 +31,8 @@
     "number_of_columns, number_of_drifted_columns, share_of_drifted_columns, drift_share, "        \
     "dataset_drift, retrain_fraction, retrain_flagged, report_html, report_html_sha256, "          \
     "report_json, report_json_sha256, config_sha256, reference_sha256, driftmon_version, "         \
-    "prev_hash, row_hash"
-#define DM_CHAIN_RUN_NCOLS 24
+    "prev_hash, row_hash, monitor"
+#define DM_CHAIN_RUN_NCOLS 25
 
 /* A growing byte buffer (the link's bytes); reused from row to row. */
 typedef struct {

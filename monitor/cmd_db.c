@@ -79,21 +79,24 @@ int dm_cmd_reference(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "load") != 0) {
         dm_cli_error("usage: driftmon reference load CSV|--table NAME [--name NAME] "
-                     "[--importance FILE] [--config FILE]");
+                     "[--importance FILE] [--monitor NAME] [--config FILE]");
         return 2;
     }
-    static const struct option longopts[] = {{"table", required_argument, NULL, 't'},
-                                             {"name", required_argument, NULL, 'n'},
-                                             {"config", required_argument, NULL, 'c'},
-                                             {"importance", required_argument, NULL, 'i'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"table", required_argument, NULL, 't'},   {"name", required_argument, NULL, 'n'},
+        {"config", required_argument, NULL, 'c'},  {"importance", required_argument, NULL, 'i'},
+        {"monitor", required_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
     const char *table = NULL, *name = NULL, *config = getenv("DRIFTMON_CONFIG"), *importance = NULL;
+    const char *monitor = NULL;
     int ch;
     optind = 1;
     argc--;
     argv++;
-    while ((ch = getopt_long(argc, argv, "t:n:c:i:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:n:c:i:m:", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'm':
+            monitor = optarg;
+            break;
         case 't':
             table = optarg;
             break;
@@ -115,14 +118,25 @@ int dm_cmd_reference(int argc, char **argv)
         dm_cli_error("reference load takes one CSV file or --table NAME");
         return 2;
     }
-    dm_config cfg;
-    if (dm_cli_load_config(config, &cfg) != 0)
+    dm_config root;
+    if (dm_cli_load_config(config, &root) != 0)
         return 2;
+    /* the monitor whose columns and model settings the reference is profiled with */
+    const dm_config *mon = NULL;
+    {
+        char serr[ERRLEN];
+        if (dm_config_select(&root, monitor, &mon, serr, sizeof serr) != 0) {
+            dm_cli_error(serr);
+            dm_config_release(&root);
+            return 2;
+        }
+    }
+    const dm_config cfg = *mon;
     if (!name)
         name = cfg.reference_name;
     if (!name) {
         dm_cli_error("no reference name: give --name or set \"reference.name\" in the config");
-        dm_config_release(&cfg);
+        dm_config_release(&root);
         return 2;
     }
     int status = 2;
@@ -216,22 +230,28 @@ out:
     dm_importance_release(&imp);
     free(imp_text);
     dm_dataset_release(&ds);
-    dm_config_release(&cfg);
+    dm_config_release(&root);
     return status;
 }
 
 int dm_cmd_check(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"since", required_argument, NULL, 's'},  {"until", required_argument, NULL, 'u'},
-        {"config", required_argument, NULL, 'c'}, {"exit-code", no_argument, NULL, 'x'},
-        {"quiet", no_argument, NULL, 'q'},        {NULL, 0, NULL, 0}};
-    const char *since = NULL, *until = NULL, *config = getenv("DRIFTMON_CONFIG");
+    static const struct option longopts[] = {{"since", required_argument, NULL, 's'},
+                                             {"until", required_argument, NULL, 'u'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"exit-code", no_argument, NULL, 'x'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"monitor", required_argument, NULL, 'm'},
+                                             {NULL, 0, NULL, 0}};
+    const char *since = NULL, *until = NULL, *config = getenv("DRIFTMON_CONFIG"), *monitor = NULL;
     bool exit_code = false, quiet = false;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "s:u:c:xq", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:u:c:xqm:", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'm':
+            monitor = optarg;
+            break;
         case 's':
             since = optarg;
             break;
@@ -255,12 +275,19 @@ int dm_cmd_check(int argc, char **argv)
     bool window = since || until;
     if ((batch && window) || (!batch && !(since && until)) || argc - optind > 1) {
         dm_cli_error("usage: driftmon check BATCH | driftmon check --since T --until T "
-                     "[--config FILE]");
+                     "[--monitor NAME] [--config FILE]");
         return 2;
     }
     dm_config cfg;
     if (dm_cli_load_config(config, &cfg) != 0)
         return 2;
+    const dm_config *mon = NULL;
+    char serr[ERRLEN];
+    if (dm_config_select(&cfg, monitor, &mon, serr, sizeof serr) != 0) {
+        dm_cli_error(serr);
+        dm_config_release(&cfg);
+        return 2;
+    }
     PGconn *conn = connect_or_log(&cfg);
     if (!conn) {
         dm_config_release(&cfg);
@@ -269,7 +296,7 @@ int dm_cmd_check(int argc, char **argv)
     dm_run_target t = {batch, since, until, NULL};
     dm_run_result res;
     char err[ERRLEN];
-    int rc = dm_run_check(conn, &cfg, &t, NULL, &res, err, sizeof err);
+    int rc = dm_run_check(conn, mon, &t, NULL, &res, err, sizeof err);
     int status = 0;
     if (rc != DM_RUN_OK) {
         dm_cli_error(err);
@@ -294,10 +321,10 @@ int dm_cmd_check(int argc, char **argv)
             fputc('\n', stdout);
         }
         dm_logf(DM_LOG_INFO, "run committed",
-                "run_id=%lld batch=%s rows=%llu reference_s=%.3f read_s=%.3f compare_s=%.3f "
-                "total_s=%.3f",
+                "run_id=%lld batch=%s rows=%llu reference_s=%.3f read_s=%.3f "
+                "compare_s=%.3f total_s=%.3f monitor=%s",
                 (long long)res.run_id, batch ? batch : "-", (unsigned long long)res.rows, res.ref_s,
-                res.read_s, res.compare_s, res.total_s);
+                res.read_s, res.compare_s, res.total_s, dm_config_monitor_name(mon));
         if (exit_code && res.verdict.retrain)
             status = 3;
     }

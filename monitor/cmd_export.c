@@ -570,10 +570,12 @@ int dm_cmd_export(int argc, char **argv)
         goto out;
     }
     if (dm_db_exec(conn,
-                   "SELECT seq, report_json_doc, " RUN_MORE_COLS " FROM driftmon.audit_run LIMIT 0",
+                   "SELECT seq, report_json_doc, monitor, " RUN_MORE_COLS
+                   " FROM driftmon.audit_run "
+                   "LIMIT 0",
                    0, NULL,
-                   "the driftmon schema predates `driftmon export` (migrations 009 to 011; run "
-                   "`driftmon init`)",
+                   "the driftmon schema predates this `driftmon export` (migrations 009 to 012; "
+                   "run `driftmon init`)",
                    err, sizeof err) != 0) {
         dm_cli_error(err);
         goto out;

@@ -67,7 +67,8 @@ static const field hist_fields[] = {{"run_id", K_INT},       {"batch", K_TEXT},
                                     {"finished_at", K_TEXT}, {"reference_name", K_TEXT},
                                     {"column_name", K_TEXT}, {"column_type", K_TEXT},
                                     {"stattest", K_TEXT},    {"stattest_threshold", K_NUM},
-                                    {"drift_score", K_NUM},  {"drift_detected", K_BOOL}};
+                                    {"drift_score", K_NUM},  {"drift_detected", K_BOOL},
+                                    {"monitor", K_TEXT}};
 
 /* --runs: the run-level figures of driftmon.runs (issue 17) */
 static const field run_fields[] = {{"run_id", K_INT},
@@ -83,7 +84,8 @@ static const field run_fields[] = {{"run_id", K_INT},
                                    {"score_psi", K_NUM},
                                    {"score_band", K_TEXT},
                                    {"retrain_flagged", K_BOOL},
-                                   {"retrain_reasons", K_LIST}};
+                                   {"retrain_reasons", K_LIST},
+                                   {"monitor", K_TEXT}};
 
 /* RFC 4180: quote when the field holds a comma, a quote, CR or LF (or starts/ends with a
  * space, which some readers trim); quotes doubled. */
@@ -261,20 +263,21 @@ static int print_rows(PGresult *res, const field *f, int nf, int format)
 
 int dm_cmd_history(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"column", required_argument, NULL, 'C'},
-                                             {"since", required_argument, NULL, 's'},
-                                             {"reference", required_argument, NULL, 'r'},
-                                             {"format", required_argument, NULL, 'f'},
-                                             {"config", required_argument, NULL, 'c'},
-                                             {"runs", no_argument, NULL, 'R'},
-                                             {NULL, 0, NULL, 0}};
-    const char *column = NULL, *since = NULL, *reference = NULL;
+    static const struct option longopts[] = {
+        {"column", required_argument, NULL, 'C'},    {"since", required_argument, NULL, 's'},
+        {"reference", required_argument, NULL, 'r'}, {"format", required_argument, NULL, 'f'},
+        {"config", required_argument, NULL, 'c'},    {"runs", no_argument, NULL, 'R'},
+        {"monitor", required_argument, NULL, 'm'},   {NULL, 0, NULL, 0}};
+    const char *column = NULL, *since = NULL, *reference = NULL, *monitor = NULL;
     const char *config = getenv("DRIFTMON_CONFIG");
     int format = F_TABLE, ch;
     bool runs = false;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:R", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:Rm:", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'm':
+            monitor = optarg;
+            break;
         case 'R':
             runs = true;
             break;
@@ -310,14 +313,24 @@ int dm_cmd_history(int argc, char **argv)
     }
     if (optind != argc || (runs && column)) {
         dm_cli_error("usage: driftmon history [--column C | --runs] [--since T] [--reference R] "
-                     "[--format table|csv|json] [--config FILE]");
+                     "[--monitor NAME] [--format table|csv|json] [--config FILE]");
+        return 2;
+    }
+    if (monitor && !dm_config_monitor_name_ok(monitor)) {
+        char shown[DM_SHOWN_LEN], m[DM_SHOWN_LEN + 200];
+        dm_show_value(monitor, strlen(monitor), shown, sizeof shown);
+        snprintf(m, sizeof m,
+                 "--monitor: \"%s\" is not a monitor name (1 to %d letters, digits, '_' or '-', "
+                 "starting with a letter or a digit)",
+                 shown, DM_MONITOR_NAME_MAX);
+        dm_cli_error(m);
         return 2;
     }
     dm_config cfg;
     PGconn *conn = connect_cfg(config, &cfg);
     if (!conn)
         return 1;
-    const char *p[3] = {column, since, reference};
+    const char *p[4] = {column, since, reference, monitor};
     PGresult *res;
     if (runs)
         res = PQexecParams(
@@ -328,22 +341,24 @@ int dm_cmd_history(int argc, char **argv)
             "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
             "number_of_columns, number_of_drifted_columns, share_of_drifted_columns, "
             "importance_weighted_share, score_psi, score_band, retrain_flagged, "
-            "array_to_string(retrain_reasons, ' ') FROM driftmon.runs "
+            "array_to_string(retrain_reasons, ' '), monitor FROM driftmon.runs "
             "WHERE ($1::timestamptz IS NULL OR finished_at >= $1::timestamptz) "
-            "AND ($2::text IS NULL OR reference_name = $2::text) ORDER BY finished_at, run_id",
-            2, NULL, p + 1, NULL, NULL, 0);
+            "AND ($2::text IS NULL OR reference_name = $2::text) "
+            "AND ($3::text IS NULL OR monitor = $3::text) ORDER BY finished_at, run_id",
+            3, NULL, p + 1, NULL, NULL, 0);
     else
         res = PQexecParams(
             conn,
             "SELECT run_id, batch, to_char(finished_at AT TIME ZONE 'UTC', "
             "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), reference_name, column_name, column_type, "
-            "stattest, stattest_threshold, drift_score, drift_detected "
+            "stattest, stattest_threshold, drift_score, drift_detected, monitor "
             "FROM driftmon.column_history "
             "WHERE ($1::text IS NULL OR column_name = $1::text) "
             "AND ($2::timestamptz IS NULL OR finished_at >= $2::timestamptz) "
             "AND ($3::text IS NULL OR reference_name = $3::text) "
+            "AND ($4::text IS NULL OR monitor = $4::text) "
             "ORDER BY finished_at, run_id, column_name COLLATE \"C\"",
-            3, NULL, p, NULL, NULL, 0);
+            4, NULL, p, NULL, NULL, 0);
     int status = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         pq_error(runs ? "could not read driftmon.runs" : "could not read driftmon.column_history",

@@ -624,7 +624,8 @@ static void check_anchors(const char *path, verify_state *v)
 typedef struct {
     verify_state *v; /* runs: only their json_head fields are written here */
     PGconn *conn;
-    const char *since, *dir;
+    const char *since;
+    const dm_config *cfg; /* the reports directory of each run's monitor */
     sink s;
     char *text; /* s.out's buffer (open_memstream) */
     size_t text_len;
@@ -633,11 +634,24 @@ typedef struct {
     char err[ERRLEN];
 } docs_pass;
 
-/* A file of reports.dir against the recorded sha256: missing a warning, changed a failure. */
-static void check_file(docs_pass *d, int64_t run, const char *ext, const char *sha)
+/* The reports directory of a run's monitor: the configured monitor's reports.dir, else the
+ * configuration's own (reports.dir, or "reports"). */
+static const char *run_dir(const dm_config *cfg, const char *monitor)
+{
+    for (size_t i = 0; i < dm_config_n_monitors(cfg); i++) {
+        const dm_config *m = dm_config_monitor(cfg, i);
+        if (strcmp(dm_config_monitor_name(m), monitor) == 0)
+            return m->reports_dir ? m->reports_dir : "reports";
+    }
+    return cfg->reports_dir ? cfg->reports_dir : "reports";
+}
+
+/* A file of the run's reports.dir against the recorded sha256: missing a warning, changed a
+ * failure. */
+static void check_file(docs_pass *d, const char *dir, int64_t run, const char *ext, const char *sha)
 {
     char path[4200], hex[65], sp[DM_SHOWN_LEN];
-    snprintf(path, sizeof path, "%s/run-%lld.%s", d->dir, (long long)run, ext);
+    snprintf(path, sizeof path, "%s/run-%lld.%s", dir, (long long)run, ext);
     dm_show_value(path, strlen(path), sp, sizeof sp);
     if (access(path, F_OK) != 0) {
         warnf(&d->s, "run %lld: report file \"%s\" is missing", (long long)run, sp);
@@ -706,7 +720,7 @@ static void check_json(docs_pass *d, run_info *r, const dm_copybin_field *doc_f,
     cJSON_Delete(doc);
 }
 
-/* One run's documents (id, report_html_doc, report_json_doc, report::text) and files. */
+/* One run's documents (id, report_html_doc, report_json_doc, report::text, monitor) and files. */
 static int run_documents(void *ctx, const dm_copybin_field *f, char *err, size_t errlen)
 {
     docs_pass *d = ctx;
@@ -720,10 +734,16 @@ static int run_documents(void *ctx, const dm_copybin_field *f, char *err, size_t
     check_doc(d, r, &f[1], "HTML", "report_html_doc", r->has_sha_html, r->sha_html);
     check_doc(d, r, &f[2], "JSON", "report_json_doc", r->has_sha_json, r->sha_json);
     check_json(d, r, &f[2], &f[3]);
+    char monitor[128] = "default";
+    if (f[4].len > 0 && (size_t)f[4].len < sizeof monitor) {
+        memcpy(monitor, f[4].p, (size_t)f[4].len);
+        monitor[f[4].len] = '\0';
+    }
+    const char *dir = run_dir(d->cfg, monitor);
     if (r->has_sha_html)
-        check_file(d, r->id, "html", r->sha_html);
+        check_file(d, dir, r->id, "html", r->sha_html);
     if (r->has_sha_json)
-        check_file(d, r->id, "json", r->sha_json);
+        check_file(d, dir, r->id, "json", r->sha_json);
     return 0;
 }
 
@@ -744,13 +764,13 @@ static void *documents_pass(void *arg)
         snprintf(d->err, sizeof d->err, "out of memory");
         return NULL;
     }
-    snprintf(
-        sql, len,
-        "SELECT id, report_html_doc, report_json_doc, report::text FROM driftmon.audit_run%s%s%s "
-        "ORDER BY id",
-        lit ? " WHERE finished_at >= " : "", lit ? lit : "", lit ? "::timestamptz" : "");
+    snprintf(sql, len,
+             "SELECT id, report_html_doc, report_json_doc, report::text, monitor FROM "
+             "driftmon.audit_run%s%s%s "
+             "ORDER BY id",
+             lit ? " WHERE finished_at >= " : "", lit ? lit : "", lit ? "::timestamptz" : "");
     PQfreemem(lit);
-    d->rc = copy_rows(d->conn, sql, 4, "could not read driftmon.run", run_documents, d, d->err,
+    d->rc = copy_rows(d->conn, sql, 5, "could not read driftmon.run", run_documents, d, d->err,
                       sizeof d->err);
     free(sql);
     return NULL;
@@ -980,9 +1000,10 @@ int dm_cmd_verify(int argc, char **argv)
             goto out;
         }
     }
-    if (dm_db_exec(conn, "SELECT seq, report_json_doc FROM driftmon.audit_run LIMIT 0", 0, NULL,
-                   "the driftmon schema predates `driftmon verify` (migrations 009 and 011; run "
-                   "`driftmon init`)",
+    if (dm_db_exec(conn, "SELECT seq, report_json_doc, monitor FROM driftmon.audit_run LIMIT 0", 0,
+                   NULL,
+                   "the driftmon schema predates this `driftmon verify` (migrations 009_chain.sql, "
+                   "011_roles.sql and 012_monitors.sql; run `driftmon init`)",
                    err, sizeof err) != 0) {
         dm_cli_error(err);
         goto out;
@@ -991,7 +1012,7 @@ int dm_cmd_verify(int argc, char **argv)
         goto out;
     d.v = &v;
     d.since = since;
-    d.dir = cfg.reports_dir ? cfg.reports_dir : "reports";
+    d.cfg = &cfg;
     d.s.out = stdout;
     if (exported && (conn2 = second_connection(&cfg, snap)) != NULL) {
         d.conn = conn2;

@@ -74,6 +74,10 @@ void dm_config_release(dm_config *c)
     free(c->cache_dir);
     free(c->schedule_every);
     free(c->metrics_listen);
+    free(c->monitor);
+    for (size_t i = 0; i < c->n_monitors; i++)
+        dm_config_release(&c->monitors[i]);
+    free(c->monitors);
     dm_config_defaults(c);
 }
 
@@ -83,7 +87,32 @@ typedef struct {
     const char *name;
     char *err;
     size_t errlen;
+    /* "monitors[i]." inside a monitors entry, else "": every key path a message names
+     * (`key "...`) is given with it, so that the message names the entry */
+    const char *prefix;
 } ctx;
+
+/* msg with prefix inserted after each `key "` (into out, cut to len). */
+static void prefix_keys(const char *msg, const char *prefix, char *out, size_t len)
+{
+    static const char mark[] = "key \"";
+    size_t k = 0;
+    out[0] = '\0';
+    for (const char *p = msg; *p && k + 1 < len;) {
+        if (strncmp(p, mark, sizeof mark - 1) == 0) {
+            int n = snprintf(out + k, len - k, "%s%s", mark, prefix);
+            if (n < 0 || (size_t)n >= len - k) {
+                k = len - 1;
+                break;
+            }
+            k += (size_t)n;
+            p += sizeof mark - 1;
+        } else {
+            out[k++] = *p++;
+        }
+    }
+    out[k < len ? k : len - 1] = '\0';
+}
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -96,8 +125,13 @@ fail(ctx *x, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    char full[640];
+    if (x->prefix && x->prefix[0])
+        prefix_keys(msg, x->prefix, full, sizeof full);
+    else
+        snprintf(full, sizeof full, "%s", msg);
     if (x->err && x->errlen)
-        snprintf(x->err, x->errlen, "%s: %s", x->name, msg);
+        snprintf(x->err, x->errlen, "%s: %s", x->name, full);
     return -1;
 }
 
@@ -381,13 +415,43 @@ static bool env_name(const char *s)
     return true;
 }
 
-static int parse_retrain(ctx *x, const cJSON *r, dm_config *c)
+/* What a retrain object may hold where it is (the monitors form splits it): RETRAIN_ALL in
+ * the single-monitor form; a monitor's conditions and its NOTIFY channel; the hook's delivery,
+ * which one daemon does for every monitor, at the top level of the monitors form. */
+enum { RETRAIN_ALL, RETRAIN_MONITOR, RETRAIN_DELIVERY };
+
+static const char *const retrain_delivery_keys[] = {"hook", "hook_timeout", "max_attempts", "env",
+                                                    NULL};
+
+static bool in_list(const char *const *l, const char *k)
+{
+    for (size_t i = 0; l[i]; i++)
+        if (strcmp(l[i], k) == 0)
+            return true;
+    return false;
+}
+
+static int parse_retrain(ctx *x, const cJSON *r, dm_config *c, int where)
 {
     static const char *const keys[] = {"fraction",          "hook",         "notify_channel",
                                        "hook_timeout",      "max_attempts", "env",
                                        "weighted_fraction", "score_psi",    NULL};
     if (check_keys(x, r, "retrain", keys))
         return -1;
+    for (const cJSON *it = r->child; it && where != RETRAIN_ALL; it = it->next) {
+        bool delivery = in_list(retrain_delivery_keys, it->string);
+        if (where == RETRAIN_MONITOR && delivery)
+            return fail(x,
+                        "key \"retrain.%s\": the hook is set once, at the top level "
+                        "(\"retrain.%s\" beside \"monitors\"): one daemon delivers every "
+                        "monitor's alerts",
+                        it->string, it->string);
+        if (where == RETRAIN_DELIVERY && !delivery)
+            return fail(x,
+                        "key \"retrain.%s\": with \"monitors\", set it in each monitor "
+                        "(\"monitors[i].retrain.%s\")",
+                        it->string, it->string);
+    }
     if (parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "fraction"), "retrain.fraction", 0, 1,
                      &c->retrain_fraction) ||
         parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "weighted_fraction"),
@@ -507,45 +571,10 @@ static int parse_conninfo(ctx *x, const cJSON *db, const char *key, char **out)
     return 0;
 }
 
-static int parse_root(ctx *x, const cJSON *root, dm_config *c)
+/* The keys every monitor shares: database, cache, metrics (the daemon's endpoint). */
+static int parse_shared(ctx *x, const cJSON *root, dm_config *c)
 {
-    static const char *const keys[] = {"columns",  "drift",    "retrain",   "model",
-                                       "database", "source",   "reference", "reports",
-                                       "cache",    "schedule", "metrics",   NULL};
-    if (check_keys(x, root, "", keys))
-        return -1;
     const cJSON *v;
-    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "columns"))) {
-        static const char *const k[] = {"numeric", "categorical", "exclude", NULL};
-        if (check_keys(x, v, "columns", k) ||
-            get_string_list(x, v, "numeric", "columns", &c->numeric, &c->n_numeric) ||
-            get_string_list(x, v, "categorical", "columns", &c->categorical, &c->n_categorical) ||
-            get_string_list(x, v, "exclude", "columns", &c->exclude, &c->n_exclude))
-            return -1;
-        for (size_t i = 0; i < c->n_exclude; i++)
-            if (stats_names_add(&c->excluded, c->exclude[i], 0, NULL) < 0)
-                return fail(x, "out of memory");
-        for (size_t i = 0; i < c->n_numeric; i++)
-            if (stats_names_add(&c->forced, c->numeric[i], 1, NULL) < 0)
-                return fail(x, "out of memory");
-        for (size_t j = 0; j < c->n_categorical; j++) {
-            size_t had = 0;
-            int rc = stats_names_add(&c->forced, c->categorical[j], 2, &had);
-            if (rc < 0)
-                return fail(x, "out of memory");
-            if (rc == 1 && had == 1)
-                return fail(x,
-                            "key \"columns.categorical\": \"%s\" is also listed in "
-                            "columns.numeric",
-                            c->categorical[j]);
-        }
-    }
-    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "drift")) && parse_drift(x, v, c))
-        return -1;
-    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "retrain")) && parse_retrain(x, v, c))
-        return -1;
-    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "model")) && parse_model(x, v, c))
-        return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "database"))) {
         static const char *const k[] = {"conninfo", "copy_streams",  "warm_backend",
                                         "roles",    "read_conninfo", "replica_max_wait",
@@ -575,6 +604,66 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
             c->copy_streams = (int)cs->valuedouble;
         }
     }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "cache"))) {
+        static const char *const k[] = {"dir", NULL};
+        if (check_keys(x, v, "cache", k) || get_string(x, v, "dir", "cache", &c->cache_dir))
+            return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "metrics"))) {
+        static const char *const k[] = {"listen", NULL};
+        if (check_keys(x, v, "metrics", k) ||
+            get_string(x, v, "listen", "metrics", &c->metrics_listen))
+            return -1;
+        struct sockaddr_storage ss;
+        unsigned sslen;
+        char why[200];
+        if (c->metrics_listen &&
+            dm_metrics_parse_listen(c->metrics_listen, &ss, &sslen, why, sizeof why) != 0) {
+            char b[80];
+            show(cJSON_GetObjectItemCaseSensitive(v, "listen"), b, sizeof b);
+            return fail(x, "key \"metrics.listen\": %s: %s", b, why);
+        }
+    }
+    return 0;
+}
+
+/* The keys a monitor has of its own: columns, drift, retrain (its conditions; all of it in
+ * the single-monitor form), model, source, reference, reports, schedule. */
+static int parse_own(ctx *x, const cJSON *root, dm_config *c, int retrain_where)
+{
+    const cJSON *v;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "columns"))) {
+        static const char *const k[] = {"numeric", "categorical", "exclude", NULL};
+        if (check_keys(x, v, "columns", k) ||
+            get_string_list(x, v, "numeric", "columns", &c->numeric, &c->n_numeric) ||
+            get_string_list(x, v, "categorical", "columns", &c->categorical, &c->n_categorical) ||
+            get_string_list(x, v, "exclude", "columns", &c->exclude, &c->n_exclude))
+            return -1;
+        for (size_t i = 0; i < c->n_exclude; i++)
+            if (stats_names_add(&c->excluded, c->exclude[i], 0, NULL) < 0)
+                return fail(x, "out of memory");
+        for (size_t i = 0; i < c->n_numeric; i++)
+            if (stats_names_add(&c->forced, c->numeric[i], 1, NULL) < 0)
+                return fail(x, "out of memory");
+        for (size_t j = 0; j < c->n_categorical; j++) {
+            size_t had = 0;
+            int rc = stats_names_add(&c->forced, c->categorical[j], 2, &had);
+            if (rc < 0)
+                return fail(x, "out of memory");
+            if (rc == 1 && had == 1)
+                return fail(x,
+                            "key \"columns.categorical\": \"%s\" is also listed in "
+                            "columns.numeric",
+                            c->categorical[j]);
+        }
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "drift")) && parse_drift(x, v, c))
+        return -1;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "retrain")) &&
+        parse_retrain(x, v, c, retrain_where))
+        return -1;
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "model")) && parse_model(x, v, c))
+        return -1;
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "source"))) {
         static const char *const k[] = {"table", "batch_column", "timestamp_column", NULL};
         if (check_keys(x, v, "source", k) ||
@@ -601,33 +690,213 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
             return fail(x, "key \"reports.history_runs\": %g is not a whole number", hr);
         c->history_runs = (int)hr;
     }
-    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "cache"))) {
-        static const char *const k[] = {"dir", NULL};
-        if (check_keys(x, v, "cache", k) || get_string(x, v, "dir", "cache", &c->cache_dir))
-            return -1;
-    }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "schedule"))) {
         static const char *const k[] = {"every", NULL};
         if (check_keys(x, v, "schedule", k) ||
             get_string(x, v, "every", "schedule", &c->schedule_every))
             return -1;
     }
-    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "metrics"))) {
-        static const char *const k[] = {"listen", NULL};
-        if (check_keys(x, v, "metrics", k) ||
-            get_string(x, v, "listen", "metrics", &c->metrics_listen))
+    return 0;
+}
+
+bool dm_config_monitor_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > DM_MONITOR_NAME_MAX || !isalnum((unsigned char)s[0]))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+/* A directory's path for comparing two of them: trailing slashes and "./" segments off,
+ * repeated slashes as one (links are not followed: the paths may not exist yet). */
+static void dir_key(const char *d, char *out, size_t len)
+{
+    size_t k = 0;
+    for (const char *p = d; *p && k + 1 < len; p++) {
+        if (*p == '/' && k > 0 && out[k - 1] == '/')
+            continue;
+        if (*p == '.' && (p == d || p[-1] == '/') && (p[1] == '/' || p[1] == '\0')) {
+            if (p[1] == '/')
+                p++;
+            continue;
+        }
+        out[k++] = *p;
+    }
+    while (k > 1 && out[k - 1] == '/')
+        k--;
+    if (k == 0)
+        out[k++] = '.';
+    out[k] = '\0';
+}
+
+/* The shared keys of root into m (a monitor of the monitors form). */
+static int copy_shared(ctx *x, const dm_config *root, dm_config *m)
+{
+    m->copy_streams = root->copy_streams;
+    m->warm_backend = root->warm_backend;
+    m->replica_max_wait_s = root->replica_max_wait_s;
+    if ((root->conninfo && !(m->conninfo = strdup(root->conninfo))) ||
+        (root->read_conninfo && !(m->read_conninfo = strdup(root->read_conninfo))) ||
+        (root->cache_dir && !(m->cache_dir = strdup(root->cache_dir))))
+        return fail(x, "out of memory");
+    for (int r = 0; r < DM_ROLE_COUNT; r++)
+        if (root->roles[r] && !(m->roles[r] = strdup(root->roles[r])))
+            return fail(x, "out of memory");
+    return 0;
+}
+
+/* Keys of the single-monitor form that a monitors form sets per monitor. */
+static const char *const own_keys[] = {"columns",   "drift",   "model",    "source",
+                                       "reference", "reports", "schedule", NULL};
+
+static int parse_monitors(ctx *x, const cJSON *root, const cJSON *arr, dm_config *c)
+{
+    static const char *const top[] = {"monitors", "database", "cache", "retrain", "metrics", NULL};
+    for (const cJSON *it = root->child; it; it = it->next)
+        if (in_list(own_keys, it->string))
+            return fail(x,
+                        "key \"%s\": with \"monitors\", set it in each monitor "
+                        "(\"monitors[i].%s\")",
+                        it->string, it->string);
+    if (check_keys(x, root, "", top) || parse_shared(x, root, c))
+        return -1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "retrain");
+    if (!is_null(v) && parse_retrain(x, v, c, RETRAIN_DELIVERY))
+        return -1;
+    char b[80];
+    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1) {
+        show(arr, b, sizeof b);
+        return fail(x, "key \"monitors\": expected a non-empty array of objects, got %s", b);
+    }
+    size_t n = (size_t)cJSON_GetArraySize(arr);
+    c->monitors = calloc(n, sizeof *c->monitors);
+    if (!c->monitors)
+        return fail(x, "out of memory");
+    static const char *const entry[] = {"name",   "columns",   "drift",   "retrain",  "model",
+                                        "source", "reference", "reports", "schedule", NULL};
+    size_t i = 0;
+    for (const cJSON *it = arr->child; it; it = it->next, i++) {
+        dm_config *m = &c->monitors[i];
+        dm_config_defaults(m);
+        c->n_monitors = i + 1;
+        char path[32];
+        snprintf(path, sizeof path, "monitors[%zu]", i);
+        if (check_keys(x, it, path, entry))
             return -1;
-        struct sockaddr_storage ss;
-        unsigned sslen;
-        char why[200];
-        if (c->metrics_listen &&
-            dm_metrics_parse_listen(c->metrics_listen, &ss, &sslen, why, sizeof why) != 0) {
-            char b[80];
-            show(cJSON_GetObjectItemCaseSensitive(v, "listen"), b, sizeof b);
-            return fail(x, "key \"metrics.listen\": %s: %s", b, why);
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(it, "name");
+        if (!nm)
+            return fail(x, "key \"%s.name\" is missing: every monitor needs a name", path);
+        if (!cJSON_IsString(nm) || !dm_config_monitor_name_ok(nm->valuestring)) {
+            show(nm, b, sizeof b);
+            return fail(x,
+                        "key \"%s.name\": %s is not a monitor name (1 to %d letters, digits, "
+                        "'_' or '-', starting with a letter or a digit)",
+                        path, b, DM_MONITOR_NAME_MAX);
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->monitors[j].monitor, nm->valuestring) == 0)
+                return fail(x, "key \"%s.name\": \"%s\" is also the name of monitors[%zu]", path,
+                            nm->valuestring, j);
+        if (!(m->monitor = strdup(nm->valuestring)) || copy_shared(x, c, m))
+            return fail(x, "out of memory");
+        char prefix[40];
+        snprintf(prefix, sizeof prefix, "%s.", path);
+        ctx mx = *x;
+        mx.prefix = prefix;
+        if (parse_own(&mx, it, m, RETRAIN_MONITOR))
+            return -1;
+        if (!m->reports_dir) {
+            /* reports/<name>: the single form's default directory, one folder per monitor */
+            size_t len = strlen(m->monitor) + sizeof "reports/";
+            if (!(m->reports_dir = malloc(len)))
+                return fail(x, "out of memory");
+            snprintf(m->reports_dir, len, "reports/%s", m->monitor);
+        }
+        char ki[4096], kj[4096];
+        dir_key(m->reports_dir, ki, sizeof ki);
+        for (size_t j = 0; j < i; j++) {
+            dir_key(c->monitors[j].reports_dir, kj, sizeof kj);
+            if (strcmp(ki, kj) == 0)
+                return fail(x,
+                            "key \"%s.reports.dir\": \"%s\" is also the reports directory of "
+                            "monitors[%zu] (\"%s\"): each monitor needs its own",
+                            path, m->reports_dir, j, c->monitors[j].monitor);
         }
     }
     return 0;
+}
+
+static int parse_root(ctx *x, const cJSON *root, dm_config *c)
+{
+    static const char *const keys[] = {"columns", "drift",     "retrain", "model", "database",
+                                       "source",  "reference", "reports", "cache", "schedule",
+                                       "metrics", "monitors",  NULL};
+    if (!cJSON_IsObject(root))
+        return check_keys(x, root, "", keys); /* the message: expected an object */
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "monitors");
+    if (arr)
+        return parse_monitors(x, root, arr, c);
+    if (check_keys(x, root, "", keys))
+        return -1;
+    if (parse_shared(x, root, c))
+        return -1;
+    return parse_own(x, root, c, RETRAIN_ALL);
+}
+
+size_t dm_config_n_monitors(const dm_config *c)
+{
+    return c->n_monitors ? c->n_monitors : 1;
+}
+
+const dm_config *dm_config_monitor(const dm_config *c, size_t i)
+{
+    return c->n_monitors ? &c->monitors[i] : c;
+}
+
+const char *dm_config_monitor_name(const dm_config *c)
+{
+    return c->monitor ? c->monitor : DM_MONITOR_DEFAULT;
+}
+
+int dm_config_select(const dm_config *c, const char *name, const dm_config **out, char *err,
+                     size_t errlen)
+{
+    size_t n = dm_config_n_monitors(c);
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(dm_config_monitor_name(dm_config_monitor(c, i)), name) == 0) {
+            *out = dm_config_monitor(c, i);
+            return 0;
+        }
+    if (!name && n == 1) {
+        *out = dm_config_monitor(c, 0);
+        return 0;
+    }
+    char choices[512] = "";
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < sizeof choices - 8; i++) {
+        int w = snprintf(choices + k, sizeof choices - k, "%s%s", i ? ", " : "",
+                         dm_config_monitor_name(dm_config_monitor(c, i)));
+        if (w < 0 || (size_t)w >= sizeof choices - k)
+            break;
+        k += (size_t)w;
+    }
+    const char *file = c->path ? c->path : "config";
+    if (!name) {
+        snprintf(err, errlen, "%s has %zu monitors: give --monitor NAME (one of %s)", file, n,
+                 choices);
+    } else {
+        char shown[DM_MONITOR_NAME_MAX + 8];
+        size_t j = 0;
+        for (const char *p = name; *p && j < DM_MONITOR_NAME_MAX; p++)
+            shown[j++] = (*p >= 32 && *p < 127) ? *p : '?';
+        shown[j] = '\0';
+        snprintf(err, errlen, "--monitor: no monitor \"%s\" in %s (one of %s)", shown, file,
+                 choices);
+    }
+    return -1;
 }
 
 /* ---- the canonical form (config.h) ------------------------------------------------- */
@@ -709,7 +978,7 @@ char *dm_config_canonical(const char *text, size_t len)
 int dm_config_parse(const char *text, size_t len, const char *name, dm_config *out, char *err,
                     size_t errlen)
 {
-    ctx x = {name ? name : "(config)", err, errlen};
+    ctx x = {name ? name : "(config)", err, errlen, NULL};
     if (len == 0)
         return fail(&x, "line 1: the file is empty (expected a JSON object)");
     if (memchr(text, '\0', len))
@@ -762,6 +1031,15 @@ int dm_config_parse(const char *text, size_t len, const char *name, dm_config *o
         return -1;
     }
     dm_sha256_hex(canon, strlen(canon), c.sha256);
+    /* a monitor's runs record the file's path and hash: the configuration that made them */
+    for (size_t i = 0; i < c.n_monitors; i++) {
+        memcpy(c.monitors[i].sha256, c.sha256, sizeof c.sha256);
+        if (!(c.monitors[i].path = strdup(c.path))) {
+            cJSON_free(canon);
+            dm_config_release(&c);
+            return fail(&x, "out of memory");
+        }
+    }
     cJSON_free(canon);
     *out = c;
     return 0;

@@ -48,7 +48,15 @@ typedef enum {
     DM_ROLE_COUNT
 } dm_role;
 
-typedef struct {
+/* The unnamed monitor's name (the single-monitor form): in the database, views and labels. */
+#define DM_MONITOR_DEFAULT "default"
+/* A monitor's name: 1 to DM_MONITOR_NAME_MAX bytes of [A-Za-z0-9_-], starting with a letter or
+ * a digit (it goes into file paths, log lines and metric labels as it is). */
+#define DM_MONITOR_NAME_MAX 64
+
+typedef struct dm_config dm_config;
+
+struct dm_config {
     char *path; /* the file it came from ("(defaults)" when none) */
     /* SHA-256 of the file's canonical form (dm_config_canonical), which holds no secret;
      * "" for defaults */
@@ -123,7 +131,17 @@ typedef struct {
     /* metrics.listen: the HTTP endpoint of /metrics and /healthz (monitor/metrics.h), as
      * dm_metrics_parse_listen checked it; NULL: off */
     char *metrics_listen;
-} dm_config;
+
+    /* monitor: this monitor's name; NULL in the single-monitor form (DM_MONITOR_DEFAULT).
+     * monitors: with the "monitors" key, one full configuration per entry (the shared keys --
+     * database, cache -- copied into each, the entry's own keys parsed over the defaults);
+     * this struct then holds only the shared keys and the hook's delivery settings
+     * (retrain.hook, hook_timeout, max_attempts, env), which one daemon uses for every
+     * monitor.  Read them through dm_config_n_monitors / dm_config_monitor. */
+    char *monitor;
+    dm_config *monitors;
+    size_t n_monitors;
+};
 
 /* The defaults: no overrides, drift_share 0.5, retrain fraction 0.5. */
 void dm_config_defaults(dm_config *c);
@@ -148,6 +166,19 @@ int dm_config_load(const char *path, dm_config *out, char *err, size_t errlen);
  * password guesses.
  */
 char *dm_config_canonical(const char *text, size_t len);
+
+/* The monitors of a configuration: 1 (the configuration itself) in the single-monitor form. */
+size_t dm_config_n_monitors(const dm_config *c);
+const dm_config *dm_config_monitor(const dm_config *c, size_t i);
+/* A monitor's name: c->monitor, or DM_MONITOR_DEFAULT. */
+const char *dm_config_monitor_name(const dm_config *c);
+/* The monitor a command works on: `name` (from --monitor; NULL when not given).  NULL name:
+ * the only monitor, an error when there are several.  0 with *out set, or -1 with one line in
+ * err naming the choices. */
+int dm_config_select(const dm_config *c, const char *name, const dm_config **out, char *err,
+                     size_t errlen);
+/* Is s a valid monitor name (DM_MONITOR_NAME_MAX)? */
+bool dm_config_monitor_name_ok(const char *s);
 
 /* Resolve the test and threshold of one column: per column > per type > global > default.
  * *test is DM_TEST_DEFAULT when the default rule applies; *threshold NaN when the test's

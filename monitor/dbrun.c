@@ -382,10 +382,11 @@ static char *results_json(const dm_comparison *cmp)
 }
 
 /* The transaction that makes the run exist, in two calls of functions the daemon's role may
- * execute (sql/011_roles.sql): driftmon.record_results chains the column results and returns
- * the chain head after them; the JSON report is rendered with that head (run->chain_head)
- * and written to out->json; driftmon.record_run chains the run row, which holds the JSON's
- * sha256, last (sql/009_chain.sql), with its retrain alert and the batch marked done. */
+ * execute (sql/011_roles.sql; the monitor's name last, 012_monitors.sql):
+ * driftmon.record_results chains the column results and returns the chain head after them; the JSON
+ * report is rendered with that head (run->chain_head) and written to out->json; driftmon.record_run
+ * chains the run row, which holds the JSON's sha256, last (sql/009_chain.sql), with its retrain
+ * alert and the batch marked done. */
 static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
                       const char *worker, const dm_refinfo *ri, const dm_comparison *cmp,
                       int64_t run_id, const char *started, const dm_run_result *out,
@@ -394,6 +395,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
 {
     char *report_json = NULL;
     char json_sha[65], head[65];
+    const char *mon = dm_config_monitor_name(cfg);
     if (dm_db_exec(conn, "BEGIN", 0, NULL, "could not begin the run's transaction", err, errlen) !=
         0)
         return -1;
@@ -407,9 +409,9 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
     }
     /* a daemon's claim (worker): committed only while the batch is still ours and not done (a
      * lease that expired under a slow run may have passed it to another daemon) */
-    const char *pr[4] = {id, t->batch, t->batch ? worker : NULL, rj};
-    r = PQexecParams(conn, "SELECT driftmon.record_results($1::bigint, $2, $3, $4::jsonb)", 4, NULL,
-                     pr, NULL, NULL, 0);
+    const char *pr[5] = {id, t->batch, t->batch ? worker : NULL, rj, mon};
+    r = PQexecParams(conn, "SELECT driftmon.record_results($1::bigint, $2, $3, $4::jsonb, $5)", 5,
+                     NULL, pr, NULL, NULL, 0);
     free(rj);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         dm_db_fail(r, conn, "could not record the column results (run `driftmon init`?)", err,
@@ -448,7 +450,7 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
     stats_format_double(cmp->verdict.share_of_drifted_columns, share, sizeof share);
     stats_format_double(cfg->drift_share, dshare, sizeof dshare);
     stats_format_double(cfg->retrain_fraction, frac, sizeof frac);
-    const char *all[24] = {id,
+    const char *all[25] = {id,
                            t->batch,
                            t->batch ? NULL : t->since,
                            t->batch ? NULL : t->until,
@@ -471,13 +473,14 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
                            report_json,
                            html_doc,    /* 005_reports.sql: the report as written */
                            report_json, /* 009_chain.sql: the JSON as written, for verify */
-                           cfg->notify_channel};
+                           cfg->notify_channel,
+                           mon}; /* 012_monitors.sql */
     r = PQexecParams(conn,
                      "SELECT driftmon.record_run($1::bigint, $2, $3::timestamptz, "
                      "$4::timestamptz, $5::bigint, $6::timestamptz, $7::int, $8::int, $9::float8, "
                      "$10::float8, $11::boolean, $12::float8, $13::boolean, $14, $15, $16, $17, "
-                     "$18, $19, $20, $21::jsonb, $22, $23, $24)",
-                     24, NULL, all, NULL, NULL, 0);
+                     "$18, $19, $20, $21::jsonb, $22, $23, $24, $25)",
+                     25, NULL, all, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         dm_db_fail(r, conn, "could not record the run", err, errlen);
         goto rollback;
@@ -906,6 +909,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     memset(&run, 0, sizeof run);
     run.version = DRIFTMON_VERSION;
     run.generated_at = started;
+    run.monitor = cfg->monitor; /* NULL in the single-monitor form: its reports stay as they were */
     run.settings_json = settings;
     dm_comparison_to_run(&cmp, cfg, ref, &cur, &run);
     run.ref_name = refname;
@@ -930,7 +934,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     rc = commit_run(conn, cfg, t, worker, &rcache->info, &cmp, out->run_id, started, out, hsha,
                     html, &run, err, errlen);
     if (rc == DM_RUN_OK) /* index.html and the history page: a failure leaves the run as is */
-        dm_reportdir_refresh(conn, dir, rcache->info.name, cfg->history_runs);
+        dm_reportdir_refresh(conn, dir, dm_config_monitor_name(cfg), rcache->info.name,
+                             cfg->history_runs);
     out->total_s = now_s() - t0;
 out:
     if (ref_pending) {

@@ -24,6 +24,7 @@ typedef struct {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    char monitor[DM_MONITOR_NAME_MAX + 1];
     char batch[BATCH_MAX];
     bool active, quit;
     serve_state *s;
@@ -35,9 +36,12 @@ int dm_renewer_start(dm_renewer *rn, serve_state *s);
 void dm_renewer_stop(dm_renewer *rn);
 void dm_renewer_join(dm_renewer *rn);
 
-/* Claim and check batches until none is left, a claim fails or a stop is asked; a run that
- * flags retraining wakes dl; SIGINT (intset) is unblocked during each check.  -1 when the
- * connection is gone (lost, or dropped by a reload that changed the conninfo). */
+/* Claim and check batches until none is left, a claim fails or a stop is asked: the monitors
+ * take turns (round robin from s->turn), one batch each per turn, and a monitor without a
+ * batch it can claim passes; a batch that fails is held back by driftmon.fail_batch's
+ * back-off on its own, without holding back the others.  A run that flags retraining wakes
+ * dl; SIGINT (intset) is unblocked during each check.  -1 when the connection is gone (lost,
+ * or dropped by a reload that changed the conninfo). */
 int dm_lease_sweep(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigset_t *intset);
 
 #endif

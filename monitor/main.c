@@ -32,6 +32,23 @@
 
 #define ERRLEN 1024
 
+/* compare and profile read no table: their settings are the single-monitor form's.  A file
+ * with "monitors" holds them per monitor, which neither command chooses between: refused
+ * (false, released and printed) rather than run with the defaults. */
+static bool single_form(dm_config *cfg, const char *cmd)
+{
+    if (cfg->n_monitors == 0)
+        return true;
+    char m[600];
+    snprintf(m, sizeof m,
+             "%s: %s takes a configuration without \"monitors\" (the drift settings of %s are "
+             "per monitor)",
+             cfg->path ? cfg->path : "config", cmd, cfg->path ? cfg->path : "the file");
+    dm_cli_error(m);
+    dm_config_release(cfg);
+    return false;
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: driftmon compare REFERENCE CURRENT [--config FILE] [--html FILE] [--json FILE]\n"
@@ -39,10 +56,11 @@ static void usage(FILE *f)
           "       driftmon profile CSV -o FILE [--config FILE]\n"
           "       driftmon init [--config FILE]\n"
           "       driftmon reference load CSV|--table NAME [--name NAME] [--importance FILE]\n"
-          "                                [--config FILE]\n"
-          "       driftmon check BATCH | --since T --until T [--config FILE] [--exit-code]\n"
+          "                                [--monitor NAME] [--config FILE]\n"
+          "       driftmon check BATCH | --since T --until T [--monitor NAME] [--config FILE]\n"
+          "                      [--exit-code]\n"
           "       driftmon history [--column C | --runs] [--since T] [--reference R]\n"
-          "                        [--format table|csv|json] [--config FILE]\n"
+          "                        [--monitor NAME] [--format table|csv|json] [--config FILE]\n"
           "       driftmon report RUN [--html FILE] [--json FILE] [--config FILE]\n"
           "       driftmon serve [--config FILE] [--worker NAME] [--lease S] [--poll S]\n"
           "       driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]\n"
@@ -122,6 +140,8 @@ static int cmd_compare(int argc, char **argv)
     const char *ref_path = argv[optind], *cur_path = argv[optind + 1];
     dm_config cfg;
     if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    if (!single_form(&cfg, "compare"))
         return 2;
     dm_importance imp;
     memset(&imp, 0, sizeof imp);
@@ -229,6 +249,8 @@ static int cmd_profile(int argc, char **argv)
     }
     dm_config cfg;
     if (dm_cli_load_config(config, &cfg) != 0)
+        return 2;
+    if (!single_form(&cfg, "profile"))
         return 2;
     dm_dataset ds;
     char err[ERRLEN];

@@ -9,7 +9,8 @@
  * lock and drops the reference (dm_metrics_release; the last one frees it).  The HTTP thread
  * never touches the daemon's connection and the loop never waits for a request.
  *
- * Where each value comes from (serve.c, serve_metrics_*):
+ * One dm_metrics_monitor per monitor of the daemon's configuration, named as the monitor.
+ * Where each value comes from (serve.c, metrics_*):
  *   - driftmon_runs_total{monitor,result}: checks this process made since it started
  *     (result drift: the run's dataset_drift; no_drift; failed: a check that could not be
  *     made -- given up, or failed and to be retried; a run discarded because another worker
@@ -20,9 +21,9 @@
  *     driftmon_column_drift_score: the monitor's newest run in the database (driftmon.run
  *     by finished_at, whichever daemon made it) and its column results; absent until a run
  *     exists;
- *   - driftmon_batches_pending: driftmon.batch rows not done; driftmon_alerts{state}:
- *     driftmon.retrain_outbox by state (as the driftmon.alerts view names them); both absent
- *     until first read;
+ *   - driftmon_batches_pending: the monitor's driftmon.batch rows not done;
+ *     driftmon_alerts{state}: driftmon.retrain_outbox by state (as the driftmon.alerts view
+ *     names them); both absent until first read;
  *   - driftmon_database_up: 1 while the loop holds a working connection.
  * The database values are read by the loop at every turn of its wait and after every check.
  */

@@ -247,25 +247,27 @@ static void run_list_keep_last(run_list *l, size_t keep)
     l->n = keep;
 }
 
-static int update_history(PGconn *conn, int dirfd, const char *dir, const char *reference,
-                          int history_runs, char *err, size_t errlen)
+static int update_history(PGconn *conn, int dirfd, const char *dir, const char *monitor,
+                          const char *reference, int history_runs, char *err, size_t errlen)
 {
     char sql[1024], lim[32];
-    snprintf(sql, sizeof sql, "%sWHERE reference_name = $1 ORDER BY finished_at, run_id",
+    snprintf(sql, sizeof sql,
+             "%sWHERE reference_name = $1 AND monitor = $2 ORDER BY finished_at, run_id",
              runs_sql_all);
     snprintf(lim, sizeof lim, "%d", history_runs > 0 ? history_runs : 1);
-    const char *p[2] = {reference, lim};
-    PGresult *res = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 0);
+    const char *p[3] = {reference, lim, monitor};
+    const char *pr[2] = {reference, monitor};
+    PGresult *res = PQexecParams(conn, sql, 2, NULL, pr, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
         return query_fail(res, conn, "the runs (driftmon.runs)", err, errlen);
     /* the column results of the last runs only: the costly part of the page */
     PGresult *cr = PQexecParams(
         conn,
         "SELECT column_name, stattest, stattest_threshold, drift_score, drift_detected, run_id "
-        "FROM driftmon.column_history WHERE reference_name = $1 AND run_id IN (SELECT run_id "
-        "FROM driftmon.runs WHERE reference_name = $1 ORDER BY finished_at DESC, run_id DESC "
-        "LIMIT $2::int)",
-        2, NULL, p, NULL, NULL, 0);
+        "FROM driftmon.column_history WHERE reference_name = $1 AND monitor = $3 AND run_id IN "
+        "(SELECT run_id FROM driftmon.runs WHERE reference_name = $1 AND monitor = $3 ORDER BY "
+        "finished_at DESC, run_id DESC LIMIT $2::int)",
+        3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(cr) != PGRES_TUPLES_OK) {
         PQclear(res);
         return query_fail(cr, conn, "the column history (driftmon.column_history)", err, errlen);
@@ -276,9 +278,9 @@ static int update_history(PGconn *conn, int dirfd, const char *dir, const char *
         "SELECT id, (report -> 'retrain' ->> 'fraction')::float8, "
         "(report -> 'retrain' ->> 'weighted_fraction')::float8, "
         "(report -> 'retrain' ->> 'score_psi')::float8 FROM driftmon.run WHERE id IN (SELECT "
-        "run_id FROM driftmon.runs WHERE reference_name = $1 ORDER BY finished_at DESC, run_id "
-        "DESC LIMIT $2::int)",
-        2, NULL, p, NULL, NULL, 0);
+        "run_id FROM driftmon.runs WHERE reference_name = $1 AND monitor = $3 ORDER BY "
+        "finished_at DESC, run_id DESC LIMIT $2::int)",
+        3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(lr) != PGRES_TUPLES_OK) {
         PQclear(res);
         PQclear(cr);
@@ -372,8 +374,8 @@ out:
     return rc;
 }
 
-int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, int history_runs,
-                        char *err, size_t errlen)
+int dm_reportdir_update(PGconn *conn, const char *dir, const char *monitor, const char *reference,
+                        int history_runs, char *err, size_t errlen)
 {
     /* the directory's own path is followed as configured; every page in it is written
      * relative to it (fsutil.h) */
@@ -382,7 +384,8 @@ int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, in
         return -1;
     /* the history page first: the index links it only once it exists */
     int rc = 0;
-    if (reference && update_history(conn, dirfd, dir, reference, history_runs, err, errlen) != 0)
+    if (reference &&
+        update_history(conn, dirfd, dir, monitor, reference, history_runs, err, errlen) != 0)
         rc = -1;
     else if (update_index(conn, dirfd, dir, err, errlen) != 0)
         rc = -1;
@@ -390,10 +393,11 @@ int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, in
     return rc;
 }
 
-int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference, int history_runs)
+int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *monitor, const char *reference,
+                         int history_runs)
 {
     char err[1024];
-    if (dm_reportdir_update(conn, dir, reference, history_runs, err, sizeof err) == 0)
+    if (dm_reportdir_update(conn, dir, monitor, reference, history_runs, err, sizeof err) == 0)
         return 0;
     dm_logf(DM_LOG_WARN, "could not update the reports index (the run is recorded)", "error=%s",
             err);

@@ -24,17 +24,19 @@
 void dm_reportdir_history_name(const char *reference, char *out, size_t len);
 
 /* Rebuild, in dir (its path followed as given, names in it never through a link: fsutil.h),
- * when reference is not NULL its history page (its last history_runs runs: the page's cost
- * and size stay bounded however long the history grows; it says how many runs it leaves
- * out), then index.html.  The index lists the runs whose HTML report is a file of dir and
- * links the history pages that are; a run of another reports directory sharing the
- * database is left out, and a history page shows such a run without a link.
- * 0, or -1 with err naming the query or the file at fault (nothing logged). */
-int dm_reportdir_update(PGconn *conn, const char *dir, const char *reference, int history_runs,
-                        char *err, size_t errlen);
+ * when reference is not NULL its history page for monitor `monitor` (the runs of that monitor
+ * and reference only; "default" in the single-monitor form), its last history_runs runs: the page's
+ * cost and size stay bounded however long the history grows; it says how many runs it leaves out),
+ * then index.html.  The index lists the runs whose HTML report is a file of dir and links the
+ * history pages that are; a run of another reports directory sharing the database is left out, and
+ * a history page shows such a run without a link. 0, or -1 with err naming the query or the file at
+ * fault (nothing logged). */
+int dm_reportdir_update(PGconn *conn, const char *dir, const char *monitor, const char *reference,
+                        int history_runs, char *err, size_t errlen);
 
 /* dm_reportdir_update for a run that is already committed: a failure is logged as a warning
  * (the run stands; the next run rebuilds the pages) and returned as -1. */
-int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *reference, int history_runs);
+int dm_reportdir_refresh(PGconn *conn, const char *dir, const char *monitor, const char *reference,
+                         int history_runs);
 
 #endif

@@ -42,12 +42,17 @@ pthread_mutex_t g_cfg_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int g_cfg_gen = 0; /* bumped when the conninfo changes */
 
 static void on_signal(int sig);
-static int validate_config(const dm_config *c, int64_t *every, char *err, size_t errlen);
+static int validate_config(const dm_config *c, serve_monitor **mon, size_t *n, char *err,
+                           size_t errlen);
+static void release_monitors(serve_monitor *mon, size_t n);
+static double next_window_at(const serve_state *s);
 static void drop_conn(serve_state *s, const char *why);
 static void nap(serve_state *s, double secs, const sigset_t *waitmask);
 static void set_db_state(serve_state *s, bool up, const char *reason);
 static void watchdog_ping(serve_state *s);
 static bool metrics_refresh(serve_state *s);
+static int metrics_model_of(const dm_config *c, const dm_metrics_snapshot *prev,
+                            dm_metrics_snapshot *m);
 static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen);
 static bool ensure_conn(serve_state *s, const sigset_t *waitmask);
 static bool drain_notifies(serve_state *s);
@@ -63,7 +68,7 @@ int dm_cmd_serve(int argc, char **argv)
         return 2;
     char err[ERRLEN];
     if (dm_config_load(s.o.config_path, &s.cfg, err, sizeof err) != 0 ||
-        validate_config(&s.cfg, &s.every_s, err, sizeof err) != 0) {
+        validate_config(&s.cfg, &s.mon, &s.n_mon, err, sizeof err) != 0) {
         dm_cli_error(err);
         if (s.cfg.path)
             dm_config_release(&s.cfg);
@@ -72,9 +77,9 @@ int dm_cmd_serve(int argc, char **argv)
     s.rng = dm_backoff_seed();
     /* /healthz: the loop waits at most poll_s between turns; a second for the turn's work */
     dm_metrics_hub_init(&s.hub, s.o.poll_s + 1.0);
-    static const char *const monitors[] = {"default"}; /* the one monitor of the config */
-    if (dm_metrics_model_init(&s.mm, monitors, 1) != 0) {
+    if (metrics_model_of(&s.cfg, NULL, &s.mm) != 0) {
         dm_cli_error("out of memory");
+        release_monitors(s.mon, s.n_mon);
         dm_config_release(&s.cfg);
         return 1;
     }
@@ -131,9 +136,15 @@ int dm_cmd_serve(int argc, char **argv)
         return 1;
     }
     dm_logf(DM_LOG_INFO, "driftmon serve starting",
-            "version=%s config=%s worker=%s lease_s=%.3f poll_s=%.3f schedule=%s", DRIFTMON_VERSION,
-            s.o.config_path, s.o.worker, s.o.lease_s, s.o.poll_s,
-            s.cfg.schedule_every ? s.cfg.schedule_every : "none");
+            "version=%s config=%s worker=%s lease_s=%.3f poll_s=%.3f monitors=%zu",
+            DRIFTMON_VERSION, s.o.config_path, s.o.worker, s.o.lease_s, s.o.poll_s, s.n_mon);
+    for (size_t i = 0; i < s.n_mon; i++) {
+        const dm_config *m = serve_monitor_cfg(&s, i);
+        dm_logf(DM_LOG_INFO, "monitor", "monitor=%s table=%s reference=%s schedule=%s reports=%s",
+                dm_config_monitor_name(m), m->source_table, m->reference_name,
+                m->schedule_every ? m->schedule_every : "none",
+                m->reports_dir ? m->reports_dir : "reports");
+    }
     if (!s.cfg.hook)
         dm_log(DM_LOG_WARN, "retrain.hook is not set: retrain alerts stay pending");
 
@@ -157,10 +168,10 @@ int dm_cmd_serve(int argc, char **argv)
         }
         if (g_stop)
             break;
-        if (serve_wall_s() >= s.next_window_at) {
+        if (serve_wall_s() >= next_window_at(&s)) {
             if (dm_windows_sweep(&s, &dl, &intset) < 0)
                 continue;
-            if (s.next_window_at == 0)
+            if (next_window_at(&s) == 0)
                 s.need_sweep = true; /* more windows: batches first, then on */
         }
         /* NOTIFYs that arrived while working may already sit in libpq's buffer */
@@ -175,7 +186,7 @@ int dm_cmd_serve(int argc, char **argv)
         double timeout = s.o.poll_s;
         if (s.watchdog_usec && timeout > (double)s.watchdog_usec * (1e-6 / 3))
             timeout = (double)s.watchdog_usec * (1e-6 / 3);
-        double tw = s.next_window_at - serve_wall_s();
+        double tw = next_window_at(&s) - serve_wall_s();
         if (tw < timeout)
             timeout = tw < 0 ? 0 : tw;
         struct timespec ts;
@@ -210,7 +221,7 @@ int dm_cmd_serve(int argc, char **argv)
     if (s.conn)
         PQfinish(s.conn);
     dm_replica_release(&s.replica);
-    dm_refcache_release(&s.cache);
+    release_monitors(s.mon, s.n_mon);
     dm_metrics_model_release(&s.mm);
     dm_metrics_hub_release(&s.hub);
     dm_config_release(&s.cfg);
@@ -277,23 +288,117 @@ static void watchdog_ping(serve_state *s)
     sd_notify(0, "WATCHDOG=1");
 }
 
-/* The database's values of the metrics (metrics.h), read in one statement, and the newest
- * run's column results when it is another run.  false when the connection was lost. */
+/* The metrics' model for c's monitors (named as they are, in their order); prev, when not
+ * NULL, the model it replaces: its process-wide values (counts of the monitors still
+ * configured, durations, alerts, the database's state) carry over.  0, or -1 out of memory. */
+static int metrics_model_of(const dm_config *c, const dm_metrics_snapshot *prev,
+                            dm_metrics_snapshot *m)
+{
+    size_t n = dm_config_n_monitors(c);
+    const char **names = calloc(n, sizeof *names);
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        names[i] = dm_config_monitor_name(dm_config_monitor(c, i));
+    int rc = dm_metrics_model_init(m, names, n);
+    free(names);
+    if (rc != 0 || !prev)
+        return rc;
+    for (size_t i = 0; i < m->n_monitors; i++)
+        for (size_t j = 0; j < prev->n_monitors; j++)
+            if (strcmp(m->monitors[i].name, prev->monitors[j].name) == 0)
+                memcpy(m->monitors[i].runs, prev->monitors[j].runs, sizeof m->monitors[i].runs);
+    memcpy(m->alerts, prev->alerts, sizeof m->alerts);
+    memcpy(m->duration_counts, prev->duration_counts, sizeof m->duration_counts);
+    m->duration_sum = prev->duration_sum;
+    m->database_up = prev->database_up;
+    memcpy(m->down_reason, prev->down_reason, sizeof m->down_reason);
+    return 0;
+}
+
+/* Monitor mon's newest run, when it is another run than the model's: its column results read
+ * and the model updated.  false when the connection was lost. */
+static bool metrics_last_run(serve_state *s, dm_metrics_monitor *mon, int64_t id, double fin,
+                             double share)
+{
+    if (mon->has_last_run && id == mon->last_run_id)
+        return true;
+    char ids[24], m[600];
+    snprintf(ids, sizeof ids, "%" PRId64, id);
+    const char *p[1] = {ids};
+    PGresult *r = PQexecParams(s->conn,
+                               "SELECT column_name, drift_score FROM driftmon.column_result WHERE "
+                               "run_id = $1::bigint ORDER BY seq",
+                               1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_WARN, "could not read the newest run's column results",
+                "run_id=%s reason=%s monitor=%s", ids, serve_pq_reason(s->conn, r, m, sizeof m),
+                mon->name);
+        PQclear(r);
+        return !serve_conn_lost(s, "reading the metrics");
+    }
+    size_t n = (size_t)PQntuples(r);
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    double *scores = calloc(n ? n : 1, sizeof *scores);
+    if (names && scores) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = PQgetvalue(r, (int)i, 0);
+            scores[i] = strtod(PQgetvalue(r, (int)i, 1), NULL);
+        }
+        if (dm_metrics_set_columns(mon, names, scores, n) == 0) {
+            mon->has_last_run = true;
+            mon->last_run_id = id;
+            mon->last_run_s = fin;
+            mon->drifted_share = share;
+            s->mm_dirty = true;
+        }
+    }
+    free(names);
+    free(scores);
+    PQclear(r);
+    return true;
+}
+
+/* The database's values of the metrics (metrics.h), read in one statement (a row per
+ * monitor of the model, in its order: its pending batches and newest run; the alerts on
+ * each), and each monitor's newest run's column results when it is another run.  false when
+ * the connection was lost. */
 static bool metrics_refresh(serve_state *s)
 {
-    dm_metrics_monitor *mon = &s->mm.monitors[0];
-    PGresult *r = PQexec(
+    /* the names as a text[] literal: a monitor's name needs no quoting (config.h) */
+    size_t len = 3;
+    for (size_t i = 0; i < s->mm.n_monitors; i++)
+        len += strlen(s->mm.monitors[i].name) + 1;
+    char *arr = malloc(len);
+    if (!arr)
+        return true; /* out of memory: the values stay as they were */
+    size_t k = 0;
+    arr[k++] = '{';
+    for (size_t i = 0; i < s->mm.n_monitors; i++) {
+        if (i)
+            arr[k++] = ',';
+        size_t l = strlen(s->mm.monitors[i].name);
+        memcpy(arr + k, s->mm.monitors[i].name, l);
+        k += l;
+    }
+    arr[k++] = '}';
+    arr[k] = '\0';
+    const char *p[1] = {arr};
+    PGresult *r = PQexecParams(
         s->conn,
-        "SELECT (SELECT count(*) FROM driftmon.batch WHERE done_at IS NULL), o.pending, "
-        "o.delivered, o.dead, l.id, extract(epoch FROM l.finished_at)::float8, "
-        "l.share_of_drifted_columns FROM (SELECT count(*) FILTER (WHERE delivered_at IS NULL "
-        "AND dead_at IS NULL) AS pending, count(*) FILTER (WHERE delivered_at IS NOT NULL) AS "
-        "delivered, count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NOT NULL) AS "
-        "dead FROM driftmon.retrain_outbox) o LEFT JOIN LATERAL (SELECT id, finished_at, "
-        "share_of_drifted_columns FROM driftmon.run ORDER BY finished_at DESC, id DESC LIMIT "
-        "1) l ON true");
+        "SELECT (SELECT count(*) FROM driftmon.batch b WHERE b.monitor = m.name AND b.done_at IS "
+        "NULL), o.pending, o.delivered, o.dead, l.id, extract(epoch FROM l.finished_at)::float8, "
+        "l.share_of_drifted_columns FROM unnest($1::text[]) WITH ORDINALITY AS m(name, ord) "
+        "CROSS JOIN (SELECT count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL) AS "
+        "pending, count(*) FILTER (WHERE delivered_at IS NOT NULL) AS delivered, count(*) "
+        "FILTER (WHERE delivered_at IS NULL AND dead_at IS NOT NULL) AS dead FROM "
+        "driftmon.retrain_outbox) o LEFT JOIN LATERAL (SELECT id, finished_at, "
+        "share_of_drifted_columns FROM driftmon.run x WHERE x.monitor = m.name ORDER BY "
+        "finished_at DESC, id DESC LIMIT 1) l ON true ORDER BY m.ord",
+        1, NULL, p, NULL, NULL, 0);
+    free(arr);
     char m[600];
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != s->mm.n_monitors) {
         if (!s->refresh_failing)
             dm_logf(DM_LOG_WARN, "could not read the metrics' values from the database",
                     "reason=%s", serve_pq_reason(s->conn, r, m, sizeof m));
@@ -302,60 +407,28 @@ static bool metrics_refresh(serve_state *s)
         return !serve_conn_lost(s, "reading the metrics");
     }
     s->refresh_failing = false;
-    int64_t v[4];
-    for (int k = 0; k < 4; k++)
-        v[k] = strtoll(PQgetvalue(r, 0, k), NULL, 10);
-    if (mon->batches_pending != v[0]) {
-        mon->batches_pending = v[0];
-        s->mm_dirty = true;
-    }
-    for (int k = 0; k < DM_ALERT_STATES; k++)
-        if (s->mm.alerts[k] != v[k + 1]) {
-            s->mm.alerts[k] = v[k + 1];
+    for (int k2 = 0; k2 < DM_ALERT_STATES; k2++) {
+        int64_t v = strtoll(PQgetvalue(r, 0, k2 + 1), NULL, 10);
+        if (s->mm.alerts[k2] != v) {
+            s->mm.alerts[k2] = v;
             s->mm_dirty = true;
         }
-    bool has = !PQgetisnull(r, 0, 4);
-    int64_t id = has ? strtoll(PQgetvalue(r, 0, 4), NULL, 10) : 0;
-    if (has && (!mon->has_last_run || id != mon->last_run_id)) {
-        double fin = strtod(PQgetvalue(r, 0, 5), NULL);
-        double share = strtod(PQgetvalue(r, 0, 6), NULL);
-        PQclear(r);
-        char ids[24];
-        snprintf(ids, sizeof ids, "%" PRId64, id);
-        const char *p[1] = {ids};
-        r = PQexecParams(s->conn,
-                         "SELECT column_name, drift_score FROM driftmon.column_result WHERE "
-                         "run_id = $1::bigint ORDER BY seq",
-                         1, NULL, p, NULL, NULL, 0);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            dm_logf(DM_LOG_WARN, "could not read the newest run's column results",
-                    "run_id=%s "
-                    "reason=%s",
-                    ids, serve_pq_reason(s->conn, r, m, sizeof m));
-            PQclear(r);
-            return !serve_conn_lost(s, "reading the metrics");
+    }
+    bool ok = true;
+    for (size_t i = 0; i < s->mm.n_monitors && ok; i++) {
+        dm_metrics_monitor *mon = &s->mm.monitors[i];
+        int64_t pending = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+        if (mon->batches_pending != pending) {
+            mon->batches_pending = pending;
+            s->mm_dirty = true;
         }
-        size_t n = (size_t)PQntuples(r);
-        const char **names = calloc(n ? n : 1, sizeof *names);
-        double *scores = calloc(n ? n : 1, sizeof *scores);
-        if (names && scores) {
-            for (size_t i = 0; i < n; i++) {
-                names[i] = PQgetvalue(r, (int)i, 0);
-                scores[i] = strtod(PQgetvalue(r, (int)i, 1), NULL);
-            }
-            if (dm_metrics_set_columns(mon, names, scores, n) == 0) {
-                mon->has_last_run = true;
-                mon->last_run_id = id;
-                mon->last_run_s = fin;
-                mon->drifted_share = share;
-                s->mm_dirty = true;
-            }
-        }
-        free(names);
-        free(scores);
+        if (!PQgetisnull(r, (int)i, 4))
+            ok = metrics_last_run(s, mon, strtoll(PQgetvalue(r, (int)i, 4), NULL, 10),
+                                  strtod(PQgetvalue(r, (int)i, 5), NULL),
+                                  strtod(PQgetvalue(r, (int)i, 6), NULL));
     }
     PQclear(r);
-    return true;
+    return ok;
 }
 
 bool serve_turn(serve_state *s)
@@ -377,16 +450,39 @@ void serve_check_begin(serve_state *s)
     watchdog_ping(s);
 }
 
-void serve_check_end(serve_state *s, int result, double seconds)
+void serve_check_end(serve_state *s, size_t mi, int result, double seconds)
 {
     atomic_store(&s->hub.check_ns, 0);
     atomic_store(&s->hub.turn_ns, dm_metrics_now_ns());
     watchdog_ping(s);
     if (result < 0)
         return;
-    s->mm.monitors[0].runs[result]++;
+    if (mi < s->mm.n_monitors)
+        s->mm.monitors[mi].runs[result]++;
     dm_metrics_observe(&s->mm, seconds);
     s->mm_dirty = true; /* published at the next turn, with the database's values */
+}
+
+const dm_config *serve_monitor_cfg(const serve_state *s, size_t i)
+{
+    return dm_config_monitor(&s->cfg, i);
+}
+
+/* The earliest time a monitor's windows are due (0: at once; INFINITY: none scheduled). */
+static double next_window_at(const serve_state *s)
+{
+    double t = INFINITY;
+    for (size_t i = 0; i < s->n_mon; i++)
+        if (s->mon[i].next_window_at < t)
+            t = s->mon[i].next_window_at;
+    return t;
+}
+
+static void release_monitors(serve_monitor *mon, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dm_refcache_release(&mon[i].cache);
+    free(mon);
 }
 
 double serve_wall_s(void)
@@ -471,13 +567,14 @@ void serve_reload(serve_state *s)
     g_hup = 0;
     char err[ERRLEN];
     dm_config nc;
-    int64_t every = 0;
+    serve_monitor *mon = NULL;
+    size_t n_mon = 0;
     if (dm_config_load(s->o.config_path, &nc, err, sizeof err) != 0) {
         dm_logf(DM_LOG_ERROR, "could not reload the configuration; keeping the old one",
                 "path=%s reason=%s", s->o.config_path, err);
         return;
     }
-    if (validate_config(&nc, &every, err, sizeof err) != 0) {
+    if (validate_config(&nc, &mon, &n_mon, err, sizeof err) != 0) {
         dm_logf(DM_LOG_ERROR, "could not reload the configuration; keeping the old one",
                 "path=%s reason=%s", s->o.config_path, err);
         dm_config_release(&nc);
@@ -488,14 +585,23 @@ void serve_reload(serve_state *s)
     pthread_mutex_lock(&g_cfg_mu);
     dm_config old = s->cfg;
     s->cfg = nc;
-    s->every_s = every;
     if (moved)
         atomic_fetch_add(&g_cfg_gen, 1);
     pthread_mutex_unlock(&g_cfg_mu);
     dm_config_release(&old);
-    dm_refcache_release(&s->cache);
+    release_monitors(s->mon, s->n_mon); /* their reference caches go with them */
+    s->mon = mon;
+    s->n_mon = n_mon;
+    dm_metrics_snapshot mm;
+    if (metrics_model_of(&s->cfg, &s->mm, &mm) == 0) {
+        dm_metrics_model_release(&s->mm);
+        s->mm = mm;
+        s->mm_dirty = true;
+    } else {
+        dm_log(DM_LOG_WARN, "out of memory: the metrics keep the old monitors");
+    }
+    s->turn = 0;
     s->need_sweep = true;
-    s->next_window_at = 0;
     dm_logf(DM_LOG_INFO, "configuration reloaded", "path=%s sha256=%s", s->o.config_path,
             s->cfg.sha256);
     if (!s->cfg.hook)
@@ -524,32 +630,54 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-static int validate_config(const dm_config *c, int64_t *every, char *err, size_t errlen)
+/* Every monitor has what the daemon needs; their states, fresh, in *mon (n of them). */
+static int validate_config(const dm_config *c, serve_monitor **mon, size_t *n, char *err,
+                           size_t errlen)
 {
     const char *name = c->path ? c->path : "config";
-    if (!c->source_table || !c->batch_column || !c->reference_name) {
-        snprintf(err, errlen,
-                 "%s: the daemon needs \"source.table\", \"source.batch_column\" and "
-                 "\"reference.name\"",
-                 name);
+    size_t nm = dm_config_n_monitors(c);
+    serve_monitor *ms = calloc(nm, sizeof *ms);
+    if (!ms) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
-    *every = 0;
-    if (c->schedule_every) {
-        if (!c->timestamp_column) {
-            snprintf(err, errlen, "%s: \"schedule.every\" needs \"source.timestamp_column\"", name);
-            return -1;
-        }
-        *every = dm_serve_parse_every(c->schedule_every);
-        if (*every <= 0) {
+    for (size_t i = 0; i < nm; i++) {
+        const dm_config *m = dm_config_monitor(c, i);
+        char at[48] = ""; /* the key path's prefix of a monitors entry */
+        if (c->n_monitors)
+            snprintf(at, sizeof at, "monitors[%zu].", i);
+        if (!m->source_table || !m->batch_column || !m->reference_name) {
             snprintf(err, errlen,
-                     "%s: key \"schedule.every\": \"%s\" is not \"N seconds|minutes|hours|days|"
-                     "weeks\"",
-                     name, c->schedule_every);
-            return -1;
+                     "%s: the daemon needs \"%ssource.table\", \"%ssource.batch_column\" and "
+                     "\"%sreference.name\"",
+                     name, at, at, at);
+            goto bad;
+        }
+        if (m->schedule_every) {
+            if (!m->timestamp_column) {
+                snprintf(err, errlen,
+                         "%s: \"%sschedule.every\" needs \"%ssource.timestamp_column\"", name, at,
+                         at);
+                goto bad;
+            }
+            ms[i].every_s = dm_serve_parse_every(m->schedule_every);
+            if (ms[i].every_s <= 0) {
+                char shown[DM_SHOWN_LEN];
+                dm_show_value(m->schedule_every, strlen(m->schedule_every), shown, sizeof shown);
+                snprintf(err, errlen,
+                         "%s: key \"%sschedule.every\": \"%s\" is not \"N seconds|minutes|hours|"
+                         "days|weeks\"",
+                         name, at, shown);
+                goto bad;
+            }
         }
     }
+    *mon = ms;
+    *n = nm;
     return 0;
+bad:
+    free(ms);
+    return -1;
 }
 
 static void drop_conn(serve_state *s, const char *why)
@@ -614,7 +742,8 @@ static bool ensure_conn(serve_state *s, const sigset_t *waitmask)
             set_db_state(s, true, NULL);
             s->reconnect_prev = 0;
             s->need_sweep = true;
-            s->next_window_at = 0;
+            for (size_t i = 0; i < s->n_mon; i++)
+                s->mon[i].next_window_at = 0;
             char scrub[600];
             (void)dm_conninfo_scrub(s->cfg.conninfo, scrub, sizeof scrub); /* it connected */
             dm_logf(DM_LOG_INFO, "connected; listening on driftmon_batch", "conninfo=%s worker=%s",

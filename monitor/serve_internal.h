@@ -29,14 +29,21 @@ typedef struct {
     double lease_s, poll_s, retry_base_s, retry_cap_s, reconnect_cap_s;
 } serve_opts;
 
+/* What the daemon keeps per monitor (dm_config_monitor(&s->cfg, i)); main thread only. */
+typedef struct {
+    dm_refcache cache;
+    int64_t every_s;       /* schedule.every in seconds; 0: no periodic windows */
+    double next_window_at; /* wall clock, seconds since the epoch */
+} serve_monitor;
+
 typedef struct {
     serve_opts o;
-    dm_config cfg; /* written by the main thread only, under g_cfg_mu */
-    int64_t every_s;
+    dm_config cfg;      /* written by the main thread only, under g_cfg_mu */
+    serve_monitor *mon; /* one per monitor of cfg, in its order */
+    size_t n_mon;
+    size_t turn; /* the monitor whose turn it is to claim a batch (lease.c: round robin) */
     PGconn *conn;
-    dm_refcache cache;
     bool need_sweep;
-    double next_window_at; /* wall clock, seconds since the epoch */
     uint64_t rng;
     double reconnect_prev;
     /* metrics (metrics.h): the hub's heartbeat is kept whether or not metrics.listen is
@@ -53,6 +60,9 @@ typedef struct {
      * thread may read (monitor/replica.h) */
     dm_replica replica;
 } serve_state;
+
+/* The monitor i's configuration. */
+const dm_config *serve_monitor_cfg(const serve_state *s, size_t i);
 
 /* Set by the signal handlers: stop once no run is in hand; reload the configuration. */
 extern volatile sig_atomic_t g_stop, g_hup;
@@ -81,10 +91,11 @@ void serve_reload(serve_state *s);
  * heartbeat, the watchdog, the metrics' database values read and published (metrics.h).
  * false when the connection was lost (dropped and logged). */
 bool serve_turn(serve_state *s);
-/* Around each check: serve_check_begin before it; serve_check_end after it with its result
- * (DM_METRIC_DRIFT, _NO_DRIFT, _FAILED, or -1: not counted) and wall time in seconds. */
+/* Around each check: serve_check_begin before it; serve_check_end after it with its monitor's
+ * index, its result (DM_METRIC_DRIFT, _NO_DRIFT, _FAILED, or -1: not counted) and wall time
+ * in seconds. */
 void serve_check_begin(serve_state *s);
-void serve_check_end(serve_state *s, int result, double seconds);
+void serve_check_end(serve_state *s, size_t mi, int result, double seconds);
 /* The monotonic clock in seconds. */
 double serve_mono_s(void);
 

@@ -15,20 +15,54 @@
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
 
-static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *found);
-static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, int64_t start,
+/* One monitor's windows: the daemon's state and the monitor's configuration. */
+typedef struct {
+    serve_state *s;
+    serve_monitor *m;
+    const dm_config *cfg;
+    const char *name; /* the monitor's */
+    char lock_key[DM_MONITOR_NAME_MAX + 40];
+} win_ctx;
+
+static int next_data_window(win_ctx *w, int64_t from, int64_t *start, bool *found);
+static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end);
+static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset);
 
 int dm_windows_sweep(serve_state *s, dm_deliverer *dl, const sigset_t *intset)
 {
+    for (size_t i = 0; i < s->n_mon && !g_stop && !g_hup; i++) {
+        if (serve_wall_s() < s->mon[i].next_window_at)
+            continue;
+        win_ctx w = {s, &s->mon[i], serve_monitor_cfg(s, i), NULL, ""};
+        w.name = dm_config_monitor_name(w.cfg);
+        /* the lock of the single-monitor form keeps its key: daemons of the version before
+         * monitors, running beside this one, take the same */
+        if (strcmp(w.name, DM_MONITOR_DEFAULT) == 0)
+            snprintf(w.lock_key, sizeof w.lock_key, "driftmon.windows");
+        else
+            snprintf(w.lock_key, sizeof w.lock_key, "driftmon.windows:%s", w.name);
+        if (monitor_sweep(&w, dl, intset) < 0)
+            return -1; /* the connection is gone */
+    }
+    return 0;
+}
+
+static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
+{
+    serve_state *s = w->s;
+    serve_monitor *m = w->m;
     double now = serve_wall_s();
-    s->next_window_at = now + s->o.poll_s; /* unless all goes well, below */
-    if (s->every_s <= 0) {
-        s->next_window_at = INFINITY;
+    m->next_window_at = now + s->o.poll_s; /* unless all goes well, below */
+    if (m->every_s <= 0) {
+        m->next_window_at = INFINITY;
         return 0;
     }
-    PGresult *r = PQexec(s->conn, "SELECT pg_try_advisory_lock(hashtextextended('driftmon."
-                                  "windows', 0)), extract(epoch FROM clock_timestamp())::float8");
+    const char *pk[1] = {w->lock_key};
+    PGresult *r = PQexecParams(s->conn,
+                               "SELECT pg_try_advisory_lock(hashtextextended($1, 0)), "
+                               "extract(epoch FROM clock_timestamp())::float8",
+                               1, NULL, pk, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         return serve_conn_lost(s, "the window lock") ? -1 : 0;
@@ -40,12 +74,12 @@ int dm_windows_sweep(serve_state *s, dm_deliverer *dl, const sigset_t *intset)
         return 0; /* another daemon is on the windows */
     int rc = 0;
     char e[32];
-    snprintf(e, sizeof e, "%" PRId64, s->every_s);
-    const char *pe[1] = {e};
+    snprintf(e, sizeof e, "%" PRId64, m->every_s);
+    const char *pe[2] = {e, w->name};
     r = PQexecParams(s->conn,
                      "SELECT extract(epoch FROM max(window_end))::bigint FROM "
-                     "driftmon.window_done WHERE every_s = $1::bigint",
-                     1, NULL, pe, NULL, NULL, 0);
+                     "driftmon.window_done WHERE every_s = $1::bigint AND monitor = $2",
+                     2, NULL, pe, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         rc = -1;
@@ -69,27 +103,28 @@ int dm_windows_sweep(serve_state *s, dm_deliverer *dl, const sigset_t *intset)
         }
         int64_t start = 0;
         bool found = false;
-        if (next_data_window(s, from, &start, &found) != 0) {
+        if (next_data_window(w, from, &start, &found) != 0) {
             rc = -1;
             break;
         }
-        if (!found || (double)(start + s->every_s) > db_now)
+        if (!found || (double)(start + m->every_s) > db_now)
             break;
-        if (run_window(s, dl, intset, start, start + s->every_s) != 0) {
+        if (run_window(w, dl, intset, start, start + m->every_s) != 0) {
             rc = -1;
             break;
         }
-        from = start + s->every_s;
+        from = start + m->every_s;
         if (!s->conn)
             break;
     }
     if (rc == 0 && !g_stop && !g_hup) {
-        int64_t next = ((int64_t)floor(now / (double)s->every_s) + 1) * s->every_s;
-        s->next_window_at = more ? 0 : (double)next + 0.2;
+        int64_t next = ((int64_t)floor(now / (double)m->every_s) + 1) * m->every_s;
+        m->next_window_at = more ? 0 : (double)next + 0.2;
     }
 unlock:
     if (s->conn) {
-        r = PQexec(s->conn, "SELECT pg_advisory_unlock(hashtextextended('driftmon.windows', 0))");
+        r = PQexecParams(s->conn, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", 1, NULL, pk,
+                         NULL, NULL, 0);
         PQclear(r);
         if (serve_conn_lost(s, "the window unlock"))
             return -1;
@@ -107,20 +142,21 @@ static void iso_utc(int64_t t, char *buf, size_t len)
 
 /* Start (epoch s, a multiple of every) of the window holding the table's first timestamp
  * >= from; 0 in *found when there is none.  -1 on error. */
-static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *found)
+static int next_data_window(win_ctx *w, int64_t from, int64_t *start, bool *found)
 {
+    serve_state *s = w->s;
+    const dm_config *cfg = w->cfg;
     *found = false;
     char err[600];
     dm_db_table tbl; /* the name as every check parses and checks it (catalog.c) */
-    if (dm_db_table_lookup(s->conn, s->cfg.source_table, &tbl, err, sizeof err) != 0) {
-        dm_logf(DM_LOG_ERROR, "could not find the monitored table", "table=%s reason=%s",
-                s->cfg.source_table, err);
+    if (dm_db_table_lookup(s->conn, cfg->source_table, &tbl, err, sizeof err) != 0) {
+        dm_logf(DM_LOG_ERROR, "could not find the monitored table", "monitor=%s table=%s reason=%s",
+                w->name, cfg->source_table, err);
         return -1;
     }
     char *qtable = strdup(tbl.qualified);
     dm_db_table_release(&tbl);
-    char *qcol =
-        PQescapeIdentifier(s->conn, s->cfg.timestamp_column, strlen(s->cfg.timestamp_column));
+    char *qcol = PQescapeIdentifier(s->conn, cfg->timestamp_column, strlen(cfg->timestamp_column));
     if (!qtable || !qcol) {
         free(qtable);
         if (qcol)
@@ -137,7 +173,7 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
                  qcol, qtable, qcol);
         char f[32], e[32];
         snprintf(f, sizeof f, "%" PRId64, from);
-        snprintf(e, sizeof e, "%" PRId64, s->every_s);
+        snprintf(e, sizeof e, "%" PRId64, w->m->every_s);
         const char *p[2] = {f, e};
         PGresult *r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK) {
@@ -147,8 +183,9 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
                 *start = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
             }
         } else {
-            dm_logf(DM_LOG_ERROR, "could not look for the next window", "table=%s reason=%s",
-                    qtable, serve_pq_reason(s->conn, r, err, sizeof err));
+            dm_logf(DM_LOG_ERROR, "could not look for the next window",
+                    "monitor=%s table=%s reason=%s", w->name, qtable,
+                    serve_pq_reason(s->conn, r, err, sizeof err));
         }
         PQclear(r);
         free(sql);
@@ -158,36 +195,37 @@ static int next_data_window(serve_state *s, int64_t from, int64_t *start, bool *
     return rc;
 }
 
-static int record_window(serve_state *s, int64_t start, int64_t end, const char *run_id,
+static int record_window(win_ctx *w, int64_t start, int64_t end, const char *run_id,
                          const char *note)
 {
     char e[32], a[40], b[40];
-    snprintf(e, sizeof e, "%" PRId64, s->every_s);
+    snprintf(e, sizeof e, "%" PRId64, w->m->every_s);
     iso_utc(start, a, sizeof a);
     iso_utc(end, b, sizeof b);
-    const char *p[5] = {e, a, b, run_id, note};
+    const char *p[6] = {e, a, b, run_id, note, w->name};
     return serve_exec_ok(
-               s->conn,
+               w->s->conn,
                "SELECT driftmon.record_window($1::bigint, $2::timestamptz, $3::timestamptz, "
-               "$4::bigint, $5)",
-               5, p, "could not record the window")
+               "$4::bigint, $5, $6)",
+               6, p, "could not record the window")
                ? 0
                : -1;
 }
 
 /* One window: 0 done (or recorded as not checkable), -1 error (retry later). */
-static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, int64_t start,
+static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end)
 {
+    serve_state *s = w->s;
     char a[40], b[40], err[ERRLEN];
     iso_utc(start, a, sizeof a);
     iso_utc(end, b, sizeof b);
-    const char *p[2] = {a, b};
+    const char *p[3] = {a, b, w->name};
     PGresult *r = PQexecParams(s->conn,
                                "SELECT id FROM driftmon.run WHERE batch IS NULL AND window_start "
-                               "= $1::timestamptz AND window_end = $2::timestamptz ORDER BY id "
-                               "LIMIT 1",
-                               2, NULL, p, NULL, NULL, 0);
+                               "= $1::timestamptz AND window_end = $2::timestamptz AND monitor = "
+                               "$3 ORDER BY id LIMIT 1",
+                               3, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         dm_logf(DM_LOG_ERROR, "could not look up the window's run", "reason=%s",
                 serve_pq_reason(s->conn, r, err, sizeof err));
@@ -198,7 +236,7 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
         char id[24];
         snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
-        return record_window(s, start, end, id, "run found");
+        return record_window(w, start, end, id, "run found");
     }
     PQclear(r);
     dm_run_target t;
@@ -210,9 +248,9 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
     serve_check_begin(s);
     double t0 = serve_mono_s();
     pthread_sigmask(SIG_UNBLOCK, intset, NULL);
-    int rc = dm_run_check_claimed(s->conn, &s->cfg, &t, NULL, &s->cache, &res, err, sizeof err);
+    int rc = dm_run_check_claimed(s->conn, w->cfg, &t, NULL, &w->m->cache, &res, err, sizeof err);
     pthread_sigmask(SIG_BLOCK, intset, NULL);
-    serve_check_end(s,
+    serve_check_end(s, (size_t)(w->m - s->mon),
                     rc == DM_RUN_OK
                         ? (res.verdict.dataset_drift ? DM_METRIC_DRIFT : DM_METRIC_NO_DRIFT)
                         : DM_METRIC_FAILED,
@@ -220,23 +258,24 @@ static int run_window(serve_state *s, dm_deliverer *dl, const sigset_t *intset, 
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked window",
                 "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64
-                " columns=%zu drifted=%zu retrain=%s read_s=%.3f read_on=%s total_s=%.3f",
+                " columns=%zu drifted=%zu retrain=%s read_s=%.3f read_on=%s total_s=%.3f"
+                " monitor=%s",
                 a, b, res.run_id, res.rows, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.retrain ? "flagged" : "no",
-                res.read_s, res.read_on_standby ? "standby" : "primary", res.total_s);
+                res.read_s, res.read_on_standby ? "standby" : "primary", res.total_s, w->name);
         char id[24]; /* record_window's parameter */
         snprintf(id, sizeof id, "%" PRId64, res.run_id);
         if (res.verdict.retrain)
             dm_deliverer_wake(dl);
-        return record_window(s, start, end, id, NULL);
+        return record_window(w, start, end, id, NULL);
     }
     if (rc == DM_RUN_INPUT || rc == DM_RUN_BAD_DATA) {
-        dm_logf(DM_LOG_WARN, "window not checked", "window_start=%s window_end=%s reason=%s", a, b,
-                err);
-        return record_window(s, start, end, NULL, err);
+        dm_logf(DM_LOG_WARN, "window not checked",
+                "window_start=%s window_end=%s reason=%s monitor=%s", a, b, err, w->name);
+        return record_window(w, start, end, NULL, err);
     }
-    dm_logf(DM_LOG_ERROR, "could not check window", "window_start=%s window_end=%s reason=%s", a, b,
-            err);
+    dm_logf(DM_LOG_ERROR, "could not check window",
+            "window_start=%s window_end=%s reason=%s monitor=%s", a, b, err, w->name);
     if (!serve_conn_lost(s, "a window check"))
         serve_rollback_if_needed(s->conn);
     return -1;

@@ -459,6 +459,8 @@ static void put_header(rpt_buf *b, const rpt_run *r)
     put_verdict(b, r);
     rpt_buf_puts(b, "</p>\n<dl class=\"meta\">\n");
     put_meta_row(b, "Reference", r->ref_source);
+    if (r->monitor != NULL)
+        put_meta_row(b, "Monitor", r->monitor);
     if (r->ref_name != NULL)
         put_meta_row(b, "Reference name", r->ref_name);
     snprintf(num, sizeof num, "%" PRIu64, r->ref_rows);

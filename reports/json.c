@@ -273,6 +273,7 @@ static cJSON *build(const rpt_run *r)
     cJSON *ref = NULL, *cur = NULL, *retrain = NULL, *by_col = NULL, *skipped = NULL;
     bool ok = add_text(root, "driftmon_version", r->version) &&
               add_text(root, "generated_at", r->generated_at) &&
+              (r->monitor == NULL || add_text(root, "monitor", r->monitor)) &&
               (ref = cJSON_AddObjectToObject(root, "reference")) != NULL &&
               add_text(ref, "source", r->ref_source) &&
               (r->ref_name == NULL || add_text(ref, "name", r->ref_name)) &&

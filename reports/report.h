@@ -22,6 +22,8 @@
 typedef struct {
     const char *version;      /* driftmon version */
     const char *generated_at; /* ISO-8601 UTC */
+    /* the monitor's name (issue 19), or NULL: the single-monitor form's reports leave it out */
+    const char *monitor;
     const char *ref_source;
     const char *ref_name; /* stored reference name@version, or NULL */
     uint64_t ref_rows;

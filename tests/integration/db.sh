@@ -50,13 +50,14 @@ apply_all() {
         [ "${2:-}" != twice ] || q -d "$db" -1 -f "$f" >/dev/null || fail "re-applying $f to $db"
     done
 }
-# reapply_all DB: every migration again over a migrated database, but 003_interface.sql: 010
-# adds columns at the end of 003's views, and CREATE OR REPLACE VIEW cannot drop them, so
-# PostgreSQL refuses 003 over 010 (`driftmon init` never re-applies a recorded migration).
+# reapply_all DB: every migration again over a migrated database, but 003_interface.sql and
+# 010_model.sql: 010 adds columns at the end of 003's views and 012 at the end of 010's, and
+# CREATE OR REPLACE VIEW cannot drop them, so PostgreSQL refuses 003 over 010 and 010 over
+# 012 (`driftmon init` never re-applies a recorded migration).
 reapply_all() {
     local db=$1 f
     for f in sql/[0-9]*.sql; do
-        [ "$(basename "$f")" != 003_interface.sql ] || continue
+        case "$(basename "$f")" in 003_interface.sql | 010_model.sql) continue ;; esac
         q -d "$db" -1 -f "$f" >/dev/null || fail "re-applying $f to $db"
     done
 }
@@ -75,9 +76,10 @@ view_cols() {
     q -c "SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
           FROM information_schema.columns WHERE table_schema = 'driftmon' AND table_name = '$1'"
 }
-# the contract's columns, then those later migrations add at the end (010: the model's)
-want_runs="run_id,batch,window_start,window_end,reference_name,started_at,finished_at,number_of_columns,number_of_drifted_columns,share_of_drifted_columns,dataset_drift,retrain_flagged,report_html,report_json,importance_weighted_share,importance_sha256,score_column,score_psi,score_band,reference_approval_rate,current_approval_rate,retrain_reasons"
-want_hist="run_id,batch,finished_at,reference_name,column_name,column_type,stattest,stattest_threshold,drift_score,drift_detected,importance"
+# the contract's columns, then those later migrations add at the end (010: the model's; 012:
+# the monitor)
+want_runs="run_id,batch,window_start,window_end,reference_name,started_at,finished_at,number_of_columns,number_of_drifted_columns,share_of_drifted_columns,dataset_drift,retrain_flagged,report_html,report_json,importance_weighted_share,importance_sha256,score_column,score_psi,score_band,reference_approval_rate,current_approval_rate,retrain_reasons,monitor"
+want_hist="run_id,batch,finished_at,reference_name,column_name,column_type,stattest,stattest_threshold,drift_score,drift_detected,importance,monitor"
 [ "$(view_cols runs)" = "$want_runs" ] || fail "driftmon.runs columns: $(view_cols runs)"
 [ "$(view_cols column_history)" = "$want_hist" ] ||
     fail "driftmon.column_history columns: $(view_cols column_history)"

@@ -369,7 +369,7 @@ def main():
 RUN_FIELDS = ("run_id", "finished_at", "reference_name", "batch", "window_start", "window_end",
               "number_of_columns", "number_of_drifted_columns", "share_of_drifted_columns",
               "importance_weighted_share", "score_psi", "score_band", "retrain_flagged",
-              "retrain_reasons")
+              "retrain_reasons", "monitor")
 
 
 def history_runs(ck, driftmon, cfg, W):
@@ -393,7 +393,7 @@ def history_runs(ck, driftmon, cfg, W):
         "number_of_drifted_columns, share_of_drifted_columns, "
         "coalesce(importance_weighted_share::text, ''), coalesce(score_psi::text, ''), "
         "coalesce(score_band, ''), retrain_flagged, coalesce(array_to_json(retrain_reasons)::text, "
-        "'null') FROM driftmon.runs ORDER BY finished_at, run_id").split("\n")]
+        "'null'), monitor FROM driftmon.runs ORDER BY finished_at, run_id").split("\n")]
     got = rows[1:]
     if len(got) != len(db) or len(db) < 4:
         p.append(f"{len(got)} rows, driftmon.runs has {len(db)} (want at least 4)")
@@ -405,10 +405,10 @@ def history_runs(ck, driftmon, cfg, W):
     for g, d in zip(got, db):
         have = [int(g[0]), epoch(g[1]), g[2], g[3], epoch(g[4]), epoch(g[5]), int(g[6]),
                 int(g[7]), float(g[8]), num(g[9]), num(g[10]), g[11], g[12],
-                g[13].split() if g[13] else None]
+                g[13].split() if g[13] else None, g[14]]
         want = [int(d[0]), float(d[1]), d[2], d[3], float(d[4]) if d[4] else "",
                 float(d[5]) if d[5] else "", int(d[6]), int(d[7]), float(d[8]), num(d[9]),
-                num(d[10]), d[11], d[12], json.loads(d[13]) or None]
+                num(d[10]), d[11], d[12], json.loads(d[13]) or None, d[14]]
         p += [f"run {d[0]} {k}: csv {h!r} != driftmon.runs {w!r}"
               for k, h, w in zip(RUN_FIELDS, have, want) if h != w]
     models = sum(1 for d in db if d[10] != "")

@@ -32,6 +32,7 @@ for line in text.splitlines():
     m = re.match(r"\| (`[^|]+`) \|", line)
     if m:
         keys += re.findall(r"`([a-z_]+(?:\.[a-z_]+)+)`", m.group(1))
+        keys += re.findall(r"`(monitors)(?:\[\])?`", m.group(1))
 open(f"{out}/keys.txt", "w").write("\n".join(keys))
 # one config with every key of the table, each with a plausible value
 vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserstein",
@@ -50,6 +51,8 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
+    if "." not in k:
+        continue  # `monitors`: the other form, below
     *path, name = k.split(".")
     v = vals.get(k, vals["columns"] if path[0] == "columns" else 0.2)
     d = cfg
@@ -57,6 +60,17 @@ for k in keys:
         d = d.setdefault(part, {})
     d[name] = v
 json.dump(cfg, open(f"{out}/all_keys.json", "w"))
+# the monitors form (issue 19): the same keys, those of a monitor in each of two entries,
+# database, cache, metrics and the hook's delivery at the top
+delivery = {"hook", "hook_timeout", "max_attempts", "env"}
+top = {s: cfg[s] for s in ("database", "cache", "metrics") if s in cfg}
+top["retrain"] = {k: v for k, v in cfg.get("retrain", {}).items() if k in delivery}
+own = {s: v for s, v in cfg.items() if s not in ("database", "cache", "metrics", "retrain")}
+own["retrain"] = {k: v for k, v in cfg.get("retrain", {}).items() if k not in delivery}
+m1 = dict(own, name="m1", reports=dict(own.get("reports", {}), dir="rep1"))
+m2 = dict(own, name="m2", reports=dict(own.get("reports", {}), dir="rep2"))
+top["monitors"] = [m1, m2]
+json.dump(top, open(f"{out}/all_keys_monitors.json", "w"))
 EOF
 
 # data for the file-only commands
@@ -72,6 +86,13 @@ if "$DM" compare "$T/train.csv" "$T/current.csv" --config "$T/all_keys.json" --q
     ok "every key of the README's configuration table is accepted ($(wc -l <"$T/keys.txt") keys)"
 else
     bad "every key of the README's configuration table is accepted" "$(cat "$T/err")"
+fi
+# the monitors form of the same keys parses: check names the monitors before it connects
+"$DM" check b1 --monitor none --config "$T/all_keys_monitors.json" >/dev/null 2>"$T/err"
+if [ $? = 2 ] && grep -q 'no monitor "none" in .*(one of m1, m2)' "$T/err"; then
+    ok "every key of the table is accepted in the monitors form (two monitors)"
+else
+    bad "every key of the table is accepted in the monitors form" "$(cat "$T/err")"
 fi
 # and the parser knows no key the table leaves out
 missing=""

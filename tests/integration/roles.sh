@@ -81,6 +81,18 @@ roles=$(q -c "SELECT string_agg(rolname || ':' || rolcanlogin, ' ' ORDER BY roln
 others=$(roles_not_owned driftmon_owner)
 [ "$others" = none ] && ok "driftmon_owner owns the schema and every object in it" ||
     bad "driftmon_owner owns the schema and every object in it" "not the owner's: $others"
+# every function: not PUBLIC's; the writers run as the owner with 011's search_path (012's
+# per-monitor forms too)
+loose=$(q -c "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', '), 'none') FROM pg_proc p
+              WHERE p.pronamespace = 'driftmon'::regnamespace
+                AND (has_function_privilege('public', p.oid, 'EXECUTE')
+                     OR (p.proname IN ('submit_batch', 'claim_batch', 'renew_lease', 'fail_batch',
+                                       'give_up_batch', 'record_results', 'record_run',
+                                       'record_window')
+                         AND NOT (p.prosecdef AND p.proconfig::text
+                                  = '{\"search_path=pg_catalog, driftmon, pg_temp\"}')))")
+[ "$loose" = none ] && ok "no function is PUBLIC's; the writers (012's per-monitor forms too) are SECURITY DEFINER with a fixed search_path" ||
+    bad "no function is PUBLIC's; the writers are SECURITY DEFINER with a fixed search_path" "$loose"
 before=$(roles_snapshot)
 if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "schema is up to date" "$W/err" && [ "$(roles_snapshot)" = "$before" ]; then
     ok "a second init checks and changes nothing"
@@ -88,13 +100,15 @@ else
     bad "a second init checks and changes nothing" "$(cat "$W/err"; diff <(echo "$before") <(roles_snapshot))"
 fi
 
-# 011 applied again, now as the owner (init SET ROLEs to it once it owns the schema): the
-# same result
-q -c "DELETE FROM driftmon.schema_version WHERE name = '011_roles.sql'"
-if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "applied migration.*011_roles.sql" "$W/err" && [ "$(roles_snapshot)" = "$before" ]; then
-    ok "011 applied again as the owner: nothing changes"
+# 011 and 012 applied again, now as the owner (init SET ROLEs to it once it owns the schema):
+# the same result (012 after 011: 012 replaces 011's record_* functions by their forms with the
+# monitor)
+q -c "DELETE FROM driftmon.schema_version WHERE name IN ('011_roles.sql', '012_monitors.sql')"
+if "$DM" init "${C[@]}" 2>"$W/err" && grep -q "applied migration.*011_roles.sql" "$W/err" &&
+    grep -q "applied migration.*012_monitors.sql" "$W/err" && [ "$(roles_snapshot)" = "$before" ]; then
+    ok "011 and 012 applied again as the owner: nothing changes"
 else
-    bad "011 applied again as the owner: nothing changes" "$(cat "$W/err"; diff <(echo "$before") <(roles_snapshot))"
+    bad "011 and 012 applied again as the owner: nothing changes" "$(cat "$W/err"; diff <(echo "$before") <(roles_snapshot))"
 fi
 
 # ---- login roles --------------------------------------------------------------------------------
@@ -152,6 +166,7 @@ for u in dm_d dm_e dm_a; do
     deny $u "TRUNCATE driftmon.reference CASCADE"
     deny $u "INSERT INTO driftmon.column_result SELECT * FROM driftmon.column_result LIMIT 1"
     deny $u "INSERT INTO driftmon.batch (batch) VALUES ('forged')"
+    deny $u "INSERT INTO driftmon.batch (monitor, batch) VALUES ('other', 'forged')"
     deny $u "UPDATE driftmon.batch SET done_at = now()"
     deny $u "ALTER TABLE driftmon.run DISABLE TRIGGER append_only"
     deny $u "ALTER TABLE driftmon.column_result DISABLE TRIGGER USER"
@@ -163,11 +178,17 @@ for u in dm_d dm_e dm_a; do
     deny $u "CREATE TABLE driftmon.x (i int)"
     deny $u "SELECT driftmon.add_reference_column($ref1, 99, 'x', 'num', false, 0, 0, 0, 0, NULL, NULL, NULL, NULL, decode(repeat('00', 40), 'hex'))"
     deny $u "SELECT driftmon.add_reference_left_out($ref1, 99, 'x', 'forged')"
-    deny $u "SELECT driftmon.record_results($run1, NULL, NULL, '[{\"n\": \"x\", \"t\": \"num\", \"s\": \"ks\", \"th\": \"0.05\", \"sc\": \"0.5\", \"d\": false, \"rr\": 1, \"rm\": 0, \"cr\": 1, \"cm\": 0, \"det\": null}]')"
+    deny $u "SELECT driftmon.record_results($run1, NULL, NULL, '[{\"n\": \"x\", \"t\": \"num\", \"s\": \"ks\", \"th\": \"0.05\", \"sc\": \"0.5\", \"d\": false, \"rr\": 1, \"rm\": 0, \"cr\": 1, \"cm\": 0, \"det\": null}]', 'default')"
 done
 for u in dm_e dm_a; do # another reference, the daemon's functions
     deny $u "SELECT driftmon.new_reference('forged', 'x', 1, repeat('0', 64), 'x')"
     deny $u "SELECT driftmon.claim_batch('w', '1 minute')"
+    deny $u "SELECT driftmon.claim_batch('w', '1 minute', 'other')" # 012: per monitor
+    deny $u "SELECT driftmon.renew_lease('other', 'b', 'w', '1 minute')"
+    deny $u "SELECT driftmon.fail_batch('other', 'b', 'w', 'x')"
+    deny $u "SELECT driftmon.give_up_batch('other', 'b', 'w', 'x')"
+    deny $u "SELECT driftmon.record_window(86400, now(), now(), NULL, 'forged', 'other')"
+    deny $u "SELECT driftmon.record_run($run1 + 1000, NULL, now(), now(), $ref1, now(), 0, 0, 0, 0.5, false, 0.5, false, 'x', 'x', 'x', 'x', NULL, 'x', 'x', '{}', NULL, NULL, NULL, 'other')"
     deny $u "SELECT driftmon.reserve_run_id()"
     deny $u "SELECT driftmon.record_alert_attempt($run1, 'delivered', NULL, NULL, NULL, 0)"
     deny $u "SELECT driftmon.release_leases('w')"
@@ -182,14 +203,23 @@ for t in runs column_history alerts audit_run audit_column_result audit_referenc
 done
 deny dm_a "SELECT driftmon.submit_batch('forged')" # the auditor writes nothing
 deny dm_d "SELECT driftmon.submit_batch('forged')"
+deny dm_a "SELECT driftmon.submit_batch('other', 'forged')" # 012: a monitor's batch
+deny dm_d "SELECT driftmon.submit_batch('other', 'forged')"
 deny dm_e "SELECT * FROM driftmon.verify_chain()"
 deny dm_d "SELECT * FROM driftmon.verify_chain()"
 # a reference's rows added in the transaction that created another one: still refused
 deny dm_d "BEGIN; SELECT driftmon.new_reference('hc', 'x', 1, repeat('0', 64), 'x'); SELECT driftmon.add_reference_left_out($ref1, 98, 'x', 'forged'); COMMIT"
 [ "$ndeny" = "$nwant" ] && ok "every forbidden statement refused by PostgreSQL with SQLSTATE 42501 ($ndeny statements)" ||
     bad "every forbidden statement refused by PostgreSQL with SQLSTATE 42501" "$ndeny of $nwant"
-left=$(q -c "SELECT (SELECT count(*) FROM driftmon.batch WHERE batch = 'forged') + (SELECT count(*) FROM driftmon.reference WHERE name = 'forged')")
+left=$(q -c "SELECT (SELECT count(*) FROM driftmon.batch WHERE batch = 'forged') + (SELECT count(*) FROM driftmon.reference WHERE name = 'forged') + (SELECT count(*) FROM driftmon.window_done WHERE note = 'forged')")
 [ "$left" = 0 ] && ok "nothing forged was written" || bad "nothing forged was written" "$left rows"
+# the engine names a monitor (012): its batch is queued for that monitor alone
+if out=$(PGUSER=dm_e q -c "SELECT driftmon.submit_batch('other', 'b9')" 2>&1) && [ "$out" = t ] &&
+    [ "$(q -c "SELECT string_agg(monitor || '/' || batch, ' ') FROM driftmon.batch WHERE batch = 'b9'")" = other/b9 ]; then
+    ok "the engine's login submits a batch for a named monitor (submit_batch(monitor, batch))"
+else
+    bad "the engine's login submits a batch for a named monitor (submit_batch(monitor, batch))" "$out"
+fi
 
 # ---- serve as dm_d: a batch submitted by the engine's login ---------------------------------------
 config "$W/s.json" '"schedule": {"every": "1 day"}'
@@ -261,7 +291,10 @@ cat >"$W/named.json" <<'EOF'
 EOF
 if "$DM" init --config "$W/named.json" 2>"$W/err"; then
     o=$(q -d old -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'driftmon'::regnamespace AND relowner <> (SELECT oid FROM pg_roles WHERE rolname = 'dm own\"er')")
-    g=$(q -d old -c "SELECT has_function_privilege('dm daemon', 'driftmon.record_run(bigint, text, timestamptz, timestamptz, bigint, timestamptz, integer, integer, float8, float8, boolean, float8, boolean, text, text, text, text, text, text, text, jsonb, text, text, text)', 'EXECUTE')
+    g=$(q -d old -c "SELECT has_function_privilege('dm daemon', 'driftmon.record_run(bigint, text, timestamptz, timestamptz, bigint, timestamptz, integer, integer, float8, float8, boolean, float8, boolean, text, text, text, text, text, text, text, jsonb, text, text, text, text)', 'EXECUTE')
+                            AND has_function_privilege('dm daemon', 'driftmon.claim_batch(text, interval, text)', 'EXECUTE')
+                            AND has_function_privilege('dm engine', 'driftmon.submit_batch(text, text)', 'EXECUTE')
+                            AND NOT has_function_privilege('driftmon_engine', 'driftmon.submit_batch(text, text)', 'EXECUTE')
                             AND has_function_privilege('dm engine', 'driftmon.submit_batch(text)', 'EXECUTE')
                             AND has_table_privilege('dm auditor', 'driftmon.audit_run', 'SELECT')
                             AND NOT has_table_privilege('dm auditor', 'driftmon.run', 'SELECT')

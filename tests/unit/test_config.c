@@ -556,3 +556,160 @@ Test(config, model_errors_name_key_and_value)
     expect_error("{\"retrain\": {\"score_psi\": true}}", "\"retrain.score_psi\"", "true");
     expect_error("{\"retrain\": {\"score_pis\": 0.1}}", "unknown key \"retrain.score_pis\"", NULL);
 }
+
+/* ---- several monitors (issue 19) ------------------------------------------------------- */
+
+Test(config, single_form_is_one_default_monitor)
+{
+    dm_config c;
+    char err[512] = "";
+    cr_assert_eq(parse("{\"source\": {\"table\": \"t\"}, \"reference\": {\"name\": \"r\"}}", &c,
+                       err, sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(dm_config_n_monitors(&c), 1);
+    cr_assert_eq(dm_config_monitor(&c, 0), &c);
+    cr_assert_str_eq(dm_config_monitor_name(&c), "default");
+    const dm_config *m = NULL;
+    cr_assert_eq(dm_config_select(&c, NULL, &m, err, sizeof err), 0);
+    cr_assert_eq(m, &c);
+    cr_assert_eq(dm_config_select(&c, "default", &m, err, sizeof err), 0);
+    cr_assert_eq(dm_config_select(&c, "other", &m, err, sizeof err), -1);
+    cr_assert(strstr(err, "\"other\"") && strstr(err, "default"), "%s", err);
+    dm_config_release(&c);
+}
+
+Test(config, monitors_each_their_own_keys_and_the_shared_ones)
+{
+    const char *text =
+        "{\"database\": {\"conninfo\": \"dbname=scoring\", \"copy_streams\": 2},"
+        " \"cache\": {\"dir\": \"/var/cache/dm\"},"
+        " \"retrain\": {\"hook\": [\"/bin/true\"], \"max_attempts\": 3},"
+        " \"monitors\": ["
+        "  {\"name\": \"apps\", \"source\": {\"table\": \"a\", \"batch_column\": \"b\"},"
+        "   \"reference\": {\"name\": \"ra\"}, \"drift\": {\"drift_share\": 0.25},"
+        "   \"retrain\": {\"fraction\": 0.1, \"notify_channel\": \"ch_a\"}},"
+        "  {\"name\": \"loans-2\", \"source\": {\"table\": \"l\", \"batch_column\": \"b\"},"
+        "   \"reference\": {\"name\": \"rl\"}, \"reports\": {\"dir\": \"/srv/loans\"},"
+        "   \"columns\": {\"exclude\": [\"id\"]}}]}";
+    dm_config c;
+    char err[512] = "";
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_config_n_monitors(&c), 2);
+    const dm_config *a = dm_config_monitor(&c, 0), *l = dm_config_monitor(&c, 1);
+    cr_assert_str_eq(dm_config_monitor_name(a), "apps");
+    cr_assert_str_eq(dm_config_monitor_name(l), "loans-2");
+    /* own keys */
+    cr_assert_str_eq(a->source_table, "a");
+    cr_assert_str_eq(l->source_table, "l");
+    cr_assert_str_eq(a->reference_name, "ra");
+    cr_assert_eq(a->drift_share, 0.25);
+    cr_assert_eq(l->drift_share, 0.5); /* the default, not the other monitor's */
+    cr_assert_eq(a->retrain_fraction, 0.1);
+    cr_assert_eq(l->retrain_fraction, 0.5);
+    cr_assert_str_eq(a->notify_channel, "ch_a");
+    cr_assert_null(l->notify_channel);
+    cr_assert(dm_config_is_excluded(l, "id"));
+    cr_assert(!dm_config_is_excluded(a, "id"));
+    /* reports: reports/<name> unless set */
+    cr_assert_str_eq(a->reports_dir, "reports/apps");
+    cr_assert_str_eq(l->reports_dir, "/srv/loans");
+    /* shared keys copied into each; the hook's delivery stays at the top */
+    cr_assert_str_eq(a->conninfo, "dbname=scoring");
+    cr_assert_str_eq(l->conninfo, "dbname=scoring");
+    cr_assert_eq(l->copy_streams, 2);
+    cr_assert_str_eq(l->cache_dir, "/var/cache/dm");
+    cr_assert_str_eq(c.hook[0], "/bin/true");
+    cr_assert_eq(c.hook_max_attempts, 3);
+    /* every monitor records the file's hash */
+    cr_assert_eq(strlen(c.sha256), 64);
+    cr_assert_str_eq(a->sha256, c.sha256);
+    cr_assert_str_eq(l->path, "cfg.json");
+    /* selection */
+    const dm_config *m = NULL;
+    cr_assert_eq(dm_config_select(&c, "loans-2", &m, err, sizeof err), 0);
+    cr_assert_eq(m, l);
+    cr_assert_eq(dm_config_select(&c, NULL, &m, err, sizeof err), -1);
+    cr_assert(strstr(err, "--monitor") && strstr(err, "apps, loans-2"), "%s", err);
+    cr_assert_eq(dm_config_select(&c, "nope", &m, err, sizeof err), -1);
+    cr_assert(strstr(err, "\"nope\"") && strstr(err, "apps, loans-2"), "%s", err);
+    dm_config_release(&c);
+}
+
+Test(config, monitors_errors_name_the_key_path)
+{
+    expect_error("{\"monitors\": [{\"name\": \"a\"}, {\"name\": \"b\", \"source\": "
+                 "{\"tablee\": \"t\"}}]}",
+                 "unknown key \"monitors[1].source.tablee\"", NULL);
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"drift\": {\"stattest\": \"nope\"}}]}",
+                 "key \"monitors[0].drift.stattest\"", "\"nope\"");
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"colour\": 1}]}",
+                 "unknown key \"monitors[0].colour\"", NULL);
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"reports\": {\"history_runs\": 0}}]}",
+                 "key \"monitors[0].reports.history_runs\"", NULL);
+    expect_error("{\"monitors\": [{\"source\": {\"table\": \"t\"}}]}", "key \"monitors[0].name\"",
+                 "missing");
+    expect_error("{\"monitors\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
+                 "key \"monitors[1].name\"", "monitors[0]");
+    expect_error("{\"monitors\": [{\"name\": \"../etc\"}]}", "key \"monitors[0].name\"",
+                 "\"../etc\"");
+    expect_error("{\"monitors\": [{\"name\": \"\"}]}", "key \"monitors[0].name\"", NULL);
+    expect_error("{\"monitors\": [{\"name\": \"-a\"}]}", "key \"monitors[0].name\"", NULL);
+    expect_error("{\"monitors\": [{\"name\": 7}]}", "key \"monitors[0].name\"", NULL);
+    expect_error("{\"monitors\": []}", "key \"monitors\"", "non-empty");
+    expect_error("{\"monitors\": {\"name\": \"a\"}}", "key \"monitors\"", "array");
+    expect_error("{\"monitors\": [\"a\"]}", "key \"monitors[0]\"", "object");
+    /* per-monitor keys at the top, delivery keys in a monitor */
+    expect_error("{\"source\": {\"table\": \"t\"}, \"monitors\": [{\"name\": \"a\"}]}",
+                 "key \"source\"", "monitors[i].source");
+    expect_error("{\"retrain\": {\"fraction\": 0.2}, \"monitors\": [{\"name\": \"a\"}]}",
+                 "key \"retrain.fraction\"", "monitors[i].retrain.fraction");
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"retrain\": {\"hook\": [\"/bin/true\"]}}]}",
+                 "key \"monitors[0].retrain.hook\"", "top level");
+    expect_error("{\"colour\": 1, \"monitors\": [{\"name\": \"a\"}]}", "unknown key \"colour\"",
+                 NULL);
+    /* reports directories: one per monitor, however spelt */
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"reports\": {\"dir\": \"/r/x\"}},"
+                 " {\"name\": \"b\", \"reports\": {\"dir\": \"/r//x/./\"}}]}",
+                 "key \"monitors[1].reports.dir\"", "monitors[0]");
+    expect_error("{\"monitors\": [{\"name\": \"a\"}, {\"name\": \"b\", \"reports\": {\"dir\": "
+                 "\"reports/a\"}}]}",
+                 "key \"monitors[1].reports.dir\"", "monitors[0]");
+}
+
+Test(config, monitor_names)
+{
+    cr_assert(dm_config_monitor_name_ok("a"));
+    cr_assert(dm_config_monitor_name_ok("Loans_2-b"));
+    cr_assert(dm_config_monitor_name_ok(
+        "0123456789012345678901234567890123456789012345678901234567890123"));
+    cr_assert(!dm_config_monitor_name_ok(
+        "01234567890123456789012345678901234567890123456789012345678901234"));
+    cr_assert(!dm_config_monitor_name_ok(""));
+    cr_assert(!dm_config_monitor_name_ok("_a"));
+    cr_assert(!dm_config_monitor_name_ok("a.b"));
+    cr_assert(!dm_config_monitor_name_ok("a b"));
+    cr_assert(!dm_config_monitor_name_ok("a/b"));
+    cr_assert(!dm_config_monitor_name_ok("caf\xc3\xa9"));
+}
+
+/* metrics.listen and database.roles are the daemon's, shared: at the top of a monitors file,
+ * not in an entry; the roles reach every monitor (what `check --monitor` connects as). */
+Test(config, monitors_metrics_and_roles_at_the_top)
+{
+    dm_config c;
+    char err[512] = "";
+    cr_assert_eq(parse("{\"metrics\": {\"listen\": \"127.0.0.1:9187\"}, \"database\": {\"roles\": "
+                       "{\"daemon\": \"d1\"}}, \"monitors\": [{\"name\": \"a\"}, {\"name\": "
+                       "\"b\"}]}",
+                       &c, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_str_eq(c.metrics_listen, "127.0.0.1:9187");
+    cr_assert_eq(dm_config_n_monitors(&c), 2);
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_str_eq(dm_config_role(dm_config_monitor(&c, i), DM_ROLE_DAEMON, NULL), "d1");
+    dm_config_release(&c);
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"metrics\": {\"listen\": \"127.0.0.1:1\"}}]}",
+                 "unknown key \"monitors[0].metrics\"", NULL);
+    expect_error("{\"metrics\": {\"listen\": \"localhost:1\"}, \"monitors\": [{\"name\": \"a\"}]}",
+                 "key \"metrics.listen\"", "\"localhost:1\"");
+}
