@@ -36,6 +36,7 @@
 #include "monitor/db.h"
 #include "monitor/fsutil.h"
 #include "monitor/sha256.h"
+#include "reports/report.h"
 
 #define ERRLEN 1024
 #define FETCH_DOCS 16
@@ -67,80 +68,48 @@ typedef struct {
     size_t n;
 } bundle;
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
 static void usage(FILE *f)
 {
     fputs("usage: driftmon export --since T --until T --out DIR [--config FILE]\n", f);
 }
 
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
 /* One RFC 4180 field: quoted when it holds a comma, a quote, CR or LF, or is empty (so an
  * empty text differs from NULL, which is written as nothing). */
-static void csv_field(sbuf *b, const char *v, size_t n, bool null)
+static void csv_field(rpt_buf *b, const char *v, size_t n, bool null)
 {
     if (null)
         return;
     bool quote = n == 0 || strpbrk(v, ",\"\r\n") != NULL || memchr(v, '\0', n) != NULL;
     if (!quote) {
-        sb_put(b, v, n);
+        rpt_buf_put(b, v, n);
         return;
     }
-    sb_put(b, "\"", 1);
+    rpt_buf_put(b, "\"", 1);
     for (const char *q; n > 0 && (q = memchr(v, '"', n)) != NULL;) {
-        sb_put(b, v, (size_t)(q - v) + 1);
-        sb_put(b, "\"", 1);
+        rpt_buf_put(b, v, (size_t)(q - v) + 1);
+        rpt_buf_put(b, "\"", 1);
         n -= (size_t)(q - v) + 1;
         v = q + 1;
     }
-    sb_put(b, v, n);
-    sb_put(b, "\"", 1);
+    rpt_buf_put(b, v, n);
+    rpt_buf_put(b, "\"", 1);
 }
 
 /* res (text format) as CSV: a header of its column names, then its rows, CRLF line ends;
  * bytea as its hex digits. */
-static void csv_result(sbuf *b, const PGresult *res)
+static void csv_result(rpt_buf *b, const PGresult *res)
 {
     int nf = PQnfields(res), nt = PQntuples(res);
     for (int j = 0; j < nf; j++) {
         if (j)
-            sb_put(b, ",", 1);
+            rpt_buf_put(b, ",", 1);
         csv_field(b, PQfname(res, j), strlen(PQfname(res, j)), false);
     }
-    sb_put(b, "\r\n", 2);
+    rpt_buf_put(b, "\r\n", 2);
     for (int i = 0; i < nt; i++) {
         for (int j = 0; j < nf; j++) {
             if (j)
-                sb_put(b, ",", 1);
+                rpt_buf_put(b, ",", 1);
             const char *v = PQgetvalue(res, i, j);
             size_t n = (size_t)PQgetlength(res, i, j);
             if (PQftype(res, j) == BYTEA_OID && n >= 2 && v[0] == '\\' && v[1] == 'x') {
@@ -149,7 +118,7 @@ static void csv_result(sbuf *b, const PGresult *res)
             }
             csv_field(b, v, n, PQgetisnull(res, i, j));
         }
-        sb_put(b, "\r\n", 2);
+        rpt_buf_put(b, "\r\n", 2);
     }
 }
 
@@ -205,25 +174,26 @@ static int cmp_entry(const void *a, const void *b)
 static int put_manifest(bundle *bd)
 {
     qsort(bd->e, bd->n, sizeof *bd->e, cmp_entry);
-    sbuf m = {0};
+    rpt_buf m;
+    rpt_buf_init(&m);
     for (size_t i = 0; i < bd->n; i++) {
-        sb_str(&m, bd->e[i].sha);
-        sb_str(&m, "  ");
-        sb_str(&m, bd->e[i].path);
-        sb_str(&m, "\n");
+        rpt_buf_puts(&m, bd->e[i].sha);
+        rpt_buf_puts(&m, "  ");
+        rpt_buf_puts(&m, bd->e[i].path);
+        rpt_buf_puts(&m, "\n");
     }
     int rc = -1;
-    if (m.oom)
+    if (m.failed)
         dm_cli_error("out of memory");
     else {
         char err[ERRLEN], shown[4200];
         snprintf(shown, sizeof shown, "%s/MANIFEST.sha256", bd->tmp);
-        rc = dm_write_file_atomic_at(bd->dirfd, shown, "MANIFEST.sha256", m.p ? m.p : "", m.len,
-                                     DM_FILE_MODE, err, sizeof err);
+        rc = dm_write_file_atomic_at(bd->dirfd, shown, "MANIFEST.sha256", m.data ? m.data : "",
+                                     m.len, DM_FILE_MODE, err, sizeof err);
         if (rc != 0)
             dm_cli_error(err);
     }
-    free(m.p);
+    rpt_buf_release(&m);
     return rc;
 }
 
@@ -241,16 +211,17 @@ static int put_csv(PGconn *conn, bundle *bd, const char *rel, const char *sql, c
         dm_cli_error(err);
         return -1;
     }
-    sbuf b = {0};
+    rpt_buf b;
+    rpt_buf_init(&b);
     csv_result(&b, res);
     int n = PQntuples(res);
     PQclear(res);
     int rc = -1;
-    if (b.oom)
+    if (b.failed)
         dm_cli_error("out of memory");
     else
-        rc = put_file(bd, rel, b.p, b.len);
-    free(b.p);
+        rc = put_file(bd, rel, b.data, b.len);
+    rpt_buf_release(&b);
     return rc == 0 ? n : -1;
 }
 
@@ -318,17 +289,20 @@ static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char
         dm_cli_error(err);
         return -1;
     }
-    sbuf b = {0}, j = {0};
+    rpt_buf b, j;
+    rpt_buf_init(&b);
+    rpt_buf_init(&j);
     csv_result(&b, res);
     int n = PQntuples(res);
     char line[512];
     snprintf(line, sizeof line, "{\n  \"since\": \"%s\",\n  \"until\": \"%s\",\n  \"runs\": %d,\n",
              since, until, runs);
-    sb_str(&j, line);
+    rpt_buf_puts(&j, line);
     if (n == 0) {
-        sb_str(&j, "  \"links\": 0,\n  \"first_seq\": null,\n  \"last_seq\": null,\n"
-                   "  \"head_before\": null,\n  \"first_head\": null,\n  \"last_head\": null,\n"
-                   "  \"last_run_id\": null\n}\n");
+        rpt_buf_puts(&j,
+                     "  \"links\": 0,\n  \"first_seq\": null,\n  \"last_seq\": null,\n"
+                     "  \"head_before\": null,\n  \"first_head\": null,\n  \"last_head\": null,\n"
+                     "  \"last_run_id\": null\n}\n");
     } else {
         /* bytea in hex form: "\x" then the digits */
         snprintf(line, sizeof line,
@@ -338,17 +312,17 @@ static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char
                  n, PQgetvalue(res, 0, 0), PQgetvalue(res, n - 1, 0), PQgetvalue(res, 0, 4) + 2,
                  PQgetvalue(res, 0, 5) + 2, PQgetvalue(res, n - 1, 5) + 2,
                  PQgetvalue(res, n - 1, 2));
-        sb_str(&j, line);
+        rpt_buf_puts(&j, line);
     }
     PQclear(res);
     int rc = -1;
-    if (b.oom || j.oom)
+    if (b.failed || j.failed)
         dm_cli_error("out of memory");
-    else if (put_file(bd, "chain.csv", b.p, b.len) == 0 &&
-             put_file(bd, "chain.json", j.p, j.len) == 0)
+    else if (put_file(bd, "chain.csv", b.data, b.len) == 0 &&
+             put_file(bd, "chain.json", j.data, j.len) == 0)
         rc = 0;
-    free(b.p);
-    free(j.p);
+    rpt_buf_release(&b);
+    rpt_buf_release(&j);
     return rc == 0 ? n : -1;
 }
 

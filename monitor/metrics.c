@@ -223,107 +223,63 @@ int dm_metrics_health(dm_metrics_hub *h, long long now_ns, char *reason, size_t 
 
 /* ---- the text format ----------------------------------------------------------------- */
 
-typedef struct {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} buf;
-
-static void put(buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void putf(buf *b, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->oom = true; /* only our own short texts go through here */
-        return;
-    }
-    put(b, tmp, (size_t)n);
-}
-
 /* A label value: UTF-8, with \ " and newline escaped. */
-static void put_label(buf *b, const char *v)
+static void put_label(rpt_buf *b, const char *v)
 {
     char *u = rpt_utf8_sanitize(v);
     if (!u) {
-        b->oom = true;
+        b->failed = true;
         return;
     }
     const char *run = u;
     for (const char *q = u; *q; q++) {
         const char *esc = *q == '\\' ? "\\\\" : *q == '"' ? "\\\"" : *q == '\n' ? "\\n" : NULL;
         if (esc) {
-            put(b, run, (size_t)(q - run));
-            puts_(b, esc);
+            rpt_buf_put(b, run, (size_t)(q - run));
+            rpt_buf_puts(b, esc);
             run = q + 1;
         }
     }
-    puts_(b, run);
+    rpt_buf_puts(b, run);
     free(u);
 }
 
-static void put_value(buf *b, double v)
+static void put_value(rpt_buf *b, double v)
 {
     char num[STATS_DOUBLE_BUFLEN];
     if (isnan(v))
-        puts_(b, " NaN\n");
+        rpt_buf_puts(b, " NaN\n");
     else if (isinf(v))
-        puts_(b, v > 0 ? " +Inf\n" : " -Inf\n");
+        rpt_buf_puts(b, v > 0 ? " +Inf\n" : " -Inf\n");
     else
-        putf(b, " %s\n", stats_format_double(v, num, sizeof num));
+        rpt_buf_printf(b, " %s\n", stats_format_double(v, num, sizeof num));
 }
 
-static void family(buf *b, const char *name, const char *type, const char *help)
+static void family(rpt_buf *b, const char *name, const char *type, const char *help)
 {
-    putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    rpt_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{monitor="m"} or name{monitor="m",key="val"} */
-static void series(buf *b, const char *name, const char *monitor, const char *key, const char *val)
+static void series(rpt_buf *b, const char *name, const char *monitor, const char *key,
+                   const char *val)
 {
-    puts_(b, name);
-    puts_(b, "{monitor=\"");
+    rpt_buf_puts(b, name);
+    rpt_buf_puts(b, "{monitor=\"");
     put_label(b, monitor);
     if (key) {
-        putf(b, "\",%s=\"", key);
+        rpt_buf_printf(b, "\",%s=\"", key);
         put_label(b, val);
     }
-    puts_(b, "\"}");
+    rpt_buf_puts(b, "\"}");
 }
 
 char *dm_metrics_render(const dm_metrics_snapshot *s, size_t *len)
 {
     static const char *const results[DM_METRIC_RESULTS] = {"drift", "no_drift", "failed"};
     static const char *const states[DM_ALERT_STATES] = {"pending", "delivered", "dead"};
-    buf b = {0};
+    rpt_buf b;
+    rpt_buf_init(&b);
     const size_t nm = s->n_monitors;
 
     family(&b, "driftmon_runs_total", "counter",
@@ -372,7 +328,7 @@ char *dm_metrics_render(const dm_metrics_snapshot *s, size_t *len)
     family(&b, "driftmon_alerts", "gauge", "Retrain alerts in the outbox, by state.");
     for (size_t k = 0; k < DM_ALERT_STATES; k++)
         if (s->alerts[k] >= 0) {
-            putf(&b, "driftmon_alerts{state=\"%s\"}", states[k]);
+            rpt_buf_printf(&b, "driftmon_alerts{state=\"%s\"}", states[k]);
             put_value(&b, (double)s->alerts[k]);
         }
 
@@ -382,30 +338,28 @@ char *dm_metrics_render(const dm_metrics_snapshot *s, size_t *len)
     char le[STATS_DOUBLE_BUFLEN];
     for (size_t k = 0; k < DM_METRICS_NBUCKETS; k++) {
         cum += s->duration_counts[k];
-        putf(&b, "driftmon_check_duration_seconds_bucket{le=\"%s\"}",
-             stats_format_double(dm_metrics_buckets[k], le, sizeof le));
+        rpt_buf_printf(&b, "driftmon_check_duration_seconds_bucket{le=\"%s\"}",
+                       stats_format_double(dm_metrics_buckets[k], le, sizeof le));
         put_value(&b, (double)cum);
     }
     cum += s->duration_counts[DM_METRICS_NBUCKETS];
-    puts_(&b, "driftmon_check_duration_seconds_bucket{le=\"+Inf\"}");
+    rpt_buf_puts(&b, "driftmon_check_duration_seconds_bucket{le=\"+Inf\"}");
     put_value(&b, (double)cum);
-    puts_(&b, "driftmon_check_duration_seconds_sum");
+    rpt_buf_puts(&b, "driftmon_check_duration_seconds_sum");
     put_value(&b, s->duration_sum);
-    puts_(&b, "driftmon_check_duration_seconds_count");
+    rpt_buf_puts(&b, "driftmon_check_duration_seconds_count");
     put_value(&b, (double)cum);
 
     family(&b, "driftmon_database_up", "gauge",
            "1 while the daemon's loop holds a working database connection, else 0.");
-    puts_(&b, "driftmon_database_up");
+    rpt_buf_puts(&b, "driftmon_database_up");
     put_value(&b, s->database_up ? 1 : 0);
 
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    if (len)
-        *len = b.len;
-    return b.p;
+    size_t n = b.len;
+    char *out = rpt_buf_take(&b); /* NULL when an append failed */
+    if (out && len)
+        *len = n;
+    return out;
 }
 
 /* ---- metrics.listen ------------------------------------------------------------------ */

@@ -1,9 +1,9 @@
 /*
  * html_internal.h - helpers shared by the report writers (not part of the public API).
  *
- * rpt_buf is a growable byte buffer with a sticky out-of-memory flag: writers append
- * without checking every call and test rpt_buf_failed() once at the end.  The later
- * SVG plot code (svg.c) appends to the same buffer.
+ * rpt_buf (reports/report.h) is a growable byte buffer with a sticky out-of-memory flag: writers
+ * append without checking every call and test rpt_buf_failed() once at the end.  The later SVG plot
+ * code (svg.c) appends to the same buffer.
  *
  * Ownership: rpt_buf_init() starts an empty buffer; rpt_buf_take() hands the NUL-terminated
  * string to the caller (NULL when any append failed) and resets the buffer;
@@ -15,21 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct {
-    char *data;
-    size_t len;
-    size_t cap;
-    bool failed; /* an allocation failed: the content is incomplete */
-} rpt_buf;
+#include "reports/report.h"
 
-void rpt_buf_init(rpt_buf *b);
-void rpt_buf_release(rpt_buf *b);
-/* The content as a malloc'ed string, or NULL if an append failed (the buffer is released). */
-char *rpt_buf_take(rpt_buf *b);
-bool rpt_buf_failed(const rpt_buf *b);
-void rpt_buf_put(rpt_buf *b, const void *data, size_t len);
-void rpt_buf_puts(rpt_buf *b, const char *s);
-void rpt_buf_printf(rpt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s HTML-escaped (see rpt_html_escape); NULL appends nothing. */
 void rpt_buf_put_html(rpt_buf *b, const char *s);
 /* Append s with invalid UTF-8 replaced by U+FFFD; NULL appends nothing. */

@@ -76,4 +76,22 @@ char *rpt_html_escape(const char *s);
 /* Copy of s with invalid UTF-8 sequences replaced by U+FFFD; NULL on out of memory. */
 char *rpt_utf8_sanitize(const char *s);
 
+/* A growable text buffer with a sticky out-of-memory flag (reports/util.c): append without
+ * checking each call, test rpt_buf_failed() or rpt_buf_take()'s NULL once at the end. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed; /* an allocation failed: the content is incomplete */
+} rpt_buf;
+
+void rpt_buf_init(rpt_buf *b);
+void rpt_buf_release(rpt_buf *b);
+/* The content as a malloc'ed string, or NULL if an append failed (the buffer is released). */
+char *rpt_buf_take(rpt_buf *b);
+bool rpt_buf_failed(const rpt_buf *b);
+void rpt_buf_put(rpt_buf *b, const void *data, size_t len);
+void rpt_buf_puts(rpt_buf *b, const char *s);
+void rpt_buf_printf(rpt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
