@@ -259,12 +259,27 @@ static void check_same(const dm_migration *m, const char *have)
 /* ---- roles --------------------------------------------------------------------------- */
 
 /* The role's name quoted (PQescapeIdentifier; PQfreemem it), or NULL with err. */
-static char *quoted(PGconn *conn, const char *name, char *err, size_t errlen)
+/* Runs "<pre><name quoted as an identifier><post>"; on failure err says what (and why). */
+static int exec_on_role(PGconn *conn, const char *pre, const char *name, const char *post,
+                        const char *what, char *err, size_t errlen)
 {
     char *q = PQescapeIdentifier(conn, name, strlen(name));
-    if (!q)
+    if (!q) {
         dm_db_errf(err, errlen, "could not quote role name \"%s\": %s", name, PQerrorMessage(conn));
-    return q;
+        return -1;
+    }
+    size_t len = strlen(pre) + strlen(q) + strlen(post) + 1;
+    char *sql = malloc(len);
+    int rc = -1;
+    if (sql) {
+        snprintf(sql, len, "%s%s%s", pre, q, post);
+        rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
+    } else {
+        dm_db_errf(err, errlen, "out of memory");
+    }
+    free(sql);
+    PQfreemem(q);
+    return rc;
 }
 
 static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t errlen)
@@ -294,25 +309,11 @@ static int ensure_roles(PGconn *conn, const dm_config *cfg, char *err, size_t er
             continue;
         }
         PQclear(res);
-        char *q = quoted(conn, name, err, errlen);
-        if (!q)
-            return -1;
-        size_t len = strlen(q) + 64;
-        char *sql = malloc(len);
-        int rc = -1;
-        if (sql) {
-            snprintf(sql, len, "CREATE ROLE %s NOLOGIN", q);
-            char what[400];
-            snprintf(what, sizeof what, "could not create role \"%s\" (database.roles.%s)", name,
-                     key);
-            rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
-            if (rc == 0)
-                dm_logf(DM_LOG_INFO, "created role", "role=%s key=database.roles.%s", name, key);
-        } else {
-            dm_db_errf(err, errlen, "out of memory");
-        }
-        free(sql);
-        PQfreemem(q);
+        char what[400];
+        snprintf(what, sizeof what, "could not create role \"%s\" (database.roles.%s)", name, key);
+        int rc = exec_on_role(conn, "CREATE ROLE ", name, " NOLOGIN", what, err, errlen);
+        if (rc == 0)
+            dm_logf(DM_LOG_INFO, "created role", "role=%s key=database.roles.%s", name, key);
         if (rc != 0)
             return -1;
     }
@@ -346,29 +347,16 @@ static int join_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errl
     char admin[NAMEDATALEN_MAX];
     snprintf(admin, sizeof admin, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
-    char *q = quoted(conn, owner, err, errlen);
-    if (!q)
-        return -1;
-    size_t len = strlen(q) + 32;
-    char *sql = malloc(len);
-    int rc = -1;
-    if (sql) {
-        snprintf(sql, len, "GRANT %s TO CURRENT_USER", q);
-        char what[600];
-        snprintf(what, sizeof what,
-                 "could not make role \"%s\" a member of role \"%s\" (database.roles.owner), "
-                 "which migrations run as: run `driftmon init` as a superuser or a role with "
-                 "CREATEROLE",
-                 admin, owner);
-        rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
-        if (rc == 0)
-            dm_logf(DM_LOG_INFO, "granted the owner role to the administrator",
-                    "role=%s key=database.roles.owner member=%s", owner, admin);
-    } else {
-        dm_db_errf(err, errlen, "out of memory");
-    }
-    free(sql);
-    PQfreemem(q);
+    char what[600];
+    snprintf(what, sizeof what,
+             "could not make role \"%s\" a member of role \"%s\" (database.roles.owner), "
+             "which migrations run as: run `driftmon init` as a superuser or a role with "
+             "CREATEROLE",
+             admin, owner);
+    int rc = exec_on_role(conn, "GRANT ", owner, " TO CURRENT_USER", what, err, errlen);
+    if (rc == 0)
+        dm_logf(DM_LOG_INFO, "granted the owner role to the administrator",
+                "role=%s key=database.roles.owner member=%s", owner, admin);
     return rc;
 }
 
@@ -461,22 +449,10 @@ static int as_owner(PGconn *conn, const dm_config *cfg, char *err, size_t errlen
     PQclear(res);
     if (!owns)
         return 0;
-    char *q = quoted(conn, owner, err, errlen);
-    if (!q)
-        return -1;
-    size_t len = strlen(q) + 32;
-    char *sql = malloc(len);
-    int rc = -1;
-    if (sql) {
-        snprintf(sql, len, "SET LOCAL ROLE %s", q);
-        char what[400];
-        snprintf(what, sizeof what,
-                 "could not act as role \"%s\" (database.roles.owner), which migrations run as",
-                 owner);
-        rc = dm_db_exec(conn, sql, 0, NULL, what, err, errlen);
-    }
-    free(sql);
-    PQfreemem(q);
+    char what[400];
+    snprintf(what, sizeof what,
+             "could not act as role \"%s\" (database.roles.owner), which migrations run as", owner);
+    int rc = exec_on_role(conn, "SET LOCAL ROLE ", owner, "", what, err, errlen);
     return rc;
 }
 
