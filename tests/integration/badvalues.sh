@@ -40,14 +40,7 @@ trap 'exit 130' INT TERM
 pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
 eval "$pgenv"
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-wait_until() { # SECONDS SQL: until the query prints t
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
-        sleep 0.2
-    done
-    return 1
-}
+. tests/lib/wait.sh
 
 # ---- data ----------------------------------------------------------------------------------
 # amt: amounts; cat: 3 categories; n2: decimals of 1 to 25 significant digits, exponents

@@ -91,22 +91,7 @@ SELECT driftmon.submit_batch(:'b');
 COMMIT;
 EOF
 }
-wait_until() { # SECONDS SQL: until the query prints t
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_log() { # SECONDS FILE PATTERN
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        grep -q "$3" "$2" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
+. tests/lib/wait.sh
 # http PORT PATH: "STATUS BODY" (the body's first line)
 http() {
     $PY - "$1" "$2" <<'EOF'

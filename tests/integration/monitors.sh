@@ -44,14 +44,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || { echo "could not start PostgreSQL"; exit 1; }
 q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-wait_until() { # SECONDS SQL: until the query prints t
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+. tests/lib/wait.sh
 
 # ---- two tables, two references ----------------------------------------------------------
 "$GEN" --schema applications --no-target >"$W/schema.sql"

@@ -235,14 +235,7 @@ serve_pid=$!
     echo "COMMIT;"
 } | PGUSER=dm_e q >"$W/submit.out" 2>&1 && ok "the engine's login writes a batch and submits it" ||
     bad "the engine's login writes a batch and submits it" "$(cat "$W/submit.out")"
-wait_until() { # SECONDS SQL
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+. tests/lib/wait.sh
 if wait_until 60 "SELECT count(*) = 1 FROM driftmon.run r JOIN driftmon.retrain_outbox o ON o.run_id = r.id
                   WHERE r.batch = 'b2' AND o.delivered_at IS NOT NULL" &&
     wait_until 30 "SELECT count(*) >= 1 FROM driftmon.window_done WHERE run_id IS NOT NULL"; then

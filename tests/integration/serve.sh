@@ -85,23 +85,7 @@ submit() {
         echo "COMMIT;"
     } | q >/dev/null
 }
-# wait_until SECONDS SQL: until the query prints t
-wait_until() {
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_log() { # SECONDS FILE PATTERN
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        grep -q "$3" "$2" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
+. tests/lib/wait.sh
 # lock_table / unlock_table: hold ACCESS EXCLUSIVE on applications from another session
 # until told (a daemon that claims a batch then waits to read it), not for a fixed time
 lock_table() {

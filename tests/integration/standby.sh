@@ -75,22 +75,7 @@ rows() {
         echo "COMMIT;"
     } | q >/dev/null
 }
-wait_until() { # SECONDS SQL: until the query prints t on the primary
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        [ "$(q -c "$2" 2>/dev/null)" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_log() { # SECONDS FILE PATTERN
-    local end=$(($(date +%s) + $1))
-    while [ "$(date +%s)" -lt "$end" ]; do
-        grep -q "$3" "$2" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    return 1
-}
+. tests/lib/wait.sh
 has_run() { wait_until 30 "SELECT count(*) > 0 FROM driftmon.run WHERE batch = '$1'"; }
 runs_of() { q -c "SELECT count(*) FROM driftmon.run WHERE batch = '$1'"; }
 # the rows read out of applications so far, on the primary (q) or the standby (qs); a
