@@ -34,6 +34,7 @@ void dm_config_defaults(dm_config *c)
     c->copy_streams = 1;
     c->warm_backend = true;
     c->replica_max_wait_s = DM_REPLICA_MAX_WAIT_DEFAULT;
+    c->memory_limit = DM_MEMORY_LIMIT_DEFAULT;
 }
 
 static void free_list(char **l, size_t n)
@@ -571,7 +572,52 @@ static int parse_conninfo(ctx *x, const cJSON *db, const char *key, char **out)
     return 0;
 }
 
-/* The keys every monitor shares: database, cache, metrics (the daemon's endpoint). */
+/* limits.memory: a whole number of bytes, or a string "<whole number> <unit>" with the unit
+ * B, KiB, MiB or GiB (the blank optional); at least 1 MiB. */
+static int parse_memory(ctx *x, const cJSON *v, uint64_t *out)
+{
+    if (is_null(v))
+        return 0;
+    char b[80];
+    show(v, b, sizeof b);
+    double n = NAN;
+    uint64_t unit = 1;
+    if (cJSON_IsNumber(v)) {
+        n = v->valuedouble;
+    } else if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        char *end;
+        errno = 0;
+        if (*s >= '0' && *s <= '9') {
+            n = strtod(s, &end);
+            while (*end == ' ')
+                end++;
+            static const struct {
+                const char *name;
+                uint64_t bytes;
+            } units[] = {
+                {"", 1}, {"B", 1}, {"KiB", 1u << 10}, {"MiB", 1u << 20}, {"GiB", 1u << 30}};
+            bool known = false;
+            for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+                if (strcmp(end, units[i].name) == 0) {
+                    unit = units[i].bytes;
+                    known = true;
+                }
+            if (!known || errno)
+                n = NAN;
+        }
+    }
+    double bytes = n * (double)unit;
+    if (!(n == floor(n)) || !(bytes >= (double)(1u << 20)) || bytes > 0x1p62)
+        return fail(x,
+                    "key \"limits.memory\": expected a whole number of bytes of at least 1 MiB, "
+                    "or a string such as \"512 MiB\" or \"2GiB\" (units B, KiB, MiB, GiB), got %s",
+                    b);
+    *out = (uint64_t)bytes;
+    return 0;
+}
+
+/* The keys every monitor shares: database, cache, metrics (the daemon's endpoint), limits. */
 static int parse_shared(ctx *x, const cJSON *root, dm_config *c)
 {
     const cJSON *v;
@@ -607,6 +653,12 @@ static int parse_shared(ctx *x, const cJSON *root, dm_config *c)
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "cache"))) {
         static const char *const k[] = {"dir", NULL};
         if (check_keys(x, v, "cache", k) || get_string(x, v, "dir", "cache", &c->cache_dir))
+            return -1;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "limits"))) {
+        static const char *const k[] = {"memory", NULL};
+        if (check_keys(x, v, "limits", k) ||
+            parse_memory(x, cJSON_GetObjectItemCaseSensitive(v, "memory"), &c->memory_limit))
             return -1;
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "metrics"))) {
@@ -738,6 +790,7 @@ static int copy_shared(ctx *x, const dm_config *root, dm_config *m)
     m->copy_streams = root->copy_streams;
     m->warm_backend = root->warm_backend;
     m->replica_max_wait_s = root->replica_max_wait_s;
+    m->memory_limit = root->memory_limit;
     if ((root->conninfo && !(m->conninfo = strdup(root->conninfo))) ||
         (root->read_conninfo && !(m->read_conninfo = strdup(root->read_conninfo))) ||
         (root->cache_dir && !(m->cache_dir = strdup(root->cache_dir))))
@@ -754,7 +807,8 @@ static const char *const own_keys[] = {"columns",   "drift",   "model",    "sour
 
 static int parse_monitors(ctx *x, const cJSON *root, const cJSON *arr, dm_config *c)
 {
-    static const char *const top[] = {"monitors", "database", "cache", "retrain", "metrics", NULL};
+    static const char *const top[] = {"monitors", "database", "cache", "retrain",
+                                      "metrics",  "limits",   NULL};
     for (const cJSON *it = root->child; it; it = it->next)
         if (in_list(own_keys, it->string))
             return fail(x,
@@ -833,7 +887,7 @@ static int parse_root(ctx *x, const cJSON *root, dm_config *c)
 {
     static const char *const keys[] = {"columns", "drift",     "retrain", "model", "database",
                                        "source",  "reference", "reports", "cache", "schedule",
-                                       "metrics", "monitors",  NULL};
+                                       "metrics", "monitors",  "limits",  NULL};
     if (!cJSON_IsObject(root))
         return check_keys(x, root, "", keys); /* the message: expected an object */
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "monitors");

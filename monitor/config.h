@@ -29,6 +29,9 @@
  * of about 3.5 MB for 333 columns */
 #define DM_HISTORY_RUNS_DEFAULT 60
 
+/* limits.memory when the config does not say: 1 GiB */
+#define DM_MEMORY_LIMIT_DEFAULT ((uint64_t)1 << 30)
+
 /* database.replica_max_wait when the config does not say, and its largest value (seconds) */
 #define DM_REPLICA_MAX_WAIT_DEFAULT 30.0
 #define DM_REPLICA_MAX_WAIT_LIMIT 3600.0
@@ -131,6 +134,10 @@ struct dm_config {
     /* metrics.listen: the HTTP endpoint of /metrics and /healthz (monitor/metrics.h), as
      * dm_metrics_parse_listen checked it; NULL: off */
     char *metrics_listen;
+    /* limits.memory (issue 20): the bytes the process may hold for one run's values, the
+     * budget the loaders and the comparison divide into column groups; default
+     * DM_MEMORY_LIMIT_DEFAULT.  A shared key: one budget for the process. */
+    uint64_t memory_limit;
 
     /* monitor: this monitor's name; NULL in the single-monitor form (DM_MONITOR_DEFAULT).
      * monitors: with the "monitors" key, one full configuration per entry (the shared keys --

@@ -47,7 +47,7 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"], "model.importance": f"{out}/importance.csv",
         "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5,
         "database.roles.owner": "o", "database.roles.daemon": "d", "database.roles.engine": "e",
-        "database.roles.auditor": "a", "metrics.listen": "127.0.0.1:9187"}
+        "database.roles.auditor": "a", "metrics.listen": "127.0.0.1:9187", "limits.memory": "512 MiB"}
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
@@ -61,11 +61,11 @@ for k in keys:
     d[name] = v
 json.dump(cfg, open(f"{out}/all_keys.json", "w"))
 # the monitors form (issue 19): the same keys, those of a monitor in each of two entries,
-# database, cache, metrics and the hook's delivery at the top
+# database, cache, metrics, limits and the hook's delivery at the top
 delivery = {"hook", "hook_timeout", "max_attempts", "env"}
-top = {s: cfg[s] for s in ("database", "cache", "metrics") if s in cfg}
+top = {s: cfg[s] for s in ("database", "cache", "metrics", "limits") if s in cfg}
 top["retrain"] = {k: v for k, v in cfg.get("retrain", {}).items() if k in delivery}
-own = {s: v for s, v in cfg.items() if s not in ("database", "cache", "metrics", "retrain")}
+own = {s: v for s, v in cfg.items() if s not in ("database", "cache", "metrics", "limits", "retrain")}
 own["retrain"] = {k: v for k, v in cfg.get("retrain", {}).items() if k not in delivery}
 m1 = dict(own, name="m1", reports=dict(own.get("reports", {}), dir="rep1"))
 m2 = dict(own, name="m2", reports=dict(own.get("reports", {}), dir="rep2"))

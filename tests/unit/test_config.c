@@ -388,6 +388,49 @@ Test(config, read_conninfo_and_replica_max_wait)
                  "non-empty string");
 }
 
+/* limits.memory (issue 20): bytes as a whole number or with a binary unit, at least 1 MiB;
+ * shared by every monitor of a monitors file. */
+Test(config, limits_memory)
+{
+    char err[512] = "";
+    dm_config c;
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.memory_limit, (uint64_t)1024 * 1024 * 1024);
+    dm_config_release(&c);
+    static const struct {
+        const char *json;
+        uint64_t bytes;
+    } ok[] = {{"1048576", 1048576},
+              {"\"1 MiB\"", 1048576},
+              {"\"512MiB\"", (uint64_t)512 << 20},
+              {"\"3 GiB\"", (uint64_t)3 << 30},
+              {"\"2048 KiB\"", (uint64_t)2 << 20},
+              {"\"5000000 B\"", 5000000},
+              {"\"5000000\"", 5000000}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char json[128];
+        snprintf(json, sizeof json, "{\"limits\": {\"memory\": %s}}", ok[i].json);
+        cr_assert_eq(parse(json, &c, err, sizeof err), 0, "%s: %s", json, err);
+        cr_assert_eq(c.memory_limit, ok[i].bytes, "%s", json);
+        dm_config_release(&c);
+    }
+    cr_assert_eq(parse("{\"limits\": {\"memory\": \"64 MiB\"}, \"monitors\": [{\"name\": \"a\"}, "
+                       "{\"name\": \"b\"}]}",
+                       &c, err, sizeof err),
+                 0, "%s", err);
+    for (size_t i = 0; i < dm_config_n_monitors(&c); i++)
+        cr_assert_eq(dm_config_monitor(&c, i)->memory_limit, (uint64_t)64 << 20);
+    dm_config_release(&c);
+    expect_error("{\"limits\": {\"memory\": 1048575}}", "\"limits.memory\"", "1048575");
+    expect_error("{\"limits\": {\"memory\": 0}}", "\"limits.memory\"", "at least 1 MiB");
+    expect_error("{\"limits\": {\"memory\": -5}}", "\"limits.memory\"", "-5");
+    expect_error("{\"limits\": {\"memory\": \"1.5 GiB\"}}", "\"limits.memory\"", "1.5 GiB");
+    expect_error("{\"limits\": {\"memory\": \"2 GB\"}}", "\"limits.memory\"", "2 GB");
+    expect_error("{\"limits\": {\"memory\": \"lots\"}}", "\"limits.memory\"", "lots");
+    expect_error("{\"limits\": {\"memory\": true}}", "\"limits.memory\"", "true");
+    expect_error("{\"limits\": {\"memry\": 5}}", "unknown key", "limits.memry");
+}
+
 /* ---- retrain.env (issue 16) ----------------------------------------------------------- */
 
 Test(config, retrain_env_lists_variable_names)
