@@ -355,6 +355,22 @@ char *dm_metrics_render(const dm_metrics_snapshot *s, size_t *len)
     rpt_buf_puts(&b, "driftmon_database_up");
     put_value(&b, s->database_up ? 1 : 0);
 
+    if (s->standby) {
+        family(&b, "driftmon_standby_reads_total", "counter",
+               "Checks by this process since it started whose rows were read on the standby "
+               "(database.read_conninfo).");
+        rpt_buf_puts(&b, "driftmon_standby_reads_total");
+        put_value(&b, (double)s->standby_reads);
+        family(&b, "driftmon_standby_fallbacks_total", "counter",
+               "Checks by this process since it started that read on the primary although "
+               "database.read_conninfo is set, by reason.");
+        for (int k = 0; k < DM_REPLICA_REASONS; k++) {
+            rpt_buf_printf(&b, "driftmon_standby_fallbacks_total{reason=\"%s\"}",
+                           dm_replica_reason_name((dm_replica_reason)k));
+            put_value(&b, (double)s->standby_fallbacks[k]);
+        }
+    }
+
     size_t n = b.len;
     char *out = rpt_buf_take(&b); /* NULL when an append failed */
     if (out && len)

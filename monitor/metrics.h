@@ -24,7 +24,10 @@
  *   - driftmon_batches_pending: the monitor's driftmon.batch rows not done;
  *     driftmon_alerts{state}: driftmon.retrain_outbox by state (as the driftmon.alerts view
  *     names them); both absent until first read;
- *   - driftmon_database_up: 1 while the loop holds a working connection.
+ *   - driftmon_database_up: 1 while the loop holds a working connection;
+ *   - driftmon_standby_reads_total, driftmon_standby_fallbacks_total{reason}: with
+ *     database.read_conninfo only, the checks this process read on the standby, and those
+ *     it read on the primary instead, by reason (monitor/replica.h); counted since it started.
  * The database values are read by the loop at every turn of its wait and after every check.
  */
 #ifndef DRIFTMON_METRICS_H
@@ -35,6 +38,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "monitor/replica.h"
 
 /* driftmon_runs_total's result label, in this order. */
 enum { DM_METRIC_DRIFT = 0, DM_METRIC_NO_DRIFT = 1, DM_METRIC_FAILED = 2, DM_METRIC_RESULTS = 3 };
@@ -71,6 +76,9 @@ typedef struct {
     double duration_sum;
     bool database_up;
     char down_reason[256]; /* why it is down, one line; "" when up */
+    /* database.read_conninfo is set: the standby's counters below are shown */
+    bool standby;
+    uint64_t standby_reads, standby_fallbacks[DM_REPLICA_REASONS];
     /* the hub's: the number of holders of a published copy */
     atomic_int refs;
 } dm_metrics_snapshot;

@@ -302,6 +302,8 @@ static int metrics_model_of(const dm_config *c, const dm_metrics_snapshot *prev,
         names[i] = dm_config_monitor_name(dm_config_monitor(c, i));
     int rc = dm_metrics_model_init(m, names, n);
     free(names);
+    if (rc == 0)
+        m->standby = c->read_conninfo != NULL;
     if (rc != 0 || !prev)
         return rc;
     for (size_t i = 0; i < m->n_monitors; i++)
@@ -313,6 +315,8 @@ static int metrics_model_of(const dm_config *c, const dm_metrics_snapshot *prev,
     m->duration_sum = prev->duration_sum;
     m->database_up = prev->database_up;
     memcpy(m->down_reason, prev->down_reason, sizeof m->down_reason);
+    m->standby_reads = prev->standby_reads;
+    memcpy(m->standby_fallbacks, prev->standby_fallbacks, sizeof m->standby_fallbacks);
     return 0;
 }
 
@@ -460,6 +464,9 @@ void serve_check_end(serve_state *s, size_t mi, int result, double seconds)
     if (mi < s->mm.n_monitors)
         s->mm.monitors[mi].runs[result]++;
     dm_metrics_observe(&s->mm, seconds);
+    s->mm.standby_reads = atomic_load(&s->replica.standby_reads);
+    for (int k = 0; k < DM_REPLICA_REASONS; k++)
+        s->mm.standby_fallbacks[k] = atomic_load(&s->replica.fallbacks[k]);
     s->mm_dirty = true; /* published at the next turn, with the database's values */
 }
 

@@ -113,6 +113,8 @@ EOF
 }
 config sb 2
 config sb30 30
+# sb30's daemon serves /metrics too (port 0: a free port, logged): scenario (c) reads its standby counters
+sed -i 's|^  "cache": {"dir": "\(.*\)"},$|  "cache": {"dir": "\1"}, "metrics": {"listen": "127.0.0.1:0"},|' "$W/sb30.json"
 cat >"$W/primary.json" <<EOF
 {
   "source": {"table": "applications", "batch_column": "batch_id", "timestamp_column": "created_at"},
@@ -250,6 +252,19 @@ rows c2 "$W/b2.tsv" submit
 has_run c2 || bad "(c) batch c2 has a run" "$(tail -n 5 "$L")"
 checked "$L" c2 | grep -q "read_on=standby" && ok "(c) the standby back: read there again" ||
     bad "(c) the standby back: read there again" "$(checked "$L" c2) $(fallback_of "$L" c2)"
+# this daemon made two checks: c1 fell back (the standby unreachable), c2 read on the standby
+mport=$(sed -n 's/.*msg="metrics endpoint listening".* port=\([0-9]*\).*/\1/p' "$L" | tail -n 1)
+$PY -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read())' "${mport:-0}" >"$W/c.metrics" 2>&1
+want='driftmon_standby_fallbacks_total{reason="no_position"} 0
+driftmon_standby_fallbacks_total{reason="not_standby"} 0
+driftmon_standby_fallbacks_total{reason="read_failed"} 0
+driftmon_standby_fallbacks_total{reason="stopping"} 0
+driftmon_standby_fallbacks_total{reason="timeout"} 0
+driftmon_standby_fallbacks_total{reason="unreachable"} 1
+driftmon_standby_reads_total 1'
+got=$(grep '^driftmon_standby_' "$W/c.metrics" | sort)
+[ "$got" = "$want" ] && ok "(c) /metrics counts the standby read (1) and the fallback by its reason (unreachable 1, the others 0)" ||
+    bad "(c) /metrics counts the standby read and the fallback by reason" "$got $(head -c 300 "$W/c.metrics")"
 stop_daemon "$dpid"
 
 # ---- every case: one run per batch, the numbers of a check on the primary -------------------

@@ -185,6 +185,32 @@ Test(metrics, families_help_type_and_unknown_left_out)
     dm_metrics_model_release(&m);
 }
 
+/* The standby's counters (database.read_conninfo): absent without a standby; with one, reads
+ * and every fallback reason, named as the log names them (monitor/replica.h). */
+Test(metrics, standby_counters)
+{
+    dm_metrics_snapshot m = model();
+    char *t = dm_metrics_render(&m, NULL);
+    cr_assert_null(strstr(t, "driftmon_standby_"));
+    free(t);
+    m.standby = true;
+    m.standby_reads = 5;
+    m.standby_fallbacks[DM_REPLICA_TIMEOUT] = 2;
+    t = dm_metrics_render(&m, NULL);
+    cr_assert_not_null(strstr(t, "# TYPE driftmon_standby_reads_total counter"));
+    cr_assert_not_null(strstr(t, "# TYPE driftmon_standby_fallbacks_total counter"));
+    expect_line(t, "driftmon_standby_reads_total 5");
+    expect_line(t, "driftmon_standby_fallbacks_total{reason=\"timeout\"} 2");
+    for (int k = 0; k < DM_REPLICA_REASONS; k++) {
+        char l[128];
+        snprintf(l, sizeof l, "driftmon_standby_fallbacks_total{reason=\"%s\"} %d",
+                 dm_replica_reason_name((dm_replica_reason)k), k == DM_REPLICA_TIMEOUT ? 2 : 0);
+        expect_line(t, l);
+    }
+    free(t);
+    dm_metrics_model_release(&m);
+}
+
 Test(metrics, several_monitors)
 {
     dm_metrics_snapshot m;
