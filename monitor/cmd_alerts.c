@@ -74,7 +74,7 @@ int dm_cmd_alerts(int argc, char **argv)
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "to_char(CASE state WHEN 'delivered' THEN delivered_at WHEN 'dead' THEN dead_at "
         "ELSE next_attempt_at END AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "coalesce(last_error, ''), coalesce((SELECT o.last_output FROM driftmon.retrain_outbox o "
+        "coalesce(last_error, ''), coalesce((SELECT o.last_output FROM driftmon.alert_output o "
         "WHERE o.run_id = alerts.run_id), '') FROM driftmon.alerts WHERE $1::text "
         "IS NULL OR state = $1 "
         "ORDER BY created_at, run_id",

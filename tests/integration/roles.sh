@@ -274,6 +274,12 @@ else
     bad "report as the auditor's login gives back the stored HTML" "$(cat "$W/err")"
 fi
 
+if as dm_a "$DM" alerts "${C[@]}" >"$W/out" 2>"$W/err" && grep -q " delivered " "$W/out"; then
+    ok "alerts as the auditor's login (013: the hook's output through a view)"
+else
+    bad "alerts as the auditor's login" "$(cat "$W/out" "$W/err")"
+fi
+
 # ---- a database from before 011 (as an older init left it), role names from database.roles ------
 q -d postgres -c "CREATE DATABASE old" >/dev/null
 roles_pre011 old || bad "applying migrations 001-010 to database old"
