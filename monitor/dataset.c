@@ -1,10 +1,12 @@
 /*
  * dataset.c - profiled tables and the dm_builder that every loader feeds.
  *
- * A builder column is numeric (a growable vector of finite doubles) until a text value
- * arrives, then text (an open-addressing hash table interning each distinct string with
- * its count).  dm_builder_finish() sorts and compresses the numbers (stats_sort_doubles,
- * stats_compress_sorted) and sorts the categories by strcmp.  A column fed with
+ * A builder column is numeric until a text value arrives, then text (an open-addressing
+ * hash table interning each distinct string with its count).  Its numbers are (value, count)
+ * pairs while their distinct values are few, a growable vector of finite doubles after (the
+ * states are described at bcol).  dm_builder_finish() sorts and compresses the numbers
+ * (stats_sort_doubles, stats_compress_sorted; the pairs to the same result) and sorts the
+ * categories by strcmp.  A column fed with
  * dm_builder_classify_text() stays text while read and is turned into numbers at the finish
  * when every value was one.
  */
@@ -330,18 +332,50 @@ typedef struct {
     uint64_t count;
 } str_slot;
 
+/* One distinct number of a column held as a table: the double's bit pattern (so -0.0 and
+ * +0.0 are two keys, merged at the finish as stats_compress_sorted merges them) and how
+ * often it came; count 0 marks an empty slot. */
+typedef struct {
+    uint64_t key;
+    uint64_t count;
+} num_slot;
+
+/*
+ * A builder column is in exactly one of three states:
+ *   TABLE  (!text && !raw): its finite numbers as (value, count) pairs in tab, an
+ *          open-addressing table keyed on the bit pattern (NULL until the first number);
+ *          v is NULL.  Every numeric column starts here.
+ *   RAW    (!text && raw): every finite number as a double in v[0..nv), in no useful order;
+ *          tab is NULL.  A table turns raw once (table_to_raw: its pairs expanded) when
+ *          growing it would cost more than the raw array of the rows expected, or its first
+ *          values say it will (table_may_grow); never back.
+ *   TEXT   (text): distinct strings with counts in slot; v and tab are NULL.  Entered from
+ *          TABLE or RAW by a text value (flipped when numbers had been seen: the loader reads
+ *          again), or from the start (force_text, classify_text).
+ * missing, nonfinite, all_int and seen_num are kept in every state.  The finish gives the
+ * same dm_column whether the numbers were a table or raw (finish_table, finish_column).
+ */
 typedef struct {
     char *name;
     bool force_text;
     bool classify; /* text kept as read, numbers at the finish if all are (classify_text) */
     bool text;     /* storing strings */
+    bool raw;      /* numbers as a raw array v, not the table tab (see the states above) */
     bool flipped;  /* turned to text after numbers were seen */
     bool all_int;  /* every number so far was an integer literal */
     bool seen_num;
     uint64_t missing, nonfinite;
-    /* numeric */
+    /* numeric, TABLE: tslots a power of two (1 << tlg), tused of them used, tn the sum of
+     * the counts */
+    num_slot *tab;
+    size_t tslots, tused;
+    unsigned tlg;
+    uint64_t tn;
+    /* numeric, RAW */
     double *v;
     size_t nv, capv;
+    /* rows the loader expects (dm_builder_expect), 0 when it said nothing */
+    size_t expect;
     /* text */
     str_slot *slot;
     size_t nslots, nused; /* nslots: power of two */
@@ -355,6 +389,7 @@ struct dm_builder {
     bcol *col;
     uint64_t rows;
     bool oom;
+    bool raw_numbers; /* dm_builder_raw_numbers: no column is ever a table */
 };
 
 static char *dup_n(const char *s, size_t len)
@@ -371,6 +406,7 @@ static void bcol_free(bcol *c)
 {
     free(c->name);
     free(c->v);
+    free(c->tab);
     for (size_t i = 0; i < c->nslots; i++)
         free(c->slot[i].s);
     free(c->slot);
@@ -401,6 +437,20 @@ dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool 
         c->all_int = true;
     }
     return b;
+}
+
+void dm_builder_raw_numbers(dm_builder *b)
+{
+    b->raw_numbers = true;
+    for (size_t i = 0; i < b->ncols; i++)
+        if (!b->col[i].tab)
+            b->col[i].raw = true;
+}
+
+dm_bcol_state dm_builder_state(const dm_builder *b, size_t col)
+{
+    const bcol *c = &b->col[col];
+    return c->text ? DM_BCOL_TEXT : c->raw ? DM_BCOL_RAW : DM_BCOL_TABLE;
 }
 
 void dm_builder_classify_text(dm_builder *b, size_t col)
@@ -543,6 +593,200 @@ static int push_num(bcol *c, double v)
     return 0;
 }
 
+/* ---- a numeric column's table of (value, count) -------------------------------------- */
+
+/* A table starts with this many slots: what a raw array starts with (16 doubles), so that a
+ * file of many columns and few rows costs no more than before. */
+#define TABLE_FIRST_LG 3
+/* A table may always grow to this many bytes, whatever the rows: before the loader's hint
+ * (the first rows of a file) and without one (a table read by COPY, whose rows are not known
+ * in advance), a column of a few thousand distinct values must not turn raw for want of
+ * rows seen so far. */
+#define TABLE_FLOOR_BYTES ((size_t)64 * 1024)
+/* Values a table must have taken before their repeats say anything (table_may_grow). */
+#define TABLE_SAMPLE 4096
+
+static uint64_t bits_of(double v)
+{
+    uint64_t k;
+    memcpy(&k, &v, sizeof k);
+    return k;
+}
+
+static double double_of_bits(uint64_t k)
+{
+    double v;
+    memcpy(&v, &k, sizeof v);
+    return v;
+}
+
+/* The slot where key k's probe starts: its bits mixed and multiplied (Fibonacci hashing;
+ * the mixing brings the exponent and high mantissa bits, where small integers differ, into
+ * the product's high bits, which are kept). */
+static inline size_t num_hash(uint64_t k, unsigned lg)
+{
+    k ^= k >> 32;
+    k *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(k >> (64 - lg));
+}
+
+/*
+ * May column c's table double?  Not when the doubled table would cost more than the raw
+ * array of the rows expected (8 bytes a row: the loader's hint, or the rows seen so far when
+ * larger), unless it stays within TABLE_FLOOR_BYTES: a table turning raw then holds between
+ * 3/16 and 3/8 of the expected rows as distinct values, more than pairs can save memory on.
+ * And not when the column's first n >= TABLE_SAMPLE values already show it will get there:
+ * n draws from D equally likely values give D (1 - exp(-n / D)) distinct ones on average,
+ * more the larger D is, so d distinct values among n, more than T = rows / 4 would give,
+ * say D > T: past it pairs save no memory (they take 21 to 43 bytes each, the rows 8).
+ * Turning raw at once spares hashing a good part of the rows first.  A skewed column
+ * repeats more than equally likely values do and is kept; the first bound turns it raw
+ * later, if it must.
+ */
+static bool table_may_grow(const bcol *c)
+{
+    uint64_t seen = c->tn + c->missing + c->nonfinite;
+    uint64_t rows = c->expect > seen ? c->expect : seen;
+    if (c->tn >= TABLE_SAMPLE) {
+        double t = (double)rows / 4, n = (double)c->tn;
+        if (t * -expm1(-n / t) < (double)c->tused)
+            return false;
+    }
+    size_t want = c->tslots * 2 * sizeof(num_slot);
+    if (want <= TABLE_FLOOR_BYTES)
+        return true;
+    return rows <= UINT64_MAX / sizeof(double) && want <= rows * sizeof(double);
+}
+
+/* Put `count` more of key k into a table known to have room for one more key. */
+static inline void table_put(num_slot *tab, unsigned lg, size_t *used, uint64_t k, uint64_t count)
+{
+    size_t m = ((size_t)1 << lg) - 1, j = num_hash(k, lg);
+    while (tab[j].count && tab[j].key != k)
+        j = (j + 1) & m;
+    if (!tab[j].count) {
+        tab[j].key = k;
+        (*used)++;
+    }
+    tab[j].count += count;
+}
+
+/* Column c's table resized to 1 << lg slots (room for the keys it holds). */
+static int table_resize(bcol *c, unsigned lg)
+{
+    size_t n = (size_t)1 << lg, used = 0;
+    num_slot *t = calloc(n, sizeof *t);
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < c->tslots; i++)
+        if (c->tab[i].count)
+            table_put(t, lg, &used, c->tab[i].key, c->tab[i].count);
+    free(c->tab);
+    c->tab = t;
+    c->tslots = n;
+    c->tlg = lg;
+    return 0;
+}
+
+/* TABLE to RAW: the pairs expanded into a raw array with room for the rows expected (the
+ * order of the values does not matter: the finish sorts them). */
+static int table_to_raw(bcol *c)
+{
+    size_t need = (size_t)c->tn, cap = need * 2 > 16 ? need * 2 : 16;
+    if (c->expect > cap)
+        cap = c->expect;
+    double *v = malloc(cap * sizeof *v);
+    if (!v)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < c->tslots; i++) {
+        const num_slot *t = &c->tab[i];
+        if (!t->count)
+            continue;
+        double x = double_of_bits(t->key);
+        for (uint64_t r = 0; r < t->count; r++)
+            v[k++] = x;
+    }
+    free(c->tab);
+    c->tab = NULL;
+    c->tslots = c->tused = 0;
+    c->tlg = 0;
+    c->tn = 0;
+    free(c->v);
+    c->v = v;
+    c->nv = k;
+    c->capv = cap;
+    c->raw = true;
+    return 0;
+}
+
+/* `count` copies of v into a RAW column. */
+static int raw_add_n(bcol *c, double v, uint64_t count)
+{
+    if (count > SIZE_MAX / sizeof(double) || reserve_num(c, (size_t)count) != 0)
+        return -1;
+    for (uint64_t r = 0; r < count; r++)
+        c->v[c->nv++] = v;
+    return 0;
+}
+
+/* The rare path of table_add: no table yet, or a full one that grows or turns raw.  Out of
+ * line, as reserve_num. */
+__attribute__((noinline)) static int table_add_slow(bcol *c, uint64_t k, uint64_t count,
+                                                    bool bounded)
+{
+    if (!c->tab) {
+        if (table_resize(c, TABLE_FIRST_LG) != 0)
+            return -1;
+    } else if (!bounded || table_may_grow(c)) {
+        if (table_resize(c, c->tlg + 1) != 0)
+            return -1;
+    } else {
+        if (table_to_raw(c) != 0)
+            return -1;
+        return raw_add_n(c, double_of_bits(k), count);
+    }
+    table_put(c->tab, c->tlg, &c->tused, k, count);
+    c->tn += count;
+    return 0;
+}
+
+/* `count` more of finite v into a TABLE column (which may turn raw on the way: then v goes
+ * into the raw array).  bounded false: the table grows however many keys come (a classified
+ * text column turning numeric at the finish, whose strings were held anyway). */
+static inline int table_add(bcol *c, double v, uint64_t count, bool bounded)
+{
+    uint64_t k = bits_of(v);
+    if (c->tab) {
+        size_t m = c->tslots - 1, j = num_hash(k, c->tlg);
+        for (;;) {
+            num_slot *t = &c->tab[j];
+            if (!t->count)
+                break;
+            if (t->key == k) {
+                t->count += count;
+                c->tn += count;
+                return 0;
+            }
+            j = (j + 1) & m;
+        }
+        if ((c->tused + 1) * 4 <= c->tslots * 3) { /* a load of at most 3/4 */
+            c->tab[j].key = k;
+            c->tab[j].count = count;
+            c->tused++;
+            c->tn += count;
+            return 0;
+        }
+    }
+    return table_add_slow(c, k, count, bounded);
+}
+
+/* `count` more of finite v into a numeric column, TABLE or RAW. */
+static int num_add_n(bcol *c, double v, uint64_t count)
+{
+    return c->raw ? raw_add_n(c, v, count) : table_add(c, v, count, true);
+}
+
 /* An integral double that fits an int64 exactly (|v| < 2^53): the truncation gives it back.
  * No call to floor, and false for NaN and the infinities. */
 static bool integral(double v)
@@ -560,7 +804,20 @@ __attribute__((always_inline)) static inline int add_number(bcol *c, double v, b
         c->nonfinite++;
         return 0;
     }
-    return push_num(c, v);
+    return c->raw ? push_num(c, v) : table_add(c, v, 1, true);
+}
+
+/* Column c's numbers (table or raw array) freed: the column is turning to text. */
+static void drop_numbers(bcol *c)
+{
+    free(c->v);
+    c->v = NULL;
+    c->nv = c->capv = 0;
+    free(c->tab);
+    c->tab = NULL;
+    c->tslots = c->tused = 0;
+    c->tlg = 0;
+    c->tn = 0;
 }
 
 /* A text value for column c: remember the first, switch the column to text. */
@@ -577,9 +834,7 @@ static int add_text(bcol *c, const char *s, size_t len, uint64_t line)
         if (c->seen_num)
             c->flipped = true;
         c->text = true;
-        free(c->v);
-        c->v = NULL;
-        c->nv = c->capv = 0;
+        drop_numbers(c);
     }
     return intern(c, s, len);
 }
@@ -715,6 +970,41 @@ int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t str
                 return -1;
         return 0;
     }
+    if (!c->raw) {
+        /* TABLE: value by value, until the block ends or the table turns raw */
+        uint64_t missing = 0, nonfinite = 0;
+        bool all_int = c->all_int, seen = c->seen_num;
+        size_t r = 0;
+        int rc = 0;
+        for (; r < n && !c->raw; r++) {
+            double v = vals[r * stride];
+            if (isnan(v)) {
+                missing++;
+                continue;
+            }
+            seen = true;
+            if (all_int && !integral(v))
+                all_int = false;
+            if (isinf(v)) {
+                nonfinite++;
+                continue;
+            }
+            if ((rc = table_add(c, v, 1, true)) != 0)
+                break;
+        }
+        c->missing += missing;
+        c->nonfinite += nonfinite;
+        c->all_int = all_int;
+        c->seen_num = seen;
+        if (rc != 0) {
+            b->oom = true;
+            return -1;
+        }
+        vals += r * stride;
+        n -= r;
+        if (n == 0)
+            return 0;
+    }
     if (reserve_num(c, n) != 0) {
         b->oom = true;
         return -1;
@@ -750,9 +1040,11 @@ void dm_builder_expect(dm_builder *b, size_t rows)
 {
     if (rows > SIZE_MAX / sizeof(double))
         return;
+    for (size_t i = 0; i < b->ncols; i++)
+        b->col[i].expect = rows; /* a table's bound, and its raw array's room when it turns */
     for (size_t i = 0; i < b->ncols; i++) {
         bcol *c = &b->col[i];
-        if (!c->text && c->capv < rows && set_capacity(c, rows) != 0)
+        if (!c->text && c->raw && c->capv < rows && set_capacity(c, rows) != 0)
             return; /* only a hint: the arrays grow as they fill */
     }
 }
@@ -780,11 +1072,65 @@ size_t dm_builder_flipped(const dm_builder *b, bool *flags)
     return n;
 }
 
+/* The numbers of column src into dst, both numeric (TABLE or RAW); src's are given back
+ * as they go, not after the last column: the two halves of a file are otherwise held
+ * together, 1.5 times the values at the peak. */
+static int merge_numbers(bcol *dst, bcol *src)
+{
+    if (!src->raw) { /* src TABLE: its pairs into dst, a table (which may turn raw) or raw */
+        for (size_t i = 0; i < src->tslots; i++) {
+            const num_slot *t = &src->tab[i];
+            if (t->count && num_add_n(dst, double_of_bits(t->key), t->count) != 0)
+                return -1;
+        }
+        drop_numbers(src);
+        return 0;
+    }
+    if (!dst->raw) {
+        /* dst TABLE, src RAW: dst turns raw.  src's array is the bigger: dst's pairs are
+         * expanded onto its end (no copy of src's values) and it becomes dst's. */
+        size_t need = src->nv + (size_t)dst->tn;
+        if ((need > src->capv || !src->v) && set_capacity(src, need > 16 ? need : 16) != 0)
+            return -1;
+        for (size_t i = 0; i < dst->tslots; i++) {
+            const num_slot *t = &dst->tab[i];
+            double x = double_of_bits(t->key);
+            for (uint64_t r = 0; r < t->count; r++)
+                src->v[src->nv++] = x;
+        }
+        drop_numbers(dst);
+        dst->v = src->v;
+        dst->nv = src->nv;
+        dst->capv = src->capv;
+        dst->raw = true;
+        src->v = NULL;
+        src->nv = src->capv = 0;
+        return 0;
+    }
+    if (src->nv == 0)
+        return 0;
+    if (dst->nv + src->nv > dst->capv) {
+        size_t cap = dst->nv + src->nv;
+        double *p = realloc(dst->v, cap * sizeof *p);
+        if (!p)
+            return -1;
+        dst->v = p;
+        dst->capv = cap;
+    }
+    memcpy(dst->v + dst->nv, src->v, src->nv * sizeof *src->v);
+    dst->nv += src->nv;
+    free(src->v);
+    src->v = NULL;
+    src->nv = src->capv = 0;
+    return 0;
+}
+
 /* Column src (of another builder over the same columns) into dst. */
 static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
 {
     dst->missing += src->missing;
     dst->nonfinite += src->nonfinite;
+    dst->expect += src->expect; /* the rows of both: the merged table's bound */
     dst->all_int = dst->all_int && src->all_int;
     if (!dst->first_text && src->first_text) {
         dst->first_text = src->first_text;
@@ -794,24 +1140,7 @@ static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
     dst->flipped = dst->flipped || src->flipped;
     if (!dst->text && !src->text) {
         dst->seen_num = dst->seen_num || src->seen_num;
-        if (src->nv == 0)
-            return 0;
-        if (dst->nv + src->nv > dst->capv) {
-            size_t cap = dst->nv + src->nv;
-            double *p = realloc(dst->v, cap * sizeof *p);
-            if (!p)
-                return -1;
-            dst->v = p;
-            dst->capv = cap;
-        }
-        memcpy(dst->v + dst->nv, src->v, src->nv * sizeof *src->v);
-        dst->nv += src->nv;
-        /* given back now, not after the last column: the two halves of a file are otherwise
-         * held together, 1.5 times the values at the peak */
-        free(src->v);
-        src->v = NULL;
-        src->nv = src->capv = 0;
-        return 0;
+        return merge_numbers(dst, src);
     }
     /* at least one side holds text: numbers on the other side were read as doubles and
      * must be read again as text (the loader's second pass), unless there were none */
@@ -820,9 +1149,7 @@ static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
     if (dst_nums || src_nums)
         dst->flipped = true;
     if (!dst->text) {
-        free(dst->v);
-        dst->v = NULL;
-        dst->nv = dst->capv = 0;
+        drop_numbers(dst);
         dst->text = true;
     }
     for (size_t i = 0; src->text && i < src->nslots; i++) {
@@ -851,6 +1178,7 @@ int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset)
     for (size_t i = 0; i < src->ncols; i++) {
         bcol_free(&src->col[i]);
         src->col[i].all_int = true;
+        src->col[i].raw = src->raw_numbers;
     }
     src->rows = 0;
     return 0;
@@ -891,42 +1219,120 @@ static int scratch_reserve(scratch *s, size_t n)
  * infinities counted in nonfinite, all_int from the literals).  -1 when out of memory. */
 static int classified_to_numbers(bcol *c)
 {
+    /* RAW (dm_builder_raw_numbers): every value as a double, as before tables */
     size_t total = 0;
-    for (size_t i = 0; i < c->nslots; i++)
+    for (size_t i = 0; c->raw && i < c->nslots; i++)
         if (c->slot[i].s)
             total += (size_t)c->slot[i].count;
-    double *v = malloc((total ? total : 1) * sizeof *v);
-    if (!v)
-        return -1;
-    size_t k = 0;
+    if (c->raw) {
+        free(c->v);
+        c->v = malloc((total ? total : 1) * sizeof *c->v);
+        if (!c->v)
+            return -1;
+        c->nv = 0;
+        c->capv = total ? total : 1;
+    }
     for (size_t i = 0; i < c->nslots; i++) {
         str_slot *t = &c->slot[i];
         if (!t->s)
             continue;
         double x;
         bool is_int;
-        if (!parse_number(t->s, t->len, &x, &is_int)) { /* cannot be: first_text is NULL */
-            free(v);
+        if (!parse_number(t->s, t->len, &x, &is_int)) /* cannot be: first_text is NULL */
             return -1;
-        }
         c->seen_num = true;
         if (!is_int)
             c->all_int = false;
         if (isinf(x))
             c->nonfinite += t->count;
-        else
+        else if (c->raw)
             for (uint64_t r = 0; r < t->count; r++)
-                v[k++] = x;
+                c->v[c->nv++] = x;
+        else if (table_add(c, x, t->count, false) != 0) /* strings that spell one number
+                                                         * ("1", "1.0") are one pair */
+            return -1;
         free(t->s);
         t->s = NULL;
     }
     c->nused = 0;
     c->ntext = 0;
     c->text = false;
-    free(c->v);
-    c->v = v;
-    c->nv = k;
-    c->capv = total ? total : 1;
+    return 0;
+}
+
+/* The count of the number v in column c's table (0 when absent). */
+static uint64_t table_count(const bcol *c, double v)
+{
+    uint64_t k = bits_of(v);
+    size_t m = c->tslots - 1, j = num_hash(k, c->tlg);
+    while (c->tab[j].count) {
+        if (c->tab[j].key == k)
+            return c->tab[j].count;
+        j = (j + 1) & m;
+    }
+    return 0;
+}
+
+/*
+ * A TABLE column's numbers into o (storage, is_int set by the caller), exactly what
+ * stats_sort_doubles and stats_compress_sorted make of the same values expanded: the
+ * distinct keys sorted by the same sort (the expanded array is each key repeated, in that
+ * order), then the runs that compare equal merged as the compression merges them (among
+ * distinct finite keys only -0.0 and +0.0 do, and they sort next to each other), a zero
+ * stored as +0.0, the counts summed.
+ */
+static int finish_table(bcol *c, dm_column *o, scratch *sc)
+{
+    size_t k = c->tused;
+    if (k == 0) {
+        o->value = malloc(sizeof *o->value);
+        if (!o->value)
+            return -1;
+        o->count_shared = true;
+        o->n_distinct = 0;
+        o->n = 0;
+        return 0;
+    }
+    if (scratch_reserve(sc, k) != 0)
+        return -1;
+    double *v = malloc(k * sizeof *v);
+    if (!v)
+        return -1;
+    size_t j = 0;
+    for (size_t i = 0; i < c->tslots; i++)
+        if (c->tab[i].count)
+            v[j++] = double_of_bits(c->tab[i].key);
+    stats_sort_doubles(v, k, sc->tmp);
+    size_t m = 0;
+    for (size_t i = 0; i < k;) {
+        double x = v[i];
+        uint64_t n = table_count(c, x);
+        size_t e = i + 1;
+        while (e < k && v[e] == x)
+            n += table_count(c, v[e++]);
+        v[m] = x == 0. ? 0. : x;
+        sc->cnt[m] = n;
+        m++;
+        i = e;
+    }
+    if (m == c->tn) {
+        o->count_shared = true; /* every count is 1 */
+    } else {
+        o->count = malloc(m * sizeof *o->count);
+        if (!o->count) {
+            free(v);
+            return -1;
+        }
+        memcpy(o->count, sc->cnt, m * sizeof *o->count);
+    }
+    double *shrunk = m < k ? realloc(v, m * sizeof *shrunk) : v;
+    o->value = shrunk ? shrunk : v;
+    o->n_distinct = m;
+    o->n = c->tn;
+    free(c->tab);
+    c->tab = NULL;
+    c->tslots = c->tused = 0;
+    c->tn = 0;
     return 0;
 }
 
@@ -946,6 +1352,8 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
     if (!c->text) {
         o->storage = DM_STORE_NUM;
         o->is_int = c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
+        if (!c->raw)
+            return finish_table(c, o, sc);
         size_t n = c->nv;
         if (n == 0 || !c->v) {
             o->value = malloc(sizeof *o->value);
@@ -1046,7 +1454,7 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
     out->rows = b->rows;
     size_t total = 0;
     for (size_t i = 0; i < b->ncols; i++)
-        total += b->col[i].nv;
+        total += b->col[i].nv + b->col[i].tused;
     finish_job job;
     job.b = b;
     job.out = out->col;

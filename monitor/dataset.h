@@ -136,6 +136,20 @@ dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool 
 void dm_builder_free(dm_builder *b);
 
 /*
+ * How column col holds its values while read (monitor/dataset.c describes the states):
+ * DM_BCOL_TABLE: numbers as (distinct value, count) pairs, where every numeric column starts;
+ * DM_BCOL_RAW: numbers as an array of doubles, one per value, once the distinct values are
+ * too many for pairs to save memory (a column turns raw once, never back); DM_BCOL_TEXT:
+ * strings.  The finished column does not depend on it.  col must be < the builder's ncols.
+ */
+typedef enum { DM_BCOL_TABLE = 0, DM_BCOL_RAW = 1, DM_BCOL_TEXT = 2 } dm_bcol_state;
+dm_bcol_state dm_builder_state(const dm_builder *b, size_t col);
+/* Every numeric column held raw from the start, never as pairs (the way before pairs); call
+ * it before the first value.  The finished dataset is the same either way: for tests and
+ * measurements that compare the two. */
+void dm_builder_raw_numbers(dm_builder *b);
+
+/*
  * Column col receives text whose type is still to be found (a table's text column, read
  * once): its values are kept as text as they come, each classified as a CSV field would be,
  * and dm_builder_finish makes the column numeric when every value was a number (or missing),
@@ -157,10 +171,11 @@ int dm_builder_number(dm_builder *b, size_t col, double v);
 /* n numbers for column col, value r at vals[r * stride] (a block of rows, row-major): the
  * same as n calls of dm_builder_number, with the column's state touched once. */
 int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t stride, size_t n);
-/* A hint from the loader: about `rows` rows will come.  Every column still numeric gets room
- * for that many values at once, so that its array is not grown (copied) again and again as
- * it fills; pages reserved and never written cost nothing.  Ignored when the memory is not
- * there (the arrays then grow as before). */
+/* A hint from the loader: about `rows` rows will come.  Every raw column gets room for that
+ * many values at once, so that its array is not grown (copied) again and again as it fills;
+ * pages reserved and never written cost nothing.  A column still held as pairs gets that
+ * room when it turns raw, and the hint bounds its pairs (at most the raw array's bytes).
+ * Ignored when the memory is not there (the arrays then grow as before). */
 void dm_builder_expect(dm_builder *b, size_t rows);
 void dm_builder_null(dm_builder *b, size_t col);
 /* One row done. */

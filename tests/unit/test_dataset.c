@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "monitor/dataset.h"
+#include "stats/stats.h"
 
 static uint64_t bits(double x)
 {
@@ -775,4 +776,415 @@ Test(dataset, show_value_escapes_and_cuts_at_a_character)
     dm_show_value(v, sizeof v, out, sizeof out);
     cr_assert_eq(strlen(out), 60 * 4 + 3);
     cr_assert_str_eq(out + 240, "...");
+}
+
+/* ---- numbers held as (value, count) pairs (issue 20) ---------------------------------- */
+
+/* Two finished columns, field by field and bit by bit. */
+static void assert_same_column(const dm_column *x, const dm_column *y)
+{
+    cr_assert_str_eq(x->name, y->name);
+    cr_assert_eq(x->storage, y->storage, "%s", x->name);
+    cr_assert_eq(x->missing, y->missing, "%s", x->name);
+    cr_assert_eq(x->nonfinite, y->nonfinite, "%s", x->name);
+    cr_assert_eq(x->is_int, y->is_int, "%s", x->name);
+    cr_assert_eq(x->n, y->n, "%s", x->name);
+    cr_assert_eq(x->n_distinct, y->n_distinct, "%s", x->name);
+    if (x->n_distinct) {
+        cr_assert_eq(memcmp(x->value, y->value, x->n_distinct * sizeof *x->value), 0);
+        cr_assert_eq(memcmp(x->count, y->count, x->n_distinct * sizeof *x->count), 0);
+    }
+    cr_assert_eq(x->count_shared, y->count_shared, "%s", x->name);
+    cr_assert_eq(x->value_shared, y->value_shared, "%s", x->name);
+    cr_assert_eq(x->has_moments, y->has_moments, "%s", x->name);
+    cr_assert_eq(bits(x->mean), bits(y->mean), "%s", x->name);
+    cr_assert_eq(bits(x->std), bits(y->std), "%s", x->name);
+    cr_assert_eq(x->n_cats, y->n_cats, "%s", x->name);
+    for (size_t k = 0; k < x->n_cats; k++) {
+        cr_assert_str_eq(x->cat[k], y->cat[k]);
+        cr_assert_eq(x->cat_count[k], y->cat_count[k]);
+    }
+    cr_assert_eq(x->first_text == NULL, y->first_text == NULL, "%s", x->name);
+    if (x->first_text)
+        cr_assert_str_eq(x->first_text, y->first_text);
+    cr_assert_eq(x->first_text_line, y->first_text_line, "%s", x->name);
+}
+
+/* The finite numbers fed to a column, in feeding order: what the column must hold. */
+typedef struct {
+    double *v;
+    size_t n, cap;
+} fed;
+
+static void fed_add(fed *f, double v)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? 2 * f->cap : 1024;
+        f->v = realloc(f->v, f->cap * sizeof *f->v);
+        cr_assert_not_null(f->v);
+    }
+    f->v[f->n++] = v;
+}
+
+/* A text field's finite value into f (strtod's reading; missing tokens and infinities are
+ * not values of the column). */
+static void fed_field(fed *f, const char *s)
+{
+    double v;
+    if (!dm_is_missing_token(s, strlen(s)) && ref_parse(s, &v) && isfinite(v))
+        fed_add(f, v);
+}
+
+/* The numeric column c against the fed values sorted and compressed by the stats library
+ * (stats_sort_doubles, stats_compress_sorted): the values, counts, n and shared counts. */
+static void assert_sort_compress(const dm_column *c, const fed *f)
+{
+    size_t n = f->n;
+    double *x = malloc((n ? n : 1) * sizeof *x), *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    uint64_t *cnt = malloc((n ? n : 1) * sizeof *cnt);
+    cr_assert(x && tmp && cnt);
+    memcpy(x, f->v, n * sizeof *x);
+    stats_sort_doubles(x, n, tmp);
+    size_t k = stats_compress_sorted(x, n, x, cnt);
+    cr_assert_eq(c->storage, DM_STORE_NUM);
+    cr_assert_eq(c->n, n, "%s", c->name);
+    cr_assert_eq(c->n_distinct, k, "%s", c->name);
+    cr_assert_eq(c->count_shared, k == n, "%s", c->name);
+    for (size_t i = 0; i < k; i++) {
+        cr_assert_eq(bits(c->value[i]), bits(x[i]), "%s value %zu", c->name, i);
+        cr_assert_eq(c->count[i], cnt[i], "%s count %zu", c->name, i);
+    }
+    free(x);
+    free(tmp);
+    free(cnt);
+}
+
+/* Bytes malloc has handed out and not taken back (heap and mmap'ed blocks). */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+static dm_builder *one_num(const char *name, bool raw)
+{
+    dm_builder *b = one_col(name, false);
+    if (raw)
+        dm_builder_raw_numbers(b);
+    return b;
+}
+
+static void finish_one(dm_builder *b, dm_dataset *ds)
+{
+    cr_assert_eq(dm_builder_finish(b, "mem", ds), 0);
+    dm_builder_free(b);
+}
+
+/* Few distinct values among many rows: held as pairs to the end, and the finished column is
+ * the one the raw array gives (every field, every bit) and the one the stats library makes of
+ * the fed values.  Zeros of both signs (one value, kept as +0.0), NA tokens, infinities,
+ * integers and not; fed field by field, and line by line (dm_builder_plain_line). */
+Test(dataset, pairs_equal_raw_few_distinct)
+{
+    static const char *const pool[] = {"0",    "-0",   "-0.0",  "0.0", "1",         "2",
+                                       "7",    "-3",   "2.5",   "0.1", "1e-300",    "-1.5e10",
+                                       "NA",   "",     "nan",   "inf", "-Infinity", "1e400",
+                                       "4.50", "+4.5", "4.5e0", " 9 "};
+    static const char *const ints[] = {"0", "-0", "1", "2", "7", "-3", "007", "+5"};
+    enum { N = 50000 };
+    for (int kind = 0; kind < 3; kind++) {
+        /* 0: the mixed pool; 1: integers only (is_int); 2: integers and one "1.0" */
+        const char *const *p = kind == 0 ? pool : ints;
+        size_t np = kind == 0 ? sizeof pool / sizeof pool[0] : sizeof ints / sizeof ints[0];
+        dm_builder *t = one_num("x", false), *r = one_num("x", true), *l = one_num("x", false);
+        fed f = {0};
+        rng_state = 0x1234567ull + (uint64_t)(unsigned)kind;
+        long map[1] = {0};
+        for (size_t i = 0; i < N; i++) {
+            const char *s = kind == 2 && i == N / 2 ? "1.0" : p[rng() % np];
+            cr_assert_eq(dm_builder_field(t, 0, s, strlen(s), i + 2), 0);
+            cr_assert_eq(dm_builder_field(r, 0, s, strlen(s), i + 2), 0);
+            size_t nf;
+            cr_assert_eq(dm_builder_plain_line(l, map, 1, s, strlen(s), i + 2, &nf), 0);
+            dm_builder_end_row(t);
+            dm_builder_end_row(r);
+            dm_builder_end_row(l);
+            fed_field(&f, s);
+        }
+        cr_assert_eq(dm_builder_state(t, 0), DM_BCOL_TABLE);
+        cr_assert_eq(dm_builder_state(l, 0), DM_BCOL_TABLE);
+        cr_assert_eq(dm_builder_state(r, 0), DM_BCOL_RAW);
+        dm_dataset a, b, c;
+        finish_one(t, &a);
+        finish_one(r, &b);
+        finish_one(l, &c);
+        assert_same_column(&a.col[0], &b.col[0]);
+        assert_same_column(&c.col[0], &b.col[0]);
+        assert_sort_compress(&a.col[0], &f);
+        cr_assert_eq(a.col[0].is_int, kind == 1, "kind %d", kind);
+        cr_assert_eq(a.col[0].value[kind == 0 ? 2 : 1], 0.0); /* one zero, as +0.0 */
+        cr_assert_not(signbit(a.col[0].value[kind == 0 ? 2 : 1]));
+        if (kind == 0)
+            cr_assert(a.col[0].missing > 0 && a.col[0].nonfinite > 0);
+        free(f.v);
+        dm_dataset_release(&a);
+        dm_dataset_release(&b);
+        dm_dataset_release(&c);
+    }
+}
+
+/* The point of the pairs: 200,000 rows of ten integers cost the ten pairs, not 200,000
+ * doubles, even after the loader's hint of 200,000 rows (which reserves room for a raw
+ * array only).  Before pairs, the column held 1.6 MB; the bound allows a 16th of that. */
+Test(dataset, pairs_hold_few_distinct_in_little_memory)
+{
+    enum { N = 200000 };
+    size_t before = heap_in_use();
+    dm_builder *b = one_col("x", false);
+    dm_builder_expect(b, N);
+    char s[8];
+    for (size_t i = 0; i < N; i++) {
+        int len = snprintf(s, sizeof s, "%zu", (i * 7) % 10);
+        cr_assert_eq(dm_builder_field(b, 0, s, (size_t)len, i + 2), 0);
+        dm_builder_end_row(b);
+    }
+    size_t held = heap_in_use() - before;
+    cr_assert_lt(held, (size_t)N * sizeof(double) / 16, "%zu bytes held", held);
+    dm_dataset ds;
+    finish_one(b, &ds);
+    cr_assert_eq(ds.col[0].n_distinct, 10);
+    for (size_t i = 0; i < 10; i++) {
+        cr_assert_eq(ds.col[0].value[i], (double)i);
+        cr_assert_eq(ds.col[0].count[i], N / 10); /* 7 is prime to 10: each digit N/10 times */
+    }
+    cr_assert(ds.col[0].is_int);
+    dm_dataset_release(&ds);
+}
+
+/* A column whose distinct values pass the bound mid-way turns raw once, and finishes as the
+ * raw array does: with a hint (fields) and without one (blocks of rows, the crossing inside
+ * a block, as a table read by COPY). */
+Test(dataset, pairs_turn_raw_past_the_bound)
+{
+    enum { FEW = 3000, MANY = 20000 };
+    /* fields: 3000 rows of 40 values (zeros of both signs among them), then 20000 distinct */
+    dm_builder *t = one_num("x", false), *r = one_num("x", true);
+    dm_builder_expect(t, 1000);
+    dm_builder_expect(r, 1000);
+    fed f = {0};
+    char s[40];
+    for (size_t i = 0; i < FEW + MANY; i++) {
+        if (i < FEW)
+            snprintf(s, sizeof s, "%s", i % 40 == 0 ? "-0" : i % 40 == 1 ? "NA" : "");
+        if (i < FEW && s[0] == '\0')
+            snprintf(s, sizeof s, "%.2f", (double)(i % 40) / 4.0);
+        if (i >= FEW)
+            snprintf(s, sizeof s, "%.17g", (double)(i - FEW) / 7.0 - 1000.0);
+        cr_assert_eq(dm_builder_field(t, 0, s, strlen(s), i + 2), 0);
+        cr_assert_eq(dm_builder_field(r, 0, s, strlen(s), i + 2), 0);
+        dm_builder_end_row(t);
+        dm_builder_end_row(r);
+        fed_field(&f, s);
+        if (i + 1 == FEW)
+            cr_assert_eq(dm_builder_state(t, 0), DM_BCOL_TABLE);
+    }
+    cr_assert_eq(dm_builder_state(t, 0), DM_BCOL_RAW);
+    dm_dataset a, b;
+    finish_one(t, &a);
+    finish_one(r, &b);
+    assert_same_column(&a.col[0], &b.col[0]);
+    assert_sort_compress(&a.col[0], &f);
+    dm_dataset_release(&a);
+    dm_dataset_release(&b);
+    free(f.v);
+
+    /* blocks of 64 rows of 2 columns, no hint: column 0 crosses mid-block (NaN, infinities,
+     * -0.0 on the way), column 1 stays pairs (integers: is_int) */
+    const char *names[] = {"a", "b"};
+    t = dm_builder_alloc(2, names, NULL);
+    r = dm_builder_alloc(2, names, NULL);
+    cr_assert(t && r);
+    dm_builder_raw_numbers(r);
+    fed f0 = {0};
+    enum { ROWS = 9000, BLOCK = 64 };
+    double block[BLOCK * 2];
+    size_t in = 0;
+    bool crossed_inside = false;
+    for (size_t i = 0; i < ROWS; i++) {
+        double v = i % 97 == 0   ? NAN
+                   : i % 89 == 0 ? -INFINITY
+                   : i % 83 == 0 ? -0.0
+                   : i < 2000    ? (double)(i % 13)
+                                 : (double)i / 3.0;
+        double row[2] = {v, (double)(i % 5)};
+        for (size_t c = 0; c < 2; c++) {
+            cr_assert_eq(dm_builder_number(r, c, row[c]), 0);
+            block[in * 2 + c] = row[c];
+        }
+        if (isfinite(v))
+            fed_add(&f0, v);
+        dm_builder_end_row(t);
+        dm_builder_end_row(r);
+        if (++in == BLOCK || i + 1 == ROWS) {
+            bool was_table = dm_builder_state(t, 0) == DM_BCOL_TABLE;
+            for (size_t c = 0; c < 2; c++)
+                cr_assert_eq(dm_builder_numbers(t, c, block + c, 2, in), 0);
+            crossed_inside = crossed_inside || (was_table && dm_builder_state(t, 0) == DM_BCOL_RAW);
+            in = 0;
+        }
+    }
+    cr_assert(crossed_inside);
+    cr_assert_eq(dm_builder_state(t, 1), DM_BCOL_TABLE);
+    finish_one(t, &a);
+    finish_one(r, &b);
+    for (size_t c = 0; c < 2; c++)
+        assert_same_column(&a.col[c], &b.col[c]);
+    assert_sort_compress(&a.col[0], &f0);
+    cr_assert(a.col[1].is_int);
+    dm_dataset_release(&a);
+    dm_dataset_release(&b);
+    free(f0.v);
+}
+
+/* One half of a merge: n values of column 0, few distinct ones (pairs) or many (raw, past
+ * the bound: no hint, more than the floor's distinct values). */
+static dm_builder *half(bool many, size_t n, uint64_t seed, fed *f, dm_builder *all)
+{
+    dm_builder *b = one_num("x", false);
+    rng_state = seed;
+    char s[40];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = rng();
+        if (x % 50 == 0)
+            snprintf(s, sizeof s, "NA");
+        else if (x % 61 == 0)
+            snprintf(s, sizeof s, "inf");
+        else if (x % 7 == 0)
+            snprintf(s, sizeof s, "%s", seed & 1 ? "-0.0" : "0");
+        else if (many)
+            snprintf(s, sizeof s, "%.17g", (double)(x >> 11) / 9007199254740992.0);
+        else
+            snprintf(s, sizeof s, "%.1f", (double)(x % 30) / 2.0);
+        cr_assert_eq(dm_builder_field(b, 0, s, strlen(s), i + 1), 0);
+        cr_assert_eq(dm_builder_field(all, 0, s, strlen(s), i + 1), 0);
+        dm_builder_end_row(b);
+        dm_builder_end_row(all);
+        fed_field(f, s);
+    }
+    cr_assert_eq(dm_builder_state(b, 0), many ? DM_BCOL_RAW : DM_BCOL_TABLE);
+    return b;
+}
+
+/* Merges of every kind (pairs + pairs, pairs + raw, raw + pairs, raw + raw, and pairs +
+ * pairs whose union passes the bound): the merged column finishes as one raw builder fed
+ * both halves does, and as the stats library sorts and compresses the values. */
+Test(dataset, merge_pairs_and_raw_all_kinds)
+{
+    struct {
+        bool many_a, many_b;
+        size_t na, nb;
+        dm_bcol_state want;
+    } cases[] = {
+        {false, false, 20000, 15000, DM_BCOL_TABLE}, {false, true, 20000, 15000, DM_BCOL_RAW},
+        {true, false, 15000, 20000, DM_BCOL_RAW},    {true, true, 12000, 9000, DM_BCOL_RAW},
+        {false, false, 3000, 3000, DM_BCOL_RAW}, /* below: 2,700 distinct a side */
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dm_builder *all = one_num("x", true);
+        fed f = {0};
+        dm_builder *a, *b;
+        if (k == 4) { /* two halves of 3000 distinct-ish values each, disjoint: 2 x 2,700 */
+            a = one_num("x", false);
+            b = one_num("x", false);
+            char s[40];
+            for (size_t i = 0; i < 2 * cases[k].na; i++) {
+                dm_builder *h = i < cases[k].na ? a : b;
+                snprintf(s, sizeof s, "%zu.25", i % 2700 + (h == b ? 5000 : 0));
+                cr_assert_eq(dm_builder_field(h, 0, s, strlen(s), i + 1), 0);
+                cr_assert_eq(dm_builder_field(all, 0, s, strlen(s), i + 1), 0);
+                dm_builder_end_row(h);
+                dm_builder_end_row(all);
+                fed_field(&f, s);
+            }
+            cr_assert_eq(dm_builder_state(a, 0), DM_BCOL_TABLE);
+            cr_assert_eq(dm_builder_state(b, 0), DM_BCOL_TABLE);
+        } else {
+            a = half(cases[k].many_a, cases[k].na, 100 + 2 * k, &f, all);
+            b = half(cases[k].many_b, cases[k].nb, 101 + 2 * k, &f, all);
+        }
+        cr_assert_eq(dm_builder_merge(a, b, cases[k].na), 0);
+        cr_assert_eq(dm_builder_state(a, 0), cases[k].want, "case %zu", k);
+        cr_assert_eq(dm_builder_flipped(a, NULL), 0);
+        dm_dataset x, y;
+        finish_one(a, &x);
+        dm_builder_free(b);
+        finish_one(all, &y);
+        assert_same_column(&x.col[0], &y.col[0]);
+        assert_sort_compress(&x.col[0], &f);
+        cr_assert_eq(x.rows, y.rows);
+        free(f.v);
+        dm_dataset_release(&x);
+        dm_dataset_release(&y);
+    }
+}
+
+/* A column turns to text after numbers, whether they were pairs or raw: flipped (the loader
+ * reads again) and text from then on; and the same across a merge. */
+Test(dataset, pairs_or_raw_flip_to_text)
+{
+    for (int raw = 0; raw < 2; raw++) {
+        dm_builder *b = one_num("x", raw);
+        static const char *const v[] = {"1", "2", "1", "-0", "abc", "3"};
+        feed(b, v, 4);
+        cr_assert_eq(dm_builder_state(b, 0), raw ? DM_BCOL_RAW : DM_BCOL_TABLE);
+        feed(b, v + 4, 2);
+        cr_assert_eq(dm_builder_state(b, 0), DM_BCOL_TEXT);
+        bool flag = false;
+        cr_assert_eq(dm_builder_flipped(b, &flag), 1);
+        cr_assert(flag);
+        dm_builder_free(b);
+        /* pairs or raw on one side of a merge, text on the other */
+        for (int side = 0; side < 2; side++) {
+            dm_builder *n = one_num("x", raw), *t = one_col("x", false);
+            feed(n, v, 4);
+            feed(t, v + 4, 1);
+            cr_assert_eq(side ? dm_builder_merge(t, n, 1) : dm_builder_merge(n, t, 4), 0);
+            dm_builder *m = side ? t : n;
+            cr_assert_eq(dm_builder_state(m, 0), DM_BCOL_TEXT);
+            cr_assert_eq(dm_builder_flipped(m, NULL), 1);
+            dm_builder_free(n);
+            dm_builder_free(t);
+        }
+    }
+}
+
+/* A classified text column whose every value is a number finishes as the same strings fed
+ * to a numeric column do, pairs or raw (strings spelling one number, "1" and "1.0", are one
+ * value; "-0" and "0" one zero). */
+Test(dataset, classified_text_finishes_as_numbers_do)
+{
+    static const char *const pool[] = {"1",  "1.0", "-0", "0",   "0.00", "inf", "2.5",
+                                       "NA", "",    "-7", "1e2", "100",  "3.25"};
+    for (int raw = 0; raw < 2; raw++) {
+        dm_builder *c = one_num("x", raw), *n = one_num("x", true);
+        dm_builder_classify_text(c, 0);
+        fed f = {0};
+        rng_state = 99;
+        for (size_t i = 0; i < 5000; i++) {
+            const char *s = pool[rng() % (sizeof pool / sizeof pool[0])];
+            cr_assert_eq(dm_builder_field(c, 0, s, strlen(s), i + 2), 0);
+            cr_assert_eq(dm_builder_field(n, 0, s, strlen(s), i + 2), 0);
+            dm_builder_end_row(c);
+            dm_builder_end_row(n);
+            fed_field(&f, s);
+        }
+        dm_dataset x, y;
+        finish_one(c, &x);
+        finish_one(n, &y);
+        assert_same_column(&x.col[0], &y.col[0]);
+        assert_sort_compress(&x.col[0], &f);
+        free(f.v);
+        dm_dataset_release(&x);
+        dm_dataset_release(&y);
+    }
 }
