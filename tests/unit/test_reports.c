@@ -150,7 +150,7 @@ static rpt_run make_run(void)
     r.nskipped = 2;
     r.drift_share = 0.5;
     r.retrain_fraction = 0.7;
-    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, false, NAN, NAN, 0u};
+    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, false, NAN, NAN, 0u, NAN};
     r.settings_json = "{\"drift\": {\"stattest\": null, \"drift_share\": 0.5}}";
     r.retrain_weighted_fraction = NAN; /* no model: the conditions not configured */
     r.retrain_score_psi = NAN;
@@ -379,7 +379,7 @@ Test(reports, json_no_column_tested_and_no_settings)
     r.nskipped = 0;
     r.ref_name = NULL;
     r.settings_json = NULL;
-    r.verdict = (stats_verdict){0, 0, NAN, false, false, NAN, NAN, 0u};
+    r.verdict = (stats_verdict){0, 0, NAN, false, false, NAN, NAN, 0u, NAN};
     cJSON *root = render_parse(&r, NULL);
     cr_assert(cJSON_IsNull(get(root, "share_of_drifted_columns")));
     expect_num(root, "number_of_columns", 0);
@@ -472,7 +472,7 @@ Test(reports, json_invalid_utf8_becomes_valid)
     rpt_run r = make_run();
     r.cols = c;
     r.ncols = n;
-    r.verdict = (stats_verdict){n, 0, 0.0, false, false, NAN, NAN, 0u};
+    r.verdict = (stats_verdict){n, 0, 0.0, false, false, NAN, NAN, 0u, NAN};
     stats_skipped_column sk = {"skip\xFF", "reason \xC1\xBF"};
     r.skipped = &sk;
     r.nskipped = 1;
@@ -642,7 +642,7 @@ static char *verdict_of(size_t tested, size_t drifted, double drift_share, doubl
     r.drift_share = drift_share;
     r.retrain_fraction = fraction;
     double share = tested > 0 ? (double)drifted / (double)tested : NAN;
-    r.verdict = (stats_verdict){tested, drifted, share, dataset_drift, retrain, NAN, NAN, 0u};
+    r.verdict = (stats_verdict){tested, drifted, share, dataset_drift, retrain, NAN, NAN, 0u, NAN};
     char *h = rpt_html_render(&r);
     cr_assert_not_null(h);
     const char *p = strstr(h, "id=\"verdict\">");
