@@ -885,7 +885,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     }
     int crc = dm_compare_run(cfg, imp, ref, &cur, &pairs, true, &cmp, err, errlen);
     if (crc != 0) {
-        rc = crc == DM_COMPARE_NONE_TESTED ? DM_RUN_BAD_DATA : DM_RUN_ENV;
+        rc = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA
+                                                                          : DM_RUN_ENV;
         goto out;
     }
     have_cmp = true;
