@@ -73,8 +73,8 @@ int dm_outcome_eval(const dm_config *cfg, const dm_dataset *ds, stats_perf *out,
         double v = label->value[r];
         if (!isnan(v) && v != 0.0 && v != 1.0) {
             char num[STATS_DOUBLE_BUFLEN];
-            return bad_label(cfg, ds, label->line[r], stats_format_double(v, num, sizeof num),
-                             err, errlen);
+            return bad_label(cfg, ds, label->line[r], stats_format_double(v, num, sizeof num), err,
+                             errlen);
         }
     }
     size_t n = (size_t)ds->rows;
