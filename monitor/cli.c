@@ -175,6 +175,20 @@ static void print_model_summary(FILE *f, const rpt_run *run)
     fprintf(f, "\n");
 }
 
+/* "performance: AUC 0.75 -> 0.72, business cost 0.751 -> 1.09 per application (+44.7 %)" */
+static void print_perf_summary(FILE *f, const rpt_run *run)
+{
+    if (!run->perf_label)
+        return;
+    const stats_perf *r = run->perf_ref, *c = run->perf_cur;
+    fprintf(f, "performance: AUC %.4g -> %.4g, business cost %.4g -> %.4g per application",
+            r ? r->auc : NAN, c ? c->auc : NAN, r ? r->business_cost : NAN,
+            c ? c->business_cost : NAN);
+    if (isfinite(run->verdict.cost_increase))
+        fprintf(f, " (%+.1f %%)", 100.0 * run->verdict.cost_increase);
+    fprintf(f, "\n");
+}
+
 void dm_cli_print_summary(FILE *f, const rpt_run *run)
 {
     const stats_verdict *v = &run->verdict;
@@ -188,6 +202,7 @@ void dm_cli_print_summary(FILE *f, const rpt_run *run)
                 v->retrain ? "FLAGGED" : "not flagged", 100.0 * run->retrain_fraction);
     }
     print_model_summary(f, run);
+    print_perf_summary(f, run);
     /* names and reasons are data: escaped (a name that cannot be escaped for want of memory
      * is shown as "?", never raw) */
     for (size_t i = 0; i < run->ncols; i++) {
