@@ -609,6 +609,11 @@ static void put_header(rpt_buf *b, const rpt_run *r)
         format_num(num, sizeof num, r->retrain_score_psi, 1.0, false, 6, NULL, 0);
         rpt_buf_printf(b, ", or the score&rsquo;s PSI &ge; %s", num);
     }
+    if (r->perf_label != NULL && isfinite(r->retrain_cost_increase)) {
+        format_num(num, sizeof num, r->retrain_cost_increase * 100.0, 1.0, false, 6, NULL, 0);
+        rpt_buf_printf(b, ", or the business cost &gt; the reference&rsquo;s by more than %s %%",
+                       num);
+    }
     rpt_buf_puts(b, "</dd>\n");
     put_meta_row(b, "Generated", r->generated_at);
     put_meta_row(b, "driftmon", r->version);

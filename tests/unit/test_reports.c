@@ -1046,5 +1046,7 @@ Test(reports, html_performance_escaped)
     cr_assert(strstr(h, "&lt;script&gt;x&lt;/script&gt;") != NULL, "note not escaped");
     cr_assert(strstr(h, "refuse nobody") != NULL);
     cr_assert(strstr(h, "the business cost&rsquo;s change (limit +10 %) is not defined") != NULL);
+    cr_assert(strstr(h, "or the business cost &gt; the reference&rsquo;s by more than 10 %") !=
+              NULL);
     free(h);
 }
