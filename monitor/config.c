@@ -15,7 +15,6 @@
 #include "monitor/conninfo.h"
 #include "monitor/dataset.h"
 #include "monitor/metrics.h"
-#include "monitor/serve.h"
 #include "monitor/sha256.h"
 #include "stats/numfmt.h"
 
@@ -497,6 +496,32 @@ static int parse_retrain(ctx *x, const cJSON *r, dm_config *c, int where)
     return get_string(x, r, "notify_channel", "retrain", &c->notify_channel);
 }
 
+int64_t dm_config_parse_interval(const char *s)
+{
+    if (!s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || errno || n <= 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    static const struct {
+        const char *name;
+        int64_t secs;
+    } units[] = {{"second", 1},    {"seconds", 1},   {"minute", 60}, {"minutes", 60},
+                 {"hour", 3600},   {"hours", 3600},  {"day", 86400}, {"days", 86400},
+                 {"week", 604800}, {"weeks", 604800}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].name) == 0) {
+            if (n > INT64_MAX / units[i].secs / 1000)
+                return -1;
+            return (int64_t)n * units[i].secs;
+        }
+    return -1;
+}
+
 static int parse_model(ctx *x, const cJSON *m, dm_config *c)
 {
     static const char *const keys[] = {
@@ -512,7 +537,7 @@ static int parse_model(ctx *x, const cJSON *m, dm_config *c)
         return -1;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "label_delay");
     if (!is_null(v)) {
-        int64_t s = cJSON_IsString(v) ? dm_serve_parse_every(v->valuestring) : -1;
+        int64_t s = cJSON_IsString(v) ? dm_config_parse_interval(v->valuestring) : -1;
         if (s <= 0) {
             char b[80];
             show(v, b, sizeof b);

@@ -200,6 +200,10 @@ int dm_config_select(const dm_config *c, const char *name, const dm_config **out
 /* Is s a valid monitor name (DM_MONITOR_NAME_MAX)? */
 bool dm_config_monitor_name_ok(const char *s);
 
+/* An interval as schedule.every and model.label_delay take it: "1 hour", "7 days", "30 minutes",
+ * "2 weeks", "90 seconds" -> seconds; -1 otherwise. */
+int64_t dm_config_parse_interval(const char *s);
+
 /* Resolve the test and threshold of one column: per column > per type > global > default.
  * *test is DM_TEST_DEFAULT when the default rule applies; *threshold NaN when the test's
  * default threshold applies. */
