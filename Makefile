@@ -50,7 +50,8 @@ FLAGS_NOW := $(CC) $(CFLAGS) $(DM_CFLAGS) $(LDFLAGS) $(LIB_SRC) $(UNIT_SRC) $(GE
 BUILD_DEBS := gcc make pkg-config libpq-dev libcjson-dev libcsv-dev libgsl-dev libssl-dev \
               libmicrohttpd-dev libsystemd-dev
 TEST_DEBS  := clang libcriterion-dev postgresql postgresql-client python3 python3-numpy \
-              python3-scipy python3-pandas valgrind libclang-rt-14-dev chromium time bc \
+              python3-scipy python3-pandas python3-sklearn valgrind libclang-rt-14-dev chromium \
+              time bc \
               prometheus
 DEB_PKGS   := $(BUILD_DEBS) $(TEST_DEBS)
 

@@ -10,6 +10,7 @@
 
 #include "monitor/csvin.h"
 #include "monitor/log.h"
+#include "monitor/outcome.h"
 #include "monitor/profile.h"
 
 #define ERRLEN 1024
@@ -64,12 +65,15 @@ static void *profile_main(void *arg)
  * reader's pair, a profile on a thread of its own while this one reads the CSV (its check,
  * a SHA-256 of the whole file, takes as long as the read).  0, or -1 after printing; a bad
  * profile is reported before a bad CSV. */
-int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
-                     bool *ref_is_profile)
+int dm_cli_load_pair(const dm_config *cfg, const char *ref_path, const char *cur_path,
+                     dm_dataset *ref, dm_dataset *cur, bool *ref_is_profile)
 {
     char err[ERRLEN];
     dm_csv_options opt;
     memset(&opt, 0, sizeof opt);
+    const char *keep[2];
+    opt.n_keep_rows = dm_outcome_columns(cfg, keep);
+    opt.keep_rows = keep;
     *ref_is_profile = dm_profile_sniff(ref_path);
     if (!*ref_is_profile) {
         if (dm_csv_read_pair(ref_path, cur_path, &opt, ref, cur, err, sizeof err) != 0) {
@@ -171,6 +175,20 @@ static void print_model_summary(FILE *f, const rpt_run *run)
     fprintf(f, "\n");
 }
 
+/* "performance: AUC 0.75 -> 0.72, business cost 0.751 -> 1.09 per application (+44.7 %)" */
+static void print_perf_summary(FILE *f, const rpt_run *run)
+{
+    if (!run->perf_label)
+        return;
+    const stats_perf *r = run->perf_ref, *c = run->perf_cur;
+    fprintf(f, "performance: AUC %.4g -> %.4g, business cost %.4g -> %.4g per application",
+            r ? r->auc : NAN, c ? c->auc : NAN, r ? r->business_cost : NAN,
+            c ? c->business_cost : NAN);
+    if (isfinite(run->verdict.cost_increase))
+        fprintf(f, " (%+.1f %%)", 100.0 * run->verdict.cost_increase);
+    fprintf(f, "\n");
+}
+
 void dm_cli_print_summary(FILE *f, const rpt_run *run)
 {
     const stats_verdict *v = &run->verdict;
@@ -184,6 +202,7 @@ void dm_cli_print_summary(FILE *f, const rpt_run *run)
                 v->retrain ? "FLAGGED" : "not flagged", 100.0 * run->retrain_fraction);
     }
     print_model_summary(f, run);
+    print_perf_summary(f, run);
     /* names and reasons are data: escaped (a name that cannot be escaped for want of memory
      * is shown as "?", never raw) */
     for (size_t i = 0; i < run->ncols; i++) {

@@ -28,6 +28,10 @@ void dm_config_defaults(dm_config *c)
     c->retrain_weighted_fraction = NAN;
     c->retrain_score_psi = NAN;
     c->decision_threshold = NAN;
+    c->label_delay_s = NAN;
+    c->cost_fn = 10.0;
+    c->cost_fp = 1.0;
+    c->retrain_cost_increase = NAN;
     c->hook_timeout_s = 60.0;
     c->hook_max_attempts = 8;
     c->history_runs = DM_HISTORY_RUNS_DEFAULT;
@@ -63,6 +67,7 @@ void dm_config_release(dm_config *c)
     free(c->notify_channel);
     free(c->importance_path);
     free(c->score_column);
+    free(c->label_column);
     free(c->conninfo);
     free(c->read_conninfo);
     for (int r = 0; r < DM_ROLE_COUNT; r++)
@@ -434,9 +439,9 @@ static bool in_list(const char *const *l, const char *k)
 
 static int parse_retrain(ctx *x, const cJSON *r, dm_config *c, int where)
 {
-    static const char *const keys[] = {"fraction",          "hook",         "notify_channel",
-                                       "hook_timeout",      "max_attempts", "env",
-                                       "weighted_fraction", "score_psi",    NULL};
+    static const char *const keys[] = {"fraction",      "hook", "notify_channel",    "hook_timeout",
+                                       "max_attempts",  "env",  "weighted_fraction", "score_psi",
+                                       "cost_increase", NULL};
     if (check_keys(x, r, "retrain", keys))
         return -1;
     for (const cJSON *it = r->child; it && where != RETRAIN_ALL; it = it->next) {
@@ -459,6 +464,8 @@ static int parse_retrain(ctx *x, const cJSON *r, dm_config *c, int where)
                      "retrain.weighted_fraction", 0, 1, &c->retrain_weighted_fraction) ||
         parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "score_psi"), "retrain.score_psi", 0,
                      INFINITY, &c->retrain_score_psi) ||
+        parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "cost_increase"),
+                     "retrain.cost_increase", 0, INFINITY, &c->retrain_cost_increase) ||
         parse_number(x, cJSON_GetObjectItemCaseSensitive(r, "hook_timeout"), "retrain.hook_timeout",
                      0.001, 86400, &c->hook_timeout_s))
         return -1;
@@ -489,15 +496,74 @@ static int parse_retrain(ctx *x, const cJSON *r, dm_config *c, int where)
     return get_string(x, r, "notify_channel", "retrain", &c->notify_channel);
 }
 
+int64_t dm_config_parse_interval(const char *s)
+{
+    if (!s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long n = strtoll(s, &end, 10);
+    if (end == s || errno || n <= 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    static const struct {
+        const char *name;
+        int64_t secs;
+    } units[] = {{"second", 1},    {"seconds", 1},   {"minute", 60}, {"minutes", 60},
+                 {"hour", 3600},   {"hours", 3600},  {"day", 86400}, {"days", 86400},
+                 {"week", 604800}, {"weeks", 604800}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(end, units[i].name) == 0) {
+            if (n > INT64_MAX / units[i].secs / 1000)
+                return -1;
+            return (int64_t)n * units[i].secs;
+        }
+    return -1;
+}
+
 static int parse_model(ctx *x, const cJSON *m, dm_config *c)
 {
-    static const char *const keys[] = {"importance", "score_column", "decision_threshold", NULL};
+    static const char *const keys[] = {
+        "importance", "score_column", "decision_threshold", "label_column", "label_delay", "cost",
+        NULL};
     if (check_keys(x, m, "model", keys) ||
         get_string(x, m, "importance", "model", &c->importance_path) ||
-        get_string(x, m, "score_column", "model", &c->score_column))
+        get_string(x, m, "score_column", "model", &c->score_column) ||
+        get_string(x, m, "label_column", "model", &c->label_column))
         return -1;
-    return parse_number(x, cJSON_GetObjectItemCaseSensitive(m, "decision_threshold"),
-                        "model.decision_threshold", -INFINITY, INFINITY, &c->decision_threshold);
+    if (parse_number(x, cJSON_GetObjectItemCaseSensitive(m, "decision_threshold"),
+                     "model.decision_threshold", -INFINITY, INFINITY, &c->decision_threshold))
+        return -1;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, "label_delay");
+    if (!is_null(v)) {
+        int64_t s = cJSON_IsString(v) ? dm_config_parse_interval(v->valuestring) : -1;
+        if (s <= 0) {
+            char b[80];
+            show(v, b, sizeof b);
+            return fail(x,
+                        "key \"model.label_delay\": %s is not \"N seconds|minutes|hours|days|"
+                        "weeks\"",
+                        b);
+        }
+        c->label_delay_s = (double)s;
+    }
+    if (!is_null(v = cJSON_GetObjectItemCaseSensitive(m, "cost"))) {
+        static const char *const cost_keys[] = {"fn", "fp", NULL};
+        if (check_keys(x, v, "model.cost", cost_keys) ||
+            parse_number(x, cJSON_GetObjectItemCaseSensitive(v, "fn"), "model.cost.fn", 0, INFINITY,
+                         &c->cost_fn) ||
+            parse_number(x, cJSON_GetObjectItemCaseSensitive(v, "fp"), "model.cost.fp", 0, INFINITY,
+                         &c->cost_fp))
+            return -1;
+        if (c->cost_fn == 0 && c->cost_fp == 0) {
+            char b[80];
+            show(v, b, sizeof b);
+            return fail(x, "key \"model.cost\": %s: the two costs are both 0 (no cost to weigh)",
+                        b);
+        }
+    }
+    return 0;
 }
 
 static const char *const role_keys[] = {"owner", "daemon", "engine", "auditor", NULL};
@@ -1263,6 +1329,13 @@ char *dm_config_drift_json(const dm_config *c)
         cJSON_AddStringToObject(o, "score_column", c->score_column);
     if (!isnan(c->decision_threshold))
         cJSON_AddNumberToObject(o, "decision_threshold", c->decision_threshold);
+    if (c->label_column) {
+        cJSON_AddStringToObject(o, "label_column", c->label_column);
+        cJSON_AddNumberToObject(o, "cost_fn", c->cost_fn);
+        cJSON_AddNumberToObject(o, "cost_fp", c->cost_fp);
+    }
+    if (!isnan(c->retrain_cost_increase))
+        cJSON_AddNumberToObject(o, "retrain_cost_increase", c->retrain_cost_increase);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -9,6 +9,8 @@
  *     where the test is known: per column, or at the level that names the test);
  *   - drift_share, retrain.fraction and retrain.weighted_fraction are in [0, 1];
  *     retrain.score_psi is a finite number >= 0; model.decision_threshold a finite number;
+ *   - retrain.cost_increase, model.cost.fn and model.cost.fp are finite numbers >= 0 (the two
+ *     costs not both 0); model.label_delay an interval as schedule.every takes it;
  *   - `null` or an absent key means the default rule.
  * dm_config_load() parses into a fresh struct and leaves *out untouched on error, so a
  * reload can keep the old configuration.
@@ -86,7 +88,9 @@ struct dm_config {
     double retrain_fraction;
     double retrain_weighted_fraction; /* importance-weighted drifted share > it */
     double retrain_score_psi;         /* the score's PSI >= it */
-    char **hook;                      /* argv, NULL-terminated; NULL when no hook */
+    /* a cohort's business cost > the reference's by more than this fraction (issue 21) */
+    double retrain_cost_increase;
+    char **hook; /* argv, NULL-terminated; NULL when no hook */
     size_t n_hook;
     char *notify_channel;
     double hook_timeout_s;
@@ -102,6 +106,15 @@ struct dm_config {
     char *importance_path;
     char *score_column;
     double decision_threshold;
+    /* the outcomes (issue 21): label_column, the realised outcome (1 = default, 0 = repaid;
+     * never a feature), NULL when absent; label_delay_s (model.label_delay, parsed as
+     * schedule.every is: "90 days"), how long after its run a cohort's labels are due, NaN
+     * when absent; cost_fn, cost_fp (model.cost.fn / .fp): the business cost of a false
+     * negative (a default granted) and of a false positive (a good client refused), finite,
+     * >= 0, not both 0, default 10 and 1 */
+    char *label_column;
+    double label_delay_s;
+    double cost_fn, cost_fp;
 
     /* database side (issues 3-4); NULL when absent */
     char *conninfo;
@@ -186,6 +199,10 @@ int dm_config_select(const dm_config *c, const char *name, const dm_config **out
                      size_t errlen);
 /* Is s a valid monitor name (DM_MONITOR_NAME_MAX)? */
 bool dm_config_monitor_name_ok(const char *s);
+
+/* An interval as schedule.every and model.label_delay take it: "1 hour", "7 days", "30 minutes",
+ * "2 weeks", "90 seconds" -> seconds; -1 otherwise. */
+int64_t dm_config_parse_interval(const char *s);
 
 /* Resolve the test and threshold of one column: per column > per type > global > default.
  * *test is DM_TEST_DEFAULT when the default rule applies; *threshold NaN when the test's

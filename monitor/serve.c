@@ -231,28 +231,7 @@ int dm_cmd_serve(int argc, char **argv)
 
 int64_t dm_serve_parse_every(const char *s)
 {
-    if (!s)
-        return -1;
-    char *end;
-    errno = 0;
-    long long n = strtoll(s, &end, 10);
-    if (end == s || errno || n <= 0)
-        return -1;
-    while (*end == ' ')
-        end++;
-    static const struct {
-        const char *name;
-        int64_t secs;
-    } units[] = {{"second", 1},    {"seconds", 1},   {"minute", 60}, {"minutes", 60},
-                 {"hour", 3600},   {"hours", 3600},  {"day", 86400}, {"days", 86400},
-                 {"week", 604800}, {"weeks", 604800}};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].name) == 0) {
-            if (n > INT64_MAX / units[i].secs / 1000)
-                return -1;
-            return (int64_t)n * units[i].secs;
-        }
-    return -1;
+    return dm_config_parse_interval(s);
 }
 
 double serve_mono_s(void)

@@ -130,7 +130,8 @@ size_t stats_n_values(const stats_column *c, size_t cap)
 
 /* ---- verdict ----------------------------------------------------------------------- */
 
-static const char *const REASONS[STATS_RETRAIN_NREASONS] = {"share", "weighted_share", "score_psi"};
+static const char *const REASONS[STATS_RETRAIN_NREASONS] = {"share", "weighted_share", "score_psi",
+                                                            "cost"};
 
 const char *stats_retrain_reason_name(unsigned i)
 {
@@ -146,6 +147,7 @@ void stats_verdict_decide(const stats_retrain_rule *rule, size_t tested, size_t 
     out->dataset_drift = false;
     out->importance_weighted_share = weighted_share;
     out->score_psi = score_psi;
+    out->cost_increase = NAN;
     unsigned why = 0;
     if (tested > 0) {
         double share = (double)drifted / (double)tested;
@@ -161,6 +163,15 @@ void stats_verdict_decide(const stats_retrain_rule *rule, size_t tested, size_t 
         why |= STATS_RETRAIN_SCORE_PSI;
     out->retrain_reasons = why;
     out->retrain = why != 0;
+}
+
+void stats_verdict_cost(double cost_increase, double limit, stats_verdict *v)
+{
+    v->cost_increase = cost_increase;
+    if (cost_increase > limit) { /* NaN compares false */
+        v->retrain_reasons |= STATS_RETRAIN_COST;
+        v->retrain = true;
+    }
 }
 
 void stats_dataset_verdict(size_t tested, size_t drifted, double drift_share,

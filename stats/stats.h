@@ -284,7 +284,8 @@ enum {
     STATS_RETRAIN_WEIGHTED_SHARE = 1u
                                    << 1, /* "weighted_share": weighted share > weighted_fraction */
     STATS_RETRAIN_SCORE_PSI = 1u << 2,   /* "score_psi": score PSI >= score_psi */
-    STATS_RETRAIN_NREASONS = 3
+    STATS_RETRAIN_COST = 1u << 3,        /* "cost": business cost increase > cost_increase */
+    STATS_RETRAIN_NREASONS = 4
 };
 /* The name of reason bit i (0 .. STATS_RETRAIN_NREASONS - 1): "share", ... */
 const char *stats_retrain_reason_name(unsigned i);
@@ -299,6 +300,9 @@ typedef struct {
     double importance_weighted_share;
     double score_psi;
     unsigned retrain_reasons; /* STATS_RETRAIN_* bits */
+    /* the business cost's increase over the reference's (stats_verdict_cost), NaN when
+     * there is none */
+    double cost_increase;
 } stats_verdict;
 
 /* The retrain rule: each condition holds only when configured (NaN = not configured) and its
@@ -314,8 +318,49 @@ typedef struct {
  * share and the score's PSI (NaN when absent). */
 void stats_verdict_decide(const stats_retrain_rule *rule, size_t tested, size_t drifted,
                           double weighted_share, double score_psi, stats_verdict *out);
+/* The cost condition, added to a verdict once the outcomes are known (a cohort's labels
+ * arrive long after its drift verdict): sets v->cost_increase and, when it is > limit (NaN
+ * limit: not configured; a NaN increase never holds), the reason STATS_RETRAIN_COST and
+ * v->retrain. */
+void stats_verdict_cost(double cost_increase, double limit, stats_verdict *v);
 /* The verdict without the model: stats_verdict_decide with the two figures NaN. */
 void stats_dataset_verdict(size_t tested, size_t drifted, double drift_share,
                            double retrain_fraction, stats_verdict *out);
+
+/* ---- the model's realised performance (issue 21) --------------------------------- */
+/*
+ * Rows with a label (1 = default, 0 = repaid) and a score; a row is predicted a default (the
+ * loan refused) when score >= threshold.  auc: the Mann-Whitney statistic with average ranks
+ * for ties (scikit-learn's roc_auc_score); business cost per row = (cost_fn * FN + cost_fp *
+ * FP) / rows; optimal threshold: the smallest t among the distinct scores and +inf (refuse
+ * nobody) minimising the business cost per row with "refuse when score >= t".
+ */
+typedef struct {
+    uint64_t rows;     /* evaluated: a finite score and a label 0 or 1 */
+    uint64_t left_out; /* a missing/non-finite score or a missing label */
+    uint64_t tp, fp, tn, fn;
+    double auc;               /* Mann-Whitney, average ranks for ties; NaN: one class or no rows */
+    double recall, precision; /* NaN when the denominator is 0 */
+    double business_cost;     /* (cost_fn*FN + cost_fp*FP) / rows; NaN when rows == 0 */
+    double optimal_threshold; /* smallest t among distinct scores and +inf minimising
+                                 the cost; +INFINITY = refuse nobody; NaN when rows==0 */
+    double business_cost_at_optimal; /* NaN when rows == 0 */
+} stats_perf;
+
+/* The workspace stats_perf_eval needs for n rows (bytes). */
+size_t stats_perf_workspace_bytes(size_t n);
+
+/*
+ * score[i] and label[i] for i < n: a NaN label is missing, a NaN or infinite score too (the
+ * row is left out and counted); a label other than 0, 1 or NaN -> STATS_EINVAL (the caller
+ * names the row), as are a NaN threshold and costs that are not finite numbers >= 0.  ws:
+ * stats_perf_workspace_bytes(n) bytes.  O(n log n) (two radix sorts and one merge).  *out
+ * is untouched on error.
+ */
+int stats_perf_eval(const double *score, const double *label, size_t n, double threshold,
+                    double cost_fn, double cost_fp, void *ws, stats_perf *out);
+
+/* cur->business_cost / ref->business_cost - 1; NaN when either is NaN or ref's is 0. */
+double stats_perf_cost_increase(const stats_perf *ref, const stats_perf *cur);
 
 #endif

@@ -46,6 +46,8 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "reports.dir": "rep", "reports.history_runs": 30, "cache.dir": "cache",
         "schedule.every": "1 day", "retrain.env": ["HTTPS_PROXY"], "model.importance": f"{out}/importance.csv",
         "model.score_column": "EXT_SOURCE_2", "model.decision_threshold": 0.5,
+        "model.label_column": "TARGET", "model.label_delay": "90 days", "model.cost.fn": 10,
+        "model.cost.fp": 1, "retrain.cost_increase": 0.1,
         "database.roles.owner": "o", "database.roles.daemon": "d", "database.roles.engine": "e",
         "database.roles.auditor": "a", "metrics.listen": "127.0.0.1:9187", "limits.memory": "512 MiB"}
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")

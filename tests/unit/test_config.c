@@ -600,6 +600,76 @@ Test(config, model_errors_name_key_and_value)
     expect_error("{\"retrain\": {\"score_pis\": 0.1}}", "unknown key \"retrain.score_pis\"", NULL);
 }
 
+/* ---- the outcomes (issue 21) ----------------------------------------------------------- */
+
+Test(config, outcome_keys)
+{
+    dm_config c;
+    char err[256];
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_null(c.label_column);
+    cr_assert(isnan(c.label_delay_s) && isnan(c.retrain_cost_increase));
+    cr_assert_eq(c.cost_fn, 10.0); /* the study's 10 * FN + FP */
+    cr_assert_eq(c.cost_fp, 1.0);
+    char *s = dm_config_drift_json(&c);
+    cr_assert(strstr(s, "label_column") == NULL && strstr(s, "cost") == NULL, "%s", s);
+    free(s);
+    dm_config_release(&c);
+    const char *text = "{\"model\": {\"score_column\": \"score\", \"decision_threshold\": 0.52, "
+                       "\"label_column\": \"TARGET\", \"label_delay\": \"90 days\", "
+                       "\"cost\": {\"fn\": 5, \"fp\": 0.5}},\n"
+                       " \"retrain\": {\"cost_increase\": 0.1}}";
+    cr_assert_eq(parse(text, &c, err, sizeof err), 0, "%s", err);
+    cr_assert_str_eq(c.label_column, "TARGET");
+    cr_assert_eq(c.label_delay_s, 90.0 * 86400);
+    cr_assert_eq(c.cost_fn, 5.0);
+    cr_assert_eq(c.cost_fp, 0.5);
+    cr_assert_eq(c.retrain_cost_increase, 0.1);
+    s = dm_config_drift_json(&c);
+    cr_assert(strstr(s, "\"label_column\":\"TARGET\",\"cost_fn\":5,\"cost_fp\":0.5") != NULL, "%s",
+              s);
+    cr_assert(strstr(s, "\"retrain_cost_increase\":0.1") != NULL, "%s", s);
+    free(s);
+    dm_config_release(&c);
+    /* one cost given: the other keeps its default; a cost of 0 alone is fine */
+    cr_assert_eq(parse("{\"model\": {\"cost\": {\"fp\": 0}}}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.cost_fn, 10.0);
+    cr_assert_eq(c.cost_fp, 0.0);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"model\": {\"label_delay\": \"36 hours\"}}", &c, err, sizeof err), 0,
+                 "%s", err);
+    cr_assert_eq(c.label_delay_s, 36.0 * 3600);
+    dm_config_release(&c);
+    /* in the monitors form, a monitor's own */
+    cr_assert_eq(parse("{\"monitors\": [{\"name\": \"a\", \"model\": {\"label_column\": \"y\"}, "
+                       "\"retrain\": {\"cost_increase\": 0.2}}]}",
+                       &c, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_str_eq(dm_config_monitor(&c, 0)->label_column, "y");
+    cr_assert_eq(dm_config_monitor(&c, 0)->retrain_cost_increase, 0.2);
+    dm_config_release(&c);
+}
+
+Test(config, outcome_errors_name_key_and_value)
+{
+    expect_error("{\"model\": {\"label_column\": \"\"}}", "\"model.label_column\"", "\"\"");
+    expect_error("{\"model\": {\"label_column\": 1}}", "\"model.label_column\"", "1");
+    expect_error("{\"model\": {\"label_delay\": \"soon\"}}", "\"model.label_delay\"", "\"soon\"");
+    expect_error("{\"model\": {\"label_delay\": 90}}", "\"model.label_delay\"", "90");
+    expect_error("{\"model\": {\"label_delay\": \"0 days\"}}", "\"model.label_delay\"",
+                 "\"0 days\"");
+    expect_error("{\"model\": {\"cost\": {\"fn\": -1}}}", "\"model.cost.fn\"", "-1");
+    expect_error("{\"model\": {\"cost\": {\"fp\": \"1\"}}}", "\"model.cost.fp\"", "\"1\"");
+    expect_error("{\"model\": {\"cost\": {\"fn\": 0, \"fp\": 0}}}", "\"model.cost\"", "both 0");
+    expect_error("{\"model\": {\"cost\": {\"fnn\": 1}}}", "unknown key \"model.cost.fnn\"", NULL);
+    expect_error("{\"model\": {\"cost\": 10}}", "\"model.cost\"", "expected an object");
+    expect_error("{\"retrain\": {\"cost_increase\": -0.1}}", "\"retrain.cost_increase\"", "-0.1");
+    expect_error("{\"retrain\": {\"cost_increase\": \"10%\"}}", "\"retrain.cost_increase\"",
+                 "\"10%\"");
+    expect_error("{\"monitors\": [{\"name\": \"a\", \"model\": {\"cost\": {\"fp\": -2}}}]}",
+                 "\"monitors[0].model.cost.fp\"", "-2");
+}
+
 /* ---- several monitors (issue 19) ------------------------------------------------------- */
 
 Test(config, single_form_is_one_default_monitor)

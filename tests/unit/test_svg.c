@@ -672,7 +672,7 @@ Test(svg, report_has_one_plot_per_column_with_data)
     memset(&r, 0, sizeof r);
     r.cols = c;
     r.ncols = 3;
-    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, true, NAN, NAN, 0u};
+    r.verdict = (stats_verdict){3, 2, 2.0 / 3.0, true, true, NAN, NAN, 0u, NAN};
     r.drift_share = 0.5;
     r.retrain_fraction = 0.5;
     char *h = rpt_html_render(&r);
