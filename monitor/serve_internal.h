@@ -59,6 +59,8 @@ typedef struct {
      * the main thread only; its counters (standby_reads, fallbacks[reason]) are atomics any
      * thread may read (monitor/replica.h) */
     dm_replica replica;
+    /* the next sweep of the cohorts whose labels are due (monotonic clock; perfcohort.h) */
+    double perf_next_at;
 } serve_state;
 
 /* The monitor i's configuration. */
