@@ -14,6 +14,7 @@
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
+#include "monitor/reportdir.h"
 #include "stats/stats.h"
 
 bool dm_perf_enabled(const dm_config *c)
@@ -29,6 +30,7 @@ typedef struct {
     bool evaluated;         /* the run has an evaluation */
     const char *last_count; /* its labels_count and labels_digest */
     const char *last_digest;
+    const char *reference; /* the run's reference's name */
 } cohort;
 
 /* What a cohort's SQL needs: the table, its quoted score, label and key columns, and the
@@ -94,18 +96,18 @@ static int cohort_sql_init(PGconn *conn, const dm_config *c, const cohort *k, co
 }
 
 /* The cohort's labels: rows with a score and no label, rows with a label, and the digest
- * of the (score, label) pairs with a label (sql/014_performance.sql).  The query's text
- * into buf. */
+ * of the (score, label) pairs with a label (sql/014_performance.sql), as float8 (the
+ * evaluation's reading).  The query's text into buf. */
 static void labels_sql(const cohort_sql *q, char *buf, size_t len)
 {
     snprintf(buf, len,
              "SELECT pg_catalog.count(*) FILTER (WHERE x.s IS NOT NULL AND x.l IS NULL), "
              "pg_catalog.count(x.l), "
-             "COALESCE(pg_catalog.sum(pg_catalog.hashtextextended("
-             "COALESCE(x.s::pg_catalog.text, ''::pg_catalog.text) OPERATOR(pg_catalog.||) '/' "
-             "OPERATOR(pg_catalog.||) x.l::pg_catalog.text, 0)::pg_catalog.numeric), 0)"
+             "COALESCE(pg_catalog.sum(pg_catalog.hashfloat8extended(x.s, "
+             "pg_catalog.hashfloat8extended(x.l, 0))) FILTER (WHERE x.l IS NOT NULL), 0)"
              "::pg_catalog.text "
-             "FROM (SELECT %s AS s, %s AS l FROM %s WHERE %s) x",
+             "FROM (SELECT %s::pg_catalog.float8 AS s, %s::pg_catalog.float8 AS l FROM %s "
+             "WHERE %s) x",
              q->qscore, q->qlabel, q->qtable, q->where);
 }
 
@@ -182,11 +184,13 @@ static int reference_figures(PGconn *conn, const char *reference_id, stats_perf 
     return 0;
 }
 
-/* Evaluate cohort k of monitor c in a transaction of its own and record it.  1 recorded,
+/* Evaluate cohort k of monitor c and record it, in the transaction (REPEATABLE READ) in
+ * which its labels st were read, which this ends (t0: when that began, serve_mono_s, for
+ * the log line's timings).  1 recorded,
  * 0 nothing recorded (the labels were already evaluated, or bad input: logged), -1 with
  * err (the database). */
 static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
-                    bool *flagged, char *err, size_t errlen)
+                    const labels_state *st, double t0, bool *flagged, char *err, size_t errlen)
 {
     const char *mon = dm_config_monitor_name(c);
     int rc = -1;
@@ -196,9 +200,6 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     char *sql = NULL;
     cJSON *f = NULL;
     char *text = NULL;
-    if (dm_db_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, NULL,
-                   "could not begin the cohort's evaluation", err, errlen) != 0)
-        return -1;
     size_t len =
         strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(q->where) + 1024;
     sql = malloc(len);
@@ -247,9 +248,7 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     }
     PQclear(r);
     r = NULL;
-    labels_state st;
-    if (read_labels(conn, q, &st, err, errlen) != 0)
-        goto out;
+    double read_s = serve_mono_s() - t0;
     stats_perf cur;
     int src =
         stats_perf_eval(score, label, n, c->decision_threshold, c->cost_fn, c->cost_fp, ws, &cur);
@@ -283,8 +282,8 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
               put_num(f, "decision_threshold", c->decision_threshold) &&
               put_num(f, "cost_fn", c->cost_fn) && put_num(f, "cost_fp", c->cost_fp) &&
               cJSON_AddBoolToObject(f, "retrain_flagged", *flagged) &&
-              cJSON_AddStringToObject(f, "labels_count", st.count) &&
-              cJSON_AddStringToObject(f, "labels_digest", st.digest) &&
+              cJSON_AddStringToObject(f, "labels_count", st->count) &&
+              cJSON_AddStringToObject(f, "labels_digest", st->digest) &&
               cJSON_AddStringToObject(f, "reference_id", k->reference_id) &&
               cJSON_AddStringToObject(f, "driftmon_version", DRIFTMON_VERSION) &&
               cJSON_AddStringToObject(f, "label_column", c->label_column) &&
@@ -319,9 +318,9 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     dm_logf(DM_LOG_INFO, "cohort evaluated",
             "monitor=%s run_id=%s evaluation_id=%s rows=%" PRIu64 " left_out=%" PRIu64
             " auc=%.6g business_cost=%.6g optimal_threshold=%.6g cost_increase=%.6g "
-            "retrain_flagged=%s",
+            "retrain_flagged=%s read_s=%.3f total_s=%.3f",
             mon, k->run_id, id, cur.rows, cur.left_out, cur.auc, cur.business_cost,
-            cur.optimal_threshold, inc, *flagged ? "true" : "false");
+            cur.optimal_threshold, inc, *flagged ? "true" : "false", read_s, serve_mono_s() - t0);
     rc = 1;
 out:
     PQclear(r);
@@ -339,7 +338,8 @@ out:
 #define DELAYED_RUNS                                                                               \
     "SELECT r.id, r.batch, r.window_start::text, r.window_end::text, r.reference_id, "             \
     "r.finished_at <= clock_timestamp() - make_interval(secs => 2 * $2::float8), "                 \
-    "p.labels_count, p.labels_digest "                                                             \
+    "p.labels_count, p.labels_digest, (SELECT f.name FROM driftmon.reference f "                   \
+    "WHERE f.id = r.reference_id) "                                                                \
     "FROM driftmon.run r LEFT JOIN LATERAL (SELECT x.labels_count, x.labels_digest "               \
     "FROM driftmon.performance x WHERE x.run_id = r.id ORDER BY x.id DESC LIMIT 1) p ON true "     \
     "WHERE r.monitor = $1 AND r.finished_at <= clock_timestamp() - "                               \
@@ -365,7 +365,7 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
                     PQgetvalue(res, i, 2),   PQgetvalue(res, i, 3),
                     PQgetvalue(res, i, 4),   PQgetvalue(res, i, 5)[0] == 't',
                     !PQgetisnull(res, i, 6), PQgetvalue(res, i, 6),
-                    PQgetvalue(res, i, 7)};
+                    PQgetvalue(res, i, 7),   PQgetvalue(res, i, 8)};
         cohort_sql q;
         if (cohort_sql_init(s->conn, c, &k, &q, err, sizeof err) != 0) {
             dm_logf(DM_LOG_ERROR, "could not evaluate the cohort", "monitor=%s run_id=%s reason=%s",
@@ -373,8 +373,13 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
             rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
             break; /* the same for every cohort of the monitor */
         }
+        /* the labels' look and the evaluation: one snapshot */
         labels_state st;
-        if (read_labels(s->conn, &q, &st, err, sizeof err) != 0) {
+        double t0 = serve_mono_s();
+        if (dm_db_exec(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ WRITE", 0, NULL,
+                       "could not begin the cohort's look", err, sizeof err) != 0 ||
+            read_labels(s->conn, &q, &st, err, sizeof err) != 0) {
+            serve_rollback_if_needed(s->conn);
             dm_logf(DM_LOG_ERROR, "could not read the cohort's labels",
                     "monitor=%s run_id=%s reason=%s", mon, k.run_id, err);
             cohort_sql_release(&q);
@@ -386,20 +391,25 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
                     strcmp(st.digest, k.last_digest) == 0;
         bool filled = st.unlabelled == 0 || k.grace_over;
         if (none || same || !filled) {
+            serve_rollback_if_needed(s->conn);
             cohort_sql_release(&q);
             continue;
         }
         serve_check_begin(s);
         bool flagged = false;
-        int e = evaluate(s->conn, c, &k, &q, &flagged, err, sizeof err);
+        int e = evaluate(s->conn, c, &k, &q, &st, t0, &flagged, err, sizeof err);
         serve_check_end(s, 0, -1, 0);
         cohort_sql_release(&q);
         if (e < 0) {
             dm_logf(DM_LOG_ERROR, "could not evaluate the cohort", "monitor=%s run_id=%s reason=%s",
                     mon, k.run_id, err);
             rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
-        } else if (flagged) {
-            dm_deliverer_wake(dl);
+        } else if (e > 0) {
+            if (flagged)
+                dm_deliverer_wake(dl);
+            /* the history page draws the cohorts' figures: a failure is a warning */
+            dm_reportdir_refresh(s->conn, c->reports_dir ? c->reports_dir : "reports", mon,
+                                 k.reference, c->history_runs);
         }
     }
     PQclear(res);
@@ -410,7 +420,11 @@ int dm_perf_sweep(serve_state *s, dm_deliverer *dl)
 {
     for (size_t i = 0; i < s->n_mon && !g_stop; i++) {
         const dm_config *c = serve_monitor_cfg(s, i);
-        if (dm_perf_enabled(c) && c->source_table && sweep_monitor(s, c, dl) < 0)
+        double now = serve_mono_s();
+        if (!dm_perf_enabled(c) || !c->source_table || now < s->mon[i].perf_next_at)
+            continue;
+        s->mon[i].perf_next_at = now + fmax(s->o.poll_s, c->label_delay_s / 20);
+        if (sweep_monitor(s, c, dl) < 0)
             return -1;
     }
     return 0;

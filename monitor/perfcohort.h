@@ -10,16 +10,17 @@
  *     (twice the delay since the run), the labels there are, the rows still without one
  *     left out and counted (left_out) with those without a score;
  *   - a cohort without any label is never due (nothing to evaluate).
- * A due cohort is evaluated in a transaction of its own (REPEATABLE READ: the figures and
- * the labels' digest of one snapshot): its score and label columns read, the figures
- * computed (stats_perf_eval), compared with the reference's (the run's reference version),
- * and appended with driftmon.record_performance.  Each sweep compares every delayed
- * cohort's labels (count, and the digest of its (score, label) pairs: one aggregate over
- * the cohort, sql/014) with those of its latest evaluation: a cohort is evaluated again,
- * as a new row, only when they differ.  Retraining is flagged with reason "cost" when
- * retrain.cost_increase is set and the cohort's business cost exceeds the reference's by
- * more than that fraction (the alert goes through driftmon.performance_outbox, delivered
- * by the retrain hook's deliverer, monitor/outbox.c).
+ * A monitor's delayed cohorts are looked at every label_delay / 20, at most every --poll:
+ * each in a transaction of its own (REPEATABLE READ), one aggregate over the cohort gives
+ * its rows without a label and its labels' count and digest (of its (score, label) pairs,
+ * sql/014); when it is due and the count or the digest differ from its latest evaluation's
+ * (or it has none), the same transaction reads its score and label columns, computes the
+ * figures (stats_perf_eval), compares them with the reference's (the run's reference
+ * version) and appends them with driftmon.record_performance: the figures and the digest
+ * are of one snapshot, and a re-evaluation is a new row.  Retraining is flagged with reason "cost"
+ * when retrain.cost_increase is set and the cohort's business cost exceeds the reference's by more
+ * than that fraction (the alert goes through driftmon.performance_outbox, delivered by the retrain
+ * hook's deliverer, monitor/outbox.c).
  */
 #ifndef DRIFTMON_PERFCOHORT_H
 #define DRIFTMON_PERFCOHORT_H

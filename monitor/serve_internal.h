@@ -34,6 +34,7 @@ typedef struct {
     dm_refcache cache;
     int64_t every_s;       /* schedule.every in seconds; 0: no periodic windows */
     double next_window_at; /* wall clock, seconds since the epoch */
+    double perf_next_at;   /* its cohorts' next look (monotonic clock; perfcohort.h) */
 } serve_monitor;
 
 typedef struct {

@@ -21,11 +21,12 @@
 --       enc_text labels_digest, enc_text config_sha256, enc_text driftmon_version
 --     A figure that is undefined (AUC of one class, a cost of no rows) is NULL.
 --   - labels_count and labels_digest: the labels the evaluation saw, the count of rows with a
---     label and the sum, as numeric, of hashtextextended(score || '/' || label, 0) over
---     them (driftmon.cohort_labels_sql's expression): it depends on the multiset of (score,
---     label) pairs only, which is what the figures depend on, so a change of a label that
---     changes a figure changes it (but for a hash collision) and a row rewritten unchanged
---     does not.  The daemon compares them with the cohort's current ones to re-evaluate.
+--     label and the sum (numeric, as text) over them of
+--     hashfloat8extended(score::float8, hashfloat8extended(label::float8, 0))
+--     (monitor/perfcohort.c): it depends on the multiset of (score, label) pairs only,
+--     which is what the figures depend on, so a change of a label that changes a figure
+--     changes it (but for a hash collision) and a row rewritten unchanged does not.  The
+--     daemon compares them with the cohort's current ones to re-evaluate.
 --   - supersedes: the run's previous evaluation (set by the writer, not the client).
 --   - driftmon.record_performance(...): the daemon's only way in (SECURITY DEFINER, search_path
 --     fixed, granted to the daemon's role): the row, chained; NULL when the run's latest

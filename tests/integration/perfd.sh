@@ -278,6 +278,37 @@ else
     bad "history --performance prints a table" "$(cat "$W/h.txt" "$W/h.err")"
 fi
 
+# ---- the history page: business cost, AUC and the optimal threshold over the cohorts ------------
+page=$(ls "$W"/reports/history-*.html 2>/dev/null | head -n 1)
+# the tooltips print %.4g; compare through python's identical rule
+miss=$("$PY" - "$page" <<'EOF2'
+import re, subprocess, sys
+page = open(sys.argv[1]).read() if sys.argv[1] else ""
+rows = subprocess.run(["psql", "-X", "-At", "-F", "|", "-c",
+    "SELECT DISTINCT ON (run_id) run_id, business_cost, auc, optimal_threshold, decision_threshold "
+    "FROM driftmon.performance_history ORDER BY run_id, evaluation_id DESC"],
+    capture_output=True, text=True, check=True).stdout.split()
+bad = []
+n = page.count('<svg class="plot runs figure"')
+if n != 3:
+    bad.append(f"{n} performance charts")
+for r in rows:
+    rid, bc, auc, opt, thr = r.split("|")
+    for what, v in (("business cost", bc), ("AUC", auc), ("optimal threshold", opt)):
+        if v in ("", "Infinity"):
+            continue
+        t = f"run {rid}: {what} {float(v):.4g}"
+        if t not in page:
+            bad.append(t)
+print("; ".join(bad))
+EOF2
+)
+if [ -n "$page" ] && [ -z "$miss" ] && grep -q '<section class="perf">' "$page"; then
+    ok "the history page draws each evaluated cohort's business cost, AUC and optimal threshold (its latest evaluation)"
+else
+    bad "the history page draws the cohorts' performance" "${page:-no page}: $miss"
+fi
+
 # ---- the daemon's role cannot change the history ------------------------------------------------------
 for sql in "UPDATE driftmon.performance SET auc = 0.5" "DELETE FROM driftmon.performance" \
     "TRUNCATE driftmon.performance" \
