@@ -95,49 +95,49 @@ static int cohort_sql_init(PGconn *conn, const dm_config *c, const cohort *k, co
     return 0;
 }
 
-/* The cohort's labels: rows with a score and no label, rows with a label, and the digest
- * of the (score, label) pairs with a label (sql/014_performance.sql), as float8 (the
- * evaluation's reading).  The query's text into buf. */
-static void labels_sql(const cohort_sql *q, char *buf, size_t len)
+/* A cohort as read in its snapshot: its scores and labels (NaN: NULL), its rows with a
+ * score and no label, its labels' count and digest: the sum, as PostgreSQL's sum(int8)
+ * prints it, of hashfloat8extended(score, hashfloat8extended(label, 0)) over the rows with
+ * both (sql/014_performance.sql), each row's term computed by the server in the same scan. */
+typedef struct {
+    size_t n;
+    double *score, *label;
+    long long unlabelled;
+    char count[32];
+    char digest[64];
+} cohort_rows;
+
+static void cohort_rows_release(cohort_rows *r)
 {
-    snprintf(buf, len,
-             "SELECT pg_catalog.count(*) FILTER (WHERE x.s IS NOT NULL AND x.l IS NULL), "
-             "pg_catalog.count(x.l), "
-             "COALESCE(pg_catalog.sum(pg_catalog.hashfloat8extended(x.s, "
-             "pg_catalog.hashfloat8extended(x.l, 0))) FILTER (WHERE x.l IS NOT NULL), 0)"
-             "::pg_catalog.text "
-             "FROM (SELECT %s::pg_catalog.float8 AS s, %s::pg_catalog.float8 AS l FROM %s "
-             "WHERE %s) x",
-             q->qscore, q->qlabel, q->qtable, q->where);
+    free(r->score);
+    free(r->label);
+    memset(r, 0, sizeof *r);
 }
 
-typedef struct {
-    long long unlabelled; /* rows with a score and no label */
-    char count[32];       /* rows with a label */
-    char digest[128];
-} labels_state;
+__extension__ typedef __int128 digest_sum;
 
-/* 0, -1 with err (the statement failed: its message). */
-static int read_labels(PGconn *conn, const cohort_sql *q, labels_state *st, char *err,
-                       size_t errlen)
+static void digest_text(digest_sum v, char *out, size_t len)
 {
-    size_t len =
-        strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(q->where) + 1024;
-    char *sql = malloc(len);
-    if (!sql) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    labels_sql(q, sql, len);
-    PGresult *r = PQexecParams(conn, sql, q->nparams, NULL, q->params, NULL, NULL, 0);
-    free(sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
-        return dm_db_fail(r, conn, "could not read the cohort's labels", err, errlen);
-    st->unlabelled = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    snprintf(st->count, sizeof st->count, "%s", PQgetvalue(r, 0, 1));
-    snprintf(st->digest, sizeof st->digest, "%s", PQgetvalue(r, 0, 2));
-    PQclear(r);
-    return 0;
+    char t[48];
+    size_t k = sizeof t;
+    bool neg = v < 0;
+    t[--k] = '\0';
+    do {
+        int d = (int)(v % 10);
+        t[--k] = (char)('0' + (d < 0 ? -d : d));
+        v /= 10;
+    } while (v != 0);
+    if (neg)
+        t[--k] = '-';
+    snprintf(out, len, "%s", t + k);
+}
+
+static int64_t be_i64(const char *p)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = u << 8 | (unsigned char)p[i];
+    return (int64_t)u;
 }
 
 static double be_double(const char *p)
@@ -148,6 +148,76 @@ static double be_double(const char *p)
     double d;
     memcpy(&d, &u, sizeof d);
     return d;
+}
+
+/* Read cohort k of monitor c (its score and label columns, as float8) into out.  0; 1 when
+ * its values cannot be read as numbers or a label is neither 0 nor 1 (logged: bad input,
+ * left for the next look); -1 with err (the database). */
+static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
+                       cohort_rows *out, char *err, size_t errlen)
+{
+    const char *mon = dm_config_monitor_name(c);
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(q->where) + 512;
+    char *sql = malloc(len);
+    if (!sql) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(sql, len,
+             "SELECT x.s, x.l, pg_catalog.hashfloat8extended(x.s, "
+             "pg_catalog.hashfloat8extended(x.l, 0)) FROM (SELECT %s::pg_catalog.float8 AS s, "
+             "%s::pg_catalog.float8 AS l FROM %s WHERE %s) x",
+             q->qscore, q->qlabel, q->qtable, q->where);
+    PGresult *r = PQexecParams(conn, sql, q->nparams, NULL, q->params, NULL, NULL, 1);
+    free(sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        if (!dm_db_is_data_error(r))
+            return dm_db_fail(r, conn, "could not read the cohort's scores and labels", err,
+                              errlen);
+        char why[512];
+        dm_db_data_error(r, false, why, sizeof why);
+        dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
+                "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s", mon, k->run_id,
+                c->score_column, c->label_column, why);
+        PQclear(r);
+        return 1;
+    }
+    size_t n = (size_t)PQntuples(r);
+    out->score = malloc((n ? n : 1) * sizeof *out->score);
+    out->label = malloc((n ? n : 1) * sizeof *out->label);
+    if (!out->score || !out->label) {
+        PQclear(r);
+        cohort_rows_release(out);
+        snprintf(err, errlen, "out of memory for a cohort of %zu rows", n);
+        return -1;
+    }
+    out->n = n;
+    digest_sum sum = 0;
+    long long labels = 0;
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        double sc = PQgetisnull(r, row, 0) ? NAN : be_double(PQgetvalue(r, row, 0));
+        double lb = PQgetisnull(r, row, 1) ? NAN : be_double(PQgetvalue(r, row, 1));
+        if (!isnan(lb) && lb != 0 && lb != 1) {
+            dm_logf(DM_LOG_ERROR, "a label of the cohort is neither 0 nor 1: not evaluated",
+                    "monitor=%s run_id=%s label_column=%s value=%.17g", mon, k->run_id,
+                    c->label_column, lb);
+            PQclear(r);
+            cohort_rows_release(out);
+            return 1;
+        }
+        out->score[i] = sc;
+        out->label[i] = lb;
+        labels += PQgetisnull(r, row, 1) ? 0 : 1;
+        out->unlabelled += !PQgetisnull(r, row, 0) && PQgetisnull(r, row, 1) ? 1 : 0;
+        if (!PQgetisnull(r, row, 2))
+            sum += be_i64(PQgetvalue(r, row, 2));
+    }
+    PQclear(r);
+    snprintf(out->count, sizeof out->count, "%lld", labels);
+    digest_text(sum, out->digest, sizeof out->digest);
+    return 0;
 }
 
 /* A figure as record_performance takes it: float8 input text, or JSON null.  false when
@@ -184,74 +254,29 @@ static int reference_figures(PGconn *conn, const char *reference_id, stats_perf 
     return 0;
 }
 
-/* Evaluate cohort k of monitor c and record it, in the transaction (REPEATABLE READ) in
- * which its labels st were read, which this ends (t0: when that began, serve_mono_s, for
- * the log line's timings).  1 recorded,
- * 0 nothing recorded (the labels were already evaluated, or bad input: logged), -1 with
- * err (the database). */
-static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
-                    const labels_state *st, double t0, bool *flagged, char *err, size_t errlen)
+/* Evaluate cohort k of monitor c from its rows and record it, in the transaction
+ * (REPEATABLE READ) in which they were read, which this ends (t0: when that began,
+ * serve_mono_s, for the log line's timings).  1 recorded, 0 nothing recorded (the labels
+ * were already evaluated, or bad input: logged), -1 with err (the database). */
+static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const cohort_rows *st,
+                    double t0, bool *flagged, char *err, size_t errlen)
 {
     const char *mon = dm_config_monitor_name(c);
     int rc = -1;
-    double *score = NULL, *label = NULL;
     void *ws = NULL;
     PGresult *r = NULL;
-    char *sql = NULL;
     cJSON *f = NULL;
     char *text = NULL;
-    size_t len =
-        strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(q->where) + 1024;
-    sql = malloc(len);
-    if (!sql) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    snprintf(sql, len, "SELECT %s::pg_catalog.float8, %s::pg_catalog.float8 FROM %s WHERE %s",
-             q->qscore, q->qlabel, q->qtable, q->where);
-    r = PQexecParams(conn, sql, q->nparams, NULL, q->params, NULL, NULL, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        if (dm_db_is_data_error(r)) {
-            char why[512];
-            dm_db_data_error(r, false, why, sizeof why);
-            dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
-                    "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s", mon,
-                    k->run_id, c->score_column, c->label_column, why);
-            PQclear(r);
-            r = NULL;
-            rc = 0;
-            goto out;
-        }
-        dm_db_fail(r, conn, "could not read the cohort's scores and labels", err, errlen);
-        r = NULL;
-        goto out;
-    }
-    size_t n = (size_t)PQntuples(r);
-    score = malloc((n ? n : 1) * sizeof *score);
-    label = malloc((n ? n : 1) * sizeof *label);
+    size_t n = st->n;
     ws = malloc(stats_perf_workspace_bytes(n) + 1);
-    if (!score || !label || !ws) {
+    if (!ws) {
         snprintf(err, errlen, "out of memory for a cohort of %zu rows", n);
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        int row = (int)i;
-        score[i] = PQgetisnull(r, row, 0) ? NAN : be_double(PQgetvalue(r, row, 0));
-        label[i] = PQgetisnull(r, row, 1) ? NAN : be_double(PQgetvalue(r, row, 1));
-        if (!isnan(label[i]) && label[i] != 0 && label[i] != 1) {
-            dm_logf(DM_LOG_ERROR, "a label of the cohort is neither 0 nor 1: not evaluated",
-                    "monitor=%s run_id=%s label_column=%s value=%.17g", mon, k->run_id,
-                    c->label_column, label[i]);
-            rc = 0;
-            goto out;
-        }
-    }
-    PQclear(r);
-    r = NULL;
     double read_s = serve_mono_s() - t0;
     stats_perf cur;
-    int src =
-        stats_perf_eval(score, label, n, c->decision_threshold, c->cost_fn, c->cost_fp, ws, &cur);
+    int src = stats_perf_eval(st->score, st->label, n, c->decision_threshold, c->cost_fn,
+                              c->cost_fp, ws, &cur);
     if (src != STATS_OK) {
         dm_logf(DM_LOG_ERROR, "could not evaluate the cohort", "monitor=%s run_id=%s reason=%s",
                 mon, k->run_id, stats_strerror(src));
@@ -327,9 +352,6 @@ out:
     serve_rollback_if_needed(conn);
     cJSON_Delete(f);
     free(text);
-    free(sql);
-    free(score);
-    free(label);
     free(ws);
     return rc;
 }
@@ -373,17 +395,21 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
             rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
             break; /* the same for every cohort of the monitor */
         }
-        /* the labels' look and the evaluation: one snapshot */
-        labels_state st;
+        /* the labels' look and the evaluation: one snapshot, one read */
+        cohort_rows st;
         double t0 = serve_mono_s();
-        if (dm_db_exec(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ WRITE", 0, NULL,
-                       "could not begin the cohort's look", err, sizeof err) != 0 ||
-            read_labels(s->conn, &q, &st, err, sizeof err) != 0) {
+        int rr = dm_db_exec(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ WRITE", 0, NULL,
+                            "could not begin the cohort's look", err, sizeof err);
+        if (rr == 0)
+            rr = read_cohort(s->conn, c, &k, &q, &st, err, sizeof err);
+        cohort_sql_release(&q);
+        if (rr != 0) {
             serve_rollback_if_needed(s->conn);
-            dm_logf(DM_LOG_ERROR, "could not read the cohort's labels",
-                    "monitor=%s run_id=%s reason=%s", mon, k.run_id, err);
-            cohort_sql_release(&q);
-            rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
+            if (rr < 0) {
+                dm_logf(DM_LOG_ERROR, "could not read the cohort's labels",
+                        "monitor=%s run_id=%s reason=%s", mon, k.run_id, err);
+                rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
+            }
             continue;
         }
         bool none = strcmp(st.count, "0") == 0;
@@ -392,14 +418,14 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
         bool filled = st.unlabelled == 0 || k.grace_over;
         if (none || same || !filled) {
             serve_rollback_if_needed(s->conn);
-            cohort_sql_release(&q);
+            cohort_rows_release(&st);
             continue;
         }
         serve_check_begin(s);
         bool flagged = false;
-        int e = evaluate(s->conn, c, &k, &q, &st, t0, &flagged, err, sizeof err);
+        int e = evaluate(s->conn, c, &k, &st, t0, &flagged, err, sizeof err);
         serve_check_end(s, 0, -1, 0);
-        cohort_sql_release(&q);
+        cohort_rows_release(&st);
         if (e < 0) {
             dm_logf(DM_LOG_ERROR, "could not evaluate the cohort", "monitor=%s run_id=%s reason=%s",
                     mon, k.run_id, err);

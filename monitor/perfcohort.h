@@ -11,16 +11,16 @@
  *     left out and counted (left_out) with those without a score;
  *   - a cohort without any label is never due (nothing to evaluate).
  * A monitor's delayed cohorts are looked at every label_delay / 20, at most every --poll:
- * each in a transaction of its own (REPEATABLE READ), one aggregate over the cohort gives
- * its rows without a label and its labels' count and digest (of its (score, label) pairs,
- * sql/014); when it is due and the count or the digest differ from its latest evaluation's
- * (or it has none), the same transaction reads its score and label columns, computes the
- * figures (stats_perf_eval), compares them with the reference's (the run's reference
- * version) and appends them with driftmon.record_performance: the figures and the digest
- * are of one snapshot, and a re-evaluation is a new row.  Retraining is flagged with reason "cost"
- * when retrain.cost_increase is set and the cohort's business cost exceeds the reference's by more
- * than that fraction (the alert goes through driftmon.performance_outbox, delivered by the retrain
- * hook's deliverer, monitor/outbox.c).
+ * each in a transaction of its own (REPEATABLE READ) that reads its score and label columns
+ * once, each row's term of the labels' digest computed by the server (sql/014); the rows
+ * without a label and the labels' count and digest decide: when the cohort is due and they
+ * differ from its latest evaluation's (or it has none), the figures are computed from the
+ * same rows (stats_perf_eval), compared with the reference's (the run's reference version)
+ * and appended with driftmon.record_performance in that transaction: figures and digest are
+ * of one snapshot, and a re-evaluation is a new row.
+ * Retraining is flagged with reason "cost" when retrain.cost_increase is set and the cohort's
+ * business cost exceeds the reference's by more than that fraction (the alert goes through
+ * driftmon.performance_outbox, delivered by the retrain hook's deliverer, monitor/outbox.c).
  */
 #ifndef DRIFTMON_PERFCOHORT_H
 #define DRIFTMON_PERFCOHORT_H

@@ -176,6 +176,12 @@ if wait_until 30 "SELECT count(*) = 1 FROM driftmon.performance_history WHERE ba
     d=$(same "$(expected late)" "$(row late)")
     [ "$n" = 1 ] && [ -z "$d" ] && ok "labels filled after the delay: evaluated once, the oracle's figures" ||
         bad "labels filled after the delay: evaluated once" "rows $n; $d"
+    dg=$(q -c "SELECT p.labels_count || ' ' || p.labels_digest = (SELECT count(\"TARGET\") || ' ' ||
+                     COALESCE(sum(hashfloat8extended(score::float8, hashfloat8extended(\"TARGET\"::float8, 0))), 0)
+                     FROM apps WHERE batch_id = 'late')
+               FROM driftmon.performance p JOIN driftmon.run r ON r.id = p.run_id WHERE r.batch = 'late'")
+    [ "$dg" = t ] && ok "the stored labels_count and labels_digest are sql/014's expression over the cohort" ||
+        bad "the stored labels digest is sql/014's expression" "$dg"
 else
     bad "labels filled after the delay are evaluated" "$(tail -5 "$W/serve.log")"
 fi
