@@ -10,6 +10,7 @@
 
 #include "monitor/csvin.h"
 #include "monitor/log.h"
+#include "monitor/outcome.h"
 #include "monitor/profile.h"
 
 #define ERRLEN 1024
@@ -64,12 +65,15 @@ static void *profile_main(void *arg)
  * reader's pair, a profile on a thread of its own while this one reads the CSV (its check,
  * a SHA-256 of the whole file, takes as long as the read).  0, or -1 after printing; a bad
  * profile is reported before a bad CSV. */
-int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
-                     bool *ref_is_profile)
+int dm_cli_load_pair(const dm_config *cfg, const char *ref_path, const char *cur_path,
+                     dm_dataset *ref, dm_dataset *cur, bool *ref_is_profile)
 {
     char err[ERRLEN];
     dm_csv_options opt;
     memset(&opt, 0, sizeof opt);
+    const char *keep[2];
+    opt.n_keep_rows = dm_outcome_columns(cfg, keep);
+    opt.keep_rows = keep;
     *ref_is_profile = dm_profile_sniff(ref_path);
     if (!*ref_is_profile) {
         if (dm_csv_read_pair(ref_path, cur_path, &opt, ref, cur, err, sizeof err) != 0) {

@@ -9,6 +9,8 @@
 #include "monitor/cmd_db.h"
 
 #include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
+#include "monitor/outcome.h"
 #include "monitor/reconcile.h"
 #include "monitor/refstore.h"
 
@@ -73,6 +76,38 @@ int dm_cmd_init(int argc, char **argv)
     }
     dm_config_release(&cfg);
     return status;
+}
+
+/* The reference's performance figures to store with it (issue 21): 1 with *rp set, 0 when
+ * the evaluation is not configured or the label column is absent (said on stderr when
+ * configured), -1 bad input (err), -2 out of memory (err). */
+static int reference_perf(const dm_config *cfg, const dm_dataset *ds, dm_refperf *rp, char *err,
+                          size_t errlen)
+{
+    const char *why = NULL;
+    int rc = dm_outcome_eval(cfg, ds, &rp->perf, &why, err, errlen);
+    if (rc == 0 && dm_outcome_configured(cfg))
+        dm_logf(DM_LOG_WARN, "the reference's performance is not stored", "reason=%s", why);
+    if (rc != 1)
+        return rc;
+    rp->label_column = cfg->label_column;
+    rp->score_column = cfg->score_column;
+    rp->decision_threshold = cfg->decision_threshold;
+    rp->cost_fn = cfg->cost_fn;
+    rp->cost_fp = cfg->cost_fp;
+    return 1;
+}
+
+static void print_reference_perf(const dm_refperf *rp)
+{
+    const stats_perf *p = &rp->perf;
+    char *label = dm_escape_dup(rp->label_column);
+    printf("performance against \"%s\": %" PRIu64 " rows (%" PRIu64
+           " left out), AUC %.6g, business cost %.6g per application at threshold %.6g, "
+           "optimal threshold %.6g\n",
+           label ? label : "?", p->rows, p->left_out, p->auc, p->business_cost,
+           rp->decision_threshold, p->optimal_threshold);
+    free(label);
 }
 
 int dm_cmd_reference(int argc, char **argv)
@@ -158,7 +193,12 @@ int dm_cmd_reference(int argc, char **argv)
         goto out;
     }
     if (csv) {
-        if (dm_csv_read(csv, NULL, &ds, err, sizeof err) != 0 ||
+        dm_csv_options copt;
+        memset(&copt, 0, sizeof copt);
+        const char *keep[2];
+        copt.n_keep_rows = dm_outcome_columns(&cfg, keep);
+        copt.keep_rows = keep;
+        if (dm_csv_read(csv, &copt, &ds, err, sizeof err) != 0 ||
             dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
             dm_cli_error(err);
             goto out;
@@ -194,9 +234,16 @@ int dm_cmd_reference(int argc, char **argv)
             goto out;
         }
     }
+    dm_refperf rp;
+    int prc = reference_perf(&cfg, &ds, &rp, err, sizeof err);
+    if (prc < 0) {
+        dm_cli_error(err);
+        status = prc == -2 ? 1 : 2;
+        goto out;
+    }
     dm_refinfo info;
-    if (dm_ref_store(conn, name, &ds, importance ? &imp : NULL, imp_text, imp_len, &info, err,
-                     sizeof err) != 0) {
+    if (dm_ref_store_perf(conn, name, &ds, importance ? &imp : NULL, imp_text, imp_len,
+                          prc == 1 ? &rp : NULL, &info, err, sizeof err) != 0) {
         dm_cli_error(err);
         status = 1;
         goto out;
@@ -222,6 +269,8 @@ int dm_cmd_reference(int argc, char **argv)
                imp.sha256);
         free(shown);
     }
+    if (prc == 1)
+        print_reference_perf(&rp);
     dm_refinfo_release(&info);
     status = 0;
 out:

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monitor/outcome.h"
 #include "reports/svg.h"
 #include "stats/numfmt.h"
 
@@ -345,6 +346,8 @@ static int apply_importance(const dm_config *cfg, const dm_importance *imp,
         bool unknown = false;
         if (!why && cfg->score_column && strcmp(cfg->score_column, name) == 0)
             why = "the model's score column (monitored on its own)";
+        else if (!why && cfg->label_column && strcmp(cfg->label_column, name) == 0)
+            why = "the model's label column (its outcomes: performance)";
         else if (!why && dm_config_is_excluded(cfg, name))
             why = "excluded (columns.exclude)";
         else if (!why && stats_names_find(&paired, name) < 0)
@@ -370,6 +373,40 @@ out:
     return rc;
 }
 
+/* The outcomes on each side that kept its rows (monitor/outcome.h).  0, DM_COMPARE_BAD_INPUT
+ * or -1 (out of memory), err set. */
+static int perf_sides(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
+                      dm_comparison *o, char *err, size_t errlen)
+{
+    if (!dm_outcome_configured(cfg))
+        return 0;
+    o->has_perf = true;
+    int rc = dm_outcome_eval(cfg, ref, &o->perf_ref, &o->perf_ref_note, err, errlen);
+    if (rc >= 0) {
+        o->perf_ref_ok = rc == 1;
+        rc = dm_outcome_eval(cfg, cur, &o->perf_cur, &o->perf_cur_note, err, errlen);
+        o->perf_cur_ok = rc == 1;
+    }
+    return rc == -1 ? DM_COMPARE_BAD_INPUT : rc == -2 ? -1 : 0;
+}
+
+/* The cost condition, once both sides' figures are known. */
+static void decide_cost(const dm_config *cfg, dm_comparison *o)
+{
+    double inc = o->perf_ref_ok && o->perf_cur_ok
+                     ? stats_perf_cost_increase(&o->perf_ref, &o->perf_cur)
+                     : NAN;
+    stats_verdict_cost(inc, cfg->retrain_cost_increase, &o->verdict);
+}
+
+void dm_comparison_set_ref_perf(dm_comparison *c, const dm_config *cfg, const stats_perf *ref)
+{
+    c->perf_ref = *ref;
+    c->perf_ref_ok = true;
+    c->perf_ref_note = NULL;
+    decide_cost(cfg, c);
+}
+
 /* The verdict: the one rule (stats_verdict_decide) on the figures of this comparison. */
 static void decide(const dm_config *cfg, const dm_importance *imp, dm_comparison *o)
 {
@@ -384,6 +421,7 @@ static void decide(const dm_config *cfg, const dm_importance *imp, dm_comparison
                                cfg->retrain_weighted_fraction, cfg->retrain_score_psi};
     stats_verdict_decide(&rule, o->ncols, drifted, weighted,
                          o->has_score_drift ? o->score.psi : NAN, &o->verdict);
+    decide_cost(cfg, o);
 }
 
 int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
@@ -392,6 +430,9 @@ int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_data
 {
     dm_comparison o;
     memset(&o, 0, sizeof o);
+    int prc = perf_sides(cfg, ref, cur, &o, err, errlen);
+    if (prc != 0)
+        return prc;
     size_t cap = pairs->npairs;
     o.cols = calloc(cap + 1, sizeof *o.cols);
     o.skipped = calloc(cap + 1, sizeof *o.skipped);
@@ -615,4 +656,14 @@ void dm_comparison_to_run(const dm_comparison *c, const dm_config *cfg, const dm
     run->score_cur = c->score_cur;
     run->score_note = c->score_note;
     run->decision_threshold = c->decision_threshold;
+    run->perf_label = c->has_perf ? cfg->label_column : NULL;
+    run->perf_ref = c->perf_ref_ok ? &c->perf_ref : NULL;
+    run->perf_cur = c->perf_cur_ok ? &c->perf_cur : NULL;
+    run->perf_ref_note = c->perf_ref_note;
+    run->perf_cur_note = c->perf_cur_note;
+    run->cost_fn = cfg->cost_fn;
+    run->cost_fp = cfg->cost_fp;
+    run->retrain_cost_increase = cfg->retrain_cost_increase;
+    if (c->has_perf && isnan(run->decision_threshold))
+        run->decision_threshold = cfg->decision_threshold;
 }

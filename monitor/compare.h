@@ -51,7 +51,19 @@ typedef struct {
     stats_untested_importance *untested;
     char **untested_text; /* owned storage behind untested[i].name and .reason */
     size_t nuntested, n_unknown;
+
+    /* the outcomes (issue 21, monitor/outcome.h): has_perf when the evaluation is
+     * configured; each side's figures when perf_*_ok, else perf_*_note says why (static);
+     * verdict.cost_increase = cur / ref - 1 (NaN unless both sides have figures) */
+    bool has_perf;
+    bool perf_ref_ok, perf_cur_ok;
+    stats_perf perf_ref, perf_cur;
+    const char *perf_ref_note, *perf_cur_note;
 } dm_comparison;
+
+/* dm_compare_run's return when the data are bad input (a label that is not 0 or 1): err
+ * names the source, line, column and value. */
+#define DM_COMPARE_BAD_INPUT (-3)
 
 /* dm_compare_run's return when no column could be tested (every one skipped: all missing on
  * one side, absent, a test that cannot apply): an error of the run for every command, never
@@ -71,6 +83,10 @@ int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_data
                    const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
                    dm_comparison *out, char *err, size_t errlen);
 void dm_comparison_release(dm_comparison *c);
+
+/* The reference's figures from elsewhere than its rows (a stored reference's, computed when
+ * it was loaded): set them and decide the cost condition again. */
+void dm_comparison_set_ref_perf(dm_comparison *c, const dm_config *cfg, const stats_perf *ref);
 
 /* Add one more skipped column, or give a column already skipped this reason instead (copies
  * name and reason).  0 or -1 (out of memory). */

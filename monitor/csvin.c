@@ -217,6 +217,8 @@ static void finish_header(reader *r)
             r->nkept++;
         }
         r->b = dm_builder_alloc(r->nkept, names, ft);
+        if (r->b && o && o->keep_rows)
+            dm_builder_keep_rows(r->b, o->keep_rows, o->n_keep_rows);
         if (r->b && r->split_at > 0)
             start_second(r, names, ft);
     }
@@ -538,6 +540,8 @@ static void start_second(reader *r, const char *const *names, const bool *ft)
     s->is_second = true;
     atomic_init(&s->stop, false);
     s->b = dm_builder_alloc(r->nkept, names, ft);
+    if (s->b && r->opt && r->opt->keep_rows)
+        dm_builder_keep_rows(s->b, r->opt->keep_rows, r->opt->n_keep_rows);
     if (!s->b || pthread_create(&r->second_thread, NULL, second_main, s) != 0) {
         dm_builder_free(s->b);
         free(s);

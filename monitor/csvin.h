@@ -41,6 +41,10 @@ typedef struct {
     /* read the file on this thread alone, however big (for a caller whose other core is
      * busy with other work of the same run: a second reader would only share it) */
     bool one_reader;
+    /* columns whose values are also kept row by row (dm_dataset.kept, dm_builder_keep_rows),
+     * NULL for none */
+    const char *const *keep_rows;
+    size_t n_keep_rows;
 } dm_csv_options;
 
 /* Read path into *out (source = path).  opt may be NULL.  0, or -1 with err set. */

@@ -92,6 +92,12 @@ void dm_dataset_release(dm_dataset *ds)
         free(ds->left_out[i].reason);
     }
     free(ds->left_out);
+    for (size_t i = 0; i < ds->nkept; i++) {
+        free(ds->kept[i].name);
+        free(ds->kept[i].value);
+        free(ds->kept[i].line);
+    }
+    free(ds->kept);
     free(ds->source);
     free(ds->ones);
     if (ds->arena)
@@ -105,6 +111,14 @@ long dm_dataset_find(const dm_dataset *ds, const char *name)
         if (ds->col[i].name && strcmp(ds->col[i].name, name) == 0)
             return (long)i;
     return -1;
+}
+
+const dm_rows *dm_dataset_rows(const dm_dataset *ds, const char *name)
+{
+    for (size_t i = 0; name && i < ds->nkept; i++)
+        if (strcmp(ds->kept[i].name, name) == 0)
+            return &ds->kept[i];
+    return NULL;
 }
 
 int dm_dataset_add_left_out(dm_dataset *ds, const char *name, const char *reason)
@@ -348,6 +362,11 @@ typedef struct {
     uint64_t ntext;
     char *first_text;
     uint64_t first_text_line;
+    /* kept row by row (dm_builder_keep_rows): kv[r], kl[r] of row r */
+    bool keep;
+    double *kv;
+    uint64_t *kl;
+    size_t nk, capk;
 } bcol;
 
 struct dm_builder {
@@ -375,6 +394,8 @@ static void bcol_free(bcol *c)
         free(c->slot[i].s);
     free(c->slot);
     free(c->first_text);
+    free(c->kv);
+    free(c->kl);
     memset(c, 0, sizeof *c);
 }
 
@@ -401,6 +422,52 @@ dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool 
         c->all_int = true;
     }
     return b;
+}
+
+void dm_builder_keep_rows(dm_builder *b, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < b->ncols; i++)
+        for (size_t k = 0; k < n; k++)
+            if (names[k] && strcmp(b->col[i].name, names[k]) == 0)
+                b->col[i].keep = true;
+}
+
+/* Room for n more kept rows. */
+static int keep_reserve(bcol *c, size_t n)
+{
+    if (c->capk - c->nk >= n)
+        return 0;
+    size_t cap = c->capk ? c->capk : 1024;
+    while (cap - c->nk < n)
+        cap *= 2;
+    double *v = realloc(c->kv, cap * sizeof *v);
+    if (v)
+        c->kv = v;
+    uint64_t *l = v ? realloc(c->kl, cap * sizeof *l) : NULL;
+    if (!l)
+        return -1;
+    c->kl = l;
+    c->capk = cap;
+    return 0;
+}
+
+static int keep_push(bcol *c, double v, uint64_t line)
+{
+    if (c->nk == c->capk && keep_reserve(c, 1) != 0)
+        return -1;
+    c->kv[c->nk] = v;
+    c->kl[c->nk++] = line;
+    return 0;
+}
+
+/* A field of a kept column as its row's value: the number it is, else NaN. */
+static int keep_field(bcol *c, const char *s, size_t len, uint64_t line)
+{
+    double v = NAN;
+    bool is_int;
+    if (len > 0 && !dm_is_missing_token(s, len) && !parse_number(s, len, &v, &is_int))
+        v = NAN;
+    return keep_push(c, v, line);
 }
 
 void dm_builder_classify_text(dm_builder *b, size_t col)
@@ -590,6 +657,10 @@ int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint6
         return -1;
     bcol *c = &b->col[col];
     int rc = 0;
+    if (c->keep && keep_field(c, s, len, line) != 0) {
+        b->oom = true;
+        return -1;
+    }
     if (len == 0) {
         c->missing++;
         return 0;
@@ -652,7 +723,7 @@ int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const cha
             /* a plain decimal up to the comma: parse_number's fast path, without the
              * separate search for the comma and the call per field */
             if (!c->text && (q == end || *q == ',') && decimal_value(&d, &v, &is_int)) {
-                if (add_number(c, v, is_int) != 0) {
+                if (add_number(c, v, is_int) != 0 || (c->keep && keep_push(c, v, line) != 0)) {
                     b->oom = true;
                     return -1;
                 }
@@ -679,6 +750,10 @@ int dm_builder_number(dm_builder *b, size_t col, double v)
     if (col >= b->ncols)
         return -1;
     bcol *c = &b->col[col];
+    if (c->keep && keep_push(c, v, c->nk + 1) != 0) {
+        b->oom = true;
+        return -1;
+    }
     if (isnan(v)) {
         c->missing++;
         return 0;
@@ -715,9 +790,14 @@ int dm_builder_numbers(dm_builder *b, size_t col, const double *vals, size_t str
                 return -1;
         return 0;
     }
-    if (reserve_num(c, n) != 0) {
+    if (reserve_num(c, n) != 0 || (c->keep && keep_reserve(c, n) != 0)) {
         b->oom = true;
         return -1;
+    }
+    for (size_t r = 0; c->keep && r < n; r++) {
+        c->kv[c->nk] = vals[r * stride];
+        c->kl[c->nk] = c->nk + 1;
+        c->nk++;
     }
     double *out = c->v + c->nv;
     size_t k = 0;
@@ -759,8 +839,12 @@ void dm_builder_expect(dm_builder *b, size_t rows)
 
 void dm_builder_null(dm_builder *b, size_t col)
 {
-    if (col < b->ncols)
-        b->col[col].missing++;
+    if (col >= b->ncols)
+        return;
+    bcol *c = &b->col[col];
+    c->missing++;
+    if (c->keep && keep_push(c, NAN, c->nk + 1) != 0)
+        b->oom = true;
 }
 
 void dm_builder_end_row(dm_builder *b)
@@ -836,6 +920,20 @@ static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
     return 0;
 }
 
+/* src's kept rows after dst's, their lines moved by line_offset. */
+static int merge_kept(bcol *dst, const bcol *src, uint64_t line_offset)
+{
+    if (!dst->keep || src->nk == 0)
+        return 0;
+    if (keep_reserve(dst, src->nk) != 0)
+        return -1;
+    memcpy(dst->kv + dst->nk, src->kv, src->nk * sizeof *src->kv);
+    for (size_t r = 0; r < src->nk; r++)
+        dst->kl[dst->nk + r] = src->kl[r] + line_offset;
+    dst->nk += src->nk;
+    return 0;
+}
+
 int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset)
 {
     if (dst->ncols != src->ncols || dst->oom || src->oom) {
@@ -843,7 +941,8 @@ int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset)
         return -1;
     }
     for (size_t i = 0; i < dst->ncols; i++)
-        if (merge_column(&dst->col[i], &src->col[i], line_offset) != 0) {
+        if (merge_column(&dst->col[i], &src->col[i], line_offset) != 0 ||
+            merge_kept(&dst->col[i], &src->col[i], line_offset) != 0) {
             dst->oom = true;
             return -1;
         }
@@ -1031,6 +1130,38 @@ static void *finish_thread(void *arg)
     return NULL;
 }
 
+/* The kept rows of b's columns into out->kept (moved).  -1 when out of memory, or when a
+ * column was not fed once per row (a loader's fault: the rows would not line up). */
+static int take_kept(dm_builder *b, dm_dataset *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < b->ncols; i++)
+        n += b->col[i].keep;
+    if (n == 0)
+        return 0;
+    out->kept = calloc(n, sizeof *out->kept);
+    if (!out->kept)
+        return -1;
+    for (size_t i = 0; i < b->ncols; i++) {
+        bcol *c = &b->col[i];
+        if (!c->keep)
+            continue;
+        if (c->nk != b->rows)
+            return -1;
+        dm_rows *k = &out->kept[out->nkept];
+        if (!(k->name = dup_n(c->name, strlen(c->name))))
+            return -1;
+        out->nkept++;
+        k->value = c->kv;
+        k->line = c->kl;
+        k->n = c->nk;
+        c->kv = NULL;
+        c->kl = NULL;
+        c->nk = c->capk = 0;
+    }
+    return 0;
+}
+
 int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
 {
     dm_dataset_init(out);
@@ -1047,6 +1178,10 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
     size_t total = 0;
     for (size_t i = 0; i < b->ncols; i++)
         total += b->col[i].nv;
+    if (take_kept(b, out) != 0) {
+        dm_dataset_release(out);
+        return -1;
+    }
     finish_job job;
     job.b = b;
     job.out = out->col;

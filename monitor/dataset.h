@@ -66,6 +66,16 @@ typedef struct {
     char *reason;
 } dm_left_out;
 
+/* A column's values row by row, kept beside its distribution when the loader is asked
+ * (dm_builder_keep_rows): for the figures that pair two columns of one row, the model's
+ * score and its outcome (issue 21).  Not part of the profile. */
+typedef struct {
+    char *name;
+    double *value;  /* row r's value as parsed (+-inf kept); NaN when missing or text */
+    uint64_t *line; /* row r's 1-based line (or row of a table), for messages */
+    uint64_t n;     /* the dataset's rows */
+} dm_rows;
+
 typedef struct {
     char *source; /* "train.csv", "profile:ref.dmp", "table public.applications" */
     /* first_text_line counts the rows of a table in the order they were read, not the
@@ -91,6 +101,9 @@ typedef struct {
     /* the arena is a read-only mapping of a profile file (format 2) rather than anonymous
      * memory: its pages can be given back and are read again from the file when touched */
     bool arena_is_file;
+    /* the columns kept row by row (dm_builder_keep_rows), in the builder's order */
+    dm_rows *kept;
+    size_t nkept;
 } dm_dataset;
 
 void dm_dataset_init(dm_dataset *ds);
@@ -106,6 +119,8 @@ void dm_column_drop_numbers(dm_column *c);
 /* Index of the column called name, or -1: a scan, for one lookup; a stage that looks up
  * every column indexes the names once (stats/names.h). */
 long dm_dataset_find(const dm_dataset *ds, const char *name);
+/* The rows kept of column name (dm_builder_keep_rows), or NULL. */
+const dm_rows *dm_dataset_rows(const dm_dataset *ds, const char *name);
 /* Add a left-out column (name and reason copied).  0, or -1 when out of memory. */
 int dm_dataset_add_left_out(dm_dataset *ds, const char *name, const char *reason);
 /* Index of the left-out column called name, or -1 (a table has at most 1600 columns: a scan). */
@@ -143,6 +158,12 @@ void dm_builder_free(dm_builder *b);
  * second read is needed, unlike a CSV column that turns to text (dm_builder_flipped).
  */
 void dm_builder_classify_text(dm_builder *b, size_t col);
+
+/* Keep the values of the columns called names[0..n) row by row as well (dm_rows; names the
+ * builder does not have are ignored): each row's field, number or NULL is recorded as it is
+ * fed, a missing value or text as NaN, with its line (a table's: its row).  Call it before
+ * the first row, on every builder of the source (both halves, a second pass). */
+void dm_builder_keep_rows(dm_builder *b, const char *const *names, size_t n);
 
 /* Feed one field of row `line` (1-based line of the source, for messages). */
 int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint64_t line);

@@ -17,6 +17,8 @@
 #include "monitor/db.h"
 #include "monitor/fsutil.h"
 #include "monitor/log.h"
+#include "monitor/outcome.h"
+#include "monitor/perfstore.h"
 #include "monitor/profile.h"
 #include "monitor/reconcile.h"
 #include "monitor/reportdir.h"
@@ -151,6 +153,34 @@ static bool export_snapshot(PGconn *conn, char *snap, size_t len)
     return ok;
 }
 
+/* A column the outcome evaluation reads (read even when columns.exclude names it). */
+static bool is_outcome(const dm_config *cfg, const char *name)
+{
+    const char *names[2];
+    size_t n = dm_outcome_columns(cfg, names);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The stored reference's performance figures into the comparison (a stored profile keeps no
+ * rows to evaluate): the cost increase and its retrain condition follow.  0, or -1 (err). */
+static int ref_perf(PGconn *conn, const dm_config *cfg, int64_t ref_id, dm_comparison *cmp,
+                    char *err, size_t errlen)
+{
+    stats_perf p;
+    const char *why = NULL;
+    int rc = dm_perfstore_get(conn, ref_id, cfg, &p, &why, err, errlen);
+    if (rc < 0)
+        return -1;
+    if (rc == 1)
+        dm_comparison_set_ref_perf(cmp, cfg, &p);
+    else
+        cmp->perf_ref_note = why;
+    return 0;
+}
+
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, dm_dataset *out, char *err, size_t errlen)
@@ -166,7 +196,8 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     }
     size_t n = 0, nleft = 0;
     for (size_t i = 0; i < ncols; i++) {
-        if (in_list(skip, cols[i].name) || (cfg && dm_config_is_excluded(cfg, cols[i].name)))
+        if (in_list(skip, cols[i].name) ||
+            (cfg && dm_config_is_excluded(cfg, cols[i].name) && !is_outcome(cfg, cols[i].name)))
             continue;
         if (cols[i].kind == DM_DB_UNSUPPORTED)
             nleft++;
@@ -179,6 +210,10 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
         goto out;
     }
     b = dm_reconcile_table_builder(sel, n);
+    const char *keep[2];
+    size_t nkeep = cfg ? dm_outcome_columns(cfg, keep) : 0;
+    if (b)
+        dm_builder_keep_rows(b, keep, nkeep);
     if (!b) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -216,6 +251,8 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
         halves[h].nparams = nparams;
         halves[h].where = where;
         halves[h].b = h == 0 ? b : dm_reconcile_table_builder(sel, n);
+        if (h == 1 && halves[h].b)
+            dm_builder_keep_rows(halves[h].b, keep, nkeep);
         if (nh == 2) {
             size_t wl = strlen(where) + 128;
             wh[h] = malloc(wl);
@@ -895,10 +932,15 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     }
     int crc = dm_compare_run(cfg, imp, ref, &cur, &pairs, true, &cmp, err, errlen);
     if (crc != 0) {
-        rc = crc == DM_COMPARE_NONE_TESTED ? DM_RUN_BAD_DATA : DM_RUN_ENV;
+        rc = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA
+                                                                          : DM_RUN_ENV;
         goto out;
     }
     have_cmp = true;
+    if (cmp.has_perf && ref_perf(conn, cfg, rcache->info.id, &cmp, err, errlen) != 0) {
+        rc = DM_RUN_ENV;
+        goto out;
+    }
     if (imp)
         dm_cli_warn_unknown_importance(&cmp, imp);
     out->compare_s = now_s() - t2;

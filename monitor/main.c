@@ -151,7 +151,7 @@ static int cmd_compare(int argc, char **argv)
     }
     dm_dataset ref, cur;
     bool ref_is_profile;
-    if (dm_cli_load_pair(ref_path, cur_path, &ref, &cur, &ref_is_profile) != 0) {
+    if (dm_cli_load_pair(&cfg, ref_path, cur_path, &ref, &cur, &ref_is_profile) != 0) {
         dm_importance_release(&imp);
         dm_config_release(&cfg);
         return 2;
@@ -171,7 +171,7 @@ static int cmd_compare(int argc, char **argv)
                              html != NULL, &cmp, err, sizeof err);
     if (crc != 0) {
         dm_cli_error(err);
-        status = crc == DM_COMPARE_NONE_TESTED ? 2 : 1; /* else out of memory */
+        status = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? 2 : 1;
         goto out;
     }
     if (!ref_is_profile && (json || html) && dm_profile_digest(&ref) != 0) {

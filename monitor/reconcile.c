@@ -208,9 +208,11 @@ static int score_side(const dm_config *cfg, const dm_dataset *ds, const dm_colum
     return 0;
 }
 
+/* The model's score or its outcome (model.label_column): never a feature. */
 static bool is_score(const dm_config *cfg, const char *name)
 {
-    return cfg->score_column && strcmp(cfg->score_column, name) == 0;
+    return (cfg->score_column && strcmp(cfg->score_column, name) == 0) ||
+           (cfg->label_column && strcmp(cfg->label_column, name) == 0);
 }
 
 int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,

@@ -34,7 +34,9 @@
  *   - model.score_column: the model's score is no feature: it makes no pair (whatever
  *     columns.* say), and must be a column of numbers on both sides (absent or text on a side
  *     is an input error naming the column, the source and the value); dm_reconciled.score_*
- *     point at it for the comparison's own score drift.
+ *     point at it for the comparison's own score drift;
+ *   - model.label_column: the realised outcome is no feature either: it makes no pair (its
+ *     figures are the performance's, monitor/outcome.h).
  */
 #ifndef DRIFTMON_RECONCILE_H
 #define DRIFTMON_RECONCILE_H

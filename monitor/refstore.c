@@ -133,6 +133,13 @@ static int store_importance(PGconn *conn, const char *ref_id, const dm_importanc
 int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_importance *imp,
                  const char *imp_text, size_t imp_len, dm_refinfo *info, char *err, size_t errlen)
 {
+    return dm_ref_store_perf(conn, name, ds, imp, imp_text, imp_len, NULL, info, err, errlen);
+}
+
+int dm_ref_store_perf(PGconn *conn, const char *name, dm_dataset *ds, const dm_importance *imp,
+                      const char *imp_text, size_t imp_len, const dm_refperf *perf,
+                      dm_refinfo *info, char *err, size_t errlen)
+{
     if (!ds->sha256[0] && dm_profile_digest(ds) != 0) {
         snprintf(err, errlen, "out of memory hashing the reference");
         return -1;
@@ -198,6 +205,10 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_import
             return -1;
         }
         PQclear(res);
+    }
+    if (perf && dm_perfstore_put(conn, id, perf, err, errlen) != 0) {
+        dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+        return -1;
     }
     if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit the reference", err, errlen) != 0) {
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);

@@ -23,6 +23,7 @@
 
 #include "monitor/dataset.h"
 #include "monitor/importance.h"
+#include "monitor/perfstore.h"
 
 typedef struct {
     int64_t id;
@@ -44,6 +45,12 @@ void dm_refinfo_release(dm_refinfo *r);
  * ds->sha256 is computed when empty.  0, or -1 with err set (nothing stored). */
 int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_importance *imp,
                  const char *imp_text, size_t imp_len, dm_refinfo *info, char *err, size_t errlen);
+
+/* dm_ref_store, also storing the reference's performance figures perf (issue 21; NULL:
+ * none) in the same transaction (monitor/perfstore.h). */
+int dm_ref_store_perf(PGconn *conn, const char *name, dm_dataset *ds, const dm_importance *imp,
+                      const char *imp_text, size_t imp_len, const dm_refperf *perf,
+                      dm_refinfo *info, char *err, size_t errlen);
 
 /* Load the newest version of `name` (version 0), or the given version, with its stored
  * importances (info->importance): their bytes must have the stored sha256 and give the

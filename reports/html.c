@@ -229,6 +229,19 @@ static void put_reasons(rpt_buf *b, const rpt_run *r)
             rpt_buf_printf(b, "; the score&rsquo;s PSI (limit %s) is not defined", thr);
         }
     }
+    if (r->perf_label != NULL && isfinite(r->retrain_cost_increase)) {
+        held = v->retrain_reasons & STATS_RETRAIN_COST;
+        format_num(thr, sizeof thr, r->retrain_cost_increase * 100.0, 1.0, false, 6, NULL, 0);
+        if (isfinite(v->cost_increase)) {
+            format_num(fig, sizeof fig, v->cost_increase * 100.0, 1.0, true, 1, NULL, 0);
+            rpt_buf_printf(b, "; %sthe business cost&rsquo;s change, %s %%, is %s +%s %%%s",
+                           held ? "<strong>" : "", fig, held ? "above" : "not above", thr,
+                           held ? "</strong>" : "");
+        } else {
+            rpt_buf_printf(b, "; the business cost&rsquo;s change (limit +%s %%) is not defined",
+                           thr);
+        }
+    }
     rpt_buf_puts(b, ".</p>\n");
 }
 
@@ -360,12 +373,116 @@ static void put_untested(rpt_buf *b, const rpt_run *r)
     rpt_buf_puts(b, ".</p>\n");
 }
 
+/* One figure of a performance side as a table cell. */
+static void put_perf_cell(rpt_buf *b, const stats_perf *p, int which)
+{
+    char num[64];
+    rpt_buf_puts(b, "<td class=\"n\">");
+    if (p == NULL) {
+        rpt_buf_puts(b, "n/a</td>");
+        return;
+    }
+    switch (which) {
+    case 0:
+        rpt_buf_printf(b, "%" PRIu64 " (%" PRIu64 " left out)", p->rows, p->left_out);
+        break;
+    case 1:
+        rpt_buf_printf(b, "%" PRIu64 " / %" PRIu64 " / %" PRIu64 " / %" PRIu64, p->tp, p->fp, p->tn,
+                       p->fn);
+        break;
+    case 2:
+        format_num(num, sizeof num, p->auc, 1.0, true, 4, NULL, 0);
+        rpt_buf_puts(b, num);
+        break;
+    case 3:
+        format_pct(num, sizeof num, p->recall, 1, NAN, NAN);
+        rpt_buf_printf(b, "%s%s", num, isfinite(p->recall) ? " %" : "");
+        break;
+    case 4:
+        format_pct(num, sizeof num, p->precision, 1, NAN, NAN);
+        rpt_buf_printf(b, "%s%s", num, isfinite(p->precision) ? " %" : "");
+        break;
+    case 5:
+        format_num(num, sizeof num, p->business_cost, 1.0, false, 6, NULL, 0);
+        rpt_buf_puts(b, num);
+        break;
+    case 6:
+        if (isinf(p->optimal_threshold)) {
+            rpt_buf_puts(b, "refuse nobody");
+        } else {
+            format_num(num, sizeof num, p->optimal_threshold, 1.0, false, 6, NULL, 0);
+            rpt_buf_puts(b, num);
+        }
+        break;
+    default:
+        format_num(num, sizeof num, p->business_cost_at_optimal, 1.0, false, 6, NULL, 0);
+        rpt_buf_puts(b, num);
+        break;
+    }
+    rpt_buf_puts(b, "</td>");
+}
+
+/* The outcomes (issue 21): each side's figures, the cost increase, and why a side has none. */
+static void put_perf_panel(rpt_buf *b, const rpt_run *r)
+{
+    if (r->perf_label == NULL)
+        return;
+    static const char *const rows[] = {"Rows evaluated",
+                                       "TP / FP / TN / FN",
+                                       "AUC",
+                                       "Recall",
+                                       "Precision",
+                                       "Business cost per application",
+                                       "Optimal threshold",
+                                       "Business cost at the optimal threshold"};
+    char num[64], fn[64], fp[64];
+    rpt_buf_puts(b, "<div class=\"panel\" id=\"performance\">\n<h3>Performance against the "
+                    "outcomes: ");
+    rpt_buf_put_html(b, r->perf_label);
+    format_num(fn, sizeof fn, r->cost_fn, 1.0, false, 6, NULL, 0);
+    format_num(fp, sizeof fp, r->cost_fp, 1.0, false, 6, NULL, 0);
+    format_num(num, sizeof num, r->decision_threshold, 1.0, false, 6, NULL, 0);
+    rpt_buf_printf(b,
+                   "</h3>\n<p class=\"note\">A loan is refused when the score &ge; %s; "
+                   "business cost = (%s &middot; FN + %s &middot; FP) / rows.</p>\n"
+                   "<table class=\"rates\"><thead><tr><th></th><th>Reference</th>"
+                   "<th>Current</th></tr></thead>\n<tbody>\n",
+                   num, fn, fp);
+    for (int i = 0; i < (int)(sizeof rows / sizeof rows[0]); i++) {
+        rpt_buf_printf(b, "<tr><td>%s</td>", rows[i]);
+        put_perf_cell(b, r->perf_ref, i);
+        put_perf_cell(b, r->perf_cur, i);
+        rpt_buf_puts(b, "</tr>\n");
+    }
+    rpt_buf_puts(b, "</tbody></table>\n");
+    double inc = r->verdict.cost_increase;
+    if (isfinite(inc)) {
+        format_num(num, sizeof num, inc * 100.0, 1.0, true, 1, NULL, 0);
+        rpt_buf_printf(b,
+                       "<p>Business cost change: <strong>%s%s %%</strong> against the "
+                       "reference.</p>\n",
+                       inc > 0 ? "+" : "", num);
+    } else {
+        rpt_buf_puts(b, "<p>Business cost change: not defined.</p>\n");
+    }
+    const char *notes[2] = {r->perf_ref ? NULL : r->perf_ref_note,
+                            r->perf_cur ? NULL : r->perf_cur_note};
+    for (int i = 0; i < 2; i++)
+        if (notes[i] != NULL) {
+            rpt_buf_printf(b, "<p class=\"note\">%s: ", i == 0 ? "Reference" : "Current");
+            rpt_buf_put_html(b, notes[i]);
+            rpt_buf_puts(b, ".</p>\n");
+        }
+    rpt_buf_puts(b, "</div>\n");
+}
+
 static void put_model(rpt_buf *b, const rpt_run *r)
 {
     rpt_buf_puts(b, "<section id=\"summary\">\n<h2>Summary</h2>\n");
     put_memo(b, r);
     put_reasons(b, r);
     put_score_panel(b, r);
+    put_perf_panel(b, r);
     put_importance_chart(b, r);
     put_untested(b, r);
     rpt_buf_puts(b, "</section>\n");

@@ -223,6 +223,45 @@ static bool add_prediction(cJSON *root, const rpt_run *r)
     return ok;
 }
 
+/* One side's performance figures; +inf as the optimal threshold (refuse nobody) is written
+ * null with optimal_refuses_nobody true: JSON has no infinity, and a field that is a number
+ * or null stays readable by typed parsers (a string there would not). */
+static bool add_perf_side(cJSON *o, const char *key, const stats_perf *p, const char *note)
+{
+    if (p == NULL) {
+        char nk[32];
+        snprintf(nk, sizeof nk, "%s_note", key);
+        return cJSON_AddNullToObject(o, key) != NULL && add_text(o, nk, note);
+    }
+    cJSON *s = cJSON_AddObjectToObject(o, key);
+    bool inf = isinf(p->optimal_threshold);
+    return s != NULL && add_u64(s, "rows", p->rows) && add_u64(s, "left_out", p->left_out) &&
+           add_u64(s, "tp", p->tp) && add_u64(s, "fp", p->fp) && add_u64(s, "tn", p->tn) &&
+           add_u64(s, "fn", p->fn) && add_double(s, "auc", p->auc) &&
+           add_double(s, "recall", p->recall) && add_double(s, "precision", p->precision) &&
+           add_double(s, "business_cost", p->business_cost) &&
+           add_double(s, "optimal_threshold", p->optimal_threshold) &&
+           add_bool(s, "optimal_refuses_nobody", inf) &&
+           add_double(s, "business_cost_at_optimal", p->business_cost_at_optimal) &&
+           add_double(s, "default_rate", p->rows ? (double)(p->tp + p->fn) / (double)p->rows : NAN);
+}
+
+/* "performance" (issue 21), only when the evaluation is configured. */
+static bool add_performance(cJSON *root, const rpt_run *r)
+{
+    if (r->perf_label == NULL)
+        return true;
+    cJSON *o = cJSON_AddObjectToObject(root, "performance");
+    cJSON *cost = NULL;
+    return o != NULL && add_text(o, "label_column", r->perf_label) &&
+           add_double(o, "decision_threshold", r->decision_threshold) &&
+           (cost = cJSON_AddObjectToObject(o, "cost")) != NULL &&
+           add_double(cost, "fn", r->cost_fn) && add_double(cost, "fp", r->cost_fp) &&
+           add_perf_side(o, "reference", r->perf_ref, r->perf_ref_note) &&
+           add_perf_side(o, "current", r->perf_cur, r->perf_cur_note) &&
+           add_double(o, "cost_increase", r->verdict.cost_increase);
+}
+
 /* The importance figures at the top level: the weighted share (null without importances, or
  * with the reason when they sum to 0 over the tested columns) and the file's digest. */
 static bool add_importance(cJSON *root, const rpt_run *r)
@@ -290,7 +329,10 @@ static cJSON *build(const rpt_run *r)
               add_double(retrain, "fraction", r->retrain_fraction) &&
               add_bool(retrain, "flagged", v->retrain) &&
               add_double(retrain, "weighted_fraction", r->retrain_weighted_fraction) &&
-              add_double(retrain, "score_psi", r->retrain_score_psi) && add_reasons(retrain, r);
+              add_double(retrain, "score_psi", r->retrain_score_psi) &&
+              (r->perf_label == NULL || isnan(r->retrain_cost_increase) ||
+               add_double(retrain, "cost_increase", r->retrain_cost_increase)) &&
+              add_reasons(retrain, r) && add_performance(root, r);
     if (ok && r->chain_head != NULL)
         ok = add_text(root, "chain_head", r->chain_head);
     if (ok) {

@@ -58,6 +58,14 @@ typedef struct {
     stats_side score_ref, score_cur;
     const char *score_note;
     double decision_threshold; /* NaN: not configured */
+    /* the outcomes (issue 21): perf_label NULL when the evaluation is not configured (no
+     * "performance" in the JSON, no panel); a side's figures NULL when it has none, its note
+     * saying why; the cost increase is verdict.cost_increase */
+    const char *perf_label;
+    const stats_perf *perf_ref, *perf_cur;
+    const char *perf_ref_note, *perf_cur_note;
+    double cost_fn, cost_fp;
+    double retrain_cost_increase; /* NaN: not configured (read only with perf_label) */
     /* hex sha256: the history's hash chain head after this run's column results (a stored
      * run; docs/AUDIT.md), or NULL (no database: left out of the JSON) */
     const char *chain_head;

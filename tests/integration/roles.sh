@@ -88,7 +88,7 @@ loose=$(q -c "SELECT coalesce(string_agg(p.oid::regprocedure::text, ', '), 'none
                 AND (has_function_privilege('public', p.oid, 'EXECUTE')
                      OR (p.proname IN ('submit_batch', 'claim_batch', 'renew_lease', 'fail_batch',
                                        'give_up_batch', 'record_results', 'record_run',
-                                       'record_window')
+                                       'record_window', 'add_reference_performance')
                          AND NOT (p.prosecdef AND p.proconfig::text
                                   = '{\"search_path=pg_catalog, driftmon, pg_temp\"}')))")
 [ "$loose" = none ] && ok "no function is PUBLIC's; the writers (012's per-monitor forms too) are SECURITY DEFINER with a fixed search_path" ||

@@ -776,3 +776,99 @@ Test(dataset, show_value_escapes_and_cuts_at_a_character)
     cr_assert_eq(strlen(out), 60 * 4 + 3);
     cr_assert_str_eq(out + 240, "...");
 }
+
+/* ---- rows kept (issue 21): a column's values in row order, beside its distribution ----- */
+
+Test(dataset, keep_rows_in_row_order_on_every_path)
+{
+    const char *names[] = {"score", "TARGET", "x"};
+    const char *keep[] = {"TARGET", "score", "absent"};
+    dm_builder *b = dm_builder_alloc(3, names, NULL);
+    cr_assert_not_null(b);
+    dm_builder_keep_rows(b, keep, 3);
+    /* row 1 (line 2): fields; row 2 (line 3): missing tokens; row 3 (line 5): text, inf */
+    cr_assert_eq(dm_builder_field(b, 0, "0.25", 4, 2), 0);
+    cr_assert_eq(dm_builder_field(b, 1, "1", 1, 2), 0);
+    dm_builder_end_row(b);
+    cr_assert_eq(dm_builder_field(b, 0, "", 0, 3), 0);
+    cr_assert_eq(dm_builder_field(b, 1, "NA", 2, 3), 0);
+    dm_builder_end_row(b);
+    cr_assert_eq(dm_builder_field(b, 0, "inf", 3, 5), 0);
+    cr_assert_eq(dm_builder_field(b, 1, "yes", 3, 5), 0);
+    dm_builder_end_row(b);
+    /* row 4 (line 6): a plain CSV line through the fast path */
+    const long map[] = {0, 1, 2};
+    size_t nf;
+    cr_assert_eq(dm_builder_plain_line(b, map, 3, "0.5,0,7", 7, 6, &nf), 0);
+    dm_builder_end_row(b);
+    /* a second half: rows 5-6 of its own lines 1-2, merged with the offset 6 */
+    dm_builder *h = dm_builder_alloc(3, names, NULL);
+    dm_builder_keep_rows(h, keep, 3);
+    cr_assert_eq(dm_builder_field(h, 0, "0.75", 4, 1), 0);
+    cr_assert_eq(dm_builder_field(h, 1, "0", 1, 1), 0);
+    dm_builder_end_row(h);
+    cr_assert_eq(dm_builder_field(h, 0, "0.1", 3, 2), 0);
+    cr_assert_eq(dm_builder_field(h, 1, "2", 1, 2), 0);
+    dm_builder_end_row(h);
+    cr_assert_eq(dm_builder_merge(b, h, 6), 0);
+    dm_builder_free(h);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "f.csv", &ds), 0);
+    dm_builder_free(b);
+    cr_assert_eq(ds.nkept, 2);
+    cr_assert_null(dm_dataset_rows(&ds, "x"));
+    const dm_rows *s = dm_dataset_rows(&ds, "score"), *l = dm_dataset_rows(&ds, "TARGET");
+    cr_assert(s && l);
+    cr_assert_eq(s->n, 6);
+    cr_assert_eq(l->n, 6);
+    const double ws[] = {0.25, NAN, INFINITY, 0.5, 0.75, 0.1};
+    const double wl[] = {1, NAN, NAN, 0, 0, 2};
+    const uint64_t lines[] = {2, 3, 5, 6, 7, 8};
+    for (int i = 0; i < 6; i++) {
+        cr_assert(isnan(ws[i]) ? isnan(s->value[i]) : s->value[i] == ws[i], "score row %d: %g", i,
+                  s->value[i]);
+        cr_assert(isnan(wl[i]) ? isnan(l->value[i]) : l->value[i] == wl[i], "label row %d: %g", i,
+                  l->value[i]);
+        cr_assert_eq(l->line[i], lines[i], "line of row %d: %llu", i,
+                     (unsigned long long)l->line[i]);
+    }
+    /* the distributions are as without keeping: TARGET turned to text at "yes" */
+    cr_assert_eq(ds.col[1].storage, DM_STORE_STR);
+    cr_assert_str_eq(ds.col[1].first_text, "yes");
+    dm_dataset_release(&ds);
+}
+
+Test(dataset, keep_rows_table_numbers_and_nulls)
+{
+    const char *names[] = {"score", "TARGET"};
+    const char *keep[] = {"score", "TARGET"};
+    dm_builder *b = dm_builder_alloc(2, names, NULL);
+    dm_builder_keep_rows(b, keep, 2);
+    /* a COPY block: rows end first, then the numbers column by column */
+    const double block[] = {0.5, 1, 0.25, NAN, 0.125, 0};
+    for (int r = 0; r < 3; r++)
+        dm_builder_end_row(b);
+    cr_assert_eq(dm_builder_numbers(b, 0, block, 2, 3), 0);
+    cr_assert_eq(dm_builder_numbers(b, 1, block + 1, 2, 3), 0);
+    cr_assert_eq(dm_builder_number(b, 0, 0.75), 0);
+    dm_builder_null(b, 1);
+    dm_builder_end_row(b);
+    dm_dataset ds;
+    cr_assert_eq(dm_builder_finish(b, "table t", &ds), 0);
+    dm_builder_free(b);
+    const dm_rows *l = dm_dataset_rows(&ds, "TARGET"), *s = dm_dataset_rows(&ds, "score");
+    cr_assert(l && s && l->n == 4 && s->n == 4);
+    cr_assert(l->value[0] == 1 && isnan(l->value[1]) && l->value[2] == 0 && isnan(l->value[3]));
+    cr_assert(s->value[0] == 0.5 && s->value[3] == 0.75);
+    cr_assert(l->line[0] == 1 && l->line[3] == 4);
+    dm_dataset_release(&ds);
+    /* a column fed twice in a row cannot line up: the finish refuses */
+    b = dm_builder_alloc(2, names, NULL);
+    dm_builder_keep_rows(b, keep, 2);
+    dm_builder_number(b, 0, 0.5);
+    dm_builder_number(b, 0, 0.5);
+    dm_builder_number(b, 1, 1);
+    dm_builder_end_row(b);
+    cr_assert_eq(dm_builder_finish(b, "t", &ds), -1);
+    dm_builder_free(b);
+}

@@ -10,11 +10,10 @@
 #include "stats/stats.h"
 
 #define NEAR(a, b)                                                                                 \
-    cr_assert(fabs((a) - (b)) <= 1e-15 * fmax(1.0, fabs(b)), "%s = %.17g, want %.17g", #a,        \
+    cr_assert(fabs((a) - (b)) <= 1e-15 * fmax(1.0, fabs(b)), "%s = %.17g, want %.17g", #a,         \
               (double)(a), (double)(b))
 
-static stats_perf eval(const double *s, const double *l, size_t n, double t, double cfn,
-                       double cfp)
+static stats_perf eval(const double *s, const double *l, size_t n, double t, double cfn, double cfp)
 {
     void *ws = malloc(stats_perf_workspace_bytes(n) + 1);
     stats_perf p;
@@ -121,7 +120,7 @@ Test(perf, one_class_and_no_rows)
     p = eval(s, l1, 2, 0.9, 10, 1);
     cr_assert(isnan(p.auc) && isnan(p.precision));
     NEAR(p.recall, 0.0);
-    NEAR(p.business_cost, 10.0); /* 10*2 / 2 */
+    NEAR(p.business_cost, 10.0);    /* 10*2 / 2 */
     NEAR(p.optimal_threshold, 0.2); /* refuse both: 0 */
     NEAR(p.business_cost_at_optimal, 0.0);
     /* all labels missing: nothing evaluated, every figure NaN */
@@ -202,7 +201,8 @@ Test(perf, random_ties_against_the_definitions)
             if (rand() % 50 == 0)
                 s[i] = NAN;
         }
-        double thr = (double)(rand() % 25) / 8.0 - 1.0, cfn = 1 + rand() % 12, cfp = 0.5 + rand() % 3;
+        double thr = (double)(rand() % 25) / 8.0 - 1.0, cfn = 1 + rand() % 12,
+               cfp = 0.5 + rand() % 3;
         stats_perf p = eval(s, l, N, thr, cfn, cfp);
         double win2 = 0;
         uint64_t np = 0, nn = 0, tp = 0, fp = 0, out = 0;

@@ -961,3 +961,90 @@ Test(reports, html_memo_sentence_and_reasons)
     cr_assert_null(strstr(h, "id=\"by-importance\""));
     free(h);
 }
+
+/* ---- the outcomes (issue 21) ----------------------------------------------------------- */
+
+Test(reports, json_performance)
+{
+    rpt_run r = make_run();
+    cJSON *root = render_parse(&r, NULL);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(root, "performance"),
+                   "performance without the evaluation configured");
+    cJSON_Delete(root);
+    /* the four_rows_by_hand case of test_perf.c, and a side that refuses nobody at best */
+    stats_perf ref = {4, 1, 1, 0, 2, 1, 0.75, 0.5, 1.0, 2.5, 0.35, 0.25};
+    stats_perf cur = {3, 0, 0, 1, 1, 1, 0.0, 0.0, 0.0, 11.0 / 3, INFINITY, 1.0 / 3};
+    r.perf_label = "TARGET";
+    r.perf_ref = &ref;
+    r.perf_cur = &cur;
+    r.cost_fn = 10;
+    r.cost_fp = 1;
+    r.decision_threshold = 0.5;
+    r.retrain_cost_increase = 0.1;
+    r.verdict.cost_increase = (11.0 / 3) / 2.5 - 1;
+    r.verdict.retrain = true;
+    r.verdict.retrain_reasons = STATS_RETRAIN_COST;
+    root = render_parse(&r, NULL);
+    const cJSON *p = get(root, "performance");
+    expect_str(p, "label_column", "TARGET");
+    expect_num(p, "decision_threshold", 0.5);
+    expect_num(get(p, "cost"), "fn", 10);
+    const cJSON *s = get(p, "reference");
+    expect_num(s, "rows", 4);
+    expect_num(s, "left_out", 1);
+    expect_num(s, "tp", 1);
+    expect_num(s, "fp", 0);
+    expect_num(s, "tn", 2);
+    expect_num(s, "fn", 1);
+    expect_num(s, "auc", 0.75);
+    expect_num(s, "optimal_threshold", 0.35);
+    expect_bool(s, "optimal_refuses_nobody", false);
+    expect_num(s, "default_rate", 0.5); /* (tp + fn) / rows */
+    s = get(p, "current");
+    cr_assert(cJSON_IsNull(get(s, "optimal_threshold")), "+inf is not written null");
+    expect_bool(s, "optimal_refuses_nobody", true);
+    expect_num(s, "business_cost_at_optimal", 1.0 / 3);
+    expect_num(p, "cost_increase", (11.0 / 3) / 2.5 - 1);
+    expect_num(get(root, "retrain"), "cost_increase", 0.1);
+    const cJSON *reasons = get(get(root, "retrain"), "reasons");
+    cr_assert_eq(cJSON_GetArraySize(reasons), 1);
+    cr_assert_str_eq(cJSON_GetArrayItem(reasons, 0)->valuestring, "cost");
+    cJSON_Delete(root);
+    /* a side without figures: null, with the reason; NaN figures null */
+    stats_perf none = {0, 5, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN};
+    r.perf_ref = NULL;
+    r.perf_ref_note = "no rows to evaluate";
+    r.perf_cur = &none;
+    r.verdict.cost_increase = NAN;
+    root = render_parse(&r, NULL);
+    p = get(root, "performance");
+    cr_assert(cJSON_IsNull(get(p, "reference")));
+    expect_str(p, "reference_note", "no rows to evaluate");
+    cr_assert(cJSON_IsNull(get(get(p, "current"), "auc")));
+    cr_assert(cJSON_IsNull(get(get(p, "current"), "business_cost")));
+    cr_assert(cJSON_IsNull(get(p, "cost_increase")));
+    cJSON_Delete(root);
+}
+
+Test(reports, html_performance_escaped)
+{
+    rpt_run r = make_run();
+    stats_perf cur = {3, 0, 0, 1, 1, 1, 0.0, 0.0, 0.0, 11.0 / 3, INFINITY, 1.0 / 3};
+    r.perf_label = "<b>T&R</b>";
+    r.perf_cur = &cur;
+    r.perf_ref_note = "<script>x</script>";
+    r.cost_fn = 10;
+    r.cost_fp = 1;
+    r.decision_threshold = 0.5;
+    r.retrain_cost_increase = 0.1;
+    r.verdict.cost_increase = NAN;
+    char *h = rpt_html_render(&r);
+    cr_assert_not_null(h);
+    cr_assert(strstr(h, "id=\"performance\"") != NULL);
+    cr_assert(strstr(h, "&lt;b&gt;T&amp;R&lt;/b&gt;") != NULL, "label not escaped");
+    cr_assert(strstr(h, "<b>T&R</b>") == NULL);
+    cr_assert(strstr(h, "&lt;script&gt;x&lt;/script&gt;") != NULL, "note not escaped");
+    cr_assert(strstr(h, "refuse nobody") != NULL);
+    cr_assert(strstr(h, "the business cost&rsquo;s change (limit +10 %) is not defined") != NULL);
+    free(h);
+}
