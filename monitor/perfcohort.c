@@ -14,6 +14,7 @@
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
+#include "monitor/perfstore.h"
 #include "monitor/reportdir.h"
 #include "stats/stats.h"
 
@@ -241,17 +242,13 @@ static bool put_u64(cJSON *o, const char *key, uint64_t v)
     return cJSON_AddStringToObject(o, key, t) != NULL;
 }
 
-/* The reference's figures stored with its version (sql/013_perf_reference.sql): 1 found,
- * 0 none, -1 with err. */
-static int reference_figures(PGconn *conn, const char *reference_id, stats_perf *ref, char *err,
-                             size_t errlen)
+/* The reference's figures stored with its version (sql/013_perf_reference.sql,
+ * monitor/perfstore.h) under c's settings: 1 found; 0 none, *why saying why; -1 with err. */
+static int reference_figures(PGconn *conn, const dm_config *c, const char *reference_id,
+                             stats_perf *ref, const char **why, char *err, size_t errlen)
 {
-    (void)conn;
-    (void)reference_id;
-    (void)err;
-    (void)errlen;
     memset(ref, 0, sizeof *ref);
-    return 0;
+    return dm_perfstore_get(conn, strtoll(reference_id, NULL, 10), c, ref, why, err, errlen);
 }
 
 /* Evaluate cohort k of monitor c from its rows and record it, in the transaction
@@ -284,7 +281,8 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
         goto out;
     }
     stats_perf ref;
-    int have_ref = reference_figures(conn, k->reference_id, &ref, err, errlen);
+    const char *why = NULL;
+    int have_ref = reference_figures(conn, c, k->reference_id, &ref, &why, err, errlen);
     if (have_ref < 0)
         goto out;
     double inc = have_ref ? stats_perf_cost_increase(&ref, &cur) : NAN;
@@ -343,9 +341,13 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     dm_logf(DM_LOG_INFO, "cohort evaluated",
             "monitor=%s run_id=%s evaluation_id=%s rows=%" PRIu64 " left_out=%" PRIu64
             " auc=%.6g business_cost=%.6g optimal_threshold=%.6g cost_increase=%.6g "
-            "retrain_flagged=%s read_s=%.3f total_s=%.3f",
+            "retrain_flagged=%s reference_figures=%s read_s=%.3f total_s=%.3f",
             mon, k->run_id, id, cur.rows, cur.left_out, cur.auc, cur.business_cost,
-            cur.optimal_threshold, inc, *flagged ? "true" : "false", read_s, serve_mono_s() - t0);
+            cur.optimal_threshold, inc, *flagged ? "true" : "false",
+            have_ref ? "stored"
+            : why    ? why
+                     : "none",
+            read_s, serve_mono_s() - t0);
     rc = 1;
 out:
     PQclear(r);

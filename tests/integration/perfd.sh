@@ -248,8 +248,23 @@ else
     else
         bad "a costly cohort flags retraining" "$(tail -5 "$W/serve.log")"
     fi
-    n=$(q -c "SELECT count(*) FROM driftmon.performance_history WHERE retrain_flagged AND batch <> 'costly'")
-    [ "$n" = 0 ] && ok "cohorts within retrain.cost_increase flag nothing" || bad "cohorts within cost_increase flag nothing" "$n flagged"
+    # every evaluation: cost_increase = business cost / the reference's - 1, flagged exactly
+    # when it exceeds 0.1; the reference's cost perfd.py's on the reference's rows
+    n=$(q -c "SELECT count(*) FROM driftmon.performance_history
+              WHERE cost_increase IS DISTINCT FROM business_cost / reference_business_cost - 1
+                 OR retrain_flagged IS DISTINCT FROM (business_cost / reference_business_cost - 1 > 0.1)")
+    nf=$(q -c "SELECT count(*) FILTER (WHERE retrain_flagged) || '/' || count(*) FROM driftmon.performance_history")
+    want_ref=$("$PY" - "$W/ref.csv" <<'EOF2' | "$PY" tests/integration/perfd.py 0.3 10 1 | "$PY" -c 'import json, sys; print(repr(json.load(sys.stdin)["business_cost"]))'
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    print(r["score"] + "|" + r["TARGET"])
+EOF2
+)
+got_ref=$(q -c "SELECT DISTINCT reference_business_cost FROM driftmon.performance_history")
+close=$("$PY" -c "import math,sys; print(math.isclose(float(sys.argv[1]), float(sys.argv[2]), rel_tol=1e-12))" "$want_ref" "${got_ref:-nan}")
+[ "$n" = 0 ] && [ "$close" = True ] &&
+    ok "every evaluation: cost_increase = its business cost / the reference's ($got_ref, the oracle's on the reference's rows) - 1, retraining flagged exactly above 0.1 ($nf flagged)" ||
+    bad "cost_increase and the flag follow the reference's figures" "$n rows disagree; reference cost $got_ref, oracle $want_ref"
 fi
 
 # ---- history --performance, as the auditor ---------------------------------------------------------
