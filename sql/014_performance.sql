@@ -420,6 +420,8 @@ DECLARE
 BEGIN
     REVOKE ALL ON driftmon.performance, driftmon.performance_outbox,
                   driftmon.performance_history, driftmon.audit_performance FROM PUBLIC;
+    -- as 011 leaves every sequence of the schema: its ACL written out, nothing PUBLIC's
+    REVOKE ALL ON SEQUENCE driftmon.performance_id_seq FROM PUBLIC;
     REVOKE ALL ON FUNCTION driftmon.performance_bytes(driftmon.performance),
                            driftmon.performance_chain(),
                            driftmon.record_performance(text, bigint, jsonb, text),
