@@ -40,6 +40,7 @@ static bool put(dm_chain_buf *b, const void *d, size_t n)
  */
 static const char RESULT_KINDS[] = "IITTTFFBIIIIJ";
 static const char RUN_KINDS[] = "IITSSISSHHFFBFBTTTTTTT";
+static const char PERF_KINDS[] = "IITITSITTFFFIIIIIIFFFFFFIFFFFFBITTT";
 
 static int encode(const dm_copybin_field *f, const char *tag, const char *kinds, dm_chain_buf *b,
                   char *err, size_t errlen)
@@ -158,6 +159,13 @@ int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err,
     dm_copybin_field f[DM_CHAIN_RUN_NCOLS];
     row_fields(res, row, DM_CHAIN_RUN_NCOLS, f);
     return dm_chain_run_fields(f, b, err, errlen);
+}
+
+int dm_chain_perf_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen)
+{
+    dm_copybin_field f[sizeof PERF_KINDS - 1];
+    row_fields(res, row, sizeof PERF_KINDS - 1, f);
+    return encode(f, "driftmon.performance/1", PERF_KINDS, b, err, errlen);
 }
 
 int dm_chain_link_hash(const unsigned char prev[32], const dm_chain_buf *b, unsigned char out[32])

@@ -34,6 +34,16 @@
     "prev_hash, row_hash, monitor"
 #define DM_CHAIN_RUN_NCOLS 25
 
+/* A performance row (sql/014_performance.sql): its links share the sequence. */
+#define DM_CHAIN_PERF_COLS                                                                         \
+    "seq, id, monitor, run_id, cohort_kind, evaluated_at, supersedes, label_column, "              \
+    "score_column, decision_threshold, cost_fn, cost_fp, rows, left_out, tp, fp, tn, fn, auc, "    \
+    "recall, precision, business_cost, optimal_threshold, business_cost_at_optimal, "              \
+    "reference_id, reference_business_cost, reference_auc, reference_optimal_threshold, "          \
+    "cost_increase, retrain_cost_increase, retrain_flagged, labels_count, labels_digest, "         \
+    "config_sha256, driftmon_version, prev_hash, row_hash"
+#define DM_CHAIN_PERF_NCOLS 37
+
 /* A growing byte buffer (the link's bytes); reused from row to row. */
 typedef struct {
     unsigned char *p;
@@ -47,6 +57,7 @@ void dm_chain_buf_release(dm_chain_buf *b);
  * memory. */
 int dm_chain_result_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
 int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
+int dm_chain_perf_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
 /* The same from the fields of one binary COPY row (copybin.h) of those columns. */
 int dm_chain_result_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen);
 int dm_chain_run_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen);

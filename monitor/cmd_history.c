@@ -87,6 +87,33 @@ static const field run_fields[] = {{"run_id", K_INT},
                                    {"retrain_reasons", K_LIST},
                                    {"monitor", K_TEXT}};
 
+/* --performance: the cohorts' realised performance, driftmon.performance_history (issue 21) */
+static const field perf_fields[] = {{"evaluation_id", K_INT},
+                                    {"evaluated_at", K_TEXT},
+                                    {"monitor", K_TEXT},
+                                    {"cohort_kind", K_TEXT},
+                                    {"cohort", K_TEXT},
+                                    {"run_id", K_INT},
+                                    {"supersedes", K_INT},
+                                    {"rows", K_INT},
+                                    {"left_out", K_INT},
+                                    {"tp", K_INT},
+                                    {"fp", K_INT},
+                                    {"tn", K_INT},
+                                    {"fn", K_INT},
+                                    {"auc", K_NUM},
+                                    {"recall", K_NUM},
+                                    {"precision", K_NUM},
+                                    {"business_cost", K_NUM},
+                                    {"reference_business_cost", K_NUM},
+                                    {"cost_increase", K_NUM},
+                                    {"decision_threshold", K_NUM},
+                                    {"optimal_threshold", K_NUM},
+                                    {"business_cost_at_optimal", K_NUM},
+                                    {"reference_auc", K_NUM},
+                                    {"reference_name", K_TEXT},
+                                    {"retrain_flagged", K_BOOL}};
+
 /* RFC 4180: quote when the field holds a comma, a quote, CR or LF (or starts/ends with a
  * space, which some readers trim); quotes doubled. */
 static void csv_field(FILE *f, const char *s)
@@ -263,18 +290,25 @@ static int print_rows(PGresult *res, const field *f, int nf, int format)
 
 int dm_cmd_history(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"column", required_argument, NULL, 'C'},    {"since", required_argument, NULL, 's'},
-        {"reference", required_argument, NULL, 'r'}, {"format", required_argument, NULL, 'f'},
-        {"config", required_argument, NULL, 'c'},    {"runs", no_argument, NULL, 'R'},
-        {"monitor", required_argument, NULL, 'm'},   {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"column", required_argument, NULL, 'C'},
+                                             {"since", required_argument, NULL, 's'},
+                                             {"reference", required_argument, NULL, 'r'},
+                                             {"format", required_argument, NULL, 'f'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"runs", no_argument, NULL, 'R'},
+                                             {"monitor", required_argument, NULL, 'm'},
+                                             {"performance", no_argument, NULL, 'P'},
+                                             {NULL, 0, NULL, 0}};
     const char *column = NULL, *since = NULL, *reference = NULL, *monitor = NULL;
     const char *config = getenv("DRIFTMON_CONFIG");
     int format = F_TABLE, ch;
-    bool runs = false;
+    bool runs = false, perf = false;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:Rm:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "C:s:r:f:c:Rm:P", longopts, NULL)) != -1) {
         switch (ch) {
+        case 'P':
+            perf = true;
+            break;
         case 'm':
             monitor = optarg;
             break;
@@ -311,9 +345,9 @@ int dm_cmd_history(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || (runs && column)) {
-        dm_cli_error("usage: driftmon history [--column C | --runs] [--since T] [--reference R] "
-                     "[--monitor NAME] [--format table|csv|json] [--config FILE]");
+    if (optind != argc || (runs + perf + (column != NULL)) > 1) {
+        dm_cli_error("usage: driftmon history [--column C | --runs | --performance] [--since T] "
+                     "[--reference R] [--monitor NAME] [--format table|csv|json] [--config FILE]");
         return 2;
     }
     if (monitor && !dm_config_monitor_name_ok(monitor)) {
@@ -332,7 +366,23 @@ int dm_cmd_history(int argc, char **argv)
         return 1;
     const char *p[4] = {column, since, reference, monitor};
     PGresult *res;
-    if (runs)
+    if (perf)
+        res = PQexecParams(
+            conn,
+            "SELECT evaluation_id, to_char(evaluated_at AT TIME ZONE 'UTC', "
+            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), monitor, cohort_kind, "
+            "CASE WHEN cohort_kind = 'batch' THEN batch ELSE "
+            "to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') || '/' "
+            "|| to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') END, "
+            "run_id, supersedes, rows, left_out, tp, fp, tn, fn, auc, recall, precision, "
+            "business_cost, reference_business_cost, cost_increase, decision_threshold, "
+            "optimal_threshold, business_cost_at_optimal, reference_auc, reference_name, "
+            "retrain_flagged FROM driftmon.performance_history "
+            "WHERE ($1::timestamptz IS NULL OR evaluated_at >= $1::timestamptz) "
+            "AND ($2::text IS NULL OR reference_name = $2::text) "
+            "AND ($3::text IS NULL OR monitor = $3::text) ORDER BY evaluated_at, evaluation_id",
+            3, NULL, p + 1, NULL, NULL, 0);
+    else if (runs)
         res = PQexecParams(
             conn,
             "SELECT run_id, to_char(finished_at AT TIME ZONE 'UTC', "
@@ -361,15 +411,20 @@ int dm_cmd_history(int argc, char **argv)
             4, NULL, p, NULL, NULL, 0);
     int status = 0;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pq_error(runs ? "could not read driftmon.runs" : "could not read driftmon.column_history",
+        pq_error(perf   ? "could not read driftmon.performance_history"
+                 : runs ? "could not read driftmon.runs"
+                        : "could not read driftmon.column_history",
                  res, conn);
         /* a malformed --since is the user's input */
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         status = state && strncmp(state, "22", 2) == 0 ? 2 : 1;
-    } else if ((runs ? print_rows(res, run_fields, (int)(sizeof run_fields / sizeof *run_fields),
+    } else if ((perf ? print_rows(res, perf_fields, (int)(sizeof perf_fields / sizeof *perf_fields),
                                   format)
-                     : print_rows(res, hist_fields, (int)(sizeof hist_fields / sizeof *hist_fields),
-                                  format)) != 0) {
+                : runs
+                    ? print_rows(res, run_fields, (int)(sizeof run_fields / sizeof *run_fields),
+                                 format)
+                    : print_rows(res, hist_fields, (int)(sizeof hist_fields / sizeof *hist_fields),
+                                 format)) != 0) {
         dm_cli_error("out of memory");
         status = 1;
     } else if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -82,10 +82,19 @@ typedef struct {
     int failures, warnings;
 } sink;
 
+/* A performance row's link (sql/014_performance.sql). */
+typedef struct {
+    int64_t seq, id, run_id;
+    bool in_scope; /* evaluated at or after --since */
+    unsigned char prev[32], row[32], computed[32];
+} perf_link;
+
 typedef struct {
     sink s;
     run_info *runs;
     size_t nruns;
+    perf_link *perf; /* seq order */
+    size_t nperf;
     anchor *anchors;
     size_t nanchors;
     /* the walk */
@@ -356,6 +365,73 @@ static int load_runs(PGconn *conn, const char *since, verify_state *v)
     return rc;
 }
 
+/* Read every performance row (seq order) with its link recomputed; none before 014.  0, or
+ * -1 (environment, printed). */
+static int load_perf(PGconn *conn, const char *since, verify_state *v)
+{
+    char err[ERRLEN];
+    PGresult *res = PQexec(conn, "SELECT pg_catalog.to_regclass('driftmon.audit_performance') "
+                                 "IS NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not look up driftmon.audit_performance", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!exists)
+        return 0;
+    const char *p[1] = {since};
+    res = PQexecParams(conn,
+                       "SELECT " DM_CHAIN_PERF_COLS ", ($1::timestamptz IS NULL OR evaluated_at "
+                       ">= $1::timestamptz) FROM driftmon.audit_performance ORDER BY seq",
+                       1, NULL, p, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not read driftmon.performance", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    int n = PQntuples(res);
+    v->perf = calloc((size_t)n + 1, sizeof *v->perf);
+    if (!v->perf) {
+        PQclear(res);
+        dm_cli_error("out of memory");
+        return -1;
+    }
+    dm_chain_buf b = {0};
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        perf_link *l = &v->perf[v->nperf++];
+        l->seq = be64(PQgetvalue(res, i, 0));
+        l->id = be64(PQgetvalue(res, i, 1));
+        l->run_id = be64(PQgetvalue(res, i, 3));
+        l->in_scope = PQgetvalue(res, i, DM_CHAIN_PERF_NCOLS)[0] != 0;
+        int ph = DM_CHAIN_PERF_NCOLS - 2, rh = DM_CHAIN_PERF_NCOLS - 1;
+        memset(l->prev, 0xff, 32);
+        memset(l->row, 0xff, 32);
+        if (PQgetlength(res, i, ph) == 32 && PQgetlength(res, i, rh) == 32) {
+            memcpy(l->prev, PQgetvalue(res, i, ph), 32);
+            memcpy(l->row, PQgetvalue(res, i, rh), 32);
+        }
+        if (dm_chain_perf_bytes(res, i, &b, err, sizeof err) != 0 ||
+            dm_chain_link_hash(l->prev, &b, l->computed) != 0) {
+            dm_cli_error(err);
+            rc = -1;
+        }
+    }
+    dm_chain_buf_release(&b);
+    PQclear(res);
+    return rc;
+}
+
+static void perf_link_seen(verify_state *v, const perf_link *l)
+{
+    char what[128];
+    snprintf(what, sizeof what, "evaluation %lld of run %lld (driftmon.performance, seq %lld)",
+             (long long)l->id, (long long)l->run_id, (long long)l->seq);
+    link_seen(v, l->seq, l->run_id, what, l->prev, l->row, l->computed);
+}
+
 /* The first seq to walk from with --since: the smallest link of a run in scope; 0 when there
  * is none (nothing to walk).  -1 on error (printed). */
 static int64_t since_seq(PGconn *conn, const char *since, verify_state *v)
@@ -378,6 +454,9 @@ static int64_t since_seq(PGconn *conn, const char *since, verify_state *v)
     for (size_t i = 0; i < v->nruns; i++)
         if (v->runs[i].in_scope && v->runs[i].seq > 0 && (from == 0 || v->runs[i].seq < from))
             from = v->runs[i].seq;
+    for (size_t i = 0; i < v->nperf; i++)
+        if (v->perf[i].in_scope && (from == 0 || v->perf[i].seq < from))
+            from = v->perf[i].seq;
     return from;
 }
 
@@ -454,8 +533,25 @@ typedef struct {
     verify_state *v;
     run_info **rl;
     size_t nlinks, next;
+    size_t pnext; /* the next performance link (v->perf, seq order) */
     dm_chain_buf b;
 } walk_ctx;
+
+/* The run and performance links before seq, in seq order. */
+static void links_before(walk_ctx *w, int64_t seq)
+{
+    verify_state *v = w->v;
+    for (;;) {
+        bool r = w->next < w->nlinks && w->rl[w->next]->seq < seq;
+        bool p = w->pnext < v->nperf && v->perf[w->pnext].seq < seq;
+        if (r && (!p || w->rl[w->next]->seq < v->perf[w->pnext].seq))
+            run_link(v, w->rl[w->next++]);
+        else if (p)
+            perf_link_seen(v, &v->perf[w->pnext++]);
+        else
+            break;
+    }
+}
 
 static int result_link(void *ctx, const dm_copybin_field *f, char *err, size_t errlen)
 {
@@ -468,8 +564,7 @@ static int result_link(void *ctx, const dm_copybin_field *f, char *err, size_t e
         return -1;
     }
     int64_t seq = be64((const char *)f[0].p), run = be64((const char *)f[1].p);
-    while (w->next < w->nlinks && w->rl[w->next]->seq < seq)
-        run_link(v, w->rl[w->next++]);
+    links_before(w, seq);
     /* hashes taken out (constraints dropped): compare against nothing, as for a run link */
     unsigned char prev[32], row[32], computed[32];
     bool hashes = f[13].len == 32 && f[14].len == 32;
@@ -505,7 +600,7 @@ static int result_link(void *ctx, const dm_copybin_field *f, char *err, size_t e
 static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
 {
     char err[ERRLEN] = "", sql[512];
-    walk_ctx w = {v, calloc(v->nruns + 1, sizeof *w.rl), 0, 0, {0}};
+    walk_ctx w = {v, calloc(v->nruns + 1, sizeof *w.rl), 0, 0, 0, {0}};
     if (!w.rl) {
         dm_cli_error("out of memory");
         return -1;
@@ -514,6 +609,8 @@ static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
         if (v->runs[i].seq >= from && v->runs[i].seq > 0)
             w.rl[w.nlinks++] = &v->runs[i];
     qsort(w.rl, w.nlinks, sizeof *w.rl, cmp_run_seq);
+    while (w.pnext < v->nperf && v->perf[w.pnext].seq < from)
+        w.pnext++;
     v->expect_seq = from;
     memset(v->expect_prev, 0, 32);
     snprintf(sql, sizeof sql,
@@ -522,8 +619,8 @@ static int walk_chain(PGconn *conn, int64_t from, verify_state *v)
              (long long)from);
     int rc = copy_rows(conn, sql, DM_CHAIN_RESULT_NCOLS, "could not read driftmon.column_result",
                        result_link, &w, err, sizeof err);
-    while (rc == 0 && w.next < w.nlinks)
-        run_link(v, w.rl[w.next++]);
+    if (rc == 0)
+        links_before(&w, INT64_MAX);
     dm_chain_buf_release(&w.b);
     free(w.rl);
     if (rc != 0)
@@ -1008,7 +1105,7 @@ int dm_cmd_verify(int argc, char **argv)
         dm_cli_error(err);
         goto out;
     }
-    if (load_runs(conn, since, &v) != 0)
+    if (load_runs(conn, since, &v) != 0 || load_perf(conn, since, &v) != 0)
         goto out;
     d.v = &v;
     d.since = since;
@@ -1083,6 +1180,7 @@ out:
     if (conn)
         PQfinish(conn);
     free(v.runs);
+    free(v.perf);
     free(v.anchors);
     dm_config_release(&cfg);
     return status;

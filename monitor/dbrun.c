@@ -722,6 +722,19 @@ static int run_importance(const dm_config *cfg, const dm_refinfo *ri, dm_importa
     return 0;
 }
 
+char *dm_run_where(const char *qkey, bool batch)
+{
+    size_t wl = strlen(qkey) * 2 + 64;
+    char *where = malloc(wl);
+    if (!where)
+        return NULL;
+    if (batch)
+        snprintf(where, wl, "%s = $1", qkey);
+    else
+        snprintf(where, wl, "%s >= $1::timestamptz AND %s < $2::timestamptz", qkey, qkey);
+    return where;
+}
+
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
@@ -819,8 +832,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         rc = DM_RUN_INPUT;
         goto out;
     }
-    size_t wl = strlen(qkey) * 2 + 64;
-    where = malloc(wl);
+    where = dm_run_where(qkey, t->batch != NULL);
     if (!where) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -828,11 +840,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     const char *params[2];
     size_t nparams;
     if (t->batch) {
-        snprintf(where, wl, "%s = $1", qkey);
         params[0] = t->batch;
         nparams = 1;
     } else {
-        snprintf(where, wl, "%s >= $1::timestamptz AND %s < $2::timestamptz", qkey, qkey);
         params[0] = t->since;
         params[1] = t->until;
         nparams = 2;

@@ -84,6 +84,12 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                          const char *worker, dm_refcache *cache, dm_run_result *out, char *err,
                          size_t errlen);
 
+/* The condition that selects a check's rows, on qkey (the key column, quoted): a batch's,
+ * qkey = $1 (the batch id); a window's, qkey >= $1::timestamptz AND qkey < $2::timestamptz.
+ * Checks and the cohort of a run (monitor/perfcohort.h) read by it.  malloc'ed; NULL when
+ * out of memory. */
+char *dm_run_where(const char *qkey, bool batch);
+
 /* Read rows of table (looked up by the caller, dm_db_table_lookup: the catalog is asked
  * once) into a dataset, for `reference load --table` and for checks.  where/params as
  * dm_db_copy_read.  Columns named in skip (NULL-terminated, may be NULL) and excluded ones

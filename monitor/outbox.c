@@ -113,21 +113,34 @@ static char *output_text(const dm_hook_output *o)
     return t;
 }
 
-/* An attempt's outcome (sql/011_roles.sql): run id, outcome, retry in seconds, error, output,
- * output bytes. */
-#define ALERT_ATTEMPT                                                                              \
-    "SELECT driftmon.record_alert_attempt($1::bigint, $2, $3::float8, $4, $5, $6::bigint)"
+/* The two outboxes: a run's retrain alert (drift: sql/004, 011) and an evaluation's (cost:
+ * sql/014_performance.sql).  claim: the alert's key, run id, attempts, backoff_s, batch,
+ * window_start, window_end and report, from the claim function ($1 the hold); attempt: the
+ * outcome's record (key, outcome, retry in seconds, error, output, output bytes). */
+typedef struct {
+    const char *claim, *attempt;
+    const char *key_field; /* the key's name in the log lines and the hook's environment */
+} alert_kind;
+
+static const alert_kind RUN_ALERT = {
+    "SELECT run_id, run_id, attempts, backoff_s, batch, window_start, window_end, report "
+    "FROM driftmon.claim_alert($1::interval)",
+    "SELECT driftmon.record_alert_attempt($1::bigint, $2, $3::float8, $4, $5, $6::bigint)", NULL};
+static const alert_kind COST_ALERT = {
+    "SELECT performance_id, run_id, attempts, backoff_s, batch, window_start, window_end, "
+    "report FROM driftmon.claim_performance_alert($1::interval)",
+    "SELECT driftmon.record_performance_alert_attempt($1::bigint, $2, $3::float8, $4, $5, "
+    "$6::bigint)",
+    "performance_id"};
 
 /* 1 delivered or attempted, 0 nothing due, -1 database error. */
-static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_t *rng)
+static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, const alert_kind *k,
+                       uint64_t *rng)
 {
     char hold[40], err[ERRLEN];
     snprintf(hold, sizeof hold, "%.3f seconds", h->timeout_s + 5);
     const char *ph[1] = {hold};
-    PGresult *r = PQexecParams(conn,
-                               "SELECT run_id, attempts, backoff_s, batch, window_start, "
-                               "window_end, report FROM driftmon.claim_alert($1::interval)",
-                               1, NULL, ph, NULL, NULL, 0);
+    PGresult *r = PQexecParams(conn, k->claim, 1, NULL, ph, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         dm_logf(DM_LOG_ERROR, "could not take a retrain alert", "reason=%s",
                 serve_pq_reason(conn, r, err, sizeof err));
@@ -138,24 +151,36 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
         PQclear(r);
         return 0;
     }
-    char run_id[24], batch[BATCH_MAX + 20], wstart[64], wend[64];
-    snprintf(run_id, sizeof run_id, "%s", PQgetvalue(r, 0, 0));
-    int attempts = atoi(PQgetvalue(r, 0, 1));
-    double prev = PQgetisnull(r, 0, 2) ? 0 : strtod(PQgetvalue(r, 0, 2), NULL);
-    snprintf(batch, sizeof batch, "%s", PQgetisnull(r, 0, 3) ? "" : PQgetvalue(r, 0, 3));
-    snprintf(wstart, sizeof wstart, "%s", PQgetvalue(r, 0, 4));
-    snprintf(wend, sizeof wend, "%s", PQgetvalue(r, 0, 5));
-    char *report = strdup(PQgetisnull(r, 0, 6) ? "" : PQgetvalue(r, 0, 6));
+    char key[24], rid[24], run_id[120], batch[BATCH_MAX + 20], wstart[64], wend[64];
+    snprintf(key, sizeof key, "%s", PQgetvalue(r, 0, 0));
+    snprintf(rid, sizeof rid, "%s", PQgetvalue(r, 0, 1));
+    /* the log lines' run_id field: for a cost alert, its evaluation and kind after it */
+    if (k->key_field)
+        snprintf(run_id, sizeof run_id, "%s %s=%s alert=cost", rid, k->key_field, key);
+    else
+        snprintf(run_id, sizeof run_id, "%s", rid);
+    int attempts = atoi(PQgetvalue(r, 0, 2));
+    double prev = PQgetisnull(r, 0, 3) ? 0 : strtod(PQgetvalue(r, 0, 3), NULL);
+    snprintf(batch, sizeof batch, "%s", PQgetisnull(r, 0, 4) ? "" : PQgetvalue(r, 0, 4));
+    snprintf(wstart, sizeof wstart, "%s", PQgetvalue(r, 0, 5));
+    snprintf(wend, sizeof wend, "%s", PQgetvalue(r, 0, 6));
+    char *report = strdup(PQgetisnull(r, 0, 7) ? "" : PQgetvalue(r, 0, 7));
     PQclear(r);
     if (!report)
         return -1;
 
-    char e_run[64], e_batch[BATCH_MAX + 40], e_ws[100], e_we[100];
-    snprintf(e_run, sizeof e_run, "DRIFTMON_RUN_ID=%s", run_id);
+    char e_run[64], e_batch[BATCH_MAX + 40], e_ws[100], e_we[100], e_key[64], e_reason[64];
+    snprintf(e_run, sizeof e_run, "DRIFTMON_RUN_ID=%s", rid);
     snprintf(e_batch, sizeof e_batch, "DRIFTMON_BATCH=%s", batch);
     snprintf(e_ws, sizeof e_ws, "DRIFTMON_WINDOW_START=%s", wstart);
     snprintf(e_we, sizeof e_we, "DRIFTMON_WINDOW_END=%s", wend);
-    const char *env[5] = {e_run, e_batch, e_ws, e_we, NULL};
+    snprintf(e_key, sizeof e_key, "DRIFTMON_PERFORMANCE_ID=%s", key);
+    snprintf(e_reason, sizeof e_reason, "DRIFTMON_RETRAIN_REASON=cost");
+    const char *env[7] = {e_run, e_batch, e_ws, e_we, NULL, NULL, NULL};
+    if (k->key_field) {
+        env[4] = e_key;
+        env[5] = e_reason;
+    }
     dm_hook_output out;
     dm_hook_call call = {
         (const char *const *)h->argv, report, strlen(report), env, h->timeout_s, &g_hook_stop,
@@ -171,21 +196,21 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
     const char *label = batch[0] ? batch : "-";
     int rc = 1;
     if (oc == DM_HOOK_OK) {
-        const char *p[6] = {run_id, "delivered", NULL, NULL, shown, nbytes};
-        if (!serve_exec_ok(conn, ALERT_ATTEMPT, 6, p, "could not mark the retrain alert delivered"))
+        const char *p[6] = {key, "delivered", NULL, NULL, shown, nbytes};
+        if (!serve_exec_ok(conn, k->attempt, 6, p, "could not mark the retrain alert delivered"))
             rc = -1;
         else
             dm_logf(DM_LOG_INFO, "delivered retrain alert",
                     "run_id=%s batch=%s attempt=%d hook_s=%.3f output_bytes=%llu output=%s", run_id,
                     label, attempts, elapsed, out_bytes, shown);
     } else if (oc == DM_HOOK_STOPPED) {
-        const char *p[6] = {run_id, "stopped", NULL, NULL, shown, nbytes};
-        serve_exec_ok(conn, ALERT_ATTEMPT, 6, p, "could not give the retrain alert back");
+        const char *p[6] = {key, "stopped", NULL, NULL, shown, nbytes};
+        serve_exec_ok(conn, k->attempt, 6, p, "could not give the retrain alert back");
         dm_logf(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending",
                 "run_id=%s batch=%s output_bytes=%llu output=%s", run_id, label, out_bytes, shown);
     } else if (attempts >= h->max_attempts) {
-        const char *p[6] = {run_id, "dead", NULL, err, shown, nbytes};
-        if (!serve_exec_ok(conn, ALERT_ATTEMPT, 6, p, "could not mark the retrain alert dead"))
+        const char *p[6] = {key, "dead", NULL, err, shown, nbytes};
+        if (!serve_exec_ok(conn, k->attempt, 6, p, "could not mark the retrain alert dead"))
             rc = -1;
         else
             dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
@@ -195,9 +220,8 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, uint64_
         double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
         char ds[40];
         snprintf(ds, sizeof ds, "%.3f", d);
-        const char *p[6] = {run_id, "retry", ds, err, shown, nbytes};
-        if (!serve_exec_ok(conn, ALERT_ATTEMPT, 6, p,
-                           "could not schedule the retrain alert's retry"))
+        const char *p[6] = {key, "retry", ds, err, shown, nbytes};
+        if (!serve_exec_ok(conn, k->attempt, 6, p, "could not schedule the retrain alert's retry"))
             rc = -1;
         else
             dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",
@@ -252,7 +276,9 @@ static void *deliverer_main(void *arg)
                 pthread_mutex_unlock(&d->mu);
                 if (quit)
                     break;
-                int rc = deliver_one(s, conn, &h, &rng);
+                int rc = deliver_one(s, conn, &h, &RUN_ALERT, &rng);
+                if (rc == 0)
+                    rc = deliver_one(s, conn, &h, &COST_ALERT, &rng);
                 if (rc == 0)
                     break;
                 if (rc < 0) {

@@ -286,6 +286,22 @@ static int update_history(PGconn *conn, int dirfd, const char *dir, const char *
         PQclear(cr);
         return query_fail(lr, conn, "the runs' retrain limits (driftmon.run)", err, errlen);
     }
+    /* the latest evaluation of each of those runs' cohorts (issue 21) */
+    PGresult *fr = PQexecParams(
+        conn,
+        "SELECT DISTINCT ON (run_id) run_id, business_cost, reference_business_cost, auc, "
+        "reference_auc, optimal_threshold, decision_threshold FROM driftmon.performance_history "
+        "WHERE run_id IN (SELECT run_id FROM driftmon.runs WHERE reference_name = $1 AND "
+        "monitor = $3 ORDER BY finished_at DESC, run_id DESC LIMIT $2::int) "
+        "ORDER BY run_id, evaluation_id DESC",
+        3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(fr) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        PQclear(cr);
+        PQclear(lr);
+        return query_fail(fr, conn, "the cohorts' performance (driftmon.performance_history)", err,
+                          errlen);
+    }
     int rc = -1;
     run_list l;
     size_t nr = (size_t)PQntuples(cr);
@@ -314,6 +330,20 @@ static int update_history(PGconn *conn, int dirfd, const char *dir, const char *
             l.e[hit->pos].retrain_fraction = num_or_nan(lr, i, 1);
             l.e[hit->pos].retrain_weighted_fraction = num_or_nan(lr, i, 2);
             l.e[hit->pos].retrain_score_psi = num_or_nan(lr, i, 3);
+        }
+    }
+    for (int i = 0; i < PQntuples(fr); i++) {
+        id_pos key = {strtoll(PQgetvalue(fr, i, 0), NULL, 10), 0};
+        id_pos *hit = bsearch(&key, map, l.n, sizeof *map, id_pos_cmp);
+        if (hit) {
+            rpt_run_entry *e = &l.e[hit->pos];
+            e->has_perf = true;
+            e->perf_cost = num_or_nan(fr, i, 1);
+            e->perf_ref_cost = num_or_nan(fr, i, 2);
+            e->perf_auc = num_or_nan(fr, i, 3);
+            e->perf_ref_auc = num_or_nan(fr, i, 4);
+            e->perf_opt = num_or_nan(fr, i, 5);
+            e->perf_thr = num_or_nan(fr, i, 6);
         }
     }
     size_t nc = 0;
@@ -371,6 +401,7 @@ out:
     PQclear(res);
     PQclear(cr);
     PQclear(lr);
+    PQclear(fr);
     return rc;
 }
 

@@ -32,6 +32,7 @@
 #include "monitor/metrics.h"
 #include "monitor/metrics_http.h"
 #include "monitor/outbox.h"
+#include "monitor/perfcohort.h"
 #include "monitor/serve_internal.h"
 #include "monitor/windows.h"
 
@@ -162,6 +163,11 @@ int dm_cmd_serve(int argc, char **argv)
             if (dm_lease_sweep(&s, &rn, &dl, &intset) < 0)
                 continue;
         }
+        if (serve_mono_s() >= s.perf_next_at) {
+            s.perf_next_at = serve_mono_s() + s.o.poll_s;
+            if (dm_perf_sweep(&s, &dl) < 0)
+                continue;
+        }
         if (!s.ready && s.conn) { /* the first connect and sweep are done */
             s.ready = true;
             sd_notify(0, "READY=1\nSTATUS=connected; batches swept");
@@ -189,6 +195,9 @@ int dm_cmd_serve(int argc, char **argv)
         double tw = next_window_at(&s) - serve_wall_s();
         if (tw < timeout)
             timeout = tw < 0 ? 0 : tw;
+        double tp = s.perf_next_at - serve_mono_s();
+        if (tp < timeout)
+            timeout = tp < 0 ? 0 : tp;
         struct timespec ts;
         ts.tv_sec = (time_t)timeout;
         ts.tv_nsec = (long)((timeout - (double)ts.tv_sec) * 1e9);

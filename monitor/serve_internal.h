@@ -34,6 +34,7 @@ typedef struct {
     dm_refcache cache;
     int64_t every_s;       /* schedule.every in seconds; 0: no periodic windows */
     double next_window_at; /* wall clock, seconds since the epoch */
+    double perf_next_at;   /* its cohorts' next look (monotonic clock; perfcohort.h) */
 } serve_monitor;
 
 typedef struct {
@@ -59,6 +60,8 @@ typedef struct {
      * the main thread only; its counters (standby_reads, fallbacks[reason]) are atomics any
      * thread may read (monitor/replica.h) */
     dm_replica replica;
+    /* the next sweep of the cohorts whose labels are due (monotonic clock; perfcohort.h) */
+    double perf_next_at;
 } serve_state;
 
 /* The monitor i's configuration. */

@@ -133,6 +133,60 @@ char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *
     return rpt_buf_take(&b);
 }
 
+/* The realised performance of the runs' cohorts (issue 21): business cost per application
+ * and AUC with the reference's, the optimal threshold with the configured one; nothing when
+ * no run has an evaluation.  0, or -1 out of memory. */
+static int put_perf_charts(rpt_buf *b, const rpt_run_entry *runs, size_t n)
+{
+    size_t ne = 0;
+    for (size_t i = 0; i < n; i++)
+        ne += runs[i].has_perf ? 1 : 0;
+    if (ne == 0)
+        return 0;
+    int64_t *id = calloc(n, sizeof *id);
+    double *v = calloc(6 * n, sizeof *v);
+    if (id == NULL || v == NULL) {
+        free(id);
+        free(v);
+        return -1;
+    }
+    double *cost = v, *rcost = v + n, *auc = v + 2 * n, *rauc = v + 3 * n, *opt = v + 4 * n,
+           *thr = v + 5 * n;
+    for (size_t i = 0; i < n; i++) {
+        const rpt_run_entry *r = &runs[i];
+        id[i] = r->run_id;
+        cost[i] = r->has_perf ? r->perf_cost : NAN;
+        rcost[i] = r->has_perf ? r->perf_ref_cost : NAN;
+        auc[i] = r->has_perf ? r->perf_auc : NAN;
+        rauc[i] = r->has_perf ? r->perf_ref_auc : NAN;
+        opt[i] = r->has_perf ? r->perf_opt : NAN;
+        thr[i] = r->has_perf ? r->perf_thr : NAN;
+    }
+    char title[160];
+    rpt_buf_printf(b,
+                   "<section class=\"perf\">\n<h2>Realised performance, once the labels are "
+                   "in</h2>\n<p class=\"legend\"><span class=\"key wshare\"></span>the cohort "
+                   "<span class=\"key frac\"></span>the reference (business cost, AUC) or the "
+                   "configured decision threshold. %zu of %zu runs have an evaluation of their "
+                   "cohort (its latest); a run without one is a gap, as is an AUC of one class "
+                   "and an optimal threshold that refuses nobody.</p>\n<h3>Business cost per "
+                   "application</h3>\n",
+                   ne, n);
+    snprintf(title, sizeof title, "business cost per application over %zu run%s", n,
+             n == 1 ? "" : "s");
+    rpt_svg_run_figure(b, n, id, cost, rcost, 0.01, "business cost", title);
+    rpt_buf_puts(b, "\n<h3>AUC</h3>\n");
+    snprintf(title, sizeof title, "AUC over %zu run%s", n, n == 1 ? "" : "s");
+    rpt_svg_run_figure(b, n, id, auc, rauc, 1.0 / 1.15, "AUC", title);
+    rpt_buf_puts(b, "\n<h3>Optimal threshold and the configured one</h3>\n");
+    snprintf(title, sizeof title, "optimal threshold over %zu run%s", n, n == 1 ? "" : "s");
+    rpt_svg_run_figure(b, n, id, opt, thr, 1.0 / 1.15, "optimal threshold", title);
+    rpt_buf_puts(b, "\n</section>\n");
+    free(id);
+    free(v);
+    return 0;
+}
+
 /* The run-level charts (issue 17): the shares over runs, the score PSI over runs.
  * 0, or -1 on out of memory. */
 static int put_run_charts(rpt_buf *b, const rpt_run_entry *runs, size_t n)
@@ -188,7 +242,7 @@ static int put_run_charts(rpt_buf *b, const rpt_run_entry *runs, size_t n)
     rpt_buf_puts(b, "</section>\n");
     free(id);
     free(v);
-    return 0;
+    return put_perf_charts(b, runs, n);
 }
 
 char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,

@@ -29,6 +29,11 @@ typedef struct {
      * column, recorded before them, or a retrain condition not configured) */
     double weighted_share, score_psi;
     double retrain_fraction, retrain_weighted_fraction, retrain_score_psi;
+    /* the realised performance of the run's cohort (issue 21), its latest evaluation: when
+     * has_perf; each figure NaN when undefined (an AUC of one class, no reference figures;
+     * an optimal threshold of +inf, refuse nobody, is drawn as a gap) */
+    bool has_perf;
+    double perf_cost, perf_ref_cost, perf_auc, perf_ref_auc, perf_opt, perf_thr;
 } rpt_run_entry;
 
 typedef struct {
@@ -49,8 +54,11 @@ char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *
 
 /* history page of one reference: runs oldest first (the x axis); above the columns, the
  * run-level charts (rpt_svg_run_shares, and rpt_svg_run_psi when a run has a score PSI);
- * then one row and one chart per column in the order given; total_runs > nruns: the page shows the
- * last nruns of total_runs and says so.  Malloc'ed string, NULL on out of memory. */
+ * then, when a run has an evaluation of its cohort (has_perf), the realised performance's
+ * charts (rpt_svg_run_figure: business cost and AUC with the reference's, the optimal
+ * threshold with the configured one); then one row and one chart per column in the order given;
+ * total_runs > nruns: the page shows the last nruns of total_runs and says so.  Malloc'ed string,
+ * NULL on out of memory. */
 char *rpt_history_render(const char *reference, const rpt_run_entry *runs, size_t nruns,
                          size_t total_runs, const rpt_column_series *cols, size_t ncols);
 

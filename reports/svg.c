@@ -773,6 +773,30 @@ void rpt_svg_run_psi(rpt_buf *b, size_t n, const int64_t *run_id, const double *
     rpt_buf_puts(b, "</svg>");
 }
 
+void rpt_svg_run_figure(rpt_buf *b, size_t n, const int64_t *run_id, const double *v,
+                        const double *ref, double floor, const char *what, const char *title)
+{
+    if (n == 0 || v == NULL)
+        return;
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (isfinite(v[i]))
+            m = fmax(m, v[i]);
+        if (ref != NULL && isfinite(ref[i]))
+            m = fmax(m, ref[i]);
+    }
+    double top = fmax(floor, m * 1.15);
+    char lab[32];
+    snprintf(lab, sizeof lab, "%.3g", top);
+    const char *ticks[] = {"0", lab};
+    const double at[] = {0.0, top};
+    svg_open_size(b, "plot runs figure", title, RPT_RUNS_W, RPT_RUNS_H);
+    runs_frame(b, top, ticks, at, 2);
+    runs_limit(b, n, ref, top, "ref", COL_CUR, "6 3");
+    runs_line(b, n, run_id, v, top, "fig", COL_REF, false, what, false);
+    rpt_buf_puts(b, "</svg>");
+}
+
 void rpt_svg_score(rpt_buf *b, const stats_score_drift *s, const char *title)
 {
     if (s == NULL || s->ref_n == 0 || s->cur_n == 0)

@@ -191,6 +191,11 @@ void rpt_svg_run_shares(rpt_buf *b, size_t n, const int64_t *run_id, const doubl
                         const double *weighted_fraction, const char *title);
 void rpt_svg_run_psi(rpt_buf *b, size_t n, const int64_t *run_id, const double *psi,
                      const double *score_psi, const char *title);
+/* A figure over runs with its yardstick (issue 21), on the same frame: top = max(floor,
+ * 1.15 x the largest finite value of v and ref); v a blue line with filled circles named
+ * `what` in the tooltips; ref, per run (NaN: none), a dashed vermilion ("6 3") segment. */
+void rpt_svg_run_figure(rpt_buf *b, size_t n, const int64_t *run_id, const double *v,
+                        const double *ref, double floor, const char *what, const char *title);
 
 /*
  * The label of a bar: s cut to at most max_chars code points ("…" ending a cut string),

@@ -589,8 +589,51 @@ static rpt_run_entry entry(int64_t id, const char *ref, size_t n, size_t d, bool
                        NAN,
                        NAN,
                        NAN,
+                       NAN,
+                       false,
+                       NAN,
+                       NAN,
+                       NAN,
+                       NAN,
+                       NAN,
                        NAN};
     return e;
+}
+
+/* Issue 21: the cohorts' realised performance on the history page, only when a run has an
+ * evaluation; each figure a point with its tooltip, the reference's a dashed segment. */
+Test(svg, history_page_draws_the_cohorts_performance)
+{
+    rpt_run_entry r[2] = {entry(1, "m", 4, 1, false), entry(2, "m", 4, 0, false)};
+    char *h = rpt_history_render("m", r, 2, 2, NULL, 0);
+    cr_assert_not_null(h);
+    cr_assert_null(strstr(h, "<section class=\"perf\">"), "no evaluation: no section");
+    free(h);
+    r[0].has_perf = true;
+    r[0].perf_cost = 0.5;
+    r[0].perf_ref_cost = 0.4;
+    r[0].perf_auc = 0.7;
+    r[0].perf_ref_auc = 0.75;
+    r[0].perf_opt = INFINITY; /* refuse nobody: a gap */
+    r[0].perf_thr = 0.52;
+    h = rpt_history_render("m", r, 2, 2, NULL, 0);
+    cr_assert_not_null(h);
+    cr_assert_not_null(strstr(h, "<section class=\"perf\">"));
+    size_t charts = 0;
+    for (const char *p = h; (p = strstr(p, "<svg class=\"plot runs figure\"")) != NULL; p++)
+        charts++;
+    cr_assert_eq(charts, 3);
+    cr_assert_not_null(strstr(h, "run 1: business cost 0.5<"));
+    cr_assert_not_null(strstr(h, "run 1: AUC 0.7<"));
+    cr_assert_null(strstr(h, "run 2: business cost"), "a run without an evaluation is a gap");
+    cr_assert_null(strstr(h, "optimal threshold inf"), "+inf is a gap");
+    /* the reference's cost at run 1 of 2: x from 34 to 34 + 436 / 2, y = 122 - 0.4 / top * 114
+     * with top = 1.15 x 0.5 */
+    char seg[96];
+    snprintf(seg, sizeof seg, "M%.1f %.1fH%.1f", 34.0, 122.0 - 0.4 / (1.15 * 0.5) * 114.0,
+             34.0 + 436.0 / 2.0);
+    cr_assert_not_null(strstr(h, seg), "%s", seg);
+    free(h);
 }
 
 Test(svg, index_and_history_pages_escape_and_repeat)

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# perfd.sh - what evaluating a cohort's realised performance (issue 21) adds to a check, in
+# `driftmon serve`.  Not run by make check: `bash tests/bench/perfd.sh` (after make).
+#
+# Data: the generator's Home Credit table with its score column and TARGET (dm-gen --score:
+# 136 columns), a reference of REF_ROWS rows (default 307,511) profiled once, and ROUNDS
+# batches of BATCH_ROWS rows (default 50,000), each the same rows under another batch id.
+# One daemon (model.label_column TARGET, label_delay 1 second, --poll 0.2) runs on a cluster
+# of its own.  Each round submits one batch and waits for its check (the run's log line,
+# total_s: read, compare, both reports, the run's transaction) and then for its evaluation
+# (the "cohort evaluated" line, total_s: the sweep's look at the labels, then in the
+# evaluation's transaction the score and label columns read, the labels' digest, the
+# figures and the row written).  Check and evaluation thus alternate, on the same rows.
+# Prints the medians of both, the ratio of the medians and the median of the per-round
+# ratios; the issue asks for under 5 %.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${DM_BUILD:-$PWD/build}
+DM=${DM_DRIFTMON:-$BUILD/driftmon}
+GEN=$BUILD/dm-gen
+ROUNDS=${ROUNDS:-5}
+REF_ROWS=${REF_ROWS:-307511}
+BATCH_ROWS=${BATCH_ROWS:-50000}
+W=$BUILD/bench-perfd/$REF_ROWS-$BATCH_ROWS # data made once per size
+mkdir -p "$W"
+chmod 0755 "$BUILD" "$BUILD/bench-perfd" "$W"
+dir=$(mktemp -d /tmp/dm-benchperfd.XXXXXX)
+serve_pid=""
+cleanup() {
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ -s "$W/ref.csv" ] || "$GEN" --rows "$REF_ROWS" --seed 1 --score -o "$W/ref.csv"
+[ -s "$W/batch.tsv" ] || "$GEN" --rows "$BATCH_ROWS" --seed 2 --score --first-id 5000000 \
+    --format tsv-copy --no-header -o "$W/batch.tsv"
+"$GEN" --schema apps --score >"$W/apps.sql"
+chmod 0644 "$W"/*
+cols=$(sed -n 's/^ *\("[^"]*"\) .*/\1/p' "$W/apps.sql" | paste -sd, -)
+
+eval "$(bash tests/pg/cluster.sh start "$dir")"
+export PGOPTIONS='-c client_min_messages=warning'
+q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+q -f "$W/apps.sql" -c "ALTER TABLE apps ADD COLUMN batch_id text" \
+  -c "CREATE INDEX ON apps (batch_id)" \
+  -c "CREATE TABLE rows0 (LIKE apps)" -c "\\copy rows0 ($cols) FROM '$W/batch.tsv'" >/dev/null
+cat >"$W/c.json" <<EOF
+{
+  "source": {"table": "apps", "batch_column": "batch_id"},
+  "reference": {"name": "ref"},
+  "reports": {"dir": "$dir/reports"},
+  "cache": {"dir": "$dir/cache"},
+  "columns": {"exclude": ["SK_ID_CURR", "TARGET"]},
+  "model": {"score_column": "score", "decision_threshold": 0.5, "label_column": "TARGET",
+            "label_delay": "1 second"}
+}
+EOF
+"$DM" init --config "$W/c.json" 2>/dev/null
+"$DM" reference load "$W/ref.csv" --name ref --config "$W/c.json" >/dev/null
+"$DM" serve --config "$W/c.json" --poll 0.2 >"$dir/serve.log" 2>&1 &
+serve_pid=$!
+
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
+checks=() evals=()
+for r in $(seq 1 "$ROUNDS"); do
+    q -c "BEGIN; INSERT INTO apps ($cols, batch_id) SELECT $cols, 'b$r' FROM rows0;
+          SELECT driftmon.submit_batch('b$r'); COMMIT" >/dev/null
+    run=""
+    for _ in $(seq 1 600); do
+        run=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b$r'")
+        [ -n "$run" ] && grep -q "msg=\"cohort evaluated\".* run_id=$run " "$dir/serve.log" && break
+        sleep 0.1
+    done
+    c=$(grep "batch=b$r " "$dir/serve.log" | grep "total_s=" | head -n 1 | field total_s)
+    e=$(grep "msg=\"cohort evaluated\".* run_id=$run " "$dir/serve.log" | field total_s)
+    [ -n "$c" ] && [ -n "$e" ] || { echo "round $r: no timing (see $dir/serve.log)"; tail -3 "$dir/serve.log"; exit 1; }
+    checks+=("$c")
+    evals+=("$e")
+    echo "round $r: check ${c}s, evaluation ${e}s"
+done
+/usr/bin/python3 - "${checks[*]}" "${evals[*]}" "$BATCH_ROWS" <<'EOF'
+import statistics as st, sys
+c = [float(x) for x in sys.argv[1].split()]
+e = [float(x) for x in sys.argv[2].split()]
+mc, me = st.median(c), st.median(e)
+print(f"{sys.argv[3]}-row cohort: check median {mc:.3f} s, evaluation median {me:.3f} s")
+print(f"evaluation / check: {me / mc * 100:.2f} % of the medians, "
+      f"{st.median(b / a for a, b in zip(c, e)) * 100:.2f} % median of the rounds' ratios")
+EOF
