@@ -34,7 +34,7 @@
     "prev_hash, row_hash, monitor"
 #define DM_CHAIN_RUN_NCOLS 25
 
-/* A performance row (sql/014_performance.sql): its links share the sequence. */
+/* A performance row (sql/015_performance.sql): its links share the sequence. */
 #define DM_CHAIN_PERF_COLS                                                                         \
     "seq, id, monitor, run_id, cohort_kind, evaluated_at, supersedes, label_column, "              \
     "score_column, decision_threshold, cost_fn, cost_fp, rows, left_out, tp, fp, tn, fn, auc, "    \

@@ -82,7 +82,7 @@ typedef struct {
     int failures, warnings;
 } sink;
 
-/* A performance row's link (sql/014_performance.sql). */
+/* A performance row's link (sql/015_performance.sql). */
 typedef struct {
     int64_t seq, id, run_id;
     bool in_scope; /* evaluated at or after --since */

@@ -114,7 +114,7 @@ static char *output_text(const dm_hook_output *o)
 }
 
 /* The two outboxes: a run's retrain alert (drift: sql/004, 011) and an evaluation's (cost:
- * sql/014_performance.sql).  claim: the alert's key, run id, attempts, backoff_s, batch,
+ * sql/015_performance.sql).  claim: the alert's key, run id, attempts, backoff_s, batch,
  * window_start, window_end and report, from the claim function ($1 the hold); attempt: the
  * outcome's record (key, outcome, retry in seconds, error, output, output bytes). */
 typedef struct {

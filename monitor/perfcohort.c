@@ -99,7 +99,7 @@ static int cohort_sql_init(PGconn *conn, const dm_config *c, const cohort *k, co
 /* A cohort as read in its snapshot: its scores and labels (NaN: NULL), its rows with a
  * score and no label, its labels' count and digest: the sum, as PostgreSQL's sum(int8)
  * prints it, of hashfloat8extended(score, hashfloat8extended(label, 0)) over the rows with
- * both (sql/014_performance.sql), each row's term computed by the server in the same scan. */
+ * both (sql/015_performance.sql), each row's term computed by the server in the same scan. */
 typedef struct {
     size_t n;
     double *score, *label;
@@ -242,7 +242,7 @@ static bool put_u64(cJSON *o, const char *key, uint64_t v)
     return cJSON_AddStringToObject(o, key, t) != NULL;
 }
 
-/* The reference's figures stored with its version (sql/013_perf_reference.sql,
+/* The reference's figures stored with its version (sql/014_perf_reference.sql,
  * monitor/perfstore.h) under c's settings: 1 found; 0 none, *why saying why; -1 with err. */
 static int reference_figures(PGconn *conn, const dm_config *c, const char *reference_id,
                              stats_perf *ref, const char **why, char *err, size_t errlen)

@@ -1,6 +1,6 @@
 /*
  * perfcohort.h - the realised performance of the runs' cohorts, for `driftmon serve`
- * (issue 21; sql/014_performance.sql).
+ * (issue 21; sql/015_performance.sql).
  *
  * A cohort is the rows of one run of a monitor whose model.label_column (and score_column)
  * is set: a batch's rows or a window's, read by the run's own condition (dm_run_where).

@@ -1,6 +1,6 @@
 /*
  * perfstore.h - a reference version's realised performance in PostgreSQL (issue 21,
- * sql/013_perf_reference.sql): written once, in the transaction that creates the version
+ * sql/014_perf_reference.sql): written once, in the transaction that creates the version
  * (dm_ref_store_perf), read by `driftmon check` for the cost increase.
  */
 #ifndef DRIFTMON_PERFSTORE_H

@@ -1,4 +1,4 @@
--- 014_performance.sql - the model's realised performance per cohort, once the outcomes are
+-- 015_performance.sql - the model's realised performance per cohort, once the outcomes are
 -- known (issue 21).
 --
 -- A cohort is the rows of one run: a batch (the batch column = the run's batch) or a window
