@@ -250,6 +250,11 @@ __attribute__((always_inline)) static inline const char *scan_decimal(const char
     d->dot = p < end && *p == '.';
     if (d->dot) {
         const char *f0 = ++p;
+        uint64_t v8;
+        while (end - p >= 8 && dm_eight_digits(p, &v8)) {
+            m = m * 100000000 + v8; /* wraps as the digit loop does */
+            p += 8;
+        }
         while (p < end && (unsigned char)(*p - '0') < 10) {
             m = m * 10 + (uint64_t)(*p - '0');
             p++;

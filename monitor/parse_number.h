@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* 10^k for 0 <= k <= 22: each an exact double. */
 extern const double dm_pow10_exact[23];
@@ -31,6 +32,30 @@ static inline bool dm_decimal_fast(uint64_t w, int64_t q, bool neg, double *out)
         v *= dm_pow10_exact[q];
     *out = neg ? -v : v;
     return true;
+}
+
+/* The eight bytes at p, when all are decimal digits: their value in *v, true.  Eight digits
+ * at once (bytes as lanes of a 64-bit integer: pairs, then fours, then the whole), for the
+ * long fractions of full-precision exports; false on a big-endian machine. */
+static inline bool dm_eight_digits(const char *p, uint64_t *v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t x;
+    memcpy(&x, p, sizeof x); /* p[0] in the low byte */
+    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0), zeros = UINT64_C(0x3030303030303030);
+    /* each byte 0x30..0x39: high nibble 3, and still 3 after adding 6 */
+    if ((x & hi) != zeros || ((x + UINT64_C(0x0606060606060606)) & hi) != zeros)
+        return false;
+    x -= zeros;
+    x = (x * 10 + (x >> 8)) & UINT64_C(0x00FF00FF00FF00FF);   /* 10 d0 + d1, ... */
+    x = (x * 100 + (x >> 16)) & UINT64_C(0x0000FFFF0000FFFF); /* d0..d3, d4..d7 */
+    *v = (x & UINT64_C(0xFFFFFFFF)) * 10000 + (x >> 32);
+    return true;
+#else
+    (void)p;
+    (void)v;
+    return false;
+#endif
 }
 
 /* The double nearest (-1)^neg x w x 10^q, w exact (any uint64_t), any q: +-0 below the

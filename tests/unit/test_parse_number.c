@@ -465,3 +465,25 @@ Test(parse_number, plain_line_full_precision)
     }
     dm_dataset_release(&ds);
 }
+
+Test(parse_number, eight_digits_at_once)
+{
+    /* eight digits: their value as strtoull reads them; any byte that is not a digit, in
+     * any place, and the answer is no.  Bytes next to the digits' range on both sides of
+     * each nibble test ('/' ':' '?' '@' 0xb0 0xf9 0xfa 0xff) and a few others. */
+    static const unsigned char nondigit[] = {'/',  ':',  '?', '@', 0xb0, 0xb9, 0xf9, 0xfa,
+                                             0xff, 0x00, '.', ',', ' ',  '-',  'e',  0x20};
+    char s[9];
+    for (int t = 0; t < 200000; t++) {
+        for (int i = 0; i < 8; i++)
+            s[i] = (char)('0' + rng() % 10);
+        s[8] = '\0';
+        uint64_t v = 0;
+        if (dm_eight_digits(s, &v))
+            cr_assert_eq(v, strtoull(s, NULL, 10), "\"%s\": %llu", s, (unsigned long long)v);
+        else
+            cr_assert_fail("\"%s\": not read as eight digits", s);
+        s[rng() % 8] = (char)nondigit[rng() % sizeof nondigit];
+        cr_assert_not(dm_eight_digits(s, &v), "a non-digit read as one");
+    }
+}
