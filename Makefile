@@ -163,6 +163,20 @@ $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c $(STAMP)
 	$(CC) $(DM_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 -include $(BUILD)/obj/gen/migrations.d
 
+# The powers of five of the exact decimal parser (monitor/pow5.h), computed with big integers
+# at build time by tools/gen_pow5.c: constant data, nothing computed at start-up.
+$(LIB): $(BUILD)/obj/gen/pow5.o
+$(BUILD)/tools/gen_pow5: tools/gen_pow5.c monitor/pow5.h $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(DM_CFLAGS) -O1 -o $@ $<
+$(BUILD)/gen/pow5.c: $(BUILD)/tools/gen_pow5
+	@mkdir -p $(dir $@)
+	$< > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/pow5.o: $(BUILD)/gen/pow5.c $(STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(DM_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+-include $(BUILD)/obj/gen/pow5.d
+
 $(BIN): $(MAIN_OBJ) $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DM_LIBS)
 

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 
 #include "monitor/log.h"
+#include "monitor/parse_number.h"
 #include "stats/stats.h"
 
 /* ---- dataset -------------------------------------------------------------------- */
@@ -214,11 +215,6 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
-/* Exact powers of ten: every 10^k with k <= 22 is a double. */
-static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 /* strtod on a NUL-terminated copy of s[0..n): the whole text must be one number, NaN
  * spellings excluded.  Out of line: the fast path then needs no stack buffer. */
 __attribute__((noinline)) static bool parse_slow(const char *s, size_t n, double *out)
@@ -270,6 +266,11 @@ __attribute__((always_inline)) static inline const char *scan_decimal(const char
     d->dot = p < end && *p == '.';
     if (d->dot) {
         const char *f0 = ++p;
+        uint64_t v8;
+        while (end - p >= 8 && dm_eight_digits(p, &v8)) {
+            m = m * 100000000 + v8; /* wraps as the digit loop does */
+            p += 8;
+        }
         while (p < end && (unsigned char)(*p - '0') < 10) {
             m = m * 10 + (uint64_t)(*p - '0');
             p++;
@@ -288,12 +289,20 @@ __attribute__((always_inline)) static inline const char *scan_decimal(const char
 __attribute__((always_inline)) static inline bool decimal_value(const decimal *d, double *out,
                                                                 bool *is_int)
 {
-    if (d->ndig == 0 || d->ndig > 19 || d->m > (UINT64_C(1) << 53) || d->nfrac > 22)
+    if (d->ndig == 0 || d->ndig > 19 || !dm_decimal_fast(d->m, -(int64_t)d->nfrac, d->neg, out))
         return false;
-    double v = (double)d->m;
-    if (d->nfrac > 0)
-        v /= pow10_exact[d->nfrac];
-    *out = d->neg ? -v : v;
+    *is_int = !d->dot && d->ndig <= 18;
+    return true;
+}
+
+/* The same for a decimal outside Clinger's path whose digits all fit m (at most 19 of them,
+ * full-precision exports have 16-17): dm_decimal_to_double, exact; false in the rare cases
+ * it leaves to strtod. */
+static inline bool decimal_exact(const decimal *d, double *out, bool *is_int)
+{
+    if (d->ndig == 0 || d->ndig > 19 ||
+        !dm_decimal_to_double(d->m, -(int64_t)d->nfrac, d->neg, out))
+        return false;
     *is_int = !d->dot && d->ndig <= 18;
     return true;
 }
@@ -317,10 +326,10 @@ static bool parse_number(const char *s, size_t len, double *out, bool *is_int)
     bool plain = scan_decimal(s + b, s + e, &d) == s + e; /* sign, digits, one point */
     if (plain && d.ndig == 0)
         return false; /* "+", ".", "-." */
-    if (plain && decimal_value(&d, out, is_int))
+    if (plain && (decimal_value(&d, out, is_int) || decimal_exact(&d, out, is_int)))
         return true;
-    /* Everything else (exponents, hex, inf, long mantissas): strtod */
-    if (!parse_slow(s + b, e - b, out))
+    /* exponents and long mantissas; strtod for the rest (hex, inf) and the undecided */
+    if (!dm_parse_decimal(s + b, e - b, out) && !parse_slow(s + b, e - b, out))
         return false;
     /* an integer literal too long for the fast path: int64-safe up to 18 digits */
     *is_int = plain && !d.dot && d.ndig <= 18;
@@ -977,7 +986,8 @@ int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const cha
             const char *q = c->text ? f : scan_decimal(f, end, &d);
             /* a plain decimal up to the comma: parse_number's fast path, without the
              * separate search for the comma and the call per field */
-            if (!c->text && (q == end || *q == ',') && decimal_value(&d, &v, &is_int)) {
+            if (!c->text && (q == end || *q == ',') &&
+                (decimal_value(&d, &v, &is_int) || decimal_exact(&d, &v, &is_int))) {
                 if (add_number(c, v, is_int) != 0 || (c->keep && keep_push(c, v, line) != 0)) {
                     b->oom = true;
                     return -1;

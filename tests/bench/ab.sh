@@ -7,8 +7,9 @@
 #
 #   REV_A, REV_B  git revisions (default: the branch's base, `git merge-base main HEAD`, and
 #                 HEAD); "." is the working tree as built in $DM_BUILD (make build first)
-#   -w            comma-separated: compare, check, serve, verify, scale, or all (default:
-#                 compare; all is the first four: scale at its full sizes takes long)
+#   -w            comma-separated: compare, compare-fp, check, serve, verify, scale, or all
+#                 (default: compare; all is compare, check, serve and verify: scale at its
+#                 full sizes takes long)
 #   -r            rounds (default 5); in each, every workload runs with A and with B, every
 #                 second round B first
 #
@@ -16,6 +17,8 @@
 # BUILD=...); later runs reuse the build.  The workloads are the benchmarks' own, with their
 # data preparation, run with DM_DRIFTMON=A and DM_DRIFTMON_B=B (see each script):
 #   compare  tests/bench/compare.py: compare cold (CSV reference) and warm (saved profile)
+#   compare-fp  the same on the files at full precision (compare.py --full-precision: 16-17
+#            significant digits, as real exports)
 #   check    tests/bench/check.sh: check with the default settings, and with the database
 #            opt-ins on where both binaries accept them
 #   serve    tests/bench/serve.sh: latency (LATENCY_RUNS batches per round and binary,
@@ -47,8 +50,8 @@ shift $((OPTIND - 1))
 [ "$WORKLOADS" = all ] && WORKLOADS=compare,check,serve,verify
 for w in ${WORKLOADS//,/ }; do
     case "$w" in
-    compare | check | serve | verify | scale) ;;
-    *) echo "ab.sh: unknown workload \"$w\" (compare, check, serve, verify, scale, all)" >&2; exit 2 ;;
+    compare | compare-fp | check | serve | verify | scale) ;;
+    *) echo "ab.sh: unknown workload \"$w\" (compare, compare-fp, check, serve, verify, scale, all)" >&2; exit 2 ;;
     esac
 done
 REV_A=${1:-$(git merge-base main HEAD)}
@@ -92,6 +95,7 @@ for w in ${WORKLOADS//,/ }; do
     echo "== $w"
     case "$w" in
     compare) /usr/bin/python3 tests/bench/compare.py "$BUILD" "$SHARED" --rounds "$ROUNDS" ;;
+    compare-fp) /usr/bin/python3 tests/bench/compare.py "$BUILD" "$SHARED" --rounds "$ROUNDS" --full-precision ;;
     check) bash tests/bench/check.sh ;;
     serve) bash tests/bench/serve.sh "${LATENCY_RUNS:-5}" "${THROUGHPUT_BATCHES:-30}" ;;
     verify) bash tests/bench/verify.sh ;;

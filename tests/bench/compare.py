@@ -15,7 +15,8 @@ shared and noisy: read the ratios, not single timings.
 The binary timed is $DM_DRIFTMON (default BUILD_DIR/driftmon).  With $DM_DRIFTMON_B set too,
 two binaries are compared instead (tests/bench/ab.sh): no oracle; cold and warm of A and of B
 in every round, the order of A and B swapped from one round to the next; the medians and the
-ratios B / A are printed.
+ratios B / A are printed: of the medians, and the median of the per-round ratios (wall and CPU
+time).
 
 --model: the cost of the model's figures (issue 17) on one binary ($DM_DRIFTMON), no oracle.
 The same two files with a score column appended (`score`, a fixed logistic model on five
@@ -237,12 +238,18 @@ def main():
         cmds = {"cold A": compare(dm, ref), "cold B": compare(dm_b, ref),
                 "warm A": compare(dm, prof), "warm B": compare(dm_b, prof)}
         # A first in even rounds, B first in odd ones
-        med = medians(rounds_of(cmds, rounds, lambda r: [f"{w} {x}" for w in ("cold", "warm")
-                                                         for x in (("A", "B") if r % 2 == 0 else ("B", "A"))]))
+        res = rounds_of(cmds, rounds, lambda r: [f"{w} {x}" for w in ("cold", "warm")
+                                                 for x in (("A", "B") if r % 2 == 0 else ("B", "A"))])
+        med = medians(res)
         for w in ("cold", "warm"):
             (ta, ma), (tb, mb_) = med[f"{w} A"], med[f"{w} B"]
+            # B's time over A's in each round: the load of a shared machine mostly cancels
+            per = [b[0] / a[0] for a, b in zip(res[f"{w} A"], res[f"{w} B"])]
+            cpu = statistics.median(b[2] / a[2] for a, b in zip(res[f"{w} A"], res[f"{w} B"]))
             print(f"median {w}: A {ta:.3f} s, {ma:.0f} MiB; B {tb:.3f} s, {mb_:.0f} MiB -> "
-                  f"B/A time {tb / ta:.3f}, memory {mb_ / ma:.3f}")
+                  f"B/A time {tb / ta:.3f}, memory {mb_ / ma:.3f}; per round "
+                  f"{' '.join(f'{x:.3f}' for x in per)}: B/A median of rounds {statistics.median(per):.3f}, "
+                  f"CPU time {cpu:.3f}")
         return
     cmds = {"oracle": ["/usr/bin/python3", oracle, ref, cur], "cold": compare(dm, ref), "warm": compare(dm, prof)}
     med = medians(rounds_of(cmds, rounds, lambda r: list(cmds)))

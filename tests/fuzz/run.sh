@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/fuzz/run.sh [SECONDS [NAME...]] - build every tests/fuzz/fuzz_*.c (or fuzz_NAME.c for
 # each NAME given) as a libFuzzer binary (clang -fsanitize=fuzzer,address,undefined) against
-# the library sources (stats/*.c, reports/*.c, monitor/*.c except monitor/main.c, archived so
+# the library sources (stats/*.c, reports/*.c, monitor/*.c except monitor/main.c, and the
+# table tools/gen_pow5.c generates for monitor/parse_number.c, archived so
 # that a harness pulls in only the objects it needs), then run each for SECONDS (default 60),
 # one job.
 # Binaries, corpora and logs go to $DM_BUILD/fuzz (default build/fuzz); crash inputs are
@@ -20,6 +21,11 @@ lib_src=()
 for f in stats/*.c reports/*.c monitor/*.c; do
     [ -e "$f" ] && [ "$f" != monitor/main.c ] && lib_src+=("$f")
 done
+# the powers of five of the exact decimal parser, generated as the Makefile does
+mkdir -p "$out/gen"
+"$cc" -std=c11 -I. -O1 -o "$out/gen_pow5" tools/gen_pow5.c
+"$out/gen_pow5" >"$out/gen/pow5.c"
+lib_src+=("$out/gen/pow5.c")
 version=$(cat VERSION 2>/dev/null || echo 0.0.0)
 # shellcheck disable=SC2207 # pkg-config output is a list of flags
 pkg_cflags=($(pkg-config --cflags libpq libcjson gsl libcrypto 2>/dev/null || true))
