@@ -117,7 +117,6 @@ struct dm_compare_work {
     bool plots;
     unsigned char *state; /* per pair */
     char **why;           /* per pair: why a column set up was not tested (owned) */
-    long *cur_pair;       /* per current column: the pair it is the current side of, or -1 */
     bool score_done;
 };
 
@@ -416,7 +415,6 @@ static void work_free(struct dm_compare_work *w)
             free(w->why[i]);
     free(w->why);
     free(w->state);
-    free(w->cur_pair);
     free(w);
 }
 
@@ -438,23 +436,15 @@ int dm_compare_begin(const dm_config *cfg, const dm_importance *imp, const dm_da
     struct dm_compare_work *w = calloc(1, sizeof *w);
     if (w) {
         o.work = w;
-        *w = (struct dm_compare_work){cfg, imp, ref, cur, pairs, plots, NULL, NULL, NULL, false};
+        *w = (struct dm_compare_work){cfg, imp, ref, cur, pairs, plots, NULL, NULL, false};
         w->state = calloc(cap + 1, sizeof *w->state);
         w->why = calloc(cap + 1, sizeof *w->why);
-        w->cur_pair = malloc((cur->ncols + 1) * sizeof *w->cur_pair);
     }
     if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons || !o.plots ||
-        !w || !w->state || !w->why || !w->cur_pair) {
+        !w || !w->state || !w->why) {
         snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
         dm_comparison_release(&o);
         return -1;
-    }
-    for (size_t j = 0; j < cur->ncols; j++)
-        w->cur_pair[j] = -1;
-    for (size_t i = 0; i < pairs->npairs; i++) {
-        const dm_pair *p = &pairs->pair[i];
-        if (p->kind != DM_PAIR_SKIP && p->cur)
-            w->cur_pair[p->cur - cur->col] = (long)i;
     }
     *out = o;
     return 0;
@@ -533,28 +523,27 @@ int dm_compare_group(dm_comparison *o, const size_t *cols, size_t ncols, char *e
 {
     struct dm_compare_work *w = o->work;
     const dm_dataset *ref = w->ref, *cur = w->cur;
-    test_job *jobs = calloc(ncols + 1, sizeof *jobs);
+    const dm_reconciled *pairs = w->pairs;
+    test_job *jobs = calloc(pairs->npairs + 1, sizeof *jobs);
+    bool *in = calloc(cur->ncols + 1, sizeof *in); /* per current column: in the group */
     size_t njobs = 0;
-    if (!jobs)
+    if (!jobs || !in) {
+        free(in);
         goto oom;
-    /* the group's pairs in the reference's order */
-    bool *in = calloc(w->pairs->npairs + 1, sizeof *in);
-    if (!in)
-        goto oom;
-    for (size_t k = 0; k < ncols; k++) {
-        long i = cols[k] < cur->ncols ? w->cur_pair[cols[k]] : -1;
-        if (i >= 0 && w->state[i] == PAIR_PENDING)
-            in[i] = true;
-        if (cols[k] < cur->ncols && w->pairs->score_cur == &cur->col[cols[k]] &&
-            w->pairs->score_ref && !w->score_done) {
-            score_drift(w->cfg, ref, cur, w->pairs, o);
-            w->score_done = true;
-        }
     }
+    for (size_t k = 0; k < ncols; k++)
+        if (cols[k] < cur->ncols)
+            in[cols[k]] = true;
+    if (pairs->score_ref && pairs->score_cur && !w->score_done && in[pairs->score_cur - cur->col]) {
+        score_drift(w->cfg, ref, cur, pairs, o);
+        w->score_done = true;
+    }
+    /* the group's pairs, in the reference's order */
     int rc = 0;
-    for (size_t i = 0; i < w->pairs->npairs && rc == 0; i++) {
+    for (size_t i = 0; i < pairs->npairs && rc == 0; i++) {
+        const dm_pair *p = &pairs->pair[i];
         bool queued = false;
-        if (in[i])
+        if (p->kind != DM_PAIR_SKIP && w->state[i] == PAIR_PENDING && in[p->cur - cur->col])
             rc = set_up(o, i, &jobs[njobs], &queued);
         njobs += queued;
     }
@@ -583,6 +572,7 @@ int dm_compare_group(dm_comparison *o, const size_t *cols, size_t ncols, char *e
 oom:
     snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
     free(jobs);
+    dm_comparison_release(o);
     return -1;
 }
 
@@ -671,10 +661,8 @@ int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_data
         all[j] = j;
     int rc = dm_compare_group(&o, all, cur->ncols, err, errlen);
     free(all);
-    if (rc != 0) {
-        dm_comparison_release(&o);
+    if (rc != 0)
         return rc;
-    }
     rc = dm_compare_finish(&o, err, errlen);
     if (rc == 0)
         *out = o;

@@ -878,7 +878,7 @@ void dm_csv_groups_free(dm_csv_groups *g)
     dm_spill_close(g->spill[0]);
     dm_spill_close(g->spill[1]);
     dm_builder_free(g->b);
-    for (size_t k = 0; g->cols && k < g->ngroups; k++)
+    for (size_t k = 0; g->cols && g->ncols_g && k < g->ngroups; k++)
         free(g->cols[k]);
     free(g->cols);
     free(g->ncols_g);
@@ -1082,6 +1082,17 @@ static int groups_lists(dm_csv_groups *g)
         size_t k = dm_builder_is_spilled(g->b, c) && g->group_of ? g->group_of[c] : 0;
         g->cols[k][g->ncols_g[k]++] = c;
     }
+    /* a group whose columns all turned to text after the plan is empty: dropped */
+    size_t kept = 1;
+    for (size_t k = 1; k < ng; k++) {
+        if (g->ncols_g[k] == 0) {
+            free(g->cols[k]);
+            continue;
+        }
+        g->cols[kept] = g->cols[k];
+        g->ncols_g[kept++] = g->ncols_g[k];
+    }
+    g->ngroups = kept;
     return 0;
 }
 

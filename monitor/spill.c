@@ -50,8 +50,8 @@ int dm_spill_check_space(const char *dir, uint64_t need, char *err, size_t errle
     shown_dir(dir, shown, sizeof shown);
     struct statvfs st;
     if (statvfs(dir, &st) != 0) {
-        snprintf(err, errlen, "cannot use \"%s\" for spill files (TMPDIR): %s", shown,
-                 strerror_r(errno, eb, sizeof eb));
+        snprintf(err, errlen, "cannot check the free space for spill files in \"%s\" (TMPDIR): %s",
+                 shown, strerror_r(errno, eb, sizeof eb));
         return -1;
     }
     uint64_t avail = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
@@ -115,8 +115,8 @@ static int spill_fail(dm_spill *s, const char *what, int e)
     if (s->err[0] == '\0') {
         char shown[DM_SHOWN_LEN], eb[128];
         shown_dir(s->dir, shown, sizeof shown);
-        snprintf(s->err, sizeof s->err, "could not %s the spill file in \"%s\" (TMPDIR): %s",
-                 what, shown, e ? strerror_r(e, eb, sizeof eb) : "short read");
+        snprintf(s->err, sizeof s->err, "could not %s the spill file in \"%s\" (TMPDIR): %s", what,
+                 shown, e ? strerror_r(e, eb, sizeof eb) : "short read");
     }
     return -1;
 }

@@ -776,3 +776,142 @@ Test(dataset, show_value_escapes_and_cuts_at_a_character)
     cr_assert_eq(strlen(out), 60 * 4 + 3);
     cr_assert_str_eq(out + 240, "...");
 }
+
+/* ---- spilling (issue 20) -------------------------------------------------------------- */
+
+#include "monitor/spill.h"
+
+/* Feed the same values to two builders of three numeric columns and a text one: builder a
+ * keeps everything, builder b spills columns 1 and 2 (groups 1 and 2) after AT rows, and a
+ * second-half builder c (column 1 spilled from the start, column 0 at its end, to its own
+ * spill file) is merged into b.  The
+ * finished columns must be the same bits: values, counts, n, missing, nonfinite, is_int. */
+static void fill(dm_builder *b, size_t from, size_t to)
+{
+    char buf[64];
+    for (size_t r = from; r < to; r++) {
+        /* -0.0 and +0.0 both, infinities, NA, repeats and distinct values */
+        const char *zero = r % 3 == 0 ? "-0.0" : r % 3 == 1 ? "0" : "2.5";
+        dm_builder_field(b, 0, zero, strlen(zero), r + 2);
+        if (r % 11 == 0)
+            dm_builder_field(b, 1, r % 2 ? "-inf" : "inf", r % 2 ? 4 : 3, r + 2);
+        else if (r % 13 == 0)
+            dm_builder_field(b, 1, "NA", 2, r + 2);
+        else {
+            snprintf(buf, sizeof buf, "%.17g", (double)(r * 7919 % 1000) / 7.0 - 50.0);
+            dm_builder_field(b, 1, buf, strlen(buf), r + 2);
+        }
+        snprintf(buf, sizeof buf, "%zu", r % 17);
+        dm_builder_field(b, 2, buf, strlen(buf), r + 2);
+        dm_builder_field(b, 3, r % 2 ? "x" : "y", 1, r + 2);
+        dm_builder_end_row(b);
+    }
+}
+
+static void same_column(const dm_column *x, const dm_column *y)
+{
+    cr_assert_str_eq(x->name, y->name);
+    cr_assert_eq(x->storage, y->storage);
+    cr_assert_eq(x->n, y->n, "%s: n %llu vs %llu", x->name, (unsigned long long)x->n,
+                 (unsigned long long)y->n);
+    cr_assert_eq(x->missing, y->missing);
+    cr_assert_eq(x->nonfinite, y->nonfinite);
+    cr_assert_eq(x->is_int, y->is_int);
+    if (x->storage == DM_STORE_STR) {
+        cr_assert_eq(x->n_cats, y->n_cats);
+        for (size_t i = 0; i < x->n_cats; i++)
+            cr_assert_str_eq(x->cat[i], y->cat[i]);
+        return;
+    }
+    cr_assert_eq(x->n_distinct, y->n_distinct, "%s", x->name);
+    for (size_t i = 0; i < x->n_distinct; i++) {
+        cr_assert_eq(bits(x->value[i]), bits(y->value[i]), "%s[%zu]", x->name, i);
+        cr_assert_eq(x->count[i], y->count[i], "%s[%zu]", x->name, i);
+    }
+}
+
+Test(dataset, spilled_columns_finish_to_the_same_bits)
+{
+    const char *names[] = {"zero", "mixed", "ints", "text"};
+    enum { ROWS = 30000, AT = 100, HALF = 17000 };
+    dm_builder *a = dm_builder_alloc(4, names, NULL);
+    dm_builder *b = dm_builder_alloc(4, names, NULL);
+    dm_builder *c = dm_builder_alloc(4, names, NULL);
+    cr_assert(a && b && c);
+    char err[512] = "";
+    dm_spill *s1 = dm_spill_open(dm_spill_dir(), 3, err, sizeof err);
+    dm_spill *s2 = dm_spill_open(dm_spill_dir(), 3, err, sizeof err);
+    cr_assert(s1 && s2, "%s", err);
+    fill(a, 0, ROWS);
+    fill(b, 0, AT);
+    /* a text column is not spilled; numbers are */
+    cr_assert_eq(dm_builder_spill(b, 3, s1, 1), 0);
+    cr_assert_eq(dm_builder_spill(b, 1, s1, 1), 1);
+    cr_assert_eq(dm_builder_spill(b, 2, s1, 2), 1);
+    fill(b, AT, HALF);
+    cr_assert_eq(dm_builder_spill(c, 1, s2, 1), 1);
+    fill(c, HALF, ROWS);
+    /* column 0: raw in b, spilled (late) in c; column 2: spilled in b, raw in c */
+    cr_assert_eq(dm_builder_spill(c, 0, s2, 1), 1);
+    cr_assert_eq(dm_builder_merge(b, c, HALF), 0);
+    cr_assert(dm_builder_is_spilled(b, 0) && dm_builder_is_spilled(b, 1) &&
+              dm_builder_is_spilled(b, 2) && !dm_builder_is_spilled(b, 3));
+
+    dm_dataset da, db;
+    cr_assert_eq(dm_builder_finish(a, "x.csv", &da), 0);
+    cr_assert_eq(dm_builder_finish_begin(b, "x.csv", &db), 0);
+    /* the counts are known before the values are back */
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_eq(db.col[i].n, da.col[i].n, "column %zu", i);
+    size_t g0[] = {3}, g1[] = {0, 1}, g2[] = {2};
+    dm_spill *sp[] = {s1, s2};
+    cr_assert_eq(dm_builder_finish_columns(b, g0, 1, &db), 0);
+    /* a spilled column cannot be finished before it is read back */
+    cr_assert_eq(dm_builder_finish_columns(b, g2, 1, &db), -1);
+    cr_assert_eq(dm_builder_unspill(b, g1, 2, sp, 2), 0, "%s", dm_spill_error(s1));
+    cr_assert_eq(dm_builder_finish_columns(b, g1, 2, &db), 0);
+    cr_assert_eq(dm_builder_unspill(b, g2, 1, sp, 2), 0);
+    cr_assert_eq(dm_builder_finish_columns(b, g2, 1, &db), 0);
+    for (size_t i = 0; i < 4; i++)
+        same_column(&da.col[i], &db.col[i]);
+    /* -0.0 and +0.0 are one value, kept as +0.0 */
+    cr_assert_eq(bits(db.col[0].value[0]), bits(0.0));
+    dm_dataset_release(&da);
+    dm_dataset_release(&db);
+    dm_builder_free(a);
+    dm_builder_free(b);
+    dm_builder_free(c);
+    dm_spill_close(s1);
+    dm_spill_close(s2);
+}
+
+Test(dataset, spilled_column_that_turns_to_text_flips)
+{
+    const char *names[] = {"v"};
+    dm_builder *b = dm_builder_alloc(1, names, NULL);
+    char err[512] = "";
+    dm_spill *s = dm_spill_open(dm_spill_dir(), 2, err, sizeof err);
+    cr_assert(b && s, "%s", err);
+    cr_assert_eq(dm_builder_field(b, 0, "1.5", 3, 2), 0);
+    cr_assert_eq(dm_builder_spill(b, 0, s, 1), 1);
+    for (int i = 0; i < 20000; i++)
+        cr_assert_eq(dm_builder_field(b, 0, "2", 1, 3), 0);
+    cr_assert_eq(dm_builder_field(b, 0, "word", 4, 4), 0);
+    cr_assert_not(dm_builder_is_spilled(b, 0));
+    bool f = false;
+    cr_assert_eq(dm_builder_flipped(b, &f), 1);
+    cr_assert(f);
+    dm_builder_free(b);
+    dm_spill_close(s);
+}
+
+Test(dataset, spill_directory_errors_name_it)
+{
+    char err[512] = "";
+    cr_assert_null(dm_spill_open("/nonexistent-dir-of-driftmon", 2, err, sizeof err));
+    cr_assert(strstr(err, "\"/nonexistent-dir-of-driftmon\""), "%s", err);
+    cr_assert_eq(dm_spill_check_space("/nonexistent-dir-of-driftmon", 1, err, sizeof err), -1);
+    cr_assert(strstr(err, "/nonexistent-dir-of-driftmon"), "%s", err);
+    cr_assert_eq(dm_spill_check_space("/", UINT64_MAX / 2, err, sizeof err), -1);
+    cr_assert(strstr(err, "not enough free space"), "%s", err);
+}
