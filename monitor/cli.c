@@ -62,43 +62,6 @@ static void *profile_main(void *arg)
     return NULL;
 }
 
-/* Load the reference (CSV or profile) and the current CSV, in parallel: two CSVs by the CSV
- * reader's pair, a profile on a thread of its own while this one reads the CSV (its check,
- * a SHA-256 of the whole file, takes as long as the read).  0, or -1 after printing; a bad
- * profile is reported before a bad CSV. */
-int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
-                     bool *ref_is_profile)
-{
-    char err[ERRLEN];
-    dm_csv_options opt;
-    memset(&opt, 0, sizeof opt);
-    *ref_is_profile = dm_profile_sniff(ref_path);
-    if (!*ref_is_profile) {
-        if (dm_csv_read_pair(ref_path, cur_path, &opt, ref, cur, err, sizeof err) != 0) {
-            dm_cli_error(err);
-            return -1;
-        }
-        return 0;
-    }
-    profile_job job = {ref_path, ref, -1, ""};
-    opt.one_reader = true; /* the profile's check takes the other core */
-    pthread_t th;
-    bool threaded = pthread_create(&th, NULL, profile_main, &job) == 0;
-    if (!threaded)
-        profile_main(&job);
-    int crc = dm_csv_read(cur_path, &opt, cur, err, sizeof err);
-    if (threaded)
-        pthread_join(th, NULL);
-    if (job.rc == 0 && crc == 0)
-        return 0;
-    dm_cli_error(job.rc != 0 ? job.err : err);
-    if (job.rc == 0)
-        dm_dataset_release(ref);
-    if (crc == 0)
-        dm_dataset_release(cur);
-    return -1;
-}
-
 /* ---- the current file by column groups (issue 20) ---------------------------------------- */
 
 /* What limits.memory leaves for the current file's values: less the program, its buffers

@@ -547,6 +547,8 @@ static void start_second(reader *r, const char *const *names, const bool *ft)
     s->chunk = r->chunk;
     s->plain_lines = r->plain_lines;
     s->map = r->map; /* shared, read only; the first reader frees it after the join */
+    s->hdr = r->hdr; /* the same (the column groups' plan names the columns) */
+    s->nhdr = r->nhdr;
     s->nkept = r->nkept;
     s->split_at = r->split_at;
     s->range_start = r->split_at;
@@ -899,8 +901,8 @@ size_t dm_csv_groups_per_group(const dm_csv_groups *g)
 
 /* The plan, made once from the first estimate of the rows (under g->mu): the raw columns in
  * the reference's order (then the file's), k to a group, k from the budget: the finish's
- * scratch (2 threads x 16 B a row) first, then 8 B a row per raw column.  The score column
- * and text columns stay in memory (group 0, never spilled). */
+ * scratch (2 threads x 16 B a row) and the spill blocks first, then 8 B a row per raw
+ * column.  The score column and text columns stay in memory (group 0, never spilled). */
 static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
 {
     size_t n = r->nkept;
@@ -946,22 +948,26 @@ static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
     free(slot);
     if (rows == 0)
         rows = 1;
-    size_t k = g->o.per_group;
-    if (k == 0) {
-        uint64_t scratch = 32 * rows, col = 8 * rows;
-        k = g->o.budget > scratch ? (size_t)((g->o.budget - scratch) / col) : 0;
-    }
-    if (k == 0)
-        k = 1;
     size_t nraw = 0;
     for (size_t i = 0; i < m; i++) {
         size_t c = ord[i];
-        if (!dm_builder_is_raw(r->b, c) ||
-            (g->o.score_column && strcmp(g->o.score_column, bname[c]) == 0))
-            continue;
-        g->group_of[c] = nraw / k;
-        nraw++;
+        bool raw = dm_builder_is_raw(r->b, c) &&
+                   !(g->o.score_column && strcmp(g->o.score_column, bname[c]) == 0);
+        ord[i] = raw ? c : SIZE_MAX;
+        nraw += raw;
     }
+    size_t k = g->o.per_group;
+    if (k == 0) {
+        /* the scratch, and a block per spilled column in each of two builders */
+        uint64_t fixed = 32 * rows + (uint64_t)nraw * 2 * DM_SPILL_BLOCK_VALUES * 8;
+        uint64_t col = 8 * rows;
+        k = g->o.budget > fixed ? (size_t)((g->o.budget - fixed) / col) : 0;
+    }
+    if (k == 0)
+        k = 1;
+    for (size_t i = 0, j = 0; i < m; i++)
+        if (ord[i] != SIZE_MAX)
+            g->group_of[ord[i]] = j++ / k;
     g->per_group = k;
     g->ngroups = nraw > k ? (nraw + k - 1) / k : 1;
     if (g->ngroups > 1) {

@@ -798,8 +798,7 @@ size_t dm_builder_flipped(const dm_builder *b, bool *flags)
 
 /* ---- spilling (issue 20) ------------------------------------------------------------- */
 
-/* values per block a spilled column fills before writing it (64 KiB) */
-#define SPILL_BLOCK 8192
+#define SPILL_BLOCK DM_SPILL_BLOCK_VALUES
 
 /* Write the block column c holds so far to its spill file; then room for n values. */
 static int spill_flush(bcol *c, size_t n)

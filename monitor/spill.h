@@ -17,6 +17,10 @@
 
 typedef struct dm_spill dm_spill;
 
+/* Values a spilled column holds in memory before it writes them as one block (64 KiB): a
+ * builder holds one such block per spilled column. */
+#define DM_SPILL_BLOCK_VALUES 8192
+
 /* The directory spill files go to: $TMPDIR when set and absolute, else /tmp. */
 const char *dm_spill_dir(void);
 
