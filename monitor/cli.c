@@ -1,6 +1,7 @@
 /* cli.c - pieces shared by the subcommands: messages, config, loading a dataset pair. */
 #include "monitor/cli.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -141,6 +142,9 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
             return -1;
         }
         fixed += dataset_bytes(ref);
+        /* the raw values it was read into are freed, but stay resident in the heap's free
+         * lists until given back */
+        malloc_trim(0);
     } else {
         /* the profile's mapping, or the small CSV's raw values at most */
         fixed += *ref_is_profile ? file_bytes(ref_path) : 3 * file_bytes(ref_path);

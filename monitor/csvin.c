@@ -900,9 +900,8 @@ size_t dm_csv_groups_per_group(const dm_csv_groups *g)
 }
 
 /* The plan, made once from the first estimate of the rows (under g->mu): the raw columns in
- * the reference's order (then the file's), k to a group, k from the budget: the finish's
- * scratch (2 threads x 16 B a row) and the spill blocks first, then 8 B a row per raw
- * column.  The score column and text columns stay in memory (group 0, never spilled). */
+ * the reference's order (then the file's), k to a group, k from the budget (below).  The
+ * score column and text columns stay in memory (group 0, never spilled). */
 static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
 {
     size_t n = r->nkept;
@@ -958,9 +957,12 @@ static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
     }
     size_t k = g->o.per_group;
     if (k == 0) {
-        /* the scratch, and a block per spilled column in each of two builders */
-        uint64_t fixed = 32 * rows + (uint64_t)nraw * 2 * DM_SPILL_BLOCK_VALUES * 8;
-        uint64_t col = 8 * rows;
+        /* the finish's scratch, the dataset's array of ones (8 B a row at most), a block per
+         * spilled column in each of two builders; a column 16 B a row: raw it is 8, but
+         * finished its distinct values and their counts can take twice that until the
+         * group is compared */
+        uint64_t fixed = 40 * rows + (uint64_t)nraw * 2 * DM_SPILL_BLOCK_VALUES * 8;
+        uint64_t col = 16 * rows;
         k = g->o.budget > fixed ? (size_t)((g->o.budget - fixed) / col) : 0;
     }
     if (k == 0)

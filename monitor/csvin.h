@@ -75,8 +75,9 @@ int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_op
 /*
  * The current file of a comparison read by column groups (issue 20, docs/SCALE.md): one
  * parse; once the rows can be estimated (after the first 64 KiB), the raw numeric columns
- * are put in groups of as many as fit `budget` (the finish's scratch, 32 B a row, taken
- * first; 8 B a row per column), in the reference's column order; group 0 stays in memory,
+ * are put in groups of as many as fit `budget` (the finish's scratch and the array of ones,
+ * 40 B a row, taken first; then 16 B a row per column: its distinct values and counts once
+ * finished), in the reference's column order; group 0 stays in memory,
  * the columns of groups g > 0 write their parsed values (the exact 8 bytes) to a spill file
  * in spill_dir (spill.h; the free space checked first).  Text columns and the score column
  * stay in memory.  *out holds every column (text finished; numbers without values) and
