@@ -111,6 +111,9 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
  * (a link there is an error that says so).  1 when there is no such entry. */
 int dm_profile_read_at(int dirfd, const char *dir, const char *name, dm_dataset *out, char *err,
                        size_t errlen);
+/* dm_profile_read of the open file fd (closed by the call; read from its start), named name
+ * in messages: a file written by dm_profile_writer and never named. */
+int dm_profile_read_fd(int fd, const char *name, dm_dataset *out, char *err, size_t errlen);
 /* The same, the checked pages kept mapped: for a comparison that reads every column next
  * (it gives a column's pages back once it has tested it, dm_dataset_evict). */
 int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen);

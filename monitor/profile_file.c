@@ -258,6 +258,12 @@ int dm_profile_read_at(int dirfd, const char *dir, const char *name, dm_dataset 
     return read_fd(fd, path, out, err, errlen, false);
 }
 
+int dm_profile_read_fd(int fd, const char *name, dm_dataset *out, char *err, size_t errlen)
+{
+    (void)lseek(fd, 0, SEEK_SET);
+    return read_fd(fd, name, out, err, errlen, false);
+}
+
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
 {
     return read_file(path, out, err, errlen, false);

@@ -175,6 +175,7 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_import
             dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             return -1;
         }
+        dm_dataset_evict(ds, i); /* a mapped profile's pages, once stored */
     }
     if (imp && store_importance(conn, id, imp, err, errlen) != 0) {
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
