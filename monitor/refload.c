@@ -82,17 +82,6 @@ static size_t readable(const dm_config *cfg, const dm_db_table *t, size_t *idx)
     return n;
 }
 
-/* Forced columns per group (tests only), or 0. */
-static size_t forced_group_columns(void)
-{
-    const char *v = getenv("DM_TEST_GROUP_COLUMNS");
-    if (!v || !*v)
-        return 0;
-    char *end;
-    unsigned long long k = strtoull(v, &end, 10);
-    return *end == '\0' && k > 0 ? (size_t)k : 0;
-}
-
 /* The groups read into the profile writer.  DM_RUN_* with err. */
 static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                        const size_t *idx, size_t n, size_t per, uint64_t rows, dm_atomic_file *f,
@@ -114,8 +103,7 @@ static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *ta
             while (k < n && idx[k] < i)
                 k++;
             bool in_group = k < n && idx[k] == i && k >= lo && k < hi;
-            bool left_out_here =
-                g == 0 && table->cols[i].kind == DM_DB_UNSUPPORTED;
+            bool left_out_here = g == 0 && table->cols[i].kind == DM_DB_UNSUPPORTED;
             if (!in_group && !left_out_here)
                 skip[ns++] = table->cols[i].name;
         }
@@ -151,7 +139,8 @@ static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *ta
         }
         for (size_t i = 0; rc == DM_RUN_OK && i < ds.ncols; i++) {
             if (dm_profile_writer_column(w, &ds.col[i]) != 0) {
-                snprintf(err, errlen, "could not write the reference's profile to a temporary file: %s",
+                snprintf(err, errlen,
+                         "could not write the reference's profile to a temporary file: %s",
                          f->failed ? strerror(f->failed) : "out of memory");
                 rc = DM_RUN_ENV;
             }
@@ -179,7 +168,6 @@ int dm_refload_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tabl
         return DM_RUN_ENV;
     }
     size_t n = readable(cfg, table, idx);
-    size_t forced = forced_group_columns();
     bool snap = false;
     uint64_t rows = 0;
     int rc = DM_RUN_OK;
@@ -198,7 +186,7 @@ int dm_refload_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tabl
         else if (snap = true, count_rows(conn, table, &rows, err, errlen) != 0)
             rc = DM_RUN_ENV;
     }
-    size_t per = forced ? forced : dm_refload_group_columns(cfg->memory_limit, rows);
+    size_t per = dm_refload_group_columns(cfg->memory_limit, rows);
     if (rc == DM_RUN_OK && (!snap || per >= n || rows == 0)) {
         rc = dm_run_read_table(conn, cfg, table, NULL, NULL, 0, NULL, out, err, errlen);
     } else if (rc == DM_RUN_OK) {

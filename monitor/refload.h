@@ -40,8 +40,8 @@ size_t dm_refload_group_columns(uint64_t memory_limit, uint64_t rows);
 
 /* Read table (looked up by the caller) for `reference load --table` into out, reconciled
  * (dm_reconcile_side).  DM_RUN_OK, or as dm_run_read_table (dbrun.h) with err set; a
- * reconcile failure is DM_RUN_INPUT.  The environment variable DM_TEST_GROUP_COLUMNS (tests
- * only) forces that many columns per group. */
+ * reconcile failure is DM_RUN_INPUT.  limits.memory's smallest value (1 MiB) is below the
+ * fixed part: one column per group. */
 int dm_refload_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table, dm_dataset *out,
                      char *err, size_t errlen);
 
