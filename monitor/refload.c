@@ -51,11 +51,12 @@ static int count_rows(PGconn *conn, const dm_db_table *t, uint64_t *rows, char *
 
 /* An unnamed file for the profile in $TMPDIR (else /tmp), with room for about `need`
  * bytes.  The descriptor, or -1 with err naming the directory. */
-static int temp_profile(uint64_t need, char *err, size_t errlen)
+static int temp_profile(uint64_t need, const char **where, char *err, size_t errlen)
 {
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
+    *where = dir;
     struct statvfs sv;
     if (statvfs(dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < need) {
         snprintf(err, errlen,
@@ -139,8 +140,7 @@ static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *ta
         }
         for (size_t i = 0; rc == DM_RUN_OK && i < ds.ncols; i++) {
             if (dm_profile_writer_column(w, &ds.col[i]) != 0) {
-                snprintf(err, errlen,
-                         "could not write the reference's profile to a temporary file: %s",
+                snprintf(err, errlen, "could not write the reference's profile to %s: %s", f->shown,
                          f->failed ? strerror(f->failed) : "out of memory");
                 rc = DM_RUN_ENV;
             }
@@ -150,7 +150,7 @@ static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *ta
     free(skip);
     char digest[65];
     if (rc == DM_RUN_OK && dm_profile_writer_finish(w, left, digest) != 0) {
-        snprintf(err, errlen, "could not write the reference's profile to a temporary file: %s",
+        snprintf(err, errlen, "could not write the reference's profile to %s: %s", f->shown,
                  f->failed ? strerror(f->failed) : "out of memory");
         rc = DM_RUN_ENV;
     } else if (rc != DM_RUN_OK) {
@@ -196,8 +196,9 @@ int dm_refload_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tabl
         dm_atomic_file f;
         memset(&f, 0, sizeof f);
         f.dirfd = -1;
-        f.fd = temp_profile(rows * 8 * n, err, errlen);
-        snprintf(f.shown, sizeof f.shown, "a temporary file");
+        const char *where = "/tmp";
+        f.fd = temp_profile(rows * 8 * n, &where, err, errlen);
+        snprintf(f.shown, sizeof f.shown, "a temporary file in \"%.4000s\"", where);
         dm_dataset left;
         dm_dataset_init(&left);
         if (f.fd < 0)
@@ -206,7 +207,7 @@ int dm_refload_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tabl
             rc = read_groups(conn, cfg, table, idx, n, per, rows, &f, &left, err, errlen);
         dm_dataset_release(&left);
         if (rc == DM_RUN_OK && f.failed) {
-            snprintf(err, errlen, "could not write the reference's profile to a temporary file: %s",
+            snprintf(err, errlen, "could not write the reference's profile to %s: %s", f.shown,
                      strerror(f.failed));
             rc = DM_RUN_ENV;
         }
