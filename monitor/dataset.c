@@ -23,6 +23,7 @@
 
 #include "monitor/log.h"
 #include "monitor/parse_number.h"
+#include "monitor/spill.h"
 #include "stats/stats.h"
 
 /* ---- dataset -------------------------------------------------------------------- */
@@ -106,6 +107,36 @@ void dm_dataset_release(dm_dataset *ds)
     if (ds->arena)
         munmap(ds->arena, ds->arena_len);
     dm_dataset_init(ds);
+}
+
+int dm_dataset_keep(dm_dataset *ds, const size_t *idx, size_t n)
+{
+    bool *kept = calloc(ds->ncols ? ds->ncols : 1, sizeof *kept);
+    dm_column *col = calloc(n ? n : 1, sizeof *col);
+    int rc = kept && col ? 0 : -1;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (idx[k] >= ds->ncols || kept[idx[k]])
+            rc = -1;
+        else
+            kept[idx[k]] = true;
+    }
+    if (rc == 0) {
+        for (size_t k = 0; k < n; k++)
+            col[k] = ds->col[idx[k]];
+        for (size_t i = 0; i < ds->ncols; i++) {
+            if (kept[i])
+                continue;
+            dm_dataset_evict(ds, i);
+            column_release(&ds->col[i]);
+        }
+        free(ds->col);
+        ds->col = col;
+        ds->ncols = n;
+        col = NULL;
+    }
+    free(kept);
+    free(col);
+    return rc;
 }
 
 long dm_dataset_find(const dm_dataset *ds, const char *name)
@@ -371,10 +402,15 @@ typedef struct {
  *   RAW    (!text && raw): every finite number as a double in v[0..nv), in no useful order;
  *          tab is NULL.  A table turns raw once (table_to_raw: its pairs expanded) when
  *          growing it would cost more than the raw array of the rows expected, or its first
- *          values say it will (table_may_grow); never back.
+ *          values say it will (table_may_grow); never back.  A RAW column may be spilled
+ *          (spill set, dm_builder_spill): v is then the block that fills, the rest is in
+ *          the spill file (spilled values), until dm_builder_unspill reads them back.
  *   TEXT   (text): distinct strings with counts in slot; v and tab are NULL.  Entered from
  *          TABLE or RAW by a text value (flipped when numbers had been seen: the loader reads
- *          again), or from the start (force_text, classify_text).
+ *          again), or from the start (force_text, classify_text); the table, the array and
+ *          the spill are dropped (drop_numbers).
+ * A TABLE column is never spilled: dm_builder_spill gives it a spill target (spill_to) that
+ * it starts spilling to if and when it turns raw.
  * missing, nonfinite, all_int and seen_num are kept in every state.  The finish gives the
  * same dm_column whether the numbers were a table or raw (finish_table, finish_column).
  */
@@ -410,6 +446,17 @@ typedef struct {
     double *kv;
     uint64_t *kl;
     size_t nk, capk;
+    /* spilled (dm_builder_spill, RAW only): the numbers go to a spill file's group, v being
+     * the block that fills; spilled counts those written */
+    uint32_t idx;
+    dm_spill *spill;
+    size_t spill_group;
+    uint64_t spilled;
+    /* where a TABLE column given to dm_builder_spill spills once it turns raw (NULL: none) */
+    dm_spill *spill_to;
+    size_t spill_to_group;
+    bool restoring; /* dm_builder_unspill is reading its values back */
+    bool done;      /* finished into the dataset (dm_builder_finish_columns) */
 } bcol;
 
 struct dm_builder {
@@ -465,6 +512,7 @@ dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool 
         c->force_text = force_text && force_text[i];
         c->text = c->force_text;
         c->all_int = true;
+        c->idx = (uint32_t)i;
     }
     return b;
 }
@@ -651,10 +699,14 @@ static int set_capacity(bcol *c, size_t cap)
  * and few rows must not cost a big array per column; a tall one gets dm_builder_expect's
  * hint after a few rows).  Out of line: it is the rare path of push_num, which the
  * per-field parse inlines. */
+static int spill_flush(bcol *c, size_t n);
+
 __attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
 {
     if (c->capv - c->nv >= n)
         return 0;
+    if (c->spill)
+        return spill_flush(c, n);
     size_t cap = c->capv ? c->capv : 16;
     while (cap - c->nv < n)
         cap *= 2;
@@ -764,46 +816,60 @@ static int table_resize(bcol *c, unsigned lg)
     return 0;
 }
 
+/* `count` copies of v into a RAW column; a spilled one fills and writes its block as often
+ * as it takes (the block is never grown for them). */
+static int raw_add_n(bcol *c, double v, uint64_t count)
+{
+    if (count > SIZE_MAX / sizeof(double) || (!c->spill && reserve_num(c, (size_t)count) != 0))
+        return -1;
+    while (count > 0) {
+        if (c->nv == c->capv && reserve_num(c, 1) != 0)
+            return -1;
+        size_t k = c->capv - c->nv;
+        if (k > count)
+            k = (size_t)count;
+        for (size_t r = 0; r < k; r++)
+            c->v[c->nv++] = v;
+        count -= k;
+    }
+    return 0;
+}
+
 /* TABLE to RAW: the pairs expanded into a raw array with room for the rows expected (the
- * order of the values does not matter: the finish sorts them). */
+ * order of the values does not matter: the finish sorts them), or, for a column given a
+ * spill target while a table (spill_to), into one block spilled from now on. */
 static int table_to_raw(bcol *c)
 {
     size_t need = (size_t)c->tn, cap = need * 2 > 16 ? need * 2 : 16;
     if (c->expect > cap)
         cap = c->expect;
+    if (c->spill_to)
+        cap = DM_SPILL_BLOCK_VALUES;
     double *v = malloc(cap * sizeof *v);
     if (!v)
         return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < c->tslots; i++) {
-        const num_slot *t = &c->tab[i];
-        if (!t->count)
-            continue;
-        double x = double_of_bits(t->key);
-        for (uint64_t r = 0; r < t->count; r++)
-            v[k++] = x;
-    }
-    free(c->tab);
+    num_slot *tab = c->tab;
+    size_t tslots = c->tslots;
     c->tab = NULL;
     c->tslots = c->tused = 0;
     c->tlg = 0;
     c->tn = 0;
     free(c->v);
     c->v = v;
-    c->nv = k;
+    c->nv = 0;
     c->capv = cap;
     c->raw = true;
-    return 0;
-}
-
-/* `count` copies of v into a RAW column. */
-static int raw_add_n(bcol *c, double v, uint64_t count)
-{
-    if (count > SIZE_MAX / sizeof(double) || reserve_num(c, (size_t)count) != 0)
-        return -1;
-    for (uint64_t r = 0; r < count; r++)
-        c->v[c->nv++] = v;
-    return 0;
+    if (c->spill_to) {
+        c->spill = c->spill_to;
+        c->spill_group = c->spill_to_group;
+        c->spill_to = NULL;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < tslots && rc == 0; i++)
+        if (tab[i].count)
+            rc = raw_add_n(c, double_of_bits(tab[i].key), tab[i].count);
+    free(tab);
+    return rc;
 }
 
 /* The rare path of table_add: no table yet, or a full one that grows or turns raw.  Out of
@@ -883,7 +949,8 @@ __attribute__((always_inline)) static inline int add_number(bcol *c, double v, b
     return c->raw ? push_num(c, v) : table_add(c, v, 1, true);
 }
 
-/* Column c's numbers (table or raw array) freed: the column is turning to text. */
+/* Column c's numbers (table, raw array, spill) dropped: the column is turning to text (what
+ * it spilled is read again as text: the loader's second pass), or its pairs were merged. */
 static void drop_numbers(bcol *c)
 {
     free(c->v);
@@ -894,6 +961,9 @@ static void drop_numbers(bcol *c)
     c->tslots = c->tused = 0;
     c->tlg = 0;
     c->tn = 0;
+    c->spill = NULL;
+    c->spilled = 0;
+    c->spill_to = NULL;
 }
 
 /* A text value for column c: remember the first, switch the column to text. */
@@ -1140,7 +1210,7 @@ void dm_builder_expect(dm_builder *b, size_t rows)
         b->col[i].expect = rows; /* a table's bound, and its raw array's room when it turns */
     for (size_t i = 0; i < b->ncols; i++) {
         bcol *c = &b->col[i];
-        if (!c->text && c->raw && c->capv < rows && set_capacity(c, rows) != 0)
+        if (!c->text && c->raw && !c->spill && c->capv < rows && set_capacity(c, rows) != 0)
             return; /* only a hint: the arrays grow as they fill */
     }
 }
@@ -1172,57 +1242,221 @@ size_t dm_builder_flipped(const dm_builder *b, bool *flags)
     return n;
 }
 
-/* The numbers of column src into dst, both numeric (TABLE or RAW); src's are given back
- * as they go, not after the last column: the two halves of a file are otherwise held
- * together, 1.5 times the values at the peak. */
-static int merge_numbers(bcol *dst, bcol *src)
+/* ---- spilling (issue 20) ------------------------------------------------------------- */
+
+#define SPILL_BLOCK DM_SPILL_BLOCK_VALUES
+
+/* Write the block column c holds so far to its spill file; then room for n values. */
+static int spill_flush(bcol *c, size_t n)
 {
-    if (!src->raw) { /* src TABLE: its pairs into dst, a table (which may turn raw) or raw */
-        for (size_t i = 0; i < src->tslots; i++) {
-            const num_slot *t = &src->tab[i];
-            if (t->count && num_add_n(dst, double_of_bits(t->key), t->count) != 0)
-                return -1;
-        }
-        drop_numbers(src);
-        return 0;
-    }
-    if (!dst->raw) {
-        /* dst TABLE, src RAW: dst turns raw.  src's array is the bigger: dst's pairs are
-         * expanded onto its end (no copy of src's values) and it becomes dst's. */
-        size_t need = src->nv + (size_t)dst->tn;
-        if ((need > src->capv || !src->v) && set_capacity(src, need > 16 ? need : 16) != 0)
+    if (c->nv > 0 && dm_spill_write(c->spill, c->spill_group, c->idx, c->v, c->nv) != 0)
+        return -1;
+    c->spilled += c->nv;
+    c->nv = 0;
+    return n > c->capv ? set_capacity(c, n) : 0;
+}
+
+/* Column c, spilled from now on to group g of s: what it holds is written, its array
+ * becomes one block. */
+static int spill_start(bcol *c, dm_spill *s, size_t g)
+{
+    c->spill = s;
+    c->spill_group = g;
+    if (spill_flush(c, 0) != 0)
+        return -1;
+    if (c->capv != SPILL_BLOCK) {
+        free(c->v);
+        c->capv = 0;
+        c->v = malloc(SPILL_BLOCK * sizeof *c->v);
+        if (!c->v)
             return -1;
-        for (size_t i = 0; i < dst->tslots; i++) {
-            const num_slot *t = &dst->tab[i];
-            double x = double_of_bits(t->key);
-            for (uint64_t r = 0; r < t->count; r++)
-                src->v[src->nv++] = x;
-        }
-        drop_numbers(dst);
-        dst->v = src->v;
-        dst->nv = src->nv;
-        dst->capv = src->capv;
-        dst->raw = true;
-        src->v = NULL;
-        src->nv = src->capv = 0;
+        c->capv = SPILL_BLOCK;
+    }
+    return 0;
+}
+
+int dm_builder_spill(dm_builder *b, size_t col, dm_spill *s, size_t group)
+{
+    if (col >= b->ncols || b->oom)
+        return -1;
+    bcol *c = &b->col[col];
+    /* only a raw column of numbers is spilled: text stays, and a column held as (value,
+     * count) pairs stays in memory (it is small) until it turns raw, if it does */
+    if (c->text || c->classify || c->done || c->spill)
+        return 0;
+    if (!c->raw) {
+        c->spill_to = s;
+        c->spill_to_group = group;
         return 0;
     }
-    if (src->nv == 0)
-        return 0;
-    if (dst->nv + src->nv > dst->capv) {
-        size_t cap = dst->nv + src->nv;
-        double *p = realloc(dst->v, cap * sizeof *p);
-        if (!p)
-            return -1;
-        dst->v = p;
-        dst->capv = cap;
+    if (spill_start(c, s, group) != 0) {
+        b->oom = true;
+        return -1;
     }
-    memcpy(dst->v + dst->nv, src->v, src->nv * sizeof *src->v);
-    dst->nv += src->nv;
+    return 1;
+}
+
+bool dm_builder_is_raw(const dm_builder *b, size_t col)
+{
+    if (col >= b->ncols)
+        return false;
+    const bcol *c = &b->col[col];
+    return !c->text && c->raw && !c->classify && !c->done;
+}
+
+bool dm_builder_is_spilled(const dm_builder *b, size_t col)
+{
+    return col < b->ncols && b->col[col].spill != NULL;
+}
+
+/* The merge of two numeric columns one of which is spilled: the result is spilled, its
+ * values in the spill files of both (each block tagged with the column). */
+static int merge_spilled(bcol *dst, bcol *src)
+{
+    if (!dst->spill && spill_start(dst, src->spill, src->spill_group) != 0)
+        return -1;
+    if (src->nv > 0 && dm_spill_write(dst->spill, dst->spill_group, dst->idx, src->v, src->nv) != 0)
+        return -1;
+    dst->spilled += src->spilled + src->nv;
     free(src->v);
     src->v = NULL;
     src->nv = src->capv = 0;
+    src->spilled = 0;
+    src->spill = NULL;
     return 0;
+}
+
+static double *unspill_dest(void *ctx, uint32_t col, size_t n)
+{
+    dm_builder *b = ctx;
+    if (col >= b->ncols)
+        return NULL;
+    bcol *c = &b->col[col];
+    if (!c->restoring || c->capv - c->nv < n)
+        return NULL;
+    double *to = c->v + c->nv;
+    c->nv += n;
+    return to;
+}
+
+int dm_builder_unspill(dm_builder *b, const size_t *cols, size_t n, dm_spill *const *spills,
+                       size_t nspills)
+{
+    if (b->oom)
+        return -1;
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        if (cols[k] >= b->ncols)
+            continue;
+        bcol *c = &b->col[cols[k]];
+        if (!c->spill || c->text)
+            continue;
+        size_t want = (size_t)(c->nv + c->spilled);
+        rc = set_capacity(c, want ? want : 1);
+        c->restoring = rc == 0;
+    }
+    /* every group some of the columns are in, each read once from every spill file */
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        if (cols[k] >= b->ncols || !b->col[cols[k]].restoring)
+            continue;
+        size_t g = b->col[cols[k]].spill_group;
+        bool seen = false;
+        for (size_t e = 0; e < k && !seen; e++)
+            seen =
+                cols[e] < b->ncols && b->col[cols[e]].restoring && b->col[cols[e]].spill_group == g;
+        for (size_t f = 0; f < nspills && !seen && rc == 0; f++)
+            if (spills[f])
+                rc = dm_spill_read(spills[f], g, unspill_dest, b);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (cols[k] >= b->ncols)
+            continue;
+        bcol *c = &b->col[cols[k]];
+        if (!c->restoring)
+            continue;
+        if (rc == 0 && c->nv != c->capv && !(c->nv == 0 && c->capv == 1))
+            rc = -1; /* a block missing: cannot be, the files are this process's own */
+        c->restoring = false;
+        c->spill = NULL;
+        c->spilled = 0;
+    }
+    if (rc != 0)
+        b->oom = true;
+    return rc;
+}
+
+/* The numbers of column src into dst, both numeric (TABLE, RAW, RAW spilled); src's are
+ * given back as they go, not after the last column: the two halves of a file are otherwise
+ * held together, 1.5 times the values at the peak.  The result is spilled when either side
+ * was, or when it is raw and either side had a spill target (spill_to). */
+static int merge_numbers(bcol *dst, bcol *src)
+{
+    dm_spill *to = dst->spill_to ? dst->spill_to : src->spill_to;
+    size_t to_g = dst->spill_to ? dst->spill_to_group : src->spill_to_group;
+    if (!dst->raw) {
+        dst->spill_to = to; /* a table turning raw in the merge spills from then on */
+        dst->spill_to_group = to_g;
+    }
+    int rc = 0;
+    if (!src->raw) { /* src TABLE: its pairs into dst, a table (which may turn raw) or raw */
+        for (size_t i = 0; i < src->tslots && rc == 0; i++) {
+            const num_slot *t = &src->tab[i];
+            if (t->count)
+                rc = num_add_n(dst, double_of_bits(t->key), t->count);
+        }
+        drop_numbers(src);
+    } else if (!dst->raw) {
+        /* dst TABLE, src RAW: dst turns raw.  src's array (or block and spill) is the bigger:
+         * it becomes dst's (no copy of src's values) and dst's pairs are added to it. */
+        num_slot *tab = dst->tab;
+        size_t tslots = dst->tslots;
+        uint64_t tn = dst->tn;
+        dst->tab = NULL;
+        dst->tslots = dst->tused = 0;
+        dst->tlg = 0;
+        dst->tn = 0;
+        free(dst->v);
+        dst->v = src->v;
+        dst->nv = src->nv;
+        dst->capv = src->capv;
+        dst->spill = src->spill;
+        dst->spill_group = src->spill_group;
+        dst->spilled = src->spilled;
+        dst->raw = true;
+        src->v = NULL;
+        src->nv = src->capv = 0;
+        src->spill = NULL;
+        src->spilled = 0;
+        size_t need = dst->nv + (size_t)tn;
+        if (!dst->spill && (need > dst->capv || !dst->v)) /* the room at once, not doubled */
+            rc = set_capacity(dst, need > 16 ? need : 16);
+        for (size_t i = 0; i < tslots && rc == 0; i++)
+            if (tab[i].count)
+                rc = raw_add_n(dst, double_of_bits(tab[i].key), tab[i].count);
+        free(tab);
+    } else if (dst->spill || src->spill) {
+        rc = merge_spilled(dst, src);
+    } else if (src->nv > 0) {
+        if (dst->nv + src->nv > dst->capv) {
+            size_t cap = dst->nv + src->nv;
+            double *p = realloc(dst->v, cap * sizeof *p);
+            if (!p)
+                return -1;
+            dst->v = p;
+            dst->capv = cap;
+        }
+        memcpy(dst->v + dst->nv, src->v, src->nv * sizeof *src->v);
+        dst->nv += src->nv;
+        free(src->v);
+        src->v = NULL;
+        src->nv = src->capv = 0;
+    }
+    if (rc == 0 && dst->raw) {
+        dst->spill_to = NULL;
+        if (!dst->spill && to)
+            rc = spill_start(dst, to, to_g);
+    }
+    return rc;
 }
 
 /* Column src (of another builder over the same columns) into dst. */
@@ -1294,6 +1528,7 @@ int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset)
         bcol_free(&src->col[i]);
         src->col[i].all_int = true;
         src->col[i].raw = src->raw_numbers;
+        src->col[i].idx = (uint32_t)i;
     }
     src->rows = 0;
     return 0;
@@ -1451,12 +1686,10 @@ static int finish_table(bcol *c, dm_column *o, scratch *sc)
     return 0;
 }
 
-/* Move builder column c into out column o.  A numeric column whose values are all distinct
- * gets count_shared set and count NULL: dm_builder_finish points it at the dataset's ones. */
-static int finish_column(bcol *c, dm_column *o, scratch *sc)
+/* What the finish of column c will give that is known before it (dm_builder_finish_begin):
+ * name, counts, storage (a classified column is text until it is finished). */
+static void column_meta(bcol *c, dm_column *o)
 {
-    if (c->classify && c->text && !c->first_text && classified_to_numbers(c) != 0)
-        return -1;
     o->name = c->name;
     c->name = NULL;
     o->missing = c->missing;
@@ -1464,6 +1697,21 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
     o->first_text = c->first_text;
     o->first_text_line = c->first_text_line;
     c->first_text = NULL;
+    o->storage = c->text ? DM_STORE_STR : DM_STORE_NUM;
+    o->is_int = !c->text && c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
+    o->n = c->text ? c->ntext : c->raw ? c->nv + c->spilled : c->tn;
+}
+
+/* Move builder column c's values into out column o (column_meta done).  A numeric column
+ * whose values are all distinct gets count_shared set and count NULL: the finish points it
+ * at the dataset's ones. */
+static int finish_column(bcol *c, dm_column *o, scratch *sc)
+{
+    if (c->classify && c->text && !o->first_text) {
+        if (classified_to_numbers(c) != 0)
+            return -1;
+        o->nonfinite = c->nonfinite;
+    }
     if (!c->text) {
         o->storage = DM_STORE_NUM;
         o->is_int = c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
@@ -1530,6 +1778,8 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
 typedef struct {
     dm_builder *b;
     dm_column *out;
+    const size_t *cols;
+    size_t ncols;
     atomic_size_t next;
     atomic_int failed;
 } finish_job;
@@ -1538,9 +1788,10 @@ static void finish_some(finish_job *j)
 {
     scratch sc = {NULL, NULL, 0};
     for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->b->ncols)
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->ncols)
             break;
+        size_t i = j->cols[k];
         if (finish_column(&j->b->col[i], &j->out[i], &sc) != 0)
             atomic_store(&j->failed, 1);
     }
@@ -1586,7 +1837,7 @@ static int take_kept(dm_builder *b, dm_dataset *out)
     return 0;
 }
 
-int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
+int dm_builder_finish_begin(dm_builder *b, const char *source, dm_dataset *out)
 {
     dm_dataset_init(out);
     if (b->oom)
@@ -1599,46 +1850,98 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
     }
     out->ncols = b->ncols;
     out->rows = b->rows;
-    size_t total = 0;
-    for (size_t i = 0; i < b->ncols; i++)
-        total += b->col[i].nv + b->col[i].tused;
-    if (take_kept(b, out) != 0) {
+    if (take_kept(b, out) != 0) { /* before column_meta moves the names */
         dm_dataset_release(out);
         return -1;
+    }
+    for (size_t i = 0; i < b->ncols; i++)
+        column_meta(&b->col[i], &out->col[i]);
+    return 0;
+}
+
+int dm_builder_finish_columns(dm_builder *b, const size_t *cols, size_t n, dm_dataset *out)
+{
+    if (b->oom || b->ncols != out->ncols)
+        return -1;
+    size_t *todo = malloc((n ? n : 1) * sizeof *todo);
+    if (!todo)
+        return -1;
+    size_t ntodo = 0, total = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = cols[k];
+        if (i >= b->ncols || b->col[i].done)
+            continue;
+        if (b->col[i].spill) { /* its values are not back (dm_builder_unspill) */
+            free(todo);
+            return -1;
+        }
+        b->col[i].done = true; /* listed twice: finished once */
+        todo[ntodo++] = i;
+        total += b->col[i].nv + b->col[i].tused;
     }
     finish_job job;
     job.b = b;
     job.out = out->col;
+    job.cols = todo;
+    job.ncols = ntodo;
     atomic_init(&job.next, 0);
     atomic_init(&job.failed, 0);
     pthread_t t;
-    bool helper = total >= ((size_t)1 << 20) && b->ncols > 1 &&
+    bool helper = total >= ((size_t)1 << 20) && ntodo > 1 &&
                   pthread_create(&t, NULL, finish_thread, &job) == 0;
     finish_some(&job);
     if (helper)
         pthread_join(t, NULL);
-    for (size_t i = 0; i < b->ncols; i++)
-        bcol_free(&b->col[i]);
-    b->rows = 0;
-    if (atomic_load(&job.failed)) {
-        dm_dataset_release(out);
-        return -1;
+    for (size_t k = 0; k < ntodo; k++) {
+        bcol_free(&b->col[todo[k]]);
+        b->col[todo[k]].done = true;
     }
-    /* one array of ones for the counts of every column whose values are all distinct */
+    free(todo);
+    if (atomic_load(&job.failed))
+        return -1;
+    /* one array of ones for the counts of every column whose values are all distinct,
+     * grown (and every column pointing at it pointed again) when a group needs more */
     size_t nones = 0;
     for (size_t i = 0; i < out->ncols; i++)
         if (out->col[i].count_shared && out->col[i].n_distinct > nones)
             nones = out->col[i].n_distinct;
-    out->ones = malloc((nones ? nones : 1) * sizeof *out->ones);
-    if (!out->ones) {
+    if (!out->ones || nones > out->n_ones) {
+        uint64_t *ones = malloc((nones ? nones : 1) * sizeof *ones);
+        if (!ones)
+            return -1;
+        for (size_t i = 0; i < (nones ? nones : 1); i++)
+            ones[i] = 1;
+        for (size_t i = 0; i < out->ncols; i++)
+            if (out->col[i].count_shared && out->col[i].count == out->ones &&
+                out->col[i].count != NULL)
+                out->col[i].count = ones;
+        free(out->ones);
+        out->ones = ones;
+        out->n_ones = nones;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (cols[k] < out->ncols && out->col[cols[k]].count_shared)
+            out->col[cols[k]].count = out->ones;
+    return 0;
+}
+
+int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
+{
+    if (dm_builder_finish_begin(b, source, out) != 0)
+        return -1;
+    size_t *all = malloc((b->ncols ? b->ncols : 1) * sizeof *all);
+    int rc = all ? 0 : -1;
+    for (size_t i = 0; all && i < b->ncols; i++)
+        all[i] = i;
+    if (rc == 0)
+        rc = dm_builder_finish_columns(b, all, b->ncols, out);
+    free(all);
+    for (size_t i = 0; i < b->ncols; i++)
+        bcol_free(&b->col[i]);
+    b->rows = 0;
+    if (rc != 0) {
         dm_dataset_release(out);
         return -1;
     }
-    out->n_ones = nones;
-    for (size_t i = 0; i < (nones ? nones : 1); i++)
-        out->ones[i] = 1;
-    for (size_t i = 0; i < out->ncols; i++)
-        if (out->col[i].count_shared)
-            out->col[i].count = out->ones;
     return 0;
 }

@@ -1284,3 +1284,347 @@ Test(dataset, keep_rows_table_numbers_and_nulls)
     cr_assert_eq(dm_builder_finish(b, "t", &ds), -1);
     dm_builder_free(b);
 }
+
+/* ---- spilling (issue 20) -------------------------------------------------------------- */
+
+#include "monitor/spill.h"
+
+/* Feed the same values to two builders of three numeric columns and a text one: builder a
+ * keeps everything, builder b spills columns 1 and 2 (groups 1 and 2) after AT rows, and a
+ * second-half builder c (column 1 spilled from the start, column 0 at its end, to its own
+ * spill file) is merged into b.  The
+ * finished columns must be the same bits: values, counts, n, missing, nonfinite, is_int. */
+static void fill(dm_builder *b, size_t from, size_t to)
+{
+    char buf[64];
+    for (size_t r = from; r < to; r++) {
+        /* -0.0 and +0.0 both, infinities, NA, repeats and distinct values */
+        const char *zero = r % 3 == 0 ? "-0.0" : r % 3 == 1 ? "0" : "2.5";
+        dm_builder_field(b, 0, zero, strlen(zero), r + 2);
+        if (r % 11 == 0)
+            dm_builder_field(b, 1, r % 2 ? "-inf" : "inf", r % 2 ? 4 : 3, r + 2);
+        else if (r % 13 == 0)
+            dm_builder_field(b, 1, "NA", 2, r + 2);
+        else {
+            snprintf(buf, sizeof buf, "%.17g", (double)(r * 7919 % 1000) / 7.0 - 50.0);
+            dm_builder_field(b, 1, buf, strlen(buf), r + 2);
+        }
+        snprintf(buf, sizeof buf, "%zu", r % 17);
+        dm_builder_field(b, 2, buf, strlen(buf), r + 2);
+        dm_builder_field(b, 3, r % 2 ? "x" : "y", 1, r + 2);
+        dm_builder_end_row(b);
+    }
+}
+
+static void same_column(const dm_column *x, const dm_column *y)
+{
+    cr_assert_str_eq(x->name, y->name);
+    cr_assert_eq(x->storage, y->storage);
+    cr_assert_eq(x->n, y->n, "%s: n %llu vs %llu", x->name, (unsigned long long)x->n,
+                 (unsigned long long)y->n);
+    cr_assert_eq(x->missing, y->missing);
+    cr_assert_eq(x->nonfinite, y->nonfinite);
+    cr_assert_eq(x->is_int, y->is_int);
+    if (x->storage == DM_STORE_STR) {
+        cr_assert_eq(x->n_cats, y->n_cats);
+        for (size_t i = 0; i < x->n_cats; i++)
+            cr_assert_str_eq(x->cat[i], y->cat[i]);
+        return;
+    }
+    cr_assert_eq(x->n_distinct, y->n_distinct, "%s", x->name);
+    for (size_t i = 0; i < x->n_distinct; i++) {
+        cr_assert_eq(bits(x->value[i]), bits(y->value[i]), "%s[%zu]", x->name, i);
+        cr_assert_eq(x->count[i], y->count[i], "%s[%zu]", x->name, i);
+    }
+}
+
+Test(dataset, spilled_columns_finish_to_the_same_bits)
+{
+    const char *names[] = {"zero", "mixed", "ints", "text"};
+    enum { ROWS = 30000, AT = 100, HALF = 17000 };
+    dm_builder *a = dm_builder_alloc(4, names, NULL);
+    dm_builder *b = dm_builder_alloc(4, names, NULL);
+    dm_builder *c = dm_builder_alloc(4, names, NULL);
+    cr_assert(a && b && c);
+    /* raw from the start (few distinct values would be held as pairs, never spilled: the
+     * pairs' own spill tests are below) */
+    dm_builder_raw_numbers(b);
+    dm_builder_raw_numbers(c);
+    char err[512] = "";
+    dm_spill *s1 = dm_spill_open(dm_spill_dir(), 3, err, sizeof err);
+    dm_spill *s2 = dm_spill_open(dm_spill_dir(), 3, err, sizeof err);
+    cr_assert(s1 && s2, "%s", err);
+    fill(a, 0, ROWS);
+    fill(b, 0, AT);
+    /* a text column is not spilled; numbers are */
+    cr_assert_eq(dm_builder_spill(b, 3, s1, 1), 0);
+    cr_assert_eq(dm_builder_spill(b, 1, s1, 1), 1);
+    cr_assert_eq(dm_builder_spill(b, 2, s1, 2), 1);
+    fill(b, AT, HALF);
+    cr_assert_eq(dm_builder_spill(c, 1, s2, 1), 1);
+    fill(c, HALF, ROWS);
+    /* column 0: raw in b, spilled (late) in c; column 2: spilled in b, raw in c */
+    cr_assert_eq(dm_builder_spill(c, 0, s2, 1), 1);
+    cr_assert_eq(dm_builder_merge(b, c, HALF), 0);
+    cr_assert(dm_builder_is_spilled(b, 0) && dm_builder_is_spilled(b, 1) &&
+              dm_builder_is_spilled(b, 2) && !dm_builder_is_spilled(b, 3));
+
+    dm_dataset da, db;
+    cr_assert_eq(dm_builder_finish(a, "x.csv", &da), 0);
+    cr_assert_eq(dm_builder_finish_begin(b, "x.csv", &db), 0);
+    /* the counts are known before the values are back */
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_eq(db.col[i].n, da.col[i].n, "column %zu", i);
+    size_t g0[] = {3}, g1[] = {0, 1}, g2[] = {2};
+    dm_spill *sp[] = {s1, s2};
+    cr_assert_eq(dm_builder_finish_columns(b, g0, 1, &db), 0);
+    /* a spilled column cannot be finished before it is read back */
+    cr_assert_eq(dm_builder_finish_columns(b, g2, 1, &db), -1);
+    cr_assert_eq(dm_builder_unspill(b, g1, 2, sp, 2), 0, "%s", dm_spill_error(s1));
+    cr_assert_eq(dm_builder_finish_columns(b, g1, 2, &db), 0);
+    cr_assert_eq(dm_builder_unspill(b, g2, 1, sp, 2), 0);
+    cr_assert_eq(dm_builder_finish_columns(b, g2, 1, &db), 0);
+    for (size_t i = 0; i < 4; i++)
+        same_column(&da.col[i], &db.col[i]);
+    /* -0.0 and +0.0 are one value, kept as +0.0 */
+    cr_assert_eq(bits(db.col[0].value[0]), bits(0.0));
+    dm_dataset_release(&da);
+    dm_dataset_release(&db);
+    dm_builder_free(a);
+    dm_builder_free(b);
+    dm_builder_free(c);
+    dm_spill_close(s1);
+    dm_spill_close(s2);
+}
+
+/* A spilled column that turns to text drops its spill (and is flipped: the loader reads
+ * again): raw and spilled from the start, or held as pairs with a spill target and spilled
+ * once it turned raw. */
+Test(dataset, spilled_column_that_turns_to_text_flips)
+{
+    for (int raw = 0; raw < 2; raw++) {
+        const char *names[] = {"v"};
+        dm_builder *b = dm_builder_alloc(1, names, NULL);
+        char err[512] = "";
+        dm_spill *s = dm_spill_open(dm_spill_dir(), 2, err, sizeof err);
+        cr_assert(b && s, "%s", err);
+        if (raw)
+            dm_builder_raw_numbers(b);
+        cr_assert_eq(dm_builder_field(b, 0, "1.5", 3, 2), 0);
+        cr_assert_eq(dm_builder_spill(b, 0, s, 1), raw);
+        cr_assert_eq(dm_builder_is_spilled(b, 0), raw);
+        char buf[40];
+        for (int i = 0; i < 20000; i++) { /* distinct values: the pairs turn raw */
+            snprintf(buf, sizeof buf, "%d.5", i);
+            cr_assert_eq(dm_builder_field(b, 0, buf, strlen(buf), (uint64_t)i + 3), 0);
+        }
+        cr_assert_eq(dm_builder_state(b, 0), DM_BCOL_RAW);
+        cr_assert(dm_builder_is_spilled(b, 0), "raw %d", raw);
+        cr_assert_eq(dm_builder_field(b, 0, "word", 4, 30000), 0);
+        cr_assert_eq(dm_builder_state(b, 0), DM_BCOL_TEXT);
+        cr_assert_not(dm_builder_is_spilled(b, 0));
+        cr_assert_not(dm_builder_is_raw(b, 0));
+        /* numbers after the flip are text, never spilled again */
+        cr_assert_eq(dm_builder_field(b, 0, "7", 1, 30001), 0);
+        cr_assert_not(dm_builder_is_spilled(b, 0));
+        bool f = false;
+        cr_assert_eq(dm_builder_flipped(b, &f), 1);
+        cr_assert(f);
+        dm_builder_free(b);
+        dm_spill_close(s);
+    }
+}
+
+/* ---- pairs and spilling together ------------------------------------------------------ */
+
+/* Column 0 of b fed n values from seed: few distinct ones (held as pairs) or many (turning
+ * raw: no hint, past the floor); the same fed to all and f. */
+static void feed_kind(dm_builder *b, bool many, size_t n, uint64_t seed, fed *f, dm_builder *all)
+{
+    rng_state = seed;
+    char s[40];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = rng();
+        if (x % 50 == 0)
+            snprintf(s, sizeof s, "NA");
+        else if (x % 61 == 0)
+            snprintf(s, sizeof s, "-inf");
+        else if (x % 7 == 0)
+            snprintf(s, sizeof s, "%s", seed & 1 ? "-0.0" : "0");
+        else if (many)
+            snprintf(s, sizeof s, "%.17g", (double)(x >> 11) / 9007199254740992.0 - 0.5);
+        else
+            snprintf(s, sizeof s, "%.1f", (double)(x % 30) / 2.0);
+        cr_assert_eq(dm_builder_field(b, 0, s, strlen(s), i + 1), 0);
+        cr_assert_eq(dm_builder_field(all, 0, s, strlen(s), i + 1), 0);
+        dm_builder_end_row(b);
+        dm_builder_end_row(all);
+        fed_field(f, s);
+    }
+}
+
+/* A column held as pairs is never spilled, however it is asked: it stays in memory with a
+ * spill target, and spills from when it turns raw; its finish (after the values are read
+ * back) is the one of a builder that never spilled. */
+Test(dataset, pairs_spill_only_once_raw)
+{
+    const char *names[] = {"few", "late"};
+    dm_builder *b = dm_builder_alloc(2, names, NULL), *all = dm_builder_alloc(2, names, NULL);
+    char err[512] = "";
+    dm_spill *s = dm_spill_open(dm_spill_dir(), 3, err, sizeof err);
+    cr_assert(b && all && s, "%s", err);
+    char buf[40];
+    /* the first 1,000 rows: few distinct values in both columns (pairs) */
+    for (size_t r = 0; r < 30000; r++) {
+        if (r == 1000) {
+            cr_assert_eq(dm_builder_state(b, 0), DM_BCOL_TABLE);
+            cr_assert_eq(dm_builder_state(b, 1), DM_BCOL_TABLE);
+            cr_assert_not(dm_builder_is_raw(b, 1));
+            cr_assert_eq(dm_builder_spill(b, 0, s, 1), 0);
+            cr_assert_eq(dm_builder_spill(b, 1, s, 2), 0);
+            cr_assert_not(dm_builder_is_spilled(b, 0));
+            cr_assert_not(dm_builder_is_spilled(b, 1));
+        }
+        for (size_t c = 0; c < 2; c++) {
+            if (c == 0 || r < 1000)
+                snprintf(buf, sizeof buf, "%zu", r % 5);
+            else /* column 1 turns to many distinct values */
+                snprintf(buf, sizeof buf, "%zu.25", r);
+            cr_assert_eq(dm_builder_field(b, c, buf, strlen(buf), r + 2), 0);
+            cr_assert_eq(dm_builder_field(all, c, buf, strlen(buf), r + 2), 0);
+        }
+        dm_builder_end_row(b);
+        dm_builder_end_row(all);
+    }
+    cr_assert_eq(dm_builder_state(b, 0), DM_BCOL_TABLE);
+    cr_assert_not(dm_builder_is_spilled(b, 0));
+    cr_assert_eq(dm_builder_state(b, 1), DM_BCOL_RAW);
+    cr_assert(dm_builder_is_spilled(b, 1));
+    dm_dataset da, db;
+    cr_assert_eq(dm_builder_finish(all, "x.csv", &da), 0);
+    cr_assert_eq(dm_builder_finish_begin(b, "x.csv", &db), 0);
+    for (size_t i = 0; i < 2; i++)
+        cr_assert_eq(db.col[i].n, da.col[i].n, "column %zu", i);
+    size_t g0[] = {0}, g1[] = {1};
+    dm_spill *sp[] = {s};
+    cr_assert_eq(dm_builder_finish_columns(b, g1, 1, &db), -1); /* not read back yet */
+    cr_assert_eq(dm_builder_finish_columns(b, g0, 1, &db), 0);
+    cr_assert_eq(dm_builder_unspill(b, g1, 1, sp, 1), 0, "%s", dm_spill_error(s));
+    cr_assert_eq(dm_builder_finish_columns(b, g1, 1, &db), 0);
+    for (size_t i = 0; i < 2; i++)
+        same_column(&da.col[i], &db.col[i]);
+    cr_assert_eq(db.col[0].n_distinct, 5);
+    cr_assert_eq(db.col[1].n_distinct, 5 + 29000);
+    dm_dataset_release(&da);
+    dm_dataset_release(&db);
+    dm_builder_free(b);
+    dm_builder_free(all);
+    dm_spill_close(s);
+}
+
+/* Merges of every combination of pairs (with a spill target or none), raw and spilled on
+ * either side: the merged column is raw when either side is, spilled when either side was
+ * or when it is raw and either side had a target, and it finishes (read back) as one
+ * builder fed both halves does, and as the stats library sorts and compresses the values. */
+Test(dataset, merge_pairs_raw_spilled_every_way)
+{
+    enum { PAIRS, PAIRS_TARGET, RAW, SPILLED, KINDS };
+    static const char *const kind[] = {"pairs", "pairs+target", "raw", "spilled"};
+    for (int ka = 0; ka < KINDS; ka++)
+        for (int kb = 0; kb < KINDS; kb++) {
+            const char *names[] = {"x"};
+            dm_builder *a = dm_builder_alloc(1, names, NULL);
+            dm_builder *b = dm_builder_alloc(1, names, NULL);
+            dm_builder *all = dm_builder_alloc(1, names, NULL);
+            char err[512] = "";
+            dm_spill *sa = dm_spill_open(dm_spill_dir(), 2, err, sizeof err);
+            dm_spill *sb = dm_spill_open(dm_spill_dir(), 2, err, sizeof err);
+            cr_assert(a && b && all && sa && sb, "%s", err);
+            dm_builder_raw_numbers(all);
+            fed f = {0};
+            dm_builder *side[2] = {a, b};
+            dm_spill *sp[2] = {sa, sb};
+            int k[2] = {ka, kb};
+            for (int h = 0; h < 2; h++) {
+                bool many = k[h] >= RAW;
+                uint64_t seed = 300 + (uint64_t)(ka * KINDS + kb) * 2 + (uint64_t)h;
+                /* many distinct values: raw past 6,000 (the floor's 3,072 keys) */
+                feed_kind(side[h], many, 6000, seed, &f, all);
+                cr_assert_eq(dm_builder_state(side[h], 0), many ? DM_BCOL_RAW : DM_BCOL_TABLE);
+                if (k[h] == PAIRS_TARGET || k[h] == SPILLED)
+                    cr_assert_eq(dm_builder_spill(side[h], 0, sp[h], 1), k[h] == SPILLED);
+                feed_kind(side[h], many, 14000, seed + 1000, &f, all);
+                cr_assert_eq(dm_builder_state(side[h], 0), many ? DM_BCOL_RAW : DM_BCOL_TABLE, "%s",
+                             kind[k[h]]);
+                cr_assert_eq(dm_builder_is_spilled(side[h], 0), k[h] == SPILLED, "%s %d",
+                             kind[k[h]], h);
+            }
+            cr_assert_eq(dm_builder_merge(a, b, 20000), 0);
+            bool raw = ka >= RAW || kb >= RAW;
+            bool spilled = ka == SPILLED || kb == SPILLED ||
+                           (raw && (ka == PAIRS_TARGET || kb == PAIRS_TARGET));
+            cr_assert_eq(dm_builder_state(a, 0), raw ? DM_BCOL_RAW : DM_BCOL_TABLE, "%s + %s",
+                         kind[ka], kind[kb]);
+            cr_assert_eq(dm_builder_is_spilled(a, 0), spilled, "%s + %s", kind[ka], kind[kb]);
+            dm_dataset x, y;
+            cr_assert_eq(dm_builder_finish_begin(a, "x.csv", &x), 0);
+            size_t g[] = {0};
+            cr_assert_eq(dm_builder_unspill(a, g, 1, sp, 2), 0, "%s + %s: %s %s", kind[ka],
+                         kind[kb], dm_spill_error(sa), dm_spill_error(sb));
+            cr_assert_eq(dm_builder_finish_columns(a, g, 1, &x), 0);
+            cr_assert_eq(dm_builder_finish(all, "x.csv", &y), 0);
+            assert_same_column(&x.col[0], &y.col[0]);
+            assert_sort_compress(&x.col[0], &f);
+            cr_assert_eq(x.rows, 40000);
+            free(f.v);
+            dm_dataset_release(&x);
+            dm_dataset_release(&y);
+            dm_builder_free(a);
+            dm_builder_free(b);
+            dm_builder_free(all);
+            dm_spill_close(sa);
+            dm_spill_close(sb);
+        }
+}
+
+/* Text on one side of a merge, pairs with a target or spilled on the other: text, flipped,
+ * nothing spilled (the table and the spill both dropped). */
+Test(dataset, merge_with_text_drops_pairs_and_spill)
+{
+    for (int spilled = 0; spilled < 2; spilled++)
+        for (int side = 0; side < 2; side++) {
+            const char *names[] = {"x"};
+            dm_builder *n = dm_builder_alloc(1, names, NULL), *t = dm_builder_alloc(1, names, NULL);
+            char err[512] = "";
+            dm_spill *s = dm_spill_open(dm_spill_dir(), 2, err, sizeof err);
+            cr_assert(n && t && s, "%s", err);
+            fed f = {0};
+            dm_builder *sink = dm_builder_alloc(1, names, NULL);
+            feed_kind(n, spilled, 1000, 7, &f, sink);
+            cr_assert_eq(dm_builder_spill(n, 0, s, 1), 0);
+            feed_kind(n, spilled, 19000, 8, &f, sink);
+            cr_assert_eq(dm_builder_is_spilled(n, 0), spilled);
+            cr_assert_eq(dm_builder_field(t, 0, "abc", 3, 1), 0);
+            cr_assert_eq(side ? dm_builder_merge(t, n, 1) : dm_builder_merge(n, t, 20000), 0);
+            dm_builder *m = side ? t : n;
+            cr_assert_eq(dm_builder_state(m, 0), DM_BCOL_TEXT);
+            cr_assert_not(dm_builder_is_spilled(m, 0));
+            cr_assert_eq(dm_builder_flipped(m, NULL), 1);
+            free(f.v);
+            dm_builder_free(n);
+            dm_builder_free(t);
+            dm_builder_free(sink);
+            dm_spill_close(s);
+        }
+}
+
+Test(dataset, spill_directory_errors_name_it)
+{
+    char err[512] = "";
+    cr_assert_null(dm_spill_open("/nonexistent-dir-of-driftmon", 2, err, sizeof err));
+    cr_assert(strstr(err, "\"/nonexistent-dir-of-driftmon\""), "%s", err);
+    cr_assert_eq(dm_spill_check_space("/nonexistent-dir-of-driftmon", 1, err, sizeof err), -1);
+    cr_assert(strstr(err, "/nonexistent-dir-of-driftmon"), "%s", err);
+    cr_assert_eq(dm_spill_check_space("/", UINT64_MAX / 2, err, sizeof err), -1);
+    cr_assert(strstr(err, "not enough free space"), "%s", err);
+}
