@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "monitor/csvin.h"
 #include "monitor/log.h"
 #include "monitor/profile.h"
+#include "monitor/spill.h"
 
 #define ERRLEN 1024
 
@@ -94,6 +96,120 @@ int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref
         dm_dataset_release(ref);
     if (crc == 0)
         dm_dataset_release(cur);
+    return -1;
+}
+
+/* ---- the current file by column groups (issue 20) ---------------------------------------- */
+
+/* What limits.memory leaves for the current file's values: less the program, its buffers
+ * and the results (DM_FIXED_BYTES), and less the reference's resident part (ref_bytes). */
+#define DM_FIXED_BYTES ((uint64_t)64 << 20)
+
+/* The heap a finished dataset holds (values, counts, categories), for the budget. */
+static uint64_t dataset_bytes(const dm_dataset *ds)
+{
+    uint64_t b = (uint64_t)ds->n_ones * 8;
+    for (size_t i = 0; i < ds->ncols; i++) {
+        const dm_column *c = &ds->col[i];
+        b += (uint64_t)c->n_distinct * (c->count_shared ? 8 : 16);
+        for (size_t k = 0; k < c->n_cats; k++)
+            b += strlen(c->cat[k]) + 1 + 16 + 8;
+    }
+    return b;
+}
+
+static uint64_t file_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* The test-only DRIFTMON_TEST_GROUP_COLUMNS=N: N raw columns to a group whatever the
+ * budget (the group tests force several groups on small files with it). */
+static size_t test_per_group(void)
+{
+    const char *v = getenv("DRIFTMON_TEST_GROUP_COLUMNS");
+    char *end = NULL;
+    unsigned long n = v ? strtoul(v, &end, 10) : 0;
+    return v && end && *end == '\0' ? (size_t)n : 0;
+}
+
+typedef struct {
+    const char *path;
+    dm_dataset *ds;
+    int rc;
+    char err[ERRLEN];
+} csv_job;
+
+static void *csv_main(void *arg)
+{
+    csv_job *j = arg;
+    j->rc = dm_csv_read(j->path, NULL, j->ds, j->err, sizeof j->err);
+    return NULL;
+}
+
+int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *cur_path,
+                        dm_dataset *ref, dm_dataset *cur, dm_csv_groups **groups,
+                        bool *ref_is_profile)
+{
+    char err[ERRLEN];
+    dm_csv_options opt;
+    memset(&opt, 0, sizeof opt);
+    dm_csv_group_options go;
+    memset(&go, 0, sizeof go);
+    go.score_column = cfg->score_column;
+    go.spill_dir = dm_spill_dir();
+    go.per_group = test_per_group();
+    uint64_t limit = cfg->memory_limit, fixed = DM_FIXED_BYTES;
+    *ref_is_profile = dm_profile_sniff(ref_path);
+    /* the reference on a thread of its own while this one reads the current file: a saved
+     * profile (its check, a SHA-256 of the whole file, takes as long as the read; its pages
+     * stay resident meanwhile), or a small CSV; a big CSV first, in two halves, its size
+     * then known */
+    profile_job pjob = {ref_path, ref, -1, ""};
+    csv_job cjob = {ref_path, ref, -1, ""};
+    uint64_t big = dm_csv_split_threshold();
+    bool small = file_bytes(ref_path) < big && file_bytes(cur_path) < big;
+    bool ahead = !*ref_is_profile && !small;
+    if (ahead) {
+        csv_main(&cjob);
+        if (cjob.rc != 0) {
+            dm_cli_error(cjob.err);
+            return -1;
+        }
+        fixed += dataset_bytes(ref);
+    } else {
+        /* the profile's mapping, or the small CSV's raw values at most */
+        fixed += *ref_is_profile ? file_bytes(ref_path) : 3 * file_bytes(ref_path);
+    }
+    go.order = ahead ? ref : NULL;
+    go.budget = limit > fixed ? limit - fixed : 0;
+    opt.one_reader = *ref_is_profile; /* the profile's check takes the other core */
+    pthread_t th;
+    bool threaded = false;
+    if (!ahead) {
+        void *(*fn)(void *) = *ref_is_profile ? profile_main : csv_main;
+        void *arg = *ref_is_profile ? (void *)&pjob : (void *)&cjob;
+        threaded = pthread_create(&th, NULL, fn, arg) == 0;
+        if (!threaded)
+            fn(arg);
+        /* the reference's column order is known once it is read: with the profile on its
+         * thread, the file's order is used (a profile keeps its CSV's order) */
+    }
+    int crc = dm_csv_read_groups(cur_path, &opt, &go, cur, groups, err, sizeof err);
+    if (threaded)
+        pthread_join(th, NULL);
+    int rrc = ahead ? 0 : *ref_is_profile ? pjob.rc : cjob.rc;
+    if (rrc == 0 && crc == 0)
+        return 0;
+    dm_cli_error(rrc != 0 ? (*ref_is_profile ? pjob.err : cjob.err) : err);
+    if (rrc == 0)
+        dm_dataset_release(ref);
+    if (crc == 0) {
+        dm_dataset_release(cur);
+        dm_csv_groups_free(*groups);
+        *groups = NULL;
+    }
     return -1;
 }
 

@@ -9,6 +9,7 @@
 
 #include "monitor/compare.h"
 #include "monitor/config.h"
+#include "monitor/csvin.h"
 #include "monitor/dataset.h"
 #include "monitor/importance.h"
 #include "reports/report.h"
@@ -23,6 +24,12 @@ void dm_cli_now_iso(char *buf, size_t len);
  * Prints and returns -1 on error (input error: exit 2), leaving nothing allocated. */
 int dm_cli_load_pair(const char *ref_path, const char *cur_path, dm_dataset *ref, dm_dataset *cur,
                      bool *ref_is_profile);
+/* The same for `compare` with the current CSV read by column groups within limits.memory
+ * (csvin.h: dm_csv_read_groups): cur holds every column's counts and text, *groups the
+ * loader of the numbers (dm_csv_groups_free it).  Prints and returns -1 on error. */
+int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *cur_path,
+                        dm_dataset *ref, dm_dataset *cur, dm_csv_groups **groups,
+                        bool *ref_is_profile);
 /* Read the importance file model.importance names into imp (left empty when the config
  * names none).  Prints and returns -1 on error (input error: exit 2). */
 int dm_cli_load_importance(const dm_config *cfg, dm_importance *imp);

@@ -106,6 +106,21 @@ static int run_tests(test_queue *q)
     return atomic_load(&q->oom) ? -1 : 0;
 }
 
+/* A pair's state while the comparison is built (dm_compare_begin .. dm_compare_finish). */
+enum { PAIR_PENDING = 0, PAIR_TESTED, PAIR_UNTESTED };
+
+struct dm_compare_work {
+    const dm_config *cfg;
+    const dm_importance *imp;
+    const dm_dataset *ref, *cur;
+    const dm_reconciled *pairs;
+    bool plots;
+    unsigned char *state; /* per pair */
+    char **why;           /* per pair: why a column set up was not tested (owned) */
+    long *cur_pair;       /* per current column: the pair it is the current side of, or -1 */
+    bool score_done;
+};
+
 static int add_skip(dm_comparison *o, const char *name, const char *msg)
 {
     char *r = strdup(msg);
@@ -118,16 +133,20 @@ static int add_skip(dm_comparison *o, const char *name, const char *msg)
     return 0;
 }
 
-/* Give up testing the column in `slot` (its aligned data is dropped) and list it as skipped
- * with msg instead. */
-static int untest_slot(dm_comparison *o, size_t slot, const char *name, const char *msg)
+/* Give up testing the column in `slot` (its aligned data is dropped): listed as skipped with
+ * msg instead, in its place in the reference's order (dm_compare_finish). */
+static int untest_slot(dm_comparison *o, size_t slot, const char *msg)
 {
+    struct dm_compare_work *w = o->work;
     free(o->labels[slot]);
     free(o->aligned[slot]);
     o->labels[slot] = NULL;
     o->aligned[slot] = NULL;
     memset(&o->data[slot], 0, sizeof o->data[slot]);
-    return add_skip(o, name, msg);
+    free(w->why[slot]);
+    w->why[slot] = strdup(msg);
+    w->state[slot] = PAIR_UNTESTED;
+    return w->why[slot] ? 0 : -1;
 }
 
 static void num_view(const dm_column *c, stats_num *s)
@@ -386,13 +405,29 @@ static void decide(const dm_config *cfg, const dm_importance *imp, dm_comparison
                          o->has_score_drift ? o->score.psi : NAN, &o->verdict);
 }
 
-int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
-                   const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
-                   dm_comparison *out, char *err, size_t errlen)
+/* ---- the comparison, one group of columns at a time ------------------------------------ */
+
+static void work_free(struct dm_compare_work *w)
+{
+    if (!w)
+        return;
+    if (w->why)
+        for (size_t i = 0; i < w->pairs->npairs; i++)
+            free(w->why[i]);
+    free(w->why);
+    free(w->state);
+    free(w->cur_pair);
+    free(w);
+}
+
+int dm_compare_begin(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                     const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
+                     dm_comparison *out, char *err, size_t errlen)
 {
     dm_comparison o;
     memset(&o, 0, sizeof o);
     size_t cap = pairs->npairs;
+    o.nslots = cap + 1;
     o.cols = calloc(cap + 1, sizeof *o.cols);
     o.skipped = calloc(cap + 1, sizeof *o.skipped);
     o.data = calloc(cap + 1, sizeof *o.data);
@@ -400,133 +435,285 @@ int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_data
     o.aligned = calloc(cap + 1, sizeof *o.aligned);
     o.reasons = calloc(cap + 1, sizeof *o.reasons);
     o.plots = calloc(cap + 1, sizeof *o.plots);
-    test_job *jobs = calloc(cap + 1, sizeof *jobs);
-    size_t njobs = 0;
+    struct dm_compare_work *w = calloc(1, sizeof *w);
+    if (w) {
+        o.work = w;
+        *w = (struct dm_compare_work){cfg, imp, ref, cur, pairs, plots, NULL, NULL, NULL, false};
+        w->state = calloc(cap + 1, sizeof *w->state);
+        w->why = calloc(cap + 1, sizeof *w->why);
+        w->cur_pair = malloc((cur->ncols + 1) * sizeof *w->cur_pair);
+    }
     if (!o.cols || !o.skipped || !o.data || !o.labels || !o.aligned || !o.reasons || !o.plots ||
-        !jobs)
-        goto oom;
-
+        !w || !w->state || !w->why || !w->cur_pair) {
+        snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
+        dm_comparison_release(&o);
+        return -1;
+    }
+    for (size_t j = 0; j < cur->ncols; j++)
+        w->cur_pair[j] = -1;
     for (size_t i = 0; i < pairs->npairs; i++) {
         const dm_pair *p = &pairs->pair[i];
-        if (p->kind == DM_PAIR_SKIP) {
-            if (add_skip(&o, p->name, p->reason))
-                goto oom;
-            continue;
-        }
-        const dm_column *r = p->ref, *c = p->cur;
-        stats_kind kind = p->type;
-        size_t slot = o.ncols;
-        stats_column *sc = &o.data[slot];
-        sc->kind = kind;
-        bool text = p->kind == DM_PAIR_CAT_TEXT || p->kind == DM_PAIR_CAT_MIXED;
-        if (!text) {
-            sc->is_numeric_data = kind == STATS_CAT;
-            num_view(r, &sc->ref_num);
-            num_view(c, &sc->cur_num);
-        } else if (p->kind == DM_PAIR_CAT_TEXT) {
-            if (align_text(r, c, &o, slot, sc))
-                goto oom;
-        } else if (align_mixed(r, c, &o, slot, sc)) {
-            goto oom;
-        }
-
-        int t;
-        double thr;
-        dm_config_resolve(cfg, r->name, kind, &t, &thr);
-        uint64_t ref_rows = r->n;
-        stats_test test = t == DM_TEST_DEFAULT
-                              ? stats_default_test(kind, ref_rows, stats_n_values(sc, 5))
-                              : (stats_test)t;
-        if (isnan(thr))
-            thr = stats_test_default_threshold(test);
-        if (test_needs_numbers(test) && text) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "stattest \"%s\" needs numbers; the column holds text",
-                     stats_test_name(test));
-            if (untest_slot(&o, slot, r->name, msg))
-                goto oom;
-            continue;
-        }
-        jobs[njobs++] = (test_job){slot, o.nskipped, r, c, p->note, test, thr, NAN, STATS_OK};
-        o.ncols++;
+        if (p->kind != DM_PAIR_SKIP && p->cur)
+            w->cur_pair[p->cur - cur->col] = (long)i;
     }
-    test_queue q = {jobs, njobs, o.data, o.labels, o.plots, ref, &cfg->stats, plots, 0, 0};
+    *out = o;
+    return 0;
+}
+
+/* Set up the pair in `slot` (its stats_column and aligned categories) and pick its test:
+ * a job, or the column marked untested with why.  -1 when out of memory. */
+static int set_up(dm_comparison *o, size_t slot, test_job *job, bool *queued)
+{
+    struct dm_compare_work *w = o->work;
+    const dm_pair *p = &w->pairs->pair[slot];
+    const dm_column *r = p->ref, *c = p->cur;
+    stats_kind kind = p->type;
+    stats_column *sc = &o->data[slot];
+    *queued = false;
+    sc->kind = kind;
+    bool text = p->kind == DM_PAIR_CAT_TEXT || p->kind == DM_PAIR_CAT_MIXED;
+    if (!text) {
+        sc->is_numeric_data = kind == STATS_CAT;
+        num_view(r, &sc->ref_num);
+        num_view(c, &sc->cur_num);
+    } else if (p->kind == DM_PAIR_CAT_TEXT) {
+        if (align_text(r, c, o, slot, sc))
+            return -1;
+    } else if (align_mixed(r, c, o, slot, sc)) {
+        return -1;
+    }
+    int t;
+    double thr;
+    dm_config_resolve(w->cfg, r->name, kind, &t, &thr);
+    uint64_t ref_rows = r->n;
+    stats_test test = t == DM_TEST_DEFAULT
+                          ? stats_default_test(kind, ref_rows, stats_n_values(sc, 5))
+                          : (stats_test)t;
+    if (isnan(thr))
+        thr = stats_test_default_threshold(test);
+    if (test_needs_numbers(test) && text) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "stattest \"%s\" needs numbers; the column holds text",
+                 stats_test_name(test));
+        return untest_slot(o, slot, msg);
+    }
+    *job = (test_job){slot, 0, r, c, p->note, test, thr, NAN, STATS_OK};
+    *queued = true;
+    return 0;
+}
+
+/* The kept result of a tested pair; its numbers (the columns' arrays, which the caller may
+ * release once the group is done) are no longer pointed at: what the reports need of them
+ * (the plot, the unseen categories) is computed here. */
+static void keep_result(dm_comparison *o, const test_job *j)
+{
+    struct dm_compare_work *w = o->work;
+    stats_column *sc = &o->data[j->slot];
+    stats_column_result *rc = &o->cols[j->slot];
+    rc->name = j->r->name;
+    rc->kind = sc->kind;
+    rc->test = j->test;
+    rc->threshold = j->thr;
+    rc->score = j->score;
+    rc->drifted = stats_drifted(j->test, j->score, j->thr);
+    rc->ref = (stats_side){w->ref->rows, j->r->missing, j->r->nonfinite};
+    rc->cur = (stats_side){w->cur->rows, j->c->missing, j->c->nonfinite};
+    rc->note = j->note;
+    unseen(sc, rc);
+    bool numbers = sc->kind == STATS_NUM || sc->is_numeric_data;
+    if (numbers) {
+        sc->ref_num.value = sc->cur_num.value = NULL;
+        sc->ref_num.count = sc->cur_num.count = NULL;
+    }
+    rc->data = numbers ? NULL : sc; /* set again where the result lands (dm_compare_finish) */
+    w->state[j->slot] = PAIR_TESTED;
+}
+
+int dm_compare_group(dm_comparison *o, const size_t *cols, size_t ncols, char *err, size_t errlen)
+{
+    struct dm_compare_work *w = o->work;
+    const dm_dataset *ref = w->ref, *cur = w->cur;
+    test_job *jobs = calloc(ncols + 1, sizeof *jobs);
+    size_t njobs = 0;
+    if (!jobs)
+        goto oom;
+    /* the group's pairs in the reference's order */
+    bool *in = calloc(w->pairs->npairs + 1, sizeof *in);
+    if (!in)
+        goto oom;
+    for (size_t k = 0; k < ncols; k++) {
+        long i = cols[k] < cur->ncols ? w->cur_pair[cols[k]] : -1;
+        if (i >= 0 && w->state[i] == PAIR_PENDING)
+            in[i] = true;
+        if (cols[k] < cur->ncols && w->pairs->score_cur == &cur->col[cols[k]] &&
+            w->pairs->score_ref && !w->score_done) {
+            score_drift(w->cfg, ref, cur, w->pairs, o);
+            w->score_done = true;
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < w->pairs->npairs && rc == 0; i++) {
+        bool queued = false;
+        if (in[i])
+            rc = set_up(o, i, &jobs[njobs], &queued);
+        njobs += queued;
+    }
+    free(in);
+    if (rc != 0)
+        goto oom;
+    test_queue q = {jobs, njobs, o->data, o->labels, o->plots, ref, &w->cfg->stats, w->plots, 0, 0};
     if (run_tests(&q) != 0)
         goto oom;
-    /* in column order: a tested column takes the next place, a failed test becomes a skip
-     * entry where the column would have been listed had it been skipped while set up */
-    size_t kept = 0, moved = 0;
     for (size_t k = 0; k < njobs; k++) {
         test_job *j = &jobs[k];
-        if (j->rc != STATS_OK) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "stattest \"%s\" failed: %s", stats_test_name(j->test),
-                     stats_strerror(j->rc));
-            if (untest_slot(&o, j->slot, j->r->name, msg))
-                goto oom;
-            size_t at = j->skip_at + moved++, last = o.nskipped - 1;
-            stats_skipped_column sk = o.skipped[last];
-            char *reason = o.reasons[last];
-            memmove(&o.skipped[at + 1], &o.skipped[at], (last - at) * sizeof *o.skipped);
-            memmove(&o.reasons[at + 1], &o.reasons[at], (last - at) * sizeof *o.reasons);
-            o.skipped[at] = sk;
-            o.reasons[at] = reason;
+        if (j->rc == STATS_OK) {
+            keep_result(o, j);
             continue;
         }
-        size_t w = kept++;
-        if (w != j->slot) {
-            o.data[w] = o.data[j->slot];
-            o.labels[w] = o.labels[j->slot];
-            o.aligned[w] = o.aligned[j->slot];
-            o.plots[w] = o.plots[j->slot];
-            o.labels[j->slot] = NULL;
-            o.aligned[j->slot] = NULL;
-            o.plots[j->slot] = NULL;
-        }
-        stats_column_result *rc_ = &o.cols[w];
-        rc_->name = j->r->name;
-        rc_->kind = o.data[w].kind;
-        rc_->test = j->test;
-        rc_->threshold = j->thr;
-        rc_->score = j->score;
-        rc_->drifted = stats_drifted(j->test, j->score, j->thr);
-        rc_->ref = (stats_side){ref->rows, j->r->missing, j->r->nonfinite};
-        rc_->cur = (stats_side){cur->rows, j->c->missing, j->c->nonfinite};
-        rc_->data = &o.data[w];
-        rc_->cat_labels = o.labels[w];
-        rc_->note = j->note;
-        unseen(&o.data[w], rc_);
+        char msg[200];
+        snprintf(msg, sizeof msg, "stattest \"%s\" failed: %s", stats_test_name(j->test),
+                 stats_strerror(j->rc));
+        free(o->plots[j->slot]);
+        o->plots[j->slot] = NULL;
+        if (untest_slot(o, j->slot, msg))
+            goto oom;
     }
-    o.ncols = kept;
-    if (o.ncols == 0) {
-        none_tested(&o, ref, cur, err, errlen);
-        free(jobs);
-        dm_comparison_release(&o);
-        return DM_COMPARE_NONE_TESTED;
-    }
-    if (pairs->score_ref && pairs->score_cur)
-        score_drift(cfg, ref, cur, pairs, &o);
-    if (apply_importance(cfg, imp, pairs, &o) != 0)
-        goto oom;
-    decide(cfg, imp, &o);
     free(jobs);
-    *out = o;
     return 0;
 oom:
     snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
     free(jobs);
-    dm_comparison_release(&o);
     return -1;
+}
+
+int dm_compare_finish(dm_comparison *o, char *err, size_t errlen)
+{
+    struct dm_compare_work *w = o->work;
+    const dm_dataset *ref = w->ref, *cur = w->cur;
+    const dm_reconciled *pairs = w->pairs;
+    /* in the reference's column order: a tested column takes the next place, a skipped or
+     * untested one the next skip entry */
+    size_t kept = 0;
+    for (size_t i = 0; i < pairs->npairs; i++) {
+        const dm_pair *p = &pairs->pair[i];
+        if (p->kind == DM_PAIR_SKIP) {
+            if (add_skip(o, p->name, p->reason))
+                goto oom;
+            continue;
+        }
+        if (w->state[i] == PAIR_UNTESTED) {
+            o->reasons[o->nskipped] = w->why[i];
+            o->skipped[o->nskipped].name = p->ref->name;
+            o->skipped[o->nskipped].reason = w->why[i];
+            o->nskipped++;
+            w->why[i] = NULL;
+            continue;
+        }
+        if (w->state[i] != PAIR_TESTED) {
+            snprintf(err, errlen, "column \"%s\" of %s was in no group of the comparison", p->name,
+                     cur->source);
+            dm_comparison_release(o);
+            return -1;
+        }
+        size_t k = kept++;
+        if (k != i) {
+            o->cols[k] = o->cols[i];
+            o->data[k] = o->data[i];
+            o->labels[k] = o->labels[i];
+            o->aligned[k] = o->aligned[i];
+            o->plots[k] = o->plots[i];
+            o->labels[i] = NULL;
+            o->aligned[i] = NULL;
+            o->plots[i] = NULL;
+        }
+        if (o->cols[k].data)
+            o->cols[k].data = &o->data[k];
+        o->cols[k].cat_labels = o->labels[k];
+    }
+    o->ncols = kept;
+    if (o->ncols == 0) {
+        none_tested(o, ref, cur, err, errlen);
+        dm_comparison_release(o);
+        return DM_COMPARE_NONE_TESTED;
+    }
+    if (pairs->score_ref && pairs->score_cur && !w->score_done) {
+        snprintf(err, errlen, "the score column of %s was in no group of the comparison",
+                 cur->source);
+        dm_comparison_release(o);
+        return -1;
+    }
+    if (apply_importance(w->cfg, w->imp, pairs, o) != 0)
+        goto oom;
+    decide(w->cfg, w->imp, o);
+    work_free(w);
+    o->work = NULL;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
+    dm_comparison_release(o);
+    return -1;
+}
+
+int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                   const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
+                   dm_comparison *out, char *err, size_t errlen)
+{
+    dm_comparison o;
+    if (dm_compare_begin(cfg, imp, ref, cur, pairs, plots, &o, err, errlen) != 0)
+        return -1;
+    size_t *all = malloc((cur->ncols + 1) * sizeof *all);
+    if (!all) {
+        snprintf(err, errlen, "out of memory while comparing %s with %s", ref->source, cur->source);
+        dm_comparison_release(&o);
+        return -1;
+    }
+    for (size_t j = 0; j < cur->ncols; j++)
+        all[j] = j;
+    int rc = dm_compare_group(&o, all, cur->ncols, err, errlen);
+    free(all);
+    if (rc != 0) {
+        dm_comparison_release(&o);
+        return rc;
+    }
+    rc = dm_compare_finish(&o, err, errlen);
+    if (rc == 0)
+        *out = o;
+    return rc;
+}
+
+int dm_compare_groups(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                      dm_dataset *cur, const dm_reconciled *pairs, const dm_group_loader *ld,
+                      bool plots, dm_comparison *out, char *err, size_t errlen)
+{
+    dm_comparison o;
+    if (dm_compare_begin(cfg, imp, ref, cur, pairs, plots, &o, err, errlen) != 0)
+        return -1;
+    for (size_t g = 0; g < ld->ngroups; g++) {
+        const size_t *cols = ld->cols[g];
+        size_t n = ld->ncols[g];
+        int rc = ld->load ? ld->load(ld->ctx, g, cur, err, errlen) : 0;
+        if (rc == 0)
+            rc = dm_compare_group(&o, cols, n, err, errlen);
+        if (ld->release)
+            ld->release(ld->ctx, g, cur);
+        if (rc != 0) {
+            dm_comparison_release(&o);
+            return rc;
+        }
+    }
+    int rc = dm_compare_finish(&o, err, errlen);
+    if (rc == 0)
+        *out = o;
+    return rc;
 }
 
 void dm_comparison_release(dm_comparison *c)
 {
     if (!c)
         return;
-    size_t cap = c->ncols + c->nskipped;
-    (void)cap;
+    work_free(c->work);
     if (c->labels) {
-        for (size_t i = 0; i <= c->ncols; i++) {
+        for (size_t i = 0; i < c->nslots; i++) {
             free(c->labels[i]);
             free(c->aligned[i]);
             if (c->plots)

@@ -51,6 +51,11 @@ typedef struct {
     stats_untested_importance *untested;
     char **untested_text; /* owned storage behind untested[i].name and .reason */
     size_t nuntested, n_unknown;
+
+    /* while the comparison is built (dm_compare_begin .. dm_compare_finish): its state;
+     * the arrays data, labels, aligned and plots have nslots entries */
+    struct dm_compare_work *work;
+    size_t nslots;
 } dm_comparison;
 
 /* dm_compare_run's return when no column could be tested (every one skipped: all missing on
@@ -71,6 +76,37 @@ int dm_compare_run(const dm_config *cfg, const dm_importance *imp, const dm_data
                    const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
                    dm_comparison *out, char *err, size_t errlen);
 void dm_comparison_release(dm_comparison *c);
+
+/*
+ * The same comparison built one group of columns at a time, for a current dataset whose
+ * numeric columns are not all in memory at once (issue 20):
+ *   dm_compare_begin   once, with the pairs dm_reconcile() made (cur's columns may still
+ *                      lack their values: dm_reconcile needs each column's storage and
+ *                      counts only);
+ *   dm_compare_group   for each group: cols[0..n) are indexes of cur's columns whose values
+ *                      are loaded now; every pair whose current side is one of them is
+ *                      tested (and the score's drift computed when the score column is
+ *                      one of them).  The results keep no pointer into the numeric arrays
+ *                      of either side (the plot and the unseen categories are made here),
+ *                      so the caller may release the group's values afterwards; text
+ *                      columns (their labels) must stay until the comparison is released;
+ *   dm_compare_finish  once: the results in the reference's column order, the skipped
+ *                      list, the importances, the verdict; DM_COMPARE_NONE_TESTED as
+ *                      dm_compare_run.  A pair whose column was in no group is an error.
+ * dm_compare_run is begin, one group of every column, finish.  On error each call releases
+ * *out.  The same pointers as dm_compare_run's must stay alive.
+ */
+int dm_compare_begin(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                     const dm_dataset *cur, const dm_reconciled *pairs, bool plots,
+                     dm_comparison *out, char *err, size_t errlen);
+int dm_compare_group(dm_comparison *c, const size_t *cols, size_t ncols, char *err, size_t errlen);
+int dm_compare_finish(dm_comparison *c, char *err, size_t errlen);
+
+/* The comparison of ref with cur, cur's groups loaded, compared and released in turn by ld
+ * (dataset.h: dm_group_loader): the same results as dm_compare_run on the whole of cur. */
+int dm_compare_groups(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                      dm_dataset *cur, const dm_reconciled *pairs, const dm_group_loader *ld,
+                      bool plots, dm_comparison *out, char *err, size_t errlen);
 
 /* Add one more skipped column, or give a column already skipped this reason instead (copies
  * name and reason).  0 or -1 (out of memory). */

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "monitor/spill.h"
 #include "stats/names.h"
 
 /* bytes per read(): 64 KiB stay in the L2 cache from the copy to the parse */
@@ -43,6 +44,11 @@ void dm_csv_set_split_threshold(uint64_t bytes)
     atomic_store(&split_min, bytes);
 }
 
+uint64_t dm_csv_split_threshold(void)
+{
+    return atomic_load(&split_min);
+}
+
 /* dm_csv_set_test_reading: bytes per read() at most (0: CHUNK), every line through libcsv */
 static _Atomic size_t test_chunk = 0;
 static atomic_bool test_libcsv_only = false;
@@ -54,6 +60,10 @@ void dm_csv_set_test_reading(size_t chunk, bool libcsv_only)
 }
 
 typedef struct reader reader;
+static void groups_step(reader *r, uint64_t off, bool at_end);
+static void groups_drop_second(reader *r);
+static int groups_begin(reader *r, size_t nflipped, dm_dataset *out);
+
 struct reader {
     const char *path;
     const dm_csv_options *opt;
@@ -94,6 +104,10 @@ struct reader {
     bool second_running;
     bool is_second;   /* parses a tail: no header, silent failures */
     atomic_bool stop; /* second reader: give up, the result is not wanted */
+
+    /* a current file read by column groups (dm_csv_read_groups): shared by both halves */
+    dm_csv_groups *gp;
+    bool gp_applied; /* this reader's builder follows the plan */
 };
 
 /* ---- messages --------------------------------------------------------------------- */
@@ -476,6 +490,8 @@ static int parse_until(reader *r, struct csv_parser *p, int fd, char *buf, size_
             break;
         }
         *off += len;
+        if (r->gp)
+            groups_step(r, *off, false);
         if (!r->expected && r->b && !r->in_header)
             expect_rows(r, *off);
     }
@@ -536,6 +552,7 @@ static void start_second(reader *r, const char *const *names, const bool *ft)
     s->range_start = r->split_at;
     s->range_bytes = r->file_size - r->split_at; /* split_at < file_size (split_point) */
     s->is_second = true;
+    s->gp = r->gp;
     atomic_init(&s->stop, false);
     s->b = dm_builder_alloc(r->nkept, names, ft);
     if (!s->b || pthread_create(&r->second_thread, NULL, second_main, s) != 0) {
@@ -658,6 +675,8 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
             taken = true;
         }
         free_second(r);
+        if (!taken)
+            groups_drop_second(r);
         r->split_at = 0; /* the header is behind: no second reader from here on */
         if (!taken && !r->failed)
             parse_until(r, &p, fd, buf, bufsize, &off, UINT64_MAX, &eof);
@@ -697,7 +716,7 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     }
     size_t nf = dm_builder_flipped(r->b, bflip);
     dm_dataset ds;
-    if (dm_builder_finish(r->b, r->path, &ds) != 0) {
+    if ((r->gp ? groups_begin(r, nf, &ds) : dm_builder_finish(r->b, r->path, &ds)) != 0) {
         free(bflip);
         fail(r, "\"%s\": out of memory", r->path);
         return -1;
@@ -819,4 +838,352 @@ int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_op
     }
     free(j);
     return rc;
+}
+
+/* ---- a current file read by column groups (issue 20) --------------------------------- */
+
+struct dm_csv_groups {
+    dm_csv_group_options o;
+    uint64_t file_size;
+    pthread_mutex_t mu;
+    atomic_bool planned;
+    bool plan_failed; /* err says why (set before planned) */
+    char err[768];
+    size_t ncols;     /* the builder's */
+    size_t *group_of; /* per builder column: 0 in memory, g > 0 spilled to group g */
+    size_t ngroups, per_group;
+    dm_spill *spill[2]; /* the first reader's, the second's (one writer each) */
+    /* after the read */
+    dm_builder *b;
+    size_t **cols, *ncols_g;
+};
+
+static dm_csv_groups *groups_new(const dm_csv_group_options *o, const char *path)
+{
+    dm_csv_groups *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->o = *o;
+    struct stat st;
+    g->file_size = stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    pthread_mutex_init(&g->mu, NULL);
+    atomic_init(&g->planned, false);
+    return g;
+}
+
+void dm_csv_groups_free(dm_csv_groups *g)
+{
+    if (!g)
+        return;
+    dm_spill_close(g->spill[0]);
+    dm_spill_close(g->spill[1]);
+    dm_builder_free(g->b);
+    for (size_t k = 0; g->cols && k < g->ngroups; k++)
+        free(g->cols[k]);
+    free(g->cols);
+    free(g->ncols_g);
+    free(g->group_of);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+size_t dm_csv_groups_count(const dm_csv_groups *g)
+{
+    return g ? g->ngroups : 0;
+}
+
+size_t dm_csv_groups_per_group(const dm_csv_groups *g)
+{
+    return g ? g->per_group : 0;
+}
+
+/* The plan, made once from the first estimate of the rows (under g->mu): the raw columns in
+ * the reference's order (then the file's), k to a group, k from the budget: the finish's
+ * scratch (2 threads x 16 B a row) first, then 8 B a row per raw column.  The score column
+ * and text columns stay in memory (group 0, never spilled). */
+static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
+{
+    size_t n = r->nkept;
+    g->ncols = n;
+    g->group_of = calloc(n + 1, sizeof *g->group_of);
+    const char **bname = calloc(n + 1, sizeof *bname);
+    size_t *rank = calloc(n + 1, sizeof *rank), *ord = calloc(n + 1, sizeof *ord);
+    stats_names refn;
+    stats_names_init(&refn);
+    bool ok = g->group_of && bname && rank && ord;
+    const dm_dataset *ref = g->o.order;
+    for (size_t i = 0; ok && ref && i < ref->ncols; i++)
+        ok = !ref->col[i].name || stats_names_add(&refn, ref->col[i].name, i, NULL) >= 0;
+    if (!ok) {
+        snprintf(g->err, sizeof g->err, "\"%s\": out of memory planning the column groups",
+                 r->path);
+        g->plan_failed = true;
+        goto out;
+    }
+    for (size_t i = 0; i < r->ncols; i++)
+        if (r->map[i] >= 0)
+            bname[r->map[i]] = r->hdr[i];
+    size_t nref = ref ? ref->ncols : 0;
+    for (size_t c = 0; c < n; c++) {
+        long at = stats_names_find(&refn, bname[c]);
+        rank[c] = at >= 0 ? (size_t)at : nref + c;
+    }
+    /* ord: the builder's columns by rank (an insertion sort would be quadratic on 1600
+     * columns at worst: counting by rank instead, ranks being distinct and < nref + n) */
+    size_t *slot = calloc(nref + n + 1, sizeof *slot);
+    if (!slot) {
+        snprintf(g->err, sizeof g->err, "\"%s\": out of memory planning the column groups",
+                 r->path);
+        g->plan_failed = true;
+        goto out;
+    }
+    for (size_t c = 0; c < n; c++)
+        slot[rank[c]] = c + 1;
+    size_t m = 0;
+    for (size_t k = 0; k < nref + n; k++)
+        if (slot[k])
+            ord[m++] = slot[k] - 1;
+    free(slot);
+    if (rows == 0)
+        rows = 1;
+    size_t k = g->o.per_group;
+    if (k == 0) {
+        uint64_t scratch = 32 * rows, col = 8 * rows;
+        k = g->o.budget > scratch ? (size_t)((g->o.budget - scratch) / col) : 0;
+    }
+    if (k == 0)
+        k = 1;
+    size_t nraw = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t c = ord[i];
+        if (!dm_builder_is_raw(r->b, c) ||
+            (g->o.score_column && strcmp(g->o.score_column, bname[c]) == 0))
+            continue;
+        g->group_of[c] = nraw / k;
+        nraw++;
+    }
+    g->per_group = k;
+    g->ngroups = nraw > k ? (nraw + k - 1) / k : 1;
+    if (g->ngroups > 1) {
+        /* the spilled values, a tenth more for the estimate's error */
+        uint64_t need = (uint64_t)(nraw - k) * rows * 8;
+        need += need / 10 + ((uint64_t)1 << 20);
+        if (dm_spill_check_space(g->o.spill_dir, need, g->err, sizeof g->err) != 0)
+            g->plan_failed = true;
+    }
+out:
+    stats_names_release(&refn);
+    free(bname);
+    free(rank);
+    free(ord);
+    atomic_store(&g->planned, true);
+}
+
+/* Follow the plan in this reader's builder: its columns of groups g > 0 go to its own
+ * spill file from now on. */
+static void apply_plan(reader *r)
+{
+    dm_csv_groups *g = r->gp;
+    r->gp_applied = true;
+    if (g->plan_failed) {
+        fail(r, "%s", g->err);
+        return;
+    }
+    if (g->ngroups < 2)
+        return;
+    int which = r->is_second ? 1 : 0;
+    if (!g->spill[which]) {
+        char err[768];
+        g->spill[which] = dm_spill_open(g->o.spill_dir, g->ngroups, err, sizeof err);
+        if (!g->spill[which]) {
+            fail(r, "%s", err);
+            return;
+        }
+    }
+    for (size_t c = 0; c < g->ncols && c < r->nkept; c++)
+        if (g->group_of[c] > 0 && dm_builder_spill(r->b, c, g->spill[which], g->group_of[c]) < 0) {
+            fail(r, "%s", dm_spill_error(g->spill[which]));
+            return;
+        }
+}
+
+/* After each block read: the plan once the rows can be estimated (the first reader to get
+ * there makes it for both), then this reader follows it.  at_end: the whole file is read,
+ * its rows known. */
+static void groups_step(reader *r, uint64_t off, bool at_end)
+{
+    dm_csv_groups *g = r->gp;
+    if (r->gp_applied || !r->b || r->in_header || r->failed)
+        return;
+    if (!atomic_load(&g->planned)) {
+        uint64_t seen = off - r->range_start, rows = r->data_rows;
+        if (!at_end) {
+            if (r->data_rows < 16 || seen == 0 || g->file_size <= seen)
+                return;
+            rows = (uint64_t)((double)r->data_rows * ((double)g->file_size / (double)seen));
+        }
+        pthread_mutex_lock(&g->mu);
+        if (!atomic_load(&g->planned))
+            plan_groups(g, r, rows);
+        pthread_mutex_unlock(&g->mu);
+    }
+    apply_plan(r);
+}
+
+/* The second half was not taken: what it spilled is not part of the file's values. */
+static void groups_drop_second(reader *r)
+{
+    if (r->gp) {
+        dm_spill_close(r->gp->spill[1]);
+        r->gp->spill[1] = NULL;
+    }
+}
+
+/* The end of a grouped read (read_pass): every column's counts into out, the text columns
+ * finished; the numbers stay in the builder (group 0) or the spill files. */
+static int groups_begin(reader *r, size_t nflipped, dm_dataset *out)
+{
+    if (nflipped > 0) { /* read again: nothing to keep */
+        dm_dataset_init(out);
+        return 0;
+    }
+    groups_step(r, 0, true); /* a file too small for an estimate: planned now, rows known */
+    if (r->failed || dm_builder_finish_begin(r->b, r->path, out) != 0)
+        return -1;
+    size_t *text = malloc((out->ncols + 1) * sizeof *text), nt = 0;
+    if (!text) {
+        dm_dataset_release(out);
+        return -1;
+    }
+    for (size_t i = 0; i < out->ncols; i++)
+        if (out->col[i].storage == DM_STORE_STR)
+            text[nt++] = i;
+    int rc = dm_builder_finish_columns(r->b, text, nt, out);
+    free(text);
+    if (rc != 0)
+        dm_dataset_release(out);
+    return rc;
+}
+
+/* The groups' column lists, for the loader: group 0 every column held in memory (text,
+ * the score, the first raw columns), group g > 0 its spilled columns. */
+static int groups_lists(dm_csv_groups *g)
+{
+    size_t ng = g->ngroups ? g->ngroups : 1, n = g->ncols;
+    g->ngroups = ng;
+    g->cols = calloc(ng, sizeof *g->cols);
+    g->ncols_g = calloc(ng, sizeof *g->ncols_g);
+    if (!g->cols || !g->ncols_g)
+        return -1;
+    for (size_t k = 0; k < ng; k++)
+        if (!(g->cols[k] = malloc((n + 1) * sizeof *g->cols[k])))
+            return -1;
+    for (size_t c = 0; c < n; c++) {
+        size_t k = dm_builder_is_spilled(g->b, c) && g->group_of ? g->group_of[c] : 0;
+        g->cols[k][g->ncols_g[k]++] = c;
+    }
+    return 0;
+}
+
+static int groups_load(void *ctx, size_t k, dm_dataset *ds, char *err, size_t errlen)
+{
+    dm_csv_groups *g = ctx;
+    if (dm_builder_unspill(g->b, g->cols[k], g->ncols_g[k], g->spill, 2) != 0) {
+        const char *e = dm_spill_error(g->spill[0])[0] ? dm_spill_error(g->spill[0])
+                                                       : dm_spill_error(g->spill[1]);
+        if (e[0])
+            snprintf(err, errlen, "%s", e);
+        else
+            snprintf(err, errlen, "out of memory reading back column group %zu of %s", k + 1,
+                     ds->source);
+        return -1;
+    }
+    if (dm_builder_finish_columns(g->b, g->cols[k], g->ncols_g[k], ds) != 0) {
+        snprintf(err, errlen, "out of memory finishing column group %zu of %s", k + 1, ds->source);
+        return -1;
+    }
+    return 0;
+}
+
+static void groups_release(void *ctx, size_t k, dm_dataset *ds)
+{
+    dm_csv_groups *g = ctx;
+    for (size_t i = 0; i < g->ncols_g[k]; i++) {
+        dm_column *c = &ds->col[g->cols[k][i]];
+        if (c->storage == DM_STORE_NUM)
+            dm_column_drop_numbers(c);
+    }
+}
+
+void dm_csv_groups_loader(dm_csv_groups *g, dm_group_loader *ld)
+{
+    ld->ngroups = g->ngroups;
+    ld->cols = (const size_t *const *)g->cols;
+    ld->ncols = g->ncols_g;
+    ld->load = groups_load;
+    ld->release = groups_release;
+    ld->ctx = g;
+}
+
+int dm_csv_read_groups(const char *path, const dm_csv_options *opt,
+                       const dm_csv_group_options *gopt, dm_dataset *out, dm_csv_groups **groups,
+                       char *err, size_t errlen)
+{
+    bool *extra = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        dm_csv_groups *g = groups_new(gopt, path);
+        if (!g) {
+            snprintf(err, errlen, "\"%s\": out of memory", path);
+            free(extra);
+            return -1;
+        }
+        reader r;
+        memset(&r, 0, sizeof r);
+        r.path = path;
+        r.opt = opt;
+        r.err = err;
+        r.errlen = errlen;
+        r.extra_text = extra;
+        r.gp = g;
+        dm_dataset ds;
+        bool *flips = NULL;
+        size_t nflips = 0;
+        int rc = read_pass(&r, &ds, &flips, &nflips);
+        for (int w = 0; w < 2; w++) /* the cause of an "out of memory" while spilling */
+            if (rc != 0 && g->spill[w] && dm_spill_error(g->spill[w])[0])
+                snprintf(err, errlen, "%s", dm_spill_error(g->spill[w]));
+        if (rc == 0 && !flips) {
+            g->b = r.b;
+            r.b = NULL;
+        }
+        reader_free(&r);
+        if (rc == 0 && !flips) {
+            free(extra);
+            if (groups_lists(g) != 0) {
+                snprintf(err, errlen, "\"%s\": out of memory", path);
+                dm_dataset_release(&ds);
+                dm_csv_groups_free(g);
+                return -1;
+            }
+            *out = ds;
+            *groups = g;
+            return 0;
+        }
+        dm_csv_groups_free(g);
+        if (rc == 0)
+            dm_dataset_release(&ds);
+        free(extra);
+        extra = NULL;
+        if (rc != 0) {
+            free(flips);
+            return -1;
+        }
+        if (pass == 1) { /* the file changed under us */
+            free(flips);
+            snprintf(err, errlen, "\"%s\": the file changed while it was read", path);
+            return -1;
+        }
+        extra = flips; /* some columns turned to text after numbers: read again */
+    }
+    return -1;
 }

@@ -56,6 +56,7 @@ int dm_csv_read(const char *path, const dm_csv_options *opt, dm_dataset *out, ch
  * UINT64_MAX turns splitting off.  For tests and benchmarks; process-wide.
  */
 void dm_csv_set_split_threshold(uint64_t bytes);
+uint64_t dm_csv_split_threshold(void);
 
 /*
  * For tests (the fuzzers) only: ask read() for at most `chunk` bytes at a time instead of
@@ -70,5 +71,37 @@ void dm_csv_set_test_reading(size_t chunk, bool libcsv_only);
  * reference's error first) and both outputs untouched. */
 int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_options *opt,
                      dm_dataset *ref, dm_dataset *cur, char *err, size_t errlen);
+
+/*
+ * The current file of a comparison read by column groups (issue 20, docs/SCALE.md): one
+ * parse; once the rows can be estimated (after the first 64 KiB), the raw numeric columns
+ * are put in groups of as many as fit `budget` (the finish's scratch, 32 B a row, taken
+ * first; 8 B a row per column), in the reference's column order; group 0 stays in memory,
+ * the columns of groups g > 0 write their parsed values (the exact 8 bytes) to a spill file
+ * in spill_dir (spill.h; the free space checked first).  Text columns and the score column
+ * stay in memory.  *out holds every column (text finished; numbers without values) and
+ * *groups the loader (dm_csv_groups_loader) that reads each group's values back and
+ * finishes them.  The two-reader halves, and a column that turns to text after numbers
+ * (read again), work as in dm_csv_read.  0, or -1 with err set (an error of the spill
+ * directory names it).
+ */
+typedef struct {
+    uint64_t budget;          /* bytes for the current file's values and the finish */
+    const dm_dataset *order;  /* the reference: its column order (NULL: the file's) */
+    const char *score_column; /* kept in memory, or NULL */
+    const char *spill_dir;
+    size_t per_group; /* 0: from budget; else this many raw columns to a group (tests) */
+} dm_csv_group_options;
+
+typedef struct dm_csv_groups dm_csv_groups;
+int dm_csv_read_groups(const char *path, const dm_csv_options *opt,
+                       const dm_csv_group_options *gopt, dm_dataset *out, dm_csv_groups **groups,
+                       char *err, size_t errlen);
+/* The loader of the groups (it points into g: keep g alive while it is used). */
+void dm_csv_groups_loader(dm_csv_groups *g, dm_group_loader *ld);
+size_t dm_csv_groups_count(const dm_csv_groups *g);
+size_t dm_csv_groups_per_group(const dm_csv_groups *g);
+/* Free g, its spill files (gone with it) and what the builder still holds. */
+void dm_csv_groups_free(dm_csv_groups *g);
 
 #endif

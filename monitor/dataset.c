@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 
 #include "monitor/log.h"
+#include "monitor/spill.h"
 #include "stats/stats.h"
 
 /* ---- dataset -------------------------------------------------------------------- */
@@ -348,6 +349,14 @@ typedef struct {
     uint64_t ntext;
     char *first_text;
     uint64_t first_text_line;
+    /* spilled (dm_builder_spill): the numbers go to a spill file's group, v being the block
+     * that fills; spilled counts those written */
+    uint32_t idx;
+    dm_spill *spill;
+    size_t spill_group;
+    uint64_t spilled;
+    bool restoring; /* dm_builder_unspill is reading its values back */
+    bool done;      /* finished into the dataset (dm_builder_finish_columns) */
 } bcol;
 
 struct dm_builder {
@@ -399,6 +408,7 @@ dm_builder *dm_builder_alloc(size_t ncols, const char *const *names, const bool 
         c->force_text = force_text && force_text[i];
         c->text = c->force_text;
         c->all_int = true;
+        c->idx = (uint32_t)i;
     }
     return b;
 }
@@ -525,10 +535,14 @@ static int set_capacity(bcol *c, size_t cap)
  * and few rows must not cost a big array per column; a tall one gets dm_builder_expect's
  * hint after a few rows).  Out of line: it is the rare path of push_num, which the
  * per-field parse inlines. */
+static int spill_flush(bcol *c, size_t n);
+
 __attribute__((noinline)) static int reserve_num(bcol *c, size_t n)
 {
     if (c->capv - c->nv >= n)
         return 0;
+    if (c->spill)
+        return spill_flush(c, n);
     size_t cap = c->capv ? c->capv : 16;
     while (cap - c->nv < n)
         cap *= 2;
@@ -580,6 +594,8 @@ static int add_text(bcol *c, const char *s, size_t len, uint64_t line)
         free(c->v);
         c->v = NULL;
         c->nv = c->capv = 0;
+        c->spill = NULL; /* what it spilled is read again as text (the loader's second pass) */
+        c->spilled = 0;
     }
     return intern(c, s, len);
 }
@@ -752,7 +768,7 @@ void dm_builder_expect(dm_builder *b, size_t rows)
         return;
     for (size_t i = 0; i < b->ncols; i++) {
         bcol *c = &b->col[i];
-        if (!c->text && c->capv < rows && set_capacity(c, rows) != 0)
+        if (!c->text && !c->spill && c->capv < rows && set_capacity(c, rows) != 0)
             return; /* only a hint: the arrays grow as they fill */
     }
 }
@@ -780,6 +796,145 @@ size_t dm_builder_flipped(const dm_builder *b, bool *flags)
     return n;
 }
 
+/* ---- spilling (issue 20) ------------------------------------------------------------- */
+
+/* values per block a spilled column fills before writing it (64 KiB) */
+#define SPILL_BLOCK 8192
+
+/* Write the block column c holds so far to its spill file; then room for n values. */
+static int spill_flush(bcol *c, size_t n)
+{
+    if (c->nv > 0 && dm_spill_write(c->spill, c->spill_group, c->idx, c->v, c->nv) != 0)
+        return -1;
+    c->spilled += c->nv;
+    c->nv = 0;
+    return n > c->capv ? set_capacity(c, n) : 0;
+}
+
+/* Column c, spilled from now on to group g of s: what it holds is written, its array
+ * becomes one block. */
+static int spill_start(bcol *c, dm_spill *s, size_t g)
+{
+    c->spill = s;
+    c->spill_group = g;
+    if (spill_flush(c, 0) != 0)
+        return -1;
+    if (c->capv != SPILL_BLOCK) {
+        free(c->v);
+        c->capv = 0;
+        c->v = malloc(SPILL_BLOCK * sizeof *c->v);
+        if (!c->v)
+            return -1;
+        c->capv = SPILL_BLOCK;
+    }
+    return 0;
+}
+
+int dm_builder_spill(dm_builder *b, size_t col, dm_spill *s, size_t group)
+{
+    if (col >= b->ncols || b->oom)
+        return -1;
+    bcol *c = &b->col[col];
+    /* only a raw column of numbers is spilled: text stays (and a column held as (value,
+     * count) pairs would stay too: it is small) */
+    if (c->text || c->classify || c->done || c->spill)
+        return 0;
+    if (spill_start(c, s, group) != 0) {
+        b->oom = true;
+        return -1;
+    }
+    return 1;
+}
+
+bool dm_builder_is_raw(const dm_builder *b, size_t col)
+{
+    if (col >= b->ncols)
+        return false;
+    const bcol *c = &b->col[col];
+    return !c->text && !c->classify && !c->done;
+}
+
+bool dm_builder_is_spilled(const dm_builder *b, size_t col)
+{
+    return col < b->ncols && b->col[col].spill != NULL;
+}
+
+/* The merge of two numeric columns one of which is spilled: the result is spilled, its
+ * values in the spill files of both (each block tagged with the column). */
+static int merge_spilled(bcol *dst, bcol *src)
+{
+    if (!dst->spill && spill_start(dst, src->spill, src->spill_group) != 0)
+        return -1;
+    if (src->nv > 0 && dm_spill_write(dst->spill, dst->spill_group, dst->idx, src->v, src->nv) != 0)
+        return -1;
+    dst->spilled += src->spilled + src->nv;
+    free(src->v);
+    src->v = NULL;
+    src->nv = src->capv = 0;
+    src->spilled = 0;
+    src->spill = NULL;
+    return 0;
+}
+
+static double *unspill_dest(void *ctx, uint32_t col, size_t n)
+{
+    dm_builder *b = ctx;
+    if (col >= b->ncols)
+        return NULL;
+    bcol *c = &b->col[col];
+    if (!c->restoring || c->capv - c->nv < n)
+        return NULL;
+    double *to = c->v + c->nv;
+    c->nv += n;
+    return to;
+}
+
+int dm_builder_unspill(dm_builder *b, const size_t *cols, size_t n, dm_spill *const *spills,
+                       size_t nspills)
+{
+    if (b->oom)
+        return -1;
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        if (cols[k] >= b->ncols)
+            continue;
+        bcol *c = &b->col[cols[k]];
+        if (!c->spill || c->text)
+            continue;
+        size_t want = (size_t)(c->nv + c->spilled);
+        rc = set_capacity(c, want ? want : 1);
+        c->restoring = rc == 0;
+    }
+    /* every group some of the columns are in, each read once from every spill file */
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        if (cols[k] >= b->ncols || !b->col[cols[k]].restoring)
+            continue;
+        size_t g = b->col[cols[k]].spill_group;
+        bool seen = false;
+        for (size_t e = 0; e < k && !seen; e++)
+            seen =
+                cols[e] < b->ncols && b->col[cols[e]].restoring && b->col[cols[e]].spill_group == g;
+        for (size_t f = 0; f < nspills && !seen && rc == 0; f++)
+            if (spills[f])
+                rc = dm_spill_read(spills[f], g, unspill_dest, b);
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (cols[k] >= b->ncols)
+            continue;
+        bcol *c = &b->col[cols[k]];
+        if (!c->restoring)
+            continue;
+        if (rc == 0 && c->nv != c->capv && !(c->nv == 0 && c->capv == 1))
+            rc = -1; /* a block missing: cannot be, the files are this process's own */
+        c->restoring = false;
+        c->spill = NULL;
+        c->spilled = 0;
+    }
+    if (rc != 0)
+        b->oom = true;
+    return rc;
+}
+
 /* Column src (of another builder over the same columns) into dst. */
 static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
 {
@@ -794,6 +949,8 @@ static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
     dst->flipped = dst->flipped || src->flipped;
     if (!dst->text && !src->text) {
         dst->seen_num = dst->seen_num || src->seen_num;
+        if (dst->spill || src->spill)
+            return merge_spilled(dst, src);
         if (src->nv == 0)
             return 0;
         if (dst->nv + src->nv > dst->capv) {
@@ -824,6 +981,8 @@ static int merge_column(bcol *dst, bcol *src, uint64_t line_offset)
         dst->v = NULL;
         dst->nv = dst->capv = 0;
         dst->text = true;
+        dst->spill = NULL;
+        dst->spilled = 0;
     }
     for (size_t i = 0; src->text && i < src->nslots; i++) {
         str_slot *o = &src->slot[i];
@@ -930,12 +1089,10 @@ static int classified_to_numbers(bcol *c)
     return 0;
 }
 
-/* Move builder column c into out column o.  A numeric column whose values are all distinct
- * gets count_shared set and count NULL: dm_builder_finish points it at the dataset's ones. */
-static int finish_column(bcol *c, dm_column *o, scratch *sc)
+/* What the finish of column c will give that is known before it (dm_builder_finish_begin):
+ * name, counts, storage (a classified column is text until it is finished). */
+static void column_meta(bcol *c, dm_column *o)
 {
-    if (c->classify && c->text && !c->first_text && classified_to_numbers(c) != 0)
-        return -1;
     o->name = c->name;
     c->name = NULL;
     o->missing = c->missing;
@@ -943,6 +1100,21 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
     o->first_text = c->first_text;
     o->first_text_line = c->first_text_line;
     c->first_text = NULL;
+    o->storage = c->text ? DM_STORE_STR : DM_STORE_NUM;
+    o->is_int = !c->text && c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
+    o->n = c->text ? c->ntext : c->nv + c->spilled;
+}
+
+/* Move builder column c's values into out column o (column_meta done).  A numeric column
+ * whose values are all distinct gets count_shared set and count NULL: the finish points it
+ * at the dataset's ones. */
+static int finish_column(bcol *c, dm_column *o, scratch *sc)
+{
+    if (c->classify && c->text && !o->first_text) {
+        if (classified_to_numbers(c) != 0)
+            return -1;
+        o->nonfinite = c->nonfinite;
+    }
     if (!c->text) {
         o->storage = DM_STORE_NUM;
         o->is_int = c->seen_num && c->all_int && c->missing == 0 && c->nonfinite == 0;
@@ -1007,6 +1179,8 @@ static int finish_column(bcol *c, dm_column *o, scratch *sc)
 typedef struct {
     dm_builder *b;
     dm_column *out;
+    const size_t *cols;
+    size_t ncols;
     atomic_size_t next;
     atomic_int failed;
 } finish_job;
@@ -1015,9 +1189,10 @@ static void finish_some(finish_job *j)
 {
     scratch sc = {NULL, NULL, 0};
     for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->b->ncols)
+        size_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->ncols)
             break;
+        size_t i = j->cols[k];
         if (finish_column(&j->b->col[i], &j->out[i], &sc) != 0)
             atomic_store(&j->failed, 1);
     }
@@ -1031,7 +1206,7 @@ static void *finish_thread(void *arg)
     return NULL;
 }
 
-int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
+int dm_builder_finish_begin(dm_builder *b, const char *source, dm_dataset *out)
 {
     dm_dataset_init(out);
     if (b->oom)
@@ -1044,42 +1219,94 @@ int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
     }
     out->ncols = b->ncols;
     out->rows = b->rows;
-    size_t total = 0;
     for (size_t i = 0; i < b->ncols; i++)
+        column_meta(&b->col[i], &out->col[i]);
+    return 0;
+}
+
+int dm_builder_finish_columns(dm_builder *b, const size_t *cols, size_t n, dm_dataset *out)
+{
+    if (b->oom || b->ncols != out->ncols)
+        return -1;
+    size_t *todo = malloc((n ? n : 1) * sizeof *todo);
+    if (!todo)
+        return -1;
+    size_t ntodo = 0, total = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = cols[k];
+        if (i >= b->ncols || b->col[i].done)
+            continue;
+        if (b->col[i].spill) { /* its values are not back (dm_builder_unspill) */
+            free(todo);
+            return -1;
+        }
+        b->col[i].done = true; /* listed twice: finished once */
+        todo[ntodo++] = i;
         total += b->col[i].nv;
+    }
     finish_job job;
     job.b = b;
     job.out = out->col;
+    job.cols = todo;
+    job.ncols = ntodo;
     atomic_init(&job.next, 0);
     atomic_init(&job.failed, 0);
     pthread_t t;
-    bool helper = total >= ((size_t)1 << 20) && b->ncols > 1 &&
+    bool helper = total >= ((size_t)1 << 20) && ntodo > 1 &&
                   pthread_create(&t, NULL, finish_thread, &job) == 0;
     finish_some(&job);
     if (helper)
         pthread_join(t, NULL);
-    for (size_t i = 0; i < b->ncols; i++)
-        bcol_free(&b->col[i]);
-    b->rows = 0;
-    if (atomic_load(&job.failed)) {
-        dm_dataset_release(out);
-        return -1;
+    for (size_t k = 0; k < ntodo; k++) {
+        bcol_free(&b->col[todo[k]]);
+        b->col[todo[k]].done = true;
     }
-    /* one array of ones for the counts of every column whose values are all distinct */
+    free(todo);
+    if (atomic_load(&job.failed))
+        return -1;
+    /* one array of ones for the counts of every column whose values are all distinct,
+     * grown (and every column pointing at it pointed again) when a group needs more */
     size_t nones = 0;
     for (size_t i = 0; i < out->ncols; i++)
         if (out->col[i].count_shared && out->col[i].n_distinct > nones)
             nones = out->col[i].n_distinct;
-    out->ones = malloc((nones ? nones : 1) * sizeof *out->ones);
-    if (!out->ones) {
+    if (!out->ones || nones > out->n_ones) {
+        uint64_t *ones = malloc((nones ? nones : 1) * sizeof *ones);
+        if (!ones)
+            return -1;
+        for (size_t i = 0; i < (nones ? nones : 1); i++)
+            ones[i] = 1;
+        for (size_t i = 0; i < out->ncols; i++)
+            if (out->col[i].count_shared && out->col[i].count == out->ones &&
+                out->col[i].count != NULL)
+                out->col[i].count = ones;
+        free(out->ones);
+        out->ones = ones;
+        out->n_ones = nones;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (cols[k] < out->ncols && out->col[cols[k]].count_shared)
+            out->col[cols[k]].count = out->ones;
+    return 0;
+}
+
+int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out)
+{
+    if (dm_builder_finish_begin(b, source, out) != 0)
+        return -1;
+    size_t *all = malloc((b->ncols ? b->ncols : 1) * sizeof *all);
+    int rc = all ? 0 : -1;
+    for (size_t i = 0; all && i < b->ncols; i++)
+        all[i] = i;
+    if (rc == 0)
+        rc = dm_builder_finish_columns(b, all, b->ncols, out);
+    free(all);
+    for (size_t i = 0; i < b->ncols; i++)
+        bcol_free(&b->col[i]);
+    b->rows = 0;
+    if (rc != 0) {
         dm_dataset_release(out);
         return -1;
     }
-    out->n_ones = nones;
-    for (size_t i = 0; i < (nones ? nones : 1); i++)
-        out->ones[i] = 1;
-    for (size_t i = 0; i < out->ncols; i++)
-        if (out->col[i].count_shared)
-            out->col[i].count = out->ones;
     return 0;
 }

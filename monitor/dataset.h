@@ -127,6 +127,24 @@ bool dm_is_missing_token(const char *s, size_t len);
  */
 bool dm_parse_number(const char *s, size_t len, double *out);
 
+/*
+ * A loader that delivers a dataset one group of columns at a time (issue 20): the CSV
+ * reader's spill files (monitor/csvin.h), later a table read by groups.  The dataset holds
+ * every column from the start (storage, counts, text columns' categories: what dm_reconcile
+ * needs); load(ctx, g, ds) fills in the values of group g's numeric columns (cols[g][0..
+ * ncols[g]), indexes of ds's columns), release(ctx, g, ds) gives them back
+ * (dm_column_drop_numbers).  load NULL: the values are there already.  release (may be
+ * NULL) is called after every load, also a failed one.  load: 0, or -1 with err set.
+ */
+typedef struct {
+    size_t ngroups;
+    const size_t *const *cols;
+    const size_t *ncols;
+    int (*load)(void *ctx, size_t g, dm_dataset *ds, char *err, size_t errlen);
+    void (*release)(void *ctx, size_t g, dm_dataset *ds);
+    void *ctx;
+} dm_group_loader;
+
 /* ---- builder -------------------------------------------------------------------- */
 typedef struct dm_builder dm_builder;
 
@@ -184,5 +202,36 @@ int dm_builder_merge(dm_builder *dst, dm_builder *src, uint64_t line_offset);
 /* Sort, compress and move everything into out (initialised by the call); the builder is
  * emptied.  -1 on out of memory. */
 int dm_builder_finish(dm_builder *b, const char *source, dm_dataset *out);
+
+/*
+ * The finish in parts, for a loader that finishes and compares one group of columns at a
+ * time (issue 20); dm_builder_finish is begin, then every column.
+ *   begin: out gets every column's name, storage, missing, nonfinite, first text, n and
+ *          is_int (what dm_reconcile needs), values none yet;
+ *   columns: the columns cols[0..n) (not yet finished, not spilled) are sorted, compressed
+ *          and moved into out's columns, exactly as dm_builder_finish would.
+ * -1 on out of memory (out is then to be released by the caller).
+ */
+int dm_builder_finish_begin(dm_builder *b, const char *source, dm_dataset *out);
+int dm_builder_finish_columns(dm_builder *b, const size_t *cols, size_t n, dm_dataset *out);
+
+/*
+ * Spilling (monitor/spill.h): column col's numbers, those held now and those still to come,
+ * go to group `group` of the spill file s instead of memory (the exact 8 bytes of each).
+ * Only a column still raw is spilled: 1 when it is, 0 when it is left as it is (text; a
+ * column held in another form), -1 when writing failed (dm_spill_error tells).  A spilled
+ * column that turns to text drops what it spilled (flipped: the loader reads again).  A
+ * merge keeps the spilled blocks of both builders.
+ */
+typedef struct dm_spill dm_spill;
+int dm_builder_spill(dm_builder *b, size_t col, dm_spill *s, size_t group);
+bool dm_builder_is_spilled(const dm_builder *b, size_t col);
+/* Is column col held as raw numbers now (what dm_builder_spill would spill)? */
+bool dm_builder_is_raw(const dm_builder *b, size_t col);
+/* Read the spilled values of the columns cols[0..n) back into the builder from every spill
+ * file spills[0..nspills) (NULL entries skipped), for dm_builder_finish_columns.  -1 on
+ * failure (out of memory, or a spill file's error). */
+int dm_builder_unspill(dm_builder *b, const size_t *cols, size_t n, dm_spill *const *spills,
+                       size_t nspills);
 
 #endif

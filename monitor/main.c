@@ -25,6 +25,8 @@
 #include "monitor/config.h"
 #include "monitor/csvin.h"
 #include "monitor/fsutil.h"
+#include "monitor/log.h"
+#include "monitor/spill.h"
 #include "monitor/profile.h"
 #include "monitor/reconcile.h"
 #include "monitor/serve.h"
@@ -94,6 +96,21 @@ static int write_report(char *text, const char *path)
     return rc;
 }
 
+/* The comparison of the current file's column groups in turn (issue 20): the spill
+ * directory's errors are the run's input errors (DM_COMPARE_NONE_TESTED's exit code). */
+static int compare_groups(const dm_config *cfg, const dm_importance *imp, const dm_dataset *ref,
+                          dm_dataset *cur, const dm_reconciled *pairs, dm_csv_groups *groups,
+                          bool plots, dm_comparison *cmp, char *err, size_t errlen)
+{
+    dm_group_loader ld;
+    dm_csv_groups_loader(groups, &ld);
+    if (dm_csv_groups_count(groups) > 1)
+        dm_logf(DM_LOG_INFO, "current file compared by column groups (limits.memory)",
+                "current=%s groups=%zu per_group=%zu spill_dir=%s", cur->source,
+                dm_csv_groups_count(groups), dm_csv_groups_per_group(groups), dm_spill_dir());
+    return dm_compare_groups(cfg, imp, ref, cur, pairs, &ld, plots, cmp, err, errlen);
+}
+
 static int cmd_compare(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -151,7 +168,8 @@ static int cmd_compare(int argc, char **argv)
     }
     dm_dataset ref, cur;
     bool ref_is_profile;
-    if (dm_cli_load_pair(ref_path, cur_path, &ref, &cur, &ref_is_profile) != 0) {
+    dm_csv_groups *groups = NULL;
+    if (dm_cli_load_grouped(&cfg, ref_path, cur_path, &ref, &cur, &groups, &ref_is_profile) != 0) {
         dm_importance_release(&imp);
         dm_config_release(&cfg);
         return 2;
@@ -167,7 +185,7 @@ static int cmd_compare(int argc, char **argv)
         status = 2;
         goto out;
     }
-    int crc = dm_compare_run(&cfg, cfg.importance_path ? &imp : NULL, &ref, &cur, &pairs,
+    int crc = compare_groups(&cfg, cfg.importance_path ? &imp : NULL, &ref, &cur, &pairs, groups,
                              html != NULL, &cmp, err, sizeof err);
     if (crc != 0) {
         dm_cli_error(err);
@@ -210,6 +228,7 @@ out:
     dm_reconciled_release(&pairs);
     dm_dataset_release(&ref);
     dm_dataset_release(&cur);
+    dm_csv_groups_free(groups);
     dm_importance_release(&imp);
     dm_config_release(&cfg);
     return status;
