@@ -19,6 +19,7 @@
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
 #include "monitor/reconcile.h"
+#include "monitor/refload.h"
 #include "monitor/refstore.h"
 
 #define ERRLEN 1024
@@ -177,7 +178,7 @@ int dm_cmd_reference(int argc, char **argv)
         dm_db_table tbl;
         int rc = DM_RUN_INPUT;
         if (dm_db_table_lookup(conn, table, &tbl, err, sizeof err) == 0) {
-            rc = dm_run_read_table(conn, &cfg, &tbl, NULL, NULL, 0, NULL, &ds, err, sizeof err);
+            rc = dm_refload_table(conn, &cfg, &tbl, &ds, err, sizeof err);
             dm_db_table_release(&tbl);
         }
         if (rc != DM_RUN_OK) {

@@ -100,6 +100,36 @@ void dm_dataset_release(dm_dataset *ds)
     dm_dataset_init(ds);
 }
 
+int dm_dataset_keep(dm_dataset *ds, const size_t *idx, size_t n)
+{
+    bool *kept = calloc(ds->ncols ? ds->ncols : 1, sizeof *kept);
+    dm_column *col = calloc(n ? n : 1, sizeof *col);
+    int rc = kept && col ? 0 : -1;
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (idx[k] >= ds->ncols || kept[idx[k]])
+            rc = -1;
+        else
+            kept[idx[k]] = true;
+    }
+    if (rc == 0) {
+        for (size_t k = 0; k < n; k++)
+            col[k] = ds->col[idx[k]];
+        for (size_t i = 0; i < ds->ncols; i++) {
+            if (kept[i])
+                continue;
+            dm_dataset_evict(ds, i);
+            column_release(&ds->col[i]);
+        }
+        free(ds->col);
+        ds->col = col;
+        ds->ncols = n;
+        col = NULL;
+    }
+    free(kept);
+    free(col);
+    return rc;
+}
+
 long dm_dataset_find(const dm_dataset *ds, const char *name)
 {
     for (size_t i = 0; i < ds->ncols; i++)

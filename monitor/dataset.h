@@ -100,6 +100,11 @@ void dm_dataset_init(dm_dataset *ds);
  * anything else. */
 void dm_dataset_evict(const dm_dataset *ds, size_t i);
 void dm_dataset_release(dm_dataset *ds);
+/* Keep only the columns idx[0..n) (indexes into ds->col, no repeats), in that order; the
+ * others are released (a mapped profile's pages given back).  The rest of the dataset (rows,
+ * left-out columns, sha256: the whole source's) is unchanged.  0, or -1 (an index out of
+ * range or repeated, out of memory) with ds unchanged. */
+int dm_dataset_keep(dm_dataset *ds, const size_t *idx, size_t n);
 /* Free a numeric column's value and count arrays (what the column owns of them) and set
  * them to NULL, n_distinct to 0 (a column's release does it). */
 void dm_column_drop_numbers(dm_column *c);

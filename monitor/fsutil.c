@@ -73,63 +73,119 @@ static void tmp_name(const char *name, char *out, size_t len)
     snprintf(out, len, ".%.*s.tmp.%s", TMP_BASE_MAX, name, suffix);
 }
 
+/* A valid entry name: one path component. */
+static bool plain_name(const char *name)
+{
+    return *name != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+           strcmp(name, "..") != 0;
+}
+
+/* dm_atomic_open_at with the file's name for messages given whole. */
+static int atomic_open(dm_atomic_file *a, int dirfd, const char *shown, const char *name,
+                       mode_t mode, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
+    a->dirfd = dirfd;
+    snprintf(a->shown, sizeof a->shown, "%s", shown);
+    if (dirfd < 0 || name == NULL || !plain_name(name) || strlen(name) >= sizeof a->name) {
+        set_err(err, errlen, "write", a->shown,
+                dirfd < 0 || name == NULL        ? EINVAL
+                : strlen(name) >= sizeof a->name ? ENAMETOOLONG
+                                                 : EISDIR);
+        return -1;
+    }
+    snprintf(a->name, sizeof a->name, "%s", name);
+    /* O_EXCL: a name that exists, link or not, is never opened; the mode is ours, less the
+     * umask, never a bit of a file this one replaces */
+    for (int tries = 0; tries < 100; tries++) {
+        tmp_name(name, a->tmp, sizeof a->tmp);
+        a->fd =
+            openat(dirfd, a->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
+        if (a->fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (a->fd < 0) {
+        set_err(err, errlen, "write", a->shown, errno);
+        return -1;
+    }
+    return 0;
+}
+
+int dm_atomic_open_at(dm_atomic_file *a, int dirfd, const char *dir, const char *name, mode_t mode,
+                      char *err, size_t errlen)
+{
+    char shown[4096];
+    snprintf(shown, sizeof shown, "%s/%s", dir ? dir : ".", name ? name : "");
+    return atomic_open(a, dirfd, shown, name, mode, err, errlen);
+}
+
+int dm_atomic_write(dm_atomic_file *a, const void *data, size_t len)
+{
+    if (a->fd < 0 || a->failed)
+        return -1;
+    if (write_all(a->fd, data, len) != 0) {
+        a->failed = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+int dm_atomic_commit(dm_atomic_file *a, char *err, size_t errlen)
+{
+    if (a->fd < 0) {
+        set_err(err, errlen, "write", a->shown, EBADF);
+        return -1;
+    }
+    int saved = a->failed;
+    if (saved == 0 && fsync(a->fd) != 0)
+        saved = errno;
+    if (saved == 0) {
+        int cfd = a->fd;
+        a->fd = -1;
+        if (close(cfd) != 0)
+            saved = errno;
+    }
+    /* rename replaces the name itself: a symbolic link there is replaced, not followed */
+    if (saved == 0 && renameat(a->dirfd, a->tmp, a->dirfd, a->name) != 0)
+        saved = errno;
+    if (saved != 0) {
+        set_err(err, errlen, "write", a->shown, saved);
+        dm_atomic_abort(a);
+        return -1;
+    }
+    a->tmp[0] = '\0'; /* renamed: the file is in place */
+    if (sync_dir(a->dirfd) != 0) {
+        /* the new file is complete and in place, only its durability is in doubt */
+        set_err(err, errlen, "sync the directory of", a->shown, errno);
+        return -1;
+    }
+    return 0;
+}
+
+void dm_atomic_abort(dm_atomic_file *a)
+{
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+    if (a->tmp[0])
+        (void)unlinkat(a->dirfd, a->tmp, 0);
+    a->tmp[0] = '\0';
+}
+
 /* The work of both entry points; shown names the file in messages. */
 static int write_at(int dirfd, const char *shown, const char *name, const void *data, size_t len,
                     mode_t mode, char *err, size_t errlen)
 {
-    char tmp[TMP_BASE_MAX + 32];
-    int fd = -1, saved = 0, rc = -1;
-    bool created = false;
-
-    if (*name == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0) {
-        set_err(err, errlen, "write", shown, EISDIR);
+    dm_atomic_file a;
+    if (atomic_open(&a, dirfd, shown, name, mode, err, errlen) != 0)
+        return -1;
+    if (dm_atomic_write(&a, data, len) != 0) {
+        set_err(err, errlen, "write", shown, a.failed);
+        dm_atomic_abort(&a);
         return -1;
     }
-    /* O_EXCL: a name that exists, link or not, is never opened; the mode is ours, less the
-     * umask, never a bit of a file this one replaces */
-    for (int tries = 0; tries < 100; tries++) {
-        tmp_name(name, tmp, sizeof tmp);
-        fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 0777);
-        if (fd >= 0 || errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        saved = errno;
-        goto out;
-    }
-    created = true;
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-        saved = errno;
-        goto out;
-    }
-    int cfd = fd;
-    fd = -1;
-    if (close(cfd) != 0) {
-        saved = errno;
-        goto out;
-    }
-    /* rename replaces the name itself: a symbolic link there is replaced, not followed */
-    if (renameat(dirfd, tmp, dirfd, name) != 0) {
-        saved = errno;
-        goto out;
-    }
-    created = false; /* renamed: the file is in place */
-    if (sync_dir(dirfd) != 0) {
-        /* the new file is complete and in place, only its durability is in doubt */
-        set_err(err, errlen, "sync the directory of", shown, errno);
-        goto out_quiet;
-    }
-    rc = 0;
-out:
-    if (rc != 0)
-        set_err(err, errlen, "write", shown, saved);
-out_quiet:
-    if (fd >= 0)
-        close(fd);
-    if (created)
-        (void)unlinkat(dirfd, tmp, 0);
-    return rc;
+    return dm_atomic_commit(&a, err, errlen);
 }
 
 int dm_dir_open(const char *dir, int flags, char *err, size_t errlen)

@@ -42,4 +42,24 @@ int dm_dir_open(const char *dir, int flags, char *err, size_t errlen);
 int dm_write_file_atomic_at(int dirfd, const char *dir, const char *name, const void *data,
                             size_t len, mode_t mode, char *err, size_t errlen);
 
+/* The same written in pieces, for a file too big to build in memory first: open a
+ * temporary file beside `name` in dirfd (created O_EXCL with mode & ~umask, never through a
+ * link; fd is open for reading and writing), append with dm_atomic_write (or write to fd
+ * directly), then dm_atomic_commit (fsync, rename over name, fsync of the directory) or
+ * dm_atomic_abort (the temporary file removed).  Every call but commit and abort leaves the
+ * file open; after a failed commit nothing is left behind. */
+typedef struct {
+    int dirfd, fd;
+    int failed; /* errno of the first failed write, 0 */
+    char name[256];
+    char tmp[256]; /* "" once renamed or removed */
+    char shown[4096];
+} dm_atomic_file;
+int dm_atomic_open_at(dm_atomic_file *a, int dirfd, const char *dir, const char *name, mode_t mode,
+                      char *err, size_t errlen);
+/* 0, or -1 (the errno kept in a->failed; commit then fails with it). */
+int dm_atomic_write(dm_atomic_file *a, const void *data, size_t len);
+int dm_atomic_commit(dm_atomic_file *a, char *err, size_t errlen);
+void dm_atomic_abort(dm_atomic_file *a);
+
 #endif

@@ -39,6 +39,7 @@
 #include <sys/types.h>
 
 #include "monitor/dataset.h"
+#include "monitor/fsutil.h"
 
 #define DM_PROFILE_VERSION 2u          /* what dm_profile_write writes */
 #define DM_PROFILE_IDENTITY_VERSION 1u /* the encoding the digest covers */
@@ -59,15 +60,33 @@ unsigned char *dm_profile_column_encode(const dm_column *c, size_t *len);
 /* malloc'ed left-out section of ds (NULL when out of memory or ds has none): after the
  * column sections when the header says so. */
 unsigned char *dm_profile_left_out_encode(const dm_dataset *ds, size_t *len);
-/* Decode exactly one section into *out (zeroed first).  -1 with err naming `name` and the
- * column at fault; on error *out may hold partial data: free it with dm_dataset_release on a
- * dataset that owns it, or see profile_format.c. */
-int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
-                             char *err, size_t errlen);
+/* Decode exactly one section into *out (zeroed first).  share_ones: a numeric column whose
+ * counts are all 1 (not stored) gets count NULL and count_shared set, for the caller to
+ * point at an array of ones of its own (dm_dataset.ones); else such counts are allocated.
+ * -1 with err naming `name` and the column at fault; on error *out may hold partial data:
+ * free it with dm_dataset_release on a dataset that owns it, or see profile_format.c. */
+int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, bool share_ones,
+                             dm_column *out, char *err, size_t errlen);
 
 /* Only compute ds->sha256, streamed through the hash (no copy of the dataset is made).
  * 0 or -1 (out of memory). */
 int dm_profile_digest(dm_dataset *ds);
+
+/* A profile file (format 2) written a column at a time, for a dataset too big to hold at
+ * once: the header of rows, ncols and nleft_out, then each of the ncols columns in order
+ * (dm_profile_writer_column: the column may be released right after), then
+ * dm_profile_writer_finish with the dataset that holds the nleft_out left-out columns,
+ * which writes the trailer: the identity digest, computed as the columns went by, goes to
+ * sha256 too.  The bytes go to the open file f (fsutil.h), which the caller commits or
+ * aborts; a failed write shows in f->failed.  -1 when out of memory, a write failed, or the
+ * columns are not the ones announced; finish frees the writer whatever it returns. */
+typedef struct dm_profile_writer dm_profile_writer;
+dm_profile_writer *dm_profile_writer_new(dm_atomic_file *f, uint64_t rows, uint32_t ncols,
+                                         size_t nleft_out);
+int dm_profile_writer_column(dm_profile_writer *w, const dm_column *c);
+int dm_profile_writer_finish(dm_profile_writer *w, const dm_dataset *left_out, char sha256[65]);
+/* Give up a writer before its finish (the file is the caller's to abort). */
+void dm_profile_writer_free(dm_profile_writer *w);
 
 /* Write atomically to path.  0, or -1 with err naming the file. */
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
@@ -92,6 +111,9 @@ int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)
  * (a link there is an error that says so).  1 when there is no such entry. */
 int dm_profile_read_at(int dirfd, const char *dir, const char *name, dm_dataset *out, char *err,
                        size_t errlen);
+/* dm_profile_read of the open file fd (closed by the call; read from its start), named name
+ * in messages: a file written by dm_profile_writer and never named. */
+int dm_profile_read_fd(int fd, const char *name, dm_dataset *out, char *err, size_t errlen);
 /* The same, the checked pages kept mapped: for a comparison that reads every column next
  * (it gives a column's pages back once it has tested it, dm_dataset_evict). */
 int dm_profile_read_keep(const char *path, dm_dataset *out, char *err, size_t errlen);

@@ -12,30 +12,162 @@
 
 #include "monitor/fsutil.h"
 
-int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
+struct dm_profile_writer {
+    dm_profile_buf file; /* the format-2 bytes, to the file */
+    dm_profile_buf id;   /* the identity (version-1) bytes, to the digest */
+    uint32_t ncols, written;
+    size_t nleft_out;
+};
+
+void dm_profile_writer_free(dm_profile_writer *w)
 {
-    size_t len;
-    unsigned char *p = dm_profile_serialize(ds, &len);
-    if (!p) {
-        snprintf(err, errlen, "could not write \"%s\": out of memory", path);
+    if (!w)
+        return;
+    free(w->file.p);
+    free(w->id.p);
+    if (w->id.h) {
+        char ignored[65];
+        dm_sha256_final(w->id.h, ignored); /* frees it */
+    }
+    free(w);
+}
+
+dm_profile_writer *dm_profile_writer_new(dm_atomic_file *f, uint64_t rows, uint32_t ncols,
+                                         size_t nleft_out)
+{
+    dm_profile_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->file.p = malloc(DM_PROFILE_STAGE_BYTES);
+    w->file.file = f;
+    w->id.p = malloc(DM_PROFILE_STAGE_BYTES);
+    w->id.h = dm_sha256_alloc();
+    if (!w->file.p || !w->id.p || !w->id.h) {
+        dm_profile_writer_free(w);
+        return NULL;
+    }
+    w->ncols = ncols;
+    w->nleft_out = nleft_out;
+    dm_dataset shell;
+    dm_dataset_init(&shell);
+    shell.rows = rows;
+    shell.ncols = ncols;
+    shell.nleft_out = nleft_out;
+    dm_profile_put_header(&shell, &w->file, DM_PROFILE_VERSION);
+    dm_profile_put_header(&shell, &w->id, DM_PROFILE_IDENTITY_VERSION);
+    return w;
+}
+
+int dm_profile_writer_column(dm_profile_writer *w, const dm_column *c)
+{
+    if (w->written >= w->ncols)
+        return -1;
+    w->written++;
+    dm_profile_encode_column(&w->file, c, true);
+    dm_profile_encode_column(&w->id, c, false);
+    return w->file.oom || w->id.oom ? -1 : 0;
+}
+
+int dm_profile_writer_finish(dm_profile_writer *w, const dm_dataset *left_out, char sha256[65])
+{
+    int rc = -1;
+    if (w->written == w->ncols && left_out->nleft_out == w->nleft_out) {
+        dm_profile_encode_left_out(&w->file, left_out);
+        dm_profile_encode_left_out(&w->id, left_out);
+        dm_profile_buf_flush(&w->id);
+        dm_sha256_final(w->id.h, sha256);
+        w->id.h = NULL;
+        /* trailer: the raw digest */
+        unsigned char raw[32];
+        for (int i = 0; i < 32; i++) {
+            const char *x = sha256 + 2 * i;
+            unsigned hi = (unsigned)(x[0] <= '9' ? x[0] - '0' : x[0] - 'a' + 10);
+            unsigned lo = (unsigned)(x[1] <= '9' ? x[1] - '0' : x[1] - 'a' + 10);
+            raw[i] = (unsigned char)(hi << 4 | lo);
+        }
+        dm_profile_buf_flush(&w->file);
+        if (!w->file.oom && dm_atomic_write(w->file.file, raw, sizeof raw) == 0 && !w->id.oom)
+            rc = 0;
+    }
+    dm_profile_writer_free(w);
+    return rc;
+}
+
+/* ds written through a writer into the open file f; ds->sha256 set.  0, or -1 with err. */
+static int write_stream(dm_dataset *ds, dm_atomic_file *f, char *err, size_t errlen)
+{
+    dm_profile_writer *w = dm_profile_writer_new(f, ds->rows, (uint32_t)ds->ncols, ds->nleft_out);
+    if (!w) {
+        snprintf(err, errlen, "could not write \"%s\": out of memory", f->shown);
         return -1;
     }
-    int rc = dm_write_file_atomic(path, p, len, err, errlen);
-    free(p);
-    return rc;
+    int rc = 0;
+    for (size_t i = 0; i < ds->ncols && rc == 0; i++) {
+        rc = dm_profile_writer_column(w, &ds->col[i]);
+        dm_dataset_evict(ds, i); /* a mapped profile's pages, once written out */
+    }
+    char digest[65];
+    if (rc != 0) {
+        dm_profile_writer_free(w);
+    } else if (dm_profile_writer_finish(w, ds, digest) != 0) {
+        rc = -1;
+    }
+    if (rc != 0) {
+        char msg[128];
+        if (f->failed)
+            snprintf(err, errlen, "could not write \"%s\": %s", f->shown,
+                     strerror_r(f->failed, msg, sizeof msg));
+        else
+            snprintf(err, errlen, "could not write \"%s\": out of memory", f->shown);
+        return -1;
+    }
+    memcpy(ds->sha256, digest, sizeof ds->sha256);
+    return 0;
 }
 
 int dm_profile_write_at(dm_dataset *ds, int dirfd, const char *dir, const char *name, mode_t mode,
                         char *err, size_t errlen)
 {
-    size_t len;
-    unsigned char *p = dm_profile_serialize(ds, &len);
-    if (!p) {
-        snprintf(err, errlen, "could not write \"%s/%s\": out of memory", dir, name);
+    dm_atomic_file f;
+    if (dm_atomic_open_at(&f, dirfd, dir, name, mode, err, errlen) != 0)
+        return -1;
+    if (write_stream(ds, &f, err, errlen) != 0) {
+        dm_atomic_abort(&f);
         return -1;
     }
-    int rc = dm_write_file_atomic_at(dirfd, dir, name, p, len, mode, err, errlen);
-    free(p);
+    return dm_atomic_commit(&f, err, errlen);
+}
+
+int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    char *dir = slash == NULL   ? strdup(".")
+                : slash == path ? strdup("/")
+                                : strndup(path, (size_t)(slash - path));
+    if (!dir) {
+        snprintf(err, errlen, "could not write \"%s\": out of memory", path);
+        return -1;
+    }
+    /* the directory part is the caller's path and followed as given; the name is not */
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (dirfd < 0) {
+        snprintf(err, errlen, "could not write \"%s\": %s", path, strerror(errno));
+        return -1;
+    }
+    dm_atomic_file f;
+    int rc = dm_atomic_open_at(&f, dirfd, NULL, base, DM_FILE_MODE, err, errlen);
+    if (rc == 0) {
+        snprintf(f.shown, sizeof f.shown, "%s", path);
+        if (write_stream(ds, &f, err, errlen) != 0) {
+            dm_atomic_abort(&f);
+            rc = -1;
+        } else {
+            rc = dm_atomic_commit(&f, err, errlen);
+        }
+    }
+    close(dirfd);
     return rc;
 }
 
@@ -124,6 +256,12 @@ int dm_profile_read_at(int dirfd, const char *dir, const char *name, dm_dataset 
         return saved == ENOENT ? 1 : -1;
     }
     return read_fd(fd, path, out, err, errlen, false);
+}
+
+int dm_profile_read_fd(int fd, const char *name, dm_dataset *out, char *err, size_t errlen)
+{
+    (void)lseek(fd, 0, SEEK_SET);
+    return read_fd(fd, name, out, err, errlen, false);
 }
 
 int dm_profile_read(const char *path, dm_dataset *out, char *err, size_t errlen)

@@ -24,19 +24,34 @@ _Static_assert(sizeof MAGIC == DM_PROFILE_MAGIC_BYTES, "the magic's length");
 
 /* ---- writing ----------------------------------------------------------------------- */
 
+/* Bytes out of a hash or file buffer, in order. */
+static void drain(dm_profile_buf *b, const void *data, size_t n)
+{
+    if (b->h)
+        dm_sha256_update(b->h, data, n);
+    else if (n > 0 && dm_atomic_write(b->file, data, n) != 0)
+        b->oom = true;
+}
+
+void dm_profile_buf_flush(dm_profile_buf *b)
+{
+    if (b->h || b->file) {
+        drain(b, b->p, b->staged);
+        b->staged = 0;
+    }
+}
+
 static void put(dm_profile_buf *b, const void *data, size_t n)
 {
     if (b->oom)
         return;
-    if (b->h) {
+    if (b->h || b->file) {
         b->len += n;
         bool direct = n >= DM_PROFILE_STAGE_BYTES / 4;
-        if (direct || b->staged + n > DM_PROFILE_STAGE_BYTES) { /* keep the bytes in order */
-            dm_sha256_update(b->h, b->p, b->staged);
-            b->staged = 0;
-        }
+        if (direct || b->staged + n > DM_PROFILE_STAGE_BYTES) /* keep the bytes in order */
+            dm_profile_buf_flush(b);
         if (direct) {
-            dm_sha256_update(b->h, data, n);
+            drain(b, data, n);
         } else {
             memcpy(b->p + b->staged, data, n);
             b->staged += n;
@@ -529,12 +544,12 @@ static int read_left_out(rd *r, dm_dataset *ds)
     return dup ? -1 : 0;
 }
 
-int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, dm_column *out,
-                             char *err, size_t errlen)
+int dm_profile_column_decode(const unsigned char *p, size_t len, const char *name, bool share_ones,
+                             dm_column *out, char *err, size_t errlen)
 {
     rd r = {p, len, 0, name, err, errlen, NULL, NULL, 0, 0, false, false};
     memset(out, 0, sizeof *out);
-    if (read_column(&r, out, false) != 0)
+    if (read_column(&r, out, share_ones) != 0)
         return -1;
     if (r.off != r.len)
         return bad(&r, "trailing bytes after the column");

@@ -11,20 +11,27 @@
 #include <stdint.h>
 
 #include "monitor/dataset.h"
+#include "monitor/fsutil.h"
 #include "monitor/profile.h"
 #include "monitor/sha256.h"
 
 /* ---- profile_format.c ---------------------------------------------------------------- */
 
 /* Output: a growing buffer, or (h set) a SHA-256 fed through a small staging buffer, so
- * that the digest of a big dataset needs no copy of it. */
+ * that the digest of a big dataset needs no copy of it, or (file set) a file written
+ * through the same staging buffer (p of DM_PROFILE_STAGE_BYTES): len counts every byte put,
+ * so the format-2 padding is computed from the file's offset. */
 typedef struct {
     unsigned char *p;
     size_t len, cap;
-    bool oom;
+    bool oom; /* out of memory, or (file) a write failed: file->failed says why */
     dm_sha256 *h;
-    size_t staged; /* bytes of p not yet hashed (hash mode) */
+    size_t staged; /* bytes of p not yet hashed or written (hash and file modes) */
+    dm_atomic_file *file;
 } dm_profile_buf;
+
+/* Hash or write out what is staged (hash and file modes). */
+void dm_profile_buf_flush(dm_profile_buf *b);
 
 #define DM_PROFILE_STAGE_BYTES ((size_t)1 << 16)
 

@@ -175,6 +175,7 @@ int dm_ref_store(PGconn *conn, const char *name, dm_dataset *ds, const dm_import
             dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             return -1;
         }
+        dm_dataset_evict(ds, i); /* a mapped profile's pages, once stored */
     }
     if (imp && store_importance(conn, id, imp, err, errlen) != 0) {
         dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
@@ -380,12 +381,17 @@ static int count_columns(PGconn *conn, const char *idbuf, size_t *ncols, bool *l
     return 0;
 }
 
+/* What becomes of each stored column's bytes as they are read (hash_stored): ordinal, the
+ * section's bytes (valid during the call).  0, or -1 with err. */
+typedef int (*column_fn)(void *ctx, size_t ordinal, const unsigned char *p, size_t len, char *err,
+                         size_t errlen);
+
 /* The digest of reference idbuf's stored profile: the header (rows, ncols, ds's left-out
  * count), every column's bytes in ordinal order and the left-out columns (already in ds), as
- * in the file.  With decode, each column is decoded into ds->col[ds->ncols++] (ncols + 1
- * slots allocated by the caller).  0 with digest, or -1 with err. */
-static int hash_stored(PGconn *conn, const char *idbuf, const char *name, const char *label,
-                       uint64_t rows, size_t ncols, bool decode, dm_dataset *ds, char digest[65],
+ * in the file.  Each column's bytes go to fn (NULL: only hashed) as they arrive, one row at
+ * a time: no more than one column's section is held.  0 with digest, or -1 with err. */
+static int hash_stored(PGconn *conn, const char *idbuf, const char *name, uint64_t rows,
+                       size_t ncols, const dm_dataset *ds, column_fn fn, void *ctx, char digest[65],
                        char *err, size_t errlen)
 {
     const char *p2[1] = {idbuf};
@@ -419,11 +425,9 @@ static int hash_stored(PGconn *conn, const char *idbuf, const char *name, const 
                 const unsigned char *pb = (const unsigned char *)PQgetvalue(res, 0, 0);
                 size_t pl = (size_t)PQgetlength(res, 0, 0);
                 dm_sha256_update(h, pb, pl);
+                if (fn)
+                    rc = fn(ctx, seen, pb, pl, err, errlen);
                 seen++;
-                if (decode) {
-                    dm_column *c = &ds->col[ds->ncols++];
-                    rc = dm_profile_column_decode(pb, pl, label, c, err, errlen);
-                }
             }
         } else if (rc == 0 && st != PGRES_TUPLES_OK) {
             char m[600];
@@ -452,9 +456,200 @@ static int hash_stored(PGconn *conn, const char *idbuf, const char *name, const 
     return rc;
 }
 
-/* Stream the columns of reference ri (its header row already read) into *out. */
-static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_dataset *out,
-                        dm_refinfo *info, char *err, size_t errlen)
+/* Decoded columns into memory: the column of ordinal o goes to ds->col[pos[o]] (pos NULL:
+ * every column, at its ordinal; SIZE_MAX: not wanted).  Counts that are all ones are left
+ * NULL (count_shared) for share_ones() to point at one array. */
+typedef struct {
+    dm_dataset *ds;
+    const size_t *pos;
+    const char *label;
+} to_memory;
+
+static int column_to_memory(void *ctx, size_t ordinal, const unsigned char *p, size_t len,
+                            char *err, size_t errlen)
+{
+    to_memory *m = ctx;
+    size_t k = m->pos ? m->pos[ordinal] : ordinal;
+    if (k == SIZE_MAX)
+        return 0;
+    return dm_profile_column_decode(p, len, m->label, true, &m->ds->col[k], err, errlen);
+}
+
+/* One array of ones for every numeric column of ds whose counts are all 1 (as a mapped
+ * profile has): the counts of a column of distinct values cost no memory of their own. */
+static int share_ones(dm_dataset *ds)
+{
+    size_t nones = 0;
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (ds->col[i].count_shared && !ds->col[i].count && ds->col[i].n_distinct > nones)
+            nones = ds->col[i].n_distinct;
+    ds->ones = malloc((nones ? nones : 1) * sizeof *ds->ones);
+    if (!ds->ones)
+        return -1;
+    ds->n_ones = nones;
+    for (size_t i = 0; i < nones; i++)
+        ds->ones[i] = 1;
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (ds->col[i].count_shared && !ds->col[i].count)
+            ds->col[i].count = ds->ones;
+    return 0;
+}
+
+/* Columns re-encoded into a profile file (format 2) as they arrive, each released once
+ * written: the local copy is built without the reference ever being in memory whole. */
+typedef struct {
+    dm_profile_writer *w;
+    const char *label;
+    const char *file; /* for messages */
+    bool write_failed;
+} to_file;
+
+static int column_to_file(void *ctx, size_t ordinal, const unsigned char *p, size_t len, char *err,
+                          size_t errlen)
+{
+    (void)ordinal;
+    to_file *f = ctx;
+    dm_dataset one;
+    dm_dataset_init(&one);
+    one.col = calloc(1, sizeof *one.col);
+    if (!one.col) {
+        snprintf(err, errlen, "out of memory loading the reference");
+        return -1;
+    }
+    one.ncols = 1;
+    int rc = dm_profile_column_decode(p, len, f->label, true, &one.col[0], err, errlen);
+    if (rc == 0 && dm_profile_writer_column(f->w, &one.col[0]) != 0) {
+        snprintf(err, errlen, "could not write \"%s\"", f->file);
+        f->write_failed = true;
+        rc = -1;
+    }
+    if (one.col[0].count_shared && one.col[0].count == NULL)
+        one.col[0].count_shared = false; /* nothing to free, nothing shared */
+    dm_dataset_release(&one);
+    return rc;
+}
+
+/* The local cache of one reference (dm_ref_load_cached): the directory and the file's name,
+ * or dirfd -1 for none. */
+typedef struct {
+    int dirfd;
+    const char *dir;
+    const char *file;
+} cache_at;
+
+/* Reference ri's columns streamed from the database into the cache file, then that file
+ * mapped as a warm check maps it (dm_profile_read_at: verified, pages given back column by
+ * column).  0 with *out; -1 with err when the stored profile is wrong (nothing to retry);
+ * 1 when the file could not be written or read back (logged: the caller reads the
+ * reference into memory instead). */
+static int load_via_file(PGconn *conn, const char *idbuf, const char *name, const char *label,
+                         const dm_refinfo *ri, size_t ncols, const dm_dataset *left,
+                         const cache_at *cache, dm_dataset *out, char *err, size_t errlen)
+{
+    dm_atomic_file f;
+    char ferr[600];
+    if (dm_atomic_open_at(&f, cache->dirfd, cache->dir, cache->file, DM_CACHE_MODE, ferr,
+                          sizeof ferr) != 0) {
+        dm_logf(DM_LOG_WARN, "could not cache the reference", "error=%s", ferr);
+        return 1;
+    }
+    to_file tf = {dm_profile_writer_new(&f, ri->rows, (uint32_t)ncols, left->nleft_out), label,
+                  f.shown, false};
+    if (!tf.w) {
+        dm_atomic_abort(&f);
+        snprintf(err, errlen, "out of memory loading the reference");
+        return -1;
+    }
+    char digest[65], written[65] = "";
+    int rc = hash_stored(conn, idbuf, name, ri->rows, ncols, left, column_to_file, &tf, digest, err,
+                         errlen);
+    if (rc != 0) {
+        dm_profile_writer_free(tf.w);
+        dm_atomic_abort(&f);
+        if (tf.write_failed) {
+            dm_logf(DM_LOG_WARN, "could not cache the reference", "error=%s: %s", err,
+                    f.failed ? strerror(f.failed) : "out of memory");
+            return 1;
+        }
+        return -1;
+    }
+    if (strcmp(digest, ri->sha256) != 0) {
+        dm_profile_writer_free(tf.w);
+        dm_atomic_abort(&f);
+        snprintf(err, errlen,
+                 "reference \"%s\" version %d: its columns do not match its sha256 (stored "
+                 "%.12s..., computed %.12s...): the stored profile was changed",
+                 ri->name, ri->version, ri->sha256, digest);
+        return -1;
+    }
+    int wrc = dm_profile_writer_finish(tf.w, left, written);
+    if (wrc != 0 || strcmp(written, digest) != 0) {
+        snprintf(ferr, sizeof ferr, "could not write \"%.300s\": %s", f.shown,
+                 wrc == 0   ? "its content differs from the stored reference"
+                 : f.failed ? strerror(f.failed)
+                            : "out of memory");
+        dm_atomic_abort(&f);
+        dm_logf(DM_LOG_WARN, "could not cache the reference", "error=%s", ferr);
+        return 1;
+    }
+    if (dm_atomic_commit(&f, ferr, sizeof ferr) != 0) {
+        dm_logf(DM_LOG_WARN, "could not cache the reference", "error=%s", ferr);
+        return 1;
+    }
+    dm_dataset ds;
+    if (dm_profile_read_at(cache->dirfd, cache->dir, cache->file, &ds, ferr, sizeof ferr) != 0) {
+        dm_logf(DM_LOG_WARN, "could not read the cached reference back", "error=%s", ferr);
+        return 1;
+    }
+    char *src = strdup(label);
+    if (!src || strcmp(ds.sha256, ri->sha256) != 0 || ds.rows != ri->rows) {
+        free(src);
+        dm_dataset_release(&ds);
+        if (!src) {
+            snprintf(err, errlen, "out of memory loading the reference");
+            return -1;
+        }
+        dm_logf(DM_LOG_WARN, "could not read the cached reference back", "error=%s",
+                "the file read back is not the stored reference");
+        return 1;
+    }
+    free(ds.source);
+    ds.source = src;
+    *out = ds;
+    return 0;
+}
+
+/* For each of the n columns wanted (idx, ordinals of the reference's ncols columns), its
+ * position: pos[ordinal] = k for idx[k], SIZE_MAX for the others.  NULL with err when an
+ * ordinal is out of range or repeated, or out of memory. */
+static size_t *positions(const size_t *idx, size_t n, size_t ncols, const char *name, char *err,
+                         size_t errlen)
+{
+    size_t *pos = malloc((ncols ? ncols : 1) * sizeof *pos);
+    if (!pos) {
+        snprintf(err, errlen, "out of memory loading the reference");
+        return NULL;
+    }
+    for (size_t i = 0; i < ncols; i++)
+        pos[i] = SIZE_MAX;
+    for (size_t k = 0; k < n; k++) {
+        if (idx[k] >= ncols || pos[idx[k]] != SIZE_MAX) {
+            snprintf(err, errlen, "reference \"%s\": column %zu %s (it has %zu columns)", name,
+                     idx[k], idx[k] >= ncols ? "does not exist" : "asked for twice", ncols);
+            free(pos);
+            return NULL;
+        }
+        pos[idx[k]] = k;
+    }
+    return pos;
+}
+
+/* Stream the columns of reference ri (its header row already read) into *out: all of them
+ * (idx NULL) or the n at ordinals idx, in that order.  Through the cache file when cache
+ * has one (load_via_file), else decoded into memory, the columns not wanted only hashed. */
+static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, const size_t *idx, size_t n,
+                        const cache_at *cache, dm_dataset *out, dm_refinfo *info, char *err,
+                        size_t errlen)
 {
     char idbuf[24];
     snprintf(idbuf, sizeof idbuf, "%lld", (long long)ri.id);
@@ -464,39 +659,71 @@ static int load_columns(PGconn *conn, const char *name, dm_refinfo ri, dm_datase
         dm_refinfo_release(&ri);
         return -1;
     }
-
+    size_t *pos = NULL;
+    if (idx && !(pos = positions(idx, n, ncols, ri.name ? ri.name : name, err, errlen))) {
+        dm_refinfo_release(&ri);
+        return -1;
+    }
     dm_dataset ds;
     dm_dataset_init(&ds);
-    ds.col = calloc(ncols + 1, sizeof *ds.col);
+    size_t want = idx ? n : ncols;
+    ds.col = calloc(want + 1, sizeof *ds.col);
     char label[300];
     snprintf(label, sizeof label, "reference %s@%d", ri.name ? ri.name : name, ri.version);
     ds.source = strdup(label);
     ds.rows = ri.rows;
+    int rc = 0;
     if (!ds.col || !ds.source || !ri.name || !ri.source) {
-        dm_dataset_release(&ds);
-        dm_refinfo_release(&ri);
         snprintf(err, errlen, "out of memory loading the reference");
-        return -1;
+        rc = -1;
     }
+    if (rc == 0 && left_out_kept && load_left_out(conn, idbuf, &ds, err, errlen) != 0)
+        rc = -1;
     char digest[65];
-    if ((left_out_kept && load_left_out(conn, idbuf, &ds, err, errlen) != 0) ||
-        hash_stored(conn, idbuf, name, label, ri.rows, ncols, true, &ds, digest, err, errlen) !=
-            0) {
+    bool done = false;
+    if (rc == 0 && cache && cache->dirfd >= 0) {
+        dm_dataset mapped;
+        int frc =
+            load_via_file(conn, idbuf, name, label, &ri, ncols, &ds, cache, &mapped, err, errlen);
+        if (frc == 0 && idx && dm_dataset_keep(&mapped, idx, n) != 0) {
+            dm_dataset_release(&mapped);
+            snprintf(err, errlen, "out of memory loading the reference");
+            frc = -1;
+        }
+        if (frc == 0) {
+            dm_dataset_release(&ds);
+            ds = mapped;
+            done = true;
+        } else if (frc < 0) {
+            rc = -1;
+        }
+    }
+    if (rc == 0 && !done) {
+        ds.ncols = want; /* zeroed columns, filled as they arrive */
+        to_memory tm = {&ds, pos, label};
+        if (hash_stored(conn, idbuf, name, ri.rows, ncols, &ds, column_to_memory, &tm, digest, err,
+                        errlen) != 0) {
+            rc = -1;
+        } else if (strcmp(digest, ri.sha256) != 0) {
+            /* the stored digest must match the stored content: tampering shows */
+            snprintf(err, errlen,
+                     "reference \"%s\" version %d: its columns do not match its sha256 (stored "
+                     "%.12s..., computed %.12s...): the stored profile was changed",
+                     ri.name, ri.version, ri.sha256, digest);
+            rc = -1;
+        } else if (share_ones(&ds) != 0) {
+            snprintf(err, errlen, "out of memory loading the reference");
+            rc = -1;
+        } else {
+            memcpy(ds.sha256, digest, sizeof ds.sha256);
+        }
+    }
+    free(pos);
+    if (rc != 0) {
         dm_dataset_release(&ds);
         dm_refinfo_release(&ri);
         return -1;
     }
-    /* the stored digest must match the stored content: tampering shows */
-    if (strcmp(digest, ri.sha256) != 0) {
-        snprintf(err, errlen,
-                 "reference \"%s\" version %d: its columns do not match its sha256 (stored "
-                 "%.12s..., computed %.12s...): the stored profile was changed",
-                 ri.name, ri.version, ri.sha256, digest);
-        dm_dataset_release(&ds);
-        dm_refinfo_release(&ri);
-        return -1;
-    }
-    memcpy(ds.sha256, digest, sizeof ds.sha256);
     *out = ds;
     if (info)
         *info = ri;
@@ -519,7 +746,7 @@ int dm_ref_stored_digest(PGconn *conn, int64_t id, uint64_t rows, char digest[65
     dm_dataset_init(&ds);
     int rc = -1;
     if (!left_out_kept || load_left_out(conn, idbuf, &ds, err, errlen) == 0)
-        rc = hash_stored(conn, idbuf, label, label, rows, ncols, false, &ds, digest, err, errlen);
+        rc = hash_stored(conn, idbuf, label, rows, ncols, &ds, NULL, NULL, digest, err, errlen);
     dm_dataset_release(&ds);
     return rc;
 }
@@ -587,8 +814,10 @@ static void cache_evict(const PGresult *old, int dirfd, const char *cache_dir)
                 cache_dir, n);
 }
 
-int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
-                       dm_dataset *out, dm_refinfo *info, char *err, size_t errlen)
+/* dm_ref_load_cached, of every column (idx NULL) or of the n at ordinals idx. */
+static int load_ref(PGconn *conn, const char *name, int version, const char *cache_dir,
+                    const size_t *idx, size_t n, dm_dataset *out, dm_refinfo *info, char *err,
+                    size_t errlen)
 {
     dm_refinfo ri;
     if (load_info(conn, name, version, &ri, err, errlen) != 0)
@@ -633,6 +862,22 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
                 char label[300];
                 snprintf(label, sizeof label, "reference %s@%d", ri.name, ri.version);
                 char *src = strdup(label);
+                size_t *pos = NULL;
+                int krc = 0;
+                if (src && idx) {
+                    pos = positions(idx, n, ds.ncols, ri.name, err, errlen);
+                    krc = !pos || dm_dataset_keep(&ds, idx, n) != 0 ? -1 : 0;
+                    free(pos);
+                    if (krc != 0 && pos)
+                        snprintf(err, errlen, "out of memory loading the reference");
+                }
+                if (src && krc != 0) {
+                    free(src);
+                    dm_dataset_release(&ds);
+                    dm_refinfo_release(&ri);
+                    close(dirfd);
+                    return -1;
+                }
                 if (src) {
                     free(ds.source);
                     ds.source = src;
@@ -653,27 +898,35 @@ int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *
             dm_dataset_release(&ds);
         }
     }
-    if (load_columns(conn, name, ri, out, info, err, errlen) != 0) {
-        if (dirfd >= 0)
-            close(dirfd);
-        return -1;
-    }
-    if (dirfd >= 0) {
-        /* a version already superseded is not cached (a newer one may have been loaded since
-         * this check began); best effort: a cache that cannot be written only costs time */
-        PGresult *old = superseded_profiles(conn);
-        if (old && !in_result(old, out->sha256)) {
-            char werr[512];
-            if (dm_profile_write_at(out, dirfd, cache_dir, file, DM_CACHE_MODE, werr,
-                                    sizeof werr) != 0)
-                dm_logf(DM_LOG_WARN, "could not cache the reference", "error=%s", werr);
-            cache_evict(old, dirfd, cache_dir);
-        }
-        PQclear(old);
+    /* a version already superseded is not cached (a newer one may have been loaded since
+     * this check began); best effort: a cache that cannot be written only costs time, and
+     * the reference is then read into memory */
+    PGresult *old = dirfd >= 0 ? superseded_profiles(conn) : NULL;
+    cache_at cache = {old && !in_result(old, ri.sha256) ? dirfd : -1, cache_dir, file};
+    int rc = load_columns(conn, name, ri, idx, n, &cache, out, info, err, errlen);
+    if (rc == 0 && dirfd >= 0)
+        cache_evict(old, dirfd, cache_dir);
+    PQclear(old);
+    if (dirfd >= 0)
         close(dirfd);
-    }
-    return 0;
+    return rc;
 }
+
+int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
+                       dm_dataset *out, dm_refinfo *info, char *err, size_t errlen)
+{
+    return load_ref(conn, name, version, cache_dir, NULL, 0, out, info, err, errlen);
+}
+
+int dm_ref_load_columns(PGconn *conn, const char *name, int version, const char *cache_dir,
+                        const size_t *idx, size_t n, dm_dataset *out, dm_refinfo *info, char *err,
+                        size_t errlen)
+{
+    static const size_t none[1] = {0};
+    return load_ref(conn, name, version, cache_dir, idx ? idx : none, idx ? n : 0, out, info, err,
+                    errlen);
+}
+
 /* "<64 hex digits>.dmp", or its temporary file ".<64 hex digits>.dmp.tmp.XXXXXX" */
 static bool is_cache_file(const char *name)
 {

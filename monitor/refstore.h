@@ -10,7 +10,11 @@
  * their reason in driftmon.reference_left_out.  The reference's sha256 is the digest of its
  * profile, the same as `driftmon profile` prints for the same data; loading streams the columns one
  * row at a time (single-row mode) and recomputes the digest over exactly the bytes read, so a
- * changed stored profile is refused.
+ * changed stored profile is refused.  A stored reference is held once while read: with a
+ * cache, each column goes from its row to the cache file (format 2) and the file is then
+ * mapped, its pages given back column by column (no column is held beyond the one arriving);
+ * without one, each column is decoded as it arrives, the counts of columns of distinct
+ * values sharing one array of ones.
  */
 #ifndef DRIFTMON_REFSTORE_H
 #define DRIFTMON_REFSTORE_H
@@ -71,6 +75,17 @@ int dm_ref_load(PGconn *conn, const char *name, int version, dm_dataset *out, dm
  * sharing the directory) are left alone. */
 int dm_ref_load_cached(PGconn *conn, const char *name, int version, const char *cache_dir,
                        dm_dataset *out, dm_refinfo *info, char *err, size_t errlen);
+
+/* dm_ref_load_cached of only the n columns at the reference's ordinals idx[0..n) (its column
+ * order, from 0; no repeats), into out->col[k] for idx[k]: for a comparison of a group of
+ * columns at a time.  The whole stored profile is hashed and checked as by dm_ref_load (its
+ * sha256 is the reference's), but only the wanted columns are decoded and held; from a
+ * cached copy, the other columns' pages are given back once checked.  rows, left-out
+ * columns and info are the whole reference's.  -1 with err naming the reference and the
+ * ordinal when one is out of range or repeated. */
+int dm_ref_load_columns(PGconn *conn, const char *name, int version, const char *cache_dir,
+                        const size_t *idx, size_t n, dm_dataset *out, dm_refinfo *info, char *err,
+                        size_t errlen);
 
 /* The sha256 recomputed over the stored profile of reference `id` (header with `rows`, its
  * columns' bytes and its left-out columns, hashed exactly as dm_ref_load hashes them, without
