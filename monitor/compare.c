@@ -543,7 +543,8 @@ int dm_compare_group(dm_comparison *o, const size_t *cols, size_t ncols, char *e
         goto oom;
     for (size_t k = 0; k < ncols; k++) {
         long i = cols[k] < cur->ncols ? w->cur_pair[cols[k]] : -1;
-        if (i >= 0 && w->state[i] == PAIR_PENDING)
+        /* a pair may have been skipped since begin (dm_reconcile_update): listed, not tested */
+        if (i >= 0 && w->state[i] == PAIR_PENDING && w->pairs->pair[i].kind != DM_PAIR_SKIP)
             in[i] = true;
         if (cols[k] < cur->ncols && w->pairs->score_cur == &cur->col[cols[k]] &&
             w->pairs->score_ref && !w->score_done) {
