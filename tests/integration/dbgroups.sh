@@ -16,7 +16,8 @@
 # parts: the weighted share, the score's drift), plus a numeric column with no value in the
 # batch, one with only infinities, and a text column that holds numbers; and on the real
 # Home Credit samples (train head 5000 as the reference table, test random 1000 as the
-# batch) when ../shared has them (else reported as skipped).
+# batch) when ../shared has them (else reported as skipped); and `driftmon serve` with
+# limits.memory 1 MiB on two batches of the generated rows under other names.
 # A driftmon without the grouped read fails the "read by groups" checks.  KEEP=1 keeps the
 # work folder.
 set -u
@@ -105,7 +106,7 @@ compare_runs() {
     b=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = '$batch' AND report_json LIKE '$W/reports-$label-groups/%'")
     # every stored field of a column result (driftmon.column_result) but the run's own: run id,
     # chain hashes, and seq, which goes in as the result's place in its run
-    local cols diff ncol
+    local diff ncol
     cols=$(q -c "SELECT string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position)
                  FROM information_schema.columns
                  WHERE table_schema = 'driftmon' AND table_name = 'column_result'
@@ -220,6 +221,47 @@ EOF
 else
     bad "gen: a column without values and one of infinities are skipped as the whole read skips them"
 fi
+
+# ---- serve: the daemon reads big batches by groups too ---------------------------------------
+# two batches of g1's rows under other names, read by one daemon with limits.memory 1 MiB (the
+# second against the reference it keeps): their column results and reports are the whole
+# read's of g1 but for the batch's name in the report's current source
+FAST=(--lease 30 --poll 0.5 --retry-base 0.2 --retry-cap 1 --reconnect-cap 0.5)
+"$DM" serve --config "$W/gen-groups.json" "${FAST[@]}" 2>"$W/serve.log" &
+dpid=$!
+for bt in g2 g3; do
+    q -c "BEGIN; CREATE TEMP TABLE t ON COMMIT DROP AS SELECT * FROM apps_gen WHERE batch_id = 'g1';
+          UPDATE t SET batch_id = '$bt'; INSERT INTO apps_gen SELECT * FROM t;
+          SELECT driftmon.submit_batch('$bt'); COMMIT;" >/dev/null
+done
+. tests/lib/wait.sh
+wait_until 120 "SELECT count(*) = 2 FROM driftmon.run WHERE batch IN ('g2', 'g3')" >/dev/null
+kill -TERM "$dpid" 2>/dev/null
+wait "$dpid" 2>/dev/null
+a=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-whole/%'")
+ja=$(q -c "SELECT report_json FROM driftmon.runs WHERE run_id = $a")
+for bt in g2 g3; do
+    b=$(q -c "SELECT run_id FROM driftmon.runs WHERE batch = '$bt'")
+    jb=$(q -c "SELECT report_json FROM driftmon.runs WHERE run_id = ${b:-0}")
+    n=$(grep -c "reading the rows by column groups" "$W/serve.log")
+    same=$(q -c "SELECT count(*) FROM (($(res "$a")) EXCEPT ALL ($(res "${b:-0}"))
+                                      UNION ALL (($(res "${b:-0}")) EXCEPT ALL ($(res "$a")))) d" 2>&1)
+    if [ -n "$b" ] && [ "$n" -ge 2 ] && [ "$same" = 0 ] && $PY - "$ja" "$jb" "$bt" <<'EOF'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in (a, b):
+    for k in ("generated_at", "chain_head"):
+        r.pop(k, None)
+assert b["current"]["source"] == "table apps_gen, batch " + sys.argv[3], b["current"]["source"]
+b["current"]["source"] = a["current"]["source"]
+assert a == b, [k for k in a if a.get(k) != b.get(k)]
+EOF
+        ok "serve: batch $bt read by groups (the daemon logged $n grouped reads for g2 and g3); results and JSON report those of the whole read of g1"
+    else
+        bad "serve: batch $bt read by groups; results and JSON report those of the whole read of g1" \
+            "run ${b:-none}, $same rows differ, group reads logged $n: $(grep -E 'level=(error|warn)' "$W/serve.log" | tail -n 3)"
+    fi
+done
 
 # ---- the real Home Credit samples --------------------------------------------------------
 S="$SHARED/data/homecredit-samples"
