@@ -78,6 +78,16 @@ typedef struct {
 
 #define NO_CONNECTION (-9)
 
+/* database.warm_backend before a COPY of ncols columns on c (a no-op inside a transaction:
+ * the column groups' reads are warmed once, before theirs begins). */
+static void warm(PGconn *c, const dm_config *cfg, size_t ncols)
+{
+    char werr[512];
+    if (cfg && cfg->warm_backend && dm_db_warm_backend(c, ncols, werr, sizeof werr) != 0)
+        dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
+                "error=%s", werr);
+}
+
 static void *copy_half_run(void *arg)
 {
     copy_half *h = arg;
@@ -90,12 +100,7 @@ static void *copy_half_run(void *arg)
         }
     }
     h->rc = -1;
-    if (h->cfg && h->cfg->warm_backend) {
-        char werr[512];
-        if (dm_db_warm_backend(c, h->n, werr, sizeof werr) != 0)
-            dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
-                    "error=%s", werr);
-    }
+    warm(c, h->cfg, h->n);
     if (!h->snapshot || dm_db_begin_in_snapshot(c, h->snapshot, h->err, sizeof h->err) == 0) {
         h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
                                 &h->rows, h->err, sizeof h->err);
@@ -1002,6 +1007,7 @@ static int plan_read(col_groups *g, pthread_t ref_th, bool *ref_pending, ref_job
     if (est >= 0 && est < 1e15 &&
         group_width(g->cfg, (uint64_t)est, rcache->loaded ? &rcache->ds : NULL) >= nnum)
         return DM_RUN_OK;
+    warm(g->conn, g->cfg, g->tbl->ncols);
     if (dm_db_exec(g->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL,
                    "could not begin the read", err, errlen) != 0)
         return DM_RUN_ENV;
