@@ -729,29 +729,6 @@ static size_t group_width(const dm_config *cfg, uint64_t rows, const dm_dataset 
     return w < 1 ? 1 : w > SIZE_MAX ? SIZE_MAX : (size_t)w;
 }
 
-/* The planner's estimate of the rows of the whole table (EXPLAIN reads no row: for a table,
- * its tuple density times its current size), or -1 when there is none. */
-static double table_estimate(PGconn *conn, const dm_db_table *tbl)
-{
-    size_t sl = strlen(tbl->qualified) + 32;
-    char *sql = malloc(sl);
-    if (!sql)
-        return -1;
-    snprintf(sql, sl, "EXPLAIN SELECT 1 FROM %s", tbl->qualified);
-    PGresult *r = PQexec(conn, sql);
-    free(sql);
-    double est = -1;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) >= 1) {
-        const char *p = strstr(PQgetvalue(r, 0, 0), " rows=");
-        char *end;
-        double v = p ? strtod(p + 6, &end) : -1;
-        if (p && end != p + 6 && v >= 0)
-            est = v;
-    }
-    PQclear(r);
-    return est;
-}
-
 /* A check's rows read and compared one group of columns at a time.  The columns read are
  * dm_run_read_table's, in its order (the current dataset's); the numeric-typed ones are cut
  * into groups of `width` in that order, and group 0 also holds every other column (text,
@@ -810,6 +787,7 @@ static int plan_groups(col_groups *g, size_t width)
         g->curcol[g->ncur++] = &t->cols[i];
     }
     g->ngroups = nnum > 0 ? (nnum + width - 1) / width : 1;
+    width = nnum > 0 ? (nnum + g->ngroups - 1) / g->ngroups : 1; /* groups of even size */
     g->cols = calloc(g->ngroups, sizeof *g->cols);
     g->ncols = calloc(g->ngroups, sizeof *g->ncols);
     if (!g->cols || !g->ncols)
@@ -991,7 +969,9 @@ static int compare_by_groups(col_groups *g, const dm_dataset *ref, const dm_refi
 /* How the check reads its rows: *width 0 for all columns at once (today's read, whatever
  * the budget says: the rows fit), else the numeric columns per group, with g->rows counted
  * and the transaction the groups read in open on conn.  Whether the rows may not fit is
- * asked of the planner first (the whole table's estimate: no row read); only then are the
+ * asked of the catalog first (the planner's estimate of the whole table's rows, or its size,
+ * which the table's lookup brings: no query, no row read); only when they may not (or for a
+ * view, which has neither) are the
  * window's rows counted, in the transaction, the reference joined (its resident part is
  * part of the budget) and the width taken from the count.  DM_RUN_* with err. */
 static int plan_read(col_groups *g, pthread_t ref_th, bool *ref_pending, ref_job *job,
@@ -1003,9 +983,16 @@ static int plan_read(col_groups *g, pthread_t ref_th, bool *ref_pending, ref_job
         nnum += wanted(g->cfg, &g->tbl->cols[i], g->keys) && g->tbl->cols[i].kind == DM_DB_NUMERIC;
     if (nnum < 2)
         return DM_RUN_OK;
-    double est = table_estimate(g->conn, g->tbl);
-    if (est >= 0 && est < 1e15 &&
-        group_width(g->cfg, (uint64_t)est, rcache->loaded ? &rcache->ds : NULL) >= nnum)
+    const dm_dataset *ref = rcache->loaded ? &rcache->ds : NULL;
+    double est = g->tbl->est_rows, heap = g->tbl->heap_bytes;
+    if (g->tbl->has_estimate && est >= 0 && est < 1e15 &&
+        group_width(g->cfg, (uint64_t)est, ref) >= nnum)
+        return DM_RUN_OK;
+    /* a table never analysed: its size bounds its values (a value takes at least a quarter
+     * of its 8 bytes on disk, int2; a row at least 28 bytes, its header and line pointer) */
+    if (g->tbl->has_heap_bytes && heap >= 0 && heap < 1e15 &&
+        4 * heap + heap / 28 * 32 + (double)(GROUP_FIXED_BYTES + ref_resident(ref)) <=
+            (double)g->cfg->memory_limit)
         return DM_RUN_OK;
     warm(g->conn, g->cfg, g->tbl->ncols);
     if (dm_db_exec(g->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL,
@@ -1108,7 +1095,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     const dm_importance *imp = NULL;
     char *qkey = quote_ident(conn, keycol);
     char *where = NULL;
-    dm_db_table tbl = {NULL, NULL, NULL, 0};
+    dm_db_table tbl = {NULL, NULL, NULL, 0, false, 0, false, 0};
     const char **skip = NULL;
     char *html = NULL, *settings = NULL;
     dm_replica own_rep = {0}; /* a check's own, when t->replica is NULL */
