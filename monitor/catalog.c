@@ -18,7 +18,7 @@ static char *xstrdup(const char *s);
 int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *err, size_t errlen)
 {
     char buf[1024];
-    dm_db_table got = {NULL, NULL, NULL, 0};
+    dm_db_table got = {NULL, NULL, NULL, 0, false, 0, false, 0};
     PGresult *res;
 
     if (table == NULL || *table == '\0') {
@@ -49,7 +49,15 @@ int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *er
                             "SELECT c.relkind, n.nspname, c.relname, a.attname, "
                             "pg_catalog.format_type(a.atttypid, a.atttypmod), bt.typname, "
                             "bt.typtype, bt.typnamespace = 'pg_catalog'::pg_catalog.regnamespace, "
-                            "ty.typtype = 'd', pg_catalog.format_type(bt.oid, NULL) "
+                            "ty.typtype = 'd', pg_catalog.format_type(bt.oid, NULL), "
+                            /* the planner's estimate of a table's rows: its tuple density
+                             * times its current size (no row read) */
+                            "CASE WHEN c.relkind IN ('r', 'm') AND c.relpages > 0 "
+                            "AND c.reltuples >= 0 THEN c.reltuples / c.relpages * "
+                            "(pg_catalog.pg_relation_size(c.oid) / "
+                            "pg_catalog.current_setting('block_size')::float8) END, "
+                            "CASE WHEN c.relkind IN ('r', 'm') "
+                            "THEN pg_catalog.pg_relation_size(c.oid) END "
                             "FROM rel JOIN pg_catalog.pg_class c ON c.oid = rel.oid "
                             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                             "LEFT JOIN pg_catalog.pg_attribute a "
@@ -90,6 +98,10 @@ int dm_db_table_lookup(PGconn *conn, const char *table, dm_db_table *t, char *er
         PQclear(res);
         return -1;
     }
+    got.has_estimate = !PQgetisnull(res, 0, 10);
+    got.est_rows = got.has_estimate ? strtod(PQgetvalue(res, 0, 10), NULL) : 0;
+    got.has_heap_bytes = !PQgetisnull(res, 0, 11);
+    got.heap_bytes = got.has_heap_bytes ? strtod(PQgetvalue(res, 0, 11), NULL) : 0;
     /* a table without columns: one row, its column fields NULL */
     size_t n = PQgetisnull(res, 0, 3) ? 0 : (size_t)PQntuples(res);
     got.name = xstrdup(table);

@@ -122,6 +122,16 @@ typedef struct {
     char *qualified;    /* "schema"."name", quoted by PQescapeIdentifier, for SQL */
     dm_db_column *cols; /* in attnum order */
     size_t ncols;
+    /* a table's (or materialized view's) rows as the planner estimates them (reltuples per
+     * page times its pages now), for deciding whether a check may need column groups
+     * (limits.memory); has_estimate false for a view, a partitioned or foreign table, or a
+     * table never vacuumed or analysed */
+    bool has_estimate;
+    double est_rows;
+    /* the size of a table's (or materialized view's) main fork in bytes; has_heap_bytes
+     * false for a view, a partitioned or foreign table */
+    bool has_heap_bytes;
+    double heap_bytes;
 } dm_db_table;
 
 /*

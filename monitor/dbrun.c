@@ -52,6 +52,13 @@ static bool in_list(const char *const *l, const char *s)
     return false;
 }
 
+/* Is table column c read (or listed as left out) by dm_run_read_table: not named in skip, not
+ * excluded (columns.exclude)? */
+static bool wanted(const dm_config *cfg, const dm_db_column *c, const char *const *skip)
+{
+    return !in_list(skip, c->name) && !(cfg && dm_config_is_excluded(cfg, c->name));
+}
+
 /* One COPY of a table into a builder, on conn or on a connection of its own (see
  * dm_run_read_table). */
 typedef struct {
@@ -73,6 +80,16 @@ typedef struct {
 
 #define NO_CONNECTION (-9)
 
+/* database.warm_backend before a COPY of ncols columns on c (a no-op inside a transaction:
+ * the column groups' reads are warmed once, before theirs begins). */
+static void warm(PGconn *c, const dm_config *cfg, size_t ncols)
+{
+    char werr[512];
+    if (cfg && cfg->warm_backend && dm_db_warm_backend(c, ncols, werr, sizeof werr) != 0)
+        dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
+                "error=%s", werr);
+}
+
 static void *copy_half_run(void *arg)
 {
     copy_half *h = arg;
@@ -85,12 +102,7 @@ static void *copy_half_run(void *arg)
         }
     }
     h->rc = -1;
-    if (h->cfg && h->cfg->warm_backend) {
-        char werr[512];
-        if (dm_db_warm_backend(c, h->n, werr, sizeof werr) != 0)
-            dm_logf(DM_LOG_WARN, "could not warm the backend before the COPY: reading without it",
-                    "error=%s", werr);
-    }
+    warm(c, h->cfg, h->n);
     if (!h->snapshot || dm_db_begin_in_snapshot(c, h->snapshot, h->err, sizeof h->err) == 0) {
         h->rc = dm_db_copy_read(c, h->table, h->sel, h->n, h->where, h->params, h->nparams, h->b,
                                 &h->rows, h->err, sizeof h->err);
@@ -164,6 +176,13 @@ static bool is_outcome(const dm_config *cfg, const char *name)
     return false;
 }
 
+/* A column a check reads: wanted, or an outcome column (read even when columns.exclude names
+ * it, for the performance figures). */
+static bool selected(const dm_config *cfg, const dm_db_column *c, const char *const *skip)
+{
+    return wanted(cfg, c, skip) || (cfg && !in_list(skip, c->name) && is_outcome(cfg, c->name));
+}
+
 /* The stored reference's performance figures into the comparison (a stored profile keeps no
  * rows to evaluate): the cost increase and its retrain condition follow.  0, or -1 (err). */
 static int ref_perf(PGconn *conn, const dm_config *cfg, int64_t ref_id, dm_comparison *cmp,
@@ -196,8 +215,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     }
     size_t n = 0, nleft = 0;
     for (size_t i = 0; i < ncols; i++) {
-        if (in_list(skip, cols[i].name) ||
-            (cfg && dm_config_is_excluded(cfg, cols[i].name) && !is_outcome(cfg, cols[i].name)))
+        if (!selected(cfg, &cols[i], skip))
             continue;
         if (cols[i].kind == DM_DB_UNSUPPORTED)
             nleft++;
@@ -324,8 +342,7 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     /* the columns not read, listed with the reason in every report (monitor/reconcile.h) */
     for (size_t i = 0; nleft > 0 && i < ncols; i++) {
         char reason[600];
-        if (in_list(skip, cols[i].name) || (cfg && dm_config_is_excluded(cfg, cols[i].name)) ||
-            !dm_reconcile_left_out(&cols[i], reason, sizeof reason))
+        if (!wanted(cfg, &cols[i], skip) || !dm_reconcile_left_out(&cols[i], reason, sizeof reason))
             continue;
         if (dm_dataset_add_left_out(out, cols[i].name, reason) != 0) {
             snprintf(err, errlen, "out of memory");
@@ -735,6 +752,352 @@ char *dm_run_where(const char *qkey, bool batch)
     return where;
 }
 
+/* ---- a check by column groups (issue 20) ------------------------------------------------ */
+
+/* The part of limits.memory that is not the window's numeric values: the program, its
+ * buffers, the results and reports. */
+#define GROUP_FIXED_BYTES ((uint64_t)64 << 20)
+
+/* Bytes of the reference held for the whole comparison: none for a mapped profile (its
+ * pages are given back column by column as the columns are tested), else its values and
+ * counts (16 B a distinct number, about 32 B a category). */
+static uint64_t ref_resident(const dm_dataset *ref)
+{
+    if (!ref || ref->arena_is_file)
+        return 0;
+    uint64_t b = 0;
+    for (size_t i = 0; i < ref->ncols; i++) {
+        const dm_column *c = &ref->col[i];
+        b += c->storage == DM_STORE_NUM ? (uint64_t)c->n_distinct * 16 : (uint64_t)c->n_cats * 32;
+    }
+    return b;
+}
+
+/* Numeric columns a group may hold for a window of `rows` rows: what limits.memory leaves
+ * once the fixed part, the finish's scratch (16 B a row for each of two finishing threads,
+ * monitor/dataset.c) and the resident reference are taken, at 8 B a value (the builder's
+ * raw array of a column); at least 1. */
+static size_t group_width(const dm_config *cfg, uint64_t rows, const dm_dataset *ref)
+{
+    uint64_t fixed = GROUP_FIXED_BYTES + rows * 32 + ref_resident(ref);
+    uint64_t per = rows > 0 ? rows * 8 : 8;
+    uint64_t w = cfg->memory_limit > fixed ? (cfg->memory_limit - fixed) / per : 0;
+    return w < 1 ? 1 : w > SIZE_MAX ? SIZE_MAX : (size_t)w;
+}
+
+/* A check's rows read and compared one group of columns at a time.  The columns read are
+ * dm_run_read_table's, in its order (the current dataset's); the numeric-typed ones are cut
+ * into groups of `width` in that order, and group 0 also holds every other column (text,
+ * bool, enum: their categories stay until the comparison is released, and their storage,
+ * which the pairing needs, is known only once they are read).  Each group is one
+ * dm_run_read_table of its columns, all in one REPEATABLE READ READ ONLY transaction on conn,
+ * so that every group reads the same rows. */
+typedef struct {
+    PGconn *conn;
+    const dm_config *cfg;
+    const dm_db_table *tbl;
+    const char *where;
+    const char *const *params;
+    size_t nparams;
+    const char *const *keys; /* the check's skip list: key columns */
+    size_t ncur;
+    const dm_db_column **curcol; /* per current column, its table column */
+    size_t ngroups;
+    size_t **cols; /* per group, current columns ascending */
+    size_t *ncols;
+    const char **gskip; /* one group's skip list: keys and the other groups' columns */
+    dm_reconciled *pairs;
+    dm_dataset gds;  /* the values of the group being compared (g >= 1) */
+    uint64_t rows;   /* of the window, counted in the transaction */
+    int status;      /* DM_RUN_* of a failed read */
+    bool ref_failed; /* plan_read's error is the reference's, not the read's */
+    double read_s;
+} col_groups;
+
+static void col_groups_release(col_groups *g)
+{
+    for (size_t k = 0; g->cols && k < g->ngroups; k++)
+        free(g->cols[k]);
+    free(g->cols);
+    free(g->ncols);
+    free(g->curcol);
+    free(g->gskip);
+    dm_dataset_release(&g->gds);
+}
+
+/* Cut the columns into groups of width numeric columns.  0, or -1 (out of memory). */
+static int plan_groups(col_groups *g, size_t width)
+{
+    const dm_db_table *t = g->tbl;
+    size_t nkeys = 0, nnum = 0;
+    while (g->keys && g->keys[nkeys])
+        nkeys++;
+    g->curcol = calloc(t->ncols + 1, sizeof *g->curcol);
+    g->gskip = calloc(t->ncols + nkeys + 1, sizeof *g->gskip);
+    if (!g->curcol || !g->gskip)
+        return -1;
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (!selected(g->cfg, &t->cols[i], g->keys) || t->cols[i].kind == DM_DB_UNSUPPORTED)
+            continue;
+        nnum += t->cols[i].kind == DM_DB_NUMERIC && !is_outcome(g->cfg, t->cols[i].name);
+        g->curcol[g->ncur++] = &t->cols[i];
+    }
+    g->ngroups = nnum > 0 ? (nnum + width - 1) / width : 1;
+    width = nnum > 0 ? (nnum + g->ngroups - 1) / g->ngroups : 1; /* groups of even size */
+    g->cols = calloc(g->ngroups, sizeof *g->cols);
+    g->ncols = calloc(g->ngroups, sizeof *g->ncols);
+    if (!g->cols || !g->ncols)
+        return -1;
+    for (size_t k = 0; k < g->ngroups; k++)
+        if (!(g->cols[k] = malloc((g->ncur + 1) * sizeof *g->cols[k])))
+            return -1;
+    size_t seen = 0;
+    for (size_t j = 0; j < g->ncur; j++) {
+        /* the outcome columns in group 0: their rows are kept for the comparison's start */
+        bool outcome = is_outcome(g->cfg, g->curcol[j]->name);
+        size_t k = g->curcol[j]->kind == DM_DB_NUMERIC && !outcome ? seen++ / width : 0;
+        g->cols[k][g->ncols[k]++] = j;
+    }
+    return 0;
+}
+
+/* Read group k's columns into out (dm_run_read_table: the others skipped). */
+static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
+{
+    double t0 = now_s();
+    size_t n = 0;
+    for (size_t i = 0; g->keys && g->keys[i]; i++)
+        g->gskip[n++] = g->keys[i];
+    for (size_t j = 0, m = 0; j < g->ncur; j++) {
+        if (m < g->ncols[k] && g->cols[k][m] == j)
+            m++;
+        else
+            g->gskip[n++] = g->curcol[j]->name;
+    }
+    g->gskip[n] = NULL;
+    int rc = dm_run_read_table(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->gskip,
+                               out, err, errlen);
+    if (rc == DM_RUN_OK && out->ncols != g->ncols[k]) {
+        snprintf(err, errlen, "table \"%s\": read %zu columns of a group of %zu", g->tbl->name,
+                 out->ncols, g->ncols[k]);
+        dm_dataset_release(out);
+        rc = DM_RUN_ENV;
+    }
+    g->read_s += now_s() - t0;
+    return rc;
+}
+
+/* The current dataset from group 0's: its columns where they belong, the numeric columns of
+ * the other groups as their names and storage alone, standing for "has values" (n = 1) until
+ * their group is read (dm_reconcile_update).  t0 is released. */
+static int skeleton(col_groups *g, dm_dataset *t0, const char *src, dm_dataset *cur)
+{
+    dm_dataset_init(cur);
+    cur->col = calloc(g->ncur + 1, sizeof *cur->col);
+    cur->source = strdup(src);
+    int rc = cur->col && cur->source ? 0 : -1;
+    if (rc == 0)
+        cur->ncols = g->ncur;
+    for (size_t j = 0, k = 0; rc == 0 && j < g->ncur; j++) {
+        dm_column *c = &cur->col[j];
+        if (k < g->ncols[0] && g->cols[0][k] == j) {
+            *c = t0->col[k];
+            memset(&t0->col[k++], 0, sizeof *c);
+            continue;
+        }
+        c->name = strdup(g->curcol[j]->name);
+        c->storage = DM_STORE_NUM;
+        c->n = 1;
+        rc = c->name ? 0 : -1;
+    }
+    cur->left_out = t0->left_out;
+    cur->nleft_out = t0->nleft_out;
+    cur->ones = t0->ones;
+    cur->n_ones = t0->n_ones;
+    cur->kept = t0->kept; /* the outcome columns' rows (group 0) */
+    cur->nkept = t0->nkept;
+    t0->left_out = NULL;
+    t0->nleft_out = 0;
+    t0->ones = NULL;
+    t0->kept = NULL;
+    t0->nkept = 0;
+    cur->table_rows = true;
+    cur->rows = t0->rows;
+    dm_dataset_release(t0);
+    return rc;
+}
+
+/* dm_group_loader's load: group k >= 1 read, its columns' values lent to cur's columns
+ * (g->gds keeps them) and their pairs made again now that their counts are known. */
+static int load_group(void *ctx, size_t k, dm_dataset *cur, char *err, size_t errlen)
+{
+    col_groups *g = ctx;
+    if (k == 0)
+        return 0; /* read before the pairing */
+    int rc = read_group(g, k, &g->gds, err, errlen);
+    if (rc == DM_RUN_OK && g->gds.rows != cur->rows) {
+        snprintf(err, errlen,
+                 "table \"%s\": a group of columns read %llu rows, another %llu in the same "
+                 "snapshot",
+                 g->tbl->name, (unsigned long long)g->gds.rows, (unsigned long long)cur->rows);
+        rc = DM_RUN_ENV;
+    }
+    if (rc != DM_RUN_OK) {
+        g->status = rc;
+        return -1;
+    }
+    for (size_t m = 0; m < g->ncols[k]; m++) {
+        dm_column *c = &cur->col[g->cols[k][m]];
+        char *name = c->name;
+        *c = g->gds.col[m];
+        c->name = name;
+    }
+    if (dm_reconcile_update(g->cfg, cur, g->pairs, g->cols[k], g->ncols[k]) != 0) {
+        snprintf(err, errlen, "out of memory");
+        g->status = DM_RUN_ENV;
+        return -1;
+    }
+    return 0;
+}
+
+/* dm_group_loader's release: the group's values given back; each column keeps its counts
+ * (missing, non-finite, n) for the report. */
+static void release_group(void *ctx, size_t k, dm_dataset *cur)
+{
+    col_groups *g = ctx;
+    for (size_t m = 0; m < g->ncols[k]; m++) {
+        dm_column *c = &cur->col[g->cols[k][m]];
+        if (c->storage != DM_STORE_NUM)
+            continue; /* categories: the results point at them */
+        if (k == 0) {
+            dm_column_drop_numbers(c);
+            continue;
+        }
+        c->value = NULL;
+        c->count = NULL;
+        c->n_distinct = 0;
+        c->first_text = NULL;
+        c->count_shared = c->value_shared = false;
+    }
+    if (k > 0)
+        dm_dataset_release(&g->gds);
+}
+
+/* Read and compare by groups (g planned, its transaction open on g->conn): cur, pairs and
+ * cmp as the whole read and dm_compare_run give them, byte for byte.  *read_failed: the
+ * error came from reading the rows (the standby fallback applies).  DM_RUN_* with err; on
+ * error cur, pairs and cmp are released. */
+static int compare_by_groups(col_groups *g, const dm_dataset *ref, const dm_refinfo *ri,
+                             const char *src, dm_dataset *cur, dm_reconciled *pairs,
+                             dm_importance *own_imp, const dm_importance **imp, dm_comparison *cmp,
+                             bool *read_failed, char *err, size_t errlen)
+{
+    const dm_config *cfg = g->cfg;
+    *read_failed = false;
+    dm_dataset t0;
+    dm_dataset_init(&t0);
+    int rc = read_group(g, 0, &t0, err, errlen);
+    if (rc != DM_RUN_OK) {
+        *read_failed = true;
+        return rc;
+    }
+    if (t0.rows != g->rows) {
+        snprintf(err, errlen, "table \"%s\": counted %llu rows, read %llu in the same snapshot",
+                 g->tbl->name, (unsigned long long)g->rows, (unsigned long long)t0.rows);
+        dm_dataset_release(&t0);
+        return DM_RUN_ENV;
+    }
+    if (skeleton(g, &t0, src, cur) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    if (dm_reconcile(cfg, ref, cur, pairs, err, errlen) != 0 ||
+        run_importance(cfg, ri, own_imp, imp, err, errlen) != 0)
+        return DM_RUN_INPUT;
+    g->pairs = pairs;
+    dm_group_loader ld = {
+        g->ngroups, (const size_t *const *)g->cols, g->ncols, load_group, release_group, g};
+    g->status = DM_RUN_OK;
+    int crc = dm_compare_groups(cfg, *imp, ref, cur, pairs, &ld, true, cmp, err, errlen);
+    if (crc == 0)
+        return DM_RUN_OK;
+    if (g->status != DM_RUN_OK) {
+        *read_failed = g->status == DM_RUN_ENV;
+        return g->status;
+    }
+    return crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA
+                                                                        : DM_RUN_ENV;
+}
+
+/* How the check reads its rows: *width 0 for all columns at once (today's read, whatever
+ * the budget says: the rows fit), else the numeric columns per group, with g->rows counted
+ * and the transaction the groups read in open on conn.  Whether the rows may not fit is
+ * asked of the catalog first (the planner's estimate of the whole table's rows, or its size,
+ * which the table's lookup brings: no query, no row read); only when they may not (or for a
+ * view, which has neither) are the
+ * window's rows counted, in the transaction, the reference joined (its resident part is
+ * part of the budget) and the width taken from the count.  DM_RUN_* with err. */
+static int plan_read(col_groups *g, pthread_t ref_th, bool *ref_pending, ref_job *job,
+                     dm_refcache *rcache, double *ref_s, size_t *width, char *err, size_t errlen)
+{
+    *width = 0;
+    size_t nnum = 0;
+    for (size_t i = 0; i < g->tbl->ncols; i++)
+        nnum += wanted(g->cfg, &g->tbl->cols[i], g->keys) && g->tbl->cols[i].kind == DM_DB_NUMERIC;
+    if (nnum < 2)
+        return DM_RUN_OK;
+    const dm_dataset *ref = rcache->loaded ? &rcache->ds : NULL;
+    double est = g->tbl->est_rows, heap = g->tbl->heap_bytes;
+    if (g->tbl->has_estimate && est >= 0 && est < 1e15 &&
+        group_width(g->cfg, (uint64_t)est, ref) >= nnum)
+        return DM_RUN_OK;
+    /* a table never analysed: its size bounds its values (a value takes at least a quarter
+     * of its 8 bytes on disk, int2; a row at least 28 bytes, its header and line pointer) */
+    if (g->tbl->has_heap_bytes && heap >= 0 && heap < 1e15 &&
+        4 * heap + heap / 28 * 32 + (double)(GROUP_FIXED_BYTES + ref_resident(ref)) <=
+            (double)g->cfg->memory_limit)
+        return DM_RUN_OK;
+    warm(g->conn, g->cfg, g->tbl->ncols);
+    if (dm_db_exec(g->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", 0, NULL,
+                   "could not begin the read", err, errlen) != 0)
+        return DM_RUN_ENV;
+    size_t sl = strlen(g->tbl->qualified) + strlen(g->where) + 64;
+    char *sql = malloc(sl);
+    if (!sql) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    snprintf(sql, sl, "SELECT pg_catalog.count(*) FROM %s WHERE %s", g->tbl->qualified, g->where);
+    PGresult *r = PQexecParams(g->conn, sql, (int)g->nparams, NULL, g->params, NULL, NULL, 0);
+    free(sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        dm_db_fail(r, g->conn, "could not count the rows to check", err, errlen);
+        goto fail;
+    }
+    g->rows = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    int rc = ref_join(ref_th, ref_pending, job, rcache, ref_s, err, errlen);
+    if (rc != DM_RUN_OK) {
+        g->ref_failed = true;
+        dm_db_exec(g->conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+        return rc;
+    }
+    size_t w = group_width(g->cfg, g->rows, &rcache->ds);
+    if (w >= nnum) {
+        dm_db_exec(g->conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+        return DM_RUN_OK;
+    }
+    *width = w;
+    dm_logf(DM_LOG_INFO, "reading the rows by column groups",
+            "table=%s rows=%llu numeric_columns=%zu per_group=%zu groups=%zu memory_limit=%llu",
+            g->tbl->name, (unsigned long long)g->rows, nnum, w, (nnum + w - 1) / w,
+            (unsigned long long)g->cfg->memory_limit);
+    return DM_RUN_OK;
+fail:
+    dm_db_exec(g->conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+    return DM_RUN_ENV;
+}
+
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
                  dm_run_result *out, char *err, size_t errlen)
 {
@@ -795,7 +1158,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     const dm_importance *imp = NULL;
     char *qkey = quote_ident(conn, keycol);
     char *where = NULL;
-    dm_db_table tbl = {NULL, NULL, NULL, 0};
+    dm_db_table tbl = {NULL, NULL, NULL, 0, false, 0, false, 0};
     const char **skip = NULL;
     char *html = NULL, *settings = NULL;
     dm_replica own_rep = {0}; /* a check's own, when t->replica is NULL */
@@ -882,60 +1245,102 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     dm_config rcfg = *cfg;
     if (rconn != conn)
         rcfg.conninfo = cfg->read_conninfo;
-    rc = dm_run_read_table(rconn, &rcfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
-    if (rc == DM_RUN_ENV && rconn != conn) { /* a recovery conflict, the standby gone, ... */
-        dm_replica_read_failed(rep, cfg, what, err);
-        rconn = conn;
-        rc = dm_run_read_table(conn, cfg, &tbl, where, params, nparams, skip, &cur, err, errlen);
-    }
-    out->read_on_standby = rconn != conn;
-    if (rc == DM_RUN_BAD_DATA) { /* name the batch or window whose rows could not be read */
-        char *detail = strdup(err);
-        snprintf(err, errlen, "%s: %s", what, detail ? detail : "out of memory");
-        free(detail);
-    }
-    if (rc != DM_RUN_OK)
-        goto out;
-    out->read_s = now_s() - t1;
-    out->rows = cur.rows;
-    free(cur.source);
     char src[1200];
     if (t->batch)
         snprintf(src, sizeof src, "table %s, batch %s", cfg->source_table, t->batch);
     else
         snprintf(src, sizeof src, "table %s, window [%s, %s)", cfg->source_table, t->since,
                  t->until);
-    cur.source = strdup(src);
-    if (cur.rows == 0) {
-        char shown[DM_SHOWN_LEN];
-        if (t->batch) {
-            dm_show_value(t->batch, strlen(t->batch), shown, sizeof shown);
-            snprintf(err, errlen, "batch \"%s\" has no rows in table \"%s\" (%s = '%s')", shown,
-                     cfg->source_table, keycol, shown);
-        } else
-            snprintf(err, errlen, "the window [%s, %s) has no rows in table \"%s\"", t->since,
-                     t->until, cfg->source_table);
-        rc = DM_RUN_INPUT;
-        goto out;
+    /* a window whose numeric values would pass limits.memory is read and compared by column
+     * groups, in one snapshot; else it is read whole, as before */
+    col_groups grp;
+    size_t width = 0;
+    bool read_failed = false;
+    double t2 = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        grp = (col_groups){.conn = rconn,
+                           .cfg = rconn != conn ? &rcfg : cfg,
+                           .tbl = &tbl,
+                           .where = where,
+                           .params = params,
+                           .nparams = nparams,
+                           .keys = skip};
+        dm_dataset_init(&grp.gds);
+        rc = plan_read(&grp, ref_th, &ref_pending, &job, rcache, &out->ref_s, &width, err, errlen);
+        read_failed = rc == DM_RUN_ENV && !grp.ref_failed;
+        if (rc == DM_RUN_OK && width == 0) {
+            rc = dm_run_read_table(rconn, grp.cfg, &tbl, where, params, nparams, skip, &cur, err,
+                                   errlen);
+            read_failed = rc != DM_RUN_OK;
+        } else if (rc == DM_RUN_OK) {
+            if (plan_groups(&grp, width) != 0) {
+                snprintf(err, errlen, "out of memory");
+                rc = DM_RUN_ENV;
+            } else {
+                t2 = now_s();
+                rc = compare_by_groups(&grp, ref, &rcache->info, src, &cur, &pairs, &own_imp, &imp,
+                                       &cmp, &read_failed, err, errlen);
+            }
+            /* the groups' transaction (read only) */
+            dm_db_exec(rconn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+            out->read_s = grp.read_s;
+        }
+        col_groups_release(&grp);
+        if (rc == DM_RUN_OK || !(rc == DM_RUN_ENV && read_failed && rconn != conn))
+            break;
+        /* a recovery conflict, the standby gone, ...: read on the primary */
+        dm_replica_read_failed(rep, cfg, what, err);
+        rconn = conn;
+        dm_reconciled_release(&pairs);
+        dm_dataset_release(&cur);
+        dm_importance_release(&own_imp);
+        imp = NULL;
     }
-    rc = ref_join(ref_th, &ref_pending, &job, rcache, &out->ref_s, err, errlen);
+    out->read_on_standby = rconn != conn;
+    if (rc == DM_RUN_BAD_DATA &&
+        read_failed) { /* name the batch or window whose rows could not be read */
+        char *detail = strdup(err);
+        snprintf(err, errlen, "%s: %s", what, detail ? detail : "out of memory");
+        free(detail);
+    }
     if (rc != DM_RUN_OK)
         goto out;
-    double t2 = now_s();
-    if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0) {
-        rc = DM_RUN_INPUT;
-        goto out;
+    if (width == 0) {
+        out->read_s = now_s() - t1;
+        free(cur.source);
+        cur.source = strdup(src);
+        if (cur.rows == 0) {
+            char shown[DM_SHOWN_LEN];
+            if (t->batch) {
+                dm_show_value(t->batch, strlen(t->batch), shown, sizeof shown);
+                snprintf(err, errlen, "batch \"%s\" has no rows in table \"%s\" (%s = '%s')", shown,
+                         cfg->source_table, keycol, shown);
+            } else
+                snprintf(err, errlen, "the window [%s, %s) has no rows in table \"%s\"", t->since,
+                         t->until, cfg->source_table);
+            rc = DM_RUN_INPUT;
+            goto out;
+        }
+        rc = ref_join(ref_th, &ref_pending, &job, rcache, &out->ref_s, err, errlen);
+        if (rc != DM_RUN_OK)
+            goto out;
+        t2 = now_s();
+        if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0) {
+            rc = DM_RUN_INPUT;
+            goto out;
+        }
+        if (run_importance(cfg, &rcache->info, &own_imp, &imp, err, errlen) != 0) {
+            rc = DM_RUN_INPUT;
+            goto out;
+        }
+        int crc = dm_compare_run(cfg, imp, ref, &cur, &pairs, true, &cmp, err, errlen);
+        if (crc != 0) {
+            rc = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA
+                                                                              : DM_RUN_ENV;
+            goto out;
+        }
     }
-    if (run_importance(cfg, &rcache->info, &own_imp, &imp, err, errlen) != 0) {
-        rc = DM_RUN_INPUT;
-        goto out;
-    }
-    int crc = dm_compare_run(cfg, imp, ref, &cur, &pairs, true, &cmp, err, errlen);
-    if (crc != 0) {
-        rc = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA
-                                                                          : DM_RUN_ENV;
-        goto out;
-    }
+    out->rows = cur.rows;
     have_cmp = true;
     if (cmp.has_perf && ref_perf(conn, cfg, rcache->info.id, &cmp, err, errlen) != 0) {
         rc = DM_RUN_ENV;
@@ -943,7 +1348,7 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     }
     if (imp)
         dm_cli_warn_unknown_importance(&cmp, imp);
-    out->compare_s = now_s() - t2;
+    out->compare_s = now_s() - t2 - (width ? out->read_s : 0);
     out->verdict = cmp.verdict;
 
     /* reports */

@@ -69,7 +69,8 @@ static int cohort_sql_init(PGconn *conn, const dm_config *c, const cohort *k, co
                  k->batch ? "batch_column" : "timestamp_column", k->run_id);
         return -1;
     }
-    dm_db_table tbl = {NULL, NULL, NULL, 0};
+    dm_db_table tbl;
+    memset(&tbl, 0, sizeof tbl);
     if (dm_db_table_lookup(conn, c->source_table, &tbl, err, errlen) != 0)
         return -1;
     q->qtable = strdup(tbl.qualified);

@@ -310,6 +310,28 @@ oom:
     return -1;
 }
 
+int dm_reconcile_update(const dm_config *cfg, const dm_dataset *cur, dm_reconciled *r,
+                        const size_t *cols, size_t n)
+{
+    bool *in = calloc(cur->ncols + 1, sizeof *in);
+    if (!in)
+        return -1;
+    for (size_t k = 0; k < n; k++)
+        if (cols[k] < cur->ncols)
+            in[cols[k]] = true;
+    int rc = 0;
+    for (size_t i = 0; i < r->npairs && rc == 0; i++) {
+        dm_pair *p = &r->pair[i];
+        if (p->kind == DM_PAIR_SKIP || !p->ref || !p->cur || p->cur < cur->col ||
+            p->cur >= cur->col + cur->ncols || !in[p->cur - cur->col])
+            continue;
+        p->note = NULL;
+        rc = pair_kind(cfg, cur, r, p);
+    }
+    free(in);
+    return rc;
+}
+
 /* ---- table columns ------------------------------------------------------------------- */
 
 dm_db_kind dm_reconcile_catalog_kind(const char *base_type, const char *typtype, bool builtin)

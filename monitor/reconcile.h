@@ -86,6 +86,17 @@ int dm_reconcile(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *
 void dm_reconciled_release(dm_reconciled *r);
 
 /*
+ * The pairs whose current side is one of cur's columns cols[0..n) again, by the same rules,
+ * now that those columns' values are loaded: a check that reads a table by column groups
+ * pairs its columns before the numeric-typed ones are read, their counts then standing in as
+ * "has values" (their storage is known from the catalog); a column that turns out to hold
+ * no finite value is then skipped with dm_reconcile's reason.  Pairs skipped already stay as
+ * they are.  0, or -1 when out of memory.
+ */
+int dm_reconcile_update(const dm_config *cfg, const dm_dataset *cur, dm_reconciled *r,
+                        const size_t *cols, size_t n) __attribute__((warn_unused_result));
+
+/*
  * The rule that applies to one dataset alone: every column forced numeric (columns.numeric)
  * holds numbers only.  0, or -1 with err naming the source, the line (CSV) or row (table,
  * in the order read), the column and the first text value.  For loaders whose output is

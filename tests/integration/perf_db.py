@@ -97,7 +97,7 @@ def main():
     model = {"score_column": "score", "decision_threshold": 0.3, "label_column": "TARGET",
              "cost": {"fn": 10, "fp": 1}}
 
-    def config(name, ref="r", cost=None, limit=None):
+    def config(name, ref="r", cost=None, limit=None, memory=None):
         m = dict(model, cost=cost or model["cost"])
         c = {"columns": {"exclude": ["TARGET", "SK_ID_CURR"]}, "model": m,
              "source": {"table": "applications", "batch_column": "batch_id",
@@ -106,6 +106,8 @@ def main():
              "cache": {"dir": W("cache")}, "retrain": {"fraction": 1.0}}
         if limit is not None:
             c["retrain"]["cost_increase"] = limit
+        if memory is not None:
+            c["limits"] = {"memory": memory}
         json.dump(c, open(W(name), "w"))
         return W(name)
 
@@ -176,8 +178,10 @@ def main():
 
     # check: the stored figures, the batch's own, the cost increase, the reason
     inc = want_cur["business_cost"] / want_ref["business_cost"] - 1
-    for limit, flagged in ((inc * 0.99, True), (inc * 1.01, False)):
-        c = config("lim.json", limit=limit)
+    # the last: limits.memory 1 MiB, the batch read and compared by column groups (issue 20)
+    for limit, flagged, memory in ((inc * 0.99, True, None), (inc * 1.01, False, None),
+                                   (inc * 0.99, True, "1 MiB")):
+        c = config("lim.json", limit=limit, memory=memory)
         rc, so, se = run([dm, "check", "a", "--config", c])
         p = [] if rc == 0 else [f"exit {rc}: {se.strip()}"]
         if not p:
@@ -199,7 +203,8 @@ def main():
                     p.append(f"driftmon.runs: {flag}")
         ck.check(f"check: the stored reference's figures and the batch's equal the oracle's; "
                  f"retrain reason \"cost\" {'held' if flagged else 'not held'} with a limit "
-                 f"{'below' if flagged else 'above'} the increase", p)
+                 f"{'below' if flagged else 'above'} the increase"
+                 f"{', read by column groups (limits.memory 1 MiB)' if memory else ''}", p)
 
     # other costs than the stored ones: not compared, said why
     c = config("costs.json", cost={"fn": 5, "fp": 1})

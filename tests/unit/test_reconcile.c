@@ -786,3 +786,87 @@ Test(reconcile, groups_in_any_order_give_the_runs_results)
     free(r);
     free(c);
 }
+
+/* A check that reads a table by column groups pairs the columns before the numeric-typed ones
+ * are read (their storage from the catalog, "has values" standing in for their counts), and
+ * pairs them again once read (dm_reconcile_update): the pairs, and the comparison built group
+ * by group over them, are those dm_reconcile and dm_compare_run give on the whole data. */
+Test(reconcile, pairs_made_again_once_a_group_is_read)
+{
+    static const char *const names[] = {"a", "b", "c", "d"};
+    static const char *const r[] = {"1", "2", "3", "4", "2", "3", "4", "5", "3", "4", "5", "6"};
+    /* b: no value in current; c: only infinities; d: values */
+    static const char *const c[] = {"1", "", "inf", "7", "2", "", "-inf", "8", "5", "", "inf", "9"};
+    dm_dataset ref, whole, cur;
+    csv_dataset("ref.csv", 4, names, 3, r, &ref);
+    csv_dataset("cur.csv", 4, names, 3, c, &whole);
+    csv_dataset("cur.csv", 4, names, 3, c, &cur);
+    dm_config cfg;
+    config("{}", &cfg);
+    char err[512];
+    dm_reconciled want, p;
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &whole, &want, err, sizeof err), 0, "%s", err);
+    dm_comparison cw, cg;
+    cr_assert_eq(dm_compare_run(&cfg, NULL, &ref, &whole, &want, true, &cw, err, sizeof err), 0,
+                 "%s", err);
+    /* b, c and d not read yet: their values set aside, n standing for "has values" */
+    dm_column held[3];
+    for (size_t k = 0; k < 3; k++) {
+        held[k] = cur.col[k + 1];
+        dm_column *h = &cur.col[k + 1];
+        h->value = NULL;
+        h->count = NULL;
+        h->n_distinct = 0;
+        h->missing = h->nonfinite = 0;
+        h->n = 1;
+    }
+    cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(pair(&p, "b")->kind, DM_PAIR_NUM);
+    cr_assert_eq(pair(&p, "c")->kind, DM_PAIR_NUM);
+    cr_assert_eq(dm_compare_begin(&cfg, NULL, &ref, &cur, &p, true, &cg, err, sizeof err), 0, "%s",
+                 err);
+    static const size_t g0[] = {0}, g1[] = {1, 2, 3};
+    cr_assert_eq(dm_compare_group(&cg, g0, 1, err, sizeof err), 0, "%s", err);
+    for (size_t k = 0; k < 3; k++) {
+        char *name = cur.col[k + 1].name;
+        cur.col[k + 1] = held[k];
+        cur.col[k + 1].name = name;
+    }
+    cr_assert_eq(dm_reconcile_update(&cfg, &cur, &p, g1, 3), 0);
+    cr_assert_eq(dm_compare_group(&cg, g1, 3, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(dm_compare_finish(&cg, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(p.npairs, want.npairs);
+    for (size_t i = 0; i < p.npairs; i++) {
+        cr_assert_str_eq(p.pair[i].name, want.pair[i].name);
+        cr_assert_eq(p.pair[i].kind, want.pair[i].kind, "%s", p.pair[i].name);
+        cr_assert_eq(p.pair[i].type, want.pair[i].type, "%s", p.pair[i].name);
+        if (want.pair[i].reason)
+            cr_assert_str_eq(p.pair[i].reason, want.pair[i].reason);
+    }
+    cr_assert_str_eq(pair(&p, "b")->reason, "no data in current (every value missing)");
+    cr_assert_str_eq(pair(&p, "c")->reason, "no finite value in current");
+    /* the comparison: the same tested columns, scores and skipped list, in the same order */
+    cr_assert_eq(cg.ncols, cw.ncols);
+    cr_assert_eq(cg.ncols, 2);
+    for (size_t i = 0; i < cw.ncols; i++) {
+        cr_assert_str_eq(cg.cols[i].name, cw.cols[i].name);
+        cr_assert_eq(cg.cols[i].test, cw.cols[i].test);
+        cr_assert(memcmp(&cg.cols[i].score, &cw.cols[i].score, sizeof(double)) == 0);
+        cr_assert_eq(cg.cols[i].cur.missing, cw.cols[i].cur.missing);
+    }
+    cr_assert_eq(cg.nskipped, cw.nskipped);
+    cr_assert_eq(cg.nskipped, 2);
+    for (size_t i = 0; i < cw.nskipped; i++) {
+        cr_assert_str_eq(cg.skipped[i].name, cw.skipped[i].name);
+        cr_assert_str_eq(cg.skipped[i].reason, cw.skipped[i].reason);
+    }
+    cr_assert_eq(cg.verdict.number_of_drifted_columns, cw.verdict.number_of_drifted_columns);
+    dm_comparison_release(&cg);
+    dm_comparison_release(&cw);
+    dm_reconciled_release(&p);
+    dm_reconciled_release(&want);
+    dm_config_release(&cfg);
+    dm_dataset_release(&ref);
+    dm_dataset_release(&whole);
+    dm_dataset_release(&cur);
+}
