@@ -245,7 +245,7 @@ _tsan:
 
 _valgrind: $(UNIT) $(BIN)
 	@rm -f $(BUILD)/valgrind.*.log
-	cd tests && valgrind --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*' --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	cd tests && DM_TEST_PARSE_DOUBLES=20000 valgrind --trace-children=yes --trace-children-skip='/bin/*,/usr/bin/*' --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --error-exitcode=99 --log-file=$(abspath $(BUILD))/valgrind.%p.log \
 	  $(abspath $(UNIT)) --jobs 1 > $(abspath $(BUILD))/valgrind.out 2>&1 || true
 	@ls $(BUILD)/valgrind.*.log >/dev/null 2>&1 || { echo "valgrind wrote no log" >&2; exit 1; }
