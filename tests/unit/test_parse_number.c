@@ -152,7 +152,7 @@ Test(parse_number, random_doubles_as_exported, .timeout = 120)
     char s[64];
     int undecided = 0;
     /* DM_TEST_PARSE_DOUBLES: fewer under valgrind (make valgrind), which checks the memory
-     * accesses, not the coverage, and runs some 50 times slower */
+     * accesses, not the coverage, and runs far slower */
     const char *env = getenv("DM_TEST_PARSE_DOUBLES");
     long count = env ? strtol(env, NULL, 10) : 1000000;
     cr_assert_gt(count, 0, "DM_TEST_PARSE_DOUBLES=%s", env);
