@@ -25,21 +25,12 @@ PY=/usr/bin/python3
 results_name=badvalues
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-bad.XXXXXX)
-W=$(mktemp -d /tmp/dm-badw.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 dpid=
-cleanup() {
+pg_cleanup_extra() {
     [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-    wait 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+pg_setup bad
 . tests/lib/wait.sh
 
 # ---- data ----------------------------------------------------------------------------------

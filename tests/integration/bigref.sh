@@ -29,19 +29,8 @@ ROWS=${BIGREF_ROWS:-400000}
 results_name=bigref
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-bigref.XXXXXX)
-W=$(mktemp -d /tmp/dm-bigrefw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-export PGOPTIONS="-c client_min_messages=warning"
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup bigref
 
 cfg() { # FILE TABLE REFERENCE [LIMIT]
     local lim=""

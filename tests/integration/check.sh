@@ -20,18 +20,8 @@ SHARED=${DM_SHARED:-../shared}
 results_name=check
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-check.XXXXXX)
-W=$(mktemp -d /tmp/dm-checkw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup check
 
 # ---- data ----------------------------------------------------------------------------------
 S="$SHARED/data/homecredit-samples"
@@ -57,10 +47,10 @@ $PY tests/integration/csv2sql.py "$CUR" applications "batch_id:text" \
 cols_ref=$(head -1 "$REF" | tr -d '\r\n\357\273\277')
 cols_cur=$(head -1 "$CUR" | tr -d '\r\n\357\273\277')
 qcols() { $PY -c 'import sys; print(",".join("\"%s\"" % c.replace("\"","\"\"") for c in sys.argv[1].split(",")))' "$1"; }
-psql_q -f "$W/train.sql" -f "$W/apps.sql" || { echo "could not create tables"; exit 1; }
-psql_q -c "\\copy train ($(qcols "$cols_ref")) FROM '$W/ref_copy.csv' WITH (FORMAT csv, HEADER true)"
-psql_q -c "\\copy applications ($(qcols "$cols_cur")) FROM '$W/cur_copy.csv' WITH (FORMAT csv, HEADER true)"
-psql_q -c "UPDATE applications SET batch_id = 'b1'"
+q -f "$W/train.sql" -f "$W/apps.sql" || { echo "could not create tables"; exit 1; }
+q -c "\\copy train ($(qcols "$cols_ref")) FROM '$W/ref_copy.csv' WITH (FORMAT csv, HEADER true)"
+q -c "\\copy applications ($(qcols "$cols_cur")) FROM '$W/cur_copy.csv' WITH (FORMAT csv, HEADER true)"
+q -c "UPDATE applications SET batch_id = 'b1'"
 
 cat >"$W/config.json" <<EOF
 {
@@ -85,7 +75,7 @@ echo "not driftmon's" >"$W/reports/.reference-cache/notes.txt"
 # ---- init ----------------------------------------------------------------------------------
 if "$DM" init "${C[@]}" 2>"$W/err1" && "$DM" init "${C[@]}" 2>"$W/err2" &&
     grep -q "up to date" "$W/err2" &&
-    [ "$(psql_q -c 'SELECT count(*) FROM driftmon.schema_version')" -ge 3 ]; then
+    [ "$(q -c 'SELECT count(*) FROM driftmon.schema_version')" -ge 3 ]; then
     ok "init twice: the second is a no-op"
 else
     bad "init twice: the second is a no-op" "$(cat "$W/err1" "$W/err2")"
@@ -99,10 +89,10 @@ if "$DM" reference load "$REF" --name hc "${C[@]}" >"$W/ref1.out" 2>"$W/err" &&
 else
     bad "reference load from CSV and from a table" "$(cat "$W/err")"
 fi
-v=$(psql_q -c "SELECT string_agg(version::text, ',' ORDER BY version) FROM driftmon.reference WHERE name = 'hc'")
+v=$(q -c "SELECT string_agg(version::text, ',' ORDER BY version) FROM driftmon.reference WHERE name = 'hc'")
 [ "$v" = "1,2" ] && ok "a second load makes version 2 and keeps version 1" || bad "versions" "got $v"
-h1=$(psql_q -c "SELECT sha256 FROM driftmon.reference WHERE name = 'hc' AND version = 1")
-h3=$(psql_q -c "SELECT sha256 FROM driftmon.reference WHERE name = 'hc' AND version = 2")
+h1=$(q -c "SELECT sha256 FROM driftmon.reference WHERE name = 'hc' AND version = 1")
+h3=$(q -c "SELECT sha256 FROM driftmon.reference WHERE name = 'hc' AND version = 2")
 hp=$("$DM" profile "$REF" -o "$W/ref.dmp" | sed 's/.*sha256 \([0-9a-f]*\).*/\1/')
 [ "$h1" = "$h3" ] && [ "$h1" = "$hp" ] && ok "stored sha256 = the profile's sha256 ($h1)" ||
     bad "stored sha256 = the profile's sha256" "$h1 / $h3 / $hp"
@@ -132,15 +122,15 @@ EOF
 else
     bad "check's numbers == compare's numbers on the same rows"
 fi
-n=$(psql_q -c "SELECT count(*) FROM driftmon.column_history WHERE batch = 'b1'")
-m=$(psql_q -c "SELECT number_of_columns FROM driftmon.runs WHERE batch = 'b1'")
+n=$(q -c "SELECT count(*) FROM driftmon.column_history WHERE batch = 'b1'")
+m=$(q -c "SELECT number_of_columns FROM driftmon.runs WHERE batch = 'b1'")
 [ "$n" = "$m" ] && [ "$n" -gt 0 ] && ok "column_history has the run's $n columns" || bad "column_history" "$n vs $m"
-hs=$(psql_q -c "SELECT report_json_sha256 FROM driftmon.run WHERE batch = 'b1'")
+hs=$(q -c "SELECT report_json_sha256 FROM driftmon.run WHERE batch = 'b1'")
 [ -n "$hs" ] && [ -f "$json" ] && [ "$hs" = "$(sha256sum "$json" | cut -d' ' -f1)" ] && ok "stored report sha256 matches the file" || bad "report sha256"
 html=$(sed -n 's/^html report: //p' "$W/check.out")
 grep -q 'Time span</dt><dd>2026-01-15 12:00:00 .. 2026-01-15 12:00:00 UTC' "$html" 2>/dev/null &&
     ok "the report's header gives the batch's time span" || bad "the report's header gives the batch's time span"
-d=$(psql_q -c "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'b1'")
+d=$(q -c "SELECT done_at IS NOT NULL FROM driftmon.batch WHERE batch = 'b1'")
 [ "$d" = "t" ] && ok "batch marked done" || bad "batch marked done" "$d"
 in_reports=$(find "$W/reports" -name '*.dmp' | wc -l)
 if [ "$in_reports" = 0 ] && [ -f "$CACHE/$h1.dmp" ] && [ "$(stat -c %a "$CACHE")" = 700 ] &&
@@ -157,8 +147,8 @@ rm -rf "$W/reports/.reference-cache"
 # ---- the history page draws the last reports.history_runs runs and says how many it leaves
 sed 's|"reports": {"dir": "\([^"]*\)"}|"reports": {"dir": "\1", "history_runs": 1}|' "$W/config.json" >"$W/c_hist.json"
 "$DM" check b1 --config "$W/c_hist.json" >/dev/null 2>"$W/err" || bad "check b1 again" "$(cat "$W/err")"
-total=$(psql_q -c "SELECT count(*) FROM driftmon.runs WHERE reference_name = 'hc'")
-last=$(psql_q -c "SELECT max(run_id) FROM driftmon.runs WHERE reference_name = 'hc'")
+total=$(q -c "SELECT count(*) FROM driftmon.runs WHERE reference_name = 'hc'")
+last=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE reference_name = 'hc'")
 # the page's name: "history-", the name's slug, 16 hex digits of its SHA-256 (reportdir.h)
 hpage=$W/reports/history-hc-$(printf hc | sha256sum | cut -c1-16).html
 links=$(grep -o 'href="run-[0-9]*\.html"' "$hpage" 2>/dev/null | sort -u | tr '\n' ' ')
@@ -171,16 +161,16 @@ fi
 
 # window check
 if "$DM" check --since '2026-01-15 00:00+00' --until '2026-01-16 00:00+00' "${C[@]}" >"$W/win.out" 2>"$W/err" &&
-    [ "$(psql_q -c "SELECT count(*) FROM driftmon.runs WHERE window_start IS NOT NULL")" = 1 ]; then
+    [ "$(q -c "SELECT count(*) FROM driftmon.runs WHERE window_start IS NOT NULL")" = 1 ]; then
     ok "window check --since/--until"
 else
     bad "window check --since/--until" "$(cat "$W/err")"
 fi
 
 # ---- append-only -------------------------------------------------------------------------
-if ! psql_q -c "UPDATE driftmon.column_result SET drift_score = 0" 2>/dev/null &&
-    ! psql_q -c "DELETE FROM driftmon.column_result" 2>/dev/null &&
-    ! psql_q -c "DELETE FROM driftmon.run" 2>/dev/null; then
+if ! q -c "UPDATE driftmon.column_result SET drift_score = 0" 2>/dev/null &&
+    ! q -c "DELETE FROM driftmon.column_result" 2>/dev/null &&
+    ! q -c "DELETE FROM driftmon.run" 2>/dev/null; then
     ok "UPDATE and DELETE on results refused"
 else
     bad "UPDATE and DELETE on results refused"
@@ -201,7 +191,7 @@ sed 's/"batch_id"/"no_such_col"/' "$W/config.json" >"$W/c_col.json"
 expect 2 "unknown batch column" "no_such_col" "$DM" check b1 --config "$W/c_col.json"
 sed 's/"name": "hc"/"name": "ghost"/' "$W/config.json" >"$W/c_ref.json"
 expect 2 "reference that does not exist" '"ghost"' "$DM" check b1 --config "$W/c_ref.json"
-runs_before=$(psql_q -c "SELECT count(*) FROM driftmon.run")
+runs_before=$(q -c "SELECT count(*) FROM driftmon.run")
 PGPORT=1 expect 1 "database down: exit 1" "" "$DM" check b1 "${C[@]}"
 cat >"$W/c_pw.json" <<EOF
 {"database": {"conninfo": "host=$PGHOST port=$PGPORT dbname=driftmon user=nobody_here password=s3cr3tpw"},
@@ -214,11 +204,11 @@ if [ $rc = 1 ] && ! grep -q s3cr3tpw "$W/e" && grep -q nobody_here "$W/e"; then
 else
     bad "login refused: exit 1, the password never printed" "rc=$rc $(cat "$W/e")"
 fi
-[ "$(psql_q -c "SELECT count(*) FROM driftmon.run")" = "$runs_before" ] && ok "failed checks wrote no run" || bad "failed checks wrote no run"
+[ "$(q -c "SELECT count(*) FROM driftmon.run")" = "$runs_before" ] && ok "failed checks wrote no run" || bad "failed checks wrote no run"
 
 # a column whose type changed (numeric in the reference, text now): skipped with the reason
 numcol=$($PY -c 'import pandas as pd,sys; d=pd.read_csv(sys.argv[1]); print([c for c in d.columns if d[c].dtype.kind=="f"][0])' "$CUR")
-psql_q -c "CREATE TABLE apps2 AS SELECT * FROM applications; ALTER TABLE apps2 ALTER COLUMN \"$numcol\" TYPE text; UPDATE apps2 SET \"$numcol\" = 'x' || \"$numcol\", batch_id = 'b2'"
+q -c "CREATE TABLE apps2 AS SELECT * FROM applications; ALTER TABLE apps2 ALTER COLUMN \"$numcol\" TYPE text; UPDATE apps2 SET \"$numcol\" = 'x' || \"$numcol\", batch_id = 'b2'"
 sed 's/"applications"/"apps2"/' "$W/config.json" >"$W/c_apps2.json"
 if "$DM" check b2 --config "$W/c_apps2.json" >"$W/o" 2>"$W/e"; then
     j=$(sed -n 's/^json report: //p' "$W/o")
@@ -236,8 +226,8 @@ fi
 gcols=$("$GEN" --rows 1 --seed 21 --no-target | head -1)
 if [ -s "$W/big.tsv" ] && [ "$(echo "$gcols" | tr ',' '\n' | wc -l)" -gt 10 ]; then
     "$GEN" --schema apps_big --rows 1 --seed 21 --no-target >"$W/big.sql" 2>/dev/null
-    psql_q -f "$W/big.sql" && psql_q -c "ALTER TABLE apps_big ADD COLUMN batch_id text DEFAULT 'big'" &&
-        psql_q -c "\\copy apps_big ($(qcols "$gcols")) FROM '$W/big.tsv'"
+    q -f "$W/big.sql" && q -c "ALTER TABLE apps_big ADD COLUMN batch_id text DEFAULT 'big'" &&
+        q -c "\\copy apps_big ($(qcols "$gcols")) FROM '$W/big.tsv'"
     "$GEN" --rows 20000 --seed 22 -o "$W/gref.csv"
     "$DM" reference load "$W/gref.csv" --name gen "${C[@]}" >/dev/null
     sed -e 's/"applications"/"apps_big"/' -e 's/"name": "hc"/"name": "gen"/' "$W/config.json" >"$W/c_big.json"
@@ -248,10 +238,10 @@ if [ -s "$W/big.tsv" ] && [ "$(echo "$gcols" | tr ',' '\n' | wc -l)" -gt 10 ]; t
         sleep "$delay"
         kill -9 $pid 2>/dev/null
         wait $pid 2>/dev/null
-        psql_q -c "UPDATE driftmon.batch SET done_at = NULL WHERE false" >/dev/null
+        q -c "UPDATE driftmon.batch SET done_at = NULL WHERE false" >/dev/null
     done
-    partial=$(psql_q -c "SELECT count(*) FROM driftmon.run r WHERE r.number_of_columns <> (SELECT count(*) FROM driftmon.column_result c WHERE c.run_id = r.id)")
-    completed=$(psql_q -c "SELECT count(*) FROM driftmon.run WHERE batch = 'big'")
+    partial=$(q -c "SELECT count(*) FROM driftmon.run r WHERE r.number_of_columns <> (SELECT count(*) FROM driftmon.column_result c WHERE c.run_id = r.id)")
+    completed=$(q -c "SELECT count(*) FROM driftmon.run WHERE batch = 'big'")
     if [ "$partial" = 0 ]; then
         ok "kill -9 at 8 points during a check: no partial run ($completed completed before the kill)"
     else
@@ -265,8 +255,8 @@ cache="$CACHE/$h1.dmp"
 [ -f "$cache" ] && ok "the stored reference is kept as a verified local copy" || bad "reference cache" "$(ls -la "$CACHE" 2>&1)"
 if [ -f "$cache" ]; then
     printf '\x01' | dd of="$cache" bs=1 seek=4000 conv=notrunc 2>/dev/null
-    psql_q -c "INSERT INTO driftmon.batch (batch) VALUES ('b3')" >/dev/null
-    psql_q -c "UPDATE applications SET batch_id = 'b3' WHERE batch_id = 'b1'"
+    q -c "INSERT INTO driftmon.batch (batch) VALUES ('b3')" >/dev/null
+    q -c "UPDATE applications SET batch_id = 'b3' WHERE batch_id = 'b1'"
     if "$DM" check b3 "${C[@]}" >"$W/b3.out" 2>"$W/err"; then
         j3=$(sed -n 's/^json report: //p' "$W/b3.out")
         $PY -c 'import json,sys; a,b=(json.load(open(p))["drift_by_columns"] for p in sys.argv[1:3]); assert a==b' "$j3" "$json" &&
@@ -286,13 +276,13 @@ if [ -f "$cache" ]; then
 fi
 # a stored profile changed behind driftmon's back is refused (the cache removed first)
 rm -rf "$CACHE"
-psql_q -c "ALTER TABLE driftmon.reference_column DISABLE TRIGGER USER" \
+q -c "ALTER TABLE driftmon.reference_column DISABLE TRIGGER USER" \
     -c "UPDATE driftmon.reference_column SET profile = set_byte(profile, 40 + octet_length(name) + 8 * 3,
           (get_byte(profile, 40 + octet_length(name) + 8 * 3) # 1))
         WHERE reference_id = (SELECT max(id) FROM driftmon.reference WHERE name = 'hc')
           AND name = 'AMT_INCOME_TOTAL'" \
     -c "ALTER TABLE driftmon.reference_column ENABLE TRIGGER USER"
-psql_q -c "UPDATE applications SET batch_id = 'b4' WHERE batch_id = 'b3'"
+q -c "UPDATE applications SET batch_id = 'b4' WHERE batch_id = 'b3'"
 expect 1 "a tampered stored reference is refused" "do not match its sha256" "$DM" check b4 "${C[@]}"
 
 # a batch big enough to be read as two halves of its block range on two connections
@@ -316,7 +306,7 @@ c.setdefault("database", {}).update(json.loads(sys.argv[2]))
 json.dump(c, open(sys.argv[3], "w"))' "$1" "$2" "$3"
 }
 if [ -s "$W/big.tsv" ]; then
-    blocks=$(psql_q -c "SELECT (max(ctid)::text::point)[0] - (min(ctid)::text::point)[0] FROM apps_big")
+    blocks=$(q -c "SELECT (max(ctid)::text::point)[0] - (min(ctid)::text::point)[0] FROM apps_big")
     "$GEN" --rows 60000 --seed 21 --no-target -o "$W/big.csv"
     with_db "$W/c_big.json" '{"copy_streams": 2}' "$W/c_big2.json"
     with_db "$W/c_big.json" '{"copy_streams": 1}' "$W/c_big1.json"
@@ -339,7 +329,7 @@ if [ -s "$W/big.tsv" ]; then
     # it too (the lower half was open below, and read the table from block 0)
     # (no autovacuum on it: a vacuum or analyze of its ~26,000 blocks during the count, started
     # by the updates' statistics arriving after the ANALYZE below, once made the count 66,293)
-    psql_q -c "CREATE TABLE apps_seq (LIKE apps_big) WITH (autovacuum_enabled = off)" \
+    q -c "CREATE TABLE apps_seq (LIKE apps_big) WITH (autovacuum_enabled = off)" \
         -c "INSERT INTO apps_seq SELECT * FROM apps_big WHERE batch_id = 'big'" \
         -c "INSERT INTO apps_seq SELECT * FROM apps_seq" \
         -c "INSERT INTO apps_seq SELECT * FROM apps_big WHERE batch_id = 'big'" \
@@ -348,11 +338,11 @@ if [ -s "$W/big.tsv" ]; then
         -c "UPDATE apps_seq SET batch_id = 'big2' WHERE batch_id = 'big'" -c "VACUUM FULL apps_seq" \
         -c "CREATE INDEX ON apps_seq (batch_id)" -c "ANALYZE apps_seq"
     sed -e 's/"apps_big"/"apps_seq"/' "$W/c_big2.json" >"$W/c_seq.json"
-    range=$(psql_q -c "SELECT (min(ctid)::text::point)[0] || ' ' || (max(ctid)::text::point)[0]
+    range=$(q -c "SELECT (min(ctid)::text::point)[0] || ' ' || (max(ctid)::text::point)[0]
                        FROM apps_seq WHERE batch_id = 'big2'")
     lo=${range% *}
     hi=${range#* }
-    blks() { psql_q -c "SELECT heap_blks_read + heap_blks_hit FROM pg_statio_user_tables
+    blks() { q -c "SELECT heap_blks_read + heap_blks_hit FROM pg_statio_user_tables
                         WHERE relname = 'apps_seq'"; }
     # the servers' backends report their block counts when they exit: wait until they have
     settle() {
@@ -379,7 +369,7 @@ if [ -s "$W/big.tsv" ]; then
     fi
     # a role allowed two connections: the check's own and one more; a half whose connection
     # is refused is read on the check's own connection, in the same snapshot: same numbers
-    psql_q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres, driftmon_daemon TO dm_lim"
+    q -c "CREATE ROLE dm_lim LOGIN CONNECTION LIMIT 2" -c "GRANT postgres, driftmon_daemon TO dm_lim"
     jl=$(PGUSER=dm_lim report_of "$DM" check big --config "$W/c_big2.json")
     if [ -n "$jl" ] && grep -q 'no second connection for the batch' "$W/err" &&
         same_columns "$jl" "$W/big_cmp.json"; then
@@ -436,10 +426,10 @@ if [ -s "$W/big.tsv" ]; then
     fi
     # the warm-up is best effort: a server that refuses it (here: repeat() not granted to the
     # role) costs a warning, never the check
-    psql_q -c "CREATE ROLE dm_nowarm LOGIN" -c "GRANT pg_read_all_data, driftmon_daemon TO dm_nowarm" \
+    q -c "CREATE ROLE dm_nowarm LOGIN" -c "GRANT pg_read_all_data, driftmon_daemon TO dm_nowarm" \
         -c "REVOKE EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) FROM PUBLIC"
     jw=$(PGUSER=dm_nowarm report_of "$DM" check big --config "$W/c_big_opt.json")
-    psql_q -c "GRANT EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) TO PUBLIC"
+    q -c "GRANT EXECUTE ON FUNCTION pg_catalog.repeat(text, integer) TO PUBLIC"
     if [ -n "$jw" ] && grep -q 'could not warm the backend' "$W/err" && same_columns "$jw" "$W/big_cmp.json"; then
         ok "a refused warm-up is logged and the check goes on: same numbers"
     else
@@ -470,7 +460,7 @@ serve_until() {
 # the connect line, logged on every connect, shows the secrets libpq marks as ****.  Its own
 # database, so that nothing is pending for it; trust authentication and a Unix socket: the
 # password and the key's passphrase are given but never needed
-psql_q -c "CREATE DATABASE dm_serve"
+q -c "CREATE DATABASE dm_serve"
 for ci in "host=$PGHOST port=$PGPORT dbname=dm_serve sslpassword=secret password=secret" \
     "postgresql:///dm_serve?host=$PGHOST&port=$PGPORT&ssl%70assword=secret&pass%77ord=secret"; do
     with_conninfo "$ci" "$W/c_serve.json"
@@ -486,7 +476,7 @@ for ci in "host=$PGHOST port=$PGPORT dbname=dm_serve sslpassword=secret password
     fi
 done
 # a database without driftmon's schema: the server's reason, on one line, after what failed
-psql_q -c "CREATE DATABASE dm_bare"
+q -c "CREATE DATABASE dm_bare"
 with_conninfo "host=$PGHOST port=$PGPORT dbname=dm_bare" "$W/c_bare.json"
 : >"$W/serve.log"
 serve_until 'release old leases' --config "$W/c_bare.json" --reconnect-cap 0.2
@@ -496,7 +486,7 @@ else
     bad "serve on a database without the schema: says so, with the server's reason" "$(tail -3 "$W/serve.log")"
 fi
 
-chain=$(psql_q -c "SELECT count(*) FROM driftmon.verify_chain()")
+chain=$(q -c "SELECT count(*) FROM driftmon.verify_chain()")
 [ "$chain" = 0 ] && ok "hash chain intact" || bad "hash chain intact" "$chain broken links"
 
 finish

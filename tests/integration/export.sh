@@ -23,19 +23,8 @@ GEN=$BUILD/dm-gen
 results_name=export
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-export.XXXXXX)
-W=$(mktemp -d /tmp/dm-exportw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup export
 
 # ---- three runs made by `driftmon check`, T between the second and the third ------------------
 "$GEN" --rows 3000 --seed 21 -o "$W/ref.csv"

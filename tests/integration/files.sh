@@ -18,18 +18,8 @@ DM=${DM_DRIFTMON:-$BUILD/driftmon}
 results_name=files
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-files.XXXXXX)
-W=$(mktemp -d /tmp/dm-filesw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup files
 mode() { stat -c %a "$1"; }
 
 # history page name, derived here from its rule (monitor/reportdir.h): a slug of the first 64
@@ -50,7 +40,7 @@ mkref "$W/ref2.csv" 5
 mkref "$W/ref3.csv" 9
 mkref "$W/ref_n.csv" 20 # the other references: profiles of their own, not hc's
 chmod 0644 "$W"/*.csv
-psql_q -c "CREATE TABLE applications (batch_id text, created_at timestamptz, x float8, c text)" \
+q -c "CREATE TABLE applications (batch_id text, created_at timestamptz, x float8, c text)" \
     -c "INSERT INTO applications SELECT 'b1', '2026-01-15 12:00+00', i % 41, CASE WHEN i % 4 = 0 THEN 'b' ELSE 'a' END FROM generate_series(1, 150) i" ||
     { bad "could not create the table"; finish; }
 
@@ -80,7 +70,7 @@ hp=$(hist_name hc)
 if (umask 077 && "$DM" check b1 "${C[@]}" >"$W/check.out" 2>"$W/err"); then
     html=$(sed -n 's/^html report: //p' "$W/check.out")
     json=$(sed -n 's/^json report: //p' "$W/check.out")
-    sha=$(psql_q -c "SELECT sha256 FROM driftmon.reference WHERE name = 'hc' AND version = 1")
+    sha=$(q -c "SELECT sha256 FROM driftmon.reference WHERE name = 'hc' AND version = 1")
     got="$(mode "$html") $(mode "$json") $(mode "$R/index.html") $(mode "$R/$hp") $(mode "$W/cache/$sha.dmp")"
     [ "$got" = "600 600 600 600 600" ] &&
         ok "umask 077: run report, JSON, index.html, history page, cached reference are 0600" ||
@@ -175,7 +165,7 @@ config "$W/c2.json" hc "$R2" "$W/cache"
 [ -L "$R2" ] && [ -f "$W/reports2-real/index.html" ] && ls "$W/reports2-real"/run-*.html >/dev/null 2>&1 &&
     ok "a reports directory configured as a symbolic link is followed (its reports and index are in the target)" ||
     bad "a symlinked reports.dir is followed" "$(ls -la "$R2" "$W/reports2-real" 2>&1)"
-in_db=$(psql_q -c "SELECT count(*) FROM driftmon.runs")
+in_db=$(q -c "SELECT count(*) FROM driftmon.runs")
 in_r2=$(grep -o 'href="run-[0-9]*\.html"' "$R2/index.html" | sort -u | wc -l)
 [ "$in_db" -ge 2 ] && [ "$in_r2" = 1 ] &&
     ok "index.html of a second reports directory lists its 1 run, not the other $((in_db - 1))" ||
@@ -205,10 +195,10 @@ for v in 2 3; do
     "$DM" reference load "$W/ref$v.csv" --name hc "${C[@]}" >/dev/null 2>"$W/err" &&
         "$DM" check b1 "${C[@]}" >/dev/null 2>>"$W/err" || bad "reference load + check, version $v" "$(cat "$W/err")"
 done
-want=$(psql_q -c "SELECT string_agg(sha256 || '.dmp', ' ' ORDER BY sha256) FROM (SELECT DISTINCT ON (name) sha256 FROM driftmon.reference ORDER BY name, version DESC) s")
+want=$(q -c "SELECT string_agg(sha256 || '.dmp', ' ' ORDER BY sha256) FROM (SELECT DISTINCT ON (name) sha256 FROM driftmon.reference ORDER BY name, version DESC) s")
 want=$(printf '%s\n' $want $foreign | sort -u | tr '\n' ' ')
 got=$(ls -A "$W/cache" | sort | tr '\n' ' ')
-nv=$(psql_q -c "SELECT count(DISTINCT sha256) FROM driftmon.reference WHERE name = 'hc' AND sha256 NOT IN (SELECT sha256 FROM driftmon.reference WHERE name <> 'hc')")
+nv=$(q -c "SELECT count(DISTINCT sha256) FROM driftmon.reference WHERE name = 'hc' AND sha256 NOT IN (SELECT sha256 FROM driftmon.reference WHERE name <> 'hc')")
 [ "$nv" = 3 ] && [ "$got" = "$want" ] &&
     ok "after 3 versions of hc the cache holds the newest of each reference (and a file the database does not know), no older version" ||
     bad "the cache holds only the versions in use" "want: $want; got: $got ($nv versions of hc)"

@@ -12,20 +12,8 @@ if ! "$PY" -c 'import numpy, scipy, pandas' 2>/dev/null; then
     echo "model_db: 0 passed, 1 failed"
     exit 1
 fi
-dir=$(mktemp -d /tmp/dm-modeldb.XXXXXX)
-W=$(mktemp -d /tmp/dm-modeldbw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || {
-    echo "FAIL could not start PostgreSQL (tests/pg/cluster.sh, above)"
-    echo "model_db: 0 passed, 1 failed"
-    exit 1
-}
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
+results_name=model_db
+. tests/lib/results.sh
+. tests/lib/pg.sh
+pg_setup modeldb
 "$PY" tests/integration/model_db.py "${DM_DRIFTMON:-$BUILD/driftmon}" "$W"

@@ -13,20 +13,8 @@ if ! "$PY" -c 'import numpy, pandas, sklearn' 2>/dev/null; then
     echo "perf_db: 0 passed, 1 failed"
     exit 1
 fi
-dir=$(mktemp -d /tmp/dm-perfdb.XXXXXX)
-W=$(mktemp -d /tmp/dm-perfdbw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || {
-    echo "FAIL could not start PostgreSQL (tests/pg/cluster.sh, above)"
-    echo "perf_db: 0 passed, 1 failed"
-    exit 1
-}
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
+results_name=perf_db
+. tests/lib/results.sh
+. tests/lib/pg.sh
+pg_setup perfdb
 "$PY" tests/integration/perf_db.py "${DM_DRIFTMON:-$BUILD/driftmon}" "$W"

@@ -24,18 +24,8 @@ results_name=roles_admin
 . tests/lib/results.sh
 . tests/lib/roles.sh
 
-dir=$(mktemp -d /tmp/dm-radm.XXXXXX)
-W=$(mktemp -d /tmp/dm-radmw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
+. tests/lib/pg.sh
+pg_setup radm
 SU=$PGUSER # the cluster's superuser
 
 roles_fixtures "$W" || { bad "could not generate the data"; finish; }

@@ -21,21 +21,8 @@ PY=/usr/bin/python3
 results_name=types
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-types.XXXXXX)
-W=$(mktemp -d /tmp/dm-typesw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if ! pgenv=$(bash tests/pg/cluster.sh start "$dir") || ! eval "$pgenv"; then
-    bad "could not start PostgreSQL: the type rules of tables are not tested"
-    finish
-fi
-psql_q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup types
 
 config() { # config FILE TABLE REFERENCE_NAME
     cat >"$1" <<EOF
@@ -52,7 +39,7 @@ EOF
 # ---- domains at any depth ------------------------------------------------------------------
 # 10 reference rows, 6 current rows; the int columns a, b, c hold the same values, so do the
 # numeric columns x, n and the text columns s, t.
-psql_q >/dev/null <<'EOF' || bad "domain tables created"
+q >/dev/null <<'EOF' || bad "domain tables created"
 CREATE DOMAIN d_int AS int4;
 CREATE DOMAIN dd_int AS d_int CHECK (VALUE >= 0);
 CREATE DOMAIN d_num AS numeric(10, 2);
@@ -81,8 +68,8 @@ fi
 grep -q "x 7 columns from" "$W/dom_load.out" &&
     ok "reference load: the 7 columns profiled, none left out" ||
     bad "reference load: the 7 columns profiled, none left out" "$(cat "$W/dom_load.out")"
-psql_q -c "\\copy (SELECT a, b, c, x, n, s, t FROM dom_ref) TO '$W/dom_ref.csv' WITH (FORMAT csv, HEADER true)" &&
-    psql_q -c "\\copy (SELECT a, b, c, x, n, s, t FROM dom_cur) TO '$W/dom_cur.csv' WITH (FORMAT csv, HEADER true)" ||
+q -c "\\copy (SELECT a, b, c, x, n, s, t FROM dom_ref) TO '$W/dom_ref.csv' WITH (FORMAT csv, HEADER true)" &&
+    q -c "\\copy (SELECT a, b, c, x, n, s, t FROM dom_cur) TO '$W/dom_cur.csv' WITH (FORMAT csv, HEADER true)" ||
     bad "CSV export of the domain tables"
 "$DM" compare "$W/dom_ref.csv" "$W/dom_cur.csv" --config "$W/dom.json" --json "$W/dom_csv.json" \
     --quiet 2>"$W/err" || bad "compare of the CSV exports" "$(cat "$W/err")"
@@ -158,7 +145,7 @@ else
 fi
 
 # ---- columns of a type that is not compared ------------------------------------------------
-psql_q >/dev/null <<'EOF' || bad "typed tables created"
+q >/dev/null <<'EOF' || bad "typed tables created"
 CREATE DOMAIN d_doc AS jsonb;
 CREATE DOMAIN dd_doc AS d_doc;
 CREATE TABLE typ_ref (v int4, j jsonb, ts timestamp, tz timestamptz, raw bytea, arr int4[],
@@ -197,7 +184,7 @@ cmp -s "$W/typ_load.listed" "$W/left_out.expected" &&
     ok "reference load: each column left out listed with its reason" ||
     bad "reference load: each column left out listed with its reason" "$(diff "$W/left_out.expected" "$W/typ_load.listed")"
 # the stored reference
-psql_q -F "	" -c "SELECT l.name, l.reason FROM driftmon.reference_left_out l JOIN driftmon.reference r ON r.id = l.reference_id WHERE r.name = 'typ' ORDER BY l.ordinal" >"$W/typ_stored" 2>"$W/err"
+q -F "	" -c "SELECT l.name, l.reason FROM driftmon.reference_left_out l JOIN driftmon.reference r ON r.id = l.reference_id WHERE r.name = 'typ' ORDER BY l.ordinal" >"$W/typ_stored" 2>"$W/err"
 cmp -s "$W/typ_stored" "$W/left_out.expected" &&
     ok "stored reference: driftmon.reference_left_out lists them in order" ||
     bad "stored reference: driftmon.reference_left_out lists them in order" "$(cat "$W/err"; diff "$W/left_out.expected" "$W/typ_stored")"
@@ -235,7 +222,7 @@ done
 
 # the cached copy is a saved profile that carries the list: `compare` with it as the
 # reference lists the columns it left out (absent from the CSV) with the stored reason
-psql_q -c "\\copy (SELECT v FROM typ_ref) TO '$W/typ_ref.csv' WITH (FORMAT csv, HEADER true)" || bad "CSV export of typ_ref"
+q -c "\\copy (SELECT v FROM typ_ref) TO '$W/typ_ref.csv' WITH (FORMAT csv, HEADER true)" || bad "CSV export of typ_ref"
 cached=$(ls "$W"/cache/*.dmp 2>/dev/null | head -1)
 if [ -n "$cached" ] && "$DM" compare "$cached" "$W/typ_ref.csv" --config "$W/typ.json" \
     --json "$W/typ_prof.json" --quiet 2>"$W/err"; then
@@ -262,7 +249,7 @@ fi
 # the left-out columns are part of the reference's identity: a reason changed behind
 # driftmon's back (triggers disabled, as a superuser could) is refused, cache or not
 rm -rf "$W/cache"
-psql_q >/dev/null 2>"$W/err" <<'EOF' || bad "tampering with the stored reasons" "$(cat "$W/err")"
+q >/dev/null 2>"$W/err" <<'EOF' || bad "tampering with the stored reasons" "$(cat "$W/err")"
 ALTER TABLE driftmon.reference_left_out DISABLE TRIGGER append_only;
 UPDATE driftmon.reference_left_out SET reason = 'type jsonb is compared' WHERE name = 'j';
 ALTER TABLE driftmon.reference_left_out ENABLE TRIGGER append_only;

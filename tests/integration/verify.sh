@@ -29,19 +29,8 @@ GEN=$BUILD/dm-gen
 results_name=verify
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-verify.XXXXXX)
-W=$(mktemp -d /tmp/dm-verifyw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup verify
 
 # ---- three runs made by `driftmon check` ------------------------------------------------------
 "$GEN" --rows 3000 --seed 21 -o "$W/ref.csv"
