@@ -1,10 +1,12 @@
-/* cmd_alerts.c - `driftmon alerts`: the retrain outbox (driftmon.alerts, sql/004 and 008), one
- * line per alert, oldest first: run id, state (pending, delivered, dead), attempts, batch or
- * window, when created, when next tried / delivered / dead, the last error, and what the hook
- * wrote on its last attempt (its last 4 KB, escaped onto the line).  Then, when there are any,
- * the checks that could not be made (driftmon.failed_checks, sql/007: batches given up,
- * windows without a run), oldest first, with their reason; --state failed lists those alone.
- * Both are what an operator has to look at. */
+/* cmd_alerts.c - `driftmon alerts`: every retrain alert (driftmon.retrain_alerts, sql/016: the
+ * drift alerts of driftmon.retrain_outbox and the cost alerts of driftmon.performance_outbox),
+ * one line per alert, oldest first: run id, state (pending, delivered, dead), reason (drift or
+ * cost), the evaluation of a cost alert ("-" for a drift alert), monitor, attempts, batch or
+ * window (the cohort, for a cost alert), when created, when next tried / delivered / dead, the
+ * last error, and what the hook wrote on its last attempt (its last 4 KB, escaped onto the
+ * line).  Then, when there are any, the checks that could not be made (driftmon.failed_checks,
+ * sql/007: batches given up, windows without a run), oldest first, with their reason; --state
+ * failed lists those alone.  Both are what an operator has to look at. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,15 +23,39 @@
 
 static int list_failed(PGconn *conn, bool heading);
 
+#define USAGE                                                                                      \
+    "usage: driftmon alerts [--config FILE] [--state pending|delivered|dead|failed] "              \
+    "[--reason drift|cost]"
+
+/* The alerts' columns, in the order printed: the header's names and their widths (the last
+ * two, the error and the hook's output, take the rest of the line). */
+enum { NCOLS = 11 };
+static const char *const col_names[NCOLS] = {
+    "run_id",      "state",        "reason",  "evaluation",          "monitor",
+    "attempts",    "batch/window", "created", "next/delivered/dead", "last_error",
+    "last_output",
+};
+static const int col_width[NCOLS] = {8, 9, 6, 10, 12, 8, 24, 20, 20, 0, 0};
+
+/* One line of the alerts' table: the fields, space-separated, padded to their widths; the
+ * last error and the hook's output joined by " | ". */
+static void print_alert(const char *const f[NCOLS])
+{
+    for (int j = 0; j < NCOLS - 2; j++)
+        printf("%-*s ", col_width[j], f[j]);
+    printf("%s | %s\n", f[NCOLS - 2], f[NCOLS - 1]);
+}
+
 int dm_cmd_alerts(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
                                              {"state", required_argument, NULL, 's'},
+                                             {"reason", required_argument, NULL, 'r'},
                                              {NULL, 0, NULL, 0}};
-    const char *config = getenv("DRIFTMON_CONFIG"), *state = NULL;
+    const char *config = getenv("DRIFTMON_CONFIG"), *state = NULL, *reason = NULL;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "c:s:", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:s:r:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             config = optarg;
@@ -37,17 +63,25 @@ int dm_cmd_alerts(int argc, char **argv)
         case 's':
             state = optarg;
             break;
+        case 'r':
+            reason = optarg;
+            break;
         default:
-            dm_cli_error("usage: driftmon alerts [--config FILE] [--state "
-                         "pending|delivered|dead|failed]");
+            dm_cli_error(USAGE);
             return 2;
         }
     }
+    bool failed = state && strcmp(state, "failed") == 0;
     if (optind != argc ||
         (state && strcmp(state, "pending") != 0 && strcmp(state, "delivered") != 0 &&
-         strcmp(state, "dead") != 0 && strcmp(state, "failed") != 0)) {
-        dm_cli_error(
-            "usage: driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]");
+         strcmp(state, "dead") != 0 && !failed) ||
+        (reason && strcmp(reason, "drift") != 0 && strcmp(reason, "cost") != 0)) {
+        dm_cli_error(USAGE);
+        return 2;
+    }
+    if (failed && reason) {
+        dm_cli_error("--reason does not go with --state failed: a check that could not be made "
+                     "raised no retrain alert");
         return 2;
     }
     dm_config cfg;
@@ -60,25 +94,25 @@ int dm_cmd_alerts(int argc, char **argv)
         dm_cli_error(err);
         return 1;
     }
-    if (state && strcmp(state, "failed") == 0) {
+    if (failed) {
         int st = list_failed(conn, false);
         PQfinish(conn);
         return st;
     }
-    const char *p[1] = {state};
+    const char *p[2] = {state, reason};
     PGresult *r = PQexecParams(
         conn,
-        "SELECT run_id, state, attempts, coalesce(batch, 'window ' || "
+        "SELECT run_id, state, reason, coalesce(evaluation_id::text, '-'), monitor, attempts, "
+        "coalesce(batch, 'window ' || "
         "to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || '/' || "
         "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')), "
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
         "to_char(CASE state WHEN 'delivered' THEN delivered_at WHEN 'dead' THEN dead_at "
         "ELSE next_attempt_at END AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-        "coalesce(last_error, ''), coalesce((SELECT o.last_output FROM driftmon.alert_output o "
-        "WHERE o.run_id = alerts.run_id), '') FROM driftmon.alerts WHERE $1::text "
-        "IS NULL OR state = $1 "
-        "ORDER BY created_at, run_id",
-        1, NULL, p, NULL, NULL, 0);
+        "coalesce(last_error, ''), coalesce(last_output, '') FROM driftmon.retrain_alerts "
+        "WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR reason = $2) "
+        "ORDER BY created_at, reason DESC, run_id, evaluation_id",
+        2, NULL, p, NULL, NULL, 0);
     int status = 0;
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         char m[600];
@@ -90,27 +124,25 @@ int dm_cmd_alerts(int argc, char **argv)
         dm_cli_error(m);
         status = 1;
     } else {
-        printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | %s\n", "run_id", "state", "attempts",
-               "batch/window", "created", "next/delivered/dead", "last_error", "last_output");
+        print_alert(col_names);
         for (int i = 0; i < PQntuples(r) && status == 0; i++) {
             /* the batch, the hook's error and its output are data: escaped */
-            char *f[8];
-            for (int j = 0; j < 8; j++)
+            char *f[NCOLS];
+            for (int j = 0; j < NCOLS; j++)
                 f[j] = dm_escape_dup(PQgetvalue(r, i, j));
-            for (int j = 0; j < 8; j++)
+            for (int j = 0; j < NCOLS; j++)
                 if (!f[j])
                     status = 1;
             if (status == 0)
-                printf("%-8s %-9s %-8s %-24s %-20s %-20s %s | %s\n", f[0], f[1], f[2], f[3], f[4],
-                       f[5], f[6], f[7]);
+                print_alert((const char *const *)f);
             else
                 dm_cli_error("out of memory listing the alerts");
-            for (int j = 0; j < 8; j++)
+            for (int j = 0; j < NCOLS; j++)
                 free(f[j]);
         }
     }
     PQclear(r);
-    if (status == 0 && !state)
+    if (status == 0 && !state && !reason)
         status = list_failed(conn, true);
     PQfinish(conn);
     return status;

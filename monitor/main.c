@@ -66,6 +66,7 @@ static void usage(FILE *f)
           "       driftmon report RUN [--html FILE] [--json FILE] [--config FILE]\n"
           "       driftmon serve [--config FILE] [--worker NAME] [--lease S] [--poll S]\n"
           "       driftmon alerts [--config FILE] [--state pending|delivered|dead|failed]\n"
+          "                       [--reason drift|cost]\n"
           "       driftmon verify [--since T] [--anchor FILE] [--export-anchor FILE] "
           "[--config FILE]\n"
           "       driftmon export --since T --until T --out DIR [--config FILE]\n"

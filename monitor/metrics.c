@@ -41,6 +41,8 @@ int dm_metrics_model_init(dm_metrics_snapshot *m, const char *const *names, size
     m->n_monitors = n;
     for (size_t i = 0; i < n; i++) {
         m->monitors[i].batches_pending = -1;
+        for (size_t k = 0; k < DM_ALERT_STATES; k++)
+            m->monitors[i].cost_alerts[k] = -1;
         m->monitors[i].name = strdup(names[i]);
         if (!m->monitors[i].name) {
             dm_metrics_model_release(m);
@@ -223,6 +225,10 @@ int dm_metrics_health(dm_metrics_hub *h, long long now_ns, char *reason, size_t 
 
 /* ---- the text format ----------------------------------------------------------------- */
 
+/* driftmon_alerts' and driftmon_cost_alerts' state label, as the driftmon.alerts view names
+ * them. */
+static const char *const alert_states[DM_ALERT_STATES] = {"pending", "delivered", "dead"};
+
 /* A label value: UTF-8, with \ " and newline escaped. */
 static void put_label(rpt_buf *b, const char *v)
 {
@@ -274,10 +280,60 @@ static void series(rpt_buf *b, const char *name, const char *monitor, const char
     rpt_buf_puts(b, "\"}");
 }
 
+/* The realised performance's families (metrics.h). */
+static void render_perf(rpt_buf *b, const dm_metrics_snapshot *s)
+{
+    static const char *const results[DM_EVAL_RESULTS] = {"cost_alert", "no_alert", "failed"};
+    static const struct {
+        const char *name, *help;
+    } gauges[DM_PERF_GAUGES] = {
+        {"driftmon_last_evaluation_timestamp_seconds",
+         "When the monitor's newest evaluated cohort was last evaluated, seconds since the "
+         "epoch."},
+        {"driftmon_business_cost",
+         "Realised business cost per application, (cost.fn * FN + cost.fp * FP) / rows, of "
+         "the monitor's newest evaluated cohort."},
+        {"driftmon_reference_business_cost",
+         "Business cost per application of the reference that cohort was compared with."},
+        {"driftmon_auc", "Realised AUC of the monitor's newest evaluated cohort."},
+        {"driftmon_reference_auc", "AUC of the reference that cohort was compared with."},
+    };
+    const size_t nm = s->n_monitors;
+
+    family(b, "driftmon_cohort_evaluations_total", "counter",
+           "Cohorts evaluated by this process since it started, by result (cost_alert: "
+           "retraining flagged, reason cost; failed: the cohort could not be read or "
+           "evaluated, counted at each look).");
+    for (size_t i = 0; i < nm; i++)
+        for (size_t r = 0; r < DM_EVAL_RESULTS; r++) {
+            series(b, "driftmon_cohort_evaluations_total", s->monitors[i].name, "result",
+                   results[r]);
+            put_value(b, (double)s->monitors[i].evals[r]);
+        }
+
+    family(b, "driftmon_cost_alerts", "gauge",
+           "Retrain alerts with reason cost in the outbox (driftmon.performance_outbox), by "
+           "state.");
+    for (size_t i = 0; i < nm; i++)
+        for (size_t k = 0; k < DM_ALERT_STATES; k++)
+            if (s->monitors[i].cost_alerts[k] >= 0) {
+                series(b, "driftmon_cost_alerts", s->monitors[i].name, "state", alert_states[k]);
+                put_value(b, (double)s->monitors[i].cost_alerts[k]);
+            }
+
+    for (size_t g = 0; g < DM_PERF_GAUGES; g++) {
+        family(b, gauges[g].name, "gauge", gauges[g].help);
+        for (size_t i = 0; i < nm; i++)
+            if (s->monitors[i].has_last_eval && !isnan(s->monitors[i].perf[g])) {
+                series(b, gauges[g].name, s->monitors[i].name, NULL, NULL);
+                put_value(b, s->monitors[i].perf[g]);
+            }
+    }
+}
+
 char *dm_metrics_render(const dm_metrics_snapshot *s, size_t *len)
 {
     static const char *const results[DM_METRIC_RESULTS] = {"drift", "no_drift", "failed"};
-    static const char *const states[DM_ALERT_STATES] = {"pending", "delivered", "dead"};
     rpt_buf b;
     rpt_buf_init(&b);
     const size_t nm = s->n_monitors;
@@ -328,9 +384,11 @@ char *dm_metrics_render(const dm_metrics_snapshot *s, size_t *len)
     family(&b, "driftmon_alerts", "gauge", "Retrain alerts in the outbox, by state.");
     for (size_t k = 0; k < DM_ALERT_STATES; k++)
         if (s->alerts[k] >= 0) {
-            rpt_buf_printf(&b, "driftmon_alerts{state=\"%s\"}", states[k]);
+            rpt_buf_printf(&b, "driftmon_alerts{state=\"%s\"}", alert_states[k]);
             put_value(&b, (double)s->alerts[k]);
         }
+
+    render_perf(&b, s);
 
     family(&b, "driftmon_check_duration_seconds", "histogram",
            "Wall time of the checks made by this process since it started.");

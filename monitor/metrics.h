@@ -27,7 +27,19 @@
  *   - driftmon_database_up: 1 while the loop holds a working connection;
  *   - driftmon_standby_reads_total, driftmon_standby_fallbacks_total{reason}: with
  *     database.read_conninfo only, the checks this process read on the standby, and those
- *     it read on the primary instead, by reason (monitor/replica.h); counted since it started.
+ *     it read on the primary instead, by reason (monitor/replica.h); counted since it started;
+ *   - the realised performance (issue 21, monitor/perfcohort.h):
+ *     driftmon_cohort_evaluations_total{monitor,result}: the cohorts this process evaluated
+ *     since it started (result cost_alert: recorded with retraining flagged, reason cost;
+ *     no_alert: recorded without; failed: the cohort could not be read or evaluated, counted
+ *     at each look, as it is looked at again; a cohort another daemon recorded first is not
+ *     counted);
+ *     driftmon_cost_alerts{monitor,state}: the monitor's alerts in
+ *     driftmon.performance_outbox by state, absent until first read;
+ *     driftmon_last_evaluation_timestamp_seconds, driftmon_business_cost,
+ *     driftmon_reference_business_cost, driftmon_auc, driftmon_reference_auc: the monitor's
+ *     newest evaluated cohort (highest run id) in its latest evaluation, whichever daemon made
+ *     it; each absent until there is one and while its figure is undefined (NULL).
  * The database values are read by the loop at every turn of its wait and after every check.
  */
 #ifndef DRIFTMON_METRICS_H
@@ -45,6 +57,20 @@
 enum { DM_METRIC_DRIFT = 0, DM_METRIC_NO_DRIFT = 1, DM_METRIC_FAILED = 2, DM_METRIC_RESULTS = 3 };
 /* driftmon_alerts' state label, in this order. */
 enum { DM_ALERT_PENDING = 0, DM_ALERT_DELIVERED = 1, DM_ALERT_DEAD = 2, DM_ALERT_STATES = 3 };
+
+/* driftmon_cohort_evaluations_total's result label, in this order. */
+enum { DM_EVAL_COST_ALERT = 0, DM_EVAL_NO_ALERT = 1, DM_EVAL_FAILED = 2, DM_EVAL_RESULTS = 3 };
+
+/* The newest evaluation's gauges (driftmon_last_evaluation_timestamp_seconds, ...), in this
+ * order. */
+enum {
+    DM_PERF_EVALUATED_AT = 0,
+    DM_PERF_BUSINESS_COST = 1,
+    DM_PERF_REFERENCE_BUSINESS_COST = 2,
+    DM_PERF_AUC = 3,
+    DM_PERF_REFERENCE_AUC = 4,
+    DM_PERF_GAUGES = 5
+};
 
 /* driftmon_check_duration_seconds' upper bounds (le), ascending; +Inf follows. */
 enum { DM_METRICS_NBUCKETS = 12 };
@@ -65,6 +91,13 @@ typedef struct {
     dm_metrics_column *columns;       /* its column results */
     size_t n_columns;
     int64_t batches_pending; /* -1: not read yet */
+    /* the realised performance: evaluations since the process started; the monitor's cost
+     * alerts by state (-1: not read yet); its newest evaluation's time (seconds since the
+     * epoch) and figures by DM_PERF_* (NaN: undefined), when has_last_eval */
+    uint64_t evals[DM_EVAL_RESULTS];
+    int64_t cost_alerts[DM_ALERT_STATES];
+    bool has_last_eval;
+    double perf[DM_PERF_GAUGES];
 } dm_metrics_monitor;
 
 typedef struct {

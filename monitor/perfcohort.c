@@ -395,6 +395,7 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
         if (cohort_sql_init(s->conn, c, &k, &q, err, sizeof err) != 0) {
             dm_logf(DM_LOG_ERROR, "could not evaluate the cohort", "monitor=%s run_id=%s reason=%s",
                     mon, k.run_id, err);
+            serve_count_evaluation(s, mon, DM_EVAL_FAILED);
             rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
             break; /* the same for every cohort of the monitor */
         }
@@ -407,6 +408,7 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
             rr = read_cohort(s->conn, c, &k, &q, &st, err, sizeof err);
         cohort_sql_release(&q);
         if (rr != 0) {
+            serve_count_evaluation(s, mon, DM_EVAL_FAILED);
             serve_rollback_if_needed(s->conn);
             if (rr < 0) {
                 dm_logf(DM_LOG_ERROR, "could not read the cohort's labels",
@@ -428,6 +430,10 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
         bool flagged = false;
         int e = evaluate(s->conn, c, &k, &st, t0, &flagged, err, sizeof err);
         serve_check_end(s, 0, -1, 0);
+        serve_count_evaluation(s, mon,
+                               e < 0   ? DM_EVAL_FAILED
+                               : e > 0 ? (flagged ? DM_EVAL_COST_ALERT : DM_EVAL_NO_ALERT)
+                                       : -1);
         cohort_rows_release(&st);
         if (e < 0) {
             dm_logf(DM_LOG_ERROR, "could not evaluate the cohort", "monitor=%s run_id=%s reason=%s",

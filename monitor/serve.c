@@ -52,6 +52,7 @@ static void nap(serve_state *s, double secs, const sigset_t *waitmask);
 static void set_db_state(serve_state *s, bool up, const char *reason);
 static void watchdog_ping(serve_state *s);
 static bool metrics_refresh(serve_state *s);
+static bool metrics_refresh_perf(serve_state *s);
 static int metrics_model_of(const dm_config *c, const dm_metrics_snapshot *prev,
                             dm_metrics_snapshot *m);
 static int setup_conn(serve_state *s, PGconn *c, char *err, size_t errlen);
@@ -296,8 +297,10 @@ static int metrics_model_of(const dm_config *c, const dm_metrics_snapshot *prev,
         return rc;
     for (size_t i = 0; i < m->n_monitors; i++)
         for (size_t j = 0; j < prev->n_monitors; j++)
-            if (strcmp(m->monitors[i].name, prev->monitors[j].name) == 0)
+            if (strcmp(m->monitors[i].name, prev->monitors[j].name) == 0) {
                 memcpy(m->monitors[i].runs, prev->monitors[j].runs, sizeof m->monitors[i].runs);
+                memcpy(m->monitors[i].evals, prev->monitors[j].evals, sizeof m->monitors[i].evals);
+            }
     memcpy(m->alerts, prev->alerts, sizeof m->alerts);
     memcpy(m->duration_counts, prev->duration_counts, sizeof m->duration_counts);
     m->duration_sum = prev->duration_sum;
@@ -351,30 +354,39 @@ static bool metrics_last_run(serve_state *s, dm_metrics_monitor *mon, int64_t id
     return true;
 }
 
+/* The model's monitors' names as a text[] literal (malloc'ed; NULL out of memory): a
+ * monitor's name needs no quoting (config.h). */
+static char *monitor_names(const dm_metrics_snapshot *mm)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < mm->n_monitors; i++)
+        len += strlen(mm->monitors[i].name) + 1;
+    char *arr = malloc(len);
+    if (!arr)
+        return NULL;
+    size_t k = 0;
+    arr[k++] = '{';
+    for (size_t i = 0; i < mm->n_monitors; i++) {
+        if (i)
+            arr[k++] = ',';
+        size_t l = strlen(mm->monitors[i].name);
+        memcpy(arr + k, mm->monitors[i].name, l);
+        k += l;
+    }
+    arr[k++] = '}';
+    arr[k] = '\0';
+    return arr;
+}
+
 /* The database's values of the metrics (metrics.h), read in one statement (a row per
  * monitor of the model, in its order: its pending batches and newest run; the alerts on
  * each), and each monitor's newest run's column results when it is another run.  false when
  * the connection was lost. */
 static bool metrics_refresh(serve_state *s)
 {
-    /* the names as a text[] literal: a monitor's name needs no quoting (config.h) */
-    size_t len = 3;
-    for (size_t i = 0; i < s->mm.n_monitors; i++)
-        len += strlen(s->mm.monitors[i].name) + 1;
-    char *arr = malloc(len);
+    char *arr = monitor_names(&s->mm);
     if (!arr)
         return true; /* out of memory: the values stay as they were */
-    size_t k = 0;
-    arr[k++] = '{';
-    for (size_t i = 0; i < s->mm.n_monitors; i++) {
-        if (i)
-            arr[k++] = ',';
-        size_t l = strlen(s->mm.monitors[i].name);
-        memcpy(arr + k, s->mm.monitors[i].name, l);
-        k += l;
-    }
-    arr[k++] = '}';
-    arr[k] = '\0';
     const char *p[1] = {arr};
     PGresult *r = PQexecParams(
         s->conn,
@@ -423,11 +435,76 @@ static bool metrics_refresh(serve_state *s)
     return ok;
 }
 
+/* The realised performance's database values (metrics.h), read in one statement (a row per
+ * monitor of the model, in its order: its cost alerts by state, its newest evaluated cohort's
+ * latest evaluation).  false when the connection was lost. */
+static bool metrics_refresh_perf(serve_state *s)
+{
+    char *arr = monitor_names(&s->mm), m[600];
+    if (!arr)
+        return true; /* out of memory: the values stay as they were */
+    const char *p[1] = {arr};
+    PGresult *r = PQexecParams(
+        s->conn,
+        "SELECT a.pending, a.delivered, a.dead, e.at IS NOT NULL, e.at, e.business_cost, "
+        "e.reference_business_cost, e.auc, e.reference_auc "
+        "FROM unnest($1::text[]) WITH ORDINALITY AS m(name, ord) "
+        "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE o.delivered_at IS NULL AND "
+        "o.dead_at IS NULL) AS pending, count(*) FILTER (WHERE o.delivered_at IS NOT NULL) AS "
+        "delivered, count(*) FILTER (WHERE o.delivered_at IS NULL AND o.dead_at IS NOT NULL) "
+        "AS dead FROM driftmon.performance_outbox o JOIN driftmon.performance x ON x.id = "
+        "o.performance_id WHERE x.monitor = m.name) a "
+        "LEFT JOIN LATERAL (SELECT extract(epoch FROM y.evaluated_at)::float8 AS at, "
+        "y.business_cost, y.reference_business_cost, y.auc, y.reference_auc FROM "
+        "driftmon.performance y WHERE y.monitor = m.name ORDER BY y.run_id DESC, y.id DESC "
+        "LIMIT 1) e ON true ORDER BY m.ord",
+        1, NULL, p, NULL, NULL, 0);
+    free(arr);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != s->mm.n_monitors) {
+        if (!s->perf_refresh_failing)
+            dm_logf(DM_LOG_WARN, "could not read the realised performance's metrics", "reason=%s",
+                    serve_pq_reason(s->conn, r, m, sizeof m));
+        s->perf_refresh_failing = true;
+        PQclear(r);
+        return !serve_conn_lost(s, "reading the metrics");
+    }
+    s->perf_refresh_failing = false;
+    for (size_t i = 0; i < s->mm.n_monitors; i++) {
+        dm_metrics_monitor *mon = &s->mm.monitors[i];
+        int row = (int)i;
+        for (int j = 0; j < DM_ALERT_STATES; j++) {
+            int64_t v = strtoll(PQgetvalue(r, row, j), NULL, 10);
+            s->mm_dirty |= mon->cost_alerts[j] != v;
+            mon->cost_alerts[j] = v;
+        }
+        bool has = PQgetvalue(r, row, 3)[0] == 't';
+        s->mm_dirty |= mon->has_last_eval != has;
+        mon->has_last_eval = has;
+        for (int g = 0; has && g < DM_PERF_GAUGES; g++) {
+            double v = PQgetisnull(r, row, 4 + g) ? NAN : strtod(PQgetvalue(r, row, 4 + g), NULL);
+            /* bit for bit: NaN == NaN is false, which would publish at every turn */
+            s->mm_dirty |= memcmp(&mon->perf[g], &v, sizeof v) != 0;
+            mon->perf[g] = v;
+        }
+    }
+    PQclear(r);
+    return true;
+}
+
+void serve_count_evaluation(serve_state *s, const char *monitor, int result)
+{
+    for (size_t i = 0; i < s->mm.n_monitors && result >= 0 && result < DM_EVAL_RESULTS; i++)
+        if (strcmp(s->mm.monitors[i].name, monitor) == 0) {
+            s->mm.monitors[i].evals[result]++;
+            s->mm_dirty = true; /* published at the next turn, with the database's values */
+        }
+}
+
 bool serve_turn(serve_state *s)
 {
     atomic_store(&s->hub.turn_ns, dm_metrics_now_ns());
     watchdog_ping(s);
-    if (s->metrics_on && s->conn && !metrics_refresh(s))
+    if (s->metrics_on && s->conn && (!metrics_refresh(s) || !metrics_refresh_perf(s)))
         return false;
     if (s->metrics_on && s->mm_dirty && dm_metrics_publish(&s->hub, &s->mm) == 0)
         s->mm_dirty = false;

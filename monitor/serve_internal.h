@@ -52,6 +52,7 @@ typedef struct {
     dm_metrics_hub hub;
     dm_metrics_snapshot mm; /* the loop's model; main thread only */
     bool metrics_on, mm_dirty, refresh_failing;
+    bool perf_refresh_failing; /* the realised performance's values (metrics.h) */
     /* systemd (sd_notify): READY=1 sent; the watchdog's period (0: off) and last ping */
     bool ready;
     uint64_t watchdog_usec;
@@ -99,6 +100,9 @@ bool serve_turn(serve_state *s);
  * in seconds. */
 void serve_check_begin(serve_state *s);
 void serve_check_end(serve_state *s, size_t mi, int result, double seconds);
+/* Count one look at a cohort of monitor `monitor` in driftmon_cohort_evaluations_total
+ * (result DM_EVAL_COST_ALERT, _NO_ALERT, _FAILED; -1: not counted). */
+void serve_count_evaluation(serve_state *s, const char *monitor, int result);
 /* The monotonic clock in seconds. */
 double serve_mono_s(void);
 

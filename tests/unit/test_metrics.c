@@ -211,6 +211,76 @@ Test(metrics, standby_counters)
     dm_metrics_model_release(&m);
 }
 
+/* The realised performance (issue 21): the families typed and helped; the counters at 0 from
+ * the start for every monitor; the cost alerts absent until read; the newest evaluation's
+ * gauges absent without one and, with one, each absent while its figure is undefined (an AUC
+ * of one class), the others with the model's values. */
+Test(metrics, realised_performance)
+{
+    dm_metrics_snapshot m;
+    static const char *const names[] = {"a", "b"};
+    cr_assert_eq(dm_metrics_model_init(&m, names, 2), 0);
+    static const char *const fam[][2] = {
+        {"driftmon_cohort_evaluations_total", "counter"},
+        {"driftmon_cost_alerts", "gauge"},
+        {"driftmon_last_evaluation_timestamp_seconds", "gauge"},
+        {"driftmon_business_cost", "gauge"},
+        {"driftmon_reference_business_cost", "gauge"},
+        {"driftmon_auc", "gauge"},
+        {"driftmon_reference_auc", "gauge"},
+    };
+    char *t = dm_metrics_render(&m, NULL);
+    for (size_t i = 0; i < sizeof fam / sizeof fam[0]; i++) {
+        char l[200];
+        snprintf(l, sizeof l, "# TYPE %s %s", fam[i][0], fam[i][1]);
+        cr_assert(strstr(t, l) != NULL, "%s missing", l);
+        snprintf(l, sizeof l, "# HELP %s ", fam[i][0]);
+        cr_assert(strstr(t, l) != NULL, "%s missing", l);
+        if (i > 0) {
+            snprintf(l, sizeof l, "\n%s{", fam[i][0]);
+            cr_assert_null(strstr(t, l), "%s has a series before anything was read", fam[i][0]);
+        }
+    }
+    static const char *const results[] = {"cost_alert", "no_alert", "failed"};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t r = 0; r < 3; r++) {
+            char l[200];
+            snprintf(l, sizeof l,
+                     "driftmon_cohort_evaluations_total{monitor=\"%s\",result=\"%s\"} 0", names[i],
+                     results[r]);
+            expect_line(t, l);
+        }
+    free(t);
+
+    m.monitors[1].evals[DM_EVAL_COST_ALERT] = 2;
+    m.monitors[1].evals[DM_EVAL_FAILED] = 9;
+    m.monitors[1].cost_alerts[DM_ALERT_PENDING] = 0;
+    m.monitors[1].cost_alerts[DM_ALERT_DELIVERED] = 1;
+    m.monitors[1].cost_alerts[DM_ALERT_DEAD] = 1;
+    m.monitors[1].has_last_eval = true;
+    m.monitors[1].perf[DM_PERF_EVALUATED_AT] = 1796278589.25;
+    m.monitors[1].perf[DM_PERF_BUSINESS_COST] = 2.5;
+    m.monitors[1].perf[DM_PERF_REFERENCE_BUSINESS_COST] = 0.3294;
+    m.monitors[1].perf[DM_PERF_AUC] = NAN;
+    m.monitors[1].perf[DM_PERF_REFERENCE_AUC] = 0.75;
+    t = dm_metrics_render(&m, NULL);
+    expect_line(t, "driftmon_cohort_evaluations_total{monitor=\"b\",result=\"cost_alert\"} 2");
+    expect_line(t, "driftmon_cohort_evaluations_total{monitor=\"b\",result=\"failed\"} 9");
+    expect_line(t, "driftmon_cohort_evaluations_total{monitor=\"a\",result=\"failed\"} 0");
+    expect_line(t, "driftmon_cost_alerts{monitor=\"b\",state=\"pending\"} 0");
+    expect_line(t, "driftmon_cost_alerts{monitor=\"b\",state=\"delivered\"} 1");
+    expect_line(t, "driftmon_cost_alerts{monitor=\"b\",state=\"dead\"} 1");
+    cr_assert_null(strstr(t, "driftmon_cost_alerts{monitor=\"a\""));
+    expect_line(t, "driftmon_last_evaluation_timestamp_seconds{monitor=\"b\"} 1796278589.25");
+    expect_line(t, "driftmon_business_cost{monitor=\"b\"} 2.5");
+    expect_line(t, "driftmon_reference_business_cost{monitor=\"b\"} 0.3294");
+    expect_line(t, "driftmon_reference_auc{monitor=\"b\"} 0.75");
+    cr_assert_null(strstr(t, "\ndriftmon_auc{"), "an undefined AUC has a series");
+    cr_assert_null(strstr(t, "driftmon_business_cost{monitor=\"a\"}"));
+    free(t);
+    dm_metrics_model_release(&m);
+}
+
 Test(metrics, several_monitors)
 {
     dm_metrics_snapshot m;
