@@ -351,3 +351,27 @@ static void abandon_copy(PGconn *conn)
         PQclear(res);
     }
 }
+
+/* ---- for other COPY readers (perfcohort.c) ----------------------------------------------- */
+
+char *dm_db_where_literal(PGconn *conn, const char *where, const char *const *params,
+                          size_t nparams, char *err, size_t errlen)
+{
+    sbuf q = {NULL, 0, 0, false};
+    sb_adds(&q, "");
+    if (add_where(conn, &q, where, params, nparams, err, errlen) != 0) {
+        free(q.s);
+        return NULL;
+    }
+    if (q.oom) {
+        free(q.s);
+        dm_db_errf(err, errlen, "out of memory");
+        return NULL;
+    }
+    return q.s;
+}
+
+void dm_db_copy_abandon(PGconn *conn)
+{
+    abandon_copy(conn);
+}

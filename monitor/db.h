@@ -169,6 +169,15 @@ int dm_db_copy_read(PGconn *conn, const dm_db_table *table, const dm_db_column *
                     const char *where, const char *const *params, size_t nparams, dm_builder *b,
                     uint64_t *rows, char *err, size_t errlen);
 
+/* where as dm_db_copy_read puts it into its COPY (which takes no parameters): the template
+ * with each $N outside quotes replaced by PQescapeLiteral(params[N - 1]).  A new string (the
+ * caller frees it), or NULL with err. */
+char *dm_db_where_literal(PGconn *conn, const char *where, const char *const *params,
+                          size_t nparams, char *err, size_t errlen);
+
+/* Cancel and drain a COPY TO STDOUT left before its end, so that conn stays usable. */
+void dm_db_copy_abandon(PGconn *conn);
+
 /* Raise the backend's malloc thresholds for the rest of the session, so that a wide binary
  * COPY does not hand its per-row memory back to the kernel at every row (database.warm_backend;
  * see copy.c).  Does nothing inside a transaction.  0, or -1 with err: the connection stays

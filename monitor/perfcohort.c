@@ -11,6 +11,7 @@
 #include <cJSON.h>
 #include <libpq-fe.h>
 
+#include "monitor/copybin.h"
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
@@ -152,26 +153,174 @@ static double be_double(const char *p)
     return d;
 }
 
-/* Read cohort k of monitor c (its score and label columns, as float8) into out.  0; 1 when
- * its values cannot be read as numbers or a label is neither 0 nor 1 (logged: bad input,
- * left for the next look); -1 with err (the database). */
+/* The cohort's (score, label) pairs as float8 and each pair's digest term (cohort_rows), from
+ * table %s (score %s, label %s) under the run's predicate %s. */
+#define COHORT_PAIRS                                                                               \
+    "SELECT x.s, x.l, pg_catalog.hashfloat8extended(x.s, pg_catalog.hashfloat8extended(x.l, 0)) "  \
+    "AS h FROM (SELECT %s::pg_catalog.float8 AS s, %s::pg_catalog.float8 AS l FROM %s WHERE %s) x"
+
+/* One row of read_cohort's COPY added to out: 0; 1 for a label neither 0 nor 1 (its value in
+ * *bad); -1 out of memory or a field that is not a float8 / int8. */
+static int cohort_add(cohort_rows *out, size_t *cap, const dm_copybin_field *f, digest_sum *sum,
+                      long long *labels, double *bad)
+{
+    if ((f[0].len != 8 && f[0].len != -1) || (f[1].len != 8 && f[1].len != -1) ||
+        (f[2].len != 8 && f[2].len != -1))
+        return -1;
+    if (out->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 4096;
+        double *s = realloc(out->score, nc * sizeof *s);
+        if (s)
+            out->score = s;
+        double *l = s ? realloc(out->label, nc * sizeof *l) : NULL;
+        if (!l)
+            return -1;
+        out->label = l;
+        *cap = nc;
+    }
+    double sc = f[0].len < 0 ? NAN : be_double((const char *)f[0].p);
+    double lb = f[1].len < 0 ? NAN : be_double((const char *)f[1].p);
+    if (!isnan(lb) && lb != 0 && lb != 1) {
+        *bad = lb;
+        return 1;
+    }
+    out->score[out->n] = sc;
+    out->label[out->n] = lb;
+    out->n++;
+    *labels += f[1].len < 0 ? 0 : 1;
+    out->unlabelled += f[0].len >= 0 && f[1].len < 0 ? 1 : 0;
+    if (f[2].len >= 0)
+        *sum += be_i64((const char *)f[2].p);
+    return 0;
+}
+
+/* Read cohort k of monitor c (its score and label columns, as float8) into out, with one
+ * binary COPY (lighter than a result set of as many rows).  0; 1 when its values cannot be
+ * read as numbers or a label is neither 0 nor 1 (logged: bad input, left for the next look);
+ * -1 with err (the database). */
 static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
                        cohort_rows *out, char *err, size_t errlen)
 {
     const char *mon = dm_config_monitor_name(c);
     memset(out, 0, sizeof *out);
-    size_t len = strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(q->where) + 512;
+    char *where = dm_db_where_literal(conn, q->where, q->params, (size_t)q->nparams, err, errlen);
+    if (!where)
+        return -1;
+    size_t len = strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(where) + 512;
+    char *sql = malloc(len);
+    if (!sql) {
+        free(where);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snprintf(sql, len, "COPY (" COHORT_PAIRS ") TO STDOUT (FORMAT binary)", q->qscore, q->qlabel,
+             q->qtable, where);
+    free(where);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    if (PQresultStatus(r) != PGRES_COPY_OUT)
+        goto failed;
+    PQclear(r);
+    dm_copybin_rows rows = {0, 0};
+    dm_copybin_field f[3];
+    size_t cap = 0;
+    digest_sum sum = 0;
+    long long labels = 0;
+    double bad = NAN;
+    int rc = 0;
+    char perr[256];
+    for (;;) {
+        char *data = NULL;
+        int m = PQgetCopyData(conn, &data, 0);
+        if (m == -1)
+            break;
+        if (m < 0) {
+            char why[512];
+            dm_db_trim(PQerrorMessage(conn), why, sizeof why);
+            snprintf(err, errlen, "could not read the cohort's scores and labels: %s", why);
+            cohort_rows_release(out);
+            return -1;
+        }
+        int more = dm_copybin_row(&rows, data, (size_t)m, f, 3, perr, sizeof perr);
+        if (more > 0)
+            rc = cohort_add(out, &cap, f, &sum, &labels, &bad);
+        PQfreemem(data);
+        if (more < 0 || rc < 0) {
+            dm_db_copy_abandon(conn);
+            if (more < 0)
+                snprintf(err, errlen, "could not read the cohort's scores and labels: %s", perr);
+            else
+                snprintf(err, errlen, "out of memory for a cohort of %zu rows", out->n);
+            cohort_rows_release(out);
+            return -1;
+        }
+        if (rc > 0) {
+            dm_db_copy_abandon(conn);
+            dm_logf(DM_LOG_ERROR, "a label of the cohort is neither 0 nor 1: not evaluated",
+                    "monitor=%s run_id=%s label_column=%s value=%.17g", mon, k->run_id,
+                    c->label_column, bad);
+            cohort_rows_release(out);
+            return 1;
+        }
+    }
+    r = PQgetResult(conn);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        cohort_rows_release(out);
+        goto failed;
+    }
+    PQclear(r);
+    while ((r = PQgetResult(conn)) != NULL)
+        PQclear(r);
+    if (rows.state != 2) {
+        snprintf(err, errlen, "could not read the cohort's scores and labels: %s",
+                 "the COPY stream ended without its trailer");
+        cohort_rows_release(out);
+        return -1;
+    }
+    snprintf(out->count, sizeof out->count, "%lld", labels);
+    digest_text(sum, out->digest, sizeof out->digest);
+    return 0;
+failed:
+    if (!dm_db_is_data_error(r)) {
+        dm_db_fail(r, conn, "could not read the cohort's scores and labels", err, errlen);
+        while ((r = PQgetResult(conn)) != NULL)
+            PQclear(r);
+        return -1;
+    }
+    char why[512];
+    dm_db_data_error(r, false, why, sizeof why);
+    dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
+            "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s", mon, k->run_id,
+            c->score_column, c->label_column, why);
+    PQclear(r);
+    while ((r = PQgetResult(conn)) != NULL)
+        PQclear(r);
+    return 1;
+}
+
+/* What the look needs of a cohort without its rows (read_cohort's count, digest and rows with a
+ * score and no label, computed by the server from the same pairs), for cohorts that are
+ * seldom due: those already evaluated, and those found not due before. */
+#define COHORT_SUMMARY                                                                             \
+    "SELECT pg_catalog.count(y.l)::pg_catalog.text, "                                              \
+    "coalesce(pg_catalog.sum(y.h), 0)::pg_catalog.text, "                                          \
+    "pg_catalog.count(*) FILTER (WHERE y.s IS NOT NULL AND y.l IS NULL) "                          \
+    "FROM (" COHORT_PAIRS ") y"
+
+/* Cohort k's summary into out (its count, digest and unlabelled; no rows).  0; 1 when its
+ * values cannot be read as numbers (logged as read_cohort logs it); -1 with err. */
+static int summarise_cohort(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
+                            cohort_rows *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    size_t len = strlen(q->qscore) + strlen(q->qlabel) + strlen(q->qtable) + strlen(q->where) + 768;
     char *sql = malloc(len);
     if (!sql) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    snprintf(sql, len,
-             "SELECT x.s, x.l, pg_catalog.hashfloat8extended(x.s, "
-             "pg_catalog.hashfloat8extended(x.l, 0)) FROM (SELECT %s::pg_catalog.float8 AS s, "
-             "%s::pg_catalog.float8 AS l FROM %s WHERE %s) x",
-             q->qscore, q->qlabel, q->qtable, q->where);
-    PGresult *r = PQexecParams(conn, sql, q->nparams, NULL, q->params, NULL, NULL, 1);
+    snprintf(sql, len, COHORT_SUMMARY, q->qscore, q->qlabel, q->qtable, q->where);
+    PGresult *r = PQexecParams(conn, sql, q->nparams, NULL, q->params, NULL, NULL, 0);
     free(sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         if (!dm_db_is_data_error(r))
@@ -180,46 +329,77 @@ static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const 
         char why[512];
         dm_db_data_error(r, false, why, sizeof why);
         dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
-                "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s", mon, k->run_id,
-                c->score_column, c->label_column, why);
+                "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s",
+                dm_config_monitor_name(c), k->run_id, c->score_column, c->label_column, why);
         PQclear(r);
         return 1;
     }
-    size_t n = (size_t)PQntuples(r);
-    out->score = malloc((n ? n : 1) * sizeof *out->score);
-    out->label = malloc((n ? n : 1) * sizeof *out->label);
-    if (!out->score || !out->label) {
-        PQclear(r);
-        cohort_rows_release(out);
-        snprintf(err, errlen, "out of memory for a cohort of %zu rows", n);
-        return -1;
-    }
-    out->n = n;
-    digest_sum sum = 0;
-    long long labels = 0;
-    for (size_t i = 0; i < n; i++) {
-        int row = (int)i;
-        double sc = PQgetisnull(r, row, 0) ? NAN : be_double(PQgetvalue(r, row, 0));
-        double lb = PQgetisnull(r, row, 1) ? NAN : be_double(PQgetvalue(r, row, 1));
-        if (!isnan(lb) && lb != 0 && lb != 1) {
-            dm_logf(DM_LOG_ERROR, "a label of the cohort is neither 0 nor 1: not evaluated",
-                    "monitor=%s run_id=%s label_column=%s value=%.17g", mon, k->run_id,
-                    c->label_column, lb);
-            PQclear(r);
-            cohort_rows_release(out);
-            return 1;
-        }
-        out->score[i] = sc;
-        out->label[i] = lb;
-        labels += PQgetisnull(r, row, 1) ? 0 : 1;
-        out->unlabelled += !PQgetisnull(r, row, 0) && PQgetisnull(r, row, 1) ? 1 : 0;
-        if (!PQgetisnull(r, row, 2))
-            sum += be_i64(PQgetvalue(r, row, 2));
-    }
+    snprintf(out->count, sizeof out->count, "%s", PQgetvalue(r, 0, 0));
+    snprintf(out->digest, sizeof out->digest, "%s", PQgetvalue(r, 0, 1));
+    out->unlabelled = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     PQclear(r);
-    snprintf(out->count, sizeof out->count, "%lld", labels);
-    digest_text(sum, out->digest, sizeof out->digest);
     return 0;
+}
+
+/* Whether cohort k is due on its labels as st gives them: some label there, not those of its
+ * latest evaluation, and all there or twice the delay passed. */
+static bool cohort_due(const cohort *k, const cohort_rows *st)
+{
+    bool none = strcmp(st->count, "0") == 0;
+    bool same = k->evaluated && strcmp(st->count, k->last_count) == 0 &&
+                strcmp(st->digest, k->last_digest) == 0;
+    bool filled = st->unlabelled == 0 || k->grace_over;
+    return !none && !same && filled;
+}
+
+/* The runs whose cohort this process found not due (or not readable) at its last look and
+ * that have no evaluation: looked at next by their summary (a cost hint only: the summary
+ * decides as the rows would).  Ascending run ids; the sweep runs on one thread. */
+static struct {
+    long long *id;
+    size_t n, cap;
+} g_not_due;
+
+static size_t not_due_at(long long id)
+{
+    size_t lo = 0, hi = g_not_due.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (g_not_due.id[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static bool not_due_has(long long id)
+{
+    size_t i = not_due_at(id);
+    return i < g_not_due.n && g_not_due.id[i] == id;
+}
+
+/* Mark (not_due true) or unmark run id; out of memory leaves it unmarked (full looks). */
+static void not_due_set(long long id, bool not_due)
+{
+    size_t i = not_due_at(id);
+    bool has = i < g_not_due.n && g_not_due.id[i] == id;
+    if (has && !not_due) {
+        memmove(g_not_due.id + i, g_not_due.id + i + 1, (g_not_due.n - i - 1) * sizeof(long long));
+        g_not_due.n--;
+    } else if (!has && not_due) {
+        if (g_not_due.n == g_not_due.cap) {
+            size_t nc = g_not_due.cap ? 2 * g_not_due.cap : 64;
+            long long *p = realloc(g_not_due.id, nc * sizeof *p);
+            if (!p)
+                return;
+            g_not_due.id = p;
+            g_not_due.cap = nc;
+        }
+        memmove(g_not_due.id + i + 1, g_not_due.id + i, (g_not_due.n - i) * sizeof(long long));
+        g_not_due.id[i] = id;
+        g_not_due.n++;
+    }
 }
 
 /* A figure as record_performance takes it: float8 input text, or JSON null.  false when
@@ -399,12 +579,21 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
             rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
             break; /* the same for every cohort of the monitor */
         }
-        /* the labels' look and the evaluation: one snapshot, one read */
+        /* the labels' look and the evaluation: one snapshot; the rows read once, and only
+         * for a cohort likely due (one never looked at by this process), else only when its
+         * summary says it is due */
         cohort_rows st;
+        long long run = strtoll(k.run_id, NULL, 10);
+        bool summary = k.evaluated || not_due_has(run);
         double t0 = serve_mono_s();
         int rr = dm_db_exec(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ WRITE", 0, NULL,
                             "could not begin the cohort's look", err, sizeof err);
-        if (rr == 0)
+        bool due = true;
+        if (rr == 0 && summary) {
+            rr = summarise_cohort(s->conn, c, &k, &q, &st, err, sizeof err);
+            due = rr == 0 && cohort_due(&k, &st);
+        }
+        if (rr == 0 && due)
             rr = read_cohort(s->conn, c, &k, &q, &st, err, sizeof err);
         cohort_sql_release(&q);
         if (rr != 0) {
@@ -414,18 +603,19 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
                 dm_logf(DM_LOG_ERROR, "could not read the cohort's labels",
                         "monitor=%s run_id=%s reason=%s", mon, k.run_id, err);
                 rc = serve_conn_lost(s, "evaluating a cohort") ? -1 : 0;
+            } else if (!k.evaluated) {
+                not_due_set(run, true);
             }
             continue;
         }
-        bool none = strcmp(st.count, "0") == 0;
-        bool same = k.evaluated && strcmp(st.count, k.last_count) == 0 &&
-                    strcmp(st.digest, k.last_digest) == 0;
-        bool filled = st.unlabelled == 0 || k.grace_over;
-        if (none || same || !filled) {
+        if (!due || !cohort_due(&k, &st)) {
             serve_rollback_if_needed(s->conn);
             cohort_rows_release(&st);
+            if (!k.evaluated)
+                not_due_set(run, true);
             continue;
         }
+        not_due_set(run, false);
         serve_check_begin(s);
         bool flagged = false;
         int e = evaluate(s->conn, c, &k, &st, t0, &flagged, err, sizeof err);

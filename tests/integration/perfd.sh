@@ -10,6 +10,9 @@
 #     labels rewritten unchanged, or no change at all: no new row;
 #   - a batch without any label: never due; a batch with a quarter of its labels missing: not
 #     due at the delay, evaluated after twice the delay with the rows left out counted;
+#   - a label neither 0 nor 1: logged and not evaluated; corrected, evaluated;
+#   - the sweeps' looks: with no label changing, each cohort is looked at by its summary
+#     (count, digest, rows without a label) and none has its rows read (the server's log);
 #   - `driftmon history --performance` (json, table) as the auditor's login: the view's rows;
 #   - the daemon's role cannot UPDATE, DELETE or TRUNCATE driftmon.performance, nor INSERT;
 #   - `driftmon verify` passes, then finds a performance row changed by a superuser;
@@ -51,7 +54,7 @@ q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 "$GEN" --schema apps --score >"$W/apps.sql"
 cols=$(sed -n 's/^ *\("[^"]*"\) .*/\1/p' "$W/apps.sql" | paste -sd, -)
 "$GEN" --rows 3000 --seed 41 --score -o "$W/ref.csv"
-for b in full:42:800 late:43:600 none:44:300 part:45:400 costly:46:600; do
+for b in full:42:800 late:43:600 none:44:300 part:45:400 costly:46:600 badlab:47:300; do
     IFS=: read -r name seed rows <<<"$b"
     "$GEN" --rows "$rows" --seed "$seed" --score --first-id $((seed * 10000)) --format tsv-copy \
         --no-header -o "$W/$name.tsv"
@@ -85,6 +88,7 @@ EOF
 C=(--config "$W/c.json")
 "$DM" init "${C[@]}" 2>"$W/init.err" || { bad "driftmon init" "$(cat "$W/init.err")"; finish; }
 q -c "CREATE ROLE dm_d LOGIN" -c "GRANT driftmon_daemon TO dm_d" -c "GRANT SELECT ON apps TO dm_d" \
+  -c "ALTER ROLE dm_d SET log_statement = 'all'" \
   -c "CREATE ROLE dm_a LOGIN" -c "GRANT driftmon_auditor TO dm_a" >/dev/null ||
     { bad "could not create the login roles"; finish; }
 PGUSER=dm_d "$DM" reference load "$W/ref.csv" --name hc "${C[@]}" >"$W/ref.out" 2>"$W/ref.err" ||
@@ -227,6 +231,19 @@ fi
 n=$(nrows none)
 [ "$n" = 0 ] && ok "a cohort without any label is never due" || bad "a cohort without any label is never due" "$n rows"
 
+# ---- a look at a cohort with nothing new reads none of its rows ----------------------------------
+# The server logs the daemon's statements: the rows' read (its pairs' SELECT) and the summary.
+# Now every cohort is evaluated or never due and no label changes: over several sweeps each
+# cohort is looked at by its summary and no rows are read.
+reads() { grep 'SELECT x.s, x.l, pg_catalog.hashfloat8extended' "$dir/log" | grep -vc 'count(y.l)' || true; }
+summaries() { grep -c 'pg_catalog.count(y.l)' "$dir/log" || true; }
+r0=$(reads) s0=$(summaries)
+sleep 2
+r1=$(reads) s1=$(summaries)
+[ "$r1" = "$r0" ] && [ $((s1 - s0)) -ge 8 ] &&
+    ok "with no label changing, the sweeps look at each cohort by its summary and read no rows ($((s1 - s0)) looks)" ||
+    bad "with no label changing, the sweeps read no rows" "row reads $r0 -> $r1, summaries $s0 -> $s1"
+
 # ---- retrain reason "cost" ------------------------------------------------------------------------
 ref_cost=$(q -c "SELECT reference_business_cost FROM driftmon.performance_history WHERE batch = 'full' ORDER BY evaluation_id LIMIT 1")
 if [ -z "$ref_cost" ]; then
@@ -265,6 +282,28 @@ close=$("$PY" -c "import math,sys; print(math.isclose(float(sys.argv[1]), float(
 [ "$n" = 0 ] && [ "$close" = True ] &&
     ok "every evaluation: cost_increase = its business cost / the reference's ($got_ref, the oracle's on the reference's rows) - 1, retraining flagged exactly above 0.1 ($nf flagged)" ||
     bad "cost_increase and the flag follow the reference's figures" "$n rows disagree; reference cost $got_ref, oracle $want_ref"
+fi
+
+# ---- a label neither 0 nor 1: logged, not evaluated; once corrected, evaluated --------------------
+# (a check refuses such a label: it is written after the check, before the delay; the rows'
+# read stops at it, and the daemon's connection must stay usable)
+submit badlab
+wait_until 60 "SELECT count(*) = 1 FROM driftmon.run WHERE batch = 'badlab'"
+q -c "UPDATE apps SET \"TARGET\" = 2 WHERE batch_id = 'badlab' AND \"SK_ID_CURR\" % 50 = 7"
+rid=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'badlab'")
+if [ -n "$rid" ] && wait_log 30 "$W/serve.log" "neither 0 nor 1.* run_id=$rid .*value=2"; then
+    sleep 1
+    n=$(nrows badlab)
+    q -c "UPDATE apps SET \"TARGET\" = 1 WHERE batch_id = 'badlab' AND \"TARGET\" = 2"
+    if [ "$n" = 0 ] && wait_until 30 "SELECT count(*) = 1 FROM driftmon.performance_history WHERE batch = 'badlab'"; then
+        d=$(same "$(expected badlab)" "$(row badlab)")
+        [ -z "$d" ] && ok "a label of 2: logged, not evaluated; corrected, the cohort is evaluated (the oracle's figures)" ||
+            bad "a corrected label: the oracle's figures" "$d"
+    else
+        bad "a label of 2 is not evaluated, then the corrected cohort is" "rows before $n; $(tail -3 "$W/serve.log")"
+    fi
+else
+    bad "a label of 2 is logged" "run ${rid:-none}; $(tail -3 "$W/serve.log")"
 fi
 
 # ---- history --performance, as the auditor ---------------------------------------------------------
