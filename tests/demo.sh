@@ -116,9 +116,13 @@ fi
 serve_pid=""
 stop_all() {
     if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
+        # a cohort's read in progress ends before the daemon does: seconds on a loaded machine
         kill -TERM "$serve_pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$serve_pid" 2>/dev/null || true
+        for _ in $(seq 300); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -KILL "$serve_pid" 2>/dev/null; then
+            echo "demo: driftmon serve did not stop within 30 s of SIGTERM: killed" >&2
+        fi
+        wait "$serve_pid" 2>/dev/null || true
     fi
     rm -f "$D/serve.pid"
     if [ "$MODE" = --short ]; then
