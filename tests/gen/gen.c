@@ -59,6 +59,7 @@ typedef struct {
     int drifted;
     int score;                  /* --score: the scoring engine's column, TARGET drawn from it */
     const char *importance_out; /* --importance-out FILE */
+    const char *labels_out;     /* --labels-out FILE */
     const char *out_path;
     const char *schema_table;
     drift_t drift[MAX_DRIFTS];
@@ -81,6 +82,15 @@ typedef struct {
     size_t col;
     int dry; /* draw the row without writing it (--score's first pass) */
 } emit_t;
+
+/* The value v would be written as without any --drift factor (k / 10^dec). */
+static double undrifted(double v, int dec, int64_t step)
+{
+    double p10 = 1.0;
+    for (int i = 0; i < dec; i++)
+        p10 *= 10.0;
+    return (double)gen_quantise(v, dec, step) / p10;
+}
 
 /* Returns the value written (k / 10^dec: the double the text parses back to). */
 static double e_num(emit_t *e, double v, int dec, int64_t step)
@@ -681,7 +691,13 @@ static double building_value(gen_rng_t *r, const building_t *b)
  * rate, at about 8 % (8.1 % on 307,511 rows, seed 1).  The score is written after the last
  * column with 6 decimals, computed from the values as written, so a --drift of a model column
  * moves it.  Importances (--importance-out): |b| x sd(input) over the rows written, term's
- * split equally between AMT_CREDIT and AMT_ANNUITY. */
+ * split equally between AMT_CREDIT and AMT_ANNUITY.
+ * --labels-out: the outcomes as the lender learns them later.  A --drift of a column is the
+ * data's provider changing its scale, not the applicant changing: the applicant's probability
+ * of default is the same model on the row's values before any --drift factor (p_true), and the
+ * label is drawn from it with TARGET's own draw (times TARGET's --drift factor).  Without a
+ * --drift on a model input p_true = p, so the labels equal the TARGET column; with one, the
+ * score (from the values as written) no longer matches the outcomes' probabilities. */
 #define M_B0 1.87
 #define M_B_EXT1 (-2.0)
 #define M_B_EXT2 (-3.0)
@@ -697,6 +713,9 @@ typedef struct {
     double x[M_NIN]; /* the model's inputs for the current row */
     double p;
     int target;
+    double x_true[M_NIN]; /* --labels-out: the inputs before any --drift factor */
+    double p_true;
+    int label;
     double n, mean[M_NIN], m2[M_NIN]; /* Welford, over the rows written */
 } model_t;
 
@@ -786,6 +805,7 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
     }
     double credit_w = e_num(e, credit, 1, 5);
     double annuity_w = e_num(e, annuity, 1, 5);
+    double credit_t = undrifted(credit, 1, 5), annuity_t = undrifted(annuity, 1, 5);
     if (goods_missing)
         e_null(e);
     else
@@ -813,6 +833,7 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
         pensioner ? -21900.0 + 1600.0 * gen_normal(&r) : -14800.0 + 3700.0 * gen_normal(&r);
     birth = floor(clampd(birth, -25000.0, -7500.0) + 0.5);
     double birth_w = e_num(e, birth, 0, 1);
+    double birth_t = undrifted(birth, 0, 1);
     STREAM(G_EMPLOYED);
     {
         double emp = -floor(gen_lognormal(&r, 1480.0, 1.06) + 0.5);
@@ -888,14 +909,17 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
 
     /* external scores: lower for defaulters; EXT_SOURCE_2/3 = cap - log-normal (left skew) */
     double ext_w[3] = {M_EXT1, M_EXT2, M_EXT3};
+    double ext_t[3] = {M_EXT1, M_EXT2, M_EXT3}; /* before --drift */
     STREAM(G_EXT1);
     {
         double u = gen_u01(&r), z = gen_normal(&r);
         double x = clampd(0.505 - 0.09 * t_ext + 0.205 * z, 0.0146, 0.9627);
         if (u < 0.564)
             e_null(e);
-        else
+        else {
             ext_w[0] = e_num(e, x, 10, 1);
+            ext_t[0] = undrifted(x, 10, 1);
+        }
     }
     STREAM(G_EXT2);
     {
@@ -906,8 +930,10 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
         double x = 0.855 - clampd(y, 0.0, 0.8549);
         if (u < 0.0021)
             e_null(e);
-        else
+        else {
             ext_w[1] = e_num(e, x, 10, 1);
+            ext_t[1] = undrifted(x, 10, 1);
+        }
     }
     STREAM(G_EXT3);
     {
@@ -918,8 +944,10 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
         double x = 0.896 - clampd(y, 0.0, 0.8955);
         if (u < 0.198)
             e_null(e);
-        else
+        else {
             ext_w[2] = e_num(e, x, 10, 1);
+            ext_t[2] = undrifted(x, 10, 1);
+        }
     }
 
     /* building block: all 47 columns missing together in 47 % of rows */
@@ -1030,6 +1058,13 @@ static void hc_row(emit_t *e, const opts_t *o, uint64_t row, model_t *m)
         m->x[4] = credit_w / annuity_w;
         m->p = model_score(m->x);
         m->target = u_target < m->p * e->c->fac[target_col];
+        m->x_true[0] = ext_t[0];
+        m->x_true[1] = ext_t[1];
+        m->x_true[2] = ext_t[2];
+        m->x_true[3] = -birth_t / 365.25;
+        m->x_true[4] = credit_t / annuity_t;
+        m->p_true = model_score(m->x_true);
+        m->label = u_target < m->p_true * e->c->fac[target_col];
         e_num(e, m->p, 6, 1);
     }
 #undef STREAM
@@ -1182,6 +1217,8 @@ static void usage(FILE *f)
           "                        logistic model, see gen.c) and draw TARGET from it\n"
           "  --importance-out FILE with --score: write the model's importances, CSV\n"
           "                        column,importance (shares of 1; each other column 0.005)\n"
+          "  --labels-out FILE     with --score: write the outcomes, CSV SK_ID_CURR,TARGET,\n"
+          "                        TARGET drawn from the model on the values before --drift\n"
           "bench shape: 80 numeric num_00..num_79, 20 categorical cat_00..cat_19\n"
           "  --drifted N           num_00..num_(N-1) x 1.5 and the most frequent category of\n"
           "                        cat_00..cat_(ceil(N/5)-1) weighted x 0.25\n",
@@ -1400,6 +1437,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->out_path = val;
         } else if (strcmp(name, "--importance-out") == 0) {
             o->importance_out = val;
+        } else if (strcmp(name, "--labels-out") == 0) {
+            o->labels_out = val;
         } else if (strcmp(name, "--schema") == 0) {
             o->schema_table = val;
         } else {
@@ -1503,8 +1542,9 @@ int main(int argc, char **argv)
     o.revolving_share = 0.0952;
     o.bureau_share = 0.30;
     int rc = 1;
-    FILE *f = NULL;
-    gen_out_t out = {0};
+    FILE *f = NULL, *lf = NULL;
+    gen_out_t out = {0}, lout = {0};
+    char ltmp[4096] = "";
 
     if (parse_args(argc, argv, &o) != 0) {
         rc = 2;
@@ -1517,9 +1557,9 @@ int main(int argc, char **argv)
             goto done;
         }
         hc_setup(&cols, &o);
-    } else if (o.score || o.importance_out) {
-        fprintf(stderr,
-                "dm-gen: --score and --importance-out apply to the homecredit shape only\n");
+    } else if (o.score || o.importance_out || o.labels_out) {
+        fprintf(stderr, "dm-gen: --score, --importance-out and --labels-out apply to the "
+                        "homecredit shape only\n");
         rc = 2;
         goto done;
     } else {
@@ -1529,8 +1569,9 @@ int main(int argc, char **argv)
         for (int k = 0; k < (o.drifted + 4) / 5; k++)
             (void)gen_cat_reweight(&BENCH_TABLES[k], NULL, 0.25);
     }
-    if (o.importance_out && !o.score) {
-        fprintf(stderr, "dm-gen: --importance-out needs --score\n");
+    if ((o.importance_out || o.labels_out) && !o.score) {
+        fprintf(stderr, "dm-gen: %s needs --score\n",
+                o.importance_out ? "--importance-out" : "--labels-out");
         rc = 2;
         goto done;
     }
@@ -1557,6 +1598,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "dm-gen: out of memory\n");
         goto done;
     }
+    if (o.labels_out) { /* written to FILE.tmp, renamed once complete */
+        if (snprintf(ltmp, sizeof ltmp, "%s.tmp", o.labels_out) >= (int)sizeof ltmp) {
+            fprintf(stderr, "dm-gen: --labels-out: path too long\n");
+            rc = 2;
+            goto done;
+        }
+        lf = fopen(ltmp, "wb");
+        if (!lf) {
+            fprintf(stderr, "dm-gen: could not open \"%s\": %s\n", ltmp, strerror(errno));
+            ltmp[0] = '\0';
+            goto done;
+        }
+        if (gen_out_open(&lout, lf, GEN_CSV) != 0) {
+            fprintf(stderr, "dm-gen: out of memory\n");
+            goto done;
+        }
+        gen_out_str(&lout, "SK_ID_CURR");
+        gen_out_str(&lout, "TARGET");
+        gen_out_endrow(&lout);
+    }
     if (o.header == 1 || (o.header == -1 && o.format == GEN_CSV)) {
         for (size_t i = 0; i < cols.n; i++)
             if (!cols.skip[i])
@@ -1576,6 +1637,11 @@ int main(int argc, char **argv)
             e.col = 0;
             hc_row(&e, &o, (uint64_t)i, &model);
             model.n += 1.0;
+            if (o.labels_out) {
+                gen_out_dec(&lout, o.first_id + i, 0);
+                gen_out_dec(&lout, model.label, 0);
+                gen_out_endrow(&lout);
+            }
             for (int k = 0; k < M_NIN; k++) {
                 double d = model.x[k] - model.mean[k];
                 model.mean[k] += d / model.n;
@@ -1601,10 +1667,27 @@ int main(int argc, char **argv)
     }
     if (o.importance_out && write_importance(o.importance_out, &cols, &model) != 0)
         goto done;
+    if (o.labels_out) {
+        int bad = gen_out_close(&lout) != 0;
+        lout.buf = NULL;
+        bad = fclose(lf) != 0 || bad;
+        lf = NULL;
+        if (bad || rename(ltmp, o.labels_out) != 0) {
+            fprintf(stderr, "dm-gen: could not write \"%s\": %s\n", o.labels_out, strerror(errno));
+            goto done;
+        }
+        ltmp[0] = '\0';
+    }
     rc = 0;
 done:
     if (out.buf)
         free(out.buf);
+    if (lout.buf)
+        free(lout.buf);
+    if (lf)
+        fclose(lf);
+    if (ltmp[0])
+        remove(ltmp);
     if (f && f != stdout && fclose(f) != 0 && rc == 0) {
         fprintf(stderr, "dm-gen: could not close \"%s\": %s\n", o.out_path, strerror(errno));
         rc = 1;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # demo.sh (integration) - the shortened demo: the same seven days on fewer rows, through the
-# real daemon and a throwaway PostgreSQL.  Asserts that the retrain hook fired exactly once,
-# for the last day's run, that no earlier run flagged retraining, the score's story (below) and
+# real daemon and a throwaway PostgreSQL.  Asserts that the retrain hook fired once for drift,
+# for the last day's run, and that no earlier run flagged retraining, the score's story (below),
+# the outcomes' story (exactly the labelled cohorts evaluated, their figures those of the
+# project's oracle tests/oracle/perf_rules.py on the generated rows, the shifted day's cost above
+# the unshifted days' and the reference's, the hook fired once more for it, reason cost) and
 # that the reports exist.
 set -u
 cd "$(dirname "$0")/../.."
@@ -19,9 +22,9 @@ else
     bad "the short demo ran to the end" "$(tail -30 "$D/demo.out")"
 fi
 sed 's/^/     | /' "$D/demo.out" | tail -25
-n=$(grep -c 'retrain requested' "$D/hook.log" 2>/dev/null)
-[ "${n:-0}" = 1 ] && ok "the retrain hook fired exactly once" || bad "the retrain hook fired exactly once" "fired ${n:-0} times"
-grep -q 'batch=day-7' "$D/hook.log" 2>/dev/null && ok "... for the last day" || bad "... for the last day" "$(cat "$D/hook.log" 2>/dev/null)"
+n=$(grep -c 'retrain requested.*reason=drift' "$D/hook.log" 2>/dev/null)
+[ "${n:-0}" = 1 ] && ok "the retrain hook fired exactly once for drift" || bad "the retrain hook fired exactly once for drift" "fired ${n:-0} times"
+grep -q 'batch=day-7 reason=drift' "$D/hook.log" 2>/dev/null && ok "... for the last day" || bad "... for the last day" "$(cat "$D/hook.log" 2>/dev/null)"
 flagged=$(grep -cE '^ +day-[0-9]: .*retraining flagged' "$D/demo.out")
 [ "$flagged" = 1 ] && grep -qE '^ +day-7: .*retraining flagged' "$D/demo.out" &&
     ok "only day 7 flagged retraining" || bad "only day 7 flagged retraining" "$(grep -E '^ +day-' "$D/demo.out")"
@@ -100,6 +103,107 @@ else
     bad "the story (score PSI, bands, reasons, the hook's payload)" "$story"
 fi
 echo "$story" | sed 's/^/     | /'
+
+# ---- the outcomes -----------------------------------------------------------------------------
+# The labelled cohorts (days 1-3 and 7) as the daemon evaluated them (data/performance.json:
+# `driftmon history --performance --format json`, written by the demo) against the oracle on the
+# same rows rebuilt from the generator's files: each day's scores (the last field of
+# data/day-N.tsv, the text as loaded) and outcomes (data/day-N.labels.csv) joined on SK_ID_CURR,
+# the reference's from data/reference.csv.  Counts exact, the rest within 1e-12.
+grep -q '^performance against "TARGET": 30000 rows (0 left out)' "$D/demo.out" &&
+    ok "reference load computed the reference's figures" ||
+    bad "reference load computed the reference's figures" "$(grep -i '^performance' "$D/demo.out")"
+n=$(grep -c 'msg="cohort evaluated".*reference_figures=stored' "$D/serve.log" 2>/dev/null)
+[ "${n:-0}" = 4 ] && ok "the four evaluations read the reference's figures stored with its version" ||
+    bad "the four evaluations read the reference's stored figures" "$(grep 'cohort evaluated' "$D/serve.log" 2>/dev/null)"
+if outcome=$(/usr/bin/python3 - "$D" <<'EOF' 2>&1
+import json, math, subprocess, sys
+
+d = sys.argv[1]
+rows = json.load(open(d + "/data/performance.json"))
+errors = []
+got = {r["cohort"]: r for r in rows}
+want_days = ["day-1", "day-2", "day-3", "day-7"]
+if sorted(r["cohort"] for r in rows) != want_days:
+    errors.append("evaluated cohorts %s, want each of %s once" % ([r["cohort"] for r in rows], want_days))
+
+
+def close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+
+
+for day in want_days:
+    if day not in got:
+        continue
+    scores = {}
+    for line in open("%s/data/%s.tsv" % (d, day)):
+        f = line.rstrip("\n").split("\t")
+        scores[f[0]] = f[-1]
+    lab = [line.rstrip("\n").split(",") for line in open("%s/data/%s.labels.csv" % (d, day))][1:]
+    if len(lab) != len(scores) or any(i not in scores for i, _ in lab):
+        errors.append("%s: the outcomes' ids are not the batch's" % day)
+        continue
+    with open("%s/oracle-%s.csv" % (d, day), "w") as o:
+        o.write("SK_ID_CURR,score,TARGET\n")
+        for i, t in lab:
+            o.write("%s,%s,%s\n" % (i, scores[i], t))
+    want = json.loads(subprocess.run(
+        ["/usr/bin/python3", "tests/oracle/perf_rules.py", d + "/data/reference.csv",
+         "%s/oracle-%s.csv" % (d, day), "--config", d + "/config.json"],
+        check=True, capture_output=True, text=True).stdout)
+    g, cur, ref = got[day], want["current"], want["reference"]
+    for k in ("rows", "left_out", "tp", "fp", "tn", "fn"):
+        if g[k] != cur[k]:
+            errors.append("%s: %s %s, oracle %s" % (day, k, g[k], cur[k]))
+    for k in ("auc", "recall", "precision", "business_cost", "optimal_threshold",
+              "business_cost_at_optimal"):
+        if not close(g[k], cur[k]):
+            errors.append("%s: %s %r, oracle %r" % (day, k, g[k], cur[k]))
+    for k, w in (("reference_business_cost", ref["business_cost"]), ("reference_auc", ref["auc"]),
+                 ("cost_increase", want["cost_increase"])):
+        if not close(g[k], w):
+            errors.append("%s: %s %r, oracle %r" % (day, k, g[k], w))
+    if g["supersedes"] is not None or g["left_out"] != 0 or g["rows"] != 6000:
+        errors.append("%s: supersedes %s, rows %s, left out %s" % (day, g["supersedes"], g["rows"], g["left_out"]))
+    print("%s: rows %d, AUC %.4f, cost %.4f (oracle %.4f), reference %.4f (oracle %.4f), increase %+.4f, flagged %s"
+          % (day, g["rows"], g["auc"], g["business_cost"], cur["business_cost"],
+             g["reference_business_cost"], ref["business_cost"], g["cost_increase"], g["retrain_flagged"]))
+if not errors:
+    c7 = got["day-7"]["business_cost"]
+    before = [got[x]["business_cost"] for x in want_days[:3]]
+    if not c7 > max(before):
+        errors.append("day 7's cost %.4f is not above the unshifted days' %s" % (c7, before))
+    if not c7 > got["day-7"]["reference_business_cost"]:
+        errors.append("day 7's cost %.4f is not above the reference's" % c7)
+    flagged = [x for x in want_days if got[x]["retrain_flagged"]]
+    limit = json.load(open(d + "/config.json"))["retrain"]["cost_increase"]
+    by_rule = [x for x in want_days if got[x]["cost_increase"] > limit]
+    if flagged != ["day-7"] or by_rule != ["day-7"]:
+        errors.append("flagged %s, above retrain.cost_increase %s: %s; want day-7 only" % (flagged, limit, by_rule))
+print("\n".join(errors))
+sys.exit(1 if errors else 0)
+EOF
+); then
+    ok "the outcomes: exactly days 1-3 and 7 evaluated, once each, every figure the oracle's on the same rows (the reference's too); day 7's cost above days 1-3's and the reference's, flagged for cost alone"
+else
+    bad "the outcomes (evaluated cohorts, the oracle's figures, day 7's cost)" "$outcome"
+fi
+echo "$outcome" | sed 's/^/     | /'
+n=$(grep -c 'retrain requested.*reason=cost' "$D/hook.log" 2>/dev/null)
+[ "${n:-0}" = 1 ] && grep -q 'batch=day-7 reason=cost' "$D/hook.log" &&
+    ok "the retrain hook fired once for cost, for day 7's cohort" ||
+    bad "the retrain hook fired once for cost, for day 7's cohort" "$(cat "$D/hook.log" 2>/dev/null)"
+grep -qE '^ +day-1 +0 of 132 .* no$' "$D/demo.out" && grep -qE '^ +day-7 +13 of 132 .*act.* cost$' "$D/demo.out" &&
+    grep -qE '^ +reference: business cost [0-9.]+ per application' "$D/demo.out" &&
+    ok "the demo printed the drift and the realised cost of an unshifted and the shifted cohort, and the reference's" ||
+    bad "the demo printed both cohorts' drift and cost" "$(grep -A8 'realised cost of the labelled' "$D/demo.out")"
+hp=$(sed -n 's/^history page: *//p' "$D/demo.out")
+[ -n "$hp" ] && grep -q 'Realised performance, once the labels are in' "$hp" 2>/dev/null &&
+    grep -q 'section "Realised performance, once the labels are in"' "$D/demo.out" &&
+    ok "the demo named the history page and its section, which is there ($hp)" ||
+    bad "the demo named the history page and its section" "$hp"
 [ -s "$D/reports/index.html" ] && ok "reports/index.html exists" || bad "reports/index.html exists"
 last=$(sed -n 's/^last report: *//p' "$D/demo.out")
 [ -n "$last" ] && [ -s "$last" ] && ok "the last report exists ($last)" || bad "the last report exists" "$last"

@@ -321,6 +321,69 @@ if errors:
 EOF
 ok "--score: the documented model, TARGET drawn from it, importances"
 
+# ---- --labels-out: the outcomes the demo's lender learns later ---------------------------------------
+# A --drift is the provider rescaling a column: the outcome is drawn from the documented model on
+# the values before it (the undrifted run's), with TARGET's own draw; the output is unchanged.
+"$GEN" --rows $N --seed 42 --score --labels-out "$TMP/lab.csv" -o "$TMP/score_l.csv" &&
+    "$GEN" --rows $N --seed 42 --score --no-target --drift EXT_SOURCE_3=0.65 \
+        --labels-out "$TMP/lab_d.csv" -o "$TMP/score_dl.csv" || fail "dm-gen --labels-out (above)"
+"$GEN" --rows $N --seed 42 --score --no-target --drift EXT_SOURCE_3=0.65 -o "$TMP/score_d.csv"
+cmp -s "$TMP/score.csv" "$TMP/score_l.csv" && cmp -s "$TMP/score_d.csv" "$TMP/score_dl.csv" ||
+    fail "--labels-out changed the generated rows"
+"$PY" - "$TMP" <<'EOF' || fail "--labels-out (above)"
+import sys
+import numpy as np
+import pandas as pd
+
+tmp = sys.argv[1]
+errors = []
+
+
+def check(name, ok, detail):
+    print("%s: %s (%s)" % ("ok" if ok else "FAIL", name, detail))
+    if not ok:
+        errors.append(name)
+
+
+def model(f):  # the documented model (tests/gen/gen.c above hc_row), restated
+    x1 = f["EXT_SOURCE_1"].fillna(0.505)
+    x2 = f["EXT_SOURCE_2"].fillna(0.514)
+    x3 = f["EXT_SOURCE_3"].fillna(0.51)
+    z = (1.87 - 2.0 * x1 - 3.0 * x2 - 3.5 * x3 + 0.02 * f["DAYS_BIRTH"] / 365.25
+         + 0.03 * f["AMT_CREDIT"] / f["AMT_ANNUITY"])
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+s = pd.read_csv(tmp + "/score.csv", keep_default_na=False, na_values=[""])
+lab = pd.read_csv(tmp + "/lab.csv")
+d = pd.read_csv(tmp + "/score_d.csv", keep_default_na=False, na_values=[""])
+lab_d = pd.read_csv(tmp + "/lab_d.csv")
+check("header SK_ID_CURR,TARGET, one row per application",
+      list(lab.columns) == ["SK_ID_CURR", "TARGET"] and lab["SK_ID_CURR"].equals(s["SK_ID_CURR"])
+      and lab_d["SK_ID_CURR"].equals(d["SK_ID_CURR"]), "%d and %d rows" % (len(lab), len(lab_d)))
+check("without a --drift the labels are the TARGET column (drawn from the score)",
+      lab["TARGET"].equals(s["TARGET"]), "%d differ" % int((lab["TARGET"] != s["TARGET"]).sum()))
+check("--drift EXT_SOURCE_3=0.65: the labels are the undrifted run's TARGET",
+      lab_d["TARGET"].equals(s["TARGET"]), "%d differ" % int((lab_d["TARGET"] != s["TARGET"]).sum()))
+has3 = s["EXT_SOURCE_3"].notna()
+moved = d["EXT_SOURCE_3"][has3].to_numpy() / s["EXT_SOURCE_3"][has3].to_numpy()
+gap = float(np.abs(model(d) - d["score"]).max())
+check("... while EXT_SOURCE_3 is x 0.65 and the score follows the values as written",
+      np.abs(moved - 0.65).max() < 1e-6 and gap <= 5.000001e-7,
+      "ratio %.6f .. %.6f, score max |diff| %.2g" % (moved.min(), moved.max(), gap))
+# the outcomes follow the undrifted probability, not the drifted score: defaults within 4 standard
+# errors of sum(p), and sum(score) of the drifted run more than 4 away
+p = model(s)
+want, sd, got = float(p.sum()), float(np.sqrt((p * (1 - p)).sum())), int(lab_d["TARGET"].sum())
+check("labels ~ Bernoulli(p before the drift)", abs(got - want) <= 4 * sd,
+      "%d defaults, expected %.1f +- %.1f" % (got, want, sd))
+check("... not Bernoulli(the drifted score)", abs(got - float(d["score"].sum())) > 4 * sd,
+      "sum of the drifted scores %.1f" % float(d["score"].sum()))
+if errors:
+    sys.exit(1)
+EOF
+ok "--labels-out: TARGET drawn from the model on the values before --drift, the rows unchanged"
+
 # ---- errors are reported, not ignored ------------------------------------------------------------
 expect_usage_error() {
     local rc=0
@@ -338,5 +401,7 @@ expect_usage_error --drifted 3
 expect_usage_error --bogus
 expect_usage_error --importance-out "$TMP/x.csv"
 expect_usage_error --shape bench --score
+expect_usage_error --labels-out "$TMP/x.csv"
+expect_usage_error --shape bench --labels-out "$TMP/x.csv"
 ok "bad options exit 2 with a message"
 finish
