@@ -12,6 +12,9 @@
  *     stored JSON document;
  *   - the files run-<id>.html and run-<id>.json in reports.dir against the same sha256
  *     (missing: a warning; changed: a failure);
+ *   - each run's report re-rendered with an evaluation of its cohort (sql/016_perf_report.sql):
+ *     its stored HTML and JSON documents against their sha256, and the files
+ *     run-<id>.performance-<evaluation>.html and .json against the same (as above);
  *   - each reference version's stored profile against its sha256, and each chained run's
  *     reference_sha256 against its reference's;
  *   - with --anchor FILE: every head recorded there is still a link of the same run.
@@ -745,10 +748,11 @@ static const char *run_dir(const dm_config *cfg, const char *monitor)
 
 /* A file of the run's reports.dir against the recorded sha256: missing a warning, changed a
  * failure. */
-static void check_file(docs_pass *d, const char *dir, int64_t run, const char *ext, const char *sha)
+static void check_named_file(docs_pass *d, const char *dir, int64_t run, const char *name,
+                             const char *sha)
 {
     char path[4200], hex[65], sp[DM_SHOWN_LEN];
-    snprintf(path, sizeof path, "%s/run-%lld.%s", dir, (long long)run, ext);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     dm_show_value(path, strlen(path), sp, sizeof sp);
     if (access(path, F_OK) != 0) {
         warnf(&d->s, "run %lld: report file \"%s\" is missing", (long long)run, sp);
@@ -763,6 +767,13 @@ static void check_file(docs_pass *d, const char *dir, int64_t run, const char *e
               "run %lld: report file \"%s\" does not match the run's recorded sha256 (%.16s... "
               "recorded, %.16s... file): the file was changed",
               (long long)run, sp, sha, hex);
+}
+
+static void check_file(docs_pass *d, const char *dir, int64_t run, const char *ext, const char *sha)
+{
+    char name[64];
+    snprintf(name, sizeof name, "run-%lld.%s", (long long)run, ext);
+    check_named_file(d, dir, run, name, sha);
 }
 
 /* One stored document against its recorded sha256. */
@@ -844,6 +855,82 @@ static int run_documents(void *ctx, const dm_copybin_field *f, char *err, size_t
     return 0;
 }
 
+/* A text field of a binary COPY row into out (cut to len - 1 bytes); "" when NULL. */
+static void field_text(const dm_copybin_field *f, char *out, size_t len)
+{
+    size_t n = f->len > 0 ? (size_t)f->len : 0;
+    if (n >= len)
+        n = len - 1;
+    if (n)
+        memcpy(out, f->p, n);
+    out[n] = '\0';
+}
+
+/* One re-rendered report of an evaluation (sql/016_perf_report.sql: performance_id, run_id,
+ * monitor, report_html_doc, report_html_sha256, report_json_doc, report_json_sha256): each
+ * stored document against its sha256, the files run-<run>.performance-<id>.html and .json of
+ * the monitor's reports.dir against the same (missing: a warning). */
+static int perf_documents(void *ctx, const dm_copybin_field *f, char *err, size_t errlen)
+{
+    docs_pass *d = ctx;
+    if (f[0].len != 8 || f[1].len != 8) {
+        snprintf(err, errlen, "could not read driftmon.performance_report: an id of %d bytes",
+                 (int)(f[0].len != 8 ? f[0].len : f[1].len));
+        return -1;
+    }
+    long long id = (long long)be64((const char *)f[0].p);
+    long long run = (long long)be64((const char *)f[1].p);
+    char monitor[128];
+    field_text(&f[2], monitor, sizeof monitor);
+    const char *dir = run_dir(d->cfg, monitor);
+    static const char *const what[2] = {"HTML", "JSON"}, *const ext[2] = {"html", "json"};
+    for (int k = 0; k < 2; k++) {
+        const dm_copybin_field *doc = &f[3 + 2 * k];
+        char sha[65], hex[65], name[96];
+        field_text(&f[4 + 2 * k], sha, sizeof sha);
+        d->docs++;
+        dm_sha256_hex(doc->p, doc->len > 0 ? (size_t)doc->len : 0, hex);
+        if (strcmp(hex, sha) != 0)
+            failf(&d->s,
+                  "evaluation %lld of run %lld: the stored %s document "
+                  "(driftmon.performance_report.report_%s_doc) does not match its sha256 "
+                  "(%.16s... recorded, %.16s... stored): it was changed",
+                  id, run, what[k], ext[k], sha, hex);
+        snprintf(name, sizeof name, "run-%lld.performance-%lld.%s", run, id, ext[k]);
+        check_named_file(d, dir, run, name, sha);
+    }
+    return 0;
+}
+
+/* The re-rendered reports (none before 016). */
+static int perf_documents_pass(docs_pass *d, const char *lit)
+{
+    PGresult *res = PQexec(d->conn, "SELECT pg_catalog.to_regclass("
+                                    "'driftmon.audit_performance_report') IS NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        return dm_db_fail(res, d->conn, "could not look up driftmon.audit_performance_report",
+                          d->err, sizeof d->err);
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    if (!exists)
+        return 0;
+    size_t len = 512 + (lit ? strlen(lit) : 0);
+    char *sql = malloc(len);
+    if (!sql) {
+        snprintf(d->err, sizeof d->err, "out of memory");
+        return -1;
+    }
+    snprintf(sql, len,
+             "SELECT performance_id, run_id, monitor, report_html_doc, report_html_sha256, "
+             "report_json_doc, report_json_sha256 FROM driftmon.audit_performance_report%s%s%s "
+             "ORDER BY performance_id",
+             lit ? " WHERE created_at >= " : "", lit ? lit : "", lit ? "::timestamptz" : "");
+    int rc = copy_rows(d->conn, sql, 7, "could not read driftmon.performance_report",
+                       perf_documents, d, d->err, sizeof d->err);
+    free(sql);
+    return rc;
+}
+
 /* The pass: d->rc 0, or -1 with d->err (the environment). */
 static void *documents_pass(void *arg)
 {
@@ -866,10 +953,12 @@ static void *documents_pass(void *arg)
              "driftmon.audit_run%s%s%s "
              "ORDER BY id",
              lit ? " WHERE finished_at >= " : "", lit ? lit : "", lit ? "::timestamptz" : "");
-    PQfreemem(lit);
     d->rc = copy_rows(d->conn, sql, 5, "could not read driftmon.run", run_documents, d, d->err,
                       sizeof d->err);
     free(sql);
+    if (d->rc == 0)
+        d->rc = perf_documents_pass(d, lit);
+    PQfreemem(lit);
     return NULL;
 }
 

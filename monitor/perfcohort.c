@@ -15,6 +15,7 @@
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
+#include "monitor/perfreport.h"
 #include "monitor/perfstore.h"
 #include "monitor/reportdir.h"
 #include "stats/stats.h"
@@ -511,9 +512,19 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     snprintf(id, sizeof id, "%s", recorded ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     r = NULL;
+    /* the run's report with these figures, in this transaction; the evaluation stands
+     * without it (perfreport.h) */
+    dm_perfreport_files docs;
+    memset(&docs, 0, sizeof docs);
+    if (recorded) {
+        dm_perfreport_in pin = {k->run_id, id, &cur, have_ref ? &ref : NULL, why, inc, *flagged};
+        dm_perfreport_write(conn, c, &pin, &docs);
+    }
     if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit the cohort's performance", err,
-                   errlen) != 0)
+                   errlen) != 0) {
+        dm_perfreport_discard(&docs);
         goto out;
+    }
     if (!recorded) {
         *flagged = false;
         rc = 0;

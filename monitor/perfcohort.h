@@ -18,6 +18,8 @@
  * same rows (stats_perf_eval), compared with the reference's (the run's reference version)
  * and appended with driftmon.record_performance in that transaction: figures and digest are
  * of one snapshot, and a re-evaluation is a new row.
+ * In that transaction too, the run's report is written again with the evaluation's figures
+ * (monitor/perfreport.h); the evaluation commits even when that fails.
  * Retraining is flagged with reason "cost" when retrain.cost_increase is set and the cohort's
  * business cost exceeds the reference's by more than that fraction (the alert goes through
  * driftmon.performance_outbox, delivered by the retrain hook's deliverer, monitor/outbox.c).

@@ -59,7 +59,10 @@ static const char runs_sql_all[] =
     "batch, to_char(window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
     "to_char(window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), reference_name, "
     "number_of_columns, number_of_drifted_columns, share_of_drifted_columns, dataset_drift, "
-    "retrain_flagged, report_html, importance_weighted_share, score_psi FROM driftmon.runs ";
+    "retrain_flagged, report_html, importance_weighted_share, score_psi, "
+    "(SELECT d.report_html FROM driftmon.performance_report d WHERE d.performance_id = "
+    "(SELECT max(p.id) FROM driftmon.performance p WHERE p.run_id = runs.run_id)) "
+    "FROM driftmon.runs ";
 
 /* A float8 column of a result; NaN when NULL. */
 static double num_or_nan(const PGresult *res, int r, int c)
@@ -86,9 +89,23 @@ static void run_list_free(run_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* The file name of a path in column c of row r of res when it is a file of dirfd; else
+ * NULL.  Points into res. */
+static const char *file_of_dir(PGresult *res, int r, int c, int dirfd)
+{
+    if (PQgetisnull(res, r, c))
+        return NULL;
+    const char *p = PQgetvalue(res, r, c);
+    const char *slash = strrchr(p, '/');
+    const char *name = slash ? slash + 1 : p;
+    return file_here(dirfd, name) ? name : NULL;
+}
+
 /* Fill l from a result of runs_sql_all (the strings point into res).  A run links its
  * report only when the report is a file of this directory (dirfd); with only_here, the other
- * runs are left out. */
+ * runs are left out.  Likewise its report re-rendered with its cohort's latest evaluation
+ * (issue 21): none when that evaluation has no documents (an older one's figures would pass
+ * for the latest). */
 static int run_list_fill(PGresult *res, int dirfd, bool only_here, run_list *l)
 {
     size_t n = (size_t)PQntuples(res);
@@ -100,14 +117,7 @@ static int run_list_fill(PGresult *res, int dirfd, bool only_here, run_list *l)
         return -1;
     for (size_t i = 0; i < n; i++) {
         int r = (int)i;
-        const char *href = NULL;
-        if (!PQgetisnull(res, r, 11)) {
-            const char *p = PQgetvalue(res, r, 11);
-            const char *slash = strrchr(p, '/');
-            href = slash ? slash + 1 : p;
-            if (!file_here(dirfd, href))
-                href = NULL;
-        }
+        const char *href = file_of_dir(res, r, 11, dirfd);
         if (only_here && !href)
             continue;
         size_t k = l->n++;
@@ -133,6 +143,7 @@ static int run_list_fill(PGresult *res, int dirfd, bool only_here, run_list *l)
         e->retrain = PQgetvalue(res, r, 10)[0] == 't';
         e->weighted_share = num_or_nan(res, r, 12);
         e->score_psi = num_or_nan(res, r, 13);
+        e->perf_report_href = file_of_dir(res, r, 14, dirfd);
         e->retrain_fraction = e->retrain_weighted_fraction = e->retrain_score_psi = NAN;
         if (href) {
             l->href[k] = strdup(href);

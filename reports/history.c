@@ -115,6 +115,12 @@ char *rpt_index_render(const rpt_run_entry *runs, size_t nruns, const rpt_link *
             const rpt_run_entry *r = &runs[i];
             rpt_buf_puts(&b, "<tr><td class=\"n\">");
             put_run_link(&b, r);
+            if (r->perf_report_href != NULL) {
+                rpt_buf_puts(&b, " <a class=\"perf\" href=\"");
+                rpt_buf_put_html(&b, r->perf_report_href);
+                rpt_buf_puts(&b, "\" title=\"the run&rsquo;s report with its cohort&rsquo;s "
+                                 "realised performance\">outcomes</a>");
+            }
             rpt_buf_puts(&b, "</td><td>");
             rpt_buf_put_html(&b, r->finished_at);
             rpt_buf_puts(&b, "</td><td>");

@@ -34,6 +34,9 @@ typedef struct {
      * an optimal threshold of +inf, refuse nobody, is drawn as a gap) */
     bool has_perf;
     double perf_cost, perf_ref_cost, perf_auc, perf_ref_auc, perf_opt, perf_thr;
+    /* relative link to the run's report re-rendered with its cohort's latest evaluation
+     * (issue 21), or NULL; the index shows it beside the run's */
+    const char *perf_report_href;
 } rpt_run_entry;
 
 typedef struct {

@@ -4,7 +4,8 @@
  *
  * The page is built section by section into one rpt_buf (html_internal.h): head, header
  * with the verdict sentence, the summary (the memo sentence, the retrain rule's conditions,
- * the score panel, the drift-vs-importance chart), the columns by importance (when the run
+ * the score panel, the performance panel between its markers (report.h), the
+ * drift-vs-importance chart), the columns by importance (when the run
  * has importances), the column table (most drifted first, with its plots), the skipped
  * columns, the settings.
  */
@@ -422,6 +423,8 @@ static void put_perf_cell(rpt_buf *b, const stats_perf *p, int which)
     rpt_buf_puts(b, "</td>");
 }
 
+static void put_perf_evaluation(rpt_buf *b, const rpt_perf_evaluation *e);
+
 /* The outcomes (issue 21): each side's figures, the cost increase, and why a side has none. */
 static void put_perf_panel(rpt_buf *b, const rpt_run *r)
 {
@@ -436,6 +439,7 @@ static void put_perf_panel(rpt_buf *b, const rpt_run *r)
                                        "Optimal threshold",
                                        "Business cost at the optimal threshold"};
     char num[64], fn[64], fp[64];
+    rpt_buf_puts(b, RPT_HTML_PERF_BEGIN);
     rpt_buf_puts(b, "<div class=\"panel\" id=\"performance\">\n<h3>Performance against the "
                     "outcomes: ");
     rpt_buf_put_html(b, r->perf_label);
@@ -473,7 +477,65 @@ static void put_perf_panel(rpt_buf *b, const rpt_run *r)
             rpt_buf_put_html(b, notes[i]);
             rpt_buf_puts(b, ".</p>\n");
         }
-    rpt_buf_puts(b, "</div>\n");
+    put_perf_evaluation(b, r->perf_eval);
+    rpt_buf_puts(b, "</div>\n" RPT_HTML_PERF_END);
+}
+
+/* The evaluation behind a re-rendered report's current figures (issue 21). */
+static void put_perf_evaluation(rpt_buf *b, const rpt_perf_evaluation *e)
+{
+    if (e == NULL)
+        return;
+    rpt_buf_puts(b, "<p class=\"note\" id=\"evaluation\">Current: the cohort&rsquo;s outcomes as "
+                    "evaluated at ");
+    rpt_buf_put_html(b, e->evaluated_at);
+    rpt_buf_printf(b, " (evaluation %lld", (long long)e->id);
+    if (e->supersedes > 0)
+        rpt_buf_printf(b, ", superseding evaluation %lld", (long long)e->supersedes);
+    rpt_buf_printf(b, ")%s.  The rest of this report is the run&rsquo;s, as first written.</p>\n",
+                   e->retrain_flagged ? "; retraining flagged for the business cost" : "");
+}
+
+static int replace_between(const char *doc, const char *begin, const char *end, const char *with,
+                           char **out);
+
+int rpt_html_replace_performance(const char *doc, const rpt_run *r, char **out)
+{
+    *out = NULL;
+    if (doc == NULL || r == NULL || r->perf_label == NULL)
+        return 1;
+    rpt_buf b;
+    rpt_buf_init(&b);
+    put_perf_panel(&b, r);
+    char *panel = rpt_buf_take(&b);
+    if (panel == NULL)
+        return -1;
+    int rc = replace_between(doc, RPT_HTML_PERF_BEGIN, RPT_HTML_PERF_END, panel, out);
+    free(panel);
+    return rc;
+}
+
+/* doc with its one span from begin to end (both included, each found once, begin first)
+ * replaced by with: 0 with *out; 1 no such span; -1 out of memory. */
+static int replace_between(const char *doc, const char *begin, const char *end, const char *with,
+                           char **out)
+{
+    const char *a = strstr(doc, begin);
+    if (a == NULL || strstr(a + 1, begin) != NULL)
+        return 1;
+    const char *z = strstr(a, end);
+    if (z == NULL || strstr(z + 1, end) != NULL)
+        return 1;
+    z += strlen(end);
+    size_t head = (size_t)(a - doc), mid = strlen(with), tail = strlen(z);
+    char *o = malloc(head + mid + tail + 1);
+    if (o == NULL)
+        return -1;
+    memcpy(o, doc, head);
+    memcpy(o + head, with, mid);
+    memcpy(o + head + mid, z, tail + 1);
+    *out = o;
+    return 0;
 }
 
 static void put_model(rpt_buf *b, const rpt_run *r)

@@ -246,6 +246,21 @@ static bool add_perf_side(cJSON *o, const char *key, const stats_perf *p, const 
            add_double(s, "default_rate", p->rows ? (double)(p->tp + p->fn) / (double)p->rows : NAN);
 }
 
+/* The evaluation a re-rendered report's current figures come from (report.h). */
+static bool add_perf_evaluation(cJSON *o, const rpt_perf_evaluation *e)
+{
+    if (e == NULL)
+        return true;
+    cJSON *v = cJSON_AddObjectToObject(o, "evaluation");
+    char id[32];
+    snprintf(id, sizeof id, "%lld", (long long)e->id);
+    return v != NULL && cJSON_AddRawToObject(v, "id", id) != NULL &&
+           add_text(v, "evaluated_at", e->evaluated_at) &&
+           (e->supersedes > 0 ? add_u64(v, "supersedes", (uint64_t)e->supersedes)
+                              : cJSON_AddNullToObject(v, "supersedes") != NULL) &&
+           add_bool(v, "retrain_flagged", e->retrain_flagged);
+}
+
 /* "performance" (issue 21), only when the evaluation is configured. */
 static bool add_performance(cJSON *root, const rpt_run *r)
 {
@@ -259,7 +274,85 @@ static bool add_performance(cJSON *root, const rpt_run *r)
            add_double(cost, "fn", r->cost_fn) && add_double(cost, "fp", r->cost_fp) &&
            add_perf_side(o, "reference", r->perf_ref, r->perf_ref_note) &&
            add_perf_side(o, "current", r->perf_cur, r->perf_cur_note) &&
-           add_double(o, "cost_increase", r->verdict.cost_increase);
+           add_double(o, "cost_increase", r->verdict.cost_increase) &&
+           add_perf_evaluation(o, r->perf_eval);
+}
+
+/* The top-level member key of a cJSON_Print'ed object (see report.h): the offsets of its
+ * value, an object, from its '{' to its '}' included.  false when the key is not there once,
+ * or its value is not an object. */
+static bool member_span(const char *doc, const char *key, size_t *from, size_t *to)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\n\t\"%s\":\t{", key);
+    const char *a = strstr(doc, pat);
+    if (a == NULL || strstr(a + 1, pat) != NULL)
+        return false;
+    a += strlen(pat) - 1;
+    const char *z = strstr(a, "\n\t}");
+    if (z == NULL)
+        return false;
+    *from = (size_t)(a - doc);
+    *to = (size_t)(z - doc) + 3;
+    return true;
+}
+
+/* Is every top-level member of a, but "performance", in b and equal, and the other way? */
+static bool same_but_performance(cJSON *a, cJSON *b)
+{
+    cJSON *pa = cJSON_DetachItemFromObjectCaseSensitive(a, "performance");
+    cJSON *pb = cJSON_DetachItemFromObjectCaseSensitive(b, "performance");
+    bool same = cJSON_Compare(a, b, 1);
+    cJSON_Delete(pa);
+    cJSON_Delete(pb);
+    return same;
+}
+
+int rpt_json_replace_performance(const char *doc, const rpt_run *r, char **out)
+{
+    *out = NULL;
+    if (doc == NULL || r == NULL || r->perf_label == NULL)
+        return 1;
+    size_t from, to, nfrom, nto;
+    if (!member_span(doc, "performance", &from, &to))
+        return 1;
+    int rc = -1;
+    char *text = NULL, *o = NULL;
+    cJSON *fresh = cJSON_CreateObject(), *old = NULL, *got = NULL;
+    if (fresh == NULL || !add_performance(fresh, r) || (text = cJSON_Print(fresh)) == NULL)
+        goto done;
+    rc = 1;
+    if (!member_span(text, "performance", &nfrom, &nto))
+        goto done; /* not cJSON_Print's form: the check below would fail too */
+    size_t tail = strlen(doc + to);
+    o = malloc(from + (nto - nfrom) + tail + 1);
+    if (o == NULL) {
+        rc = -1;
+        goto done;
+    }
+    memcpy(o, doc, from);
+    memcpy(o + from, text + nfrom, nto - nfrom);
+    memcpy(o + from + (nto - nfrom), doc + to, tail + 1);
+    /* the splice is what it claims: the new performance, everything else as it was */
+    cJSON_Delete(fresh); /* raw items: compared as parsed */
+    fresh = cJSON_Parse(text);
+    old = cJSON_Parse(doc);
+    got = cJSON_Parse(o);
+    if (fresh == NULL || old == NULL || got == NULL || !cJSON_IsObject(got) ||
+        !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(got, "performance"),
+                       cJSON_GetObjectItemCaseSensitive(fresh, "performance"), 1) ||
+        !same_but_performance(old, got))
+        goto done;
+    *out = o;
+    o = NULL;
+    rc = 0;
+done:
+    free(o);
+    cJSON_free(text);
+    cJSON_Delete(fresh);
+    cJSON_Delete(old);
+    cJSON_Delete(got);
+    return rc;
 }
 
 /* The importance figures at the top level: the weighted share (null without importances, or

@@ -19,6 +19,15 @@
 
 #include "stats/stats.h"
 
+/* The evaluation of a run's cohort a re-rendered report carries (issue 21: the run's report
+ * once its outcomes are known; sql/015_performance.sql). */
+typedef struct {
+    int64_t id;               /* driftmon.performance id */
+    const char *evaluated_at; /* as the database gives it */
+    int64_t supersedes;       /* the evaluation it replaces; 0: the first */
+    bool retrain_flagged;     /* the evaluation flagged retraining, reason "cost" */
+} rpt_perf_evaluation;
+
 typedef struct {
     const char *version;      /* driftmon version */
     const char *generated_at; /* ISO-8601 UTC */
@@ -66,6 +75,9 @@ typedef struct {
     const char *perf_ref_note, *perf_cur_note;
     double cost_fn, cost_fp;
     double retrain_cost_increase; /* NaN: not configured (read only with perf_label) */
+    /* the evaluation whose figures perf_cur holds (a report re-rendered once the cohort's
+     * outcomes are known: rpt_*_replace_performance), or NULL (the figures of the run) */
+    const rpt_perf_evaluation *perf_eval;
     /* hex sha256: the history's hash chain head after this run's column results (a stored
      * run; docs/AUDIT.md), or NULL (no database: left out of the JSON) */
     const char *chain_head;
@@ -77,6 +89,31 @@ char *rpt_json_render(const rpt_run *r);
 
 /* The HTML report as a malloc'ed NUL-terminated string; NULL on out of memory. */
 char *rpt_html_render(const rpt_run *r);
+
+/*
+ * A run's report once its cohort is evaluated (issue 21): the stored document with its
+ * performance section, and nothing else, rendered again from r (perf_label, the sides'
+ * figures and notes, cost_fn, cost_fp, decision_threshold, verdict.cost_increase,
+ * perf_eval).  The plots need distributions the database does not keep, so the document is
+ * not rendered whole again: the rest of it stays byte for byte as it was.
+ *
+ * HTML: rpt_html_render writes the performance panel between the lines RPT_HTML_PERF_BEGIN
+ * and RPT_HTML_PERF_END (only when perf_label is set); no data can write "<!--" (every data
+ * string is escaped), so the markers found once each, in order, delimit the panel.
+ * JSON: rpt_json_render prints the tree with cJSON_Print, a top-level key as newline, one
+ * tab, the key; a string never holds a raw newline or tab, so "\n\t\"performance\":\t{"
+ * found once, up to the next "\n\t}", is the performance object, which is replaced by the
+ * one add_performance writes for r.  The result is then parsed and checked: every other
+ * top-level member equal to the document's, "performance" equal to r's.
+ *
+ * 0 with *out (malloc'ed); 1 when doc has no such section or is not in the renderer's form
+ * (a report written without the evaluation configured, or by another version); -1 out of
+ * memory.
+ */
+#define RPT_HTML_PERF_BEGIN "<!-- driftmon:performance -->\n"
+#define RPT_HTML_PERF_END "<!-- /driftmon:performance -->\n"
+int rpt_html_replace_performance(const char *doc, const rpt_run *r, char **out);
+int rpt_json_replace_performance(const char *doc, const rpt_run *r, char **out);
 
 /* HTML-escape s (& < > " ' and control bytes; invalid UTF-8 becomes U+FFFD) into a
  * malloc'ed string; NULL on out of memory. */

@@ -1050,3 +1050,98 @@ Test(reports, html_performance_escaped)
               NULL);
     free(h);
 }
+
+/* ---- a run's report once its cohort is evaluated (issue 21) ------------------------------
+ * The expected documents are the whole report rendered anew with the realised figures: with
+ * no cost condition configured nothing outside the performance section depends on them, so
+ * splicing the section into the first document must give those very bytes. */
+
+static rpt_run run_with_outcomes(const char *label)
+{
+    rpt_run r = make_run();
+    r.perf_label = label;
+    r.cost_fn = 10;
+    r.cost_fp = 1;
+    r.decision_threshold = 0.5;
+    r.retrain_cost_increase = NAN; /* the reasons paragraph leaves the cost out */
+    r.verdict.cost_increase = NAN;
+    return r;
+}
+
+Test(reports, replace_performance_is_a_full_render)
+{
+    /* at the run: the labels not there yet (every row left out), no reference figures */
+    static stats_perf at_run = {0, 3, 0, 0, 0, 0, NAN, NAN, NAN, NAN, NAN, NAN};
+    static stats_perf ref = {4, 1, 1, 0, 2, 1, 0.75, 0.5, 1.0, 2.5, 0.35, 0.25};
+    static stats_perf realised = {3, 0, 0, 1, 1, 1, 0.0, 0.0, 0.0, 11.0 / 3, INFINITY, 1.0 / 3};
+    rpt_run first = run_with_outcomes("<b>T&R</b>");
+    first.perf_cur = &at_run;
+    first.perf_ref_note = "no figures stored";
+    rpt_perf_evaluation ev = {7, "2026-12-03 <i>12:00</i>", 5, true};
+    rpt_run later = first;
+    later.perf_cur = &realised;
+    later.perf_ref = &ref;
+    later.perf_eval = &ev;
+    later.verdict.cost_increase = (11.0 / 3) / 2.5 - 1;
+
+    char *h1 = rpt_html_render(&first), *h2 = rpt_html_render(&later), *spliced = NULL;
+    cr_assert(h1 != NULL && h2 != NULL);
+    cr_assert_eq(rpt_html_replace_performance(h1, &later, &spliced), 0);
+    cr_assert_str_eq(spliced, h2, "the spliced HTML is not the full render");
+    cr_assert_not_null(strstr(spliced, "(evaluation 7, superseding evaluation 5)"));
+    cr_assert_not_null(strstr(spliced, "2026-12-03 &lt;i&gt;12:00&lt;/i&gt;"));
+    cr_assert_null(strstr(spliced, "<i>"), "the evaluation's time is not escaped");
+    cr_assert_null(strstr(spliced, "<b>T&R</b>"), "the label is not escaped");
+    cr_assert_not_null(strstr(spliced, "+46.7 %"), "the realised cost change, (11/3)/2.5 - 1");
+    free(spliced);
+
+    char *j1 = rpt_json_render(&first), *j2 = rpt_json_render(&later);
+    cr_assert(j1 != NULL && j2 != NULL);
+    cr_assert_eq(rpt_json_replace_performance(j1, &later, &spliced), 0);
+    cr_assert_str_eq(spliced, j2, "the spliced JSON is not the full render");
+    cJSON *root = cJSON_Parse(spliced);
+    const cJSON *e = get(get(root, "performance"), "evaluation");
+    expect_num(e, "id", 7);
+    expect_num(e, "supersedes", 5);
+    expect_bool(e, "retrain_flagged", true);
+    expect_num(get(get(root, "performance"), "current"), "business_cost", 11.0 / 3);
+    cJSON_Delete(root);
+    free(spliced);
+    /* re-rendered again (a re-evaluation): from the first document, the same rule */
+    cr_assert_eq(rpt_json_replace_performance(j2, &first, &spliced), 0);
+    cr_assert_str_eq(spliced, j1);
+    free(spliced);
+    free(h1);
+    free(h2);
+    free(j1);
+    free(j2);
+}
+
+Test(reports, replace_performance_needs_the_section)
+{
+    static stats_perf realised = {3, 0, 0, 1, 1, 1, 0.0, 0.0, 0.0, 11.0 / 3, INFINITY, 1.0 / 3};
+    rpt_run none = make_run(); /* written without the evaluation configured */
+    rpt_run later = run_with_outcomes("TARGET");
+    later.perf_cur = &realised;
+    char *h = rpt_html_render(&none), *j = rpt_json_render(&none), *out = NULL;
+    cr_assert(h != NULL && j != NULL);
+    cr_assert_null(strstr(h, RPT_HTML_PERF_BEGIN));
+    cr_assert_eq(rpt_html_replace_performance(h, &later, &out), 1);
+    cr_assert_eq(rpt_json_replace_performance(j, &later, &out), 1);
+    cr_assert_null(out);
+    free(h);
+    free(j);
+    /* markers twice, or out of order; JSON not in cJSON_Print's form */
+    const char *twice =
+        "a" RPT_HTML_PERF_BEGIN "b" RPT_HTML_PERF_END RPT_HTML_PERF_BEGIN "c" RPT_HTML_PERF_END;
+    cr_assert_eq(rpt_html_replace_performance(twice, &later, &out), 1);
+    cr_assert_eq(rpt_html_replace_performance(RPT_HTML_PERF_END RPT_HTML_PERF_BEGIN, &later, &out),
+                 1);
+    cr_assert_eq(rpt_json_replace_performance("{\"performance\":{\"current\":null}}", &later, &out),
+                 1);
+    /* a member whose text looks like the key one level down is not the section */
+    cr_assert_eq(rpt_json_replace_performance(
+                     "{\n\t\"x\":\t{\n\t\t\"performance\":\t{\n\t\t}\n\t}\n}", &later, &out),
+                 1);
+    cr_assert_null(out);
+}

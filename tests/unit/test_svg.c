@@ -596,7 +596,8 @@ static rpt_run_entry entry(int64_t id, const char *ref, size_t n, size_t d, bool
                        NAN,
                        NAN,
                        NAN,
-                       NAN};
+                       NAN,
+                       NULL};
     return e;
 }
 
@@ -652,6 +653,20 @@ Test(svg, index_and_history_pages_escape_and_repeat)
     /* newest first as given; 3 of 4 = 75.0 % */
     cr_assert_lt(strstr(a, ">2</a>"), strstr(a, ">1</a>"));
     cr_assert_not_null(strstr(a, "3 of 4 (75.0 %)"));
+    cr_assert_null(strstr(a, "outcomes</a>"), "a link to a re-rendered report that is not there");
+    free(a);
+    /* issue 21: the run's report with its cohort's outcomes, beside the run's, escaped */
+    runs[1].perf_report_href = "run-1.performance-9.html\"><b>";
+    a = rpt_index_render(runs, 2, pages, 1);
+    cr_assert_not_null(a);
+    assert_inert(a);
+    cr_assert_null(strstr(a, "<b>"));
+    cr_assert_eq(count_of(a, "outcomes</a>"), 1);
+    const char *own = strstr(a, ">1</a>"), *perf = strstr(a, " <a class=\"perf\" "
+                                                             "href=\"run-1.performance-9.html"
+                                                             "&quot;&gt;&lt;b&gt;\"");
+    cr_assert(own != NULL && perf == own + strlen(">1</a>"), "%s", a);
+    runs[1].perf_report_href = NULL;
     free(a);
 
     size_t x1[] = {0, 1};
