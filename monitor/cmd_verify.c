@@ -12,7 +12,7 @@
  *     stored JSON document;
  *   - the files run-<id>.html and run-<id>.json in reports.dir against the same sha256
  *     (missing: a warning; changed: a failure);
- *   - each run's report re-rendered with an evaluation of its cohort (sql/016_perf_report.sql):
+ *   - each run's report re-rendered with an evaluation of its cohort (sql/017_perf_report.sql):
  *     its stored HTML and JSON documents against their sha256, and the files
  *     run-<id>.performance-<evaluation>.html and .json against the same (as above);
  *   - each reference version's stored profile against its sha256, and each chained run's
@@ -866,7 +866,7 @@ static void field_text(const dm_copybin_field *f, char *out, size_t len)
     out[n] = '\0';
 }
 
-/* One re-rendered report of an evaluation (sql/016_perf_report.sql: performance_id, run_id,
+/* One re-rendered report of an evaluation (sql/017_perf_report.sql: performance_id, run_id,
  * monitor, report_html_doc, report_html_sha256, report_json_doc, report_json_sha256): each
  * stored document against its sha256, the files run-<run>.performance-<id>.html and .json of
  * the monitor's reports.dir against the same (missing: a warning). */
@@ -902,7 +902,7 @@ static int perf_documents(void *ctx, const dm_copybin_field *f, char *err, size_
     return 0;
 }
 
-/* The re-rendered reports (none before 016). */
+/* The re-rendered reports (none before 017). */
 static int perf_documents_pass(docs_pass *d, const char *lit)
 {
     PGresult *res = PQexec(d->conn, "SELECT pg_catalog.to_regclass("

@@ -119,7 +119,7 @@ static char *output_text(const dm_hook_output *o)
  * outcome's record (key, outcome, retry in seconds, error, output, output bytes). */
 typedef struct {
     const char *claim, *attempt;
-    const char *key_field; /* the key's name in the log lines and the hook's environment */
+    const char *key_field; /* NULL for drift alerts; the key column of a cost alert */
 } alert_kind;
 
 static const alert_kind RUN_ALERT = {
@@ -151,14 +151,11 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, const a
         PQclear(r);
         return 0;
     }
-    char key[24], rid[24], run_id[120], batch[BATCH_MAX + 20], wstart[64], wend[64];
+    char key[24], rid[24], batch[BATCH_MAX + 20], wstart[64], wend[64];
     snprintf(key, sizeof key, "%s", PQgetvalue(r, 0, 0));
     snprintf(rid, sizeof rid, "%s", PQgetvalue(r, 0, 1));
-    /* the log lines' run_id field: for a cost alert, its evaluation and kind after it */
-    if (k->key_field)
-        snprintf(run_id, sizeof run_id, "%s %s=%s alert=cost", rid, k->key_field, key);
-    else
-        snprintf(run_id, sizeof run_id, "%s", rid);
+    /* the log lines' alert fields: the kind, and a cost alert's evaluation ("-" for drift) */
+    const char *kind = k->key_field ? "cost" : "drift", *eval = k->key_field ? key : "-";
     int attempts = atoi(PQgetvalue(r, 0, 2));
     double prev = PQgetisnull(r, 0, 3) ? 0 : strtod(PQgetvalue(r, 0, 3), NULL);
     snprintf(batch, sizeof batch, "%s", PQgetisnull(r, 0, 4) ? "" : PQgetvalue(r, 0, 4));
@@ -201,21 +198,24 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, const a
             rc = -1;
         else
             dm_logf(DM_LOG_INFO, "delivered retrain alert",
-                    "run_id=%s batch=%s attempt=%d hook_s=%.3f output_bytes=%llu output=%s", run_id,
-                    label, attempts, elapsed, out_bytes, shown);
+                    "run_id=%s alert=%s evaluation=%s batch=%s attempt=%d hook_s=%.3f "
+                    "output_bytes=%llu output=%s",
+                    rid, kind, eval, label, attempts, elapsed, out_bytes, shown);
     } else if (oc == DM_HOOK_STOPPED) {
         const char *p[6] = {key, "stopped", NULL, NULL, shown, nbytes};
         serve_exec_ok(conn, k->attempt, 6, p, "could not give the retrain alert back");
         dm_logf(DM_LOG_INFO, "retrain hook stopped by shutdown; the alert stays pending",
-                "run_id=%s batch=%s output_bytes=%llu output=%s", run_id, label, out_bytes, shown);
+                "run_id=%s alert=%s evaluation=%s batch=%s output_bytes=%llu output=%s", rid, kind,
+                eval, label, out_bytes, shown);
     } else if (attempts >= h->max_attempts) {
         const char *p[6] = {key, "dead", NULL, err, shown, nbytes};
         if (!serve_exec_ok(conn, k->attempt, 6, p, "could not mark the retrain alert dead"))
             rc = -1;
         else
             dm_logf(DM_LOG_ERROR, "retrain alert is dead: the hook failed on every attempt",
-                    "run_id=%s batch=%s attempts=%d reason=%s output_bytes=%llu output=%s", run_id,
-                    label, attempts, err, out_bytes, shown);
+                    "run_id=%s alert=%s evaluation=%s batch=%s attempts=%d reason=%s "
+                    "output_bytes=%llu output=%s",
+                    rid, kind, eval, label, attempts, err, out_bytes, shown);
     } else {
         double d = dm_backoff_next(s->o.retry_base_s, s->o.retry_cap_s, prev, rng);
         char ds[40];
@@ -225,9 +225,10 @@ static int deliver_one(serve_state *s, PGconn *conn, const hook_snap *h, const a
             rc = -1;
         else
             dm_logf(DM_LOG_WARN, "retrain hook failed; will retry",
-                    "run_id=%s batch=%s attempt=%d reason=%s hook_s=%.3f retry_in_s=%.3f "
+                    "run_id=%s alert=%s evaluation=%s batch=%s attempt=%d reason=%s hook_s=%.3f "
+                    "retry_in_s=%.3f "
                     "output_bytes=%llu output=%s",
-                    run_id, label, attempts, err, elapsed, d, out_bytes, shown);
+                    rid, kind, eval, label, attempts, err, elapsed, d, out_bytes, shown);
     }
     free(text);
     return rc;

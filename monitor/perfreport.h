@@ -1,6 +1,6 @@
 /*
  * perfreport.h - a run's report once its cohort is evaluated (issue 21,
- * sql/016_perf_report.sql): the run's stored HTML and JSON documents with their performance
+ * sql/017_perf_report.sql): the run's stored HTML and JSON documents with their performance
  * section rendered again with the evaluation's figures (reports/report.h
  * rpt_*_replace_performance: the rest of each document byte for byte the run's), written
  * atomically into the monitor's reports directory as

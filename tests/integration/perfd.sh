@@ -257,8 +257,9 @@ else
         pid=$(q -c "SELECT evaluation_id FROM driftmon.performance_history WHERE batch = 'costly'")
         inc=$(q -c "SELECT cost_increase > 0.1 AND business_cost = 1 FROM driftmon.performance_history WHERE batch = 'costly'")
         if wait_log 30 "$W/hook.log" "^$rid cost $pid\$" && [ "$inc" = t ] &&
-            grep -q '"reasons": \["cost"\]' "$W/payload.$rid.$pid"; then
-            ok "a cohort costing more than retrain.cost_increase over the reference flags retraining, reason \"cost\", through the hook"
+            grep -q '"reasons": \["cost"\]' "$W/payload.$rid.$pid" &&
+            wait_log 10 "$W/serve.log" "msg=\"delivered retrain alert\" run_id=$rid alert=cost evaluation=$pid batch=costly "; then
+            ok "a cohort costing more than retrain.cost_increase over the reference flags retraining, reason \"cost\", through the hook (logged with its own run_id, alert and evaluation fields)"
         else
             bad "retrain reason \"cost\" reaches the hook" "inc=$inc $(cat "$W/hook.log" 2>/dev/null)"
         fi

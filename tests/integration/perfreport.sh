@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# perfreport.sh - a run's report once its cohort is evaluated (issue 21, sql/016_perf_report.sql),
+# perfreport.sh - a run's report once its cohort is evaluated (issue 21, sql/017_perf_report.sql),
 # against a real PostgreSQL started for the test; `driftmon serve` runs as a login role of
 # driftmon_daemon, label_delay 2 seconds.  The label column is named out<b>&come, so every
 # place it is shown must escape it.  Checks:

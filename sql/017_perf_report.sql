@@ -1,4 +1,4 @@
--- 016_perf_report.sql - a run's report once its cohort's outcomes are known (issue 21).
+-- 017_perf_report.sql - a run's report once its cohort's outcomes are known (issue 21).
 --
 -- Each evaluation of a run's cohort (driftmon.performance, 015) gets a new HTML and JSON
 -- document: the run's stored documents (report_html_doc, 005; report_json_doc, 009) with
