@@ -125,8 +125,7 @@ struct dm_config {
     char *read_conninfo;
     double replica_max_wait_s;
     /* database.copy_streams: connections a batch is read over (1, the default, or 2: a batch
-     * of 256 blocks or more read as two halves of its block range; read by column groups,
-     * each group so, on the same two connections) */
+     * of 256 blocks or more read as two halves of its block range) */
     int copy_streams;
     /* database.warm_backend: raise the backend's malloc thresholds before each COPY (best
      * effort: its failure is logged, never fails a check); default true: without it a backend

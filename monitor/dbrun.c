@@ -200,32 +200,24 @@ static int ref_perf(PGconn *conn, const dm_config *cfg, int64_t ref_id, dm_compa
     return 0;
 }
 
-/* A read inside a transaction that is already open on conn (a check by column groups):
- * rows, the rows it will read, counted in that transaction (0: unknown), sizes the
- * builder's arrays at once; with database.copy_streams 2, conn2, a connection of its own in
- * the same snapshot, reads the rows of blocks [blk[1], blk[2]) while conn reads
- * [blk[0], blk[1]). */
-typedef struct {
-    PGconn *conn2;
-    long long blk[3];
-    uint64_t rows;
-} read_streams;
-
+/* dm_run_read_table with expect > 0, the rows the read will give (a check by column groups
+ * counts them in the groups' transaction): the builder's arrays get that room at once, not
+ * by doubling (dm_builder_expect). */
 static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
-                      const char *const *skip, const read_streams *rs, dm_dataset *out, char *err,
+                      const char *const *skip, uint64_t expect, dm_dataset *out, char *err,
                       size_t errlen);
 
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, dm_dataset *out, char *err, size_t errlen)
 {
-    return read_table(conn, cfg, table, where, params, nparams, skip, NULL, out, err, errlen);
+    return read_table(conn, cfg, table, where, params, nparams, skip, 0, out, err, errlen);
 }
 
 static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
-                      const char *const *skip, const read_streams *rs, dm_dataset *out, char *err,
+                      const char *const *skip, uint64_t expect, dm_dataset *out, char *err,
                       size_t errlen)
 {
     const dm_db_column *cols = table->cols;
@@ -256,8 +248,8 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     size_t nkeep = cfg ? dm_outcome_columns(cfg, keep) : 0;
     if (b)
         dm_builder_keep_rows(b, keep, nkeep);
-    if (b && rs && rs->rows > 0)
-        dm_builder_expect(b, (size_t)rs->rows); /* the whole: the second half merges into it */
+    if (b && expect > 0)
+        dm_builder_expect(b, (size_t)expect); /* the whole: a second half merges into it */
     if (!b) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -268,17 +260,13 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
      * of their own and two threads, both in the snapshot in which the range was measured: the
      * halves are then exactly the rows one COPY would have read, whatever is written
      * meanwhile.  A half whose connection is refused (a connection limit, say) is read on
-     * conn afterwards, which holds that snapshot.  With rs, the halves are read on conn
-     * and rs->conn2, both in the caller's snapshot already. */
+     * conn afterwards, which holds that snapshot. */
     copy_half halves[2];
     int nh = 1;
     long long blk[3] = {0, 0, 0};
     char snap[128] = "";
     bool in_snap = false;
-    if (rs && rs->conn2) {
-        nh = 2;
-        memcpy(blk, rs->blk, sizeof blk);
-    } else if (!rs && cfg && cfg->copy_streams == 2 && where && *where) {
+    if (cfg && cfg->copy_streams == 2 && where && *where) {
         if ((in_snap = export_snapshot(conn, snap, sizeof snap)) &&
             split_point(conn, table->qualified, where, params, nparams, blk))
             nh = 2;
@@ -291,7 +279,7 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     for (int h = 0; h < nh; h++) {
         memset(&halves[h], 0, sizeof halves[h]);
         halves[h].cfg = cfg;
-        halves[h].conn = nh == 1 ? conn : !rs ? NULL : h == 0 ? conn : rs->conn2;
+        halves[h].conn = nh == 2 ? NULL : conn;
         halves[h].table = table;
         halves[h].sel = sel;
         halves[h].n = n;
@@ -301,8 +289,6 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
         halves[h].b = h == 0 ? b : dm_reconcile_table_builder(sel, n);
         if (h == 1 && halves[h].b)
             dm_builder_keep_rows(halves[h].b, keep, nkeep);
-        if (h == 1 && halves[h].b && rs && rs->rows > 0)
-            dm_builder_expect(halves[h].b, (size_t)(rs->rows / 2 + 1));
         if (nh == 2) {
             size_t wl = strlen(where) + 128;
             wh[h] = malloc(wl);
@@ -310,7 +296,7 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
                 snprintf(wh[h], wl, "(%s) AND ctid >= '(%lld,0)'::tid AND ctid < '(%lld,0)'::tid",
                          where, blk[h], blk[h + 1]);
             halves[h].where = wh[h];
-            halves[h].snapshot = rs ? NULL : snap;
+            halves[h].snapshot = snap;
         }
         if (!halves[h].b || (nh == 2 && !wh[h])) {
             snprintf(err, errlen, "out of memory");
@@ -844,17 +830,10 @@ typedef struct {
     int status;      /* DM_RUN_* of a failed read */
     bool ref_failed; /* plan_read's error is the reference's, not the read's */
     double read_s;
-    read_streams streams; /* database.copy_streams 2: open_streams */
-    bool streams_tried;
 } col_groups;
 
 static void col_groups_release(col_groups *g)
 {
-    if (g->streams.conn2) {
-        dm_db_exec(g->streams.conn2, "ROLLBACK", 0, NULL, NULL, NULL, 0);
-        PQfinish(g->streams.conn2);
-        g->streams.conn2 = NULL;
-    }
     for (size_t k = 0; g->cols && k < g->ngroups; k++)
         free(g->cols[k]);
     free(g->cols);
@@ -900,51 +879,11 @@ static int plan_groups(col_groups *g, size_t width)
     return 0;
 }
 
-/* With database.copy_streams 2, the groups' second stream: the window's block range cut in
- * two (split_point, in the groups' snapshot) and a connection of its own that imports that
- * snapshot, kept for every group, so that each group is two COPYs of half the rows, as a
- * read of all columns is.  Where it cannot be had (a view has no ctid, a window of few
- * blocks, a refused connection) the groups are read with one stream, as before: the rows
- * are the same. */
-static void open_streams(col_groups *g)
-{
-    g->streams_tried = true;
-    if (!g->cfg || g->cfg->copy_streams != 2 || !g->where || !*g->where)
-        return;
-    /* split_point's failure (no ctid) must not abort the groups' transaction */
-    if (dm_db_exec(g->conn, "SAVEPOINT dm_split", 0, NULL, NULL, NULL, 0) != 0)
-        return;
-    bool split =
-        split_point(g->conn, g->tbl->qualified, g->where, g->params, g->nparams, g->streams.blk);
-    dm_db_exec(g->conn, split ? "RELEASE SAVEPOINT dm_split" : "ROLLBACK TO SAVEPOINT dm_split", 0,
-               NULL, NULL, NULL, 0);
-    char snap[128], err[512] = "";
-    if (!split || dm_db_export_snapshot(g->conn, snap, sizeof snap) != 0)
-        return;
-    PGconn *c = dm_db_connect(g->cfg->conninfo, err, sizeof err);
-    if (c) {
-        warm(c, g->cfg, g->tbl->ncols);
-        if (dm_db_begin_in_snapshot(c, snap, err, sizeof err) == 0) {
-            g->streams.conn2 = c;
-            dm_logf(DM_LOG_INFO, "reading the column groups over two connections",
-                    "table=%s blocks=%lld-%lld,%lld-%lld", g->tbl->name, g->streams.blk[0],
-                    g->streams.blk[1], g->streams.blk[1], g->streams.blk[2]);
-            return;
-        }
-        PQfinish(c);
-    }
-    dm_logf(DM_LOG_WARN, "no second connection for the column groups' read: one stream", "error=%s",
-            err);
-}
-
-/* Read group k's columns into out (dm_run_read_table: the others skipped; two streams when
- * open_streams has them). */
+/* Read group k's columns into out (dm_run_read_table: the others skipped; the arrays sized
+ * from the counted rows). */
 static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
 {
     double t0 = now_s();
-    if (!g->streams_tried)
-        open_streams(g);
-    g->streams.rows = g->rows;
     size_t n = 0;
     for (size_t i = 0; g->keys && g->keys[i]; i++)
         g->gskip[n++] = g->keys[i];
@@ -955,8 +894,8 @@ static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_
             g->gskip[n++] = g->curcol[j]->name;
     }
     g->gskip[n] = NULL;
-    int rc = read_table(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->gskip,
-                        &g->streams, out, err, errlen);
+    int rc = read_table(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->gskip, g->rows,
+                        out, err, errlen);
     if (rc == DM_RUN_OK && out->ncols != g->ncols[k]) {
         snprintf(err, errlen, "table \"%s\": read %zu columns of a group of %zu", g->tbl->name,
                  out->ncols, g->ncols[k]);

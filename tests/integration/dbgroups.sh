@@ -58,17 +58,12 @@ config() {
 EOF
 }
 
-# compare_runs LABEL TABLE REFERENCE BATCH [EXTRA [STREAMS]]: the batch checked with the
-# default limits.memory and with 1 MiB; the two runs compared.  STREAMS=2: the grouped run
-# with database.copy_streams 2, every group read as two COPYs of half the table's blocks
-# each (TID range scans, which pg_stat_user_tables does not count as sequential scans): the
-# server's log must show two such COPYs per group instead of the scan count
+# compare_runs LABEL TABLE REFERENCE BATCH [EXTRA]: the batch checked with the default
+# limits.memory and with 1 MiB; the two runs compared
 compare_runs() {
-    local label=$1 table=$2 ref=$3 batch=$4 extra=${5:-} streams=${6:-1}
-    local gextra="\"limits\": {\"memory\": \"1 MiB\"}"
-    [ "$streams" = 2 ] && gextra="$gextra, \"database\": {\"copy_streams\": 2}"
+    local label=$1 table=$2 ref=$3 batch=$4 extra=${5:-}
     config "$label-whole" "$table" "$ref" "$extra"
-    config "$label-groups" "$table" "$ref" "${extra:+$extra, }$gextra"
+    config "$label-groups" "$table" "$ref" "${extra:+$extra, }\"limits\": {\"memory\": \"1 MiB\"}"
     local nnum scans0 scans1 scans2
     nnum=$(q -c "SELECT count(*) FROM information_schema.columns
                  WHERE table_name = '$table' AND data_type IN ('double precision', 'bigint', 'integer', 'numeric', 'real', 'smallint')")
@@ -79,11 +74,6 @@ compare_runs() {
     fi
     sleep 0.6 # pg_stat_user_tables: the backend's counters reach it when its transactions end
     scans1=$(q -c "SELECT pg_stat_clear_snapshot(); SELECT seq_scan FROM pg_stat_user_tables WHERE relname = '$table'" | tail -n 1)
-    local logat
-    if [ "$streams" = 2 ]; then # every statement of the grouped run's sessions in the log
-        q -c "ALTER DATABASE driftmon SET log_statement = 'all'"
-        logat=$(stat -c %s "$P/log")
-    fi
     if ! "$DM" check "$batch" --config "$W/$label-groups.json" >"$W/$label-groups.out" 2>"$W/$label-groups.err"; then
         bad "$label: check $batch (limits.memory 1 MiB)" "$(cat "$W/$label-groups.err")"
         return
@@ -104,23 +94,9 @@ compare_runs() {
         bad "$label: limits.memory 1 MiB reads the batch in one group per numeric column ($nnum)" \
             "got groups=\"$groups\": $(grep -i 'group' "$W/$label-groups.err" | head -3)"
     fi
-    if [ "$streams" = 2 ]; then
-        q -c "ALTER DATABASE driftmon RESET log_statement"
-        local halves
-        halves=$(tail -c +$((logat + 1)) "$P/log" | grep -c "statement: COPY (SELECT .* AND ctid >= '([0-9]*,0)'::tid AND ctid < '([0-9]*,0)'::tid) TO STDOUT")
-        if grep -q "reading the column groups over two connections" "$W/$label-groups.err" &&
-            [ -n "$groups" ] && [ "$halves" -eq $((2 * groups)) ]; then
-            ok "$label: copy_streams 2 reads each of the $groups groups as two COPYs of half the blocks ($halves in the server's log)"
-        else
-            bad "$label: copy_streams 2 reads each group as two COPYs of half the blocks" \
-                "$halves COPYs over a ctid range in the server's log for $groups groups: $(grep -E 'two connections|level=warn' "$W/$label-groups.err" | head -3)"
-        fi
-    fi
     # whole: check_target's LIMIT 0 scans nothing; the COPY and the time span scan once each
     local dw=$((scans1 - scans0)) dg=$((scans2 - scans1))
-    if [ "$streams" = 2 ]; then
-        : # TID range scans: counted above from the log
-    elif [ "$dg" -ge "$((dw + nnum - 1))" ]; then
+    if [ "$dg" -ge "$((dw + nnum - 1))" ]; then
         ok "$label: the server scanned the table once per group ($dg scans, $dw for the whole read)"
     else
         bad "$label: the server scanned the table once per group" "$dg scans grouped, $dw whole, $nnum numeric columns"
@@ -228,8 +204,6 @@ config init apps_gen gen
 "$DM" reference load --table train_gen --name gen --config "$W/init.json" >/dev/null 2>"$W/refload.err" ||
     { bad "reference load --table train_gen" "$(cat "$W/refload.err")"; finish; }
 compare_runs gen apps_gen gen g1 "\"model\": {\"score_column\": \"score\", \"importance\": \"$W/imp.csv\"}"
-# the same with two COPY streams per group (the batch spans more than split_point's 256 blocks)
-compare_runs gen2 apps_gen gen g1 "\"model\": {\"score_column\": \"score\", \"importance\": \"$W/imp.csv\"}" 2
 # the special columns went where the whole read puts them
 jb=$(sed -n 's/^json report: //p' "$W/gen-groups.out")
 if [ -f "$jb" ] && $PY - "$jb" <<'EOF'; then
