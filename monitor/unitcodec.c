@@ -201,6 +201,8 @@ static int digests(const struct dm_compare_work *w, unsigned char d[3][DIGEST])
         h_u64(h, c->n);
         h_u64(h, c->missing);
         h_u64(h, c->nonfinite);
+        h_u64(h, c->n_distinct);
+        h_u64(h, c->n_cats);
     }
     if (dm_sha256_final_raw(h, d[1]) != 0)
         return -1;

@@ -231,6 +231,9 @@ static void reseal(unsigned char *b, size_t len)
 
 /* ---- the generated data -------------------------------------------------------------- */
 
+/* the knobs of the scenario: plots drawn; the current's score all missing */
+static bool g_plots = true, g_no_cur_score = false;
+
 static uint64_t rng = 88172645463325252u;
 
 static uint64_t next(void)
@@ -307,6 +310,8 @@ static void write_side(const char *path, bool cur, size_t rows)
         snprintf(v[8], 64, "%.6f", unit_interval());
         double score = fmin(1.0, unit_interval() * (cur ? 1.2 : 1.0));
         snprintf(v[9], 64, "%.17g", score);
+        if (cur && g_no_cur_score)
+            v[9][0] = '\0';
         snprintf(v[10], 64, "%d", unit_interval() < score * 0.6 ? 1 : 0);
         snprintf(v[11], 64, "%s", utf[next() % 5]);
         /* the order of the header's names */
@@ -382,8 +387,8 @@ static void save_units(const char *cfg_json, const char *ref_path, const char *c
     char err[512];
     cr_assert_eq(dm_reconcile(&cfg, &ref, &cur, &p, err, sizeof err), 0, "%s", err);
     dm_comparison c;
-    cr_assert_eq(dm_compare_begin(&cfg, NULL, &ref, &cur, &p, true, &c, err, sizeof err), 0, "%s",
-                 err);
+    cr_assert_eq(dm_compare_begin(&cfg, NULL, &ref, &cur, &p, g_plots, &c, err, sizeof err), 0,
+                 "%s", err);
     size_t cols[8][64], ncols[8];
     size_t ng = groups_of(&cur, spec, cols, ncols);
     for (size_t g = 0; g < ng; g++) {
@@ -435,8 +440,9 @@ static void side_close(side_b *s)
 static void begin_b(side_b *s, dm_comparison *c)
 {
     char err[512];
-    cr_assert_eq(dm_compare_begin(&s->cfg, NULL, &s->ref, &s->cur, &s->p, true, c, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        dm_compare_begin(&s->cfg, NULL, &s->ref, &s->cur, &s->p, g_plots, c, err, sizeof err), 0,
+        "%s", err);
 }
 
 /* The one-process run's comparison and reports. */
@@ -445,8 +451,9 @@ static void one_process(const char *cfg_json, const char *ref_path, const char *
 {
     side_open(s, cfg_json, ref_path, cur_path, false);
     char err[512];
-    cr_assert_eq(dm_compare_run(&s->cfg, NULL, &s->ref, &s->cur, &s->p, true, c, err, sizeof err),
-                 0, "%s", err);
+    cr_assert_eq(
+        dm_compare_run(&s->cfg, NULL, &s->ref, &s->cur, &s->p, g_plots, c, err, sizeof err), 0,
+        "%s", err);
     render(c, &s->cfg, &s->ref, &s->cur, json, html);
 }
 
@@ -554,6 +561,32 @@ Test(unitcodec, one_unit_and_a_unit_per_column)
     save_units(gen_cfg, rp, cp, each, &u);
     cr_assert_eq(u.n, 8);
     assemble_and_compare(gen_cfg, rp, cp, &u);
+    units_free(&u);
+    rm_tmp();
+}
+
+/* No score in the current data (its note, no drift, the outcomes without rows) and no plots
+ * drawn: the same run. */
+Test(unitcodec, score_note_and_no_plots)
+{
+    mk_tmp();
+    g_plots = false;
+    g_no_cur_score = true;
+    char rp[128], cp[128];
+    gen_files(rp, cp, sizeof rp);
+    units u = {{0}, {0}, 0};
+    save_units(gen_cfg, rp, cp, gen_groups, &u);
+    assemble_and_compare(gen_cfg, rp, cp, &u);
+    dm_comparison one;
+    side_b s;
+    char *json, *html;
+    one_process(gen_cfg, rp, cp, &one, &s, &json, &html);
+    cr_assert(!one.has_score_drift && one.score_note != NULL);
+    cr_assert_null(one.plots[0]);
+    free(json);
+    free(html);
+    dm_comparison_release(&one);
+    side_close(&s);
     units_free(&u);
     rm_tmp();
 }
