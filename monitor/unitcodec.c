@@ -32,6 +32,20 @@ enum { TAG_SKIPPED = 0, TAG_UNTESTED = 1, TAG_TESTED = 2 };
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+static void le64_put(unsigned char x[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        x[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t le64_get(const unsigned char x[8])
+{
+    uint64_t u = 0;
+    for (int i = 7; i >= 0; i--)
+        u = u << 8 | x[i];
+    return u;
+}
+
 typedef struct {
     unsigned char *p;
     size_t len, cap;
@@ -61,8 +75,7 @@ static void put(wbuf *b, const void *data, size_t n)
 static void put_u64(wbuf *b, uint64_t v)
 {
     unsigned char x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (unsigned char)(v >> (8 * i));
+    le64_put(x, v);
     put(b, x, 8);
 }
 
@@ -136,8 +149,7 @@ static void put_perf(wbuf *b, const stats_perf *p)
 static void h_u64(dm_sha256 *h, uint64_t v)
 {
     unsigned char x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (unsigned char)(v >> (8 * i));
+    le64_put(x, v);
     dm_sha256_update(h, x, 8);
 }
 
@@ -409,9 +421,7 @@ int dm_compare_group_save(const dm_comparison *c, const size_t *cols, size_t nco
     in = NULL;
     if (b.oom)
         goto oom;
-    uint64_t total = b.len + DIGEST;
-    for (int i = 0; i < 8; i++)
-        b.p[8 + i] = (unsigned char)(total >> (8 * i));
+    le64_put(b.p + 8, b.len + DIGEST);
     dm_sha256 *h = dm_sha256_alloc();
     if (!h)
         goto oom;
@@ -460,10 +470,7 @@ static bool get_u64(rbuf *r, uint64_t *v, const char *what)
     unsigned char x[8];
     if (!get(r, x, 8, what))
         return false;
-    uint64_t u = 0;
-    for (int i = 7; i >= 0; i--)
-        u = u << 8 | x[i];
-    *v = u;
+    *v = le64_get(x);
     return true;
 }
 
@@ -1009,9 +1016,7 @@ int dm_compare_group_load(dm_comparison *c, const unsigned char *buf, size_t len
                  (unsigned)version, UNIT_VERSION);
         return -1;
     }
-    uint64_t total = 0;
-    for (int i = 7; i >= 0; i--)
-        total = total << 8 | buf[8 + i];
+    uint64_t total = le64_get(buf + 8);
     if (total != len) {
         snprintf(err, errlen, "work unit is %s: %zu bytes of %llu",
                  len < total ? "truncated" : "longer than it says", len, (unsigned long long)total);
