@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monitor/compare_internal.h"
 #include "monitor/outcome.h"
 #include "reports/svg.h"
 #include "stats/numfmt.h"
@@ -107,19 +108,7 @@ static int run_tests(test_queue *q)
     return atomic_load(&q->oom) ? -1 : 0;
 }
 
-/* A pair's state while the comparison is built (dm_compare_begin .. dm_compare_finish). */
-enum { PAIR_PENDING = 0, PAIR_TESTED, PAIR_UNTESTED };
-
-struct dm_compare_work {
-    const dm_config *cfg;
-    const dm_importance *imp;
-    const dm_dataset *ref, *cur;
-    const dm_reconciled *pairs;
-    bool plots;
-    unsigned char *state; /* per pair */
-    char **why;           /* per pair: why a column set up was not tested (owned) */
-    bool score_done;
-};
+/* A pair's state while the comparison is built: compare_internal.h. */
 
 static int add_skip(dm_comparison *o, const char *name, const char *msg)
 {
@@ -305,6 +294,9 @@ static void none_tested(const dm_comparison *o, const dm_dataset *ref, const dm_
 
 /* ---- the model ------------------------------------------------------------------------ */
 
+const char dm_score_note_no_ref[] = "no score in reference (every value missing or not finite)";
+const char dm_score_note_no_cur[] = "no score in current (every value missing or not finite)";
+
 static void score_drift(const dm_config *cfg, const dm_dataset *ref, const dm_dataset *cur,
                         const dm_reconciled *pairs, dm_comparison *o)
 {
@@ -317,9 +309,9 @@ static void score_drift(const dm_config *cfg, const dm_dataset *ref, const dm_da
     num_view(r, &a);
     num_view(c, &b);
     if (r->n == 0)
-        o->score_note = "no score in reference (every value missing or not finite)";
+        o->score_note = dm_score_note_no_ref;
     else if (c->n == 0)
-        o->score_note = "no score in current (every value missing or not finite)";
+        o->score_note = dm_score_note_no_cur;
     else
         o->has_score_drift =
             stats_score_drift_compute(&a, &b, cfg->decision_threshold, &o->score) == STATS_OK;
@@ -756,6 +748,9 @@ void dm_comparison_release(dm_comparison *c)
             free(c->reasons[i]);
     for (size_t i = 0; i < c->nuntested; i++)
         free(c->untested_text[i]);
+    for (size_t i = 0; i < c->ntexts; i++)
+        free(c->texts[i]);
+    free(c->texts);
     free(c->untested);
     free(c->untested_text);
     free(c->cols);

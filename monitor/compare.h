@@ -59,6 +59,9 @@ typedef struct {
     bool perf_ref_ok, perf_cur_ok;
     stats_perf perf_ref, perf_cur;
     const char *perf_ref_note, *perf_cur_note;
+    /* strings a loaded work unit brought (its columns' and the outcomes' notes: owned) */
+    char **texts;
+    size_t ntexts;
     /* while the comparison is built (dm_compare_begin .. dm_compare_finish): its state;
      * the arrays data, labels, aligned and plots have nslots entries */
     struct dm_compare_work *work;
@@ -116,6 +119,38 @@ int dm_compare_begin(const dm_config *cfg, const dm_importance *imp, const dm_da
                      dm_comparison *out, char *err, size_t errlen);
 int dm_compare_group(dm_comparison *c, const size_t *cols, size_t ncols, char *err, size_t errlen);
 int dm_compare_finish(dm_comparison *c, char *err, size_t errlen);
+
+/*
+ * A group's results as a work unit (issue 20: one window over several daemons): what
+ * dm_compare_group produced for cur's columns cols[0..ncols) -- every pair whose current
+ * side is one of them (tested: its result, categories and plot; not tested: why; skipped:
+ * why), the score's drift when the score column is one of them, and the outcomes' figures
+ * (monitor/outcome.h, both sides, as dm_compare_begin evaluated them) when the label column
+ * is one of them -- as a self-contained byte string: little-endian, versioned, with the
+ * digests of the configuration (the drift options, columns.*, the plots), of the reference
+ * (digest, rows, columns and their counts) and of the pairing (the current's columns and
+ * rows, each pair's name and columns) it was made under, and a SHA-256 of the whole.
+ * Doubles keep their bits.  Call it after dm_compare_group for those columns, before
+ * dm_compare_finish.  0 with *out (malloc'ed) and *len; -1 with err (a pair of the columns
+ * not compared yet, the comparison finished, out of memory).  c is unchanged.
+ */
+int dm_compare_group_save(const dm_comparison *c, const size_t *cols, size_t ncols,
+                          unsigned char **out, size_t *len, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
+ * Put a work unit's results into c, a comparison that dm_compare_begin made (in this or
+ * another process) with the same configuration, reference and pairing, as if dm_compare_group
+ * had run there for the unit's columns: then dm_compare_finish as usual.  c's own pairs may
+ * be those made before the unit's columns were read (monitor/reconcile.h,
+ * dm_reconcile_update): the unit says which of its pairs turned out skipped and carries the
+ * pairs' notes.  Text: the loaded categories' labels are c's own copies.  -1 with err naming
+ * what is wrong -- not a work unit, another format version, truncated, corrupted (checksum),
+ * made under another configuration, reference or pairing, a value out of its range, a
+ * column already compared in c, out of memory -- and c unchanged.
+ */
+int dm_compare_group_load(dm_comparison *c, const unsigned char *buf, size_t len, char *err,
+                          size_t errlen) __attribute__((warn_unused_result));
 
 /* The comparison of ref with cur, cur's groups loaded, compared and released in turn by ld
  * (dataset.h: dm_group_loader): the same results as dm_compare_run on the whole of cur. */
