@@ -38,8 +38,7 @@ static void unit_load_release(unit_load *u)
 
 /* Read unit run run_id for unit `unit` (the assembly: every other unit's result too).  0; 1
  * when the unit run is gone; -1 with err. */
-static int load_unit(PGconn *conn, int64_t run_id, int unit, unit_load *u, char *err,
-                     size_t errlen)
+static int load_unit(PGconn *conn, int64_t run_id, int unit, unit_load *u, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
     char id[24];
@@ -138,8 +137,9 @@ static void unit_failed(serve_state *s, int64_t run_id, int unit, const char *er
     snprintf(un, sizeof un, "%d", unit);
     if (mode == 0) {
         const char *p[4] = {id, un, s->o.worker, err};
-        (void)serve_exec_ok(s->conn, "SELECT driftmon.release_unit($1::bigint, $2::integer, $3, $4)",
-                            4, p, "could not release the work unit");
+        (void)serve_exec_ok(s->conn,
+                            "SELECT driftmon.release_unit($1::bigint, $2::integer, $3, $4)", 4, p,
+                            "could not release the work unit");
         return;
     }
     const char *p[4] = {id, s->o.worker, err, mode == 2 ? "true" : "false"};
@@ -148,8 +148,8 @@ static void unit_failed(serve_state *s, int64_t run_id, int unit, const char *er
 }
 
 /* driftmon.finish_unit: "done", "assemble" or "lost" in st; -1 with err. */
-static int finish_unit(serve_state *s, int64_t run_id, int unit, const dm_run_result *res,
-                       char *st, size_t stlen, char *err, size_t errlen)
+static int finish_unit(serve_state *s, int64_t run_id, int unit, const dm_run_result *res, char *st,
+                       size_t stlen, char *err, size_t errlen)
 {
     char id[24], un[16], lease[40];
     snprintf(id, sizeof id, "%" PRId64, run_id);
@@ -216,8 +216,8 @@ static int do_unit(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl,
     serve_check_begin(s);
     double t0 = serve_mono_s();
     pthread_sigmask(SIG_UNBLOCK, intset, NULL);
-    int rc = dm_run_check_claimed(s->conn, cfg, &t, claim, &s->mon[mi].cache, &res, err,
-                                  sizeof err);
+    int rc =
+        dm_run_check_claimed(s->conn, cfg, &t, claim, &s->mon[mi].cache, &res, err, sizeof err);
     pthread_sigmask(SIG_BLOCK, intset, NULL);
     dm_renewer_unit(rn, 0, 0);
     serve_check_end(s, mi,
@@ -275,9 +275,10 @@ static int do_unit(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl,
          * recorded as run_window records it); anything else holds the unit back */
         bool end = rc == DM_RUN_STALE || rc == DM_RUN_BAD_DATA || rc == DM_RUN_INPUT;
         bool give_up = rc == DM_RUN_BAD_DATA || (window && rc == DM_RUN_INPUT);
-        dm_logf(DM_LOG_ERROR, end ? "unit run ended: its units cannot complete" : "could not do the work unit",
-                "%s=%s run_id=%" PRId64 " unit=%d reason=%s given_up=%s monitor=%s", key, what, run_id,
-                unit, err, give_up ? "true" : "false", mon);
+        dm_logf(DM_LOG_ERROR,
+                end ? "unit run ended: its units cannot complete" : "could not do the work unit",
+                "%s=%s run_id=%" PRId64 " unit=%d reason=%s given_up=%s monitor=%s", key, what,
+                run_id, unit, err, give_up ? "true" : "false", mon);
         unit_failed(s, run_id, unit, err, end ? (give_up ? 2 : 1) : 0);
         ret = serve_conn_lost(s, "recording a unit's failure") ? -1 : 0;
     }
@@ -301,7 +302,8 @@ int dm_units_sweep(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigse
             const char *mon = dm_config_monitor_name(cfg);
             const char *p[4] = {s->o.worker, lease, mon, cfg->sha256[0] ? cfg->sha256 : NULL};
             PGresult *r = PQexecParams(
-                s->conn, "SELECT run_id, unit, attempts FROM driftmon.claim_unit($1, $2::interval, $3, $4)",
+                s->conn,
+                "SELECT run_id, unit, attempts FROM driftmon.claim_unit($1, $2::interval, $3, $4)",
                 4, NULL, p, NULL, NULL, 0);
             if (PQresultStatus(r) != PGRES_TUPLES_OK) {
                 char m[600];

@@ -114,6 +114,30 @@ BEGIN
 END
 $$;
 
+-- renew_lease (012) once the batch has passed to a unit run (make_units, in the middle of the
+-- check whose lease is being renewed): 'units', not 'lost'.
+CREATE OR REPLACE FUNCTION driftmon.renew_lease(monitor text, batch text, worker text,
+                                                lease interval)
+RETURNS text
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, driftmon, pg_temp AS $$
+    WITH u AS (
+        UPDATE driftmon.batch b SET lease_until = clock_timestamp() + renew_lease.lease
+        WHERE b.monitor = renew_lease.monitor AND b.batch = renew_lease.batch
+          AND b.claimed_by = renew_lease.worker AND b.done_at IS NULL
+        RETURNING 1)
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'renewed'
+                WHEN EXISTS (SELECT 1 FROM driftmon.batch d
+                             WHERE d.monitor = renew_lease.monitor
+                               AND d.batch = renew_lease.batch AND d.done_at IS NOT NULL)
+                    THEN 'done'
+                WHEN EXISTS (SELECT 1 FROM driftmon.batch d
+                             WHERE d.monitor = renew_lease.monitor
+                               AND d.batch = renew_lease.batch
+                               AND d.claimed_by LIKE 'units:%')
+                    THEN 'units'
+                ELSE 'lost' END
+$$;
+
 -- Claim a unit of `monitor` made under configuration config_sha256 whose lease is free or
 -- passed: the oldest run's first; unit 0 (the assembly) once every other unit is done.
 -- Unit runs of the monitor that are dead (their batch done or no longer theirs, their

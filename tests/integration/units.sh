@@ -15,8 +15,12 @@
 #   - u3, a daemon killed while it holds a unit, then a row added to the batch: the unit run
 #     made for the old rows ends when a unit reads the new count (its units deleted, the batch
 #     back in the queue), is planned again and the run compares the new rows;
+#   - the window [2026-01-15, 2026-01-16), which holds every batch's rows, checked by two
+#     daemons with schedule.every in units, recorded done, its JSON report that of `driftmon
+#     check --since --until` in one process;
 # and no unit run or work unit is left at the end.  A driftmon without work units fails every
-# check (limits.unit_values is an unknown key there).  KEEP=1 keeps the work folder.
+# check but u0's, which checks the baseline (limits.unit_values is an unknown key there, and
+# the schema has no work units).  KEEP=1 keeps the work folder.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${DM_BUILD:-$PWD/build}
@@ -204,7 +208,7 @@ same_run u1 u1
 stop_holding() {
     local pid=$1 worker=$2 bt=$3 u i
     for i in $(seq 1 600); do
-        kill -STOP "$pid"
+        kill -STOP "$pid" 2>/dev/null || return 1
         u=$(q -c "SELECT w.unit FROM driftmon.work_unit w JOIN driftmon.unit_run r USING (run_id)
                   WHERE r.batch = '$bt' AND w.claimed_by = '$worker' AND w.done_at IS NULL
                     AND w.lease_until > clock_timestamp() LIMIT 1")
@@ -264,6 +268,37 @@ if held=$(stop_holding "$pid_B2" B2 u3); then
     fi
 else
     bad "u3: stopped daemon B2 while it held a unit" "the run was done first, or no unit seen"
+fi
+
+# ---- a periodic window over two daemons ---------------------------------------------------
+# every batch's rows carry the same timestamp: the window [2026-01-15, 2026-01-16) holds them
+# all; two daemons with schedule.every check it in units, and the run is the one `driftmon
+# check --since --until` makes in one process
+stop_daemon "$pid_C"
+config win "\"limits\": {\"unit_values\": $((ROWS * 10))}, \"schedule\": {\"every\": \"1 day\"}"
+start_daemon D1 win
+start_daemon D2 win
+wait_until 300 "SELECT count(*) = 1 FROM driftmon.window_done WHERE window_start = '2026-01-15 00:00+00' AND run_id IS NOT NULL" >/dev/null
+stop_daemon "$pid_D1"
+stop_daemon "$pid_D2"
+rw=$(q -c "SELECT run_id FROM driftmon.window_done WHERE window_start = '2026-01-15 00:00+00'")
+wu=$(cat "$W/D1.log" "$W/D2.log" | grep -c "did work unit")
+"$DM" check --since 2026-01-15T00:00:00Z --until 2026-01-16T00:00:00Z --config "$W/whole.json" >"$W/wcheck.out" 2>"$W/wcheck.err"
+jw=$(q -c "SELECT report_json FROM driftmon.run WHERE id = ${rw:-0}")
+jc=$(sed -n 's/^json report: //p' "$W/wcheck.out")
+if [ -n "$rw" ] && [ "$wu" -ge 5 ] && [ -f "$jw" ] && [ -f "$jc" ] && $PY - "$jw" "$jc" <<'EOF'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in (a, b):
+    for k in ("generated_at", "chain_head"):
+        r.pop(k, None)
+assert a == b, [k for k in set(a) | set(b) if a.get(k) != b.get(k)]
+assert a["current"]["rows"] == 4 * 20000 + 1, a["current"]
+EOF
+    ok "window: checked in units by two daemons ($wu units done), recorded done with run $rw; its JSON report is that of \`driftmon check --since --until\`"
+else
+    bad "window: checked in units by two daemons, recorded, the JSON report that of one check" \
+        "run ${rw:-none}, $wu units: $(grep -hE 'level=(error|warn)' "$W/D1.log" "$W/D2.log" "$W/wcheck.err" | tail -n 3)"
 fi
 
 # ---- nothing left ---------------------------------------------------------------------------
