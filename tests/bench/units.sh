@@ -19,6 +19,8 @@
 #   cpu_d    the daemons' CPU seconds (user + system, /proc/PID/stat before they stop)
 #   cpu_pg   the server's CPU seconds: the cluster's processes (postmaster's reaped children,
 #            cutime + cstime, and the live ones), the COPYs and the units' queries
+# Each run starts its daemons: a second daemon's start (its connection, the reference from the
+# cache, checked against the database) overlaps the check and is in its server CPU.
 # ROUNDS (default 3) rounds; the table is the median of each; two-u's speed-up is one's
 # median wall / two-u's.  The machine's other load makes single runs noisy: quote medians.
 set -euo pipefail
