@@ -343,7 +343,7 @@ int dm_cmd_check(int argc, char **argv)
         dm_config_release(&cfg);
         return 1;
     }
-    dm_run_target t = {batch, since, until, NULL};
+    dm_run_target t = {.batch = batch, .since = since, .until = until};
     dm_run_result res;
     char err[ERRLEN];
     int rc = dm_run_check(conn, mon, &t, NULL, &res, err, sizeof err);

@@ -640,6 +640,24 @@ static int parse_conninfo(ctx *x, const cJSON *db, const char *key, char **out)
 
 /* limits.memory: a whole number of bytes, or a string "<whole number> <unit>" with the unit
  * B, KiB, MiB or GiB (the blank optional); at least 1 MiB. */
+/* limits.unit_values: a whole number >= 0 (0: never cut into work units). */
+static int parse_unit_values(ctx *x, const cJSON *v, uint64_t *out)
+{
+    if (is_null(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 0x1p62 ||
+        v->valuedouble != floor(v->valuedouble)) {
+        char b[80];
+        show(v, b, sizeof b);
+        return fail(x,
+                    "key \"limits.unit_values\": expected a whole number of values (rows x "
+                    "numeric columns) of at least 0, got %s",
+                    b);
+    }
+    *out = (uint64_t)v->valuedouble;
+    return 0;
+}
+
 static int parse_memory(ctx *x, const cJSON *v, uint64_t *out)
 {
     if (is_null(v))
@@ -722,9 +740,11 @@ static int parse_shared(ctx *x, const cJSON *root, dm_config *c)
             return -1;
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "limits"))) {
-        static const char *const k[] = {"memory", NULL};
+        static const char *const k[] = {"memory", "unit_values", NULL};
         if (check_keys(x, v, "limits", k) ||
-            parse_memory(x, cJSON_GetObjectItemCaseSensitive(v, "memory"), &c->memory_limit))
+            parse_memory(x, cJSON_GetObjectItemCaseSensitive(v, "memory"), &c->memory_limit) ||
+            parse_unit_values(x, cJSON_GetObjectItemCaseSensitive(v, "unit_values"),
+                              &c->unit_values))
             return -1;
     }
     if (!is_null(v = cJSON_GetObjectItemCaseSensitive(root, "metrics"))) {
@@ -857,6 +877,7 @@ static int copy_shared(ctx *x, const dm_config *root, dm_config *m)
     m->warm_backend = root->warm_backend;
     m->replica_max_wait_s = root->replica_max_wait_s;
     m->memory_limit = root->memory_limit;
+    m->unit_values = root->unit_values;
     if ((root->conninfo && !(m->conninfo = strdup(root->conninfo))) ||
         (root->read_conninfo && !(m->read_conninfo = strdup(root->read_conninfo))) ||
         (root->cache_dir && !(m->cache_dir = strdup(root->cache_dir))))

@@ -151,6 +151,11 @@ struct dm_config {
      * budget the loaders and the comparison divide into column groups; default
      * DM_MEMORY_LIMIT_DEFAULT.  A shared key: one budget for the process. */
     uint64_t memory_limit;
+    /* limits.unit_values (issue 20): a daemon's check whose numeric values (rows x numeric
+     * columns) pass this is cut into work units of at most this many values each, which any
+     * daemon may claim (sql/016_units.sql); 0 (the default): a check is never cut.  A shared
+     * key, as limits.memory. */
+    uint64_t unit_values;
 
     /* monitor: this monitor's name; NULL in the single-monitor form (DM_MONITOR_DEFAULT).
      * monitors: with the "monitors" key, one full configuration per entry (the shared keys --

@@ -453,6 +453,27 @@ static char *results_json(const dm_comparison *cmp)
     return s;
 }
 
+/* In the run's transaction: driftmon.units_done (the assembly still this daemon's; the unit
+ * run deleted, a periodic window recorded).  DM_RUN_OK, DM_RUN_LOST or DM_RUN_ENV with err. */
+static int units_done(PGconn *conn, const dm_run_target *t, const char *id, char *err,
+                      size_t errlen)
+{
+    const char *p[2] = {id, t->split_by};
+    PGresult *r =
+        PQexecParams(conn, "SELECT driftmon.units_done($1::bigint, $2)", 2, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        dm_db_fail(r, conn, "could not close the work units", err, errlen);
+        return DM_RUN_ENV;
+    }
+    bool ours = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (ours)
+        return DM_RUN_OK;
+    snprintf(err, errlen, "lost the assembly of the work units of run %s: another worker has it",
+             id);
+    return DM_RUN_LOST;
+}
+
 /* The transaction that makes the run exist, in two calls of functions the daemon's role may
  * execute (sql/011_roles.sql; the monitor's name last, 012_monitors.sql):
  * driftmon.record_results chains the column results and returns the chain head after them; the JSON
@@ -558,6 +579,14 @@ static int commit_run(PGconn *conn, const dm_config *cfg, const dm_run_target *t
         goto rollback;
     }
     PQclear(r);
+    if (t->unit) { /* a unit run's assembly: still ours, and gone with this commit */
+        int lrc = units_done(conn, t, id, err, errlen);
+        if (lrc != DM_RUN_OK) {
+            dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+            free(report_json);
+            return lrc;
+        }
+    }
     r = PQexec(conn, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         dm_db_fail(r, conn, "could not commit the run", err, errlen);
@@ -825,8 +854,12 @@ typedef struct {
     size_t *ncols;
     const char **gskip; /* one group's skip list: keys and the other groups' columns */
     dm_reconciled *pairs;
-    dm_dataset gds;  /* the values of the group being compared (g >= 1) */
-    uint64_t rows;   /* of the window, counted in the transaction */
+    dm_dataset gds; /* the values of the group being compared (g >= 1) */
+    uint64_t rows;  /* of the window, counted in the transaction */
+    /* work units (issue 20): limits.unit_values when the check may be cut (t->split_by),
+     * else 0; split: plan_read cut it (its groups are the units) */
+    uint64_t unit_values;
+    bool split;
     int status;      /* DM_RUN_* of a failed read */
     bool ref_failed; /* plan_read's error is the reference's, not the read's */
     double read_s;
@@ -843,11 +876,14 @@ static void col_groups_release(col_groups *g)
     dm_dataset_release(&g->gds);
 }
 
-/* Cut the columns into groups of width numeric columns.  0, or -1 (out of memory). */
-static int plan_groups(col_groups *g, size_t width)
+/* The current dataset's columns (g->curcol, dm_run_read_table's, in its order) and the
+ * group arrays for ngroups groups; the numeric columns but the outcome ones counted in
+ * *nnum.  0, or -1 (out of memory). */
+static int plan_columns(col_groups *g, size_t *nnum)
 {
     const dm_db_table *t = g->tbl;
-    size_t nkeys = 0, nnum = 0;
+    size_t nkeys = 0;
+    *nnum = 0;
     while (g->keys && g->keys[nkeys])
         nkeys++;
     g->curcol = calloc(t->ncols + 1, sizeof *g->curcol);
@@ -857,11 +893,14 @@ static int plan_groups(col_groups *g, size_t width)
     for (size_t i = 0; i < t->ncols; i++) {
         if (!selected(g->cfg, &t->cols[i], g->keys) || t->cols[i].kind == DM_DB_UNSUPPORTED)
             continue;
-        nnum += t->cols[i].kind == DM_DB_NUMERIC && !is_outcome(g->cfg, t->cols[i].name);
+        *nnum += t->cols[i].kind == DM_DB_NUMERIC && !is_outcome(g->cfg, t->cols[i].name);
         g->curcol[g->ncur++] = &t->cols[i];
     }
-    g->ngroups = nnum > 0 ? (nnum + width - 1) / width : 1;
-    width = nnum > 0 ? (nnum + g->ngroups - 1) / g->ngroups : 1; /* groups of even size */
+    return 0;
+}
+
+static int alloc_groups(col_groups *g)
+{
     g->cols = calloc(g->ngroups, sizeof *g->cols);
     g->ncols = calloc(g->ngroups, sizeof *g->ncols);
     if (!g->cols || !g->ncols)
@@ -869,6 +908,19 @@ static int plan_groups(col_groups *g, size_t width)
     for (size_t k = 0; k < g->ngroups; k++)
         if (!(g->cols[k] = malloc((g->ncur + 1) * sizeof *g->cols[k])))
             return -1;
+    return 0;
+}
+
+/* Cut the columns into groups of width numeric columns.  0, or -1 (out of memory). */
+static int plan_groups(col_groups *g, size_t width)
+{
+    size_t nnum;
+    if (plan_columns(g, &nnum) != 0)
+        return -1;
+    g->ngroups = nnum > 0 ? (nnum + width - 1) / width : 1;
+    width = nnum > 0 ? (nnum + g->ngroups - 1) / g->ngroups : 1; /* groups of even size */
+    if (alloc_groups(g) != 0)
+        return -1;
     size_t seen = 0;
     for (size_t j = 0; j < g->ncur; j++) {
         /* the outcome columns in group 0: their rows are kept for the comparison's start */
@@ -946,6 +998,19 @@ static int skeleton(col_groups *g, dm_dataset *t0, const char *src, dm_dataset *
     return rc;
 }
 
+/* Group k's values (read into g->gds, which keeps them) lent to cur's columns, and their
+ * pairs made again now that their counts are known.  0, or -1 (out of memory). */
+static int lend_group(col_groups *g, size_t k, dm_dataset *cur)
+{
+    for (size_t m = 0; m < g->ncols[k]; m++) {
+        dm_column *c = &cur->col[g->cols[k][m]];
+        char *name = c->name;
+        *c = g->gds.col[m];
+        c->name = name;
+    }
+    return dm_reconcile_update(g->cfg, cur, g->pairs, g->cols[k], g->ncols[k]) != 0 ? -1 : 0;
+}
+
 /* dm_group_loader's load: group k >= 1 read, its columns' values lent to cur's columns
  * (g->gds keeps them) and their pairs made again now that their counts are known. */
 static int load_group(void *ctx, size_t k, dm_dataset *cur, char *err, size_t errlen)
@@ -965,13 +1030,7 @@ static int load_group(void *ctx, size_t k, dm_dataset *cur, char *err, size_t er
         g->status = rc;
         return -1;
     }
-    for (size_t m = 0; m < g->ncols[k]; m++) {
-        dm_column *c = &cur->col[g->cols[k][m]];
-        char *name = c->name;
-        *c = g->gds.col[m];
-        c->name = name;
-    }
-    if (dm_reconcile_update(g->cfg, cur, g->pairs, g->cols[k], g->ncols[k]) != 0) {
+    if (lend_group(g, k, cur) != 0) {
         snprintf(err, errlen, "out of memory");
         g->status = DM_RUN_ENV;
         return -1;
@@ -1067,12 +1126,15 @@ static int plan_read(col_groups *g, pthread_t ref_th, bool *ref_pending, ref_job
         return DM_RUN_OK;
     const dm_dataset *ref = rcache->loaded ? &rcache->ds : NULL;
     double est = g->tbl->est_rows, heap = g->tbl->heap_bytes;
+    /* work units: the whole table's values within limits.unit_values bound the window's */
+    bool units = g->unit_values > 0;
     if (g->tbl->has_estimate && est >= 0 && est < 1e15 &&
-        group_width(g->cfg, (uint64_t)est, ref) >= nnum)
+        group_width(g->cfg, (uint64_t)est, ref) >= nnum &&
+        (!units || est * (double)nnum <= (double)g->unit_values))
         return DM_RUN_OK;
     /* a table never analysed: its size bounds its values (a value takes at least a quarter
      * of its 8 bytes on disk, int2; a row at least 28 bytes, its header and line pointer) */
-    if (g->tbl->has_heap_bytes && heap >= 0 && heap < 1e15 &&
+    if (!units && g->tbl->has_heap_bytes && heap >= 0 && heap < 1e15 &&
         4 * heap + heap / 28 * 32 + (double)(GROUP_FIXED_BYTES + ref_resident(ref)) <=
             (double)g->cfg->memory_limit)
         return DM_RUN_OK;
@@ -1102,19 +1164,304 @@ static int plan_read(col_groups *g, pthread_t ref_th, bool *ref_pending, ref_job
         return rc;
     }
     size_t w = group_width(g->cfg, g->rows, &rcache->ds);
+    if (units && g->rows > 0 && (double)g->rows * (double)nnum > (double)g->unit_values) {
+        uint64_t wu = g->unit_values / g->rows; /* a unit's numeric columns */
+        wu = wu < 1 ? 1 : wu;
+        if (wu < w)
+            w = (size_t)wu;
+        g->split = w < nnum;
+    }
     if (w >= nnum) {
         dm_db_exec(g->conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
         return DM_RUN_OK;
     }
     *width = w;
-    dm_logf(DM_LOG_INFO, "reading the rows by column groups",
-            "table=%s rows=%llu numeric_columns=%zu per_group=%zu groups=%zu memory_limit=%llu",
-            g->tbl->name, (unsigned long long)g->rows, nnum, w, (nnum + w - 1) / w,
-            (unsigned long long)g->cfg->memory_limit);
+    if (!g->split)
+        dm_logf(DM_LOG_INFO, "reading the rows by column groups",
+                "table=%s rows=%llu numeric_columns=%zu per_group=%zu groups=%zu memory_limit=%llu",
+                g->tbl->name, (unsigned long long)g->rows, nnum, w, (nnum + w - 1) / w,
+                (unsigned long long)g->cfg->memory_limit);
     return DM_RUN_OK;
 fail:
     dm_db_exec(g->conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
     return DM_RUN_ENV;
+}
+
+/* ---- work units: one check over several daemons (issue 20) ----------------------------- */
+
+/* The groups of a unit run: unit k >= 1 holds the columns its row names, group 0 every other
+ * current column (as plan_groups makes group 0: text, outcome and the first numeric ones).
+ * A named column that is no longer read: DM_RUN_STALE.  DM_RUN_* with err. */
+static int plan_units(col_groups *g, const dm_unit_job *u, char *err, size_t errlen)
+{
+    size_t nnum;
+    if (plan_columns(g, &nnum) != 0)
+        goto oom;
+    g->ngroups = u->nunits;
+    if (alloc_groups(g) != 0)
+        goto oom;
+    size_t named = 0;
+    for (size_t j = 0; j < g->ncur; j++) {
+        size_t k = 0;
+        for (size_t kk = 1; kk < u->nunits && k == 0; kk++)
+            if (in_list(u->cols[kk], g->curcol[j]->name))
+                k = kk;
+        g->cols[k][g->ncols[k]++] = j;
+        named += k > 0;
+    }
+    size_t want = 0;
+    for (size_t kk = 1; kk < u->nunits; kk++)
+        for (size_t m = 0; u->cols[kk][m]; m++)
+            want++;
+    if (named != want) {
+        snprintf(err, errlen,
+                 "table \"%s\": %zu of the %zu columns of the work units are no longer read (the "
+                 "table changed since the units were made)",
+                 g->tbl->name, want - named, want);
+        return DM_RUN_STALE;
+    }
+    return DM_RUN_OK;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return DM_RUN_ENV;
+}
+
+/* The rows a unit read against those its units were made for. */
+static int unit_rows(const col_groups *g, const dm_unit_job *u, uint64_t rows, char *err,
+                     size_t errlen)
+{
+    if (rows == u->rows)
+        return DM_RUN_OK;
+    snprintf(err, errlen,
+             "table \"%s\": work unit %zu read %llu rows, its units were made for %llu (the rows "
+             "changed)",
+             g->tbl->name, u->unit, (unsigned long long)rows, (unsigned long long)u->rows);
+    return DM_RUN_STALE;
+}
+
+/* Unit k >= 1: its columns read (one COPY) and compared, the result in out.  The current
+ * dataset is the units' column names alone, the other groups' columns standing as "has
+ * values" (the pairing is made by name and place, not by values): the pairs are those the
+ * assembly makes, and the unit's own columns are paired again once read, as a grouped check
+ * pairs them.  DM_RUN_* with err. */
+static int unit_group(col_groups *g, const dm_unit_job *u, const dm_dataset *ref, const char *src,
+                      dm_run_result *out, bool *read_failed, char *err, size_t errlen)
+{
+    const dm_config *cfg = g->cfg;
+    size_t k = u->unit;
+    dm_dataset cur;
+    dm_dataset_init(&cur);
+    dm_reconciled pairs;
+    memset(&pairs, 0, sizeof pairs);
+    dm_comparison cmp;
+    bool have_cmp = false;
+    int rc = DM_RUN_ENV;
+    cur.col = calloc(g->ncur + 1, sizeof *cur.col);
+    cur.source = strdup(src);
+    if (!cur.col || !cur.source)
+        goto oom;
+    for (size_t j = 0; j < g->ncur; j++) {
+        cur.col[cur.ncols].storage = DM_STORE_NUM;
+        cur.col[cur.ncols].n = 1;
+        if (!(cur.col[cur.ncols++].name = strdup(g->curcol[j]->name)))
+            goto oom;
+    }
+    cur.table_rows = true;
+    cur.rows = u->rows;
+    if (dm_reconcile(cfg, ref, &cur, &pairs, err, errlen) != 0) {
+        rc = DM_RUN_STALE; /* the planner paired these very names */
+        goto out;
+    }
+    int crc = dm_compare_begin(cfg, NULL, ref, &cur, &pairs, true, &cmp, err, errlen);
+    if (crc != 0) {
+        rc = crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA : DM_RUN_ENV;
+        goto out;
+    }
+    have_cmp = true;
+    g->pairs = &pairs;
+    rc = read_group(g, k, &g->gds, err, errlen);
+    if (rc != DM_RUN_OK) {
+        *read_failed = true;
+        goto out;
+    }
+    if ((rc = unit_rows(g, u, g->gds.rows, err, errlen)) != DM_RUN_OK)
+        goto out;
+    rc = DM_RUN_ENV;
+    if (lend_group(g, k, &cur) != 0)
+        goto oom;
+    if (dm_compare_group(&cmp, g->cols[k], g->ncols[k], err, errlen) != 0) {
+        have_cmp = false; /* released */
+        goto out;
+    }
+    if (dm_compare_group_save(&cmp, g->cols[k], g->ncols[k], &out->unit_result, &out->unit_len, err,
+                              errlen) != 0)
+        goto out;
+    rc = DM_RUN_OK;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory");
+    rc = DM_RUN_ENV;
+out:
+    if (have_cmp)
+        dm_comparison_release(&cmp);
+    if (g->gds.ncols)
+        release_group(g, k, &cur);
+    dm_reconciled_release(&pairs);
+    dm_dataset_release(&cur);
+    g->pairs = NULL;
+    return rc;
+}
+
+/* The assembly (unit 0): group 0 read and compared as compare_by_groups does, every other
+ * unit's saved result loaded in its place, the comparison finished: cur, pairs and cmp as a
+ * grouped check gives them.  A unit's result that does not fit (made under another
+ * configuration, reference or pairing): DM_RUN_STALE.  DM_RUN_* with err; on error cur,
+ * pairs and cmp are released by the caller's path as compare_by_groups's are. */
+static int unit_assemble(col_groups *g, const dm_unit_job *u, const dm_dataset *ref,
+                         const dm_refinfo *ri, const char *src, dm_dataset *cur,
+                         dm_reconciled *pairs, dm_importance *own_imp, const dm_importance **imp,
+                         dm_comparison *cmp, bool *read_failed, char *err, size_t errlen)
+{
+    const dm_config *cfg = g->cfg;
+    dm_dataset t0;
+    dm_dataset_init(&t0);
+    int rc = read_group(g, 0, &t0, err, errlen);
+    if (rc != DM_RUN_OK) {
+        *read_failed = true;
+        return rc;
+    }
+    if ((rc = unit_rows(g, u, t0.rows, err, errlen)) != DM_RUN_OK) {
+        dm_dataset_release(&t0);
+        return rc;
+    }
+    if (skeleton(g, &t0, src, cur) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    if (dm_reconcile(cfg, ref, cur, pairs, err, errlen) != 0 ||
+        run_importance(cfg, ri, own_imp, imp, err, errlen) != 0)
+        return DM_RUN_INPUT;
+    g->pairs = pairs;
+    int crc = dm_compare_begin(cfg, *imp, ref, cur, pairs, true, cmp, err, errlen);
+    if (crc == 0) {
+        crc = dm_compare_group(cmp, g->cols[0], g->ncols[0], err, errlen);
+        release_group(g, 0, cur);
+    }
+    for (size_t k = 1; crc == 0 && k < u->nunits; k++) {
+        if (dm_compare_group_load(cmp, u->result[k], u->result_len[k], err, errlen) == 0)
+            continue;
+        char *why = strdup(err);
+        snprintf(err, errlen, "work unit %zu of run %lld: %s", k, (long long)u->run_id,
+                 why ? why : "out of memory");
+        free(why);
+        dm_comparison_release(cmp);
+        return DM_RUN_STALE;
+    }
+    if (crc == 0)
+        crc = dm_compare_finish(cmp, err, errlen);
+    if (crc == 0)
+        return DM_RUN_OK;
+    return crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? DM_RUN_BAD_DATA
+                                                                        : DM_RUN_ENV;
+}
+
+/* The planned groups become the work units of run run_id (driftmon.make_units, one
+ * transaction on conn): DM_RUN_UNITS; DM_RUN_LOST when the batch is no longer worker's (or
+ * the batch or window has units already); DM_RUN_ENV with err. */
+static int make_units(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
+                      const char *worker, const col_groups *g, int64_t run_id, const char *started,
+                      const dm_refinfo *ri, dm_run_result *out, char *err, size_t errlen)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t k = 0; a && k < g->ngroups; k++) {
+        cJSON *u = cJSON_CreateArray();
+        if (!u || !cJSON_AddItemToArray(a, u)) {
+            cJSON_Delete(u);
+            cJSON_Delete(a);
+            a = NULL;
+            break;
+        }
+        for (size_t m = 0; m < g->ncols[k]; m++)
+            cJSON_AddItemToArray(u, cJSON_CreateString(g->curcol[g->cols[k][m]]->name));
+    }
+    char *cols = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(a);
+    if (!cols) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    char id[24], every[24], rows[24];
+    snprintf(id, sizeof id, "%lld", (long long)run_id);
+    snprintf(every, sizeof every, "%lld", (long long)t->every_s);
+    snprintf(rows, sizeof rows, "%llu", (unsigned long long)g->rows);
+    const char *by = t->batch ? worker : t->split_by;
+    const char *p[14] = {id,
+                         dm_config_monitor_name(cfg),
+                         t->batch,
+                         t->batch ? NULL : t->since,
+                         t->batch ? NULL : t->until,
+                         t->batch ? NULL : t->since,
+                         t->batch ? NULL : t->until,
+                         t->every_s > 0 && !t->batch ? every : NULL,
+                         started,
+                         rows,
+                         ri->sha256,
+                         cfg->sha256[0] ? cfg->sha256 : NULL,
+                         by,
+                         cols};
+    PGresult *r = PQexecParams(
+        conn,
+        "SELECT driftmon.make_units($1::bigint, $2, $3, $4::timestamptz, $5::timestamptz, "
+        "CASE WHEN $6::text IS NULL THEN NULL ELSE ARRAY[$6::text, $7::text] END, $8::bigint, "
+        "$9, $10::bigint, $11, $12, $13, $14::jsonb)",
+        14, NULL, p, NULL, NULL, 0);
+    free(cols);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        dm_db_fail(r, conn, "could not make the work units (run `driftmon init`?)", err, errlen);
+        return DM_RUN_ENV;
+    }
+    bool made = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!made) {
+        snprintf(err, errlen, "could not make the work units: the %s is no longer ours",
+                 t->batch ? "batch" : "window");
+        return DM_RUN_LOST;
+    }
+    out->units = g->ngroups;
+    dm_logf(DM_LOG_INFO, "cut the check into work units",
+            "run_id=%lld rows=%llu units=%zu unit_values=%llu monitor=%s", (long long)run_id,
+            (unsigned long long)g->rows, g->ngroups, (unsigned long long)cfg->unit_values,
+            dm_config_monitor_name(cfg));
+    return DM_RUN_UNITS;
+}
+
+/* One unit of a unit run (t->unit): its groups planned from the unit run's columns, the
+ * reference joined and checked against the unit run's, then unit_group (k >= 1) or
+ * unit_assemble (0).  DM_RUN_* with err. */
+static int run_unit(col_groups *g, const dm_unit_job *u, pthread_t ref_th, bool *ref_pending,
+                    ref_job *job, dm_refcache *rcache, double *ref_s, const char *src,
+                    dm_dataset *cur, dm_reconciled *pairs, dm_importance *own_imp,
+                    const dm_importance **imp, dm_comparison *cmp, dm_run_result *out,
+                    bool *read_failed, char *err, size_t errlen)
+{
+    *read_failed = false;
+    int rc = plan_units(g, u, err, errlen);
+    if (rc == DM_RUN_OK)
+        rc = ref_join(ref_th, ref_pending, job, rcache, ref_s, err, errlen);
+    if (rc != DM_RUN_OK)
+        return rc;
+    if (strcmp(rcache->info.sha256, u->ref_sha256) != 0) {
+        snprintf(err, errlen,
+                 "reference \"%s\" is version %d (sha256 %.12s...), the work units were made "
+                 "against sha256 %.12s...",
+                 rcache->info.name, rcache->info.version, rcache->info.sha256, u->ref_sha256);
+        return DM_RUN_STALE;
+    }
+    const dm_dataset *ref = &rcache->ds;
+    if (u->unit > 0)
+        return unit_group(g, u, ref, src, out, read_failed, err, errlen);
+    return unit_assemble(g, u, ref, &rcache->info, src, cur, pairs, own_imp, imp, cmp, read_failed,
+                         err, errlen);
 }
 
 int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_refcache *cache,
@@ -1233,21 +1580,26 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
     if (rc != DM_RUN_OK)
         goto out;
     rc = DM_RUN_ENV;
-    /* reserve the run id: the report files carry it */
-    PGresult *r = PQexec(conn, "SELECT driftmon.reserve_run_id(), "
-                               "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
-                               "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = dm_db_fail(r, conn,
-                        "could not reserve a run id (is the schema initialised? run "
-                        "`driftmon init`)",
-                        err, errlen);
-        goto out;
-    }
-    out->run_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    /* reserve the run id: the report files carry it (a unit's run has its own already) */
     char started[64];
-    snprintf(started, sizeof started, "%s", PQgetvalue(r, 0, 1));
-    PQclear(r);
+    if (t->unit) {
+        out->run_id = t->unit->run_id;
+        snprintf(started, sizeof started, "%s", t->unit->started);
+    } else {
+        PGresult *r = PQexec(conn, "SELECT driftmon.reserve_run_id(), "
+                                   "to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                                   "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = dm_db_fail(r, conn,
+                            "could not reserve a run id (is the schema initialised? run "
+                            "`driftmon init`)",
+                            err, errlen);
+            goto out;
+        }
+        out->run_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(started, sizeof started, "%s", PQgetvalue(r, 0, 1));
+        PQclear(r);
+    }
 
     double t1 = now_s();
     /* the rows (and their time span, below) are read where dm_replica_route says: the
@@ -1283,8 +1635,26 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
                            .where = where,
                            .params = params,
                            .nparams = nparams,
-                           .keys = skip};
+                           .keys = skip,
+                           .unit_values = t->split_by && !t->unit ? cfg->unit_values : 0};
         dm_dataset_init(&grp.gds);
+        if (t->unit) {
+            t2 = now_s();
+            rc = run_unit(&grp, t->unit, ref_th, &ref_pending, &job, rcache, &out->ref_s, src, &cur,
+                          &pairs, &own_imp, &imp, &cmp, out, &read_failed, err, errlen);
+            width = grp.ngroups;
+            out->read_s = grp.read_s;
+            col_groups_release(&grp);
+            if (rc == DM_RUN_OK || !(rc == DM_RUN_ENV && read_failed && rconn != conn))
+                break;
+            dm_replica_read_failed(rep, cfg, what, err);
+            rconn = conn;
+            dm_reconciled_release(&pairs);
+            dm_dataset_release(&cur);
+            dm_importance_release(&own_imp);
+            imp = NULL;
+            continue;
+        }
         rc = plan_read(&grp, ref_th, &ref_pending, &job, rcache, &out->ref_s, &width, err, errlen);
         read_failed = rc == DM_RUN_ENV && !grp.ref_failed;
         if (rc == DM_RUN_OK && width == 0) {
@@ -1295,6 +1665,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
             if (plan_groups(&grp, width) != 0) {
                 snprintf(err, errlen, "out of memory");
                 rc = DM_RUN_ENV;
+            } else if (grp.split) {
+                /* the units are made below, once the read's transaction is over */
             } else {
                 t2 = now_s();
                 rc = compare_by_groups(&grp, ref, &rcache->info, src, &cur, &pairs, &own_imp, &imp,
@@ -1303,6 +1675,9 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
             /* the groups' transaction (read only) */
             dm_db_exec(rconn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
             out->read_s = grp.read_s;
+            if (rc == DM_RUN_OK && grp.split)
+                rc = make_units(conn, cfg, t, worker, &grp, out->run_id, started, &rcache->info,
+                                out, err, errlen);
         }
         col_groups_release(&grp);
         if (rc == DM_RUN_OK || !(rc == DM_RUN_ENV && read_failed && rconn != conn))
@@ -1322,8 +1697,8 @@ int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target
         snprintf(err, errlen, "%s: %s", what, detail ? detail : "out of memory");
         free(detail);
     }
-    if (rc != DM_RUN_OK)
-        goto out;
+    if (rc != DM_RUN_OK || (t->unit && t->unit->unit > 0))
+        goto out; /* DM_RUN_UNITS: the units made; a unit k >= 1: its result in out */
     if (width == 0) {
         out->read_s = now_s() - t1;
         free(cur.source);

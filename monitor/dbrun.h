@@ -33,6 +33,21 @@
 #include "monitor/replica.h"
 #include "stats/stats.h"
 
+/* One work unit of a check cut into units (issue 20; sql/016_units.sql, monitor/units.h):
+ * what the unit run holds, as the daemon that claimed the unit read it. */
+typedef struct {
+    int64_t run_id;                 /* the unit run's: the run's id */
+    const char *started;            /* the run's started_at */
+    uint64_t rows;                  /* the rows every unit must read */
+    const char *ref_sha256;         /* the stored reference every unit compares with */
+    size_t nunits;                  /* units 0 .. nunits-1 */
+    const char *const *const *cols; /* per unit k >= 1: its columns' names, NULL-terminated */
+    size_t unit;                    /* the one to do: k >= 1 a column group, 0 the assembly */
+    /* the assembly: per unit k >= 1, its saved result (dm_compare_group_save) */
+    const unsigned char *const *result;
+    const size_t *result_len;
+} dm_unit_job;
+
 typedef struct {
     const char *batch; /* a batch id, or NULL for a window */
     const char *since; /* window [since, until) as PostgreSQL timestamptz text */
@@ -40,6 +55,12 @@ typedef struct {
     /* where the rows are read (monitor/replica.h): the daemon's standby connection and
      * counters; NULL: a dm_replica of the check's own when database.read_conninfo is set */
     dm_replica *replica;
+    /* the daemon's worker name when it may cut the check into work units
+     * (limits.unit_values); NULL: the check runs whole, as `driftmon check` does */
+    const char *split_by;
+    int64_t every_s; /* a periodic window's schedule.every, kept with its units; else 0 */
+    /* do this unit of a unit run (split_by names the daemon) instead of planning a check */
+    const dm_unit_job *unit;
 } dm_run_target;
 
 typedef struct {
@@ -50,6 +71,11 @@ typedef struct {
     char json[4096];
     double ref_s, read_s, compare_s, total_s; /* timings, for the logs */
     bool read_on_standby;                     /* the rows were read on database.read_conninfo */
+    /* DM_RUN_UNITS: the units made (run_id is the unit run's); a unit k >= 1 done: its
+     * result (malloc'ed: the caller frees it) */
+    size_t units;
+    unsigned char *unit_result;
+    size_t unit_len;
 } dm_run_result;
 
 /* A reference loaded once and reused by many runs (the daemon keeps one). */
@@ -66,7 +92,19 @@ void dm_refcache_release(dm_refcache *rc);
  * numeric), a batch id that the batch column's type cannot hold, no column that can be
  * tested.  The daemon gives such a batch up (DM_RUN_INPUT, a setup or configuration
  * problem that an operator may fix, is retried). */
-enum { DM_RUN_OK = 0, DM_RUN_ENV = -1, DM_RUN_INPUT = -2, DM_RUN_LOST = -3, DM_RUN_BAD_DATA = -4 };
+/* DM_RUN_UNITS: the check was cut into work units (t->split_by): no run yet, the units are
+ * in driftmon.work_unit.  DM_RUN_STALE: a unit found the rows or the table other than when
+ * its units were made (another row count, a column gone, another reference): the unit run
+ * must be planned again. */
+enum {
+    DM_RUN_OK = 0,
+    DM_RUN_ENV = -1,
+    DM_RUN_INPUT = -2,
+    DM_RUN_LOST = -3,
+    DM_RUN_BAD_DATA = -4,
+    DM_RUN_STALE = -5,
+    DM_RUN_UNITS = 1
+};
 
 /* Run one check.  DM_RUN_OK, DM_RUN_INPUT or DM_RUN_BAD_DATA (bad input: exit 2, err names
  * the batch or window, and the option, column, row or value at fault) or DM_RUN_ENV
@@ -79,7 +117,17 @@ int dm_run_check(PGconn *conn, const dm_config *cfg, const dm_run_target *t, dm_
  * transaction locks the batch row (SELECT ... FOR UPDATE) and commits only while the batch
  * is not done and still claimed by worker; otherwise it rolls back and returns DM_RUN_LOST
  * (another worker took the batch after our lease expired: not an error to retry).  worker
- * NULL is dm_run_check.  Windows ignore worker. */
+ * NULL is dm_run_check.  Windows ignore worker.
+ *
+ * Work units (issue 20): with t->split_by and limits.unit_values, a check whose numeric
+ * values pass limits.unit_values is planned, not run: its column groups become work units in
+ * one transaction (driftmon.make_units; a batch passes from worker to the unit run) and
+ * DM_RUN_UNITS is returned.  With t->unit, one unit of such a run is done: a group k >= 1 is
+ * read (one COPY), compared and its result returned in out->unit_result; the assembly (unit
+ * 0) reads group 0, compares it, loads every other unit's result and commits the run as
+ * above (worker: the batch's claim, "units:<run_id>"), the unit run deleted in the run's
+ * transaction (driftmon.units_done).  Every unit checks the rows' count and the reference
+ * against the unit run's (DM_RUN_STALE). */
 int dm_run_check_claimed(PGconn *conn, const dm_config *cfg, const dm_run_target *t,
                          const char *worker, dm_refcache *cache, dm_run_result *out, char *err,
                          size_t errlen);

@@ -13,6 +13,7 @@
 #include "monitor/db.h"
 #include "monitor/dbrun.h"
 #include "monitor/log.h"
+#include "monitor/units.h"
 
 static void *renewer_main(void *arg);
 static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl,
@@ -89,8 +90,31 @@ int dm_lease_sweep(serve_state *s, dm_renewer *rn, dm_deliverer *dl, const sigse
     return 0;
 }
 
+/* driftmon.renew_unit: a lost unit is logged (its result will not be taken). */
+static void renew_unit(PGconn *conn, const char *worker, const char *lease, int64_t run_id,
+                       int unit)
+{
+    char id[24], un[16], err[ERRLEN];
+    snprintf(id, sizeof id, "%" PRId64, run_id);
+    snprintf(un, sizeof un, "%d", unit);
+    const char *p[4] = {id, un, worker, lease};
+    PGresult *r =
+        PQexecParams(conn, "SELECT driftmon.renew_unit($1::bigint, $2::integer, $3, $4::interval)",
+                     4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        dm_logf(DM_LOG_WARN, "could not renew the lease", "run_id=%s unit=%s reason=%s", id, un,
+                serve_pq_reason(conn, r, err, sizeof err));
+    else if (strcmp(PQgetvalue(r, 0, 0), "lost") == 0)
+        dm_logf(DM_LOG_WARN, "lost the work unit: its lease expired and another worker has it",
+                "run_id=%s unit=%s", id, un);
+    else
+        dm_logf(DM_LOG_DEBUG, "lease renewal", "run_id=%s unit=%s result=%s", id, un,
+                PQgetvalue(r, 0, 0));
+    PQclear(r);
+}
+
 static void renew_once(dm_renewer *rn, PGconn **conn, int *gen, const char *monitor,
-                       const char *batch)
+                       const char *batch, int64_t unit_run, int unit)
 {
     serve_state *s = rn->s;
     int now_gen;
@@ -113,6 +137,10 @@ static void renew_once(dm_renewer *rn, PGconn **conn, int *gen, const char *moni
     free(ci);
     char lease[40];
     snprintf(lease, sizeof lease, "%.3f seconds", s->o.lease_s);
+    if (unit_run > 0) {
+        renew_unit(*conn, s->o.worker, lease, unit_run, unit);
+        return;
+    }
     const char *p[4] = {monitor, batch, s->o.worker, lease};
     PGresult *r = PQexecParams(*conn, "SELECT driftmon.renew_lease($1, $2, $3, $4::interval)", 4,
                                NULL, p, NULL, NULL, 0);
@@ -157,9 +185,11 @@ static void *renewer_main(void *arg)
         char batch[BATCH_MAX], monitor[DM_MONITOR_NAME_MAX + 1];
         memcpy(batch, rn->batch, sizeof batch);
         memcpy(monitor, rn->monitor, sizeof monitor);
+        int64_t unit_run = rn->unit_run;
+        int unit = rn->unit;
         serve_deadline_in(&due, rn->s->o.lease_s / 3);
         pthread_mutex_unlock(&rn->mu);
-        renew_once(rn, &conn, &gen, monitor, batch);
+        renew_once(rn, &conn, &gen, monitor, batch, unit_run, unit);
         pthread_mutex_lock(&rn->mu);
     }
     pthread_mutex_unlock(&rn->mu);
@@ -168,9 +198,20 @@ static void *renewer_main(void *arg)
     return NULL;
 }
 
+void dm_renewer_unit(dm_renewer *rn, int64_t run_id, int unit)
+{
+    pthread_mutex_lock(&rn->mu);
+    rn->unit_run = run_id;
+    rn->unit = unit;
+    rn->active = run_id > 0;
+    pthread_cond_broadcast(&rn->cv);
+    pthread_mutex_unlock(&rn->mu);
+}
+
 static void renewer_set(dm_renewer *rn, const char *monitor, const char *batch)
 {
     pthread_mutex_lock(&rn->mu);
+    rn->unit_run = 0;
     if (batch) {
         snprintf(rn->monitor, sizeof rn->monitor, "%s", monitor);
         snprintf(rn->batch, sizeof rn->batch, "%s", batch);
@@ -194,6 +235,7 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
     memset(&t, 0, sizeof t);
     t.batch = batch;
     t.replica = &s->replica;
+    t.split_by = s->o.worker;
     dm_logf(DM_LOG_INFO, "claimed batch", "batch=%s queued_s=%.3f monitor=%s", batch, queued_s,
             mon);
     renewer_set(rn, mon, batch);
@@ -207,9 +249,11 @@ static int run_batch(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl
     serve_check_end(s, mi,
                     rc == DM_RUN_OK
                         ? (res.verdict.dataset_drift ? DM_METRIC_DRIFT : DM_METRIC_NO_DRIFT)
-                    : rc == DM_RUN_LOST ? -1
-                                        : DM_METRIC_FAILED,
+                    : rc == DM_RUN_LOST || rc == DM_RUN_UNITS ? -1
+                                                              : DM_METRIC_FAILED,
                     serve_mono_s() - t0);
+    if (rc == DM_RUN_UNITS) /* the units are everyone's now, this daemon's first */
+        return dm_units_sweep(s, rn, dl, intset);
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked batch",
                 "batch=%s run_id=%" PRId64 " rows=%" PRIu64 " monitor=%s columns=%zu drifted=%zu "

@@ -15,23 +15,29 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "monitor/outbox.h"
 #include "monitor/serve_internal.h"
 
-/* The renewer thread (mu guards batch, active and quit). */
+/* The renewer thread (mu guards batch, unit_run, unit, active and quit): it renews the
+ * batch's lease, or with unit_run > 0 that work unit's (driftmon.renew_unit, monitor/units.h). */
 typedef struct {
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     char monitor[DM_MONITOR_NAME_MAX + 1];
     char batch[BATCH_MAX];
+    int64_t unit_run;
+    int unit;
     bool active, quit;
     serve_state *s;
 } dm_renewer;
 
 /* Start the thread, idle until a batch is claimed: 0, or -1 when it could not start. */
 int dm_renewer_start(dm_renewer *rn, serve_state *s);
+/* Renew work unit `unit` of unit run run_id from now on (run_id 0: nothing any more). */
+void dm_renewer_unit(dm_renewer *rn, int64_t run_id, int unit);
 /* Ask the thread to end, without waiting; dm_renewer_join waits for it. */
 void dm_renewer_stop(dm_renewer *rn);
 void dm_renewer_join(dm_renewer *rn);

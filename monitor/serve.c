@@ -34,6 +34,7 @@
 #include "monitor/outbox.h"
 #include "monitor/perfcohort.h"
 #include "monitor/serve_internal.h"
+#include "monitor/units.h"
 #include "monitor/windows.h"
 
 /* Signals: the handlers only set flags. */
@@ -161,7 +162,10 @@ int dm_cmd_serve(int argc, char **argv)
             continue;
         if (s.need_sweep) {
             s.need_sweep = false;
-            if (dm_lease_sweep(&s, &rn, &dl, &intset) < 0)
+            /* work units first: a run in units is under way, its batch already out of the
+             * queue (monitor/units.h) */
+            if (dm_units_sweep(&s, &rn, &dl, &intset) < 0 ||
+                dm_lease_sweep(&s, &rn, &dl, &intset) < 0)
                 continue;
         }
         if (serve_mono_s() >= s.perf_next_at) {

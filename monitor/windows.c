@@ -89,7 +89,7 @@ static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
     PQclear(r);
     if (from == INT64_MIN)
         from = -30000000000LL; /* 1019 AD: before any data; to_timestamp takes it */
-    bool more = false;
+    bool more = false, pending = false;
     for (int n = 0; !g_stop; n++) {
         if (g_hup)
             break;
@@ -109,15 +109,20 @@ static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
         }
         if (!found || (double)(start + m->every_s) > db_now)
             break;
-        if (run_window(w, dl, intset, start, start + m->every_s) != 0) {
+        int wr = run_window(w, dl, intset, start, start + m->every_s);
+        if (wr < 0) {
             rc = -1;
+            break;
+        }
+        if (wr > 0) { /* in work units: the units sweep does it, this sweep goes on after */
+            s->need_sweep = pending = true;
             break;
         }
         from = start + m->every_s;
         if (!s->conn)
             break;
     }
-    if (rc == 0 && !g_stop && !g_hup) {
+    if (rc == 0 && !g_stop && !g_hup && !pending) {
         int64_t next = ((int64_t)floor(now / (double)m->every_s) + 1) * m->every_s;
         m->next_window_at = more ? 0 : (double)next + 0.2;
     }
@@ -212,7 +217,8 @@ static int record_window(win_ctx *w, int64_t start, int64_t end, const char *run
                : -1;
 }
 
-/* One window: 0 done (or recorded as not checkable), -1 error (retry later). */
+/* One window: 0 done (or recorded as not checkable), 1 in work units (sql/016_units.sql: done
+ * by whichever daemons claim them, recorded when the run commits), -1 error (retry later). */
 static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end)
 {
@@ -239,11 +245,27 @@ static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int6
         return record_window(w, start, end, id, "run found");
     }
     PQclear(r);
+    r = PQexecParams(s->conn,
+                     "SELECT 1 FROM driftmon.unit_run WHERE batch IS NULL AND window_start = "
+                     "$1::timestamptz AND window_end = $2::timestamptz AND monitor = $3",
+                     3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_ERROR, "could not look up the window's work units", "reason=%s",
+                serve_pq_reason(s->conn, r, err, sizeof err));
+        PQclear(r);
+        return -1;
+    }
+    bool in_units = PQntuples(r) > 0;
+    PQclear(r);
+    if (in_units)
+        return 1;
     dm_run_target t;
     memset(&t, 0, sizeof t);
     t.since = a;
     t.until = b;
     t.replica = &s->replica;
+    t.split_by = s->o.worker;
+    t.every_s = w->m->every_s;
     dm_run_result res;
     serve_check_begin(s);
     double t0 = serve_mono_s();
@@ -253,8 +275,11 @@ static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int6
     serve_check_end(s, (size_t)(w->m - s->mon),
                     rc == DM_RUN_OK
                         ? (res.verdict.dataset_drift ? DM_METRIC_DRIFT : DM_METRIC_NO_DRIFT)
-                        : DM_METRIC_FAILED,
+                    : rc == DM_RUN_UNITS ? -1
+                                         : DM_METRIC_FAILED,
                     serve_mono_s() - t0);
+    if (rc == DM_RUN_UNITS)
+        return 1;
     if (rc == DM_RUN_OK) {
         dm_logf(DM_LOG_INFO, "checked window",
                 "window_start=%s window_end=%s run_id=%" PRId64 " rows=%" PRIu64

@@ -431,6 +431,27 @@ Test(config, limits_memory)
     expect_error("{\"limits\": {\"memry\": 5}}", "unknown key", "limits.memry");
 }
 
+/* limits.unit_values (issue 20, work units): a whole number of values, 0 (the default) for
+ * never; shared by every monitor of a monitors file. */
+Test(config, limits_unit_values)
+{
+    char err[512] = "";
+    dm_config c;
+    cr_assert_eq(parse("{}", &c, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.unit_values, 0);
+    dm_config_release(&c);
+    cr_assert_eq(parse("{\"limits\": {\"unit_values\": 50000000}, \"monitors\": [{\"name\": "
+                       "\"a\"}, {\"name\": \"b\"}]}",
+                       &c, err, sizeof err),
+                 0, "%s", err);
+    for (size_t i = 0; i < dm_config_n_monitors(&c); i++)
+        cr_assert_eq(dm_config_monitor(&c, i)->unit_values, (uint64_t)50000000);
+    dm_config_release(&c);
+    expect_error("{\"limits\": {\"unit_values\": -1}}", "\"limits.unit_values\"", "-1");
+    expect_error("{\"limits\": {\"unit_values\": 2.5}}", "\"limits.unit_values\"", "2.5");
+    expect_error("{\"limits\": {\"unit_values\": \"many\"}}", "\"limits.unit_values\"", "many");
+}
+
 /* ---- retrain.env (issue 16) ----------------------------------------------------------- */
 
 Test(config, retrain_env_lists_variable_names)
