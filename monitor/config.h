@@ -153,7 +153,7 @@ struct dm_config {
     uint64_t memory_limit;
     /* limits.unit_values (issue 20): a daemon's check whose numeric values (rows x numeric
      * columns) pass this is cut into work units of at most this many values each, which any
-     * daemon may claim (sql/016_units.sql); 0 (the default): a check is never cut.  A shared
+     * daemon may claim (sql/018_units.sql); 0 (the default): a check is never cut.  A shared
      * key, as limits.memory. */
     uint64_t unit_values;
 

@@ -33,7 +33,7 @@
 #include "monitor/replica.h"
 #include "stats/stats.h"
 
-/* One work unit of a check cut into units (issue 20; sql/016_units.sql, monitor/units.h):
+/* One work unit of a check cut into units (issue 20; sql/018_units.sql, monitor/units.h):
  * what the unit run holds, as the daemon that claimed the unit read it. */
 typedef struct {
     int64_t run_id;                 /* the unit run's: the run's id */

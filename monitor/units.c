@@ -207,7 +207,7 @@ static int do_unit(serve_state *s, size_t mi, dm_renewer *rn, dm_deliverer *dl,
     t.split_by = s->o.worker;
     t.every_s = u.every_s;
     t.unit = &u.job;
-    char claim[40]; /* the batch's claim while it is in units (sql/016_units.sql) */
+    char claim[40]; /* the batch's claim while it is in units (sql/018_units.sql) */
     snprintf(claim, sizeof claim, "units:%" PRId64, run_id);
     dm_logf(DM_LOG_INFO, "claimed work unit",
             "run_id=%" PRId64 " unit=%d units=%zu attempts=%d monitor=%s", run_id, unit,

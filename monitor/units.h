@@ -1,6 +1,6 @@
 /*
  * units.h - work units for `driftmon serve` (issue 20: one window over several daemons;
- * sql/016_units.sql).  A check that dm_run_check_claimed cut into units (limits.unit_values)
+ * sql/018_units.sql).  A check that dm_run_check_claimed cut into units (limits.unit_values)
  * is done by whichever daemons of the monitor claim its units: driftmon.claim_unit (SKIP
  * LOCKED + lease, the lease renewed by the renewer thread while the unit runs), the unit done
  * by dm_run_check_claimed with the unit as its target, its result stored by

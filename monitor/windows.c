@@ -217,7 +217,7 @@ static int record_window(win_ctx *w, int64_t start, int64_t end, const char *run
                : -1;
 }
 
-/* One window: 0 done (or recorded as not checkable), 1 in work units (sql/016_units.sql: done
+/* One window: 0 done (or recorded as not checkable), 1 in work units (sql/018_units.sql: done
  * by whichever daemons claim them, recorded when the run commits), -1 error (retry later). */
 static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# units.sh - one check shared by several daemons (issue 20, item 3; sql/016_units.sql): a batch
+# units.sh - one check shared by several daemons (issue 20, item 3; sql/018_units.sql): a batch
 # whose numeric values pass limits.unit_values is cut into work units (its column groups) that
 # any daemon claims, and the daemon that finishes the last one assembles the run.  Against a
 # real PostgreSQL 15 (tests/pg/cluster.sh).  No mocks.  The same rows (Home-Credit-shaped,

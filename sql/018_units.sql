@@ -1,4 +1,4 @@
--- 016_units.sql - one check shared by several daemons: work units (issue 20, item 3).
+-- 018_units.sql - one check shared by several daemons: work units (issue 20, item 3).
 --
 -- A daemon whose check of a batch or window finds more numeric values than limits.unit_values
 -- (monitor/config.h) cuts it into work units: the column groups of the grouped check
