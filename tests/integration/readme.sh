@@ -49,7 +49,8 @@ vals = {"columns": [], "drift.stattest": "psi", "drift.num_stattest": "wasserste
         "model.label_column": "TARGET", "model.label_delay": "90 days", "model.cost.fn": 10,
         "model.cost.fp": 1, "retrain.cost_increase": 0.1,
         "database.roles.owner": "o", "database.roles.daemon": "d", "database.roles.engine": "e",
-        "database.roles.auditor": "a", "metrics.listen": "127.0.0.1:9187", "limits.memory": "512 MiB"}
+        "database.roles.auditor": "a", "metrics.listen": "127.0.0.1:9187", "limits.memory": "512 MiB",
+        "limits.unit_values": 50000000}
 open(f"{out}/importance.csv", "w").write("column,importance\nAMT_CREDIT,3\n")
 cfg = {}
 for k in keys:
