@@ -67,7 +67,7 @@ apply_all driftmon twice
 reapply_all driftmon
 tables=$(q -c "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables
                WHERE schemaname = 'driftmon'")
-[ "$tables" = "batch,chain_head,column_result,performance,performance_outbox,performance_report,reference,reference_column,reference_importance,reference_left_out,reference_performance,retrain_outbox,run,schema_version,window_done" ] ||
+[ "$tables" = "batch,chain_head,column_result,performance,performance_outbox,performance_report,reference,reference_column,reference_importance,reference_left_out,reference_performance,retrain_outbox,run,schema_version,unit_run,window_done,work_unit" ] ||
     fail "tables after two applications: $tables"
 ok "migrations apply twice in order"
 
