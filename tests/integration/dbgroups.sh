@@ -30,18 +30,8 @@ SHARED=${DM_SHARED:-../shared}
 results_name=dbgroups
 . tests/lib/results.sh
 
-P=$(mktemp -d /tmp/dm-dbg.XXXXXX)
-W=$(mktemp -d /tmp/dm-dbgw.XXXXXX)
-chmod 0777 "$W"
-cleanup() {
-    bash tests/pg/cluster.sh destroy "$P" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_env=$(bash tests/pg/cluster.sh start "$P") && eval "$pg_env" ||
-    { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+. tests/lib/pg.sh
+pg_setup dbg
 export XDG_CACHE_HOME=$W/xdg
 unset CACHE_DIRECTORY
 

@@ -30,21 +30,12 @@ PY=/usr/bin/python3
 results_name=metrics
 . tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-met.XXXXXX)
-W=$(mktemp -d /tmp/dm-metw.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 PIDS=()
-cleanup() {
+pg_cleanup_extra() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" ||
-    { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+pg_setup met
 
 # ---- data: a 100-column table with one more column whose name is data ---------------------
 ODD=$'odd "q" \\ \xc3\xa9\nline'

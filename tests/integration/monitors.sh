@@ -25,25 +25,15 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${DM_BUILD:-$PWD/build}
 DM=${DM_DRIFTMON:-$BUILD/driftmon}
 GEN=$BUILD/dm-gen
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+results_name=monitors
+. tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-mon.XXXXXX)
-W=$(mktemp -d /tmp/dm-monw.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 dpid=
-cleanup() {
+pg_cleanup_extra() {
     [ -n "$dpid" ] && kill -9 "$dpid" 2>/dev/null
-    wait 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || { echo "could not start PostgreSQL"; exit 1; }
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+pg_setup mon
 . tests/lib/wait.sh
 
 # ---- two tables, two references ----------------------------------------------------------
@@ -329,5 +319,4 @@ rc=$?
     ok "a run's monitor rewritten: driftmon verify exits 4 naming run $rid, verify_chain() too" ||
     bad "tampered monitor" "exit $rc: $(tail -n 5 "$W/v.out")"
 
-echo "monitors: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -28,20 +28,12 @@ results_name=roles
 . tests/lib/results.sh
 . tests/lib/roles.sh
 
-dir=$(mktemp -d /tmp/dm-roles.XXXXXX)
-W=$(mktemp -d /tmp/dm-rolesw.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 serve_pid=""
-cleanup() {
+pg_cleanup_extra() {
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
+pg_setup roles
 
 # ---- the monitored table, written by the engine's login, read by the daemon's ------------------
 roles_fixtures "$W" && roles_apps "$W" || { bad "could not create the monitored table"; finish; }

@@ -30,29 +30,19 @@ BUILD=${DM_BUILD:-$PWD/build}
 DM=${DM_DRIFTMON:-$BUILD/driftmon}
 GEN=$BUILD/dm-gen
 PY=/usr/bin/python3
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "     $2"; }
+results_name=serve
+. tests/lib/results.sh
 
-dir=$(mktemp -d /tmp/dm-serve.XXXXXX)
-W=$(mktemp -d /tmp/dm-servew.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 PIDS=()
-cleanup() {
+pg_cleanup_extra() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_env=$(bash tests/pg/cluster.sh start "$dir") && eval "$pg_env" || { echo "could not start PostgreSQL"; exit 1; }
+pg_setup serve
 PGBIN_DIR=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_ctl)")
 [ -x "$PGBIN_DIR/pg_ctl" ] || PGBIN_DIR=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_restart() { as_owner "$PGBIN_DIR/pg_ctl" -D "$dir/data" -l "$dir/log" -m fast -w -t 60 restart >/dev/null; }
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 now() { date +%s.%N; }
 
 # ---- data: the monitored tables and the reference ----------------------------------------
@@ -583,5 +573,4 @@ else
     bad "log lines are logfmt" "$(grep -h 'checked batch' "$W"/*.log | head -1)"
 fi
 
-echo "serve: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

@@ -30,23 +30,15 @@ PY=/usr/bin/python3
 results_name=units
 . tests/lib/results.sh
 
-P=$(mktemp -d /tmp/dm-units.XXXXXX)
-W=$(mktemp -d /tmp/dm-unitsw.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 PIDS=()
-cleanup() {
+pg_cleanup_extra() {
     for p in "${PIDS[@]}"; do
         kill -CONT "$p" 2>/dev/null
         kill -KILL "$p" 2>/dev/null
     done
-    bash tests/pg/cluster.sh destroy "$P" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pg_env=$(bash tests/pg/cluster.sh start "$P") && eval "$pg_env" ||
-    { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+pg_setup units
 export XDG_CACHE_HOME=$W/xdg
 unset CACHE_DIRECTORY
 . tests/lib/wait.sh
