@@ -31,6 +31,10 @@ results_name=dbgroups
 . tests/lib/results.sh
 
 . tests/lib/pg.sh
+dpid=
+pg_cleanup_extra() { # the daemon of the serve part, if the script ends while it runs
+    [ -z "$dpid" ] || kill -9 "$dpid" 2>/dev/null
+}
 pg_setup dbg
 export XDG_CACHE_HOME=$W/xdg
 unset CACHE_DIRECTORY
