@@ -462,6 +462,7 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
         rc = 0;
         goto out;
     }
+    double stats_s = serve_mono_s() - t0 - read_s;
     stats_perf ref;
     const char *why = NULL;
     int have_ref = reference_figures(conn, c, k->reference_id, &ref, &why, err, errlen);
@@ -499,6 +500,7 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    double t_insert = serve_mono_s(), figures_s = t_insert - t0 - read_s - stats_s;
     const char *p[4] = {mon, k->run_id, text, c->notify_channel};
     r = PQexecParams(conn, "SELECT driftmon.record_performance($1, $2::bigint, $3::jsonb, $4)", 4,
                      NULL, p, NULL, NULL, 0);
@@ -512,6 +514,7 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     snprintf(id, sizeof id, "%s", recorded ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     r = NULL;
+    double t_report = serve_mono_s(), insert_s = t_report - t_insert;
     /* the run's report with these figures, in this transaction; the evaluation stands
      * without it (perfreport.h) */
     dm_perfreport_files docs;
@@ -520,11 +523,13 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
         dm_perfreport_in pin = {k->run_id, id, &cur, have_ref ? &ref : NULL, why, inc, *flagged};
         dm_perfreport_write(conn, c, &pin, &docs);
     }
+    double t_commit = serve_mono_s(), report_s = t_commit - t_report;
     if (dm_db_exec(conn, "COMMIT", 0, NULL, "could not commit the cohort's performance", err,
                    errlen) != 0) {
         dm_perfreport_discard(&docs);
         goto out;
     }
+    double t_end = serve_mono_s(), commit_s = t_end - t_commit;
     if (!recorded) {
         *flagged = false;
         rc = 0;
@@ -533,13 +538,14 @@ static int evaluate(PGconn *conn, const dm_config *c, const cohort *k, const coh
     dm_logf(DM_LOG_INFO, "cohort evaluated",
             "monitor=%s run_id=%s evaluation_id=%s rows=%" PRIu64 " left_out=%" PRIu64
             " auc=%.6g business_cost=%.6g optimal_threshold=%.6g cost_increase=%.6g "
-            "retrain_flagged=%s reference_figures=%s read_s=%.3f total_s=%.3f",
+            "retrain_flagged=%s reference_figures=%s read_s=%.3f stats_s=%.3f figures_s=%.3f "
+            "insert_s=%.3f report_s=%.3f commit_s=%.3f total_s=%.3f",
             mon, k->run_id, id, cur.rows, cur.left_out, cur.auc, cur.business_cost,
             cur.optimal_threshold, inc, *flagged ? "true" : "false",
             have_ref ? "stored"
             : why    ? why
                      : "none",
-            read_s, serve_mono_s() - t0);
+            read_s, stats_s, figures_s, insert_s, report_s, commit_s, t_end - t0);
     rc = 1;
 out:
     PQclear(r);

@@ -77,11 +77,12 @@ for r in $(seq 1 "$ROUNDS"); do
     done
     c=$(grep "batch=b$r " "$dir/serve.log" | grep "total_s=" | head -n 1 | field total_s)
     e=$(grep "msg=\"cohort evaluated\".* run_id=$run " "$dir/serve.log" | field total_s)
-    rd=$(grep "msg=\"cohort evaluated\".* run_id=$run " "$dir/serve.log" | field read_s)
     [ -n "$c" ] && [ -n "$e" ] || { echo "round $r: no timing (see $dir/serve.log)"; tail -3 "$dir/serve.log"; exit 1; }
     checks+=("$c")
     evals+=("$e")
-    echo "round $r: check ${c}s, evaluation ${e}s (its read ${rd}s)"
+    parts=$(grep "msg=\"cohort evaluated\".* run_id=$run " "$dir/serve.log" |
+        grep -o ' [a-z]*_s=[0-9.]*' | grep -v total_s | tr -d '\n')
+    echo "round $r: check ${c}s, evaluation ${e}s (${parts# })"
 done
 /usr/bin/python3 - "${checks[*]}" "${evals[*]}" "$BATCH_ROWS" <<'EOF'
 import statistics as st, sys
