@@ -1061,6 +1061,59 @@ static void release_group(void *ctx, size_t k, dm_dataset *cur)
         dm_dataset_release(&g->gds);
 }
 
+/* The rows a unit read against those its units were made for. */
+static int unit_rows(const col_groups *g, const dm_unit_job *u, uint64_t rows, char *err,
+                     size_t errlen)
+{
+    if (rows == u->rows)
+        return DM_RUN_OK;
+    snprintf(err, errlen,
+             "table \"%s\": work unit %zu read %llu rows, its units were made for %llu (the rows "
+             "changed)",
+             g->tbl->name, u->unit, (unsigned long long)rows, (unsigned long long)u->rows);
+    return DM_RUN_STALE;
+}
+
+/* Group 0 read (the text, score and label columns with the first numeric ones) and checked
+ * against the rows the plan was made for (u NULL: the rows counted in the same snapshot; else
+ * the rows unit u's run was made for), the current dataset's skeleton made, the pairs and the
+ * importances taken: what a check by groups and a unit run's assembly both start from.
+ * *read_failed: the error came from reading the rows.  DM_RUN_* with err. */
+static int first_group(col_groups *g, const dm_unit_job *u, const dm_dataset *ref,
+                       const dm_refinfo *ri, const char *src, dm_dataset *cur, dm_reconciled *pairs,
+                       dm_importance *own_imp, const dm_importance **imp, bool *read_failed,
+                       char *err, size_t errlen)
+{
+    const dm_config *cfg = g->cfg;
+    dm_dataset t0;
+    dm_dataset_init(&t0);
+    int rc = read_group(g, 0, &t0, err, errlen);
+    if (rc != DM_RUN_OK) {
+        *read_failed = true;
+        return rc;
+    }
+    if (u)
+        rc = unit_rows(g, u, t0.rows, err, errlen);
+    else if (t0.rows != g->rows) {
+        snprintf(err, errlen, "table \"%s\": counted %llu rows, read %llu in the same snapshot",
+                 g->tbl->name, (unsigned long long)g->rows, (unsigned long long)t0.rows);
+        rc = DM_RUN_ENV;
+    }
+    if (rc != DM_RUN_OK) {
+        dm_dataset_release(&t0);
+        return rc;
+    }
+    if (skeleton(g, &t0, src, cur) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    if (dm_reconcile(cfg, ref, cur, pairs, err, errlen) != 0 ||
+        run_importance(cfg, ri, own_imp, imp, err, errlen) != 0)
+        return DM_RUN_INPUT;
+    g->pairs = pairs;
+    return DM_RUN_OK;
+}
+
 /* Read and compare by groups (g planned, its transaction open on g->conn): cur, pairs and
  * cmp as the whole read and dm_compare_run give them, byte for byte.  *read_failed: the
  * error came from reading the rows (the standby fallback applies).  DM_RUN_* with err; on
@@ -1072,27 +1125,9 @@ static int compare_by_groups(col_groups *g, const dm_dataset *ref, const dm_refi
 {
     const dm_config *cfg = g->cfg;
     *read_failed = false;
-    dm_dataset t0;
-    dm_dataset_init(&t0);
-    int rc = read_group(g, 0, &t0, err, errlen);
-    if (rc != DM_RUN_OK) {
-        *read_failed = true;
+    int rc = first_group(g, NULL, ref, ri, src, cur, pairs, own_imp, imp, read_failed, err, errlen);
+    if (rc != DM_RUN_OK)
         return rc;
-    }
-    if (t0.rows != g->rows) {
-        snprintf(err, errlen, "table \"%s\": counted %llu rows, read %llu in the same snapshot",
-                 g->tbl->name, (unsigned long long)g->rows, (unsigned long long)t0.rows);
-        dm_dataset_release(&t0);
-        return DM_RUN_ENV;
-    }
-    if (skeleton(g, &t0, src, cur) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return DM_RUN_ENV;
-    }
-    if (dm_reconcile(cfg, ref, cur, pairs, err, errlen) != 0 ||
-        run_importance(cfg, ri, own_imp, imp, err, errlen) != 0)
-        return DM_RUN_INPUT;
-    g->pairs = pairs;
     dm_group_loader ld = {
         g->ngroups, (const size_t *const *)g->cols, g->ncols, load_group, release_group, g};
     g->status = DM_RUN_OK;
@@ -1226,19 +1261,6 @@ oom:
     return DM_RUN_ENV;
 }
 
-/* The rows a unit read against those its units were made for. */
-static int unit_rows(const col_groups *g, const dm_unit_job *u, uint64_t rows, char *err,
-                     size_t errlen)
-{
-    if (rows == u->rows)
-        return DM_RUN_OK;
-    snprintf(err, errlen,
-             "table \"%s\": work unit %zu read %llu rows, its units were made for %llu (the rows "
-             "changed)",
-             g->tbl->name, u->unit, (unsigned long long)rows, (unsigned long long)u->rows);
-    return DM_RUN_STALE;
-}
-
 /* Unit k >= 1: its columns read (one COPY) and compared, the result in out.  The current
  * dataset is the units' column names alone, the other groups' columns standing as "has
  * values" (the pairing is made by name and place, not by values): the pairs are those the
@@ -1323,25 +1345,9 @@ static int unit_assemble(col_groups *g, const dm_unit_job *u, const dm_dataset *
                          dm_comparison *cmp, bool *read_failed, char *err, size_t errlen)
 {
     const dm_config *cfg = g->cfg;
-    dm_dataset t0;
-    dm_dataset_init(&t0);
-    int rc = read_group(g, 0, &t0, err, errlen);
-    if (rc != DM_RUN_OK) {
-        *read_failed = true;
+    int rc = first_group(g, u, ref, ri, src, cur, pairs, own_imp, imp, read_failed, err, errlen);
+    if (rc != DM_RUN_OK)
         return rc;
-    }
-    if ((rc = unit_rows(g, u, t0.rows, err, errlen)) != DM_RUN_OK) {
-        dm_dataset_release(&t0);
-        return rc;
-    }
-    if (skeleton(g, &t0, src, cur) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return DM_RUN_ENV;
-    }
-    if (dm_reconcile(cfg, ref, cur, pairs, err, errlen) != 0 ||
-        run_importance(cfg, ri, own_imp, imp, err, errlen) != 0)
-        return DM_RUN_INPUT;
-    g->pairs = pairs;
     int crc = dm_compare_begin(cfg, *imp, ref, cur, pairs, true, cmp, err, errlen);
     if (crc == 0) {
         crc = dm_compare_group(cmp, g->cols[0], g->ncols[0], err, errlen);
