@@ -306,21 +306,45 @@ static void run_link(verify_state *v, const run_info *r)
     link_seen(v, r->seq, r->id, what, r->prev, r->row, r->computed);
 }
 
+/* The rows of sql (binary results; $1 the --since bound or NULL), or NULL with the error
+ * printed (what: the object read). */
+static PGresult *read_since(PGconn *conn, const char *sql, const char *since, const char *what)
+{
+    const char *p[1] = {since};
+    PGresult *res = PQexecParams(conn, sql, 1, NULL, p, NULL, NULL, 1);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        return res;
+    char err[ERRLEN], m[96];
+    snprintf(m, sizeof m, "could not read %s", what);
+    dm_db_fail(res, conn, m, err, sizeof err);
+    dm_cli_error(err);
+    return NULL;
+}
+
+/* A link's stored hashes (columns pc and rc of row i): all 0xff when either was taken out or
+ * is not 32 bytes, so that it matches nothing. */
+static void stored_link(const PGresult *res, int i, int pc, int rc, unsigned char prev[32],
+                        unsigned char row[32])
+{
+    memset(prev, 0xff, 32);
+    memset(row, 0xff, 32);
+    if (PQgetlength(res, i, pc) == 32 && PQgetlength(res, i, rc) == 32) {
+        memcpy(prev, PQgetvalue(res, i, pc), 32);
+        memcpy(row, PQgetvalue(res, i, rc), 32);
+    }
+}
+
 /* Read every run (id order) with its link recomputed.  0, or -1 (environment, printed). */
 static int load_runs(PGconn *conn, const char *since, verify_state *v)
 {
-    const char *p[1] = {since};
     PGresult *res =
-        PQexecParams(conn,
-                     "SELECT " DM_CHAIN_RUN_COLS ", ($1::timestamptz IS NULL OR finished_at >= "
-                     "$1::timestamptz) FROM driftmon.audit_run ORDER BY id",
-                     1, NULL, p, NULL, NULL, 1);
-    char err[ERRLEN];
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        dm_db_fail(res, conn, "could not read driftmon.run", err, sizeof err);
-        dm_cli_error(err);
+        read_since(conn,
+                   "SELECT " DM_CHAIN_RUN_COLS ", ($1::timestamptz IS NULL OR "
+                   "finished_at >= $1::timestamptz) FROM driftmon.audit_run ORDER BY id",
+                   since, "driftmon.run");
+    if (!res)
         return -1;
-    }
+    char err[ERRLEN];
     int n = PQntuples(res);
     v->runs = calloc((size_t)n + 1, sizeof *v->runs);
     if (!v->runs) {
@@ -346,15 +370,7 @@ static int load_runs(PGconn *conn, const char *since, verify_state *v)
             continue;
         }
         r->seq = be64(PQgetvalue(res, i, 0));
-        if (PQgetisnull(res, i, 22) || PQgetisnull(res, i, 23) || PQgetlength(res, i, 22) != 32 ||
-            PQgetlength(res, i, 23) != 32) {
-            /* the link's hashes were taken out: compare against nothing */
-            memset(r->prev, 0xff, 32);
-            memset(r->row, 0xff, 32);
-        } else {
-            memcpy(r->prev, PQgetvalue(res, i, 22), 32);
-            memcpy(r->row, PQgetvalue(res, i, 23), 32);
-        }
+        stored_link(res, i, 22, 23, r->prev, r->row);
         if (dm_chain_run_bytes(res, i, &b, err, sizeof err) != 0 ||
             dm_chain_link_hash(r->prev, &b, r->computed) != 0) {
             dm_cli_error(err);
@@ -384,16 +400,12 @@ static int load_perf(PGconn *conn, const char *since, verify_state *v)
     PQclear(res);
     if (!exists)
         return 0;
-    const char *p[1] = {since};
-    res = PQexecParams(conn,
-                       "SELECT " DM_CHAIN_PERF_COLS ", ($1::timestamptz IS NULL OR evaluated_at "
-                       ">= $1::timestamptz) FROM driftmon.audit_performance ORDER BY seq",
-                       1, NULL, p, NULL, NULL, 1);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        dm_db_fail(res, conn, "could not read driftmon.performance", err, sizeof err);
-        dm_cli_error(err);
+    res = read_since(conn,
+                     "SELECT " DM_CHAIN_PERF_COLS ", ($1::timestamptz IS NULL OR evaluated_at "
+                     ">= $1::timestamptz) FROM driftmon.audit_performance ORDER BY seq",
+                     since, "driftmon.performance");
+    if (!res)
         return -1;
-    }
     int n = PQntuples(res);
     v->perf = calloc((size_t)n + 1, sizeof *v->perf);
     if (!v->perf) {
@@ -409,13 +421,7 @@ static int load_perf(PGconn *conn, const char *since, verify_state *v)
         l->id = be64(PQgetvalue(res, i, 1));
         l->run_id = be64(PQgetvalue(res, i, 3));
         l->in_scope = PQgetvalue(res, i, DM_CHAIN_PERF_NCOLS)[0] != 0;
-        int ph = DM_CHAIN_PERF_NCOLS - 2, rh = DM_CHAIN_PERF_NCOLS - 1;
-        memset(l->prev, 0xff, 32);
-        memset(l->row, 0xff, 32);
-        if (PQgetlength(res, i, ph) == 32 && PQgetlength(res, i, rh) == 32) {
-            memcpy(l->prev, PQgetvalue(res, i, ph), 32);
-            memcpy(l->row, PQgetvalue(res, i, rh), 32);
-        }
+        stored_link(res, i, DM_CHAIN_PERF_NCOLS - 2, DM_CHAIN_PERF_NCOLS - 1, l->prev, l->row);
         if (dm_chain_perf_bytes(res, i, &b, err, sizeof err) != 0 ||
             dm_chain_link_hash(l->prev, &b, l->computed) != 0) {
             dm_cli_error(err);
