@@ -33,21 +33,12 @@ if ! "$PY" -c 'import numpy, sklearn' 2>/dev/null; then
     finish
 fi
 
-dir=$(mktemp -d /tmp/dm-perfd.XXXXXX)
-W=$(mktemp -d /tmp/dm-perfdw.XXXXXX)
-chmod 0777 "$W"
+. tests/lib/pg.sh
 serve_pid=""
-cleanup() {
+pg_cleanup_extra() {
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-pgenv=$(bash tests/pg/cluster.sh start "$dir") || { bad "could not start PostgreSQL (tests/pg/cluster.sh, above)"; finish; }
-eval "$pgenv"
-export PGOPTIONS='-c client_min_messages=warning'
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+pg_setup perfd
 . tests/lib/wait.sh
 
 # ---- data: the scoring engine's table, with the score and the outcome ------------------------
