@@ -108,7 +108,41 @@ static bool test_raw_numbers(void)
     return v && strcmp(v, "1") == 0;
 }
 
+void dm_cli_group_options(const dm_config *cfg, uint64_t fixed, dm_csv_group_options *go)
+{
+    memset(go, 0, sizeof *go);
+    go->spill_dir = dm_spill_dir();
+    go->per_group = test_per_group();
+    go->raw_numbers = test_raw_numbers();
+    fixed += DM_FIXED_BYTES;
+    go->budget = cfg->memory_limit > fixed ? cfg->memory_limit - fixed : 0;
+}
+
+int dm_cli_read_csv(const dm_config *cfg, const char *path, const dm_csv_options *opt,
+                    dm_dataset *out, char *err, size_t errlen)
+{
+    dm_csv_group_options go;
+    dm_cli_group_options(cfg, 0, &go);
+    dm_csv_groups *g = NULL;
+    dm_dataset ds;
+    if (dm_csv_read_groups(path, opt, &go, &ds, &g, err, errlen) != 0)
+        return -1;
+    dm_group_loader ld;
+    dm_csv_groups_loader(g, &ld);
+    int rc = 0;
+    for (size_t k = 0; k < ld.ngroups && rc == 0; k++)
+        rc = ld.load(ld.ctx, k, &ds, err, errlen); /* kept: no release */
+    dm_csv_groups_free(g);
+    if (rc != 0) {
+        dm_dataset_release(&ds);
+        return -1;
+    }
+    *out = ds;
+    return 0;
+}
+
 typedef struct {
+    const dm_config *cfg;
     const char *path;
     const dm_csv_options *opt;
     dm_dataset *ds;
@@ -119,7 +153,7 @@ typedef struct {
 static void *csv_main(void *arg)
 {
     csv_job *j = arg;
-    j->rc = dm_csv_read(j->path, j->opt, j->ds, j->err, sizeof j->err);
+    j->rc = dm_cli_read_csv(j->cfg, j->path, j->opt, j->ds, j->err, sizeof j->err);
     return NULL;
 }
 
@@ -133,13 +167,7 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
     const char *keep[2];
     opt.n_keep_rows = dm_outcome_columns(cfg, keep);
     opt.keep_rows = keep;
-    dm_csv_group_options go;
-    memset(&go, 0, sizeof go);
-    go.score_column = cfg->score_column;
-    go.spill_dir = dm_spill_dir();
-    go.per_group = test_per_group();
-    go.raw_numbers = test_raw_numbers();
-    uint64_t limit = cfg->memory_limit, fixed = DM_FIXED_BYTES;
+    uint64_t fixed = 0;
     *ref_is_profile = dm_profile_sniff(ref_path);
     /* the reference on a thread of its own while this one reads the current file: a saved
      * profile (its check, a SHA-256 of the whole file, takes as long as the read; its pages
@@ -150,7 +178,7 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
     memset(&ref_opt, 0, sizeof ref_opt);
     ref_opt.keep_rows = opt.keep_rows;
     ref_opt.n_keep_rows = opt.n_keep_rows;
-    csv_job cjob = {ref_path, &ref_opt, ref, -1, ""};
+    csv_job cjob = {cfg, ref_path, &ref_opt, ref, -1, ""};
     uint64_t big = dm_csv_split_threshold();
     bool small = file_bytes(ref_path) < big && file_bytes(cur_path) < big;
     bool ahead = !*ref_is_profile && !small;
@@ -168,8 +196,10 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
         /* the profile's mapping, or the small CSV's raw values at most */
         fixed += *ref_is_profile ? file_bytes(ref_path) : 3 * file_bytes(ref_path);
     }
+    dm_csv_group_options go;
+    dm_cli_group_options(cfg, fixed, &go);
+    go.score_column = cfg->score_column;
     go.order = ahead ? ref : NULL;
-    go.budget = limit > fixed ? limit - fixed : 0;
     opt.one_reader = *ref_is_profile; /* the profile's check takes the other core */
     pthread_t th;
     bool threaded = false;

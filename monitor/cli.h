@@ -20,6 +20,15 @@ void dm_cli_error(const char *msg);
 int dm_cli_load_config(const char *path, dm_config *cfg);
 /* Current UTC time as ISO-8601. */
 void dm_cli_now_iso(char *buf, size_t len);
+/* The options of a CSV read by column groups (csvin.h) under limits.memory less the fixed
+ * part of the program and `fixed` more bytes held meanwhile; the tests' knobs
+ * (DRIFTMON_TEST_GROUP_COLUMNS, DRIFTMON_TEST_RAW_NUMBERS) applied; no order, no score. */
+void dm_cli_group_options(const dm_config *cfg, uint64_t fixed, dm_csv_group_options *go);
+/* A whole CSV file into *out as dm_csv_read reads it, by the same column groups under
+ * limits.memory: the raw values of one group at a time, the others spilled, every group
+ * finished and kept (the dataset is the same).  0, or -1 with err set (input error). */
+int dm_cli_read_csv(const dm_config *cfg, const char *path, const dm_csv_options *opt,
+                    dm_dataset *out, char *err, size_t errlen);
 /* Load the reference (CSV, or a saved profile: verified as it is read) and the current CSV,
  * read by column groups within limits.memory less the reference's part (csvin.h:
  * dm_csv_read_groups): cur holds every column's counts and text, *groups the loader of the

@@ -199,7 +199,7 @@ int dm_cmd_reference(int argc, char **argv)
         const char *keep[2];
         copt.n_keep_rows = dm_outcome_columns(&cfg, keep);
         copt.keep_rows = keep;
-        if (dm_csv_read(csv, &copt, &ds, err, sizeof err) != 0 ||
+        if (dm_cli_read_csv(&cfg, csv, &copt, &ds, err, sizeof err) != 0 ||
             dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
             dm_cli_error(err);
             goto out;

@@ -863,7 +863,8 @@ struct dm_csv_groups {
     size_t ncols;     /* the builder's */
     size_t *group_of; /* per builder column: 0 in memory, g > 0 spilled to group g */
     size_t ngroups, per_group;
-    dm_spill *spill[2]; /* the first reader's, the second's (one writer each) */
+    uint64_t text_bytes; /* the text columns' estimate, taken from the budget */
+    dm_spill *spill[2];  /* the first reader's, the second's (one writer each) */
     /* after the read */
     dm_builder *b;
     size_t **cols, *ncols_g;
@@ -901,6 +902,11 @@ void dm_csv_groups_free(dm_csv_groups *g)
 size_t dm_csv_groups_count(const dm_csv_groups *g)
 {
     return g ? g->ngroups : 0;
+}
+
+uint64_t dm_csv_groups_text_bytes(const dm_csv_groups *g)
+{
+    return g ? g->text_bytes : 0;
 }
 
 static bool groups_raw_numbers(const dm_csv_groups *g)
@@ -971,6 +977,12 @@ static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
         ord[i] = raw ? c : SIZE_MAX;
         nraw += raw;
     }
+    /* the text columns are never spilled: what their tables of strings will hold is taken
+     * from the budget first (estimated from the rows so far) */
+    for (size_t c = 0; c < n; c++) {
+        uint64_t t = dm_builder_text_bytes(r->b, c, rows);
+        g->text_bytes = t > UINT64_MAX - g->text_bytes ? UINT64_MAX : g->text_bytes + t;
+    }
     size_t k = g->o.per_group;
     if (k == 0) {
         /* the finish's scratch, the dataset's array of ones (8 B a row at most), a block per
@@ -978,6 +990,7 @@ static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
          * finished its distinct values and their counts can take twice that until the
          * group is compared */
         uint64_t fixed = 40 * rows + (uint64_t)nraw * 2 * DM_SPILL_BLOCK_VALUES * 8;
+        fixed += g->text_bytes > UINT64_MAX - fixed ? UINT64_MAX - fixed : g->text_bytes;
         uint64_t col = 16 * rows;
         k = g->o.budget > fixed ? (size_t)((g->o.budget - fixed) / col) : 0;
     }
@@ -1031,6 +1044,9 @@ static void apply_plan(reader *r)
         }
 }
 
+#define PLAN_ROWS 4096
+#define PLAN_BYTES ((uint64_t)16 << 20)
+
 /* After each block read: the plan once the rows can be estimated (the first reader to get
  * there makes it for both), then this reader follows it.  at_end: the whole file is read,
  * its rows known. */
@@ -1042,7 +1058,11 @@ static void groups_step(reader *r, uint64_t off, bool at_end)
     if (!atomic_load(&g->planned)) {
         uint64_t seen = off - r->range_start, rows = r->data_rows;
         if (!at_end) {
-            if (r->data_rows < 16 || seen == 0 || g->file_size <= seen)
+            /* rows enough for the text columns' estimate (their strings seen once so far
+             * give the rate of new ones: a few dozen rows would make every category of a
+             * few hundred look new), or at most 16 MiB of values held unplanned */
+            bool enough = r->data_rows >= PLAN_ROWS || (r->data_rows >= 16 && seen >= PLAN_BYTES);
+            if (!enough || seen == 0 || g->file_size <= seen)
                 return;
             rows = (uint64_t)((double)r->data_rows * ((double)g->file_size / (double)seen));
         }

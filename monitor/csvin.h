@@ -78,17 +78,17 @@ int dm_csv_read_pair(const char *ref_path, const char *cur_path, const dm_csv_op
 
 /*
  * The current file of a comparison read by column groups (issue 20, docs/SCALE.md): one
- * parse; once the rows can be estimated (after the first 64 KiB), the raw numeric columns
+ * parse; once the rows can be estimated (after 4,096 rows or 16 MiB), the raw numeric columns
  * are put in groups of as many as fit `budget` (the finish's scratch and the array of ones,
- * 40 B a row, taken first; then 16 B a row per column: its distinct values and counts once
- * finished), in the reference's column order; group 0 stays in memory,
- * the columns of groups g > 0 write their parsed values (the exact 8 bytes) to a spill file
- * in spill_dir (spill.h; the free space checked first).  Text columns and the score column
- * stay in memory.  *out holds every column (text finished; numbers without values) and
- * *groups the loader (dm_csv_groups_loader) that reads each group's values back and
- * finishes them.  The two-reader halves, and a column that turns to text after numbers
- * (read again), work as in dm_csv_read.  0, or -1 with err set (an error of the spill
- * directory names it).
+ * 40 B a row, and the text columns' tables of strings, estimated from the rows so far
+ * (dm_builder_text_bytes), taken first; then 16 B a row per column: its distinct values and counts
+ * once finished), in the reference's column order; group 0 stays in memory, the columns of groups g
+ * > 0 write their parsed values (the exact 8 bytes) to a spill file in spill_dir (spill.h; the free
+ * space checked first).  Text columns and the score column stay in memory.  *out holds every column
+ * (text finished; numbers without values) and *groups the loader (dm_csv_groups_loader) that reads
+ * each group's values back and finishes them.  The two-reader halves, and a column that turns to
+ * text after numbers (read again), work as in dm_csv_read.  0, or -1 with err set (an error of the
+ * spill directory names it).
  */
 typedef struct {
     uint64_t budget;          /* bytes for the current file's values and the finish */
@@ -109,6 +109,9 @@ int dm_csv_read_groups(const char *path, const dm_csv_options *opt,
 void dm_csv_groups_loader(dm_csv_groups *g, dm_group_loader *ld);
 size_t dm_csv_groups_count(const dm_csv_groups *g);
 size_t dm_csv_groups_per_group(const dm_csv_groups *g);
+/* The plan's estimate of the bytes the text columns hold once read (their tables of
+ * distinct strings, which stay in memory), taken from the budget before the groups. */
+uint64_t dm_csv_groups_text_bytes(const dm_csv_groups *g);
 /* Free g, its spill files (gone with it) and what the builder still holds. */
 void dm_csv_groups_free(dm_csv_groups *g);
 

@@ -1296,6 +1296,42 @@ int dm_builder_spill(dm_builder *b, size_t col, dm_spill *s, size_t group)
     return 1;
 }
 
+/* What malloc takes for a string of len bytes (its NUL and the chunk header, 16-aligned). */
+static uint64_t string_chunk(size_t len)
+{
+    uint64_t n = ((uint64_t)len + 1 + 8 + 15) & ~(uint64_t)15;
+    return n < 32 ? 32 : n;
+}
+
+uint64_t dm_builder_text_bytes(const dm_builder *b, size_t col, uint64_t rows)
+{
+    if (col >= b->ncols)
+        return 0;
+    const bcol *c = &b->col[col];
+    if (!c->text || c->nused == 0 || c->ntext == 0)
+        return 0;
+    uint64_t once = 0, str = 0;
+    for (size_t i = 0; i < c->nslots; i++)
+        if (c->slot[i].s) {
+            once += c->slot[i].count == 1;
+            str += string_chunk(c->slot[i].len);
+        }
+    /* the values still to come, at this column's rate of text values per row; a new distinct
+     * string among them at the rate of the strings seen once so far (Good-Turing) */
+    double more = b->rows > 0 && rows > b->rows
+                      ? (double)c->ntext * ((double)rows / (double)b->rows - 1.0)
+                      : 0.0;
+    double d = (double)c->nused + more * (double)once / (double)c->ntext;
+    /* the table at a load of at most 3/4, the old one beside it while it doubles, and per
+     * string its bytes as the strings so far average them and its category and count once
+     * finished */
+    double slots = 64;
+    while (slots * 3 < d * 4)
+        slots *= 2;
+    double bytes = slots * 1.5 * sizeof(str_slot) + d * ((double)str / (double)c->nused + 16);
+    return bytes >= 1.8e19 ? UINT64_MAX : (uint64_t)bytes;
+}
+
 bool dm_builder_is_raw(const dm_builder *b, size_t col)
 {
     if (col >= b->ncols)

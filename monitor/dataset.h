@@ -271,6 +271,11 @@ int dm_builder_spill(dm_builder *b, size_t col, dm_spill *s, size_t group);
 bool dm_builder_is_spilled(const dm_builder *b, size_t col);
 /* Is column col in the RAW state now, not yet finished (what dm_builder_spill spills now)? */
 bool dm_builder_is_raw(const dm_builder *b, size_t col);
+/* The heap column col's text will hold (its table of distinct strings, the strings, and
+ * their categories and counts once finished) when the source has `rows` rows: estimated
+ * from what it holds now, the strings seen once so far giving the rate of new ones.  0 for
+ * a column that is not text. */
+uint64_t dm_builder_text_bytes(const dm_builder *b, size_t col, uint64_t rows);
 /* Read the spilled values of the columns cols[0..n) back into the builder from every spill
  * file spills[0..nspills) (NULL entries skipped), for dm_builder_finish_columns.  -1 on
  * failure (out of memory, or a spill file's error). */

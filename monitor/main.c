@@ -107,8 +107,9 @@ static int compare_groups(const dm_config *cfg, const dm_importance *imp, const 
     dm_csv_groups_loader(groups, &ld);
     if (dm_csv_groups_count(groups) > 1)
         dm_logf(DM_LOG_INFO, "current file compared by column groups (limits.memory)",
-                "current=%s groups=%zu per_group=%zu spill_dir=%s", cur->source,
-                dm_csv_groups_count(groups), dm_csv_groups_per_group(groups), dm_spill_dir());
+                "current=%s groups=%zu per_group=%zu text_bytes=%llu spill_dir=%s", cur->source,
+                dm_csv_groups_count(groups), dm_csv_groups_per_group(groups),
+                (unsigned long long)dm_csv_groups_text_bytes(groups), dm_spill_dir());
     return dm_compare_groups(cfg, imp, ref, cur, pairs, &ld, plots, cmp, err, errlen);
 }
 
@@ -272,18 +273,29 @@ static int cmd_profile(int argc, char **argv)
         return 2;
     if (!single_form(&cfg, "profile"))
         return 2;
+    /* read by column groups within limits.memory, written a group at a time (issue 20) */
     dm_dataset ds;
     char err[ERRLEN];
     int status = 0;
-    if (dm_csv_read(argv[optind], NULL, &ds, err, sizeof err) != 0) {
+    dm_csv_group_options go;
+    dm_cli_group_options(&cfg, 0, &go);
+    dm_csv_groups *groups = NULL;
+    if (dm_csv_read_groups(argv[optind], NULL, &go, &ds, &groups, err, sizeof err) != 0) {
         dm_cli_error(err);
         dm_config_release(&cfg);
         return 2;
     }
+    dm_group_loader ld;
+    dm_csv_groups_loader(groups, &ld);
+    if (dm_csv_groups_count(groups) > 1)
+        dm_logf(DM_LOG_INFO, "profiled by column groups (limits.memory)",
+                "source=%s groups=%zu per_group=%zu text_bytes=%llu spill_dir=%s", ds.source,
+                dm_csv_groups_count(groups), dm_csv_groups_per_group(groups),
+                (unsigned long long)dm_csv_groups_text_bytes(groups), dm_spill_dir());
     if (dm_reconcile_side(&cfg, &ds, err, sizeof err) != 0) {
         dm_cli_error(err);
         status = 2;
-    } else if (dm_profile_write(&ds, out, err, sizeof err) != 0) {
+    } else if (dm_profile_write_groups(&ds, &ld, out, err, sizeof err) != 0) {
         dm_cli_error(err);
         status = 1;
     } else {
@@ -291,6 +303,7 @@ static int cmd_profile(int argc, char **argv)
                (unsigned long long)ds.rows, ds.ncols, argv[optind], out, ds.sha256);
     }
     dm_dataset_release(&ds);
+    dm_csv_groups_free(groups);
     dm_config_release(&cfg);
     return status;
 }

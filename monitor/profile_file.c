@@ -93,34 +93,134 @@ int dm_profile_writer_finish(dm_profile_writer *w, const dm_dataset *left_out, c
     return rc;
 }
 
-/* ds written through a writer into the open file f; ds->sha256 set.  0, or -1 with err. */
-static int write_stream(dm_dataset *ds, dm_atomic_file *f, char *err, size_t errlen)
+/* Which group of ld holds each of ds's ncols columns (malloc'ed), NULL when out of memory. */
+static size_t *group_of_columns(const dm_group_loader *ld, size_t ncols)
+{
+    size_t *g = malloc((ncols ? ncols : 1) * sizeof *g);
+    if (!g)
+        return NULL;
+    for (size_t i = 0; i < ncols; i++)
+        g[i] = SIZE_MAX;
+    for (size_t k = 0; k < ld->ngroups; k++)
+        for (size_t j = 0; j < ld->ncols[k]; j++)
+            if (ld->cols[k][j] < ncols)
+                g[ld->cols[k][j]] = k;
+    return g;
+}
+
+/* The columns' values through the loader (issue 20), in the dataset's column order: a group
+ * is loaded when its first column is to be written, each numeric column's values are dropped
+ * once written and the group is released after its last, so what is held is the group being
+ * written and what is left of the groups before it (a CSV's group 0: its (value, count)
+ * columns).  A group needed again after its release is refused (its columns out of order). */
+typedef struct {
+    const dm_group_loader *ld;
+    size_t *group_of, *left; /* per column; per group, its columns still to write */
+    unsigned char *state;    /* per group: 0 not loaded, 1 loaded, 2 released */
+} group_walk;
+
+static int walk_begin(group_walk *w, const dm_group_loader *ld, const dm_dataset *ds)
+{
+    memset(w, 0, sizeof *w);
+    w->ld = ld;
+    if (!ld)
+        return 0;
+    w->group_of = group_of_columns(ld, ds->ncols);
+    w->left = calloc(ld->ngroups + 1, sizeof *w->left);
+    w->state = calloc(ld->ngroups + 1, 1);
+    if (!w->group_of || !w->left || !w->state)
+        return -1;
+    for (size_t i = 0; i < ds->ncols; i++)
+        if (w->group_of[i] != SIZE_MAX)
+            w->left[w->group_of[i]]++;
+    return 0;
+}
+
+static void walk_end(group_walk *w, dm_dataset *ds)
+{
+    for (size_t k = 0; w->ld && w->state && k < w->ld->ngroups; k++)
+        if (w->state[k] == 1 && w->ld->release)
+            w->ld->release(w->ld->ctx, k, ds);
+    free(w->group_of);
+    free(w->left);
+    free(w->state);
+}
+
+/* Column i's values there to be written.  0, or -1 with err. */
+static int walk_load(group_walk *w, dm_dataset *ds, size_t i, char *err, size_t errlen)
+{
+    if (!w->ld || w->group_of[i] == SIZE_MAX)
+        return 0;
+    size_t k = w->group_of[i];
+    if (w->state[k] == 1)
+        return 0;
+    if (w->state[k] == 2) {
+        snprintf(err, errlen, "column group %zu of %s is needed again after it was released", k + 1,
+                 ds->source);
+        return -1;
+    }
+    w->state[k] = 1;
+    return w->ld->load ? w->ld->load(w->ld->ctx, k, ds, err, errlen) : 0;
+}
+
+/* Column i written: its values dropped, its group released after its last column. */
+static void walk_done(group_walk *w, dm_dataset *ds, size_t i)
+{
+    if (!w->ld || w->group_of[i] == SIZE_MAX)
+        return;
+    size_t k = w->group_of[i];
+    if (ds->col[i].storage == DM_STORE_NUM)
+        dm_column_drop_numbers(&ds->col[i]);
+    if (--w->left[k] == 0) {
+        if (w->ld->release)
+            w->ld->release(w->ld->ctx, k, ds);
+        w->state[k] = 2;
+    }
+}
+
+/* ds written through a writer into the open file f, its values through ld when not NULL;
+ * ds->sha256 set.  0, or -1 with err. */
+static int write_stream(dm_dataset *ds, const dm_group_loader *ld, dm_atomic_file *f, char *err,
+                        size_t errlen)
 {
     dm_profile_writer *w = dm_profile_writer_new(f, ds->rows, (uint32_t)ds->ncols, ds->nleft_out);
-    if (!w) {
+    group_walk gw;
+    if (!w || walk_begin(&gw, ld, ds) != 0) {
+        if (w)
+            walk_end(&gw, ds);
+        dm_profile_writer_free(w);
         snprintf(err, errlen, "could not write \"%s\": out of memory", f->shown);
         return -1;
     }
     int rc = 0;
+    bool load_failed = false;
     for (size_t i = 0; i < ds->ncols && rc == 0; i++) {
+        if (walk_load(&gw, ds, i, err, errlen) != 0) {
+            rc = -1;
+            load_failed = true;
+            break;
+        }
         rc = dm_profile_writer_column(w, &ds->col[i]);
         dm_dataset_evict(ds, i); /* a mapped profile's pages, once written out */
+        walk_done(&gw, ds, i);
     }
+    walk_end(&gw, ds);
     char digest[65];
     if (rc != 0) {
         dm_profile_writer_free(w);
     } else if (dm_profile_writer_finish(w, ds, digest) != 0) {
         rc = -1;
     }
-    if (rc != 0) {
+    if (rc != 0 && !load_failed) { /* a failed load has said why */
         char msg[128];
         if (f->failed)
             snprintf(err, errlen, "could not write \"%s\": %s", f->shown,
                      strerror_r(f->failed, msg, sizeof msg));
         else
             snprintf(err, errlen, "could not write \"%s\": out of memory", f->shown);
-        return -1;
     }
+    if (rc != 0)
+        return -1;
     memcpy(ds->sha256, digest, sizeof ds->sha256);
     return 0;
 }
@@ -131,14 +231,15 @@ int dm_profile_write_at(dm_dataset *ds, int dirfd, const char *dir, const char *
     dm_atomic_file f;
     if (dm_atomic_open_at(&f, dirfd, dir, name, mode, err, errlen) != 0)
         return -1;
-    if (write_stream(ds, &f, err, errlen) != 0) {
+    if (write_stream(ds, NULL, &f, err, errlen) != 0) {
         dm_atomic_abort(&f);
         return -1;
     }
     return dm_atomic_commit(&f, err, errlen);
 }
 
-int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
+int dm_profile_write_groups(dm_dataset *ds, const dm_group_loader *ld, const char *path, char *err,
+                            size_t errlen)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash != NULL ? slash + 1 : path;
@@ -160,7 +261,7 @@ int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
     int rc = dm_atomic_open_at(&f, dirfd, NULL, base, DM_FILE_MODE, err, errlen);
     if (rc == 0) {
         snprintf(f.shown, sizeof f.shown, "%s", path);
-        if (write_stream(ds, &f, err, errlen) != 0) {
+        if (write_stream(ds, ld, &f, err, errlen) != 0) {
             dm_atomic_abort(&f);
             rc = -1;
         } else {
@@ -169,6 +270,11 @@ int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
     }
     close(dirfd);
     return rc;
+}
+
+int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
+{
+    return dm_profile_write_groups(ds, NULL, path, err, errlen);
 }
 
 bool dm_profile_sniff(const char *path)
