@@ -91,11 +91,12 @@ void dm_profile_writer_free(dm_profile_writer *w);
 /* Write atomically to path.  0, or -1 with err naming the file. */
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen);
 /* The same for a dataset whose numbers come one column group at a time through ld (a CSV
- * read by dm_csv_read_groups, its groups' columns in ascending order of the file as its
- * plan makes them): the columns are written in ds's order, a group loaded when its first
- * column is due, each numeric column's values dropped once written and the group released
- * after its last; the bytes are those of dm_profile_write of the whole dataset.  An error
- * of the loader (a spill file's) is err as the loader gave it. */
+ * read by dm_csv_read_groups): the columns are written in ds's order, a group loaded when
+ * its first column is due, each numeric column's values dropped once written and the group
+ * released after its last; the bytes are those of dm_profile_write of the whole dataset.
+ * Groups whose columns follow each other in ds (a CSV's groups g > 0: its plan takes the
+ * file's order) are held one at a time.  An error of the loader (a spill file's) is err as
+ * the loader gave it; no file is left. */
 int dm_profile_write_groups(dm_dataset *ds, const dm_group_loader *ld, const char *path, char *err,
                             size_t errlen);
 

@@ -111,8 +111,8 @@ static size_t *group_of_columns(const dm_group_loader *ld, size_t ncols)
 /* The columns' values through the loader (issue 20), in the dataset's column order: a group
  * is loaded when its first column is to be written, each numeric column's values are dropped
  * once written and the group is released after its last, so what is held is the group being
- * written and what is left of the groups before it (a CSV's group 0: its (value, count)
- * columns).  A group needed again after its release is refused (its columns out of order). */
+ * written and what is left of the groups begun before it (a CSV's group 0: its (value,
+ * count) columns, which may lie anywhere in the file). */
 typedef struct {
     const dm_group_loader *ld;
     size_t *group_of, *left; /* per column; per group, its columns still to write */
@@ -152,13 +152,8 @@ static int walk_load(group_walk *w, dm_dataset *ds, size_t i, char *err, size_t 
     if (!w->ld || w->group_of[i] == SIZE_MAX)
         return 0;
     size_t k = w->group_of[i];
-    if (w->state[k] == 1)
+    if (w->state[k] != 0) /* loaded (a group is released only after its last column) */
         return 0;
-    if (w->state[k] == 2) {
-        snprintf(err, errlen, "column group %zu of %s is needed again after it was released", k + 1,
-                 ds->source);
-        return -1;
-    }
     w->state[k] = 1;
     return w->ld->load ? w->ld->load(w->ld->ctx, k, ds, err, errlen) : 0;
 }

@@ -1628,3 +1628,46 @@ Test(dataset, spill_directory_errors_name_it)
     cr_assert_eq(dm_spill_check_space("/", UINT64_MAX / 2, err, sizeof err), -1);
     cr_assert(strstr(err, "not enough free space"), "%s", err);
 }
+
+/* dm_builder_text_bytes (the group plan's estimate of a text column's heap, issue 20): after
+ * 4,096 rows of a column whose every string is new, the estimate for 40,960 rows is at least
+ * the heap the builder holds once those rows are read (malloc's count of bytes in use, mapped
+ * chunks included, before the finish; less the numeric column's, at most 16 B a row with its
+ * room) and at most twice it; a column of 13 categories, every one seen hundreds of
+ * times, is estimated the same whatever the rows to come (no new string is expected) and
+ * small; a numeric column holds no text: 0. */
+Test(dataset, text_estimate_bounds_the_heap)
+{
+    static const char *const names[] = {"id", "cat", "num"};
+    struct mallinfo2 before = mallinfo2();
+    dm_builder *b = dm_builder_alloc(3, names, NULL);
+    cr_assert_not_null(b);
+    char buf[64];
+    uint64_t est = 0, cat_now = 0, cat_later = 0;
+    const size_t rows = 40960, sample = 4096;
+    for (size_t r = 0; r < rows; r++) {
+        if (r == sample) {
+            est = dm_builder_text_bytes(b, 0, rows);
+            cat_now = dm_builder_text_bytes(b, 1, sample);
+            cat_later = dm_builder_text_bytes(b, 1, 100 * rows);
+            cr_assert_eq(dm_builder_text_bytes(b, 2, rows), 0);
+        }
+        int n = snprintf(buf, sizeof buf, "id-%08zu-%010zu", r, r * 2654435761u % 1000000007u);
+        cr_assert_eq(dm_builder_field(b, 0, buf, (size_t)n, r + 2), 0);
+        n = snprintf(buf, sizeof buf, "k%02zu", r * 7 % 13);
+        cr_assert_eq(dm_builder_field(b, 1, buf, (size_t)n, r + 2), 0);
+        n = snprintf(buf, sizeof buf, "%zu", r);
+        cr_assert_eq(dm_builder_field(b, 2, buf, (size_t)n, r + 2), 0);
+        dm_builder_end_row(b);
+    }
+    struct mallinfo2 after = mallinfo2();
+    /* the numeric column's values (at most 8 B a row, with its room) are in the heap too */
+    size_t held = after.uordblks + after.hblkhd - before.uordblks - before.hblkhd, num = 16 * rows;
+    cr_assert_geq(est + num, held, "estimate %llu + numbers %zu >= held %zu",
+                  (unsigned long long)est, num, held);
+    cr_assert_leq(est, 2 * held, "estimate %llu <= 2 x held %zu", (unsigned long long)est, held);
+    cr_assert_eq(cat_now, cat_later, "no new category expected: %llu vs %llu",
+                 (unsigned long long)cat_now, (unsigned long long)cat_later);
+    cr_assert_lt(cat_now, 8192, "13 categories: %llu bytes", (unsigned long long)cat_now);
+    dm_builder_free(b);
+}

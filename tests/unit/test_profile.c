@@ -456,3 +456,118 @@ Test(profile, left_out_section_is_content)
     free(id);
     dm_dataset_release(&ds);
 }
+
+/* A loader over a dataset whose numeric columns' values were moved out to `stash`: load puts
+ * them back (numbers only: text stays), counting the calls; fail_at makes that group's load
+ * fail. */
+typedef struct {
+    dm_dataset *stash;
+    int loads[4], releases[4];
+    size_t fail_at;
+    size_t held, most; /* numeric columns with values now, and the most at once */
+} stash_ctx;
+
+static size_t held_now(const dm_dataset *ds)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ds->ncols; i++)
+        n += ds->col[i].storage == DM_STORE_NUM && ds->col[i].value != NULL;
+    return n;
+}
+
+static const size_t *stash_cols[3];
+static size_t stash_ncols[3];
+
+static int stash_load(void *vctx, size_t g, dm_dataset *ds, char *err, size_t errlen)
+{
+    stash_ctx *c = vctx;
+    c->loads[g]++;
+    if (g == c->fail_at) {
+        snprintf(err, errlen, "group %zu could not be read back", g + 1);
+        return -1;
+    }
+    for (size_t j = 0; j < stash_ncols[g]; j++) {
+        size_t i = stash_cols[g][j];
+        dm_column *s = &c->stash->col[i], *d = &ds->col[i];
+        if (d->storage != DM_STORE_NUM)
+            continue;
+        d->value = s->value;
+        d->count = s->count;
+        d->n_distinct = s->n_distinct;
+        d->value_shared = d->count_shared = true; /* the stash's: drop leaves them */
+    }
+    size_t h = held_now(ds);
+    if (h > c->most)
+        c->most = h;
+    return 0;
+}
+
+static void stash_release(void *vctx, size_t g, dm_dataset *ds)
+{
+    stash_ctx *c = vctx;
+    c->releases[g]++;
+    for (size_t j = 0; j < stash_ncols[g]; j++)
+        if (ds->col[stash_cols[g][j]].storage == DM_STORE_NUM)
+            dm_column_drop_numbers(&ds->col[stash_cols[g][j]]);
+}
+
+/* dm_profile_write_groups (issue 20): a dataset whose numbers come a group at a time gives the
+ * file dm_profile_write gives for it whole, byte for byte; every group is loaded once and
+ * released once; the numbers held at once are those of the group being written and what is
+ * left of an earlier group (group 0 = columns a, ccc, eeeee holds a and eeeee; group 1 = bb;
+ * group 2 = dddd): at most 2 numeric columns of 4, where the whole dataset holds 4.  A group
+ * that cannot be read back fails the write with the loader's message, leaves no file, and
+ * every loaded group is released. */
+Test(profile, written_by_groups_is_the_same_file)
+{
+    static const size_t g0[] = {0, 2, 4}, g1[] = {1}, g2[] = {3};
+    stash_cols[0] = g0, stash_cols[1] = g1, stash_cols[2] = g2;
+    stash_ncols[0] = 3, stash_ncols[1] = 1, stash_ncols[2] = 1;
+    dm_dataset whole, stash, ds;
+    char pw[128], pg[128], err[512];
+    build_written(&whole, 300, "whole.dmp", pw, sizeof pw);
+    build(&stash, 300);
+    build(&ds, 300);
+    for (size_t i = 0; i < ds.ncols; i++)
+        if (ds.col[i].storage == DM_STORE_NUM)
+            dm_column_drop_numbers(&ds.col[i]);
+    cr_assert_eq(held_now(&whole), 4, "the whole dataset: 4 numeric columns with values");
+    stash_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.stash = &stash;
+    ctx.fail_at = SIZE_MAX;
+    dm_group_loader ld = {3, stash_cols, stash_ncols, stash_load, stash_release, &ctx};
+    snprintf(pg, sizeof pg, "%s/groups.dmp", dir);
+    cr_assert_eq(dm_profile_write_groups(&ds, &ld, pg, err, sizeof err), 0, "%s", err);
+    size_t nw, ng;
+    unsigned char *fw = get_file(pw, &nw), *fg = get_file(pg, &ng);
+    cr_assert_eq(nw, ng);
+    cr_assert_eq(memcmp(fw, fg, nw), 0, "the same bytes");
+    cr_assert_str_eq(ds.sha256, whole.sha256);
+    free(fw);
+    free(fg);
+    for (size_t g = 0; g < 3; g++) {
+        cr_assert_eq(ctx.loads[g], 1, "group %zu loaded once", g);
+        cr_assert_eq(ctx.releases[g], 1, "group %zu released once", g);
+    }
+    cr_assert_leq(ctx.most, 2, "held at most 2 numeric columns at once, held %zu", ctx.most);
+    cr_assert_eq(held_now(&ds), 0, "every value dropped once written");
+
+    /* group 2's load fails: its message, no file, groups 0 and 1 released, 2 released too */
+    memset(&ctx, 0, sizeof ctx);
+    ctx.stash = &stash;
+    ctx.fail_at = 2;
+    char pf[128];
+    snprintf(pf, sizeof pf, "%s/failed.dmp", dir);
+    cr_assert_eq(dm_profile_write_groups(&ds, &ld, pf, err, sizeof err), -1);
+    cr_assert_str_eq(err, "group 3 could not be read back");
+    cr_assert_eq(access(pf, F_OK), -1, "no file left");
+    for (size_t g = 0; g < 3; g++)
+        cr_assert_eq(ctx.releases[g], 1, "group %zu released once", g);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 2", dir);
+    cr_assert_eq(system(cmd), 0, "only whole.dmp and groups.dmp in the directory");
+    dm_dataset_release(&ds);
+    dm_dataset_release(&stash);
+    dm_dataset_release(&whole);
+}
