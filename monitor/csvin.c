@@ -89,8 +89,9 @@ struct reader {
     uint64_t row_line; /* line where the current row started */
     bool cr_pending;   /* last event was a CR ending a row or a blank line */
     uint64_t data_rows;
-    /* the bytes this reader parses, [range_start, range_start + range_bytes), for the
-     * builder's row estimate (expect_rows); file_size 0 when unknown */
+    /* the bytes whose rows this reader's builder holds, [range_start, range_start +
+     * range_bytes), for its row estimate (expect_rows): the first reader's are the whole
+     * file's, the second half being merged into it; file_size 0 when unknown */
     uint64_t range_start, range_bytes, file_size;
     bool expected;
 
@@ -665,7 +666,9 @@ static int read_pass(reader *r, dm_dataset *out, bool **flips, size_t *nflips)
     r->in_header = true;
     r->line = r->row_line = 1;
     r->split_at = r->opt && r->opt->one_reader ? 0 : split_point(fd);
-    r->range_bytes = r->split_at ? r->split_at : r->file_size;
+    /* the whole file even when split: the second half is merged into this reader's arrays,
+     * which then have the room for it (no copy into a bigger array at the merge) */
+    r->range_bytes = r->file_size;
     uint64_t off = 0; /* bytes consumed so far */
     bool eof = false;
     parse_until(r, &p, fd, buf, bufsize, &off, r->split_at ? r->split_at : UINT64_MAX, &eof);

@@ -684,10 +684,31 @@ static int intern(bcol *c, const char *s, size_t len)
     return 0;
 }
 
+/* A big array starts on a 2 MiB boundary and its whole 2 MiB spans are advised as huge
+ * pages (transparent huge pages are often enabled for advised memory only): a big read
+ * writes hundreds of MiB of fresh memory, and a page fault per 4 KiB of it is a good share
+ * of the read.  It takes realloc's place: p's first `keep` bytes are copied (only those),
+ * p is freed; NULL (p untouched) when out of memory.  Freed by free() as any other. */
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static void *array_realloc(void *p, size_t keep, size_t bytes)
+{
+    if (bytes < HUGE_PAGE)
+        return realloc(p, bytes);
+    void *q = NULL;
+    if (posix_memalign(&q, HUGE_PAGE, bytes) != 0)
+        return NULL;
+    (void)madvise(q, bytes & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+    if (keep > 0)
+        memcpy(q, p, keep);
+    free(p);
+    return q;
+}
+
 /* Column c's number array resized to cap values (>= c->nv); -1 when out of memory. */
 static int set_capacity(bcol *c, size_t cap)
 {
-    double *p = realloc(c->v, cap * sizeof *p);
+    double *p = array_realloc(c->v, c->nv * sizeof *p, cap * sizeof *p);
     if (!p)
         return -1;
     c->v = p;
@@ -845,7 +866,7 @@ static int table_to_raw(bcol *c)
         cap = c->expect;
     if (c->spill_to)
         cap = DM_SPILL_BLOCK_VALUES;
-    double *v = malloc(cap * sizeof *v);
+    double *v = array_realloc(NULL, 0, cap * sizeof *v);
     if (!v)
         return -1;
     num_slot *tab = c->tab;
@@ -1475,7 +1496,7 @@ static int merge_numbers(bcol *dst, bcol *src)
     } else if (src->nv > 0) {
         if (dst->nv + src->nv > dst->capv) {
             size_t cap = dst->nv + src->nv;
-            double *p = realloc(dst->v, cap * sizeof *p);
+            double *p = array_realloc(dst->v, dst->nv * sizeof *p, cap * sizeof *p);
             if (!p)
                 return -1;
             dst->v = p;
@@ -1588,10 +1609,10 @@ static int scratch_reserve(scratch *s, size_t n)
 {
     if (n <= s->cap)
         return 0;
-    double *t = realloc(s->tmp, n * sizeof *t);
+    double *t = array_realloc(s->tmp, 0, n * sizeof *t); /* scratch: nothing to keep */
     if (t)
         s->tmp = t;
-    uint64_t *c = realloc(s->cnt, n * sizeof *c);
+    uint64_t *c = array_realloc(s->cnt, 0, n * sizeof *c);
     if (c)
         s->cnt = c;
     if (!t || !c)

@@ -1128,6 +1128,67 @@ Test(dataset, merge_pairs_and_raw_all_kinds)
     }
 }
 
+/* Two halves big enough for arrays of more than 2 MiB (placed and advised as huge pages,
+ * grown by a copy of what they hold): every column, and the kept rows, as one builder fed
+ * every row gives them (raw numbers, pairs, text, a column turning raw in the merge). */
+Test(dataset, big_merge_equals_one_builder)
+{
+    enum { NC = 8, HALF = 160000 };
+    const char *names[NC] = {"r0", "r1", "r2", "r3", "r4", "r5", "few", "text"};
+    const char *keep[] = {"r0"};
+    dm_builder *a = dm_builder_alloc(NC, names, NULL), *b = dm_builder_alloc(NC, names, NULL),
+               *all = dm_builder_alloc(NC, names, NULL);
+    cr_assert(a && b && all);
+    dm_builder_keep_rows(a, keep, 1);
+    dm_builder_keep_rows(b, keep, 1);
+    dm_builder_keep_rows(all, keep, 1);
+    rng_state = 0x5eedull;
+    for (size_t i = 0; i < 2 * HALF; i++) {
+        dm_builder *h = i < HALF ? a : b;
+        uint64_t line = i < HALF ? i + 2 : i - HALF + 1;
+        for (size_t c = 0; c < NC; c++) {
+            uint64_t x = rng();
+            if (c == 7) {
+                char s[16];
+                snprintf(s, sizeof s, "k%u", (unsigned)(x % 40));
+                cr_assert_eq(dm_builder_field(h, c, s, strlen(s), line), 0);
+                cr_assert_eq(dm_builder_field(all, c, s, strlen(s), i + 2), 0);
+                continue;
+            }
+            /* r5: few values in the first half, many in the second (pairs meet raw) */
+            bool few = c == 6 || (c == 5 && i < HALF);
+            double v = x % 97 == 0 ? NAN
+                       : few       ? (double)(x % 25) / 4.0
+                                   : (double)(x >> 11) / 9007199254740992.0;
+            cr_assert_eq(dm_builder_number(h, c, v), 0);
+            cr_assert_eq(dm_builder_number(all, c, v), 0);
+        }
+        dm_builder_end_row(h);
+        dm_builder_end_row(all);
+    }
+    cr_assert_eq(dm_builder_state(a, 5), DM_BCOL_TABLE);
+    cr_assert_eq(dm_builder_state(b, 5), DM_BCOL_RAW);
+    cr_assert_eq(dm_builder_state(b, 6), DM_BCOL_TABLE);
+    cr_assert_eq(dm_builder_merge(a, b, HALF), 0); /* numbers keep their row as the line */
+    dm_builder_free(b);
+    dm_dataset x, y;
+    finish_one(a, &x);
+    finish_one(all, &y);
+    cr_assert_eq(x.rows, 2 * HALF);
+    cr_assert_eq(x.rows, y.rows);
+    for (size_t c = 0; c < NC; c++)
+        assert_same_column(&x.col[c], &y.col[c]);
+    const dm_rows *kx = dm_dataset_rows(&x, "r0"), *ky = dm_dataset_rows(&y, "r0");
+    cr_assert(kx && ky);
+    cr_assert_eq(kx->n, ky->n);
+    for (size_t r = 0; r < kx->n; r++) {
+        cr_assert_eq(bits(kx->value[r]), bits(ky->value[r]), "row %zu", r);
+        cr_assert_eq(kx->line[r], ky->line[r], "line of row %zu", r);
+    }
+    dm_dataset_release(&x);
+    dm_dataset_release(&y);
+}
+
 /* A column turns to text after numbers, whether they were pairs or raw: flipped (the loader
  * reads again) and text from then on; and the same across a merge. */
 Test(dataset, pairs_or_raw_flip_to_text)
