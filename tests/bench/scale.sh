@@ -135,6 +135,10 @@ measure() {
     scpu=$(echo "$c1 - $c0" | bc)
     echo "$part|$kind|$b|$rows|$s|$kb|$ROUND|$load|$cpu|$scpu" >>"$RES"
     printf '  %-8s %-10s %s %9s rows %8.2f s %7.0f MiB  cpu %7.2f s  server cpu %7.2f s  load %s\n' "$part" "$kind" "$b" "$rows" "$s" "$(echo "$kb / 1024" | bc -l)" "$cpu" "$scpu" "$load"
+    # driftmon's own timed parts (its "run committed" line), and its log kept in $W/logs
+    mkdir -p "$W/logs"
+    cp "$W/err.$$" "$W/logs/$part-${kind// /_}-$b-$rows-r$ROUND.log"
+    grep -o 'reference_s=[^ ]* read_s=[^ ]* compare_s=[^ ]* total_s=[^ ]*' "$W/err.$$" | sed 's/^/             /' || true
 }
 
 # disk: bytes free under a path
