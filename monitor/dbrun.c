@@ -23,6 +23,7 @@
 #include "monitor/reconcile.h"
 #include "monitor/reportdir.h"
 #include "monitor/sha256.h"
+#include "monitor/spill.h"
 #include "reports/report.h"
 #include "stats/numfmt.h"
 
@@ -200,13 +201,49 @@ static int ref_perf(PGconn *conn, const dm_config *cfg, int64_t ref_id, dm_compa
     return 0;
 }
 
+/* The grouped check's one read (docs/SCALE.md step 3 (b)): every group's columns in one
+ * COPY, the numeric columns of groups k >= 1 spilled (monitor/spill.h) as they come, to one
+ * spill file per COPY stream (one writer each).  The read then keeps its builder, the finish
+ * begun (every column's counts in `all`), for the groups to be finished one by one. */
+typedef struct {
+    const size_t *group_of; /* per builder column (the current dataset's), its group */
+    size_t ngroups;
+    dm_spill *spill[2];
+    dm_builder *b;  /* after the read: group 0's values, the spilled columns' blocks */
+    dm_dataset all; /* after the read: dm_builder_finish_begin's */
+} table_spill;
+
 /* dm_run_read_table with expect > 0, the rows the read will give (a check by column groups
  * counts them in the groups' transaction): the builder's arrays get that room at once, not
- * by doubling (dm_builder_expect). */
+ * by doubling (dm_builder_expect); with sp, the read of all groups at once (table_spill):
+ * out is sp->all. */
+static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                         const char *where, const char *const *params, size_t nparams,
+                         const char *const *skip, uint64_t expect, table_spill *sp, dm_dataset *out,
+                         char *err, size_t errlen);
+
 static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, uint64_t expect, dm_dataset *out, char *err,
-                      size_t errlen);
+                      size_t errlen)
+{
+    return read_table_sp(conn, cfg, table, where, params, nparams, skip, expect, NULL, out, err,
+                         errlen);
+}
+
+/* Stream h's builder follows sp: its columns of groups k >= 1 go to stream h's spill file
+ * (opened here).  0, or -1 with err. */
+static int spill_columns(dm_builder *b, table_spill *sp, int h, char *err, size_t errlen)
+{
+    if (!sp->spill[h] && !(sp->spill[h] = dm_spill_open(dm_spill_dir(), sp->ngroups, err, errlen)))
+        return -1;
+    for (size_t j = 0; sp->group_of[j] != SIZE_MAX; j++)
+        if (sp->group_of[j] > 0 && dm_builder_spill(b, j, sp->spill[h], sp->group_of[j]) < 0) {
+            snprintf(err, errlen, "%s", dm_spill_error(sp->spill[h]));
+            return -1;
+        }
+    return 0;
+}
 
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
@@ -215,10 +252,10 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     return read_table(conn, cfg, table, where, params, nparams, skip, 0, out, err, errlen);
 }
 
-static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
-                      const char *where, const char *const *params, size_t nparams,
-                      const char *const *skip, uint64_t expect, dm_dataset *out, char *err,
-                      size_t errlen)
+static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                         const char *where, const char *const *params, size_t nparams,
+                         const char *const *skip, uint64_t expect, table_spill *sp, dm_dataset *out,
+                         char *err, size_t errlen)
 {
     const dm_db_column *cols = table->cols;
     size_t ncols = table->ncols;
@@ -298,6 +335,15 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
             halves[h].where = wh[h];
             halves[h].snapshot = snap;
         }
+        if (halves[h].b && sp && spill_columns(halves[h].b, sp, h, err, errlen) != 0) {
+            if (h == 1)
+                dm_builder_free(halves[1].b);
+            free(wh[0]);
+            free(wh[1]);
+            if (in_snap)
+                dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+            goto out;
+        }
         if (!halves[h].b || (nh == 2 && !wh[h])) {
             snprintf(err, errlen, "out of memory");
             if (h == 1)
@@ -352,9 +398,13 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     (void)rows;
     char src[600];
     snprintf(src, sizeof src, "table %s", table->name);
-    if (dm_builder_finish(b, src, out) != 0) {
+    if ((sp ? dm_builder_finish_begin(b, src, out) : dm_builder_finish(b, src, out)) != 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
+    }
+    if (sp) { /* the values stay in the builder and the spill files until their group */
+        sp->b = b;
+        b = NULL;
     }
     out->table_rows = true;
     /* the columns not read, listed with the reason in every report (monitor/reconcile.h) */
@@ -863,6 +913,10 @@ typedef struct {
     int status;      /* DM_RUN_* of a failed read */
     bool ref_failed; /* plan_read's error is the reference's, not the read's */
     double read_s;
+    /* the groups read by one COPY, groups k >= 1 spilled (table_spill), not one COPY each */
+    bool one_read;
+    size_t *group_of;
+    table_spill sp;
 } col_groups;
 
 static void col_groups_release(col_groups *g)
@@ -874,6 +928,11 @@ static void col_groups_release(col_groups *g)
     free(g->curcol);
     free(g->gskip);
     dm_dataset_release(&g->gds);
+    free(g->group_of);
+    dm_builder_free(g->sp.b);
+    dm_dataset_release(&g->sp.all);
+    dm_spill_close(g->sp.spill[0]);
+    dm_spill_close(g->sp.spill[1]);
 }
 
 /* The current dataset's columns (g->curcol, dm_run_read_table's, in its order) and the
@@ -931,10 +990,118 @@ static int plan_groups(col_groups *g, size_t width)
     return 0;
 }
 
+/* The one read of every group (g->one_read): the current columns in one COPY (only the keys
+ * skipped), the numeric columns of groups k >= 1 spilled.  DM_RUN_* with err. */
+static int read_all_groups(col_groups *g, char *err, size_t errlen)
+{
+    g->group_of = malloc((g->ncur + 1) * sizeof *g->group_of);
+    if (!g->group_of) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    uint64_t spilled = 0;
+    for (size_t k = 0; k < g->ngroups; k++)
+        for (size_t m = 0; m < g->ncols[k]; m++)
+            g->group_of[g->cols[k][m]] = k;
+    for (size_t k = 1; k < g->ngroups; k++)
+        spilled += g->ncols[k];
+    g->group_of[g->ncur] = SIZE_MAX;
+    g->sp.group_of = g->group_of;
+    g->sp.ngroups = g->ngroups;
+    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack */
+    uint64_t need = spilled * g->rows * 8;
+    need += need / 10 + ((uint64_t)1 << 20);
+    if (dm_spill_check_space(dm_spill_dir(), need, err, errlen) != 0)
+        return DM_RUN_ENV;
+    int rc = read_table_sp(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->keys,
+                           g->rows, &g->sp, &g->sp.all, err, errlen);
+    if (rc == DM_RUN_OK && g->sp.all.ncols != g->ncur) {
+        snprintf(err, errlen, "table \"%s\": read %zu columns of %zu", g->tbl->name,
+                 g->sp.all.ncols, g->ncur);
+        rc = DM_RUN_ENV;
+    }
+    return rc;
+}
+
+/* Group k's columns finished from the one read's builder into out, as read_group's own
+ * COPY would give them (group 0 also takes the kept rows and the columns left out).  0, or
+ * -1 (out of memory). */
+static int take_group(col_groups *g, size_t k, dm_dataset *out)
+{
+    dm_dataset *all = &g->sp.all;
+    dm_dataset_init(out);
+    out->col = calloc(all->ncols + 1, sizeof *out->col);
+    out->source = strdup(all->source ? all->source : "");
+    if (!out->col || !out->source)
+        return -1;
+    out->ncols = all->ncols;
+    for (size_t m = 0; m < g->ncols[k]; m++) {
+        size_t j = g->cols[k][m];
+        out->col[j] = all->col[j]; /* the counts; moved */
+        memset(&all->col[j], 0, sizeof all->col[j]);
+    }
+    if (dm_builder_finish_columns(g->sp.b, g->cols[k], g->ncols[k], out) != 0)
+        return -1;
+    dm_column *col = calloc(g->ncols[k] + 1, sizeof *col);
+    if (!col)
+        return -1;
+    for (size_t m = 0; m < g->ncols[k]; m++) {
+        col[m] = out->col[g->cols[k][m]];
+        memset(&out->col[g->cols[k][m]], 0, sizeof col[m]);
+    }
+    free(out->col);
+    out->col = col;
+    out->ncols = g->ncols[k];
+    out->rows = all->rows;
+    out->table_rows = true;
+    if (k == 0) {
+        out->kept = all->kept;
+        out->nkept = all->nkept;
+        out->left_out = all->left_out;
+        out->nleft_out = all->nleft_out;
+        all->kept = NULL;
+        all->nkept = 0;
+        all->left_out = NULL;
+        all->nleft_out = 0;
+    }
+    return 0;
+}
+
+/* read_group when g->one_read: group 0 makes the one read, each group k >= 1 is read back
+ * from the spill files; either is then finished (take_group). */
+static int read_group_spilled(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
+{
+    double t0 = now_s();
+    int rc = DM_RUN_OK;
+    if (k == 0)
+        rc = read_all_groups(g, err, errlen);
+    else if (dm_builder_unspill(g->sp.b, g->cols[k], g->ncols[k], g->sp.spill, 2) != 0) {
+        const char *e = g->sp.spill[0] && dm_spill_error(g->sp.spill[0])[0]
+                            ? dm_spill_error(g->sp.spill[0])
+                        : g->sp.spill[1] ? dm_spill_error(g->sp.spill[1])
+                                         : "";
+        if (e[0])
+            snprintf(err, errlen, "%s", e);
+        else
+            snprintf(err, errlen, "out of memory reading back column group %zu of table \"%s\"",
+                     k + 1, g->tbl->name);
+        rc = DM_RUN_ENV;
+    }
+    if (rc == DM_RUN_OK && take_group(g, k, out) != 0) {
+        dm_dataset_release(out);
+        snprintf(err, errlen, "out of memory");
+        rc = DM_RUN_ENV;
+    }
+    g->read_s += now_s() - t0;
+    return rc;
+}
+
 /* Read group k's columns into out (dm_run_read_table: the others skipped; the arrays sized
  * from the counted rows). */
 static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
 {
+    if (g->one_read)
+        return read_group_spilled(g, k, out, err, errlen);
     double t0 = now_s();
     size_t n = 0;
     for (size_t i = 0; g->keys && g->keys[i]; i++)
@@ -1125,6 +1292,7 @@ static int compare_by_groups(col_groups *g, const dm_dataset *ref, const dm_refi
 {
     const dm_config *cfg = g->cfg;
     *read_failed = false;
+    g->one_read = true; /* one COPY, the other groups spilled (docs/SCALE.md step 3 (b)) */
     int rc = first_group(g, NULL, ref, ri, src, cur, pairs, own_imp, imp, read_failed, err, errlen);
     if (rc != DM_RUN_OK)
         return rc;
