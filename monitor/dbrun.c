@@ -990,6 +990,8 @@ static int plan_groups(col_groups *g, size_t width)
     return 0;
 }
 
+static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen);
+
 /* The one read of every group (g->one_read): the current columns in one COPY (only the keys
  * skipped), the numeric columns of groups k >= 1 spilled.  DM_RUN_* with err. */
 static int read_all_groups(col_groups *g, char *err, size_t errlen)
@@ -1008,11 +1010,18 @@ static int read_all_groups(col_groups *g, char *err, size_t errlen)
     g->group_of[g->ncur] = SIZE_MAX;
     g->sp.group_of = g->group_of;
     g->sp.ngroups = g->ngroups;
-    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack */
+    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack; no
+     * room, or no spill file: the groups are read one COPY each, as without spill files */
     uint64_t need = spilled * g->rows * 8;
     need += need / 10 + ((uint64_t)1 << 20);
-    if (dm_spill_check_space(dm_spill_dir(), need, err, errlen) != 0)
-        return DM_RUN_ENV;
+    char why[768];
+    if (dm_spill_check_space(dm_spill_dir(), need, why, sizeof why) != 0 ||
+        !(g->sp.spill[0] = dm_spill_open(dm_spill_dir(), g->ngroups, why, sizeof why))) {
+        dm_logf(DM_LOG_WARN, "no spill file for the column groups: one COPY for each group",
+                "table=%s groups=%zu error=%s", g->tbl->name, g->ngroups, why);
+        g->one_read = false;
+        return DM_RUN_OK;
+    }
     int rc = read_table_sp(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->keys,
                            g->rows, &g->sp, &g->sp.all, err, errlen);
     if (rc == DM_RUN_OK && g->sp.all.ncols != g->ncur) {
@@ -1067,15 +1076,18 @@ static int take_group(col_groups *g, size_t k, dm_dataset *out)
     return 0;
 }
 
-/* read_group when g->one_read: group 0 makes the one read, each group k >= 1 is read back
- * from the spill files; either is then finished (take_group). */
+/* read_group when g->one_read: group 0 makes the one read (or, with no spill file, turns
+ * g->one_read off and reads its own COPY), each group k >= 1 is read back from the spill
+ * files; either is then finished (take_group). */
 static int read_group_spilled(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
 {
     double t0 = now_s();
     int rc = DM_RUN_OK;
-    if (k == 0)
+    if (k == 0) {
         rc = read_all_groups(g, err, errlen);
-    else if (dm_builder_unspill(g->sp.b, g->cols[k], g->ncols[k], g->sp.spill, 2) != 0) {
+        if (rc == DM_RUN_OK && !g->one_read)
+            return read_group(g, 0, out, err, errlen); /* no spill file: one COPY per group */
+    } else if (dm_builder_unspill(g->sp.b, g->cols[k], g->ncols[k], g->sp.spill, 2) != 0) {
         const char *e = g->sp.spill[0] && dm_spill_error(g->sp.spill[0])[0]
                             ? dm_spill_error(g->sp.spill[0])
                         : g->sp.spill[1] ? dm_spill_error(g->sp.spill[1])

@@ -19,7 +19,7 @@
 # batch) when ../shared has them (else reported as skipped); and `driftmon serve` with
 # limits.memory 1 MiB on two batches of the generated rows under other names; and the
 # generated batch by groups over two COPY streams (database.copy_streams 2: a spill file
-# each, merged).
+# each, merged), and with no spill file (TMPDIR missing: one COPY per group, as before).
 # A driftmon without the grouped read fails the "read by groups" checks.  KEEP=1 keeps the
 # work folder.
 set -u
@@ -290,6 +290,36 @@ EOF
     fi
 else
     bad "gen: the batch spans $blocks blocks, too few for two COPY streams (256)"
+fi
+
+# and with no spill file (TMPDIR a directory that does not exist): the groups are read one
+# COPY each, as before spill files, with a warning; results and reports the whole read's
+nnum=$(q -c "SELECT count(*) FROM information_schema.columns
+             WHERE table_name = 'apps_gen' AND data_type IN ('double precision', 'bigint', 'integer', 'numeric', 'real', 'smallint')")
+scans0=$(q -c "SELECT pg_stat_clear_snapshot(); SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'apps_gen'" | tail -n 1)
+TMPDIR=$W/no-such-dir "$DM" check g1 --config "$W/gen-groups.json" >"$W/gen-nospill.out" 2>"$W/gen-nospill.err"
+sleep 0.6
+scans1=$(q -c "SELECT pg_stat_clear_snapshot(); SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'apps_gen'" | tail -n 1)
+a=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-whole/%'")
+b=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-groups/%'")
+same=$(q -c "SELECT count(*) FROM (($(res "$a")) EXCEPT ALL ($(res "${b:-0}"))
+                                  UNION ALL (($(res "${b:-0}")) EXCEPT ALL ($(res "$a")))) d" 2>&1)
+ja=$(sed -n 's/^json report: //p' "$W/gen-whole.out")
+jb=$(sed -n 's/^json report: //p' "$W/gen-nospill.out")
+# the count, a COPY per numeric column, the time span
+if [ -n "$b" ] && [ "$same" = 0 ] && grep -q "no spill file for the column groups" "$W/gen-nospill.err" &&
+    [ "$((scans1 - scans0))" -ge "$((nnum + 1))" ] && [ -f "$jb" ] && $PY - "$ja" "$jb" <<'EOF'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in (a, b):
+    for k in ("generated_at", "chain_head"):
+        r.pop(k, None)
+assert a == b, [k for k in a if a.get(k) != b.get(k)]
+EOF
+    ok "gen: no spill file: one COPY per group ($((scans1 - scans0)) scans, $nnum groups), with a warning; results and JSON report those of the whole read"
+else
+    bad "gen: no spill file: one COPY per group, with a warning; results and JSON report those of the whole read" \
+        "run ${b:-none}, $same rows differ, $((scans1 - scans0)) scans: $(tail -n 3 "$W/gen-nospill.err")"
 fi
 
 # ---- the real Home Credit samples --------------------------------------------------------
