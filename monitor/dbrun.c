@@ -201,26 +201,25 @@ static int ref_perf(PGconn *conn, const dm_config *cfg, int64_t ref_id, dm_compa
     return 0;
 }
 
-/* The grouped check's one read (docs/SCALE.md step 3 (b)): every group's columns in one
- * COPY, the numeric columns of groups k >= 1 spilled (monitor/spill.h) as they come, to one
- * spill file per COPY stream (one writer each).  The read then keeps its builder, the finish
- * begun (every column's counts in `all`), for the groups to be finished one by one. */
-typedef struct {
-    const size_t *group_of; /* per builder column (the current dataset's), its group */
+/* dm_run_read_once's read (dbrun.h): the spill plan while the COPY runs, one spill file per
+ * COPY stream (one writer each); then the builder, the finish begun (every column's counts in
+ * `all`), for the groups to be finished one by one. */
+struct dm_table_read {
+    const size_t *group_of; /* during the read */
     size_t ngroups;
     dm_spill *spill[2];
     dm_builder *b;  /* after the read: group 0's values, the spilled columns' blocks */
     dm_dataset all; /* after the read: dm_builder_finish_begin's */
-} table_spill;
+};
 
 /* dm_run_read_table with expect > 0, the rows the read will give (a check by column groups
  * counts them in the groups' transaction): the builder's arrays get that room at once, not
- * by doubling (dm_builder_expect); with sp, the read of all groups at once (table_spill):
+ * by doubling (dm_builder_expect); with sp, dm_run_read_once's read of all groups at once:
  * out is sp->all. */
 static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                          const char *where, const char *const *params, size_t nparams,
-                         const char *const *skip, uint64_t expect, table_spill *sp, dm_dataset *out,
-                         char *err, size_t errlen);
+                         const char *const *skip, uint64_t expect, dm_table_read *sp,
+                         dm_dataset *out, char *err, size_t errlen);
 
 static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
@@ -233,11 +232,12 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
 
 /* Stream h's builder follows sp: its columns of groups k >= 1 go to stream h's spill file
  * (opened here).  0, or -1 with err. */
-static int spill_columns(dm_builder *b, table_spill *sp, int h, char *err, size_t errlen)
+static int spill_columns(dm_builder *b, size_t ncols, dm_table_read *sp, int h, char *err,
+                         size_t errlen)
 {
     if (!sp->spill[h] && !(sp->spill[h] = dm_spill_open(dm_spill_dir(), sp->ngroups, err, errlen)))
         return -1;
-    for (size_t j = 0; sp->group_of[j] != SIZE_MAX; j++)
+    for (size_t j = 0; j < ncols; j++)
         if (sp->group_of[j] > 0 && dm_builder_spill(b, j, sp->spill[h], sp->group_of[j]) < 0) {
             snprintf(err, errlen, "%s", dm_spill_error(sp->spill[h]));
             return -1;
@@ -254,8 +254,8 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
 
 static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                          const char *where, const char *const *params, size_t nparams,
-                         const char *const *skip, uint64_t expect, table_spill *sp, dm_dataset *out,
-                         char *err, size_t errlen)
+                         const char *const *skip, uint64_t expect, dm_table_read *sp,
+                         dm_dataset *out, char *err, size_t errlen)
 {
     const dm_db_column *cols = table->cols;
     size_t ncols = table->ncols;
@@ -335,7 +335,7 @@ static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *
             halves[h].where = wh[h];
             halves[h].snapshot = snap;
         }
-        if (halves[h].b && sp && spill_columns(halves[h].b, sp, h, err, errlen) != 0) {
+        if (halves[h].b && sp && spill_columns(halves[h].b, n, sp, h, err, errlen) != 0) {
             if (h == 1)
                 dm_builder_free(halves[1].b);
             free(wh[0]);
@@ -913,10 +913,10 @@ typedef struct {
     int status;      /* DM_RUN_* of a failed read */
     bool ref_failed; /* plan_read's error is the reference's, not the read's */
     double read_s;
-    /* the groups read by one COPY, groups k >= 1 spilled (table_spill), not one COPY each */
+    /* the groups read by one COPY, groups k >= 1 spilled (dm_run_read_once), not one COPY each */
     bool one_read;
     size_t *group_of;
-    table_spill sp;
+    dm_table_read *once;
 } col_groups;
 
 static void col_groups_release(col_groups *g)
@@ -929,10 +929,7 @@ static void col_groups_release(col_groups *g)
     free(g->gskip);
     dm_dataset_release(&g->gds);
     free(g->group_of);
-    dm_builder_free(g->sp.b);
-    dm_dataset_release(&g->sp.all);
-    dm_spill_close(g->sp.spill[0]);
-    dm_spill_close(g->sp.spill[1]);
+    dm_table_read_free(g->once);
 }
 
 /* The current dataset's columns (g->curcol, dm_run_read_table's, in its order) and the
@@ -990,77 +987,89 @@ static int plan_groups(col_groups *g, size_t width)
     return 0;
 }
 
-static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen);
-
-/* The one read of every group (g->one_read): the current columns in one COPY (only the keys
- * skipped), the numeric columns of groups k >= 1 spilled.  DM_RUN_* with err. */
-static int read_all_groups(col_groups *g, char *err, size_t errlen)
+int dm_run_read_once(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                     const char *where, const char *const *params, size_t nparams,
+                     const char *const *skip, uint64_t expect, const size_t *group_of,
+                     size_t ngroups, uint64_t spilled_values, dm_table_read **out, char *err,
+                     size_t errlen)
 {
-    g->group_of = malloc((g->ncur + 1) * sizeof *g->group_of);
-    if (!g->group_of) {
+    *out = NULL;
+    dm_table_read *r = calloc(1, sizeof *r);
+    if (!r) {
         snprintf(err, errlen, "out of memory");
         return DM_RUN_ENV;
     }
-    uint64_t spilled = 0;
-    for (size_t k = 0; k < g->ngroups; k++)
-        for (size_t m = 0; m < g->ncols[k]; m++)
-            g->group_of[g->cols[k][m]] = k;
-    for (size_t k = 1; k < g->ngroups; k++)
-        spilled += g->ncols[k];
-    g->group_of[g->ncur] = SIZE_MAX;
-    g->sp.group_of = g->group_of;
-    g->sp.ngroups = g->ngroups;
-    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack; no
-     * room, or no spill file: the groups are read one COPY each, as without spill files */
-    uint64_t need = spilled * g->rows * 8;
+    r->group_of = group_of;
+    r->ngroups = ngroups;
+    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack */
+    uint64_t need = spilled_values * 8;
     need += need / 10 + ((uint64_t)1 << 20);
     char why[768];
     if (dm_spill_check_space(dm_spill_dir(), need, why, sizeof why) != 0 ||
-        !(g->sp.spill[0] = dm_spill_open(dm_spill_dir(), g->ngroups, why, sizeof why))) {
+        !(r->spill[0] = dm_spill_open(dm_spill_dir(), ngroups, why, sizeof why))) {
         dm_logf(DM_LOG_WARN, "no spill file for the column groups: one COPY for each group",
-                "table=%s groups=%zu error=%s", g->tbl->name, g->ngroups, why);
-        g->one_read = false;
+                "table=%s groups=%zu error=%s", table->name, ngroups, why);
+        free(r);
         return DM_RUN_OK;
     }
-    int rc = read_table_sp(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->keys,
-                           g->rows, &g->sp, &g->sp.all, err, errlen);
-    if (rc == DM_RUN_OK && g->sp.all.ncols != g->ncur) {
-        snprintf(err, errlen, "table \"%s\": read %zu columns of %zu", g->tbl->name,
-                 g->sp.all.ncols, g->ncur);
-        rc = DM_RUN_ENV;
+    int rc = read_table_sp(conn, cfg, table, where, params, nparams, skip, expect, r, &r->all, err,
+                           errlen);
+    r->group_of = NULL;
+    if (rc != DM_RUN_OK) {
+        dm_table_read_free(r);
+        return rc;
     }
-    return rc;
+    *out = r;
+    return DM_RUN_OK;
 }
 
-/* Group k's columns finished from the one read's builder into out, as read_group's own
- * COPY would give them (group 0 also takes the kept rows and the columns left out).  0, or
- * -1 (out of memory). */
-static int take_group(col_groups *g, size_t k, dm_dataset *out)
+size_t dm_table_read_columns(const dm_table_read *r)
 {
-    dm_dataset *all = &g->sp.all;
+    return r->all.ncols;
+}
+
+int dm_table_read_group(dm_table_read *r, size_t k, const size_t *cols, size_t n, dm_dataset *out,
+                        char *err, size_t errlen)
+{
+    dm_dataset *all = &r->all;
     dm_dataset_init(out);
+    for (size_t m = 0; m < n; m++)
+        if (cols[m] >= all->ncols || (m > 0 && cols[m] <= cols[m - 1])) {
+            snprintf(err, errlen, "column group %zu: column %zu out of order", k + 1, cols[m]);
+            return DM_RUN_ENV;
+        }
+    if (k > 0 && dm_builder_unspill(r->b, cols, n, r->spill, 2) != 0) {
+        const char *e = dm_spill_error(r->spill[0])[0] ? dm_spill_error(r->spill[0])
+                        : r->spill[1]                  ? dm_spill_error(r->spill[1])
+                                                       : "";
+        if (e[0])
+            snprintf(err, errlen, "%s", e);
+        else
+            snprintf(err, errlen, "out of memory reading back column group %zu of %s", k + 1,
+                     all->source);
+        return DM_RUN_ENV;
+    }
     out->col = calloc(all->ncols + 1, sizeof *out->col);
     out->source = strdup(all->source ? all->source : "");
-    if (!out->col || !out->source)
-        return -1;
+    dm_column *col = calloc(n + 1, sizeof *col);
+    if (!out->col || !out->source || !col)
+        goto oom;
     out->ncols = all->ncols;
-    for (size_t m = 0; m < g->ncols[k]; m++) {
-        size_t j = g->cols[k][m];
-        out->col[j] = all->col[j]; /* the counts; moved */
-        memset(&all->col[j], 0, sizeof all->col[j]);
+    for (size_t m = 0; m < n; m++) { /* the counts, moved */
+        out->col[cols[m]] = all->col[cols[m]];
+        memset(&all->col[cols[m]], 0, sizeof all->col[cols[m]]);
     }
-    if (dm_builder_finish_columns(g->sp.b, g->cols[k], g->ncols[k], out) != 0)
-        return -1;
-    dm_column *col = calloc(g->ncols[k] + 1, sizeof *col);
-    if (!col)
-        return -1;
-    for (size_t m = 0; m < g->ncols[k]; m++) {
-        col[m] = out->col[g->cols[k][m]];
-        memset(&out->col[g->cols[k][m]], 0, sizeof col[m]);
+    if (dm_builder_finish_columns(r->b, cols, n, out) != 0)
+        goto oom;
+    /* the group's columns alone, in order; the dataset's ones (the counts of columns whose
+     * values are all distinct point at them) stay out's */
+    for (size_t m = 0; m < n; m++) {
+        col[m] = out->col[cols[m]];
+        memset(&out->col[cols[m]], 0, sizeof col[m]);
     }
     free(out->col);
     out->col = col;
-    out->ncols = g->ncols[k];
+    out->ncols = n;
     out->rows = all->rows;
     out->table_rows = true;
     if (k == 0) {
@@ -1073,37 +1082,61 @@ static int take_group(col_groups *g, size_t k, dm_dataset *out)
         all->left_out = NULL;
         all->nleft_out = 0;
     }
-    return 0;
+    return DM_RUN_OK;
+oom:
+    if (out->col != col)
+        free(col);
+    dm_dataset_release(out);
+    snprintf(err, errlen, "out of memory");
+    return DM_RUN_ENV;
 }
 
-/* read_group when g->one_read: group 0 makes the one read (or, with no spill file, turns
- * g->one_read off and reads its own COPY), each group k >= 1 is read back from the spill
- * files; either is then finished (take_group). */
+void dm_table_read_free(dm_table_read *r)
+{
+    if (!r)
+        return;
+    dm_builder_free(r->b);
+    dm_dataset_release(&r->all);
+    dm_spill_close(r->spill[0]);
+    dm_spill_close(r->spill[1]);
+    free(r);
+}
+
+static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen);
+
+/* read_group when g->one_read: group 0 makes the one read (dm_run_read_once: or, with no
+ * spill file, turns g->one_read off and reads its own COPY), each group is then taken from
+ * it. */
 static int read_group_spilled(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
 {
     double t0 = now_s();
     int rc = DM_RUN_OK;
     if (k == 0) {
-        rc = read_all_groups(g, err, errlen);
-        if (rc == DM_RUN_OK && !g->one_read)
+        g->group_of = malloc((g->ncur + 1) * sizeof *g->group_of);
+        if (!g->group_of) {
+            snprintf(err, errlen, "out of memory");
+            return DM_RUN_ENV;
+        }
+        uint64_t spilled = 0;
+        for (size_t q = 0; q < g->ngroups; q++)
+            for (size_t m = 0; m < g->ncols[q]; m++)
+                g->group_of[g->cols[q][m]] = q;
+        for (size_t q = 1; q < g->ngroups; q++)
+            spilled += g->ncols[q] * g->rows;
+        rc = dm_run_read_once(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->keys,
+                              g->rows, g->group_of, g->ngroups, spilled, &g->once, err, errlen);
+        if (rc == DM_RUN_OK && !g->once) {
+            g->one_read = false;
             return read_group(g, 0, out, err, errlen); /* no spill file: one COPY per group */
-    } else if (dm_builder_unspill(g->sp.b, g->cols[k], g->ncols[k], g->sp.spill, 2) != 0) {
-        const char *e = g->sp.spill[0] && dm_spill_error(g->sp.spill[0])[0]
-                            ? dm_spill_error(g->sp.spill[0])
-                        : g->sp.spill[1] ? dm_spill_error(g->sp.spill[1])
-                                         : "";
-        if (e[0])
-            snprintf(err, errlen, "%s", e);
-        else
-            snprintf(err, errlen, "out of memory reading back column group %zu of table \"%s\"",
-                     k + 1, g->tbl->name);
-        rc = DM_RUN_ENV;
+        }
+        if (rc == DM_RUN_OK && dm_table_read_columns(g->once) != g->ncur) {
+            snprintf(err, errlen, "table \"%s\": read %zu columns of %zu", g->tbl->name,
+                     dm_table_read_columns(g->once), g->ncur);
+            rc = DM_RUN_ENV;
+        }
     }
-    if (rc == DM_RUN_OK && take_group(g, k, out) != 0) {
-        dm_dataset_release(out);
-        snprintf(err, errlen, "out of memory");
-        rc = DM_RUN_ENV;
-    }
+    if (rc == DM_RUN_OK)
+        rc = dm_table_read_group(g->once, k, g->cols[k], g->ncols[k], out, err, errlen);
     g->read_s += now_s() - t0;
     return rc;
 }
