@@ -23,6 +23,7 @@
 #include "monitor/reconcile.h"
 #include "monitor/reportdir.h"
 #include "monitor/sha256.h"
+#include "monitor/spill.h"
 #include "reports/report.h"
 #include "stats/numfmt.h"
 
@@ -200,13 +201,49 @@ static int ref_perf(PGconn *conn, const dm_config *cfg, int64_t ref_id, dm_compa
     return 0;
 }
 
+/* dm_run_read_once's read (dbrun.h): the spill plan while the COPY runs, one spill file per
+ * COPY stream (one writer each); then the builder, the finish begun (every column's counts in
+ * `all`), for the groups to be finished one by one. */
+struct dm_table_read {
+    const size_t *group_of; /* during the read */
+    size_t ngroups;
+    dm_spill *spill[2];
+    dm_builder *b;  /* after the read: group 0's values, the spilled columns' blocks */
+    dm_dataset all; /* after the read: dm_builder_finish_begin's */
+};
+
 /* dm_run_read_table with expect > 0, the rows the read will give (a check by column groups
  * counts them in the groups' transaction): the builder's arrays get that room at once, not
- * by doubling (dm_builder_expect). */
+ * by doubling (dm_builder_expect); with sp, dm_run_read_once's read of all groups at once:
+ * out is sp->all. */
+static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                         const char *where, const char *const *params, size_t nparams,
+                         const char *const *skip, uint64_t expect, dm_table_read *sp,
+                         dm_dataset *out, char *err, size_t errlen);
+
 static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, uint64_t expect, dm_dataset *out, char *err,
-                      size_t errlen);
+                      size_t errlen)
+{
+    return read_table_sp(conn, cfg, table, where, params, nparams, skip, expect, NULL, out, err,
+                         errlen);
+}
+
+/* Stream h's builder follows sp: its columns of groups k >= 1 go to stream h's spill file
+ * (opened here).  0, or -1 with err. */
+static int spill_columns(dm_builder *b, size_t ncols, dm_table_read *sp, int h, char *err,
+                         size_t errlen)
+{
+    if (!sp->spill[h] && !(sp->spill[h] = dm_spill_open(dm_spill_dir(), sp->ngroups, err, errlen)))
+        return -1;
+    for (size_t j = 0; j < ncols; j++)
+        if (sp->group_of[j] > 0 && dm_builder_spill(b, j, sp->spill[h], sp->group_of[j]) < 0) {
+            snprintf(err, errlen, "%s", dm_spill_error(sp->spill[h]));
+            return -1;
+        }
+    return 0;
+}
 
 int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                       const char *where, const char *const *params, size_t nparams,
@@ -215,10 +252,10 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     return read_table(conn, cfg, table, where, params, nparams, skip, 0, out, err, errlen);
 }
 
-static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
-                      const char *where, const char *const *params, size_t nparams,
-                      const char *const *skip, uint64_t expect, dm_dataset *out, char *err,
-                      size_t errlen)
+static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                         const char *where, const char *const *params, size_t nparams,
+                         const char *const *skip, uint64_t expect, dm_table_read *sp,
+                         dm_dataset *out, char *err, size_t errlen)
 {
     const dm_db_column *cols = table->cols;
     size_t ncols = table->ncols;
@@ -298,6 +335,15 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
             halves[h].where = wh[h];
             halves[h].snapshot = snap;
         }
+        if (halves[h].b && sp && spill_columns(halves[h].b, n, sp, h, err, errlen) != 0) {
+            if (h == 1)
+                dm_builder_free(halves[1].b);
+            free(wh[0]);
+            free(wh[1]);
+            if (in_snap)
+                dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
+            goto out;
+        }
         if (!halves[h].b || (nh == 2 && !wh[h])) {
             snprintf(err, errlen, "out of memory");
             if (h == 1)
@@ -352,9 +398,13 @@ static int read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
     (void)rows;
     char src[600];
     snprintf(src, sizeof src, "table %s", table->name);
-    if (dm_builder_finish(b, src, out) != 0) {
+    if ((sp ? dm_builder_finish_begin(b, src, out) : dm_builder_finish(b, src, out)) != 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
+    }
+    if (sp) { /* the values stay in the builder and the spill files until their group */
+        sp->b = b;
+        b = NULL;
     }
     out->table_rows = true;
     /* the columns not read, listed with the reason in every report (monitor/reconcile.h) */
@@ -863,6 +913,10 @@ typedef struct {
     int status;      /* DM_RUN_* of a failed read */
     bool ref_failed; /* plan_read's error is the reference's, not the read's */
     double read_s;
+    /* the groups read by one COPY, groups k >= 1 spilled (dm_run_read_once), not one COPY each */
+    bool one_read;
+    size_t *group_of;
+    dm_table_read *once;
 } col_groups;
 
 static void col_groups_release(col_groups *g)
@@ -874,6 +928,8 @@ static void col_groups_release(col_groups *g)
     free(g->curcol);
     free(g->gskip);
     dm_dataset_release(&g->gds);
+    free(g->group_of);
+    dm_table_read_free(g->once);
 }
 
 /* The current dataset's columns (g->curcol, dm_run_read_table's, in its order) and the
@@ -931,10 +987,166 @@ static int plan_groups(col_groups *g, size_t width)
     return 0;
 }
 
+int dm_run_read_once(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                     const char *where, const char *const *params, size_t nparams,
+                     const char *const *skip, uint64_t expect, const size_t *group_of,
+                     size_t ngroups, uint64_t spilled_values, dm_table_read **out, char *err,
+                     size_t errlen)
+{
+    *out = NULL;
+    dm_table_read *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    r->group_of = group_of;
+    r->ngroups = ngroups;
+    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack */
+    uint64_t need = spilled_values * 8;
+    need += need / 10 + ((uint64_t)1 << 20);
+    char why[768];
+    if (dm_spill_check_space(dm_spill_dir(), need, why, sizeof why) != 0 ||
+        !(r->spill[0] = dm_spill_open(dm_spill_dir(), ngroups, why, sizeof why))) {
+        dm_logf(DM_LOG_WARN, "no spill file for the column groups: one COPY for each group",
+                "table=%s groups=%zu error=%s", table->name, ngroups, why);
+        free(r);
+        return DM_RUN_OK;
+    }
+    int rc = read_table_sp(conn, cfg, table, where, params, nparams, skip, expect, r, &r->all, err,
+                           errlen);
+    r->group_of = NULL;
+    if (rc != DM_RUN_OK) {
+        dm_table_read_free(r);
+        return rc;
+    }
+    *out = r;
+    return DM_RUN_OK;
+}
+
+size_t dm_table_read_columns(const dm_table_read *r)
+{
+    return r->all.ncols;
+}
+
+int dm_table_read_group(dm_table_read *r, size_t k, const size_t *cols, size_t n, dm_dataset *out,
+                        char *err, size_t errlen)
+{
+    dm_dataset *all = &r->all;
+    dm_dataset_init(out);
+    for (size_t m = 0; m < n; m++)
+        if (cols[m] >= all->ncols || (m > 0 && cols[m] <= cols[m - 1])) {
+            snprintf(err, errlen, "column group %zu: column %zu out of order", k + 1, cols[m]);
+            return DM_RUN_ENV;
+        }
+    if (k > 0 && dm_builder_unspill(r->b, cols, n, r->spill, 2) != 0) {
+        const char *e = dm_spill_error(r->spill[0])[0] ? dm_spill_error(r->spill[0])
+                        : r->spill[1]                  ? dm_spill_error(r->spill[1])
+                                                       : "";
+        if (e[0])
+            snprintf(err, errlen, "%s", e);
+        else
+            snprintf(err, errlen, "out of memory reading back column group %zu of %s", k + 1,
+                     all->source);
+        return DM_RUN_ENV;
+    }
+    out->col = calloc(all->ncols + 1, sizeof *out->col);
+    out->source = strdup(all->source ? all->source : "");
+    dm_column *col = calloc(n + 1, sizeof *col);
+    if (!out->col || !out->source || !col)
+        goto oom;
+    out->ncols = all->ncols;
+    for (size_t m = 0; m < n; m++) { /* the counts, moved */
+        out->col[cols[m]] = all->col[cols[m]];
+        memset(&all->col[cols[m]], 0, sizeof all->col[cols[m]]);
+    }
+    if (dm_builder_finish_columns(r->b, cols, n, out) != 0)
+        goto oom;
+    /* the group's columns alone, in order; the dataset's ones (the counts of columns whose
+     * values are all distinct point at them) stay out's */
+    for (size_t m = 0; m < n; m++) {
+        col[m] = out->col[cols[m]];
+        memset(&out->col[cols[m]], 0, sizeof col[m]);
+    }
+    free(out->col);
+    out->col = col;
+    out->ncols = n;
+    out->rows = all->rows;
+    out->table_rows = true;
+    if (k == 0) {
+        out->kept = all->kept;
+        out->nkept = all->nkept;
+        out->left_out = all->left_out;
+        out->nleft_out = all->nleft_out;
+        all->kept = NULL;
+        all->nkept = 0;
+        all->left_out = NULL;
+        all->nleft_out = 0;
+    }
+    return DM_RUN_OK;
+oom:
+    if (out->col != col)
+        free(col);
+    dm_dataset_release(out);
+    snprintf(err, errlen, "out of memory");
+    return DM_RUN_ENV;
+}
+
+void dm_table_read_free(dm_table_read *r)
+{
+    if (!r)
+        return;
+    dm_builder_free(r->b);
+    dm_dataset_release(&r->all);
+    dm_spill_close(r->spill[0]);
+    dm_spill_close(r->spill[1]);
+    free(r);
+}
+
+static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen);
+
+/* read_group when g->one_read: group 0 makes the one read (dm_run_read_once: or, with no
+ * spill file, turns g->one_read off and reads its own COPY), each group is then taken from
+ * it. */
+static int read_group_spilled(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
+{
+    double t0 = now_s();
+    int rc = DM_RUN_OK;
+    if (k == 0) {
+        g->group_of = malloc((g->ncur + 1) * sizeof *g->group_of);
+        if (!g->group_of) {
+            snprintf(err, errlen, "out of memory");
+            return DM_RUN_ENV;
+        }
+        uint64_t spilled = 0;
+        for (size_t q = 0; q < g->ngroups; q++)
+            for (size_t m = 0; m < g->ncols[q]; m++)
+                g->group_of[g->cols[q][m]] = q;
+        for (size_t q = 1; q < g->ngroups; q++)
+            spilled += g->ncols[q] * g->rows;
+        rc = dm_run_read_once(g->conn, g->cfg, g->tbl, g->where, g->params, g->nparams, g->keys,
+                              g->rows, g->group_of, g->ngroups, spilled, &g->once, err, errlen);
+        if (rc == DM_RUN_OK && !g->once) {
+            g->one_read = false;
+            return read_group(g, 0, out, err, errlen); /* no spill file: one COPY per group */
+        }
+        if (rc == DM_RUN_OK && dm_table_read_columns(g->once) != g->ncur) {
+            snprintf(err, errlen, "table \"%s\": read %zu columns of %zu", g->tbl->name,
+                     dm_table_read_columns(g->once), g->ncur);
+            rc = DM_RUN_ENV;
+        }
+    }
+    if (rc == DM_RUN_OK)
+        rc = dm_table_read_group(g->once, k, g->cols[k], g->ncols[k], out, err, errlen);
+    g->read_s += now_s() - t0;
+    return rc;
+}
+
 /* Read group k's columns into out (dm_run_read_table: the others skipped; the arrays sized
  * from the counted rows). */
 static int read_group(col_groups *g, size_t k, dm_dataset *out, char *err, size_t errlen)
 {
+    if (g->one_read)
+        return read_group_spilled(g, k, out, err, errlen);
     double t0 = now_s();
     size_t n = 0;
     for (size_t i = 0; g->keys && g->keys[i]; i++)
@@ -1125,6 +1337,7 @@ static int compare_by_groups(col_groups *g, const dm_dataset *ref, const dm_refi
 {
     const dm_config *cfg = g->cfg;
     *read_failed = false;
+    g->one_read = true; /* one COPY, the other groups spilled (docs/SCALE.md step 3 (b)) */
     int rc = first_group(g, NULL, ref, ri, src, cur, pairs, own_imp, imp, read_failed, err, errlen);
     if (rc != DM_RUN_OK)
         return rc;

@@ -149,4 +149,30 @@ int dm_run_read_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tab
                       const char *where, const char *const *params, size_t nparams,
                       const char *const *skip, dm_dataset *out, char *err, size_t errlen);
 
+/* A table read once for several groups of its columns (issue 20, docs/SCALE.md step 3 (b)):
+ * one COPY (dm_run_read_table's columns, in its order), the columns of groups k >= 1 spilled
+ * as they come (monitor/spill.h: unnamed files in $TMPDIR, else /tmp), group 0's held in
+ * memory; each group is then finished on its own, exactly as a read of its columns alone
+ * would give them.  group_of[j] (j < the read's columns) is column j's group, < ngroups;
+ * expect: the rows to come (0: unknown); spilled_values: the values groups k >= 1 hold, for
+ * the free space needed.  *out NULL and DM_RUN_OK when no spill file can be had (no room, or
+ * $TMPDIR not writable: a warning says why): the caller reads one COPY per group instead.
+ * DM_RUN_* as dm_run_read_table. */
+typedef struct dm_table_read dm_table_read;
+int dm_run_read_once(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                     const char *where, const char *const *params, size_t nparams,
+                     const char *const *skip, uint64_t expect, const size_t *group_of,
+                     size_t ngroups, uint64_t spilled_values, dm_table_read **out, char *err,
+                     size_t errlen);
+/* The read's columns. */
+size_t dm_table_read_columns(const dm_table_read *r);
+/* Group k's columns cols[0..n) (ascending, all of group k) into out, in that order: values
+ * and counts as dm_run_read_table of those columns alone gives them, out->rows the read's;
+ * group 0 also takes the kept rows (dm_builder_keep_rows) and the columns left out.  Each
+ * group is taken once.  DM_RUN_OK, or DM_RUN_ENV with err (a spill file's error, out of
+ * memory). */
+int dm_table_read_group(dm_table_read *r, size_t k, const size_t *cols, size_t n, dm_dataset *out,
+                        char *err, size_t errlen);
+void dm_table_read_free(dm_table_read *r);
+
 #endif

@@ -83,35 +83,77 @@ static size_t readable(const dm_config *cfg, const dm_db_table *t, size_t *idx)
     return n;
 }
 
+/* skip: every table column outside columns lo..hi-1 of idx (all groups: 0..n-1); group 0
+ * leaves the columns of types not compared to the read, which lists them as left out. */
+static void group_skip(const dm_db_table *table, const size_t *idx, size_t n, size_t lo, size_t hi,
+                       bool first, const char **skip)
+{
+    size_t ns = 0;
+    for (size_t i = 0, k = 0; i < table->ncols; i++) {
+        while (k < n && idx[k] < i)
+            k++;
+        bool in_group = k < n && idx[k] == i && k >= lo && k < hi;
+        bool left_out_here = first && table->cols[i].kind == DM_DB_UNSUPPORTED;
+        if (!in_group && !left_out_here)
+            skip[ns++] = table->cols[i].name;
+    }
+    skip[ns] = NULL;
+}
+
+/* Every group's columns in one COPY (dm_run_read_once: the groups after the first spilled);
+ * *once NULL when there is no spill file (one COPY per group then).  DM_RUN_* with err. */
+static int read_once(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
+                     const size_t *idx, size_t n, size_t per, uint64_t rows, const char **skip,
+                     dm_table_read **once, char *err, size_t errlen)
+{
+    size_t *group_of = malloc((n + 1) * sizeof *group_of);
+    if (!group_of) {
+        snprintf(err, errlen, "out of memory");
+        return DM_RUN_ENV;
+    }
+    for (size_t j = 0; j < n; j++)
+        group_of[j] = j / per;
+    group_skip(table, idx, n, 0, n, true, skip);
+    int rc = dm_run_read_once(conn, cfg, table, NULL, NULL, 0, skip, rows, group_of,
+                              (n + per - 1) / per, (uint64_t)(n - per) * rows, once, err, errlen);
+    free(group_of);
+    if (rc == DM_RUN_OK && *once && dm_table_read_columns(*once) != n) {
+        snprintf(err, errlen, "reading table \"%s\": read %zu columns of %zu", table->name,
+                 dm_table_read_columns(*once), n);
+        rc = DM_RUN_ENV;
+    }
+    return rc;
+}
+
 /* The groups read into the profile writer.  DM_RUN_* with err. */
 static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *table,
                        const size_t *idx, size_t n, size_t per, uint64_t rows, dm_atomic_file *f,
                        dm_dataset *left, char *err, size_t errlen)
 {
-    /* skip: every table column outside the group; the first group leaves the columns of
-     * types not compared to dm_run_read_table, which lists them as left out */
     const char **skip = calloc(table->ncols + 1, sizeof *skip);
-    if (!skip) {
+    size_t *cols = malloc((per + 1) * sizeof *cols);
+    dm_table_read *once = NULL;
+    if (!skip || !cols) {
+        free(skip);
+        free(cols);
         snprintf(err, errlen, "out of memory");
         return DM_RUN_ENV;
     }
     dm_profile_writer *w = NULL;
-    int rc = DM_RUN_OK;
     size_t ngroups = (n + per - 1) / per;
+    int rc = read_once(conn, cfg, table, idx, n, per, rows, skip, &once, err, errlen);
     for (size_t g = 0; g < ngroups && rc == DM_RUN_OK; g++) {
-        size_t lo = g * per, hi = lo + per < n ? lo + per : n, ns = 0;
-        for (size_t i = 0, k = 0; i < table->ncols; i++) {
-            while (k < n && idx[k] < i)
-                k++;
-            bool in_group = k < n && idx[k] == i && k >= lo && k < hi;
-            bool left_out_here = g == 0 && table->cols[i].kind == DM_DB_UNSUPPORTED;
-            if (!in_group && !left_out_here)
-                skip[ns++] = table->cols[i].name;
-        }
-        skip[ns] = NULL;
+        size_t lo = g * per, hi = lo + per < n ? lo + per : n;
         dm_dataset ds;
         dm_dataset_init(&ds);
-        rc = dm_run_read_table(conn, cfg, table, NULL, NULL, 0, skip, &ds, err, errlen);
+        if (once) {
+            for (size_t j = lo; j < hi; j++)
+                cols[j - lo] = j;
+            rc = dm_table_read_group(once, g, cols, hi - lo, &ds, err, errlen);
+        } else {
+            group_skip(table, idx, n, lo, hi, g == 0, skip);
+            rc = dm_run_read_table(conn, cfg, table, NULL, NULL, 0, skip, &ds, err, errlen);
+        }
         if (rc != DM_RUN_OK)
             break;
         dm_logf(DM_LOG_DEBUG, "reference group read", "group=%zu groups=%zu columns=%zu rows=%llu",
@@ -147,7 +189,9 @@ static int read_groups(PGconn *conn, const dm_config *cfg, const dm_db_table *ta
         }
         dm_dataset_release(&ds);
     }
+    dm_table_read_free(once);
     free(skip);
+    free(cols);
     char digest[65];
     if (rc == DM_RUN_OK && dm_profile_writer_finish(w, left, digest) != 0) {
         snprintf(err, errlen, "could not write the reference's profile to %s: %s", f->shown,

@@ -11,7 +11,9 @@
 #   check    driftmon check of windows of each size in CHECK_SIZES (default 250000 500000
 #            1000000 2000000) x 333 columns against a CHECK_REF_ROWS-row (default 307511)
 #            reference of the same 333 columns, stored with `reference load --table`; and, in
-#            the same run, a binary \copy of the same window to /dev/null ("dump", the floor)
+#            the same rounds, a binary \copy of the same window to /dev/null ("dump", the
+#            floor): first in odd rounds, last in even ones; check / dump is the median of
+#            the rounds' own ratios (each round's two runs made at about the same moment)
 #   refload  reference load --table of a BIG_ROWS x BIG_COLS table (default 10,000,000 x 40),
 #            then a check of a BIG_WINDOW-row (default 1,000,000) window against it, the
 #            reference cache emptied first (the first check after a load)
@@ -34,7 +36,9 @@
 #
 # For each part and kind of run the table of (rows, seconds, peak MiB), the median over ROUNDS
 # rounds (default 1), and the least-squares slopes: seconds per million rows and MiB per
-# million rows (and the intercepts).
+# million rows (and the intercepts).  Each run's line also gives its own CPU seconds, the
+# server's (the CPU of the cluster's processes that ended while it ran: the run's backends)
+# and the 1-minute load when it started.
 #
 # The binary timed is $DM_DRIFTMON (default $DM_BUILD/driftmon).  With $DM_DRIFTMON_B set too,
 # every run is made with A and with B (every second round B first) and the tables show both
@@ -99,21 +103,42 @@ bin() { [ "$1" = A ] && echo "$DM" || echo "$DM_B"; }
 # the binaries in round R's order: A first in odd rounds, B first in even ones
 order() { if [ $(($1 % 2)) = 1 ] || [ ${#BINS[@]} = 1 ]; then echo "${BINS[@]}"; else echo B A; fi; }
 
-# measure PART KIND BIN ROWS CMD...: run CMD, record wall seconds and peak KB
+# server_cpu: CPU seconds (user + system) of the cluster's processes that have ended (the
+# postmaster's cumulative children's times: a backend's are added when it is reaped); 0
+# without a cluster
+server_cpu() {
+    local pid
+    [ -n "$PG" ] && [ -f "$PG/data/postmaster.pid" ] || { echo 0; return; }
+    pid=$(head -1 "$PG/data/postmaster.pid")
+    awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($14 + $15) / t }' "/proc/$pid/stat"
+}
+ROUND=0
+# measure PART KIND BIN ROWS CMD...: run CMD, record wall seconds, peak KB, the round, the
+# 1-minute load when it started, its own CPU seconds and the server's CPU seconds (the
+# backends that ended while it ran: its connections' own)
 measure() {
-    local part=$1 kind=$2 b=$3 rows=$4 t0 t1 s kb
+    local part=$1 kind=$2 b=$3 rows=$4 t0 t1 s kb load c0 c1 cpu scpu
     shift 4
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    c0=$(server_cpu)
     t0=$(date +%s.%N)
-    if ! /usr/bin/time -f "%M" -o "$W/time.$$" "$@" >/dev/null 2>"$W/err.$$"; then
+    if ! /usr/bin/time -f "%M %U %S" -o "$W/time.$$" "$@" >/dev/null 2>"$W/err.$$"; then
         echo "scale.sh: failed: $*" >&2
         tail -5 "$W/err.$$" >&2
         exit 1
     fi
     t1=$(date +%s.%N)
+    sleep 0.5 # the backends reaped
+    c1=$(server_cpu)
     s=$(echo "$t1 - $t0" | bc)
-    kb=$(tail -1 "$W/time.$$")
-    echo "$part|$kind|$b|$rows|$s|$kb" >>"$RES"
-    printf '  %-8s %-10s %s %9s rows %8.2f s %7.0f MiB\n' "$part" "$kind" "$b" "$rows" "$s" "$(echo "$kb / 1024" | bc -l)"
+    read -r kb cpu <<<"$(tail -1 "$W/time.$$" | awk '{ print $1, $2 + $3 }')"
+    scpu=$(echo "$c1 - $c0" | bc)
+    echo "$part|$kind|$b|$rows|$s|$kb|$ROUND|$load|$cpu|$scpu" >>"$RES"
+    printf '  %-8s %-10s %s %9s rows %8.2f s %7.0f MiB  cpu %7.2f s  server cpu %7.2f s  load %s\n' "$part" "$kind" "$b" "$rows" "$s" "$(echo "$kb / 1024" | bc -l)" "$cpu" "$scpu" "$load"
+    # driftmon's own timed parts (its "run committed" line), and its log kept in $W/logs
+    mkdir -p "$W/logs"
+    cp "$W/err.$$" "$W/logs/$part-${kind// /_}-$b-$rows-r$ROUND.log"
+    grep -o 'reference_s=[^ ]* read_s=[^ ]* compare_s=[^ ]* total_s=[^ ]*' "$W/err.$$" | sed 's/^/             /' || true
 }
 
 # disk: bytes free under a path
@@ -238,12 +263,17 @@ if has check; then
             for b in "${BINS[@]}"; do "$(bin "$b")" check w --config "$W/check_$n.$b.json" --quiet >/dev/null 2>&1; done
             first=0
         fi
+        # the dump and the check(s) alternate: the dump first in odd rounds, last in even ones,
+        # so that each round's ratio compares runs made at the same moment
         for r in $(seq "$ROUNDS"); do
-            measure check dump - "$n" psql -X -q -c "\\copy (SELECT $cols FROM w_$n WHERE batch_id = 'w') TO '/dev/null' WITH (FORMAT binary)"
+            ROUND=$r
+            [ $((r % 2)) = 0 ] || measure check dump - "$n" psql -X -q -c "\\copy (SELECT $cols FROM w_$n WHERE batch_id = 'w') TO '/dev/null' WITH (FORMAT binary)"
             for b in $(order "$r"); do
                 measure check check "$b" "$n" "$(bin "$b")" check w --config "$W/check_$n.$b.json" --quiet
             done
+            [ $((r % 2)) = 1 ] || measure check dump - "$n" psql -X -q -c "\\copy (SELECT $cols FROM w_$n WHERE batch_id = 'w') TO '/dev/null' WITH (FORMAT binary)"
         done
+        ROUND=0
     done
     q -c "DROP TABLE w333 CASCADE" -c "DROP TABLE ref333 CASCADE"
 fi
@@ -281,6 +311,9 @@ function med(list,   n, a, i, j, t) {
     s[key, $3, $4] = s[key, $3, $4] " " $5
     m[key, $3, $4] = m[key, $3, $4] " " ($6 / 1024)
     have[key, $3] = 1
+    if ($7 > 0) { sec[key, $3, $4, $7] = $5; ld[key, $3, $4, $7] = $8 }
+    cpu[key, $3, $4] = cpu[key, $3, $4] " " $9
+    scpu[key, $3, $4] = scpu[key, $3, $4] " " $10
 }
 END {
     nb = split(bins, B, " ")
@@ -310,9 +343,19 @@ END {
                 printf "ratio B/A %s %d rows: time %.3f, peak memory %.3f\n", key, R[i], T["B", R[i]] / T["A", R[i]], M["B", R[i]] / M["A", R[i]]
         }
         if (key == "check check" && (("check dump", "-") in have)) {
-            printf "check / dump (same window, same run)\n"
-            for (i = 1; i <= nr; i++) for (bi = 1; bi <= nb; bi++)
-                printf "  %10d %s %.2f\n", R[i], B[bi], med(s[key, B[bi], R[i]]) / med(s["check dump", "-", R[i]])
+            printf "check / dump (same window, same round; median of the rounds\x27 ratios)\n"
+            for (i = 1; i <= nr; i++) for (bi = 1; bi <= nb; bi++) {
+                list = ""; detail = ""
+                for (r = 1; (key, B[bi], R[i], r) in sec; r++) {
+                    if (!(("check dump", "-", R[i], r) in sec)) continue
+                    q = sec[key, B[bi], R[i], r] / sec["check dump", "-", R[i], r]
+                    list = list " " q
+                    detail = detail sprintf(" %.3f (load %s/%s)", q, ld[key, B[bi], R[i], r], ld["check dump", "-", R[i], r])
+                }
+                printf "  %10d %s median %.3f; rounds:%s\n", R[i], B[bi], med(list), detail
+                printf "  %10d %s cpu: check %.1f s + server %.1f s; dump psql %.1f s + server %.1f s (medians)\n", R[i], B[bi],
+                    med(cpu[key, B[bi], R[i]]), med(scpu[key, B[bi], R[i]]), med(cpu["check dump", "-", R[i]]), med(scpu["check dump", "-", R[i]])
+            }
         }
     }
 }' "$RES" | tee "$W/summary.txt"

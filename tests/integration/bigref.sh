@@ -2,12 +2,15 @@
 # bigref.sh - a big stored reference in bounded memory (issue 20, item 2), against a real
 # PostgreSQL 15 started for the test.  Checks:
 #   - `reference load --table` with limits.memory "1 MiB" (below the fixed part of the
-#     budget: one column per group, one COPY each in one snapshot) and with a limit that
+#     budget: one column per group, all read in one snapshot) and with a limit that
 #     gives seven columns per group store exactly what the default (one group) stores: the
 #     same sha256, rows and reference_column rows byte for byte (compared in SQL), on a
 #     generated table (NULLs, -0.0 and +0.0, infinities, NaN, numeric, integers, text,
 #     numbers stored as text, columns of types not compared) and on the real Home Credit
 #     samples (read from ../shared; skipped by name when absent);
+#   - the groups are read by one COPY, the groups after the first spilled to a spill file
+#     (monitor/spill.h): the server scans the table as often as for a whole read, not once
+#     more per group (pg_stat_user_tables.seq_scan);
 #   - the one-column groups hold one column's values at a time: the load's peak memory is
 #     lower than the one-group load's by more than half the table's numeric values as
 #     doubles (rows x numeric columns x 8 B);
@@ -120,9 +123,20 @@ numbytes=$((ROWS * 24 * 8))
 # limits.memory for 7 columns per group: the fixed part, the scratch, 7 x 8 B per row
 seven=$((64 * 1024 * 1024 + 32 * ROWS + 7 * 8 * ROWS + 1000))
 
-if load gen g_all '"1 GiB"' && load gen g_one '"1 MiB"' && load gen g_seven "$seven"; then
+# seq_scan of gen (read after the backend's counters reach the statistics)
+scans() { sleep 1; q -c "SELECT pg_stat_clear_snapshot(); SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'gen'" | tail -n 1; }
+if s0=$(scans) && load gen g_all '"1 GiB"' && s1=$(scans) && load gen g_one '"1 MiB"' &&
+    s2=$(scans) && load gen g_seven "$seven"; then
     groups g_one 1
     groups g_seven 7
+    # by groups: one COPY for every group (those after the first spilled), not one COPY per
+    # group; whole: one COPY (the rows are counted either way)
+    if [ $((s2 - s1)) = $((s1 - s0)) ]; then
+        ok "g_one: the server scanned the table as often as for the whole read ($((s2 - s1)) scans: one COPY for all $ncols groups)"
+    else
+        bad "g_one: the server scanned the table as often as for the whole read (one COPY for all groups)" \
+            "$((s2 - s1)) scans for $ncols groups, $((s1 - s0)) for the whole read"
+    fi
     if grep -q "groups of columns" "$W/g_all.log"; then
         bad "g_all: the default limit should read $ROWS rows x $ncols columns in one group"
     else

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # dbgroups.sh - `driftmon check` by column groups (issue 20): a batch whose numeric values
-# would pass limits.memory is read one COPY per group of columns, all in one REPEATABLE READ
-# snapshot, and compared group by group; the results must be those of the whole read, byte
-# for byte.  Against a real PostgreSQL 15 (tests/pg/cluster.sh).  No mocks.  For each data
+# would pass limits.memory is counted and read in one REPEATABLE READ snapshot, by one COPY
+# whose groups of columns after the first are spilled to a spill file (monitor/spill.h), and
+# compared group by group; the results must be those of the whole read, byte for byte.  Against a real PostgreSQL 15 (tests/pg/cluster.sh).  No mocks.  For each data
 # set, the same batch is checked twice, with the default limits.memory (1 GiB: one read) and
 # with limits.memory "1 MiB" (less than the budget's fixed part: one numeric column per
 # group), and:
 #   - the 1 MiB run says it read by groups, one group per numeric column, and the server
-#     scanned the table once per group (pg_stat_user_tables.seq_scan: no index on the batch
-#     column), while the default run read it in one COPY;
+#     scanned the table once to count and once for all the groups (pg_stat_user_tables.
+#     seq_scan: no index on the batch column), while the default run read it in one COPY;
 #   - the two runs' stored column results (driftmon.column_history: every field but the run's
 #     id, time and chain hashes) and skipped columns are equal, and so are their JSON reports
 #     once the fields that name the run (run id, times, chain head, report paths) are dropped;
@@ -17,7 +17,9 @@
 # batch, one with only infinities, and a text column that holds numbers; and on the real
 # Home Credit samples (train head 5000 as the reference table, test random 1000 as the
 # batch) when ../shared has them (else reported as skipped); and `driftmon serve` with
-# limits.memory 1 MiB on two batches of the generated rows under other names.
+# limits.memory 1 MiB on two batches of the generated rows under other names; and the
+# generated batch by groups over two COPY streams (database.copy_streams 2: a spill file
+# each, merged), and with no spill file (TMPDIR missing: one COPY per group, as before).
 # A driftmon without the grouped read fails the "read by groups" checks.  KEEP=1 keeps the
 # work folder.
 set -u
@@ -88,12 +90,14 @@ compare_runs() {
         bad "$label: limits.memory 1 MiB reads the batch in one group per numeric column ($nnum)" \
             "got groups=\"$groups\": $(grep -i 'group' "$W/$label-groups.err" | head -3)"
     fi
-    # whole: check_target's LIMIT 0 scans nothing; the COPY and the time span scan once each
+    # whole: check_target's LIMIT 0 scans nothing; the COPY and the time span scan once each;
+    # by groups, the rows counted first, then one COPY for every group (the groups after the
+    # first spilled, monitor/spill.h), not one per group
     local dw=$((scans1 - scans0)) dg=$((scans2 - scans1))
-    if [ "$dg" -ge "$((dw + nnum - 1))" ]; then
-        ok "$label: the server scanned the table once per group ($dg scans, $dw for the whole read)"
+    if [ "$dg" -eq "$((dw + 1))" ]; then
+        ok "$label: the server scanned the table once for all $groups groups, and once to count ($dg scans, $dw for the whole read)"
     else
-        bad "$label: the server scanned the table once per group" "$dg scans grouped, $dw whole, $nnum numeric columns"
+        bad "$label: the server scanned the table once for all groups, and once to count" "$dg scans grouped, $dw whole, $nnum numeric columns"
     fi
     local a b
     a=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = '$batch' AND report_json LIKE '$W/reports-$label-whole/%'")
@@ -256,6 +260,67 @@ EOF
             "run ${b:-none}, $same rows differ, group reads logged $n: $(grep -E 'level=(error|warn)' "$W/serve.log" | tail -n 3)"
     fi
 done
+
+# the same by groups over two COPY streams (database.copy_streams 2): each stream spills to a
+# spill file of its own, the two merged; results and reports again the whole read's
+blocks=$(q -c "SELECT count(DISTINCT (ctid::text::point)[0]) FROM apps_gen WHERE batch_id = 'g1'")
+if [ "${blocks:-0}" -ge 256 ]; then
+    config gen-streams apps_gen gen "\"model\": {\"score_column\": \"score\", \"importance\": \"$W/imp.csv\"},
+  \"limits\": {\"memory\": \"1 MiB\"}, \"database\": {\"copy_streams\": 2}"
+    "$DM" check g1 --config "$W/gen-streams.json" >"$W/gen-streams.out" 2>"$W/gen-streams.err"
+    a=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-whole/%'")
+    b=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-streams/%'")
+    same=$(q -c "SELECT count(*) FROM (($(res "$a")) EXCEPT ALL ($(res "${b:-0}"))
+                                      UNION ALL (($(res "${b:-0}")) EXCEPT ALL ($(res "$a")))) d" 2>&1)
+    ja=$(sed -n 's/^json report: //p' "$W/gen-whole.out")
+    jb=$(sed -n 's/^json report: //p' "$W/gen-streams.out")
+    if [ -n "$b" ] && [ "$same" = 0 ] && grep -q "reading the rows by column groups" "$W/gen-streams.err" &&
+        [ -f "$jb" ] && $PY - "$ja" "$jb" <<'EOF'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in (a, b):
+    for k in ("generated_at", "chain_head"):
+        r.pop(k, None)
+assert a == b, [k for k in a if a.get(k) != b.get(k)]
+EOF
+        ok "gen: by groups over two COPY streams ($blocks blocks), two spill files: results and JSON report those of the whole read"
+    else
+        bad "gen: by groups over two COPY streams, two spill files: results and JSON report those of the whole read" \
+            "run ${b:-none}, $same rows differ: $(tail -n 3 "$W/gen-streams.err")"
+    fi
+else
+    bad "gen: the batch spans $blocks blocks, too few for two COPY streams (256)"
+fi
+
+# and with no spill file (TMPDIR a directory that does not exist): the groups are read one
+# COPY each, as before spill files, with a warning; results and reports the whole read's
+nnum=$(q -c "SELECT count(*) FROM information_schema.columns
+             WHERE table_name = 'apps_gen' AND data_type IN ('double precision', 'bigint', 'integer', 'numeric', 'real', 'smallint')")
+scans0=$(q -c "SELECT pg_stat_clear_snapshot(); SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'apps_gen'" | tail -n 1)
+TMPDIR=$W/no-such-dir "$DM" check g1 --config "$W/gen-groups.json" >"$W/gen-nospill.out" 2>"$W/gen-nospill.err"
+sleep 0.6
+scans1=$(q -c "SELECT pg_stat_clear_snapshot(); SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'apps_gen'" | tail -n 1)
+a=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-whole/%'")
+b=$(q -c "SELECT max(run_id) FROM driftmon.runs WHERE batch = 'g1' AND report_json LIKE '$W/reports-gen-groups/%'")
+same=$(q -c "SELECT count(*) FROM (($(res "$a")) EXCEPT ALL ($(res "${b:-0}"))
+                                  UNION ALL (($(res "${b:-0}")) EXCEPT ALL ($(res "$a")))) d" 2>&1)
+ja=$(sed -n 's/^json report: //p' "$W/gen-whole.out")
+jb=$(sed -n 's/^json report: //p' "$W/gen-nospill.out")
+# the count, a COPY per numeric column, the time span
+if [ -n "$b" ] && [ "$same" = 0 ] && grep -q "no spill file for the column groups" "$W/gen-nospill.err" &&
+    [ "$((scans1 - scans0))" -ge "$((nnum + 1))" ] && [ -f "$jb" ] && $PY - "$ja" "$jb" <<'EOF'; then
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in (a, b):
+    for k in ("generated_at", "chain_head"):
+        r.pop(k, None)
+assert a == b, [k for k in a if a.get(k) != b.get(k)]
+EOF
+    ok "gen: no spill file: one COPY per group ($((scans1 - scans0)) scans, $nnum groups), with a warning; results and JSON report those of the whole read"
+else
+    bad "gen: no spill file: one COPY per group, with a warning; results and JSON report those of the whole read" \
+        "run ${b:-none}, $same rows differ, $((scans1 - scans0)) scans: $(tail -n 3 "$W/gen-nospill.err")"
+fi
 
 # ---- the real Home Credit samples --------------------------------------------------------
 S="$SHARED/data/homecredit-samples"
