@@ -567,8 +567,8 @@ out:
     "WHERE r.monitor = $1 AND r.finished_at <= clock_timestamp() - "                               \
     "make_interval(secs => $2::float8) ORDER BY r.id"
 
-/* One monitor's sweep.  0, or -1 when the connection was lost. */
-static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
+/* One monitor's sweep (mi: its index in s).  0, or -1 when the connection was lost. */
+static int sweep_monitor(serve_state *s, size_t mi, const dm_config *c, dm_deliverer *dl)
 {
     const char *mon = dm_config_monitor_name(c);
     char delay[40], err[ERRLEN];
@@ -636,7 +636,7 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
         serve_check_begin(s);
         bool flagged = false;
         int e = evaluate(s->conn, c, &k, &st, t0, &flagged, err, sizeof err);
-        serve_check_end(s, 0, -1, 0);
+        serve_check_end(s, mi, -1, 0);
         serve_count_evaluation(s, mon,
                                e < 0   ? DM_EVAL_FAILED
                                : e > 0 ? (flagged ? DM_EVAL_COST_ALERT : DM_EVAL_NO_ALERT)
@@ -666,7 +666,7 @@ int dm_perf_sweep(serve_state *s, dm_deliverer *dl)
         if (!dm_perf_enabled(c) || !c->source_table || now < s->mon[i].perf_next_at)
             continue;
         s->mon[i].perf_next_at = now + fmax(s->o.poll_s, c->label_delay_s / 20);
-        if (sweep_monitor(s, c, dl) < 0)
+        if (sweep_monitor(s, i, c, dl) < 0)
             return -1;
     }
     return 0;
