@@ -316,4 +316,37 @@ else
     bad "verify finds a changed stored re-rendered document" "exit $rc: $(grep FAIL "$W/v.out" | head -3)"
 fi
 
+# ---- the re-rendered reports are links of the hash chain (sql/019_perf_report_chain.sql) ----------
+# the stored document changed above put back: the history verifies again
+q -c "ALTER TABLE driftmon.performance_report DISABLE TRIGGER USER" \
+  -c "UPDATE driftmon.performance_report SET report_json_doc = left(report_json_doc, -1) WHERE performance_id = $p1" \
+  -c "ALTER TABLE driftmon.performance_report ENABLE TRIGGER USER" >/dev/null
+PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1
+rc=$?
+[ "$rc" = 0 ] && grep -q ": intact (0 failures" "$W/v.out" &&
+    ok "an untouched history with chained re-rendered reports verifies (exit 0)" ||
+    bad "an untouched history verifies" "exit $rc: $(grep FAIL "$W/v.out" | head -3)"
+# a table owner changes a stored document, its sha256 and the file together: only the link
+# can tell
+f="$W/reports/run-$rid.performance-$p2.html"
+printf '<!-- x -->' >>"$f"
+seq2=$(q -c "SELECT seq FROM driftmon.performance_report WHERE performance_id = $p2")
+q -c "ALTER TABLE driftmon.performance_report DISABLE TRIGGER USER" \
+  -c "UPDATE driftmon.performance_report SET report_html_doc = report_html_doc || '<!-- x -->',
+      report_html_sha256 = encode(sha256(convert_to(report_html_doc || '<!-- x -->', 'UTF8')), 'hex')
+      WHERE performance_id = $p2" \
+  -c "ALTER TABLE driftmon.performance_report ENABLE TRIGGER USER" >/dev/null
+stored=$(q -c "SELECT report_html_sha256 FROM driftmon.performance_report WHERE performance_id = $p2")
+PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1
+rc=$?
+nfail=$(grep -c '^FAIL' "$W/v.out")
+inside=$(q -c "SELECT problem FROM driftmon.verify_chain() WHERE seq = $seq2")
+if [ "$stored" = "$(sha "$f")" ] && [ "$rc" = 4 ] && [ "$nfail" = 1 ] &&
+    grep -q "^FAIL the re-rendered report of evaluation $p2 of run $rid (driftmon.performance_report, seq $seq2) does not match its row_hash" "$W/v.out" &&
+    [ "$inside" = "row hash mismatch: the performance_report row was changed" ]; then
+    ok "verify finds a re-rendered document changed with its sha256 and its file (exit 4, the row named by its link; verify_chain() too)"
+else
+    bad "verify finds a re-rendered document changed with its sha256" "exit $rc, $nfail failures: $(grep FAIL "$W/v.out" | head -3); verify_chain(): $inside"
+fi
+
 finish
