@@ -670,6 +670,13 @@ static int sweep_monitor(serve_state *s, size_t mi, const dm_config *c, dm_deliv
     const char *mon = dm_config_monitor_name(c);
     char delay[40], err[ERRLEN];
     snprintf(delay, sizeof delay, "%.17g", c->label_delay_s);
+    /* the documents of earlier evaluations whose write failed (perfreport.h) */
+    if (dm_perfreport_retry(s->conn, c, err, sizeof err) != 0) {
+        dm_logf(DM_LOG_ERROR, "could not write the reports of earlier evaluations",
+                "monitor=%s reason=%s", mon, err);
+        if (serve_conn_lost(s, "writing earlier evaluations' reports"))
+            return -1;
+    }
     const char *p[2] = {mon, delay};
     PGresult *res = PQexecParams(s->conn, DELAYED_RUNS, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

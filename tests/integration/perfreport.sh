@@ -16,7 +16,8 @@
 #     supersedes the first; the first pair as it was; index.html links the latest;
 #   - a document that cannot be written (its name taken by a directory): the evaluation is
 #     recorded all the same, without documents, nothing left behind, a warning logged; the
-#     index then links no re-rendered report of the run (not an older evaluation's);
+#     index then links no re-rendered report of the run (not an older evaluation's); the way
+#     cleared, a later sweep writes them (warned once, not evaluated again);
 #   - the daemon's role cannot change driftmon.performance_report;
 #   - `driftmon verify` counts the new documents and files, then finds a changed file and a
 #     changed stored document.
@@ -270,7 +271,22 @@ if wait_until 30 "SELECT count(*) = 3 FROM driftmon.performance_history WHERE ba
 else
     bad "a cohort whose documents cannot be written is still evaluated" "$(tail -5 "$W/serve.log")"
 fi
+# the way cleared: a later sweep writes the documents, the evaluation not recorded again; the
+# warning was logged once while every sweep retried
+nwarn=$(grep -c "could not write the run's report with its cohort's performance.*evaluation_id=$next " "$W/serve.log")
 rmdir "$W/reports/run-$rid.performance-$next.json"
+if wait_until 30 "SELECT count(*) = 1 FROM driftmon.performance_report WHERE performance_id = $next"; then
+    sleep 0.5
+    if d=$(check_docs full 3) && [ "$(q -c "SELECT count(*) FROM driftmon.performance WHERE run_id = $rid")" = 3 ] &&
+        [ "$nwarn" = 1 ] && [ "$(grep -c "written with its cohort's performance at a later sweep.*evaluation_id=$next " "$W/serve.log")" = 1 ] &&
+        grep -q "href=\"run-$rid.performance-$next.html\"" "$W/reports/index.html"; then
+        ok "documents that could not be written are written at a later sweep (the evaluation's figures, not evaluated again, warned once, index.html links them)"
+    else
+        bad "documents retried at a later sweep" "$d; $nwarn warnings; $(grep "evaluation_id=$next" "$W/serve.log" | tail -2)"
+    fi
+else
+    bad "documents that could not be written are retried" "$(grep "evaluation_id=$next" "$W/serve.log" | tail -3)"
+fi
 kill "$serve_pid" && wait "$serve_pid"
 serve_pid=""
 
@@ -288,7 +304,7 @@ done
 # ---- verify ------------------------------------------------------------------------------------------
 runs=$(q -c "SELECT count(*) FROM driftmon.run")
 ndocs=$(q -c "SELECT count(*) FROM driftmon.performance_report")
-if [ "$ndocs" = 2 ] && PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1 &&
+if [ "$ndocs" = 3 ] && PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1 &&
     grep -q "$((2 * runs + 2 * ndocs)) stored documents, $((2 * runs + 2 * ndocs)) report files" "$W/v.out"; then
     ok "verify passes, as the auditor's login; it checks the $((2 * ndocs)) re-rendered documents and their files"
 else
