@@ -20,7 +20,10 @@
 #     cleared, a later sweep writes them (warned once, not evaluated again);
 #   - the daemon's role cannot change driftmon.performance_report;
 #   - `driftmon verify` counts the new documents and files, then finds a changed file and a
-#     changed stored document.
+#     changed stored document;
+#   - the re-rendered reports are links of the hash chain (sql/019_perf_report_chain.sql): an
+#     untouched history verifies; a stored document changed with its sha256 and its file is
+#     found by its link (exit 4, the row named), and by driftmon.verify_chain().
 # KEEP=1 keeps the work folder.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
