@@ -41,6 +41,7 @@ static bool put(dm_chain_buf *b, const void *d, size_t n)
 static const char RESULT_KINDS[] = "IITTTFFBIIIIJ";
 static const char RUN_KINDS[] = "IITSSISSHHFFBFBTTTTTTT";
 static const char PERF_KINDS[] = "IITITSITTFFFIIIIIIFFFFFFIFFFFFBITTT";
+static const char PERF_REPORT_KINDS[] = "IIITSTTTTT";
 
 static int encode(const dm_copybin_field *f, const char *tag, const char *kinds, dm_chain_buf *b,
                   char *err, size_t errlen)
@@ -166,6 +167,14 @@ int dm_chain_perf_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err
     dm_copybin_field f[sizeof PERF_KINDS - 1];
     row_fields(res, row, sizeof PERF_KINDS - 1, f);
     return encode(f, "driftmon.performance/1", PERF_KINDS, b, err, errlen);
+}
+
+int dm_chain_perf_report_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err,
+                               size_t errlen)
+{
+    dm_copybin_field f[sizeof PERF_REPORT_KINDS - 1];
+    row_fields(res, row, sizeof PERF_REPORT_KINDS - 1, f);
+    return encode(f, "driftmon.performance_report/1", PERF_REPORT_KINDS, b, err, errlen);
 }
 
 int dm_chain_link_hash(const unsigned char prev[32], const dm_chain_buf *b, unsigned char out[32])

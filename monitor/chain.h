@@ -4,11 +4,12 @@
  * `driftmon verify` trusts: nothing the database's owner can replace takes part in it).
  *
  * A link's bytes are built from one row of a binary-format result (PQexecParams with
- * resultFormat 1, a BINARY cursor, or a binary COPY) whose columns are DM_CHAIN_RESULT_COLS or
- * DM_CHAIN_RUN_COLS, in that order; the stored prev_hash and row_hash follow and are not part
- * of the bytes.  A run row's last column is its monitor: one other than 'default'
- * is appended to the bytes (enc_text, sql/012_monitors.sql), 'default' adds nothing, so the
- * runs of the single-monitor form and those chained before 012 keep their bytes.
+ * resultFormat 1, a BINARY cursor, or a binary COPY) whose columns are DM_CHAIN_RESULT_COLS,
+ * DM_CHAIN_RUN_COLS, DM_CHAIN_PERF_COLS or DM_CHAIN_PERF_REPORT_COLS, in that order; the stored
+ * prev_hash and row_hash follow and are not part of the bytes.  A run row's last column is its
+ * monitor: one other than 'default' is appended to the bytes (enc_text, sql/012_monitors.sql),
+ * 'default' adds nothing, so the runs of the single-monitor form and those chained before 012 keep
+ * their bytes.
  */
 #ifndef DRIFTMON_CHAIN_H
 #define DRIFTMON_CHAIN_H
@@ -44,6 +45,13 @@
     "config_sha256, driftmon_version, prev_hash, row_hash"
 #define DM_CHAIN_PERF_NCOLS 37
 
+/* A re-rendered report's row (sql/019_perf_report_chain.sql): the documents are covered
+ * through their sha256. */
+#define DM_CHAIN_PERF_REPORT_COLS                                                                  \
+    "seq, performance_id, run_id, monitor, created_at, report_html, report_html_sha256, "          \
+    "report_json, report_json_sha256, driftmon_version, prev_hash, row_hash"
+#define DM_CHAIN_PERF_REPORT_NCOLS 12
+
 /* A growing byte buffer (the link's bytes); reused from row to row. */
 typedef struct {
     unsigned char *p;
@@ -58,6 +66,8 @@ void dm_chain_buf_release(dm_chain_buf *b);
 int dm_chain_result_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
 int dm_chain_run_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
 int dm_chain_perf_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err, size_t errlen);
+int dm_chain_perf_report_bytes(const PGresult *res, int row, dm_chain_buf *b, char *err,
+                               size_t errlen);
 /* The same from the fields of one binary COPY row (copybin.h) of those columns. */
 int dm_chain_result_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen);
 int dm_chain_run_fields(const dm_copybin_field *f, dm_chain_buf *b, char *err, size_t errlen);

@@ -7,9 +7,17 @@
  *                                  chain's order, DM_CHAIN_*_COLS, then the others), by seq;
  *   references.csv                 the reference versions the runs used (metadata, sha256);
  *   runs/run-N.html, run-N.json    the stored documents, byte for byte;
- *   chain.csv, chain.json          the contiguous chain segment over the period's links, and
- *                                  its heads: the one before its first link (the previous
- *                                  bundle's last), its first and its last;
+ *   performance.csv                the evaluations of the period (evaluated_at), every column
+ *                                  (sql/015_performance.sql), by seq;
+ *   performance_reports.csv        the reports re-rendered in the period (created_at), every
+ *                                  column but the documents (sql/017, 019), by seq;
+ *   runs/run-N.performance-E.html, .json
+ *                                  their stored documents, byte for byte (the names of the
+ *                                  files in the reports directory);
+ *   chain.csv, chain.json          the contiguous chain segment over the period's links (its
+ *                                  runs' and results', evaluations' and re-rendered
+ *                                  reports'), and its heads: the one before its first link
+ *                                  (the previous bundle's last), its first and its last;
  *   MANIFEST.sha256                `sha256sum -c` lines over every other file, sorted.
  * Everything is read in one read-only REPEATABLE READ snapshot and nothing of the export's
  * own time goes in: the same period exports to the same bytes.  The bundle is built in
@@ -46,8 +54,10 @@
 
 enum { EXIT_DONE = 0, EXIT_ENV = 1, EXIT_USAGE = 2 };
 
-/* the period, $1 and $2 of every query */
-#define PERIOD "finished_at >= $1::timestamptz AND finished_at < $2::timestamptz"
+/* the period, $1 and $2 of every query: a run's finished_at, an evaluation's evaluated_at, a
+ * re-rendered report's created_at */
+#define PERIOD_OF(col) col " >= $1::timestamptz AND " col " < $2::timestamptz"
+#define PERIOD PERIOD_OF("finished_at")
 
 /* the columns of driftmon.run not in its link (010), after the chained ones; the documents
  * (report_html_doc, report_json_doc and report, the JSON as jsonb) are files of their own */
@@ -265,25 +275,83 @@ static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
     return docs;
 }
 
+/* The period's re-rendered reports' documents (sql/017_perf_report.sql), byte for byte, named
+ * as in the reports directory.  Their number, or -1. */
+static long put_perf_documents(PGconn *conn, bundle *bd, const char *const *p)
+{
+    char err[ERRLEN], rel[96];
+    long docs = 0;
+    int rc = dm_db_exec(conn,
+                        "DECLARE dm_pdocs NO SCROLL CURSOR FOR SELECT run_id, performance_id, "
+                        "report_html_doc, report_json_doc FROM driftmon.audit_performance_report "
+                        "WHERE " PERIOD_OF("created_at") " ORDER BY seq",
+                        2, p, "could not read driftmon.performance_report", err, sizeof err);
+    while (rc == 0) {
+        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_DOCS) " FROM dm_pdocs");
+        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+            rc = dm_db_fail(res, conn, "could not read driftmon.performance_report", err,
+                            sizeof err);
+            break;
+        }
+        int n = PQntuples(res);
+        for (int i = 0; i < n && rc == 0; i++) {
+            long long run = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+            long long id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+            for (int k = 2; k <= 3 && rc == 0; k++) {
+                snprintf(rel, sizeof rel, "runs/run-%lld.performance-%lld.%s", run, id,
+                         k == 2 ? "html" : "json");
+                rc = put_file(bd, rel, PQgetvalue(res, i, k), (size_t)PQgetlength(res, i, k));
+                docs++;
+            }
+        }
+        PQclear(res);
+        if (rc != 0)
+            return -1;
+        if (n < FETCH_DOCS)
+            break;
+    }
+    if (rc != 0) {
+        dm_cli_error(err);
+        return -1;
+    }
+    return docs;
+}
+
+/* The chain segment's query: the period's links (seq) and every link between the first and
+ * the last, of the tables the schema has (perf: 015's evaluations and 019's re-rendered
+ * reports). */
+#define CHAIN_SEGMENT_SQL                                                                          \
+    "WITH p AS (SELECT id, seq FROM driftmon.audit_run WHERE " PERIOD "), "                        \
+    "s AS (SELECT seq FROM p WHERE seq IS NOT NULL UNION ALL SELECT c.seq FROM "                   \
+    "driftmon.audit_column_result c WHERE c.run_id IN (SELECT id FROM p)%s), "                     \
+    "b AS (SELECT min(seq) AS lo, max(seq) AS hi FROM s) "                                         \
+    "SELECT l.seq, l.tbl AS \"table\", l.run_id, l.column_name, l.prev_hash, l.row_hash "          \
+    "FROM (SELECT r.seq, 'driftmon.run' AS tbl, r.id AS run_id, NULL::text AS column_name, "       \
+    "r.prev_hash, r.row_hash FROM driftmon.audit_run r, b WHERE r.seq BETWEEN b.lo AND b.hi "      \
+    "UNION ALL SELECT c.seq, 'driftmon.column_result', c.run_id, c.column_name, c.prev_hash, "     \
+    "c.row_hash FROM driftmon.audit_column_result c, b WHERE c.seq BETWEEN b.lo AND b.hi%s) l "    \
+    "ORDER BY l.seq"
+#define CHAIN_PERF_SEQS                                                                            \
+    " UNION ALL SELECT e.seq FROM driftmon.audit_performance e WHERE "                             \
+    "e.evaluated_at >= $1::timestamptz AND e.evaluated_at < $2::timestamptz "                      \
+    "UNION ALL SELECT d.seq FROM driftmon.audit_performance_report d WHERE "                       \
+    "d.created_at >= $1::timestamptz AND d.created_at < $2::timestamptz"
+#define CHAIN_PERF_LINKS                                                                           \
+    " UNION ALL SELECT e.seq, 'driftmon.performance', e.run_id, NULL, e.prev_hash, e.row_hash "    \
+    "FROM driftmon.audit_performance e, b WHERE e.seq BETWEEN b.lo AND b.hi "                      \
+    "UNION ALL SELECT d.seq, 'driftmon.performance_report', d.run_id, NULL, d.prev_hash, "         \
+    "d.row_hash FROM driftmon.audit_performance_report d, b WHERE d.seq BETWEEN b.lo AND b.hi"
+
 /* chain.csv and chain.json: every link from the period's first to its last, contiguous so
  * that prev_hash runs from line to line.  The number of links, or -1. */
 static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char *since,
-                      const char *until, int runs)
+                      const char *until, int runs, bool perf)
 {
-    char err[ERRLEN];
-    PGresult *res = PQexecParams(
-        conn,
-        "WITH p AS (SELECT id, seq FROM driftmon.audit_run WHERE " PERIOD "), "
-        "s AS (SELECT seq FROM p WHERE seq IS NOT NULL UNION ALL SELECT c.seq FROM "
-        "driftmon.audit_column_result c WHERE c.run_id IN (SELECT id FROM p)), "
-        "b AS (SELECT min(seq) AS lo, max(seq) AS hi FROM s) "
-        "SELECT l.seq, l.tbl AS \"table\", l.run_id, l.column_name, l.prev_hash, l.row_hash "
-        "FROM (SELECT r.seq, 'driftmon.run' AS tbl, r.id AS run_id, NULL::text AS column_name, "
-        "r.prev_hash, r.row_hash FROM driftmon.audit_run r, b WHERE r.seq BETWEEN b.lo AND b.hi "
-        "UNION ALL SELECT c.seq, 'driftmon.column_result', c.run_id, c.column_name, c.prev_hash, "
-        "c.row_hash FROM driftmon.audit_column_result c, b WHERE c.seq BETWEEN b.lo AND b.hi) l "
-        "ORDER BY l.seq",
-        2, NULL, p, NULL, NULL, 0);
+    char err[ERRLEN],
+        sql[sizeof CHAIN_SEGMENT_SQL + sizeof CHAIN_PERF_SEQS + sizeof CHAIN_PERF_LINKS];
+    snprintf(sql, sizeof sql, CHAIN_SEGMENT_SQL, perf ? CHAIN_PERF_SEQS : "",
+             perf ? CHAIN_PERF_LINKS : "");
+    PGresult *res = PQexecParams(conn, sql, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         dm_db_fail(res, conn, "could not read the chain", err, sizeof err);
         dm_cli_error(err);
@@ -324,6 +392,31 @@ static long put_chain(PGconn *conn, bundle *bd, const char *const *p, const char
     rpt_buf_release(&b);
     rpt_buf_release(&j);
     return rc == 0 ? n : -1;
+}
+
+/* Whether the schema has the evaluations and their re-rendered reports chained (015, 017,
+ * 019): 1 yes, 0 neither table (before 015: nothing of theirs to export); -1 (printed) when
+ * the reports are there without their links (run `driftmon init`) or on error. */
+static int perf_schema(PGconn *conn)
+{
+    char err[ERRLEN];
+    PGresult *res = PQexec(conn, "SELECT to_regclass('driftmon.audit_performance') IS NOT NULL, "
+                                 "EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = "
+                                 "to_regclass('driftmon.audit_performance_report') AND "
+                                 "a.attname = 'row_hash' AND NOT a.attisdropped)");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not look up driftmon.audit_performance", err, sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    bool evals = PQgetvalue(res, 0, 0)[0] == 't', chained = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    if (evals && !chained) {
+        dm_cli_error("the driftmon schema predates this `driftmon export` (migrations 017 and "
+                     "019_perf_report_chain.sql; run `driftmon init`)");
+        return -1;
+    }
+    return evals ? 1 : 0;
 }
 
 /* ---- the command ------------------------------------------------------------------------- */
@@ -554,6 +647,9 @@ int dm_cmd_export(int argc, char **argv)
         dm_cli_error(err);
         goto out;
     }
+    int perf = perf_schema(conn);
+    if (perf < 0)
+        goto out;
     if (make_tmp(out, &bd) != 0)
         goto out;
     int runs = put_csv(conn, &bd, "runs.csv",
@@ -581,7 +677,25 @@ int dm_cmd_export(int argc, char **argv)
     long docs = put_documents(conn, &bd, p);
     if (docs < 0)
         goto out;
-    long links = put_chain(conn, &bd, p, t1, t2, runs);
+    int evals = 0, rerendered = 0;
+    if (perf) {
+        evals = put_csv(
+            conn, &bd, "performance.csv",
+            "SELECT " DM_CHAIN_PERF_COLS
+            " FROM driftmon.audit_performance WHERE " PERIOD_OF("evaluated_at") " ORDER BY seq",
+            p, "could not read driftmon.performance");
+        rerendered = evals < 0 ? -1
+                               : put_csv(conn, &bd, "performance_reports.csv",
+                                         "SELECT " DM_CHAIN_PERF_REPORT_COLS
+                                         " FROM driftmon.audit_performance_report WHERE " PERIOD_OF(
+                                             "created_at") " ORDER BY seq",
+                                         p, "could not read driftmon.performance_report");
+        long pdocs = rerendered < 0 ? -1 : put_perf_documents(conn, &bd, p);
+        if (pdocs < 0)
+            goto out;
+        docs += pdocs;
+    }
+    long links = put_chain(conn, &bd, p, t1, t2, runs, perf > 0);
     if (links < 0 || put_manifest(&bd) != 0)
         goto out;
     dm_db_exec(conn, "COMMIT", 0, NULL, NULL, NULL, 0);
@@ -590,9 +704,9 @@ int dm_cmd_export(int argc, char **argv)
         goto out;
     char shown[DM_SHOWN_LEN];
     dm_show_value(out, strlen(out), shown, sizeof shown);
-    printf("export: %d runs, %d column results, %d references, %ld documents, %ld links "
-           "written to %s\n",
-           runs, results, refs, docs, links, shown);
+    printf("export: %d runs, %d column results, %d references, %d evaluations, %d re-rendered "
+           "reports, %ld documents, %ld links written to %s\n",
+           runs, results, refs, evals, rerendered, docs, links, shown);
 out:
     if (status != 0)
         discard(&bd);

@@ -3,17 +3,18 @@
  * auditor relies on (docs/AUDIT.md).
  *
  * Checks, each failure named on a line of its own (FAIL ...), warnings as WARN ...:
- *   - the hash chain over run and column_result rows (from --since: the links of the runs
- *     finished since then), recomputed here from the raw rows (monitor/chain.h), never by a
- *     function of the database; the chain head against the last link; runs recorded after
- *     runs were first chained must have a link of their own;
+ *   - the hash chain over run, column_result, performance and performance_report rows (from
+ * --since: the links of the runs finished since then), recomputed here from the raw rows
+ * (monitor/chain.h), never by a function of the database; the chain head against the last link;
+ * runs recorded after runs were first chained must have a link of their own;
  *   - each run's stored HTML and JSON documents against their recorded sha256, the JSON's
  *     chain_head against the chain, the `report` jsonb (what the hook is sent) against the
  *     stored JSON document;
  *   - the files run-<id>.html and run-<id>.json in reports.dir against the same sha256
  *     (missing: a warning; changed: a failure);
  *   - each run's report re-rendered with an evaluation of its cohort (sql/017_perf_report.sql):
- *     its stored HTML and JSON documents against their sha256, and the files
+ *     its row's link in the chain (sql/019_perf_report_chain.sql, which covers the
+ *     documents' sha256), its stored HTML and JSON documents against their sha256, and the files
  *     run-<id>.performance-<evaluation>.html and .json against the same (as above);
  *   - each reference version's stored profile against its sha256, and each chained run's
  *     reference_sha256 against its reference's;
@@ -85,10 +86,12 @@ typedef struct {
     int failures, warnings;
 } sink;
 
-/* A performance row's link (sql/015_performance.sql). */
+/* A performance row's link (sql/015_performance.sql), or a re-rendered report's
+ * (sql/019_perf_report_chain.sql; report true, id its evaluation). */
 typedef struct {
     int64_t seq, id, run_id;
-    bool in_scope; /* evaluated at or after --since */
+    bool report;
+    bool in_scope; /* evaluated (written) at or after --since */
     unsigned char prev[32], row[32], computed[32];
 } perf_link;
 
@@ -96,7 +99,7 @@ typedef struct {
     sink s;
     run_info *runs;
     size_t nruns;
-    perf_link *perf; /* seq order */
+    perf_link *perf; /* both kinds, seq order */
     size_t nperf;
     anchor *anchors;
     size_t nanchors;
@@ -433,11 +436,98 @@ static int load_perf(PGconn *conn, const char *since, verify_state *v)
     return rc;
 }
 
+static int cmp_perf_seq(const void *a, const void *b)
+{
+    const perf_link *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Add every re-rendered report's link to v->perf (kept in seq order); none before 017.  A
+ * schema at 017 without 019's links is refused: `driftmon init` chains them.  0, or -1
+ * (environment, printed). */
+static int load_perf_reports(PGconn *conn, const char *since, verify_state *v)
+{
+    char err[ERRLEN];
+    PGresult *res =
+        PQexec(conn, "SELECT pg_catalog.to_regclass('driftmon.audit_performance_report') "
+                     "IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+                     "WHERE a.attrelid = pg_catalog.to_regclass("
+                     "'driftmon.audit_performance_report') AND a.attname = 'row_hash' "
+                     "AND NOT a.attisdropped)");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        dm_db_fail(res, conn, "could not look up driftmon.audit_performance_report", err,
+                   sizeof err);
+        dm_cli_error(err);
+        return -1;
+    }
+    bool exists = PQgetvalue(res, 0, 0)[0] == 't', chained = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    if (!exists)
+        return 0;
+    if (!chained) {
+        dm_cli_error("the driftmon schema predates this `driftmon verify` (migration "
+                     "019_perf_report_chain.sql; run `driftmon init`)");
+        return -1;
+    }
+    res = read_since(conn,
+                     "SELECT " DM_CHAIN_PERF_REPORT_COLS ", ($1::timestamptz IS NULL OR "
+                     "created_at >= $1::timestamptz) FROM driftmon.audit_performance_report "
+                     "ORDER BY seq",
+                     since, "driftmon.performance_report");
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    perf_link *grown = realloc(v->perf, (v->nperf + (size_t)n + 1) * sizeof *grown);
+    if (!grown) {
+        PQclear(res);
+        dm_cli_error("out of memory");
+        return -1;
+    }
+    v->perf = grown;
+    dm_chain_buf b = {0};
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        int64_t id = be64(PQgetvalue(res, i, 1)), run = be64(PQgetvalue(res, i, 2));
+        if (PQgetisnull(res, i, 0)) {
+            failf(&v->s,
+                  "the re-rendered report of evaluation %lld of run %lld "
+                  "(driftmon.performance_report) has no link in the hash chain",
+                  (long long)id, (long long)run);
+            continue;
+        }
+        perf_link *l = &v->perf[v->nperf++];
+        memset(l, 0, sizeof *l);
+        l->seq = be64(PQgetvalue(res, i, 0));
+        l->id = id;
+        l->run_id = run;
+        l->report = true;
+        l->in_scope = PQgetvalue(res, i, DM_CHAIN_PERF_REPORT_NCOLS)[0] != 0;
+        stored_link(res, i, DM_CHAIN_PERF_REPORT_NCOLS - 2, DM_CHAIN_PERF_REPORT_NCOLS - 1, l->prev,
+                    l->row);
+        if (dm_chain_perf_report_bytes(res, i, &b, err, sizeof err) != 0 ||
+            dm_chain_link_hash(l->prev, &b, l->computed) != 0) {
+            dm_cli_error(err);
+            rc = -1;
+        }
+    }
+    dm_chain_buf_release(&b);
+    PQclear(res);
+    if (rc == 0 && n > 0)
+        qsort(v->perf, v->nperf, sizeof *v->perf, cmp_perf_seq);
+    return rc;
+}
+
 static void perf_link_seen(verify_state *v, const perf_link *l)
 {
-    char what[128];
-    snprintf(what, sizeof what, "evaluation %lld of run %lld (driftmon.performance, seq %lld)",
-             (long long)l->id, (long long)l->run_id, (long long)l->seq);
+    char what[160];
+    if (l->report)
+        snprintf(what, sizeof what,
+                 "the re-rendered report of evaluation %lld of run %lld "
+                 "(driftmon.performance_report, seq %lld)",
+                 (long long)l->id, (long long)l->run_id, (long long)l->seq);
+    else
+        snprintf(what, sizeof what, "evaluation %lld of run %lld (driftmon.performance, seq %lld)",
+                 (long long)l->id, (long long)l->run_id, (long long)l->seq);
     link_seen(v, l->seq, l->run_id, what, l->prev, l->row, l->computed);
 }
 
@@ -1200,7 +1290,8 @@ int dm_cmd_verify(int argc, char **argv)
         dm_cli_error(err);
         goto out;
     }
-    if (load_runs(conn, since, &v) != 0 || load_perf(conn, since, &v) != 0)
+    if (load_runs(conn, since, &v) != 0 || load_perf(conn, since, &v) != 0 ||
+        load_perf_reports(conn, since, &v) != 0)
         goto out;
     d.v = &v;
     d.since = since;

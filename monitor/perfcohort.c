@@ -154,14 +154,102 @@ static double be_double(const char *p)
     return d;
 }
 
+/* The cohorts whose last look failed on bad input (a label neither 0 nor 1, a value that is
+ * not a number), each with the state it failed in: "labels COUNT DIGEST UNLABELLED" (the
+ * summary's figures, which a label's change changes) or "values REASON" (the server's
+ * error).  The error is logged once per state; a look that finds the same state again
+ * counts as failed without a log line, and without reading the rows.  The sweep runs on
+ * one thread. */
+static struct {
+    long long *id;
+    char **state;
+    size_t n;
+} g_failing;
+
+static size_t failing_at(long long id)
+{
+    size_t i = 0;
+    while (i < g_failing.n && g_failing.id[i] != id)
+        i++;
+    return i;
+}
+
+/* The state run id last failed in, or NULL. */
+static const char *failing_state(long long id)
+{
+    size_t i = failing_at(id);
+    return i < g_failing.n ? g_failing.state[i] : NULL;
+}
+
+/* Forget run id's failure (looked at without one). */
+static void failing_clear(long long id)
+{
+    size_t i = failing_at(id);
+    if (i == g_failing.n)
+        return;
+    free(g_failing.state[i]);
+    g_failing.n--;
+    g_failing.id[i] = g_failing.id[g_failing.n];
+    g_failing.state[i] = g_failing.state[g_failing.n];
+}
+
+/* Record that run id failed in state st: true when that is news (to be logged), false when
+ * it failed in that state at its last look.  Out of memory: true (logged again). */
+static bool failing_new(long long id, const char *st)
+{
+    const char *old = failing_state(id);
+    if (old && strcmp(old, st) == 0)
+        return false;
+    char *copy = strdup(st);
+    if (!copy)
+        return true;
+    size_t i = failing_at(id);
+    if (i == g_failing.n) {
+        long long *ids = realloc(g_failing.id, (i + 1) * sizeof *ids);
+        if (ids)
+            g_failing.id = ids;
+        char **sts = ids ? realloc(g_failing.state, (i + 1) * sizeof *sts) : NULL;
+        if (!sts) {
+            free(copy);
+            return true;
+        }
+        g_failing.state = sts;
+        g_failing.id[i] = id;
+        g_failing.state[i] = NULL;
+        g_failing.n++;
+    }
+    free(g_failing.state[i]);
+    g_failing.state[i] = copy;
+    return true;
+}
+
+/* The failing state of bad labels, from a cohort's count, digest and unlabelled rows. */
+static void labels_state(const char *count, const char *digest, long long unlabelled, char *out,
+                         size_t len)
+{
+    snprintf(out, len, "labels %s %s %lld", count, digest, unlabelled);
+}
+
+/* Log a cohort's values that cannot be read as numbers, once per reason (see g_failing). */
+static void log_unreadable(const dm_config *c, const char *run_id, const char *why)
+{
+    char st[600];
+    snprintf(st, sizeof st, "values %s", why);
+    if (failing_new(strtoll(run_id, NULL, 10), st))
+        dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
+                "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s",
+                dm_config_monitor_name(c), run_id, c->score_column, c->label_column, why);
+}
+
 /* The cohort's (score, label) pairs as float8 and each pair's digest term (cohort_rows), from
  * table %s (score %s, label %s) under the run's predicate %s. */
 #define COHORT_PAIRS                                                                               \
     "SELECT x.s, x.l, pg_catalog.hashfloat8extended(x.s, pg_catalog.hashfloat8extended(x.l, 0)) "  \
     "AS h FROM (SELECT %s::pg_catalog.float8 AS s, %s::pg_catalog.float8 AS l FROM %s WHERE %s) x"
 
-/* One row of read_cohort's COPY added to out: 0; 1 for a label neither 0 nor 1 (its value in
- * *bad); -1 out of memory or a field that is not a float8 / int8. */
+/* One row of read_cohort's COPY added to out: 0; 1 for a label neither 0 nor 1 (the first
+ * such value in *bad; the row counted in the labels' count and digest all the same, so that
+ * they are the summary's); -1 out of memory or a field that is not a float8 / int8. */
 static int cohort_add(cohort_rows *out, size_t *cap, const dm_copybin_field *f, digest_sum *sum,
                       long long *labels, double *bad)
 {
@@ -181,9 +269,11 @@ static int cohort_add(cohort_rows *out, size_t *cap, const dm_copybin_field *f, 
     }
     double sc = f[0].len < 0 ? NAN : be_double((const char *)f[0].p);
     double lb = f[1].len < 0 ? NAN : be_double((const char *)f[1].p);
+    int rc = 0;
     if (!isnan(lb) && lb != 0 && lb != 1) {
-        *bad = lb;
-        return 1;
+        if (isnan(*bad))
+            *bad = lb;
+        rc = 1;
     }
     out->score[out->n] = sc;
     out->label[out->n] = lb;
@@ -192,13 +282,13 @@ static int cohort_add(cohort_rows *out, size_t *cap, const dm_copybin_field *f, 
     out->unlabelled += f[0].len >= 0 && f[1].len < 0 ? 1 : 0;
     if (f[2].len >= 0)
         *sum += be_i64((const char *)f[2].p);
-    return 0;
+    return rc;
 }
 
 /* Read cohort k of monitor c (its score and label columns, as float8) into out, with one
  * binary COPY (lighter than a result set of as many rows).  0; 1 when its values cannot be
- * read as numbers or a label is neither 0 nor 1 (logged: bad input, left for the next look);
- * -1 with err (the database). */
+ * read as numbers or a label is neither 0 nor 1 (bad input, left for the next look; logged
+ * once per state, g_failing); -1 with err (the database). */
 static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
                        cohort_rows *out, char *err, size_t errlen)
 {
@@ -228,7 +318,7 @@ static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const 
     digest_sum sum = 0;
     long long labels = 0;
     double bad = NAN;
-    int rc = 0;
+    int rc = 0, bad_rows = 0;
     char perr[256];
     for (;;) {
         char *data = NULL;
@@ -245,6 +335,7 @@ static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const 
         int more = dm_copybin_row(&rows, data, (size_t)m, f, 3, perr, sizeof perr);
         if (more > 0)
             rc = cohort_add(out, &cap, f, &sum, &labels, &bad);
+        bad_rows |= rc > 0;
         PQfreemem(data);
         if (more < 0 || rc < 0) {
             dm_db_copy_abandon(conn);
@@ -254,14 +345,6 @@ static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const 
                 snprintf(err, errlen, "out of memory for a cohort of %zu rows", out->n);
             cohort_rows_release(out);
             return -1;
-        }
-        if (rc > 0) {
-            dm_db_copy_abandon(conn);
-            dm_logf(DM_LOG_ERROR, "a label of the cohort is neither 0 nor 1: not evaluated",
-                    "monitor=%s run_id=%s label_column=%s value=%.17g", mon, k->run_id,
-                    c->label_column, bad);
-            cohort_rows_release(out);
-            return 1;
         }
     }
     r = PQgetResult(conn);
@@ -280,6 +363,16 @@ static int read_cohort(PGconn *conn, const dm_config *c, const cohort *k, const 
     }
     snprintf(out->count, sizeof out->count, "%lld", labels);
     digest_text(sum, out->digest, sizeof out->digest);
+    if (bad_rows) {
+        char st[160];
+        labels_state(out->count, out->digest, out->unlabelled, st, sizeof st);
+        if (failing_new(strtoll(k->run_id, NULL, 10), st))
+            dm_logf(DM_LOG_ERROR, "a label of the cohort is neither 0 nor 1: not evaluated",
+                    "monitor=%s run_id=%s label_column=%s value=%.17g", mon, k->run_id,
+                    c->label_column, bad);
+        cohort_rows_release(out);
+        return 1;
+    }
     return 0;
 failed:
     if (!dm_db_is_data_error(r)) {
@@ -290,9 +383,7 @@ failed:
     }
     char why[512];
     dm_db_data_error(r, false, why, sizeof why);
-    dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
-            "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s", mon, k->run_id,
-            c->score_column, c->label_column, why);
+    log_unreadable(c, k->run_id, why);
     PQclear(r);
     while ((r = PQgetResult(conn)) != NULL)
         PQclear(r);
@@ -309,7 +400,8 @@ failed:
     "FROM (" COHORT_PAIRS ") y"
 
 /* Cohort k's summary into out (its count, digest and unlabelled; no rows).  0; 1 when its
- * values cannot be read as numbers (logged as read_cohort logs it); -1 with err. */
+ * values cannot be read as numbers (logged as read_cohort logs it), or when they are the
+ * labels its last look failed on (not logged again: g_failing); -1 with err. */
 static int summarise_cohort(PGconn *conn, const dm_config *c, const cohort *k, const cohort_sql *q,
                             cohort_rows *out, char *err, size_t errlen)
 {
@@ -329,15 +421,20 @@ static int summarise_cohort(PGconn *conn, const dm_config *c, const cohort *k, c
                               errlen);
         char why[512];
         dm_db_data_error(r, false, why, sizeof why);
-        dm_logf(DM_LOG_ERROR, "could not read the cohort's scores and labels as numbers",
-                "monitor=%s run_id=%s score_column=%s label_column=%s reason=%s",
-                dm_config_monitor_name(c), k->run_id, c->score_column, c->label_column, why);
+        log_unreadable(c, k->run_id, why);
         PQclear(r);
         return 1;
     }
     snprintf(out->count, sizeof out->count, "%s", PQgetvalue(r, 0, 0));
     snprintf(out->digest, sizeof out->digest, "%s", PQgetvalue(r, 0, 1));
     out->unlabelled = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    const char *failed = failing_state(strtoll(k->run_id, NULL, 10));
+    char st[160];
+    labels_state(out->count, out->digest, out->unlabelled, st, sizeof st);
+    if (failed && strcmp(failed, st) == 0) {
+        PQclear(r);
+        return 1;
+    }
     PQclear(r);
     return 0;
 }
@@ -567,12 +664,19 @@ out:
     "WHERE r.monitor = $1 AND r.finished_at <= clock_timestamp() - "                               \
     "make_interval(secs => $2::float8) ORDER BY r.id"
 
-/* One monitor's sweep.  0, or -1 when the connection was lost. */
-static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
+/* One monitor's sweep (mi: its index in s).  0, or -1 when the connection was lost. */
+static int sweep_monitor(serve_state *s, size_t mi, const dm_config *c, dm_deliverer *dl)
 {
     const char *mon = dm_config_monitor_name(c);
     char delay[40], err[ERRLEN];
     snprintf(delay, sizeof delay, "%.17g", c->label_delay_s);
+    /* the documents of earlier evaluations whose write failed (perfreport.h) */
+    if (dm_perfreport_retry(s->conn, c, err, sizeof err) != 0) {
+        dm_logf(DM_LOG_ERROR, "could not write the reports of earlier evaluations",
+                "monitor=%s reason=%s", mon, err);
+        if (serve_conn_lost(s, "writing earlier evaluations' reports"))
+            return -1;
+    }
     const char *p[2] = {mon, delay};
     PGresult *res = PQexecParams(s->conn, DELAYED_RUNS, 2, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -625,6 +729,7 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
             }
             continue;
         }
+        failing_clear(run); /* read without bad input */
         if (!due || !cohort_due(&k, &st)) {
             serve_rollback_if_needed(s->conn);
             cohort_rows_release(&st);
@@ -636,7 +741,7 @@ static int sweep_monitor(serve_state *s, const dm_config *c, dm_deliverer *dl)
         serve_check_begin(s);
         bool flagged = false;
         int e = evaluate(s->conn, c, &k, &st, t0, &flagged, err, sizeof err);
-        serve_check_end(s, 0, -1, 0);
+        serve_check_end(s, mi, -1, 0);
         serve_count_evaluation(s, mon,
                                e < 0   ? DM_EVAL_FAILED
                                : e > 0 ? (flagged ? DM_EVAL_COST_ALERT : DM_EVAL_NO_ALERT)
@@ -666,7 +771,7 @@ int dm_perf_sweep(serve_state *s, dm_deliverer *dl)
         if (!dm_perf_enabled(c) || !c->source_table || now < s->mon[i].perf_next_at)
             continue;
         s->mon[i].perf_next_at = now + fmax(s->o.poll_s, c->label_delay_s / 20);
-        if (sweep_monitor(s, c, dl) < 0)
+        if (sweep_monitor(s, i, c, dl) < 0)
             return -1;
     }
     return 0;

@@ -12,7 +12,7 @@
  * written or stored (a full disk, a report written without the evaluation configured), the
  * savepoint is rolled back, any file written is removed, a warning is logged and the
  * evaluation commits without documents (its alert and history do not wait on the reports
- * directory).
+ * directory); a later sweep writes them (dm_perfreport_retry).
  */
 #ifndef DRIFTMON_PERFREPORT_H
 #define DRIFTMON_PERFREPORT_H
@@ -44,6 +44,16 @@ typedef struct {
  * when not (logged; the transaction is usable unless the connection failed, files empty). */
 bool dm_perfreport_write(PGconn *conn, const dm_config *c, const dm_perfreport_in *in,
                          dm_perfreport_files *files);
+
+/* The documents of monitor c's evaluations that have none and are their run's latest (their
+ * write failed, say on a full disk), written now, each in a transaction of its own (an
+ * advisory lock per evaluation: written once whichever daemon retries), from the row's
+ * figures and settings; index.html refreshed after each.  A failure is warned about once
+ * per evaluation in this process and tried again after 5 s, doubling to 5 minutes; one
+ * that can never be rendered (no stored documents, no performance section) is not tried
+ * again by it.  0, or -1 with err (the database: conn
+ * back outside a transaction when it is usable). */
+int dm_perfreport_retry(PGconn *conn, const dm_config *c, char *err, size_t errlen);
 
 /* Remove the files of a transaction that did not commit (best effort). */
 void dm_perfreport_discard(dm_perfreport_files *files);

@@ -8,6 +8,11 @@
 #   - runs.csv and column_results.csv hold the period's rows (counted by the database, read
 #     with an RFC 4180 parser), in seq order, with every column of the tables;
 #   - the stored documents are there byte for byte (their sha256 as the runs record it);
+#   - an evaluation of the third run's cohort and its re-rendered report (recorded through
+#     driftmon.record_performance and record_performance_report, as the daemon does): the
+#     rows in performance.csv and performance_reports.csv (every column but the documents),
+#     the documents as runs/run-N.performance-E.html and .json byte for byte, their links
+#     in chain.csv;
 #   - chain.csv links line to line, and the bundle of [T, end) starts where the bundle of
 #     [start, T) ends: its first prev_hash and head_before are that bundle's last head;
 #   - one changed byte makes `sha256sum -c` fail;
@@ -57,6 +62,29 @@ else
     bad "three runs by driftmon check" "$(cat "$W/err")"
     finish
 fi
+
+# an evaluation of b3's cohort and its re-rendered documents, as the daemon records them (the
+# documents: bytes a text tool could change, non-ASCII letters, CR LF, no final newline)
+HDOC=$'<p>co\xc3\xbbt \xe2\x80\x94 \r\nr\xc3\xa9\xc3\xa9valu\xc3\xa9</p>'
+JDOC=$'{"performance": {"rows": 4}}\n'
+if pid=$(q -v h="$HDOC" -v j="$JDOC" <<'EOF' | tail -n 1
+SELECT driftmon.record_performance('default', (SELECT id FROM driftmon.run WHERE batch = 'b3'),
+    '{"label_column": "TARGET", "score_column": "score", "decision_threshold": "0.5",
+      "cost_fn": "10", "cost_fp": "1", "rows": "4", "left_out": "0", "tp": "1", "fp": "1",
+      "tn": "1", "fn": "1", "auc": "0.75", "labels_count": "4", "labels_digest": "7",
+      "driftmon_version": "test"}', NULL) AS pid \gset
+SELECT driftmon.record_performance_report(:pid, 'reports/run-x.performance-y.html',
+    encode(sha256(convert_to(:'h', 'UTF8')), 'hex'), :'h', 'reports/run-x.performance-y.json',
+    encode(sha256(convert_to(:'j', 'UTF8')), 'hex'), :'j', 'test');
+SELECT :pid;
+EOF
+) && [ -n "$pid" ]; then
+    ok "an evaluation of run b3's cohort and its re-rendered report recorded (evaluation $pid)"
+else
+    bad "an evaluation and its re-rendered report recorded" "$pid"
+    finish
+fi
+prid=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b3'")
 
 # export FROM UNTIL DIR [ENV...]: sets $rc and $out
 export_() {
@@ -137,8 +165,36 @@ import csv, sys
 print(" ".join(r["id"] + "," + r["sha256"] for r in csv.DictReader(open(sys.argv[1], newline=""))))' "$W/all/references.csv")
 [ -n "$want" ] && [ "$got" = "$want" ] && ok "references.csv: the reference used, with its sha256" || bad "references.csv" "csv '$got' database '$want'"
 
+# the evaluation and its re-rendered report: their rows, and the documents byte for byte
+python3 - "$W/all" "$prid" "$pid" "$HDOC" "$JDOC" \
+    "$(q -c "SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns
+             WHERE table_schema = 'driftmon' AND table_name = 'performance'")" \
+    "$(q -c "SELECT string_agg(column_name, ',' ORDER BY column_name) FROM information_schema.columns
+             WHERE table_schema = 'driftmon' AND table_name = 'performance_report'
+             AND column_name NOT IN ('report_html_doc', 'report_json_doc')")" \
+    "$(q -c "SELECT row_to_json(d) FROM driftmon.performance_report d")" >"$W/py" 2>&1 <<'EOF' &&
+import csv, hashlib, json, sys
+d, run, pid, hdoc, jdoc, pcols, dcols, row = sys.argv[1:9]
+row = json.loads(row)
+p = list(csv.DictReader(open(d + "/performance.csv", newline="")))
+r = list(csv.DictReader(open(d + "/performance_reports.csv", newline="")))
+assert len(p) == 1 and p[0]["id"] == pid and p[0]["run_id"] == run, p
+assert sorted(p[0]) == pcols.split(","), (sorted(p[0]), pcols)
+assert len(r) == 1 and sorted(r[0]) == dcols.split(","), (r, dcols)
+for k in ("performance_id", "run_id", "seq", "report_html_sha256", "report_json_sha256"):
+    assert r[0][k] == str(row[k]), (k, r[0][k], row[k])
+assert r[0]["row_hash"] == row["row_hash"][2:], (r[0]["row_hash"], row["row_hash"])
+for ext, doc in (("html", hdoc), ("json", jdoc)):
+    b = open(f"{d}/runs/run-{run}.performance-{pid}.{ext}", "rb").read()
+    assert b == doc.encode(), (ext, b[:80])
+    assert hashlib.sha256(b).hexdigest() == row[f"report_{ext}_sha256"], ext
+EOF
+    ok "performance.csv, performance_reports.csv (every column but the documents) and runs/run-$prid.performance-$pid.html, .json byte for byte" ||
+    bad "the evaluation and its re-rendered report in the bundle" "$(cat "$W/py")"
+
 # chain.csv: every link, each prev_hash the row_hash before it; chain.json's heads
-links=$(q -c "SELECT (SELECT count(*) FROM driftmon.column_result) + (SELECT count(*) FROM driftmon.run)")
+links=$(q -c "SELECT (SELECT count(*) FROM driftmon.column_result) + (SELECT count(*) FROM driftmon.run)
+                     + (SELECT count(*) FROM driftmon.performance) + (SELECT count(*) FROM driftmon.performance_report)")
 head=$(q -c "SELECT encode(hash, 'hex') FROM driftmon.chain_head")
 python3 - "$W/all" "$links" "$head" >"$W/py" 2>&1 <<'EOF' && ok "chain.csv: $links links, linked line to line; chain.json heads" || bad "chain segment" "$(cat "$W/py")"
 import csv, json, sys
@@ -189,7 +245,8 @@ export_ "1990-01-01 00:00+00" "$T0" "$W/none"
 python3 - "$W/none" >"$W/py" 2>&1 <<'EOF' &&
 import csv, json, sys
 d = sys.argv[1]
-for f in ("runs.csv", "column_results.csv", "references.csv", "chain.csv"):
+for f in ("runs.csv", "column_results.csv", "references.csv", "chain.csv", "performance.csv",
+          "performance_reports.csv"):
     assert len(list(csv.reader(open(d + "/" + f, newline="")))) == 1, f
 j = json.load(open(d + "/chain.json"))
 assert j["runs"] == 0 and j["links"] == 0 and j["last_head"] is None, j

@@ -10,7 +10,8 @@
 #     labels rewritten unchanged, or no change at all: no new row;
 #   - a batch without any label: never due; a batch with a quarter of its labels missing: not
 #     due at the delay, evaluated after twice the delay with the rows left out counted;
-#   - a label neither 0 nor 1: logged and not evaluated; corrected, evaluated;
+#   - a label neither 0 nor 1: logged once per state of the labels (again when they change,
+#     not at every look) and not evaluated; corrected, evaluated;
 #   - the sweeps' looks: with no label changing, each cohort is looked at by its summary
 #     (count, digest, rows without a label) and none has its rows read (the server's log);
 #   - `driftmon history --performance` (json, table) as the auditor's login: the view's rows;
@@ -284,7 +285,17 @@ wait_until 60 "SELECT count(*) = 1 FROM driftmon.run WHERE batch = 'badlab'"
 q -c "UPDATE apps SET \"TARGET\" = 2 WHERE batch_id = 'badlab' AND \"SK_ID_CURR\" % 50 = 7"
 rid=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'badlab'")
 if [ -n "$rid" ] && wait_log 30 "$W/serve.log" "neither 0 nor 1.* run_id=$rid .*value=2"; then
-    sleep 1
+    # looked at every 0.3 s: the same labels are logged once; labels changed (still bad), again
+    sleep 1.5
+    n1=$(grep -c "neither 0 nor 1.* run_id=$rid " "$W/serve.log")
+    q -c "UPDATE apps SET \"TARGET\" = 2 WHERE batch_id = 'badlab' AND \"SK_ID_CURR\" % 50 = 8"
+    end=$(($(date +%s) + 30))
+    while [ "$(grep -c "neither 0 nor 1.* run_id=$rid " "$W/serve.log")" -lt 2 ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
+    sleep 1.5
+    n2=$(grep -c "neither 0 nor 1.* run_id=$rid " "$W/serve.log")
+    [ "$n1" = 1 ] && [ "$n2" = 2 ] &&
+        ok "a label of 2 is logged once while the labels stay as they are, and once more when they change" ||
+        bad "a bad label is logged once per state of the labels" "$n1 lines in 1.5 s of looks, then $n2 after a change (want 1, 2)"
     n=$(nrows badlab)
     q -c "UPDATE apps SET \"TARGET\" = 1 WHERE batch_id = 'badlab' AND \"TARGET\" = 2"
     if [ "$n" = 0 ] && wait_until 30 "SELECT count(*) = 1 FROM driftmon.performance_history WHERE batch = 'badlab'"; then

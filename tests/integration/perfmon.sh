@@ -358,6 +358,21 @@ done
 [ "$res" = same ] &&
     ok "/metrics: evaluations by result, cost alerts by state and the newest evaluation's cost and AUC with the reference's, per monitor, equal the database (b's label 2: failed for b only)" ||
     bad "/metrics shows the realised performance per monitor" "$res"
+# b's cohort with a label 2, looked at every 0.3 s: counted failed at each look, logged once
+failed_b() {
+    "$PY" -c 'import re, sys, urllib.request
+t = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode()
+m = re.search(r"^driftmon_cohort_evaluations_total\{[^}]*monitor=\"b\"[^}]*result=\"failed\"[^}]*\} (\S+)$|^driftmon_cohort_evaluations_total\{[^}]*result=\"failed\"[^}]*monitor=\"b\"[^}]*\} (\S+)$", t, re.M)
+print(int(float(m.group(1) or m.group(2))) if m else -1)' "$P"
+}
+f1=$(failed_b)
+sleep 1.5
+f2=$(failed_b)
+brid=$(q -c "SELECT id FROM driftmon.run WHERE monitor = 'b' AND batch = 'bad'")
+nl=$(grep -c "neither 0 nor 1.* run_id=$brid " "$W/serve.log")
+[ "$f1" -ge 1 ] && [ "$f2" -ge $((f1 + 2)) ] && [ "$nl" = 1 ] &&
+    ok "b's cohort with a label 2: counted failed at every look ($f1, then $f2 1.5 s later), logged once" ||
+    bad "a cohort with a bad label: failed at each look, logged once" "failed $f1 then $f2; $nl log lines for run ${brid:-none}"
 if command -v promtool >/dev/null 2>&1; then
     promtool check metrics <"$W/m.txt" >"$W/promtool.out" 2>&1 &&
         ok "promtool check metrics accepts the page" || bad "promtool check metrics" "$(head -5 "$W/promtool.out")"

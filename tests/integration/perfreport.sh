@@ -16,10 +16,14 @@
 #     supersedes the first; the first pair as it was; index.html links the latest;
 #   - a document that cannot be written (its name taken by a directory): the evaluation is
 #     recorded all the same, without documents, nothing left behind, a warning logged; the
-#     index then links no re-rendered report of the run (not an older evaluation's);
+#     index then links no re-rendered report of the run (not an older evaluation's); the way
+#     cleared, a later sweep writes them (warned once, not evaluated again);
 #   - the daemon's role cannot change driftmon.performance_report;
 #   - `driftmon verify` counts the new documents and files, then finds a changed file and a
-#     changed stored document.
+#     changed stored document;
+#   - the re-rendered reports are links of the hash chain (sql/019_perf_report_chain.sql): an
+#     untouched history verifies; a stored document changed with its sha256 and its file is
+#     found by its link (exit 4, the row named), and by driftmon.verify_chain().
 # KEEP=1 keeps the work folder.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -270,7 +274,22 @@ if wait_until 30 "SELECT count(*) = 3 FROM driftmon.performance_history WHERE ba
 else
     bad "a cohort whose documents cannot be written is still evaluated" "$(tail -5 "$W/serve.log")"
 fi
+# the way cleared: a later sweep writes the documents, the evaluation not recorded again; the
+# warning was logged once while every sweep retried
+nwarn=$(grep -c "could not write the run's report with its cohort's performance.*evaluation_id=$next " "$W/serve.log")
 rmdir "$W/reports/run-$rid.performance-$next.json"
+if wait_until 30 "SELECT count(*) = 1 FROM driftmon.performance_report WHERE performance_id = $next"; then
+    sleep 0.5
+    if d=$(check_docs full 3) && [ "$(q -c "SELECT count(*) FROM driftmon.performance WHERE run_id = $rid")" = 3 ] &&
+        [ "$nwarn" = 1 ] && [ "$(grep -c "written with its cohort's performance at a later sweep.*evaluation_id=$next " "$W/serve.log")" = 1 ] &&
+        grep -q "href=\"run-$rid.performance-$next.html\"" "$W/reports/index.html"; then
+        ok "documents that could not be written are written at a later sweep (the evaluation's figures, not evaluated again, warned once, index.html links them)"
+    else
+        bad "documents retried at a later sweep" "$d; $nwarn warnings; $(grep "evaluation_id=$next" "$W/serve.log" | tail -2)"
+    fi
+else
+    bad "documents that could not be written are retried" "$(grep "evaluation_id=$next" "$W/serve.log" | tail -3)"
+fi
 kill "$serve_pid" && wait "$serve_pid"
 serve_pid=""
 
@@ -288,7 +307,7 @@ done
 # ---- verify ------------------------------------------------------------------------------------------
 runs=$(q -c "SELECT count(*) FROM driftmon.run")
 ndocs=$(q -c "SELECT count(*) FROM driftmon.performance_report")
-if [ "$ndocs" = 2 ] && PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1 &&
+if [ "$ndocs" = 3 ] && PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1 &&
     grep -q "$((2 * runs + 2 * ndocs)) stored documents, $((2 * runs + 2 * ndocs)) report files" "$W/v.out"; then
     ok "verify passes, as the auditor's login; it checks the $((2 * ndocs)) re-rendered documents and their files"
 else
@@ -314,6 +333,39 @@ if [ "$rc" = 4 ] && grep -q "^FAIL evaluation $p1 of run $rid: the stored JSON d
     ok "verify finds a changed stored re-rendered document (exit 4, the evaluation named)"
 else
     bad "verify finds a changed stored re-rendered document" "exit $rc: $(grep FAIL "$W/v.out" | head -3)"
+fi
+
+# ---- the re-rendered reports are links of the hash chain (sql/019_perf_report_chain.sql) ----------
+# the stored document changed above put back: the history verifies again
+q -c "ALTER TABLE driftmon.performance_report DISABLE TRIGGER USER" \
+  -c "UPDATE driftmon.performance_report SET report_json_doc = left(report_json_doc, -1) WHERE performance_id = $p1" \
+  -c "ALTER TABLE driftmon.performance_report ENABLE TRIGGER USER" >/dev/null
+PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1
+rc=$?
+[ "$rc" = 0 ] && grep -q ": intact (0 failures" "$W/v.out" &&
+    ok "an untouched history with chained re-rendered reports verifies (exit 0)" ||
+    bad "an untouched history verifies" "exit $rc: $(grep FAIL "$W/v.out" | head -3)"
+# a table owner changes a stored document, its sha256 and the file together: only the link
+# can tell
+f="$W/reports/run-$rid.performance-$p2.html"
+printf '<!-- x -->' >>"$f"
+seq2=$(q -c "SELECT seq FROM driftmon.performance_report WHERE performance_id = $p2")
+q -c "ALTER TABLE driftmon.performance_report DISABLE TRIGGER USER" \
+  -c "UPDATE driftmon.performance_report SET report_html_doc = report_html_doc || '<!-- x -->',
+      report_html_sha256 = encode(sha256(convert_to(report_html_doc || '<!-- x -->', 'UTF8')), 'hex')
+      WHERE performance_id = $p2" \
+  -c "ALTER TABLE driftmon.performance_report ENABLE TRIGGER USER" >/dev/null
+stored=$(q -c "SELECT report_html_sha256 FROM driftmon.performance_report WHERE performance_id = $p2")
+PGUSER=dm_a "$DM" verify "${C[@]}" >"$W/v.out" 2>&1
+rc=$?
+nfail=$(grep -c '^FAIL' "$W/v.out")
+inside=$(q -c "SELECT problem FROM driftmon.verify_chain() WHERE seq = $seq2")
+if [ "$stored" = "$(sha "$f")" ] && [ "$rc" = 4 ] && [ "$nfail" = 1 ] &&
+    grep -q "^FAIL the re-rendered report of evaluation $p2 of run $rid (driftmon.performance_report, seq $seq2) does not match its row_hash" "$W/v.out" &&
+    [ "$inside" = "row hash mismatch: the performance_report row was changed" ]; then
+    ok "verify finds a re-rendered document changed with its sha256 and its file (exit 4, the row named by its link; verify_chain() too)"
+else
+    bad "verify finds a re-rendered document changed with its sha256" "exit $rc, $nfail failures: $(grep FAIL "$W/v.out" | head -3); verify_chain(): $inside"
 fi
 
 finish

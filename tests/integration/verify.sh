@@ -18,7 +18,9 @@
 #     and another run's `report` jsonb changed: exactly those failures and the run row's link,
 #     the chain's line first (the documents are checked on a second connection in the same
 #     snapshot); a role allowed one connection: the documents are read on it, same result;
-#   - a database from before migration 009: its old rows keep verifying, new runs are chained.
+#   - a database from before migration 009: its old rows keep verifying, new runs are chained;
+#   - a database from before sql/*_perf_report_chain.sql: a re-rendered report written then is
+#     chained by the migration at the head and verifies; changed with its sha256, it shows.
 # Run from the repo root.  $DM_BUILD: the build folder (default build).
 set -u
 cd "$(dirname "$0")/../.."
@@ -314,5 +316,76 @@ if "$DM" init --config "$W/c_old.json" 2>"$W/err" &&
     grep -q "^FAIL run [0-9]* (driftmon.run) has no link of its own" <<<"$out" && ok "... a new run's link removed shows" || bad "removed run link" "$out"
 else
     bad "init, reference load and check on a database from before 009" "$(cat "$W/err")"
+fi
+
+# ---- a database from before sql/*_perf_report_chain.sql: its re-rendered reports get chained ---------
+# every migration before it applied by hand, a run, an evaluation and its re-rendered report
+# written through the daemon's functions; then `driftmon init` applies the rest
+q -d postgres -c "CREATE DATABASE pre019"
+for f in sql/[0-9]*.sql; do
+    case "$f" in *_perf_report_chain.sql) break ;; esac
+    q -d pre019 -1 -f "$f" >/dev/null || bad "applying $f"
+    # recorded as `driftmon init` records it (the later ones are not idempotent over it)
+    q -d pre019 -c "INSERT INTO driftmon.schema_version (name, sha256, driftmon_version)
+                    VALUES ('$(basename "$f")', '$(sha256sum <"$f" | cut -c1-64)', 'old')" >/dev/null
+done
+# what `driftmon init` would have left: the schema's objects owned by the owner role
+q -d pre019 -f "$W/apps.sql" -c "GRANT CREATE ON DATABASE pre019 TO driftmon_owner" >/dev/null
+q -d pre019 >/dev/null <<'SQL'
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS n FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE s.nspname = 'driftmon' AND c.relkind IN ('r', 'v', 'm', 'p') LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO driftmon_owner', r.n);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS f FROM pg_proc p JOIN pg_namespace s ON s.oid = p.pronamespace
+             WHERE s.nspname = 'driftmon' LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO driftmon_owner', r.f);
+    END LOOP;
+    ALTER SCHEMA driftmon OWNER TO driftmon_owner;
+END
+$$;
+SQL
+HDOC=$'<p>before 019</p>'
+JDOC=$'{"performance": null}'
+q -d pre019 -v h="$HDOC" -v j="$JDOC" <<'SQL' >/dev/null
+INSERT INTO driftmon.reference (name, version, source, rows, sha256) VALUES ('legacy', 1, 'x', 0, repeat('a', 64));
+INSERT INTO driftmon.run (batch, window_start, window_end, reference_id, started_at,
+    number_of_columns, number_of_drifted_columns, share_of_drifted_columns, drift_share,
+    dataset_drift, retrain_fraction, retrain_flagged, reference_sha256, driftmon_version,
+    report_html_doc, report_html_sha256, report_json_doc, report_json_sha256, report)
+VALUES (NULL, now() - interval '1 day', now(), 1, now() - interval '1 second', 4, 2, 0.5, 0.5, true, 0.5, false,
+        repeat('a', 64), 'old', '<p>run</p>', encode(sha256('<p>run</p>'), 'hex'), '{}',
+        encode(sha256('{}'), 'hex'), '{}');
+SELECT driftmon.record_performance('default', 1, '{"label_column": "TARGET", "score_column": "score",
+    "decision_threshold": "0.5", "cost_fn": "10", "cost_fp": "1", "rows": "4", "left_out": "0",
+    "tp": "1", "fp": "1", "tn": "1", "fn": "1", "labels_count": "4", "labels_digest": "7",
+    "driftmon_version": "old"}', NULL) AS pid \gset
+SELECT driftmon.record_performance_report(:pid, 'a.html', encode(sha256(convert_to(:'h', 'UTF8')), 'hex'), :'h',
+    'a.json', encode(sha256(convert_to(:'j', 'UTF8')), 'hex'), :'j', 'old');
+SQL
+head_before=$(q -d pre019 -c "SELECT seq FROM driftmon.chain_head")
+config "$W/c_pre019.json" pre019 "$W/reports_pre019"
+if "$DM" init --config "$W/c_pre019.json" 2>"$W/err"; then
+    out=$("$DM" verify --config "$W/c_pre019.json" 2>&1)
+    rc=$?
+    # the legacy reference's recorded sha256 is made up: that failure, and only it, is expected
+    others=$(grep '^FAIL' <<<"$out" | grep -v 'reference "legacy"')
+    got=$(q -d pre019 -c "SELECT d.seq = $head_before + 1 AND d.prev_hash = p.row_hash AND h.seq = d.seq
+                          FROM driftmon.performance_report d, driftmon.performance p, driftmon.chain_head h
+                          WHERE p.id = d.performance_id")
+    [ "$got" = t ] && [ -z "$others" ] && [[ $out == *"verify: $((head_before + 1)) links"* ]] &&
+        ok "migrated database: the re-rendered report written before the migration is chained at the head by it, and verifies" ||
+        bad "a re-rendered report before the migration is chained" "chained: $got; exit $rc: $out"
+    q -d pre019 -c "ALTER TABLE driftmon.performance_report DISABLE TRIGGER USER" \
+        -c "UPDATE driftmon.performance_report SET report_json_doc = '{}', report_json_sha256 = encode(sha256(convert_to('{}', 'UTF8')), 'hex')" \
+        -c "ALTER TABLE driftmon.performance_report ENABLE TRIGGER USER" >/dev/null
+    out=$("$DM" verify --config "$W/c_pre019.json" 2>&1)
+    rc=$?
+    [ "$rc" = 4 ] && grep -q '^FAIL the re-rendered report of evaluation 1 of run 1 (driftmon.performance_report, seq [0-9]*) does not match its row_hash' <<<"$out" &&
+        ok "... and its document changed afterwards with its sha256 shows (exit 4)" || bad "a migrated re-rendered report changed" "exit $rc: $out"
+else
+    bad "init on a database from before the re-rendered reports were chained" "$(cat "$W/err")"
 fi
 finish
