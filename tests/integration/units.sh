@@ -94,9 +94,11 @@ n=$(q -c "SELECT string_agg(batch_id || ':' || n, ' ' ORDER BY batch_id) FROM (S
 [ "$n" = "u0:$ROWS u1:$ROWS u2:$ROWS u3:$ROWS" ] || { bad "the batches hold the same rows" "$n"; finish; }
 
 FAST=(--lease 2 --poll 0.3 --retry-base 0.2 --retry-cap 1 --reconnect-cap 0.5)
-# start_daemon NAME CONFIG: a daemon with worker name NAME, its log in $W/NAME.log
+# start_daemon NAME CONFIG [LEASE]: a daemon with worker name NAME, its log in $W/NAME.log;
+# LEASE seconds instead of FAST's 2 (u1 counts every unit done once: on a loaded machine a
+# 2-second lease can pass while a unit is read, and the unit is then rightly done again)
 start_daemon() {
-    "$DM" serve --config "$W/$2.json" --worker "$1" "${FAST[@]}" 2>"$W/$1.log" &
+    "$DM" serve --config "$W/$2.json" --worker "$1" "${FAST[@]}" ${3:+--lease "$3"} 2>"$W/$1.log" &
     PIDS+=($!)
     eval "pid_$1=$!"
 }
@@ -176,8 +178,8 @@ EOF
 }
 
 # ---- u1: two daemons ----------------------------------------------------------------------
-start_daemon A units
-start_daemon B units
+start_daemon A units 30
+start_daemon B units 30
 sleep 0.5
 q -c "SELECT driftmon.submit_batch('u1')" >/dev/null
 wait_until 180 "SELECT count(*) = 1 FROM driftmon.run WHERE batch = 'u1'" >/dev/null
@@ -212,6 +214,8 @@ stop_holding() {
     return 1
 }
 stop_daemon "$pid_B"
+stop_daemon "$pid_A"
+start_daemon A units # the short lease: B2 claims the killed daemon's unit again after it
 q -c "SELECT driftmon.submit_batch('u2')" >/dev/null
 if held=$(stop_holding "$pid_A" A u2); then
     run2=$(q -c "SELECT run_id FROM driftmon.unit_run WHERE batch = 'u2'")
