@@ -235,29 +235,34 @@ static int put_csv(PGconn *conn, bundle *bd, const char *rel, const char *sql, c
     return rc == 0 ? n : -1;
 }
 
-/* The stored documents of the period's runs, byte for byte.  Their number, or -1. */
-static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
+/* The documents a cursor's rows carry, byte for byte, under runs/: each row is a run's id, for a
+ * re-rendered report (perf) its evaluation's id, then the HTML and the JSON document (a NULL
+ * one is skipped), named as in the reports directory.  declare opens the cursor dm_docs over
+ * the period's parameters p; what names the table in messages.  Their number, or -1. */
+static long put_docs(PGconn *conn, bundle *bd, const char *const *p, const char *declare, bool perf,
+                     const char *what)
 {
-    char err[ERRLEN], rel[64];
+    char err[ERRLEN], rel[96];
     long docs = 0;
-    int rc = dm_db_exec(conn,
-                        "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
-                        "report_json_doc FROM driftmon.audit_run WHERE " PERIOD
-                        " ORDER BY seq NULLS FIRST, id",
-                        2, p, "could not read driftmon.run", err, sizeof err);
+    int rc = dm_db_exec(conn, declare, 2, p, what, err, sizeof err);
     while (rc == 0) {
         PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_DOCS) " FROM dm_docs");
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = dm_db_fail(res, conn, "could not read driftmon.run", err, sizeof err);
+            rc = dm_db_fail(res, conn, what, err, sizeof err);
             break;
         }
-        int n = PQntuples(res);
+        int n = PQntuples(res), first = perf ? 2 : 1;
         for (int i = 0; i < n && rc == 0; i++) {
-            long long id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-            for (int k = 1; k <= 2 && rc == 0; k++) {
+            long long run = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+            long long id = perf ? strtoll(PQgetvalue(res, i, 1), NULL, 10) : 0;
+            for (int k = first; k <= first + 1 && rc == 0; k++) {
                 if (PQgetisnull(res, i, k))
                     continue;
-                snprintf(rel, sizeof rel, "runs/run-%lld.%s", id, k == 1 ? "html" : "json");
+                const char *ext = k == first ? "html" : "json";
+                if (perf)
+                    snprintf(rel, sizeof rel, "runs/run-%lld.performance-%lld.%s", run, id, ext);
+                else
+                    snprintf(rel, sizeof rel, "runs/run-%lld.%s", run, ext);
                 rc = put_file(bd, rel, PQgetvalue(res, i, k), (size_t)PQgetlength(res, i, k));
                 docs++;
             }
@@ -268,6 +273,8 @@ static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
         if (n < FETCH_DOCS)
             break;
     }
+    if (rc == 0)
+        rc = dm_db_exec(conn, "CLOSE dm_docs", 0, NULL, what, err, sizeof err);
     if (rc != 0) {
         dm_cli_error(err);
         return -1;
@@ -275,46 +282,24 @@ static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
     return docs;
 }
 
-/* The period's re-rendered reports' documents (sql/017_perf_report.sql), byte for byte, named
- * as in the reports directory.  Their number, or -1. */
+/* The stored documents of the period's runs.  Their number, or -1. */
+static long put_documents(PGconn *conn, bundle *bd, const char *const *p)
+{
+    return put_docs(conn, bd, p,
+                    "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT id, report_html_doc, "
+                    "report_json_doc FROM driftmon.audit_run WHERE " PERIOD
+                    " ORDER BY seq NULLS FIRST, id",
+                    false, "could not read driftmon.run");
+}
+
+/* The period's re-rendered reports' documents (sql/017_perf_report.sql).  Their number, or -1. */
 static long put_perf_documents(PGconn *conn, bundle *bd, const char *const *p)
 {
-    char err[ERRLEN], rel[96];
-    long docs = 0;
-    int rc = dm_db_exec(conn,
-                        "DECLARE dm_pdocs NO SCROLL CURSOR FOR SELECT run_id, performance_id, "
-                        "report_html_doc, report_json_doc FROM driftmon.audit_performance_report "
-                        "WHERE " PERIOD_OF("created_at") " ORDER BY seq",
-                        2, p, "could not read driftmon.performance_report", err, sizeof err);
-    while (rc == 0) {
-        PGresult *res = PQexec(conn, "FETCH FORWARD " DM_STR(FETCH_DOCS) " FROM dm_pdocs");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-            rc = dm_db_fail(res, conn, "could not read driftmon.performance_report", err,
-                            sizeof err);
-            break;
-        }
-        int n = PQntuples(res);
-        for (int i = 0; i < n && rc == 0; i++) {
-            long long run = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-            long long id = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-            for (int k = 2; k <= 3 && rc == 0; k++) {
-                snprintf(rel, sizeof rel, "runs/run-%lld.performance-%lld.%s", run, id,
-                         k == 2 ? "html" : "json");
-                rc = put_file(bd, rel, PQgetvalue(res, i, k), (size_t)PQgetlength(res, i, k));
-                docs++;
-            }
-        }
-        PQclear(res);
-        if (rc != 0)
-            return -1;
-        if (n < FETCH_DOCS)
-            break;
-    }
-    if (rc != 0) {
-        dm_cli_error(err);
-        return -1;
-    }
-    return docs;
+    return put_docs(conn, bd, p,
+                    "DECLARE dm_docs NO SCROLL CURSOR FOR SELECT run_id, performance_id, "
+                    "report_html_doc, report_json_doc FROM driftmon.audit_performance_report "
+                    "WHERE " PERIOD_OF("created_at") " ORDER BY seq",
+                    true, "could not read driftmon.performance_report");
 }
 
 /* The chain segment's query: the period's links (seq) and every link between the first and

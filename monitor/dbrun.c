@@ -335,17 +335,10 @@ static int read_table_sp(PGconn *conn, const dm_config *cfg, const dm_db_table *
             halves[h].where = wh[h];
             halves[h].snapshot = snap;
         }
-        if (halves[h].b && sp && spill_columns(halves[h].b, n, sp, h, err, errlen) != 0) {
-            if (h == 1)
-                dm_builder_free(halves[1].b);
-            free(wh[0]);
-            free(wh[1]);
-            if (in_snap)
-                dm_db_exec(conn, "ROLLBACK", 0, NULL, NULL, NULL, 0);
-            goto out;
-        }
-        if (!halves[h].b || (nh == 2 && !wh[h])) {
-            snprintf(err, errlen, "out of memory");
+        bool oom = !halves[h].b || (nh == 2 && !wh[h]);
+        if (oom || (sp && spill_columns(halves[h].b, n, sp, h, err, errlen) != 0)) {
+            if (oom)
+                snprintf(err, errlen, "out of memory");
             if (h == 1)
                 dm_builder_free(halves[1].b);
             free(wh[0]);
