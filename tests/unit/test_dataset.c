@@ -882,6 +882,21 @@ static size_t heap_in_use(void)
 }
 #endif
 
+/* Whether heap_in_use sees the allocations (valgrind's allocator, like AddressSanitizer's, is
+ * not glibc's, and mallinfo2 then counts nothing): a test bounding the heap from below is
+ * skipped, by name, where it cannot measure. */
+static bool heap_measurable(void)
+{
+    size_t before = heap_in_use();
+    char *p = malloc(1 << 20);
+    if (!p)
+        return false;
+    __asm__ volatile("" : : "r"(p) : "memory"); /* kept: the compiler may not drop the pair */
+    bool seen = heap_in_use() - before >= (1u << 20);
+    free(p);
+    return seen;
+}
+
 static dm_builder *one_num(const char *name, bool raw)
 {
     dm_builder *b = one_col(name, false);
@@ -1716,6 +1731,8 @@ Test(dataset, spill_directory_errors_name_it)
 Test(dataset, text_estimate_bounds_the_heap)
 {
     static const char *const names[] = {"id", "cat", "num"};
+    if (!heap_measurable())
+        cr_skip_test("the allocator in use is not glibc's: its heap cannot be measured here");
     size_t before = heap_in_use();
     dm_builder *b = dm_builder_alloc(3, names, NULL);
     cr_assert_not_null(b);
