@@ -869,7 +869,7 @@ static void assert_sort_compress(const dm_column *c, const fed *f)
 #endif
 #endif
 #ifdef DM_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+size_t __sanitizer_get_current_allocated_bytes(void); /* the ASan runtime's (no header needed) */
 static size_t heap_in_use(void)
 {
     return __sanitizer_get_current_allocated_bytes();
