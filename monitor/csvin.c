@@ -1005,9 +1005,7 @@ static void plan_groups(dm_csv_groups *g, const reader *r, uint64_t rows)
     g->per_group = k;
     g->ngroups = nraw > k ? (nraw + k - 1) / k : 1;
     if (g->ngroups > 1) {
-        /* the spilled values, a tenth more for the estimate's error */
-        uint64_t need = (uint64_t)(nraw - k) * rows * 8;
-        need += need / 10 + ((uint64_t)1 << 20);
+        uint64_t need = dm_spill_bytes((uint64_t)(nraw - k) * rows);
         if (dm_spill_check_space(g->o.spill_dir, need, g->err, sizeof g->err) != 0)
             g->plan_failed = true;
     }

@@ -994,11 +994,9 @@ int dm_run_read_once(PGconn *conn, const dm_config *cfg, const dm_db_table *tabl
     }
     r->group_of = group_of;
     r->ngroups = ngroups;
-    /* the spilled values (8 bytes each), a tenth more for the blocks' index and slack */
-    uint64_t need = spilled_values * 8;
-    need += need / 10 + ((uint64_t)1 << 20);
     char why[768];
-    if (dm_spill_check_space(dm_spill_dir(), need, why, sizeof why) != 0 ||
+    if (dm_spill_check_space(dm_spill_dir(), dm_spill_bytes(spilled_values), why, sizeof why) !=
+            0 ||
         !(r->spill[0] = dm_spill_open(dm_spill_dir(), ngroups, why, sizeof why))) {
         dm_logf(DM_LOG_WARN, "no spill file for the column groups: one COPY for each group",
                 "table=%s groups=%zu error=%s", table->name, ngroups, why);

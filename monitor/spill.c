@@ -44,6 +44,12 @@ static void shown_dir(const char *dir, char *out, size_t len)
     dm_show_value(dir, strlen(dir), out, len);
 }
 
+uint64_t dm_spill_bytes(uint64_t values)
+{
+    uint64_t need = values * 8;
+    return need + need / 10 + ((uint64_t)1 << 20);
+}
+
 int dm_spill_check_space(const char *dir, uint64_t need, char *err, size_t errlen)
 {
     char shown[DM_SHOWN_LEN], eb[128];

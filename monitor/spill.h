@@ -24,6 +24,10 @@ typedef struct dm_spill dm_spill;
 /* The directory spill files go to: $TMPDIR when set and absolute, else /tmp. */
 const char *dm_spill_dir(void);
 
+/* The free space a spill of `values` values needs: 8 bytes each, a tenth more for the blocks'
+ * index and an estimate's error, and 1 MiB. */
+uint64_t dm_spill_bytes(uint64_t values);
+
 /* 0 when dir has at least `need` bytes free for an unprivileged writer; -1 with err naming
  * the directory, what is needed and what is free (or why it cannot be told). */
 int dm_spill_check_space(const char *dir, uint64_t need, char *err, size_t errlen);
