@@ -686,9 +686,9 @@ static int intern(bcol *c, const char *s, size_t len)
 
 /* A big array starts on a 2 MiB boundary and its whole 2 MiB spans are advised as huge
  * pages (transparent huge pages are often enabled for advised memory only): a big read
- * writes hundreds of MiB of fresh memory, and a page fault per 4 KiB of it is a good share
- * of the read.  It takes realloc's place: p's first `keep` bytes are copied (only those),
- * p is freed; NULL (p untouched) when out of memory.  Freed by free() as any other. */
+ * writes much fresh memory, and faulting it in 4 KiB at a time is a real part of the read.  It
+ * takes realloc's place: p's first `keep` bytes are copied (only those), p is freed; NULL (p
+ * untouched) when out of memory.  Freed by free() as any other. */
 #define HUGE_PAGE ((size_t)2 << 20)
 
 static void *array_realloc(void *p, size_t keep, size_t bytes)
