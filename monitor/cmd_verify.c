@@ -387,76 +387,61 @@ static int load_runs(PGconn *conn, const char *since, verify_state *v)
     return rc;
 }
 
-/* Read every performance row (seq order) with its link recomputed; none before 014.  0, or
- * -1 (environment, printed). */
-static int load_perf(PGconn *conn, const char *since, verify_state *v)
-{
-    char err[ERRLEN];
-    PGresult *res = PQexec(conn, "SELECT pg_catalog.to_regclass('driftmon.audit_performance') "
-                                 "IS NOT NULL");
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        dm_db_fail(res, conn, "could not look up driftmon.audit_performance", err, sizeof err);
-        dm_cli_error(err);
-        return -1;
-    }
-    bool exists = PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
-    if (!exists)
-        return 0;
-    res = read_since(conn,
-                     "SELECT " DM_CHAIN_PERF_COLS ", ($1::timestamptz IS NULL OR evaluated_at "
-                     ">= $1::timestamptz) FROM driftmon.audit_performance ORDER BY seq",
-                     since, "driftmon.performance");
-    if (!res)
-        return -1;
-    int n = PQntuples(res);
-    v->perf = calloc((size_t)n + 1, sizeof *v->perf);
-    if (!v->perf) {
-        PQclear(res);
-        dm_cli_error("out of memory");
-        return -1;
-    }
-    dm_chain_buf b = {0};
-    int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        perf_link *l = &v->perf[v->nperf++];
-        l->seq = be64(PQgetvalue(res, i, 0));
-        l->id = be64(PQgetvalue(res, i, 1));
-        l->run_id = be64(PQgetvalue(res, i, 3));
-        l->in_scope = PQgetvalue(res, i, DM_CHAIN_PERF_NCOLS)[0] != 0;
-        stored_link(res, i, DM_CHAIN_PERF_NCOLS - 2, DM_CHAIN_PERF_NCOLS - 1, l->prev, l->row);
-        if (dm_chain_perf_bytes(res, i, &b, err, sizeof err) != 0 ||
-            dm_chain_link_hash(l->prev, &b, l->computed) != 0) {
-            dm_cli_error(err);
-            rc = -1;
-        }
-    }
-    dm_chain_buf_release(&b);
-    PQclear(res);
-    return rc;
-}
-
 static int cmp_perf_seq(const void *a, const void *b)
 {
     const perf_link *x = a, *y = b;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Add every re-rendered report's link to v->perf (kept in seq order); none before 017.  A
- * schema at 017 without 019's links is refused: `driftmon init` chains them.  0, or -1
- * (environment, printed). */
-static int load_perf_reports(PGconn *conn, const char *since, verify_state *v)
+/* A kind of link outside the runs': the evaluations (sql/015_performance.sql) and the
+ * re-rendered reports (sql/019_perf_report_chain.sql). */
+typedef struct {
+    const char *view, *table; /* the audit view read, the table named in messages */
+    const char *select;       /* its link columns and the --since test ($1) */
+    const char *migration;    /* that chains it */
+    int ncols, run_col;       /* the link columns; which holds the run's id */
+    bool report;
+    int (*bytes)(const PGresult *, int, dm_chain_buf *, char *, size_t);
+} link_kind;
+
+static const link_kind PERF_LINKS = {
+    "driftmon.audit_performance",
+    "driftmon.performance",
+    "SELECT " DM_CHAIN_PERF_COLS ", ($1::timestamptz IS NULL OR evaluated_at >= $1::timestamptz) "
+    "FROM driftmon.audit_performance ORDER BY seq",
+    "015_performance.sql",
+    DM_CHAIN_PERF_NCOLS,
+    3,
+    false,
+    dm_chain_perf_bytes};
+static const link_kind PERF_REPORT_LINKS = {
+    "driftmon.audit_performance_report",
+    "driftmon.performance_report",
+    "SELECT " DM_CHAIN_PERF_REPORT_COLS ", ($1::timestamptz IS NULL OR created_at >= "
+    "$1::timestamptz) FROM driftmon.audit_performance_report ORDER BY seq",
+    "019_perf_report_chain.sql",
+    DM_CHAIN_PERF_REPORT_NCOLS,
+    2,
+    true,
+    dm_chain_perf_report_bytes};
+
+/* Add every link of kind k to v->perf (kept in seq order), each recomputed; none when the
+ * schema predates the table.  A table there but not chained is refused: `driftmon init` chains
+ * it.  0, or -1 (environment, printed). */
+static int load_links(PGconn *conn, const char *since, const link_kind *k, verify_state *v)
 {
     char err[ERRLEN];
-    PGresult *res =
-        PQexec(conn, "SELECT pg_catalog.to_regclass('driftmon.audit_performance_report') "
-                     "IS NOT NULL, EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
-                     "WHERE a.attrelid = pg_catalog.to_regclass("
-                     "'driftmon.audit_performance_report') AND a.attname = 'row_hash' "
-                     "AND NOT a.attisdropped)");
+    const char *p[1] = {k->view};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT pg_catalog.to_regclass($1) IS NOT NULL, EXISTS (SELECT 1 "
+                                 "FROM pg_catalog.pg_attribute a WHERE a.attrelid = "
+                                 "pg_catalog.to_regclass($1) AND a.attname = 'row_hash' "
+                                 "AND NOT a.attisdropped)",
+                                 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        dm_db_fail(res, conn, "could not look up driftmon.audit_performance_report", err,
-                   sizeof err);
+        char what[96];
+        snprintf(what, sizeof what, "could not look up %s", k->view);
+        dm_db_fail(res, conn, what, err, sizeof err);
         dm_cli_error(err);
         return -1;
     }
@@ -465,15 +450,14 @@ static int load_perf_reports(PGconn *conn, const char *since, verify_state *v)
     if (!exists)
         return 0;
     if (!chained) {
-        dm_cli_error("the driftmon schema predates this `driftmon verify` (migration "
-                     "019_perf_report_chain.sql; run `driftmon init`)");
+        snprintf(err, sizeof err,
+                 "the driftmon schema predates this `driftmon verify` (migration %s; run "
+                 "`driftmon init`)",
+                 k->migration);
+        dm_cli_error(err);
         return -1;
     }
-    res = read_since(conn,
-                     "SELECT " DM_CHAIN_PERF_REPORT_COLS ", ($1::timestamptz IS NULL OR "
-                     "created_at >= $1::timestamptz) FROM driftmon.audit_performance_report "
-                     "ORDER BY seq",
-                     since, "driftmon.performance_report");
+    res = read_since(conn, k->select, since, k->table);
     if (!res)
         return -1;
     int n = PQntuples(res);
@@ -487,12 +471,18 @@ static int load_perf_reports(PGconn *conn, const char *since, verify_state *v)
     dm_chain_buf b = {0};
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        int64_t id = be64(PQgetvalue(res, i, 1)), run = be64(PQgetvalue(res, i, 2));
+        int64_t id = be64(PQgetvalue(res, i, 1)), run = be64(PQgetvalue(res, i, k->run_col));
         if (PQgetisnull(res, i, 0)) {
-            failf(&v->s,
-                  "the re-rendered report of evaluation %lld of run %lld "
-                  "(driftmon.performance_report) has no link in the hash chain",
-                  (long long)id, (long long)run);
+            if (k->report)
+                failf(&v->s,
+                      "the re-rendered report of evaluation %lld of run %lld "
+                      "(driftmon.performance_report) has no link in the hash chain",
+                      (long long)id, (long long)run);
+            else
+                failf(&v->s,
+                      "evaluation %lld of run %lld (driftmon.performance) has no link "
+                      "in the hash chain",
+                      (long long)id, (long long)run);
             continue;
         }
         perf_link *l = &v->perf[v->nperf++];
@@ -500,11 +490,10 @@ static int load_perf_reports(PGconn *conn, const char *since, verify_state *v)
         l->seq = be64(PQgetvalue(res, i, 0));
         l->id = id;
         l->run_id = run;
-        l->report = true;
-        l->in_scope = PQgetvalue(res, i, DM_CHAIN_PERF_REPORT_NCOLS)[0] != 0;
-        stored_link(res, i, DM_CHAIN_PERF_REPORT_NCOLS - 2, DM_CHAIN_PERF_REPORT_NCOLS - 1, l->prev,
-                    l->row);
-        if (dm_chain_perf_report_bytes(res, i, &b, err, sizeof err) != 0 ||
+        l->report = k->report;
+        l->in_scope = PQgetvalue(res, i, k->ncols)[0] != 0;
+        stored_link(res, i, k->ncols - 2, k->ncols - 1, l->prev, l->row);
+        if (k->bytes(res, i, &b, err, sizeof err) != 0 ||
             dm_chain_link_hash(l->prev, &b, l->computed) != 0) {
             dm_cli_error(err);
             rc = -1;
@@ -1290,8 +1279,8 @@ int dm_cmd_verify(int argc, char **argv)
         dm_cli_error(err);
         goto out;
     }
-    if (load_runs(conn, since, &v) != 0 || load_perf(conn, since, &v) != 0 ||
-        load_perf_reports(conn, since, &v) != 0)
+    if (load_runs(conn, since, &v) != 0 || load_links(conn, since, &PERF_LINKS, &v) != 0 ||
+        load_links(conn, since, &PERF_REPORT_LINKS, &v) != 0)
         goto out;
     d.v = &v;
     d.since = since;
