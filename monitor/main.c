@@ -113,21 +113,6 @@ static int compare_groups(const dm_config *cfg, const dm_importance *imp, const 
     return dm_compare_groups(cfg, imp, ref, cur, pairs, &ld, plots, cmp, err, errlen);
 }
 
-/* A CSV reference's digest (it goes into the reports), on a thread of its own while the
- * comparison runs: both only read the reference's columns, and the comparison leaves part of
- * the second core idle. */
-typedef struct {
-    dm_dataset *ds;
-    int rc;
-} digest_job;
-
-static void *digest_main(void *arg)
-{
-    digest_job *j = arg;
-    j->rc = dm_profile_digest(j->ds);
-    return NULL;
-}
-
 static int cmd_compare(int argc, char **argv)
 {
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -197,11 +182,6 @@ static int cmd_compare(int argc, char **argv)
     memset(&pairs, 0, sizeof pairs);
     dm_comparison cmp;
     memset(&cmp, 0, sizeof cmp);
-    bool digest = !ref_is_profile && (json || html), digesting = false;
-    digest_job dj = {&ref, 0};
-    pthread_t dt;
-    if (digest)
-        digesting = pthread_create(&dt, NULL, digest_main, &dj) == 0;
     if (dm_reconcile(&cfg, &ref, &cur, &pairs, err, sizeof err) != 0) {
         dm_cli_error(err);
         status = 2;
@@ -214,13 +194,7 @@ static int cmd_compare(int argc, char **argv)
         status = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? 2 : 1;
         goto out;
     }
-    if (digesting) {
-        pthread_join(dt, NULL);
-        digesting = false;
-    } else if (digest) {
-        dj.rc = dm_profile_digest(&ref);
-    }
-    if (digest && dj.rc != 0) {
+    if (!ref_is_profile && (json || html) && dm_profile_digest(&ref) != 0) {
         dm_cli_error("out of memory while hashing the reference profile");
         status = 1;
         goto out;
@@ -252,8 +226,6 @@ static int cmd_compare(int argc, char **argv)
             status = 3;
     }
 out:
-    if (digesting)
-        pthread_join(dt, NULL);
     dm_comparison_release(&cmp);
     dm_reconciled_release(&pairs);
     dm_dataset_release(&ref);
