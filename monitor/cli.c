@@ -213,16 +213,6 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
          * thread, the file's order is used (a profile keeps its CSV's order) */
     }
     int crc = dm_csv_read_groups(cur_path, &opt, &go, cur, groups, err, sizeof err);
-    bool read = crc == 0; /* cur and *groups held */
-    if (read && threaded) {
-        /* the columns held in memory (group 0) finished while the reference's thread runs,
-         * rather than after it in the comparison, whose load of the group then finds them
-         * done: the same memory, held a little sooner */
-        dm_group_loader ld;
-        dm_csv_groups_loader(*groups, &ld);
-        if (ld.ngroups > 0 && ld.load(ld.ctx, 0, cur, err, sizeof err) != 0)
-            crc = -1;
-    }
     if (threaded)
         pthread_join(th, NULL);
     int rrc = ahead ? 0 : *ref_is_profile ? pjob.rc : cjob.rc;
@@ -231,7 +221,7 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
     dm_cli_error(rrc != 0 ? (*ref_is_profile ? pjob.err : cjob.err) : err);
     if (rrc == 0)
         dm_dataset_release(ref);
-    if (read) {
+    if (crc == 0) {
         dm_dataset_release(cur);
         dm_csv_groups_free(*groups);
         *groups = NULL;
