@@ -957,8 +957,29 @@ static bool integral(double v)
     return fabs(v) < 9007199254740992.0 && (double)(int64_t)v == v;
 }
 
-/* inlined into both callers: one is the per-field CSV path */
-__attribute__((always_inline)) static inline int add_number(bcol *c, double v, bool is_int)
+/* A number held back from its column's table until the end of its CSV line (see
+ * dm_builder_plain_line). */
+typedef struct {
+    bcol *c;
+    double v;
+} deferred;
+
+/* Each number held back into its column, as add_number would have put it then (a column
+ * that turned to text since has dropped its numbers: the number is dropped too). */
+static int deferred_add(const deferred *d, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!d[i].c->text && num_add_n(d[i].c, d[i].v, 1) != 0)
+            return -1;
+    return 0;
+}
+
+/* Inlined into all callers: one is the per-field CSV path.  With later (not NULL), a number
+ * for a table that exists is not put in but stored at *later, its slot's cache line fetched
+ * meanwhile, and 1 is returned: the caller passes it to deferred_add before anything else
+ * reads the column. */
+__attribute__((always_inline)) static inline int add_number(bcol *c, double v, bool is_int,
+                                                            deferred *later)
 {
     c->seen_num = true;
     if (!is_int)
@@ -967,7 +988,15 @@ __attribute__((always_inline)) static inline int add_number(bcol *c, double v, b
         c->nonfinite++;
         return 0;
     }
-    return c->raw ? push_num(c, v) : table_add(c, v, 1, true);
+    if (c->raw)
+        return push_num(c, v);
+    if (later && c->tab) {
+        __builtin_prefetch(&c->tab[num_hash(bits_of(v), c->tlg)], 1);
+        later->c = c;
+        later->v = v;
+        return 1;
+    }
+    return table_add(c, v, 1, true);
 }
 
 /* Column c's numbers (table, raw array, spill) dropped: the column is turning to text (what
@@ -1024,7 +1053,7 @@ int dm_builder_field(dm_builder *b, size_t col, const char *s, size_t len, uint6
         double v;
         bool is_int;
         if (parse_number(s, len, &v, &is_int))
-            rc = add_number(c, v, is_int);
+            rc = add_number(c, v, is_int, NULL);
         else if (dm_is_missing_token(s, len))
             c->missing++;
         else
@@ -1061,11 +1090,22 @@ static const char *field_end(const char *f, const char *end)
     return f;
 }
 
+/* Numbers of a line held back from their tables at most (dm_builder_plain_line). */
+#define DEFERRED_MAX 64
+
+/*
+ * A row touches every TABLE column's table at one slot, and the tables of a wide file
+ * together outgrow the cache: a miss per field.  So the numbers of a line for tables are held
+ * back (add_number's later), their slots prefetched as they are parsed, and put in at the
+ * end of the line (or of DEFERRED_MAX of them), when the slots are in the cache.  A table
+ * holds counts: the order its numbers come in does not matter.
+ */
 int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const char *s, size_t len,
                           uint64_t line, size_t *nfields)
 {
     const char *f = s, *end = s + len;
-    size_t field = 0;
+    size_t field = 0, nd = 0;
+    deferred d[DEFERRED_MAX];
     for (;;) {
         const char *fe = NULL;
         long k = field < nmap ? map[field] : -1;
@@ -1073,13 +1113,20 @@ int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const cha
             bcol *c = &b->col[k];
             double v;
             bool is_int;
-            decimal d;
-            const char *q = c->text ? f : scan_decimal(f, end, &d);
+            decimal dec;
+            const char *q = c->text ? f : scan_decimal(f, end, &dec);
             /* a plain decimal up to the comma: parse_number's fast path, without the
              * separate search for the comma and the call per field */
             if (!c->text && (q == end || *q == ',') &&
-                (decimal_value(&d, &v, &is_int) || decimal_exact(&d, &v, &is_int))) {
-                if (add_number(c, v, is_int) != 0 || (c->keep && keep_push(c, v, line) != 0)) {
+                (decimal_value(&dec, &v, &is_int) || decimal_exact(&dec, &v, &is_int))) {
+                int rc = add_number(c, v, is_int, &d[nd]);
+                if (rc == 1 && ++nd < DEFERRED_MAX) {
+                    rc = 0;
+                } else if (rc == 1) {
+                    rc = deferred_add(d, nd);
+                    nd = 0;
+                }
+                if (rc != 0 || (c->keep && keep_push(c, v, line) != 0)) {
                     b->oom = true;
                     return -1;
                 }
@@ -1096,6 +1143,10 @@ int dm_builder_plain_line(dm_builder *b, const long *map, size_t nmap, const cha
         if (fe == end)
             break;
         f = fe + 1;
+    }
+    if (deferred_add(d, nd) != 0) {
+        b->oom = true;
+        return -1;
     }
     *nfields = field;
     return 0;
@@ -1126,7 +1177,7 @@ int dm_builder_number(dm_builder *b, size_t col, double v)
         }
         return 0;
     }
-    if (add_number(c, v, is_int) != 0) {
+    if (add_number(c, v, is_int, NULL) != 0) {
         b->oom = true;
         return -1;
     }

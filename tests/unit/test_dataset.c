@@ -480,6 +480,78 @@ Test(dataset, plain_line_equals_field_by_field)
     dm_dataset_release(&b);
 }
 
+/* dm_builder_plain_line holds a line's numbers for (value, count) tables back until the end
+ * of the line, or until it holds 64 of them: on lines of 150 fields (two flushes a line) whose
+ * columns stay tables (few values), turn raw partway (many values), turn to text partway or
+ * get missing values, text and infinities through the per-field path, it gives what
+ * dm_builder_field gives field by field, and after every line each column is in the same
+ * state (nothing of a line is still held back when the next one starts). */
+Test(dataset, plain_line_wide_tables_equal_field_by_field)
+{
+    enum { NC = 150, ROWS = 6000 };
+    char names[NC][8];
+    const char *cn[NC];
+    long map[NC];
+    for (size_t i = 0; i < NC; i++) {
+        snprintf(names[i], sizeof names[i], "c%03zu", i);
+        cn[i] = names[i];
+        map[i] = (long)i;
+    }
+    dm_builder *by_line = dm_builder_alloc(NC, cn, NULL),
+               *by_field = dm_builder_alloc(NC, cn, NULL);
+    cr_assert(by_line && by_field);
+    dm_builder_expect(by_line, ROWS);
+    dm_builder_expect(by_field, ROWS);
+    srand(23);
+    static char line[NC * 24];
+    char field[24];
+    for (int r = 0; r < ROWS; r++) {
+        size_t len = 0;
+        for (size_t i = 0; i < NC; i++) {
+            int k = rand() % 1000;
+            if (i == 7 && r == ROWS / 2)
+                snprintf(field, sizeof field, "k01"); /* column 7 turns to text */
+            else if (k < 10)
+                field[0] = '\0'; /* missing */
+            else if (k < 12)
+                snprintf(field, sizeof field, "%s", k % 2 ? "inf" : "1e2");
+            else if (i % 3 == 0) /* few values: stays a table */
+                snprintf(field, sizeof field, "%d", rand() % 7 - 3);
+            else if (i % 3 == 1) /* many: turns raw partway */
+                snprintf(field, sizeof field, "%.6f", (rand() - RAND_MAX / 2) / 997.0);
+            else /* a few hundred values with decimals */
+                snprintf(field, sizeof field, "%.2f", (rand() % 400) / 8.0);
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", i ? "," : "", field);
+        }
+        size_t got = 0;
+        cr_assert_eq(dm_builder_plain_line(by_line, map, NC, line, len, (uint64_t)r + 2, &got), 0);
+        cr_assert_eq(got, (size_t)NC);
+        const char *f = line, *end = line + len;
+        for (size_t i = 0; i < NC; i++) {
+            const char *fe = memchr(f, ',', (size_t)(end - f));
+            if (!fe)
+                fe = end;
+            cr_assert_eq(dm_builder_field(by_field, i, f, (size_t)(fe - f), (uint64_t)r + 2), 0);
+            f = fe + 1;
+        }
+        dm_builder_end_row(by_line);
+        dm_builder_end_row(by_field);
+        for (size_t i = 0; i < NC; i++)
+            cr_assert_eq(dm_builder_state(by_line, i), dm_builder_state(by_field, i),
+                         "line %d, column %zu", r + 2, i);
+    }
+    cr_assert_eq(dm_builder_state(by_line, 0), DM_BCOL_TABLE);
+    cr_assert_eq(dm_builder_state(by_line, 1), DM_BCOL_RAW);
+    cr_assert_eq(dm_builder_state(by_line, 7), DM_BCOL_TEXT);
+    bool fl_line[NC], fl_field[NC];
+    cr_assert_eq(dm_builder_flipped(by_line, fl_line), dm_builder_flipped(by_field, fl_field));
+    cr_assert_eq(memcmp(fl_line, fl_field, sizeof fl_line), 0);
+    dm_dataset a, b;
+    finish_both_same(by_line, by_field, &a, &b);
+    dm_dataset_release(&a);
+    dm_dataset_release(&b);
+}
+
 Test(dataset, is_int_follows_pandas_int64)
 {
     /* pandas reads a column as int64 only when every field is an integer literal and none
