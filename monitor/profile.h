@@ -103,8 +103,8 @@ int dm_profile_write_groups(dm_dataset *ds, const dm_group_loader *ld, const cha
 /* dm_profile_write_groups into the open file fd (an unnamed temporary file: nothing to
  * commit), from its current offset; name names it in err.  0, or -1 with err (the file is
  * the caller's to close). */
-int dm_profile_write_groups_fd(dm_dataset *ds, const dm_group_loader *ld, int fd,
-                               const char *name, char *err, size_t errlen);
+int dm_profile_write_groups_fd(dm_dataset *ds, const dm_group_loader *ld, int fd, const char *name,
+                               char *err, size_t errlen);
 
 /* dm_profile_write of the entry name of the directory dirfd (fsutil.h: a link there is
  * replaced, not followed), created with mode & ~umask; dir names the directory in err. */
