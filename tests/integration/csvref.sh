@@ -9,6 +9,8 @@
 #     reference's profile_sha256 is the sha256 `driftmon profile` gives the same CSV; the run
 #     logged that the reference went through a profile; its peak RSS (the whole process) is
 #     within limits.memory;
+#   - compare with seven columns to a group (DRIFTMON_TEST_GROUP_COLUMNS) and a limit that holds
+#     some groups but not all: some kept in memory, the rest through the profile, the same report;
 #   - reference load: the stored reference (sha256, rows, every reference_column row, the
 #     performance line printed) is the one loaded with 16 GiB, and its sha256 the profile's;
 #     peak RSS within limits.memory;
@@ -116,6 +118,28 @@ EOF
     else
         ok "compare: the same report (performance, reference sha256 ${want_sha:0:12}... = its profile's) with $LIMIT_MIB MiB and 16 GiB, peak $(peak cmp.limit) MiB <= $LIMIT_MIB MiB (16 GiB: $(peak cmp.huge) MiB)"
     fi
+fi
+
+# some groups kept in memory before the rest go through the profile (7 columns to a group,
+# a limit that holds a few of them but not all): the same report
+cfg "$W/mid.json" "122 MiB"
+DRIFTMON_TEST_GROUP_COLUMNS=7 run cmp.mid compare "$W/ref.csv" "$W/cur.csv" \
+    --json "$W/mid.json.out" --config "$W/mid.json" -q
+rc=$?
+kept=$(sed -n 's/.*reference profiled by column groups.* groups=\([0-9]*\) kept=\([0-9]*\).*/\1 \2/p' "$W/cmp.mid.err")
+set -- $kept
+if [ $rc -ne 0 ]; then
+    bad "compare, groups kept then profiled: exit $rc" "$(cat "$W/cmp.mid.err")"
+elif [ $# -ne 2 ] || [ "$2" -le 1 ] || [ "$2" -ge "$1" ]; then
+    bad "compare, groups kept then profiled: kept [$kept], want 2 to groups - 1" "$(cat "$W/cmp.mid.err")"
+elif ! "$PY" -c '
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+a.pop("generated_at"); b.pop("generated_at")
+sys.exit(a != b)' "$W/huge.json.out" "$W/mid.json.out"; then
+    bad "compare, groups kept then profiled: the report differs from the one with 16 GiB"
+else
+    ok "compare: $2 of $1 groups kept, the rest profiled: the same report"
 fi
 
 # ---- reference load -----------------------------------------------------------------------------
