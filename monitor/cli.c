@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "monitor/csvin.h"
 #include "monitor/log.h"
@@ -70,17 +71,23 @@ static void *profile_main(void *arg)
  * and the results (DM_FIXED_BYTES), and less the reference's resident part (ref_bytes). */
 #define DM_FIXED_BYTES ((uint64_t)64 << 20)
 
-/* The heap a finished dataset holds (values, counts, categories), for the budget. */
+/* The memory a finished dataset holds (values, counts, categories), for the budget.  A
+ * mapped profile's columns (arena_is_file) are resident only while they are compared, one
+ * on each test thread: the biggest column counted for each (values and counts). */
 static uint64_t dataset_bytes(const dm_dataset *ds)
 {
-    uint64_t b = (uint64_t)ds->n_ones * 8;
+    /* the rows kept for the model's figures: a value and a line each */
+    uint64_t b = (uint64_t)ds->n_ones * 8 + (uint64_t)ds->nkept * ds->rows * 16, mapped = 0;
     for (size_t i = 0; i < ds->ncols; i++) {
         const dm_column *c = &ds->col[i];
-        b += (uint64_t)c->n_distinct * (c->count_shared ? 8 : 16);
+        if (ds->arena_is_file && c->value_shared) /* its counts too, when they are not ones */
+            mapped = c->n_distinct > mapped ? c->n_distinct : mapped;
+        else
+            b += (uint64_t)c->n_distinct * (c->count_shared ? 8 : 16);
         for (size_t k = 0; k < c->n_cats; k++)
             b += strlen(c->cat[k]) + 1 + 16 + 8;
     }
-    return b;
+    return b + DM_COMPARE_WORKERS * 16 * mapped;
 }
 
 static uint64_t file_bytes(const char *path)
@@ -118,6 +125,73 @@ void dm_cli_group_options(const dm_config *cfg, uint64_t fixed, dm_csv_group_opt
     go->budget = cfg->memory_limit > fixed ? cfg->memory_limit - fixed : 0;
 }
 
+/* How a CSV reference's profile is called in messages (it has no name of its own). */
+#define TEMP_PROFILE "the reference's temporary profile"
+
+/* ds, read by dm_csv_read_groups in several groups (it does not fit limits.memory), profiled
+ * group by group into an unnamed file in the spill directory and read back from it, mapped:
+ * the dataset is the CSV's (same columns, digest, messages), its values the file's pages,
+ * given back column by column once hashed and once compared or stored.  The file goes with
+ * the mapping.  ds is left to the caller; 0, or -1 with err. */
+static int read_through_profile(dm_dataset *ds, const dm_group_loader *ld, uint64_t text_bytes,
+                                dm_dataset *out, char *err, size_t errlen)
+{
+    uint64_t nnum = 0;
+    for (size_t i = 0; i < ds->ncols; i++)
+        nnum += ds->col[i].storage == DM_STORE_NUM;
+    /* a value takes 8 bytes in the profile (16 with its count when it repeats) */
+    uint64_t need = dm_spill_bytes(nnum * ds->rows) + text_bytes;
+    int fd = dm_spill_temp_file(dm_spill_dir(), need, err, errlen);
+    if (fd < 0)
+        return -1;
+    dm_dataset p;
+    if (dm_profile_write_groups_fd(ds, ld, fd, TEMP_PROFILE, err, errlen) != 0) {
+        close(fd);
+        return -1;
+    }
+    char perr[ERRLEN];
+    if (dm_profile_read_fd(fd, TEMP_PROFILE, &p, perr, sizeof perr) != 0) {
+        snprintf(err, errlen, "%s: could not read it back: %s", ds->source, perr);
+        return -1;
+    }
+    /* what the profile does not hold, from the CSV: its name, where each column's first
+     * text is (for messages) and the rows kept for the model's figures */
+    free(p.source);
+    p.source = ds->source;
+    ds->source = NULL;
+    p.table_rows = ds->table_rows;
+    for (size_t i = 0; i < p.ncols && i < ds->ncols; i++) {
+        p.col[i].first_text = ds->col[i].first_text;
+        p.col[i].first_text_line = ds->col[i].first_text_line;
+        ds->col[i].first_text = NULL;
+    }
+    p.kept = ds->kept;
+    p.nkept = ds->nkept;
+    ds->kept = NULL;
+    ds->nkept = 0;
+    *out = p;
+    return 0;
+}
+
+/* The groups of a CSV reference loaded before it went through a profile: they are not loaded
+ * again (their values are there); the rest are the reader's. */
+typedef struct {
+    const dm_group_loader *in;
+    size_t loaded; /* groups 0..loaded-1 */
+} loaded_groups;
+
+static int loaded_load(void *ctx, size_t k, dm_dataset *ds, char *err, size_t errlen)
+{
+    loaded_groups *q = ctx;
+    return k < q->loaded ? 0 : q->in->load(q->in->ctx, k, ds, err, errlen);
+}
+
+static void loaded_release(void *ctx, size_t k, dm_dataset *ds)
+{
+    loaded_groups *q = ctx;
+    q->in->release(q->in->ctx, k, ds);
+}
+
 int dm_cli_read_csv(const dm_config *cfg, const char *path, const dm_csv_options *opt,
                     dm_dataset *out, char *err, size_t errlen)
 {
@@ -129,9 +203,33 @@ int dm_cli_read_csv(const dm_config *cfg, const char *path, const dm_csv_options
         return -1;
     dm_group_loader ld;
     dm_csv_groups_loader(g, &ld);
+    /* the groups finished and kept while what is held, with the plan's room for the next
+     * (csvin.h: the finish's 40 B a row and 16 B a row per column), fits the budget */
     int rc = 0;
-    for (size_t k = 0; k < ld.ngroups && rc == 0; k++)
-        rc = ld.load(ld.ctx, k, &ds, err, errlen); /* kept: no release */
+    size_t k = 0;
+    for (; k < ld.ngroups && rc == 0; k++) {
+        uint64_t room = 40 * ds.rows + 16 * ds.rows * (uint64_t)ld.ncols[k];
+        if (k > 0 && dataset_bytes(&ds) + room > go.budget)
+            break;
+        rc = ld.load(ld.ctx, k, &ds, err, errlen);
+    }
+    if (rc == 0 && k < ld.ngroups) {
+        dm_logf(DM_LOG_INFO, "reference profiled by column groups (limits.memory)",
+                "source=%s groups=%zu kept=%zu per_group=%zu text_bytes=%llu spill_dir=%s",
+                ds.source, ld.ngroups, k, dm_csv_groups_per_group(g),
+                (unsigned long long)dm_csv_groups_text_bytes(g), dm_spill_dir());
+        loaded_groups q = {&ld, k};
+        dm_group_loader rest = ld;
+        rest.load = loaded_load;
+        rest.release = loaded_release;
+        rest.ctx = &q;
+        dm_dataset p;
+        rc = read_through_profile(&ds, &rest, dm_csv_groups_text_bytes(g), &p, err, errlen);
+        if (rc == 0) {
+            dm_dataset_release(&ds);
+            ds = p;
+        }
+    }
     dm_csv_groups_free(g);
     if (rc != 0) {
         dm_dataset_release(&ds);

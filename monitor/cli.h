@@ -24,9 +24,14 @@ void dm_cli_now_iso(char *buf, size_t len);
  * part of the program and `fixed` more bytes held meanwhile; the tests' knobs
  * (DRIFTMON_TEST_GROUP_COLUMNS, DRIFTMON_TEST_RAW_NUMBERS) applied; no order, no score. */
 void dm_cli_group_options(const dm_config *cfg, uint64_t fixed, dm_csv_group_options *go);
-/* A whole CSV file into *out as dm_csv_read reads it, by the same column groups under
- * limits.memory: the raw values of one group at a time, the others spilled, every group
- * finished and kept (the dataset is the same).  0, or -1 with err set (input error). */
+/* A whole CSV file (a reference) into *out as dm_csv_read reads it, by the same column
+ * groups under limits.memory: the raw values of one group at a time, the others spilled.
+ * In one group, every group finished and kept in memory; in several (it does not fit), its
+ * profile written group by group to an unnamed file in the spill directory (free space
+ * checked first) and *out that profile, mapped (dm_profile_read_fd: its columns' pages given
+ * back once read), with the CSV's source, first-text positions and kept rows: the same
+ * dataset either way, its sha256 set in the second.  0, or -1 with err set (input error, or
+ * the spill directory's, naming it). */
 int dm_cli_read_csv(const dm_config *cfg, const char *path, const dm_csv_options *opt,
                     dm_dataset *out, char *err, size_t errlen);
 /* Load the reference (CSV, or a saved profile: verified as it is read) and the current CSV,

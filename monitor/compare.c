@@ -16,11 +16,10 @@
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-/* The tests themselves run after every column is set up, on up to MAX_WORKERS threads (one
- * per core): each column's test only reads its two samples and writes its own job, and
+/* The tests themselves run after every column is set up, on up to DM_COMPARE_WORKERS threads
+ * (one per core): each column's test only reads its two samples and writes its own job, and
  * every thread has its own workspace.  Results are then taken in column order, so the
  * output does not depend on the number of threads. */
-#define MAX_WORKERS 4
 
 typedef struct {
     size_t slot;    /* where the column was set up */
@@ -93,11 +92,11 @@ static int run_tests(test_queue *q)
 {
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nw = nc < 1 ? 1 : (size_t)nc;
-    if (nw > MAX_WORKERS)
-        nw = MAX_WORKERS;
+    if (nw > DM_COMPARE_WORKERS)
+        nw = DM_COMPARE_WORKERS;
     if (nw > q->njobs)
         nw = q->njobs ? q->njobs : 1;
-    pthread_t th[MAX_WORKERS];
+    pthread_t th[DM_COMPARE_WORKERS];
     size_t started = 0;
     for (size_t i = 1; i < nw; i++, started++)
         if (pthread_create(&th[i - 1], NULL, test_worker, q) != 0)

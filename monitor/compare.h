@@ -22,6 +22,10 @@
 #include "monitor/reconcile.h"
 #include "reports/report.h"
 
+/* The most threads the tests of a comparison run on (one per core up to this); each holds one
+ * reference column at a time. */
+#define DM_COMPARE_WORKERS 4
+
 typedef struct {
     stats_column_result *cols;
     size_t ncols;

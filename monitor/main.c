@@ -194,7 +194,9 @@ static int cmd_compare(int argc, char **argv)
         status = crc == DM_COMPARE_NONE_TESTED || crc == DM_COMPARE_BAD_INPUT ? 2 : 1;
         goto out;
     }
-    if (!ref_is_profile && (json || html) && dm_profile_digest(&ref) != 0) {
+    /* a CSV reference read through a temporary profile has the profile's digest, which is
+     * the CSV's: only an in-memory one is hashed */
+    if (!ref_is_profile && !ref.sha256[0] && (json || html) && dm_profile_digest(&ref) != 0) {
         dm_cli_error("out of memory while hashing the reference profile");
         status = 1;
         goto out;

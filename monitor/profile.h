@@ -100,6 +100,12 @@ int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
 int dm_profile_write_groups(dm_dataset *ds, const dm_group_loader *ld, const char *path, char *err,
                             size_t errlen);
 
+/* dm_profile_write_groups into the open file fd (an unnamed temporary file: nothing to
+ * commit), from its current offset; name names it in err.  0, or -1 with err (the file is
+ * the caller's to close). */
+int dm_profile_write_groups_fd(dm_dataset *ds, const dm_group_loader *ld, int fd, const char *name,
+                               char *err, size_t errlen);
+
 /* dm_profile_write of the entry name of the directory dirfd (fsutil.h: a link there is
  * replaced, not followed), created with mode & ~umask; dir names the directory in err. */
 int dm_profile_write_at(dm_dataset *ds, int dirfd, const char *dir, const char *name, mode_t mode,

@@ -267,6 +267,17 @@ int dm_profile_write_groups(dm_dataset *ds, const dm_group_loader *ld, const cha
     return rc;
 }
 
+int dm_profile_write_groups_fd(dm_dataset *ds, const dm_group_loader *ld, int fd, const char *name,
+                               char *err, size_t errlen)
+{
+    dm_atomic_file f;
+    memset(&f, 0, sizeof f);
+    f.dirfd = -1;
+    f.fd = fd;
+    snprintf(f.shown, sizeof f.shown, "%s", name);
+    return write_stream(ds, ld, &f, err, errlen);
+}
+
 int dm_profile_write(dm_dataset *ds, const char *path, char *err, size_t errlen)
 {
     return dm_profile_write_groups(ds, NULL, path, err, errlen);

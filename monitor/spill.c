@@ -90,9 +90,28 @@ static int open_unnamed(const char *dir)
     return fd2;
 }
 
+/* open_unnamed, its failure said in err: "cannot create a WHAT in DIR (TMPDIR): why". */
+static int open_said(const char *dir, const char *what, char *err, size_t errlen)
+{
+    int fd = open_unnamed(dir);
+    if (fd < 0) {
+        char shown[DM_SHOWN_LEN], eb[128];
+        shown_dir(dir, shown, sizeof shown);
+        snprintf(err, errlen, "cannot create a %s in \"%s\" (TMPDIR): %s", what, shown,
+                 strerror_r(errno, eb, sizeof eb));
+    }
+    return fd;
+}
+
+int dm_spill_temp_file(const char *dir, uint64_t need, char *err, size_t errlen)
+{
+    if (dm_spill_check_space(dir, need, err, errlen) != 0)
+        return -1;
+    return open_said(dir, "temporary file", err, errlen);
+}
+
 dm_spill *dm_spill_open(const char *dir, size_t ngroups, char *err, size_t errlen)
 {
-    char shown[DM_SHOWN_LEN], eb[128];
     dm_spill *s = calloc(1, sizeof *s);
     block_list *g = calloc(ngroups ? ngroups : 1, sizeof *g);
     if (!s || !g) {
@@ -101,11 +120,8 @@ dm_spill *dm_spill_open(const char *dir, size_t ngroups, char *err, size_t errle
         snprintf(err, errlen, "out of memory opening a spill file");
         return NULL;
     }
-    s->fd = open_unnamed(dir);
+    s->fd = open_said(dir, "spill file", err, errlen);
     if (s->fd < 0) {
-        shown_dir(dir, shown, sizeof shown);
-        snprintf(err, errlen, "cannot create a spill file in \"%s\" (TMPDIR): %s", shown,
-                 strerror_r(errno, eb, sizeof eb));
         free(s);
         free(g);
         return NULL;

@@ -32,6 +32,11 @@ uint64_t dm_spill_bytes(uint64_t values);
  * the directory, what is needed and what is free (or why it cannot be told). */
 int dm_spill_check_space(const char *dir, uint64_t need, char *err, size_t errlen);
 
+/* An unnamed file in dir, as a spill's (gone when closed, whatever ends the process), for
+ * another temporary file of a run (a reference's profile); `need` bytes free checked first
+ * (dm_spill_check_space).  The descriptor (read and write), or -1 with err naming dir. */
+int dm_spill_temp_file(const char *dir, uint64_t need, char *err, size_t errlen);
+
 /* A new, empty spill file in dir for groups 0..ngroups-1, or NULL with err naming dir. */
 dm_spill *dm_spill_open(const char *dir, size_t ngroups, char *err, size_t errlen);
 

@@ -7,12 +7,14 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "monitor/dataset.h"
 #include "stats/stats.h"
@@ -1791,6 +1793,28 @@ Test(dataset, spill_directory_errors_name_it)
     cr_assert(strstr(err, "/nonexistent-dir-of-driftmon"), "%s", err);
     cr_assert_eq(dm_spill_check_space("/", UINT64_MAX / 2, err, sizeof err), -1);
     cr_assert(strstr(err, "not enough free space"), "%s", err);
+}
+
+/* dm_spill_temp_file (a CSV reference's temporary profile): a missing directory and one
+ * with too little room are errors naming it; in a directory with room the file is there to
+ * write and read back, and never has a name in it. */
+Test(dataset, spill_temp_file_errors_name_it_and_leave_nothing)
+{
+    char err[512] = "";
+    cr_assert_eq(dm_spill_temp_file("/nonexistent-dir-of-driftmon", 1, err, sizeof err), -1);
+    cr_assert(strstr(err, "\"/nonexistent-dir-of-driftmon\""), "%s", err);
+    cr_assert_eq(dm_spill_temp_file("/", UINT64_MAX / 2, err, sizeof err), -1);
+    cr_assert(strstr(err, "not enough free space") && strstr(err, "\"/\""), "%s", err);
+    char dir[] = "/tmp/dm-unit-temp.XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    int fd = dm_spill_temp_file(dir, 1, err, sizeof err);
+    cr_assert_geq(fd, 0, "%s", err);
+    cr_assert_eq(write(fd, "profile", 7), 7);
+    char back[8] = "";
+    cr_assert_eq(pread(fd, back, 7, 0), 7);
+    cr_assert_str_eq(back, "profile");
+    cr_assert_eq(rmdir(dir), 0, "the directory holds a named file: %s", strerror(errno));
+    close(fd);
 }
 
 /* dm_builder_text_bytes (the group plan's estimate of a text column's heap, issue 20): after
