@@ -25,6 +25,7 @@ typedef struct {
 } win_ctx;
 
 static int next_data_window(win_ctx *w, int64_t from, int64_t *start, bool *found);
+static int window_in_units(win_ctx *w, int64_t start, int64_t end);
 static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end);
 static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset);
@@ -57,6 +58,16 @@ static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
     if (m->every_s <= 0) {
         m->next_window_at = INFINITY;
         return 0;
+    }
+    if (m->units_pending) {
+        /* the windows are done in order: while the unit run of the window the last sweep
+         * left in units lives, nothing else here can move, and the units sweep claims its
+         * units (a unit run ends by its assembly's commit or by fail_units).  One look a
+         * poll, not the lock and the search of the table for the next window */
+        int u = window_in_units(w, m->units_window, m->units_window + m->every_s);
+        if (u != 0)
+            return u < 0 && serve_conn_lost(s, "the window's work units") ? -1 : 0;
+        m->units_pending = false;
     }
     const char *pk[1] = {w->lock_key};
     PGresult *r = PQexecParams(s->conn,
@@ -116,6 +127,8 @@ static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
         }
         if (wr > 0) { /* in work units: the units sweep does it, this sweep goes on after */
             s->need_sweep = pending = true;
+            m->units_pending = true;
+            m->units_window = start;
             break;
         }
         from = start + m->every_s;
@@ -217,6 +230,30 @@ static int record_window(win_ctx *w, int64_t start, int64_t end, const char *run
                : -1;
 }
 
+/* Whether window [start, end) of w's monitor has a unit run: 1 yes, 0 no, -1 error
+ * (logged). */
+static int window_in_units(win_ctx *w, int64_t start, int64_t end)
+{
+    char a[40], b[40], err[600];
+    iso_utc(start, a, sizeof a);
+    iso_utc(end, b, sizeof b);
+    const char *p[3] = {a, b, w->name};
+    PGresult *r = PQexecParams(w->s->conn,
+                               "SELECT 1 FROM driftmon.unit_run WHERE batch IS NULL AND "
+                               "window_start = $1::timestamptz AND window_end = $2::timestamptz "
+                               "AND monitor = $3",
+                               3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_ERROR, "could not look up the window's work units", "monitor=%s reason=%s",
+                w->name, serve_pq_reason(w->s->conn, r, err, sizeof err));
+        PQclear(r);
+        return -1;
+    }
+    int in_units = PQntuples(r) > 0;
+    PQclear(r);
+    return in_units;
+}
+
 /* One window: 0 done (or recorded as not checkable), 1 in work units (sql/018_units.sql: done
  * by whichever daemons claim them, recorded when the run commits), -1 error (retry later). */
 static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
@@ -245,20 +282,9 @@ static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int6
         return record_window(w, start, end, id, "run found");
     }
     PQclear(r);
-    r = PQexecParams(s->conn,
-                     "SELECT 1 FROM driftmon.unit_run WHERE batch IS NULL AND window_start = "
-                     "$1::timestamptz AND window_end = $2::timestamptz AND monitor = $3",
-                     3, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logf(DM_LOG_ERROR, "could not look up the window's work units", "reason=%s",
-                serve_pq_reason(s->conn, r, err, sizeof err));
-        PQclear(r);
-        return -1;
-    }
-    bool in_units = PQntuples(r) > 0;
-    PQclear(r);
-    if (in_units)
-        return 1;
+    int u = window_in_units(w, start, end);
+    if (u != 0)
+        return u;
     dm_run_target t;
     memset(&t, 0, sizeof t);
     t.since = a;
