@@ -34,7 +34,11 @@ typedef struct {
     dm_refcache cache;
     int64_t every_s;       /* schedule.every in seconds; 0: no periodic windows */
     double next_window_at; /* wall clock, seconds since the epoch */
-    double perf_next_at;   /* its cohorts' next look (monotonic clock; perfcohort.h) */
+    /* the window a sweep left in work units (windows.c): until its unit run ends, the
+     * sweeps only look whether it still lives */
+    bool units_pending;
+    int64_t units_window; /* that window's start, epoch seconds */
+    double perf_next_at;  /* its cohorts' next look (monotonic clock; perfcohort.h) */
 } serve_monitor;
 
 typedef struct {

@@ -25,6 +25,9 @@ typedef struct {
 } win_ctx;
 
 static int next_data_window(win_ctx *w, int64_t from, int64_t *start, bool *found);
+/* window_state's answers */
+enum { WINDOW_NONE, WINDOW_UNITS, WINDOW_RUN };
+static int window_state(win_ctx *w, int64_t start, int64_t end, char id[24]);
 static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end);
 static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset);
@@ -57,6 +60,19 @@ static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
     if (m->every_s <= 0) {
         m->next_window_at = INFINITY;
         return 0;
+    }
+    if (m->units_pending) {
+        /* the windows are done in order: while the unit run of the window the last sweep
+         * left in units lives, nothing else here can move, and the units sweep claims its
+         * units (a unit run ends by its assembly's commit or by fail_units).  One look a
+         * poll, not the lock and the search of the table for the next window */
+        char id[24];
+        int st = window_state(w, m->units_window, m->units_window + m->every_s, id);
+        if (st < 0)
+            return serve_conn_lost(s, "the window's work units") ? -1 : 0;
+        if (st == WINDOW_UNITS)
+            return 0;
+        m->units_pending = false;
     }
     const char *pk[1] = {w->lock_key};
     PGresult *r = PQexecParams(s->conn,
@@ -116,6 +132,8 @@ static int monitor_sweep(win_ctx *w, dm_deliverer *dl, const sigset_t *intset)
         }
         if (wr > 0) { /* in work units: the units sweep does it, this sweep goes on after */
             s->need_sweep = pending = true;
+            m->units_pending = true;
+            m->units_window = start;
             break;
         }
         from = start + m->every_s;
@@ -217,47 +235,51 @@ static int record_window(win_ctx *w, int64_t start, int64_t end, const char *run
                : -1;
 }
 
+/* What is known of window [start, end) of w's monitor: WINDOW_RUN (its run id in id),
+ * WINDOW_UNITS (a unit run), WINDOW_NONE; -1 on error (logged). */
+static int window_state(win_ctx *w, int64_t start, int64_t end, char id[24])
+{
+    char a[40], b[40], err[600];
+    iso_utc(start, a, sizeof a);
+    iso_utc(end, b, sizeof b);
+    const char *p[3] = {a, b, w->name};
+    PGresult *r = PQexecParams(
+        w->s->conn,
+        "SELECT (SELECT id FROM driftmon.run WHERE batch IS NULL AND window_start = "
+        "$1::timestamptz AND window_end = $2::timestamptz AND monitor = $3 ORDER BY id LIMIT 1), "
+        "EXISTS (SELECT 1 FROM driftmon.unit_run WHERE batch IS NULL AND window_start = "
+        "$1::timestamptz AND window_end = $2::timestamptz AND monitor = $3)",
+        3, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        dm_logf(DM_LOG_ERROR, "could not look up the window's run", "monitor=%s reason=%s", w->name,
+                serve_pq_reason(w->s->conn, r, err, sizeof err));
+        PQclear(r);
+        return -1;
+    }
+    int st = !PQgetisnull(r, 0, 0)                   ? WINDOW_RUN
+             : strcmp(PQgetvalue(r, 0, 1), "t") == 0 ? WINDOW_UNITS
+                                                     : WINDOW_NONE;
+    if (st == WINDOW_RUN)
+        snprintf(id, 24, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return st;
+}
+
 /* One window: 0 done (or recorded as not checkable), 1 in work units (sql/018_units.sql: done
  * by whichever daemons claim them, recorded when the run commits), -1 error (retry later). */
 static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int64_t start,
                       int64_t end)
 {
     serve_state *s = w->s;
-    char a[40], b[40], err[ERRLEN];
+    char a[40], b[40], err[ERRLEN], id[24];
     iso_utc(start, a, sizeof a);
     iso_utc(end, b, sizeof b);
-    const char *p[3] = {a, b, w->name};
-    PGresult *r = PQexecParams(s->conn,
-                               "SELECT id FROM driftmon.run WHERE batch IS NULL AND window_start "
-                               "= $1::timestamptz AND window_end = $2::timestamptz AND monitor = "
-                               "$3 ORDER BY id LIMIT 1",
-                               3, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logf(DM_LOG_ERROR, "could not look up the window's run", "reason=%s",
-                serve_pq_reason(s->conn, r, err, sizeof err));
-        PQclear(r);
+    int st = window_state(w, start, end, id);
+    if (st < 0)
         return -1;
-    }
-    if (PQntuples(r) == 1) {
-        char id[24];
-        snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
-        PQclear(r);
+    if (st == WINDOW_RUN)
         return record_window(w, start, end, id, "run found");
-    }
-    PQclear(r);
-    r = PQexecParams(s->conn,
-                     "SELECT 1 FROM driftmon.unit_run WHERE batch IS NULL AND window_start = "
-                     "$1::timestamptz AND window_end = $2::timestamptz AND monitor = $3",
-                     3, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        dm_logf(DM_LOG_ERROR, "could not look up the window's work units", "reason=%s",
-                serve_pq_reason(s->conn, r, err, sizeof err));
-        PQclear(r);
-        return -1;
-    }
-    bool in_units = PQntuples(r) > 0;
-    PQclear(r);
-    if (in_units)
+    if (st == WINDOW_UNITS)
         return 1;
     dm_run_target t;
     memset(&t, 0, sizeof t);
@@ -288,8 +310,7 @@ static int run_window(win_ctx *w, dm_deliverer *dl, const sigset_t *intset, int6
                 a, b, res.run_id, res.rows, res.verdict.number_of_columns,
                 res.verdict.number_of_drifted_columns, res.verdict.retrain ? "flagged" : "no",
                 res.read_s, res.read_on_standby ? "standby" : "primary", res.total_s, w->name);
-        char id[24]; /* record_window's parameter */
-        snprintf(id, sizeof id, "%" PRId64, res.run_id);
+        snprintf(id, sizeof id, "%" PRId64, res.run_id); /* record_window's parameter */
         if (res.verdict.retrain)
             dm_deliverer_wake(dl);
         return record_window(w, start, end, id, NULL);

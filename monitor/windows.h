@@ -4,7 +4,10 @@
  * windows are checked by one daemon at a time (session advisory lock), oldest first, from
  * the last window recorded in driftmon.window_done (else the window holding the table's
  * oldest timestamp) up to the last closed one: missed windows are caught up.  A window done
- * is a row in window_done or a run with exactly its bounds (crash between the two).
+ * is a row in window_done or a run with exactly its bounds (crash between the two).  A window
+ * in work units (units.h) stops its monitor's sweep until its unit run ends (the run
+ * committed, or ended by driftmon.fail_units); meanwhile each sweep of that monitor only
+ * looks whether the unit run still lives, and the units sweep claims its units.
  */
 #ifndef DRIFTMON_WINDOWS_H
 #define DRIFTMON_WINDOWS_H

@@ -18,6 +18,9 @@
 #   - the window [2026-01-15, 2026-01-16), which holds every batch's rows, checked by two
 #     daemons with schedule.every in units, recorded done, its JSON report that of `driftmon
 #     check --since --until` in one process;
+#   - the window of 2026-01-17 and batch u4 in units whose units another worker holds: the
+#     daemon that planned them waits at a few statements a poll without reading the table,
+#     then does the units once that worker's leases pass and assembles both runs;
 # and no unit run or work unit is left at the end.  A driftmon without work units fails every
 # check but u0's, which checks the baseline (limits.unit_values is an unknown key there, and
 # the schema has no work units).  KEEP=1 keeps the work folder.
@@ -295,6 +298,78 @@ EOF
 else
     bad "window: checked in units by two daemons, recorded, the JSON report that of one check" \
         "run ${rw:-none}, $wu units: $(grep -hE 'level=(error|warn)' "$W/D1.log" "$W/D2.log" "$W/wcheck.err" | tail -n 3)"
+fi
+
+# ---- a daemon waiting on units another worker holds ----------------------------------------
+# A fake worker holds every unit but the assembly of a window and of a batch as they are made
+# (a trigger claims each for an hour, as driftmon.claim_unit would); daemon E, which planned
+# both, has nothing it can claim and must wait like any idle daemon.  Each poll (--poll 0.3)
+# that is a claim_unit and a claim_batch for its monitor and one look whether the window's
+# unit run still lives: 3 statements, each its own transaction in pg_stat_database, and no
+# read of the monitored table.  The bound, 4 a poll over the time measured plus the second by
+# which a backend's counts may reach pg_stat_database late, leaves a statement of slack; the
+# code before this check, which swept the windows again each poll and searched the table for
+# the next window each time, made 232 transactions and 21 reads of apps_gen in these 6
+# seconds (load 2.5; 61 and 0 after).  Once the fake worker's leases pass, E claims the units
+# at its next poll and assembles both runs itself, each in the transaction of its last unit.
+q -c "BEGIN; CREATE TEMP TABLE t ON COMMIT DROP AS SELECT * FROM apps_gen WHERE batch_id = 'u0';
+      UPDATE t SET batch_id = 'w2', created_at = '2026-01-17 12:00+00'; INSERT INTO apps_gen SELECT * FROM t;
+      UPDATE t SET batch_id = 'u4', created_at = '2026-01-15 12:00+00'; INSERT INTO apps_gen SELECT * FROM t; COMMIT;
+      ANALYZE apps_gen;
+      CREATE FUNCTION public.fake_claim() RETURNS trigger LANGUAGE plpgsql AS \$\$
+      BEGIN
+          IF NEW.unit > 0 THEN
+              NEW.claimed_by := 'fake'; NEW.lease_until := clock_timestamp() + interval '1 hour';
+              NEW.attempts := 1;
+          END IF;
+          RETURN NEW;
+      END \$\$;
+      CREATE TRIGGER fake_claim BEFORE INSERT ON driftmon.work_unit
+          FOR EACH ROW EXECUTE FUNCTION public.fake_claim();
+      SELECT driftmon.submit_batch('u4');" >/dev/null
+start_daemon E win
+wait_until 120 "SELECT count(*) = 2 FROM driftmon.unit_run WHERE batch = 'u4' OR window_start = '2026-01-17 00:00+00'" >/dev/null
+held=$(q -c "SELECT count(*) FILTER (WHERE unit > 0 AND claimed_by = 'fake') || ' ' || count(*) FILTER (WHERE unit > 0)
+             || ' ' || count(*) FILTER (WHERE claimed_by = 'E') FROM driftmon.work_unit")
+read -r nfake nunit nE <<<"$held"
+stat() { q -c "SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database())
+               || ' ' || (SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables
+                          WHERE relid = 'apps_gen'::regclass)"; }
+POLL=0.3
+SECS=6
+sleep 1.5 # the planning's counts reach pg_stat_database
+read -r x0 s0 <<<"$(stat)"
+sleep $SECS
+read -r x1 s1 <<<"$(stat)"
+xacts=$((x1 - x0 - 1)) # the first stat's own
+bound=$(awk -v s=$SECS -v p=$POLL 'BEGIN { printf "%d", 4 * (s + 1) / p }')
+if [ "$nunit" -ge 10 ] && [ "$nfake" = "$nunit" ] && [ "$nE" = 0 ] && [ "$((s1 - s0))" = 0 ] && [ "$xacts" -le "$bound" ]; then
+    ok "waiting: with the $nunit units of a window and a batch held by another worker, E made $xacts transactions in ${SECS} s at poll $POLL (bound $bound) and read the table 0 times"
+else
+    bad "waiting on units another worker holds: a few statements a poll, no read of the table" \
+        "units held $nfake of $nunit (E $nE), $xacts transactions in ${SECS} s (bound $bound), $((s1 - s0)) reads of apps_gen"
+fi
+q -c "DROP TRIGGER fake_claim ON driftmon.work_unit; DROP FUNCTION public.fake_claim();
+      UPDATE driftmon.work_unit SET lease_until = clock_timestamp() WHERE claimed_by = 'fake'" >/dev/null
+if wait_until 10 "SELECT count(*) > 0 FROM driftmon.work_unit WHERE claimed_by = 'E'"; then
+    ok "E claimed a unit within 10 s of the other worker's leases passing"
+else
+    bad "E claimed a unit once the other worker's leases passed" "$(grep -E 'level=(error|warn)' "$W/E.log" | tail -n 3)"
+fi
+wait_until 180 "SELECT count(*) = 1 FROM driftmon.run WHERE batch = 'u4'" >/dev/null
+wait_until 60 "SELECT count(*) = 1 FROM driftmon.window_done WHERE window_start = '2026-01-17 00:00+00' AND run_id IS NOT NULL" >/dev/null
+r4=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'u4'")
+rw2=$(q -c "SELECT run_id FROM driftmon.window_done WHERE window_start = '2026-01-17 00:00+00'")
+rows=$(q -c "SELECT min(cur_rows) || ' ' || max(cur_rows) FROM driftmon.column_result WHERE run_id = ${rw2:-0}")
+if [ -n "$r4" ] && [ -n "$rw2" ] && [ "$rows" = "$ROWS $ROWS" ] &&
+    grep -q "did work unit\" run_id=$r4 .*result=assemble" "$W/E.log" &&
+    grep -q "did work unit\" run_id=$rw2 .*result=assemble" "$W/E.log" &&
+    grep -q "checked batch\" batch=u4 run_id=$r4 " "$W/E.log" &&
+    grep -q "checked window\" window=\"\[2026-01-17T00:00:00Z, 2026-01-18T00:00:00Z)\" run_id=$rw2 " "$W/E.log"; then
+    ok "E did the units, took each assembly with its last unit and committed batch u4 (run $r4) and the window of 2026-01-17 (run $rw2, ${rows% *} rows)"
+else
+    bad "E did the released units and assembled both runs" \
+        "batch run ${r4:-none}, window run ${rw2:-none} ($rows rows): $(grep -E 'level=(error|warn)' "$W/E.log" | tail -n 3)"
 fi
 
 # ---- nothing left ---------------------------------------------------------------------------
