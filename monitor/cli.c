@@ -294,14 +294,14 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
         malloc_trim(0);
     } else if (*ref_is_profile) {
         /* the profile's mapping, its checked pages kept until compared (read once) while it
-         * fits half of what limits.memory leaves; a bigger one gives each column's pages back
-         * once checked and the comparison reads them again (resident: the columns being
-         * compared), charged as that half */
-        uint64_t share = 0;
-        if (cfg->memory_limit > DM_FIXED_BYTES)
-            share = (cfg->memory_limit - DM_FIXED_BYTES) / 2;
-        pjob.keep = file_bytes(ref_path) <= share;
-        fixed += pjob.keep ? file_bytes(ref_path) : share;
+         * and the current file (its values about its size) fit what limits.memory leaves;
+         * else each column's pages are given back once checked and the comparison reads
+         * them again: resident, the columns being compared, charged as at most half of it
+         * (their size is not known before the profile is read) */
+        uint64_t left = cfg->memory_limit > DM_FIXED_BYTES ? cfg->memory_limit - DM_FIXED_BYTES : 0;
+        uint64_t pb = file_bytes(ref_path);
+        pjob.keep = pb + file_bytes(cur_path) <= left;
+        fixed += pjob.keep || pb < left / 2 ? pb : left / 2;
     } else {
         fixed += 3 * file_bytes(ref_path); /* the small CSV's raw values at most */
     }
