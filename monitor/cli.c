@@ -54,6 +54,7 @@ void dm_cli_now_iso(char *buf, size_t len)
 typedef struct {
     const char *path;
     dm_dataset *ds;
+    bool keep; /* its checked pages kept mapped until compared (dm_profile_read_keep) */
     int rc;
     char err[ERRLEN];
 } profile_job;
@@ -61,7 +62,8 @@ typedef struct {
 static void *profile_main(void *arg)
 {
     profile_job *j = arg;
-    j->rc = dm_profile_read_keep(j->path, j->ds, j->err, sizeof j->err);
+    j->rc = j->keep ? dm_profile_read_keep(j->path, j->ds, j->err, sizeof j->err)
+                    : dm_profile_read(j->path, j->ds, j->err, sizeof j->err);
     return NULL;
 }
 
@@ -271,7 +273,7 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
      * profile (its check, a SHA-256 of the whole file, takes as long as the read; its pages
      * stay resident meanwhile), or a small CSV; a big CSV first, in two halves, its size
      * then known */
-    profile_job pjob = {ref_path, ref, -1, ""};
+    profile_job pjob = {ref_path, ref, true, -1, ""};
     dm_csv_options ref_opt; /* the reference's rows of the outcome columns, as the current's */
     memset(&ref_opt, 0, sizeof ref_opt);
     ref_opt.keep_rows = opt.keep_rows;
@@ -290,9 +292,18 @@ int dm_cli_load_grouped(const dm_config *cfg, const char *ref_path, const char *
         /* the raw values it was read into are freed, but stay resident in the heap's free
          * lists until given back */
         malloc_trim(0);
+    } else if (*ref_is_profile) {
+        /* the profile's mapping, its checked pages kept until compared (read once) while it
+         * and the current file (its values about its size) fit what limits.memory leaves;
+         * else each column's pages are given back once checked and the comparison reads
+         * them again: resident, the columns being compared, charged as at most half of it
+         * (their size is not known before the profile is read) */
+        uint64_t left = cfg->memory_limit > DM_FIXED_BYTES ? cfg->memory_limit - DM_FIXED_BYTES : 0;
+        uint64_t pb = file_bytes(ref_path);
+        pjob.keep = pb + file_bytes(cur_path) <= left;
+        fixed += pjob.keep || pb < left / 2 ? pb : left / 2;
     } else {
-        /* the profile's mapping, or the small CSV's raw values at most */
-        fixed += *ref_is_profile ? file_bytes(ref_path) : 3 * file_bytes(ref_path);
+        fixed += 3 * file_bytes(ref_path); /* the small CSV's raw values at most */
     }
     dm_csv_group_options go;
     dm_cli_group_options(cfg, fixed, &go);

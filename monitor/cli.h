@@ -34,8 +34,10 @@ void dm_cli_group_options(const dm_config *cfg, uint64_t fixed, dm_csv_group_opt
  * the spill directory's, naming it). */
 int dm_cli_read_csv(const dm_config *cfg, const char *path, const dm_csv_options *opt,
                     dm_dataset *out, char *err, size_t errlen);
-/* Load the reference (CSV, or a saved profile: verified as it is read) and the current CSV,
- * read by column groups within limits.memory less the reference's part (csvin.h:
+/* Load the reference (CSV, or a saved profile: verified as it is read, mapped, its checked
+ * pages kept until compared while it and the current file fit limits.memory less the fixed
+ * part, else given back once checked) and the current CSV, read by column groups within
+ * limits.memory less the reference's part (csvin.h:
  * dm_csv_read_groups): cur holds every column's counts and text, *groups the loader of the
  * numbers (dm_csv_groups_free it).  Prints and returns -1 on error (input error: exit 2),
  * leaving nothing allocated. */

@@ -9,6 +9,9 @@
 #     reference's profile_sha256 is the sha256 `driftmon profile` gives the same CSV; the run
 #     logged that the reference went through a profile; its peak RSS (the whole process) is
 #     within limits.memory;
+#   - compare warm, with the CSV's saved profile (144 MB, bigger than limits.memory) as the
+#     reference: the same report as with 16 GiB (the profile's pages kept mapped there), the
+#     reference's profile_sha256 the profile's; peak RSS within limits.memory;
 #   - compare with seven columns to a group (DRIFTMON_TEST_GROUP_COLUMNS) and a limit that holds
 #     some groups but not all: some kept in memory, the rest through the profile, the same report;
 #   - reference load: the stored reference (sha256, rows, every reference_column row, the
@@ -130,6 +133,25 @@ else
     else
         ok "compare: the same report (performance, reference sha256 ${want_sha:0:12}... = its profile's) with $LIMIT_MIB MiB and 16 GiB, peak $(peak cmp.limit) MiB <= $LIMIT_MIB MiB (16 GiB: $(peak cmp.huge) MiB)"
     fi
+fi
+
+# the saved profile as the reference (warm): bigger than limits.memory, its pages given back
+# once checked and read again as compared; the report the one with 16 GiB (pages kept)
+run warm.huge compare "$W/ref.dmp" "$W/cur.csv" --json "$W/warm.huge.json.out" --config "$W/huge.json" -q
+rc1=$?
+run warm.limit compare "$W/ref.dmp" "$W/cur.csv" --json "$W/warm.limit.json.out" --config "$W/limit.json" -q
+rc2=$?
+dmp_mib=$(($(stat -c %s "$W/ref.dmp") >> 20))
+if [ $rc1 -ne 0 ] || [ $rc2 -ne 0 ]; then
+    bad "compare warm: a run failed ($rc1, $rc2)" "$(cat "$W/warm.huge.err" "$W/warm.limit.err")"
+elif [ "$dmp_mib" -le "$LIMIT_MIB" ]; then
+    bad "compare warm: the profile ($dmp_mib MiB) is not bigger than limits.memory ($LIMIT_MIB MiB)"
+elif [ "$(report_diff "$W/warm.huge.json.out" "$W/warm.limit.json.out" "$want_sha")" != same ]; then
+    bad "compare warm: $(report_diff "$W/warm.huge.json.out" "$W/warm.limit.json.out" "$want_sha")"
+elif ! within warm.limit; then
+    bad "compare warm: peak $(peak warm.limit) MiB with limits.memory $LIMIT_MIB MiB (16 GiB: $(peak warm.huge) MiB)"
+else
+    ok "compare warm: a $dmp_mib MiB profile, the same report with $LIMIT_MIB MiB and 16 GiB, peak $(peak warm.limit) MiB <= $LIMIT_MIB MiB (16 GiB: $(peak warm.huge) MiB)"
 fi
 
 # some groups kept in memory before the rest go through the profile (7 columns to a group,
