@@ -15,6 +15,12 @@
 # ratios; the issue asks for under 5 %.
 # COVER=1: the table's index on the batch column also covers the score and the label
 # (INCLUDE), which the lender may choose: the evaluation then reads them from the index.
+# LATE=1: the batch arrives without labels (TARGET NULL); once it is checked the labels are
+# filled by one UPDATE, as the lender's outcomes arrive, and the evaluation follows (the
+# daemon's look at a cohort it found not due: its summary, then its rows).
+# VACUUM=1: a VACUUM of the table before the check (and, with LATE=1, after the labels'
+# UPDATE), as autovacuum would have run in the months of a real label_delay: with COVER=1
+# the rows are then read from the index alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${DM_BUILD:-$PWD/build}
@@ -67,9 +73,22 @@ serve_pid=$!
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p"; }
 checks=() evals=()
 for r in $(seq 1 "$ROUNDS"); do
-    q -c "BEGIN; INSERT INTO apps ($cols, batch_id) SELECT $cols, 'b$r' FROM rows0;
-          SELECT driftmon.submit_batch('b$r'); COMMIT" >/dev/null
+    label='"TARGET"'
+    [ "${LATE:-0}" = 1 ] && label='NULL::float8'
+    q -c "INSERT INTO apps ($cols, batch_id) SELECT ${cols/\"TARGET\"/$label}, 'b$r' FROM rows0" >/dev/null
+    [ "${VACUUM:-0}" = 1 ] && q -c "VACUUM apps" >/dev/null
+    q -c "SELECT driftmon.submit_batch('b$r')" >/dev/null
     run=""
+    if [ "${LATE:-0}" = 1 ]; then
+        for _ in $(seq 1 600); do
+            run=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b$r' AND finished_at IS NOT NULL")
+            [ -n "$run" ] && break
+            sleep 0.1
+        done
+        q -c "UPDATE apps a SET \"TARGET\" = z.\"TARGET\" FROM rows0 z
+              WHERE a.batch_id = 'b$r' AND a.\"SK_ID_CURR\" = z.\"SK_ID_CURR\"" >/dev/null
+        [ "${VACUUM:-0}" = 1 ] && q -c "VACUUM apps" >/dev/null
+    fi
     for _ in $(seq 1 600); do
         run=$(q -c "SELECT id FROM driftmon.run WHERE batch = 'b$r'")
         [ -n "$run" ] && grep -q "msg=\"cohort evaluated\".* run_id=$run " "$dir/serve.log" && break
