@@ -1,14 +1,11 @@
 /* refload.c - `reference load --table` in groups of columns (see refload.h). */
 #include "monitor/refload.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "monitor/dbrun.h"
@@ -16,6 +13,7 @@
 #include "monitor/log.h"
 #include "monitor/profile.h"
 #include "monitor/reconcile.h"
+#include "monitor/spill.h"
 
 size_t dm_refload_group_columns(uint64_t memory_limit, uint64_t rows)
 {
@@ -47,30 +45,6 @@ static int count_rows(PGconn *conn, const dm_db_table *t, uint64_t *rows, char *
     *rows = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return 0;
-}
-
-/* An unnamed file for the profile in $TMPDIR (else /tmp), with room for about `need`
- * bytes.  The descriptor, or -1 with err naming the directory. */
-static int temp_profile(uint64_t need, const char **where, char *err, size_t errlen)
-{
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
-    *where = dir;
-    struct statvfs sv;
-    if (statvfs(dir, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < need) {
-        snprintf(err, errlen,
-                 "not enough space in \"%s\" for the reference's profile while it is read: about "
-                 "%llu MB needed, %llu MB free (set TMPDIR to a directory with room)",
-                 dir, (unsigned long long)(need / 1000000),
-                 (unsigned long long)((uint64_t)sv.f_bavail * sv.f_frsize / 1000000));
-        return -1;
-    }
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0)
-        snprintf(err, errlen, "could not create a temporary file in \"%s\": %s", dir,
-                 strerror(errno));
-    return fd;
 }
 
 /* The columns of `table` that are read (not skipped: excluded, or of a type not compared). */
@@ -240,13 +214,12 @@ int dm_refload_table(PGconn *conn, const dm_config *cfg, const dm_db_table *tabl
         dm_atomic_file f;
         memset(&f, 0, sizeof f);
         f.dirfd = -1;
-        const char *where = "/tmp";
-        f.fd = temp_profile(rows * 8 * n, &where, err, errlen);
-        snprintf(f.shown, sizeof f.shown, "a temporary file in \"%.4000s\"", where);
+        f.fd = dm_spill_temp_file(dm_spill_dir(), rows * 8 * n, err, errlen);
+        snprintf(f.shown, sizeof f.shown, "a temporary file in \"%.4000s\"", dm_spill_dir());
         dm_dataset left;
         dm_dataset_init(&left);
         if (f.fd < 0)
-            rc = DM_RUN_ENV;
+            rc = DM_RUN_INPUT; /* an unusable TMPDIR: the setup's, exit 2 as in compare */
         else
             rc = read_groups(conn, cfg, table, idx, n, per, rows, &f, &left, err, errlen);
         dm_dataset_release(&left);

@@ -50,26 +50,32 @@ uint64_t dm_spill_bytes(uint64_t values)
     return need + need / 10 + ((uint64_t)1 << 20);
 }
 
-int dm_spill_check_space(const char *dir, uint64_t need, char *err, size_t errlen)
+/* dm_spill_check_space for files of `what` ("spill files", "a temporary file"). */
+static int check_space(const char *dir, uint64_t need, const char *what, char *err, size_t errlen)
 {
     char shown[DM_SHOWN_LEN], eb[128];
     shown_dir(dir, shown, sizeof shown);
     struct statvfs st;
     if (statvfs(dir, &st) != 0) {
-        snprintf(err, errlen, "cannot check the free space for spill files in \"%s\" (TMPDIR): %s",
+        snprintf(err, errlen, "cannot check the free space for %s in \"%s\" (TMPDIR): %s", what,
                  shown, strerror_r(errno, eb, sizeof eb));
         return -1;
     }
     uint64_t avail = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
     if (avail < need) {
         snprintf(err, errlen,
-                 "not enough free space for spill files in \"%s\" (TMPDIR): %llu MiB needed, "
+                 "not enough free space for %s in \"%s\" (TMPDIR): %llu MiB needed, "
                  "%llu MiB free",
-                 shown, (unsigned long long)((need + (1u << 20) - 1) >> 20),
+                 what, shown, (unsigned long long)((need + (1u << 20) - 1) >> 20),
                  (unsigned long long)(avail >> 20));
         return -1;
     }
     return 0;
+}
+
+int dm_spill_check_space(const char *dir, uint64_t need, char *err, size_t errlen)
+{
+    return check_space(dir, need, "spill files", err, errlen);
 }
 
 static int open_unnamed(const char *dir)
@@ -105,7 +111,7 @@ static int open_said(const char *dir, const char *what, char *err, size_t errlen
 
 int dm_spill_temp_file(const char *dir, uint64_t need, char *err, size_t errlen)
 {
-    if (dm_spill_check_space(dir, need, err, errlen) != 0)
+    if (check_space(dir, need, "a temporary file", err, errlen) != 0)
         return -1;
     return open_said(dir, "temporary file", err, errlen);
 }

@@ -18,6 +18,8 @@
 #     reference once: its peak exceeds the next check's (the cache file mapped) by less than
 #     half the profile's size (before, the decoded reference and its serialized copy were
 #     held together);
+#   - the grouped load with an unusable TMPDIR (missing; a file) for its temporary profile:
+#     exit 2, an error naming it, nothing stored;
 #   - dm_ref_load_columns (tests/integration/refcols.c): the columns at the ordinals asked
 #     for, in that order, each exactly the stored section, with the reference's sha256, read
 #     from the database into memory, streamed into an empty cache and from the cache; an
@@ -154,6 +156,22 @@ if s0=$(scans) && load gen g_all '"1 GiB"' && s1=$(scans) && load gen g_one '"1 
         bad "one column per group does not bound the load's memory" "peak $((kb_one / 1024)) MiB vs $((kb_all / 1024)) MiB one group; values $((numbytes / 1048576)) MiB"
     fi
 fi
+
+# ---- an unusable TMPDIR for the grouped load's temporary profile -----------------------------
+# a missing directory and a file: exit 2, an error naming it as TMPDIR, nothing stored
+: >"$W/tmp-file"
+for t in "$W/no-such-dir" "$W/tmp-file"; do
+    cfg "$W/g_tmp.json" x g_tmp '"1 MiB"'
+    TMPDIR=$t "$DM" reference load --table gen --name g_tmp --config "$W/g_tmp.json" >/dev/null 2>"$W/g_tmp.log"
+    rc=$?
+    msg=$(grep -v "groups of columns" "$W/g_tmp.log" | head -n 1)
+    stored=$(q -c "SELECT count(*) FROM driftmon.reference WHERE name = 'g_tmp'")
+    if [ $rc -eq 2 ] && [[ "$msg" == *"\"$t\" (TMPDIR)"* ]] && [ "$stored" = 0 ]; then
+        ok "grouped load, TMPDIR ${t##*/}: exit 2: ${msg:0:160}"
+    else
+        bad "grouped load, TMPDIR ${t##*/}: exit $rc (want 2), stored $stored" "$msg"
+    fi
+done
 
 # ---- the first check against it holds the reference once ------------------------------------
 q -c "CREATE TABLE win AS SELECT 'w'::text AS batch_id, * FROM gen WHERE id <= 2000" >/dev/null
