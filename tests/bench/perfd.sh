@@ -18,6 +18,9 @@
 # LATE=1: the batch arrives without labels (TARGET NULL); once it is checked the labels are
 # filled by one UPDATE, as the lender's outcomes arrive, and the evaluation follows (the
 # daemon's look at a cohort it found not due: its summary, then its rows).
+# CHECK=1: no daemon; `driftmon check` of one labelled batch with model.label_column (its
+# performance computed in the check's own pass, from the rows it reads) against the same
+# check without it, alternating: what evaluating the cohort adds when its labels are there.
 # VACUUM=1: a VACUUM of the table before the check (and, with LATE=1, after the labels'
 # UPDATE), as autovacuum would have run in the months of a real label_delay: with COVER=1
 # the rows are then read from the index alone.
@@ -36,7 +39,7 @@ dir=$(mktemp -d /tmp/dm-benchperfd.XXXXXX)
 serve_pid=""
 cleanup() {
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
-    bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
+    [ -n "${KEEPDIR:-}" ] || bash tests/pg/cluster.sh destroy "$dir" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -67,6 +70,47 @@ cat >"$W/c.json" <<EOF
 EOF
 "$DM" init --config "$W/c.json" 2>/dev/null
 "$DM" reference load "$W/ref.csv" --name ref --config "$W/c.json" >/dev/null
+
+if [ "${CHECK:-0}" = 1 ]; then
+    # the batch checked by `driftmon check` with the labels in its rows: the evaluation in
+    # the check's own pass (label) against the same check without model.label_column
+    # (plain), alternating, every second round in the other order
+    sed -e '/"model"/,$d' "$W/c.json" >"$W/plain.json"
+    echo '  "model": {"score_column": "score", "decision_threshold": 0.5}}' >>"$W/plain.json"
+    q -c "INSERT INTO apps ($cols, batch_id) SELECT $cols, 'b1' FROM rows0" -c "VACUUM ANALYZE apps" >/dev/null
+    declare -A T=([label]="" [plain]="")
+    one() { # NAME CONFIG
+        local t0 t1
+        t0=$(date +%s.%N)
+        "$DM" check b1 --config "$2" --quiet >/dev/null 2>"$dir/$1.err" || { echo "check ($1) failed:"; tail -3 "$dir/$1.err"; exit 1; }
+        t1=$(date +%s.%N)
+        T[$1]="${T[$1]} $(echo "$t1 - $t0" | bc)"
+    }
+    one label "$W/c.json" # warm-up: the reference's cache file
+    one plain "$W/plain.json"
+    T=([label]="" [plain]="")
+    for r in $(seq 1 "$ROUNDS"); do
+        if [ $((r % 2)) = 1 ]; then one label "$W/c.json"; one plain "$W/plain.json"; else one plain "$W/plain.json"; one label "$W/c.json"; fi
+    done
+    # the label checks' reports carry the cohort's figures (rows evaluated: the batch's)
+    /usr/bin/python3 -c 'import json, sys
+n = sum((json.load(open(f)).get("performance") or {}).get("current", {}).get("rows") == int(sys.argv[1])
+        for f in sys.argv[2:])
+sys.exit(n == 0)' "$BATCH_ROWS" "$dir/reports"/run-*.json ||
+        { echo "no evaluated cohort of $BATCH_ROWS rows in the reports"; exit 1; }
+    /usr/bin/python3 - "${T[label]}" "${T[plain]}" "$BATCH_ROWS" <<'PY'
+import statistics as st, sys
+a = [float(x) for x in sys.argv[1].split()]
+b = [float(x) for x in sys.argv[2].split()]
+print("label:", " ".join(f"{x:.3f}" for x in a))
+print("plain:", " ".join(f"{x:.3f}" for x in b))
+print(f"{sys.argv[3]}-row batch: check with the label median {st.median(a):.3f} s, without {st.median(b):.3f} s")
+print(f"label / plain: {st.median(a) / st.median(b):.4f} of the medians, "
+      f"{st.median(x / y for x, y in zip(a, b)):.4f} median of the rounds' ratios")
+PY
+    exit 0
+fi
+
 "$DM" serve --config "$W/c.json" --poll 0.2 >"$dir/serve.log" 2>&1 &
 serve_pid=$!
 
