@@ -21,6 +21,8 @@
 # CHECK=1: no daemon; `driftmon check` of one labelled batch with model.label_column (its
 # performance computed in the check's own pass, from the rows it reads) against the same
 # check without it, alternating: what evaluating the cohort adds when its labels are there.
+# KEEPDIR=1: the cluster is left running in its directory, for a look (then
+# `bash tests/pg/cluster.sh destroy DIR`).
 # VACUUM=1: a VACUUM of the table before the check (and, with LATE=1, after the labels'
 # UPDATE), as autovacuum would have run in the months of a real label_delay: with COVER=1
 # the rows are then read from the index alone.
